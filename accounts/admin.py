@@ -1,0 +1,14 @@
+from django.contrib import admin
+
+from accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    """Read-mostly: people are managed through the People page, whose services audit changes."""
+
+    list_display = ["email", "full_name", "roles", "is_active", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_staff"]
+    search_fields = ["email", "full_name"]
+    readonly_fields = ["email", "roles", "password", "last_login", "date_joined"]
+    exclude = ["groups", "user_permissions"]

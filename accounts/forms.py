@@ -1,0 +1,119 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.urls import reverse
+
+from accounts.models import Role, User
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="E-mail address",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    error_messages = {
+        "invalid_login": "That e-mail address and password do not match an account here.",
+        "inactive": "This account has been deactivated.",
+    }
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset form, sending through our outbox instead of directly."""
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email,
+        html_email_template_name=None,
+    ) -> None:  # fmt: skip
+        from notifications.services import email_enqueue
+
+        email_enqueue(
+            recipient=to_email,
+            template="password_reset",
+            context={
+                "reset_url": "{}://{}{}".format(
+                    context["protocol"],
+                    context["domain"],
+                    reverse(
+                        "accounts:password_reset_confirm",
+                        kwargs={"uidb64": context["uid"], "token": context["token"]},
+                    ),
+                ),
+                "full_name": context["user"].full_name,
+            },
+        )
+
+
+class InvitationAcceptForm(forms.Form):
+    full_name = forms.CharField(max_length=200, label="Your full name")
+    password1 = forms.CharField(
+        label="Choose a password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Repeat the password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["full_name"].initial = user.full_name
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords differ.")
+        elif password1:
+            try:
+                password_validation.validate_password(password1, self.user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class RolesField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=Role.choices, **kwargs)
+
+
+class UserInviteForm(forms.Form):
+    full_name = forms.CharField(max_length=200, label="Full name")
+    email = forms.EmailField(label="E-mail address")
+    roles = RolesField(help_text="A person may hold several roles.")
+
+
+class UserRolesForm(forms.Form):
+    roles = RolesField()
+
+
+class FilterFormMixin:
+    """Style a GET filter form's widgets for the filter bar above a list."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
+            field.widget.attrs.setdefault("aria-label", field.label or "")
+
+
+class PeopleFilterForm(FilterFormMixin, forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Name or e-mail"}),
+    )
+    role = forms.ChoiceField(required=False, choices=[("", "Any role"), *Role.choices])
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any status"),
+            ("active", "Active"),
+            ("invited", "Invited"),
+            ("inactive", "Deactivated"),
+        ],
+    )

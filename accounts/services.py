@@ -1,0 +1,220 @@
+"""Every write to people and their access: invitations, roles, deactivation."""
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Invitation, Role, User, normalise_email
+from accounts.permissions import PEOPLE_MANAGERS, can_grant_roles, permission_check
+from audit.services import audit_record
+from notifications.services import email_enqueue
+from tenants.services import directory_entry_add, directory_entry_remove, institution_url
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise ValidationError(f"Unknown role: {', '.join(sorted(unknown))}.")
+    return [role for role in Role.values if role in set(roles)]
+
+
+def _check_may_manage(actor: User | None, roles: Iterable[str], action: str) -> None:
+    """`actor=None` is the system (provisioning, commands), which may do anything."""
+    if actor is None:
+        return
+    permission_check(
+        actor=actor,
+        allowed=actor.has_role(*PEOPLE_MANAGERS) and can_grant_roles(actor, roles),
+        action=action,
+    )
+
+
+def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
+    """Revoke the person's earlier unused invitations and e-mail a new single-use link."""
+    now = timezone.now()
+    user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        user=user,
+        token_hash=token_hash(token),
+        invited_by=invited_by,
+        expires_at=now + settings.INVITATION_TTL,
+    )
+    institution = connection.tenant
+    email_enqueue(
+        recipient=user.email,
+        template="invitation",
+        context={
+            "full_name": user.full_name,
+            "invited_by": str(invited_by) if invited_by else "",
+            "roles": user.role_labels,
+            "accept_url": institution_url(
+                institution, reverse("accounts:invitation_accept", args=[token])
+            ),
+            "expires_at": timezone.localtime(invitation.expires_at).strftime("%d %B %Y %H:%M"),
+        },
+    )
+    return invitation
+
+
+def user_invite(*, email: str, full_name: str, roles: Iterable[str], actor: User | None) -> User:
+    """Create an account for a new person and e-mail them an invitation to set a password."""
+    roles = _clean_roles(roles)
+    if not roles:
+        raise ValidationError("Choose at least one role.")
+    _check_may_manage(actor, roles, "accounts.user_invite")
+    email = normalise_email(email)
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise ValidationError(
+                f"{email} already has an account here; change their roles instead."
+            )
+        user = User(email=email, full_name=full_name.strip(), roles=roles)
+        user.set_unusable_password()
+        user.full_clean()
+        user.save()
+        invitation_issue(user=user, invited_by=actor)
+        directory_entry_add(email=email, institution=connection.tenant)
+        audit_record(
+            actor=actor,
+            action="user.invited",
+            entity_type="accounts.user",
+            entity_id=user.pk,
+            new_values={"email": email, "roles": roles},
+        )
+    return user
+
+
+def invitation_resend(*, invitation: Invitation) -> Invitation:
+    """Send a fresh link to the address on file, from an expired or revoked one."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=invitation.user_id)
+        if not user.is_active or user.has_usable_password():
+            raise ValidationError("This account is already set up; sign in or reset your password.")
+        new_invitation = invitation_issue(user=user, invited_by=invitation.invited_by)
+        audit_record(
+            action="user.invitation_resent", entity_type="accounts.user", entity_id=user.pk
+        )
+    return new_invitation
+
+
+def invitation_accept(*, invitation: Invitation, full_name: str, password: str) -> User:
+    """Set the invited person's password and use up the link (once, even if clicked twice)."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
+        )
+        if not invitation.is_usable:
+            raise ValidationError("This invitation has already been used or has expired.")
+        user = invitation.user
+        password_validation.validate_password(password, user)
+        user.full_name = full_name.strip() or user.full_name
+        user.set_password(password)
+        user.save(update_fields=["full_name", "password"])
+        invitation.used_at = timezone.now()
+        invitation.save(update_fields=["used_at"])
+        audit_record(
+            actor=user,
+            action="user.invitation_accepted",
+            entity_type="accounts.user",
+            entity_id=user.pk,
+        )
+    return user
+
+
+def _super_admins_left_without(user: User) -> int:
+    return (
+        User.objects.filter(is_active=True, roles__contains=[Role.SUPER_ADMIN])
+        .exclude(pk=user.pk)
+        .count()
+    )
+
+
+def user_roles_set(*, user: User, roles: Iterable[str], actor: User) -> User:
+    roles = _clean_roles(roles)
+    if not roles:
+        raise ValidationError("Choose at least one role; deactivate the person instead.")
+    changed = set(roles) ^ set(user.roles)
+    _check_may_manage(actor, changed, "accounts.user_roles_set")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if (
+            Role.SUPER_ADMIN in user.roles
+            and Role.SUPER_ADMIN not in roles
+            and not _super_admins_left_without(user)
+        ):
+            raise ValidationError("An institution needs at least one active super admin.")
+        old_roles = user.roles
+        user.roles = roles
+        user.save(update_fields=["roles"])
+        audit_record(
+            actor=actor,
+            action="user.roles_changed",
+            entity_type="accounts.user",
+            entity_id=user.pk,
+            old_values={"roles": old_roles},
+            new_values={"roles": roles},
+        )
+    return user
+
+
+def _sessions_end(user: User) -> int:
+    """Delete the person's sessions in this schema (signing them out everywhere)."""
+    ended = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if session.get_decoded().get("_auth_user_id") == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
+def user_deactivate(*, user: User, actor: User) -> User:
+    """Stop a person from signing in; their open sessions end at once."""
+    _check_may_manage(actor, user.roles, "accounts.user_deactivate")
+    if user.pk == actor.pk:
+        raise ValidationError("You cannot deactivate your own account.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if Role.SUPER_ADMIN in user.roles and not _super_admins_left_without(user):
+            raise ValidationError("An institution needs at least one active super admin.")
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        ended = _sessions_end(user)
+        directory_entry_remove(email=user.email, institution=connection.tenant)
+        audit_record(
+            actor=actor,
+            action="user.deactivated",
+            entity_type="accounts.user",
+            entity_id=user.pk,
+            new_values={"sessions_ended": ended},
+        )
+    return user
+
+
+def user_reactivate(*, user: User, actor: User) -> User:
+    _check_may_manage(actor, user.roles, "accounts.user_reactivate")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        directory_entry_add(email=user.email, institution=connection.tenant)
+        audit_record(
+            actor=actor, action="user.reactivated", entity_type="accounts.user", entity_id=user.pk
+        )
+    return user

@@ -1,0 +1,48 @@
+from django import forms
+
+from accounts.forms import FilterFormMixin
+from accounts.models import User
+from audit.selectors import audit_action_choices, audit_entity_type_choices
+
+
+class AuditFilterForm(FilterFormMixin, forms.Form):
+    actor = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Anyone"
+    )
+    action = forms.ChoiceField(required=False)
+    entity_type = forms.ChoiceField(required=False, label="Entity")
+    entity_id = forms.CharField(required=False, max_length=100, label="Entity id")
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = User.objects.order_by("full_name", "email")
+        self.fields["action"].choices = [("", "Any action")] + [
+            (a, a) for a in audit_action_choices()
+        ]
+        self.fields["entity_type"].choices = [("", "Any entity")] + [
+            (e, e) for e in audit_entity_type_choices()
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if (
+            cleaned.get("date_from")
+            and cleaned.get("date_to")
+            and cleaned["date_from"] > cleaned["date_to"]
+        ):
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+    def selector_filters(self) -> dict:
+        """The filters for audit_event_list; empty if the form is invalid."""
+        if not self.is_valid():
+            return {}
+        cleaned = dict(self.cleaned_data)
+        actor = cleaned.pop("actor")
+        return {**cleaned, "actor_id": actor.pk if actor else None}

@@ -1,0 +1,37 @@
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from audit.selectors import audit_chain_first_break
+from tenants.models import Institution
+
+
+class Command(BaseCommand):
+    help = "Check every schema's audit hash chain and report the first broken link."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--schema", help="Check only this schema.")
+
+    def handle(self, *args, schema: str | None = None, **options) -> None:
+        schemas = (
+            [schema]
+            if schema
+            else [
+                get_public_schema_name(),
+                *Institution.objects.order_by("schema_name").values_list("schema_name", flat=True),
+            ]
+        )
+        broken = []
+        for schema_name in schemas:
+            with schema_context(schema_name):
+                event = audit_chain_first_break()
+            if event is None:
+                self.stdout.write(f"{schema_name}: audit chain intact")
+            else:
+                broken.append(schema_name)
+                self.stderr.write(
+                    f"{schema_name}: audit chain broken at event {event.pk} "
+                    f"({event.action} {event.entity_type}:{event.entity_id}, "
+                    f"{event.created_at:%Y-%m-%d %H:%M:%S})"
+                )
+        if broken:
+            raise CommandError(f"Audit chain broken in: {', '.join(broken)}")

@@ -1,0 +1,19 @@
+"""An institution's site (its own schema)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+from tenants import views as tenant_views
+
+handler404 = "config.views.page_not_found"
+handler403 = "config.views.permission_denied"
+handler500 = "config.views.server_error"
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
+    path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),
+    path("django-admin/", admin.site.urls),
+]

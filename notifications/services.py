@@ -1,0 +1,80 @@
+"""The e-mail outbox. `email_enqueue` is called inside a service's transaction; the message is
+rendered and sent by a task after commit, at most once."""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from notifications.models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+def email_enqueue(*, recipient: str, template: str, context: dict[str, Any]) -> OutboundEmail:
+    """Queue a templated e-mail; it is handed to the worker only if the transaction commits."""
+    from notifications.tasks import deliver_email
+
+    email = OutboundEmail.objects.create(recipient=recipient, template=template, context=context)
+    deliver_email.delay_on_commit(email.pk)
+    return email
+
+
+def _branding() -> dict[str, Any]:
+    tenant = getattr(connection, "tenant", None)
+    institution = tenant if tenant is not None and tenant.schema_name != "public" else None
+    return {
+        "institution_name": institution.name if institution else "Cohortly",
+        "brand_colour": institution.brand_colour if institution else "#1f5f8b",
+    }
+
+
+def email_render(email: OutboundEmail) -> EmailMultiAlternatives:
+    context = {**_branding(), **email.context}
+    prefix = f"emails/{email.template}"
+    subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{prefix}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.recipient],
+    )
+    message.attach_alternative(render_to_string(f"{prefix}.html", context), "text/html")
+    return message
+
+
+def email_deliver(*, email_id: int) -> bool:
+    """Send one queued e-mail. The row is locked while sending, so two deliveries of the same
+    task cannot both send it; returns False when there was nothing to do. Raises when sending
+    failed, for the task to retry."""
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, status=OutboundEmail.Status.QUEUED)
+            .first()
+        )
+        if email is None:
+            return False
+        email.attempts += 1
+        failure = None
+        try:
+            email_render(email).send()
+        except Exception as error:
+            failure = error
+            email.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if email.attempts >= MAX_ATTEMPTS:
+                email.status = OutboundEmail.Status.FAILED
+            logger.warning("E-mail %s (%s) failed: %s", email.pk, email.template, error)
+        else:
+            email.status = OutboundEmail.Status.SENT
+            email.sent_at = timezone.now()
+        email.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+    if failure is not None:
+        raise failure
+    return True

@@ -1,0 +1,3 @@
+from tenants.management.commands.suspend_institution import ReactivateCommand as Command
+
+__all__ = ["Command"]

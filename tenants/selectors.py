@@ -1,0 +1,30 @@
+from django.db.models import QuerySet
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import Institution, InstitutionDirectoryEntry
+
+
+def institution_list_for_operator(*, search: str = "", status: str = "") -> QuerySet[Institution]:
+    institutions = Institution.objects.institutions().prefetch_related("domains")
+    if search:
+        institutions = institutions.filter(name__icontains=search) | institutions.filter(
+            code__icontains=search
+        )
+    if status:
+        institutions = institutions.filter(status=status)
+    return institutions.order_by("name")
+
+
+def schema_names_for_background_work() -> list[str]:
+    """Schemas that periodic tasks visit: the public one and every active institution."""
+    active = Institution.objects.institutions().filter(status=Institution.Status.ACTIVE)
+    return [get_public_schema_name(), *active.values_list("schema_name", flat=True)]
+
+
+def institutions_for_email_hash(email_hash: str) -> QuerySet[Institution]:
+    return Institution.objects.filter(
+        pk__in=InstitutionDirectoryEntry.objects.filter(email_hash=email_hash).values(
+            "institution_id"
+        ),
+        status=Institution.Status.ACTIVE,
+    ).prefetch_related("domains")

@@ -1,0 +1,200 @@
+"""Institutions: provisioning, suspension and the directory behind "find my institution"."""
+
+import hashlib
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection, transaction
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import (
+    get_public_schema_name,
+    schema_context,
+    schema_exists,
+    tenant_context,
+)
+
+from audit.services import audit_record
+from notifications.services import email_enqueue
+from tenants.models import Domain, Institution, InstitutionDirectoryEntry
+from tenants.selectors import institutions_for_email_hash
+
+CODE_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+RESERVED_CODES = frozenset(
+    {
+        "admin", "api", "app", "assets", "auth", "blog", "cdn", "cohortly", "dashboard",
+        "demo-template", "docs", "ftp", "help", "imap", "login", "mail", "media", "operator",
+        "platform", "pop", "public", "smtp", "static", "status", "support", "template", "test",
+        "www",
+    }
+)  # fmt: skip
+
+
+def institution_code_validate(code: str) -> str:
+    """Return the normalised code or raise ValidationError saying what is wrong with it."""
+    code = (code or "").strip().lower()
+    if not CODE_PATTERN.match(code):
+        raise ValidationError(
+            "Use 1 to 40 lower-case letters, digits and hyphens, starting with a letter and "
+            "not ending with a hyphen (it becomes the web address, e.g. acme.%(domain)s).",
+            code="invalid",
+            params={"domain": settings.PLATFORM_DOMAIN},
+        )
+    if code in RESERVED_CODES:
+        raise ValidationError("“%(code)s” is reserved; choose another code.", code="reserved",
+                              params={"code": code})  # fmt: skip
+    if Institution.objects.filter(code=code).exists():
+        raise ValidationError(
+            "“%(code)s” is already taken by another institution.", code="taken",
+            params={"code": code},
+        )  # fmt: skip
+    return code
+
+
+def schema_name_for_code(code: str) -> str:
+    return "inst_" + code.replace("-", "_")
+
+
+def institution_domain(code: str) -> str:
+    return f"{code}.{settings.PLATFORM_DOMAIN}"
+
+
+def site_url(host: str, path: str = "/") -> str:
+    port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
+    return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
+
+
+def institution_url(institution: Institution, path: str = "/") -> str:
+    return site_url(institution_domain(institution.code), path)
+
+
+def template_schema_migrate() -> None:
+    """Create (if needed) and migrate the schema that new institutions are cloned from.
+    Run after every deploy's migrations, or new institutions start out of date."""
+    template = settings.TENANT_BASE_SCHEMA
+    if not schema_exists(template):
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA "{template}"')
+    call_command(
+        "migrate_schemas", tenant=True, schema_name=template, interactive=False, verbosity=0
+    )
+
+
+def schema_clone_from_template(schema_name: str) -> None:
+    """Copy the migrated template schema, its migration records included, into a new schema.
+
+    Copying the `django_migrations` rows with the tables is what makes this fast: django-tenants'
+    own path would then run a faked `migrate_schemas`, which costs most of what cloning saves.
+    """
+    if not schema_exists(settings.TENANT_BASE_SCHEMA):
+        template_schema_migrate()
+    CloneSchema().clone_schema(settings.TENANT_BASE_SCHEMA, schema_name, "DATA")
+
+
+def institution_provision(
+    *,
+    name: str,
+    code: str,
+    admin_email: str,
+    admin_name: str = "",
+    actor=None,
+) -> Institution:
+    """Create an institution with its schema, domain and super admin, who is e-mailed an
+    invitation. Everything happens in one transaction: a bad code creates nothing."""
+    from accounts.models import Role
+    from accounts.services import user_invite
+
+    code = institution_code_validate(code)
+    with transaction.atomic():
+        # Provisioning serialises on one lock: the clone function is (re)defined each time.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('cohortly:provisioning'))")
+        institution = Institution(
+            name=name.strip(),
+            code=code,
+            schema_name=schema_name_for_code(code),
+            contact_email=admin_email,
+        )
+        institution.full_clean()
+        institution.save()
+        Domain.objects.create(domain=institution_domain(code), tenant=institution, is_primary=True)
+        schema_clone_from_template(institution.schema_name)
+        audit_record(
+            actor=actor,
+            action="institution.provisioned",
+            entity_type="tenants.institution",
+            entity_id=institution.pk,
+            new_values={"name": institution.name, "code": code, "admin_email": admin_email},
+        )
+        with tenant_context(institution):
+            user_invite(
+                email=admin_email, full_name=admin_name, roles=[Role.SUPER_ADMIN], actor=None
+            )
+    return institution
+
+
+def _institution_set_status(
+    *, institution: Institution, status: str, actor, action: str
+) -> Institution:
+    with transaction.atomic():
+        old_status = institution.status
+        institution.status = status
+        institution.save(update_fields=["status"])
+        with schema_context(get_public_schema_name()):
+            audit_record(
+                actor=actor,
+                action=action,
+                entity_type="tenants.institution",
+                entity_id=institution.pk,
+                old_values={"status": old_status},
+                new_values={"status": status},
+            )
+    return institution
+
+
+def institution_suspend(*, institution: Institution, actor=None) -> Institution:
+    """Suspended institutions show a notice on every page and nobody can sign in."""
+    return _institution_set_status(
+        institution=institution, status=Institution.Status.SUSPENDED, actor=actor,
+        action="institution.suspended",
+    )  # fmt: skip
+
+
+def institution_reactivate(*, institution: Institution, actor=None) -> Institution:
+    return _institution_set_status(
+        institution=institution, status=Institution.Status.ACTIVE, actor=actor,
+        action="institution.reactivated",
+    )  # fmt: skip
+
+
+def email_directory_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def directory_entry_add(*, email: str, institution: Institution) -> None:
+    InstitutionDirectoryEntry.objects.get_or_create(
+        email_hash=email_directory_hash(email), institution=institution
+    )
+
+
+def directory_entry_remove(*, email: str, institution: Institution) -> None:
+    InstitutionDirectoryEntry.objects.filter(
+        email_hash=email_directory_hash(email), institution=institution
+    ).delete()
+
+
+def institution_finder_send(*, email: str) -> None:
+    """E-mail `email` the sign-in links of every active institution where it has an account.
+    The answer goes only to the mailbox, never to the screen."""
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        institutions = institutions_for_email_hash(email_directory_hash(email))
+        links = [
+            {"name": institution.name, "url": institution_url(institution, "/accounts/login/")}
+            for institution in institutions
+        ]
+        email_enqueue(
+            recipient=email.strip().lower(),
+            template="find_institution",
+            context={"institutions": links, "platform_url": site_url(settings.PLATFORM_DOMAIN)},
+        )

@@ -1,0 +1,93 @@
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
+
+from tenants.forms import FindInstitutionForm, InstitutionCreateForm
+from tenants.models import Institution
+from tenants.selectors import institution_list_for_operator
+from tenants.services import (
+    institution_finder_send,
+    institution_reactivate,
+    institution_suspend,
+)
+from tenants.tasks import provision_institution
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "tenants/landing.html")
+
+
+@ratelimit(key="ip", rate="10/h", method="POST", block=False)
+def find_institution(request: HttpRequest) -> HttpResponse:
+    form = FindInstitutionForm(request.POST or None)
+    if request.method == "POST" and getattr(request, "limited", False):
+        form.add_error(None, "Too many requests from your address; try again in an hour.")
+    elif request.method == "POST" and form.is_valid():
+        institution_finder_send(email=form.cleaned_data["email"])
+        return render(request, "tenants/find_institution_sent.html")
+    return render(request, "tenants/find_institution.html", {"form": form})
+
+
+operator_required = staff_member_required(login_url="accounts:login")
+
+
+@operator_required
+def operator_dashboard(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    institutions = institution_list_for_operator(search=search, status=status)
+    page = Paginator(institutions, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tenants/operator_dashboard.html",
+        {
+            "page": page,
+            "search": search,
+            "status": status,
+            "statuses": Institution.Status.choices,
+        },
+    )
+
+
+@operator_required
+def operator_institution_create(request: HttpRequest) -> HttpResponse:
+    form = InstitutionCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        provision_institution.delay(**form.cleaned_data, operator_id=request.user.pk)
+        messages.success(
+            request,
+            f"{form.cleaned_data['name']} is being created. Its super admin will receive an "
+            "invitation by e-mail in a moment.",
+        )
+        return redirect("tenants:operator_dashboard")
+    return render(request, "tenants/operator_institution_form.html", {"form": form})
+
+
+@operator_required
+@require_POST
+def operator_institution_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    institution = get_object_or_404(Institution.objects.institutions(), pk=pk)
+    if action == "suspend":
+        institution_suspend(institution=institution, actor=request.user)
+        messages.success(request, f"{institution.name} is suspended: nobody can sign in there.")
+    elif action == "reactivate":
+        institution_reactivate(institution=institution, actor=request.user)
+        messages.success(request, f"{institution.name} is active again.")
+    else:
+        raise Http404
+    return redirect("tenants:operator_dashboard")
+
+
+def institution_logo(request: HttpRequest) -> HttpResponse:
+    """The current institution's logo, streamed from private storage."""
+    institution = getattr(request, "tenant", None)
+    if not getattr(institution, "logo", None):
+        raise Http404
+    content_type = mimetypes.guess_type(institution.logo.name)[0] or "application/octet-stream"
+    return FileResponse(institution.logo.open("rb"), content_type=content_type)

@@ -1,0 +1,59 @@
+"""Tenant fixtures: one migrated template, the platform row and two institutions, created once
+per test session (DESIGN: tests); each test then runs inside one of them and is rolled back."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from tenants.models import Institution
+from tenants.services import institution_domain, institution_provision
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _institution(code: str, name: str) -> Institution:
+    existing = Institution.objects.filter(code=code).first()
+    return existing or institution_provision(
+        name=name, code=code, admin_email=f"founder@{code}.example", admin_name=f"{name} Founder"
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("migrate_platform", verbosity=0)
+        _institution("alpha", "Alpha College")
+        _institution("beta", "Beta Academy")
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def institution(db) -> Institution:
+    """The institution a test runs in; the connection is switched to its schema."""
+    institution = Institution.objects.get(code="alpha")
+    connection.set_tenant(institution)
+    yield institution
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def other_institution(db) -> Institution:
+    connection.set_schema_to_public()
+    return Institution.objects.get(code="beta")
+
+
+@pytest.fixture
+def client_for():
+    """A test client addressed to an institution's host (or the platform's, for None)."""
+
+    def make(institution: Institution | None = None) -> Client:
+        from django.conf import settings
+
+        host = institution_domain(institution.code) if institution else settings.PLATFORM_DOMAIN
+        return Client(HTTP_HOST=host)
+
+    return make

@@ -1,0 +1,83 @@
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_exists, tenant_context
+
+from accounts.models import Invitation, Role, User
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from notifications.services import email_deliver
+from tenants.models import Domain, Institution, InstitutionDirectoryEntry
+from tenants.services import email_directory_hash, institution_provision
+
+pytestmark = pytest.mark.django_db
+
+
+def test_provisioning_creates_schema_domain_super_admin_and_invitation():
+    institution = institution_provision(
+        name="Gamma Institute", code="gamma", admin_email="Head@Gamma.example"
+    )
+
+    assert institution.schema_name == "inst_gamma"
+    assert schema_exists("inst_gamma")
+    assert Domain.objects.get(tenant=institution).domain == "gamma.localhost"
+    assert InstitutionDirectoryEntry.objects.filter(
+        institution=institution, email_hash=email_directory_hash("head@gamma.example")
+    ).exists()
+    assert AuditEvent.objects.filter(action="institution.provisioned").exists()
+    with tenant_context(institution):
+        admin = User.objects.get()
+        assert admin.email == "head@gamma.example"
+        assert admin.roles == [Role.SUPER_ADMIN]
+        assert not admin.has_usable_password()
+        assert Invitation.objects.get(user=admin).is_usable
+        # The clone carried the template's migration records and the audit trigger with it.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'accounts'")
+            assert cursor.fetchone()[0] >= 1
+        email = OutboundEmail.objects.get(template="invitation")
+        assert email_deliver(email_id=email.pk)
+    assert mail.outbox[-1].to == ["head@gamma.example"]
+    assert "http://gamma.localhost:8000/accounts/invitation/" in mail.outbox[-1].body
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("www", "reserved"),
+        ("admin", "reserved"),
+        ("public", "reserved"),
+        ("alpha", "already taken"),
+        ("Bad Code", "lower-case letters"),
+        ("-lead", "lower-case letters"),
+        ("trail-", "lower-case letters"),
+        ("a" * 41, "lower-case letters"),
+        ("under_score", "lower-case letters"),
+        ("", "lower-case letters"),
+    ],
+)
+def test_bad_codes_are_refused_and_create_nothing(institution, code, message):
+    connection.set_schema_to_public()
+    institutions_before = Institution.objects.count()
+    with pytest.raises(ValidationError, match=message):
+        institution_provision(name="Nope", code=code, admin_email="x@example.org")
+    assert Institution.objects.count() == institutions_before
+    assert not schema_exists("inst_" + code.replace("-", "_")) or code == "alpha"
+
+
+def test_failure_after_the_schema_is_cloned_rolls_everything_back():
+    with pytest.raises(ValidationError):
+        institution_provision(name="Delta", code="delta", admin_email="not an address")
+    assert not Institution.objects.filter(code="delta").exists()
+    assert not schema_exists("inst_delta")
+
+
+def test_create_institution_command(capsys):
+    call_command(
+        "create_institution", name="Epsilon", code="epsilon", admin_email="e@epsilon.example"
+    )
+    assert "Created Epsilon at http://epsilon.localhost:8000/" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="reserved"):
+        call_command("create_institution", name="W", code="www", admin_email="w@example.org")
