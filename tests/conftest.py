@@ -57,3 +57,43 @@ def client_for():
         return Client(HTTP_HOST=host)
 
     return make
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access without the per-test rollback, for data that another thread (the live
+    server, a Celery worker) must see. Nothing is cleaned up: use unique codes and addresses."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        yield
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def celery_worker(committed_db):
+    """A real Celery worker, in a thread, consuming this test process's Redis database."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def live_server_port(django_db_setup, django_db_blocker):
+    """Django served on localhost:<port> in a thread; institutions answer on
+    <code>.localhost:<port>, which browsers resolve to the loopback address."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    with django_db_blocker.unblock():
+        server = LiveServerThread("localhost", StaticFilesHandler, port=0)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        yield server.port
+        server.terminate()
+        server.join()
