@@ -183,9 +183,9 @@ def _sessions_end(user: User) -> int:
 
 def user_deactivate(*, user: User, actor: User) -> User:
     """Stop a person from signing in; their open sessions end at once."""
-    _check_may_manage(actor, user.roles, "accounts.user_deactivate")
     if user.pk == actor.pk:
         raise ValidationError("You cannot deactivate your own account.")
+    _check_may_manage(actor, user.roles, "accounts.user_deactivate")
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if Role.SUPER_ADMIN in user.roles and not _super_admins_left_without(user):

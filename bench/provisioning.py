@@ -1,0 +1,385 @@
+"""Provisioning benchmark: cloning the migrated template schema against replaying migrations.
+
+    .venv/bin/python bench/provisioning.py [--runs 7] [--no-breakdown] [--keep]
+
+Works in a scratch database of its own (created fresh, dropped at the end), on the server named
+by DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cohortly); dev and test databases
+are never touched. Celery messages go to an in-memory broker and e-mail to a dummy backend, so
+neither Redis nor a mailbox sees anything.
+
+Both paths create the same rows: the Institution and its Domain, a schema with every tenant
+table, the "provisioned" audit event and an invited super admin (with its queued e-mail).
+
+- clone: the real service, `tenants.services.institution_provision`;
+- replay: what django-tenants does without a template: CREATE SCHEMA, then
+  `migrate_schemas --tenant --schema=<name>`, then the same audit event and invitation.
+
+The two are interleaved (clone, replay, clone, ...) so that the growing catalogue weighs on
+both alike. Progress and a breakdown of where a clone spends its time go to stderr; stdout
+ends with:
+
+    clone_median_s: <float>
+    replay_median_s: <float>
+    ratio: <replay/clone float>
+
+The exit status is non-zero when anything could not be measured.
+"""
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cohortly"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def url_with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def libpq_url(url: str) -> str:
+    """django-environ accepts postgres://, postgresql:// and friends; libpq wants one of two."""
+    parts = urlsplit(url)
+    scheme = "postgresql" if parts.scheme.startswith("postgres") else parts.scheme
+    return urlunsplit(parts._replace(scheme=scheme))
+
+
+def admin_execute(server_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        libpq_url(url_with_database(server_url, "postgres")), autocommit=True, connect_timeout=5
+    ) as admin:
+        admin.execute(sql)
+
+
+def configure_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DJANGO_ENV"] = "development"
+    os.environ["DEBUG"] = "false"  # DEBUG would keep every query in memory
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    os.environ["EMAIL_URL"] = "dummymail://"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(REPO_ROOT))
+
+    import django
+
+    django.setup()
+
+
+# --- The two ways to provision ------------------------------------------------------------
+
+
+def provision_by_clone(code: str) -> None:
+    from tenants.services import institution_provision
+
+    institution_provision(
+        name=f"Bench {code}", code=code, admin_email=f"founder@{code}.example", admin_name="F"
+    )
+
+
+def provision_by_replay(code: str) -> None:
+    """django-tenants without a template: save the tenant, create its schema, replay every
+    migration in it; then the same audit event and invitation as the real service."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import Role
+    from accounts.services import user_invite
+    from audit.services import audit_record
+    from tenants.models import Domain, Institution
+    from tenants.services import institution_domain, schema_name_for_code
+
+    connection.set_schema_to_public()
+    with transaction.atomic():
+        institution = Institution(
+            name=f"Bench {code}",
+            code=code,
+            schema_name=schema_name_for_code(code),
+            contact_email=f"founder@{code}.example",
+        )
+        institution.full_clean()
+        institution.save()
+        Domain.objects.create(domain=institution_domain(code), tenant=institution, is_primary=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{institution.schema_name}"')
+    call_command(
+        "migrate_schemas",
+        tenant=True,
+        schema_name=institution.schema_name,
+        interactive=False,
+        verbosity=0,
+    )
+    connection.set_schema_to_public()
+    with transaction.atomic():
+        audit_record(
+            action="institution.provisioned",
+            entity_type="tenants.institution",
+            entity_id=institution.pk,
+            new_values={"name": institution.name, "code": code},
+        )
+        with tenant_context(institution):
+            user_invite(
+                email=f"founder@{code}.example", full_name="F", roles=[Role.SUPER_ADMIN], actor=None
+            )
+
+
+def timed(function, code: str) -> float:
+    from django.db import connection
+
+    connection.set_schema_to_public()
+    started = time.perf_counter()
+    function(code)
+    elapsed = time.perf_counter() - started
+    connection.set_schema_to_public()
+    return elapsed
+
+
+def check_provisioned(code: str) -> None:
+    """Fail loudly if a run did not produce a usable institution."""
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import User
+    from notifications.models import OutboundEmail
+    from tenants.models import Institution
+
+    institution = Institution.objects.get(code=code)
+    with tenant_context(institution):
+        if not User.objects.filter(email=f"founder@{code}.example").exists():
+            raise RuntimeError(f"{code}: no super admin in {institution.schema_name}")
+        if not OutboundEmail.objects.filter(template="invitation").exists():
+            raise RuntimeError(f"{code}: no invitation queued in {institution.schema_name}")
+
+
+# --- Where a clone spends its time ----------------------------------------------------------
+
+
+class PhaseTimer:
+    """Wraps functions (by module attribute) to add up the time spent in each, for a breakdown
+    of one provisioning. Only used after the measured runs."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+        self._originals: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner: object, attribute: str, label: str) -> None:
+        original = getattr(owner, attribute)
+        totals = self.totals
+
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                totals[label] += time.perf_counter() - started
+
+        self._originals.append((owner, attribute, original))
+        setattr(owner, attribute, wrapper)
+
+    def restore(self) -> None:
+        for owner, attribute, original in reversed(self._originals):
+            setattr(owner, attribute, original)
+        self._originals.clear()
+
+
+class SqlTimer:
+    """Adds up the time of SQL statements matching a marker, via a connection wrapper."""
+
+    def __init__(self, markers: dict[str, str]) -> None:
+        self.markers = markers
+        self.totals: dict[str, float] = defaultdict(float)
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            text = sql if isinstance(sql, str) else str(sql)
+            for label, marker in self.markers.items():
+                if marker in text:
+                    self.totals[label] += time.perf_counter() - started
+                    break
+
+
+def breakdown(codes: list[str]) -> dict[str, float]:
+    """Median seconds per phase of `institution_provision` over the given codes."""
+    from django.db import connection
+
+    import accounts.services
+    import tenants.services
+    from django_tenants.clone import CloneSchema
+
+    per_phase: dict[str, list[float]] = defaultdict(list)
+    for code in codes:
+        phases = PhaseTimer()
+        phases.wrap(CloneSchema, "_create_clone_schema_function", "clone: CREATE FUNCTION")
+        phases.wrap(tenants.services, "schema_clone_from_template", "clone: total")
+        phases.wrap(accounts.services, "user_invite", "user_invite (incl. e-mail)")
+        phases.wrap(accounts.services, "email_enqueue", "email_enqueue")
+        phases.wrap(tenants.services, "audit_record", "audit_record (public)")
+        sql = SqlTimer(
+            {
+                "advisory lock": "cohortly:provisioning",
+                "clone: SELECT clone_schema()": "SELECT clone_schema(",
+            }
+        )
+        try:
+            with connection.execute_wrapper(sql):
+                total = timed(provision_by_clone, code)
+        finally:
+            phases.restore()
+        check_provisioned(code)
+        per_phase["total"].append(total)
+        for label, seconds in [*phases.totals.items(), *sql.totals.items()]:
+            per_phase[label].append(seconds)
+        # The commit is part of the total; what is left is rows, validation and Python.
+        known = sum(
+            phases.totals[label]
+            for label in ("clone: total", "user_invite (incl. e-mail)", "audit_record (public)")
+        )
+        per_phase["other (rows, validation, commit)"].append(
+            total - known - sql.totals["advisory lock"]
+        )
+    return {label: statistics.median(values) for label, values in per_phase.items()}
+
+
+def alternatives(count: int) -> dict[str, float]:
+    """What the proposals would cost: the clone function call alone (defined once), and taking
+    a ready schema from a pool by renaming it."""
+    from django.conf import settings
+    from django.db import connection, transaction
+
+    from django_tenants.clone import CloneSchema
+
+    template = settings.TENANT_BASE_SCHEMA
+    results: dict[str, list[float]] = defaultdict(list)
+    connection.set_schema_to_public()
+    CloneSchema()._create_clone_schema_function()
+    for index in range(count):
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(
+                "SELECT clone_schema(%s, %s, %s)", [template, f"bench_pool_{index}", "DATA"]
+            )
+        results["SELECT clone_schema() only, function already defined"].append(
+            time.perf_counter() - started
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(f'ALTER SCHEMA "bench_pool_{index}" RENAME TO "bench_taken_{index}"')
+        results["ALTER SCHEMA ... RENAME of a pooled schema"].append(
+            time.perf_counter() - started
+        )
+    return {label: statistics.median(values) for label, values in results.items()}
+
+
+# --- Main ----------------------------------------------------------------------------------
+
+
+def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
+    from django.core.management import call_command
+
+    log("migrating the scratch database (platform, template) ...")
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):
+        call_command("migrate_platform", verbosity=0)
+    log(f"  done in {time.perf_counter() - started:.1f} s")
+
+    clone_times: list[float] = []
+    replay_times: list[float] = []
+    for index in range(runs):
+        for label, function, times in (
+            ("clone", provision_by_clone, clone_times),
+            ("replay", provision_by_replay, replay_times),
+        ):
+            code = f"bench-{label}-{index}"
+            with contextlib.redirect_stdout(sys.stderr):
+                seconds = timed(function, code)
+            check_provisioned(code)
+            times.append(seconds)
+            log(f"  {label:6} {index + 1}/{runs}: {seconds:.3f} s")
+
+    clone_median = statistics.median(clone_times)
+    replay_median = statistics.median(replay_times)
+    log(f"clone  min/median/max: {min(clone_times):.3f} / {clone_median:.3f} / "
+        f"{max(clone_times):.3f} s")  # fmt: skip
+    log(f"replay min/median/max: {min(replay_times):.3f} / {replay_median:.3f} / "
+        f"{max(replay_times):.3f} s")  # fmt: skip
+
+    if with_breakdown:
+        log("where a clone spends its time (median of 3, seconds):")
+        for label, seconds in sorted(breakdown([f"bench-phase-{i}" for i in range(3)]).items()):
+            log(f"  {label:45} {seconds:.3f}")
+        log("what the proposals would cost (median of 3, seconds):")
+        for label, seconds in alternatives(3).items():
+            log(f"  {label:55} {seconds:.4f}")
+    return clone_median, replay_median
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="provisionings per method")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the phase breakdown")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    server_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    scratch = f"cohortly_bench_{os.getpid()}"
+    scratch_url = url_with_database(server_url, scratch)
+    try:
+        admin_execute(server_url, f'CREATE DATABASE "{scratch}"')
+    except Exception as error:
+        log(f"cannot create the scratch database {scratch}: {error}")
+        return 2
+    log(f"scratch database: {scratch}")
+
+    status = 0
+    try:
+        configure_django(scratch_url)
+        clone_median, replay_median = run(args.runs, not args.no_breakdown)
+    except Exception as error:
+        import traceback
+
+        traceback.print_exc()
+        log(f"benchmark failed: {type(error).__name__}: {error}")
+        status = 1
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if args.keep:
+            log(f"kept the scratch database {scratch}")
+        else:
+            try:
+                admin_execute(server_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+                log(f"dropped the scratch database {scratch}")
+            except Exception as error:
+                log(f"could not drop the scratch database {scratch}: {error}")
+                status = status or 3
+    if status:
+        return status
+
+    print(f"clone_median_s: {clone_median:.4f}")
+    print(f"replay_median_s: {replay_median:.4f}")
+    print(f"ratio: {replay_median / clone_median:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Browser tests: Playwright drives Debian's Chromium against the live server (DESIGN:
+development and tests). The platform answers on localhost:<port>, an institution on
+<code>.localhost:<port>; e-mail goes through the outbox and a real Celery worker thread."""
+
+import io
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+from playwright.sync_api import Page, expect
+
+from accounts.models import Role, User
+from tenants.models import Institution
+from tenants.services import institution_provision
+from tests.browser.support import DESKTOP, PASSWORD
+
+# Chromium as Debian ships it: never a browser downloaded by `playwright install`.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": DESKTOP}
+
+
+@pytest.fixture(autouse=True)
+def _fail_fast(page: Page):
+    """A page that does not show what a test waits for fails in seconds, not in 30."""
+    page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+def celery_worker(committed_db):
+    """The suite's worker thread, consuming every queue the app routes to (e-mail goes to
+    `notifications`), started on an empty broker so that messages queued by earlier tests,
+    whose data was rolled back, are not delivered into this test."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    queues = ["default", "notifications"]
+    with app.connection_for_write() as connection:
+        for queue in queues:
+            connection.default_channel.queue_purge(queue)
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
+    ) as worker:
+        yield worker
+
+
+@dataclass(frozen=True)
+class Site:
+    port: int
+
+    def platform(self, path: str = "/") -> str:
+        return f"http://{django_settings.PLATFORM_DOMAIN}:{self.port}{path}"
+
+    def institution(self, code: str, path: str = "/") -> str:
+        return f"http://{code}.{django_settings.PLATFORM_DOMAIN}:{self.port}{path}"
+
+
+@pytest.fixture
+def site(committed_db, live_server_port, settings) -> Site:
+    """URLs on the live server; links in e-mails point at it too."""
+    settings.PLATFORM_PORT = str(live_server_port)
+    return Site(port=live_server_port)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A suffix for codes and addresses: the committed database keeps every test's rows."""
+    return secrets.token_hex(4)
+
+
+@pytest.fixture
+def operator(committed_db, unique) -> User:
+    email = f"operator-{unique}@cohortly.example"
+    call_command("create_operator", email=email, password=PASSWORD, stdout=io.StringIO())
+    return User.objects.get(email=email)
+
+
+@pytest.fixture
+def make_institution(committed_db, unique) -> Callable[..., Institution]:
+    """Provision an institution of the test's own, for tests that change its state."""
+
+    def make(prefix: str = "inst") -> Institution:
+        code = f"{prefix}-{unique}"
+        return institution_provision(
+            name=f"{prefix.title()} Institute {unique}",
+            code=code,
+            admin_email=f"head@{code}.example",
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_person(committed_db, unique) -> Callable[..., User]:
+    """A person who has accepted their invitation and signs in with PASSWORD."""
+
+    def make(institution: Institution, *roles: str, name: str = "Pat Example") -> User:
+        with tenant_context(institution):
+            return User.objects.create_user(
+                email=f"{name.split()[0].lower()}-{unique}@{institution.code}.example",
+                password=PASSWORD,
+                full_name=name,
+                roles=list(roles or [Role.ADMIN]),
+            )
+
+    return make
+
+
+@pytest.fixture
+def ratelimit_reset(committed_db):
+    """Forget the per-address request counts (django-ratelimit keys `rl:` in the cache), which
+    outlive the test database in Redis; every browser request comes from 127.0.0.1."""
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    for key in client.scan_iter(match="*:rl:*"):
+        client.delete(key)
