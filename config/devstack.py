@@ -211,7 +211,8 @@ def start_redis(stack: Stack) -> str:
             "--dbfilename",
             "dump.rdb",
             "--save",
-            "60 1",
+            "60",
+            "1",
             "--pidfile",
             str(REDIS_DIR / "redis.pid"),
             "--logfile",
@@ -292,17 +293,17 @@ def run() -> int:
         schedule = shlex.quote(str(DATA_DIR / "celerybeat-schedule"))
         manager = Manager()
         manager.add_process(
-            "web", f"{python} manage.py runserver {bind}:{port}", env=env, cwd=str(BASE_DIR)
+            "web", f"exec {python} manage.py runserver {bind}:{port}", env=env, cwd=str(BASE_DIR)
         )
         manager.add_process(
             "worker",
-            f"{python} -m celery -A config worker -Q default,notifications -l info",
+            f"exec {python} -m celery -A config worker -Q default,notifications -l info",
             env=env,
             cwd=str(BASE_DIR),
         )
         manager.add_process(
             "beat",
-            f"{python} -m celery -A config beat -l info -s {schedule}",
+            f"exec {python} -m celery -A config beat -l info -s {schedule}",
             env=env,
             cwd=str(BASE_DIR),
         )

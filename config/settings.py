@@ -103,7 +103,7 @@ PLATFORM_SCHEME = env.str("PLATFORM_SCHEME", default="https" if PRODUCTION else 
 PLATFORM_PORT = env.str("PLATFORM_PORT", default="" if PRODUCTION else "8000")
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.middleware.InstitutionRoutingMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -53,7 +53,9 @@ def test_invite_creates_account_invitation_email_directory_entry_and_audit(insti
     assert len(invitation.token_hash) == 64
     email = OutboundEmail.objects.get(recipient="new.person@example.org")
     assert email.template == "invitation"
-    assert email.context["accept_url"].startswith("http://alpha.localhost:8000/accounts/invitation/")
+    assert email.context["accept_url"].startswith(
+        "http://alpha.localhost:8000/accounts/invitation/"
+    )
     assert _directory_has("new.person@example.org", institution)
     event = AuditEvent.objects.get(action="user.invited", entity_id=str(user.pk))
     assert event.actor == admin
