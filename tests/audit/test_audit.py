@@ -41,9 +41,9 @@ def test_each_event_links_to_the_previous_one(institution):
 )
 def test_the_database_refuses_to_change_or_remove_events(institution, statement):
     _record(1)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             cursor.execute(statement)
     assert AuditEvent.objects.exists()
 
