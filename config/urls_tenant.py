@@ -14,6 +14,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,7 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from tenants.models import Institution
 from tenants.services import institution_code_validate
+
+LOGO_MAX_BYTES = 1024 * 1024
+LOGO_MAX_PIXELS = 2000
 
 
 class FindInstitutionForm(forms.Form):
@@ -28,3 +32,41 @@ class InstitutionCreateForm(forms.Form):
             return institution_code_validate(self.cleaned_data["code"])
         except ValidationError as error:
             raise forms.ValidationError(error.messages) from error
+
+
+class InstitutionProfileForm(forms.ModelForm):
+    """What a super admin may change about their institution: profile and branding."""
+
+    class Meta:
+        model = Institution
+        fields = [
+            "name",
+            "registration_number",
+            "address",
+            "contact_email",
+            "contact_phone",
+            "brand_colour",
+            "logo",
+        ]
+        widgets = {
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "brand_colour": forms.TextInput(attrs={"type": "color"}),
+            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+        }
+        help_texts = {
+            "brand_colour": "Used for the navigation bar, buttons and e-mails.",
+            "logo": "PNG or JPEG, at most 1 MB and 2000 × 2000 pixels.",
+        }
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if not logo or not hasattr(logo, "image"):
+            return logo
+        if logo.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError("The logo is larger than 1 MB.")
+        if logo.image.format not in {"PNG", "JPEG"}:
+            raise forms.ValidationError("Upload a PNG or JPEG image.")
+        width, height = logo.image.size
+        if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
+            raise forms.ValidationError("The logo is larger than 2000 × 2000 pixels.")
+        return logo

@@ -2,6 +2,8 @@
 
 import hashlib
 import re
+import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -166,6 +168,52 @@ def institution_reactivate(*, institution: Institution, actor=None) -> Instituti
         institution=institution, status=Institution.Status.ACTIVE, actor=actor,
         action="institution.reactivated",
     )  # fmt: skip
+
+
+PROFILE_FIELDS = [
+    "name", "registration_number", "address", "contact_email", "contact_phone", "brand_colour",
+]  # fmt: skip
+
+
+def institution_profile_update(
+    *, institution: Institution, actor, changes: dict[str, Any]
+) -> Institution:
+    """Apply a super admin's changes to the profile and branding (`logo`: a new image, or False
+    to remove it); audited in the institution's own trail."""
+    from accounts.models import Role
+    from accounts.permissions import permission_check
+
+    permission_check(
+        actor=actor,
+        allowed=actor.has_role(Role.SUPER_ADMIN),
+        action="tenants.institution_profile_update",
+    )
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().get(pk=institution.pk)
+        old_values, new_values = {}, {}
+        for field in PROFILE_FIELDS:
+            if field in changes and changes[field] != getattr(institution, field):
+                old_values[field], new_values[field] = getattr(institution, field), changes[field]
+                setattr(institution, field, changes[field])
+        logo = changes.get("logo")
+        if logo is False and institution.logo:
+            old_values["logo"], new_values["logo"] = institution.logo.name, ""
+            institution.logo = None
+        elif logo:
+            institution.logo.save(f"logo-{secrets.token_hex(8)}.{logo.image.format.lower()}", logo,
+                                  save=False)  # fmt: skip
+            new_values["logo"] = institution.logo.name
+        institution.full_clean()
+        institution.save()
+        audit_record(
+            actor=actor,
+            action="institution.profile_updated",
+            entity_type="tenants.institution",
+            entity_id=institution.pk,
+            old_values=old_values,
+            new_values=new_values,
+        )
+    return institution
 
 
 def email_directory_hash(email: str) -> str:

@@ -8,11 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from tenants.forms import FindInstitutionForm, InstitutionCreateForm
+from accounts.models import Role
+from accounts.permissions import role_required
+from tenants.forms import FindInstitutionForm, InstitutionCreateForm, InstitutionProfileForm
 from tenants.models import Institution
 from tenants.selectors import institution_list_for_operator
 from tenants.services import (
     institution_finder_send,
+    institution_profile_update,
     institution_reactivate,
     institution_suspend,
 )
@@ -91,3 +94,16 @@ def institution_logo(request: HttpRequest) -> HttpResponse:
         raise Http404
     content_type = mimetypes.guess_type(institution.logo.name)[0] or "application/octet-stream"
     return FileResponse(institution.logo.open("rb"), content_type=content_type)
+
+
+@role_required(Role.SUPER_ADMIN)
+def institution_settings(request: HttpRequest) -> HttpResponse:
+    institution = request.tenant
+    form = InstitutionProfileForm(request.POST or None, request.FILES or None, instance=institution)
+    if request.method == "POST" and form.is_valid():
+        institution_profile_update(
+            institution=institution, actor=request.user, changes=form.cleaned_data
+        )
+        messages.success(request, "Institution settings saved.")
+        return redirect("institution_settings")
+    return render(request, "tenants/institution_settings.html", {"form": form})

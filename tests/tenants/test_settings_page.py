@@ -1,0 +1,87 @@
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from accounts.models import Role
+from audit.models import AuditEvent
+from tenants.models import Institution
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _png(width: int = 40, height: int = 20) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "#123456").save(buffer, "PNG")
+    return SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
+
+
+def _form(**changes) -> dict:
+    return {
+        "name": "Alpha College",
+        "registration_number": "",
+        "address": "",
+        "contact_email": "founder@alpha.example",
+        "contact_phone": "",
+        "brand_colour": "#1f5f8b",
+        **changes,
+    }
+
+
+@pytest.fixture
+def super_admin_client(institution, client_for):
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    return client
+
+
+def test_super_admin_changes_branding_and_logo_is_served_privately(
+    institution, super_admin_client, settings, tmp_path
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    response = super_admin_client.post(
+        "/settings/", _form(brand_colour="#aa3300", registration_number="REG-1", logo=_png())
+    )
+    assert response.status_code == 302
+
+    institution.refresh_from_db()
+    assert institution.brand_colour == "#aa3300"
+    assert institution.logo.name.startswith("branding/logo-")
+    assert (tmp_path / "inst_alpha" / institution.logo.name).exists()
+    page = super_admin_client.get("/").content.decode()
+    assert "--brand: #aa3300" in page
+    logo = super_admin_client.get("/branding/logo/")
+    assert logo["Content-Type"] == "image/png"
+    event = AuditEvent.objects.get(action="institution.profile_updated")
+    assert event.old_values == {"brand_colour": "#1f5f8b", "registration_number": ""}
+    assert event.new_values["brand_colour"] == "#aa3300"
+    Institution.objects.filter(pk=institution.pk).update(brand_colour="#1f5f8b", logo="")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"brand_colour": "red"}, "six hexadecimal digits"),
+        ({"name": ""}, "This field is required."),
+        ({"logo": SimpleUploadedFile("logo.png", b"<svg></svg>")}, "Upload a valid image"),
+        ({"logo": _png(2500, 10)}, "2000 × 2000 pixels"),
+    ],
+)
+def test_bad_settings_are_explained_and_nothing_changes(
+    institution, super_admin_client, changes, message
+):
+    response = super_admin_client.post("/settings/", _form(**changes))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    institution.refresh_from_db()
+    assert institution.brand_colour == "#1f5f8b"
+    assert institution.name == "Alpha College"
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR, Role.STUDENT])
+def test_only_super_admins_reach_settings(institution, client_for, role):
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[role]))
+    assert client.get("/settings/").status_code == 404
