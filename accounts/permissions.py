@@ -13,6 +13,7 @@ from audit.services import audit_record
 
 PEOPLE_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
 AUDIT_READERS = (Role.SUPER_ADMIN, Role.ADMIN, Role.AUDITOR)
+COHORT_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
 # Only a super admin may hand out (or take away) the roles that manage people.
 ROLES_ONLY_SUPER_ADMIN_GRANTS = frozenset({Role.SUPER_ADMIN, Role.ADMIN})
 

@@ -87,6 +87,9 @@ TENANT_APPS = [
     "accounts",
     "audit",
     "notifications",
+    "signing",
+    "cohorts",
+    "enrolments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

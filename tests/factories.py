@@ -1,7 +1,11 @@
+import datetime
+
 import factory
 from factory.django import DjangoModelFactory, Password
 
 from accounts.models import Role, User
+from cohorts.models import DocumentType
+from signing.models import AgreementTemplate
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -16,3 +20,30 @@ class UserFactory(DjangoModelFactory):
     full_name = factory.Faker("name")
     roles = factory.LazyFunction(lambda: [Role.ADMIN])
     password = Password(PASSWORD)
+
+
+class CohortFactory(DjangoModelFactory):
+    """A draft cohort in the current schema with the default agreement and two required
+    documents (ID and matric), ready to be signed and activated."""
+
+    class Meta:
+        model = "cohorts.Cohort"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Learnership {n}")
+    program_type = "learnership"
+    student_count = 20
+    start_date = factory.LazyFunction(lambda: datetime.date(2027, 2, 1))
+    end_date = factory.LazyFunction(lambda: datetime.date(2027, 11, 30))
+    main_template = factory.LazyFunction(lambda: AgreementTemplate.objects.order_by("pk").first())
+
+    @factory.post_generation
+    def required_document_types(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            self.required_document_types.set(
+                extracted
+                if extracted is not None
+                else DocumentType.objects.filter(
+                    name__in=["South African ID or passport", "Matric certificate"]
+                )
+            )

@@ -1,0 +1,146 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import UserObjectPermissionBase
+
+
+class FileKind(models.TextChoices):
+    PDF = "pdf", "PDF"
+    JPEG = "jpeg", "JPEG image"
+    PNG = "png", "PNG image"
+
+
+class DocumentType(models.Model):
+    """A kind of document students may be asked for (ID, matric certificate, ...): the
+    institution's catalogue, from which each cohort picks its required ones."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(
+        blank=True, help_text="Shown to students and reviewers: what exactly is wanted."
+    )
+    accepted_kinds = ArrayField(
+        models.CharField(max_length=10, choices=FileKind.choices),
+        default=list,
+        help_text="File types a student may upload, checked by content.",
+    )
+    max_size_mb = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    expires = models.BooleanField(
+        default=False, help_text="Whether the document has an expiry date (e.g. a passport)."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProgramType(models.TextChoices):
+    LEARNERSHIP = "learnership", "Learnership"
+    INTERNSHIP = "internship", "Internship"
+    CANDIDACY = "candidacy", "Candidacy"
+
+
+class CohortState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Cohort(ConcurrentTransitionMixin, models.Model):
+    """A programme run for a group of students, from draft to completed (or cancelled).
+    The state changes only through cohorts.services."""
+
+    name = models.CharField(max_length=200)
+    program_type = models.CharField(max_length=20, choices=ProgramType.choices)
+    sponsor_email = models.EmailField(blank=True, help_text="Where sponsor notices go.")
+    student_count = models.PositiveIntegerField(
+        "expected students", default=0, validators=[MaxValueValidator(100_000)]
+    )
+    main_template = models.ForeignKey(
+        "signing.AgreementTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="main agreement",
+    )
+    supporting_templates = models.ManyToManyField(
+        "signing.AgreementTemplate", blank=True, related_name="+"
+    )
+    required_document_types = models.ManyToManyField(
+        DocumentType, blank=True, related_name="cohorts", verbose_name="required documents"
+    )
+    admin_signed_at = models.DateTimeField(null=True, blank=True)
+    admin_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    start_date = models.DateField()
+    end_date = models.DateField()
+    state = FSMField(default=CohortState.DRAFT, choices=CohortState.choices, protected=True)
+    cancellation_reason = models.TextField(blank=True)
+    forced_completion_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_date", "name"]
+        indexes = [models.Index(fields=["state", "-start_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="cohort_ends_after_it_starts",
+            )
+        ]
+        permissions = [("review_cohort", "Can review the cohort's students and documents")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state == CohortState.DRAFT
+
+    # Guards: small predicates; the services explain a refusal using activation_blockers().
+    def activation_blockers(self) -> list[str]:
+        blockers = []
+        if self.main_template_id is None:
+            blockers.append("no main agreement template is chosen")
+        if not self.required_document_types.exists():
+            blockers.append("no required document is chosen")
+        if self.admin_signed_at is None:
+            blockers.append("the main agreement has not been signed by an admin")
+        return blockers
+
+    def can_activate(self) -> bool:
+        return not self.activation_blockers()
+
+    @transition(field=state, source=CohortState.DRAFT, target=CohortState.ACTIVE,
+                conditions=[can_activate])  # fmt: skip
+    def activate(self) -> None:
+        """Open the cohort: students can now be enrolled and invited."""
+
+    @transition(field=state, source=CohortState.ACTIVE, target=CohortState.COMPLETED)
+    def complete(self) -> None:
+        """Close a finished cohort (the service checks every enrolment first)."""
+
+    @transition(
+        field=state, source=[CohortState.DRAFT, CohortState.ACTIVE], target=CohortState.CANCELLED
+    )
+    def cancel(self) -> None:
+        """Stop the cohort for good."""
+
+
+class CohortUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign key for per-cohort grants (a verifier limited to some cohorts)."""
+
+    content_object = models.ForeignKey(Cohort, on_delete=models.CASCADE)

@@ -1,0 +1,255 @@
+"""Every write to cohorts: creation, edits, the admin's signature and each state transition."""
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import Role, User
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from audit.services import audit_record
+from cohorts.models import Cohort, CohortState, DocumentType
+
+# While a cohort is running only these may change; everything else is fixed at activation.
+ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
+SCALAR_FIELDS = ("name", "program_type", "sponsor_email", "student_count", "start_date", "end_date",
+                 "main_template")  # fmt: skip
+RELATION_FIELDS = ("supporting_templates", "required_document_types")
+
+
+def _check_manager(actor: User, action: str) -> None:
+    permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
+
+
+def _audit_value(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set) or hasattr(value, "model"):
+        return sorted(item.pk for item in value)
+    return value
+
+
+def _lock(cohort: Cohort) -> Cohort:
+    return Cohort.objects.select_for_update().get(pk=cohort.pk)
+
+
+def cohort_create(*, actor: User, **fields: Any) -> Cohort:
+    """Create a draft cohort from the fields of `CohortForm`."""
+    _check_manager(actor, "cohorts.cohort_create")
+    relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
+    with transaction.atomic():
+        cohort = Cohort(created_by=actor, **fields)
+        cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
+        cohort.save()
+        for name, values in relations.items():
+            getattr(cohort, name).set(values)
+        audit_record(
+            actor=actor,
+            action="cohort.created",
+            entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
+            new_values={
+                name: _audit_value(value) for name, value in {**fields, **relations}.items()
+            },
+        )
+    return cohort
+
+
+def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Cohort:
+    """Change a cohort. A draft may change anything; after that only its dates and the
+    expected number of students."""
+    _check_manager(actor, "cohorts.cohort_update")
+    with transaction.atomic():
+        cohort = _lock(cohort)
+        old_values, new_values = {}, {}
+        for name, value in changes.items():
+            current = getattr(cohort, name)
+            current_value = current.all() if name in RELATION_FIELDS else current
+            if _audit_value(current_value) == _audit_value(value):
+                continue
+            if not cohort.is_editable and name not in ALWAYS_EDITABLE:
+                raise ValidationError(
+                    {
+                        name: f"Only dates and the expected number of students can change once a "
+                        f"cohort is {cohort.get_state_display().lower()}."
+                    }  # fmt: skip
+                )
+            old_values[name], new_values[name] = _audit_value(current_value), _audit_value(value)
+            if name not in RELATION_FIELDS:
+                setattr(cohort, name, value)
+        cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
+        cohort.save()
+        for name in RELATION_FIELDS:
+            if name in new_values:
+                getattr(cohort, name).set(changes[name])
+        if new_values:
+            audit_record(
+                actor=actor,
+                action="cohort.updated",
+                entity_type="cohorts.cohort",
+                entity_id=cohort.pk,
+                old_values=old_values,
+                new_values=new_values,
+            )
+    return cohort
+
+
+def cohort_record_admin_signature(*, cohort: Cohort, actor: User, signature: str) -> Cohort:
+    """Record that an admin signed the cohort's main agreement. The signing flow calls this;
+    it is what activation waits for."""
+    _check_manager(actor, "cohorts.cohort_record_admin_signature")
+    with transaction.atomic():
+        cohort = _lock(cohort)
+        if cohort.state != CohortState.DRAFT:
+            raise ValidationError("The main agreement is signed before the cohort is activated.")
+        if cohort.main_template_id is None:
+            raise ValidationError("Choose the main agreement template before signing it.")
+        if cohort.admin_signed_at is not None:
+            raise ValidationError("The main agreement has already been signed.")
+        cohort.admin_signed_at = timezone.now()
+        cohort.admin_signed_by = actor
+        cohort.save(update_fields=["admin_signed_at", "admin_signed_by", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="cohort.main_agreement_signed",
+            entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
+            new_values={"template": cohort.main_template_id, "signature": signature},
+        )
+    return cohort
+
+
+def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
+    _check_manager(actor, "cohorts.cohort_activate")
+    with transaction.atomic():
+        cohort = _lock(cohort)
+        if cohort.state != CohortState.DRAFT:
+            raise ValidationError(f"Cannot activate: the cohort is {cohort.get_state_display()}.")
+        blockers = cohort.activation_blockers()
+        if blockers:
+            raise ValidationError(f"Cannot activate: {'; '.join(blockers)}.")
+        cohort.activate()
+        cohort.save()
+        audit_record(
+            actor=actor,
+            action="cohort.activated",
+            entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
+            old_values={"state": CohortState.DRAFT},
+            new_values={"state": CohortState.ACTIVE},
+        )
+    return cohort
+
+
+def cohort_completion_blockers(cohort: Cohort) -> list[str]:
+    from enrolments.selectors import enrollment_counts
+
+    counts = enrollment_counts(cohort=cohort)
+    unfinished = counts["waiting"] + counts["in_progress"]
+    unverified = counts["complete"] - counts["complete_verified"]
+    blockers = []
+    if unfinished:
+        blockers.append(f"{unfinished} enrolment(s) are not complete")
+    if unverified:
+        blockers.append(f"{unverified} complete enrolment(s) have unverified documents")
+    return blockers
+
+
+def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> Cohort:
+    """Complete a running cohort once every enrolment is complete and verified; an admin may
+    force it with a reason, which is audited."""
+    _check_manager(actor, "cohorts.cohort_complete")
+    force_reason = force_reason.strip()
+    with transaction.atomic():
+        cohort = _lock(cohort)
+        if cohort.state != CohortState.ACTIVE:
+            raise ValidationError(f"Cannot complete: the cohort is {cohort.get_state_display()}.")
+        blockers = cohort_completion_blockers(cohort)
+        if blockers and not force_reason:
+            raise ValidationError(
+                f"Cannot complete: {'; '.join(blockers)}. Give a reason to complete it anyway."
+            )
+        cohort.complete()
+        cohort.forced_completion_reason = force_reason if blockers else ""
+        cohort.save()
+        audit_record(
+            actor=actor,
+            action="cohort.completed_forcibly" if blockers else "cohort.completed",
+            entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
+            old_values={"state": CohortState.ACTIVE},
+            new_values={"state": CohortState.COMPLETED,
+                        **({"reason": force_reason, "blockers": blockers} if blockers else {})},
+        )  # fmt: skip
+    return cohort
+
+
+def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
+    _check_manager(actor, "cohorts.cohort_cancel")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the cohort is cancelled."})
+    with transaction.atomic():
+        cohort = _lock(cohort)
+        old_state = cohort.state
+        try:
+            cohort.cancel()
+        except TransitionNotAllowed as error:
+            raise ValidationError(
+                f"Cannot cancel: the cohort is {cohort.get_state_display()}."
+            ) from error
+        cohort.cancellation_reason = reason
+        cohort.save()
+        audit_record(
+            actor=actor,
+            action="cohort.cancelled",
+            entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
+            old_values={"state": old_state},
+            new_values={"state": CohortState.CANCELLED, "reason": reason},
+        )
+    return cohort
+
+
+def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed: bool) -> None:
+    """Let a verifier review this cohort's students and documents (or stop them)."""
+    _check_manager(actor, "cohorts.cohort_reviewer_set")
+    if not reviewer.has_role(Role.VERIFIER):
+        raise ValidationError(f"{reviewer} is not a verifier.")
+    with transaction.atomic():
+        (assign_perm if allowed else remove_perm)("cohorts.review_cohort", reviewer, cohort)
+        audit_record(
+            actor=actor,
+            action="cohort.reviewer_granted" if allowed else "cohort.reviewer_revoked",
+            entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
+            new_values={"reviewer": reviewer.pk},
+        )
+
+
+def document_type_save(*, actor: User, document_type: DocumentType) -> DocumentType:
+    """Create or change an entry of the institution's document catalogue."""
+    _check_manager(actor, "cohorts.document_type_save")
+    with transaction.atomic():
+        created = document_type.pk is None
+        document_type.full_clean()
+        document_type.save()
+        audit_record(
+            actor=actor,
+            action="document_type.created" if created else "document_type.updated",
+            entity_type="cohorts.documenttype",
+            entity_id=document_type.pk,
+            new_values={
+                "name": document_type.name,
+                "accepted_kinds": document_type.accepted_kinds,
+                "max_size_mb": document_type.max_size_mb,
+                "is_active": document_type.is_active,
+            },
+        )
+    return document_type

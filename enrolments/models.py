@@ -1,0 +1,155 @@
+from django.conf import settings
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class EnrollmentState(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETE = "complete", "Complete"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class VerificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
+    """A student's place in a cohort. `state` follows the student's progress; the
+    `document_verification_state` follows the reviewers' decisions on their documents.
+    Both change only through enrolments.services."""
+
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    state = FSMField(
+        default=EnrollmentState.WAITING, choices=EnrollmentState.choices, protected=True
+    )
+    document_verification_state = FSMField(
+        default=VerificationState.PENDING, choices=VerificationState.choices, protected=True
+    )
+    rejection_reason = models.TextField(blank=True)
+    student_data = models.JSONField(
+        default=dict, blank=True, help_text="Validated by enrolments.forms.StudentDetailsForm."
+    )
+    details_completed_at = models.DateTimeField(null=True, blank=True)
+    agreement_signed_at = models.DateTimeField(null=True, blank=True)
+    agreement_signature = models.CharField(max_length=200, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.TextField(blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    invited_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cohort", "user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "user"], name="enrollment_unique_per_cohort")
+        ]
+        indexes = [
+            models.Index(fields=["cohort", "state"]),
+            models.Index(fields=["cohort", "document_verification_state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.cohort}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
+
+    @transition(field=state, source=EnrollmentState.WAITING, target=EnrollmentState.IN_PROGRESS)
+    def start(self) -> None:
+        """The student's first action."""
+
+    @transition(field=state, source=EnrollmentState.IN_PROGRESS, target=EnrollmentState.COMPLETE)
+    def finish(self) -> None:
+        """Every required document verified and the agreement signed (checked by the service)."""
+
+    @transition(
+        field=state,
+        source=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
+        target=EnrollmentState.WITHDRAWN,
+    )
+    def withdraw(self) -> None:
+        """An admin takes the student out of the cohort; they lose access to it."""
+
+    @transition(
+        field=document_verification_state,
+        source=[VerificationState.PENDING, VerificationState.REJECTED, VerificationState.VERIFIED],
+        target=VerificationState.VERIFIED,
+    )
+    def mark_verified(self) -> None:
+        """Every required document is approved."""
+
+    @transition(
+        field=document_verification_state,
+        source=[VerificationState.PENDING, VerificationState.VERIFIED, VerificationState.REJECTED],
+        target=VerificationState.REJECTED,
+    )
+    def mark_rejected(self) -> None:
+        """At least one required document is rejected."""
+
+    @transition(
+        field=document_verification_state,
+        source=[VerificationState.REJECTED, VerificationState.VERIFIED, VerificationState.PENDING],
+        target=VerificationState.PENDING,
+    )
+    def mark_pending(self) -> None:
+        """Documents are waiting for review (e.g. a new version after a rejection)."""
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+def student_document_path(instance: "StudentDocument", filename: str) -> str:
+    """A random name: the original name is kept only as data (DESIGN: uploads)."""
+    import uuid
+
+    return f"documents/{instance.enrollment_id}/{uuid.uuid4().hex}"
+
+
+class StudentDocument(models.Model):
+    """One uploaded file for one required document. A new upload after a rejection is a new
+    row; earlier versions are kept for the record."""
+
+    enrollment = models.ForeignKey(
+        CohortEnrollment, on_delete=models.PROTECT, related_name="documents"
+    )
+    document_type = models.ForeignKey(
+        "cohorts.DocumentType", on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to=student_document_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
+    )
+    rejection_reason = models.TextField(blank=True)
+    is_current = models.BooleanField(default=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "document_type"],
+                condition=models.Q(is_current=True),
+                name="one_current_document_per_type",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} for {self.enrollment}"

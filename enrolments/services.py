@@ -1,0 +1,288 @@
+"""Every write to enrolments. The two state machines move only here: `state` with the student's
+progress, `document_verification_state` with the review of their documents."""
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, User, normalise_email
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.services import invitation_issue
+from audit.services import audit_record
+from cohorts.models import Cohort, CohortState
+from enrolments.models import (
+    CohortEnrollment,
+    DocumentStatus,
+    EnrollmentState,
+    StudentDocument,
+    VerificationState,
+)
+from notifications.services import email_enqueue
+from tenants.services import directory_entry_add, institution_url
+
+ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+
+
+def _lock(enrollment: CohortEnrollment) -> CohortEnrollment:
+    return (
+        CohortEnrollment.objects.select_for_update()
+        .select_related("cohort", "user")
+        .get(pk=enrollment.pk)
+    )
+
+
+def _check_student(enrollment: CohortEnrollment, actor: User, action: str) -> None:
+    permission_check(actor=actor, allowed=enrollment.user_id == actor.pk, action=action)
+    if not enrollment.is_open:
+        raise ValidationError(f"This enrolment is {enrollment.get_state_display().lower()}.")
+
+
+def _notify_enrolled(enrollment: CohortEnrollment, invited_by: User | None) -> None:
+    """A new student gets an invitation to set a password; someone who already has an account
+    here is told where to sign in."""
+    student = enrollment.user
+    if not student.has_usable_password():
+        invitation_issue(user=student, invited_by=invited_by)
+        return
+    email_enqueue(
+        recipient=student.email,
+        template="enrolled",
+        context={
+            "full_name": student.full_name,
+            "cohort_name": enrollment.cohort.name,
+            "url": institution_url(
+                connection.tenant, reverse("enrolments:detail", args=[enrollment.pk])
+            ),
+        },
+    )
+
+
+def enrollment_invite(
+    *, cohort: Cohort, actor: User, email: str, full_name: str, id_number: str = ""
+) -> CohortEnrollment:
+    """Enrol one student and invite them. An address that already has an account here is
+    attached to it (the same person, one account)."""
+    permission_check(
+        actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action="enrolments.enrollment_invite"
+    )
+    email = normalise_email(email)
+    with transaction.atomic():
+        cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+        if cohort.state not in ENROLLING_STATES:
+            raise ValidationError(
+                f"Students cannot join a {cohort.get_state_display().lower()} cohort."
+            )
+        student = User.objects.select_for_update().filter(email=email).first()
+        if student is None:
+            student = User(email=email, full_name=full_name.strip(), roles=[Role.STUDENT])
+            student.set_unusable_password()
+            student.full_clean()
+            student.save()
+            directory_entry_add(email=email, institution=connection.tenant)
+        elif Role.STUDENT not in student.roles:
+            student.roles = [*student.roles, Role.STUDENT]
+            student.save(update_fields=["roles"])
+        if CohortEnrollment.objects.filter(cohort=cohort, user=student).exists():
+            raise ValidationError(f"{email} is already enrolled in this cohort.")
+        enrollment = CohortEnrollment.objects.create(
+            cohort=cohort, user=student, student_data={"id_number": id_number} if id_number else {}
+        )
+        _notify_enrolled(enrollment, invited_by=actor)
+        audit_record(
+            actor=actor,
+            action="enrollment.invited",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+            new_values={"cohort": cohort.pk, "student": student.pk, "email": email},
+        )
+    return enrollment
+
+
+def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -> None:
+    permission_check(
+        actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action="enrolments.resend"
+    )
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        if not enrollment.is_open:
+            raise ValidationError("Invitations go only to students still working on their part.")
+        _notify_enrolled(enrollment, invited_by=actor)
+        audit_record(
+            actor=actor,
+            action="enrollment.invitation_resent",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+        )
+
+
+def _start_if_waiting(enrollment: CohortEnrollment) -> None:
+    if enrollment.state == EnrollmentState.WAITING:
+        enrollment.start()
+
+
+def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
+    """Recompute the verification state from the current documents and complete the enrolment
+    when everything is in. Call inside the transaction of the change, on a locked row."""
+    required = set(enrollment.cohort.required_document_types.values_list("pk", flat=True))
+    statuses = dict(
+        enrollment.documents.filter(is_current=True, document_type_id__in=required).values_list(
+            "document_type_id", "status"
+        )
+    )
+    if DocumentStatus.REJECTED in statuses.values():
+        target = VerificationState.REJECTED
+    elif (
+        required
+        and len(statuses) == len(required)
+        and set(statuses.values()) == {DocumentStatus.VERIFIED}
+    ):
+        target = VerificationState.VERIFIED
+    else:
+        target = VerificationState.PENDING
+    if enrollment.document_verification_state != target:
+        {
+            VerificationState.REJECTED: enrollment.mark_rejected,
+            VerificationState.VERIFIED: enrollment.mark_verified,
+            VerificationState.PENDING: enrollment.mark_pending,
+        }[target]()
+    if (
+        enrollment.state == EnrollmentState.IN_PROGRESS
+        and target == VerificationState.VERIFIED
+        and enrollment.details_completed_at
+        and enrollment.agreement_signed_at
+    ):
+        enrollment.finish()
+        email_enqueue(
+            recipient=enrollment.user.email,
+            template="enrollment_complete",
+            context={"full_name": enrollment.user.full_name, "cohort_name": enrollment.cohort.name},
+        )
+        audit_record(
+            action="enrollment.completed",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+        )
+    enrollment.save()
+    return enrollment
+
+
+def enrollment_details_save(
+    *, enrollment: CohortEnrollment, actor: User, student_data: dict
+) -> CohortEnrollment:
+    """Save the student's validated details (enrolments.forms.StudentDetailsForm)."""
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        _check_student(enrollment, actor, "enrolments.enrollment_details_save")
+        _start_if_waiting(enrollment)
+        enrollment.student_data = student_data
+        enrollment.details_completed_at = timezone.now()
+        enrollment_refresh(enrollment)
+        # Special personal information (race, disability) never goes into the trail.
+        audit_record(
+            actor=actor,
+            action="enrollment.details_saved",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+            new_values={"fields": sorted(student_data)},
+        )
+    return enrollment
+
+
+def enrollment_agreement_sign(
+    *, enrollment: CohortEnrollment, actor: User, signature: str
+) -> CohortEnrollment:
+    """Record the student's signature on their agreement (the signing flow calls this)."""
+    signature = signature.strip()
+    if not signature:
+        raise ValidationError({"signature": "Type your full name to sign."})
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
+        if enrollment.agreement_signed_at:
+            raise ValidationError("You have already signed this agreement.")
+        _start_if_waiting(enrollment)
+        enrollment.agreement_signed_at = timezone.now()
+        enrollment.agreement_signature = signature
+        enrollment_refresh(enrollment)
+        audit_record(
+            actor=actor,
+            action="enrollment.agreement_signed",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+            new_values={"signature": signature},
+        )
+    return enrollment
+
+
+def enrollment_document_add(
+    *, enrollment: CohortEnrollment, actor: User, document: StudentDocument
+) -> StudentDocument:
+    """Store a checked upload as the current version of its document type; the previous
+    version stays for the record. `document` is unsaved, with its file and metadata."""
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        _check_student(enrollment, actor, "enrolments.enrollment_document_add")
+        if not enrollment.cohort.required_document_types.filter(
+            pk=document.document_type_id
+        ).exists():
+            raise ValidationError("This cohort does not ask for that document.")
+        current = enrollment.documents.filter(
+            document_type_id=document.document_type_id, is_current=True
+        ).first()
+        if current and current.status == DocumentStatus.VERIFIED:
+            raise ValidationError("This document is already verified.")
+        enrollment.documents.filter(
+            document_type_id=document.document_type_id, is_current=True
+        ).update(is_current=False)
+        document.enrollment = enrollment
+        document.status = DocumentStatus.PENDING
+        document.is_current = True
+        document.save()
+        _start_if_waiting(enrollment)
+        enrollment_refresh(enrollment)
+        audit_record(
+            actor=actor,
+            action="enrollment.document_uploaded",
+            entity_type="enrolments.studentdocument",
+            entity_id=document.pk,
+            new_values={
+                "enrollment": enrollment.pk,
+                "document_type": document.document_type_id,
+                "sha256": document.sha256,
+                "size": document.size,
+                "replaces": current.pk if current else None,
+            },
+        )
+    return document
+
+
+def enrollment_withdraw(
+    *, enrollment: CohortEnrollment, actor: User, reason: str
+) -> CohortEnrollment:
+    permission_check(
+        actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action="enrolments.withdraw"
+    )
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the student is withdrawn."})
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        if not enrollment.is_open:
+            raise ValidationError(
+                f"Cannot withdraw: the enrolment is {enrollment.get_state_display().lower()}."
+            )
+        old_state = enrollment.state
+        enrollment.withdraw()
+        enrollment.withdrawn_at = timezone.now()
+        enrollment.withdrawal_reason = reason
+        enrollment.save()
+        audit_record(
+            actor=actor,
+            action="enrollment.withdrawn",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+            old_values={"state": old_state},
+            new_values={"state": EnrollmentState.WITHDRAWN, "reason": reason},
+        )
+    return enrollment

@@ -1,0 +1,146 @@
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Role
+from audit.models import AuditEvent
+from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.services import (
+    cohort_activate,
+    cohort_cancel,
+    cohort_complete,
+    cohort_create,
+    cohort_record_admin_signature,
+    cohort_reviewer_set,
+    cohort_update,
+)
+from enrolments.services import enrollment_invite
+from signing.models import AgreementTemplate
+from tests.factories import CohortFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(institution):
+    return UserFactory(roles=[Role.ADMIN])
+
+
+def _signed(cohort, admin):
+    return cohort_record_admin_signature(cohort=cohort, actor=admin, signature=str(admin))
+
+
+def test_create_makes_a_draft_and_audits_it(admin):
+    template = AgreementTemplate.objects.first()
+    documents = list(DocumentType.objects.all()[:2])
+    cohort = cohort_create(
+        actor=admin,
+        name="Q1 2027 Learnership",
+        program_type="learnership",
+        sponsor_email="hr@sponsor.example",
+        student_count=25,
+        start_date=CohortFactory.start_date.function(),
+        end_date=CohortFactory.end_date.function(),
+        main_template=template,
+        supporting_templates=[],
+        required_document_types=documents,
+    )
+    assert cohort.state == CohortState.DRAFT
+    assert set(cohort.required_document_types.all()) == set(documents)
+    event = AuditEvent.objects.get(action="cohort.created")
+    assert event.new_values["required_document_types"] == sorted(d.pk for d in documents)
+
+
+def test_a_cohort_cannot_end_before_it_starts(admin):
+    with pytest.raises(ValidationError):
+        cohort_create(
+            actor=admin, name="Backwards", program_type="internship",
+            start_date=CohortFactory.end_date.function(),
+            end_date=CohortFactory.start_date.function(),
+        )  # fmt: skip
+
+
+def test_students_and_auditors_cannot_create_cohorts(institution):
+    for role in (Role.STUDENT, Role.AUDITOR, Role.VERIFIER):
+        with pytest.raises(PermissionDenied):
+            cohort_create(actor=UserFactory(roles=[role]), name="x", program_type="learnership")
+
+
+def test_activation_explains_what_is_missing(admin):
+    cohort = CohortFactory(main_template=None, required_document_types=[])
+    with pytest.raises(ValidationError) as refusal:
+        cohort_activate(cohort=cohort, actor=admin)
+    message = refusal.value.messages[0]
+    assert message.startswith("Cannot activate:")
+    assert "no main agreement template" in message
+    assert "no required document" in message
+    assert "has not been signed by an admin" in message
+
+
+def test_signed_cohort_activates_once(admin):
+    cohort = _signed(CohortFactory(), admin)
+    cohort = cohort_activate(cohort=cohort, actor=admin)
+    assert cohort.state == CohortState.ACTIVE
+    assert AuditEvent.objects.filter(action="cohort.activated", entity_id=str(cohort.pk)).exists()
+    with pytest.raises(ValidationError, match="the cohort is Active"):
+        cohort_activate(cohort=cohort, actor=admin)
+    with pytest.raises(ValidationError, match="before the cohort is activated"):
+        _signed(cohort, admin)
+
+
+def test_only_dates_and_count_change_after_draft(admin):
+    cohort = cohort_activate(cohort=_signed(CohortFactory(), admin), actor=admin)
+    cohort_update(cohort=cohort, actor=admin, changes={"student_count": 40})
+    cohort.refresh_from_db()
+    assert cohort.student_count == 40
+    with pytest.raises(ValidationError, match="Only dates and the expected number"):
+        cohort_update(cohort=cohort, actor=admin, changes={"name": "Renamed"})
+    event = AuditEvent.objects.get(action="cohort.updated")
+    assert event.old_values == {"student_count": 20}
+    assert event.new_values == {"student_count": 40}
+
+
+def test_completion_needs_every_enrolment_done_unless_forced(admin):
+    cohort = cohort_activate(cohort=_signed(CohortFactory(), admin), actor=admin)
+    enrollment_invite(cohort=cohort, actor=admin, email="s1@example.org", full_name="S One")
+
+    with pytest.raises(ValidationError, match="1 enrolment\\(s\\) are not complete"):
+        cohort_complete(cohort=cohort, actor=admin)
+
+    cohort = cohort_complete(cohort=cohort, actor=admin, force_reason="Programme ended early")
+    assert cohort.state == CohortState.COMPLETED
+    assert cohort.forced_completion_reason == "Programme ended early"
+    event = AuditEvent.objects.get(action="cohort.completed_forcibly")
+    assert event.new_values["reason"] == "Programme ended early"
+
+
+def test_cancel_needs_a_reason_and_is_final(admin):
+    cohort = CohortFactory()
+    with pytest.raises(ValidationError, match="Say why"):
+        cohort_cancel(cohort=cohort, actor=admin, reason="  ")
+    cohort = cohort_cancel(cohort=cohort, actor=admin, reason="Sponsor withdrew")
+    assert cohort.state == CohortState.CANCELLED
+    with pytest.raises(ValidationError, match="Cannot cancel"):
+        cohort_cancel(cohort=cohort, actor=admin, reason="Again")
+
+
+def test_state_cannot_be_assigned_directly(admin):
+    cohort = CohortFactory()
+    with pytest.raises(AttributeError):
+        cohort.state = CohortState.ACTIVE
+
+
+def test_a_verifier_sees_only_the_cohorts_granted_to_them(admin):
+    verifier = UserFactory(roles=[Role.VERIFIER])
+    granted, other = CohortFactory(), CohortFactory()
+    cohort_reviewer_set(cohort=granted, actor=admin, reviewer=verifier, allowed=True)
+
+    visible = get_objects_for_user(
+        verifier, "cohorts.review_cohort", klass=Cohort, accept_global_perms=False
+    )
+    assert list(visible) == [granted]
+    assert other not in visible
+    with pytest.raises(ValidationError, match="not a verifier"):
+        cohort_reviewer_set(
+            cohort=other, actor=admin, reviewer=UserFactory(roles=[Role.TRAINER]), allowed=True
+        )
