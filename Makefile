@@ -34,8 +34,8 @@ services: install
 	$(BIN)/python -m config.devstack services
 
 test: install
-	$(BIN)/python -m config.devstack test -n $(TEST_WORKERS)
 	$(BIN)/ruff check .
+	$(BIN)/python -m config.devstack test -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
