@@ -260,10 +260,14 @@ def servers_environment(stack: Stack, *, probe_local: bool) -> dict[str, str]:
     return env
 
 
-def _raise_on_sigterm() -> None:
+def _interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, so that `finally` stops the servers. SIGINT
+    is set explicitly: a shell without job control starts background commands with it ignored."""
+
     def handler(signum, frame):
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, handler)
 
 
@@ -281,7 +285,7 @@ def run() -> int:
         return 1
 
     stack = Stack()
-    _raise_on_sigterm()
+    _interrupt_on_signals()
     try:
         env = servers_environment(stack, probe_local=False)
         env.setdefault("PLATFORM_PORT", port)
@@ -322,7 +326,7 @@ def run() -> int:
 
 def test(pytest_args: list[str]) -> int:
     stack = Stack()
-    _raise_on_sigterm()
+    _interrupt_on_signals()
     try:
         embedded_only = os.environ.get("DEVSTACK_EMBEDDED") == "1"
         env = servers_environment(stack, probe_local=not embedded_only)
@@ -339,7 +343,7 @@ def test(pytest_args: list[str]) -> int:
 
 def services() -> int:
     stack = Stack()
-    _raise_on_sigterm()
+    _interrupt_on_signals()
     try:
         env = servers_environment(stack, probe_local=False)
         print(f"export DATABASE_URL={shlex.quote(env['DATABASE_URL'])}", flush=True)
