@@ -217,10 +217,10 @@ class SqlTimer:
 def breakdown(codes: list[str]) -> dict[str, float]:
     """Median seconds per phase of `institution_provision` over the given codes."""
     from django.db import connection
+    from django_tenants.clone import CloneSchema
 
     import accounts.services
     import tenants.services
-    from django_tenants.clone import CloneSchema
 
     per_phase: dict[str, list[float]] = defaultdict(list)
     for code in codes:
@@ -261,7 +261,6 @@ def alternatives(count: int) -> dict[str, float]:
     a ready schema from a pool by renaming it."""
     from django.conf import settings
     from django.db import connection, transaction
-
     from django_tenants.clone import CloneSchema
 
     template = settings.TENANT_BASE_SCHEMA
@@ -280,9 +279,9 @@ def alternatives(count: int) -> dict[str, float]:
         with transaction.atomic(), connection.cursor() as cursor:
             started = time.perf_counter()
             cursor.execute(f'ALTER SCHEMA "bench_pool_{index}" RENAME TO "bench_taken_{index}"')
-        results["ALTER SCHEMA ... RENAME of a pooled schema"].append(
-            time.perf_counter() - started
-        )
+        results["ALTER SCHEMA ... RENAME of a pooled schema"].append(time.perf_counter() - started)
+    for label, values in results.items():
+        log(f"  {label}: " + ", ".join(f"{value:.4f}" for value in values))
     return {label: statistics.median(values) for label, values in results.items()}
 
 
@@ -292,6 +291,7 @@ def alternatives(count: int) -> dict[str, float]:
 def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
     from django.core.management import call_command
 
+    log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     log("migrating the scratch database (platform, template) ...")
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):
@@ -319,12 +319,13 @@ def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
     log(f"replay min/median/max: {min(replay_times):.3f} / {replay_median:.3f} / "
         f"{max(replay_times):.3f} s")  # fmt: skip
 
+    log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if with_breakdown:
         log("where a clone spends its time (median of 3, seconds):")
         for label, seconds in sorted(breakdown([f"bench-phase-{i}" for i in range(3)]).items()):
             log(f"  {label:45} {seconds:.3f}")
-        log("what the proposals would cost (median of 3, seconds):")
-        for label, seconds in alternatives(3).items():
+        log("what the proposals would cost (median of 5, seconds):")
+        for label, seconds in alternatives(5).items():
             log(f"  {label:55} {seconds:.4f}")
     return clone_median, replay_median
 
