@@ -14,6 +14,8 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("cohorts/", include("cohorts.urls")),
+    path("cohorts/<int:cohort_pk>/import/", include("cohorts.import_urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),
     path("django-admin/", admin.site.urls),

@@ -1,0 +1,298 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from guardian.shortcuts import get_users_with_perms
+
+from accounts.models import Role, User
+from accounts.permissions import COHORT_MANAGERS, role_required
+from cohorts.forms import (
+    CohortFilterForm,
+    CohortForm,
+    DocumentTypeForm,
+    ForceCompleteForm,
+    InviteStudentForm,
+    ReasonForm,
+    ReviewerForm,
+    SignatureForm,
+    StudentFilterForm,
+)
+from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.selectors import (
+    cohort_for_dashboard,
+    cohort_list_for_admin,
+    cohort_state_counts,
+    document_type_list,
+)
+from cohorts.services import (
+    cohort_activate,
+    cohort_cancel,
+    cohort_complete,
+    cohort_completion_blockers,
+    cohort_create,
+    cohort_record_admin_signature,
+    cohort_reviewer_set,
+    cohort_update,
+    document_type_save,
+)
+from enrolments.models import CohortEnrollment
+from enrolments.selectors import enrollment_counts, enrollment_list_for_cohort
+from enrolments.services import enrollment_invitation_resend, enrollment_invite, enrollment_withdraw
+
+COHORT_READERS = (*COHORT_MANAGERS, Role.VERIFIER)
+
+
+def _cohort(request: HttpRequest, pk: int) -> Cohort:
+    try:
+        return cohort_for_dashboard(user=request.user, pk=pk)
+    except Cohort.DoesNotExist as missing:
+        raise Http404 from missing
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@role_required(*COHORT_READERS)
+def cohort_list(request: HttpRequest) -> HttpResponse:
+    filters = CohortFilterForm(request.GET or None)
+    cleaned = filters.cleaned_data if filters.is_valid() else {}
+    cohorts = cohort_list_for_admin(
+        user=request.user,
+        search=cleaned.get("q", ""),
+        state=cleaned.get("state", ""),
+        program_type=cleaned.get("program_type", ""),
+    )
+    return render(
+        request,
+        "cohorts/cohort_list.html",
+        {
+            "page": Paginator(cohorts, 20).get_page(request.GET.get("page")),
+            "filters": filters,
+            "query": _query_without_page(request),
+            "state_counts": cohort_state_counts(user=request.user),
+            "states": CohortState,
+        },
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+def cohort_create_view(request: HttpRequest) -> HttpResponse:
+    form = CohortForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cohort = cohort_create(actor=request.user, **form.cleaned_data)
+        messages.success(request, f"Cohort “{cohort.name}” created as a draft.")
+        return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(request, "cohorts/cohort_form.html", {"form": form})
+
+
+@role_required(*COHORT_MANAGERS)
+def cohort_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    if cohort.state in (CohortState.COMPLETED, CohortState.CANCELLED):
+        messages.error(request, f"A {cohort.get_state_display().lower()} cohort cannot change.")
+        return redirect("cohorts:dashboard", pk=cohort.pk)
+    form = CohortForm(request.POST or None, instance=cohort)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cohort_update(cohort=cohort, actor=request.user, changes=form.changes())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Cohort saved.")
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(request, "cohorts/cohort_form.html", {"form": form, "cohort": cohort})
+
+
+@role_required(*COHORT_READERS)
+def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    filters = StudentFilterForm(request.GET or None)
+    cleaned = filters.cleaned_data if filters.is_valid() else {}
+    sort = cleaned.get("sort") or "name"
+    enrollments = enrollment_list_for_cohort(
+        cohort=cohort, search=cleaned.get("q", ""), state=cleaned.get("state", ""), sort=sort
+    )
+    context = {
+        "cohort": cohort,
+        "page": Paginator(enrollments, 25).get_page(request.GET.get("page")),
+        "filters": filters,
+        "sort": sort,
+        "query": _query_without_page(request),
+        "can_manage": request.user.has_role(*COHORT_MANAGERS),
+    }
+    if request.htmx:
+        return render(request, "cohorts/_students_table.html", context)
+    context["counts"] = enrollment_counts(cohort=cohort)
+    context["activation_blockers"] = (
+        cohort.activation_blockers() if cohort.state == CohortState.DRAFT else []
+    )
+    if context["can_manage"]:
+        reviewers = get_users_with_perms(
+            cohort, only_with_perms_in=["review_cohort"], with_superusers=False
+        )
+        context["reviewers"] = reviewers
+        context["verifiers"] = User.objects.filter(
+            is_active=True, roles__contains=[Role.VERIFIER]
+        ).exclude(pk__in=[reviewer.pk for reviewer in reviewers])
+    return render(request, "cohorts/cohort_dashboard.html", context)
+
+
+@role_required(*COHORT_MANAGERS)
+def cohort_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    form = SignatureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cohort_record_admin_signature(
+                cohort=cohort, actor=request.user, signature=form.cleaned_data["signature"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "You signed the main agreement.")
+        return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(request, "cohorts/cohort_sign.html", {"cohort": cohort, "form": form})
+
+
+def _run(request: HttpRequest, service, success: str, **kwargs) -> bool:
+    try:
+        service(actor=request.user, **kwargs)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, success)
+    return True
+
+
+@role_required(*COHORT_MANAGERS)
+@require_POST
+def cohort_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    _run(request, cohort_activate, "The cohort is active.", cohort=cohort)
+    return redirect("cohorts:dashboard", pk=cohort.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+def cohort_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    form = ForceCompleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = _run(
+            request, cohort_complete, "The cohort is completed.",
+            cohort=cohort, force_reason=form.cleaned_data["reason"],
+        )  # fmt: skip
+        if done:
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(
+        request,
+        "cohorts/cohort_complete.html",
+        {"cohort": cohort, "form": form, "blockers": cohort_completion_blockers(cohort)},
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+def cohort_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = _run(
+            request, cohort_cancel, "The cohort is cancelled.",
+            cohort=cohort, reason=form.cleaned_data["reason"],
+        )  # fmt: skip
+        if done:
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(request, "cohorts/cohort_cancel.html", {"cohort": cohort, "form": form})
+
+
+@role_required(*COHORT_MANAGERS)
+def student_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    form = InviteStudentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrollment = enrollment_invite(cohort=cohort, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{enrollment.user.email} is enrolled and invited.")
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(request, "cohorts/student_invite.html", {"cohort": cohort, "form": form})
+
+
+def _enrollment(cohort: Cohort, enrollment_pk: int) -> CohortEnrollment:
+    return get_object_or_404(
+        CohortEnrollment.objects.select_related("user"), cohort=cohort, pk=enrollment_pk
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+def student_withdraw(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    enrollment = _enrollment(cohort, enrollment_pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = _run(
+            request, enrollment_withdraw, f"{enrollment.user} is withdrawn from the cohort.",
+            enrollment=enrollment, reason=form.cleaned_data["reason"],
+        )  # fmt: skip
+        if done:
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(
+        request,
+        "cohorts/student_withdraw.html",
+        {"cohort": cohort, "enrollment": enrollment, "form": form},
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+@require_POST
+def student_resend(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    enrollment = _enrollment(cohort, enrollment_pk)
+    _run(
+        request, enrollment_invitation_resend, f"Invitation sent again to {enrollment.user.email}.",
+        enrollment=enrollment,
+    )  # fmt: skip
+    return redirect("cohorts:dashboard", pk=cohort.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+@require_POST
+def cohort_reviewers(request: HttpRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk)
+    verifiers = User.objects.filter(is_active=True, roles__contains=[Role.VERIFIER])
+    form = ReviewerForm(request.POST, verifiers=verifiers)
+    if form.is_valid():
+        allowed = request.POST.get("action") != "revoke"
+        reviewer = form.cleaned_data["reviewer"]
+        verb = "may now review" if allowed else "no longer reviews"
+        _run(
+            request, cohort_reviewer_set, f"{reviewer} {verb} this cohort.",
+            cohort=cohort, reviewer=reviewer, allowed=allowed,
+        )  # fmt: skip
+    else:
+        messages.error(request, "Choose a verifier.")
+    return redirect("cohorts:dashboard", pk=cohort.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+def document_types(request: HttpRequest) -> HttpResponse:
+    return render(request, "cohorts/document_types.html", {"document_types": document_type_list()})
+
+
+@role_required(*COHORT_MANAGERS)
+def document_type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    document_type = get_object_or_404(DocumentType, pk=pk) if pk else DocumentType()
+    form = DocumentTypeForm(request.POST or None, instance=document_type)
+    if request.method == "POST" and form.is_valid():
+        document_type_save(actor=request.user, document_type=form.save(commit=False))
+        messages.success(request, f"“{document_type.name}” saved.")
+        return redirect("cohorts:document_types")
+    return render(
+        request, "cohorts/document_type_form.html", {"form": form, "document_type": document_type}
+    )
