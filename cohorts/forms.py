@@ -26,6 +26,7 @@ class CohortForm(forms.ModelForm):
             "supporting_templates": forms.CheckboxSelectMultiple,
             "required_document_types": forms.CheckboxSelectMultiple,
         }
+        labels = {"program_type": "Programme type"}
         help_texts = {
             "main_template": "The agreement the institution, students and sponsor sign.",
             "required_document_types": "What every student must upload.",
@@ -40,6 +41,15 @@ class CohortForm(forms.ModelForm):
         self.fields["required_document_types"].queryset = DocumentType.objects.filter(
             is_active=True
         )
+        if not self.instance.pk:
+            # Sensible defaults for a new cohort: the first agreement and the identity documents.
+            self.initial.setdefault("main_template", templates.order_by("pk").first())
+            self.initial.setdefault(
+                "required_document_types",
+                DocumentType.objects.filter(
+                    is_active=True, name__in=["South African ID or passport", "Matric certificate"]
+                ),
+            )
         if self.instance.pk and not self.instance.is_editable:
             for name, field in self.fields.items():
                 if name not in {"start_date", "end_date", "student_count"}:
@@ -58,7 +68,9 @@ class CohortForm(forms.ModelForm):
 
 
 class CohortFilterForm(FilterFormMixin, forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(
+        required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Cohort name"})
+    )
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *CohortState.choices])
     program_type = forms.ChoiceField(
         required=False, choices=[("", "Any programme"), *ProgramType.choices]
@@ -66,7 +78,11 @@ class CohortFilterForm(FilterFormMixin, forms.Form):
 
 
 class StudentFilterForm(FilterFormMixin, forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Search by name or e-mail"}),
+    )
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *EnrollmentState.choices])
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
