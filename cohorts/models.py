@@ -144,3 +144,65 @@ class CohortUserObjectPermission(UserObjectPermissionBase):
     """Direct foreign key for per-cohort grants (a verifier limited to some cohorts)."""
 
     content_object = models.ForeignKey(Cohort, on_delete=models.CASCADE)
+
+
+def student_import_path(instance: "StudentImport", filename: str) -> str:
+    """A random name: the original name is kept only as data (DESIGN: uploads)."""
+    import uuid
+
+    return f"imports/{uuid.uuid4().hex}"
+
+
+class StudentImportStatus(models.TextChoices):
+    PARSING = "parsing", "Reading the file"
+    PREVIEW = "preview", "Waiting for confirmation"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class StudentImport(models.Model):
+    """One uploaded spreadsheet of students for a cohort, from upload through the preview to
+    the import (cohorts.imports). `processed_rows` / `total_rows` drive the progress bar while a
+    task reads or imports the file. The file and the valid rows (which hold special personal
+    information) are discarded once the import is done."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="student_imports")
+    file = models.FileField(upload_to=student_import_path, max_length=300, blank=True)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    kind = models.CharField(max_length=10, help_text="csv or xlsx, from the file's content.")
+    status = models.CharField(
+        max_length=10, choices=StudentImportStatus.choices, default=StudentImportStatus.PARSING
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.JSONField(default=list, blank=True)
+    row_errors = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the whole file was refused, if it was.")
+    result = models.JSONField(default=dict, blank=True, help_text="What the import created.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["cohort", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} for {self.cohort_id} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (StudentImportStatus.PREVIEW, StudentImportStatus.DONE):
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, self.processed_rows * 100 // self.total_rows)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (StudentImportStatus.PARSING, StudentImportStatus.IMPORTING)

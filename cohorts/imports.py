@@ -1,0 +1,959 @@
+"""Importing a cohort's students from a spreadsheet (CSV or XLSX): reading the file, checking
+every row, and enrolling the valid rows in bulk, in one transaction.
+
+The same reading and checking serve the upload pages (through `StudentImport`, with a preview
+before anything is written) and the `import_students` command. Race and disability are special
+personal information: they go into `CohortEnrollment.student_data` and nowhere else (not into
+row errors, audit values, logs or e-mails).
+"""
+
+import codecs
+import csv
+import io
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.postgres.fields import ArrayField
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.core.validators import validate_email
+from django.db import connection, models, transaction
+from django.db.models import F, Func, Value
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Invitation, Role, User, normalise_email
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.services import token_hash
+from audit.bulk import AuditEntry, audit_record_many
+from audit.services import audit_record
+from cohorts.models import Cohort, CohortState, StudentImport, StudentImportStatus
+from enrolments.choices import (
+    Disability,
+    Gender,
+    IdNumberError,
+    Race,
+    choice_value,
+    id_number_clean,
+)
+from enrolments.models import CohortEnrollment, EnrollmentState
+from notifications.models import OutboundEmail
+from tenants.models import InstitutionDirectoryEntry
+from tenants.services import email_directory_hash, institution_url
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("full_name", "email", "id_number", "gender", "race", "disability")
+REQUIRED_COLUMNS = ("full_name", "email")
+STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
+# Headings people commonly write instead of the template's, after normalisation.
+COLUMN_ALIASES = {
+    "name": "full_name",
+    "e_mail": "email",
+    "email_address": "email",
+    "e_mail_address": "email",
+    "id": "id_number",
+    "id_no": "id_number",
+    "population_group": "race",
+}
+CHOICES = {"gender": Gender, "race": Race, "disability": Disability}
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+BATCH_SIZE = 1000
+# Delivery tasks queued per import: one per chunk of e-mails, not one per e-mail.
+EMAIL_CHUNK = 250
+SNIFF_BYTES = 8192
+PROGRESS_EVERY = 500
+# Below these sizes the pages read or import in the request; above them a task does it.
+SYNCHRONOUS_MAX_BYTES = 64 * 1024
+SYNCHRONOUS_MAX_ROWS = 1000
+PROGRESS_CACHE_SECONDS = 60 * 60
+
+FORMATS_HINT = "Upload a CSV or Excel (.xlsx) file; download the template for the columns."
+
+
+class SpreadsheetError(ValidationError):
+    """The whole file is refused (not a spreadsheet, empty, wrong columns, too large); the
+    message says why, for the person who uploaded it."""
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+
+@dataclass
+class Spreadsheet:
+    """A file's rows as text, keyed by the template's column names. `rows` is read lazily and
+    skips blank rows; each comes with its row number as a spreadsheet program shows it."""
+
+    kind: str
+    columns: list[str]
+    rows: Iterator[tuple[int, dict[str, str]]]
+    estimated_rows: int
+
+
+def _size_check(size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise SpreadsheetError(
+            f"The file is too large ({size / 1024 / 1024:.1f} MB): the limit is "
+            f"{MAX_FILE_BYTES // 1024 // 1024} MB and {MAX_ROWS:,} students. Split it into "
+            "several files."
+        )
+
+
+def spreadsheet_kind(head: bytes) -> str:
+    """ "csv" or "xlsx", judged by the content (the first bytes), never by the file's name."""
+    if not head.strip():
+        raise SpreadsheetError("The file is empty. " + FORMATS_HINT)
+    guess = filetype.guess(head)
+    if guess is not None and guess.extension == "xlsx":
+        return "xlsx"
+    if guess is not None:
+        if guess.extension in ("xls", "doc", "ppt", "msi"):
+            raise SpreadsheetError(
+                "This is an old Excel (.xls) or password-protected file, which cannot be read. "
+                "Save it as .xlsx (without a password) or as CSV."
+            )
+        raise SpreadsheetError(
+            f"This is not a spreadsheet: the file is {guess.mime}. " + FORMATS_HINT
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "csv"
+    if any(byte < 32 and byte not in b"\t\n\r\f" for byte in head):
+        raise SpreadsheetError("This is not a spreadsheet or a text file. " + FORMATS_HINT)
+    text = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if text.startswith(b"<"):
+        raise SpreadsheetError(
+            "This is a web page or an XML file, not a spreadsheet. " + FORMATS_HINT
+        )
+    return "csv"
+
+
+def _decode(content: bytes) -> str:
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    else:
+        # Excel on Windows saves "CSV" in the Windows code page, "CSV UTF-8" with a BOM.
+        encodings = ("utf-8-sig", "cp1252")
+    for encoding in encodings:
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SpreadsheetError(
+        'The CSV file\'s text encoding is not recognised: save it as "CSV UTF-8".'
+    )
+
+
+def _csv_rows(content: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
+    text = _decode(content)
+    first_line = text.split("\n", 1)[0]
+    # Excel writes ";" where the decimal separator is a comma (as in South African settings).
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number = 0
+        try:
+            for number, cells in enumerate(reader, start=1):  # noqa: B007 (read in except)
+                yield number, [cell.strip() for cell in cells]
+        except csv.Error as error:
+            raise SpreadsheetError(
+                f"Row {number + 1} of the CSV file cannot be read ({error}). Check its quotes."
+            ) from None
+
+    return rows(), text.count("\n")
+
+
+def _cell_text(value: Any) -> str:
+    """Text as the person typed it: ID numbers stored as numbers keep every digit."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _xlsx_rows(content: bytes) -> tuple[Iterator[tuple[int, list[str]]], int]:
+    from openpyxl import load_workbook
+
+    unreadable = SpreadsheetError(
+        "The Excel file cannot be read: it may be damaged or protected with a password. Open it "
+        "and save it again, or save it as CSV."
+    )
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        estimated = sheet.max_row or 0
+    except Exception:  # openpyxl raises many kinds of error on a malformed file
+        logger.info("Unreadable XLSX upload", exc_info=True)
+        raise unreadable from None
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            # From row 1, openpyxl fills the gaps with empty rows: the numbers stay true.
+            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
+                yield number, [_cell_text(value) for value in values]
+        except SpreadsheetError:
+            raise
+        except Exception:
+            logger.info("Unreadable XLSX upload", exc_info=True)
+            raise unreadable from None
+        finally:
+            workbook.close()
+
+    return rows(), estimated
+
+
+def _column_name(heading: str) -> str:
+    name = "_".join(heading.replace("-", " ").replace("_", " ").casefold().split()).strip("*")
+    return COLUMN_ALIASES.get(name, name)
+
+
+def _columns_check(headings: list[str]) -> list[str]:
+    columns = [_column_name(heading) for heading in headings]
+    named = [column for column in columns if column]
+    unknown = [heading for heading, column in zip(headings, columns, strict=True)
+               if column and column not in COLUMNS]  # fmt: skip
+    repeated = sorted({column for column in named if named.count(column) > 1})
+    missing = [column for column in REQUIRED_COLUMNS if column not in named]
+    problems = []
+    if missing:
+        problems.append(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    if unknown:
+        problems.append(
+            f"unknown column{'s' if len(unknown) > 1 else ''}: "
+            + ", ".join(f"“{heading[:40]}”" for heading in unknown[:5])
+        )
+    if repeated:
+        problems.append(f"repeated column{'s' if len(repeated) > 1 else ''}: {', '.join(repeated)}")
+    if problems:
+        raise SpreadsheetError(
+            f"The file has the wrong columns ({'; '.join(problems)}). The first row must name the "
+            f"columns {', '.join(COLUMNS)} (only full_name and email are required); download the "
+            "template."
+        )
+    return columns
+
+
+def spreadsheet_read(content: bytes, *, kind: str | None = None) -> Spreadsheet:
+    """Open a CSV or XLSX file's content and check its size, type and header row. Raises
+    SpreadsheetError for a file that is too large, not a spreadsheet, empty or has the wrong
+    columns. The rows themselves are read (and limited to MAX_ROWS) as they are consumed."""
+    _size_check(len(content))
+    kind = kind or spreadsheet_kind(content[:SNIFF_BYTES])
+    raw_rows, estimated = _xlsx_rows(content) if kind == "xlsx" else _csv_rows(content)
+    header = next(((number, cells) for number, cells in raw_rows if any(cells)), None)
+    if header is None:
+        raise SpreadsheetError("The file is empty. " + FORMATS_HINT)
+    header_number, headings = header
+    columns = _columns_check(headings)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for number, cells in raw_rows:
+            if not any(cells):
+                continue
+            yield (
+                number,
+                {
+                    column: cells[index] if index < len(cells) else ""
+                    for index, column in enumerate(columns)
+                    if column
+                },
+            )
+
+    data_rows = rows()
+    first = next(data_rows, None)
+    if first is None:
+        raise SpreadsheetError(
+            "The file has a header row but no students. Add one student per row under it."
+        )
+
+    def all_rows() -> Iterator[tuple[int, dict[str, str]]]:
+        yield first
+        yield from data_rows
+
+    return Spreadsheet(
+        kind=kind,
+        columns=[column for column in columns if column],
+        rows=all_rows(),
+        estimated_rows=max(estimated - header_number, 1),
+    )
+
+
+def spreadsheet_template(kind: str) -> bytes:
+    """An empty import file with the columns (and, in XLSX, lists of the accepted values)."""
+    if kind == "csv":
+        return ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode()
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Students"
+    sheet.append(list(COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for letter, width in zip("ABCDEF", (30, 34, 16, 20, 20, 20), strict=True):
+        sheet.column_dimensions[letter].width = width
+    # ID numbers are text: as numbers, Excel would show 13 digits in scientific notation.
+    sheet.column_dimensions["C"].number_format = "@"
+    for letter, choices in (("D", Gender), ("E", Race), ("F", Disability)):
+        validation = DataValidation(
+            type="list",
+            formula1='"' + ",".join(str(label) for label in choices.labels) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Not an accepted value",
+            error="Choose one of the values in the list.",
+        )
+        validation.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
+        sheet.add_data_validation(validation)
+    guide = workbook.create_sheet("Accepted values")
+    guide.append(["column", "required", "accepted values"])
+    guide.append(["full_name", "yes", "the student's full name"])
+    guide.append(["email", "yes", "one address per student; it becomes their sign-in"])
+    guide.append(["id_number", "no", "13-digit South African ID number"])
+    for column, choices in CHOICES.items():
+        guide.append([column, "no", ", ".join(str(label) for label in choices.labels)])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+    guide.column_dimensions["C"].width = 80
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+# --- Checking rows -------------------------------------------------------------------------
+
+
+def row_clean(values: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """One row's values, normalised to what is stored, and the reasons it cannot be imported
+    (empty when it can). Needs no database."""
+    cleaned: dict[str, str] = {}
+    messages: list[str] = []
+
+    full_name = " ".join(str(values.get("full_name") or "").split())
+    if not full_name:
+        messages.append("Full name is missing.")
+    elif len(full_name) > MAX_NAME_LENGTH:
+        messages.append(f"Full name is longer than {MAX_NAME_LENGTH} characters.")
+    else:
+        cleaned["full_name"] = full_name
+
+    email = normalise_email(str(values.get("email") or ""))
+    if not email:
+        messages.append("E-mail address is missing.")
+    else:
+        try:
+            if len(email) > MAX_EMAIL_LENGTH:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            messages.append(f"“{email[:80]}” is not a valid e-mail address.")
+        else:
+            cleaned["email"] = email
+
+    id_number = str(values.get("id_number") or "").strip()
+    if id_number:
+        try:
+            cleaned["id_number"] = id_number_clean(id_number)
+        except IdNumberError as error:
+            messages.append(f"ID number: {error}")
+
+    for column, choices in CHOICES.items():
+        raw = str(values.get(column) or "").strip()
+        if not raw:
+            continue
+        value = choice_value(choices, raw)
+        if value is not None:
+            cleaned[column] = value
+            continue
+        accepted = ", ".join(str(label) for label in choices.labels)
+        if column == "gender":
+            messages.append(f"Gender “{raw[:40]}” is not one of: {accepted}.")
+        else:
+            # Special personal information: the value is not repeated in the report.
+            messages.append(f"{column.capitalize()} is not one of: {accepted}.")
+    return cleaned, messages
+
+
+@dataclass
+class _Row:
+    line: int
+    values: Mapping[str, Any]
+    cleaned: dict[str, str]
+    messages: list[str]
+
+
+def _rows_clean(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], on_row: Callable[[int], None] | None = None
+) -> list[_Row]:
+    """Check every row on its own and against the rows above it (repeated e-mail addresses)."""
+    checked: list[_Row] = []
+    first_line_of: dict[str, int] = {}
+    for count, (line, values) in enumerate(rows, start=1):
+        if count > MAX_ROWS:
+            raise SpreadsheetError(
+                f"The file has more than {MAX_ROWS:,} students, the most one import takes. "
+                "Split it into several files."
+            )
+        cleaned, messages = row_clean(values)
+        email = cleaned.get("email")
+        if email in first_line_of:
+            messages.append(f"Duplicate: the same e-mail address is on row {first_line_of[email]}.")
+        elif email:
+            first_line_of[email] = line
+        checked.append(_Row(line, values, cleaned, messages))
+        if on_row is not None:
+            on_row(count)
+    return checked
+
+
+@dataclass
+class RowsReport:
+    """The rows that can be imported (normalised, with their row number as "line") and those
+    that cannot, each with its reasons. Both are JSON-ready; neither holds the raw values of
+    special personal information of an invalid row."""
+
+    valid: list[dict[str, Any]] = field(default_factory=list)
+    invalid: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.valid) + len(self.invalid)
+
+    @property
+    def bad(self) -> list[dict[str, Any]]:
+        """The invalid rows that are wrong in themselves, not merely in the cohort already."""
+        return [row for row in self.invalid if not row["already_in_cohort"]]
+
+
+def rows_check(
+    *,
+    cohort: Cohort,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    on_row: Callable[[int], None] | None = None,
+) -> RowsReport:
+    """Check `(row number, values)` pairs for an import into `cohort`: every rule of
+    `row_clean`, duplicates within the file and students already in the cohort (one query).
+    `on_row(count)` is called after each row, for progress."""
+    checked = _rows_clean(rows, on_row)
+    emails = [row.cleaned["email"] for row in checked if "email" in row.cleaned]
+    in_cohort = dict(
+        CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).values_list(
+            "user__email", "state"
+        )
+    )
+    report = RowsReport()
+    for row in checked:
+        state = in_cohort.get(row.cleaned.get("email"))
+        only_in_cohort = state is not None and not row.messages
+        if state == EnrollmentState.WITHDRAWN:
+            row.messages.append("Already in this cohort, withdrawn.")
+        elif state is not None:
+            row.messages.append("Already enrolled in this cohort.")
+        if row.messages:
+            report.invalid.append(
+                {
+                    "line": row.line,
+                    "full_name": str(row.values.get("full_name") or "")[:MAX_NAME_LENGTH],
+                    "email": str(row.values.get("email") or "")[:MAX_EMAIL_LENGTH],
+                    "messages": row.messages,
+                    # Nothing wrong with the row itself: importing the file again skips it.
+                    "already_in_cohort": only_in_cohort,
+                }
+            )
+        else:
+            report.valid.append({"line": row.line, **row.cleaned})
+    return report
+
+
+# --- Importing -----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, from `enrollments_import_plan`, would do)."""
+
+    enrolled: int = 0
+    new_accounts: int = 0
+    existing_accounts: int = 0
+    already_enrolled: int = 0
+    invitations: int = 0
+    notices: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _check_manager(actor: User | None, action: str) -> None:
+    """`actor=None` is the system (an operator's command), which may import anywhere."""
+    if actor is None:
+        return
+    permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
+
+
+def _check_enrolling(cohort: Cohort) -> None:
+    if cohort.state not in ENROLLING_STATES:
+        raise ValidationError(
+            f"Students cannot join a {cohort.get_state_display().lower()} cohort."
+        )
+
+
+def _rows_for_import(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The rows, checked again: a caller may hand in anything, and time has passed since the
+    preview. Any invalid row refuses the whole import."""
+    numbered = ((int(row.get("line") or index), row) for index, row in enumerate(rows, start=1))
+    checked = _rows_clean(numbered)
+    invalid = [row for row in checked if row.messages]
+    if invalid:
+        shown = "; ".join(f"row {row.line}: {' '.join(row.messages)}" for row in invalid[:5])
+        more = f" (and {len(invalid) - 5} more)" if len(invalid) > 5 else ""
+        raise ValidationError(f"{len(invalid)} row(s) cannot be imported: {shown}{more}.")
+    return [row.cleaned for row in checked]
+
+
+def enrollments_import_plan(*, cohort: Cohort, rows: Iterable[Mapping[str, Any]]) -> ImportResult:
+    """What `enrollments_import` would create for these (checked) rows, without writing."""
+    cleaned = _rows_for_import(rows)
+    emails = [row["email"] for row in cleaned]
+    accounts = dict(User.objects.filter(email__in=emails).values_list("email", "password"))
+    enrolled = set(
+        CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).values_list(
+            "user__email", flat=True
+        )
+    )
+    plan = ImportResult(already_enrolled=len(enrolled))
+    for email in emails:
+        if email in enrolled:
+            continue
+        plan.enrolled += 1
+        password = accounts.get(email)
+        if password is None:
+            plan.new_accounts += 1
+            plan.invitations += 1
+        else:
+            plan.existing_accounts += 1
+            if password.startswith(UNUSABLE_PASSWORD_PREFIX):
+                plan.invitations += 1
+            else:
+                plan.notices += 1
+    return plan
+
+
+def _emails_dispatch_on_commit(email_ids: list[int]) -> None:
+    """Hand the e-mails to the workers after commit, a chunk per task: thousands of broker
+    round trips would otherwise hold up the request. The outbox sweep catches any that a lost
+    task leaves queued."""
+    from cohorts.tasks import import_emails_deliver
+
+    schema_name = connection.schema_name
+    for start in range(0, len(email_ids), EMAIL_CHUNK):
+        import_emails_deliver.apply_async_on_commit(
+            (email_ids[start : start + EMAIL_CHUNK],), headers={"_schema_name": schema_name}
+        )
+
+
+def enrollments_import(
+    *,
+    cohort: Cohort,
+    actor: User | None,
+    rows: Iterable[Mapping[str, Any]],
+    reference: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Enrol the students of `rows` (dicts with full_name, email and optional id_number,
+    gender, race, disability) in `cohort`, all or nothing.
+
+    New addresses get a student account without a password; an address that already has an
+    account here is attached to it (and given the student role). Students already in the
+    cohort are skipped, so importing the same rows twice adds nobody twice. Each new enrolment
+    gets an invitation e-mail (or, for someone who has a password, a notice), queued in the
+    outbox and delivered after commit. Writes are bulk: the number of queries does not grow
+    with the number of rows. `progress(percent)` is called between steps."""
+    _check_manager(actor, "cohorts.enrollments_import")
+    cleaned = _rows_for_import(rows)
+
+    def step(percent: int) -> None:
+        if progress is not None:
+            progress(percent)
+
+    with transaction.atomic():
+        cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+        _check_enrolling(cohort)
+        institution = connection.tenant
+        now = timezone.now()
+        by_email = {row["email"]: row for row in cleaned}
+        accounts = {
+            user.email: user
+            for user in User.objects.select_for_update()
+            .filter(email__in=list(by_email))
+            .only("pk", "email", "full_name", "roles", "password")
+        }
+        enrolled_ids = set(
+            CohortEnrollment.objects.filter(
+                cohort=cohort, user_id__in=[user.pk for user in accounts.values()]
+            ).values_list("user_id", flat=True)
+        )
+        step(10)
+
+        new_users = [
+            User(
+                email=email,
+                full_name=row["full_name"],
+                roles=[Role.STUDENT],
+                # What set_unusable_password() stores, without its slower random string.
+                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+                date_joined=now,
+            )
+            for email, row in by_email.items()
+            if email not in accounts
+        ]
+        User.objects.bulk_create(new_users, batch_size=BATCH_SIZE)
+        InstitutionDirectoryEntry.objects.bulk_create(
+            [
+                InstitutionDirectoryEntry(
+                    email_hash=email_directory_hash(user.email), institution=institution
+                )
+                for user in new_users
+            ],
+            batch_size=BATCH_SIZE,
+            ignore_conflicts=True,
+        )
+        needing_role = [
+            user for user in accounts.values()
+            if user.pk not in enrolled_ids and Role.STUDENT not in user.roles
+        ]  # fmt: skip
+        if needing_role:
+            User.objects.filter(pk__in=[user.pk for user in needing_role]).update(
+                roles=Func(
+                    F("roles"),
+                    Value(Role.STUDENT, output_field=models.CharField()),
+                    function="array_append",
+                    output_field=ArrayField(models.CharField(max_length=20)),
+                )
+            )
+            for user in needing_role:
+                user.roles = [*user.roles, Role.STUDENT]
+        step(35)
+
+        attached = [user for user in accounts.values() if user.pk not in enrolled_ids]
+        students = [*new_users, *attached]
+        enrollments = [
+            CohortEnrollment(
+                cohort=cohort,
+                user=student,
+                student_data={
+                    key: by_email[student.email][key]
+                    for key in STUDENT_DATA_COLUMNS
+                    if by_email[student.email].get(key)
+                },
+            )
+            for student in students
+        ]
+        CohortEnrollment.objects.bulk_create(enrollments, batch_size=BATCH_SIZE)
+        step(55)
+
+        emails, invitations = _enrollment_emails(
+            enrollments=enrollments,
+            actor=actor,
+            institution=institution,
+            existing_ids={user.pk for user in accounts.values()},
+            now=now,
+        )
+        Invitation.objects.bulk_create(invitations, batch_size=BATCH_SIZE)
+        OutboundEmail.objects.bulk_create(emails, batch_size=BATCH_SIZE)
+        _emails_dispatch_on_commit([email.pk for email in emails])
+        step(75)
+
+        result = ImportResult(
+            enrolled=len(enrollments),
+            new_accounts=len(new_users),
+            existing_accounts=len(enrollments) - len(new_users),
+            already_enrolled=len(enrolled_ids),
+            invitations=len(invitations),
+            notices=len(emails) - len(invitations),
+        )
+        audit_record_many(
+            actor=actor,
+            entries=[
+                *(
+                    AuditEntry(
+                        action="enrollment.invited",
+                        entity_type="enrolments.cohortenrollment",
+                        entity_id=enrollment.pk,
+                        new_values={
+                            "cohort": cohort.pk,
+                            "student": enrollment.user.pk,
+                            "email": enrollment.user.email,
+                            "import": reference,
+                        },
+                    )
+                    for enrollment in enrollments
+                ),
+                AuditEntry(
+                    action="enrollment.imported",
+                    entity_type="cohorts.cohort",
+                    entity_id=cohort.pk,
+                    new_values={"reference": reference, "rows": len(cleaned), **result.as_dict()},
+                ),
+            ],
+        )
+        step(100)
+    return result
+
+
+def _enrollment_emails(
+    *,
+    enrollments: list[CohortEnrollment],
+    actor: User | None,
+    institution,
+    existing_ids: set[int],
+    now: datetime,
+) -> tuple[list[OutboundEmail], list[Invitation]]:
+    """What `enrolments.services._notify_enrolled` sends, for many students at once: an
+    invitation to set a password, or, for someone who has one, a notice of the new cohort.
+    Earlier unused invitations of those invited again are revoked, as `invitation_issue` does."""
+    expires_at = now + settings.INVITATION_TTL
+    expires_text = timezone.localtime(expires_at).strftime("%d %B %Y %H:%M")
+    invited_by = str(actor) if actor else ""
+    # reverse() once: the token is the only part of the link that changes.
+    accept_path = reverse("accounts:invitation_accept", args=["TOKEN"])
+    accept_base = institution_url(institution, accept_path.replace("TOKEN", "{}"))
+    reinvited = [
+        enrollment.user.pk
+        for enrollment in enrollments
+        if enrollment.user.pk in existing_ids and not enrollment.user.has_usable_password()
+    ]
+    if reinvited:
+        Invitation.objects.filter(
+            user_id__in=reinvited, used_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+    emails, invitations = [], []
+    for enrollment in enrollments:
+        student = enrollment.user
+        if student.has_usable_password():
+            emails.append(
+                OutboundEmail(
+                    recipient=student.email,
+                    template="enrolled",
+                    created_at=now,
+                    context={
+                        "full_name": student.full_name,
+                        "cohort_name": enrollment.cohort.name,
+                        "url": institution_url(
+                            institution, reverse("enrolments:detail", args=[enrollment.pk])
+                        ),
+                    },
+                )
+            )
+            continue
+        token = secrets.token_urlsafe(32)
+        invitations.append(
+            Invitation(
+                user=student,
+                token_hash=token_hash(token),
+                invited_by=actor,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        emails.append(
+            OutboundEmail(
+                recipient=student.email,
+                template="invitation",
+                created_at=now,
+                context={
+                    "full_name": student.full_name,
+                    "invited_by": invited_by,
+                    "roles": student.role_labels,
+                    "accept_url": accept_base.format(token),
+                    "expires_at": expires_text,
+                },
+            )
+        )
+    return emails, invitations
+
+
+# --- Uploads through the pages (StudentImport) ---------------------------------------------
+
+
+def _progress_key(student_import: StudentImport) -> str:
+    # The cache's key function prefixes the schema: one institution cannot read another's.
+    return f"cohorts:student-import:{student_import.pk}:progress"
+
+
+def student_import_progress(student_import: StudentImport) -> int:
+    """Percent done, for the progress bar: rows read while parsing, steps while importing."""
+    if student_import.status == StudentImportStatus.IMPORTING:
+        return int(cache.get(_progress_key(student_import), 0))
+    return student_import.progress_percent
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> StudentImport:
+    """Accept an uploaded file for `cohort`: refuse it at once if it is too large, not a
+    spreadsheet, empty or has the wrong columns; otherwise store it and check its rows, in
+    this request for a small file, else in a task (the page shows the progress)."""
+    _check_manager(actor, "cohorts.student_import_start")
+    _check_enrolling(cohort)
+    _size_check(upload.size or 0)
+    upload.seek(0)
+    content = upload.read()
+    spreadsheet = spreadsheet_read(content)
+    upload.seek(0)
+    with transaction.atomic():
+        student_import = StudentImport(
+            cohort=cohort,
+            original_name=(upload.name or "students")[-255:],
+            size=len(content),
+            kind=spreadsheet.kind,
+            total_rows=spreadsheet.estimated_rows,
+            created_by=actor,
+        )
+        student_import.file.save("upload", upload, save=False)
+        student_import.save()
+        audit_record(
+            actor=actor,
+            action="student_import.uploaded",
+            entity_type="cohorts.studentimport",
+            entity_id=student_import.pk,
+            new_values={
+                "cohort": cohort.pk,
+                "original_name": student_import.original_name,
+                "size": student_import.size,
+                "kind": student_import.kind,
+            },
+        )
+        if len(content) > _setting("COHORT_IMPORT_SYNCHRONOUS_MAX_BYTES", SYNCHRONOUS_MAX_BYTES):
+            from cohorts.tasks import student_import_parse_task
+
+            student_import_parse_task.delay_on_commit(student_import.pk)
+            return student_import
+    return student_import_parse(student_import=student_import, content=content)
+
+
+def student_import_parse(
+    *, student_import: StudentImport, content: bytes | None = None
+) -> StudentImport:
+    """Read and check every row of an uploaded file, saving progress as it goes (outside any
+    transaction, so the page sees it), and leave the import waiting for confirmation with its
+    valid rows and the reasons of each invalid one. Does nothing unless it is still parsing."""
+    student_import.refresh_from_db()
+    if student_import.status != StudentImportStatus.PARSING:
+        return student_import
+    if content is None:
+        with student_import.file.open("rb") as stored:
+            content = stored.read()
+    updates = StudentImport.objects.filter(pk=student_import.pk)
+    try:
+        spreadsheet = spreadsheet_read(content, kind=student_import.kind)
+        total = spreadsheet.estimated_rows
+
+        def on_row(count: int) -> None:
+            if count % PROGRESS_EVERY == 0:
+                updates.update(processed_rows=count, total_rows=max(total, count + 1))
+
+        report = rows_check(cohort=student_import.cohort, rows=spreadsheet.rows, on_row=on_row)
+    except SpreadsheetError as error:
+        student_import.status = StudentImportStatus.FAILED
+        student_import.error = " ".join(error.messages)
+    else:
+        student_import.status = StudentImportStatus.PREVIEW
+        student_import.valid_rows = report.valid
+        student_import.row_errors = report.invalid
+        student_import.total_rows = student_import.processed_rows = report.total
+    student_import.save()
+    return student_import
+
+
+def student_import_confirm(*, student_import: StudentImport, actor: User) -> StudentImport:
+    """Start importing the valid rows of a previewed file: in this request for a few rows,
+    else in a task. A second confirmation (a double click, another tab) is refused."""
+    _check_manager(actor, "cohorts.student_import_confirm")
+    if student_import.status == StudentImportStatus.PREVIEW and not student_import.valid_rows:
+        raise ValidationError("There is no valid row to import.")
+    claimed = StudentImport.objects.filter(
+        pk=student_import.pk, status=StudentImportStatus.PREVIEW
+    ).update(status=StudentImportStatus.IMPORTING, updated_at=timezone.now())
+    if not claimed:
+        student_import.refresh_from_db(fields=["status"])
+        refusals = {
+            StudentImportStatus.PARSING: "The file is still being checked.",
+            StudentImportStatus.FAILED: "This import failed; upload the file again.",
+        }
+        raise ValidationError(
+            refusals.get(
+                student_import.status, "This file has already been imported or is being imported."
+            )
+        )
+    student_import.status = StudentImportStatus.IMPORTING
+    cache.set(_progress_key(student_import), 0, PROGRESS_CACHE_SECONDS)
+    if len(student_import.valid_rows) > _setting(
+        "COHORT_IMPORT_SYNCHRONOUS_MAX_ROWS", SYNCHRONOUS_MAX_ROWS
+    ):
+        from cohorts.tasks import student_import_run_task
+
+        student_import_run_task.delay_on_commit(student_import.pk, actor.pk)
+        return student_import
+    return student_import_run(student_import=student_import, actor=actor)
+
+
+def student_import_run(*, student_import: StudentImport, actor: User | None) -> StudentImport:
+    """Import a confirmed file's valid rows (`enrollments_import`) and record the outcome in
+    the same transaction. A refusal (the cohort closed meanwhile) marks the import failed.
+    Does nothing unless the import is confirmed and not yet done."""
+    student_import.refresh_from_db()
+    if student_import.status != StudentImportStatus.IMPORTING:
+        return student_import
+    key = _progress_key(student_import)
+    try:
+        with transaction.atomic():
+            result = enrollments_import(
+                cohort=student_import.cohort,
+                actor=actor,
+                rows=student_import.valid_rows,
+                reference=f"upload {student_import.pk}",
+                progress=lambda percent: cache.set(key, percent, PROGRESS_CACHE_SECONDS),
+            )
+            student_import.status = StudentImportStatus.DONE
+            student_import.result = result.as_dict()
+            student_import.imported_at = timezone.now()
+            # Done with the special personal information: it now lives in the enrolments.
+            student_import.valid_rows = []
+            student_import.processed_rows = student_import.total_rows
+            stored_file = student_import.file.name
+            student_import.file = ""
+            student_import.save()
+            if stored_file:
+                storage = student_import.file.storage
+                transaction.on_commit(lambda: storage.delete(stored_file))
+    except (ValidationError, PermissionDenied) as error:
+        student_import.refresh_from_db()
+        student_import.status = StudentImportStatus.FAILED
+        student_import.error = (
+            " ".join(error.messages)
+            if isinstance(error, ValidationError)
+            else "You may no longer import students."
+        )
+        student_import.save(update_fields=["status", "error", "updated_at"])
+    return student_import

@@ -1,0 +1,69 @@
+"""Background work for student imports. Each task runs in the schema it was queued from
+(config.celery: TenantTask) and is idempotent: a redelivered task finds the import past the
+step it performs and does nothing."""
+
+import logging
+
+from celery import shared_task
+from django.core.exceptions import ObjectDoesNotExist
+
+from accounts.models import User
+from cohorts.imports import student_import_parse, student_import_run
+from cohorts.models import StudentImport, StudentImportStatus
+from notifications.services import email_deliver
+
+logger = logging.getLogger(__name__)
+
+
+def _fail(student_import_id: int, message: str) -> None:
+    StudentImport.objects.filter(
+        pk=student_import_id,
+        status__in=[StudentImportStatus.PARSING, StudentImportStatus.IMPORTING],
+    ).update(status=StudentImportStatus.FAILED, error=message)
+
+
+@shared_task(name="cohorts.student_import_parse")
+def student_import_parse_task(student_import_id: int) -> str:
+    """Read and check an uploaded file's rows, saving progress for the page."""
+    student_import = StudentImport.objects.filter(pk=student_import_id).first()
+    if student_import is None:
+        return "missing"
+    try:
+        return student_import_parse(student_import=student_import).status
+    except Exception:
+        # The rows may hold special personal information: log the failure, not the data.
+        logger.exception("Reading student import %s failed", student_import_id)
+        _fail(student_import_id, "The file could not be read. Try again, or save it as CSV.")
+        raise
+
+
+@shared_task(name="cohorts.student_import_run")
+def student_import_run_task(student_import_id: int, actor_id: int | None) -> str:
+    """Import a confirmed file's valid rows in one transaction."""
+    student_import = StudentImport.objects.filter(pk=student_import_id).first()
+    if student_import is None:
+        return "missing"
+    try:
+        actor = User.objects.get(pk=actor_id) if actor_id is not None else None
+    except ObjectDoesNotExist:
+        _fail(student_import_id, "The person who confirmed the import no longer exists.")
+        return StudentImportStatus.FAILED
+    try:
+        return student_import_run(student_import=student_import, actor=actor).status
+    except Exception:
+        logger.exception("Importing student import %s failed", student_import_id)
+        _fail(student_import_id, "The import failed and nothing was imported. Try again.")
+        raise
+
+
+@shared_task(name="cohorts.import_emails_deliver")
+def import_emails_deliver(email_ids: list[int]) -> int:
+    """Deliver a chunk of an import's e-mails. One that fails stays queued with its error; the
+    outbox sweep retries it later, so one bad address does not hold up the others."""
+    sent = 0
+    for email_id in email_ids:
+        try:
+            sent += email_deliver(email_id=email_id)
+        except Exception as error:
+            logger.warning("E-mail %s from an import failed: %s", email_id, type(error).__name__)
+    return sent
