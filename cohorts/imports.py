@@ -112,7 +112,7 @@ def _size_check(size: int) -> None:
 
 
 def spreadsheet_kind(head: bytes) -> str:
-    """ "csv" or "xlsx", judged by the content (the first bytes), never by the file's name."""
+    """The file type, "csv" or "xlsx", judged by the first bytes and never by the name."""
     if not head.strip():
         raise SpreadsheetError("The file is empty. " + FORMATS_HINT)
     guess = filetype.guess(head)

@@ -1,0 +1,164 @@
+"""Pages for importing a cohort's students from a spreadsheet: upload, progress and preview,
+confirmation, and the template to fill in. The work is in cohorts.imports."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from accounts.permissions import COHORT_MANAGERS, role_required
+from cohorts.imports import (
+    CHOICES,
+    ENROLLING_STATES,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    enrollments_import_plan,
+    spreadsheet_template,
+    student_import_confirm,
+    student_import_progress,
+    student_import_start,
+)
+from cohorts.models import Cohort, StudentImport, StudentImportStatus
+
+PREVIEW_ROWS = 100
+TEMPLATE_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class StudentImportForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet",
+        # An empty file is reported by the import itself, in the same words as other refusals.
+        allow_empty_file=True,
+        help_text=f"CSV or Excel (.xlsx), at most {MAX_FILE_BYTES // 1024 // 1024} MB and "
+        f"{MAX_ROWS:,} students, one per row.",
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet"
+            }
+        ),
+    )
+
+
+def _cohort(cohort_pk: int) -> Cohort:
+    return get_object_or_404(Cohort, pk=cohort_pk)
+
+
+def _student_import(cohort: Cohort, pk: int) -> StudentImport:
+    return get_object_or_404(StudentImport.objects.select_related("cohort"), pk=pk, cohort=cohort)
+
+
+def _progress_context(student_import: StudentImport) -> dict:
+    percent = student_import_progress(student_import)
+    return {
+        "student_import": student_import,
+        "percent": percent,
+        # CSP allows no inline style: the bar's width is one of import.css's 5 % steps.
+        "width_step": percent // 5 * 5,
+    }
+
+
+def _display_rows(rows: list[dict]) -> list[dict]:
+    """Valid rows with the labels of their choices, as the admin wrote them."""
+    shown = []
+    for row in rows[:PREVIEW_ROWS]:
+        labelled = dict(row)
+        for column, choices in CHOICES.items():
+            if row.get(column):
+                labelled[column] = choices(row[column]).label
+        shown.append(labelled)
+    return shown
+
+
+@role_required(*COHORT_MANAGERS)
+def import_upload(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+    cohort = _cohort(cohort_pk)
+    form = StudentImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            student_import = student_import_start(
+                cohort=cohort, actor=request.user, upload=form.cleaned_data["file"]
+            )
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+    recent = StudentImport.objects.filter(cohort=cohort).select_related("created_by")[:5]
+    return render(
+        request,
+        "cohorts/import_upload.html",
+        {
+            "cohort": cohort,
+            "form": form,
+            "recent": recent,
+            "can_import": cohort.state in ENROLLING_STATES,
+            "choices": {column: choices.labels for column, choices in CHOICES.items()},
+        },
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+def import_detail(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+    """The import's page: progress while a task works, then the preview (valid rows, invalid
+    rows with their reasons, and what confirming will create), then the outcome."""
+    cohort = _cohort(cohort_pk)
+    student_import = _student_import(cohort, pk)
+    context = {"cohort": cohort, **_progress_context(student_import)}
+    if student_import.status == StudentImportStatus.PREVIEW:
+        context.update(
+            valid_rows=_display_rows(student_import.valid_rows),
+            more_valid=max(len(student_import.valid_rows) - PREVIEW_ROWS, 0),
+            plan=enrollments_import_plan(cohort=cohort, rows=student_import.valid_rows)
+            if student_import.valid_rows
+            else None,
+        )
+    return render(request, "cohorts/import_detail.html", context)
+
+
+@role_required(*COHORT_MANAGERS)
+def import_progress(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+    """The progress bar, polled by htmx; once the work is over the whole page reloads to show
+    the preview or the outcome."""
+    cohort = _cohort(cohort_pk)
+    student_import = _student_import(cohort, pk)
+    if request.htmx and not student_import.is_running:
+        return HttpResponseClientRefresh()
+    return render(
+        request,
+        "cohorts/import_progress.html",
+        {"cohort": cohort, **_progress_context(student_import)},
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+@require_POST
+def import_confirm(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+    cohort = _cohort(cohort_pk)
+    student_import = _student_import(cohort, pk)
+    try:
+        student_import = student_import_confirm(student_import=student_import, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if student_import.status == StudentImportStatus.DONE:
+            enrolled = student_import.result.get("enrolled", 0)
+            messages.success(
+                request, f"{enrolled} student{'s' if enrolled != 1 else ''} enrolled and invited."
+            )
+    return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+def import_template(request: HttpRequest, cohort_pk: int, kind: str) -> HttpResponse:
+    _cohort(cohort_pk)
+    if kind not in TEMPLATE_TYPES:
+        raise Http404
+    response = HttpResponse(spreadsheet_template(kind), content_type=TEMPLATE_TYPES[kind])
+    response["Content-Disposition"] = f'attachment; filename="students-template.{kind}"'
+    return response

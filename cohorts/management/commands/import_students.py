@@ -1,0 +1,154 @@
+import sys
+from argparse import BooleanOptionalAction
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from accounts.permissions import COHORT_MANAGERS
+from cohorts.imports import (
+    ImportResult,
+    SpreadsheetError,
+    enrollments_import,
+    enrollments_import_plan,
+    rows_check,
+    spreadsheet_read,
+)
+from cohorts.models import Cohort
+from tenants.models import Institution
+
+
+class ProgressBar:
+    """One line on the terminal, redrawn in place: `label [#####-----]  50%  5,000/10,000`."""
+
+    WIDTH = 30
+
+    def __init__(self, stream, label: str, total: int, enabled: bool) -> None:
+        self.stream, self.label, self.total, self.enabled = stream, label, max(total, 1), enabled
+        self.drawn = -1
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if not self.enabled:
+            return
+        self.total = max(total or self.total, done, 1)
+        percent = done * 100 // self.total
+        if percent == self.drawn:
+            return
+        self.drawn = percent
+        filled = self.WIDTH * percent // 100
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.stream.write(
+            f"\r{self.label:<16} [{bar}] {percent:3d}%  {done:,}/{self.total:,}", ending=""
+        )
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.drawn >= 0:
+            self.stream.write("")
+
+
+class Command(BaseCommand):
+    help = (
+        "Import students from a CSV or XLSX file into a cohort, with the same checks as the "
+        "upload page. Bad rows are listed and nothing is imported (exit status 1); rows already "
+        "in the cohort are skipped. Each new enrolment is e-mailed an invitation."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--institution", required=True, help="The institution's code.")
+        parser.add_argument("--cohort", required=True, type=int, help="The cohort's id.")
+        parser.add_argument("file", help="A .csv or .xlsx file with the template's columns.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check the file and report; write nothing."
+        )
+        parser.add_argument(
+            "--actor",
+            default="",
+            help="E-mail of the admin to record as the importer (default: the system).",
+        )
+        parser.add_argument(
+            "--progress",
+            action=BooleanOptionalAction,
+            default=None,
+            help="Draw progress bars (default: when the output is a terminal).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        institution = Institution.objects.filter(code=options["institution"]).first()
+        if institution is None:
+            raise CommandError(f"No institution has the code {options['institution']!r}.")
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        progress = options["progress"]
+        if progress is None:
+            progress = sys.stderr.isatty()
+        with tenant_context(institution):
+            self._import(institution, path, options, progress)
+
+    def _import(self, institution: Institution, path: Path, options: dict, progress: bool) -> None:
+        cohort = Cohort.objects.filter(pk=options["cohort"]).first()
+        if cohort is None:
+            raise CommandError(f"{institution.name} has no cohort with id {options['cohort']}.")
+        actor = None
+        if options["actor"]:
+            actor = User.objects.filter(email=options["actor"].strip().lower()).first()
+            if actor is None or not actor.has_role(*COHORT_MANAGERS):
+                raise CommandError(f"{options['actor']} is not an admin of {institution.name}.")
+
+        try:
+            spreadsheet = spreadsheet_read(path.read_bytes())
+            bar = ProgressBar(self.stderr, "Checking rows", spreadsheet.estimated_rows, progress)
+            report = rows_check(cohort=cohort, rows=spreadsheet.rows, on_row=bar.update)
+            bar.update(report.total, report.total)
+            bar.finish()
+        except SpreadsheetError as error:
+            raise CommandError(" ".join(error.messages)) from error
+
+        for row in report.invalid:
+            who = row["email"] or row["full_name"] or "no name or e-mail"
+            if row["already_in_cohort"]:
+                self.stdout.write(f"row {row['line']} ({who}): already in the cohort, skipped")
+            else:
+                self.stderr.write(f"row {row['line']} ({who}): {' '.join(row['messages'])}")
+        if report.bad:
+            raise CommandError(
+                f"{len(report.bad)} of {report.total} rows cannot be imported (listed above); "
+                "nothing was imported. Fix them and run the command again."
+            )
+        self.stdout.write(f"{report.total} rows checked in {path.name}: {len(report.valid)} to "
+                          f"import into {cohort.name} ({institution.name}).")  # fmt: skip
+        if not report.valid:
+            self.stdout.write("Nothing to import.")
+            return
+
+        if options["dry_run"]:
+            plan = enrollments_import_plan(cohort=cohort, rows=report.valid)
+            self.stdout.write(self._summary(plan, prefix="Dry run: would enrol"))
+            self.stdout.write("Dry run: nothing was written.")
+            return
+        bar = ProgressBar(self.stderr, "Importing", 100, progress)
+        try:
+            result = enrollments_import(
+                cohort=cohort,
+                actor=actor,
+                rows=report.valid,
+                reference=f"command: {path.name}",
+                progress=bar.update,
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        finally:
+            bar.finish()
+        self.stdout.write(self.style.SUCCESS(self._summary(result, prefix="Enrolled")))
+
+    @staticmethod
+    def _summary(result: ImportResult, *, prefix: str) -> str:
+        return (
+            f"{prefix} {result.enrolled} students: {result.new_accounts} new accounts, "
+            f"{result.existing_accounts} existing accounts; {result.invitations} invitation "
+            f"e-mails, {result.notices} enrolment notices; {result.already_enrolled} already in "
+            "the cohort."
+        )
