@@ -1,0 +1,156 @@
+"""manage.py import_students: the same checks from the shell, for operators."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Role, User
+from audit.models import AuditEvent
+from enrolments.models import CohortEnrollment
+from notifications.models import OutboundEmail
+from tests.factories import UserFactory
+from tests.imports.support import HTML_BYTES, csv_bytes, student_row, xlsx_bytes
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.imports.urls")]
+
+
+def run(cohort, path, *options: str, institution: str = "alpha") -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(
+        "import_students",
+        "--institution",
+        institution,
+        "--cohort",
+        str(cohort.pk),
+        str(path),
+        *options,
+        stdout=out,
+        stderr=err,
+    )
+    return out.getvalue(), err.getvalue()
+
+
+def test_good_rows_are_imported_with_a_progress_bar(cohort, tmp_path):
+    students = [student_row(), student_row(), student_row()]
+    path = tmp_path / "students.xlsx"
+    path.write_bytes(xlsx_bytes(students))
+
+    out, err = run(cohort, path, "--progress")
+
+    assert "3 rows checked in students.xlsx: 3 to import" in out
+    assert "Enrolled 3 students: 3 new accounts, 0 existing accounts; 3 invitation e-mails" in out
+    assert "Checking rows" in err
+    assert "[##############################] 100%" in err
+    emails = [row["email"] for row in students]
+    assert CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).count() == 3
+    assert OutboundEmail.objects.filter(recipient__in=emails, template="invitation").count() == 3
+    summary = AuditEvent.objects.get(action="enrollment.imported")
+    assert summary.actor is None
+    assert summary.new_values["reference"] == "command: students.xlsx"
+
+
+def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(cohort, tmp_path):
+    existing = UserFactory(roles=[Role.TRAINER])
+    students = [student_row(), student_row(email=existing.email)]
+    path = tmp_path / "students.csv"
+    path.write_bytes(csv_bytes(students))
+    audit_events = AuditEvent.objects.count()
+
+    out, _ = run(cohort, path, "--dry-run")
+
+    assert "Dry run: would enrol 2 students: 1 new accounts, 1 existing accounts" in out
+    assert "Dry run: nothing was written." in out
+    assert not User.objects.filter(email=students[0]["email"]).exists()
+    assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
+    assert AuditEvent.objects.count() == audit_events
+
+
+def test_bad_rows_are_listed_and_nothing_is_imported(cohort, tmp_path):
+    good = student_row()
+    path = tmp_path / "students.csv"
+    path.write_bytes(
+        csv_bytes(
+            [
+                good,
+                student_row(email="thandi@", full_name="Thandi"),
+                student_row(id_number="123"),
+                student_row(race="unknown"),
+            ]
+        )
+    )
+    err = StringIO()
+
+    with pytest.raises(CommandError) as failed:
+        call_command(
+            "import_students", "--institution", "alpha", "--cohort", str(cohort.pk), str(path),
+            stdout=StringIO(), stderr=err,
+        )  # fmt: skip
+
+    assert failed.value.returncode == 1
+    assert "3 of 4 rows cannot be imported" in str(failed.value)
+    report = err.getvalue().splitlines()
+    assert report[0] == "row 3 (thandi@): “thandi@” is not a valid e-mail address."
+    assert report[1].startswith("row 4 (")
+    assert "ID number: An ID number has 13 digits." in report[1]
+    assert report[2].startswith("row 5 (")
+    assert "Race is not one of" in report[2]
+    assert "unknown" not in report[2]
+    assert not User.objects.filter(email=good["email"]).exists()
+
+
+def test_a_second_run_skips_the_students_already_enrolled(cohort, tmp_path):
+    students = [student_row(), student_row()]
+    path = tmp_path / "students.csv"
+    path.write_bytes(csv_bytes(students))
+    run(cohort, path)
+    path.write_bytes(csv_bytes([*students, student_row()]))
+
+    out, _ = run(cohort, path)
+
+    assert out.count("already in the cohort, skipped") == 2
+    assert "Enrolled 1 students: 1 new accounts" in out
+    assert CohortEnrollment.objects.filter(cohort=cohort).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (HTML_BYTES, "not a spreadsheet"),
+        (b"", "The file is empty"),
+        (b"name;mail\nA;a@example.org\n", "wrong columns"),
+    ],
+)
+def test_a_refused_file_fails_with_its_reason(cohort, tmp_path, content, message):
+    path = tmp_path / "students.csv"
+    path.write_bytes(content)
+
+    with pytest.raises(CommandError, match=message):
+        run(cohort, path)
+
+
+def test_an_unknown_institution_cohort_or_file_fails_clearly(cohort, tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_bytes(csv_bytes([student_row()]))
+
+    with pytest.raises(CommandError, match="No institution has the code 'nowhere'"):
+        run(cohort, path, institution="nowhere")
+    with pytest.raises(CommandError, match="no cohort with id"):
+        run(type(cohort)(pk=10**9), path)
+    with pytest.raises(CommandError, match="No such file"):
+        run(cohort, tmp_path / "missing.csv")
+    # The beta institution does not have alpha's cohort.
+    with pytest.raises(CommandError, match="Beta Academy has no cohort"):
+        run(type(cohort)(pk=10**9 - 3), path, institution="beta")
+
+
+def test_an_actor_must_be_an_admin_of_the_institution(cohort, tmp_path, admin):
+    path = tmp_path / "students.csv"
+    path.write_bytes(csv_bytes([student_row()]))
+    student = UserFactory(roles=[Role.STUDENT])
+
+    with pytest.raises(CommandError, match="is not an admin"):
+        run(cohort, path, "--actor", student.email)
+    run(cohort, path, "--actor", admin.email)
+
+    assert AuditEvent.objects.get(action="enrollment.imported").actor == admin
