@@ -4,13 +4,15 @@ development and tests). The platform answers on localhost:<port>, an institution
 
 import io
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 import redis
+from celery.signals import task_postrun
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.db import connections
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
@@ -64,10 +66,20 @@ def celery_worker(committed_db):
     with app.connection_for_write() as connection:
         for queue in queues:
             connection.default_channel.queue_purge(queue)
-    with start_worker(
-        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
-    ) as worker:
-        yield worker
+    # As a real worker does (celery.fixups.django): close the thread's database connection
+    # after each task, or it outlives the thread and blocks dropping the test database.
+    task_postrun.connect(_close_connections, weak=False)
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_connections)
+
+
+def _close_connections(**kwargs) -> None:
+    connections.close_all()
 
 
 @dataclass(frozen=True)
@@ -82,10 +94,12 @@ class Site:
 
 
 @pytest.fixture
-def site(committed_db, live_server_port, settings) -> Site:
-    """URLs on the live server; links in e-mails point at it too."""
+def site(committed_db, live_server_port, settings) -> Iterator[Site]:
+    """URLs on the live server; links in e-mails point at it too. The test's own database
+    connection is closed afterwards: left open, it would stop the test database being dropped."""
     settings.PLATFORM_PORT = str(live_server_port)
-    return Site(port=live_server_port)
+    yield Site(port=live_server_port)
+    connections.close_all()
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ PHONE = {"width": 390, "height": 844}
 
 
 def sign_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
+    """Submit the sign-in form at `url` and wait for the page that answers."""
     page.goto(url)
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
 
 
 def wait_for_mail(to: str, timeout: float = 20.0) -> mail.EmailMessage:

@@ -1,0 +1,195 @@
+"""Every page of the first flows, at desktop and phone widths: nothing scrolls sideways, each
+page has one heading, the Content Security Policy blocks nothing, and the phone's menu folds.
+
+With SCREENSHOTS=1 each page is also saved as a PNG under screenshots/ (git ignores it), to
+look at: `SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_page_layout.py -p no:xdist`.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django_tenants.utils import tenant_context
+from playwright.sync_api import Page, expect
+
+from accounts.models import Role
+from accounts.services import user_deactivate, user_invite
+from notifications.models import OutboundEmail
+from tenants.services import institution_suspend
+from tests.browser.support import DESKTOP, PHONE, sign_in
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
+
+
+class PageChecker:
+    """Looks at the current page at both widths and records what is wrong with it."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        self.count = 0
+        self.save = bool(os.environ.get("SCREENSHOTS"))
+        if self.save:
+            SCREENSHOT_DIR.mkdir(exist_ok=True)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("response", self._response)
+
+    def _console(self, message) -> None:
+        # A refused inline style or script shows here; error pages' own statuses are expected.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"{self.page.url}: console: {message.text}")
+
+    def _response(self, response) -> None:
+        if response.request.resource_type != "document" and response.status >= 400:
+            self.problems.append(f"{response.url}: {response.status}")
+
+    def look(self, name: str) -> None:
+        self.count += 1
+        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
+            self.page.set_viewport_size(size)
+            where = f"{name} ({size_name})"
+            layout = self.page.evaluate(
+                """() => ({
+                    pageWidth: document.documentElement.scrollWidth,
+                    viewWidth: window.innerWidth,
+                    headings: [...document.querySelectorAll('h1')]
+                        .filter(h => h.offsetParent !== null).length,
+                    wideTables: [...document.querySelectorAll('.table-responsive')]
+                        .filter(t => t.scrollWidth > t.clientWidth + 1).length,
+                    inlineStyles: [...document.querySelectorAll("body [style]")]
+                        .filter(e => e.getAttribute("style").trim())
+                        .map(e => e.outerHTML.slice(0, 120)),
+                })"""
+            )
+            if layout["pageWidth"] > layout["viewWidth"]:
+                self.problems.append(f"{where}: page is {layout['pageWidth']} px wide")
+            if layout["headings"] != 1:
+                self.problems.append(f"{where}: {layout['headings']} visible h1 headings")
+            if layout["inlineStyles"]:
+                self.problems.append(f"{where}: inline style attributes {layout['inlineStyles']}")
+            if layout["wideTables"]:
+                self.problems.append(f"{where}: a table scrolls sideways")
+            if not re.search(r"\S · \S", self.page.title()):
+                self.problems.append(f"{where}: title {self.page.title()!r}")
+            if self.save:
+                self.page.screenshot(
+                    path=SCREENSHOT_DIR / f"{self.count:02d}-{name}-{size_name}.png",
+                    full_page=True,
+                )
+        self.page.set_viewport_size(DESKTOP)
+
+    def snap(self, name: str) -> None:
+        """A screenshot of the page as it is now, for a state that resizing would undo."""
+        if self.save:
+            self.page.screenshot(path=SCREENSHOT_DIR / f"{name}.png", full_page=True)
+
+
+def test_pages_fit_desktop_and_phone_screens(
+    page: Page, site, operator, make_institution, make_person, unique, ratelimit_reset
+):
+    checker = PageChecker(page)
+    institution = make_institution("omega")
+    code = institution.code
+    head = make_person(institution, Role.SUPER_ADMIN, name="Olive Omega")
+    with tenant_context(institution):
+        invited = OutboundEmail.objects.get(template="invitation")
+        for number, (name, roles) in enumerate(
+            [("Noah Verifier", [Role.VERIFIER, Role.TRAINER]), ("Mia Auditor", [Role.AUDITOR])]
+        ):
+            person = user_invite(
+                email=f"person{number}-{unique}@{code}.example",
+                full_name=name,
+                roles=roles,
+                actor=head,
+            )
+        user_deactivate(user=person, actor=head)
+
+    # The platform's pages, signed out.
+    page.goto(site.platform("/"))
+    checker.look("landing")
+    page.goto(site.platform("/find-institution/"))
+    page.get_by_role("button", name="E-mail me my links").click()
+    expect(page.locator(".invalid-feedback")).to_be_visible()
+    checker.look("find-institution-error")
+    page.get_by_label("Your e-mail address").fill(f"nobody-{unique}@example.org")
+    page.get_by_role("button", name="E-mail me my links").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    checker.look("find-institution-sent")
+    page.goto(site.platform("/accounts/login/"))
+    checker.look("platform-sign-in")
+    page.goto(site.platform("/no-such-page/"))
+    checker.look("platform-404")
+
+    # The operator's pages.
+    sign_in(page, site.platform("/accounts/login/"), operator.email)
+    expect(page.get_by_role("heading", name="Institutions")).to_be_visible()
+    checker.look("operator-dashboard")
+    page.get_by_role("link", name="New institution").click()
+    page.get_by_label("Code").fill("www")
+    page.get_by_label("Super admin's e-mail").fill("not an address")
+    page.get_by_role("button", name="Create institution").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checker.look("new-institution-errors")
+
+    # The institution's pages, signed out.
+    page.goto(invited.context["accept_url"])
+    expect(page.get_by_role("heading", name="Set up your account")).to_be_visible()
+    checker.look("invitation-accept")
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checker.look("invitation-accept-errors")
+    sign_in(page, site.institution(code, "/accounts/login/"), head.email, "wrong password")
+    expect(page.get_by_role("alert")).to_be_visible()
+    checker.look("sign-in-error")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(page, site.institution(code, "/accounts/login/"), f"lock-{unique}@x.example")
+    expect(page.get_by_role("heading", name="Too many failed sign-in attempts")).to_be_visible()
+    checker.look("lockout")
+
+    # The super admin's pages.
+    sign_in(page, site.institution(code, "/accounts/login/"), head.email)
+    expect(page.get_by_role("heading", name="Welcome, Olive Omega")).to_be_visible()
+    checker.look("dashboard")
+    page.get_by_role("navigation").get_by_role("link", name="People").click()
+    expect(page).to_have_url(site.institution(code, "/accounts/people/"))
+    checker.look("people")
+    page.get_by_role("link", name="Invite someone").click()
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checker.look("invite-errors")
+    page.goto(site.institution(code, "/accounts/people/"))
+    page.get_by_role("link", name="Noah Verifier").click()
+    expect(page.get_by_role("heading", name="Noah Verifier")).to_be_visible()
+    checker.look("person-detail")
+    page.get_by_role("link", name="Deactivate").click()
+    expect(page.get_by_role("heading", name="Deactivate Noah Verifier?")).to_be_visible()
+    checker.look("deactivate-confirm")
+    page.goto(site.institution(code, "/audit/"))
+    expect(page.get_by_role("cell", name="user.invited").first).to_be_visible()
+    checker.look("audit-trail")
+    page.goto(site.institution(code, "/no-such-page/"))
+    checker.look("institution-404")
+
+    # On a phone the menu folds behind its button.
+    page.set_viewport_size(PHONE)
+    page.goto(site.institution(code, "/"))
+    menu = page.get_by_role("navigation").get_by_role("link", name="People")
+    expect(menu).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    expect(menu).to_be_visible()
+    expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
+    checker.snap("phone-menu-open")
+    page.set_viewport_size(DESKTOP)
+
+    institution_suspend(institution=institution)
+    page.goto(site.institution(code, "/"))
+    expect(page.get_by_role("heading", name=f"{institution.name} is suspended")).to_be_visible()
+    checker.look("suspended")
+
+    assert checker.problems == []
+    assert checker.count == 19
