@@ -256,33 +256,77 @@ def breakdown(codes: list[str]) -> dict[str, float]:
     return {label: statistics.median(values) for label, values in per_phase.items()}
 
 
-def alternatives(count: int) -> dict[str, float]:
-    """What the proposals would cost: the clone function call alone (defined once), and taking
-    a ready schema from a pool by renaming it."""
-    from django.conf import settings
+def pool_rename_cost(count: int) -> float:
+    """What provisioning from a pool of ready schemas would cost on the database side: the
+    schemas are cloned beforehand (not timed), taking one is an ALTER SCHEMA ... RENAME."""
     from django.db import connection, transaction
-    from django_tenants.clone import CloneSchema
 
-    template = settings.TENANT_BASE_SCHEMA
-    results: dict[str, list[float]] = defaultdict(list)
+    from tenants.services import schema_clone_from_template
+
     connection.set_schema_to_public()
-    CloneSchema()._create_clone_schema_function()
+    for index in range(count):
+        with transaction.atomic():
+            schema_clone_from_template(f"bench_pool_{index}")
+    seconds = []
     for index in range(count):
         with transaction.atomic(), connection.cursor() as cursor:
             started = time.perf_counter()
-            cursor.execute(
-                "SELECT clone_schema(%s, %s, %s)", [template, f"bench_pool_{index}", "DATA"]
-            )
-        results["SELECT clone_schema() only, function already defined"].append(
-            time.perf_counter() - started
-        )
-        with transaction.atomic(), connection.cursor() as cursor:
-            started = time.perf_counter()
             cursor.execute(f'ALTER SCHEMA "bench_pool_{index}" RENAME TO "bench_taken_{index}"')
-        results["ALTER SCHEMA ... RENAME of a pooled schema"].append(time.perf_counter() - started)
-    for label, values in results.items():
-        log(f"  {label}: " + ", ".join(f"{value:.4f}" for value in values))
-    return {label: statistics.median(values) for label, values in results.items()}
+        seconds.append(time.perf_counter() - started)
+    log("  ALTER SCHEMA ... RENAME: " + ", ".join(f"{value:.4f}" for value in seconds))
+    return statistics.median(seconds)
+
+
+CATALOG_BUFFERS_SQL = """
+    SELECT sum(coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0)
+               + coalesce(idx_blks_hit, 0) + coalesce(idx_blks_read, 0)
+               + coalesce(toast_blks_hit, 0) + coalesce(toast_blks_read, 0))
+    FROM pg_statio_all_tables WHERE schemaname = 'pg_catalog'
+"""
+
+
+def clone_catalog_work(name: str) -> tuple[int, int | None, float]:
+    """One clone, with the number of schemas already in the database and the catalogue buffer
+    pages it touched (a measure of work that the machine's load does not blur; None where the
+    server cannot flush its statistics on demand, before PostgreSQL 15)."""
+    from django.conf import settings
+    from django.db import connection
+    from django_tenants.clone import CloneSchema
+
+    connection.set_schema_to_public()
+    CloneSchema()._create_clone_schema_function()
+    with connection.cursor() as cursor:
+
+        def catalog_buffers() -> int | None:
+            try:
+                cursor.execute("SELECT pg_stat_force_next_flush()")
+            except Exception:
+                return None
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(CATALOG_BUFFERS_SQL)
+            return int(cursor.fetchone()[0])
+
+        cursor.execute(
+            "SELECT count(*) FROM pg_namespace "
+            "WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
+        )
+        schemas = cursor.fetchone()[0]
+        before = catalog_buffers()
+        started = time.perf_counter()
+        cursor.execute(
+            "SELECT clone_schema(%s, %s, %s)", [settings.TENANT_BASE_SCHEMA, name, "DATA"]
+        )
+        seconds = time.perf_counter() - started
+        after = catalog_buffers()
+    work = after - before if before is not None and after is not None else None
+    return schemas, work, seconds
+
+
+def log_catalog_work(label: str, sample: tuple[int, int | None, float]) -> None:
+    schemas, work, seconds = sample
+    pages = "n/a" if work is None else f"{work:,}"
+    log(f"  {label}: {schemas} schemas in the database, {pages} catalogue buffer pages, "
+        f"{seconds:.3f} s")  # fmt: skip
 
 
 # --- Main ----------------------------------------------------------------------------------
@@ -297,6 +341,8 @@ def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
     with contextlib.redirect_stdout(sys.stderr):
         call_command("migrate_platform", verbosity=0)
     log(f"  done in {time.perf_counter() - started:.1f} s")
+    if with_breakdown:
+        first_clone = clone_catalog_work("bench_scale_first")
 
     clone_times: list[float] = []
     replay_times: list[float] = []
@@ -324,9 +370,11 @@ def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
         log("where a clone spends its time (median of 3, seconds):")
         for label, seconds in sorted(breakdown([f"bench-phase-{i}" for i in range(3)]).items()):
             log(f"  {label:45} {seconds:.3f}")
-        log("what the proposals would cost (median of 5, seconds):")
-        for label, seconds in alternatives(5).items():
-            log(f"  {label:55} {seconds:.4f}")
+        log("a clone's work grows with the number of schemas already in the database:")
+        log_catalog_work("first clone", first_clone)
+        log_catalog_work("last clone ", clone_catalog_work("bench_scale_last"))
+        log("taking a ready schema from a pool instead (median of 5, seconds):")
+        log(f"  {pool_rename_cost(5):.4f}")
     return clone_median, replay_median
 
 

@@ -32,7 +32,7 @@ def worker_on_every_queue():
         yield worker
 
 
-def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05):
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05):
     """Poll until `predicate()` is truthy and return its value; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
