@@ -45,9 +45,11 @@ else:
     DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 
 if DJANGO_ENV == "test":
-    # Parallel test processes share one Redis server; each gets a database number of its own.
+    # Parallel test processes share one Redis server; each gets a database number of its own,
+    # and keys prefixed by its process id so that two runs at once never see each other's.
     _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{1 + _worker}"))
+    TEST_REDIS_PREFIX = f"test-{os.getpid()}:"
 
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
@@ -100,6 +102,9 @@ ROOT_URLCONF = "config.urls_tenant"
 # New institutions are cloned from this migrated schema instead of replaying every migration.
 TENANT_BASE_SCHEMA = "institution_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Ready clones of the template kept waiting (schemas named pool_*): provisioning renames one
+# instead of cloning while the operator waits. Refilled by a task after each provisioning.
+TENANT_SCHEMA_POOL_SIZE = env.int("TENANT_SCHEMA_POOL_SIZE", default=2)
 # The host names: the platform lives on PLATFORM_DOMAIN, an institution on <code>.PLATFORM_DOMAIN.
 PLATFORM_DOMAIN = env.str("PLATFORM_DOMAIN", default="localhost")
 PLATFORM_SCHEME = env.str("PLATFORM_SCHEME", default="https" if PRODUCTION else "http")
@@ -240,6 +245,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+if DJANGO_ENV == "test":
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = TEST_REDIS_PREFIX
+    CACHES["default"]["KEY_PREFIX"] = TEST_REDIS_PREFIX
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}

@@ -94,6 +94,60 @@ def schema_clone_from_template(schema_name: str) -> None:
     CloneSchema().clone_schema(settings.TENANT_BASE_SCHEMA, schema_name, "DATA")
 
 
+POOL_PREFIX = "pool_"
+
+
+def _pool_schemas() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY nspname",
+            [POOL_PREFIX],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _lock_provisioning() -> None:
+    """Provisioning and pool changes take turns: one clone or rename at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('cohortly:provisioning'))")
+
+
+def schema_pool_refill(*, size: int | None = None) -> int:
+    """Clone the template until `size` ready schemas wait in the pool; returns how many were
+    made. Each clone commits on its own, so a waiting provisioning is never held for long."""
+    size = settings.TENANT_SCHEMA_POOL_SIZE if size is None else size
+    made = 0
+    while True:
+        with transaction.atomic():
+            _lock_provisioning()
+            if len(_pool_schemas()) >= size:
+                return made
+            schema_clone_from_template(f"{POOL_PREFIX}{secrets.token_hex(6)}")
+        made += 1
+
+
+def schema_pool_drain() -> int:
+    """Drop every pooled schema: after migrations they are out of date."""
+    with transaction.atomic():
+        _lock_provisioning()
+        pooled = _pool_schemas()
+        with connection.cursor() as cursor:
+            for schema_name in pooled:
+                cursor.execute(f'DROP SCHEMA "{schema_name}" CASCADE')
+    return len(pooled)
+
+
+def _schema_create_for(schema_name: str) -> None:
+    """Give a new institution its schema: a ready one from the pool, renamed (milliseconds),
+    or a fresh clone of the template when the pool is empty (about a second)."""
+    pooled = _pool_schemas()
+    if not pooled:
+        schema_clone_from_template(schema_name)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER SCHEMA "{pooled[0]}" RENAME TO "{schema_name}"')
+
+
 def institution_provision(
     *,
     name: str,
@@ -106,12 +160,11 @@ def institution_provision(
     invitation. Everything happens in one transaction: a bad code creates nothing."""
     from accounts.models import Role
     from accounts.services import user_invite
+    from tenants.tasks import refill_schema_pool
 
     code = institution_code_validate(code)
     with transaction.atomic():
-        # Provisioning serialises on one lock: the clone function is (re)defined each time.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('cohortly:provisioning'))")
+        _lock_provisioning()
         institution = Institution(
             name=name.strip(),
             code=code,
@@ -121,7 +174,7 @@ def institution_provision(
         institution.full_clean()
         institution.save()
         Domain.objects.create(domain=institution_domain(code), tenant=institution, is_primary=True)
-        schema_clone_from_template(institution.schema_name)
+        _schema_create_for(institution.schema_name)
         audit_record(
             actor=actor,
             action="institution.provisioned",
@@ -133,6 +186,7 @@ def institution_provision(
             user_invite(
                 email=admin_email, full_name=admin_name, roles=[Role.SUPER_ADMIN], actor=None
             )
+        refill_schema_pool.delay_on_commit()
     return institution
 
 

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from tenants.services import institution_provision
+from tenants.services import institution_provision, schema_pool_refill
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +24,9 @@ def provision_institution(
         logger.warning("Institution %s was not provisioned: %s", code, "; ".join(error.messages))
         return None
     return institution.pk
+
+
+@shared_task(name="tenants.refill_schema_pool")
+def refill_schema_pool() -> int:
+    """Keep ready schemas waiting, so the next provisioning only renames one."""
+    return schema_pool_refill()

@@ -4,6 +4,7 @@ per test session (DESIGN: tests); each test then runs inside one of them and is 
 import os
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -25,6 +26,10 @@ def _institution(code: str, name: str) -> Institution:
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            pytest.fail(
+                f"No test database: refusing to set up {connection.settings_dict['NAME']!r}"
+            )
         call_command("migrate_platform", verbosity=0)
         _institution("alpha", "Alpha College")
         _institution("beta", "Beta Academy")
@@ -51,8 +56,6 @@ def client_for():
     """A test client addressed to an institution's host (or the platform's, for None)."""
 
     def make(institution: Institution | None = None) -> Client:
-        from django.conf import settings
-
         host = institution_domain(institution.code) if institution else settings.PLATFORM_DOMAIN
         return Client(HTTP_HOST=host)
 
@@ -64,6 +67,8 @@ def committed_db(django_db_setup, django_db_blocker):
     """Database access without the per-test rollback, for data that another thread (the live
     server, a Celery worker) must see. Nothing is cleaned up: use unique codes and addresses."""
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            pytest.fail(f"Refusing to commit to {connection.settings_dict['NAME']!r}.")
         connection.set_schema_to_public()
         yield
         connection.set_schema_to_public()
@@ -71,12 +76,16 @@ def committed_db(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def celery_worker(committed_db):
-    """A real Celery worker, in a thread, consuming this test process's Redis database."""
+    """A real Celery worker, in a thread, consuming every queue the app routes tasks to."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    queues = sorted({settings.CELERY_TASK_DEFAULT_QUEUE, *routed})
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
+    ) as worker:
         yield worker
 
 

@@ -67,9 +67,10 @@ def test_cache_entries_are_not_shared_between_institutions(institution, other_in
 
         raw = redis.Redis.from_url(django_settings.REDIS_URL)
         stored = sorted(name.decode() for name in raw.scan_iter(match=f"*{key}"))
+        prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
         assert stored == [
-            f"{institution.schema_name}::1:{key}",
-            f"{other_institution.schema_name}::1:{key}",
+            f"{institution.schema_name}:{prefix}:1:{key}",
+            f"{other_institution.schema_name}:{prefix}:1:{key}",
         ]
     finally:
         for tenant in (institution, other_institution):

@@ -10,7 +10,13 @@ from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_deliver
 from tenants.models import Domain, Institution, InstitutionDirectoryEntry
-from tenants.services import email_directory_hash, institution_provision
+from tenants.services import (
+    _pool_schemas,
+    email_directory_hash,
+    institution_provision,
+    schema_pool_drain,
+    schema_pool_refill,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +87,27 @@ def test_create_institution_command(capsys):
     assert "Created Epsilon at http://epsilon.localhost:8000/" in capsys.readouterr().out
     with pytest.raises(CommandError, match="reserved"):
         call_command("create_institution", name="W", code="www", admin_email="w@example.org")
+
+
+def test_provisioning_takes_a_ready_schema_from_the_pool_when_there_is_one():
+    schema_pool_drain()
+    schema_pool_refill(size=1)
+    (pooled,) = _pool_schemas()
+
+    institution = institution_provision(name="Pooled", code="pooled", admin_email="p@example.org")
+
+    assert not schema_exists(pooled)
+    assert schema_exists(institution.schema_name)
+    with tenant_context(institution):
+        assert User.objects.get().email == "p@example.org"
+    assert _pool_schemas() == []
+
+
+def test_migrate_platform_replaces_pooled_schemas(settings):
+    settings.TENANT_SCHEMA_POOL_SIZE = 2
+    schema_pool_refill(size=1)
+    stale = set(_pool_schemas())
+    call_command("migrate_platform", verbosity=0)
+    fresh = set(_pool_schemas())
+    assert len(fresh) == 2
+    assert not stale & fresh

@@ -4,13 +4,14 @@ from django.core.management.base import BaseCommand
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Domain, Institution
-from tenants.services import template_schema_migrate
+from tenants.services import schema_pool_drain, schema_pool_refill, template_schema_migrate
 
 
 class Command(BaseCommand):
     help = (
         "Migrate everything in order: the public schema, the platform's own site row, the "
-        "template schema new institutions are cloned from, then every institution."
+        "template schema new institutions are cloned from, every institution; then refill the "
+        "pool of ready schemas."
     )
 
     def handle(self, *args, **options) -> None:
@@ -24,5 +25,8 @@ class Command(BaseCommand):
             domain=settings.PLATFORM_DOMAIN, defaults={"tenant": platform, "is_primary": True}
         )
         template_schema_migrate()
+        # Pooled schemas were cloned from the template before these migrations: make new ones.
+        schema_pool_drain()
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
+        schema_pool_refill()
         self.stdout.write(self.style.SUCCESS("Platform, template and institutions migrated."))
