@@ -35,52 +35,8 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cohortly"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def url_with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-def libpq_url(url: str) -> str:
-    """django-environ accepts postgres://, postgresql:// and friends; libpq wants one of two."""
-    parts = urlsplit(url)
-    scheme = "postgresql" if parts.scheme.startswith("postgres") else parts.scheme
-    return urlunsplit(parts._replace(scheme=scheme))
-
-
-def admin_execute(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(
-        libpq_url(url_with_database(server_url, "postgres")), autocommit=True, connect_timeout=5
-    ) as admin:
-        admin.execute(sql)
-
-
-def configure_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DJANGO_ENV"] = "development"
-    os.environ["DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ["EMAIL_URL"] = "dummymail://"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(REPO_ROOT))
-
-    import django
-
-    django.setup()
-
+from scratch import log, run_benchmark
 
 # --- The two ways to provision ------------------------------------------------------------
 
@@ -314,15 +270,8 @@ def log_catalog_work(label: str, sample: tuple[int, int | None, float]) -> None:
 # --- Main ----------------------------------------------------------------------------------
 
 
-def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
-    from django.core.management import call_command
-
+def measure(runs: int, with_breakdown: bool) -> dict[str, float]:
     log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    log("migrating the scratch database (platform, template) ...")
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):
-        call_command("migrate_platform", verbosity=0)
-    log(f"  done in {time.perf_counter() - started:.1f} s")
     if with_breakdown:
         first_clone = clone_catalog_work("bench_scale_first")
 
@@ -360,7 +309,6 @@ def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
         f"{max(clone_times):.3f} s")  # fmt: skip
     log(f"replay min/median/max: {min(replay_times):.3f} / {replay_median:.3f} / "
         f"{max(replay_times):.3f} s")  # fmt: skip
-    print(f"cold_clone_median_s: {statistics.median(cold_times):.4f}")
 
     log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if with_breakdown:
@@ -370,7 +318,12 @@ def run(runs: int, with_breakdown: bool) -> tuple[float, float]:
         log("a clone's work grows with the number of schemas already in the database:")
         log_catalog_work("first clone", first_clone)
         log_catalog_work("last clone ", clone_catalog_work("bench_scale_last"))
-    return clone_median, replay_median
+    return {
+        "cold_clone_median_s": statistics.median(cold_times),
+        "clone_median_s": clone_median,
+        "replay_median_s": replay_median,
+        "ratio": replay_median / clone_median,
+    }
 
 
 def main() -> int:
@@ -382,47 +335,9 @@ def main() -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    server_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    scratch = f"cohortly_bench_{os.getpid()}"
-    scratch_url = url_with_database(server_url, scratch)
-    try:
-        admin_execute(server_url, f'CREATE DATABASE "{scratch}"')
-    except Exception as error:
-        log(f"cannot create the scratch database {scratch}: {error}")
-        return 2
-    log(f"scratch database: {scratch}")
-
-    status = 0
-    try:
-        configure_django(scratch_url)
-        clone_median, replay_median = run(args.runs, not args.no_breakdown)
-    except Exception as error:
-        import traceback
-
-        traceback.print_exc()
-        log(f"benchmark failed: {type(error).__name__}: {error}")
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if args.keep:
-            log(f"kept the scratch database {scratch}")
-        else:
-            try:
-                admin_execute(server_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-                log(f"dropped the scratch database {scratch}")
-            except Exception as error:
-                log(f"could not drop the scratch database {scratch}: {error}")
-                status = status or 3
-    if status:
-        return status
-
-    print(f"clone_median_s: {clone_median:.4f}")
-    print(f"replay_median_s: {replay_median:.4f}")
-    print(f"ratio: {replay_median / clone_median:.2f}")
-    return 0
+    return run_benchmark(
+        "provisioning", lambda: measure(args.runs, not args.no_breakdown), keep=args.keep
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
-from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
 from enrolments.models import EnrollmentState
 
 
@@ -39,11 +39,19 @@ def cohort_state_counts(*, user: User) -> dict[str, int]:
 
 
 def cohort_for_dashboard(*, user: User, pk: int) -> Cohort:
-    return (
-        cohorts_visible_to(user)
-        .select_related("main_template", "admin_signed_by")
-        .prefetch_related("required_document_types", "supporting_templates")
-        .get(pk=pk)
+    return cohorts_visible_to(user).select_related("main_template", "admin_signed_by").get(pk=pk)
+
+
+def cohort_verifiers(*, cohort: Cohort) -> list[User]:
+    """Active verifiers, each with `is_reviewer` saying whether they may review `cohort`: the
+    dashboard's reviewer list and its "add reviewer" choices in one query."""
+    granted = CohortUserObjectPermission.objects.filter(
+        content_object=cohort, user=OuterRef("pk"), permission__codename="review_cohort"
+    )
+    return list(
+        User.objects.filter(is_active=True, roles__contains=[Role.VERIFIER])
+        .annotate(is_reviewer=Exists(granted))
+        .order_by("full_name", "email")
     )
 
 

@@ -4,7 +4,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from guardian.shortcuts import get_users_with_perms
 
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, role_required
@@ -24,6 +23,7 @@ from cohorts.selectors import (
     cohort_for_dashboard,
     cohort_list_for_admin,
     cohort_state_counts,
+    cohort_verifiers,
     document_type_list,
 )
 from cohorts.services import (
@@ -132,13 +132,9 @@ def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         cohort.activation_blockers() if cohort.state == CohortState.DRAFT else []
     )
     if context["can_manage"]:
-        reviewers = get_users_with_perms(
-            cohort, only_with_perms_in=["review_cohort"], with_superusers=False
-        )
-        context["reviewers"] = reviewers
-        context["verifiers"] = User.objects.filter(
-            is_active=True, roles__contains=[Role.VERIFIER]
-        ).exclude(pk__in=[reviewer.pk for reviewer in reviewers])
+        verifiers = cohort_verifiers(cohort=cohort)
+        context["reviewers"] = [verifier for verifier in verifiers if verifier.is_reviewer]
+        context["verifiers"] = [verifier for verifier in verifiers if not verifier.is_reviewer]
     return render(request, "cohorts/cohort_dashboard.html", context)
 
 

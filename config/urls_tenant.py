@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from config.views import health
 from tenants import views as tenant_views
 
 handler404 = "config.views.page_not_found"
@@ -19,4 +20,5 @@ urlpatterns = [
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),
     path("django-admin/", admin.site.urls),
+    path("healthz", health, name="health"),
 ]

@@ -20,3 +20,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
         {"request_id": getattr(request, "correlation_id", "")}
     )
     return HttpResponseServerError(body)
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers and container health checks: the stack answers, nothing more."""
+    return HttpResponse("ok", content_type="text/plain")
