@@ -24,8 +24,18 @@ def _institution(code: str, name: str) -> Institution:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
+    from django.test.utils import setup_databases, teardown_databases
+
+    created = None
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            # pytest-django creates the test database only if a collected test is marked for
+            # it; a run of committed_db tests alone (tests/browser) has none, so create it here.
+            keepdb = django_db_keepdb and not django_db_createdb
+            created = setup_databases(
+                verbosity=0, interactive=False, aliases={"default"}, keepdb=keepdb
+            )
         if not connection.settings_dict["NAME"].startswith("test_"):
             pytest.fail(
                 f"No test database: refusing to set up {connection.settings_dict['NAME']!r}"
@@ -34,6 +44,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _institution("alpha", "Alpha College")
         _institution("beta", "Beta Academy")
         connection.set_schema_to_public()
+    yield
+    if created and not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0)
 
 
 @pytest.fixture
