@@ -47,7 +47,7 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(autouse=True)
-def _fail_fast(page: Page):
+def _fail_fast(django_db_setup, page: Page):
     """A page that does not show what a test waits for fails in seconds, not in 30."""
     page.set_default_timeout(10_000)
     expect.set_options(timeout=10_000)
@@ -55,14 +55,14 @@ def _fail_fast(page: Page):
 
 @pytest.fixture
 def celery_worker(committed_db):
-    """The suite's worker thread, consuming every queue the app routes to (e-mail goes to
-    `notifications`), started on an empty broker so that messages queued by earlier tests,
-    whose data was rolled back, are not delivered into this test."""
+    """The suite's worker thread (every queue the app routes to), started on an empty broker so
+    that tasks queued by earlier tests, whose data was rolled back, do not run into this one."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    queues = ["default", "notifications"]
+    routed = {route["queue"] for route in django_settings.CELERY_TASK_ROUTES.values()}
+    queues = sorted({django_settings.CELERY_TASK_DEFAULT_QUEUE, *routed})
     with app.connection_for_write() as connection:
         for queue in queues:
             connection.default_channel.queue_purge(queue)
@@ -148,8 +148,9 @@ def make_person(committed_db, unique) -> Callable[..., User]:
 
 @pytest.fixture
 def ratelimit_reset(committed_db):
-    """Forget the per-address request counts (django-ratelimit keys `rl:` in the cache), which
-    outlive the test database in Redis; every browser request comes from 127.0.0.1."""
+    """Forget this process's per-address request counts (django-ratelimit's `rl:` cache keys):
+    every browser request comes from 127.0.0.1, so other tests' requests count against ours."""
+    prefix = django_settings.CACHES["default"].get("KEY_PREFIX", "")
     client = redis.Redis.from_url(django_settings.REDIS_URL)
-    for key in client.scan_iter(match="*:rl:*"):
+    for key in client.scan_iter(match=f"*{prefix}*:rl:*"):
         client.delete(key)
