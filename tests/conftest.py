@@ -2,6 +2,7 @@
 per test session (DESIGN: tests); each test then runs inside one of them and is rolled back."""
 
 import os
+import warnings
 
 import pytest
 from django.conf import settings
@@ -47,7 +48,10 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django
     yield
     if created and not django_db_keepdb:
         with django_db_blocker.unblock():
-            teardown_databases(created, verbosity=0)
+            try:
+                teardown_databases(created, verbosity=0)
+            except Exception as error:  # as pytest-django does: a warning, not a failed test
+                warnings.warn(f"The test database was not dropped: {error!r}", stacklevel=1)
 
 
 @pytest.fixture
