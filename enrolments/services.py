@@ -1,6 +1,10 @@
 """Every write to enrolments. The two state machines move only here: `state` with the student's
 progress, `document_verification_state` with the review of their documents."""
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
@@ -10,7 +14,7 @@ from accounts.models import Role, User, normalise_email
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.services import invitation_issue
 from audit.services import audit_record
-from cohorts.models import Cohort, CohortState
+from cohorts.models import Cohort, CohortState, DocumentType
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
@@ -140,6 +144,8 @@ def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
         target = VerificationState.VERIFIED
     else:
         target = VerificationState.PENDING
+    if target != VerificationState.REJECTED:
+        enrollment.rejection_reason = ""
     if enrollment.document_verification_state != target:
         {
             VerificationState.REJECTED: enrollment.mark_rejected,
@@ -201,6 +207,8 @@ def enrollment_agreement_sign(
         _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
         if enrollment.agreement_signed_at:
             raise ValidationError("You have already signed this agreement.")
+        if enrollment.cohort.main_template_id is None:
+            raise ValidationError("The agreement for this cohort is not ready yet.")
         _start_if_waiting(enrollment)
         enrollment.agreement_signed_at = timezone.now()
         enrollment.agreement_signature = signature
@@ -219,41 +227,52 @@ def enrollment_document_add(
     *, enrollment: CohortEnrollment, actor: User, document: StudentDocument
 ) -> StudentDocument:
     """Store a checked upload as the current version of its document type; the previous
-    version stays for the record. `document` is unsaved, with its file and metadata."""
-    with transaction.atomic():
-        enrollment = _lock(enrollment)
-        _check_student(enrollment, actor, "enrolments.enrollment_document_add")
-        if not enrollment.cohort.required_document_types.filter(
-            pk=document.document_type_id
-        ).exists():
-            raise ValidationError("This cohort does not ask for that document.")
-        current = enrollment.documents.filter(
-            document_type_id=document.document_type_id, is_current=True
-        ).first()
-        if current and current.status == DocumentStatus.VERIFIED:
-            raise ValidationError("This document is already verified.")
-        enrollment.documents.filter(
-            document_type_id=document.document_type_id, is_current=True
-        ).update(is_current=False)
-        document.enrollment = enrollment
-        document.status = DocumentStatus.PENDING
-        document.is_current = True
-        document.save()
-        _start_if_waiting(enrollment)
-        enrollment_refresh(enrollment)
-        audit_record(
-            actor=actor,
-            action="enrollment.document_uploaded",
-            entity_type="enrolments.studentdocument",
-            entity_id=document.pk,
-            new_values={
-                "enrollment": enrollment.pk,
-                "document_type": document.document_type_id,
-                "sha256": document.sha256,
-                "size": document.size,
-                "replaces": current.pk if current else None,
-            },
-        )
+    version stays for the record. `document` is unsaved, with its file and metadata. If the
+    change is refused or fails after the file was written, the file is removed again."""
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            enrollment = _lock(enrollment)
+            _check_student(enrollment, actor, "enrolments.enrollment_document_add")
+            if not enrollment.cohort.required_document_types.filter(
+                pk=document.document_type_id
+            ).exists():
+                raise ValidationError("This cohort does not ask for that document.")
+            current = enrollment.documents.filter(
+                document_type_id=document.document_type_id, is_current=True
+            ).first()
+            if current and current.status == DocumentStatus.VERIFIED:
+                raise ValidationError("This document is already verified.")
+            enrollment.documents.filter(
+                document_type_id=document.document_type_id, is_current=True
+            ).update(is_current=False)
+            document.enrollment = enrollment
+            document.status = DocumentStatus.PENDING
+            document.is_current = True
+            # Write the file first, to know its stored name should the insert fail.
+            document.file.save(document.original_name, document.file.file, save=False)
+            stored_name = document.file.name
+            document.save()
+            _start_if_waiting(enrollment)
+            enrollment_refresh(enrollment)
+            audit_record(
+                actor=actor,
+                action="enrollment.document_uploaded",
+                entity_type="enrolments.studentdocument",
+                entity_id=document.pk,
+                new_values={
+                    "enrollment": enrollment.pk,
+                    "document_type": document.document_type_id,
+                    "sha256": document.sha256,
+                    "size": document.size,
+                    "replaces": current.pk if current else None,
+                },
+            )
+    except BaseException:
+        # The row is rolled back; the file, written by the storage, is not.
+        if stored_name:
+            document.file.storage.delete(stored_name)
+        raise
     return document
 
 
@@ -286,3 +305,213 @@ def enrollment_withdraw(
             new_values={"state": EnrollmentState.WITHDRAWN, "reason": reason},
         )
     return enrollment
+
+
+def student_document_decide(
+    *, document: StudentDocument, actor: User, approve: bool, reason: str = ""
+) -> StudentDocument:
+    """An admin's decision on the current version of a student's document: verified, or
+    rejected with a reason the student sees. The enrolment's verification state follows, and
+    the enrolment completes when this was the last thing missing."""
+    permission_check(
+        actor=actor,
+        allowed=actor.has_role(*COHORT_MANAGERS),
+        action="enrolments.student_document_decide",
+    )
+    reason = reason.strip()
+    if not approve and not reason:
+        raise ValidationError({"reason": "Say why the document is rejected."})
+    with transaction.atomic():
+        enrollment = _lock(document.enrollment)
+        document = StudentDocument.objects.select_for_update().get(pk=document.pk)
+        if not enrollment.is_open:
+            raise ValidationError(
+                f"The enrolment is {enrollment.get_state_display().lower()}; "
+                "its documents can no longer be reviewed."
+            )
+        if not document.is_current:
+            raise ValidationError("A newer version of this document has been uploaded.")
+        if document.status != DocumentStatus.PENDING:
+            raise ValidationError(
+                f"This document is already {document.get_status_display().lower()}."
+            )
+        document.status = DocumentStatus.VERIFIED if approve else DocumentStatus.REJECTED
+        document.rejection_reason = "" if approve else reason
+        document.save(update_fields=["status", "rejection_reason"])
+        if not approve:
+            enrollment.rejection_reason = reason
+        enrollment_refresh(enrollment)
+        audit_record(
+            actor=actor,
+            action="document.approved" if approve else "document.rejected",
+            entity_type="enrolments.studentdocument",
+            entity_id=document.pk,
+            old_values={"status": DocumentStatus.PENDING},
+            new_values={"status": document.status, "reason": document.rejection_reason},
+        )
+    return document
+
+
+# --- Progress: what a student still has to do ------------------------------------------------
+
+
+class StepStatus:
+    TODO = "todo"
+    PENDING = "pending"
+    DONE = "done"
+    REJECTED = "rejected"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class EnrollmentStep:
+    """One thing a student does for an enrolment: their details, one required document, or
+    the agreement, with its status and (for documents) the versions uploaded so far."""
+
+    kind: str  # "details", "document" or "agreement"
+    title: str
+    status: str
+    document_type: DocumentType | None = None
+    document: StudentDocument | None = None
+    earlier_documents: tuple[StudentDocument, ...] = ()
+
+    @property
+    def is_outstanding(self) -> bool:
+        """The student has to act (a step waiting for review or not ready is not theirs)."""
+        return self.status in (StepStatus.TODO, StepStatus.REJECTED)
+
+
+def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
+    """The steps in the order a student does them. Uses the prefetched
+    `cohort.required_document_types` and `documents` when the caller loaded them (the portal
+    does, so that its query count does not grow with the number of documents)."""
+    steps = [
+        EnrollmentStep(
+            kind="details",
+            title="Your details",
+            status=StepStatus.DONE if enrollment.details_completed_at else StepStatus.TODO,
+        )
+    ]
+    versions: dict[int, list[StudentDocument]] = {}
+    for document in sorted(
+        enrollment.documents.all(), key=lambda doc: (doc.uploaded_at, doc.pk), reverse=True
+    ):
+        versions.setdefault(document.document_type_id, []).append(document)
+    for document_type in enrollment.cohort.required_document_types.all():
+        uploaded = versions.get(document_type.pk, [])
+        current = next((doc for doc in uploaded if doc.is_current), None)
+        status = {
+            None: StepStatus.TODO,
+            DocumentStatus.PENDING: StepStatus.PENDING,
+            DocumentStatus.VERIFIED: StepStatus.DONE,
+            DocumentStatus.REJECTED: StepStatus.REJECTED,
+        }[current.status if current else None]
+        steps.append(
+            EnrollmentStep(
+                kind="document",
+                title=document_type.name,
+                status=status,
+                document_type=document_type,
+                document=current,
+                earlier_documents=tuple(doc for doc in uploaded if doc is not current),
+            )
+        )
+    if enrollment.agreement_signed_at:
+        agreement_status = StepStatus.DONE
+    elif enrollment.cohort.main_template_id is None:
+        agreement_status = StepStatus.UNAVAILABLE
+    else:
+        agreement_status = StepStatus.TODO
+    steps.append(EnrollmentStep(kind="agreement", title="Your agreement", status=agreement_status))
+    return steps
+
+
+# --- Reminders --------------------------------------------------------------------------------
+
+REMINDER_EVERY_DAYS = 3
+REMINDER_MAX = 5
+
+
+@dataclass(frozen=True)
+class ReminderCadence:
+    every: timedelta
+    max_reminders: int
+
+
+def reminder_cadence(institution_settings: dict[str, Any]) -> ReminderCadence:
+    """The institution's reminder cadence (Institution.settings `reminder_every_days`,
+    `reminder_max`), falling back to the defaults for missing or nonsensical values.
+    `reminder_max` 0 turns reminders off."""
+
+    def whole_number(key: str, default: int, minimum: int) -> int:
+        value = institution_settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            return default
+        return number if number >= minimum else default
+
+    return ReminderCadence(
+        every=timedelta(days=whole_number("reminder_every_days", REMINDER_EVERY_DAYS, 1)),
+        max_reminders=whole_number("reminder_max", REMINDER_MAX, 0),
+    )
+
+
+def _reminder_line(step: EnrollmentStep) -> str:
+    if step.status == StepStatus.REJECTED:
+        return f"{step.title}: not accepted, upload a new version"
+    if step.kind == "document":
+        return f"{step.title}: upload it"
+    return step.title
+
+
+def enrollment_remind(
+    *, enrollment: CohortEnrollment, cadence: ReminderCadence, now: datetime | None = None
+) -> bool:
+    """Remind a student of what they still have to do, if a reminder is due: the enrolment is
+    open, the student has something outstanding, fewer than `cadence.max_reminders` were sent,
+    and the last one (or the invitation) is at least `cadence.every` old. Safe to call twice:
+    returns False when nothing was due. A student who has not set a password yet gets a fresh
+    invitation instead, since the reminder's link would be no use to them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        last = enrollment.last_reminded_at or enrollment.invited_at
+        if (
+            not enrollment.is_open
+            or not enrollment.user.is_active
+            or enrollment.reminders_sent >= cadence.max_reminders
+            or now - last < cadence.every
+        ):
+            return False
+        outstanding = [step for step in enrollment_steps(enrollment) if step.is_outstanding]
+        if not outstanding:
+            return False
+        student = enrollment.user
+        if student.has_usable_password():
+            email_enqueue(
+                recipient=student.email,
+                template="reminder",
+                context={
+                    "full_name": student.full_name,
+                    "cohort_name": enrollment.cohort.name,
+                    "outstanding": [_reminder_line(step) for step in outstanding],
+                    "url": institution_url(
+                        connection.tenant, reverse("enrolments:detail", args=[enrollment.pk])
+                    ),
+                },
+            )
+        else:
+            invitation_issue(user=student, invited_by=None)
+        enrollment.reminders_sent += 1
+        enrollment.last_reminded_at = now
+        enrollment.save(update_fields=["reminders_sent", "last_reminded_at", "updated_at"])
+        audit_record(
+            action="enrollment.reminded",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+            new_values={"reminders_sent": enrollment.reminders_sent},
+        )
+    return True
