@@ -1,0 +1,272 @@
+"""The student portal: a student's own enrolments and, for each, their details, documents and
+agreement. Every page looks the enrolment up among the signed-in student's own (withdrawn ones
+excluded), so any other id is a 404; every write goes through enrolments.services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from cohorts.models import DocumentType
+from enrolments.choices import Disability, Gender, Race
+from enrolments.forms import (
+    AgreementSignForm,
+    DocumentUploadForm,
+    HomeLanguage,
+    Qualification,
+    StudentDetailsForm,
+)
+from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.selectors import enrollments_for_student
+from enrolments.services import (
+    EnrollmentStep,
+    StepStatus,
+    enrollment_agreement_sign,
+    enrollment_details_save,
+    enrollment_document_add,
+    enrollment_steps,
+)
+from enrolments.uploads import (
+    SizeLimitUploadHandler,
+    document_upload_check,
+    max_size_bytes,
+    too_large_error,
+)
+
+# What the details summary shows, in order, with the vocabulary to label stored values.
+DETAILS_SUMMARY = [
+    ("id_number", "ID number", None),
+    ("date_of_birth", "Date of birth", None),
+    ("gender", "Gender", Gender),
+    ("race", "Population group", Race),
+    ("disability", "Disability", Disability),
+    ("city", "City or town", None),
+    ("home_language", "Home language", HomeLanguage),
+    ("highest_qualification", "Highest qualification", Qualification),
+]
+
+
+def _portal_enrollments(request: HttpRequest) -> QuerySet[CohortEnrollment]:
+    """The signed-in student's enrolments with what the portal shows of them, in a fixed
+    number of queries however many documents there are."""
+    return (
+        enrollments_for_student(user=request.user)
+        .select_related("cohort__main_template")
+        .prefetch_related(
+            Prefetch(
+                "cohort__required_document_types", queryset=DocumentType.objects.order_by("name")
+            ),
+            Prefetch("documents", queryset=StudentDocument.objects.order_by("-uploaded_at")),
+        )
+    )
+
+
+def _portal_enrollment(request: HttpRequest, pk: int) -> CohortEnrollment:
+    return get_object_or_404(_portal_enrollments(request), pk=pk)
+
+
+def _progress(steps: list[EnrollmentStep]) -> dict:
+    done = sum(step.status == StepStatus.DONE for step in steps)
+    return {"done": done, "total": len(steps), "percent": round(100 * done / len(steps))}
+
+
+def _details_summary(student_data: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, label, choices in DETAILS_SUMMARY:
+        value = student_data.get(key)
+        if not value:
+            continue
+        if choices is not None and value in choices.values:
+            value = choices(value).label
+        rows.append((label, value))
+    return rows
+
+
+def _document_step(enrollment: CohortEnrollment, document_type: DocumentType) -> EnrollmentStep:
+    return next(
+        step
+        for step in enrollment_steps(enrollment)
+        if step.document_type is not None and step.document_type.pk == document_type.pk
+    )
+
+
+@login_required
+def my_enrolments(request: HttpRequest) -> HttpResponse:
+    """A student's home. With a single enrolment they go straight to it."""
+    enrollments = list(_portal_enrollments(request))
+    if len(enrollments) == 1:
+        return redirect("enrolments:detail", pk=enrollments[0].pk)
+    rows = []
+    for enrollment in enrollments:
+        steps = enrollment_steps(enrollment)
+        rows.append({"enrollment": enrollment, "progress": _progress(steps)})
+    return render(request, "enrolments/my_enrolments.html", {"rows": rows})
+
+
+@login_required
+def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = _portal_enrollment(request, pk)
+    steps = enrollment_steps(enrollment)
+    return render(
+        request,
+        "enrolments/enrollment_detail.html",
+        {
+            "enrollment": enrollment,
+            "steps": steps,
+            "progress": _progress(steps),
+            "details_summary": _details_summary(enrollment.student_data),
+        },
+    )
+
+
+@login_required
+@never_cache
+def enrollment_details(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = _portal_enrollment(request, pk)
+    if not enrollment.is_open:
+        messages.info(request, "This enrolment is closed; your details can no longer change.")
+        return redirect("enrolments:detail", pk=enrollment.pk)
+    form = StudentDetailsForm(
+        request.POST or None, initial=StudentDetailsForm.initial_from(enrollment.student_data)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrollment_details_save(
+                enrollment=enrollment, actor=request.user, student_data=form.student_data()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Your details are saved.")
+            return redirect("enrolments:detail", pk=enrollment.pk)
+    return render(
+        request, "enrolments/enrollment_details.html", {"enrollment": enrollment, "form": form}
+    )
+
+
+@csrf_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def document_upload(request: HttpRequest, pk: int, document_type_pk: int) -> HttpResponse:
+    """Upload one required document (htmx answers with the document's card, a plain form post
+    with a redirect). The size limit is enforced while the body streams in, which needs our
+    upload handler installed before anything reads the body; CSRF is checked after that."""
+    enrollment = _portal_enrollment(request, pk)
+    document_type = next(
+        (
+            required
+            for required in enrollment.cohort.required_document_types.all()
+            if required.pk == document_type_pk
+        ),
+        None,
+    )
+    if document_type is None:
+        raise Http404("This cohort does not ask for that document.")
+    limiter = SizeLimitUploadHandler(request, max_size_bytes(document_type))
+    if request.method == "POST":
+        request.upload_handlers.insert(0, limiter)
+    return _document_upload(request, enrollment, document_type, limiter)
+
+
+@csrf_protect
+def _document_upload(
+    request: HttpRequest,
+    enrollment: CohortEnrollment,
+    document_type: DocumentType,
+    limiter: SizeLimitUploadHandler,
+) -> HttpResponse:
+    errors: list[str] = []
+    uploaded = False
+    if request.method == "POST":
+        form = DocumentUploadForm(request.POST, request.FILES)
+        if limiter.exceeded:
+            errors = too_large_error(document_type).messages
+        elif not form.is_valid():
+            errors = form.errors.get("file", form.non_field_errors())
+        else:
+            try:
+                checked = document_upload_check(
+                    upload=form.cleaned_data["file"], document_type=document_type
+                )
+                enrollment_document_add(
+                    enrollment=enrollment,
+                    actor=request.user,
+                    document=StudentDocument(
+                        document_type=document_type,
+                        file=checked.file,
+                        original_name=checked.original_name,
+                        size=checked.size,
+                        content_type=checked.content_type,
+                        sha256=checked.sha256,
+                    ),
+                )
+            except ValidationError as error:
+                errors = error.messages
+            else:
+                uploaded = True
+        if uploaded and not request.htmx:
+            messages.success(request, f"{document_type.name} is uploaded and waiting for review.")
+            return redirect(
+                reverse("enrolments:detail", args=[enrollment.pk]) + f"#document-{document_type.pk}"
+            )
+        # Show the document as it now stands (a new version, or the refusal beside it).
+        enrollment = _portal_enrollment(request, enrollment.pk)
+    steps = enrollment_steps(enrollment)
+    context = {
+        "enrollment": enrollment,
+        "step": _document_step(enrollment, document_type),
+        "number": next(i for i, step in enumerate(steps, 1) if step.document_type == document_type),
+        "errors": errors,
+        "uploaded": uploaded,
+        "progress": _progress(steps),
+    }
+    if request.htmx:
+        return render(request, "enrolments/_document_step.html", {**context, "oob": True})
+    return render(request, "enrolments/document_upload.html", context)
+
+
+@login_required
+def document_file(request: HttpRequest, pk: int, document_pk: int) -> FileResponse:
+    """One of the student's own uploads, streamed as a download (never from a public URL)."""
+    enrollment = _portal_enrollment(request, pk)
+    document = get_object_or_404(StudentDocument, enrollment=enrollment, pk=document_pk)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def enrollment_agreement(request: HttpRequest, pk: int) -> HttpResponse:
+    """Until agreements are signed through the signing app: the main agreement's text and a
+    typed-name signature with an explicit consent."""
+    enrollment = _portal_enrollment(request, pk)
+    template = enrollment.cohort.main_template
+    form = AgreementSignForm(request.POST or None)
+    can_sign = template is not None and enrollment.is_open and not enrollment.agreement_signed_at
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrollment_agreement_sign(
+                enrollment=enrollment, actor=request.user, signature=form.cleaned_data["signature"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Thank you: your agreement is signed.")
+            return redirect("enrolments:detail", pk=enrollment.pk)
+    return render(
+        request,
+        "enrolments/enrollment_agreement.html",
+        {"enrollment": enrollment, "template": template, "form": form, "can_sign": can_sign},
+    )
