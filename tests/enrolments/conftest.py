@@ -1,0 +1,89 @@
+"""Enrolments fixtures: a cohort admin, and students enrolled through enrollment_invite who have
+set a password (as after accepting the invitation)."""
+
+import io
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from accounts.models import Role, User
+from enrolments.models import CohortEnrollment
+from enrolments.services import enrollment_invite
+from tests.factories import PASSWORD, CohortFactory, UserFactory
+
+# A minimal but well-formed PDF, written by hand.
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (31, 95, 139)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _portal_urls(settings):
+    settings.ROOT_URLCONF = "tests.enrolments.urls"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Uploads land in a directory of the test's own, so that "nothing stored" can be checked."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def media_files(_media, institution) -> Callable[[], list]:
+    """Every file stored under the institution's prefix."""
+
+    def files() -> list:
+        root = _media / institution.schema_name
+        return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+    return files
+
+
+@pytest.fixture
+def cohort_admin(institution) -> User:
+    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
+
+
+@pytest.fixture
+def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
+    """Enrol a new student in a cohort (a fresh one by default); they have set their password."""
+    counter = iter(range(1, 10_000))
+
+    def make(cohort=None, email: str | None = None, full_name: str = "Sipho Student", **kwargs):
+        enrollment = enrollment_invite(
+            cohort=cohort or CohortFactory(),
+            actor=cohort_admin,
+            email=email or f"student{next(counter)}@example.org",
+            full_name=full_name,
+            **kwargs,
+        )
+        student = enrollment.user
+        student.set_password(PASSWORD)
+        student.save(update_fields=["password"])
+        return enrollment
+
+    return make
+
+
+@pytest.fixture
+def student_client(institution, client_for) -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        client = client_for(institution)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make

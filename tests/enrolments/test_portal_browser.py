@@ -1,0 +1,290 @@
+"""The student portal in Chromium: a student fills in their details, uploads documents with the
+file picker and by dragging them in, follows the progress bar, signs, and fixes a rejected
+document. Each page is checked at desktop and phone widths (nothing scrolls sideways, no inline
+style, no script or CSP error).
+
+With SCREENSHOTS=1 each page is saved under screenshots/ (git ignores it):
+`SCREENSHOTS=1 .venv/bin/pytest tests/enrolments/test_portal_browser.py -p no:xdist`.
+"""
+
+import base64
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django_tenants.utils import tenant_context
+from playwright.sync_api import Page, expect
+
+from accounts.models import Role, User
+from cohorts.models import DocumentType
+from enrolments.models import StudentDocument
+from enrolments.services import enrollment_invite, student_document_decide
+from tenants.services import institution_domain, institution_provision
+from tests.factories import CohortFactory
+
+from .conftest import PDF_BYTES, png_bytes
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "portal-browser-Passw0rd!"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+class PortalChecker:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        self.save = bool(os.environ.get("SCREENSHOTS"))
+        if self.save:
+            SCREENSHOT_DIR.mkdir(exist_ok=True)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"{self.page.url}: console: {message.text}")
+
+    def look(self, name: str) -> None:
+        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
+            self.page.set_viewport_size(size)
+            layout = self.page.evaluate(
+                """() => ({
+                    pageWidth: document.documentElement.scrollWidth,
+                    viewWidth: window.innerWidth,
+                    inlineStyles: [...document.querySelectorAll("body [style]")]
+                        .filter(e => e.getAttribute("style").trim()).length,
+                })"""
+            )
+            if layout["pageWidth"] > layout["viewWidth"]:
+                self.problems.append(f"{name} ({size_name}): {layout['pageWidth']} px wide")
+            if layout["inlineStyles"]:
+                self.problems.append(f"{name} ({size_name}): inline style attributes")
+            if self.save:
+                # caret="initial": hiding the caret injects a <style> that our CSP refuses.
+                self.page.screenshot(
+                    path=SCREENSHOT_DIR / f"portal-{name}-{size_name}.png",
+                    full_page=True,
+                    caret="initial",
+                )
+        self.page.set_viewport_size(DESKTOP)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (as in tests/browser), never a browser downloaded by Playwright."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def portal_page(page: Page, committed_db, live_server_port) -> Page:
+    page.set_viewport_size(DESKTOP)
+    page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
+    return page
+
+
+@pytest.fixture
+def enrolled(committed_db):
+    """A student of an institution of the test's own (the data is committed, for the live server
+    to see, and must not show up in other tests), enrolled in a cohort asking for three
+    documents, who has set their password."""
+    unique = secrets.token_hex(4)
+    institution = institution_provision(
+        name="Riverside Skills College",
+        code=f"portal-{unique}",
+        admin_email=f"head@{unique}.example",
+    )
+    with tenant_context(institution):
+        admin = User.objects.create_user(
+            email=f"portal-admin-{unique}@alpha.example", password=PASSWORD,
+            full_name="Ada Admin", roles=[Role.ADMIN],
+        )  # fmt: skip
+        cohort = CohortFactory(
+            name="Electrical Engineering Learnership 2027",
+            required_document_types=DocumentType.objects.filter(
+                name__in=["South African ID or passport", "Matric certificate", "CV"]
+            ),
+        )
+        enrollment = enrollment_invite(
+            cohort=cohort, actor=admin, email=f"thandi-{unique}@example.org",
+            full_name="Thandi Mokoena",
+        )  # fmt: skip
+        enrollment.user.set_password(PASSWORD)
+        enrollment.user.save(update_fields=["password"])
+    return institution, admin, enrollment
+
+
+def _drop_file(page: Page, selector: str, name: str, content: bytes, mime: str) -> None:
+    """Drag a file from outside the browser onto a drop zone."""
+    page.evaluate(
+        """([selector, name, data, mime]) => {
+            const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: mime }));
+            const zone = document.querySelector(selector);
+            for (const type of ["dragover", "drop"]) {
+                const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+                zone.dispatchEvent(new DragEvent(type, init));
+            }
+        }""",
+        [selector, name, base64.b64encode(content).decode(), mime],
+    )
+
+
+def test_student_completes_their_part_in_the_browser(portal_page: Page, live_server_port, enrolled):
+    page = portal_page
+    institution, admin, enrollment = enrolled
+    base = f"http://{institution_domain(institution.code)}:{live_server_port}"
+    checker = PortalChecker(page)
+    with tenant_context(institution):
+        id_type, matric, cv = (
+            DocumentType.objects.get(name=name)
+            for name in ["South African ID or passport", "Matric certificate", "CV"]
+        )
+
+    page.goto(f"{base}/accounts/login/?next=/my/")
+    page.get_by_label("E-mail address").fill(enrollment.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    # With one enrolment, "my enrolments" is the enrolment itself.
+    expect(page).to_have_url(f"{base}/my/{enrollment.pk}/")
+    expect(page.get_by_role("heading", name=enrollment.cohort.name)).to_be_visible()
+    expect(page.get_by_text("0 of 5 steps done")).to_be_visible()
+    checker.look("enrolment-start")
+
+    # Details: refused first, then accepted with the date of birth from the ID number.
+    page.get_by_role("link", name="Fill in your details").click()
+    page.get_by_label("South African ID number").fill("9904125800081")
+    page.get_by_role("button", name="Save your details").click()
+    expect(page.get_by_text("check digit is wrong")).to_be_visible()
+    expect(page.get_by_text("Choose your population group")).to_be_visible()
+    checker.look("details-errors")
+    page.get_by_label("South African ID number").fill("9904125800080")
+    page.get_by_label("Population group").select_option("african")
+    page.get_by_label("Disability").select_option("none")
+    page.get_by_label("City or town where you live").fill("Soweto")
+    page.get_by_label("Home language").select_option("isizulu")
+    page.get_by_label("Highest qualification").select_option("matric")
+    page.get_by_role("button", name="Save your details").click()
+    expect(page.get_by_text("Your details are saved.")).to_be_visible()
+    expect(page.get_by_text("1999-04-12")).to_be_visible()
+    expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
+
+    # The ID with the file picker, through htmx: the card is replaced in place and the progress
+    # bar saw the upload.
+    page.evaluate(
+        """() => document.addEventListener("htmx:xhr:progress", (event) => {
+            const bar = event.target.closest("form")?.querySelector("progress");
+            if (bar) window.uploadProgress = bar.value;
+        })"""
+    )
+    card = page.locator(f"#document-{id_type.pk}")
+    card.get_by_label("Choose a file").set_input_files(
+        files=[{"name": "id-card.png", "mimeType": "image/png", "buffer": png_bytes((400, 250))}]
+    )
+    expect(card.get_by_text("id-card.png (", exact=False)).to_be_visible()
+    card.get_by_role("button", name="Upload", exact=True).click()
+    expect(card.get_by_text("Uploaded. It is now waiting for review.")).to_be_visible()
+    expect(card.get_by_text("Waiting for review", exact=True)).to_be_visible()
+    assert page.evaluate("window.uploadProgress") == 100
+
+    # A web page saved as .pdf is refused beside the document, without leaving the page.
+    matric_card = page.locator(f"#document-{matric.pk}")
+    _drop_file(
+        page, f"#document-{matric.pk} [data-upload-drop]", "matric.pdf",
+        b"<!doctype html><html><body>matric</body></html>", "application/pdf",
+    )  # fmt: skip
+    expect(matric_card.get_by_text("matric.pdf (")).to_be_visible()
+    matric_card.get_by_role("button", name="Upload", exact=True).click()
+    expect(
+        matric_card.get_by_text("This file is not a PDF, JPEG image or PNG image")
+    ).to_be_visible()
+    checker.look("upload-refused")
+
+    # Dragged in again, a real PDF.
+    _drop_file(
+        page, f"#document-{matric.pk} [data-upload-drop]", "matric.pdf", PDF_BYTES,
+        "application/pdf",
+    )  # fmt: skip
+    matric_card.get_by_role("button", name="Upload", exact=True).click()
+    expect(matric_card.get_by_text("Uploaded. It is now waiting for review.")).to_be_visible()
+
+    # Too large for the CV's limit: the browser warns before sending anything.
+    cv_card = page.locator(f"#document-{cv.pk}")
+    cv_card.get_by_label("Choose a file").set_input_files(
+        files=[{"name": "cv.pdf", "mimeType": "application/pdf",
+                "buffer": PDF_BYTES + b"0" * (10 * 1024 * 1024 + 1)}]
+    )  # fmt: skip
+    expect(cv_card.get_by_text("is more than the 10 MB allowed")).to_be_visible()
+    expect(cv_card.get_by_role("button", name="Upload", exact=True)).to_be_disabled()
+    checker.look("uploads")
+
+    # The agreement.
+    page.get_by_role("link", name="Read and sign").click()
+    expect(page.get_by_role("heading", name="Programme participation agreement")).to_be_visible()
+    page.get_by_label("Type your full name to sign").fill("Thandi Mokoena")
+    page.get_by_role("button", name="Sign the agreement").click()
+    expect(page.get_by_text("Tick the box to agree to sign electronically.")).to_be_visible()
+    checker.look("agreement-error")
+    page.get_by_label("I agree to sign this agreement electronically").check()
+    page.get_by_role("button", name="Sign the agreement").click()
+    expect(page.get_by_text("Thank you: your agreement is signed.")).to_be_visible()
+    expect(page.get_by_text("2 of 5 steps done")).to_be_visible()
+
+    # The reviewer rejects the ID: the reason shows beside it, with a way to send a new version.
+    with tenant_context(institution):
+        student_document_decide(
+            document=StudentDocument.objects.get(
+                enrollment=enrollment, document_type=id_type, is_current=True
+            ),
+            actor=admin,
+            approve=False,
+            reason="The photo is cut off at the bottom: include the whole card.",
+        )
+    page.reload()
+    expect(page.get_by_text("A document was not accepted.")).to_be_visible()
+    card = page.locator(f"#document-{id_type.pk}")
+    expect(card.get_by_text("The photo is cut off at the bottom")).to_be_visible()
+    expect(card.get_by_label("Upload a new version")).to_be_visible()
+    checker.look("rejected")
+    card.get_by_label("Upload a new version").set_input_files(
+        files=[{"name": "id-card-whole.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}]
+    )
+    card.get_by_role("button", name="Upload", exact=True).click()
+    expect(card.get_by_text("Uploaded. It is now waiting for review.")).to_be_visible()
+    card.get_by_text("Earlier versions (1)").click()
+    expect(card.get_by_text(re.compile(r"not accepted: The photo is cut off"))).to_be_visible()
+    checker.look("new-version")
+
+    # Enrolled in a second cohort, the student's home lists both.
+    with tenant_context(institution):
+        enrollment_invite(
+            cohort=CohortFactory(name="Data Analytics Internship 2027", program_type="internship"),
+            actor=admin,
+            email=enrollment.user.email,
+            full_name="Thandi Mokoena",
+        )
+    page.goto(f"{base}/my/")
+    expect(page.get_by_role("heading", name="My enrolments")).to_be_visible()
+    expect(page.get_by_role("link", name="Data Analytics Internship 2027")).to_be_visible()
+    expect(page.get_by_text("A document needs a new version")).to_have_count(0)
+    checker.look("my-enrolments")
+
+    assert not checker.problems, "\n".join(checker.problems)

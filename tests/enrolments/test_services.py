@@ -1,0 +1,203 @@
+"""Services added for the portal: the review decision on a document (used by the review pages),
+and completion of an enrolment end to end."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import Role
+from audit.models import AuditEvent
+from enrolments.models import DocumentStatus, EnrollmentState, StudentDocument, VerificationState
+from enrolments.services import (
+    enrollment_agreement_sign,
+    enrollment_details_save,
+    enrollment_document_add,
+    enrollment_withdraw,
+    student_document_decide,
+)
+from notifications.models import OutboundEmail
+from notifications.services import email_render
+from tests.factories import CohortFactory, UserFactory
+
+from .conftest import PDF_BYTES
+from .test_views import DETAILS
+
+pytestmark = pytest.mark.django_db
+
+
+def _upload(enrollment, document_type, name: str = "doc.pdf") -> StudentDocument:
+    return enrollment_document_add(
+        enrollment=enrollment,
+        actor=enrollment.user,
+        document=StudentDocument(
+            document_type=document_type,
+            file=SimpleUploadedFile(name, PDF_BYTES),
+            original_name=name,
+            size=len(PDF_BYTES),
+            content_type="application/pdf",
+            sha256="0" * 64,
+        ),
+    )
+
+
+def _details(enrollment):
+    from enrolments.forms import StudentDetailsForm
+
+    form = StudentDetailsForm(DETAILS)
+    assert form.is_valid(), form.errors
+    return enrollment_details_save(
+        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
+    )
+
+
+def test_details_documents_and_agreement_complete_the_enrolment(
+    enrol, cohort_admin, student_client
+):
+    enrollment = enrol()
+    types = list(enrollment.cohort.required_document_types.all())
+    _details(enrollment)
+    documents = [_upload(enrollment, document_type) for document_type in types]
+    enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
+    student_document_decide(document=documents[0], actor=cohort_admin, approve=True)
+    enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.IN_PROGRESS
+    completion = OutboundEmail.objects.filter(
+        template="enrollment_complete", recipient=enrollment.user.email
+    )
+    assert not completion.exists()
+
+    student_document_decide(document=documents[1], actor=cohort_admin, approve=True)
+
+    enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.COMPLETE
+    assert enrollment.document_verification_state == VerificationState.VERIFIED
+    email = completion.get()
+    message = email_render(email)
+    assert message.subject == f"Your enrolment in {enrollment.cohort.name} is complete"
+    assert "is complete" in message.body
+    assert AuditEvent.objects.filter(
+        action="enrollment.completed", entity_id=str(enrollment.pk)
+    ).exists()
+
+    page = (
+        student_client(enrollment.user)
+        .get(reverse("enrolments:detail", args=[enrollment.pk]))
+        .content.decode()
+    )
+    assert "All done." in page
+    assert "4 of 4 steps done" in page
+    assert "<form" not in page.split("<main", 1)[1].split("</main>")[0]
+
+
+def test_completion_waits_for_the_agreement(enrol, cohort_admin):
+    enrollment = enrol()
+    _details(enrollment)
+    for document_type in enrollment.cohort.required_document_types.all():
+        student_document_decide(
+            document=_upload(enrollment, document_type), actor=cohort_admin, approve=True
+        )
+    enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.IN_PROGRESS
+    assert enrollment.document_verification_state == VerificationState.VERIFIED
+
+    enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
+
+    enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.COMPLETE
+    assert (
+        OutboundEmail.objects.filter(
+            template="enrollment_complete", recipient=enrollment.user.email
+        ).count()
+        == 1
+    )
+
+
+def test_rejection_records_the_reason_and_is_audited(enrol, cohort_admin):
+    enrollment = enrol()
+    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+
+    student_document_decide(
+        document=document, actor=cohort_admin, approve=False, reason=" Cut off at the edge. "
+    )
+
+    document.refresh_from_db()
+    enrollment.refresh_from_db()
+    assert document.status == DocumentStatus.REJECTED
+    assert document.rejection_reason == "Cut off at the edge."
+    assert enrollment.document_verification_state == VerificationState.REJECTED
+    assert enrollment.rejection_reason == "Cut off at the edge."
+    event = AuditEvent.objects.get(action="document.rejected", entity_id=str(document.pk))
+    assert event.actor == cohort_admin
+    assert event.entity_id == str(document.pk)
+    assert event.new_values == {"status": "rejected", "reason": "Cut off at the edge."}
+
+
+def test_rejection_needs_a_reason(enrol, cohort_admin):
+    enrollment = enrol()
+    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    with pytest.raises(ValidationError) as refused:
+        student_document_decide(document=document, actor=cohort_admin, approve=False, reason=" ")
+    assert refused.value.message_dict == {"reason": ["Say why the document is rejected."]}
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.PENDING
+
+
+@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER, Role.AUDITOR])
+def test_only_admins_decide(enrol, role):
+    enrollment = enrol()
+    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    with pytest.raises(PermissionDenied):
+        student_document_decide(document=document, actor=UserFactory(roles=[role]), approve=True)
+    with pytest.raises(PermissionDenied):
+        student_document_decide(document=document, actor=enrollment.user, approve=True)
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.PENDING
+    assert (
+        AuditEvent.objects.filter(
+            action="permission.denied", entity_id="enrolments.student_document_decide"
+        ).count()
+        == 2
+    )
+
+
+def test_a_decided_or_replaced_version_cannot_be_decided(enrol, cohort_admin):
+    enrollment = enrol()
+    document_type = enrollment.cohort.required_document_types.first()
+    first = _upload(enrollment, document_type)
+    student_document_decide(document=first, actor=cohort_admin, approve=False, reason="Blurry")
+    with pytest.raises(ValidationError, match="already rejected"):
+        student_document_decide(document=first, actor=cohort_admin, approve=True)
+    _upload(enrollment, document_type)
+    with pytest.raises(ValidationError, match="newer version"):
+        student_document_decide(document=first, actor=cohort_admin, approve=True)
+
+
+def test_documents_of_a_withdrawn_enrolment_cannot_be_decided(enrol, cohort_admin):
+    enrollment = enrol()
+    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
+    with pytest.raises(ValidationError, match="withdrawn"):
+        student_document_decide(document=document, actor=cohort_admin, approve=True)
+
+
+def test_agreement_cannot_be_signed_before_the_cohort_has_one(enrol):
+    enrollment = enrol(cohort=CohortFactory(main_template=None))
+    with pytest.raises(ValidationError, match="not ready yet"):
+        enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Me")
+
+
+def test_existing_account_is_told_where_to_sign_in(enrol, institution):
+    first = enrol(email="again@example.org", full_name="Thandi O'Brien")
+    second = enrol(email="again@example.org")
+    assert second.user_id == first.user_id
+    email = OutboundEmail.objects.get(template="enrolled", recipient="again@example.org")
+    assert email.context["url"].endswith(f"/my/{second.pk}/")
+    assert email.context["url"].startswith("http://alpha.")
+
+    message = email_render(email)
+
+    assert message.subject == f"You're enrolled in {second.cohort.name} at {institution.name}"
+    assert "Hello Thandi O'Brien," in message.body  # plain text is not HTML-escaped
+    assert email.context["url"] in message.body
+    assert "Open my enrolment" in message.alternatives[0][0]

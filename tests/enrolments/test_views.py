@@ -1,0 +1,293 @@
+"""The student portal: a student sees and changes only their own enrolments."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_tenants.utils import tenant_context
+
+from audit.models import AuditEvent
+from cohorts.models import DocumentType
+from enrolments.models import EnrollmentState
+from enrolments.services import enrollment_withdraw
+from tests.factories import CohortFactory, UserFactory
+
+from .conftest import PDF_BYTES
+
+pytestmark = pytest.mark.django_db
+
+DETAILS = {
+    "id_number": "9904125800080",
+    "date_of_birth": "",
+    "gender": "",
+    "race": "coloured",
+    "disability": "hearing",
+    "city": "Cape Town",
+    "home_language": "afrikaans",
+    "highest_qualification": "diploma",
+}
+
+
+def _urls(enrollment) -> list[str]:
+    document_type = enrollment.cohort.required_document_types.first()
+    return [
+        reverse("enrolments:detail", args=[enrollment.pk]),
+        reverse("enrolments:details", args=[enrollment.pk]),
+        reverse("enrolments:agreement", args=[enrollment.pk]),
+        reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
+    ]
+
+
+def test_enrolment_page_lists_every_step_in_order(enrol, student_client):
+    enrollment = enrol()
+    client = student_client(enrollment.user)
+
+    page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+
+    order = ["Your details", "Matric certificate", "South African ID or passport", "Your agreement"]
+    positions = [page.index(title) for title in order]
+    assert positions == sorted(positions)
+    assert "0 of 4 steps done" in page
+    assert page.count("Not uploaded") == 2
+    assert "To sign" in page
+    assert "PDF, JPEG or PNG · up to 10 MB" in page
+    assert 'hx-encoding="multipart/form-data"' in page
+    assert "js/upload.js" in page
+    assert " style=" not in page  # CSP: no inline style attributes
+    assert "<script>" not in page
+
+
+def test_my_enrolments_with_one_enrolment_goes_straight_to_it(enrol, student_client):
+    enrollment = enrol()
+    response = student_client(enrollment.user).get(reverse("enrolments:my_enrolments"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("enrolments:detail", args=[enrollment.pk])
+
+
+def test_my_enrolments_lists_several(enrol, student_client):
+    first = enrol(email="two@example.org")
+    second = enrol(email="two@example.org")
+    page = student_client(second.user).get(reverse("enrolments:my_enrolments")).content.decode()
+    assert first.cohort.name in page
+    assert second.cohort.name in page
+
+
+def test_my_enrolments_without_enrolments_says_so(institution, student_client):
+    person = UserFactory(roles=["student"])
+    page = student_client(person).get(reverse("enrolments:my_enrolments")).content.decode()
+    assert "not enrolled in a cohort" in page
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(enrol, client_for, institution):
+    enrollment = enrol()
+    for url in _urls(enrollment):
+        response = client_for(institution).get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_another_students_enrolment_is_not_found(enrol, student_client):
+    mine, theirs = enrol(), enrol()
+    client = student_client(mine.user)
+    for url in _urls(theirs):
+        assert client.get(url).status_code == 404
+        assert client.post(url).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.details_completed_at is None
+
+
+def test_an_admin_has_no_portal_view_of_a_students_enrolment(enrol, student_client, cohort_admin):
+    enrollment = enrol()
+    client = student_client(cohort_admin)
+    for url in _urls(enrollment):
+        assert client.get(url).status_code == 404
+
+
+def test_another_institutions_enrolment_id_is_not_found(
+    enrol, student_client, other_institution, institution
+):
+    with tenant_context(other_institution):
+        admin = UserFactory(roles=["admin"])
+        from enrolments.services import enrollment_invite
+
+        elsewhere = enrollment_invite(
+            cohort=CohortFactory(), actor=admin, email="far@example.org", full_name="Far Away"
+        )
+    connection.set_tenant(institution)
+    mine = enrol()
+    client = student_client(mine.user)
+    # An id that exists only in the other institution's schema.
+    missing_here = elsewhere.pk if elsewhere.pk != mine.pk else elsewhere.pk + 1000
+    assert client.get(reverse("enrolments:detail", args=[missing_here])).status_code == 404
+
+
+def test_withdrawn_enrolment_disappears_from_the_students_view(enrol, student_client, cohort_admin):
+    enrollment = enrol()
+    client = student_client(enrollment.user)
+    assert client.get(reverse("enrolments:detail", args=[enrollment.pk])).status_code == 200
+
+    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Left the province")
+
+    for url in _urls(enrollment):
+        assert client.get(url).status_code == 404
+    page = client.get(reverse("enrolments:my_enrolments")).content.decode()
+    assert enrollment.cohort.name not in page
+
+
+def test_details_form_saves_validated_details_and_fills_in_from_the_id(enrol, student_client):
+    enrollment = enrol()
+    client = student_client(enrollment.user)
+
+    response = client.post(reverse("enrolments:details", args=[enrollment.pk]), DETAILS)
+
+    assert response.status_code == 302
+    enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.IN_PROGRESS
+    assert enrollment.details_completed_at is not None
+    assert enrollment.student_data["date_of_birth"] == "1999-04-12"
+    assert enrollment.student_data["gender"] == "male"
+    page = client.get(response["Location"]).content.decode()
+    assert "Your details are saved." in page
+    assert "Coloured" in page
+    assert "Hearing" in page
+    assert "1 of 4 steps done" in page
+
+
+def test_special_personal_information_stays_out_of_the_audit_trail(enrol, student_client):
+    enrollment = enrol()
+    student_client(enrollment.user).post(
+        reverse("enrolments:details", args=[enrollment.pk]), DETAILS
+    )
+    event = AuditEvent.objects.get(action="enrollment.details_saved", entity_id=str(enrollment.pk))
+    assert "race" in event.new_values["fields"]
+    for value in ("coloured", "hearing", "9904125800080"):
+        assert value not in str(event.new_values)
+
+
+def test_details_form_shows_the_mismatch_next_to_the_field(enrol, student_client):
+    enrollment = enrol()
+    response = student_client(enrollment.user).post(
+        reverse("enrolments:details", args=[enrollment.pk]),
+        {**DETAILS, "date_of_birth": "1999-04-13"},
+    )
+    assert response.status_code == 200
+    assert "The date of birth does not match your ID number (it says 1999-04-12)." in (
+        response.content.decode()
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.details_completed_at is None
+
+
+def test_agreement_page_shows_the_main_agreement_and_signing_needs_consent(enrol, student_client):
+    enrollment = enrol()
+    client = student_client(enrollment.user)
+    url = reverse("enrolments:agreement", args=[enrollment.pk])
+
+    page = client.get(url).content.decode()
+    assert enrollment.cohort.main_template.title in page
+    assert "By signing, each party accepts these terms." in page
+    assert "I agree to sign this agreement electronically" in page
+
+    refused = client.post(url, {"signature": "Sipho Student"})
+    assert "Tick the box to agree to sign electronically." in refused.content.decode()
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is None
+
+    signed = client.post(url, {"signature": "  Sipho   Student ", "consent": "on"})
+    assert signed.status_code == 302
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signature == "Sipho Student"
+    assert enrollment.agreement_signed_at is not None
+    assert "Signed as “Sipho Student”" in client.get(signed["Location"]).content.decode()
+
+
+def test_agreement_cannot_be_signed_twice(enrol, student_client):
+    enrollment = enrol()
+    client = student_client(enrollment.user)
+    url = reverse("enrolments:agreement", args=[enrollment.pk])
+    client.post(url, {"signature": "Sipho Student", "consent": "on"})
+    again = client.post(url, {"signature": "Someone Else", "consent": "on"})
+    assert "You have already signed this agreement." in again.content.decode()
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signature == "Sipho Student"
+
+
+def test_agreement_step_waits_while_the_cohort_has_no_agreement(enrol, student_client):
+    cohort = CohortFactory(main_template=None)
+    enrollment = enrol(cohort=cohort)
+    client = student_client(enrollment.user)
+    page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "Not ready yet" in page
+    response = client.post(
+        reverse("enrolments:agreement", args=[enrollment.pk]),
+        {"signature": "Sipho Student", "consent": "on"},
+    )
+    assert "not ready yet" in response.content.decode()
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is None
+
+
+def test_students_own_file_is_streamed_only_to_them(enrol, student_client):
+    enrollment, other = enrol(), enrol()
+    document_type = enrollment.cohort.required_document_types.first()
+    client = student_client(enrollment.user)
+    client.post(
+        reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
+        {"file": _named("certificate.pdf", PDF_BYTES)},
+    )
+    document = enrollment.documents.get()
+    url = reverse("enrolments:document_file", args=[enrollment.pk, document.pk])
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF_BYTES
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="certificate.pdf"' in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+    intruder = student_client(other.user)
+    assert intruder.get(url).status_code == 404
+    assert (
+        intruder.get(reverse("enrolments:document_file", args=[other.pk, document.pk])).status_code
+        == 404
+    )
+
+
+def _named(name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content)
+
+
+def _portal_queries(enrol, student_client, count: int) -> int:
+    """Queries made by the enrolment page of a student who uploaded `count` documents."""
+    types = list(DocumentType.objects.order_by("pk")[:count])
+    assert len(types) == count
+    enrollment = enrol(cohort=CohortFactory(required_document_types=types))
+    client = student_client(enrollment.user)
+    for document_type in types:
+        response = client.post(
+            reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
+            {"file": _named("doc.pdf", PDF_BYTES)},
+        )
+        assert response.status_code == 302, response.content.decode()
+    url = reverse("enrolments:detail", args=[enrollment.pk])
+    client.get(url)  # the first page after the uploads also shows and clears their messages
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count("Waiting for review") == count
+    return len(queries)
+
+
+def test_enrolment_page_query_count_does_not_grow_with_documents(enrol, student_client):
+    assert _portal_queries(enrol, student_client, 2) == _portal_queries(enrol, student_client, 6)
+
+
+def test_permission_denied_is_a_404_for_the_services(enrol):
+    from enrolments.services import enrollment_agreement_sign
+
+    mine, theirs = enrol(), enrol()
+    with pytest.raises(PermissionDenied):
+        enrollment_agreement_sign(enrollment=theirs, actor=mine.user, signature="Me")
