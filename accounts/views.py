@@ -17,7 +17,7 @@ from accounts.forms import (
     UserInviteForm,
     UserRolesForm,
 )
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.permissions import PEOPLE_MANAGERS, role_required
 from accounts.selectors import invitation_for_token, user_list
 from accounts.services import (
@@ -117,6 +117,8 @@ def invitation_resend_view(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if request.user.roles == [Role.STUDENT]:
+        return redirect("enrolments:my_enrolments")
     return render(request, "accounts/home.html")
 
 

@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.sweep_outbox_all_institutions",
         "schedule": 60.0,
     },
+    # Hourly: each reminder is due on its own cadence, checked under a lock, never sent twice.
+    "enrolments-send-reminders": {
+        "task": "enrolments.send_reminders_all_institutions",
+        "schedule": 60.0 * 60,
+    },
 }
 
 # --- Files -----------------------------------------------------------------------------------
@@ -301,6 +306,7 @@ else:
 # --- Locale ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-za"
 TIME_ZONE = "Africa/Johannesburg"
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 

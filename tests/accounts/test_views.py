@@ -201,9 +201,15 @@ def test_every_role_sees_exactly_its_pages(institution, client_for, role):
     client.force_login(viewer)
     for name, argument in PAGES:
         url = reverse(name, args=[person.pk] if argument else [])
-        status = client.get(url).status_code
+        status = client.get(url, follow=True).status_code
         expected = 200 if role in ALLOWED[name] else 404
         assert status == expected, f"{role} on {name}: {status}"
+
+
+def test_a_student_lands_on_their_enrolments(institution, client_for):
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[Role.STUDENT]))
+    assert client.get("/")["Location"] == reverse("enrolments:my_enrolments")
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(institution, client_for):

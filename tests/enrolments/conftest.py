@@ -29,11 +29,6 @@ def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _portal_urls(settings):
-    settings.ROOT_URLCONF = "tests.enrolments.urls"
-
-
-@pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     """Uploads land in a directory of the test's own, so that "nothing stored" can be checked."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
