@@ -1,20 +1,96 @@
-"""Appending many audit events at once, for bulk operations (a spreadsheet import of thousands
-of students). The events join the same hash chain as `audit.services.audit_record` under the
-same per-schema lock, in one INSERT per batch instead of a round trip per event."""
+"""Bulk writes: appending many audit events at once, and `rows_copy`, which writes many new
+rows of any model with PostgreSQL's COPY (for a spreadsheet import of thousands of students).
+The events join the same hash chain as `audit.services.audit_record` under the same per-schema
+lock, in one COPY instead of a round trip per event."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from audit.context import current_context
 from audit.models import AuditEvent
 from audit.services import GENESIS_HASH, event_hash
 
-BATCH_SIZE = 2000
+# Columns whose database value is the attribute itself when that is a plain str, int or bool;
+# any other value (a JSON string, an enum, a lazy translation) goes through the field.
+_PLAIN_COLUMNS = frozenset(
+    {
+        "AutoField", "BigAutoField", "SmallAutoField", "BigIntegerField", "BooleanField",
+        "CharField", "EmailField", "ForeignKey", "IntegerField", "OneToOneField",
+        "PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
+        "SlugField", "SmallIntegerField", "TextField",
+    }
+)  # fmt: skip
+_PLAIN_VALUES = (str, int, bool, type(None))
+
+
+def _value_preparer(model_field: models.Field, database) -> Callable[[models.Model], Any]:
+    """What `save()` would write for this field of an instance; cheaper for plain values, which
+    matters at tens of thousands of rows."""
+    attname = model_field.attname
+    needs_pre_save = getattr(model_field, "auto_now", False) or getattr(
+        model_field, "auto_now_add", False
+    )
+    plain = model_field.get_internal_type() in _PLAIN_COLUMNS and not needs_pre_save
+
+    def prepare(instance: models.Model) -> Any:
+        if plain:
+            value = getattr(instance, attname)
+            if type(value) in _PLAIN_VALUES:
+                return value
+        value = model_field.pre_save(instance, True)
+        return model_field.get_db_prep_save(value, database)
+
+    return prepare
+
+
+def rows_copy(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """Insert new, unsaved `objects` of `model` with one COPY, setting their primary keys in
+    order. Several times faster than `bulk_create` for thousands of rows: no SQL text to build
+    and quote per row. Every value goes through the model's fields as in `save()` (defaults,
+    `auto_now_add`, JSON), so a new field needs no change here. Like `bulk_create`: no
+    `save()`, no signals, no conflict handling. Call it inside a transaction."""
+    if not objects:
+        return
+    database = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    quote = database.ops.quote_name
+    fields = [
+        model_field
+        for model_field in meta.concrete_fields
+        if not getattr(model_field, "generated", False)
+    ]
+    relations = [model_field for model_field in fields if model_field.is_relation]
+    preparers = [_value_preparer(model_field, database) for model_field in fields]
+    with database.cursor() as cursor:
+        # The keys first, from the table's own sequence, so that the caller has them at once.
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [quote(meta.db_table), meta.pk.column, len(objects)],
+        )
+        for instance, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            setattr(instance, meta.pk.attname, pk)
+        columns = ", ".join(quote(model_field.column) for model_field in fields)
+        copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        # Django's exceptions (IntegrityError, ...), as for any query through the ORM.
+        with database.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            for instance in objects:
+                # As bulk_create does: a related object saved after it was assigned.
+                for relation in relations:
+                    if relation.is_cached(instance):
+                        related = relation.get_cached_value(instance)
+                        if related is not None:
+                            if related.pk is None:
+                                raise ValueError(f"{relation.name} of {instance!r} is unsaved.")
+                            setattr(instance, relation.attname, related.pk)
+                copy.write_row([prepare(instance) for prepare in preparers])
+    for instance in objects:
+        instance._state.adding = False
+        instance._state.db = database.alias
 
 
 @dataclass(frozen=True)
@@ -28,8 +104,14 @@ class AuditEntry:
     new_values: dict[str, Any] = field(default_factory=dict)
 
 
+_JSON_PLAIN = (str, int, bool, type(None))
+
+
 def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
-    """What the database gives back, so that what is hashed is what is stored."""
+    """What the database gives back, so that what is hashed is what is stored. Flat values of
+    JSON's own types come back as they are; anything else makes the round trip."""
+    if all(type(key) is str and type(value) in _JSON_PLAIN for key, value in values.items()):
+        return dict(values)
     return json.loads(json.dumps(values or {}, default=str))
 
 
@@ -69,7 +151,7 @@ def audit_record_many(*, entries: Iterable[AuditEntry], actor=None) -> list[Audi
             )
             event.hash = previous = event_hash(prev_hash=previous, event=event)
             events.append(event)
-        # PostgreSQL numbers the rows of a multi-row INSERT in the order given, and the lock keeps
-        # other writers out until commit, so ordering by id walks the chain as it was built.
-        AuditEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+        # The ids come from the sequence in the order of the chain, and the lock keeps other
+        # writers out until commit, so ordering by id walks the chain as it was built.
+        rows_copy(AuditEvent, events)
     return events

@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounts.models import Invitation, Role, User, normalise_email
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.services import token_hash
-from audit.bulk import AuditEntry, audit_record_many
+from audit.bulk import AuditEntry, audit_record_many, rows_copy
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, StudentImport, StudentImportStatus
 from enrolments.choices import (
@@ -73,6 +73,7 @@ ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
 BATCH_SIZE = 1000
 # Delivery tasks queued per import: one per chunk of e-mails, not one per e-mail.
 EMAIL_CHUNK = 250
+EMAIL_QUEUE = "notifications"
 SNIFF_BYTES = 8192
 PROGRESS_EVERY = 500
 # Below these sizes the pages read or import in the request; above them a task does it.
@@ -425,13 +426,18 @@ def _rows_clean(
     return checked
 
 
+class CheckedRows(list):
+    """Rows that `rows_check` has just checked: `enrollments_import` does not check them again.
+    Rows that went through storage (a StudentImport's JSON) are plain lists and are."""
+
+
 @dataclass
 class RowsReport:
     """The rows that can be imported (normalised, with their row number as "line") and those
     that cannot, each with its reasons. Both are JSON-ready; neither holds the raw values of
     special personal information of an invalid row."""
 
-    valid: list[dict[str, Any]] = field(default_factory=list)
+    valid: CheckedRows = field(default_factory=CheckedRows)
     invalid: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -517,8 +523,11 @@ def _check_enrolling(cohort: Cohort) -> None:
 
 
 def _rows_for_import(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """The rows, checked again: a caller may hand in anything, and time has passed since the
-    preview. Any invalid row refuses the whole import."""
+    """The rows, checked again unless `rows_check` has just done it: a caller may hand in
+    anything, and time may have passed since the preview. Any invalid row refuses the whole
+    import."""
+    if isinstance(rows, CheckedRows):
+        return [{key: value for key, value in row.items() if key != "line"} for row in rows]
     numbered = ((int(row.get("line") or index), row) for index, row in enumerate(rows, start=1))
     checked = _rows_clean(numbered)
     invalid = [row for row in checked if row.messages]
@@ -559,14 +568,16 @@ def enrollments_import_plan(*, cohort: Cohort, rows: Iterable[Mapping[str, Any]]
 
 def _emails_dispatch_on_commit(email_ids: list[int]) -> None:
     """Hand the e-mails to the workers after commit, a chunk per task: thousands of broker
-    round trips would otherwise hold up the request. The outbox sweep catches any that a lost
-    task leaves queued."""
+    round trips would otherwise hold up the request. They go on the e-mail queue, beside
+    single e-mails. The outbox sweep catches any that a lost task leaves queued."""
     from cohorts.tasks import import_emails_deliver
 
     schema_name = connection.schema_name
     for start in range(0, len(email_ids), EMAIL_CHUNK):
         import_emails_deliver.apply_async_on_commit(
-            (email_ids[start : start + EMAIL_CHUNK],), headers={"_schema_name": schema_name}
+            (email_ids[start : start + EMAIL_CHUNK],),
+            headers={"_schema_name": schema_name},
+            queue=EMAIL_QUEUE,
         )
 
 
@@ -585,7 +596,7 @@ def enrollments_import(
     account here is attached to it (and given the student role). Students already in the
     cohort are skipped, so importing the same rows twice adds nobody twice. Each new enrolment
     gets an invitation e-mail (or, for someone who has a password, a notice), queued in the
-    outbox and delivered after commit. Writes are bulk: the number of queries does not grow
+    outbox and delivered after commit. Writes are bulk (COPY): the number of queries does not grow
     with the number of rows. `progress(percent)` is called between steps."""
     _check_manager(actor, "cohorts.enrollments_import")
     cleaned = _rows_for_import(rows)
@@ -625,7 +636,7 @@ def enrollments_import(
             for email, row in by_email.items()
             if email not in accounts
         ]
-        User.objects.bulk_create(new_users, batch_size=BATCH_SIZE)
+        rows_copy(User, new_users)
         InstitutionDirectoryEntry.objects.bulk_create(
             [
                 InstitutionDirectoryEntry(
@@ -667,7 +678,7 @@ def enrollments_import(
             )
             for student in students
         ]
-        CohortEnrollment.objects.bulk_create(enrollments, batch_size=BATCH_SIZE)
+        rows_copy(CohortEnrollment, enrollments)
         step(55)
 
         emails, invitations = _enrollment_emails(
@@ -677,8 +688,8 @@ def enrollments_import(
             existing_ids={user.pk for user in accounts.values()},
             now=now,
         )
-        Invitation.objects.bulk_create(invitations, batch_size=BATCH_SIZE)
-        OutboundEmail.objects.bulk_create(emails, batch_size=BATCH_SIZE)
+        rows_copy(Invitation, invitations)
+        rows_copy(OutboundEmail, emails)
         _emails_dispatch_on_commit([email.pk for email in emails])
         step(75)
 
@@ -745,6 +756,7 @@ def _enrollment_emails(
         Invitation.objects.filter(
             user_id__in=reinvited, used_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
+    role_labels: dict[tuple[str, ...], list[str]] = {}
     emails, invitations = [], []
     for enrollment in enrollments:
         student = enrollment.user
@@ -782,7 +794,9 @@ def _enrollment_emails(
                 context={
                     "full_name": student.full_name,
                     "invited_by": invited_by,
-                    "roles": student.role_labels,
+                    "roles": role_labels.setdefault(
+                        tuple(student.roles), [str(label) for label in student.role_labels]
+                    ),
                     "accept_url": accept_base.format(token),
                     "expires_at": expires_text,
                 },

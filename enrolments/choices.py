@@ -5,7 +5,10 @@ Race and disability are special personal information (POPIA section 26): store t
 `student_data`, never in logs, audit values or e-mails.
 """
 
+from functools import lru_cache
+
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -45,22 +48,24 @@ class Disability(models.TextChoices):
 SPECIAL_PERSONAL_FIELDS = frozenset({"race", "disability"})
 
 
+def _normalise(text: str) -> str:
+    return " ".join(str(text).replace("_", " ").replace("-", " ").casefold().split())
+
+
+@lru_cache(maxsize=64)
+def _lookup(choices: type[models.TextChoices], language: str | None) -> dict[str, str]:
+    """Normalised values and labels (in `language`) to values; built once, not per row."""
+    lookup = {_normalise(label): value for value, label in choices.choices}
+    lookup.update({_normalise(value): value for value in choices.values})
+    return lookup
+
+
 def choice_value(choices: type[models.TextChoices], raw: str) -> str | None:
     """The stored value for `raw`, given either as a value or as a label, case-insensitively and
     ignoring surrounding spaces, hyphens and underscores ("Prefer not to say",
     "PREFER_NOT_TO_SAY" and "prefer-not-to-say" are all `prefer_not_to_say`). None when `raw`
     is not one of the choices."""
-
-    def normalise(text: str) -> str:
-        return " ".join(str(text).replace("_", " ").replace("-", " ").casefold().split())
-
-    wanted = normalise(raw)
-    if not wanted:
-        return None
-    for value, label in choices.choices:
-        if wanted in (normalise(value), normalise(label)):
-            return value
-    return None
+    return _lookup(choices, get_language()).get(_normalise(raw))
 
 
 class IdNumberError(ValueError):
