@@ -45,7 +45,7 @@ def test_good_rows_are_imported_with_a_progress_bar(cohort, tmp_path):
     emails = [row["email"] for row in students]
     assert CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).count() == 3
     assert OutboundEmail.objects.filter(recipient__in=emails, template="invitation").count() == 3
-    summary = AuditEvent.objects.get(action="enrollment.imported")
+    summary = AuditEvent.objects.get(action="enrollment.imported", entity_id=str(cohort.pk))
     assert summary.actor is None
     assert summary.new_values["reference"] == "command: students.xlsx"
 
@@ -153,4 +153,7 @@ def test_an_actor_must_be_an_admin_of_the_institution(cohort, tmp_path, admin):
         run(cohort, path, "--actor", student.email)
     run(cohort, path, "--actor", admin.email)
 
-    assert AuditEvent.objects.get(action="enrollment.imported").actor == admin
+    assert (
+        AuditEvent.objects.get(action="enrollment.imported", entity_id=str(cohort.pk)).actor
+        == admin
+    )

@@ -82,10 +82,12 @@ def test_an_import_is_audited_per_enrolment_and_as_a_whole_without_special_infor
 
     enrollments_import(cohort=cohort, actor=admin, rows=students, reference="upload 7")
 
-    invited = AuditEvent.objects.filter(action="enrollment.invited").order_by("id")
+    invited = AuditEvent.objects.filter(
+        action="enrollment.invited", new_values__cohort=cohort.pk
+    ).order_by("id")
     assert [event.new_values["email"] for event in invited] == [row["email"] for row in students]
     assert {event.actor_id for event in invited} == {admin.pk}
-    summary = AuditEvent.objects.get(action="enrollment.imported")
+    summary = AuditEvent.objects.get(action="enrollment.imported", entity_id=str(cohort.pk))
     assert summary.entity_id == str(cohort.pk)
     assert summary.new_values["reference"] == "upload 7"
     assert summary.new_values["enrolled"] == 2
@@ -229,6 +231,10 @@ def test_the_emails_go_to_the_workers_after_commit_in_chunks(
 
     assert OutboundEmail.objects.filter(template="invitation").count() >= count
     assert len(callbacks) == 3
+    # Each callback queues one delivery task for its chunk, on the e-mail queue.
+    chunks = [callback.args[0][0] for callback in callbacks]
+    assert [len(chunk) for chunk in chunks] == [EMAIL_CHUNK, EMAIL_CHUNK, 1]
+    assert {callback.keywords["queue"] for callback in callbacks} == {"notifications"}
 
 
 def test_the_plan_says_what_the_import_will_do(cohort, admin):
@@ -250,4 +256,6 @@ def test_the_system_may_import_without_an_actor(cohort):
 
     assert result.enrolled == 1
     assert Invitation.objects.filter(invited_by__isnull=True).exists()
-    assert AuditEvent.objects.get(action="enrollment.imported").actor is None
+    assert (
+        AuditEvent.objects.get(action="enrollment.imported", entity_id=str(cohort.pk)).actor is None
+    )

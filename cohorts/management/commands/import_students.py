@@ -21,12 +21,14 @@ from tenants.models import Institution
 
 
 class ProgressBar:
-    """One line on the terminal, redrawn in place: `label [#####-----]  50%  5,000/10,000`."""
+    """One line on the terminal, redrawn in place: `label [#####-----]  50%  5,000/10,000`
+    (without the counts when `counts` is false: the import reports steps, not rows)."""
 
     WIDTH = 30
 
-    def __init__(self, stream, label: str, total: int, enabled: bool) -> None:
+    def __init__(self, stream, label: str, total: int, enabled: bool, counts: bool = True) -> None:
         self.stream, self.label, self.total, self.enabled = stream, label, max(total, 1), enabled
+        self.counts = counts
         self.drawn = -1
 
     def update(self, done: int, total: int | None = None) -> None:
@@ -39,9 +41,8 @@ class ProgressBar:
         self.drawn = percent
         filled = self.WIDTH * percent // 100
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.stream.write(
-            f"\r{self.label:<16} [{bar}] {percent:3d}%  {done:,}/{self.total:,}", ending=""
-        )
+        counts = f"  {done:,}/{self.total:,}" if self.counts else ""
+        self.stream.write(f"\r{self.label:<16} [{bar}] {percent:3d}%{counts}", ending="")
         self.stream.flush()
 
     def finish(self) -> None:
@@ -129,7 +130,7 @@ class Command(BaseCommand):
             self.stdout.write(self._summary(plan, prefix="Dry run: would enrol"))
             self.stdout.write("Dry run: nothing was written.")
             return
-        bar = ProgressBar(self.stderr, "Importing", 100, progress)
+        bar = ProgressBar(self.stderr, "Importing", 100, progress, counts=False)
         try:
             result = enrollments_import(
                 cohort=cohort,
