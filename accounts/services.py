@@ -79,7 +79,7 @@ def user_invite(*, email: str, full_name: str, roles: Iterable[str], actor: User
     with transaction.atomic():
         if User.objects.filter(email=email).exists():
             raise ValidationError(
-                f"{email} already has an account here; change their roles instead."
+                {"email": f"{email} already has an account here; change their roles instead."}
             )
         user = User(email=email, full_name=full_name.strip(), roles=roles)
         user.set_unusable_password()

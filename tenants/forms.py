@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -5,6 +7,22 @@ from tenants.models import Institution
 from tenants.services import institution_code_validate
 
 LOGO_MAX_BYTES = 1024 * 1024
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+MIN_CONTRAST = 4.5  # WCAG AA for normal text: the navigation and buttons are white on the colour
+
+
+def contrast_with_white(hex_colour: str) -> float:
+    """WCAG contrast ratio of white text on `hex_colour` (#rrggbb)."""
+
+    def channel(value: int) -> float:
+        value /= 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(int(hex_colour[i : i + 2], 16)) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
+
+
 LOGO_MAX_PIXELS = 2000
 
 
@@ -57,6 +75,18 @@ class InstitutionProfileForm(forms.ModelForm):
             "brand_colour": "Used for the navigation bar, buttons and e-mails.",
             "logo": "PNG or JPEG, at most 1 MB and 2000 × 2000 pixels.",
         }
+
+    def clean_brand_colour(self) -> str:
+        colour = self.cleaned_data["brand_colour"]
+        if not HEX_COLOUR.fullmatch(colour):
+            return colour  # the model's validator explains the format
+        if contrast_with_white(colour) < MIN_CONTRAST:
+            raise forms.ValidationError(
+                "White text is hard to read on this colour (contrast %(ratio).1f:1, at least "
+                "4.5:1 is needed); choose a darker one.",
+                params={"ratio": contrast_with_white(colour)},
+            )
+        return colour
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")

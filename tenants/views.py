@@ -5,6 +5,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -46,6 +47,8 @@ def operator_dashboard(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     institutions = institution_list_for_operator(search=search, status=status)
     page = Paginator(institutions, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "tenants/operator_dashboard.html",
@@ -54,6 +57,7 @@ def operator_dashboard(request: HttpRequest) -> HttpResponse:
             "search": search,
             "status": status,
             "statuses": Institution.Status.choices,
+            "query": query.urlencode(),
         },
     )
 
@@ -84,6 +88,9 @@ def operator_institution_status(request: HttpRequest, pk: int, action: str) -> H
         messages.success(request, f"{institution.name} is active again.")
     else:
         raise Http404
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
     return redirect("tenants:operator_dashboard")
 
 

@@ -5,9 +5,10 @@ import os
 import warnings
 
 import pytest
+from celery.signals import task_postrun
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from tenants.models import Institution
@@ -83,28 +84,65 @@ def client_for():
 @pytest.fixture
 def committed_db(django_db_setup, django_db_blocker):
     """Database access without the per-test rollback, for data that another thread (the live
-    server, a Celery worker) must see. Nothing is cleaned up: use unique codes and addresses."""
+    server, a Celery worker) must see. Nothing is cleaned up: use unique codes and addresses.
+    The connection is closed afterwards, or it would stop the test database being dropped."""
     with django_db_blocker.unblock():
         if not connection.settings_dict["NAME"].startswith("test_"):
             pytest.fail(f"Refusing to commit to {connection.settings_dict['NAME']!r}.")
         connection.set_schema_to_public()
         yield
         connection.set_schema_to_public()
+        connections.close_all()
+
+
+def _close_connections(**kwargs) -> None:
+    connections.close_all()
 
 
 @pytest.fixture
 def celery_worker(committed_db):
-    """A real Celery worker, in a thread, consuming every queue the app routes tasks to."""
+    """A real Celery worker, in a thread, consuming every queue the app routes tasks to. It
+    starts on an empty broker, so tasks queued by earlier tests, whose data was rolled back,
+    do not run into this one."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     queues = sorted({settings.CELERY_TASK_DEFAULT_QUEUE, *routed})
-    with start_worker(
-        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
-    ) as worker:
-        yield worker
+    with app.connection_for_write() as broker:
+        for queue in queues:
+            broker.default_channel.queue_purge(queue)
+    # As a real worker does (celery.fixups.django): close the thread's database connection
+    # after each task, or it outlives the thread and blocks dropping the test database.
+    task_postrun.connect(_close_connections, weak=False)
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_connections)
+
+
+# Chromium as Debian ships it: never a browser downloaded by `playwright install`.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @pytest.fixture(scope="session")

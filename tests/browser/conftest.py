@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import pytest
 import redis
-from celery.signals import task_postrun
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connections
@@ -20,25 +19,6 @@ from accounts.models import Role, User
 from tenants.models import Institution
 from tenants.services import institution_provision
 from tests.browser.support import DESKTOP, PASSWORD
-
-# Chromium as Debian ships it: never a browser downloaded by `playwright install`.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": CHROMIUM_ARGS,
-    }
 
 
 @pytest.fixture(scope="session")
@@ -51,35 +31,6 @@ def _fail_fast(django_db_setup, page: Page):
     """A page that does not show what a test waits for fails in seconds, not in 30."""
     page.set_default_timeout(10_000)
     expect.set_options(timeout=10_000)
-
-
-@pytest.fixture
-def celery_worker(committed_db):
-    """The suite's worker thread (every queue the app routes to), started on an empty broker so
-    that tasks queued by earlier tests, whose data was rolled back, do not run into this one."""
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    routed = {route["queue"] for route in django_settings.CELERY_TASK_ROUTES.values()}
-    queues = sorted({django_settings.CELERY_TASK_DEFAULT_QUEUE, *routed})
-    with app.connection_for_write() as connection:
-        for queue in queues:
-            connection.default_channel.queue_purge(queue)
-    # As a real worker does (celery.fixups.django): close the thread's database connection
-    # after each task, or it outlives the thread and blocks dropping the test database.
-    task_postrun.connect(_close_connections, weak=False)
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
-        ) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(_close_connections)
-
-
-def _close_connections(**kwargs) -> None:
-    connections.close_all()
 
 
 @dataclass(frozen=True)

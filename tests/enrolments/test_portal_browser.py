@@ -23,6 +23,7 @@ from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_invite, student_document_decide
 from tenants.services import institution_domain, institution_provision
+from tests.browser.support import DESKTOP, PHONE
 from tests.factories import CohortFactory
 
 from .conftest import PDF_BYTES, png_bytes
@@ -30,16 +31,7 @@ from .conftest import PDF_BYTES, png_bytes
 pytestmark = pytest.mark.browser
 
 PASSWORD = "portal-browser-Passw0rd!"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 class PortalChecker:
@@ -79,16 +71,6 @@ class PortalChecker:
                     caret="initial",
                 )
         self.page.set_viewport_size(DESKTOP)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium (as in tests/browser), never a browser downloaded by Playwright."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": CHROMIUM_ARGS,
-    }
 
 
 @pytest.fixture

@@ -181,9 +181,15 @@ def test_an_email_queued_in_an_institution_inside_a_platform_transaction_runs_th
     (message,) = wait_for(delivered)
     assert f"Isolation {code}" in message.subject
     assert "/accounts/invitation/" in message.body
-    with tenant_context(institution):
-        email = OutboundEmail.objects.get(recipient=recipient)
-        assert email.status == OutboundEmail.Status.SENT
+
+    def marked_sent():
+        """the worker to record the invitation as sent, in the new institution's schema"""
+        with tenant_context(institution):
+            return OutboundEmail.objects.filter(
+                recipient=recipient, status=OutboundEmail.Status.SENT
+            ).exists()
+
+    wait_for(marked_sent)
     for schema in ("public", "inst_alpha", "inst_beta"):
         with schema_context(schema):
             assert not OutboundEmail.objects.filter(recipient=recipient).exists()

@@ -64,6 +64,7 @@ def test_super_admin_changes_branding_and_logo_is_served_privately(
     ("changes", "message"),
     [
         ({"brand_colour": "red"}, "six hexadecimal digits"),
+        ({"brand_colour": "#ffee88"}, "White text is hard to read on this colour"),
         ({"name": ""}, "This field is required."),
         ({"logo": SimpleUploadedFile("logo.png", b"<svg></svg>")}, "Upload a valid image"),
         ({"logo": _png(2500, 10)}, "2000 × 2000 pixels"),
