@@ -41,6 +41,8 @@ def test_super_admin_changes_branding_and_logo_is_served_privately(
     institution, super_admin_client, settings, tmp_path
 ):
     settings.MEDIA_ROOT = str(tmp_path)
+    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
     response = super_admin_client.post(
         "/settings/", _form(brand_colour="#aa3300", registration_number="REG-1", logo=_png())
     )
