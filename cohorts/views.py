@@ -173,36 +173,37 @@ def cohort_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cohorts:dashboard", pk=cohort.pk)
 
 
+def _confirm_with_reason(
+    request: HttpRequest, cohort: Cohort, form_class, template: str, context: dict, service,
+    success: str, reason_argument: str, /, **arguments,
+) -> HttpResponse:  # fmt: skip
+    """A page that asks for a reason before a transition, then runs it and goes back to the
+    dashboard (or shows the refusal on the same page)."""
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        arguments[reason_argument] = form.cleaned_data["reason"]
+        if _run(request, service, success, **arguments):
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(request, template, {"cohort": cohort, "form": form, **context})
+
+
 @role_required(*COHORT_MANAGERS)
 def cohort_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
-    form = ForceCompleteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        done = _run(
-            request, cohort_complete, "The cohort is completed.",
-            cohort=cohort, force_reason=form.cleaned_data["reason"],
-        )  # fmt: skip
-        if done:
-            return redirect("cohorts:dashboard", pk=cohort.pk)
-    return render(
-        request,
-        "cohorts/cohort_complete.html",
-        {"cohort": cohort, "form": form, "blockers": cohort_completion_blockers(cohort)},
-    )
+    return _confirm_with_reason(
+        request, cohort, ForceCompleteForm, "cohorts/cohort_complete.html",
+        {"blockers": cohort_completion_blockers(cohort)}, cohort_complete,
+        "The cohort is completed.", "force_reason", cohort=cohort,
+    )  # fmt: skip
 
 
 @role_required(*COHORT_MANAGERS)
 def cohort_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        done = _run(
-            request, cohort_cancel, "The cohort is cancelled.",
-            cohort=cohort, reason=form.cleaned_data["reason"],
-        )  # fmt: skip
-        if done:
-            return redirect("cohorts:dashboard", pk=cohort.pk)
-    return render(request, "cohorts/cohort_cancel.html", {"cohort": cohort, "form": form})
+    return _confirm_with_reason(
+        request, cohort, ReasonForm, "cohorts/cohort_cancel.html", {}, cohort_cancel,
+        "The cohort is cancelled.", "reason", cohort=cohort,
+    )  # fmt: skip
 
 
 @role_required(*COHORT_MANAGERS)
@@ -230,19 +231,11 @@ def _enrollment(cohort: Cohort, enrollment_pk: int) -> CohortEnrollment:
 def student_withdraw(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        done = _run(
-            request, enrollment_withdraw, f"{enrollment.user} is withdrawn from the cohort.",
-            enrollment=enrollment, reason=form.cleaned_data["reason"],
-        )  # fmt: skip
-        if done:
-            return redirect("cohorts:dashboard", pk=cohort.pk)
-    return render(
-        request,
-        "cohorts/student_withdraw.html",
-        {"cohort": cohort, "enrollment": enrollment, "form": form},
-    )
+    return _confirm_with_reason(
+        request, cohort, ReasonForm, "cohorts/student_withdraw.html", {"enrollment": enrollment},
+        enrollment_withdraw, f"{enrollment.user} is withdrawn from the cohort.", "reason",
+        enrollment=enrollment,
+    )  # fmt: skip
 
 
 @role_required(*COHORT_MANAGERS)
