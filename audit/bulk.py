@@ -29,20 +29,26 @@ _PLAIN_VALUES = (str, int, bool, type(None))
 
 
 def _value_preparer(model_field: models.Field, database) -> Callable[[models.Model], Any]:
-    """What `save()` would write for this field of an instance; cheaper for plain values, which
-    matters at tens of thousands of rows."""
+    """What `save()` would write for this field of an instance; cheaper for empty and plain
+    values, which matters at tens of thousands of rows."""
     attname = model_field.attname
-    needs_pre_save = getattr(model_field, "auto_now", False) or getattr(
+    automatic = getattr(model_field, "auto_now", False) or getattr(
         model_field, "auto_now_add", False
     )
-    plain = model_field.get_internal_type() in _PLAIN_COLUMNS and not needs_pre_save
+    # pre_save() only reads the attribute unless a field overrides it (a file is saved, a
+    # timestamp set); dates and times override it for auto_now and auto_now_add alone.
+    reads_attribute = type(model_field).pre_save is models.Field.pre_save or (
+        isinstance(model_field, models.DateField | models.TimeField) and not automatic
+    )
+    plain = model_field.get_internal_type() in _PLAIN_COLUMNS
 
     def prepare(instance: models.Model) -> Any:
-        if plain:
+        if reads_attribute:
             value = getattr(instance, attname)
-            if type(value) in _PLAIN_VALUES:
+            if value is None or (plain and type(value) in _PLAIN_VALUES):
                 return value
-        value = model_field.pre_save(instance, True)
+        else:
+            value = model_field.pre_save(instance, True)
         return model_field.get_db_prep_save(value, database)
 
     return prepare
