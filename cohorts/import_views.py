@@ -50,8 +50,12 @@ def _cohort(cohort_pk: int) -> Cohort:
     return get_object_or_404(Cohort, pk=cohort_pk)
 
 
-def _student_import(cohort: Cohort, pk: int) -> StudentImport:
-    return get_object_or_404(StudentImport.objects.select_related("cohort"), pk=pk, cohort=cohort)
+def _student_import(cohort: Cohort, pk: int, *, rows: bool = True) -> StudentImport:
+    """The import, with its rows (up to 20,000 of them, as JSON) only when the page shows them."""
+    imports = StudentImport.objects.select_related("cohort")
+    if not rows:
+        imports = imports.defer("valid_rows", "row_errors")
+    return get_object_or_404(imports, pk=pk, cohort=cohort)
 
 
 def _progress_context(student_import: StudentImport) -> dict:
@@ -126,7 +130,7 @@ def import_progress(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespon
     """The progress bar, polled by htmx; once the work is over the whole page reloads to show
     the preview or the outcome."""
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk)
+    student_import = _student_import(cohort, pk, rows=False)
     if request.htmx and not student_import.is_running:
         return HttpResponseClientRefresh()
     return render(

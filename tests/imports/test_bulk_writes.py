@@ -40,6 +40,8 @@ def test_rows_copy_writes_every_field_as_save_would_and_sets_the_keys_in_order(c
         assert enrollment.student_data == {"gender": "female", "n": n}
         assert enrollment.state == EnrollmentState.WAITING
         assert enrollment.invited_at is not None  # auto_now_add
+        assert enrollment.updated_at is not None  # auto_now
+        assert enrollment.withdrawn_at is None
     assert not users[0]._state.adding
 
 
