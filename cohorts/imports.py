@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.validators import validate_email
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Func, Value
 from django.urls import reverse
 from django.utils import timezone
@@ -815,6 +815,13 @@ def _enrollment_emails(
 # --- Uploads through the pages (StudentImport) ---------------------------------------------
 
 
+def error_kind(error: Exception) -> str:
+    """An error's type and, for a database error, the constraint it broke: never its message,
+    which may quote a row's values (special personal information among them)."""
+    constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    return type(error).__name__ + (f" ({constraint})" if constraint else "")
+
+
 def _progress_key(student_import: StudentImport) -> str:
     # The cache's key function prefixes the schema: one institution cannot read another's.
     return f"cohorts:student-import:{student_import.pk}:progress"
@@ -968,13 +975,17 @@ def student_import_run(*, student_import: StudentImport, actor: User | None) -> 
             if stored_file:
                 storage = student_import.file.storage
                 transaction.on_commit(lambda: storage.delete(stored_file))
-    except (ValidationError, PermissionDenied) as error:
+    except (ValidationError, PermissionDenied, DatabaseError) as error:
+        if isinstance(error, ValidationError):
+            message = " ".join(error.messages)
+        elif isinstance(error, PermissionDenied):
+            message = "You may no longer import students."
+        else:
+            # E.g. someone else enrolled one of these students at the same moment.
+            logger.error("Student import %s failed: %s", student_import.pk, error_kind(error))
+            message = "The import failed and nothing was imported. Upload the file again."
         student_import.refresh_from_db()
         student_import.status = StudentImportStatus.FAILED
-        student_import.error = (
-            " ".join(error.messages)
-            if isinstance(error, ValidationError)
-            else "You may no longer import students."
-        )
+        student_import.error = message
         student_import.save(update_fields=["status", "error", "updated_at"])
     return student_import

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.core.exceptions import ObjectDoesNotExist
 
 from accounts.models import User
-from cohorts.imports import student_import_parse, student_import_run
+from cohorts.imports import error_kind, student_import_parse, student_import_run
 from cohorts.models import StudentImport, StudentImportStatus
 from notifications.services import email_deliver
 
@@ -30,11 +30,12 @@ def student_import_parse_task(student_import_id: int) -> str:
         return "missing"
     try:
         return student_import_parse(student_import=student_import).status
-    except Exception:
-        # The rows may hold special personal information: log the failure, not the data.
-        logger.exception("Reading student import %s failed", student_import_id)
+    except Exception as error:
+        # The rows may hold special personal information, and an error's message may quote
+        # them: the log gets the kind of error only.
+        logger.error("Reading student import %s failed: %s", student_import_id, error_kind(error))
         _fail(student_import_id, "The file could not be read. Try again, or save it as CSV.")
-        raise
+        return StudentImportStatus.FAILED
 
 
 @shared_task(name="cohorts.student_import_run")
@@ -50,10 +51,12 @@ def student_import_run_task(student_import_id: int, actor_id: int | None) -> str
         return StudentImportStatus.FAILED
     try:
         return student_import_run(student_import=student_import, actor=actor).status
-    except Exception:
-        logger.exception("Importing student import %s failed", student_import_id)
-        _fail(student_import_id, "The import failed and nothing was imported. Try again.")
-        raise
+    except Exception as error:
+        logger.error("Importing student import %s failed: %s", student_import_id, error_kind(error))
+        _fail(
+            student_import_id, "The import failed and nothing was imported. Upload the file again."
+        )
+        return StudentImportStatus.FAILED
 
 
 @shared_task(name="cohorts.import_emails_deliver")

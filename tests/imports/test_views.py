@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 from openpyxl import load_workbook
@@ -281,3 +282,30 @@ def test_another_institutions_cohort_and_import_are_not_found(
     )
     response = upload(client, theirs, csv_bytes([student_row()]))
     assert response.status_code == 404
+
+
+def test_a_database_failure_while_importing_fails_the_import_without_logging_the_rows(
+    client, cohort, caplog
+):
+    refused = unique_email("refused")
+    rows = [student_row(race="coloured"), student_row(email=refused, disability="hearing")]
+    upload(client, cohort, csv_bytes(rows))
+    student_import = StudentImport.objects.get(cohort=cohort)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE notifications_outboundemail ADD CONSTRAINT test_refused_recipient "
+            "CHECK (recipient <> %s)",
+            [refused],
+        )
+
+    response = client.post(
+        reverse("cohort_import:confirm", args=[cohort.pk, student_import.pk]), follow=True
+    )
+
+    student_import.refresh_from_db()
+    assert student_import.status == StudentImportStatus.FAILED
+    assert "nothing was imported" in response.content.decode()
+    assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
+    assert "test_refused_recipient" in caplog.text
+    assert "coloured" not in caplog.text
+    assert "hearing" not in caplog.text
