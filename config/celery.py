@@ -1,12 +1,30 @@
-"""The Celery app. Every task is a `TenantTask`: it carries the schema it was queued in and
-runs inside that schema, so a task can never read or write another institution's data."""
+"""The Celery app. Every task is a tenant task: it carries the schema it was queued in and runs
+inside that schema, so a task can never read or write another institution's data."""
 
+import functools
 import os
 
+from django.db import transaction
 from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.task import TenantTask, headers_with_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = CeleryApp("cohortly")
+
+class InstitutionTask(TenantTask):
+    """Queued after commit, but in the schema that was current when it was asked for: a service
+    may leave an institution's schema before its transaction commits (provisioning does)."""
+
+    abstract = True
+
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        self.apply_async_on_commit(args, kwargs)
+
+    def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
+        options["headers"] = headers_with_schema(options.get("headers"))
+        transaction.on_commit(functools.partial(self.apply_async, args, kwargs, **options))
+
+
+app = CeleryApp("cohortly", task_cls=InstitutionTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -22,11 +22,7 @@ def email_enqueue(*, recipient: str, template: str, context: dict[str, Any]) -> 
     from notifications.tasks import deliver_email
 
     email = OutboundEmail.objects.create(recipient=recipient, template=template, context=context)
-    # The schema is taken now, not at commit: provisioning enqueues inside an institution's schema
-    # but commits after switching back to the platform's, where the task would find nothing.
-    deliver_email.apply_async_on_commit(
-        (email.pk,), headers={"_schema_name": connection.schema_name}
-    )
+    deliver_email.delay_on_commit(email.pk)
     return email
 
 
