@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Institution, InstitutionDirectoryEntry
@@ -7,9 +7,7 @@ from tenants.models import Institution, InstitutionDirectoryEntry
 def institution_list_for_operator(*, search: str = "", status: str = "") -> QuerySet[Institution]:
     institutions = Institution.objects.institutions().prefetch_related("domains")
     if search:
-        institutions = institutions.filter(name__icontains=search) | institutions.filter(
-            code__icontains=search
-        )
+        institutions = institutions.filter(Q(name__icontains=search) | Q(code__icontains=search))
     if status:
         institutions = institutions.filter(status=status)
     return institutions.order_by("name")
