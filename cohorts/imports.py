@@ -67,6 +67,8 @@ COLUMN_ALIASES = {
 CHOICES = {"gender": Gender, "race": Race, "disability": Disability}
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+# Rows of a sheet read at most, blank ones included.
+MAX_SHEET_ROWS = 2 * MAX_ROWS
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254
 ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
@@ -100,6 +102,13 @@ class Spreadsheet:
     columns: list[str]
     rows: Iterator[tuple[int, dict[str, str]]]
     estimated_rows: int
+
+
+def _too_many_rows() -> SpreadsheetError:
+    return SpreadsheetError(
+        f"The file has more than {MAX_ROWS:,} students, the most one import takes. Split it "
+        "into several files."
+    )
 
 
 def _size_check(size: int) -> None:
@@ -265,6 +274,9 @@ def spreadsheet_read(content: bytes, *, kind: str | None = None) -> Spreadsheet:
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         for number, cells in raw_rows:
+            if number > MAX_SHEET_ROWS:
+                # A compressed XLSX can hold millions of rows in a few megabytes.
+                raise _too_many_rows()
             if not any(cells):
                 continue
             yield (
@@ -409,10 +421,7 @@ def _rows_clean(
     first_line_of: dict[str, int] = {}
     for count, (line, values) in enumerate(rows, start=1):
         if count > MAX_ROWS:
-            raise SpreadsheetError(
-                f"The file has more than {MAX_ROWS:,} students, the most one import takes. "
-                "Split it into several files."
-            )
+            raise _too_many_rows()
         cleaned, messages = row_clean(values)
         email = cleaned.get("email")
         if email in first_line_of:

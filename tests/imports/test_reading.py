@@ -183,6 +183,13 @@ def test_a_file_with_more_students_than_the_limit_is_refused(institution, cohort
         rows_check(cohort=cohort, rows=spreadsheet.rows)
 
 
+def test_a_sheet_of_mostly_blank_rows_is_not_read_to_its_end():
+    content = b"full_name,email\n" + b",\n" * MAX_ROWS * 2 + b"A B,ab@example.org\n"
+
+    with pytest.raises(SpreadsheetError, match="more than 20,000 students"):
+        read_all(content)
+
+
 def test_a_malformed_csv_row_is_reported_by_number():
     content = b'full_name,email\nok,ok@example.org\n"unclosed' + b"x" * 200_000 + b"\n"
 
