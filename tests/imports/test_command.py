@@ -12,7 +12,7 @@ from notifications.models import OutboundEmail
 from tests.factories import UserFactory
 from tests.imports.support import HTML_BYTES, csv_bytes, student_row, xlsx_bytes
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.imports.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def run(cohort, path, *options: str, institution: str = "alpha") -> tuple[str, str]:

@@ -21,7 +21,7 @@ from tenants.services import email_directory_hash
 from tests.factories import PASSWORD, UserFactory
 from tests.imports.support import student_row, unique_email
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.imports.urls")]
+pytestmark = pytest.mark.django_db
 
 
 def rows(count: int, **values) -> list[dict]:

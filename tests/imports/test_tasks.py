@@ -19,8 +19,6 @@ from tenants.models import Institution
 from tests.factories import CohortFactory, UserFactory
 from tests.imports.support import csv_bytes, student_row, unique_email
 
-pytestmark = pytest.mark.urls("tests.imports.urls")
-
 
 def wait_for(predicate, *, timeout: float = 60.0):
     deadline = time.monotonic() + timeout

@@ -25,7 +25,7 @@ from tests.imports.support import (
     xlsx_bytes,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.imports.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
