@@ -32,7 +32,6 @@ The exit status is non-zero when anything could not be measured.
 """
 
 import argparse
-import contextlib
 import csv
 import datetime
 import io
@@ -40,52 +39,10 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cohortly"
+from scratch import log, run_benchmark
+
 COLUMNS = ("full_name", "email", "id_number", "gender", "race", "disability")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def url_with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-def libpq_url(url: str) -> str:
-    """django-environ accepts postgres://, postgresql:// and friends; libpq wants one of two."""
-    parts = urlsplit(url)
-    scheme = "postgresql" if parts.scheme.startswith("postgres") else parts.scheme
-    return urlunsplit(parts._replace(scheme=scheme))
-
-
-def admin_execute(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(
-        libpq_url(url_with_database(server_url, "postgres")), autocommit=True, connect_timeout=5
-    ) as admin:
-        admin.execute(sql)
-
-
-def configure_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["DJANGO_ENV"] = "development"
-    os.environ["DEBUG"] = "false"  # DEBUG would keep every query in memory
-    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ["EMAIL_URL"] = "dummymail://"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(REPO_ROOT))
-
-    import django
-
-    django.setup()
 
 
 # --- The file ------------------------------------------------------------------------------
@@ -247,13 +204,8 @@ def check_imported(code: str, count: int) -> None:
 # --- Main ----------------------------------------------------------------------------------
 
 
-def run(students: int) -> tuple[float, float]:
-    from django.core.management import call_command
-
+def measure(students: int) -> dict[str, float]:
     log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    log("migrating the scratch database (platform, template) ...")
-    with contextlib.redirect_stdout(sys.stderr):
-        call_command("migrate_platform", verbosity=0)
     content = generated_file(students)
     log(f"generated {students} students, {len(content) / 1024 / 1024:.2f} MB of CSV")
 
@@ -274,7 +226,7 @@ def run(students: int) -> tuple[float, float]:
     log(f"  baseline: {baseline:.3f} s")
     check_imported("bench-baseline", students)
     log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return ours, baseline
+    return {"ours_s": ours, "baseline_s": baseline, "ratio": baseline / ours}
 
 
 def main() -> int:
@@ -285,47 +237,7 @@ def main() -> int:
     if not 1 <= args.students <= 20_000:
         parser.error("--students must be between 1 and 20000 (the import's limit)")
 
-    server_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    scratch = f"cohortly_bench_import_{os.getpid()}"
-    scratch_url = url_with_database(server_url, scratch)
-    try:
-        admin_execute(server_url, f'CREATE DATABASE "{scratch}"')
-    except Exception as error:
-        log(f"cannot create the scratch database {scratch}: {error}")
-        return 2
-    log(f"scratch database: {scratch}")
-
-    status = 0
-    try:
-        configure_django(scratch_url)
-        ours, baseline = run(args.students)
-    except Exception as error:
-        import traceback
-
-        traceback.print_exc()
-        log(f"benchmark failed: {type(error).__name__}: {error}")
-        status = 1
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if args.keep:
-            log(f"kept the scratch database {scratch}")
-        else:
-            try:
-                admin_execute(server_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-                log(f"dropped the scratch database {scratch}")
-            except Exception as error:
-                log(f"could not drop the scratch database {scratch}: {error}")
-                status = status or 3
-    if status:
-        return status
-
-    print(f"ours_s: {ours:.4f}")
-    print(f"baseline_s: {baseline:.4f}")
-    print(f"ratio: {baseline / ours:.2f}")
-    return 0
+    return run_benchmark("import", lambda: measure(args.students), keep=args.keep)
 
 
 if __name__ == "__main__":
