@@ -386,7 +386,7 @@ def row_clean(values: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
         try:
             cleaned["id_number"] = id_number_clean(id_number)
         except IdNumberError as error:
-            messages.append(f"ID number: {error}")
+            messages.append(str(error))
 
     for column, choices in CHOICES.items():
         raw = str(values.get(column) or "").strip()

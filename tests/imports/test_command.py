@@ -92,7 +92,7 @@ def test_bad_rows_are_listed_and_nothing_is_imported(cohort, tmp_path):
     report = err.getvalue().splitlines()
     assert report[0] == "row 3 (thandi@): “thandi@” is not a valid e-mail address."
     assert report[1].startswith("row 4 (")
-    assert "ID number: An ID number has 13 digits." in report[1]
+    assert "An ID number has 13 digits." in report[1]
     assert report[2].startswith("row 5 (")
     assert "Race is not one of" in report[2]
     assert "unknown" not in report[2]
