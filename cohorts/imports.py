@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import filetype
@@ -597,12 +597,9 @@ def _emails_dispatch_on_commit(email_ids: list[int]) -> None:
     single e-mails. The outbox sweep catches any that a lost task leaves queued."""
     from cohorts.tasks import import_emails_deliver
 
-    schema_name = connection.schema_name
     for start in range(0, len(email_ids), EMAIL_CHUNK):
         import_emails_deliver.apply_async_on_commit(
-            (email_ids[start : start + EMAIL_CHUNK],),
-            headers={"_schema_name": schema_name},
-            queue=EMAIL_QUEUE,
+            (email_ids[start : start + EMAIL_CHUNK],), queue=EMAIL_QUEUE
         )
 
 
@@ -998,3 +995,30 @@ def student_import_run(*, student_import: StudentImport, actor: User | None) -> 
         student_import.error = message
         student_import.save(update_fields=["status", "error", "updated_at"])
     return student_import
+
+
+STALE_IMPORT_AGE = timedelta(days=7)
+
+
+def student_imports_discard_stale(*, older_than: timedelta = STALE_IMPORT_AGE) -> int:
+    """Forget imports nobody confirmed: their files and checked rows hold special personal
+    information that has no business waiting forever. Returns how many were discarded."""
+    stale = StudentImport.objects.filter(
+        created_at__lt=timezone.now() - older_than,
+        status__in=[StudentImportStatus.PARSING, StudentImportStatus.PREVIEW],
+    )
+    discarded = 0
+    for student_import in stale.iterator():
+        with transaction.atomic():
+            stored_file = student_import.file.name
+            student_import.status = StudentImportStatus.FAILED
+            student_import.error = "Not confirmed within a week: upload the file again."
+            student_import.valid_rows = []
+            student_import.row_errors = []
+            student_import.file = ""
+            student_import.save()
+            if stored_file:
+                storage = student_import.file.storage
+                transaction.on_commit(lambda name=stored_file, store=storage: store.delete(name))
+        discarded += 1
+    return discarded

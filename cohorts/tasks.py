@@ -6,11 +6,18 @@ import logging
 
 from celery import shared_task
 from django.core.exceptions import ObjectDoesNotExist
+from django_tenants.utils import schema_context
 
 from accounts.models import User
-from cohorts.imports import error_kind, student_import_parse, student_import_run
+from cohorts.imports import (
+    error_kind,
+    student_import_parse,
+    student_import_run,
+    student_imports_discard_stale,
+)
 from cohorts.models import StudentImport, StudentImportStatus
 from notifications.services import email_deliver
+from tenants.selectors import schema_names_for_background_work
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +77,16 @@ def import_emails_deliver(email_ids: list[int]) -> int:
         except Exception as error:
             logger.warning("E-mail %s from an import failed: %s", email_id, type(error).__name__)
     return sent
+
+
+@shared_task(name="cohorts.student_imports_discard_stale")
+def student_imports_discard_stale_task() -> int:
+    return student_imports_discard_stale()
+
+
+@shared_task(name="cohorts.student_imports_discard_stale_all_institutions")
+def student_imports_discard_stale_all_institutions() -> None:
+    """Beat entry point: one clean-up per active institution."""
+    for schema_name in schema_names_for_background_work(include_public=False):
+        with schema_context(schema_name):
+            student_imports_discard_stale_task.delay()

@@ -250,11 +250,18 @@ if DJANGO_ENV == "test":
     CACHES["default"]["KEY_PREFIX"] = TEST_REDIS_PREFIX
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}}
+CELERY_TASK_ROUTES = {
+    "notifications.*": {"queue": "notifications"},
+    "cohorts.student_import_*": {"queue": "imports"},
+}
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep-outbox": {
         "task": "notifications.sweep_outbox_all_institutions",
         "schedule": 60.0,
+    },
+    "cohorts-discard-stale-imports": {
+        "task": "cohorts.student_imports_discard_stale_all_institutions",
+        "schedule": 60.0 * 60 * 24,
     },
     # Hourly: each reminder is due on its own cadence, checked under a lock, never sent twice.
     "enrolments-send-reminders": {

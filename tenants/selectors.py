@@ -13,10 +13,12 @@ def institution_list_for_operator(*, search: str = "", status: str = "") -> Quer
     return institutions.order_by("name")
 
 
-def schema_names_for_background_work() -> list[str]:
-    """Schemas that periodic tasks visit: the public one and every active institution."""
+def schema_names_for_background_work(*, include_public: bool = True) -> list[str]:
+    """Schemas that periodic tasks visit: every active institution, and the platform's own
+    unless `include_public` is false."""
     active = Institution.objects.institutions().filter(status=Institution.Status.ACTIVE)
-    return [get_public_schema_name(), *active.values_list("schema_name", flat=True)]
+    institutions = list(active.values_list("schema_name", flat=True))
+    return [get_public_schema_name(), *institutions] if include_public else institutions
 
 
 def institutions_for_email_hash(email_hash: str) -> QuerySet[Institution]:

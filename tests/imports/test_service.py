@@ -259,3 +259,33 @@ def test_the_system_may_import_without_an_actor(cohort):
     assert (
         AuditEvent.objects.get(action="enrollment.imported", entity_id=str(cohort.pk)).actor is None
     )
+
+
+def test_unconfirmed_imports_are_discarded_after_a_week(cohort, admin, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from cohorts.imports import student_imports_discard_stale
+    from cohorts.models import StudentImport, StudentImportStatus
+
+    stale = StudentImport.objects.create(
+        cohort=cohort, original_name="old.csv", kind="csv", created_by=admin,
+        status=StudentImportStatus.PREVIEW, valid_rows=[{"email": "x@example.org", "race": "x"}],
+    )  # fmt: skip
+    stale.file.save("old.csv", ContentFile(b"full_name,email\n"))
+    fresh = StudentImport.objects.create(
+        cohort=cohort, original_name="new.csv", kind="csv", created_by=admin,
+        status=StudentImportStatus.PREVIEW, valid_rows=[{"email": "y@example.org"}],
+    )  # fmt: skip
+    StudentImport.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=8))
+
+    assert student_imports_discard_stale() == 1
+
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == StudentImportStatus.FAILED
+    assert stale.valid_rows == []
+    assert not stale.file
+    assert fresh.valid_rows == [{"email": "y@example.org"}]

@@ -104,9 +104,7 @@ def test_an_id_number_with_a_wrong_check_digit_is_reported(cohort):
 
     (message,) = problems(cohort, student_row(id_number=wrong))
 
-    assert message == (
-        "The ID number's check digit is wrong: check it for a typing mistake."
-    )
+    assert message == ("The ID number's check digit is wrong: check it for a typing mistake.")
 
 
 def test_an_unknown_gender_is_reported_with_the_accepted_values(cohort):
