@@ -310,46 +310,19 @@ def enrollment_withdraw(
 def student_document_decide(
     *, document: StudentDocument, actor: User, approve: bool, reason: str = ""
 ) -> StudentDocument:
-    """An admin's decision on the current version of a student's document: verified, or
-    rejected with a reason the student sees. The enrolment's verification state follows, and
-    the enrolment completes when this was the last thing missing."""
+    """An admin's decision on the current version of a student's document; the review itself
+    (DocumentVerification row, enrolment states, audit, e-mail) is
+    verification.services.document_review, which verifiers granted a cohort use too."""
+    from verification.services import document_review
+
     permission_check(
         actor=actor,
         allowed=actor.has_role(*COHORT_MANAGERS),
         action="enrolments.student_document_decide",
     )
-    reason = reason.strip()
-    if not approve and not reason:
-        raise ValidationError({"reason": "Say why the document is rejected."})
-    with transaction.atomic():
-        enrollment = _lock(document.enrollment)
-        document = StudentDocument.objects.select_for_update().get(pk=document.pk)
-        if not enrollment.is_open:
-            raise ValidationError(
-                f"The enrolment is {enrollment.get_state_display().lower()}; "
-                "its documents can no longer be reviewed."
-            )
-        if not document.is_current:
-            raise ValidationError("A newer version of this document has been uploaded.")
-        if document.status != DocumentStatus.PENDING:
-            raise ValidationError(
-                f"This document is already {document.get_status_display().lower()}."
-            )
-        document.status = DocumentStatus.VERIFIED if approve else DocumentStatus.REJECTED
-        document.rejection_reason = "" if approve else reason
-        document.save(update_fields=["status", "rejection_reason"])
-        if not approve:
-            enrollment.rejection_reason = reason
-        enrollment_refresh(enrollment)
-        audit_record(
-            actor=actor,
-            action="document.approved" if approve else "document.rejected",
-            entity_type="enrolments.studentdocument",
-            entity_id=document.pk,
-            old_values={"status": DocumentStatus.PENDING},
-            new_values={"status": document.status, "reason": document.rejection_reason},
-        )
-    return document
+    return document_review(
+        document=document, reviewer=actor, approve=approve, reason=reason
+    ).document
 
 
 # --- Progress: what a student still has to do ------------------------------------------------

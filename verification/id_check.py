@@ -1,0 +1,86 @@
+"""What a South African ID number says about its holder, set beside what the student entered,
+so that a reviewer looking at an ID document sees at once whether the details agree."""
+
+import datetime
+from dataclasses import dataclass
+
+from stdnum.za import idnr
+
+from enrolments.choices import Gender, IdNumberError, id_number_clean
+
+ID_GENDERS = {"F": Gender.FEMALE, "M": Gender.MALE}
+CITIZENSHIP_LABELS = {"citizen": "South African citizen", "resident": "Permanent resident"}
+
+
+@dataclass(frozen=True)
+class IdFact:
+    """One thing the ID number implies, what the student entered for it, and whether the two
+    disagree (None when there is nothing to compare, e.g. "Prefer not to say")."""
+
+    label: str
+    implied: str
+    entered: str
+    mismatch: bool | None
+
+
+@dataclass(frozen=True)
+class IdNumberCheck:
+    id_number: str
+    error: str
+    facts: tuple[IdFact, ...]
+
+    @property
+    def has_mismatch(self) -> bool:
+        return bool(self.error) or any(fact.mismatch for fact in self.facts)
+
+
+def _date_label(value: datetime.date) -> str:
+    return value.strftime("%-d %B %Y")
+
+
+def id_number_check(student_data: dict) -> IdNumberCheck | None:
+    """None when the student gave no ID number (e.g. they have a passport)."""
+    raw = str(student_data.get("id_number") or "").strip()
+    if not raw:
+        return None
+    try:
+        id_number = id_number_clean(raw)
+    except IdNumberError as error:
+        return IdNumberCheck(id_number=raw, error=str(error), facts=())
+
+    birth = idnr.get_birth_date(id_number)
+    entered_birth = str(student_data.get("date_of_birth") or "")
+    try:
+        entered_date = datetime.date.fromisoformat(entered_birth) if entered_birth else None
+    except ValueError:
+        entered_date = None
+    birth_fact = IdFact(
+        label="Date of birth",
+        implied=_date_label(birth),
+        entered=_date_label(entered_date) if entered_date else (entered_birth or "not given"),
+        mismatch=None if not entered_birth else entered_date != birth,
+    )
+
+    gender = ID_GENDERS[idnr.get_gender(id_number)]
+    entered_gender = str(student_data.get("gender") or "")
+    comparable = entered_gender in (Gender.FEMALE, Gender.MALE)
+    gender_fact = IdFact(
+        label="Gender",
+        implied=gender.label,
+        entered=Gender(entered_gender).label
+        if entered_gender in Gender.values
+        else (entered_gender or "not given"),
+        mismatch=(entered_gender != gender) if comparable else None,
+    )
+
+    citizenship = idnr.get_citizenship(id_number)
+    entered_citizenship = str(student_data.get("citizenship") or "")
+    citizenship_fact = IdFact(
+        label="Citizenship",
+        implied=CITIZENSHIP_LABELS.get(citizenship, citizenship),
+        entered=CITIZENSHIP_LABELS.get(entered_citizenship, entered_citizenship or "not asked"),
+        mismatch=(entered_citizenship != citizenship) if entered_citizenship else None,
+    )
+    return IdNumberCheck(
+        id_number=id_number, error="", facts=(birth_fact, gender_fact, citizenship_fact)
+    )

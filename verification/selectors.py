@@ -1,0 +1,182 @@
+"""The reads behind the review pages. Every one starts from the cohorts the reviewer may see
+(cohorts.selectors.cohorts_visible_to), so a document of another cohort is simply not found."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import Role, User
+from accounts.permissions import COHORT_MANAGERS
+from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.selectors import cohorts_visible_to
+from enrolments.models import CohortEnrollment, DocumentStatus, EnrollmentState, StudentDocument
+from verification.models import DocumentVerification
+
+REVIEWER_ROLES = (*COHORT_MANAGERS, Role.VERIFIER)
+# Documents are reviewed while the cohort is being filled or running, and the student's place
+# in it is open; a cancelled cohort or a withdrawn student has nothing left to review.
+REVIEWABLE_COHORT_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+OPEN_ENROLLMENT_STATES = (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
+
+
+def reviewable_cohorts(user: User) -> QuerySet[Cohort]:
+    """The cohorts whose documents `user` may review: none unless they hold a reviewing role."""
+    if not user.has_role(*REVIEWER_ROLES):
+        return Cohort.objects.none()
+    return cohorts_visible_to(user)
+
+
+def may_review_cohort(*, user: User, cohort_id: int) -> bool:
+    return reviewable_cohorts(user).filter(pk=cohort_id).exists()
+
+
+def _versions() -> Subquery:
+    """How many versions of the same document the student has uploaded (this one included)."""
+    return Subquery(
+        StudentDocument.objects.filter(
+            enrollment_id=OuterRef("enrollment_id"), document_type_id=OuterRef("document_type_id")
+        )
+        .order_by()
+        .values("enrollment_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+
+def _awaiting_review(user: User) -> QuerySet[StudentDocument]:
+    return StudentDocument.objects.filter(
+        status=DocumentStatus.PENDING,
+        is_current=True,
+        enrollment__state__in=OPEN_ENROLLMENT_STATES,
+        enrollment__cohort__state__in=REVIEWABLE_COHORT_STATES,
+        enrollment__cohort__in=reviewable_cohorts(user),
+    )
+
+
+def review_queue(
+    *,
+    user: User,
+    cohort: Cohort | None = None,
+    document_type: DocumentType | None = None,
+    waiting_days: int | None = None,
+) -> QuerySet[StudentDocument]:
+    """Documents waiting for a decision in the cohorts `user` may review, oldest first, with
+    the student, cohort, document type and number of versions loaded in the same query."""
+    documents = _awaiting_review(user)
+    if cohort is not None:
+        documents = documents.filter(enrollment__cohort=cohort)
+    if document_type is not None:
+        documents = documents.filter(document_type=document_type)
+    if waiting_days:
+        documents = documents.filter(uploaded_at__lte=timezone.now() - timedelta(days=waiting_days))
+    return (
+        documents.select_related("enrollment__user", "enrollment__cohort", "document_type")
+        .annotate(version_count=_versions())
+        .order_by("uploaded_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    total: int
+    over_1_day: int
+    over_3_days: int
+    over_7_days: int
+    oldest: datetime | None
+
+
+def review_queue_counts(*, user: User) -> QueueCounts:
+    """The whole queue's size and how long it has been waiting, in one query."""
+    now = timezone.now()
+    counts = _awaiting_review(user).aggregate(
+        total=Count("pk"),
+        over_1_day=Count("pk", filter=Q(uploaded_at__lte=now - timedelta(days=1))),
+        over_3_days=Count("pk", filter=Q(uploaded_at__lte=now - timedelta(days=3))),
+        over_7_days=Count("pk", filter=Q(uploaded_at__lte=now - timedelta(days=7))),
+        oldest=Min("uploaded_at"),
+    )
+    return QueueCounts(**counts)
+
+
+def queue_cohort_choices(*, user: User) -> QuerySet[Cohort]:
+    """The cohorts a reviewer may filter the queue by, each with its number waiting."""
+    waiting = Q(
+        enrollments__documents__status=DocumentStatus.PENDING,
+        enrollments__documents__is_current=True,
+        enrollments__state__in=OPEN_ENROLLMENT_STATES,
+    )
+    return (
+        reviewable_cohorts(user)
+        .filter(state__in=REVIEWABLE_COHORT_STATES)
+        .annotate(waiting=Count("enrollments__documents", filter=waiting))
+        .order_by("name", "pk")
+    )
+
+
+def queue_document_type_choices(*, user: User) -> QuerySet[DocumentType]:
+    """Every document type, each with its number waiting in the reviewer's cohorts."""
+    waiting = _awaiting_review(user).filter(document_type_id=OuterRef("pk"))
+    return DocumentType.objects.annotate(
+        waiting=Subquery(
+            waiting.order_by().values("document_type_id").annotate(n=Count("pk")).values("n")
+        )
+    ).order_by("name")
+
+
+def document_for_review(*, user: User, pk: int) -> StudentDocument:
+    """Any version of a document in a cohort `user` may review (DoesNotExist otherwise), with
+    what the review page shows of its student and cohort."""
+    return StudentDocument.objects.select_related(
+        "enrollment__user", "enrollment__cohort", "document_type"
+    ).get(pk=pk, enrollment__cohort__in=reviewable_cohorts(user))
+
+
+def _verifications() -> Prefetch:
+    return Prefetch("verifications", queryset=DocumentVerification.objects.select_related("admin"))
+
+
+def document_versions(*, document: StudentDocument) -> list[StudentDocument]:
+    """Every version of `document` the student uploaded, newest first, with its decisions."""
+    return list(
+        StudentDocument.objects.filter(
+            enrollment_id=document.enrollment_id, document_type_id=document.document_type_id
+        )
+        .prefetch_related(_verifications())
+        .order_by("-uploaded_at", "-pk")
+    )
+
+
+def document_next_for_review(
+    *, user: User, after: StudentDocument, filters: dict | None = None
+) -> StudentDocument | None:
+    """The document to review after `after`: the next one in the (filtered) queue's order,
+    else the first one, never `after` itself."""
+    queue = review_queue(user=user, **(filters or {}))
+    later = queue.filter(
+        Q(uploaded_at__gt=after.uploaded_at) | Q(uploaded_at=after.uploaded_at, pk__gt=after.pk)
+    ).first()
+    return later or queue.exclude(pk=after.pk).first()
+
+
+def enrollment_for_review(*, user: User, pk: int) -> CohortEnrollment:
+    """An enrolment in a cohort `user` may review (DoesNotExist otherwise) with its required
+    documents and every version of every document with its decisions, in a fixed number of
+    queries."""
+    return (
+        CohortEnrollment.objects.filter(cohort__in=reviewable_cohorts(user))
+        .select_related("user", "cohort")
+        .prefetch_related(
+            Prefetch(
+                "cohort__required_document_types", queryset=DocumentType.objects.order_by("name")
+            ),
+            Prefetch(
+                "documents",
+                queryset=StudentDocument.objects.select_related("document_type")
+                .prefetch_related(_verifications())
+                .order_by("-uploaded_at", "-pk"),
+            ),
+        )
+        .get(pk=pk)
+    )

@@ -1,0 +1,177 @@
+"""Reviewers' decisions on students' documents. Each decision is one transaction: the
+document's status, the enrolment's states (through enrolments.services.enrollment_refresh), the
+DocumentVerification row and the audit event are written together or not at all."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from accounts.models import User
+from accounts.permissions import permission_check
+from audit.services import audit_record
+from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
+from enrolments.services import enrollment_refresh
+from notifications.services import email_enqueue
+from tenants.services import institution_url
+from verification.models import DocumentVerification, VerificationAction
+from verification.selectors import REVIEWABLE_COHORT_STATES, may_review_cohort
+
+REASON_REQUIRED = "Say why the document is rejected."
+# Longer than this on one page is a review left open, not time spent on it.
+MAX_SECONDS_SPENT = 24 * 60 * 60
+
+
+def _already_decided(document: StudentDocument) -> ValidationError:
+    """Tell the second of two reviewers who decided first, and when."""
+    decision = (
+        DocumentVerification.objects.filter(document=document).select_related("admin").first()
+    )
+    status = document.get_status_display().lower()
+    if decision is None:
+        return ValidationError(f"This document is already {status}.", code="already_decided")
+    when = date_format(timezone.localtime(decision.created_at), "j M Y \\a\\t H:i")
+    return ValidationError(
+        f"This document was already {status} by {decision.admin} on {when}.",
+        code="already_decided",
+    )
+
+
+def _notify_rejected(enrollment: CohortEnrollment, document: StudentDocument) -> None:
+    student = enrollment.user
+    email_enqueue(
+        recipient=student.email,
+        template="document_rejected",
+        context={
+            "full_name": student.full_name,
+            "cohort_name": enrollment.cohort.name,
+            "document_type": document.document_type.name,
+            "reason": document.rejection_reason,
+            "url": institution_url(
+                connection.tenant,
+                reverse("enrolments:detail", args=[enrollment.pk])
+                + f"#document-{document.document_type_id}",
+            ),
+        },
+    )
+
+
+def document_review(
+    *,
+    document: StudentDocument,
+    reviewer: User,
+    approve: bool,
+    reason: str = "",
+    seconds_spent: int | None = None,
+    bulk: bool = False,
+) -> DocumentVerification:
+    """Approve the current version of a student's document, or reject it with a reason the
+    student is e-mailed and sees in their portal. Admins may review every cohort, verifiers the
+    cohorts granted to them. Refused (ValidationError) when the version is no longer waiting:
+    a newer one was uploaded, or another reviewer decided it first. The enrolment's verification
+    state follows, and the enrolment completes when this was the last thing missing."""
+    enrollment_pk = document.enrollment_id
+    cohort_id = (
+        CohortEnrollment.objects.filter(pk=enrollment_pk).values_list("cohort_id", flat=True).get()
+    )
+    # Outside the transaction, so that the refusal's audit event is kept.
+    permission_check(
+        actor=reviewer,
+        allowed=may_review_cohort(user=reviewer, cohort_id=cohort_id),
+        action="verification.document_review",
+    )
+    reason = "" if approve else reason.strip()
+    if not approve and not reason:
+        raise ValidationError({"reason": REASON_REQUIRED})
+    if seconds_spent is not None and not 0 <= seconds_spent <= MAX_SECONDS_SPENT:
+        seconds_spent = None
+    with transaction.atomic():
+        # The enrolment first, then the document: the order uploads lock them in.
+        enrollment = (
+            CohortEnrollment.objects.select_for_update(of=("self",))
+            .select_related("cohort", "user")
+            .get(pk=enrollment_pk)
+        )
+        document = (
+            StudentDocument.objects.select_for_update(of=("self",))
+            .select_related("document_type")
+            .get(pk=document.pk)
+        )
+        if not enrollment.is_open:
+            raise ValidationError(
+                f"The enrolment is {enrollment.get_state_display().lower()}; "
+                "its documents can no longer be reviewed."
+            )
+        if enrollment.cohort.state not in REVIEWABLE_COHORT_STATES:
+            raise ValidationError(
+                f"The cohort is {enrollment.cohort.get_state_display().lower()}; "
+                "its documents can no longer be reviewed."
+            )
+        if not document.is_current:
+            raise ValidationError(
+                "A newer version of this document has been uploaded.", code="replaced"
+            )
+        if document.status != DocumentStatus.PENDING:
+            raise _already_decided(document)
+
+        document.status = DocumentStatus.VERIFIED if approve else DocumentStatus.REJECTED
+        document.rejection_reason = reason
+        document.save(update_fields=["status", "rejection_reason"])
+        if not approve:
+            enrollment.rejection_reason = reason
+        enrollment_refresh(enrollment)
+        verification = DocumentVerification.objects.create(
+            cohort_enrollment=enrollment,
+            admin=reviewer,
+            document=document,
+            document_type=document.document_type,
+            action=VerificationAction.APPROVED if approve else VerificationAction.REJECTED,
+            reason=reason,
+            metadata={
+                "sha256": document.sha256,
+                "size": document.size,
+                "content_type": document.content_type,
+                "original_name": document.original_name,
+                "uploaded_at": document.uploaded_at.isoformat(),
+                "seconds_spent": seconds_spent,
+                "bulk": bulk,
+                "enrollment_state": enrollment.state,
+                "document_verification_state": enrollment.document_verification_state,
+            },
+        )
+        audit_record(
+            actor=reviewer,
+            action="document.approved" if approve else "document.rejected",
+            entity_type="enrolments.studentdocument",
+            entity_id=document.pk,
+            old_values={"status": DocumentStatus.PENDING},
+            new_values={"status": document.status, "reason": reason},
+        )
+        if not approve:
+            _notify_rejected(enrollment, document)
+    return verification
+
+
+@dataclass
+class BulkApproval:
+    approved: list[DocumentVerification] = field(default_factory=list)
+    refused: list[tuple[StudentDocument, str]] = field(default_factory=list)
+
+
+def documents_bulk_approve(*, documents: Iterable[StudentDocument], reviewer: User) -> BulkApproval:
+    """Approve several documents from the queue, each in its own transaction with its own
+    DocumentVerification row and audit event: one that another reviewer decided meanwhile is
+    reported, and does not hold back the others."""
+    result = BulkApproval()
+    for document in documents:
+        try:
+            result.approved.append(
+                document_review(document=document, reviewer=reviewer, approve=True, bulk=True)
+            )
+        except ValidationError as refusal:
+            result.refused.append((document, " ".join(refusal.messages)))
+    return result
