@@ -1,0 +1,111 @@
+"""Review fixtures: the enrolments fixtures (an admin, students enrolled and signed up, uploads
+under a directory of the test's own), uploads through the enrolment service, and verifiers
+granted some cohorts."""
+
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from accounts.models import Role, User
+from cohorts.models import Cohort, DocumentType
+from cohorts.services import cohort_reviewer_set
+from enrolments.forms import StudentDetailsForm
+from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.services import enrollment_details_save, enrollment_document_add
+from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
+    PDF_BYTES,
+    _media,
+    cohort_admin,
+    enrol,
+    png_bytes,
+    student_client,
+)
+from tests.factories import UserFactory
+
+# Details as the student's form stores them; the ID number says born 1 Jan 1990, female,
+# South African citizen.
+ID_NUMBER = "9001014800089"
+DETAILS = {
+    "id_number": ID_NUMBER,
+    "date_of_birth": "",
+    "gender": "",
+    "race": "african",
+    "disability": "none",
+    "city": "Soweto",
+    "home_language": "isizulu",
+    "highest_qualification": "matric",
+}
+
+
+def id_type() -> DocumentType:
+    return DocumentType.objects.get(name="South African ID or passport")
+
+
+def matric_type() -> DocumentType:
+    return DocumentType.objects.get(name="Matric certificate")
+
+
+def upload_document(
+    enrollment: CohortEnrollment,
+    document_type: DocumentType,
+    name: str = "document.pdf",
+    content: bytes = PDF_BYTES,
+    content_type: str = "application/pdf",
+) -> StudentDocument:
+    """Upload as the student does, through the enrolment service."""
+    return enrollment_document_add(
+        enrollment=enrollment,
+        actor=enrollment.user,
+        document=StudentDocument(
+            document_type=document_type,
+            file=SimpleUploadedFile(name, content),
+            original_name=name,
+            size=len(content),
+            content_type=content_type,
+            sha256=hashlib.sha256(content).hexdigest(),
+        ),
+    )
+
+
+def give_details(enrollment: CohortEnrollment, **changes) -> CohortEnrollment:
+    form = StudentDetailsForm({**DETAILS, **changes})
+    assert form.is_valid(), form.errors
+    return enrollment_details_save(
+        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
+    )
+
+
+@pytest.fixture
+def upload() -> Callable[..., StudentDocument]:
+    return upload_document
+
+
+@pytest.fixture
+def verifier_for(institution, cohort_admin) -> Callable[..., User]:  # noqa: F811
+    """A verifier granted the given cohorts (and no other)."""
+
+    def make(*cohorts: Cohort, full_name: str = "Vusi Verifier") -> User:
+        verifier = UserFactory(roles=[Role.VERIFIER], full_name=full_name)
+        for cohort in cohorts:
+            cohort_reviewer_set(cohort=cohort, actor=cohort_admin, reviewer=verifier, allowed=True)
+        return verifier
+
+    return make
+
+
+@pytest.fixture
+def client_of(institution, client_for) -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        client = client_for(institution)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_client(client_of, cohort_admin) -> Client:  # noqa: F811
+    return client_of(cohort_admin)

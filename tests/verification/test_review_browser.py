@@ -1,0 +1,216 @@
+"""The review queue in Chromium: an admin works through it with the keyboard (a approves,
+r then a reason rejects, n skips) and sees the next document each time. The queue, the review
+page and the enrolment's history are checked at desktop and phone widths (nothing scrolls
+sideways, no inline style, no script or CSP error, the PDF frame is allowed).
+
+With SCREENSHOTS=1 each page is saved under screenshots/ (git ignores it):
+`SCREENSHOTS=1 .venv/bin/pytest tests/verification/test_review_browser.py -p no:xdist`.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from playwright.sync_api import Page, expect
+
+from accounts.models import Role, User
+from enrolments.models import DocumentStatus, StudentDocument
+from enrolments.services import enrollment_invite
+from tenants.services import institution_domain, institution_provision
+from tests.browser.support import DESKTOP, PHONE
+from tests.factories import CohortFactory
+from verification.models import DocumentVerification, VerificationAction
+from verification.reasons import rejection_reasons
+
+from .conftest import give_details, id_type, matric_type, png_bytes, upload_document
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "review-browser-Passw0rd!"
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
+
+
+class ReviewChecker:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        self.save = bool(os.environ.get("SCREENSHOTS"))
+        if self.save:
+            SCREENSHOT_DIR.mkdir(exist_ok=True)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"{self.page.url}: console: {message.text}")
+
+    def look(self, name: str) -> None:
+        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
+            self.page.set_viewport_size(size)
+            layout = self.page.evaluate(
+                """() => ({
+                    pageWidth: document.documentElement.scrollWidth,
+                    viewWidth: window.innerWidth,
+                    inlineStyles: [...document.querySelectorAll("body [style]")]
+                        .filter(e => e.getAttribute("style").trim()).length,
+                })"""
+            )
+            if layout["pageWidth"] > layout["viewWidth"]:
+                self.problems.append(f"{name} ({size_name}): {layout['pageWidth']} px wide")
+            if layout["inlineStyles"]:
+                self.problems.append(f"{name} ({size_name}): inline style attributes")
+            if self.save:
+                # caret="initial": hiding the caret injects a <style> that our CSP refuses.
+                self.page.screenshot(
+                    path=SCREENSHOT_DIR / f"review-{name}-{size_name}.png",
+                    full_page=True,
+                    caret="initial",
+                )
+        self.page.set_viewport_size(DESKTOP)
+
+
+@pytest.fixture
+def review_page(page: Page, committed_db, live_server_port) -> Page:
+    page.set_viewport_size(DESKTOP)
+    page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
+    return page
+
+
+@pytest.fixture
+def queue_of_four(committed_db):
+    """An institution of the test's own (committed, for the live server) with an admin and two
+    students who uploaded both required documents, oldest first: Amahle's ID (a photo) and
+    matric (a PDF), then Bongani's ID and matric."""
+    unique = secrets.token_hex(4)
+    institution = institution_provision(
+        name="Riverside Skills College", code=f"review-{unique}",
+        admin_email=f"head@review-{unique}.example",
+    )  # fmt: skip
+    with tenant_context(institution):
+        admin = User.objects.create_user(
+            email=f"ada-{unique}@example.org", password=PASSWORD, full_name="Ada Admin",
+            roles=[Role.ADMIN],
+        )  # fmt: skip
+        cohort = CohortFactory(name="Electrical Engineering Learnership 2027")
+        documents = []
+        for name in ("Amahle Dlamini", "Bongani Nkosi"):
+            enrollment = enrollment_invite(
+                cohort=cohort, actor=admin, full_name=name,
+                email=f"{name.split()[0].lower()}-{unique}@example.org",
+            )  # fmt: skip
+            if name.startswith("Amahle"):
+                # The ID number says female; she entered male: the page flags it.
+                give_details(enrollment, gender="male")
+            documents.append(
+                upload_document(enrollment, id_type(), name="id-card.png", content=png_bytes(
+                    (900, 560)), content_type="image/png")
+            )  # fmt: skip
+            documents.append(upload_document(enrollment, matric_type(), name="matric.pdf"))
+        now = timezone.now()
+        for age, document in enumerate(reversed(documents)):
+            StudentDocument.objects.filter(pk=document.pk).update(
+                uploaded_at=now - timedelta(hours=30 * age + 1)
+            )
+    return institution, admin, documents
+
+
+def test_an_admin_works_through_the_queue_with_the_keyboard(review_page: Page, queue_of_four,
+                                                            live_server_port):  # fmt: skip
+    page = review_page
+    institution, admin, documents = queue_of_four
+    amahle_id, amahle_matric, bongani_id, bongani_matric = documents
+    base = f"http://{institution_domain(institution.code)}:{live_server_port}"
+    checker = ReviewChecker(page)
+    heading = page.get_by_role("heading", level=1)
+
+    page.goto(f"{base}/accounts/login/?next=/review/")
+    page.get_by_label("E-mail address").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("heading", name="Documents to review")).to_be_visible()
+    expect(page.locator('[data-count="total"]')).to_have_text("4")
+    expect(page.locator("tbody tr")).to_have_count(4)
+    expect(page.locator("tbody tr").first).to_contain_text("Amahle Dlamini")
+    page.get_by_label("Select South African ID or passport of Bongani Nkosi").check()
+    expect(page.get_by_role("button", name="Approve 1 selected")).to_be_enabled()
+    checker.look("queue")
+    page.get_by_label("Select South African ID or passport of Bongani Nkosi").uncheck()
+
+    page.get_by_role("link", name="Start reviewing").click()
+    expect(heading).to_contain_text("South African ID or passport")
+    expect(page.get_by_text("Amahle Dlamini").first).to_be_visible()
+    expect(page.get_by_text("Check: does not match")).to_be_visible()
+    image = page.get_by_role("img", name="South African ID or passport uploaded by Amahle")
+    expect(image).to_be_visible()
+    page.keyboard.press("+")
+    expect(image).to_have_attribute("data-zoom-value", "100")
+    page.get_by_role("button", name="Zoom in").click()
+    expect(image).to_have_attribute("data-zoom-value", "150")
+    page.keyboard.press("0")
+    expect(image).to_have_attribute("data-zoom-value", "fit")
+    checker.look("document-image")
+
+    # a: approve; the next document is Amahle's matric certificate, a PDF in the viewer.
+    page.keyboard.press("a")
+    approved = "Approved: South African ID or passport of Amahle Dlamini."
+    expect(page.get_by_text(approved)).to_be_visible()
+    expect(heading).to_contain_text("Matric certificate")
+    expect(page.locator("iframe.review-pdf")).to_be_attached()
+    checker.look("document-pdf")
+
+    # r, then a common reason picked with the arrow keys, then Enter: rejected.
+    page.keyboard.press("r")
+    expect(page.get_by_label("Reason for rejecting")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Rejected: Matric certificate of Amahle Dlamini.")).to_be_visible()
+    expect(heading).to_contain_text("South African ID or passport")
+    expect(page.get_by_text("Bongani Nkosi").first).to_be_visible()
+
+    # n: skip Bongani's ID for now; r and a typed reason on his matric, then a on his ID.
+    page.keyboard.press("n")
+    expect(heading).to_contain_text("Matric certificate")
+    expect(page.get_by_text("Bongani Nkosi").first).to_be_visible()
+    page.keyboard.press("r")
+    page.keyboard.press("Tab")
+    page.keyboard.type("The page is upside down.")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Rejected: Matric certificate of Bongani Nkosi.")).to_be_visible()
+    # Only the skipped one is left.
+    expect(heading).to_contain_text("South African ID or passport")
+    expect(page.get_by_text("Bongani Nkosi").first).to_be_visible()
+    page.keyboard.press("a")
+    expect(page.get_by_text("Nothing else is waiting for review.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Documents to review")).to_be_visible()
+    expect(page.get_by_text("Nothing is waiting for review.")).to_be_visible()
+
+    with tenant_context(institution):
+        decisions = {
+            v.document_id: v
+            for v in DocumentVerification.objects.filter(admin=admin).select_related("admin")
+        }
+        assert decisions[amahle_id.pk].action == VerificationAction.APPROVED
+        assert decisions[amahle_matric.pk].action == VerificationAction.REJECTED
+        assert decisions[amahle_matric.pk].reason == rejection_reasons("Matric certificate")[0]
+        assert decisions[bongani_matric.pk].reason == "The page is upside down."
+        assert decisions[bongani_id.pk].action == VerificationAction.APPROVED
+        assert all(v.metadata["seconds_spent"] is not None for v in decisions.values())
+        assert StudentDocument.objects.get(pk=amahle_matric.pk).status == DocumentStatus.REJECTED
+
+    # The enrolment's history: who decided what, and why.
+    page.goto(f"{base}/review/enrolments/{amahle_id.enrollment_id}/")
+    expect(heading).to_have_text("Amahle Dlamini")
+    expect(page.get_by_text(rejection_reasons("Matric certificate")[0])).to_be_visible()
+    checker.look("enrollment")
+    page.goto(f"{base}/review/documents/{amahle_matric.pk}/")
+    expect(page.get_by_text("Rejected by Ada Admin", exact=False).first).to_be_visible()
+    checker.look("document-decided")
+
+    assert not checker.problems, "\n".join(checker.problems)
