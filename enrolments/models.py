@@ -111,6 +111,24 @@ class DocumentStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ScanStatus(models.TextChoices):
+    """The antivirus verdict on an upload. With no scanner configured (CLAMAV_ADDRESS unset)
+    uploads stay `not_scanned` and are reviewable at once; with one, they start `scanning` and
+    only a `clean` verdict makes them reviewable. An `infected` file is quarantined: its stored
+    file is deleted and the document rejected. `error` means the scanner could not be reached
+    or failed; the document waits, unreviewable, for a later scan."""
+
+    NOT_SCANNED = "not_scanned", "Not scanned"
+    SCANNING = "scanning", "Waiting for the virus scan"
+    CLEAN = "clean", "No virus found"
+    INFECTED = "infected", "Virus found, file removed"
+    ERROR = "error", "Virus scan failed"
+
+
+# Documents a reviewer may look at and decide on (see ScanStatus).
+REVIEWABLE_SCAN_STATUSES = (ScanStatus.NOT_SCANNED, ScanStatus.CLEAN)
+
+
 def student_document_path(instance: "StudentDocument", filename: str) -> str:
     """A random name: the original name is kept only as data (DESIGN: uploads)."""
     import uuid
@@ -139,6 +157,9 @@ class StudentDocument(models.Model):
     rejection_reason = models.TextField(blank=True)
     is_current = models.BooleanField(default=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    scan_status = models.CharField(
+        max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
+    )
 
     class Meta:
         ordering = ["-uploaded_at"]
@@ -153,3 +174,8 @@ class StudentDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_type} for {self.enrollment}"
+
+    @property
+    def is_reviewable(self) -> bool:
+        """Whether the antivirus hook lets a reviewer open and decide on this file."""
+        return self.scan_status in REVIEWABLE_SCAN_STATUSES

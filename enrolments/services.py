@@ -488,3 +488,87 @@ def enrollment_remind(
             new_values={"reminders_sent": enrollment.reminders_sent},
         )
     return True
+
+
+# --- Antivirus verdicts (enrolments.scanning) ------------------------------------------------
+
+QUARANTINE_REASON = "This file contains a virus and was removed from review."
+
+
+def student_document_scan_record(
+    *, document: StudentDocument, verdict: str, signature: str = "", detail: str = ""
+) -> StudentDocument:
+    """Record the virus scanner's verdict on an upload waiting for one: `clean`, `infected`
+    (with the virus's `signature`) or `error` (with a `detail` for the trail). An infected
+    file is quarantined: the document is rejected with QUARANTINE_REASON, which the student
+    sees, its stored file is deleted once this commits, and the student is e-mailed. A verdict
+    on a document that is not waiting for one is ignored, so a repeated task changes nothing."""
+    from django_tenants.utils import schema_context
+
+    from enrolments.models import ScanStatus
+
+    if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
+        raise ValueError(f"Not a scan verdict: {verdict!r}")
+    with transaction.atomic():
+        enrollment = _lock(document.enrollment)
+        document = (
+            StudentDocument.objects.select_for_update(of=("self",))
+            .select_related("document_type")
+            .get(pk=document.pk)
+        )
+        if document.scan_status not in (ScanStatus.SCANNING, ScanStatus.ERROR):
+            return document
+        old_values = {"scan_status": document.scan_status, "status": document.status}
+        new_values: dict[str, Any] = {"scan_status": verdict}
+        document.scan_status = verdict
+        fields = ["scan_status"]
+        if verdict == ScanStatus.INFECTED:
+            stored_name, storage = document.file.name, document.file.storage
+            document.status = DocumentStatus.REJECTED
+            document.rejection_reason = QUARANTINE_REASON
+            document.file = ""
+            fields += ["status", "rejection_reason", "file"]
+            new_values |= {
+                "status": DocumentStatus.REJECTED,
+                "signature": signature,
+                "sha256": document.sha256,
+                "removed_file": stored_name,
+            }
+            if stored_name:
+                # Stored paths start with the schema's name: delete under this one, whichever
+                # the connection is on when the transaction commits.
+                schema_name = connection.schema_name
+
+                def remove_quarantined_file() -> None:
+                    with schema_context(schema_name):
+                        storage.delete(stored_name)
+
+                transaction.on_commit(remove_quarantined_file)
+        elif verdict == ScanStatus.ERROR:
+            new_values["error"] = detail[:500]
+        document.save(update_fields=fields)
+        if verdict == ScanStatus.INFECTED:
+            if document.is_current and enrollment.is_open:
+                enrollment.rejection_reason = QUARANTINE_REASON
+                enrollment_refresh(enrollment)
+            email_enqueue(
+                recipient=enrollment.user.email,
+                template="document_quarantined",
+                context={
+                    "full_name": enrollment.user.full_name,
+                    "cohort_name": enrollment.cohort.name,
+                    "document_name": document.document_type.name,
+                    "original_name": document.original_name,
+                    "url": institution_url(
+                        connection.tenant, reverse("enrolments:detail", args=[enrollment.pk])
+                    ),
+                },
+            )
+        audit_record(
+            action="document.quarantined" if verdict == ScanStatus.INFECTED else "document.scanned",
+            entity_type="enrolments.studentdocument",
+            entity_id=document.pk,
+            old_values=old_values,
+            new_values=new_values,
+        )
+    return document

@@ -1,11 +1,19 @@
+import logging
+from datetime import timedelta
+
 from celery import shared_task
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from enrolments.models import CohortEnrollment, EnrollmentState
-from enrolments.services import enrollment_remind, reminder_cadence
+from enrolments.models import CohortEnrollment, EnrollmentState, ScanStatus, StudentDocument
+from enrolments.scanning import ScannerUnavailable, scanning_enabled, stream_scan
+from enrolments.services import (
+    enrollment_remind,
+    reminder_cadence,
+    student_document_scan_record,
+)
 from tenants.models import Institution
 from tenants.selectors import schema_names_for_background_work
 
@@ -53,3 +61,73 @@ def send_reminders_all_institutions() -> None:
             continue
         with schema_context(schema_name):
             send_reminders.delay()
+
+
+logger = logging.getLogger(__name__)
+
+# Waits between tries when clamd cannot be reached: a minute, then longer; after the last the
+# document is marked `error` and document_scan_sweep tries it again later.
+SCAN_RETRY_SECONDS = (60, 300, 900)
+# A document still `scanning` this long after its upload lost its task (a broker restart).
+SCAN_STALE_AFTER = timedelta(minutes=15)
+
+
+@shared_task(name="enrolments.document_scan", bind=True, max_retries=len(SCAN_RETRY_SECONDS))
+def document_scan(self, document_id: int) -> str:
+    """Scan one upload with ClamAV and record the verdict. Idempotent: a document that already
+    has a verdict is left alone (and the service re-checks that under a lock)."""
+    document = StudentDocument.objects.filter(
+        pk=document_id, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR]
+    ).first()
+    if document is None or not document.file:
+        return "nothing to scan"
+    try:
+        verdict = stream_scan(document.file)
+    except ScannerUnavailable as error:
+        if self.request.retries < self.max_retries:
+            logger.warning("Scan of document %s failed, will retry: %s", document_id, error)
+            raise self.retry(
+                exc=error, countdown=SCAN_RETRY_SECONDS[self.request.retries]
+            ) from error
+        logger.error("Scan of document %s failed: %s", document_id, error)
+        student_document_scan_record(document=document, verdict=ScanStatus.ERROR, detail=str(error))
+        return ScanStatus.ERROR
+    # The e-mail's link is built from the institution on the connection; a task run in place
+    # (eagerly, inside schema_context) may have only the schema name there.
+    institution = Institution.objects.get(schema_name=connection.schema_name)
+    with tenant_context(institution):
+        student_document_scan_record(
+            document=document,
+            verdict=ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN,
+            signature=verdict.signature,
+        )
+    return ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN
+
+
+@shared_task(name="enrolments.document_scan_sweep")
+def document_scan_sweep() -> int:
+    """Queue a scan again for this institution's documents whose scan failed, or whose task
+    was lost. Does nothing while no scanner is configured."""
+    if connection.schema_name == get_public_schema_name() or not scanning_enabled():
+        return 0
+    due = list(
+        StudentDocument.objects.filter(
+            Q(scan_status=ScanStatus.ERROR)
+            | Q(scan_status=ScanStatus.SCANNING, uploaded_at__lte=timezone.now() - SCAN_STALE_AFTER)
+        ).values_list("pk", flat=True)
+    )
+    for document_id in due:
+        document_scan.delay(document_id)
+    return len(due)
+
+
+@shared_task(name="enrolments.document_scan_sweep_all_institutions")
+def document_scan_sweep_all_institutions() -> None:
+    """Beat entry point: one sweep per active institution."""
+    if not scanning_enabled():
+        return
+    for schema_name in schema_names_for_background_work():
+        if schema_name == get_public_schema_name():
+            continue
+        with schema_context(schema_name):
+            document_scan_sweep.delay()
