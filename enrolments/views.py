@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -23,6 +23,7 @@ from enrolments.forms import (
     StudentDetailsForm,
 )
 from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.scanning import document_scan_schedule, upload_scan_status
 from enrolments.selectors import enrollments_for_student
 from enrolments.services import (
     EnrollmentStep,
@@ -33,9 +34,11 @@ from enrolments.services import (
     enrollment_steps,
 )
 from enrolments.uploads import (
-    SizeLimitUploadHandler,
+    UploadGuard,
     document_upload_check,
+    enrollment_quota_check,
     max_size_bytes,
+    stored_file_response,
     too_large_error,
 )
 
@@ -155,8 +158,9 @@ def enrollment_details(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest, pk: int, document_type_pk: int) -> HttpResponse:
     """Upload one required document (htmx answers with the document's card, a plain form post
-    with a redirect). The size limit is enforced while the body streams in, which needs our
-    upload handler installed before anything reads the body; CSRF is checked after that."""
+    with a redirect). The size limit is enforced while the body streams in, and file names are
+    recorded as sent, which needs our upload handler installed before anything reads the body;
+    CSRF is checked after that."""
     enrollment = _portal_enrollment(request, pk)
     document_type = next(
         (
@@ -168,10 +172,8 @@ def document_upload(request: HttpRequest, pk: int, document_type_pk: int) -> Htt
     )
     if document_type is None:
         raise Http404("This cohort does not ask for that document.")
-    limiter = SizeLimitUploadHandler(request, max_size_bytes(document_type))
-    if request.method == "POST":
-        request.upload_handlers.insert(0, limiter)
-    return _document_upload(request, enrollment, document_type, limiter)
+    guard = UploadGuard.install(request, max_size_bytes(document_type))
+    return _document_upload(request, enrollment, document_type, guard)
 
 
 @csrf_protect
@@ -179,37 +181,41 @@ def _document_upload(
     request: HttpRequest,
     enrollment: CohortEnrollment,
     document_type: DocumentType,
-    limiter: SizeLimitUploadHandler,
+    guard: UploadGuard,
 ) -> HttpResponse:
     errors: list[str] = []
     uploaded = False
     if request.method == "POST":
         form = DocumentUploadForm(request.POST, request.FILES)
-        if limiter.exceeded:
-            errors = too_large_error(document_type).messages
-        elif not form.is_valid():
-            errors = form.errors.get("file", form.non_field_errors())
+        try:
+            # Names first: a refused one may be one that Django dropped (such as "../").
+            guard.sent_names_check()
+            if guard.exceeded:
+                raise too_large_error(document_type)
+            if not form.is_valid():
+                raise ValidationError(list(form.errors.get("file", form.non_field_errors())))
+            checked = document_upload_check(
+                upload=form.cleaned_data["file"], document_type=document_type
+            )
+            enrollment_quota_check(enrollment=enrollment, size=checked.size)
+            document = enrollment_document_add(
+                enrollment=enrollment,
+                actor=request.user,
+                document=StudentDocument(
+                    document_type=document_type,
+                    file=checked.file,
+                    original_name=checked.original_name,
+                    size=checked.size,
+                    content_type=checked.content_type,
+                    sha256=checked.sha256,
+                    scan_status=upload_scan_status(),
+                ),
+            )
+        except ValidationError as error:
+            errors = error.messages
         else:
-            try:
-                checked = document_upload_check(
-                    upload=form.cleaned_data["file"], document_type=document_type
-                )
-                enrollment_document_add(
-                    enrollment=enrollment,
-                    actor=request.user,
-                    document=StudentDocument(
-                        document_type=document_type,
-                        file=checked.file,
-                        original_name=checked.original_name,
-                        size=checked.size,
-                        content_type=checked.content_type,
-                        sha256=checked.sha256,
-                    ),
-                )
-            except ValidationError as error:
-                errors = error.messages
-            else:
-                uploaded = True
+            document_scan_schedule(document)
+            uploaded = True
         if uploaded and not request.htmx:
             messages.success(request, f"{document_type.name} is uploaded and waiting for review.")
             return redirect(
@@ -232,19 +238,20 @@ def _document_upload(
 
 
 @login_required
-def document_file(request: HttpRequest, pk: int, document_pk: int) -> FileResponse:
-    """One of the student's own uploads, streamed as a download (never from a public URL)."""
+def document_file(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+    """One of the student's own uploads, as a download: streamed by us, or a redirect to a
+    signed URL that expires within five minutes (never a public URL). A quarantined file is
+    gone, so it is not found."""
     enrollment = _portal_enrollment(request, pk)
     document = get_object_or_404(StudentDocument, enrollment=enrollment, pk=document_pk)
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
+    if not document.file:
+        raise Http404("This file was removed.")
+    return stored_file_response(
+        file=document.file,
         filename=document.original_name,
         content_type=document.content_type,
+        as_attachment=True,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required
