@@ -258,3 +258,13 @@ def test_document_catalogue_edit(admin_client):
     body = bad.content.decode()
     assert "already exists" in body
     assert "This field is required." in body
+
+
+def test_students_link_to_their_enrolment_page(admin_client, admin):
+    cohort = _active(admin)
+    enrollment_invite(cohort=cohort, actor=admin, email="linked@example.org", full_name="Lin Ked")
+    enrollment = CohortEnrollment.objects.get(user__email="linked@example.org")
+    page = admin_client.get(f"/cohorts/{cohort.pk}/").content.decode()
+    link = reverse("verification:enrollment", args=[enrollment.pk])
+    assert f'href="{link}"' in page
+    assert admin_client.get(link).status_code == 200
