@@ -264,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cohorts.student_imports_discard_stale_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
+    "enrolments-scan-sweep": {
+        "task": "enrolments.document_scan_sweep_all_institutions",
+        "schedule": 60.0 * 10,
+    },
     # Hourly: each reminder is due on its own cadence, checked under a lock, never sent twice.
     "enrolments-send-reminders": {
         "task": "enrolments.send_reminders_all_institutions",
@@ -301,6 +305,14 @@ AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
 AWS_QUERYSTRING_EXPIRE = 300
 AWS_DEFAULT_ACL = None
 
+# --- Uploads ---------------------------------------------------------------------------------
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=40_000_000)
+UPLOAD_ENROLLMENT_QUOTA_MB = env.int("UPLOAD_ENROLLMENT_QUOTA_MB", default=100)
+# host:port of a ClamAV daemon; empty: no scanning. Its StreamMaxLength must exceed the largest
+# document type's limit (up to 50 MB), or those scans end in `error`.
+CLAMAV_ADDRESS = env.str("CLAMAV_ADDRESS", default="")
+CLAMAV_TIMEOUT = env.int("CLAMAV_TIMEOUT", default=30)
+
 # --- E-mail ----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cohortly <no-reply@cohortly.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -337,5 +349,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # pypdf warns about every oddity of a hostile PDF; the refusal already says what matters.
+    "loggers": {"axes": {"level": "WARNING"}, "pypdf": {"level": "ERROR"}},
 }

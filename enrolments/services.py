@@ -22,6 +22,7 @@ from enrolments.models import (
     StudentDocument,
     VerificationState,
 )
+from enrolments.uploads import enrollment_quota_check
 from notifications.services import email_enqueue
 from tenants.services import directory_entry_add, institution_url
 
@@ -234,6 +235,8 @@ def enrollment_document_add(
         with transaction.atomic():
             enrollment = _lock(enrollment)
             _check_student(enrollment, actor, "enrolments.enrollment_document_add")
+            # Under the enrolment's lock: uploads sent at the same moment cannot each pass.
+            enrollment_quota_check(enrollment=enrollment, size=document.size)
             if not enrollment.cohort.required_document_types.filter(
                 pk=document.document_type_id
             ).exists():

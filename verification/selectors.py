@@ -11,7 +11,13 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohorts_visible_to
-from enrolments.models import CohortEnrollment, DocumentStatus, EnrollmentState, StudentDocument
+from enrolments.models import (
+    REVIEWABLE_SCAN_STATUSES,
+    CohortEnrollment,
+    DocumentStatus,
+    EnrollmentState,
+    StudentDocument,
+)
 from verification.models import DocumentVerification
 
 REVIEWER_ROLES = (*COHORT_MANAGERS, Role.VERIFIER)
@@ -49,6 +55,7 @@ def _awaiting_review(user: User) -> QuerySet[StudentDocument]:
     return StudentDocument.objects.filter(
         status=DocumentStatus.PENDING,
         is_current=True,
+        scan_status__in=REVIEWABLE_SCAN_STATUSES,
         enrollment__state__in=OPEN_ENROLLMENT_STATES,
         enrollment__cohort__state__in=REVIEWABLE_COHORT_STATES,
         enrollment__cohort__in=reviewable_cohorts(user),

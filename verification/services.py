@@ -117,6 +117,11 @@ def document_review(
             )
         if document.status != DocumentStatus.PENDING:
             raise _already_decided(document)
+        if not document.is_reviewable:
+            raise ValidationError(
+                "This file is still being checked for viruses; try again in a minute.",
+                code="scanning",
+            )
 
         document.status = DocumentStatus.VERIFIED if approve else DocumentStatus.REJECTED
         document.rejection_reason = reason

@@ -25,6 +25,7 @@ from enrolments.choices import Gender
 from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_steps
+from enrolments.uploads import stored_file_response
 from verification.forms import BulkApproveForm, DecisionForm, QueueFilterForm
 from verification.id_check import id_number_check
 from verification.selectors import (
@@ -213,20 +214,18 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     """The file of a document the reviewer may see, for the review page's viewer (inline, and
     framable by our own pages only) or, with ?download, as a download. Never a public URL."""
     document = _document(request, pk)
+    if not document.file:
+        raise Http404("The file was removed (quarantined).")
     inline = document.content_type in INLINE_TYPES and "download" not in request.GET
     try:
-        stored = document.file.open("rb")
+        return stored_file_response(
+            file=document.file,
+            filename=document.original_name,
+            content_type=document.content_type if inline else "application/octet-stream",
+            as_attachment=not inline,
+        )
     except FileNotFoundError as missing:
         raise Http404 from missing
-    response = FileResponse(
-        stored,
-        as_attachment=not inline,
-        filename=document.original_name,
-        content_type=document.content_type if inline else "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @role_required(*REVIEWER_ROLES)

@@ -342,3 +342,16 @@ def test_another_cohort_of_the_same_student_is_not_affected(enrol, upload, cohor
     )
     second.refresh_from_db()
     assert second.document_verification_state == VerificationState.PENDING
+
+
+def test_a_file_still_being_scanned_is_neither_queued_nor_decided(enrol, upload, cohort_admin):
+    from enrolments.models import ScanStatus, StudentDocument
+    from verification.selectors import review_queue
+
+    document = upload(enrol(), matric_type())
+    StudentDocument.objects.filter(pk=document.pk).update(scan_status=ScanStatus.SCANNING)
+    document.refresh_from_db()
+
+    assert document not in review_queue(user=cohort_admin)
+    with pytest.raises(ValidationError, match="still being checked for viruses"):
+        document_review(document=document, reviewer=cohort_admin, approve=True)

@@ -332,6 +332,15 @@ def test_the_file_is_served_inline_for_the_viewer_only(admin_client, enrol, uplo
     assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
 
 
+def test_a_quarantined_file_is_not_found(admin_client, enrol, upload):
+    from enrolments.models import StudentDocument
+
+    document = upload(enrol(), id_type())
+    StudentDocument.objects.filter(pk=document.pk).update(file="")
+    url = reverse("verification:document_file", args=[document.pk])
+    assert admin_client.get(url).status_code == 404
+
+
 # --- Bulk approval ---------------------------------------------------------------------------
 
 
