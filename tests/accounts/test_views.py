@@ -229,8 +229,9 @@ def test_people_list_searches_filters_and_pages(institution, client_for):
     client = client_for(institution)
     client.force_login(admin)
 
-    first = client.get("/accounts/people/").content.decode()
-    assert "of 3" in first or "/ 2" in first
+    first = client.get("/accounts/people/")
+    assert first.context["page"].paginator.num_pages >= 2
+    assert len(first.context["page"].object_list) == 25
     found = client.get("/accounts/people/", {"q": "zed@"}).content.decode()
     assert "Zed Auditor" in found
     assert "Tom Trainer" not in found
