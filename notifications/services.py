@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.template.loader import render_to_string
@@ -46,6 +47,11 @@ def email_render(email: OutboundEmail) -> EmailMultiAlternatives:
         to=[email.recipient],
     )
     message.attach_alternative(render_to_string(f"{prefix}.html", context), "text/html")
+    # Attachments are named by their path in the (tenant-prefixed) default storage, never
+    # copied into the outbox row: {"path": ..., "filename": ..., "mimetype": ...}.
+    for attachment in email.context.get("attachments", []):
+        with default_storage.open(attachment["path"], "rb") as stored:
+            message.attach(attachment["filename"], stored.read(), attachment["mimetype"])
     return message
 
 

@@ -1,0 +1,130 @@
+"""Agreement text to PDF: merge fields, sanitising, rendering with WeasyPrint, and the pages
+appended on completion (signatures and the audit certificate). Pure functions: no database."""
+
+import base64
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import nh3
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils.html import escape, linebreaks
+
+from signing.models import MERGE_FIELDS
+
+MERGE_FIELD = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+FIELD_NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)?$")
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "b", "em", "i", "u", "s", "h1", "h2", "h3", "h4", "ul", "ol", "li",
+    "blockquote", "hr", "table", "thead", "tbody", "tr", "th", "td", "span", "div", "sub", "sup",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def body_sanitise(body: str) -> str:
+    """Keep only formatting tags: no scripts, links, images, styles or event handlers."""
+    return nh3.clean(body or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel=None)
+
+
+def merge_fields_used(body: str) -> list[str]:
+    """The merge fields a body uses, in order of first use. Raises ValidationError naming
+    every field that is not in the listed set (or is not a field name at all)."""
+    used: list[str] = []
+    unknown: list[str] = []
+    for match in MERGE_FIELD.finditer(body or ""):
+        name = match.group(1).strip()
+        if FIELD_NAME.match(name) and name in MERGE_FIELDS:
+            if name not in used:
+                used.append(name)
+        elif name not in unknown:
+            unknown.append(name or "(empty)")
+    if "{%" in (body or ""):
+        unknown.append("{% ... %}")
+    if unknown:
+        raise ValidationError(
+            "Unknown merge field%(s)s: %(fields)s. Use only the listed fields.",
+            code="unknown_merge_field",
+            params={
+                "s": "s" if len(unknown) > 1 else "",
+                "fields": ", ".join(f"{{{{ {name} }}}}" for name in unknown),
+            },
+        )
+    return used
+
+
+def body_fill(body: str, values: Mapping[str, Any]) -> str:
+    """Replace each merge field by its value, HTML-escaped. A missing value is an error, not a
+    blank: the caller must supply every field the body uses."""
+    used = merge_fields_used(body)
+    missing = [name for name in used if str(values.get(name, "") or "").strip() == ""]
+    if missing:
+        raise ValidationError(
+            "No value for %(fields)s.",
+            code="missing_merge_value",
+            params={"fields": ", ".join(missing)},
+        )
+    if not re.search(r"<[a-zA-Z]", body):
+        body = linebreaks(body)
+    return MERGE_FIELD.sub(lambda match: escape(str(values[match.group(1).strip()])), body)
+
+
+def preview_values() -> dict[str, str]:
+    return {name: example for name, (_, example) in MERGE_FIELDS.items()}
+
+
+def document_html(*, title: str, body_html: str, institution_name: str) -> str:
+    return render_to_string(
+        "signing/pdf/document.html",
+        {"title": title, "body_html": body_html, "institution_name": institution_name},
+    )
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()
+
+
+def _data_uri(png: bytes | None) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode() if png else ""
+
+
+def completion_pages_pdf(
+    *, submission_title: str, institution_name: str, signers: list[dict], events: list[dict],
+    original_sha256: str, verify_url: str,
+) -> bytes:  # fmt: skip
+    """The signature page and audit certificate appended to the signed document. Each signer is
+    a dict with the fields shown, plus `signature_png` (bytes or None)."""
+    for signer in signers:
+        signer["signature_src"] = _data_uri(signer.pop("signature_png", None))
+    html = render_to_string(
+        "signing/pdf/completion.html",
+        {
+            "title": submission_title,
+            "institution_name": institution_name,
+            "signers": signers,
+            "events": events,
+            "original_sha256": original_sha256,
+            "verify_url": verify_url,
+        },
+    )
+    return html_to_pdf(html)
+
+
+def pdf_append(original: bytes, extra: bytes) -> bytes:
+    """The original document's pages, unchanged, followed by the extra pages."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    writer.append(io.BytesIO(extra))
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
