@@ -18,6 +18,8 @@ urlpatterns = [
     path("cohorts/", include("cohorts.urls")),
     path("cohorts/<int:cohort_pk>/import/", include("cohorts.import_urls")),
     path("my/", include("enrolments.urls")),
+    path("agreements/", include("signing.urls")),
+    path("sign/", include("signing.public_urls")),
     path("review/", include("verification.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),

@@ -1,0 +1,31 @@
+"""Reads for the signing pages."""
+
+from django.db.models import Count, QuerySet
+
+from signing.documents import sha256_hex
+from signing.models import (
+    AgreementTemplate,
+    InstitutionCertificate,
+    Submission,
+    SubmissionStatus,
+)
+
+
+def template_list_for_admin() -> QuerySet[AgreementTemplate]:
+    return AgreementTemplate.objects.annotate(
+        submission_count=Count("versions__submissions")
+    ).order_by("is_archived", "title")
+
+
+def certificates_for_verify() -> list[InstitutionCertificate]:
+    """Every certificate this institution has sealed with, retired ones included."""
+    return list(InstitutionCertificate.objects.all())
+
+
+def submission_for_final_pdf(data: bytes) -> Submission | None:
+    """The completed submission whose sealed PDF is exactly `data`, with its signers."""
+    return (
+        Submission.objects.filter(final_sha256=sha256_hex(data), status=SubmissionStatus.COMPLETED)
+        .prefetch_related("submitters")
+        .first()
+    )

@@ -1,0 +1,14 @@
+"""Admin pages for agreement templates (under agreements/)."""
+
+from django.urls import path
+
+from signing import views
+
+app_name = "signing"
+
+urlpatterns = [
+    path("", views.template_list, name="template_list"),
+    path("new/", views.template_create_view, name="template_create"),
+    path("<int:pk>/", views.template_edit, name="template_edit"),
+    path("<int:pk>/preview.pdf", views.template_preview, name="template_preview"),
+]

@@ -1,0 +1,232 @@
+"""Template pages for admins; the signing page and verify page for anyone with the link or the
+file. A signing link grants no session: every request is checked against the token alone."""
+
+from csp.constants import SELF
+from csp.decorators import csp_replace
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+from django_ratelimit.core import get_usage, is_ratelimited
+
+from accounts.permissions import role_required
+from signing import selectors
+from signing.forms import DeclineForm, SignForm, TemplateForm, VerifyForm
+from signing.models import MERGE_FIELDS, AgreementTemplate, SigningLink
+from signing.sealing import pdf_seal_check
+from signing.services import (
+    CONSENT_TEXT,
+    TEMPLATE_MANAGERS,
+    link_for_token,
+    link_resend,
+    submitter_decline,
+    submitter_open,
+    submitter_sign,
+    template_create,
+    template_preview_pdf,
+    template_update,
+    waiting_for,
+)
+
+# Unknown tokens count against the address; past the limit every link page refuses for a while.
+GUESS_RATE = "20/10m"
+VERIFY_RATE = "30/h"
+MAX_VERIFY_BYTES = 25 * 1024 * 1024
+
+
+def _pdf_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(*TEMPLATE_MANAGERS)
+def template_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "signing/template_list.html", {"templates": selectors.template_list_for_admin()}
+    )
+
+
+def _template_form_page(request: HttpRequest, template: AgreementTemplate | None) -> HttpResponse:
+    initial = (
+        {"title": template.title, "body": template.body,
+         "signer_roles": ", ".join(template.signer_roles)}
+        if template else {"signer_roles": "student, sponsor, institution_admin"}
+    )  # fmt: skip
+    form = TemplateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        try:
+            if template is None:
+                template = template_create(actor=request.user, **values)
+                messages.success(request, "Template created.")
+            else:
+                template = template_update(template=template, actor=request.user, **values)
+                messages.success(request, f"Template saved (version {template.version}).")
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("signing:template_edit", pk=template.pk)
+    return render(
+        request,
+        "signing/template_form.html",
+        {"form": form, "template": template, "merge_fields": MERGE_FIELDS},
+    )
+
+
+@role_required(*TEMPLATE_MANAGERS)
+def template_create_view(request: HttpRequest) -> HttpResponse:
+    return _template_form_page(request, None)
+
+
+@role_required(*TEMPLATE_MANAGERS)
+def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _template_form_page(request, get_object_or_404(AgreementTemplate, pk=pk))
+
+
+@role_required(*TEMPLATE_MANAGERS)
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})
+def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(AgreementTemplate, pk=pk)
+    try:
+        pdf = template_preview_pdf(template=template)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("signing:template_edit", pk=pk)
+    return _pdf_response(pdf, "preview.pdf")
+
+
+def _too_many_guesses(request: HttpRequest) -> bool:
+    """Whether this address has used up its unknown-token allowance (counted on misses only)."""
+    usage = get_usage(request, group="signing.link", key="ip", rate=GUESS_RATE)
+    return bool(usage) and usage["count"] >= usage["limit"]
+
+
+def _count_guess(request: HttpRequest) -> None:
+    get_usage(request, group="signing.link", key="ip", rate=GUESS_RATE, increment=True)
+
+
+def _link_page(request: HttpRequest, token: str) -> tuple[SigningLink | None, HttpResponse | None]:
+    """The link for `token` if it may be used now, or the page that says why not."""
+    if _too_many_guesses(request):
+        return None, render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
+    link = link_for_token(token)
+    if link is None:
+        _count_guess(request)
+        return None, render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
+    state = link.state
+    if state != "usable":
+        return None, render(
+            request,
+            "signing/link_unusable.html",
+            {"state": state, "link": link, "submission": link.submitter.submission,
+             "token": token},
+            status=410,
+        )  # fmt: skip
+    earlier = waiting_for(link.submitter)
+    if earlier is not None:
+        return None, render(
+            request, "signing/waiting.html", {"waiting_for": earlier, "link": link}, status=409
+        )
+    return link, None
+
+
+def sign(request: HttpRequest, token: str) -> HttpResponse:
+    link, refusal = _link_page(request, token)
+    if refusal is not None:
+        return refusal
+    sign_form = SignForm(request.POST if request.POST.get("action") == "sign" else None)
+    decline_form = DeclineForm(request.POST if request.POST.get("action") == "decline" else None)
+    try:
+        if request.method == "POST" and sign_form.is_bound and sign_form.is_valid():
+            data = sign_form.cleaned_data
+            submitter_sign(
+                link=link, signed_name=data["signed_name"], consent=data["consent"],
+                signature_text=data["signature_text"], signature_png=data["signature_image"],
+            )  # fmt: skip
+            return render(request, "signing/done.html", {"submitter": link.submitter,
+                                                         "signed": True})  # fmt: skip
+        if request.method == "POST" and decline_form.is_bound and decline_form.is_valid():
+            submitter_decline(link=link, reason=decline_form.cleaned_data["reason"])
+            return render(request, "signing/done.html", {"submitter": link.submitter,
+                                                         "signed": False})  # fmt: skip
+        if request.method == "GET":
+            submitter_open(link=link)
+    except ValidationError as error:
+        (decline_form if decline_form.is_bound else sign_form).add_error(None, error)
+    except PermissionDenied:
+        return redirect("signing_public:sign", token=token)
+    return render(
+        request,
+        "signing/sign.html",
+        {
+            "link": link,
+            "submitter": link.submitter,
+            "submission": link.submitter.submission,
+            "token": token,
+            "form": sign_form,
+            "decline_form": decline_form,
+            "consent_text": CONSENT_TEXT,
+        },
+    )
+
+
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})
+def sign_document(request: HttpRequest, token: str) -> HttpResponse:
+    link, refusal = _link_page(request, token)
+    if refusal is not None:
+        raise Http404("No document for this link.")
+    submission = link.submitter.submission
+    with submission.original_pdf.open("rb") as stored:
+        return _pdf_response(stored.read(), "agreement.pdf")
+
+
+@require_POST
+def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
+    if _too_many_guesses(request):
+        return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
+    link = link_for_token(token)
+    if link is None:
+        _count_guess(request)
+        return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
+    try:
+        link_resend(link=link)
+    except ValidationError as error:
+        return render(
+            request, "signing/link_unusable.html",
+            {"state": "closed", "message": " ".join(error.messages)}, status=410,
+        )  # fmt: skip
+    return render(request, "signing/link_resent.html", {"email": link.submitter.email})
+
+
+def verify(request: HttpRequest) -> HttpResponse:
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST":
+        if is_ratelimited(request, group="signing.verify", key="ip", rate=VERIFY_RATE,
+                          increment=True):  # fmt: skip
+            form.add_error(None, "Too many checks from your address; try again later.")
+        elif form.is_valid():
+            upload = form.cleaned_data["document"]
+            if upload.size > MAX_VERIFY_BYTES:
+                form.add_error("document", "The file is larger than any document we seal.")
+            else:
+                data = upload.read()
+                check = pdf_seal_check(data, certificates=selectors.certificates_for_verify())
+                submission = selectors.submission_for_final_pdf(data)
+                result = {
+                    "ok": check.ok and submission is not None,
+                    "reason": check.reason
+                    if not check.ok or submission is not None
+                    else "The seal is ours, but the file matches no completed agreement.",
+                    "submission": submission if check.ok else None,
+                }
+    return render(
+        request, "signing/verify.html", {"form": form, "result": result},
+        status=200 if result is None or result["ok"] else 422,
+    )  # fmt: skip

@@ -1,0 +1,267 @@
+import base64
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from accounts.models import Role
+from signing.models import SubmissionStatus
+from signing.services import link_for_token, submission_send, submitter_sign
+from signing.views import GUESS_RATE
+from tests.factories import UserFactory
+from tests.signing.conftest import last_link_to, png_signature
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(institution, client_for, admin):
+    client = client_for(institution)
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def signer_client(institution, client_for, unique_ip):
+    client = client_for(institution)
+    client.defaults["REMOTE_ADDR"] = unique_ip
+    return client
+
+
+def _first_token(submission) -> str:
+    return last_link_to(submission.submitters.get(order=1).email)
+
+
+def _sign_post(client, token, **extra):
+    data = {"action": "sign", "signed_name": "Thandi Mokoena", "signature_text": "T. Mokoena",
+            "consent": "on"} | extra  # fmt: skip
+    return client.post(f"/sign/{token}/", data)
+
+
+# --- Template pages ---------------------------------------------------------------------------
+
+
+def test_template_list_and_form_for_admins(admin_client, template):
+    response = admin_client.get("/agreements/")
+    assert response.status_code == 200
+    assert template.title in response.content.decode()
+    assert admin_client.get(f"/agreements/{template.pk}/").status_code == 200
+
+
+def test_unknown_merge_field_is_shown_beside_the_body(admin_client):
+    response = admin_client.post(
+        "/agreements/new/",
+        {"title": "T", "body": "<p>{{ cohort.colour }}</p>", "signer_roles": "student"},
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "{{ cohort.colour }}" in " ".join(form.errors["body"])
+
+
+def test_template_create_page_saves(admin_client):
+    response = admin_client.post(
+        "/agreements/new/",
+        {"title": "Sponsor agreement", "body": "<p>{{ sponsor.company_name }}</p>",
+         "signer_roles": "sponsor, institution_admin"},
+    )  # fmt: skip
+    assert response.status_code == 302
+
+
+def test_preview_is_an_inline_pdf(admin_client, template):
+    response = admin_client.get(f"/agreements/{template.pk}/preview.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline")
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.content.startswith(b"%PDF")
+
+
+def test_students_get_404_on_template_pages(institution, client_for, template):
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[Role.STUDENT]))
+    assert client.get("/agreements/").status_code == 404
+    assert client.get(f"/agreements/{template.pk}/preview.pdf").status_code == 404
+
+
+# --- Token links ------------------------------------------------------------------------------
+
+
+def test_signing_page_shows_document_and_records_opening(signer_client, make_submission):
+    submission = make_submission()
+    token = _first_token(submission)
+    response = signer_client.get(f"/sign/{token}/")
+    assert response.status_code == 200
+    assert "Thandi Mokoena" in response.content.decode()
+    assert submission.submitters.get(order=1).opened_at is not None
+    document = signer_client.get(f"/sign/{token}/document.pdf")
+    assert document.content.startswith(b"%PDF")
+    assert "_auth_user_id" not in signer_client.session
+
+
+def test_drawn_signature_is_stored(signer_client, make_submission):
+    submission = make_submission()
+    data = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
+    response = _sign_post(signer_client, _first_token(submission), signature_text="",
+                          signature_image=data)  # fmt: skip
+    assert response.status_code == 200
+    student = submission.submitters.get(order=1)
+    assert student.signed_at
+    assert student.signature_image
+    assert not student.signature_text
+
+
+def test_missing_consent_is_shown_beside_the_checkbox(signer_client, make_submission):
+    submission = make_submission()
+    response = _sign_post(signer_client, _first_token(submission), consent="")
+    assert "consent" in response.context["form"].errors
+    assert submission.submitters.get(order=1).signed_at is None
+
+
+def test_later_signer_sees_waiting_for_role(signer_client, make_submission):
+    submission = make_submission()
+    sponsor = submission.submitters.get(order=2)
+    from signing.services import _link_issue
+
+    token = _link_issue(sponsor, notify=False).rstrip("/").rsplit("/", 1)[1]
+    response = signer_client.get(f"/sign/{token}/")
+    assert response.status_code == 409
+    assert "Waiting for the student" in response.content.decode()
+    assert _sign_post(signer_client, token).status_code == 409
+    assert signer_client.get(f"/sign/{token}/document.pdf").status_code == 404
+
+
+def test_expired_link_says_so_and_offers_a_new_one(signer_client, make_submission):
+    submission = make_submission()
+    token = _first_token(submission)
+    link = link_for_token(token)
+    link.expires_at = timezone.now()
+    link.save()
+    response = signer_client.get(f"/sign/{token}/")
+    assert response.status_code == 410
+    assert "has expired" in response.content.decode()
+    assert _sign_post(signer_client, token).status_code == 410
+    resent = signer_client.post(f"/sign/{token}/new-link/")
+    assert "new link is on its way" in resent.content.decode()
+    new_token = _first_token(submission)
+    assert new_token != token
+    assert signer_client.get(f"/sign/{new_token}/").status_code == 200
+
+
+def test_replaced_link_is_revoked(signer_client, make_submission, admin):
+    submission = make_submission()
+    token = _first_token(submission)
+    submission_send(submission=submission, actor=admin)  # the admin resends
+    response = signer_client.get(f"/sign/{token}/")
+    assert response.status_code == 410
+    assert "withdrawn" in response.content.decode()
+
+
+def test_revoked_submission_link_is_refused(signer_client, make_submission, admin):
+    from signing.services import submission_revoke
+
+    submission = make_submission()
+    token = _first_token(submission)
+    submission_revoke(submission=submission, actor=admin)
+    response = signer_client.get(f"/sign/{token}/")
+    assert response.status_code == 410
+    assert "nothing left to sign" in response.content.decode()
+
+
+def test_used_link_cannot_sign_twice(signer_client, make_submission):
+    submission = make_submission()
+    token = _first_token(submission)
+    assert _sign_post(signer_client, token).status_code == 200
+    again = _sign_post(signer_client, token, signed_name="Someone else")
+    assert again.status_code == 410
+    assert "already been used" in again.content.decode()
+    assert submission.submitters.get(order=1).signed_name == "Thandi Mokoena"
+
+
+def test_a_link_acts_only_for_its_own_signer(signer_client, make_submission):
+    first = make_submission()
+    second = make_submission()
+    token = _first_token(second)  # the latest e-mail to the student is for `second`
+    _sign_post(signer_client, token)
+    assert second.submitters.get(order=1).signed_at is not None
+    assert first.submitters.get(order=1).signed_at is None
+    assert first.submitters.get(order=2).signed_at is None
+
+
+def test_link_does_not_work_on_another_institutions_domain(
+    client_for, other_institution, make_submission, unique_ip
+):
+    submission = make_submission()
+    token = _first_token(submission)
+    client = client_for(other_institution)
+    client.defaults["REMOTE_ADDR"] = unique_ip
+    response = client.get(f"/sign/{token}/")
+    assert response.status_code == 404
+    assert "not valid" in response.content.decode()
+
+
+def test_guessed_tokens_are_rate_limited(signer_client, make_submission):
+    submission = make_submission()
+    real = _first_token(submission)
+    limit = int(GUESS_RATE.split("/")[0])
+    for attempt in range(limit):
+        assert signer_client.get(f"/sign/guess-{attempt}/").status_code == 404
+    response = signer_client.get(f"/sign/{real}/")
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+
+
+def test_declined_link_page(signer_client, make_submission):
+    submission = make_submission()
+    token = _first_token(submission)
+    response = signer_client.post(f"/sign/{token}/", {"action": "decline", "reason": "No."})
+    assert "You have declined" in response.content.decode()
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.DECLINED
+
+
+# --- Verify page ------------------------------------------------------------------------------
+
+
+def _complete(submission) -> bytes:
+    for submitter in submission.submitters.order_by("order"):
+        link = link_for_token(last_link_to(submitter.email))
+        submitter_sign(link=link, signed_name=submitter.name, consent=True, signature_text="x")
+    submission.refresh_from_db()
+    with submission.final_pdf.open("rb") as stored:
+        return stored.read()
+
+
+def _verify(client, data: bytes):
+    return client.post(
+        "/sign/verify/",
+        {"document": SimpleUploadedFile("agreement.pdf", data, content_type="application/pdf")},
+    )
+
+
+def test_verify_page_recognises_the_sealed_pdf(signer_client, make_submission):
+    submission = make_submission()
+    final = _complete(submission)
+    response = _verify(signer_client, final)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Genuine and unmodified" in content
+    assert submission.title in content
+    assert "Sipho Dlamini" in content
+
+
+def test_verify_page_refuses_a_pdf_changed_by_one_byte(signer_client, make_submission):
+    final = bytearray(_complete(make_submission()))
+    position = final.index(b"stream") + 20
+    final[position] ^= 0x01
+    response = _verify(signer_client, bytes(final))
+    assert response.status_code == 422
+    assert "Not verified" in response.content.decode()
+
+
+def test_verify_page_refuses_another_institutions_document(
+    client_for, other_institution, make_submission, unique_ip
+):
+    final = _complete(make_submission())
+    client = client_for(other_institution)
+    client.defaults["REMOTE_ADDR"] = unique_ip
+    response = _verify(client, final)
+    assert response.status_code == 422
