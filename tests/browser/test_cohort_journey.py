@@ -11,7 +11,6 @@ desktop and phone widths:
 `SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_cohort_journey.py -p no:xdist`.
 """
 
-import io
 import os
 import re
 import threading
@@ -21,7 +20,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django_tenants.utils import tenant_context
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 import cohorts.tasks
@@ -30,6 +28,7 @@ from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
 from tests.browser.support import DESKTOP, PASSWORD, PHONE, sign_in, wait_for_mail
 from tests.factories import CohortFactory
+from tests.files import PDF_BYTES, png_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -41,31 +40,6 @@ THANDI_ID = "0003150120081"  # born 15 March 2000
 THANDI_ID_TYPO = "0003150120082"
 SIPHO_ID = "0109245800080"
 BAD_ID = "9507065110088"
-
-
-def pdf_bytes() -> bytes:
-    """A one-page PDF written by hand, with the cross-reference table that readers expect."""
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj%sendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def png_bytes(size: tuple[int, int] = (320, 200)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (31, 95, 139)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 class Journey:
@@ -343,9 +317,9 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
 
     # Each required document, with the file picker.
     for document, file in [
-        ("CV", {"name": "cv.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}),
+        ("CV", {"name": "cv.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}),
         ("Matric certificate", {"name": "matric.png", "mimeType": "image/png",
-                                "buffer": png_bytes()}),
+                                "buffer": png_bytes((320, 200))}),
     ]:  # fmt: skip
         card = page.locator("li.portal-step").filter(
             has=page.get_by_role("heading", name=document, exact=False)

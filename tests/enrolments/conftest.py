@@ -1,46 +1,15 @@
 """Enrolments fixtures: a cohort admin, and students enrolled through enrollment_invite who have
 set a password (as after accepting the invitation)."""
 
-import io
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from PIL import Image
 
 from accounts.models import Role, User
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
 from tests.factories import PASSWORD, CohortFactory, UserFactory
-
-
-def pdf_bytes(*objects: bytes) -> bytes:
-    """A well-formed PDF written by hand, with its cross-reference table, so that pypdf reads
-    it as any PDF reader would. One blank page unless other objects are given."""
-    objects = objects or (
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
-    )
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj%sendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-PDF_BYTES = pdf_bytes()
-
-
-def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (31, 95, 139)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,7 @@ from enrolments.services import enrollment_invite, student_document_decide
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP, PHONE
 from tests.factories import CohortFactory
-
-from .conftest import PDF_BYTES, png_bytes
+from tests.files import PDF_BYTES, png_bytes
 
 pytestmark = pytest.mark.browser
 

@@ -19,8 +19,8 @@ from enrolments.services import (
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tests.factories import CohortFactory, UserFactory
+from tests.files import PDF_BYTES
 
-from .conftest import PDF_BYTES
 from .test_views import DETAILS
 
 pytestmark = pytest.mark.django_db

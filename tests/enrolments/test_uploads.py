@@ -2,21 +2,18 @@
 nothing stored; a new version after a rejection keeps the old one."""
 
 import hashlib
-import io
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image
 
 from cohorts.models import DocumentType
 from enrolments.models import DocumentStatus, StudentDocument, VerificationState
 from enrolments.services import enrollment_document_add, student_document_decide
 from enrolments.uploads import document_upload_check, original_name_clean
 from tests.factories import CohortFactory
-
-from .conftest import PDF_BYTES, png_bytes
+from tests.files import PDF_BYTES, jpeg_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -100,11 +97,9 @@ def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, student_
 
 def test_jpeg_is_accepted_when_the_type_allows_it(enrol, student_client):
     enrollment = enrol()
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 20), "white").save(buffer, "JPEG")
     student_client(enrollment.user).post(
         _upload_url(enrollment, _id_type()),
-        {"file": SimpleUploadedFile("photo.jpg", buffer.getvalue())},
+        {"file": SimpleUploadedFile("photo.jpg", jpeg_bytes((20, 20), "white"))},
     )
     assert StudentDocument.objects.get(enrollment=enrollment).content_type == "image/jpeg"
 

@@ -12,8 +12,7 @@ from cohorts.models import DocumentType
 from enrolments.models import EnrollmentState
 from enrolments.services import enrollment_withdraw
 from tests.factories import CohortFactory, UserFactory
-
-from .conftest import PDF_BYTES
+from tests.files import PDF_BYTES
 
 pytestmark = pytest.mark.django_db
 

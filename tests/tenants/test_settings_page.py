@@ -1,21 +1,18 @@
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from tenants.models import Institution
 from tests.factories import UserFactory
+from tests.files import png_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 def _png(width: int = 40, height: int = 20) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "#123456").save(buffer, "PNG")
-    return SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
+    content = png_bytes((width, height), "#123456")
+    return SimpleUploadedFile("logo.png", content, content_type="image/png")
 
 
 def _form(**changes) -> dict:

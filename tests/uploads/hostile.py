@@ -9,7 +9,7 @@ import zlib
 from PIL import Image
 from pypdf import PdfWriter
 
-from tests.enrolments.conftest import PDF_BYTES, pdf_bytes, png_bytes
+from tests.files import PAGE_OBJECTS, PDF_BYTES, jpeg_bytes, pdf_bytes, png_bytes
 
 HTML_PAGE = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
 SVG_IMAGE = (
@@ -20,12 +20,6 @@ SVG_IMAGE = (
 # What the fake clamd reports as a virus. Not the real EICAR string, which would set off the
 # scanners of whoever checks this repository out.
 VIRUS_MARKER = b"COHORTLY-TEST-VIRUS-NOT-A-REAL-ONE"
-
-
-def jpeg_bytes(size: tuple[int, int] = (40, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 120, 40)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def noisy_png(size: tuple[int, int] = (64, 64)) -> bytes:
@@ -86,18 +80,14 @@ def pdf_with_padding(size: int) -> bytes:
     """A valid one-page PDF of about `size` bytes (an unused stream makes up the weight)."""
     filler = b"0" * max(0, size - len(PDF_BYTES) - 60)
     return pdf_bytes(
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
+        *PAGE_OBJECTS,
         b"<</Length %d>>stream\n%s\nendstream" % (len(filler), filler),
     )
 
 
 def pdf_with_virus_marker() -> bytes:
     return pdf_bytes(
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
+        *PAGE_OBJECTS,
         b"(" + VIRUS_MARKER + b")",
     )
 

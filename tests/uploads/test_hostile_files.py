@@ -13,16 +13,14 @@ from django.test import RequestFactory
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.uploads import UploadGuard, document_upload_check
+from tests.files import PDF_BYTES, jpeg_bytes, png_bytes
 
 from .conftest import id_type, post_raw, upload_url
 from .hostile import (
     HTML_PAGE,
-    PDF_BYTES,
     REFUSED,
-    jpeg_bytes,
     noisy_png,
     pdf_with_padding,
-    png_bytes,
     zip_archive,
 )
 

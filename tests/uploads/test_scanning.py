@@ -13,9 +13,10 @@ from enrolments.models import ScanStatus, StudentDocument
 from enrolments.scanning import clamav_address
 from enrolments.services import QUARANTINE_REASON
 from enrolments.tasks import document_scan, document_scan_sweep
+from tests.files import PDF_BYTES
 
 from .conftest import id_type, upload_url
-from .hostile import PDF_BYTES, pdf_with_virus_marker
+from .hostile import pdf_with_virus_marker
 
 pytestmark = pytest.mark.django_db
 

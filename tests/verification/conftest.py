@@ -16,14 +16,13 @@ from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_details_save, enrollment_document_add
 from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
-    PDF_BYTES,
     _media,
     cohort_admin,
     enrol,
-    png_bytes,
     student_client,
 )
 from tests.factories import UserFactory
+from tests.files import PDF_BYTES
 
 # Details as the student's form stores them; the ID number says born 1 Jan 1990, female,
 # South African citizen.

@@ -24,10 +24,11 @@ from enrolments.services import enrollment_invite
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP, PHONE
 from tests.factories import CohortFactory
+from tests.files import png_bytes
 from verification.models import DocumentVerification, VerificationAction
 from verification.reasons import rejection_reasons
 
-from .conftest import give_details, id_type, matric_type, png_bytes, upload_document
+from .conftest import give_details, id_type, matric_type, upload_document
 
 pytestmark = pytest.mark.browser
 

@@ -15,11 +15,12 @@ from enrolments.models import DocumentStatus, StudentDocument, VerificationState
 from enrolments.services import enrollment_withdraw
 from notifications.models import OutboundEmail
 from tests.factories import CohortFactory
+from tests.files import png_bytes
 from verification.forms import opened_token
 from verification.models import DocumentVerification, VerificationAction
 from verification.services import document_review
 
-from .conftest import ID_NUMBER, give_details, id_type, matric_type, png_bytes
+from .conftest import ID_NUMBER, give_details, id_type, matric_type
 
 pytestmark = pytest.mark.django_db
 
