@@ -45,6 +45,7 @@ from enrolments.choices import (
     id_number_clean,
 )
 from enrolments.models import CohortEnrollment, EnrollmentState
+from integrations.services import sync_enqueue_many
 from notifications.models import OutboundEmail
 from tenants.models import InstitutionDirectoryEntry
 from tenants.services import email_directory_hash, institution_url
@@ -739,6 +740,7 @@ def enrollments_import(
                 ),
             ],
         )
+        sync_enqueue_many(enrollments)
         step(100)
     return result
 

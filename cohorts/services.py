@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
+from integrations.services import sync_enqueue_for
 
 # While a cohort is running only these may change; everything else is fixed at activation.
 ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
@@ -58,6 +59,7 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
                 name: _audit_value(value) for name, value in {**fields, **relations}.items()
             },
         )
+        sync_enqueue_for(cohort)
     return cohort
 
 
@@ -97,6 +99,7 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
                 old_values=old_values,
                 new_values=new_values,
             )
+        sync_enqueue_for(cohort)
     return cohort
 
 
@@ -144,6 +147,7 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
             old_values={"state": CohortState.DRAFT},
             new_values={"state": CohortState.ACTIVE},
         )
+        sync_enqueue_for(cohort)
     return cohort
 
 
@@ -214,6 +218,7 @@ def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
             old_values={"state": old_state},
             new_values={"state": CohortState.CANCELLED, "reason": reason},
         )
+        sync_enqueue_for(cohort)
     return cohort
 
 

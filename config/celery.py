@@ -22,7 +22,11 @@ class InstitutionTask(TenantTask):
 
     def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
         options["headers"] = headers_with_schema(options.get("headers"))
-        transaction.on_commit(functools.partial(self.apply_async, args, kwargs, **options))
+        # robust: the change is committed; a broker that cannot be reached must not turn it into
+        # an error page. Outbox sweeps (e-mail, sync jobs) queue what was not handed over.
+        transaction.on_commit(
+            functools.partial(self.apply_async, args, kwargs, **options), robust=True
+        )
 
 
 app = CeleryApp("cohortly", task_cls=InstitutionTask)

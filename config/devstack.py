@@ -301,7 +301,8 @@ def run() -> int:
         )
         manager.add_process(
             "worker",
-            f"exec {python} -m celery -A config worker -Q default,notifications,imports -l info",
+            f"exec {python} -m celery -A config worker -Q default,notifications,imports,sync"
+            " -l info",
             env=env,
             cwd=str(BASE_DIR),
         )

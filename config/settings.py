@@ -93,6 +93,7 @@ TENANT_APPS = [
     "cohorts",
     "enrolments",
     "verification",
+    "integrations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -254,6 +255,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": "notifications"},
     "cohorts.student_import_*": {"queue": "imports"},
+    "integrations.*": {"queue": "sync"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep-outbox": {
@@ -268,12 +270,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrolments.document_scan_sweep_all_institutions",
         "schedule": 60.0 * 10,
     },
+    # Sync jobs whose task was lost, whose retry is due or whose worker died.
+    "integrations-sweep-sync-jobs": {
+        "task": "integrations.sync_jobs_sweep_all_institutions",
+        "schedule": 30.0,
+    },
     # Hourly: each reminder is due on its own cadence, checked under a lock, never sent twice.
     "enrolments-send-reminders": {
         "task": "enrolments.send_reminders_all_institutions",
         "schedule": 60.0 * 60,
     },
 }
+
+# --- Integrations (outbound sync) -----------------------------------------------------------
+# Connectors an institution may choose (integrations.models.ConnectorConfig.connector).
+SYNC_CONNECTORS = {
+    "training_gateway": "integrations.connectors.training_gateway.TrainingGatewayConnector",
+}
+# Fernet key for connector credentials at rest; outside production, derived from SECRET_KEY.
+INTEGRATIONS_ENCRYPTION_KEY = (
+    env.str("INTEGRATIONS_ENCRYPTION_KEY")
+    if PRODUCTION
+    else env.str("INTEGRATIONS_ENCRYPTION_KEY", default="")
+)
 
 # --- Files -----------------------------------------------------------------------------------
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(DATA_DIR / "media"))

@@ -23,6 +23,7 @@ from enrolments.models import (
     VerificationState,
 )
 from enrolments.uploads import enrollment_quota_check
+from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
 from tenants.services import directory_entry_add, institution_url
 
@@ -101,6 +102,7 @@ def enrollment_invite(
             entity_id=enrollment.pk,
             new_values={"cohort": cohort.pk, "student": student.pk, "email": email},
         )
+        sync_enqueue_for(enrollment)
     return enrollment
 
 
@@ -307,6 +309,7 @@ def enrollment_withdraw(
             old_values={"state": old_state},
             new_values={"state": EnrollmentState.WITHDRAWN, "reason": reason},
         )
+        sync_enqueue_for(enrollment)
     return enrollment
 
 

@@ -1,0 +1,103 @@
+"""What every connector provides: which job a changed record needs and its payload
+(`describe`), and sending one job (`send`), with the outcome classified for the retry policy."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+SECRET_MARKERS = ("apikey", "api_key", "secret", "password", "token", "encryption", "credential")
+REDACTED = "•••"
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """A job a record needs: its type and the payload that will be sent."""
+
+    job_type: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class SendResult:
+    """How one attempt ended. `outcome` is one of SyncAttemptOutcome's succeeded, duplicate,
+    retryable or permanent."""
+
+    outcome: str
+    http_status: int | None = None
+    external_reference: str = ""
+    response: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ("succeeded", "duplicate")
+
+
+# Looks up the external reference an earlier accepted job of a record received.
+ReferenceLookup = Callable[[str, str], str]
+
+
+class Connector:
+    """Base class. Subclasses set `key` and implement `describe` and `send`."""
+
+    key: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    # Full-jitter exponential backoff: a retry waits uniform(0, min(cap, base * 2**attempts)).
+    retry_base_seconds: ClassVar[float] = 5.0
+    retry_cap_seconds: ClassVar[float] = 30 * 60.0
+    # Fields never shown on the job page (besides names that look like secrets).
+    redacted_fields: ClassVar[frozenset[str]] = frozenset()
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: dict[str, str],
+        timeout: float = 20.0,
+        max_attempts: int = 6,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a worker may hold a job before another may take it over: the request's
+        time-outs (connect and read) with a margin."""
+        return 2 * self.timeout + 30
+
+    def describe(self, entity: Any, *, reported: bool) -> SyncRequest | None:
+        """The job `entity` needs now, or None. `reported` says whether a create job for it
+        has been accepted or is on its way."""
+        raise NotImplementedError
+
+    def send(
+        self,
+        *,
+        job_type: str,
+        payload: dict,
+        idempotency_key: str,
+        references: ReferenceLookup,
+        entity_type: str,
+        entity_id: str,
+    ) -> SendResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what `send` keeps open (an HTTP connection pool)."""
+
+    def redact(self, value: Any) -> Any:
+        """A copy of a payload or response fit for the job page."""
+        if isinstance(value, dict):
+            return {
+                key: REDACTED
+                if key in self.redacted_fields
+                or any(marker in key.lower() for marker in SECRET_MARKERS)
+                else self.redact(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        return value

@@ -1,0 +1,61 @@
+"""Reads for the sync pages, the operators' command and the sync status shown on records."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from integrations.models import SyncJob, SyncJobStatus
+
+
+def sync_job_list(
+    *, status: str = "", job_type: str = "", entity_type: str = "", entity_id: str = ""
+) -> QuerySet[SyncJob]:
+    jobs = SyncJob.objects.order_by("-id")
+    if status:
+        jobs = jobs.filter(status=status)
+    if job_type:
+        jobs = jobs.filter(job_type=job_type)
+    if entity_type:
+        jobs = jobs.filter(entity_type=entity_type)
+    if entity_id:
+        jobs = jobs.filter(entity_id=entity_id)
+    return jobs
+
+
+def sync_job_status_counts() -> dict[str, int]:
+    """Every status with its number of jobs (zero included), in one query."""
+    counts = dict(SyncJob.objects.order_by().values_list("status").annotate(count=Count("id")))
+    return {status: counts.get(status, 0) for status in SyncJobStatus.values}
+
+
+def sync_job_detail(*, job_id: int) -> SyncJob:
+    return SyncJob.objects.prefetch_related("attempt_log").get(pk=job_id)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What a record's page shows about its sync: the latest job and the reference the
+    external system gave it."""
+
+    latest: SyncJob | None
+    external_reference: str
+
+    @property
+    def status(self) -> str:
+        return self.latest.status if self.latest else ""
+
+
+def sync_state_for(*, entity_type: str, entity_id: int | str) -> SyncState | None:
+    """None when the record has never had a job (no connector, or nothing to send)."""
+    jobs = SyncJob.objects.filter(entity_type=entity_type, entity_id=str(entity_id))
+    latest = jobs.order_by("-id").first()
+    if latest is None:
+        return None
+    reference = (
+        jobs.filter(status=SyncJobStatus.SUCCEEDED)
+        .exclude(external_reference="")
+        .order_by("-id")
+        .values_list("external_reference", flat=True)
+        .first()
+    )
+    return SyncState(latest=latest, external_reference=reference or "")

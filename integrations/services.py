@@ -1,0 +1,520 @@
+"""Every write to sync jobs: queueing them in the transaction of the change that needs them
+(the outbox), running them (claim, send, record), retrying, dead-lettering, and the admins'
+retry and cancel. Nothing here knows about cohorts: a connector describes what a record needs.
+
+Running a job: claim it with SELECT ... FOR UPDATE SKIP LOCKED (queued and due, or running with
+an expired lease: its worker died), mark it running with a lease and commit; send it outside any
+transaction; record the outcome in a new transaction. Two workers never hold the same job, and
+a job whose worker died is taken over once its lease has passed. Every send carries the job's
+idempotency key, so a re-send of a submission the gateway had accepted is reported as a
+duplicate and counts as success."""
+
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts.models import Role, User
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from audit.context import current_context
+from audit.services import audit_record
+from integrations.connectors.base import Connector, SendResult
+from integrations.crypto import credentials_decrypt, credentials_encrypt
+from integrations.models import (
+    ConnectorConfig,
+    SyncAttempt,
+    SyncAttemptOutcome,
+    SyncJob,
+    SyncJobStatus,
+)
+from notifications.services import email_enqueue
+
+logger = logging.getLogger(__name__)
+
+# Institution.settings key that says a connector is configured: the cheap check that lets
+# sync_enqueue_for do nothing, without a query, for an institution that reports nowhere.
+SETTINGS_FLAG = "sync_connector"
+# At most this many jobs queued by one change get a task each; more wait for one sweep.
+TASK_PER_JOB_LIMIT = 20
+# A retry due sooner than this is also published with a countdown; later ones wait for the sweep.
+COUNTDOWN_LIMIT_SECONDS = 300
+
+
+# --- Connector configuration ----------------------------------------------------------------
+
+
+def connector_class(key: str) -> type[Connector]:
+    try:
+        return import_string(settings.SYNC_CONNECTORS[key])
+    except KeyError as error:
+        raise ValidationError({"connector": f"Unknown connector {key!r}."}) from error
+
+
+def connector_load() -> Connector | None:
+    """The current institution's active connector, or None."""
+    config = ConnectorConfig.objects.filter(pk=1, is_active=True).first()
+    if config is None or config.connector not in settings.SYNC_CONNECTORS:
+        return None
+    return connector_class(config.connector)(
+        base_url=config.base_url,
+        credentials=credentials_decrypt(config.credentials_encrypted),
+        timeout=config.timeout_seconds,
+        max_attempts=config.max_attempts,
+    )
+
+
+def _connector_for_enqueue() -> Connector | None:
+    tenant = getattr(connection, "tenant", None)
+    flags = getattr(tenant, "settings", None)
+    if isinstance(flags, dict) and not flags.get(SETTINGS_FLAG):
+        return None  # no connector configured: no query at all
+    return connector_load()
+
+
+def connector_config_save(
+    *,
+    actor: User | None,
+    connector: str,
+    base_url: str,
+    credentials: dict[str, str] | None = None,
+    is_active: bool = True,
+    max_attempts: int = 6,
+    timeout_seconds: float = 20.0,
+) -> ConnectorConfig:
+    """Configure (or change) the institution's connector. Empty credential values keep the
+    stored ones, so a form need never show a secret again."""
+    if actor is not None:
+        permission_check(
+            actor=actor,
+            allowed=actor.has_role(Role.SUPER_ADMIN),
+            action="integrations.connector_config_save",
+        )
+    connector_class(connector)
+    institution = connection.tenant
+    with transaction.atomic():
+        config = ConnectorConfig.objects.select_for_update().filter(pk=1).first()
+        config = config or ConnectorConfig(pk=1)
+        stored = credentials_decrypt(config.credentials_encrypted)
+        changed = sorted(name for name, value in (credentials or {}).items() if value)
+        stored.update({name: value for name, value in (credentials or {}).items() if value})
+        config.connector, config.base_url, config.is_active = connector, base_url, is_active
+        config.max_attempts, config.timeout_seconds = max_attempts, timeout_seconds
+        config.credentials_encrypted = credentials_encrypt(stored)
+        config.full_clean()
+        config.save()
+        institution.settings = {
+            **(institution.settings or {}),
+            SETTINGS_FLAG: connector if is_active else "",
+        }
+        type(institution).objects.filter(pk=institution.pk).update(settings=institution.settings)
+        audit_record(
+            actor=actor,
+            action="integrations.connector_configured",
+            entity_type="integrations.connectorconfig",
+            entity_id=config.pk,
+            new_values={
+                "connector": connector,
+                "base_url": base_url,
+                "is_active": is_active,
+                "max_attempts": max_attempts,
+                "timeout_seconds": timeout_seconds,
+                "credentials_changed": changed,  # names only, never values
+            },
+        )
+    return config
+
+
+# --- The outbox -----------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def payload_hash(*, entity_type: str, entity_id: str, payload: dict) -> str:
+    """The version of a record as the external system sees it."""
+    return hashlib.sha256(_canonical([entity_type, entity_id, payload]).encode()).hexdigest()
+
+
+def sync_enqueue_for(entity: Any) -> SyncJob | None:
+    """Queue the sync job `entity` needs after this change, in the current transaction; call
+    it at the end of the change's transaction. Does nothing when no connector is configured,
+    or when the record is unchanged as the external system sees it."""
+    jobs = sync_enqueue_many([entity])
+    return jobs[0] if jobs else None
+
+
+def sync_enqueue_many(entities: Iterable[Any]) -> list[SyncJob]:
+    """`sync_enqueue_for` for many records of one type at once (a bulk import): two queries
+    and one bulk insert, whatever their number."""
+    entities = list(entities)
+    connector = _connector_for_enqueue() if entities else None
+    if connector is None:
+        return []
+    entity_type = entities[0]._meta.label_lower
+    ids = [str(entity.pk) for entity in entities]
+    latest: dict[str, dict[str, Any]] = {}
+    reported: set[str] = set()
+    history = (
+        SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
+        .order_by("id")
+        .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key")
+    )
+    for row in history:
+        latest[row["entity_id"]] = row
+        if row["job_type"].endswith("_create") and row["status"] not in (
+            SyncJobStatus.FAILED,
+            SyncJobStatus.CANCELLED,
+        ):
+            reported.add(row["entity_id"])
+    correlation_id = current_context().correlation_id or ""
+    jobs = []
+    for entity, entity_id in zip(entities, ids, strict=True):
+        request = connector.describe(entity, reported=entity_id in reported)
+        if request is None:
+            continue
+        version = payload_hash(
+            entity_type=entity_type, entity_id=entity_id, payload=request.payload
+        )
+        previous = latest.get(entity_id)
+        if previous and previous["payload_hash"] == version:
+            continue  # unchanged since the last job
+        # Chained to the previous job, so that a record changed back to an earlier version
+        # still makes a new job; the same change saved twice makes the same key, hence one job.
+        chain = previous["idempotency_key"] if previous else ""
+        key = hashlib.sha256(f"{request.job_type}:{version}:{chain}".encode()).hexdigest()
+        jobs.append(
+            SyncJob(
+                job_type=request.job_type,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                correlation_id=correlation_id[:64],
+                idempotency_key=key,
+                payload=request.payload,
+                payload_hash=version,
+            )
+        )
+    if not jobs:
+        return []
+    SyncJob.objects.bulk_create(jobs, ignore_conflicts=True, batch_size=2000)
+    created = list(
+        SyncJob.objects.filter(
+            idempotency_key__in=[job.idempotency_key for job in jobs], status=SyncJobStatus.QUEUED
+        )
+    )
+    if len(created) <= TASK_PER_JOB_LIMIT:
+        for job in created:
+            _publish_on_commit("run", job.pk)
+    else:
+        _publish_on_commit("sweep", None)
+    return created
+
+
+def _publish(kind: str, job_id: int | None, headers: dict, countdown: float | None = None) -> None:
+    """Hand a job to the workers. A broker that cannot be reached loses nothing: the job is in
+    the table, and the beat sweep sends it."""
+    from integrations.tasks import sync_job_run_task, sync_jobs_sweep_task
+
+    try:
+        if kind == "run":
+            sync_job_run_task.apply_async([job_id], headers=headers, countdown=countdown)
+        else:
+            sync_jobs_sweep_task.apply_async(headers=headers)
+    except Exception as error:
+        logger.warning(
+            "Sync %s %s not queued (%s); the sweep will send it.",
+            kind,
+            job_id or "",
+            type(error).__name__,
+        )
+
+
+def _publish_on_commit(kind: str, job_id: int | None, countdown: float | None = None) -> None:
+    from tenant_schemas_celery.task import headers_with_schema
+
+    # The schema now, not when the transaction commits (see config.celery.InstitutionTask).
+    headers = headers_with_schema(None)
+    transaction.on_commit(lambda: _publish(kind, job_id, headers, countdown))
+
+
+# --- Running jobs ---------------------------------------------------------------------------
+
+
+def _due(now) -> Q:
+    queued = Q(status=SyncJobStatus.QUEUED) & (
+        Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)
+    )
+    abandoned = Q(status=SyncJobStatus.RUNNING, locked_until__lt=now)
+    return queued | abandoned
+
+
+def sync_job_claim(
+    *, connector: Connector, job_id: int | None = None
+) -> tuple[SyncJob, SyncAttempt] | None:
+    """Take one due job (this one, or the most overdue) for this worker, or None. Committed
+    before anything is sent: the lease is what keeps other workers away while we send."""
+    now = timezone.now()
+    with transaction.atomic():
+        jobs = SyncJob.objects.select_for_update(skip_locked=True).filter(_due(now))
+        if job_id is not None:
+            jobs = jobs.filter(pk=job_id)
+        else:
+            jobs = jobs.order_by(F("next_retry_at").asc(nulls_first=True), "id")
+        job = jobs.first()
+        if job is None:
+            return None
+        if job.status == SyncJobStatus.RUNNING:
+            # Its worker died (or hung) past the lease; it may or may not have sent.
+            SyncAttempt.objects.filter(job=job, outcome=SyncAttemptOutcome.RUNNING).update(
+                outcome=SyncAttemptOutcome.ABANDONED,
+                finished_at=now,
+                error="The worker stopped before recording an outcome.",
+            )
+        number = (job.attempt_log.aggregate(last=Max("number"))["last"] or 0) + 1
+        job.status = SyncJobStatus.RUNNING
+        job.attempts += 1
+        job.locked_until = now + timedelta(seconds=connector.lease_seconds)
+        job.save(update_fields=["status", "attempts", "locked_until", "updated_at"])
+        attempt = SyncAttempt.objects.create(job=job, number=number, started_at=now)
+    return job, attempt
+
+
+def _reference_of(entity_type: str, entity_id: str) -> str:
+    return (
+        SyncJob.objects.filter(
+            entity_type=entity_type, entity_id=entity_id, status=SyncJobStatus.SUCCEEDED
+        )
+        .exclude(external_reference="")
+        .order_by("-id")
+        .values_list("external_reference", flat=True)
+        .first()
+        or ""
+    )
+
+
+def retry_delay(connector: Connector, attempts: int) -> float:
+    """Exponential backoff with full jitter."""
+    ceiling = min(connector.retry_cap_seconds, connector.retry_base_seconds * 2**attempts)
+    return random.uniform(0, ceiling)  # noqa: S311 - spreading retries, not a secret
+
+
+def sync_job_run(
+    *, job_id: int | None = None, connector: Connector | None = None
+) -> SyncJob | None:
+    """Claim, send and record one job (`job_id`, or the most overdue due one). Returns the job
+    as recorded, or None when there was nothing to run (not due, done, or another worker has
+    it): a repeated task is harmless."""
+    connector = connector or connector_load()
+    if connector is None:
+        return None
+    claimed = sync_job_claim(connector=connector, job_id=job_id)
+    if claimed is None:
+        return None
+    job, attempt = claimed
+    try:
+        result = connector.send(
+            job_type=job.job_type,
+            payload=job.payload,
+            idempotency_key=job.idempotency_key,
+            references=_reference_of,
+            entity_type=job.entity_type,
+            entity_id=job.entity_id,
+        )
+    except Exception as error:  # a connector bug must not leave the job running
+        logger.exception("Sync job %s: the connector failed", job.pk)
+        result = SendResult("retryable", error=f"{type(error).__name__}: {error}")
+    return sync_job_record(job=job, attempt=attempt, result=result, connector=connector)
+
+
+def sync_job_record(
+    *, job: SyncJob, attempt: SyncAttempt, result: SendResult, connector: Connector
+) -> SyncJob:
+    now = timezone.now()
+    countdown = None
+    with transaction.atomic():
+        job = SyncJob.objects.select_for_update().get(pk=job.pk)
+        attempt.outcome = result.outcome
+        attempt.http_status = result.http_status
+        attempt.error = result.error[:4000]
+        attempt.finished_at = now
+        held = SyncAttempt.objects.filter(
+            pk=attempt.pk, outcome=SyncAttemptOutcome.RUNNING
+        ).exists()
+        attempt.save(update_fields=["outcome", "http_status", "error", "finished_at"])
+        if not held or job.status != SyncJobStatus.RUNNING:
+            # Our lease ran out and another worker took the job over: it records the outcome.
+            return job
+        job.response = connector.redact(result.response) if result.response else {}
+        job.locked_until = None
+        if result.accepted:
+            job.status = SyncJobStatus.SUCCEEDED
+            job.external_reference = result.external_reference or job.external_reference
+            job.last_error = ""
+            job.next_retry_at = None
+        elif result.outcome == "permanent":
+            job.status = SyncJobStatus.FAILED
+            job.last_error = result.error
+            job.next_retry_at = None
+        elif job.attempts >= connector.max_attempts:
+            job.status = SyncJobStatus.DEAD_LETTER
+            job.last_error = result.error
+            job.next_retry_at = None
+        else:
+            delay = retry_delay(connector, job.attempts)
+            job.status = SyncJobStatus.QUEUED
+            job.last_error = result.error
+            job.next_retry_at = now + timedelta(seconds=delay)
+            if delay <= COUNTDOWN_LIMIT_SECONDS:
+                countdown = delay
+        job.save(
+            update_fields=[
+                "status",
+                "response",
+                "locked_until",
+                "external_reference",
+                "last_error",
+                "next_retry_at",
+                "updated_at",
+            ]
+        )
+        if job.status in (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER):
+            audit_record(
+                action=f"sync_job.{job.status}",
+                entity_type="integrations.syncjob",
+                entity_id=job.pk,
+                new_values={"attempts": job.attempts, "error": job.last_error[:500]},
+            )
+        if job.status == SyncJobStatus.DEAD_LETTER and job.dead_letter_notified_at is None:
+            _notify_dead_letter(job)
+        if countdown is not None:
+            _publish_on_commit("run", job.pk, countdown)
+    return job
+
+
+def _notify_dead_letter(job: SyncJob) -> None:
+    """E-mail the institution's admins, once per job, that it needs a person."""
+    from django.urls import reverse
+
+    from tenants.services import institution_url
+
+    tenant = connection.tenant
+    url = institution_url(tenant, reverse("integrations:job_detail", args=[job.pk]))
+    admins = User.objects.filter(roles__overlap=list(COHORT_MANAGERS), is_active=True)
+    for admin in admins.order_by("pk"):
+        email_enqueue(
+            recipient=admin.email,
+            template="sync_dead_letter",
+            context={
+                "full_name": admin.full_name,
+                "job": str(job),
+                "attempts": job.attempts,
+                "error": job.last_error[:500],
+                "url": url,
+            },
+        )
+    job.dead_letter_notified_at = timezone.now()
+    job.save(update_fields=["dead_letter_notified_at"])
+
+
+def sync_jobs_sweep(*, limit: int = 500, connector: Connector | None = None) -> int:
+    """Run due jobs one claim at a time until none is left (or `limit`): the beat's safety net
+    for jobs whose task was lost, whose retry is due, or whose worker died. Safe to run in many
+    workers at once. Returns how many jobs it ran."""
+    connector = connector or connector_load()
+    if connector is None:
+        return 0
+    ran = 0
+    try:
+        while ran < limit and sync_job_run(connector=connector) is not None:
+            ran += 1
+    finally:
+        connector.close()
+    return ran
+
+
+# --- People's actions -----------------------------------------------------------------------
+
+
+def _check_admin(actor: User | None, action: str) -> None:
+    if actor is not None:
+        permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
+
+
+def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
+    """Send a failed or dead-letter job again, with a fresh set of attempts."""
+    _check_admin(actor, "integrations.sync_job_retry")
+    with transaction.atomic():
+        job = SyncJob.objects.select_for_update().get(pk=job.pk)
+        if not job.can_retry:
+            raise ValidationError(
+                "Only failed or dead-letter jobs can be retried; "
+                f"this one is {job.get_status_display().lower()}."
+            )
+        old = {"status": job.status, "attempts": job.attempts}
+        job.status = SyncJobStatus.QUEUED
+        job.attempts = 0
+        job.next_retry_at = None
+        job.dead_letter_notified_at = None
+        job.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "next_retry_at",
+                "dead_letter_notified_at",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="sync_job.retried",
+            entity_type="integrations.syncjob",
+            entity_id=job.pk,
+            old_values=old,
+            new_values={"status": job.status},
+        )
+        _publish_on_commit("run", job.pk)
+    return job
+
+
+def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
+    """Take a queued job out of the queue: it will not be sent."""
+    _check_admin(actor, "integrations.sync_job_cancel")
+    with transaction.atomic():
+        job = SyncJob.objects.select_for_update().get(pk=job.pk)
+        if not job.can_cancel:
+            raise ValidationError(
+                "Only queued jobs can be cancelled; "
+                f"this one is {job.get_status_display().lower()}."
+            )
+        job.status = SyncJobStatus.CANCELLED
+        job.next_retry_at = None
+        job.save(update_fields=["status", "next_retry_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="sync_job.cancelled",
+            entity_type="integrations.syncjob",
+            entity_id=job.pk,
+            old_values={"status": SyncJobStatus.QUEUED},
+            new_values={"status": SyncJobStatus.CANCELLED},
+        )
+    return job
+
+
+def sync_jobs_requeue_dead(*, actor: User | None = None) -> int:
+    """Retry every dead-letter job of this institution (an operator's command)."""
+    ids = list(
+        SyncJob.objects.filter(status=SyncJobStatus.DEAD_LETTER).values_list("pk", flat=True)
+    )
+    for job_id in ids:
+        sync_job_retry(job=SyncJob(pk=job_id), actor=actor)
+    return len(ids)

@@ -1,0 +1,130 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import COHORT_MANAGERS, role_required
+from integrations.forms import ConnectorConfigForm, SyncJobFilterForm
+from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus
+from integrations.selectors import sync_job_detail, sync_job_list, sync_job_status_counts
+from integrations.services import (
+    connector_class,
+    connector_config_save,
+    sync_job_cancel,
+    sync_job_retry,
+)
+
+
+def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    return [(status, label, counts[status]) for status, label in SyncJobStatus.choices]
+
+
+@role_required(*COHORT_MANAGERS)
+def job_list(request: HttpRequest) -> HttpResponse:
+    filters = SyncJobFilterForm(request.GET or None)
+    page = Paginator(sync_job_list(**filters.selector_filters()), 50).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "integrations/job_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "counts": _labelled(sync_job_status_counts()),
+            "configured": ConnectorConfig.objects.filter(pk=1, is_active=True).exists(),
+        },
+    )
+
+
+def _job(job_id: int) -> SyncJob:
+    try:
+        return sync_job_detail(job_id=job_id)
+    except SyncJob.DoesNotExist as error:
+        raise Http404 from error
+
+
+@role_required(*COHORT_MANAGERS)
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job(job_id)
+    config = ConnectorConfig.objects.filter(pk=1).first()
+    connector = (
+        connector_class(config.connector)(base_url=config.base_url, credentials={})
+        if config
+        else None
+    )
+    redact = connector.redact if connector else None
+    return render(
+        request,
+        "integrations/job_detail.html",
+        {
+            "job": job,
+            "attempts": job.attempt_log.all(),
+            "payload": redact(job.payload) if redact else {},
+            "response": redact(job.response) if redact else {},
+        },
+    )
+
+
+def _act(request: HttpRequest, job_id: int, service, done: str) -> HttpResponse:
+    job = _job(job_id)
+    try:
+        service(job=job, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("integrations:job_detail", job_id=job.pk)
+
+
+@require_POST
+@role_required(*COHORT_MANAGERS)
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    return _act(request, job_id, sync_job_retry, "The job is queued again.")
+
+
+@require_POST
+@role_required(*COHORT_MANAGERS)
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    return _act(request, job_id, sync_job_cancel, "The job is cancelled: it will not be sent.")
+
+
+@role_required(Role.SUPER_ADMIN)
+def connector_settings(request: HttpRequest) -> HttpResponse:
+    config = ConnectorConfig.objects.filter(pk=1).first()
+    initial = (
+        {
+            "connector": config.connector,
+            "base_url": config.base_url,
+            "max_attempts": config.max_attempts,
+            "timeout_seconds": config.timeout_seconds,
+            "is_active": config.is_active,
+        }
+        if config
+        else None
+    )
+    form = ConnectorConfigForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            connector_config_save(
+                actor=request.user,
+                connector=data["connector"],
+                base_url=data["base_url"],
+                credentials={name: data[name] for name in ("api_key", "encryption_key", "iv")},
+                is_active=data["is_active"],
+                max_attempts=data["max_attempts"],
+                timeout_seconds=data["timeout_seconds"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The connector is saved.")
+            return redirect("integrations:job_list")
+    return render(request, "integrations/connector_settings.html", {"form": form, "config": config})
