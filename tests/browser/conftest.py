@@ -13,24 +13,11 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connections
 from django_tenants.utils import tenant_context
-from playwright.sync_api import Page, expect
 
 from accounts.models import Role, User
 from tenants.models import Institution
 from tenants.services import institution_provision
-from tests.browser.support import DESKTOP, PASSWORD
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": DESKTOP}
-
-
-@pytest.fixture(autouse=True)
-def _fail_fast(django_db_setup, page: Page):
-    """A page that does not show what a test waits for fails in seconds, not in 30."""
-    page.set_default_timeout(10_000)
-    expect.set_options(timeout=10_000)
+from tests.browser.support import PASSWORD
 
 
 @dataclass(frozen=True)

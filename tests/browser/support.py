@@ -1,14 +1,20 @@
-"""What the browser tests share besides fixtures: the password, screen sizes, signing in and
-waiting for e-mail."""
+"""What the browser tests share besides fixtures: the password, screen sizes, signing in,
+waiting for e-mail, and a checker of each page passed through."""
 
+import os
+import re
 import time
+from pathlib import Path
 
+from django.conf import settings
 from django.core import mail
-from playwright.sync_api import Page
+from playwright.sync_api import ConsoleMessage, Page, Response
 
 PASSWORD = "browser-test-Passw0rd!"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+# With SCREENSHOTS=1, the pages checked are saved here (git ignores it).
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
 
 
 def sign_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
@@ -29,3 +35,89 @@ def wait_for_mail(to: str, timeout: float = 20.0) -> mail.EmailMessage:
                 return message
         time.sleep(0.1)
     raise AssertionError(f"No e-mail to {to} within {timeout} s; sent: {mail.outbox!r}")
+
+
+class PageChecker:
+    """Watches a page for script errors and for what the Content Security Policy refuses, and
+    looks at each page it is shown at desktop and phone widths: nothing scrolls sideways and,
+    with `inline_styles`, no element has a style attribute. With `structure` also: one visible
+    h1 heading, a title "Page · Site", no table that scrolls sideways, and no request for a
+    script, style sheet or image that fails.
+
+    With SCREENSHOTS=1 each page is saved as SCREENSHOT_DIR/<prefix>-<number>-<name>-<width>.png.
+    """
+
+    def __init__(
+        self, page: Page, prefix: str, *, inline_styles: bool = True, structure: bool = False
+    ) -> None:
+        self.page = page
+        self.prefix = prefix
+        self.inline_styles = inline_styles
+        self.structure = structure
+        self.problems: list[str] = []
+        self.count = 0
+        self.save = bool(os.environ.get("SCREENSHOTS"))
+        if self.save:
+            SCREENSHOT_DIR.mkdir(exist_ok=True)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        if structure:
+            page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # A refused inline style or script shows here; error pages' own statuses are expected.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"{self.page.url}: console: {message.text}")
+
+    def _response(self, response: Response) -> None:
+        if response.request.resource_type != "document" and response.status >= 400:
+            self.problems.append(f"{response.url}: {response.status}")
+
+    def look(self, name: str) -> None:
+        """Check the current page at both widths (and save it, with SCREENSHOTS=1)."""
+        self.count += 1
+        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
+            self.page.set_viewport_size(size)
+            where = f"{name} ({size_name})"
+            layout = self.page.evaluate(
+                """() => ({
+                    pageWidth: document.documentElement.scrollWidth,
+                    viewWidth: window.innerWidth,
+                    headings: [...document.querySelectorAll('h1')]
+                        .filter(h => h.offsetParent !== null).length,
+                    wideTables: [...document.querySelectorAll('.table-responsive')]
+                        .filter(t => t.scrollWidth > t.clientWidth + 1).length,
+                    inlineStyles: [...document.querySelectorAll("body [style]")]
+                        .filter(e => e.getAttribute("style").trim())
+                        .map(e => e.outerHTML.slice(0, 120)),
+                })"""
+            )
+            if layout["pageWidth"] > layout["viewWidth"]:
+                self.problems.append(
+                    f"{where}: page is {layout['pageWidth']} px wide in {layout['viewWidth']}"
+                )
+            if self.inline_styles and layout["inlineStyles"]:
+                self.problems.append(f"{where}: inline style attributes {layout['inlineStyles']}")
+            if self.structure:
+                if layout["headings"] != 1:
+                    self.problems.append(f"{where}: {layout['headings']} visible h1 headings")
+                if layout["wideTables"]:
+                    self.problems.append(f"{where}: a table scrolls sideways")
+                if not re.search(r"\S · \S", self.page.title()):
+                    self.problems.append(f"{where}: title {self.page.title()!r}")
+            self._screenshot(f"{self.count:02d}-{name}-{size_name}")
+        self.page.set_viewport_size(DESKTOP)
+
+    def snap(self, name: str) -> None:
+        """A screenshot of the page as it is now, for a state that resizing would undo."""
+        self._screenshot(name)
+
+    def _screenshot(self, name: str) -> None:
+        if self.save:
+            # caret="initial": hiding the caret injects a <style> that our CSP refuses.
+            self.page.screenshot(
+                path=SCREENSHOT_DIR / f"{self.prefix}-{name}.png", full_page=True, caret="initial"
+            )
+
+    def assert_clean(self) -> None:
+        assert not self.problems, "\n".join(self.problems)

@@ -11,14 +11,12 @@ desktop and phone widths:
 `SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_cohort_journey.py -p no:xdist`.
 """
 
-import os
 import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
@@ -26,13 +24,12 @@ import cohorts.tasks
 from accounts.models import Role
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
-from tests.browser.support import DESKTOP, PASSWORD, PHONE, sign_in, wait_for_mail
+from tests.browser.support import PASSWORD, PageChecker, sign_in, wait_for_mail
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT_DIR = Path(django_settings.BASE_DIR) / "screenshots"
 INVITATION_LINK = re.compile(r"http://\S+/accounts/invitation/[\w-]+/")
 
 # South African ID numbers: valid ones, and the same with a wrong check digit.
@@ -40,46 +37,6 @@ THANDI_ID = "0003150120081"  # born 15 March 2000
 THANDI_ID_TYPO = "0003150120082"
 SIPHO_ID = "0109245800080"
 BAD_ID = "9507065110088"
-
-
-class Journey:
-    """Watches a page for script and Content Security Policy errors, checks that nothing
-    scrolls sideways at desktop and phone widths, and with SCREENSHOTS=1 saves each page."""
-
-    def __init__(self, page: Page, prefix: str) -> None:
-        self.page = page
-        self.prefix = prefix
-        self.problems: list[str] = []
-        self.save = bool(os.environ.get("SCREENSHOTS"))
-        if self.save:
-            SCREENSHOT_DIR.mkdir(exist_ok=True)
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-
-    def _console(self, message) -> None:
-        # A refused inline style or script shows here; error pages' own statuses are expected.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"{self.page.url}: console: {message.text}")
-
-    def look(self, name: str) -> None:
-        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
-            self.page.set_viewport_size(size)
-            width = self.page.evaluate(
-                "() => [document.documentElement.scrollWidth, window.innerWidth]"
-            )
-            if width[0] > width[1]:
-                self.problems.append(f"{name} ({size_name}): {width[0]} px wide in {width[1]}")
-            if self.save:
-                # caret="initial": hiding the caret injects a <style> that our CSP refuses.
-                self.page.screenshot(
-                    path=SCREENSHOT_DIR / f"{self.prefix}-{name}-{size_name}.png",
-                    full_page=True,
-                    caret="initial",
-                )
-        self.page.set_viewport_size(DESKTOP)
-
-    def assert_clean(self) -> None:
-        assert not self.problems, "\n".join(self.problems)
 
 
 class Gate:
@@ -170,7 +127,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     institution = make_institution("journey")
     admin = make_person(institution, Role.ADMIN, name="Ada Admin")
     url = lambda path="/": site.institution(institution.code, path)  # noqa: E731
-    journey = Journey(page, "cohort")
+    journey = PageChecker(page, "cohort", inline_styles=False)
     cohort_name = f"Electrical Learnership {unique}"
 
     # --- The admin creates a draft cohort asking for a CV and the matric certificate only.
@@ -416,7 +373,7 @@ def test_a_student_reaches_only_their_own_enrolment(page: Page, site, two_instit
     mine, theirs = two_institutions["mine"], two_institutions["theirs"]
     elsewhere = two_institutions["elsewhere"]
     url: Callable[[str], str] = lambda path: site.institution(home.code, path)  # noqa: E731
-    journey = Journey(page, "isolation")
+    journey = PageChecker(page, "isolation", inline_styles=False)
 
     sign_in(page, url("/accounts/login/"), mine.user.email)
     expect(page).to_have_url(url(f"/my/{mine.pk}/"))

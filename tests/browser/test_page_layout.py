@@ -5,9 +5,7 @@ With SCREENSHOTS=1 each page is also saved as a PNG under screenshots/ (git igno
 look at: `SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_page_layout.py -p no:xdist`.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -18,81 +16,15 @@ from accounts.models import Role
 from accounts.services import user_deactivate, user_invite
 from notifications.models import OutboundEmail
 from tenants.services import institution_suspend
-from tests.browser.support import DESKTOP, PHONE, sign_in
+from tests.browser.support import DESKTOP, PHONE, PageChecker, sign_in
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
-
-
-class PageChecker:
-    """Looks at the current page at both widths and records what is wrong with it."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.problems: list[str] = []
-        self.count = 0
-        self.save = bool(os.environ.get("SCREENSHOTS"))
-        if self.save:
-            SCREENSHOT_DIR.mkdir(exist_ok=True)
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-        page.on("response", self._response)
-
-    def _console(self, message) -> None:
-        # A refused inline style or script shows here; error pages' own statuses are expected.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"{self.page.url}: console: {message.text}")
-
-    def _response(self, response) -> None:
-        if response.request.resource_type != "document" and response.status >= 400:
-            self.problems.append(f"{response.url}: {response.status}")
-
-    def look(self, name: str) -> None:
-        self.count += 1
-        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
-            self.page.set_viewport_size(size)
-            where = f"{name} ({size_name})"
-            layout = self.page.evaluate(
-                """() => ({
-                    pageWidth: document.documentElement.scrollWidth,
-                    viewWidth: window.innerWidth,
-                    headings: [...document.querySelectorAll('h1')]
-                        .filter(h => h.offsetParent !== null).length,
-                    wideTables: [...document.querySelectorAll('.table-responsive')]
-                        .filter(t => t.scrollWidth > t.clientWidth + 1).length,
-                    inlineStyles: [...document.querySelectorAll("body [style]")]
-                        .filter(e => e.getAttribute("style").trim())
-                        .map(e => e.outerHTML.slice(0, 120)),
-                })"""
-            )
-            if layout["pageWidth"] > layout["viewWidth"]:
-                self.problems.append(f"{where}: page is {layout['pageWidth']} px wide")
-            if layout["headings"] != 1:
-                self.problems.append(f"{where}: {layout['headings']} visible h1 headings")
-            if layout["inlineStyles"]:
-                self.problems.append(f"{where}: inline style attributes {layout['inlineStyles']}")
-            if layout["wideTables"]:
-                self.problems.append(f"{where}: a table scrolls sideways")
-            if not re.search(r"\S · \S", self.page.title()):
-                self.problems.append(f"{where}: title {self.page.title()!r}")
-            if self.save:
-                self.page.screenshot(
-                    path=SCREENSHOT_DIR / f"{self.count:02d}-{name}-{size_name}.png",
-                    full_page=True,
-                )
-        self.page.set_viewport_size(DESKTOP)
-
-    def snap(self, name: str) -> None:
-        """A screenshot of the page as it is now, for a state that resizing would undo."""
-        if self.save:
-            self.page.screenshot(path=SCREENSHOT_DIR / f"{name}.png", full_page=True)
 
 
 def test_pages_fit_desktop_and_phone_screens(
     page: Page, site, operator, make_institution, make_person, unique, ratelimit_reset
 ):
-    checker = PageChecker(page)
+    checker = PageChecker(page, "layout", structure=True)
     institution = make_institution("omega")
     code = institution.code
     head = make_person(institution, Role.SUPER_ADMIN, name="Olive Omega")
@@ -191,5 +123,5 @@ def test_pages_fit_desktop_and_phone_screens(
     expect(page.get_by_role("heading", name=f"{institution.name} is suspended")).to_be_visible()
     checker.look("suspended")
 
-    assert checker.problems == []
+    checker.assert_clean()
     assert checker.count == 19

@@ -8,13 +8,10 @@ With SCREENSHOTS=1 each page is saved under screenshots/ (git ignores it):
 """
 
 import base64
-import os
 import re
 import secrets
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
@@ -23,61 +20,13 @@ from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_invite, student_document_decide
 from tenants.services import institution_domain, institution_provision
-from tests.browser.support import DESKTOP, PHONE
+from tests.browser.support import PageChecker
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "portal-browser-Passw0rd!"
-SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
-
-
-class PortalChecker:
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.problems: list[str] = []
-        self.save = bool(os.environ.get("SCREENSHOTS"))
-        if self.save:
-            SCREENSHOT_DIR.mkdir(exist_ok=True)
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-
-    def _console(self, message) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"{self.page.url}: console: {message.text}")
-
-    def look(self, name: str) -> None:
-        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
-            self.page.set_viewport_size(size)
-            layout = self.page.evaluate(
-                """() => ({
-                    pageWidth: document.documentElement.scrollWidth,
-                    viewWidth: window.innerWidth,
-                    inlineStyles: [...document.querySelectorAll("body [style]")]
-                        .filter(e => e.getAttribute("style").trim()).length,
-                })"""
-            )
-            if layout["pageWidth"] > layout["viewWidth"]:
-                self.problems.append(f"{name} ({size_name}): {layout['pageWidth']} px wide")
-            if layout["inlineStyles"]:
-                self.problems.append(f"{name} ({size_name}): inline style attributes")
-            if self.save:
-                # caret="initial": hiding the caret injects a <style> that our CSP refuses.
-                self.page.screenshot(
-                    path=SCREENSHOT_DIR / f"portal-{name}-{size_name}.png",
-                    full_page=True,
-                    caret="initial",
-                )
-        self.page.set_viewport_size(DESKTOP)
-
-
-@pytest.fixture
-def portal_page(page: Page, committed_db, live_server_port) -> Page:
-    page.set_viewport_size(DESKTOP)
-    page.set_default_timeout(10_000)
-    expect.set_options(timeout=10_000)
-    return page
 
 
 @pytest.fixture
@@ -128,11 +77,10 @@ def _drop_file(page: Page, selector: str, name: str, content: bytes, mime: str) 
     )
 
 
-def test_student_completes_their_part_in_the_browser(portal_page: Page, live_server_port, enrolled):
-    page = portal_page
+def test_student_completes_their_part_in_the_browser(page: Page, live_server_port, enrolled):
     institution, admin, enrollment = enrolled
     base = f"http://{institution_domain(institution.code)}:{live_server_port}"
-    checker = PortalChecker(page)
+    checker = PageChecker(page, "portal")
     with tenant_context(institution):
         id_type, matric, cv = (
             DocumentType.objects.get(name=name)
@@ -268,4 +216,4 @@ def test_student_completes_their_part_in_the_browser(portal_page: Page, live_ser
     expect(page.get_by_text("A document needs a new version")).to_have_count(0)
     checker.look("my-enrolments")
 
-    assert not checker.problems, "\n".join(checker.problems)
+    checker.assert_clean()

@@ -7,13 +7,10 @@ With SCREENSHOTS=1 each page is saved under screenshots/ (git ignores it):
 `SCREENSHOTS=1 .venv/bin/pytest tests/verification/test_review_browser.py -p no:xdist`.
 """
 
-import os
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
@@ -22,7 +19,7 @@ from accounts.models import Role, User
 from enrolments.models import DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
 from tenants.services import institution_domain, institution_provision
-from tests.browser.support import DESKTOP, PHONE
+from tests.browser.support import PageChecker
 from tests.factories import CohortFactory
 from tests.files import png_bytes
 from verification.models import DocumentVerification, VerificationAction
@@ -33,54 +30,6 @@ from .conftest import give_details, id_type, matric_type, upload_document
 pytestmark = pytest.mark.browser
 
 PASSWORD = "review-browser-Passw0rd!"
-SCREENSHOT_DIR = Path(settings.BASE_DIR) / "screenshots"
-
-
-class ReviewChecker:
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.problems: list[str] = []
-        self.save = bool(os.environ.get("SCREENSHOTS"))
-        if self.save:
-            SCREENSHOT_DIR.mkdir(exist_ok=True)
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
-
-    def _console(self, message) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"{self.page.url}: console: {message.text}")
-
-    def look(self, name: str) -> None:
-        for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
-            self.page.set_viewport_size(size)
-            layout = self.page.evaluate(
-                """() => ({
-                    pageWidth: document.documentElement.scrollWidth,
-                    viewWidth: window.innerWidth,
-                    inlineStyles: [...document.querySelectorAll("body [style]")]
-                        .filter(e => e.getAttribute("style").trim()).length,
-                })"""
-            )
-            if layout["pageWidth"] > layout["viewWidth"]:
-                self.problems.append(f"{name} ({size_name}): {layout['pageWidth']} px wide")
-            if layout["inlineStyles"]:
-                self.problems.append(f"{name} ({size_name}): inline style attributes")
-            if self.save:
-                # caret="initial": hiding the caret injects a <style> that our CSP refuses.
-                self.page.screenshot(
-                    path=SCREENSHOT_DIR / f"review-{name}-{size_name}.png",
-                    full_page=True,
-                    caret="initial",
-                )
-        self.page.set_viewport_size(DESKTOP)
-
-
-@pytest.fixture
-def review_page(page: Page, committed_db, live_server_port) -> Page:
-    page.set_viewport_size(DESKTOP)
-    page.set_default_timeout(10_000)
-    expect.set_options(timeout=10_000)
-    return page
 
 
 @pytest.fixture
@@ -121,13 +70,13 @@ def queue_of_four(committed_db):
     return institution, admin, documents
 
 
-def test_an_admin_works_through_the_queue_with_the_keyboard(review_page: Page, queue_of_four,
-                                                            live_server_port):  # fmt: skip
-    page = review_page
+def test_an_admin_works_through_the_queue_with_the_keyboard(
+    page: Page, queue_of_four, live_server_port
+):
     institution, admin, documents = queue_of_four
     amahle_id, amahle_matric, bongani_id, bongani_matric = documents
     base = f"http://{institution_domain(institution.code)}:{live_server_port}"
-    checker = ReviewChecker(page)
+    checker = PageChecker(page, "review")
     heading = page.get_by_role("heading", level=1)
 
     page.goto(f"{base}/accounts/login/?next=/review/")
@@ -214,4 +163,4 @@ def test_an_admin_works_through_the_queue_with_the_keyboard(review_page: Page, q
     expect(page.get_by_text("Rejected by Ada Admin", exact=False).first).to_be_visible()
     checker.look("document-decided")
 
-    assert not checker.problems, "\n".join(checker.problems)
+    checker.assert_clean()
