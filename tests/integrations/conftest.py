@@ -55,12 +55,12 @@ def admin(institution):
 
 
 @contextlib.contextmanager
-def committed_connector(gateway: FakeGateway, code: str = "alpha"):
+def committed_connector(gateway: FakeGateway, code: str = "alpha", **overrides):
     """A committed connector configuration (for worker and thread tests), removed afterwards
     with every job, so that later tests see an institution that reports nowhere."""
     institution = Institution.objects.get(code=code)
     with tenant_context(institution):
-        configure(gateway)
+        configure(gateway, **overrides)
     try:
         yield institution
     finally:

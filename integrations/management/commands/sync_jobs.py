@@ -1,7 +1,7 @@
 """Operators' view of sync jobs across institutions.
 
 manage.py sync_jobs list [--schema acme] [--status dead_letter]
-manage.py sync_jobs retry --schema acme JOB_ID [JOB_ID ...]
+manage.py sync_jobs retry JOB_ID [JOB_ID ...] --schema acme
 manage.py sync_jobs requeue-dead [--schema acme]
 """
 
