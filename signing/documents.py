@@ -4,6 +4,7 @@ appended on completion (signatures and the audit certificate). Pure functions: n
 import base64
 import hashlib
 import io
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +15,9 @@ from django.template.loader import render_to_string
 from django.utils.html import escape, linebreaks
 
 from signing.models import MERGE_FIELDS
+
+# WeasyPrint logs each rendering step at INFO: seven lines per agreement, nothing to act on.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 MERGE_FIELD = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 FIELD_NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)?$")

@@ -1,0 +1,115 @@
+"""Signing by e-mailed link, in the browser: a signer draws a signature and signs; an admin
+writes a template and previews it."""
+
+import io
+
+import pytest
+from django_tenants.utils import tenant_context
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from signing.models import AgreementTemplate, Submission, SubmissionStatus
+from signing.services import submission_create, submission_send, template_create
+from tenants.models import Institution
+from tests.browser.support import PageChecker, sign_in
+
+pytestmark = pytest.mark.browser
+
+FOUNDER = "founder@alpha.example"  # alpha's super admin, from the session's fixtures
+
+
+@pytest.mark.usefixtures("ratelimit_reset")
+def test_signer_draws_a_signature_on_the_canvas_and_signs(page: Page, site, unique):
+    institution = Institution.objects.get(code="alpha")
+    with tenant_context(institution):
+        admin = User.objects.get(email=FOUNDER)
+        template = template_create(
+            title=f"Participation agreement {unique}",
+            body="<p>{{ student.full_name }} joins {{ cohort.name }}.</p>",
+            signer_roles=["student"],
+            actor=admin,
+        )
+        submission = submission_create(
+            template=template,
+            context={"student.full_name": "Thandi Mokoena", "cohort.name": "Analytics 2027"},
+            signers=[
+                {
+                    "role": "student",
+                    "name": "Thandi Mokoena",
+                    "email": f"thandi-{unique}@example.org",
+                },
+            ],  # fmt: skip
+            actor=admin,
+        )
+        url = submission_send(submission=submission, notify=False, actor=admin)
+
+    checker = PageChecker(page, "signing", structure=True)
+    page.goto(url)
+    expect(page.get_by_role("heading", name=template.title)).to_be_visible()
+    checker.look("sign")
+    page.get_by_label("Draw it").check()
+    canvas = page.locator("#signature-canvas")
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(
+            box["x"] + 20 + step * box["width"] / 14,
+            box["y"] + box["height"] * (0.3 if step % 2 else 0.7),
+            steps=3,
+        )
+    page.mouse.up()
+    page.locator("#id_consent").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
+    checker.look("signed")
+    checker.assert_clean()
+
+    with tenant_context(institution):
+        submission = Submission.objects.get(pk=submission.pk)
+        signer = submission.submitters.get()
+        assert submission.status == SubmissionStatus.COMPLETED
+        assert signer.signature_text == ""
+        with signer.signature_image.open("rb") as stored:
+            drawn = Image.open(io.BytesIO(stored.read())).convert("RGBA")
+        assert drawn.getbbox() is not None  # ink, not an empty canvas
+        assert signer.user_agent
+        assert submission.final_sha256
+
+    page.goto(url)
+    expect(
+        page.get_by_role("heading", name="This signing link has already been used")
+    ).to_be_visible()
+
+
+def test_admin_writes_a_template_and_previews_it(page: Page, site, make_person, unique):
+    institution = Institution.objects.get(code="alpha")
+    admin = make_person(institution, name="Ada Template")
+    sign_in(page, site.institution("alpha", "/accounts/login/"), admin.email)
+    page.get_by_role("navigation").get_by_role("link", name="Agreements").click()
+    expect(page.get_by_role("heading", name="Agreement templates")).to_be_visible()
+    page.get_by_role("link", name="New template").click()
+    title = f"Sponsor agreement {unique}"
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Body").fill("<p>{{ sponsor.company_name }} pays for {{ cohort.nmae }}.</p>")
+    page.get_by_label("Signers, in signing order").fill("sponsor, institution_admin")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#div_id_body .invalid-feedback")).to_contain_text("{{ cohort.nmae }}")
+    page.get_by_label("Body").fill("<p>{{ sponsor.company_name }} pays for {{ cohort.name }}.</p>")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Template created.")).to_be_visible()
+    expect(page.locator("iframe.signing-document")).to_be_visible()
+    with tenant_context(institution):
+        template = AgreementTemplate.objects.get(title=title)
+    # The preview is fetched as the page's iframe fetches it: same origin, same session.
+    preview = page.evaluate(
+        """async (url) => {
+            const response = await fetch(url);
+            const start = new Uint8Array(await response.arrayBuffer()).slice(0, 4);
+            return [response.headers.get("content-type"), String.fromCharCode(...start)];
+        }""",
+        f"/agreements/{template.pk}/preview.pdf",
+    )
+    assert preview == ["application/pdf", "%PDF"]
