@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://cohortly:secret@db.cohortly.example:5432/cohortly",
     "REDIS_URL": "redis://redis.cohortly.example:6379/0",
     "EMAIL_URL": "smtp://mail.cohortly.example:25",
+    "INTEGRATIONS_ENCRYPTION_KEY": "1PT3S7Mz2cQ3Jpc3nX7Zt3hm0y8qQWb7m2wQ4s8Rk1U=",
 }
 
 
@@ -48,7 +49,9 @@ def test_production_passes_the_deployment_checklist():
     assert "no issues" in output, output
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize(
+    "variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "INTEGRATIONS_ENCRYPTION_KEY"]
+)
 def test_production_refuses_to_start_without(variable):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
     result = manage("check", env=env)

@@ -61,8 +61,7 @@ def broker_unreachable():
     from config.celery import app
 
     def reset_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # Forget, never close: kombu shares the pools process-wide, keyed by broker URL.
         app._pool = None
         app.amqp._producer_pool = None
 
