@@ -3,6 +3,8 @@ per test session (DESIGN: tests); each test then runs inside one of them and is 
 
 import os
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from celery.signals import task_postrun
@@ -12,6 +14,7 @@ from django.db import connection, connections
 from django.test import Client
 from playwright.sync_api import Page, expect
 
+from accounts.models import User
 from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP
@@ -81,6 +84,27 @@ def client_for():
         return Client(HTTP_HOST=host)
 
     return make
+
+
+@pytest.fixture
+def client_of(institution, client_for) -> Callable[[User], Client]:
+    """A client for the institution, signed in as `user` (without the sign-in form)."""
+
+    def make(user: User) -> Client:
+        client = client_for(institution)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """Uploaded files land in a directory of the test's own, not the development media folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+    return tmp_path / "media"
 
 
 @pytest.fixture

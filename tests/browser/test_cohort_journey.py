@@ -14,7 +14,6 @@ desktop and phone widths:
 import re
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -55,15 +54,6 @@ class Gate:
 
     def open(self) -> None:
         self.opened.set()
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    """Uploads (the spreadsheet, the students' documents) land in the test's own directory."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-    return tmp_path / "media"
 
 
 @pytest.fixture

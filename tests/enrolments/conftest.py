@@ -2,9 +2,9 @@
 set a password (as after accepting the invitation)."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from accounts.models import Role, User
 from enrolments.models import CohortEnrollment
@@ -13,12 +13,9 @@ from tests.factories import PASSWORD, CohortFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
+def _media(media) -> Path:
     """Uploads land in a directory of the test's own, so that "nothing stored" can be checked."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-    return tmp_path / "media"
+    return media
 
 
 @pytest.fixture
@@ -54,15 +51,5 @@ def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
         return enrollment
-
-    return make
-
-
-@pytest.fixture
-def student_client(institution, client_for) -> Callable[[User], Client]:
-    def make(user: User) -> Client:
-        client = client_for(institution)
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
 
     return make

@@ -51,9 +51,7 @@ def _details(enrollment):
     )
 
 
-def test_details_documents_and_agreement_complete_the_enrolment(
-    enrol, cohort_admin, student_client
-):
+def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_admin, client_of):
     enrollment = enrol()
     types = list(enrollment.cohort.required_document_types.all())
     _details(enrollment)
@@ -81,7 +79,7 @@ def test_details_documents_and_agreement_complete_the_enrolment(
     ).exists()
 
     page = (
-        student_client(enrollment.user)
+        client_of(enrollment.user)
         .get(reverse("enrolments:detail", args=[enrollment.pk]))
         .content.decode()
     )

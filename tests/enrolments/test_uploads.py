@@ -46,10 +46,10 @@ def _multipart(filename: str, content: bytes, csrf: str = "") -> bytes:
 
 
 def test_pdf_is_stored_under_a_random_name_with_its_metadata(
-    enrol, student_client, media_files, institution
+    enrol, client_of, media_files, institution
 ):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
 
     response = client.post(
         _upload_url(enrollment, _id_type()),
@@ -74,9 +74,9 @@ def test_pdf_is_stored_under_a_random_name_with_its_metadata(
     assert "is uploaded and waiting for review" in page
 
 
-def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, student_client):
+def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, client_of):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
 
     response = client.post(
         _upload_url(enrollment, _id_type()),
@@ -95,19 +95,19 @@ def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, student_
     assert document.content_type == "image/png"
 
 
-def test_jpeg_is_accepted_when_the_type_allows_it(enrol, student_client):
+def test_jpeg_is_accepted_when_the_type_allows_it(enrol, client_of):
     enrollment = enrol()
-    student_client(enrollment.user).post(
+    client_of(enrollment.user).post(
         _upload_url(enrollment, _id_type()),
         {"file": SimpleUploadedFile("photo.jpg", jpeg_bytes((20, 20), "white"))},
     )
     assert StudentDocument.objects.get(enrollment=enrollment).content_type == "image/jpeg"
 
 
-def _refused(enrol, student_client, media_files, upload, document_type=None, **cohort):
+def _refused(enrol, client_of, media_files, upload, document_type=None, **cohort):
     document_type = document_type or _id_type()
     enrollment = enrol(cohort=CohortFactory(required_document_types=[document_type]))
-    response = student_client(enrollment.user).post(
+    response = client_of(enrollment.user).post(
         _upload_url(enrollment, document_type), {"file": upload}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
@@ -118,27 +118,25 @@ def _refused(enrol, student_client, media_files, upload, document_type=None, **c
     return response.content.decode()
 
 
-def test_html_named_pdf_is_refused_by_its_content(enrol, student_client, media_files):
+def test_html_named_pdf_is_refused_by_its_content(enrol, client_of, media_files):
     html = _refused(
-        enrol, student_client, media_files,
+        enrol, client_of, media_files,
         SimpleUploadedFile("certificate.pdf", b"<html><body>Not a PDF</body></html>"),
     )  # fmt: skip
     assert "This file is not a PDF, JPEG image or PNG image (what is inside the file counts" in html
     assert "is-invalid" in html
 
 
-def test_image_is_refused_where_only_pdf_is_accepted(enrol, student_client, media_files):
+def test_image_is_refused_where_only_pdf_is_accepted(enrol, client_of, media_files):
     cv = DocumentType.objects.get(name="CV")
-    html = _refused(
-        enrol, student_client, media_files, SimpleUploadedFile("cv.pdf", png_bytes()), cv
-    )
+    html = _refused(enrol, client_of, media_files, SimpleUploadedFile("cv.pdf", png_bytes()), cv)
     assert "This file is a PNG image, but CV must be a PDF." in html
 
 
-def test_oversized_file_is_stopped_while_it_streams_in(enrol, student_client, media_files):
+def test_oversized_file_is_stopped_while_it_streams_in(enrol, client_of, media_files):
     small = DocumentType.objects.create(name="Small scan", accepted_kinds=["pdf"], max_size_mb=1)
     big = PDF_BYTES + b"0" * (1024 * 1024 + 10)
-    html = _refused(enrol, student_client, media_files, SimpleUploadedFile("big.pdf", big), small)
+    html = _refused(enrol, client_of, media_files, SimpleUploadedFile("big.pdf", big), small)
     # The streaming limit answers before the file is complete, so its size is not known.
     assert "This file is more than the 1 MB allowed for Small scan." in html
 
@@ -153,22 +151,22 @@ def test_size_is_checked_before_the_content_is_read():
     assert "This file (1.0\xa0MB) is more than the 1 MB allowed for Small scan." in message
 
 
-def test_empty_file_is_refused(enrol, student_client, media_files):
-    html = _refused(enrol, student_client, media_files, SimpleUploadedFile("empty.pdf", b""))
+def test_empty_file_is_refused(enrol, client_of, media_files):
+    html = _refused(enrol, client_of, media_files, SimpleUploadedFile("empty.pdf", b""))
     assert "The file is empty." in html
 
 
-def test_missing_file_is_refused(enrol, student_client):
+def test_missing_file_is_refused(enrol, client_of):
     enrollment = enrol()
-    response = student_client(enrollment.user).post(
+    response = client_of(enrollment.user).post(
         _upload_url(enrollment, _id_type()), {}, headers={"HX-Request": "true"}
     )
     assert "Choose a file to upload." in response.content.decode()
 
 
-def test_a_file_name_with_folder_parts_is_refused(enrol, student_client, media_files):
+def test_a_file_name_with_folder_parts_is_refused(enrol, client_of, media_files):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     client.get(reverse("enrolments:detail", args=[enrollment.pk]))
     response = client.post(
         _upload_url(enrollment, _id_type()),
@@ -229,10 +227,10 @@ def test_a_failed_save_leaves_no_file_behind(enrol, media_files):
 
 
 def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
-    enrol, student_client, cohort_admin, media_files
+    enrol, client_of, cohort_admin, media_files
 ):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     url = _upload_url(enrollment, _id_type())
     client.post(url, {"file": SimpleUploadedFile("blurry.png", png_bytes())})
     first = StudentDocument.objects.get(enrollment=enrollment)
@@ -266,9 +264,9 @@ def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
     assert "not accepted: The photo is too blurry." in page
 
 
-def test_verified_document_cannot_be_replaced(enrol, student_client, cohort_admin, media_files):
+def test_verified_document_cannot_be_replaced(enrol, client_of, cohort_admin, media_files):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     url = _upload_url(enrollment, _id_type())
     client.post(url, {"file": SimpleUploadedFile("id.pdf", PDF_BYTES)})
     student_document_decide(document=enrollment.documents.get(), actor=cohort_admin, approve=True)
@@ -283,10 +281,10 @@ def test_verified_document_cannot_be_replaced(enrol, student_client, cohort_admi
     assert len(media_files()) == 1
 
 
-def test_document_the_cohort_does_not_ask_for_is_not_found(enrol, student_client):
+def test_document_the_cohort_does_not_ask_for_is_not_found(enrol, client_of):
     enrollment = enrol()
     cv = DocumentType.objects.get(name="CV")
-    response = student_client(enrollment.user).post(
+    response = client_of(enrollment.user).post(
         _upload_url(enrollment, cv), {"file": SimpleUploadedFile("cv.pdf", PDF_BYTES)}
     )
     assert response.status_code == 404
@@ -318,9 +316,9 @@ def test_upload_still_needs_the_csrf_token(enrol, institution, media_files):
     assert enrollment.documents.count() == 1
 
 
-def test_without_javascript_the_document_has_a_page_of_its_own(enrol, student_client):
+def test_without_javascript_the_document_has_a_page_of_its_own(enrol, client_of):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     url = _upload_url(enrollment, _id_type())
 
     page = client.get(url).content.decode()

@@ -38,9 +38,9 @@ def _urls(enrollment) -> list[str]:
     ]
 
 
-def test_enrolment_page_lists_every_step_in_order(enrol, student_client):
+def test_enrolment_page_lists_every_step_in_order(enrol, client_of):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
 
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
 
@@ -57,24 +57,24 @@ def test_enrolment_page_lists_every_step_in_order(enrol, student_client):
     assert "<script>" not in page
 
 
-def test_my_enrolments_with_one_enrolment_goes_straight_to_it(enrol, student_client):
+def test_my_enrolments_with_one_enrolment_goes_straight_to_it(enrol, client_of):
     enrollment = enrol()
-    response = student_client(enrollment.user).get(reverse("enrolments:my_enrolments"))
+    response = client_of(enrollment.user).get(reverse("enrolments:my_enrolments"))
     assert response.status_code == 302
     assert response["Location"] == reverse("enrolments:detail", args=[enrollment.pk])
 
 
-def test_my_enrolments_lists_several(enrol, student_client):
+def test_my_enrolments_lists_several(enrol, client_of):
     first = enrol(email="two@example.org")
     second = enrol(email="two@example.org")
-    page = student_client(second.user).get(reverse("enrolments:my_enrolments")).content.decode()
+    page = client_of(second.user).get(reverse("enrolments:my_enrolments")).content.decode()
     assert first.cohort.name in page
     assert second.cohort.name in page
 
 
-def test_my_enrolments_without_enrolments_says_so(institution, student_client):
+def test_my_enrolments_without_enrolments_says_so(institution, client_of):
     person = UserFactory(roles=["student"])
-    page = student_client(person).get(reverse("enrolments:my_enrolments")).content.decode()
+    page = client_of(person).get(reverse("enrolments:my_enrolments")).content.decode()
     assert "not enrolled in a cohort" in page
 
 
@@ -86,9 +86,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(enrol, client_for, institution):
         assert response["Location"].startswith("/accounts/login/")
 
 
-def test_another_students_enrolment_is_not_found(enrol, student_client):
+def test_another_students_enrolment_is_not_found(enrol, client_of):
     mine, theirs = enrol(), enrol()
-    client = student_client(mine.user)
+    client = client_of(mine.user)
     for url in _urls(theirs):
         assert client.get(url).status_code == 404
         assert client.post(url).status_code == 404
@@ -96,15 +96,15 @@ def test_another_students_enrolment_is_not_found(enrol, student_client):
     assert theirs.details_completed_at is None
 
 
-def test_an_admin_has_no_portal_view_of_a_students_enrolment(enrol, student_client, cohort_admin):
+def test_an_admin_has_no_portal_view_of_a_students_enrolment(enrol, client_of, cohort_admin):
     enrollment = enrol()
-    client = student_client(cohort_admin)
+    client = client_of(cohort_admin)
     for url in _urls(enrollment):
         assert client.get(url).status_code == 404
 
 
 def test_another_institutions_enrolment_id_is_not_found(
-    enrol, student_client, other_institution, institution
+    enrol, client_of, other_institution, institution
 ):
     with tenant_context(other_institution):
         admin = UserFactory(roles=["admin"])
@@ -115,15 +115,15 @@ def test_another_institutions_enrolment_id_is_not_found(
         )
     connection.set_tenant(institution)
     mine = enrol()
-    client = student_client(mine.user)
+    client = client_of(mine.user)
     # An id that exists only in the other institution's schema.
     missing_here = elsewhere.pk if elsewhere.pk != mine.pk else elsewhere.pk + 1000
     assert client.get(reverse("enrolments:detail", args=[missing_here])).status_code == 404
 
 
-def test_withdrawn_enrolment_disappears_from_the_students_view(enrol, student_client, cohort_admin):
+def test_withdrawn_enrolment_disappears_from_the_students_view(enrol, client_of, cohort_admin):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     assert client.get(reverse("enrolments:detail", args=[enrollment.pk])).status_code == 200
 
     enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Left the province")
@@ -134,9 +134,9 @@ def test_withdrawn_enrolment_disappears_from_the_students_view(enrol, student_cl
     assert enrollment.cohort.name not in page
 
 
-def test_details_form_saves_validated_details_and_fills_in_from_the_id(enrol, student_client):
+def test_details_form_saves_validated_details_and_fills_in_from_the_id(enrol, client_of):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
 
     response = client.post(reverse("enrolments:details", args=[enrollment.pk]), DETAILS)
 
@@ -153,20 +153,18 @@ def test_details_form_saves_validated_details_and_fills_in_from_the_id(enrol, st
     assert "1 of 4 steps done" in page
 
 
-def test_special_personal_information_stays_out_of_the_audit_trail(enrol, student_client):
+def test_special_personal_information_stays_out_of_the_audit_trail(enrol, client_of):
     enrollment = enrol()
-    student_client(enrollment.user).post(
-        reverse("enrolments:details", args=[enrollment.pk]), DETAILS
-    )
+    client_of(enrollment.user).post(reverse("enrolments:details", args=[enrollment.pk]), DETAILS)
     event = AuditEvent.objects.get(action="enrollment.details_saved", entity_id=str(enrollment.pk))
     assert "race" in event.new_values["fields"]
     for value in ("coloured", "hearing", "9904125800080"):
         assert value not in str(event.new_values)
 
 
-def test_details_form_shows_the_mismatch_next_to_the_field(enrol, student_client):
+def test_details_form_shows_the_mismatch_next_to_the_field(enrol, client_of):
     enrollment = enrol()
-    response = student_client(enrollment.user).post(
+    response = client_of(enrollment.user).post(
         reverse("enrolments:details", args=[enrollment.pk]),
         {**DETAILS, "date_of_birth": "1999-04-13"},
     )
@@ -178,9 +176,9 @@ def test_details_form_shows_the_mismatch_next_to_the_field(enrol, student_client
     assert enrollment.details_completed_at is None
 
 
-def test_agreement_page_shows_the_main_agreement_and_signing_needs_consent(enrol, student_client):
+def test_agreement_page_shows_the_main_agreement_and_signing_needs_consent(enrol, client_of):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     url = reverse("enrolments:agreement", args=[enrollment.pk])
 
     page = client.get(url).content.decode()
@@ -201,9 +199,9 @@ def test_agreement_page_shows_the_main_agreement_and_signing_needs_consent(enrol
     assert "Signed as “Sipho Student”" in client.get(signed["Location"]).content.decode()
 
 
-def test_agreement_cannot_be_signed_twice(enrol, student_client):
+def test_agreement_cannot_be_signed_twice(enrol, client_of):
     enrollment = enrol()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     url = reverse("enrolments:agreement", args=[enrollment.pk])
     client.post(url, {"signature": "Sipho Student", "consent": "on"})
     again = client.post(url, {"signature": "Someone Else", "consent": "on"})
@@ -212,10 +210,10 @@ def test_agreement_cannot_be_signed_twice(enrol, student_client):
     assert enrollment.agreement_signature == "Sipho Student"
 
 
-def test_agreement_step_waits_while_the_cohort_has_no_agreement(enrol, student_client):
+def test_agreement_step_waits_while_the_cohort_has_no_agreement(enrol, client_of):
     cohort = CohortFactory(main_template=None)
     enrollment = enrol(cohort=cohort)
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
     assert "Not ready yet" in page
     response = client.post(
@@ -227,10 +225,10 @@ def test_agreement_step_waits_while_the_cohort_has_no_agreement(enrol, student_c
     assert enrollment.agreement_signed_at is None
 
 
-def test_students_own_file_is_streamed_only_to_them(enrol, student_client):
+def test_students_own_file_is_streamed_only_to_them(enrol, client_of):
     enrollment, other = enrol(), enrol()
     document_type = enrollment.cohort.required_document_types.first()
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     client.post(
         reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
         {"file": _named("certificate.pdf", PDF_BYTES)},
@@ -245,7 +243,7 @@ def test_students_own_file_is_streamed_only_to_them(enrol, student_client):
     assert 'filename="certificate.pdf"' in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
 
-    intruder = student_client(other.user)
+    intruder = client_of(other.user)
     assert intruder.get(url).status_code == 404
     assert (
         intruder.get(reverse("enrolments:document_file", args=[other.pk, document.pk])).status_code
@@ -259,12 +257,12 @@ def _named(name: str, content: bytes):
     return SimpleUploadedFile(name, content)
 
 
-def _portal_queries(enrol, student_client, count: int) -> int:
+def _portal_queries(enrol, client_of, count: int) -> int:
     """Queries made by the enrolment page of a student who uploaded `count` documents."""
     types = list(DocumentType.objects.order_by("pk")[:count])
     assert len(types) == count
     enrollment = enrol(cohort=CohortFactory(required_document_types=types))
-    client = student_client(enrollment.user)
+    client = client_of(enrollment.user)
     for document_type in types:
         response = client.post(
             reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
@@ -280,8 +278,8 @@ def _portal_queries(enrol, student_client, count: int) -> int:
     return len(queries)
 
 
-def test_enrolment_page_query_count_does_not_grow_with_documents(enrol, student_client):
-    assert _portal_queries(enrol, student_client, 2) == _portal_queries(enrol, student_client, 6)
+def test_enrolment_page_query_count_does_not_grow_with_documents(enrol, client_of):
+    assert _portal_queries(enrol, client_of, 2) == _portal_queries(enrol, client_of, 6)
 
 
 def test_permission_denied_is_a_404_for_the_services(enrol):

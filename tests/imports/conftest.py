@@ -5,11 +5,8 @@ from tests.factories import CohortFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
+def private_media(media):
     """Uploaded files go to a temporary directory, not the development media folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
 
 @pytest.fixture

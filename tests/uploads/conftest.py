@@ -27,7 +27,6 @@ _media = enrolment_fixtures._media
 media_files = enrolment_fixtures.media_files
 cohort_admin = enrolment_fixtures.cohort_admin
 enrol = enrolment_fixtures.enrol
-student_client = enrolment_fixtures.student_client
 
 BOUNDARY = "----hostile-upload-boundary"
 
@@ -90,14 +89,14 @@ def nothing_stored(media_files, upload_temp_dir) -> Callable[[CohortEnrollment],
 
 
 @pytest.fixture
-def student(enrol, student_client) -> Callable[..., tuple[CohortEnrollment, Client]]:
+def student(enrol, client_of) -> Callable[..., tuple[CohortEnrollment, Client]]:
     """A new student enrolled in a cohort that asks for `document_type` (the ID by default),
     with a signed-in client."""
 
     def make(document_type: DocumentType | None = None) -> tuple[CohortEnrollment, Client]:
         cohort = CohortFactory(required_document_types=[document_type or id_type()])
         enrollment = enrol(cohort=cohort)
-        return enrollment, student_client(enrollment.user)
+        return enrollment, client_of(enrollment.user)
 
     return make
 

@@ -19,7 +19,6 @@ from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
     _media,
     cohort_admin,
     enrol,
-    student_client,
 )
 from tests.factories import UserFactory
 from tests.files import PDF_BYTES
@@ -91,16 +90,6 @@ def verifier_for(institution, cohort_admin) -> Callable[..., User]:  # noqa: F81
         for cohort in cohorts:
             cohort_reviewer_set(cohort=cohort, actor=cohort_admin, reviewer=verifier, allowed=True)
         return verifier
-
-    return make
-
-
-@pytest.fixture
-def client_of(institution, client_for) -> Callable[[User], Client]:
-    def make(user: User) -> Client:
-        client = client_for(institution)
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
 
     return make
 

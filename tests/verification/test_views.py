@@ -391,7 +391,7 @@ def test_bulk_approval_reports_what_was_no_longer_waiting(
 
 
 def test_a_new_upload_goes_back_to_the_queue_and_the_history_shows_both_versions(
-    admin_client, enrol, upload, cohort_admin, verifier_for, student_client
+    admin_client, enrol, upload, cohort_admin, verifier_for, client_of
 ):
     enrollment = enrol(full_name="Thandi Mokoena")
     first = upload(enrollment, id_type(), name="blurry.png", content=png_bytes(),
@@ -402,7 +402,7 @@ def test_a_new_upload_goes_back_to_the_queue_and_the_history_shows_both_versions
     )
     assert first.pk not in _listed(admin_client.get(QUEUE))
     # The student sees the reason in the portal, and sends a new version.
-    portal = student_client(enrollment.user).get(reverse("enrolments:detail", args=[enrollment.pk]))
+    portal = client_of(enrollment.user).get(reverse("enrolments:detail", args=[enrollment.pk]))
     assert "The photo is too blurry." in portal.text
     second = upload(enrollment, id_type(), name="sharp.pdf")
     assert second.pk in _listed(admin_client.get(QUEUE))
