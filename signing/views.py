@@ -1,7 +1,7 @@
 """Template pages for admins; the signing page and verify page for anyone with the link or the
 file. A signing link grants no session: every request is checked against the token alone."""
 
-from csp.constants import SELF
+from csp.constants import NONE, SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -34,6 +34,9 @@ from signing.services import (
 GUESS_RATE = "20/10m"
 VERIFY_RATE = "30/h"
 MAX_VERIFY_BYTES = 25 * 1024 * 1024
+# A PDF shown in a frame of our own pages: Chromium's viewer is an object of the PDF's own
+# document, so the PDF response allows that and nothing else.
+PDF_FRAME_CSP = {"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]}
 
 
 def _pdf_response(data: bytes, filename: str) -> HttpResponse:
@@ -89,7 +92,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*TEMPLATE_MANAGERS)
 @xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
+@csp_replace(PDF_FRAME_CSP)
 def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(AgreementTemplate, pk=pk)
     try:
@@ -176,7 +179,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})
+@csp_replace(PDF_FRAME_CSP)
 def sign_document(request: HttpRequest, token: str) -> HttpResponse:
     link, refusal = _link_page(request, token)
     if refusal is not None:

@@ -224,3 +224,39 @@ def test_institution_certificate_key_is_encrypted_at_rest(make_submission):
     certificate = InstitutionCertificate.objects.get()
     assert b"ENCRYPTED PRIVATE KEY" in bytes(certificate.private_key_encrypted)
     assert io.BytesIO(certificate.certificate_pem.encode()).read().startswith(b"-----BEGIN CERT")
+
+
+def test_submission_refuses_roles_the_template_does_not_have(template, admin):
+    from signing.services import submission_create
+
+    with pytest.raises(ValidationError, match="no signer role"):
+        submission_create(
+            template=template, context={}, actor=admin,
+            signers=[{"role": "auditor", "name": "A", "email": "a@example.org"}],
+        )  # fmt: skip
+
+
+def test_submission_refuses_an_unknown_callback(template, admin):
+    from signing.services import submission_create
+
+    with pytest.raises(ValidationError, match="callback"):
+        submission_create(
+            template=template, context={}, actor=admin, on_complete="nowhere.at_all",
+            signers=[{"role": "student", "name": "A", "email": "a@example.org"}],
+        )  # fmt: skip
+
+
+def test_each_step_is_audited(make_submission):
+    submission = _sign_all(make_submission())
+    actions = set(
+        AuditEvent.objects.filter(
+            entity_type="signing.submission", entity_id=str(submission.pk)
+        ).values_list("action", flat=True)
+    )
+    assert {
+        "signing.submission_created", "signing.link_sent", "signing.submission_signed",
+        "signing.submission_completed",
+    } <= actions  # fmt: skip
+    kinds = list(submission.events.values_list("kind", flat=True))
+    assert kinds[0] == "created"
+    assert kinds[-1] == "completed"

@@ -2,6 +2,8 @@ import base64
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
@@ -265,3 +267,22 @@ def test_verify_page_refuses_another_institutions_document(
     client.defaults["REMOTE_ADDR"] = unique_ip
     response = _verify(client, final)
     assert response.status_code == 422
+
+
+def test_template_list_queries_do_not_grow_with_templates(
+    admin_client, admin, django_assert_num_queries
+):
+    from signing.services import template_create
+
+    def add(count: int) -> None:
+        for number in range(count):
+            template_create(title=f"T{number}", body="<p>x</p>", signer_roles=["student"],
+                            actor=admin)  # fmt: skip
+
+    add(2)
+    admin_client.get("/agreements/")  # warm the session and the institution's caches
+    with CaptureQueriesContext(connection) as small:
+        admin_client.get("/agreements/")
+    add(20)
+    with django_assert_num_queries(len(small.captured_queries)):
+        admin_client.get("/agreements/")
