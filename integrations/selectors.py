@@ -59,3 +59,22 @@ def sync_state_for(*, entity_type: str, entity_id: int | str) -> SyncState | Non
         .first()
     )
     return SyncState(latest=latest, external_reference=reference or "")
+
+
+def sync_states_for(*, entity_type: str, entity_ids: list[int | str]) -> dict[str, SyncState]:
+    """`sync_state_for` for a list page: every record's state in two queries, keyed by the
+    record's id as text (records without a job are absent)."""
+    ids = [str(entity_id) for entity_id in entity_ids]
+    jobs = SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
+    latest = {job.entity_id: job for job in jobs.order_by("entity_id", "-id").distinct("entity_id")}
+    references = dict(
+        jobs.filter(status=SyncJobStatus.SUCCEEDED)
+        .exclude(external_reference="")
+        .order_by("entity_id", "-id")
+        .distinct("entity_id")
+        .values_list("entity_id", "external_reference")
+    )
+    return {
+        entity_id: SyncState(latest=job, external_reference=references.get(entity_id, ""))
+        for entity_id, job in latest.items()
+    }

@@ -347,3 +347,33 @@ def test_the_gateway_payload_is_aes_256_ciphertext(connected):
     assert fixed == gateway_encrypt(
         {"a": 1}, key_b64=connected.encryption_key, iv=b"SSGAPIInitVector"
     )
+
+
+def test_a_slow_answer_within_the_time_out_is_accepted(connected, admin):
+    cohort_create(actor=admin, **cohort_fields())
+    connected.will("slow", seconds=0.3)  # the connector waits 0.5 s
+
+    done = sync_job_run(job_id=SyncJob.objects.get().pk)
+
+    assert done.status == SyncJobStatus.SUCCEEDED
+    assert done.attempts == 1
+
+
+def test_states_for_a_list_come_in_constant_queries(connected, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.selectors import sync_states_for
+
+    cohorts = [cohort_create(actor=admin, **cohort_fields(name=f"C{n}")) for n in range(3)]
+    sync_job_run(job_id=SyncJob.objects.get(entity_id=str(cohorts[0].pk)).pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        states = sync_states_for(
+            entity_type="cohorts.cohort", entity_ids=[cohort.pk for cohort in cohorts]
+        )
+
+    assert len([q for q in queries if q["sql"].startswith("SELECT")]) == 2
+
+    assert states[str(cohorts[0].pk)].external_reference.startswith("RUN-")
+    assert states[str(cohorts[1].pk)].status == SyncJobStatus.QUEUED

@@ -211,3 +211,17 @@ def test_the_command_lists_and_requeues_dead_jobs(enrolment_job, capsys, institu
     call_command("sync_jobs", "retry", str(enrolment_job.pk), "--schema", institution.schema_name)
     enrolment_job.refresh_from_db()
     assert enrolment_job.status == SyncJobStatus.QUEUED
+
+
+def test_another_institutions_admin_cannot_see_or_touch_a_job(
+    enrolment_job, other_institution, client_for
+):
+    from django_tenants.utils import tenant_context
+
+    client = client_for(other_institution)
+    with tenant_context(other_institution):
+        client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    # Served in beta's schema: alpha's job id does not exist there.
+    detail = client.get(reverse("integrations:job_detail", args=[enrolment_job.pk]))
+    cancel = client.post(reverse("integrations:job_cancel", args=[enrolment_job.pk]))
+    assert (detail.status_code, cancel.status_code) == (404, 404)
