@@ -1,15 +1,50 @@
-"""Enrolments fixtures: a cohort admin, and students enrolled through enrollment_invite who have
-set a password (as after accepting the invitation)."""
+"""Enrolments fixtures: a cohort admin, students enrolled through enrollment_invite who have
+set a password (as after accepting the invitation), and their uploads."""
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from accounts.models import Role, User
-from enrolments.models import CohortEnrollment
-from enrolments.services import enrollment_invite
+from cohorts.models import DocumentType
+from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.services import enrollment_document_add, enrollment_invite
 from tests.factories import PASSWORD, CohortFactory, UserFactory
+from tests.files import PDF_BYTES
+
+
+def id_type() -> DocumentType:
+    return DocumentType.objects.get(name="South African ID or passport")
+
+
+def upload_url(enrollment: CohortEnrollment, document_type: DocumentType) -> str:
+    return reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk])
+
+
+def upload_document(
+    enrollment: CohortEnrollment,
+    document_type: DocumentType,
+    name: str = "document.pdf",
+    content: bytes = PDF_BYTES,
+    content_type: str = "application/pdf",
+) -> StudentDocument:
+    """Upload as the student does, through the enrolment service."""
+    return enrollment_document_add(
+        enrollment=enrollment,
+        actor=enrollment.user,
+        document=StudentDocument(
+            document_type=document_type,
+            file=SimpleUploadedFile(name, content),
+            original_name=name,
+            size=len(content),
+            content_type=content_type,
+            sha256=hashlib.sha256(content).hexdigest(),
+        ),
+    )
 
 
 @pytest.fixture(autouse=True)

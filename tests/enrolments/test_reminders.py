@@ -22,7 +22,8 @@ from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tenants.models import Institution
 
-from .test_services import _details, _upload
+from .conftest import upload_document
+from .test_services import _details
 
 pytestmark = pytest.mark.django_db
 
@@ -164,7 +165,7 @@ def test_never_to_a_complete_enrolment(enrol, institution, cohort_admin):
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
         student_document_decide(
-            document=_upload(enrollment, document_type), actor=cohort_admin, approve=True
+            document=upload_document(enrollment, document_type), actor=cohort_admin, approve=True
         )
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     enrollment.refresh_from_db()
@@ -180,7 +181,7 @@ def test_not_while_everything_waits_for_review(enrol, institution):
     enrollment = enrol()
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
-        _upload(enrollment, document_type)
+        upload_document(enrollment, document_type)
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     _invited_days_ago(enrollment, 10)
     _run()
@@ -192,7 +193,9 @@ def test_a_rejected_document_is_outstanding(enrol, institution, cohort_admin):
 
     enrollment = enrol()
     _details(enrollment)
-    documents = [_upload(enrollment, t) for t in enrollment.cohort.required_document_types.all()]
+    documents = [
+        upload_document(enrollment, t) for t in enrollment.cohort.required_document_types.all()
+    ]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     student_document_decide(document=documents[0], actor=cohort_admin, approve=False, reason="X")
     _invited_days_ago(enrollment, 4)

@@ -3,42 +3,25 @@ and completion of an enrolment end to end."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from enrolments.models import DocumentStatus, EnrollmentState, StudentDocument, VerificationState
+from enrolments.models import DocumentStatus, EnrollmentState, VerificationState
 from enrolments.services import (
     enrollment_agreement_sign,
     enrollment_details_save,
-    enrollment_document_add,
     enrollment_withdraw,
     student_document_decide,
 )
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tests.factories import CohortFactory, UserFactory
-from tests.files import PDF_BYTES
 
+from .conftest import upload_document
 from .test_views import DETAILS
 
 pytestmark = pytest.mark.django_db
-
-
-def _upload(enrollment, document_type, name: str = "doc.pdf") -> StudentDocument:
-    return enrollment_document_add(
-        enrollment=enrollment,
-        actor=enrollment.user,
-        document=StudentDocument(
-            document_type=document_type,
-            file=SimpleUploadedFile(name, PDF_BYTES),
-            original_name=name,
-            size=len(PDF_BYTES),
-            content_type="application/pdf",
-            sha256="0" * 64,
-        ),
-    )
 
 
 def _details(enrollment):
@@ -55,7 +38,7 @@ def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_ad
     enrollment = enrol()
     types = list(enrollment.cohort.required_document_types.all())
     _details(enrollment)
-    documents = [_upload(enrollment, document_type) for document_type in types]
+    documents = [upload_document(enrollment, document_type) for document_type in types]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     student_document_decide(document=documents[0], actor=cohort_admin, approve=True)
     enrollment.refresh_from_db()
@@ -93,7 +76,7 @@ def test_completion_waits_for_the_agreement(enrol, cohort_admin):
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
         student_document_decide(
-            document=_upload(enrollment, document_type), actor=cohort_admin, approve=True
+            document=upload_document(enrollment, document_type), actor=cohort_admin, approve=True
         )
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
@@ -113,7 +96,7 @@ def test_completion_waits_for_the_agreement(enrol, cohort_admin):
 
 def test_rejection_records_the_reason_and_is_audited(enrol, cohort_admin):
     enrollment = enrol()
-    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
 
     student_document_decide(
         document=document, actor=cohort_admin, approve=False, reason=" Cut off at the edge. "
@@ -133,7 +116,7 @@ def test_rejection_records_the_reason_and_is_audited(enrol, cohort_admin):
 
 def test_rejection_needs_a_reason(enrol, cohort_admin):
     enrollment = enrol()
-    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
     with pytest.raises(ValidationError) as refused:
         student_document_decide(document=document, actor=cohort_admin, approve=False, reason=" ")
     assert refused.value.message_dict == {"reason": ["Say why the document is rejected."]}
@@ -144,7 +127,7 @@ def test_rejection_needs_a_reason(enrol, cohort_admin):
 @pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER, Role.AUDITOR])
 def test_only_admins_decide(enrol, role):
     enrollment = enrol()
-    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
     with pytest.raises(PermissionDenied):
         student_document_decide(document=document, actor=UserFactory(roles=[role]), approve=True)
     with pytest.raises(PermissionDenied):
@@ -162,18 +145,18 @@ def test_only_admins_decide(enrol, role):
 def test_a_decided_or_replaced_version_cannot_be_decided(enrol, cohort_admin):
     enrollment = enrol()
     document_type = enrollment.cohort.required_document_types.first()
-    first = _upload(enrollment, document_type)
+    first = upload_document(enrollment, document_type)
     student_document_decide(document=first, actor=cohort_admin, approve=False, reason="Blurry")
     with pytest.raises(ValidationError, match="already rejected"):
         student_document_decide(document=first, actor=cohort_admin, approve=True)
-    _upload(enrollment, document_type)
+    upload_document(enrollment, document_type)
     with pytest.raises(ValidationError, match="newer version"):
         student_document_decide(document=first, actor=cohort_admin, approve=True)
 
 
 def test_documents_of_a_withdrawn_enrolment_cannot_be_decided(enrol, cohort_admin):
     enrollment = enrol()
-    document = _upload(enrollment, enrollment.cohort.required_document_types.first())
+    document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
     enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
     with pytest.raises(ValidationError, match="withdrawn"):
         student_document_decide(document=document, actor=cohort_admin, approve=True)

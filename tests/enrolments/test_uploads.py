@@ -15,17 +15,11 @@ from enrolments.uploads import document_upload_check, original_name_clean
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, jpeg_bytes, png_bytes
 
+from .conftest import id_type, upload_url
+
 pytestmark = pytest.mark.django_db
 
 BOUNDARY = "----portal-test-boundary"
-
-
-def _upload_url(enrollment, document_type) -> str:
-    return reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk])
-
-
-def _id_type() -> DocumentType:
-    return DocumentType.objects.get(name="South African ID or passport")
 
 
 def _multipart(filename: str, content: bytes, csrf: str = "") -> bytes:
@@ -52,12 +46,12 @@ def test_pdf_is_stored_under_a_random_name_with_its_metadata(
     client = client_of(enrollment.user)
 
     response = client.post(
-        _upload_url(enrollment, _id_type()),
+        upload_url(enrollment, id_type()),
         {"file": SimpleUploadedFile("My ID.pdf", PDF_BYTES, "application/pdf")},
     )
 
     assert response.status_code == 302
-    assert response["Location"].endswith(f"#document-{_id_type().pk}")
+    assert response["Location"].endswith(f"#document-{id_type().pk}")
     document = StudentDocument.objects.get(enrollment=enrollment)
     assert document.original_name == "My ID.pdf"
     assert document.size == len(PDF_BYTES)
@@ -79,7 +73,7 @@ def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, client_o
     client = client_of(enrollment.user)
 
     response = client.post(
-        _upload_url(enrollment, _id_type()),
+        upload_url(enrollment, id_type()),
         {"file": SimpleUploadedFile("scan.png", png_bytes())},
         headers={"HX-Request": "true"},
     )
@@ -87,7 +81,7 @@ def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, client_o
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith(
-        f'<li class="card portal-step portal-step-pending mb-3" id="document-{_id_type().pk}"'
+        f'<li class="card portal-step portal-step-pending mb-3" id="document-{id_type().pk}"'
     )
     assert "Uploaded. It is now waiting for review." in html
     assert 'id="portal-progress" class="portal-progress-summary" hx-swap-oob="true"' in html
@@ -98,17 +92,17 @@ def test_png_upload_through_htmx_answers_with_the_documents_card(enrol, client_o
 def test_jpeg_is_accepted_when_the_type_allows_it(enrol, client_of):
     enrollment = enrol()
     client_of(enrollment.user).post(
-        _upload_url(enrollment, _id_type()),
+        upload_url(enrollment, id_type()),
         {"file": SimpleUploadedFile("photo.jpg", jpeg_bytes((20, 20), "white"))},
     )
     assert StudentDocument.objects.get(enrollment=enrollment).content_type == "image/jpeg"
 
 
 def _refused(enrol, client_of, media_files, upload, document_type=None, **cohort):
-    document_type = document_type or _id_type()
+    document_type = document_type or id_type()
     enrollment = enrol(cohort=CohortFactory(required_document_types=[document_type]))
     response = client_of(enrollment.user).post(
-        _upload_url(enrollment, document_type), {"file": upload}, headers={"HX-Request": "true"}
+        upload_url(enrollment, document_type), {"file": upload}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
     assert not StudentDocument.objects.filter(enrollment=enrollment).exists()
@@ -159,7 +153,7 @@ def test_empty_file_is_refused(enrol, client_of, media_files):
 def test_missing_file_is_refused(enrol, client_of):
     enrollment = enrol()
     response = client_of(enrollment.user).post(
-        _upload_url(enrollment, _id_type()), {}, headers={"HX-Request": "true"}
+        upload_url(enrollment, id_type()), {}, headers={"HX-Request": "true"}
     )
     assert "Choose a file to upload." in response.content.decode()
 
@@ -169,7 +163,7 @@ def test_a_file_name_with_folder_parts_is_refused(enrol, client_of, media_files)
     client = client_of(enrollment.user)
     client.get(reverse("enrolments:detail", args=[enrollment.pk]))
     response = client.post(
-        _upload_url(enrollment, _id_type()),
+        upload_url(enrollment, id_type()),
         _multipart("..\\..\\Windows/../etc/My ID.pdf", PDF_BYTES),
         content_type=f"multipart/form-data; boundary={BOUNDARY}",
     )
@@ -206,7 +200,7 @@ def test_refused_name_stores_nothing(enrol, media_files):
     enrollment = enrol()
     upload = SimpleUploadedFile("scan\x00.pdf", PDF_BYTES)
     with pytest.raises(ValidationError):
-        document_upload_check(upload=upload, document_type=_id_type())
+        document_upload_check(upload=upload, document_type=id_type())
     assert media_files() == []
     assert enrollment.documents.count() == 0
 
@@ -214,7 +208,7 @@ def test_refused_name_stores_nothing(enrol, media_files):
 def test_a_failed_save_leaves_no_file_behind(enrol, media_files):
     enrollment = enrol()
     document = StudentDocument(
-        document_type=_id_type(),
+        document_type=id_type(),
         file=SimpleUploadedFile("id.pdf", PDF_BYTES),
         original_name="id.pdf",
         size=len(PDF_BYTES),
@@ -231,7 +225,7 @@ def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
 ):
     enrollment = enrol()
     client = client_of(enrollment.user)
-    url = _upload_url(enrollment, _id_type())
+    url = upload_url(enrollment, id_type())
     client.post(url, {"file": SimpleUploadedFile("blurry.png", png_bytes())})
     first = StudentDocument.objects.get(enrollment=enrollment)
     student_document_decide(
@@ -267,7 +261,7 @@ def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
 def test_verified_document_cannot_be_replaced(enrol, client_of, cohort_admin, media_files):
     enrollment = enrol()
     client = client_of(enrollment.user)
-    url = _upload_url(enrollment, _id_type())
+    url = upload_url(enrollment, id_type())
     client.post(url, {"file": SimpleUploadedFile("id.pdf", PDF_BYTES)})
     student_document_decide(document=enrollment.documents.get(), actor=cohort_admin, approve=True)
 
@@ -285,7 +279,7 @@ def test_document_the_cohort_does_not_ask_for_is_not_found(enrol, client_of):
     enrollment = enrol()
     cv = DocumentType.objects.get(name="CV")
     response = client_of(enrollment.user).post(
-        _upload_url(enrollment, cv), {"file": SimpleUploadedFile("cv.pdf", PDF_BYTES)}
+        upload_url(enrollment, cv), {"file": SimpleUploadedFile("cv.pdf", PDF_BYTES)}
     )
     assert response.status_code == 404
     assert not enrollment.documents.exists()
@@ -299,7 +293,7 @@ def test_upload_still_needs_the_csrf_token(enrol, institution, media_files):
     enrollment = enrol()
     client = Client(HTTP_HOST=institution_domain(institution.code), enforce_csrf_checks=True)
     client.force_login(enrollment.user, backend="django.contrib.auth.backends.ModelBackend")
-    url = _upload_url(enrollment, _id_type())
+    url = upload_url(enrollment, id_type())
     content_type = f"multipart/form-data; boundary={BOUNDARY}"
 
     refused = client.post(url, _multipart("id.pdf", PDF_BYTES), content_type=content_type)
@@ -319,7 +313,7 @@ def test_upload_still_needs_the_csrf_token(enrol, institution, media_files):
 def test_without_javascript_the_document_has_a_page_of_its_own(enrol, client_of):
     enrollment = enrol()
     client = client_of(enrollment.user)
-    url = _upload_url(enrollment, _id_type())
+    url = upload_url(enrollment, id_type())
 
     page = client.get(url).content.decode()
     assert '<h1 class="h3 mb-3">Upload a document</h1>' in page

@@ -14,6 +14,8 @@ from enrolments.services import enrollment_withdraw
 from tests.factories import CohortFactory, UserFactory
 from tests.files import PDF_BYTES
 
+from .conftest import upload_url
+
 pytestmark = pytest.mark.django_db
 
 DETAILS = {
@@ -34,7 +36,7 @@ def _urls(enrollment) -> list[str]:
         reverse("enrolments:detail", args=[enrollment.pk]),
         reverse("enrolments:details", args=[enrollment.pk]),
         reverse("enrolments:agreement", args=[enrollment.pk]),
-        reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
+        upload_url(enrollment, document_type),
     ]
 
 
@@ -230,7 +232,7 @@ def test_students_own_file_is_streamed_only_to_them(enrol, client_of):
     document_type = enrollment.cohort.required_document_types.first()
     client = client_of(enrollment.user)
     client.post(
-        reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
+        upload_url(enrollment, document_type),
         {"file": _named("certificate.pdf", PDF_BYTES)},
     )
     document = enrollment.documents.get()
@@ -265,7 +267,7 @@ def _portal_queries(enrol, client_of, count: int) -> int:
     client = client_of(enrollment.user)
     for document_type in types:
         response = client.post(
-            reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk]),
+            upload_url(enrollment, document_type),
             {"file": _named("doc.pdf", PDF_BYTES)},
         )
         assert response.status_code == 302, response.content.decode()

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 
 from audit.models import AuditEvent
 from cohorts.models import DocumentType
 from enrolments.models import CohortEnrollment, StudentDocument
 from notifications.models import OutboundEmail
 from tests.enrolments import conftest as enrolment_fixtures
+from tests.enrolments.conftest import id_type
 from tests.factories import CohortFactory
 
 from .hostile import VIRUS_MARKER
@@ -38,14 +38,6 @@ def upload_temp_dir(settings, tmp_path) -> Path:
     path.mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(path)
     return path
-
-
-def upload_url(enrollment: CohortEnrollment, document_type: DocumentType) -> str:
-    return reverse("enrolments:document_upload", args=[enrollment.pk, document_type.pk])
-
-
-def id_type() -> DocumentType:
-    return DocumentType.objects.get(name="South African ID or passport")
 
 
 def multipart(disposition: str, content: bytes) -> bytes:

@@ -13,9 +13,10 @@ from django.test import RequestFactory
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.uploads import UploadGuard, document_upload_check
+from tests.enrolments.conftest import id_type, upload_url
 from tests.files import PDF_BYTES, jpeg_bytes, png_bytes
 
-from .conftest import id_type, post_raw, upload_url
+from .conftest import post_raw
 from .hostile import (
     HTML_PAGE,
     REFUSED,

@@ -13,9 +13,9 @@ from enrolments.models import ScanStatus, StudentDocument
 from enrolments.scanning import clamav_address
 from enrolments.services import QUARANTINE_REASON
 from enrolments.tasks import document_scan, document_scan_sweep
+from tests.enrolments.conftest import id_type, upload_url
 from tests.files import PDF_BYTES
 
-from .conftest import id_type, upload_url
 from .hostile import pdf_with_virus_marker
 
 pytestmark = pytest.mark.django_db

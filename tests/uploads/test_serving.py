@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_document_add
+from tests.enrolments.conftest import id_type
 from tests.files import PDF_BYTES, jpeg_bytes
 
-from .conftest import id_type
 from .hostile import zip_archive
 
 pytestmark = pytest.mark.django_db

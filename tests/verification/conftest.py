@@ -2,11 +2,9 @@
 under a directory of the test's own), uploads through the enrolment service, and verifiers
 granted some cohorts."""
 
-import hashlib
 from collections.abc import Callable
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.models import Role, User
@@ -14,14 +12,15 @@ from cohorts.models import Cohort, DocumentType
 from cohorts.services import cohort_reviewer_set
 from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, StudentDocument
-from enrolments.services import enrollment_details_save, enrollment_document_add
+from enrolments.services import enrollment_details_save
 from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
     _media,
     cohort_admin,
     enrol,
+    id_type,
+    upload_document,
 )
 from tests.factories import UserFactory
-from tests.files import PDF_BYTES
 
 # Details as the student's form stores them; the ID number says born 1 Jan 1990, female,
 # South African citizen.
@@ -38,34 +37,8 @@ DETAILS = {
 }
 
 
-def id_type() -> DocumentType:
-    return DocumentType.objects.get(name="South African ID or passport")
-
-
 def matric_type() -> DocumentType:
     return DocumentType.objects.get(name="Matric certificate")
-
-
-def upload_document(
-    enrollment: CohortEnrollment,
-    document_type: DocumentType,
-    name: str = "document.pdf",
-    content: bytes = PDF_BYTES,
-    content_type: str = "application/pdf",
-) -> StudentDocument:
-    """Upload as the student does, through the enrolment service."""
-    return enrollment_document_add(
-        enrollment=enrollment,
-        actor=enrollment.user,
-        document=StudentDocument(
-            document_type=document_type,
-            file=SimpleUploadedFile(name, content),
-            original_name=name,
-            size=len(content),
-            content_type=content_type,
-            sha256=hashlib.sha256(content).hexdigest(),
-        ),
-    )
 
 
 def give_details(enrollment: CohortEnrollment, **changes) -> CohortEnrollment:
