@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import random
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -426,16 +427,24 @@ def _notify_dead_letter(job: SyncJob) -> None:
     job.save(update_fields=["dead_letter_notified_at"])
 
 
-def sync_jobs_sweep(*, limit: int = 500, connector: Connector | None = None) -> int:
-    """Run due jobs one claim at a time until none is left (or `limit`): the beat's safety net
-    for jobs whose task was lost, whose retry is due, or whose worker died. Safe to run in many
-    workers at once. Returns how many jobs it ran."""
+def sync_jobs_sweep(
+    *, limit: int = 500, seconds: float = 240.0, connector: Connector | None = None
+) -> int:
+    """Run due jobs one claim at a time until none is left, `limit` jobs have run or `seconds`
+    have passed (well inside the broker's visibility timeout): the beat's safety net for jobs
+    whose task was lost, whose retry is due or whose worker died. Safe to run in many workers
+    at once. Returns how many jobs it ran."""
     connector = connector or connector_load()
     if connector is None:
         return 0
     ran = 0
+    deadline = time.monotonic() + seconds
     try:
-        while ran < limit and sync_job_run(connector=connector) is not None:
+        while (
+            ran < limit
+            and time.monotonic() < deadline
+            and sync_job_run(connector=connector) is not None
+        ):
             ran += 1
     finally:
         connector.close()

@@ -65,8 +65,8 @@ class Connector:
     @property
     def lease_seconds(self) -> float:
         """How long a worker may hold a job before another may take it over: the request's
-        time-outs (connect and read) with a margin."""
-        return 2 * self.timeout + 30
+        time-outs (each of connect, write and read may take up to `timeout`) with a margin."""
+        return 4 * self.timeout + 30
 
     def describe(self, entity: Any, *, reported: bool) -> SyncRequest | None:
         """The job `entity` needs now, or None. `reported` says whether a create job for it

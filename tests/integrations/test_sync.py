@@ -377,3 +377,13 @@ def test_states_for_a_list_come_in_constant_queries(connected, admin):
 
     assert states[str(cohorts[0].pk)].external_reference.startswith("RUN-")
     assert states[str(cohorts[1].pk)].status == SyncJobStatus.QUEUED
+
+
+def test_a_sweep_stops_at_its_limits_and_leaves_the_rest_for_the_next(connected, admin):
+    for index in range(3):
+        cohort_create(actor=admin, **cohort_fields(name=f"Run {index}"))
+
+    assert sync_jobs_sweep(seconds=0) == 0
+    assert sync_jobs_sweep(limit=2) == 2
+    assert sync_jobs_sweep() == 1
+    assert set(SyncJob.objects.values_list("status", flat=True)) == {SyncJobStatus.SUCCEEDED}

@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_job_leaves_a_job_the_sweep_finishes_once(committed_
             job.refresh_from_db()
             assert job.status == SyncJobStatus.RUNNING  # as the dead worker left it
             assert sync_jobs_sweep() == 0  # its lease has not run out
-            # Time passes: the lease (2 x time-out + 30 s) runs out.
+            # Time passes: the lease (4 x time-out + 30 s) runs out.
             SyncJob.objects.filter(pk=job.pk).update(locked_until=timezone.now())
             assert sync_jobs_sweep() == 1
             job.refresh_from_db()
