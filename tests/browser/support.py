@@ -26,6 +26,18 @@ def sign_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
         page.get_by_role("button", name="Sign in").click()
 
 
+def fill_in_details(page: Page, id_number: str) -> None:
+    """On a student's details page: the ID number given, the rest as for a student of Soweto
+    whose home language is isiZulu; then save."""
+    page.get_by_label("South African ID number").fill(id_number)
+    page.get_by_label("Population group").select_option("african")
+    page.get_by_label("Disability").select_option("none")
+    page.get_by_label("City or town where you live").fill("Soweto")
+    page.get_by_label("Home language").select_option("isizulu")
+    page.get_by_label("Highest qualification").select_option("matric")
+    page.get_by_role("button", name="Save your details").click()
+
+
 def wait_for_mail(to: str, timeout: float = 20.0) -> mail.EmailMessage:
     """The first message to `to` that the worker has sent through the locmem backend."""
     deadline = time.monotonic() + timeout

@@ -23,7 +23,13 @@ import cohorts.tasks
 from accounts.models import Role
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
-from tests.browser.support import PASSWORD, PageChecker, sign_in, wait_for_mail
+from tests.browser.support import (
+    PASSWORD,
+    PageChecker,
+    fill_in_details,
+    sign_in,
+    wait_for_mail,
+)
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes
 
@@ -246,13 +252,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
 
     # Her details, with a typing mistake in the ID number first.
     page.get_by_role("link", name="Fill in your details").click()
-    page.get_by_label("South African ID number").fill(THANDI_ID_TYPO)
-    page.get_by_label("Population group").select_option("african")
-    page.get_by_label("Disability").select_option("none")
-    page.get_by_label("City or town where you live").fill("Soweto")
-    page.get_by_label("Home language").select_option("isizulu")
-    page.get_by_label("Highest qualification").select_option("matric")
-    page.get_by_role("button", name="Save your details").click()
+    fill_in_details(page, THANDI_ID_TYPO)
     expect(page.get_by_text("The ID number's check digit is wrong")).to_be_visible()
     expect(page.get_by_label("City or town where you live")).to_have_value("Soweto")
     journey.look("details-mistake")

@@ -20,13 +20,11 @@ from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_invite, student_document_decide
 from tenants.services import institution_domain, institution_provision
-from tests.browser.support import PageChecker
+from tests.browser.support import PASSWORD, PageChecker, fill_in_details, sign_in
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "portal-browser-Passw0rd!"
 
 
 @pytest.fixture
@@ -87,10 +85,7 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
             for name in ["South African ID or passport", "Matric certificate", "CV"]
         )
 
-    page.goto(f"{base}/accounts/login/?next=/my/")
-    page.get_by_label("E-mail address").fill(enrollment.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, f"{base}/accounts/login/?next=/my/", enrollment.user.email)
 
     # With one enrolment, "my enrolments" is the enrolment itself.
     expect(page).to_have_url(f"{base}/my/{enrollment.pk}/")
@@ -105,13 +100,7 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     expect(page.get_by_text("check digit is wrong")).to_be_visible()
     expect(page.get_by_text("Choose your population group")).to_be_visible()
     checker.look("details-errors")
-    page.get_by_label("South African ID number").fill("9904125800080")
-    page.get_by_label("Population group").select_option("african")
-    page.get_by_label("Disability").select_option("none")
-    page.get_by_label("City or town where you live").fill("Soweto")
-    page.get_by_label("Home language").select_option("isizulu")
-    page.get_by_label("Highest qualification").select_option("matric")
-    page.get_by_role("button", name="Save your details").click()
+    fill_in_details(page, "9904125800080")
     expect(page.get_by_text("Your details are saved.")).to_be_visible()
     expect(page.get_by_text("1999-04-12")).to_be_visible()
     expect(page.get_by_text("1 of 5 steps done")).to_be_visible()

@@ -19,7 +19,7 @@ from accounts.models import Role, User
 from enrolments.models import DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
 from tenants.services import institution_domain, institution_provision
-from tests.browser.support import PageChecker
+from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.factories import CohortFactory
 from tests.files import png_bytes
 from verification.models import DocumentVerification, VerificationAction
@@ -28,8 +28,6 @@ from verification.reasons import rejection_reasons
 from .conftest import give_details, id_type, matric_type, upload_document
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "review-browser-Passw0rd!"
 
 
 @pytest.fixture
@@ -79,10 +77,7 @@ def test_an_admin_works_through_the_queue_with_the_keyboard(
     checker = PageChecker(page, "review")
     heading = page.get_by_role("heading", level=1)
 
-    page.goto(f"{base}/accounts/login/?next=/review/")
-    page.get_by_label("E-mail address").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, f"{base}/accounts/login/?next=/review/", admin.email)
 
     expect(page.get_by_role("heading", name="Documents to review")).to_be_visible()
     expect(page.locator('[data-count="total"]')).to_have_text("4")
