@@ -104,12 +104,14 @@ def _data_uri(png: bytes | None) -> str:
 def completion_pages_pdf(
     *, submission_title: str, institution_name: str, signers: list[dict], events: list[dict],
     original_sha256: str, verify_url: str,
-) -> bytes:  # fmt: skip
-    """The signature page and audit certificate appended to the signed document. Each signer is
-    a dict with the fields shown, plus `signature_png` (bytes or None)."""
+) -> tuple[bytes, bytes]:  # fmt: skip
+    """The band stamped at the top of every page of the signed document, and the signature
+    page and audit certificate appended after it. Each signer is a dict with the fields shown,
+    plus `signature_png` (bytes or None)."""
     for signer in signers:
         signer["signature_src"] = _data_uri(signer.pop("signature_png", None))
-    html = render_to_string(
+    stamp = render_to_string("signing/pdf/stamp.html", {"signers": signers})
+    pages = render_to_string(
         "signing/pdf/completion.html",
         {
             "title": submission_title,
@@ -120,14 +122,18 @@ def completion_pages_pdf(
             "verify_url": verify_url,
         },
     )
-    return html_to_pdf(html)
+    return html_to_pdf(stamp), html_to_pdf(pages)
 
 
-def pdf_append(original: bytes, extra: bytes) -> bytes:
-    """The original document's pages, unchanged, followed by the extra pages."""
-    from pypdf import PdfWriter
+def pdf_stamp_and_append(original: bytes, stamp: bytes, extra: bytes) -> bytes:
+    """The original document with the one-page `stamp` drawn over each of its pages, followed
+    by the extra pages."""
+    from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=io.BytesIO(original))
+    stamp_page = PdfReader(io.BytesIO(stamp)).pages[0]
+    for page in writer.pages:
+        page.merge_page(stamp_page)
     writer.append(io.BytesIO(extra))
     output = io.BytesIO()
     writer.write(output)

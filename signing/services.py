@@ -486,8 +486,9 @@ def _when(moment: datetime.datetime | None) -> str:
 
 
 def submission_final_pdf(submission: Submission) -> bytes:
-    """The signed document, its signature page and audit certificate, sealed with the
-    institution's certificate. Reads the submission's current rows; writes nothing."""
+    """The signed document with the signatures stamped on each page, then its signature page
+    and audit certificate, sealed with the institution's certificate. Reads the submission's
+    current rows; writes nothing."""
     signers = []
     for submitter in submission.submitters.order_by("order"):
         png = None
@@ -523,7 +524,7 @@ def submission_final_pdf(submission: Submission) -> bytes:
     events.append({"at": _when(timezone.now()), "kind": "completed and sealed", "who": "system"})
     with submission.original_pdf.open("rb") as original_file:
         original = original_file.read()
-    pages = documents.completion_pages_pdf(
+    stamp, pages = documents.completion_pages_pdf(
         submission_title=submission.title,
         institution_name=connection.tenant.name,
         signers=signers,
@@ -531,7 +532,7 @@ def submission_final_pdf(submission: Submission) -> bytes:
         original_sha256=submission.original_sha256,
         verify_url=institution_url(connection.tenant, reverse("signing_public:verify")),
     )
-    merged = documents.pdf_append(original, pages)
+    merged = documents.pdf_stamp_and_append(original, stamp, pages)
     return pdf_seal(
         merged,
         certificate=certificate_for_institution(),

@@ -91,3 +91,9 @@ def pdf_text_contains(pdf: bytes, needle: str) -> bool:
 
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     return needle in re.sub(r"\s+", " ", text)
+
+
+def first_page_text(pdf: bytes) -> str:
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()

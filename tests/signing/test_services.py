@@ -23,7 +23,13 @@ from signing.services import (
     template_update,
 )
 from tests.factories import UserFactory
-from tests.signing.conftest import BODY, last_link_to, pdf_text_contains, png_signature
+from tests.signing.conftest import (
+    BODY,
+    first_page_text,
+    last_link_to,
+    pdf_text_contains,
+    png_signature,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +199,9 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
     assert submission.final_sha256 != submission.original_sha256
     assert final.startswith(submission.original_pdf.open("rb").read()[:8])
     assert pdf_text_contains(final, "Audit certificate")
+    stamp = first_page_text(final)  # the signatures' band on the document's own pages
+    assert "Institution admin" in stamp
+    assert "Sponsor" in stamp
     assert pdf_text_contains(final, submission.original_sha256)
     check = pdf_seal_check(final, certificates=list(InstitutionCertificate.objects.all()))
     assert check.ok, check.reason
