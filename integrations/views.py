@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -43,6 +45,10 @@ def job_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _json(value: dict) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) if value else ""
+
+
 def _job(job_id: int) -> SyncJob:
     try:
         return sync_job_detail(job_id=job_id)
@@ -66,8 +72,8 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         {
             "job": job,
             "attempts": job.attempt_log.all(),
-            "payload": redact(job.payload) if redact else {},
-            "response": redact(job.response) if redact else {},
+            "payload": _json(redact(job.payload) if redact else {}),
+            "response": _json(redact(job.response) if redact else {}),
         },
     )
 
