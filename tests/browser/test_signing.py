@@ -4,12 +4,13 @@ writes a template and previews it."""
 import io
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from PIL import Image
 from playwright.sync_api import Page, expect
 
 from accounts.models import User
-from signing.models import AgreementTemplate, Submission, SubmissionStatus
+from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.services import submission_create, submission_send, template_create
 from tenants.models import Institution
 from tests.browser.support import PageChecker, sign_in
@@ -113,3 +114,32 @@ def test_admin_writes_a_template_and_previews_it(page: Page, site, make_person, 
         f"/agreements/{template.pk}/preview.pdf",
     )
     assert preview == ["application/pdf", "%PDF"]
+
+
+@pytest.mark.usefixtures("ratelimit_reset")
+def test_an_expired_link_says_so_and_sends_a_fresh_one(page: Page, site, unique):
+    institution = Institution.objects.get(code="alpha")
+    with tenant_context(institution):
+        admin = User.objects.get(email=FOUNDER)
+        template = template_create(
+            title=f"Sponsor agreement {unique}", body="<p>{{ sponsor.company_name }} agrees.</p>",
+            signer_roles=["sponsor"], actor=admin,
+        )  # fmt: skip
+        submission = submission_create(
+            template=template, context={"sponsor.company_name": "Ubuntu Mining"}, actor=admin,
+            signers=[{"role": "sponsor", "name": "Sipho Dlamini",
+                      "email": f"sipho-{unique}@example.org"}],
+        )  # fmt: skip
+        url = submission_send(submission=submission, notify=False, actor=admin)
+        SigningLink.objects.filter(submitter__submission=submission).update(
+            expires_at=timezone.now()
+        )
+
+    page.goto(url)
+    expect(page.get_by_role("heading", name="This signing link has expired")).to_be_visible()
+    page.get_by_role("button", name="Send me a new link").click()
+    expect(page.get_by_role("heading", name="A new link is on its way")).to_be_visible()
+    with tenant_context(institution):
+        links = SigningLink.objects.filter(submitter__submission=submission)
+        assert links.count() == 2
+        assert links.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).count() == 1
