@@ -131,7 +131,8 @@ class Submission(models.Model):
     """One filling of a template, frozen at send time: the rendered HTML, the PDF people sign
     and its SHA-256 never change afterwards. `subject_type`/`subject_id` say what it is for
     (e.g. "cohorts.cohort", "12"); `on_complete` is the dotted path of a function called as
-    `on_complete(submission=...)` in the transaction that completes it."""
+    `on_complete(submission=...)` in the transaction that completes it; `on_decline`, likewise,
+    when a signer declines."""
 
     template_version = models.ForeignKey(
         TemplateVersion, on_delete=models.PROTECT, related_name="submissions"
@@ -149,6 +150,7 @@ class Submission(models.Model):
     subject_type = models.CharField(max_length=100, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     on_complete = models.CharField(max_length=200, blank=True)
+    on_decline = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

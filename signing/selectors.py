@@ -29,3 +29,14 @@ def submission_for_final_pdf(data: bytes) -> Submission | None:
         .prefetch_related("submitters")
         .first()
     )
+
+
+def submissions_for_subject(subject) -> QuerySet[Submission]:
+    """What was sent for `subject` (a cohort, an enrolment ...), newest first, with signers."""
+    return (
+        Submission.objects.filter(
+            subject_type=subject._meta.label_lower, subject_id=str(subject.pk)
+        )
+        .prefetch_related("submitters")
+        .order_by("-created_at")
+    )

@@ -185,17 +185,19 @@ def _audit(action: str, submission: Submission, actor: User | None = None, **val
 
 def submission_create(
     *, template: AgreementTemplate, context: dict[str, Any], signers: list[dict[str, Any]],
-    on_complete: str = "", subject: models.Model | None = None, actor: User | None = None,
+    on_complete: str = "", on_decline: str = "", subject: models.Model | None = None,
+    actor: User | None = None,
 ) -> Submission:  # fmt: skip
     """Fill the template's current version with `context` (merge field name -> value), render
     and freeze the PDF, and create its signers. `signers` are dicts with role, name, email and
     optionally user; their roles must be among the template's, and they sign in the template's
-    order. Nothing is e-mailed: call `submission_send` to send the first link."""
-    if on_complete:
+    order. `on_decline`, if given, is called as `on_decline(submission=..., submitter=...)`.
+    Nothing is e-mailed: call `submission_send` to send the first link."""
+    for callback in filter(None, [on_complete, on_decline]):
         try:
-            import_string(on_complete)
+            import_string(callback)
         except ImportError as error:
-            raise ValidationError(f"Unknown completion callback {on_complete!r}.") from error
+            raise ValidationError(f"Unknown callback {callback!r}.") from error
     by_role = {}
     for signer in signers:
         role = signer.get("role")
@@ -231,6 +233,7 @@ def submission_create(
             subject_type=subject._meta.label_lower if subject is not None else "",
             subject_id=str(subject.pk) if subject is not None else "",
             on_complete=on_complete,
+            on_decline=on_decline,
             created_by=actor if actor is not None and actor.is_authenticated else None,
         )
         submission.original_pdf.save("original.pdf", ContentFile(pdf), save=False)
@@ -478,6 +481,8 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
         _event(submission, "declined", submitter, reason=reason)
         _audit("submission_declined", submission, submitter=submitter.pk, role=submitter.role,
                reason=reason)  # fmt: skip
+        if submission.on_decline:
+            import_string(submission.on_decline)(submission=submission, submitter=submitter)
     return submitter
 
 

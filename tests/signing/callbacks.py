@@ -10,3 +10,12 @@ def record_completion(*, submission) -> None:
         entity_id=submission.subject_id,
         new_values={"final_sha256": submission.final_sha256},
     )
+
+
+def record_decline(*, submission, submitter) -> None:
+    audit_record(
+        action="test.submission_declined",
+        entity_type=submission.subject_type,
+        entity_id=submission.subject_id,
+        new_values={"role": submitter.role, "reason": submitter.decline_reason},
+    )

@@ -66,7 +66,8 @@ def make_submission(template, admin):
     def make(*, signers=SIGNERS, subject=None, on_complete=CALLBACK):
         submission = submission_create(
             template=template, context=CONTEXT, signers=signers, on_complete=on_complete,
-            subject=subject or admin, actor=admin,
+            on_decline="tests.signing.callbacks.record_decline", subject=subject or admin,
+            actor=admin,
         )  # fmt: skip
         submission_send(submission=submission, actor=admin)
         return submission

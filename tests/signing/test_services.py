@@ -155,6 +155,10 @@ def test_declined_submission_stops(make_submission):
     with pytest.raises(PermissionDenied):
         _sign(student.email)
     assert AuditEvent.objects.filter(action="signing.submission_declined").exists()
+    assert AuditEvent.objects.get(action="test.submission_declined").new_values == {
+        "role": "student",
+        "reason": "The dates do not suit me.",
+    }
 
 
 def test_decline_needs_a_reason(make_submission):
@@ -248,15 +252,18 @@ def test_submission_refuses_roles_the_template_does_not_have(template, admin):
 def test_submission_refuses_an_unknown_callback(template, admin):
     from signing.services import submission_create
 
-    with pytest.raises(ValidationError, match="callback"):
+    with pytest.raises(ValidationError, match="Unknown callback"):
         submission_create(
             template=template, context={}, actor=admin, on_complete="nowhere.at_all",
             signers=[{"role": "student", "name": "A", "email": "a@example.org"}],
         )  # fmt: skip
 
 
-def test_each_step_is_audited(make_submission):
-    submission = _sign_all(make_submission())
+def test_each_step_is_audited(make_submission, admin):
+    from signing.selectors import submissions_for_subject
+
+    submission = _sign_all(make_submission(subject=admin))
+    assert list(submissions_for_subject(admin)) == [submission]
     actions = set(
         AuditEvent.objects.filter(
             entity_type="signing.submission", entity_id=str(submission.pk)
