@@ -3,11 +3,8 @@ from django.contrib import admin
 from audit.models import AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_email", "action", "entity_type", "entity_id"]
-    list_filter = ["action", "entity_type"]
-    search_fields = ["entity_id", "actor_email", "correlation_id"]
+class ReadOnlyAdminMixin:
+    """For append-only records: the admin shows them and changes nothing."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -17,3 +14,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor_email", "action", "entity_type", "entity_id"]
+    list_filter = ["action", "entity_type"]
+    search_fields = ["entity_id", "actor_email", "correlation_id"]

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 from audit.context import current_context
 from audit.models import AuditEvent
-from audit.services import GENESIS_HASH, event_hash
+from audit.services import audit_chain_lock, event_hash
 
 # Columns whose database value is the attribute itself when that is a plain str, int or bool;
 # any other value (a JSON string, an enum, a lazy translation) goes through the field.
@@ -131,13 +131,7 @@ def audit_record_many(*, entries: Iterable[AuditEntry], actor=None) -> list[Audi
     context = current_context()
     actor = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
-        # The lock audit_record takes: one writer at a time per schema, so the chain stays linear.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit_chain'))"
-            )
-        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        previous = previous or GENESIS_HASH
+        previous = audit_chain_lock()
         now = timezone.now()
         events = []
         for entry in entries:

@@ -45,6 +45,15 @@ def event_hash(*, prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + event_content(event)).encode()).hexdigest()
 
 
+def audit_chain_lock() -> str:
+    """Take this schema's audit-chain lock for the rest of the transaction (one writer at a
+    time, so each event links to the one before it) and return the hash to link to."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit_chain'))")
+    previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    return previous or GENESIS_HASH
+
+
 def audit_record(
     *,
     action: str,
@@ -59,12 +68,7 @@ def audit_record(
     context = current_context()
     actor = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
-        # One writer at a time per schema, so each event links to the one before it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit_chain'))"
-            )
-        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        previous = audit_chain_lock()
         event = AuditEvent(
             actor=actor,
             actor_email=actor.email if actor else "",
@@ -77,7 +81,7 @@ def audit_record(
             user_agent=context.user_agent,
             correlation_id=context.correlation_id,
             created_at=timezone.now(),
-            prev_hash=previous or GENESIS_HASH,
+            prev_hash=previous,
         )
         event.hash = event_hash(prev_hash=event.prev_hash, event=event)
         event.save(force_insert=True)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from audit.admin import ReadOnlyAdminMixin
 from verification.models import DocumentVerification
 
 
 @admin.register(DocumentVerification)
-class DocumentVerificationAdmin(admin.ModelAdmin):
+class DocumentVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: decisions are made on the review pages and never changed afterwards."""
 
     list_display = ["created_at", "action", "document_type", "cohort_enrollment", "admin"]
@@ -16,12 +17,3 @@ class DocumentVerificationAdmin(admin.ModelAdmin):
         "admin",
     ]
     raw_id_fields = ["cohort_enrollment", "document", "admin"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
