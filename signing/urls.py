@@ -11,4 +11,5 @@ urlpatterns = [
     path("new/", views.template_create_view, name="template_create"),
     path("<int:pk>/", views.template_edit, name="template_edit"),
     path("<int:pk>/preview.pdf", views.template_preview, name="template_preview"),
+    path("sent/<int:pk>/signed.pdf", views.submission_final, name="submission_final"),
 ]

@@ -14,7 +14,13 @@ from django_ratelimit.core import get_usage, is_ratelimited
 from accounts.permissions import role_required
 from signing import selectors
 from signing.forms import DeclineForm, SignForm, TemplateForm, VerifyForm
-from signing.models import MERGE_FIELDS, AgreementTemplate, SigningLink
+from signing.models import (
+    MERGE_FIELDS,
+    AgreementTemplate,
+    SigningLink,
+    Submission,
+    SubmissionStatus,
+)
 from signing.sealing import pdf_seal_check
 from signing.services import (
     CONSENT_TEXT,
@@ -101,6 +107,16 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("signing:template_edit", pk=pk)
     return _pdf_response(pdf, "preview.pdf")
+
+
+@role_required(*TEMPLATE_MANAGERS)
+@xframe_options_sameorigin
+@csp_replace(PDF_FRAME_CSP)
+def submission_final(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sealed PDF of a completed submission, for the institution's admins."""
+    submission = get_object_or_404(Submission, pk=pk, status=SubmissionStatus.COMPLETED)
+    with submission.final_pdf.open("rb") as stored:
+        return _pdf_response(stored.read(), "signed-agreement.pdf")
 
 
 def _too_many_guesses(request: HttpRequest) -> bool:

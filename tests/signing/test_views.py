@@ -286,3 +286,11 @@ def test_template_list_queries_do_not_grow_with_templates(
     add(20)
     with django_assert_num_queries(len(small.captured_queries)):
         admin_client.get("/agreements/")
+
+
+def test_admins_download_the_sealed_pdf_only_once_complete(admin_client, make_submission):
+    submission = make_submission()
+    assert admin_client.get(f"/agreements/sent/{submission.pk}/signed.pdf").status_code == 404
+    final = _complete(submission)
+    response = admin_client.get(f"/agreements/sent/{submission.pk}/signed.pdf")
+    assert response.content == final
