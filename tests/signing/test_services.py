@@ -276,3 +276,10 @@ def test_each_step_is_audited(make_submission, admin):
     kinds = list(submission.events.values_list("kind", flat=True))
     assert kinds[0] == "created"
     assert kinds[-1] == "completed"
+
+
+def test_the_starting_template_has_signers_and_a_first_version(institution):
+    template = AgreementTemplate.objects.get(title="Programme participation agreement")
+    assert template.signer_roles == ["student", "sponsor", "institution_admin"]
+    assert template.versions.get().number == template.version == 1
+    assert template_preview_pdf(template=template).startswith(b"%PDF")
