@@ -40,6 +40,7 @@ from cohorts.services import (
 from enrolments.models import CohortEnrollment
 from enrolments.selectors import enrollment_counts, enrollment_list_for_cohort
 from enrolments.services import enrollment_invitation_resend, enrollment_invite, enrollment_withdraw
+from integrations.selectors import sync_state_for
 
 COHORT_READERS = (*COHORT_MANAGERS, Role.VERIFIER)
 
@@ -128,6 +129,7 @@ def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "cohorts/_students_table.html", context)
     context["counts"] = enrollment_counts(cohort=cohort)
+    context["sync"] = sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk)
     context["activation_blockers"] = (
         cohort.activation_blockers() if cohort.state == CohortState.DRAFT else []
     )

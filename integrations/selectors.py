@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 
 from integrations.models import SyncJob, SyncJobStatus
@@ -45,8 +46,20 @@ class SyncState:
         return self.latest.status if self.latest else ""
 
 
+def _connector_ever_configured() -> bool:
+    """The flag connector_config_save keeps in Institution.settings: present (even empty, for a
+    connector switched off) once one was configured, so earlier jobs still show."""
+    from integrations.services import SETTINGS_FLAG
+
+    flags = getattr(getattr(connection, "tenant", None), "settings", None)
+    return not isinstance(flags, dict) or SETTINGS_FLAG in flags
+
+
 def sync_state_for(*, entity_type: str, entity_id: int | str) -> SyncState | None:
-    """None when the record has never had a job (no connector, or nothing to send)."""
+    """None when the record has never had a job (no connector, or nothing to send). An
+    institution that never configured a connector costs no query."""
+    if not _connector_ever_configured():
+        return None
     jobs = SyncJob.objects.filter(entity_type=entity_type, entity_id=str(entity_id))
     latest = jobs.order_by("-id").first()
     if latest is None:

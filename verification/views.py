@@ -26,6 +26,7 @@ from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_steps
 from enrolments.uploads import stored_file_response
+from integrations.selectors import sync_state_for
 from verification.forms import BulkApproveForm, DecisionForm, QueueFilterForm
 from verification.id_check import id_number_check
 from verification.selectors import (
@@ -263,5 +264,8 @@ def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "histories": histories,
             "id_check": id_number_check(enrollment.student_data),
             "student_details": _student_details(enrollment.student_data),
+            "sync": sync_state_for(
+                entity_type="enrolments.cohortenrollment", entity_id=enrollment.pk
+            ),
         },
     )

@@ -387,3 +387,30 @@ def test_a_sweep_stops_at_its_limits_and_leaves_the_rest_for_the_next(connected,
     assert sync_jobs_sweep(limit=2) == 2
     assert sync_jobs_sweep() == 1
     assert set(SyncJob.objects.values_list("status", flat=True)) == {SyncJobStatus.SUCCEEDED}
+
+
+def test_the_cohort_and_enrolment_pages_show_their_sync_status(
+    connected, admin, institution, client_for
+):
+    from django.urls import reverse
+
+    from cohorts.services import cohort_activate, cohort_record_admin_signature
+    from enrolments.models import CohortEnrollment
+
+    cohort = CohortFactory()
+    cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada")
+    cohort = cohort_activate(cohort=cohort, actor=admin)
+    enrollment_invite(cohort=cohort, actor=admin, email="synced@example.org", full_name="S")
+    for job in SyncJob.objects.order_by("id"):
+        sync_job_run(job_id=job.pk)
+    client = client_for(institution)
+    client.force_login(admin)
+
+    dashboard = client.get(reverse("cohorts:dashboard", args=[cohort.pk])).content.decode()
+    reference = sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk)
+    assert "Gateway:" in dashboard
+    assert reference.external_reference in dashboard
+
+    enrollment = CohortEnrollment.objects.get(user__email="synced@example.org")
+    page = client.get(reverse("verification:enrollment", args=[enrollment.pk])).content.decode()
+    assert "Gateway:" in page
