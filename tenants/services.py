@@ -160,6 +160,7 @@ def institution_provision(
     invitation. Everything happens in one transaction: a bad code creates nothing."""
     from accounts.models import Role
     from accounts.services import user_invite
+    from signing.sealing import certificate_for_institution
     from tenants.tasks import refill_schema_pool
 
     code = institution_code_validate(code)
@@ -186,6 +187,7 @@ def institution_provision(
             user_invite(
                 email=admin_email, full_name=admin_name, roles=[Role.SUPER_ADMIN], actor=None
             )
+            certificate_for_institution()  # the key pair that seals its signed agreements
         refill_schema_pool.delay_on_commit()
     return institution
 

@@ -9,6 +9,7 @@ from accounts.models import Invitation, Role, User
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_deliver
+from signing.models import InstitutionCertificate
 from tenants.models import Domain, Institution, InstitutionDirectoryEntry
 from tenants.services import (
     _pool_schemas,
@@ -39,6 +40,7 @@ def test_provisioning_creates_schema_domain_super_admin_and_invitation():
         assert admin.roles == [Role.SUPER_ADMIN]
         assert not admin.has_usable_password()
         assert Invitation.objects.get(user=admin).is_usable
+        assert InstitutionCertificate.objects.filter(is_active=True).count() == 1
         # The clone carried the template's migration records and the audit trigger with it.
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'accounts'")
