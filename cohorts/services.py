@@ -128,6 +128,51 @@ def cohort_record_admin_signature(*, cohort: Cohort, actor: User, signature: str
     return cohort
 
 
+def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
+    """Send the cohort's main agreement to `actor` to sign for the institution; returns the
+    signing link. Signing it runs `cohort_main_agreement_signed`."""
+    from signing.services import submission_create, submission_send
+
+    _check_manager(actor, "cohorts.cohort_record_admin_signature")
+    if cohort.state != CohortState.DRAFT:
+        raise ValidationError("The main agreement is signed before the cohort is activated.")
+    if cohort.main_template_id is None:
+        raise ValidationError("Choose the main agreement template before signing it.")
+    if cohort.admin_signed_at is not None:
+        raise ValidationError("The main agreement has already been signed.")
+    context = {
+        "cohort.name": cohort.name,
+        "cohort.program_type": cohort.get_program_type_display(),
+        "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
+        "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+        "admin.full_name": actor.full_name or actor.email,
+    }
+    submission = submission_create(
+        template=cohort.main_template,
+        context=context,
+        signers=[
+            {
+                "role": "institution_admin",
+                "name": actor.full_name or actor.email,
+                "email": actor.email,
+                "user": actor,
+            }
+        ],
+        on_complete="cohorts.services.cohort_main_agreement_signed",
+        subject=cohort,
+        actor=actor,
+    )
+    return submission_send(submission=submission, notify=False, actor=actor)
+
+
+def cohort_main_agreement_signed(*, submission) -> None:
+    """Completion callback of the main agreement's submission."""
+    signer = submission.submitters.get(role="institution_admin")
+    cohort_record_admin_signature(
+        cohort=submission.subject(), actor=signer.user, signature=signer.signed_name
+    )
+
+
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
     _check_manager(actor, "cohorts.cohort_activate")
     with transaction.atomic():

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,7 +17,6 @@ from cohorts.forms import (
     InviteStudentForm,
     ReasonForm,
     ReviewerForm,
-    SignatureForm,
     StudentFilterForm,
 )
 from cohorts.models import Cohort, CohortState, DocumentType
@@ -32,7 +33,7 @@ from cohorts.services import (
     cohort_complete,
     cohort_completion_blockers,
     cohort_create,
-    cohort_record_admin_signature,
+    cohort_main_agreement_start,
     cohort_reviewer_set,
     cohort_update,
     document_type_save,
@@ -41,6 +42,8 @@ from enrolments.models import CohortEnrollment
 from enrolments.selectors import enrollment_counts, enrollment_list_for_cohort
 from enrolments.services import enrollment_invitation_resend, enrollment_invite, enrollment_withdraw
 from integrations.selectors import sync_state_for
+from signing.models import SubmissionStatus
+from signing.selectors import submissions_for_subject
 
 COHORT_READERS = (*COHORT_MANAGERS, Role.VERIFIER)
 
@@ -129,6 +132,11 @@ def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "cohorts/_students_table.html", context)
     context["counts"] = enrollment_counts(cohort=cohort)
+    context["main_agreement"] = (
+        submissions_for_subject(cohort).filter(status=SubmissionStatus.COMPLETED).first()
+        if cohort.admin_signed_at
+        else None
+    )
     context["sync"] = sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk)
     context["activation_blockers"] = (
         cohort.activation_blockers() if cohort.state == CohortState.DRAFT else []
@@ -142,19 +150,18 @@ def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*COHORT_MANAGERS)
 def cohort_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    """The main agreement's text; posting sends it to the admin to sign through the signing
+    pages, and goes there."""
     cohort = _cohort(request, pk)
-    form = SignatureForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
         try:
-            cohort_record_admin_signature(
-                cohort=cohort, actor=request.user, signature=form.cleaned_data["signature"]
-            )
+            url = cohort_main_agreement_start(cohort=cohort, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, "You signed the main agreement.")
-        return redirect("cohorts:dashboard", pk=cohort.pk)
-    return render(request, "cohorts/cohort_sign.html", {"cohort": cohort, "form": form})
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+        # The same institution's signing page, on the host this page was reached on.
+        return redirect(urlsplit(url).path)
+    return render(request, "cohorts/cohort_sign.html", {"cohort": cohort})
 
 
 def _run(request: HttpRequest, service, success: str, **kwargs) -> bool:

@@ -165,13 +165,20 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     )
     expect(page.get_by_role("heading", name=cohort_name)).to_contain_text("Draft")
 
+    # Signing goes through the signing pages: the admin types a signature and consents.
+    dashboard_url = page.url
     page.get_by_role("link", name="Sign the main agreement").click()
-    page.get_by_label("Type your full name to sign").fill("Ada Admin")
-    page.get_by_label("I agree to sign this agreement electronically").check()
     journey.look("sign")
     page.get_by_role("button", name="Sign agreement").click()
-    expect(page.get_by_role("alert")).to_contain_text("You signed the main agreement.")
+    expect(page.get_by_label("Your full name")).to_have_value("Ada Admin")
+    page.get_by_label("Type it").check()
+    page.get_by_label("Type your signature").fill("Ada Admin")
+    page.locator("#id_consent").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
+    page.goto(dashboard_url)
     expect(page.get_by_text("Signed by Ada Admin")).to_be_visible()
+    expect(page.get_by_role("link", name="Signed agreement (PDF)")).to_be_visible()
 
     page.once("dialog", lambda dialog: dialog.accept())  # confirm.js asks first
     page.get_by_role("button", name="Activate cohort").click()

@@ -112,19 +112,57 @@ def test_activate_button_refuses_with_the_reason(admin_client):
     )
 
 
-def test_sign_then_activate_from_the_pages(admin_client):
+def _sign_through(url: str, name: str):
+    from signing.services import link_for_token, submitter_sign
+
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    return submitter_sign(
+        link=link_for_token(token), signed_name=name, consent=True, signature_text=name
+    )
+
+
+def test_sign_then_activate_from_the_pages(admin_client, admin):
+    from signing.models import SubmissionStatus
+    from signing.selectors import submissions_for_subject
+
     cohort = CohortFactory()
-    admin_client.post(f"/cohorts/{cohort.pk}/sign/", {"signature": "Ada Admin", "consent": "on"})
-    admin_client.post(f"/cohorts/{cohort.pk}/activate/")
+    assert "Sign agreement" in admin_client.get(f"/cohorts/{cohort.pk}/sign/").content.decode()
+    response = admin_client.post(f"/cohorts/{cohort.pk}/sign/")
+    assert response.status_code == 302
+    assert "/sign/" in response["Location"]
+    submission = submissions_for_subject(cohort).get()
+    assert [s.role for s in submission.submitters.all()] == ["institution_admin"]
+    assert submission.submitters.get().user == admin
+    cohort.refresh_from_db()
+    assert cohort.admin_signed_at is None
+
+    _sign_through(response["Location"], "Ada Admin")
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.COMPLETED
     cohort.refresh_from_db()
     assert cohort.admin_signed_at is not None
+    assert cohort.admin_signed_by == admin
+    assert AuditEvent.objects.filter(
+        action="cohort.main_agreement_signed", entity_id=str(cohort.pk)
+    ).exists()
+    dashboard = admin_client.get(f"/cohorts/{cohort.pk}/").content.decode()
+    assert reverse("signing:submission_final", args=[submission.pk]) in dashboard
+
+    admin_client.post(f"/cohorts/{cohort.pk}/activate/")
+    cohort.refresh_from_db()
     assert cohort.state == CohortState.ACTIVE
 
 
-def test_signing_needs_consent(admin_client):
-    cohort = CohortFactory()
-    response = admin_client.post(f"/cohorts/{cohort.pk}/sign/", {"signature": "Ada"})
-    assert "This field is required." in response.content.decode()
+def test_main_agreement_that_needs_student_fields_is_refused(admin_client, admin):
+    from signing.services import template_create
+
+    template = template_create(
+        title="Needs a student", body="<p>Between us and {{ student.full_name }}.</p>",
+        signer_roles=["student", "institution_admin"], actor=admin,
+    )  # fmt: skip
+    cohort = CohortFactory(main_template=template)
+    response = admin_client.post(f"/cohorts/{cohort.pk}/sign/", follow=True)
+    assert "No value for student.full_name" in response.content.decode()
     cohort.refresh_from_db()
     assert cohort.admin_signed_at is None
 
