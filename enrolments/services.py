@@ -226,6 +226,58 @@ def enrollment_agreement_sign(
     return enrollment
 
 
+def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> str:
+    """Send the student their agreement to sign (reusing the one already sent for this
+    enrolment while it is open); returns the signing link. Signing it runs
+    `enrollment_agreement_signed`."""
+    from signing.models import SubmissionStatus
+    from signing.selectors import submissions_for_subject
+    from signing.services import submission_create, submission_send
+
+    _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
+    if enrollment.agreement_signed_at:
+        raise ValidationError("You have already signed this agreement.")
+    cohort = enrollment.cohort
+    if cohort.main_template_id is None:
+        raise ValidationError("The agreement for this cohort is not ready yet.")
+    submission = submissions_for_subject(enrollment).filter(status=SubmissionStatus.PENDING).first()
+    if submission is None:
+        student = enrollment.user
+        context = {
+            "student.full_name": student.full_name,
+            "student.email": student.email,
+            "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
+            "cohort.name": cohort.name,
+            "cohort.program_type": cohort.get_program_type_display(),
+            "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
+            "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+        }
+        submission = submission_create(
+            template=cohort.main_template,
+            context=context,
+            signers=[
+                {
+                    "role": "student",
+                    "name": student.full_name or student.email,
+                    "email": student.email,
+                    "user": student,
+                }
+            ],
+            on_complete="enrolments.services.enrollment_agreement_signed",
+            subject=enrollment,
+            actor=actor,
+        )
+    return submission_send(submission=submission, notify=False, actor=actor)
+
+
+def enrollment_agreement_signed(*, submission) -> None:
+    """Completion callback of the student's agreement submission."""
+    signer = submission.submitters.get(role="student")
+    enrollment_agreement_sign(
+        enrollment=submission.subject(), actor=signer.user, signature=signer.signed_name
+    )
+
+
 def enrollment_document_add(
     *, enrollment: CohortEnrollment, actor: User, document: StudentDocument
 ) -> StudentDocument:

@@ -2,6 +2,8 @@
 agreement. Every page looks the enrolment up among the signed-in student's own (withdrawn ones
 excluded), so any other id is a 404; every write goes through enrolments.services."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,7 +18,6 @@ from django.views.decorators.http import require_http_methods
 from cohorts.models import DocumentType
 from enrolments.choices import Disability, Gender, Race
 from enrolments.forms import (
-    AgreementSignForm,
     DocumentUploadForm,
     HomeLanguage,
     Qualification,
@@ -28,7 +29,7 @@ from enrolments.selectors import enrollments_for_student
 from enrolments.services import (
     EnrollmentStep,
     StepStatus,
-    enrollment_agreement_sign,
+    enrollment_agreement_start,
     enrollment_details_save,
     enrollment_document_add,
     enrollment_steps,
@@ -256,24 +257,22 @@ def document_file(request: HttpRequest, pk: int, document_pk: int) -> HttpRespon
 
 @login_required
 def enrollment_agreement(request: HttpRequest, pk: int) -> HttpResponse:
-    """Until agreements are signed through the signing app: the main agreement's text and a
-    typed-name signature with an explicit consent."""
+    """The main agreement's text; 'Sign' sends it to the student through the signing pages
+    and goes there."""
     enrollment = _portal_enrollment(request, pk)
     template = enrollment.cohort.main_template
-    form = AgreementSignForm(request.POST or None)
     can_sign = template is not None and enrollment.is_open and not enrollment.agreement_signed_at
-    if request.method == "POST" and form.is_valid():
+    errors = []
+    if request.method == "POST":
         try:
-            enrollment_agreement_sign(
-                enrollment=enrollment, actor=request.user, signature=form.cleaned_data["signature"]
-            )
+            url = enrollment_agreement_start(enrollment=enrollment, actor=request.user)
         except ValidationError as error:
-            form.add_error(None, error)
+            errors = error.messages
         else:
-            messages.success(request, "Thank you: your agreement is signed.")
-            return redirect("enrolments:detail", pk=enrollment.pk)
+            # The same institution's signing page, on the host this page was reached on.
+            return redirect(urlsplit(url).path)
     return render(
         request,
         "enrolments/enrollment_agreement.html",
-        {"enrollment": enrollment, "template": template, "form": form, "can_sign": can_sign},
+        {"enrollment": enrollment, "template": template, "errors": errors, "can_sign": can_sign},
     )

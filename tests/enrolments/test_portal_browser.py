@@ -157,13 +157,20 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     # The agreement.
     page.get_by_role("link", name="Read and sign").click()
     expect(page.get_by_role("heading", name="Programme participation agreement")).to_be_visible()
-    page.get_by_label("Type your full name to sign").fill("Thandi Mokoena")
+    agreement_url = page.url
     page.get_by_role("button", name="Sign the agreement").click()
+    # On the signing page: consent is required.
+    page.get_by_label("Type your signature").fill("Thandi Mokoena")
+    page.get_by_role("button", name="Sign", exact=True).click()
     expect(page.get_by_text("Tick the box to agree to sign electronically.")).to_be_visible()
     checker.look("agreement-error")
-    page.get_by_label("I agree to sign this agreement electronically").check()
-    page.get_by_role("button", name="Sign the agreement").click()
-    expect(page.get_by_text("Thank you: your agreement is signed.")).to_be_visible()
+    page.get_by_label("Type your signature").fill("Thandi Mokoena")
+    page.locator("#id_consent").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
+    page.goto(agreement_url)
+    expect(page.get_by_text("You signed this agreement as “Thandi Mokoena”")).to_be_visible()
+    page.goto(agreement_url.replace("agreement/", ""))
     expect(page.get_by_text("2 of 5 steps done")).to_be_visible()
 
     # The reviewer rejects the ID: the reason shows beside it, with a way to send a new version.

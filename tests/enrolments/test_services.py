@@ -182,3 +182,31 @@ def test_existing_account_is_told_where_to_sign_in(enrol, institution):
     assert "Hello Thandi O'Brien," in message.body  # plain text is not HTML-escaped
     assert email.context["url"] in message.body
     assert "Open my enrolment" in message.alternatives[0][0]
+
+
+def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_admin):
+    from enrolments.services import enrollment_agreement_start
+    from signing.models import SubmissionStatus
+    from signing.selectors import submissions_for_subject
+    from signing.services import link_for_token, submitter_sign
+
+    enrollment = enrol()
+    _details(enrollment)
+    for document_type in enrollment.cohort.required_document_types.all():
+        student_document_decide(
+            document=upload_document(enrollment, document_type), actor=cohort_admin, approve=True
+        )
+    url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
+    enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.IN_PROGRESS
+
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    submitter_sign(
+        link=link_for_token(token), signed_name="Sipho Dlamini", consent=True,
+        signature_text="Sipho Dlamini",
+    )  # fmt: skip
+
+    assert submissions_for_subject(enrollment).get().status == SubmissionStatus.COMPLETED
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signature == "Sipho Dlamini"
+    assert enrollment.state == EnrollmentState.COMPLETE

@@ -178,7 +178,18 @@ def test_details_form_shows_the_mismatch_next_to_the_field(enrol, client_of):
     assert enrollment.details_completed_at is None
 
 
-def test_agreement_page_shows_the_main_agreement_and_signing_needs_consent(enrol, client_of):
+def _sign_through(url: str, name: str):
+    from signing.services import link_for_token, submitter_sign
+
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    return submitter_sign(
+        link=link_for_token(token), signed_name=name, consent=True, signature_text=name
+    )
+
+
+def test_agreement_page_sends_the_student_to_the_signing_page(enrol, client_of):
+    from signing.selectors import submissions_for_subject
+
     enrollment = enrol()
     client = client_of(enrollment.user)
     url = reverse("enrolments:agreement", args=[enrollment.pk])
@@ -186,28 +197,37 @@ def test_agreement_page_shows_the_main_agreement_and_signing_needs_consent(enrol
     page = client.get(url).content.decode()
     assert enrollment.cohort.main_template.title in page
     assert "By signing, each party accepts these terms." in page
-    assert "I agree to sign this agreement electronically" in page
 
-    refused = client.post(url, {"signature": "Sipho Student"})
-    assert "Tick the box to agree to sign electronically." in refused.content.decode()
+    started = client.post(url)
+    assert started.status_code == 302
+    assert "/sign/" in started["Location"]
+    submission = submissions_for_subject(enrollment).get()
+    signer = submission.submitters.get()
+    assert (signer.role, signer.user) == ("student", enrollment.user)
     enrollment.refresh_from_db()
     assert enrollment.agreement_signed_at is None
 
-    signed = client.post(url, {"signature": "  Sipho   Student ", "consent": "on"})
-    assert signed.status_code == 302
+    # A second click reuses the open submission with a fresh link.
+    again = client.post(url)
+    assert again["Location"] != started["Location"]
+    assert submissions_for_subject(enrollment).count() == 1
+
+    _sign_through(again["Location"], "Sipho Student")
     enrollment.refresh_from_db()
     assert enrollment.agreement_signature == "Sipho Student"
     assert enrollment.agreement_signed_at is not None
-    assert "Signed as “Sipho Student”" in client.get(signed["Location"]).content.decode()
+    detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "Signed as “Sipho Student”" in detail
 
 
 def test_agreement_cannot_be_signed_twice(enrol, client_of):
     enrollment = enrol()
     client = client_of(enrollment.user)
     url = reverse("enrolments:agreement", args=[enrollment.pk])
-    client.post(url, {"signature": "Sipho Student", "consent": "on"})
-    again = client.post(url, {"signature": "Someone Else", "consent": "on"})
-    assert "You have already signed this agreement." in again.content.decode()
+    _sign_through(client.post(url)["Location"], "Sipho Student")
+    again = client.post(url)
+    assert again.status_code == 200
+    assert "already signed" in again.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.agreement_signature == "Sipho Student"
 
@@ -218,10 +238,7 @@ def test_agreement_step_waits_while_the_cohort_has_no_agreement(enrol, client_of
     client = client_of(enrollment.user)
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
     assert "Not ready yet" in page
-    response = client.post(
-        reverse("enrolments:agreement", args=[enrollment.pk]),
-        {"signature": "Sipho Student", "consent": "on"},
-    )
+    response = client.post(reverse("enrolments:agreement", args=[enrollment.pk]))
     assert "not ready yet" in response.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.agreement_signed_at is None
