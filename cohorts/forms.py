@@ -103,14 +103,6 @@ class ForceCompleteForm(forms.Form):
     )
 
 
-class SignatureForm(forms.Form):
-    signature = forms.CharField(max_length=200, label="Type your full name to sign")
-    consent = forms.BooleanField(
-        label="I agree to sign this agreement electronically, and that my typed name is my "
-        "signature."
-    )
-
-
 class InviteStudentForm(forms.Form):
     full_name = forms.CharField(max_length=200)
     email = forms.EmailField(label="E-mail address")

@@ -228,19 +228,3 @@ class DocumentUploadForm(forms.Form):
         allow_empty_file=True,  # enrolments.uploads says "empty" in its own words
         error_messages={"required": "Choose a file to upload."},
     )
-
-
-class AgreementSignForm(forms.Form):
-    signature = forms.CharField(
-        label="Type your full name to sign",
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-        error_messages={"required": "Type your full name to sign."},
-    )
-    consent = forms.BooleanField(
-        label="I agree to sign this agreement electronically",
-        error_messages={"required": "Tick the box to agree to sign electronically."},
-    )
-
-    def clean_signature(self) -> str:
-        return " ".join(self.cleaned_data["signature"].split())

@@ -144,3 +144,35 @@ def test_a_verifier_sees_only_the_cohorts_granted_to_them(admin):
         cohort_reviewer_set(
             cohort=other, actor=admin, reviewer=UserFactory(roles=[Role.TRAINER]), allowed=True
         )
+
+
+def test_main_agreement_submission_signed_lets_the_cohort_activate(admin):
+    from cohorts.services import cohort_main_agreement_start
+    from signing.models import SubmissionStatus
+    from signing.selectors import submissions_for_subject
+    from signing.services import link_for_token, submitter_sign
+
+    cohort = CohortFactory()
+    url = cohort_main_agreement_start(cohort=cohort, actor=admin)
+    submission = submissions_for_subject(cohort).get()
+    assert submission.status == SubmissionStatus.PENDING
+    assert [signer.role for signer in submission.submitters.all()] == ["institution_admin"]
+    with pytest.raises(ValidationError):
+        cohort_activate(cohort=cohort, actor=admin)
+
+    token = url.rstrip("/").rsplit("/", 1)[-1]
+    submitter_sign(
+        link=link_for_token(token), signed_name="Ada Admin", consent=True,
+        signature_text="Ada Admin",
+    )  # fmt: skip
+
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.COMPLETED
+    cohort.refresh_from_db()
+    assert cohort.admin_signed_at is not None
+    assert cohort.admin_signed_by == admin
+    event = AuditEvent.objects.get(action="cohort.main_agreement_signed", entity_id=str(cohort.pk))
+    assert event.new_values["signature"] == "Ada Admin"
+    cohort_activate(cohort=cohort, actor=admin)
+    cohort.refresh_from_db()
+    assert cohort.state == CohortState.ACTIVE
