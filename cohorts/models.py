@@ -91,6 +91,13 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    sponsor = models.ForeignKey(
+        "sponsors.Sponsor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cohorts",
+    )
 
     class Meta:
         ordering = ["-start_date", "name"]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("my/", include("enrolments.urls")),
     path("agreements/", include("signing.urls")),
     path("sign/", include("signing.public_urls")),
+    path("sponsors/", include("sponsors.urls")),
     path("review/", include("verification.urls")),
     path("integrations/", include("integrations.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),

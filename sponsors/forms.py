@@ -1,0 +1,20 @@
+from django import forms
+
+from sponsors.models import Sponsor
+
+
+class SponsorForm(forms.ModelForm):
+    class Meta:
+        model = Sponsor
+        fields = ["company_name", "contact_name", "contact_email", "contact_phone", "tax_number"]
+
+
+class SponsorSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+
+
+class CohortSponsorForm(forms.Form):
+    sponsor = forms.ModelChoiceField(
+        queryset=Sponsor.objects.order_by("company_name", "pk"), required=False,
+        empty_label="No sponsor",
+    )  # fmt: skip

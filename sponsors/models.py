@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.db import models
+
+
+class Sponsor(models.Model):
+    """A company that sponsors cohorts, and the person there who signs for it."""
+
+    company_name = models.CharField(max_length=200)
+    contact_name = models.CharField(max_length=200)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=30, blank=True)
+    tax_number = models.CharField(max_length=40, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The contact's account, if they have one.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["company_name", "pk"]
+
+    def __str__(self) -> str:
+        return self.company_name

@@ -1,0 +1,84 @@
+"""Reads for the sponsor pages and the cohort page's sponsor card."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from cohorts.models import Cohort
+from signing.models import Submission
+from signing.selectors import submissions_for_subject
+from sponsors.models import Sponsor
+
+SPONSOR_ROLE = "sponsor"
+
+
+def sponsor_list(*, search: str = "") -> QuerySet[Sponsor]:
+    sponsors = Sponsor.objects.prefetch_related(
+        Prefetch("cohorts", queryset=Cohort.objects.order_by("-start_date", "name"))
+    )
+    search = search.strip()
+    if search:
+        sponsors = sponsors.filter(
+            Q(company_name__icontains=search)
+            | Q(contact_name__icontains=search)
+            | Q(contact_email__icontains=search)
+        )
+    return sponsors.order_by("company_name", "pk")
+
+
+def sponsor_choices() -> QuerySet[Sponsor]:
+    return Sponsor.objects.order_by("company_name", "pk")
+
+
+def sponsor_submission(cohort: Cohort) -> Submission | None:
+    """The newest submission sent to the cohort's sponsor, if any."""
+    for submission in submissions_for_subject(cohort):
+        if any(s.role == SPONSOR_ROLE for s in submission.submitters.all()):
+            return submission
+    return None
+
+
+@dataclass(frozen=True)
+class SponsorStatus:
+    state: str  # not_invited / invited / signed / declined / revoked
+    label: str
+    at: datetime | None = None
+    reason: str = ""
+    email: str = ""
+
+    @property
+    def can_invite(self) -> bool:
+        return self.state in ("not_invited", "declined", "revoked")
+
+    @property
+    def can_resend(self) -> bool:
+        return self.state == "invited"
+
+
+def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
+    submission = sponsor_submission(cohort)
+    if submission is None:
+        return SponsorStatus("not_invited", "Not invited")
+    submitter = next(s for s in submission.submitters.all() if s.role == SPONSOR_ROLE)
+    if submitter.signed_at:
+        return SponsorStatus("signed", "Signed", submitter.signed_at, email=submitter.email)
+    if submitter.declined_at:
+        return SponsorStatus(
+            "declined", "Declined", submitter.declined_at, submitter.decline_reason,
+            email=submitter.email,
+        )  # fmt: skip
+    if submission.status == "revoked":
+        return SponsorStatus("revoked", "Invitation withdrawn", email=submitter.email)
+    return SponsorStatus("invited", "Invited", submitter.sent_at, email=submitter.email)
+
+
+def cohort_summary(cohort: Cohort) -> dict:
+    """What the sponsor sees beside the agreement: programme, dates and student numbers."""
+    from enrolments.models import CohortEnrollment
+
+    counts = CohortEnrollment.objects.filter(cohort=cohort).aggregate(
+        enrolled=Count("pk", filter=~Q(state="withdrawn")),
+        complete=Count("pk", filter=Q(state="complete")),
+    )
+    return {"cohort": cohort, **counts}

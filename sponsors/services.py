@@ -1,0 +1,196 @@
+"""Every write about sponsors: each permission-checked, in one transaction, audited."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.urls import reverse
+
+from accounts.models import Role, User
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from audit.services import audit_record
+from cohorts.models import Cohort, CohortState
+from notifications.services import email_enqueue
+from signing.models import SubmissionStatus
+from signing.services import submission_create, submission_send
+from sponsors.models import Sponsor
+from tenants.services import institution_url
+
+FIELDS = ("company_name", "contact_name", "contact_email", "contact_phone", "tax_number")
+SPONSOR_ROLE = "sponsor"
+
+
+def _check(actor: User, action: str) -> None:
+    permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {name: (values.get(name) or "").strip() for name in FIELDS}
+    cleaned["contact_email"] = cleaned["contact_email"].lower()
+    errors = {
+        name: "This field is required."
+        for name in ("company_name", "contact_name", "contact_email")
+        if not cleaned[name]
+    }
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> Sponsor:
+    _check(actor, "sponsor.create")
+    cleaned = _clean(values)
+    with transaction.atomic():
+        sponsor = Sponsor(**cleaned, user=user)
+        sponsor.full_clean()
+        sponsor.save()
+        audit_record(
+            actor=actor, action="sponsor.created", entity_type="sponsor", entity_id=sponsor.pk,
+            new_values=cleaned,
+        )  # fmt: skip
+    return sponsor
+
+
+def sponsor_update(
+    *, sponsor: Sponsor, actor: User, user: User | None = None, **values: Any
+) -> Sponsor:
+    _check(actor, "sponsor.update")
+    cleaned = _clean(values)
+    with transaction.atomic():
+        sponsor = Sponsor.objects.select_for_update().get(pk=sponsor.pk)
+        old = {name: getattr(sponsor, name) for name in FIELDS}
+        for name, value in cleaned.items():
+            setattr(sponsor, name, value)
+        sponsor.user = user
+        sponsor.full_clean()
+        sponsor.save()
+        audit_record(
+            actor=actor, action="sponsor.updated", entity_type="sponsor", entity_id=sponsor.pk,
+            old_values={k: v for k, v in old.items() if v != cleaned[k]},
+            new_values={k: v for k, v in cleaned.items() if v != old[k]},
+        )  # fmt: skip
+    return sponsor
+
+
+def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) -> Cohort:
+    """Choose (or clear) the cohort's sponsor while it is draft or active."""
+    _check(actor, "cohort.sponsor_set")
+    with transaction.atomic():
+        cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+        if cohort.state not in (CohortState.DRAFT, CohortState.ACTIVE):
+            raise ValidationError(f"This cohort is {cohort.get_state_display().lower()}.")
+        old = cohort.sponsor_id
+        cohort.sponsor = sponsor
+        update = ["sponsor", "updated_at"]
+        if sponsor is not None:
+            cohort.sponsor_email = sponsor.contact_email
+            update.append("sponsor_email")
+        cohort.save(update_fields=update)
+        audit_record(
+            actor=actor, action="cohort.sponsor_set", entity_type="cohort", entity_id=cohort.pk,
+            old_values={"sponsor": old}, new_values={"sponsor": cohort.sponsor_id},
+        )  # fmt: skip
+    return cohort
+
+
+def _merge_values(cohort: Cohort, sponsor: Sponsor) -> dict[str, str]:
+    return {
+        "sponsor.company_name": sponsor.company_name,
+        "sponsor.contact_name": sponsor.contact_name,
+        "cohort.name": cohort.name,
+        "cohort.program_type": cohort.get_program_type_display(),
+        "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
+        "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+    }
+
+
+def sponsor_invite(*, cohort: Cohort, actor: User):
+    """Send the cohort's sponsor the main agreement to sign by e-mailed link. If an
+    invitation is still open, send it again instead (the old link stops working)."""
+    from sponsors.selectors import sponsor_submission
+
+    _check(actor, "sponsor.invite")
+    with transaction.atomic():
+        cohort = (
+            Cohort.objects.select_for_update(of=("self",))
+            .select_related("sponsor", "main_template")
+            .get(pk=cohort.pk)
+        )
+        sponsor = cohort.sponsor
+        if cohort.state not in (CohortState.DRAFT, CohortState.ACTIVE):
+            raise ValidationError(f"This cohort is {cohort.get_state_display().lower()}.")
+        if sponsor is None:
+            raise ValidationError("Choose the cohort's sponsor first.")
+        if cohort.main_template is None:
+            raise ValidationError("Choose the cohort's main agreement first.")
+        if SPONSOR_ROLE not in cohort.main_template.signer_roles:
+            raise ValidationError(f"{cohort.main_template.title} has no sponsor signer.")
+        current = sponsor_submission(cohort)
+        if current is not None and current.status == SubmissionStatus.PENDING:
+            submitter = next(s for s in current.submitters.all() if s.role == SPONSOR_ROLE)
+            if submitter.email == sponsor.contact_email.lower():
+                submission_send(submission=current, notify=True, actor=actor)
+                audit_record(
+                    actor=actor, action="sponsor.invite_resent", entity_type="cohort",
+                    entity_id=cohort.pk, new_values={"submission": current.pk},
+                )  # fmt: skip
+                return current
+        submission = submission_create(
+            template=cohort.main_template,
+            context=_merge_values(cohort, sponsor),
+            signers=[
+                {"role": SPONSOR_ROLE, "name": sponsor.contact_name, "email": sponsor.contact_email}
+            ],
+            on_complete="sponsors.services.sponsor_agreement_signed",
+            on_decline="sponsors.services.sponsor_agreement_declined",
+            subject=cohort,
+            actor=actor,
+        )
+        submission_send(submission=submission, notify=True, actor=actor)
+        audit_record(
+            actor=actor, action="sponsor.invited", entity_type="cohort", entity_id=cohort.pk,
+            new_values={"sponsor": sponsor.pk, "submission": submission.pk},
+        )  # fmt: skip
+    return submission
+
+
+def _admin_recipients(submission) -> list[str]:
+    creator = submission.created_by
+    if creator is not None and creator.is_active and creator.has_role(*COHORT_MANAGERS):
+        return [creator.email]
+    return list(
+        User.objects.filter(is_active=True, roles__overlap=[Role.SUPER_ADMIN, Role.ADMIN])
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+
+
+def _tell_admins(submission, *, outcome: str, reason: str = "") -> None:
+    if submission.subject_type != Cohort._meta.label_lower:
+        return
+    cohort = Cohort.objects.select_related("sponsor").get(pk=submission.subject_id)
+    url = institution_url(connection.tenant, reverse("cohorts:dashboard", args=[cohort.pk]))
+    sponsor_name = cohort.sponsor.company_name if cohort.sponsor else "The sponsor"
+    for recipient in _admin_recipients(submission):
+        email_enqueue(
+            recipient=recipient,
+            template="sponsor_outcome",
+            context={
+                "cohort_name": cohort.name, "sponsor_name": sponsor_name, "outcome": outcome,
+                "reason": reason, "cohort_url": url,
+            },
+        )  # fmt: skip
+    audit_record(
+        action=f"sponsor.agreement_{outcome}", entity_type="cohort", entity_id=cohort.pk,
+        new_values={"submission": submission.pk, **({"reason": reason} if reason else {})},
+    )  # fmt: skip
+
+
+def sponsor_agreement_signed(*, submission) -> None:
+    """Signing callback (inside the signature's transaction): tell the admins."""
+    _tell_admins(submission, outcome="signed")
+
+
+def sponsor_agreement_declined(*, submission, submitter) -> None:
+    """Signing callback (inside the decline's transaction): tell the admins why."""
+    _tell_admins(submission, outcome="declined", reason=submitter.decline_reason)

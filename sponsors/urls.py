@@ -1,0 +1,14 @@
+from django.urls import path
+
+from sponsors import views
+
+app_name = "sponsors"
+
+urlpatterns = [
+    path("", views.sponsor_list_view, name="list"),
+    path("new/", views.sponsor_edit, name="create"),
+    path("<int:pk>/", views.sponsor_detail, name="detail"),
+    path("<int:pk>/edit/", views.sponsor_edit, name="edit"),
+    path("cohort/<int:cohort_pk>/set/", views.cohort_sponsor_set_view, name="cohort_set"),
+    path("cohort/<int:cohort_pk>/invite/", views.sponsor_invite_view, name="cohort_invite"),
+]

@@ -1,0 +1,96 @@
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import COHORT_MANAGERS, role_required
+from cohorts.models import Cohort
+from sponsors.forms import CohortSponsorForm, SponsorForm, SponsorSearchForm
+from sponsors.models import Sponsor
+from sponsors.selectors import sponsor_list
+from sponsors.services import (
+    FIELDS,
+    cohort_sponsor_set,
+    sponsor_create,
+    sponsor_invite,
+    sponsor_update,
+)
+
+
+@role_required(*COHORT_MANAGERS)
+def sponsor_list_view(request: HttpRequest) -> HttpResponse:
+    search = SponsorSearchForm(request.GET or None)
+    query = search.cleaned_data.get("q", "") if search.is_valid() else ""
+    return render(
+        request,
+        "sponsors/sponsor_list.html",
+        {
+            "page": Paginator(sponsor_list(search=query), 20).get_page(request.GET.get("page")),
+            "search": search,
+            "q": query,
+            "query": urlencode({"q": query}) if query else "",
+        },
+    )
+
+
+@role_required(*COHORT_MANAGERS)
+def sponsor_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    sponsor = get_object_or_404(sponsor_list(), pk=pk)
+    return render(request, "sponsors/sponsor_detail.html", {"sponsor": sponsor})
+
+
+@role_required(*COHORT_MANAGERS)
+def sponsor_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    sponsor = get_object_or_404(Sponsor, pk=pk) if pk else None
+    form = SponsorForm(request.POST or None, instance=sponsor)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in FIELDS}
+        try:
+            if sponsor is None:
+                sponsor = sponsor_create(actor=request.user, **values)
+                messages.success(request, f"{sponsor.company_name} added.")
+            else:
+                sponsor = sponsor_update(
+                    sponsor=sponsor, actor=request.user, user=sponsor.user, **values
+                )
+                messages.success(request, f"{sponsor.company_name} saved.")
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("sponsors:detail", pk=sponsor.pk)
+    return render(request, "sponsors/sponsor_form.html", {"form": form, "sponsor": sponsor})
+
+
+@require_POST
+@role_required(*COHORT_MANAGERS)
+def cohort_sponsor_set_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+    cohort = get_object_or_404(Cohort, pk=cohort_pk)
+    form = CohortSponsorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the sponsors listed.")
+    else:
+        try:
+            cohort_sponsor_set(
+                cohort=cohort, sponsor=form.cleaned_data["sponsor"], actor=request.user
+            )
+            messages.success(request, "Sponsor saved.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    return redirect("cohorts:dashboard", pk=cohort.pk)
+
+
+@require_POST
+@role_required(*COHORT_MANAGERS)
+def sponsor_invite_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+    cohort = get_object_or_404(Cohort, pk=cohort_pk)
+    try:
+        sponsor_invite(cohort=cohort, actor=request.user)
+        messages.success(request, "The sponsor has been e-mailed a link to sign.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("cohorts:dashboard", pk=cohort.pk)

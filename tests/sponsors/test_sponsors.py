@@ -1,0 +1,228 @@
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from signing.models import SubmissionStatus
+from signing.services import link_for_token, submitter_decline, submitter_sign
+from sponsors.models import Sponsor
+from sponsors.selectors import cohort_sponsor_status, cohort_summary
+from sponsors.services import (
+    cohort_sponsor_set,
+    sponsor_create,
+    sponsor_invite,
+    sponsor_update,
+)
+from tests.factories import CohortFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VALUES = {
+    "company_name": "Ubuntu Mining",
+    "contact_name": "Sipho Dlamini",
+    "contact_email": "Sipho@Ubuntu.example",
+    "contact_phone": "+27 11 555 0100",
+    "tax_number": "9012345678",
+}
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+
+
+@pytest.fixture
+def admin(institution):
+    return UserFactory(roles=[Role.ADMIN])
+
+
+@pytest.fixture
+def admin_client(admin, client_of):
+    return client_of(admin)
+
+
+@pytest.fixture
+def sponsor(admin):
+    return sponsor_create(actor=admin, **VALUES)
+
+
+@pytest.fixture
+def cohort(sponsor, admin):
+    cohort = CohortFactory()
+    return cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+
+
+def _token(email: str) -> str:
+    message = OutboundEmail.objects.filter(recipient=email, template="signing_request").latest("id")
+    assert "/sign/" in message.context["sign_url"]
+    return message.context["sign_url"].rstrip("/").rsplit("/", 1)[1]
+
+
+def test_create_and_update_are_audited(admin, sponsor):
+    assert sponsor.contact_email == "sipho@ubuntu.example"
+    sponsor_update(sponsor=sponsor, actor=admin, **(VALUES | {"contact_name": "Lerato K"}))
+    sponsor.refresh_from_db()
+    assert sponsor.contact_name == "Lerato K"
+    actions = set(
+        AuditEvent.objects.filter(entity_type="sponsor", entity_id=str(sponsor.pk)).values_list(
+            "action", flat=True
+        )
+    )
+    assert actions == {"sponsor.created", "sponsor.updated"}
+
+
+def test_create_needs_company_contact_and_email(admin):
+    with pytest.raises(ValidationError) as error:
+        sponsor_create(actor=admin, **(VALUES | {"company_name": " ", "contact_email": ""}))
+    assert set(error.value.message_dict) == {"company_name", "contact_email"}
+
+
+def test_only_admins_write_sponsors(institution):
+    student = UserFactory(roles=[Role.STUDENT])
+    with pytest.raises(PermissionDenied):
+        sponsor_create(actor=student, **VALUES)
+
+
+def test_pages_add_edit_search_and_detail(admin_client, sponsor, cohort):
+    response = admin_client.post(
+        "/sponsors/new/",
+        VALUES
+        | {
+            "company_name": "Karoo Solar",
+            "contact_email": "k@karoo.example",
+            "contact_name": "Naledi",
+        },
+    )
+    created = Sponsor.objects.get(company_name="Karoo Solar")
+    assert response.status_code == 302
+    assert response.url == f"/sponsors/{created.pk}/"
+    bad = admin_client.post(f"/sponsors/{created.pk}/edit/", VALUES | {"contact_email": "nope"})
+    assert bad.status_code == 200
+    assert "contact_email" in bad.context["form"].errors
+    listing = admin_client.get("/sponsors/?q=ubuntu")
+    assert [s.company_name for s in listing.context["page"]] == ["Ubuntu Mining"]
+    assert cohort.name in listing.content.decode()
+    by_contact = admin_client.get("/sponsors/?q=sipho")
+    assert [s.pk for s in by_contact.context["page"]] == [sponsor.pk]
+    assert "No sponsor matches" in admin_client.get("/sponsors/?q=zzz").content.decode()
+    detail = admin_client.get(f"/sponsors/{sponsor.pk}/")
+    assert cohort.name in detail.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER])
+def test_students_and_verifiers_get_404(client_of, sponsor, cohort, role):
+    client = client_of(UserFactory(roles=[role]))
+    for url in ["/sponsors/", "/sponsors/new/", f"/sponsors/{sponsor.pk}/",
+                f"/sponsors/{sponsor.pk}/edit/"]:  # fmt: skip
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/sponsors/cohort/{cohort.pk}/invite/").status_code == 404
+    assert client.post(f"/sponsors/cohort/{cohort.pk}/set/", {"sponsor": ""}).status_code == 404
+
+
+def test_another_institutions_sponsor_is_not_found(institution, other_institution, client_for):
+    connection.set_tenant(other_institution)
+    foreign = Sponsor.objects.create(
+        company_name="Foreign", contact_name="F", contact_email="f@example.org"
+    )
+    connection.set_tenant(institution)
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    if not Sponsor.objects.filter(pk=foreign.pk).exists():
+        assert client.get(f"/sponsors/{foreign.pk}/").status_code == 404
+        assert client.get(f"/sponsors/{foreign.pk}/edit/").status_code == 404
+
+
+def test_sponsor_set_only_on_draft_or_active_cohorts(admin, sponsor):
+    from cohorts.models import CohortState
+
+    cohort = CohortFactory()
+    Cohort = type(cohort)
+    Cohort.objects.filter(pk=cohort.pk).update(state=CohortState.CANCELLED)
+    with pytest.raises(ValidationError):
+        cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+
+
+def test_set_from_the_cohort_page(admin_client, sponsor):
+    cohort = CohortFactory()
+    response = admin_client.post(f"/sponsors/cohort/{cohort.pk}/set/", {"sponsor": sponsor.pk})
+    assert response.status_code == 302
+    cohort.refresh_from_db()
+    assert cohort.sponsor == sponsor
+    assert cohort.sponsor_email == "sipho@ubuntu.example"
+
+
+def test_invite_sends_a_link_and_signing_tells_the_admin(admin, admin_client, cohort):
+    assert cohort_sponsor_status(cohort).state == "not_invited"
+    response = admin_client.post(f"/sponsors/cohort/{cohort.pk}/invite/")
+    assert response.status_code == 302
+    status = cohort_sponsor_status(cohort)
+    assert status.state == "invited"
+    assert status.at is not None
+    token = _token("sipho@ubuntu.example")
+    submitter_sign(
+        link=link_for_token(token), signed_name="Sipho Dlamini", consent=True,
+        signature_text="Sipho Dlamini",
+    )  # fmt: skip
+    status = cohort_sponsor_status(cohort)
+    assert status.state == "signed"
+    message = OutboundEmail.objects.get(recipient=admin.email, template="sponsor_outcome")
+    assert message.context["outcome"] == "signed"
+    assert AuditEvent.objects.filter(
+        action="sponsor.agreement_signed", entity_id=str(cohort.pk)
+    ).exists()
+
+
+def test_resend_revokes_the_old_link(admin, cohort):
+    first = sponsor_invite(cohort=cohort, actor=admin)
+    old = _token("sipho@ubuntu.example")
+    again = sponsor_invite(cohort=cohort, actor=admin)
+    assert again.pk == first.pk
+    new = _token("sipho@ubuntu.example")
+    assert new != old
+    with pytest.raises(PermissionDenied):
+        submitter_sign(link=link_for_token(old), signed_name="S", consent=True,
+                       signature_text="S")  # fmt: skip
+
+
+def test_declining_tells_the_admin_why(admin, cohort):
+    submission = sponsor_invite(cohort=cohort, actor=admin)
+    submitter_decline(link=link_for_token(_token("sipho@ubuntu.example")), reason="Budget cut")
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.DECLINED
+    status = cohort_sponsor_status(cohort)
+    assert status.state == "declined"
+    assert status.reason == "Budget cut"
+    message = OutboundEmail.objects.get(recipient=admin.email, template="sponsor_outcome")
+    assert message.context["outcome"] == "declined"
+    assert message.context["reason"] == "Budget cut"
+
+
+def test_invite_needs_a_sponsor(admin):
+    with pytest.raises(ValidationError):
+        sponsor_invite(cohort=CohortFactory(), actor=admin)
+
+
+def test_cohort_summary_counts(cohort):
+    summary = cohort_summary(cohort)
+    assert summary["enrolled"] == 0
+    assert summary["complete"] == 0
+
+
+def test_list_queries_do_not_grow_with_sponsors(admin, admin_client):
+    def add(count: int) -> None:
+        for number in range(count):
+            sponsor = sponsor_create(actor=admin, **(VALUES | {"company_name": f"S{number}"}))
+            cohort_sponsor_set(cohort=CohortFactory(), sponsor=sponsor, actor=admin)
+
+    add(2)
+    admin_client.get("/sponsors/")
+    with CaptureQueriesContext(connection) as small:
+        admin_client.get("/sponsors/")
+    add(15)
+    with CaptureQueriesContext(connection) as large:
+        admin_client.get("/sponsors/")
+    assert len(large.captured_queries) == len(small.captured_queries)
