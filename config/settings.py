@@ -98,6 +98,8 @@ TENANT_APPS = [
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
+# What the signing page shows beside the document, per subject type (see signing.selectors).
+SIGNING_SUBJECT_SUMMARIES = {"cohorts.cohort": "sponsors.selectors.cohort_summary_for_signing"}
 TENANT_MODEL = "tenants.Institution"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"

@@ -1,6 +1,8 @@
 """Reads for the signing pages."""
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.utils.module_loading import import_string
 
 from signing.documents import sha256_hex
 from signing.models import (
@@ -40,3 +42,13 @@ def submissions_for_subject(subject) -> QuerySet[Submission]:
         .prefetch_related("submitters")
         .order_by("-created_at")
     )
+
+
+def subject_summary(submission: Submission) -> dict | None:
+    """What the caller wants shown beside the document on the signing page: the function
+    SIGNING_SUBJECT_SUMMARIES names for the subject's type returns a dict with a `template`
+    and that template's values (as `summary`), or None."""
+    path = getattr(settings, "SIGNING_SUBJECT_SUMMARIES", {}).get(submission.subject_type)
+    if not path or not submission.subject_id:
+        return None
+    return import_string(path)(submission)

@@ -190,6 +190,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             "form": sign_form,
             "decline_form": decline_form,
             "consent_text": CONSENT_TEXT,
+            "subject_summary": selectors.subject_summary(link.submitter.submission),
         },
     )
 

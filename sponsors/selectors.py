@@ -82,3 +82,11 @@ def cohort_summary(cohort: Cohort) -> dict:
         complete=Count("pk", filter=Q(state="complete")),
     )
     return {"cohort": cohort, **counts}
+
+
+def cohort_summary_for_signing(submission: Submission) -> dict | None:
+    """The cohort summary beside a cohort's agreement on the signing page."""
+    cohort = Cohort.objects.filter(pk=submission.subject_id).first()
+    if cohort is None:
+        return None
+    return {"template": "sponsors/_cohort_summary.html", **cohort_summary(cohort)}

@@ -226,3 +226,12 @@ def test_list_queries_do_not_grow_with_sponsors(admin, admin_client):
     with CaptureQueriesContext(connection) as large:
         admin_client.get("/sponsors/")
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_the_sponsor_page_shows_the_cohort_summary(admin, cohort, client_for, institution):
+    sponsor_invite(cohort=cohort, actor=admin)
+    client = client_for(institution)
+    client.defaults["REMOTE_ADDR"] = "10.77.0.1"
+    page = client.get(f"/sign/{_token('sipho@ubuntu.example')}/").content.decode()
+    assert cohort.name in page
+    assert "0 enrolled, 0 complete" in page
