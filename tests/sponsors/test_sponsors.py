@@ -235,3 +235,25 @@ def test_the_sponsor_page_shows_the_cohort_summary(admin, cohort, client_for, in
     page = client.get(f"/sign/{_token('sipho@ubuntu.example')}/").content.decode()
     assert cohort.name in page
     assert "0 enrolled, 0 complete" in page
+
+
+def test_the_cohort_sponsor_card_renders(admin, cohort):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from sponsors.selectors import sponsor_choices
+
+    def card() -> str:
+        return render_to_string(
+            "sponsors/_cohort_sponsor.html",
+            {"cohort": cohort, "sponsor_status": cohort_sponsor_status(cohort),
+             "sponsors": sponsor_choices()},
+            request=RequestFactory().get("/"),
+        )  # fmt: skip
+
+    html = card()
+    assert "Ubuntu Mining" in html
+    assert "Invite to sign" in html
+    assert f"/sponsors/cohort/{cohort.pk}/invite/" in html
+    sponsor_invite(cohort=cohort, actor=admin)
+    assert "Resend the link" in card()
