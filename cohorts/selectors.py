@@ -39,7 +39,11 @@ def cohort_state_counts(*, user: User) -> dict[str, int]:
 
 
 def cohort_for_dashboard(*, user: User, pk: int) -> Cohort:
-    return cohorts_visible_to(user).select_related("main_template", "admin_signed_by").get(pk=pk)
+    return (
+        cohorts_visible_to(user)
+        .select_related("main_template", "admin_signed_by", "sponsor")
+        .get(pk=pk)
+    )
 
 
 def cohort_verifiers(*, cohort: Cohort) -> list[User]:

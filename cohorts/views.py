@@ -44,6 +44,7 @@ from enrolments.services import enrollment_invitation_resend, enrollment_invite,
 from integrations.selectors import sync_state_for
 from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
+from sponsors.selectors import cohort_sponsor_status, sponsor_choices
 
 COHORT_READERS = (*COHORT_MANAGERS, Role.VERIFIER)
 
@@ -143,6 +144,8 @@ def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if context["can_manage"]:
         verifiers = cohort_verifiers(cohort=cohort)
+        context["sponsor_status"] = cohort_sponsor_status(cohort)
+        context["sponsors"] = sponsor_choices()
         context["reviewers"] = [verifier for verifier in verifiers if verifier.is_reviewer]
         context["verifiers"] = [verifier for verifier in verifiers if not verifier.is_reviewer]
     return render(request, "cohorts/cohort_dashboard.html", context)
