@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cohorts', '0003_student_import'),
-        ('sponsors', '0001_initial'),
+        ("cohorts", "0003_student_import"),
+        ("sponsors", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cohort',
-            name='sponsor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cohorts', to='sponsors.sponsor'),
+            model_name="cohort",
+            name="sponsor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cohorts",
+                to="sponsors.sponsor",
+            ),
         ),
     ]
