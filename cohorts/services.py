@@ -207,6 +207,11 @@ def cohort_completion_blockers(cohort: Cohort) -> list[str]:
         blockers.append(f"{unfinished} enrolment(s) are not complete")
     if unverified:
         blockers.append(f"{unverified} complete enrolment(s) have unverified documents")
+    if cohort.sponsor_id is not None:
+        from sponsors.selectors import cohort_sponsor_status
+
+        if cohort_sponsor_status(cohort).state != "signed":
+            blockers.append("the sponsor has not signed the agreement")
     return blockers
 
 

@@ -176,3 +176,25 @@ def test_main_agreement_submission_signed_lets_the_cohort_activate(admin):
     cohort_activate(cohort=cohort, actor=admin)
     cohort.refresh_from_db()
     assert cohort.state == CohortState.ACTIVE
+
+
+def test_completion_waits_for_the_sponsors_signature(admin):
+    from sponsors.services import cohort_sponsor_set, sponsor_create
+
+    cohort = cohort_activate(cohort=_signed(CohortFactory(), admin), actor=admin)
+    sponsor = sponsor_create(
+        actor=admin,
+        company_name="Acme Mining",
+        contact_name="Pat",
+        contact_email="pat@acme.example",
+        company_name="Acme Mining",
+        contact_name="Pat",
+        contact_email="pat@acme.example",
+    )
+    cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+
+    with pytest.raises(ValidationError, match="the sponsor has not signed the agreement"):
+        cohort_complete(cohort=cohort, actor=admin)
+    assert cohort_complete(cohort=cohort, actor=admin, force_reason="Signed on paper").state == (
+        CohortState.COMPLETED
+    )
