@@ -187,9 +187,6 @@ def test_completion_waits_for_the_sponsors_signature(admin):
         company_name="Acme Mining",
         contact_name="Pat",
         contact_email="pat@acme.example",
-        company_name="Acme Mining",
-        contact_name="Pat",
-        contact_email="pat@acme.example",
     )
     cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
 
