@@ -63,3 +63,13 @@ def document_type_list() -> QuerySet[DocumentType]:
     return DocumentType.objects.annotate(cohort_count=Count("cohorts")).order_by(
         "-is_active", "name"
     )
+
+
+def cohort_merge_fields(cohort: Cohort) -> dict[str, str]:
+    """The cohort's values for an agreement's merge fields (signing.models.MERGE_FIELDS)."""
+    return {
+        "cohort.name": cohort.name,
+        "cohort.program_type": cohort.get_program_type_display(),
+        "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
+        "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+    }

@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.selectors import cohort_merge_fields
 from integrations.services import sync_enqueue_for
 
 # While a cohort is running only these may change; everything else is fixed at activation.
@@ -141,10 +142,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     if cohort.admin_signed_at is not None:
         raise ValidationError("The main agreement has already been signed.")
     context = {
-        "cohort.name": cohort.name,
-        "cohort.program_type": cohort.get_program_type_display(),
-        "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
-        "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+        **cohort_merge_fields(cohort),
         "admin.full_name": actor.full_name or actor.email,
     }
     submission = submission_create(

@@ -15,6 +15,7 @@ from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.services import invitation_issue
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.selectors import cohort_merge_fields
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
@@ -247,10 +248,7 @@ def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> 
             "student.full_name": student.full_name,
             "student.email": student.email,
             "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
-            "cohort.name": cohort.name,
-            "cohort.program_type": cohort.get_program_type_display(),
-            "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
-            "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+            **cohort_merge_fields(cohort),
         }
         submission = submission_create(
             template=cohort.main_template,

@@ -10,6 +10,7 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState
+from cohorts.selectors import cohort_merge_fields
 from notifications.services import email_enqueue
 from signing.models import SubmissionStatus
 from signing.services import submission_create, submission_send
@@ -97,10 +98,7 @@ def _merge_values(cohort: Cohort, sponsor: Sponsor) -> dict[str, str]:
     return {
         "sponsor.company_name": sponsor.company_name,
         "sponsor.contact_name": sponsor.contact_name,
-        "cohort.name": cohort.name,
-        "cohort.program_type": cohort.get_program_type_display(),
-        "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
-        "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
+        **cohort_merge_fields(cohort),
     }
 
 
