@@ -56,9 +56,7 @@ def send_reminders() -> int:
 def send_reminders_all_institutions() -> None:
     """Beat entry point: one reminder run per active institution, skipping suspended ones and
     the platform's own schema."""
-    for schema_name in schema_names_for_background_work():
-        if schema_name == get_public_schema_name():
-            continue
+    for schema_name in schema_names_for_background_work(include_public=False):
         with schema_context(schema_name):
             send_reminders.delay()
 
@@ -126,8 +124,6 @@ def document_scan_sweep_all_institutions() -> None:
     """Beat entry point: one sweep per active institution."""
     if not scanning_enabled():
         return
-    for schema_name in schema_names_for_background_work():
-        if schema_name == get_public_schema_name():
-            continue
+    for schema_name in schema_names_for_background_work(include_public=False):
         with schema_context(schema_name):
             document_scan_sweep.delay()
