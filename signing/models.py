@@ -227,6 +227,9 @@ class SigningLink(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the signer was reminded that this link expires."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -267,12 +270,24 @@ class SubmissionEvent(models.Model):
         return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class CertificateSource(models.TextChoices):
+    GENERATED = "generated", "Made by Cohortly at provisioning"
+    UPLOADED = "uploaded", "Uploaded by the institution (PKCS#12)"
+
+
 class InstitutionCertificate(models.Model):
     """The key pair and certificate this institution seals completed agreements with. The
-    private key is stored encrypted with a key derived from the deployment's secret."""
+    private key is stored encrypted with a key derived from the deployment's secret. An
+    uploaded certificate may come with its issuers' certificates (`chain_pem`), which are
+    embedded in each seal so that readers can build the path to a trusted root."""
 
     subject_name = models.CharField(max_length=300)
+    source = models.CharField(
+        max_length=20, choices=CertificateSource.choices, default=CertificateSource.GENERATED
+    )
     certificate_pem = models.TextField()
+    chain_pem = models.TextField(blank=True)
+    not_valid_after = models.DateTimeField(null=True, blank=True)
     private_key_encrypted = models.BinaryField()
     fingerprint_sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)

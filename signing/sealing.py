@@ -82,6 +82,7 @@ def certificate_create(*, institution_name: str) -> InstitutionCertificate:
         certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
         private_key_encrypted=encrypted,
         fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+        not_valid_after=certificate.not_valid_after_utc,
     )
 
 
