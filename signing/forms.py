@@ -5,23 +5,41 @@ from django import forms
 
 from signing.models import SignerRole
 
+SIGNER_CHOICES = [("", "Nobody"), *SignerRole.choices]
+SIGNER_FIELDS = ("first_signer", "second_signer", "third_signer")
+
 
 class TemplateForm(forms.Form):
     title = forms.CharField(max_length=200)
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 18, "class": "font-monospace"}),
-        help_text="HTML: <p>, <h2>, <strong>, <ul>/<li>, <table> ... Merge fields as "
-        "{{ cohort.name }}; the list is beside the editor.",
+        widget=forms.Textarea(attrs={"rows": 18, "class": "font-monospace", "spellcheck": "true"}),
+        label="Agreement text",
+        help_text="HTML. The buttons above add headings, bold text, lists and merge fields; "
+        "the preview shows the result with example values.",
     )
-    signer_roles = forms.CharField(
-        label="Signers, in signing order",
-        help_text="Comma-separated, from: " + ", ".join(SignerRole.values),
-    )
+    first_signer = forms.ChoiceField(label="Signs first", choices=SignerRole.choices)
+    second_signer = forms.ChoiceField(label="Then", choices=SIGNER_CHOICES, required=False)
+    third_signer = forms.ChoiceField(label="Then", choices=SIGNER_CHOICES, required=False)
 
-    def clean_signer_roles(self) -> list[str]:
-        return [
-            role.strip() for role in self.cleaned_data["signer_roles"].split(",") if role.strip()
-        ]
+    @staticmethod
+    def initial_for(signer_roles: list[str]) -> dict[str, str]:
+        return dict(zip(SIGNER_FIELDS, signer_roles, strict=False))
+
+    def clean(self) -> dict:
+        """Collect the signers in order as `signer_roles`: no gaps, nobody twice."""
+        cleaned = super().clean()
+        roles: list[str] = []
+        for name in SIGNER_FIELDS:
+            role = cleaned.get(name)
+            if not role:
+                continue
+            if len(roles) < SIGNER_FIELDS.index(name):
+                self.add_error(name, "Choose the signers before this one first.")
+            elif role in roles:
+                self.add_error(name, "Each signer signs once.")
+            roles.append(role)
+        cleaned["signer_roles"] = roles
+        return cleaned
 
 
 class SignForm(forms.Form):

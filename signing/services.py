@@ -150,6 +150,12 @@ def template_update(
     return template
 
 
+def template_body_preview_html(body: str) -> str:
+    """An unsaved body, sanitised and filled with example values, as the editor shows it.
+    Raises ValidationError for unknown merge fields, as saving would."""
+    return documents.body_fill(documents.body_sanitise(body), documents.preview_values())
+
+
 def template_preview_pdf(*, template: AgreementTemplate) -> bytes:
     """The current text rendered with example values, as signers would see it."""
     body_html = documents.body_fill(template.body, documents.preview_values())

@@ -30,6 +30,7 @@ from signing.services import (
     submitter_decline,
     submitter_open,
     submitter_sign,
+    template_body_preview_html,
     template_create,
     template_preview_pdf,
     template_update,
@@ -62,12 +63,12 @@ def template_list(request: HttpRequest) -> HttpResponse:
 def _template_form_page(request: HttpRequest, template: AgreementTemplate | None) -> HttpResponse:
     initial = (
         {"title": template.title, "body": template.body,
-         "signer_roles": ", ".join(template.signer_roles)}
-        if template else {"signer_roles": "student, sponsor, institution_admin"}
+         **TemplateForm.initial_for(template.signer_roles)}
+        if template else TemplateForm.initial_for(["student", "sponsor", "institution_admin"])
     )  # fmt: skip
     form = TemplateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        values = form.cleaned_data
+        values = {name: form.cleaned_data[name] for name in ("title", "body", "signer_roles")}
         try:
             if template is None:
                 template = template_create(actor=request.user, **values)
@@ -76,6 +77,8 @@ def _template_form_page(request: HttpRequest, template: AgreementTemplate | None
                 template = template_update(template=template, actor=request.user, **values)
                 messages.success(request, f"Template saved (version {template.version}).")
         except ValidationError as error:
+            if hasattr(error, "error_dict") and "signer_roles" in error.error_dict:
+                error.error_dict["first_signer"] = error.error_dict.pop("signer_roles")
             form.add_error(None, error)
         else:
             return redirect("signing:template_edit", pk=template.pk)
@@ -84,6 +87,17 @@ def _template_form_page(request: HttpRequest, template: AgreementTemplate | None
         "signing/template_form.html",
         {"form": form, "template": template, "merge_fields": MERGE_FIELDS},
     )
+
+
+@role_required(*TEMPLATE_MANAGERS)
+@require_POST
+def template_body_preview(request: HttpRequest) -> HttpResponse:
+    """The body as it will read, with example values: the editor's live preview."""
+    try:
+        preview, error = template_body_preview_html(request.POST.get("body", "")), ""
+    except ValidationError as refusal:
+        preview, error = "", " ".join(refusal.messages)
+    return render(request, "signing/_body_preview.html", {"preview": preview, "error": error})
 
 
 @role_required(*TEMPLATE_MANAGERS)

@@ -88,17 +88,35 @@ def test_signer_draws_a_signature_on_the_canvas_and_signs(page: Page, site, uniq
 def test_admin_writes_a_template_and_previews_it(page: Page, site, make_person, unique):
     institution = Institution.objects.get(code="alpha")
     admin = make_person(institution, name="Ada Template")
+    checker = PageChecker(page, "template-editor", structure=True)
     sign_in(page, site.institution("alpha", "/accounts/login/"), admin.email)
     page.get_by_role("navigation").get_by_role("link", name="Agreements").click()
     expect(page.get_by_role("heading", name="Agreement templates")).to_be_visible()
     page.get_by_role("link", name="New template").click()
     title = f"Sponsor agreement {unique}"
     page.get_by_label("Title").fill(title)
-    page.get_by_label("Body").fill("<p>{{ sponsor.company_name }} pays for {{ cohort.nmae }}.</p>")
-    page.get_by_label("Signers, in signing order").fill("sponsor, institution_admin")
+    body = page.get_by_label("Agreement text")
+    body.fill("{{ sponsor.company_name }} pays for {{ cohort.nmae }}.")
+    body.select_text()
+    page.get_by_role("button", name="Paragraph").click()
+    # The live preview names the unknown field before anything is saved.
+    live_preview = page.locator("#body-preview")
+    expect(live_preview).to_contain_text("Unknown merge field: {{ cohort.nmae }}")
+    page.get_by_label("Signs first").select_option("sponsor")
+    page.get_by_label("Then").first.select_option("institution_admin")
+    page.get_by_label("Then").last.select_option("Nobody")
+    checker.look("template-unknown-field")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#div_id_body .invalid-feedback")).to_contain_text("{{ cohort.nmae }}")
-    page.get_by_label("Body").fill("<p>{{ sponsor.company_name }} pays for {{ cohort.name }}.</p>")
+    expect(page.locator("#body-errors")).to_contain_text("{{ cohort.nmae }}")
+    body.fill("<p>{{ sponsor.company_name }} pays for ")
+    body.press("End")
+    page.get_by_role("button", name="Insert field").click()
+    page.get_by_role("button", name="The cohort's name").click()
+    expect(body).to_have_value("<p>{{ sponsor.company_name }} pays for {{ cohort.name }}")
+    expect(live_preview).to_contain_text(
+        "Ubuntu Mining (Pty) Ltd pays for Data Analytics Learnership"
+    )
+    checker.look("template-preview")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Template created.")).to_be_visible()
     expect(page.locator("iframe.signing-document")).to_be_visible()
@@ -114,6 +132,8 @@ def test_admin_writes_a_template_and_previews_it(page: Page, site, make_person, 
         f"/agreements/{template.pk}/preview.pdf",
     )
     assert preview == ["application/pdf", "%PDF"]
+    assert template.signer_roles == ["sponsor", "institution_admin"]
+    checker.assert_clean()
 
 
 @pytest.mark.usefixtures("ratelimit_reset")

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from signing.models import SubmissionStatus
+from signing.models import AgreementTemplate, SubmissionStatus
 from signing.services import link_for_token, submission_send, submitter_sign
 from signing.views import GUESS_RATE
 from tests.factories import UserFactory
@@ -53,20 +53,56 @@ def test_template_list_and_form_for_admins(admin_client, template):
 def test_unknown_merge_field_is_shown_beside_the_body(admin_client):
     response = admin_client.post(
         "/agreements/new/",
-        {"title": "T", "body": "<p>{{ cohort.colour }}</p>", "signer_roles": "student"},
+        {"title": "T", "body": "<p>{{ cohort.colour }}</p>", "first_signer": "student"},
     )
     assert response.status_code == 200
     form = response.context["form"]
     assert "{{ cohort.colour }}" in " ".join(form.errors["body"])
 
 
-def test_template_create_page_saves(admin_client):
+def test_template_create_page_saves_signers_in_order(admin_client):
     response = admin_client.post(
         "/agreements/new/",
         {"title": "Sponsor agreement", "body": "<p>{{ sponsor.company_name }}</p>",
-         "signer_roles": "sponsor, institution_admin"},
+         "first_signer": "sponsor", "second_signer": "institution_admin", "third_signer": ""},
     )  # fmt: skip
     assert response.status_code == 302
+    assert AgreementTemplate.objects.get(title="Sponsor agreement").signer_roles == [
+        "sponsor",
+        "institution_admin",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signers", "field", "message"),
+    [
+        ({"first_signer": "student", "second_signer": "student"}, "second_signer", "once"),
+        ({"first_signer": "student", "third_signer": "sponsor"}, "third_signer", "before"),
+        ({"first_signer": ""}, "first_signer", "required"),
+    ],
+)
+def test_signer_order_mistakes_are_shown_beside_the_field(admin_client, signers, field, message):
+    response = admin_client.post(
+        "/agreements/new/", {"title": "T", "body": "<p>Terms</p>", **signers}
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not AgreementTemplate.objects.filter(title="T").exists()
+
+
+def test_editor_preview_fills_example_values_and_names_unknown_fields(admin_client):
+    url = "/agreements/body-preview/"
+    filled = admin_client.post(url, {"body": "<p>{{ cohort.name }}<script>x()</script></p>"})
+    assert "Data Analytics Learnership 2027" in filled.content.decode()
+    assert "<script" not in filled.content.decode()
+    unknown = admin_client.post(url, {"body": "<p>{{ cohort.colour }}</p>"})
+    assert "Unknown merge field: {{ cohort.colour }}" in unknown.content.decode()
+
+
+def test_editor_preview_is_for_template_managers_only(institution, client_for):
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[Role.STUDENT]))
+    assert client.post("/agreements/body-preview/", {"body": "<p>x</p>"}).status_code == 404
 
 
 def test_preview_is_an_inline_pdf(admin_client, template):

@@ -1,0 +1,28 @@
+// The agreement editor's toolbar: each button puts HTML around the selection in the body's
+// textarea (or inserts a merge field at the cursor), then fires "input" so the live preview
+// follows.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest(".editor-toolbar [data-block], .editor-toolbar [data-wrap], .editor-toolbar [data-list], .editor-toolbar [data-insert]");
+  if (!button) return;
+  const toolbar = button.closest(".editor-toolbar");
+  const textarea = document.getElementById(toolbar.dataset.editorFor);
+  const { selectionStart: start, selectionEnd: end, value } = textarea;
+  const selected = value.slice(start, end);
+  let replacement;
+  if (button.dataset.insert) {
+    replacement = button.dataset.insert;
+  } else if (button.dataset.wrap) {
+    const tag = button.dataset.wrap;
+    replacement = `<${tag}>${selected}</${tag}>`;
+  } else if (button.dataset.block) {
+    const tag = button.dataset.block;
+    replacement = `<${tag}>${selected || "Text"}</${tag}>\n`;
+  } else {
+    const tag = button.dataset.list;
+    const lines = (selected || "First item\nSecond item").split("\n").filter((line) => line.trim());
+    replacement = `<${tag}>\n${lines.map((line) => `  <li>${line.trim()}</li>`).join("\n")}\n</${tag}>\n`;
+  }
+  textarea.focus();
+  textarea.setRangeText(replacement, start, end, "end");
+  textarea.dispatchEvent(new Event("input", { bubbles: true }));
+});
