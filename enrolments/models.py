@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
@@ -59,6 +60,10 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.cohort}"
+
+    def get_absolute_url(self) -> str:
+        """The staff page of this enrolment (students use the portal's own pages)."""
+        return reverse("verification:enrollment", args=[self.pk])
 
     @property
     def is_open(self) -> bool:

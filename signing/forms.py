@@ -65,5 +65,15 @@ class DeclineForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you revoking it?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        help_text="Kept in the agreement's trail; the signers are not e-mailed.",
+    )
+
+
 class VerifyForm(forms.Form):
     document = forms.FileField(label="Signed PDF")

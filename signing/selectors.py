@@ -1,7 +1,11 @@
 """Reads for the signing pages."""
 
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.module_loading import import_string
 
 from signing.documents import sha256_hex
@@ -9,6 +13,7 @@ from signing.models import (
     AgreementTemplate,
     InstitutionCertificate,
     Submission,
+    SubmissionEvent,
     SubmissionStatus,
 )
 
@@ -52,3 +57,50 @@ def subject_summary(submission: Submission) -> dict | None:
     if not path or not submission.subject_id:
         return None
     return import_string(path)(submission)
+
+
+def submission_list_for_admin(*, status: str = "", search: str = "") -> QuerySet[Submission]:
+    """Sent agreements, newest first, with their signers; `search` matches the title or a
+    signer's name or address."""
+    submissions = Submission.objects.prefetch_related("submitters").order_by("-created_at")
+    if status:
+        submissions = submissions.filter(status=status)
+    if search:
+        matching = Submission.objects.filter(
+            Q(title__icontains=search)
+            | Q(submitters__name__icontains=search)
+            | Q(submitters__email__icontains=search)
+        )
+        submissions = submissions.filter(pk__in=matching.values("pk"))
+    return submissions
+
+
+def submission_for_admin(pk: int) -> Submission | None:
+    """One sent agreement with its signers, its trail and the template it came from."""
+    return (
+        Submission.objects.select_related("template_version__template", "created_by")
+        .prefetch_related(
+            "submitters",
+            Prefetch("events", queryset=SubmissionEvent.objects.select_related("submitter")),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def subjects_attach(submissions: Iterable[Submission]) -> None:
+    """Set `subject_object` on each submission (None if it has no subject or it is gone) with
+    one query per kind of subject, for lists that name what each agreement is for."""
+    by_type: dict[str, list[Submission]] = defaultdict(list)
+    for submission in submissions:
+        submission.subject_object = None
+        if submission.subject_type and submission.subject_id:
+            by_type[submission.subject_type].append(submission)
+    for label, group in by_type.items():
+        model = apps.get_model(label)
+        objects = model._default_manager.select_related().in_bulk(
+            [item.subject_id for item in group]
+        )
+        found = {str(pk): value for pk, value in objects.items()}
+        for submission in group:
+            submission.subject_object = found.get(submission.subject_id)

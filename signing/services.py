@@ -344,6 +344,13 @@ def link_resend(*, link: SigningLink) -> None:
         _audit("link_resent", submission, submitter=submitter.pk, role=submitter.role)
 
 
+def submission_resend(*, submission: Submission, actor: User) -> None:
+    """An admin sends the signer whose turn it is a fresh link by e-mail (their old one stops
+    working), e.g. when the first e-mail was lost."""
+    _check_template_manager(actor, "signing.submission_resend")
+    submission_send(submission=submission, notify=True, actor=actor)
+
+
 def submission_revoke(*, submission: Submission, actor: User, reason: str = "") -> Submission:
     """Stop a submission: every link stops working."""
     _check_template_manager(actor, "signing.submission_revoke")

@@ -5,6 +5,7 @@ from csp.constants import NONE, SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -13,7 +14,7 @@ from django_ratelimit.core import get_usage, is_ratelimited
 
 from accounts.permissions import role_required
 from signing import selectors
-from signing.forms import DeclineForm, SignForm, TemplateForm, VerifyForm
+from signing.forms import DeclineForm, RevokeForm, SignForm, TemplateForm, VerifyForm
 from signing.models import (
     MERGE_FIELDS,
     AgreementTemplate,
@@ -27,6 +28,9 @@ from signing.services import (
     TEMPLATE_MANAGERS,
     link_for_token,
     link_resend,
+    next_submitter,
+    submission_resend,
+    submission_revoke,
     submitter_decline,
     submitter_open,
     submitter_sign,
@@ -44,6 +48,7 @@ MAX_VERIFY_BYTES = 25 * 1024 * 1024
 # A PDF shown in a frame of our own pages: Chromium's viewer is an object of the PDF's own
 # document, so the PDF response allows that and nothing else.
 PDF_FRAME_CSP = {"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]}
+SUBMISSION_PAGE_SIZE = 25
 
 
 def _pdf_response(data: bytes, filename: str) -> HttpResponse:
@@ -121,6 +126,98 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("signing:template_edit", pk=pk)
     return _pdf_response(pdf, "preview.pdf")
+
+
+@role_required(*TEMPLATE_MANAGERS)
+def submission_list(request: HttpRequest) -> HttpResponse:
+    """Every agreement sent, filtered by status and searched by title or signer."""
+    status = request.GET.get("status", "")
+    if status not in SubmissionStatus.values:
+        status = ""
+    search = request.GET.get("q", "").strip()
+    page = Paginator(
+        selectors.submission_list_for_admin(status=status, search=search), SUBMISSION_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    selectors.subjects_attach(page.object_list)
+    query = "&".join(
+        f"{name}={value}" for name, value in (("status", status), ("q", search)) if value
+    )
+    return render(
+        request,
+        "signing/submission_list.html",
+        {
+            "page": page,
+            "status": status,
+            "q": search,
+            "query": query,
+            "statuses": SubmissionStatus.choices,
+        },
+    )
+
+
+def _submission_or_404(pk: int) -> Submission:
+    submission = selectors.submission_for_admin(pk)
+    if submission is None:
+        raise Http404
+    return submission
+
+
+@role_required(*TEMPLATE_MANAGERS)
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who signs, who has, the trail, and the actions an open agreement allows."""
+    submission = _submission_or_404(pk)
+    selectors.subjects_attach([submission])
+    return render(
+        request,
+        "signing/submission_detail.html",
+        {
+            "submission": submission,
+            "next_signer": next_submitter(submission),
+            "revoke_form": RevokeForm(),
+        },
+    )
+
+
+@role_required(*TEMPLATE_MANAGERS)
+@require_POST
+def submission_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = get_object_or_404(Submission, pk=pk)
+    try:
+        submission_resend(submission=submission, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "A fresh link is on its way; the earlier one no longer works.")
+    return redirect("signing:submission_detail", pk=pk)
+
+
+@role_required(*TEMPLATE_MANAGERS)
+@require_POST
+def submission_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = get_object_or_404(Submission, pk=pk)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(message for e in form.errors.values() for message in e))
+        return redirect("signing:submission_detail", pk=pk)
+    try:
+        submission_revoke(
+            submission=submission, actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Agreement revoked: its links no longer work.")
+    return redirect("signing:submission_detail", pk=pk)
+
+
+@role_required(*TEMPLATE_MANAGERS)
+@xframe_options_sameorigin
+@csp_replace(PDF_FRAME_CSP)
+def submission_original(request: HttpRequest, pk: int) -> HttpResponse:
+    """The document as it was frozen when sent, before anyone signed."""
+    submission = get_object_or_404(Submission, pk=pk)
+    with submission.original_pdf.open("rb") as stored:
+        return _pdf_response(stored.read(), "agreement.pdf")
 
 
 @role_required(*TEMPLATE_MANAGERS)

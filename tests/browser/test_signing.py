@@ -91,7 +91,7 @@ def test_admin_writes_a_template_and_previews_it(page: Page, site, make_person, 
     checker = PageChecker(page, "template-editor", structure=True)
     sign_in(page, site.institution("alpha", "/accounts/login/"), admin.email)
     page.get_by_role("navigation").get_by_role("link", name="Agreements").click()
-    expect(page.get_by_role("heading", name="Agreement templates")).to_be_visible()
+    expect(page.get_by_role("heading", name="Agreements")).to_be_visible()
     page.get_by_role("link", name="New template").click()
     title = f"Sponsor agreement {unique}"
     page.get_by_label("Title").fill(title)
