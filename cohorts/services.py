@@ -191,6 +191,9 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
             new_values={"state": CohortState.ACTIVE},
         )
         sync_enqueue_for(cohort)
+        from sponsors.services import sponsor_cohort_activated_notify
+
+        sponsor_cohort_activated_notify(cohort=cohort, actor=actor)
     return cohort
 
 
@@ -239,6 +242,9 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
             new_values={"state": CohortState.COMPLETED,
                         **({"reason": force_reason, "blockers": blockers} if blockers else {})},
         )  # fmt: skip
+        from sponsors.services import sponsor_cohort_completed_notify
+
+        sponsor_cohort_completed_notify(cohort=cohort, actor=actor)
     return cohort
 
 

@@ -100,6 +100,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 # What the signing page shows beside the document, per subject type (see signing.selectors).
 SIGNING_SUBJECT_SUMMARIES = {"cohorts.cohort": "sponsors.selectors.cohort_summary_for_signing"}
+# A signer whose link expires within this long gets one reminder, with a fresh link.
+SIGNING_REMINDER_BEFORE = timedelta(days=2)
 TENANT_MODEL = "tenants.Institution"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
@@ -281,6 +283,11 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly: each reminder is due on its own cadence, checked under a lock, never sent twice.
     "enrolments-send-reminders": {
         "task": "enrolments.send_reminders_all_institutions",
+        "schedule": 60.0 * 60,
+    },
+    # Hourly: a link is reminded once, when it comes within SIGNING_REMINDER_BEFORE of expiring.
+    "signing-send-link-reminders": {
+        "task": "signing.send_link_reminders_all_institutions",
         "schedule": 60.0 * 60,
     },
 }

@@ -279,23 +279,31 @@ def signing_url(token: str) -> str:
     return institution_url(connection.tenant, reverse("signing_public:sign", args=[token]))
 
 
-def _link_issue(submitter: Submitter, *, notify: bool) -> str:
-    """Revoke the signer's earlier links and make a new one; returns its full URL."""
+def _link_issue(
+    submitter: Submitter, *, notify: bool, reminder_of: SigningLink | None = None
+) -> str:
+    """Revoke the signer's earlier links and make a new one; returns its full URL. With
+    `reminder_of`, the new link replaces that one as a reminder: it keeps its expiry, is marked
+    reminded, and the e-mail says the deadline is close."""
     now = timezone.now()
     submitter.links.filter(revoked_at__isnull=True).update(revoked_at=now)
     token = secrets.token_urlsafe(32)  # 256 bits
     link = SigningLink.objects.create(
-        submitter=submitter, token_hash=token_hash(token), expires_at=now + link_ttl()
+        submitter=submitter,
+        token_hash=token_hash(token),
+        expires_at=reminder_of.expires_at if reminder_of else now + link_ttl(),
+        reminded_at=now if reminder_of else None,
     )
     url = signing_url(token)
     submitter.sent_at = now
     submitter.save(update_fields=["sent_at"])
     submission = submitter.submission
-    _event(submission, "sent", submitter, to=submitter.email, notified=notify)
+    kind = "reminded" if reminder_of else "sent"
+    _event(submission, kind, submitter, to=submitter.email, notified=notify)
     if notify:
         email_enqueue(
             recipient=submitter.email,
-            template="signing_request",
+            template="signing_reminder" if reminder_of else "signing_request",
             context={
                 "full_name": submitter.name,
                 "title": submission.title,
@@ -349,6 +357,56 @@ def submission_resend(*, submission: Submission, actor: User) -> None:
     working), e.g. when the first e-mail was lost."""
     _check_template_manager(actor, "signing.submission_resend")
     submission_send(submission=submission, notify=True, actor=actor)
+
+
+def _links_due_reminder(now: datetime.datetime) -> models.QuerySet[SigningLink]:
+    """Usable links, not yet reminded, that expire within the reminder window, of pending
+    submissions whose signer is next in line (no earlier signer still to sign)."""
+    earlier_unsigned = Submitter.objects.filter(
+        submission=models.OuterRef("submitter__submission"),
+        order__lt=models.OuterRef("submitter__order"),
+        signed_at__isnull=True,
+    )
+    return SigningLink.objects.filter(
+        revoked_at__isnull=True,
+        reminded_at__isnull=True,
+        expires_at__gt=now,
+        expires_at__lte=now + settings.SIGNING_REMINDER_BEFORE,
+        submitter__signed_at__isnull=True,
+        submitter__declined_at__isnull=True,
+        submitter__submission__status=SubmissionStatus.PENDING,
+    ).exclude(models.Exists(earlier_unsigned))
+
+
+def link_remind(*, link: SigningLink, now: datetime.datetime | None = None) -> bool:
+    """Remind the signer that their link is about to expire, with a fresh link (the token is
+    stored hashed, so the old URL cannot be repeated). The new link keeps the old one's expiry:
+    a reminder is a nudge, not an extension, and a full new period would bring the link back
+    into the window again and again. Returns False when, re-checked under the submission's
+    lock, the link is no longer due (already reminded, signed, replaced or expired)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        submission = _lock_submission(link.submitter.submission)
+        link = _links_due_reminder(now).select_related("submitter").filter(pk=link.pk).first()
+        if link is None:
+            return False
+        submitter = link.submitter
+        submitter.submission = submission
+        _link_issue(submitter, notify=True, reminder_of=link)
+        _audit(
+            "link_reminded", submission, submitter=submitter.pk, role=submitter.role,
+            expires_at=link.expires_at.isoformat(),
+        )  # fmt: skip
+    return True
+
+
+def links_remind_expiring(*, now: datetime.datetime | None = None) -> int:
+    """Remind every signer in this schema whose link expires within SIGNING_REMINDER_BEFORE;
+    returns how many were reminded. Each link is re-checked under its own lock, so running it
+    twice, or twice at once, reminds nobody twice."""
+    now = now or timezone.now()
+    due = _links_due_reminder(now).select_related("submitter__submission").order_by("pk")
+    return sum(link_remind(link=link, now=now) for link in list(due))
 
 
 def submission_revoke(*, submission: Submission, actor: User, reason: str = "") -> Submission:

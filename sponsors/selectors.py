@@ -74,12 +74,16 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
 
 
 def cohort_summary(cohort: Cohort) -> dict:
-    """What the sponsor sees beside the agreement: programme, dates and student numbers."""
+    """What the sponsor sees beside the agreement and in its notices: programme, dates and
+    student numbers (enrolled and verified count students who have not withdrawn)."""
     from enrolments.models import CohortEnrollment
 
+    enrolled = ~Q(state="withdrawn")
     counts = CohortEnrollment.objects.filter(cohort=cohort).aggregate(
-        enrolled=Count("pk", filter=~Q(state="withdrawn")),
+        enrolled=Count("pk", filter=enrolled),
         complete=Count("pk", filter=Q(state="complete")),
+        withdrawn=Count("pk", filter=Q(state="withdrawn")),
+        verified=Count("pk", filter=enrolled & Q(document_verification_state="verified")),
     )
     return {"cohort": cohort, **counts}
 

@@ -192,3 +192,49 @@ def sponsor_agreement_signed(*, submission) -> None:
 def sponsor_agreement_declined(*, submission, submitter) -> None:
     """Signing callback (inside the decline's transaction): tell the admins why."""
     _tell_admins(submission, outcome="declined", reason=submitter.decline_reason)
+
+
+def _sponsor_cohort_notify(*, cohort: Cohort, actor: User, event: str) -> bool:
+    """E-mail the cohort's sponsor notice address (the sponsor's contact unless the cohort names
+    another) the `sponsor_cohort_<event>` notice with the cohort's summary, and audit it. Sends
+    nothing when the cohort has no sponsor. Inside the caller's transaction, the e-mail goes only
+    if it commits; returns whether one was queued."""
+    from sponsors.selectors import cohort_summary
+
+    _check(actor, f"sponsor.notify_cohort_{event}")
+    if cohort.sponsor_id is None:
+        return False
+    with transaction.atomic():
+        sponsor = Sponsor.objects.get(pk=cohort.sponsor_id)
+        recipient = cohort.sponsor_email or sponsor.contact_email
+        summary = cohort_summary(cohort)
+        counts = {name: summary[name] for name in ("enrolled", "complete", "withdrawn", "verified")}
+        template = f"sponsor_cohort_{event}"
+        email_enqueue(
+            recipient=recipient,
+            template=template,
+            context={
+                "company_name": sponsor.company_name,
+                "cohort_name": cohort.name,
+                "program_type": cohort.get_program_type_display(),
+                "start_date": cohort.start_date.strftime("%-d %B %Y"),
+                "end_date": cohort.end_date.strftime("%-d %B %Y"),
+                **counts,
+            },
+        )
+        audit_record(
+            actor=actor, action=f"sponsor.notified_cohort_{event}", entity_type="cohort",
+            entity_id=cohort.pk, new_values={"sponsor": sponsor.pk, "recipient": recipient,
+                                             "template": template},
+        )  # fmt: skip
+    return True
+
+
+def sponsor_cohort_activated_notify(*, cohort: Cohort, actor: User) -> bool:
+    """Tell the sponsor that the cohort has started: programme, dates and students enrolled."""
+    return _sponsor_cohort_notify(cohort=cohort, actor=actor, event="activated")
+
+
+def sponsor_cohort_completed_notify(*, cohort: Cohort, actor: User) -> bool:
+    """Tell the sponsor that the cohort is complete, with its completion summary."""
+    return _sponsor_cohort_notify(cohort=cohort, actor=actor, event="completed")
