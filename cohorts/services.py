@@ -131,36 +131,62 @@ def cohort_record_admin_signature(*, cohort: Cohort, actor: User, signature: str
 
 def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     """Send the cohort's main agreement to `actor` to sign for the institution; returns the
-    signing link. Signing it runs `cohort_main_agreement_signed`."""
-    from signing.services import submission_create, submission_send
+    signing link. The agreement `actor` already has open for the template's current version is
+    reused; one left open by another admin, or from older text, is revoked, so a cohort never
+    has two main agreements waiting. Signing it runs `cohort_main_agreement_signed`."""
+    from signing.models import SubmissionStatus
+    from signing.selectors import submissions_for_subject
+    from signing.services import submission_create, submission_revoke, submission_send
 
     _check_manager(actor, "cohorts.cohort_record_admin_signature")
-    if cohort.state != CohortState.DRAFT:
-        raise ValidationError("The main agreement is signed before the cohort is activated.")
-    if cohort.main_template_id is None:
-        raise ValidationError("Choose the main agreement template before signing it.")
-    if cohort.admin_signed_at is not None:
-        raise ValidationError("The main agreement has already been signed.")
-    context = {
-        **cohort_merge_fields(cohort),
-        "admin.full_name": actor.full_name or actor.email,
-    }
-    submission = submission_create(
-        template=cohort.main_template,
-        context=context,
-        signers=[
-            {
-                "role": "institution_admin",
-                "name": actor.full_name or actor.email,
-                "email": actor.email,
-                "user": actor,
-            }
-        ],
-        on_complete="cohorts.services.cohort_main_agreement_signed",
-        subject=cohort,
-        actor=actor,
-    )
-    return submission_send(submission=submission, notify=False, actor=actor)
+    with transaction.atomic():
+        cohort = (
+            Cohort.objects.select_for_update(of=("self",))
+            .select_related("main_template")
+            .get(pk=cohort.pk)
+        )
+        if cohort.state != CohortState.DRAFT:
+            raise ValidationError("The main agreement is signed before the cohort is activated.")
+        if cohort.main_template_id is None:
+            raise ValidationError("Choose the main agreement template before signing it.")
+        if cohort.admin_signed_at is not None:
+            raise ValidationError("The main agreement has already been signed.")
+        open_agreements = (
+            submissions_for_subject(cohort)
+            .filter(status=SubmissionStatus.PENDING, submitters__role="institution_admin")
+            .select_related("template_version")
+        )
+        for submission in open_agreements:
+            signer = submission.submitters.all()[0]
+            version = submission.template_version
+            if signer.user_id == actor.pk and (version.template_id, version.number) == (
+                cohort.main_template_id, cohort.main_template.version
+            ):  # fmt: skip
+                return submission_send(submission=submission, notify=False, actor=actor)
+            submission_revoke(
+                submission=submission, actor=actor,
+                reason="Replaced by a newer main agreement for this cohort.",
+            )  # fmt: skip
+        context = {
+            **cohort_merge_fields(cohort),
+            "admin.full_name": actor.full_name or actor.email,
+        }
+        submission = submission_create(
+            template=cohort.main_template,
+            context=context,
+            signers=[
+                {
+                    "role": "institution_admin",
+                    "name": actor.full_name or actor.email,
+                    "email": actor.email,
+                    "user": actor,
+                }
+            ],
+            on_complete="cohorts.services.cohort_main_agreement_signed",
+            subject=cohort,
+            actor=actor,
+        )
+        return submission_send(submission=submission, notify=False, actor=actor)
 
 
 def cohort_main_agreement_signed(*, submission) -> None:

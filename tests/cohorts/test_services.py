@@ -178,6 +178,38 @@ def test_main_agreement_submission_signed_lets_the_cohort_activate(admin):
     assert cohort.state == CohortState.ACTIVE
 
 
+def test_starting_the_main_agreement_again_reuses_the_open_one(admin):
+    from cohorts.services import cohort_main_agreement_start
+    from signing.models import SubmissionStatus
+    from signing.selectors import submissions_for_subject
+    from signing.services import link_for_token, template_update
+
+    cohort = CohortFactory()
+    first = cohort_main_agreement_start(cohort=cohort, actor=admin)
+    second = cohort_main_agreement_start(cohort=cohort, actor=admin)
+    assert submissions_for_subject(cohort).count() == 1
+    assert link_for_token(first.rstrip("/").rsplit("/", 1)[-1]).state == "revoked"
+    assert link_for_token(second.rstrip("/").rsplit("/", 1)[-1]).state == "usable"
+
+    other_admin = UserFactory(roles=[Role.ADMIN])
+    cohort_main_agreement_start(cohort=cohort, actor=other_admin)
+    template = template_update(
+        template=cohort.main_template, actor=admin, title=cohort.main_template.title,
+        body=cohort.main_template.body + "<p>More.</p>",
+        signer_roles=cohort.main_template.signer_roles,
+    )  # fmt: skip
+    cohort_main_agreement_start(cohort=cohort, actor=other_admin)
+    statuses = [s.status for s in submissions_for_subject(cohort).order_by("created_at")]
+    assert statuses == [
+        SubmissionStatus.REVOKED,
+        SubmissionStatus.REVOKED,
+        SubmissionStatus.PENDING,
+    ]
+    newest = submissions_for_subject(cohort).first()
+    assert newest.submitters.get().user == other_admin
+    assert newest.template_version.number == template.version
+
+
 def test_completion_waits_for_the_sponsors_signature(admin):
     from sponsors.services import cohort_sponsor_set, sponsor_create
 
