@@ -85,14 +85,14 @@ def _agreement_submissions() -> QuerySet[Submission]:
 def with_agreement_outcome(enrollments: QuerySet[CohortEnrollment]) -> QuerySet[CohortEnrollment]:
     """Each enrolment with its latest agreement submission's status and, if the student
     declined it, their reason (read by `enrollment_agreement_outcome`): in the same query."""
-    latest = _agreement_submissions()
+    signers = Submitter.objects.filter(
+        submission__subject_type=CohortEnrollment._meta.label_lower,
+        submission__subject_id=Cast(OuterRef("pk"), output_field=CharField()),
+        role=AGREEMENT_SIGNER_ROLE,
+    ).order_by("-submission__created_at", "-submission__pk")
     return enrollments.annotate(
-        latest_agreement_status=Subquery(latest.values("status")[:1]),
-        latest_agreement_decline_reason=Subquery(
-            Submitter.objects.filter(
-                submission=Subquery(latest.values("pk")[:1]), role=AGREEMENT_SIGNER_ROLE
-            ).values("decline_reason")[:1]
-        ),
+        latest_agreement_status=Subquery(_agreement_submissions().values("status")[:1]),
+        latest_agreement_decline_reason=Subquery(signers.values("decline_reason")[:1]),
     )
 
 
