@@ -45,6 +45,7 @@ from enrolments.choices import (
     id_number_clean,
 )
 from enrolments.models import CohortEnrollment, EnrollmentState
+from enrolments.services import enrollment_agreements_send_on_commit
 from integrations.services import sync_enqueue_many
 from notifications.models import OutboundEmail
 from tenants.models import InstitutionDirectoryEntry
@@ -741,6 +742,9 @@ def enrollments_import(
             ],
         )
         sync_enqueue_many(enrollments)
+        enrollment_agreements_send_on_commit(
+            cohort=cohort, enrollment_ids=[enrollment.pk for enrollment in enrollments]
+        )
         step(100)
     return result
 

@@ -198,6 +198,9 @@ def cohort_main_agreement_signed(*, submission) -> None:
 
 
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
+    """Open the cohort; after commit, a task sends each enrolled student their agreement."""
+    from enrolments.services import enrollment_agreements_send_on_commit
+
     _check_manager(actor, "cohorts.cohort_activate")
     with transaction.atomic():
         cohort = _lock(cohort)
@@ -220,6 +223,7 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
         from sponsors.services import sponsor_cohort_activated_notify
 
         sponsor_cohort_activated_notify(cohort=cohort, actor=actor)
+        enrollment_agreements_send_on_commit(cohort=cohort)
     return cohort
 
 

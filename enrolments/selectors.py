@@ -1,7 +1,17 @@
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
 
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
+
+from accounts.models import User
+from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort
+from cohorts.selectors import cohort_merge_fields
 from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
+from signing.documents import body_fill
+from signing.models import MERGE_FIELDS, Submission, SubmissionStatus, Submitter
+
+AGREEMENT_SIGNER_ROLE = "student"
 
 SORTABLE = {
     "name": "user__full_name",
@@ -61,4 +71,139 @@ def enrollments_for_student(*, user) -> QuerySet[CohortEnrollment]:
         .exclude(state=EnrollmentState.WITHDRAWN)
         .select_related("cohort")
         .order_by("-invited_at")
+    )
+
+
+def _agreement_submissions() -> QuerySet[Submission]:
+    """The agreement submissions of the enrolment in the outer query, newest first."""
+    return Submission.objects.filter(
+        subject_type=CohortEnrollment._meta.label_lower,
+        subject_id=Cast(OuterRef("pk"), output_field=CharField()),
+    ).order_by("-created_at", "-pk")
+
+
+def with_agreement_outcome(enrollments: QuerySet[CohortEnrollment]) -> QuerySet[CohortEnrollment]:
+    """Each enrolment with its latest agreement submission's status and, if the student
+    declined it, their reason (read by `enrollment_agreement_outcome`): in the same query."""
+    signers = Submitter.objects.filter(
+        submission__subject_type=CohortEnrollment._meta.label_lower,
+        submission__subject_id=Cast(OuterRef("pk"), output_field=CharField()),
+        role=AGREEMENT_SIGNER_ROLE,
+    ).order_by("-submission__created_at", "-submission__pk")
+    return enrollments.annotate(
+        latest_agreement_status=Subquery(_agreement_submissions().values("status")[:1]),
+        latest_agreement_decline_reason=Subquery(signers.values("decline_reason")[:1]),
+    )
+
+
+@dataclass(frozen=True)
+class AgreementOutcome:
+    """Where the student's latest agreement submission stands (status None: none yet)."""
+
+    status: str | None
+    decline_reason: str = ""
+
+    @property
+    def is_declined(self) -> bool:
+        return self.status == SubmissionStatus.DECLINED
+
+
+def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutcome:
+    """From the annotations of `with_agreement_outcome` when the caller loaded them (the portal
+    does), else in one query."""
+    if not hasattr(enrollment, "latest_agreement_status"):
+        enrollment = with_agreement_outcome(CohortEnrollment.objects.filter(pk=enrollment.pk)).get()
+    return AgreementOutcome(
+        status=enrollment.latest_agreement_status,
+        decline_reason=enrollment.latest_agreement_decline_reason or "",
+    )
+
+
+def enrollment_agreement_values(enrollment: CohortEnrollment) -> dict[str, str]:
+    """The student's values for their agreement's merge fields."""
+    student = enrollment.user
+    return {
+        "student.full_name": student.full_name,
+        "student.email": student.email,
+        "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
+        **cohort_merge_fields(enrollment.cohort),
+    }
+
+
+@dataclass(frozen=True)
+class AgreementDocument:
+    """The agreement as the portal shows it: `submission` is the latest one sent (None before
+    any), `body_html` its frozen text, or the current template's filled in before any."""
+
+    title: str
+    body_html: str
+    submission: Submission | None
+
+    @property
+    def declined_by(self) -> Submitter | None:
+        """The student, with their reason and when, if they declined the latest one."""
+        if self.submission is None or self.submission.status != SubmissionStatus.DECLINED:
+            return None
+        return next(
+            (signer for signer in self.submission.submitters.all() if signer.declined_at), None
+        )
+
+
+def enrollment_agreement_document(enrollment: CohortEnrollment) -> AgreementDocument | None:
+    """The text the student reads: once sent, exactly the frozen version and values their
+    submission was made from (a later edit of the template does not change it). None while the
+    cohort has no agreement."""
+    submission = (
+        Submission.objects.filter(
+            subject_type=CohortEnrollment._meta.label_lower, subject_id=str(enrollment.pk)
+        )
+        .select_related("template_version")
+        .prefetch_related("submitters")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if submission is not None:
+        version = submission.template_version
+        return AgreementDocument(
+            title=submission.title,
+            body_html=body_fill(version.body, submission.context),
+            submission=submission,
+        )
+    template = enrollment.cohort.main_template
+    if template is None:
+        return None
+    # A value not known yet (an ID number not given) shows as what it stands for.
+    values = {name: f"[{label}]" for name, (label, _) in MERGE_FIELDS.items()}
+    values |= {
+        name: value for name, value in enrollment_agreement_values(enrollment).items() if value
+    }
+    body_html = body_fill(template.body, values)
+    return AgreementDocument(title=template.title, body_html=body_html, submission=None)
+
+
+def enrollments_lacking_agreement(
+    *, cohort: Cohort, enrollment_ids: list[int] | None = None
+) -> QuerySet[CohortEnrollment]:
+    """The cohort's open, unsigned enrolments that were never sent an agreement (a declined or
+    revoked one counts as sent: the student asks for a new one in the portal)."""
+    enrollments = CohortEnrollment.objects.filter(
+        cohort=cohort,
+        state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
+        agreement_signed_at__isnull=True,
+    ).exclude(Exists(_agreement_submissions()))
+    if enrollment_ids is not None:
+        enrollments = enrollments.filter(pk__in=enrollment_ids)
+    return enrollments.order_by("pk")
+
+
+def cohort_admin_emails(cohort: Cohort) -> list[str]:
+    """Who hears about a cohort's students: the admin who created it while they are an active
+    admin, otherwise every active admin of the institution."""
+    creator = cohort.created_by
+    if creator is not None and creator.is_active and creator.has_role(*COHORT_MANAGERS):
+        return [creator.email]
+    return list(
+        User.objects.filter(is_active=True, roles__overlap=list(COHORT_MANAGERS))
+        .order_by("email")
+        .values_list("email", flat=True)
     )

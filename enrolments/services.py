@@ -1,6 +1,7 @@
 """Every write to enrolments. The two state machines move only here: `state` with the student's
 progress, `document_verification_state` with the review of their documents."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,6 @@ from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.services import invitation_issue
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
-from cohorts.selectors import cohort_merge_fields
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
@@ -23,12 +23,26 @@ from enrolments.models import (
     StudentDocument,
     VerificationState,
 )
+from enrolments.selectors import (
+    AGREEMENT_SIGNER_ROLE,
+    cohort_admin_emails,
+    enrollment_agreement_outcome,
+    enrollment_agreement_values,
+    enrollments_lacking_agreement,
+)
 from enrolments.uploads import enrollment_quota_check
 from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
+from signing.models import Submission, SubmissionStatus
+from signing.selectors import submissions_for_subject
+from signing.services import submission_create, submission_send
 from tenants.services import directory_entry_add, institution_url
 
+logger = logging.getLogger(__name__)
+
 ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+# Enrolments per agreement task: a big import's agreements are rendered by several workers.
+AGREEMENT_BATCH = 200
 
 
 def _lock(enrollment: CohortEnrollment) -> CohortEnrollment:
@@ -104,6 +118,7 @@ def enrollment_invite(
             new_values={"cohort": cohort.pk, "student": student.pk, "email": email},
         )
         sync_enqueue_for(enrollment)
+        enrollment_agreements_send_on_commit(cohort=cohort, enrollment_ids=[enrollment.pk])
     return enrollment
 
 
@@ -227,52 +242,150 @@ def enrollment_agreement_sign(
     return enrollment
 
 
-def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> str:
-    """Send the student their agreement to sign (reusing the one already sent for this
-    enrolment while it is open); returns the signing link. Signing it runs
-    `enrollment_agreement_signed`."""
-    from signing.models import SubmissionStatus
-    from signing.selectors import submissions_for_subject
-    from signing.services import submission_create, submission_send
-
-    _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
-    if enrollment.agreement_signed_at:
-        raise ValidationError("You have already signed this agreement.")
-    cohort = enrollment.cohort
-    if cohort.main_template_id is None:
-        raise ValidationError("The agreement for this cohort is not ready yet.")
+def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Submission:
+    """The student's pending agreement submission, made from the cohort's main agreement (and
+    frozen) if there is none. Call in a transaction on a locked enrolment (`_lock`): the lock is
+    what keeps the task and the portal from both making one."""
     submission = submissions_for_subject(enrollment).filter(status=SubmissionStatus.PENDING).first()
-    if submission is None:
-        student = enrollment.user
-        context = {
-            "student.full_name": student.full_name,
-            "student.email": student.email,
-            "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
-            **cohort_merge_fields(cohort),
-        }
-        submission = submission_create(
-            template=cohort.main_template,
-            context=context,
-            signers=[
-                {
-                    "role": "student",
-                    "name": student.full_name or student.email,
-                    "email": student.email,
-                    "user": student,
-                }
-            ],
-            on_complete="enrolments.services.enrollment_agreement_signed",
-            subject=enrollment,
-            actor=actor,
+    if submission is not None:
+        return submission
+    student = enrollment.user
+    return submission_create(
+        template=enrollment.cohort.main_template,
+        context=enrollment_agreement_values(enrollment),
+        signers=[
+            {
+                "role": AGREEMENT_SIGNER_ROLE,
+                "name": student.full_name or student.email,
+                "email": student.email,
+                "user": student,
+            }
+        ],
+        on_complete="enrolments.services.enrollment_agreement_signed",
+        on_decline="enrolments.services.enrollment_agreement_declined",
+        subject=enrollment,
+        actor=actor,
+    )
+
+
+def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> str:
+    """Open the student's agreement for signing: the submission sent to them (made now if the
+    agreement task has not run yet, or if they declined the last one and sign again), with a
+    fresh link; returns the link. Signing it runs `enrollment_agreement_signed`."""
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
+        if enrollment.agreement_signed_at:
+            raise ValidationError("You have already signed this agreement.")
+        if enrollment.cohort.main_template_id is None:
+            raise ValidationError("The agreement for this cohort is not ready yet.")
+        submission = _agreement_pending(enrollment, actor)
+        return submission_send(submission=submission, notify=False, actor=actor)
+
+
+def enrollment_agreement_send(*, enrollment: CohortEnrollment) -> Submission | None:
+    """Render and freeze the student's agreement so that it waits for them in the portal. Only
+    once: an enrolment that was ever sent one (even if declined or revoked), is closed or
+    signed, or whose cohort is not active, gets nothing, so the task may run again and again.
+
+    No e-mail and no signing link: the student already has the enrolment invitation (or
+    notice) that leads to the portal, where they are signed in and the agreement step says
+    "Sign your agreement", and reminders list it while it is unsigned. A link e-mailed as well
+    would compete with the invitation and expire unused; the portal issues one when they
+    sign."""
+    with transaction.atomic():
+        enrollment = _lock(enrollment)
+        cohort = enrollment.cohort
+        if (
+            not enrollment.is_open
+            or enrollment.agreement_signed_at
+            or cohort.state != CohortState.ACTIVE
+            or cohort.main_template_id is None
+            or submissions_for_subject(enrollment).exists()
+        ):
+            return None
+        submission = _agreement_pending(enrollment, actor=None)
+        audit_record(
+            action="enrollment.agreement_sent",
+            entity_type="enrolments.cohortenrollment",
+            entity_id=enrollment.pk,
+            new_values={"submission": submission.pk},
         )
-    return submission_send(submission=submission, notify=False, actor=actor)
+    return submission
 
 
-def enrollment_agreement_signed(*, submission) -> None:
+def enrollment_agreements_send(*, cohort: Cohort, enrollment_ids: list[int] | None = None) -> int:
+    """Send their agreement to each of the cohort's students who lack one (of `enrollment_ids`
+    only, if given), each in a transaction of its own so that a crash keeps what was done;
+    returns how many were sent. A student whose agreement cannot be filled in (a merge field
+    with no value) is skipped and logged: the portal shows them the reason when they sign."""
+    sent = 0
+    for enrollment in enrollments_lacking_agreement(cohort=cohort, enrollment_ids=enrollment_ids):
+        try:
+            sent += enrollment_agreement_send(enrollment=enrollment) is not None
+        except ValidationError as error:
+            logger.warning(
+                "Agreement for enrolment %s not sent: %s", enrollment.pk, "; ".join(error.messages)
+            )
+    return sent
+
+
+def enrollment_agreements_send_on_commit(
+    *, cohort: Cohort, enrollment_ids: list[int] | None = None
+) -> None:
+    """After commit, queue the rendering of the agreements of a just-activated cohort's students
+    (all, by default) or of students just enrolled in an active one: a PDF per student is too
+    slow for the request. Does nothing for a cohort that is not active."""
+    from enrolments.tasks import enrollment_agreements_send_task
+
+    if cohort.state != CohortState.ACTIVE or cohort.main_template_id is None:
+        return
+    if enrollment_ids is None:
+        enrollment_agreements_send_task.delay_on_commit(cohort.pk)
+        return
+    for start in range(0, len(enrollment_ids), AGREEMENT_BATCH):
+        enrollment_agreements_send_task.delay_on_commit(
+            cohort.pk, enrollment_ids[start : start + AGREEMENT_BATCH]
+        )
+
+
+def enrollment_agreement_signed(*, submission: Submission) -> None:
     """Completion callback of the student's agreement submission."""
-    signer = submission.submitters.get(role="student")
+    signer = submission.submitters.get(role=AGREEMENT_SIGNER_ROLE)
     enrollment_agreement_sign(
         enrollment=submission.subject(), actor=signer.user, signature=signer.signed_name
+    )
+
+
+def enrollment_agreement_declined(*, submission: Submission, submitter) -> None:
+    """Decline callback (inside the decline's transaction). The submission has stopped; the
+    portal shows the student their reason and lets them sign again (a new submission). The
+    cohort's admins are told, since the enrolment cannot complete until the student signs."""
+    enrollment = CohortEnrollment.objects.select_related("cohort__created_by", "user").get(
+        pk=submission.subject_id
+    )
+    cohort = enrollment.cohort
+    student = enrollment.user
+    url = institution_url(
+        connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
+    )
+    for recipient in cohort_admin_emails(cohort):
+        email_enqueue(
+            recipient=recipient,
+            template="student_agreement_declined",
+            context={
+                "student_name": student.full_name or student.email,
+                "cohort_name": cohort.name,
+                "title": submission.title,
+                "reason": submitter.decline_reason,
+                "url": url,
+            },
+        )
+    audit_record(
+        action="enrollment.agreement_declined",
+        entity_type="enrolments.cohortenrollment",
+        entity_id=enrollment.pk,
+        new_values={"submission": submission.pk, "reason": submitter.decline_reason},
     )
 
 
@@ -389,6 +502,7 @@ class StepStatus:
     PENDING = "pending"
     DONE = "done"
     REJECTED = "rejected"
+    DECLINED = "declined"
     UNAVAILABLE = "unavailable"
 
 
@@ -403,17 +517,20 @@ class EnrollmentStep:
     document_type: DocumentType | None = None
     document: StudentDocument | None = None
     earlier_documents: tuple[StudentDocument, ...] = ()
+    decline_reason: str = ""
 
     @property
     def is_outstanding(self) -> bool:
         """The student has to act (a step waiting for review or not ready is not theirs)."""
-        return self.status in (StepStatus.TODO, StepStatus.REJECTED)
+        return self.status in (StepStatus.TODO, StepStatus.REJECTED, StepStatus.DECLINED)
 
 
 def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
     """The steps in the order a student does them. Uses the prefetched
-    `cohort.required_document_types` and `documents` when the caller loaded them (the portal
-    does, so that its query count does not grow with the number of documents)."""
+    `cohort.required_document_types` and `documents`, and the agreement's outcome
+    (enrolments.selectors.with_agreement_outcome), when the caller loaded them (the portal
+    does, so that its query count does not grow with the number of documents or enrolments).
+    A declined agreement is a step to do again: the enrolment completes only once signed."""
     steps = [
         EnrollmentStep(
             kind="details",
@@ -445,13 +562,23 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
                 earlier_documents=tuple(doc for doc in uploaded if doc is not current),
             )
         )
+    decline_reason = ""
     if enrollment.agreement_signed_at:
         agreement_status = StepStatus.DONE
     elif enrollment.cohort.main_template_id is None:
         agreement_status = StepStatus.UNAVAILABLE
     else:
-        agreement_status = StepStatus.TODO
-    steps.append(EnrollmentStep(kind="agreement", title="Your agreement", status=agreement_status))
+        outcome = enrollment_agreement_outcome(enrollment)
+        agreement_status = StepStatus.DECLINED if outcome.is_declined else StepStatus.TODO
+        decline_reason = outcome.decline_reason
+    steps.append(
+        EnrollmentStep(
+            kind="agreement",
+            title="Your agreement",
+            status=agreement_status,
+            decline_reason=decline_reason,
+        )
+    )
     return steps
 
 
@@ -491,6 +618,8 @@ def reminder_cadence(institution_settings: dict[str, Any]) -> ReminderCadence:
 def _reminder_line(step: EnrollmentStep) -> str:
     if step.status == StepStatus.REJECTED:
         return f"{step.title}: not accepted, upload a new version"
+    if step.status == StepStatus.DECLINED:
+        return f"{step.title}: you declined it; sign it when you are ready"
     if step.kind == "document":
         return f"{step.title}: upload it"
     return step.title

@@ -7,9 +7,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
+from cohorts.models import Cohort
 from enrolments.models import CohortEnrollment, EnrollmentState, ScanStatus, StudentDocument
 from enrolments.scanning import ScannerUnavailable, scanning_enabled, stream_scan
 from enrolments.services import (
+    enrollment_agreements_send,
     enrollment_remind,
     reminder_cadence,
     student_document_scan_record,
@@ -127,3 +129,18 @@ def document_scan_sweep_all_institutions() -> None:
     for schema_name in schema_names_for_background_work(include_public=False):
         with schema_context(schema_name):
             document_scan_sweep.delay()
+
+
+@shared_task(name="enrolments.agreements_send")
+def enrollment_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | None = None) -> int:
+    """Render and send the agreements of a cohort's students who lack one (of `enrollment_ids`
+    only, if given). Idempotent: each enrolment is re-checked under its lock, so a repeated or
+    concurrent run sends nobody a second agreement."""
+    cohort = Cohort.objects.filter(pk=cohort_id).first()
+    if cohort is None:
+        return 0
+    # The document names the institution on the connection; a task run in place (eagerly,
+    # inside schema_context) may have only the schema name there.
+    institution = Institution.objects.get(schema_name=connection.schema_name)
+    with tenant_context(institution):
+        return enrollment_agreements_send(cohort=cohort, enrollment_ids=enrollment_ids)

@@ -25,7 +25,11 @@ from enrolments.forms import (
 )
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.scanning import document_scan_schedule, upload_scan_status
-from enrolments.selectors import enrollments_for_student
+from enrolments.selectors import (
+    enrollment_agreement_document,
+    enrollments_for_student,
+    with_agreement_outcome,
+)
 from enrolments.services import (
     EnrollmentStep,
     StepStatus,
@@ -60,7 +64,7 @@ def _portal_enrollments(request: HttpRequest) -> QuerySet[CohortEnrollment]:
     """The signed-in student's enrolments with what the portal shows of them, in a fixed
     number of queries however many documents there are."""
     return (
-        enrollments_for_student(user=request.user)
+        with_agreement_outcome(enrollments_for_student(user=request.user))
         .select_related("cohort__main_template")
         .prefetch_related(
             Prefetch(
@@ -257,11 +261,11 @@ def document_file(request: HttpRequest, pk: int, document_pk: int) -> HttpRespon
 
 @login_required
 def enrollment_agreement(request: HttpRequest, pk: int) -> HttpResponse:
-    """The main agreement's text; 'Sign' sends it to the student through the signing pages
-    and goes there."""
+    """The student's agreement as it was sent to them; 'Sign' (or 'Sign again', after they
+    declined) goes to the signing page with a fresh link."""
     enrollment = _portal_enrollment(request, pk)
-    template = enrollment.cohort.main_template
-    can_sign = template is not None and enrollment.is_open and not enrollment.agreement_signed_at
+    document = enrollment_agreement_document(enrollment)
+    can_sign = document is not None and enrollment.is_open and not enrollment.agreement_signed_at
     errors = []
     if request.method == "POST":
         try:
@@ -274,5 +278,5 @@ def enrollment_agreement(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "enrolments/enrollment_agreement.html",
-        {"enrollment": enrollment, "template": template, "errors": errors, "can_sign": can_sign},
+        {"enrollment": enrollment, "document": document, "errors": errors, "can_sign": can_sign},
     )

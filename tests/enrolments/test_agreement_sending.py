@@ -1,0 +1,256 @@
+"""Students' agreements: rendered by a task once the student is in an active cohort, used by the
+portal, frozen against later template edits; a decline shows in the portal, tells the admins, and
+the student can sign again."""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from cohorts.imports import enrollments_import
+from cohorts.services import cohort_activate, cohort_record_admin_signature
+from config.celery import app
+from enrolments.models import EnrollmentState
+from enrolments.services import (
+    StepStatus,
+    enrollment_agreement_start,
+    enrollment_steps,
+    enrollment_withdraw,
+)
+from enrolments.tasks import enrollment_agreements_send_task
+from notifications.models import OutboundEmail
+from notifications.services import email_render
+from signing.models import SigningLink, Submission, SubmissionStatus
+from signing.selectors import submissions_for_subject
+from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
+from tests.factories import CohortFactory
+from tests.imports.support import student_row
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    """Tasks run in place, inside the test's transaction."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
+def active_cohort(institution, cohort_admin):
+    def make(**fields):
+        cohort = CohortFactory(created_by=cohort_admin, **fields)
+        cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
+        return cohort_activate(cohort=cohort, actor=cohort_admin)
+
+    return make
+
+
+def _sent(enrollment) -> list[Submission]:
+    return list(submissions_for_subject(enrollment))
+
+
+def _token(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_enrolling_into_an_active_cohort_sends_the_agreement_after_commit_by_a_task(
+    enrol, active_cohort, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        enrollment = enrol(cohort=cohort)
+    assert _sent(enrollment) == []  # nothing rendered in the request
+
+    for callback in callbacks:
+        callback()
+
+    [submission] = _sent(enrollment)
+    assert submission.status == SubmissionStatus.PENDING
+    [signer] = submission.submitters.all()
+    assert (signer.role, signer.user, signer.sent_at) == ("student", enrollment.user, None)
+    assert submission.context["student.full_name"] == "Sipho Student"
+    # No signing link and no second e-mail: the student signs from the portal.
+    assert not SigningLink.objects.filter(submitter=signer).exists()
+    assert not OutboundEmail.objects.filter(
+        recipient=enrollment.user.email, template="signing_request"
+    ).exists()
+    assert AuditEvent.objects.filter(
+        action="enrollment.agreement_sent", entity_id=str(enrollment.pk)
+    ).exists()
+
+
+def test_enrolling_into_a_draft_cohort_sends_nothing_until_activation(
+    enrol, cohort_admin, eager, django_capture_on_commit_callbacks
+):
+    cohort = CohortFactory(created_by=cohort_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting, withdrawn, opened = (enrol(cohort=cohort) for _ in range(3))
+        enrollment_withdraw(enrollment=withdrawn, actor=cohort_admin, reason="Moved away")
+    assert _sent(waiting) == []
+    assert _sent(withdrawn) == []
+    # One student opened the signing step while the cohort was a draft.
+    enrollment_agreement_start(enrollment=opened, actor=opened.user)
+    [opened_submission] = _sent(opened)
+
+    cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort_activate(cohort=cohort, actor=cohort_admin)
+
+    assert len(_sent(waiting)) == 1
+    assert _sent(withdrawn) == []
+    assert _sent(opened) == [opened_submission]
+
+
+def test_running_the_task_again_sends_nobody_a_second_agreement(
+    enrol, active_cohort, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = enrol(cohort=cohort), enrol(cohort=cohort)
+
+    assert enrollment_agreements_send_task.apply(args=[cohort.pk]).get() == 0
+    assert enrollment_agreements_send_task.apply(args=[cohort.pk, [first.pk]]).get() == 0
+    assert [len(_sent(first)), len(_sent(second))] == [1, 1]
+
+
+def test_a_spreadsheet_import_into_an_active_cohort_renders_no_agreement_inline(
+    active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    rows = [student_row(), student_row()]
+    before = Submission.objects.count()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = enrollments_import(cohort=cohort, actor=cohort_admin, rows=rows)
+    assert result.enrolled == 2
+    assert Submission.objects.count() == before
+
+    for callback in callbacks:
+        callback()
+
+    for enrollment in cohort.enrollments.all():
+        [submission] = _sent(enrollment)
+        assert submission.context["student.id_number"] == enrollment.student_data["id_number"]
+
+
+def test_the_portal_signs_the_agreement_the_task_sent(
+    enrol, active_cohort, client_of, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    [sent] = _sent(enrollment)
+    client = client_of(enrollment.user)
+    detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "Sign your agreement" in detail
+
+    started = client.post(reverse("enrolments:agreement", args=[enrollment.pk]))
+
+    link = link_for_token(_token(started["Location"]))
+    assert link.submitter.submission_id == sent.pk
+    assert _sent(enrollment) == [sent]
+    submitter_sign(link=link, signed_name="Sipho Student", consent=True, signature_text="Sipho")
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signature == "Sipho Student"
+
+
+def test_a_later_template_edit_leaves_a_sent_students_document_unchanged(
+    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    [sent] = _sent(enrollment)
+    template = cohort.main_template
+    template_update(
+        template=template,
+        title=template.title,
+        body="<p>{{ student.full_name }} agrees to the revised terms.</p>",
+        signer_roles=template.signer_roles,
+        actor=cohort_admin,
+    )
+
+    page = client_of(enrollment.user).get(reverse("enrolments:agreement", args=[enrollment.pk]))
+    text = page.content.decode()
+    assert "By signing, each party accepts these terms." in text
+    assert "revised terms" not in text
+    url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
+    assert link_for_token(_token(url)).submitter.submission_id == sent.pk
+    sent.refresh_from_db()
+    assert "revised terms" not in sent.html
+
+    # A student enrolled after the edit gets the new text.
+    with django_capture_on_commit_callbacks(execute=True):
+        later = enrol(cohort=cohort)
+    assert "Sipho Student agrees to the revised terms." in _sent(later)[0].html
+
+
+def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_signed_again(
+    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    client = client_of(enrollment.user)
+    agreement_url = reverse("enrolments:agreement", args=[enrollment.pk])
+    link = link_for_token(_token(client.post(agreement_url)["Location"]))
+
+    with django_capture_on_commit_callbacks(execute=False):
+        submitter_decline(link=link, reason="Clause 2 says nothing about a stipend.")
+
+    [declined] = _sent(enrollment)
+    assert declined.status == SubmissionStatus.DECLINED
+    email = OutboundEmail.objects.get(template="student_agreement_declined")
+    assert email.recipient == cohort_admin.email  # the cohort's admin
+    message = email_render(email)
+    assert message.subject == f"Sipho Student declined the agreement for {cohort.name}"
+    assert "Their reason: Clause 2 says nothing about a stipend." in message.body
+    assert f"/review/enrolments/{enrollment.pk}/" in message.body
+    assert AuditEvent.objects.filter(
+        action="enrollment.agreement_declined", entity_id=str(enrollment.pk)
+    ).exists()
+
+    [agreement_step] = [step for step in enrollment_steps(enrollment) if step.kind == "agreement"]
+    assert agreement_step.status == StepStatus.DECLINED
+    assert agreement_step.is_outstanding
+    detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "You declined this agreement." in detail
+    assert "Clause 2 says nothing about a stipend." in detail
+    page = client.get(agreement_url).content.decode()
+    assert "You declined this agreement" in page
+    assert "Sign again" in page
+
+    again = client.post(agreement_url)
+
+    new_link = link_for_token(_token(again["Location"]))
+    assert new_link.submitter.submission_id != declined.pk
+    assert [submission.status for submission in _sent(enrollment)] == [
+        SubmissionStatus.PENDING,
+        SubmissionStatus.DECLINED,
+    ]
+    submitter_sign(link=new_link, signed_name="Sipho Student", consent=True, signature_text="Sipho")
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is not None
+    assert enrollment.state == EnrollmentState.IN_PROGRESS  # documents still to come
+    detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "You declined this agreement." not in detail
+    assert "Signed as “Sipho Student”" in detail
+
+
+def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
+    enrol, active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    cohort.created_by = None
+    cohort.save(update_fields=["created_by"])
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
+
+    submitter_decline(link=link_for_token(_token(url)), reason="Not now.")
+
+    recipients = set(
+        OutboundEmail.objects.filter(template="student_agreement_declined").values_list(
+            "recipient", flat=True
+        )
+    )
+    assert {cohort_admin.email, "founder@alpha.example"} <= recipients
+    assert enrollment.user.email not in recipients
