@@ -2,6 +2,8 @@
 sponsor changes or is cleared, their address changes before a new invitation, or an admin
 revokes it from the cohort page."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -187,5 +189,55 @@ def test_only_cohort_managers_revoke(admin, cohort):
     submission = sponsor_invite(cohort=cohort, actor=admin)
     with pytest.raises(PermissionDenied):
         sponsor_invite_revoke(cohort=cohort, actor=UserFactory(roles=[Role.VERIFIER]))
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.PENDING
+
+
+def test_the_cohort_page_asks_before_revoking_and_the_link_then_says_so(
+    admin, cohort, client_of, client_for, institution
+):
+    submission = sponsor_invite(cohort=cohort, actor=admin)
+    message = OutboundEmail.objects.filter(template="signing_request").latest("id")
+    client = client_of(admin)
+    dashboard = client.get(f"/cohorts/{cohort.pk}/").content.decode()
+    assert f'href="/sponsors/cohort/{cohort.pk}/revoke/"' in dashboard
+    assert "The link was sent to sipho@ubuntu.example." in dashboard
+
+    confirm = client.get(f"/sponsors/cohort/{cohort.pk}/revoke/")
+    assert confirm.status_code == 200
+    assert "sipho@ubuntu.example" in confirm.content.decode()
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.PENDING  # asking changes nothing
+
+    response = client.post(f"/sponsors/cohort/{cohort.pk}/revoke/", follow=True)
+    assert response.redirect_chain == [(f"/cohorts/{cohort.pk}/", 302)]
+    page = response.content.decode()
+    assert "The sponsor&#x27;s link is revoked" in page
+    assert "Link revoked" in page
+    assert "Invite to sign" in page
+    assert f"/sponsors/cohort/{cohort.pk}/revoke/" not in page
+
+    sponsor_client = client_for(institution)
+    sponsor_client.defaults["REMOTE_ADDR"] = "10.77.0.2"
+    opened = sponsor_client.get(urlsplit(message.context["sign_url"]).path)
+    assert opened.status_code == 410
+    assert "This signing link has been withdrawn" in opened.content.decode()
+
+
+def test_revoking_with_no_open_link_says_why(admin, cohort, client_of):
+    client = client_of(admin)
+    confirm = client.get(f"/sponsors/cohort/{cohort.pk}/revoke/").content.decode()
+    assert "there is nothing to revoke" in confirm
+    assert "Revoke the link</button>" not in confirm
+    response = client.post(f"/sponsors/cohort/{cohort.pk}/revoke/", follow=True)
+    assert "The sponsor has no open link to revoke." in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER])
+def test_revoke_page_is_not_found_for_students_and_verifiers(admin, cohort, client_of, role):
+    submission = sponsor_invite(cohort=cohort, actor=admin)
+    client = client_of(UserFactory(roles=[role]))
+    assert client.get(f"/sponsors/cohort/{cohort.pk}/revoke/").status_code == 404
+    assert client.post(f"/sponsors/cohort/{cohort.pk}/revoke/").status_code == 404
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.PENDING
