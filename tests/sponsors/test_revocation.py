@@ -214,7 +214,7 @@ def test_the_cohort_page_asks_before_revoking_and_the_link_then_says_so(
     page = response.content.decode()
     assert "The sponsor&#x27;s link is revoked" in page
     assert "Link revoked" in page
-    assert "Invite to sign" in page
+    assert "Invite again" in page
     assert f"/sponsors/cohort/{cohort.pk}/revoke/" not in page
 
     sponsor_client = client_for(institution)
