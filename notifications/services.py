@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -36,13 +37,19 @@ def _branding() -> dict[str, Any]:
     }
 
 
+def _render_text(name: str, context: dict[str, Any]) -> str:
+    """Plain text is not HTML: rendered without autoescaping, "Smith & O'Neil" reads as typed
+    rather than as "Smith &amp; O&#x27;Neil". Only the .html part is escaped."""
+    return Engine.get_default().get_template(name).render(Context(context, autoescape=False))
+
+
 def email_render(email: OutboundEmail) -> EmailMultiAlternatives:
     context = {**_branding(), **email.context}
     prefix = f"emails/{email.template}"
-    subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
+    subject = " ".join(_render_text(f"{prefix}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"{prefix}.txt", context),
+        body=_render_text(f"{prefix}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.recipient],
     )

@@ -57,19 +57,23 @@ class SponsorStatus:
 
 
 def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
+    """The sponsor card's status. An agreement not signed and sent to another address than the
+    current sponsor's (a former sponsor, an old contact) leaves the current one not invited."""
     submission = sponsor_submission(cohort)
     if submission is None:
         return SponsorStatus("not_invited", "Not invited")
     submitter = next(s for s in submission.submitters.all() if s.role == SPONSOR_ROLE)
     if submitter.signed_at:
         return SponsorStatus("signed", "Signed", submitter.signed_at, email=submitter.email)
+    if cohort.sponsor is not None and submitter.email != cohort.sponsor.contact_email.lower():
+        return SponsorStatus("not_invited", "Not invited")
     if submitter.declined_at:
         return SponsorStatus(
             "declined", "Declined", submitter.declined_at, submitter.decline_reason,
             email=submitter.email,
         )  # fmt: skip
     if submission.status == "revoked":
-        return SponsorStatus("revoked", "Invitation withdrawn", email=submitter.email)
+        return SponsorStatus("revoked", "Link revoked", email=submitter.email)
     return SponsorStatus("invited", "Invited", submitter.sent_at, email=submitter.email)
 
 

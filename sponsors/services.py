@@ -12,9 +12,10 @@ from audit.services import audit_record
 from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_merge_fields
 from notifications.services import email_enqueue
-from signing.models import SubmissionStatus
-from signing.services import submission_create, submission_send
+from signing.models import Submission, SubmissionStatus
+from signing.services import submission_create, submission_revoke, submission_send
 from sponsors.models import Sponsor
+from sponsors.selectors import sponsor_submission
 from tenants.services import institution_url
 
 FIELDS = ("company_name", "contact_name", "contact_email", "contact_phone", "tax_number")
@@ -74,13 +75,17 @@ def sponsor_update(
 
 
 def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) -> Cohort:
-    """Choose (or clear) the cohort's sponsor while it is draft or active."""
+    """Choose (or clear) the cohort's sponsor while it is draft or active. A link still open for
+    the previous sponsor is revoked: they must not sign for a cohort they no longer sponsor."""
     _check(actor, "cohort.sponsor_set")
     with transaction.atomic():
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         if cohort.state not in (CohortState.DRAFT, CohortState.ACTIVE):
             raise ValidationError(f"This cohort is {cohort.get_state_display().lower()}.")
         old = cohort.sponsor_id
+        revoked = None
+        if old != (sponsor.pk if sponsor is not None else None):
+            revoked = _open_invitation_revoke(cohort, actor, reason="The cohort's sponsor changed.")
         cohort.sponsor = sponsor
         update = ["sponsor", "updated_at"]
         if sponsor is not None:
@@ -89,7 +94,11 @@ def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) 
         cohort.save(update_fields=update)
         audit_record(
             actor=actor, action="cohort.sponsor_set", entity_type="cohort", entity_id=cohort.pk,
-            old_values={"sponsor": old}, new_values={"sponsor": cohort.sponsor_id},
+            old_values={"sponsor": old},
+            new_values={
+                "sponsor": cohort.sponsor_id,
+                **({"revoked_submission": revoked.pk} if revoked is not None else {}),
+            },
         )  # fmt: skip
     return cohort
 
@@ -102,11 +111,10 @@ def _merge_values(cohort: Cohort, sponsor: Sponsor) -> dict[str, str]:
     }
 
 
-def sponsor_invite(*, cohort: Cohort, actor: User):
+def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
     """Send the cohort's sponsor the main agreement to sign by e-mailed link. If an
-    invitation is still open, send it again instead (the old link stops working)."""
-    from sponsors.selectors import sponsor_submission
-
+    invitation is still open, send it again instead (the old link stops working); if it went to
+    an address the sponsor no longer has, revoke it and send a new agreement."""
     _check(actor, "sponsor.invite")
     with transaction.atomic():
         cohort = (
@@ -124,6 +132,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User):
         if SPONSOR_ROLE not in cohort.main_template.signer_roles:
             raise ValidationError(f"{cohort.main_template.title} has no sponsor signer.")
         current = sponsor_submission(cohort)
+        replaced = None
         if current is not None and current.status == SubmissionStatus.PENDING:
             submitter = next(s for s in current.submitters.all() if s.role == SPONSOR_ROLE)
             if submitter.email == sponsor.contact_email.lower():
@@ -133,6 +142,9 @@ def sponsor_invite(*, cohort: Cohort, actor: User):
                     entity_id=cohort.pk, new_values={"submission": current.pk},
                 )  # fmt: skip
                 return current
+            replaced = submission_revoke(
+                submission=current, actor=actor, reason="The sponsor's address changed."
+            )
         submission = submission_create(
             template=cohort.main_template,
             context=_merge_values(cohort, sponsor),
@@ -147,9 +159,36 @@ def sponsor_invite(*, cohort: Cohort, actor: User):
         submission_send(submission=submission, notify=True, actor=actor)
         audit_record(
             actor=actor, action="sponsor.invited", entity_type="cohort", entity_id=cohort.pk,
-            new_values={"sponsor": sponsor.pk, "submission": submission.pk},
+            new_values={
+                "sponsor": sponsor.pk, "submission": submission.pk,
+                **({"revoked_submission": replaced.pk} if replaced is not None else {}),
+            },
         )  # fmt: skip
     return submission
+
+
+def _open_invitation_revoke(cohort: Cohort, actor: User, *, reason: str) -> Submission | None:
+    """Revoke the cohort's sponsor agreement if it still waits for a signature; returns it."""
+    current = sponsor_submission(cohort)
+    if current is None or current.status != SubmissionStatus.PENDING:
+        return None
+    return submission_revoke(submission=current, actor=actor, reason=reason)
+
+
+def sponsor_invite_revoke(*, cohort: Cohort, actor: User) -> Submission:
+    """Withdraw the sponsor's open link from the cohort page: it stops working at once, and the
+    sponsor can be invited again later."""
+    _check(actor, "sponsor.invite_revoke")
+    with transaction.atomic():
+        cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+        revoked = _open_invitation_revoke(cohort, actor, reason="Revoked from the cohort page.")
+        if revoked is None:
+            raise ValidationError("The sponsor has no open link to revoke.")
+        audit_record(
+            actor=actor, action="sponsor.invite_revoked", entity_type="cohort",
+            entity_id=cohort.pk, new_values={"submission": revoked.pk},
+        )  # fmt: skip
+    return revoked
 
 
 def _admin_recipients(submission) -> list[str]:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.sponsor_edit, name="edit"),
     path("cohort/<int:cohort_pk>/set/", views.cohort_sponsor_set_view, name="cohort_set"),
     path("cohort/<int:cohort_pk>/invite/", views.sponsor_invite_view, name="cohort_invite"),
+    path("cohort/<int:cohort_pk>/revoke/", views.sponsor_invite_revoke_view, name="cohort_revoke"),
 ]

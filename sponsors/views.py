@@ -11,12 +11,13 @@ from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.models import Cohort
 from sponsors.forms import CohortSponsorForm, SponsorForm, SponsorSearchForm
 from sponsors.models import Sponsor
-from sponsors.selectors import sponsor_list
+from sponsors.selectors import cohort_sponsor_status, sponsor_list
 from sponsors.services import (
     FIELDS,
     cohort_sponsor_set,
     sponsor_create,
     sponsor_invite,
+    sponsor_invite_revoke,
     sponsor_update,
 )
 
@@ -91,6 +92,24 @@ def sponsor_invite_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     try:
         sponsor_invite(cohort=cohort, actor=request.user)
         messages.success(request, "The sponsor has been e-mailed a link to sign.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("cohorts:dashboard", pk=cohort.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+def sponsor_invite_revoke_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+    """Asks first (a page, so that it works without scripts); the POST revokes the link."""
+    cohort = get_object_or_404(Cohort.objects.select_related("sponsor"), pk=cohort_pk)
+    if request.method != "POST":
+        return render(
+            request,
+            "sponsors/invite_revoke.html",
+            {"cohort": cohort, "sponsor_status": cohort_sponsor_status(cohort)},
+        )
+    try:
+        sponsor_invite_revoke(cohort=cohort, actor=request.user)
+        messages.success(request, "The sponsor's link is revoked: it no longer opens.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("cohorts:dashboard", pk=cohort.pk)

@@ -1,0 +1,66 @@
+"""Plain-text e-mail is not HTML: names with & and ' read as typed in the text body and the
+subject, while the HTML part stays escaped."""
+
+import pytest
+
+from accounts.models import Role
+from notifications.models import OutboundEmail
+from notifications.services import email_render
+from signing.services import link_for_token, submitter_decline
+from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
+from tests.factories import CohortFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NAME = "Smith & O'Neil"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+
+
+def _assert_literal(message, text: str) -> None:
+    assert text in message.subject
+    assert text in message.body
+    for escaped in ("&amp;", "&#x27;", "&#39;"):
+        assert escaped not in message.subject + message.body
+    html = message.alternatives[0][0]
+    assert "Smith &amp; O&#x27;Neil" in html
+
+
+def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
+    admin = UserFactory(roles=[Role.ADMIN])
+    sponsor = sponsor_create(
+        actor=admin, company_name="Ubuntu Mining", contact_name="Sipho Dlamini",
+        contact_email="sipho@ubuntu.example",
+    )  # fmt: skip
+    cohort = cohort_sponsor_set(cohort=CohortFactory(name=NAME), sponsor=sponsor, actor=admin)
+    sponsor_invite(cohort=cohort, actor=admin)
+    request = OutboundEmail.objects.filter(template="signing_request").latest("id")
+    token = request.context["sign_url"].rstrip("/").rsplit("/", 1)[1]
+    submitter_decline(link=link_for_token(token), reason="Budget <cut> & delays")
+
+    message = email_render(OutboundEmail.objects.get(template="sponsor_outcome"))
+
+    _assert_literal(message, NAME)
+    assert "Their reason: Budget <cut> & delays" in message.body
+
+
+@pytest.mark.parametrize(
+    ("template", "context"),
+    [
+        ("enrolled", {"full_name": "Thandi", "cohort_name": NAME, "url": "https://x/"}),
+        ("signing_request", {"full_name": "Thandi", "title": NAME, "role": "Student",
+                             "sign_url": "https://x/sign/t/", "expires_at": "1 March"}),
+        ("signing_completed", {"full_name": "Thandi", "title": NAME, "verify_url": "https://x/"}),
+    ],
+)  # fmt: skip
+def test_every_plain_text_part_is_rendered_unescaped(institution, template, context):
+    """Templates with and without names in their subject: the renderer, not each template,
+    turns escaping off."""
+    message = email_render(
+        OutboundEmail(recipient="thandi@example.org", template=template, context=context)
+    )
+    _assert_literal(message, NAME)
