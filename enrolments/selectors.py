@@ -3,8 +3,6 @@ from dataclasses import dataclass
 from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
-from accounts.models import User
-from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort
 from cohorts.selectors import cohort_merge_fields
 from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
@@ -194,16 +192,3 @@ def enrollments_lacking_agreement(
     if enrollment_ids is not None:
         enrollments = enrollments.filter(pk__in=enrollment_ids)
     return enrollments.order_by("pk")
-
-
-def cohort_admin_emails(cohort: Cohort) -> list[str]:
-    """Who hears about a cohort's students: the admin who created it while they are an active
-    admin, otherwise every active admin of the institution."""
-    creator = cohort.created_by
-    if creator is not None and creator.is_active and creator.has_role(*COHORT_MANAGERS):
-        return [creator.email]
-    return list(
-        User.objects.filter(is_active=True, roles__overlap=list(COHORT_MANAGERS))
-        .order_by("email")
-        .values_list("email", flat=True)
-    )

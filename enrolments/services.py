@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User, normalise_email
 from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.selectors import manager_emails_to_tell
 from accounts.services import invitation_issue
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
@@ -25,7 +26,6 @@ from enrolments.models import (
 )
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
-    cohort_admin_emails,
     enrollment_agreement_outcome,
     enrollment_agreement_values,
     enrollments_lacking_agreement,
@@ -369,7 +369,7 @@ def enrollment_agreement_declined(*, submission: Submission, submitter) -> None:
     url = institution_url(
         connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
     )
-    for recipient in cohort_admin_emails(cohort):
+    for recipient in manager_emails_to_tell(cohort.created_by):
         email_enqueue(
             recipient=recipient,
             template="student_agreement_declined",

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.selectors import manager_emails_to_tell
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_merge_fields
@@ -191,24 +192,13 @@ def sponsor_invite_revoke(*, cohort: Cohort, actor: User) -> Submission:
     return revoked
 
 
-def _admin_recipients(submission) -> list[str]:
-    creator = submission.created_by
-    if creator is not None and creator.is_active and creator.has_role(*COHORT_MANAGERS):
-        return [creator.email]
-    return list(
-        User.objects.filter(is_active=True, roles__overlap=[Role.SUPER_ADMIN, Role.ADMIN])
-        .order_by("email")
-        .values_list("email", flat=True)
-    )
-
-
 def _tell_admins(submission, *, outcome: str, reason: str = "") -> None:
     if submission.subject_type != Cohort._meta.label_lower:
         return
     cohort = Cohort.objects.select_related("sponsor").get(pk=submission.subject_id)
     url = institution_url(connection.tenant, reverse("cohorts:dashboard", args=[cohort.pk]))
     sponsor_name = cohort.sponsor.company_name if cohort.sponsor else "The sponsor"
-    for recipient in _admin_recipients(submission):
+    for recipient in manager_emails_to_tell(submission.created_by):
         email_enqueue(
             recipient=recipient,
             template="sponsor_outcome",
