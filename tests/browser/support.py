@@ -1,5 +1,5 @@
 """What the browser tests share besides fixtures: the password, screen sizes, signing in,
-waiting for e-mail, and a checker of each page passed through."""
+drawing a signature, waiting for e-mail, and a checker of each page passed through."""
 
 import os
 import re
@@ -36,6 +36,23 @@ def fill_in_details(page: Page, id_number: str) -> None:
     page.get_by_label("Home language").select_option("isizulu")
     page.get_by_label("Highest qualification").select_option("matric")
     page.get_by_role("button", name="Save your details").click()
+
+
+def draw_signature(page: Page) -> None:
+    """On a signing page: choose "Draw it" and draw a zigzag on the canvas with the mouse."""
+    page.get_by_label("Draw it").check()
+    canvas = page.locator("#signature-canvas")
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(
+            box["x"] + 20 + step * box["width"] / 14,
+            box["y"] + box["height"] * (0.3 if step % 2 else 0.7),
+            steps=3,
+        )
+    page.mouse.up()
 
 
 def wait_for_mail(to: str, timeout: float = 20.0) -> mail.EmailMessage:

@@ -26,6 +26,7 @@ from enrolments.services import enrollment_invite
 from tests.browser.support import (
     PASSWORD,
     PageChecker,
+    draw_signature,
     fill_in_details,
     sign_in,
     wait_for_mail,
@@ -255,6 +256,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     expect(page).to_have_url(re.compile(re.escape(url("/my/")) + r"\d+/$"))
     expect(page.get_by_role("heading", name=cohort_name)).to_be_visible()
     expect(page.get_by_text("0 of 4 steps done")).to_be_visible()
+    thandi_enrolment_url = page.url
     journey.look("portal-start")
 
     # Her details, with a typing mistake in the ID number first.
@@ -286,6 +288,19 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     journey.look("portal-uploaded")
     page.reload()
     expect(page.get_by_text("Waiting for review", exact=True)).to_have_count(2)
+
+    # Her agreement was made for her when she joined the active cohort; she draws her signature.
+    page.locator("#agreement").get_by_role("link", name="Read and sign").click()
+    page.get_by_role("button", name="Sign the agreement").click()
+    expect(page.get_by_label("Your full name")).to_have_value("Thandi Mokoena")
+    draw_signature(page)
+    page.locator("#id_consent").check()
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
+    page.goto(thandi_enrolment_url)
+    expect(page.locator("#agreement")).to_contain_text("Signed as “Thandi Mokoena”")
+    expect(page.get_by_text("2 of 4 steps done")).to_be_visible()
+    journey.look("portal-signed")
 
     # --- Sipho accepts his invitation too, and sees the cohort.
     page.context.clear_cookies()

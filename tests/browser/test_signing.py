@@ -13,7 +13,7 @@ from accounts.models import User
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.services import submission_create, submission_send, template_create
 from tenants.models import Institution
-from tests.browser.support import PageChecker, sign_in
+from tests.browser.support import PageChecker, draw_signature, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,19 +49,7 @@ def test_signer_draws_a_signature_on_the_canvas_and_signs(page: Page, site, uniq
     page.goto(url)
     expect(page.get_by_role("heading", name=template.title)).to_be_visible()
     checker.look("sign")
-    page.get_by_label("Draw it").check()
-    canvas = page.locator("#signature-canvas")
-    expect(canvas).to_be_visible()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(
-            box["x"] + 20 + step * box["width"] / 14,
-            box["y"] + box["height"] * (0.3 if step % 2 else 0.7),
-            steps=3,
-        )
-    page.mouse.up()
+    draw_signature(page)
     page.locator("#id_consent").check()
     page.get_by_role("button", name="Sign", exact=True).click()
     expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
