@@ -53,7 +53,7 @@ class InstitutionCreateForm(forms.Form):
 
 
 class InstitutionProfileForm(forms.ModelForm):
-    """What a super admin may change about their institution: profile and branding."""
+    """What a super admin may change about their institution: profile, branding and signing."""
 
     class Meta:
         model = Institution
@@ -65,11 +65,13 @@ class InstitutionProfileForm(forms.ModelForm):
             "contact_phone",
             "brand_colour",
             "logo",
+            "signing_link_days",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "brand_colour": forms.TextInput(attrs={"type": "color"}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+            "signing_link_days": forms.NumberInput(attrs={"min": 1, "max": 90}),
         }
         help_texts = {
             "brand_colour": "Used for the navigation bar, buttons and e-mails.",
