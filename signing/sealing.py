@@ -161,7 +161,8 @@ def _is_pkcs12(data: bytes) -> bool:
         return False
 
 
-def _common_name(name: x509.Name) -> str:
+def common_name(name: x509.Name) -> str:
+    """The name's common name (CN), or the whole name when it has none."""
     common_names = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(common_names[0].value) if common_names else name.rfc4514_string()
 
@@ -251,7 +252,7 @@ def certificate_import_pkcs12(*, data: bytes, password: str, actor: User) -> Ins
         imported = _certificate_store(
             key=key,
             certificate=certificate,
-            subject_name=_common_name(certificate.subject),
+            subject_name=common_name(certificate.subject),
             source=CertificateSource.UPLOADED,
             chain=issuers,
         )

@@ -20,6 +20,7 @@ from signing.models import (
     SubmissionEvent,
     SubmissionStatus,
 )
+from signing.sealing import common_name
 
 
 def template_list_for_admin() -> QuerySet[AgreementTemplate]:
@@ -37,8 +38,10 @@ def certificates_for_verify() -> list[InstitutionCertificate]:
 class SealCertificateSummary:
     """What a super admin sees of the certificate that seals agreements."""
 
-    subject: str
+    subject: str  # the common name; `subject_dn` is the whole distinguished name
+    subject_dn: str
     issuer: str
+    is_self_signed: bool
     source: str
     is_uploaded: bool
     fingerprint_sha256: str  # colon-separated pairs, as certificate viewers show it
@@ -54,8 +57,10 @@ def certificate_in_use() -> SealCertificateSummary | None:
     loaded = x509.load_pem_x509_certificate(certificate.certificate_pem.encode())
     fingerprint = certificate.fingerprint_sha256.upper()
     return SealCertificateSummary(
-        subject=loaded.subject.rfc4514_string(),
-        issuer=loaded.issuer.rfc4514_string(),
+        subject=common_name(loaded.subject),
+        subject_dn=loaded.subject.rfc4514_string(),
+        issuer=common_name(loaded.issuer),
+        is_self_signed=loaded.issuer == loaded.subject,
         source=certificate.get_source_display(),
         is_uploaded=certificate.source == CertificateSource.UPLOADED,
         fingerprint_sha256=":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)),

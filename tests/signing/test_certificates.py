@@ -137,6 +137,7 @@ def test_the_certificate_in_use_is_described_for_the_settings_page(ca, super_adm
     generated = certificate_in_use()
     assert generated.source == "Made by Cohortly at provisioning"
     assert not generated.is_uploaded
+    assert generated.is_self_signed
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = seal_certificate(ca, key)
     certificate_import_pkcs12(
@@ -144,8 +145,10 @@ def test_the_certificate_in_use_is_described_for_the_settings_page(ca, super_adm
     )
     uploaded = certificate_in_use()
     assert uploaded.is_uploaded
-    assert uploaded.subject == "O=Alpha College,CN=Alpha College document seal"
-    assert uploaded.issuer == "O=Alpha College,CN=Alpha College Test Root CA"
+    assert uploaded.subject == "Alpha College document seal"
+    assert uploaded.subject_dn == "O=Alpha College,CN=Alpha College document seal"
+    assert uploaded.issuer == "Alpha College Test Root CA"
+    assert not uploaded.is_self_signed
     assert uploaded.fingerprint_sha256 == leaf.fingerprint(hashes.SHA256()).hex(":").upper()
     assert uploaded.valid_until == leaf.not_valid_after_utc
 
