@@ -35,7 +35,7 @@ CERTIFICATE_YEARS = 10
 PKCS12_MAX_BYTES = 100 * 1024
 RSA_MIN_BITS = 2048
 # The curves pyHanko signs with and PDF readers check.
-SEAL_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+SEAL_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})  # P-256, P-384, P-521
 
 
 def _key_passphrase(schema_name: str) -> bytes:

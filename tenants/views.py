@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -144,9 +145,12 @@ def institution_settings(request: HttpRequest) -> HttpResponse:
     return _settings_page(request, form=form)
 
 
+@sensitive_post_parameters("password")
 @role_required(Role.SUPER_ADMIN)
 @require_POST
 def institution_seal_upload(request: HttpRequest) -> HttpResponse:
+    """The super admin's own certificate replaces the seal; the file's password is kept out of
+    error reports."""
     seal_form = SealCertificateUploadForm(request.POST, request.FILES)
     if seal_form.is_valid():
         try:
