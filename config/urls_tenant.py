@@ -24,6 +24,7 @@ urlpatterns = [
     path("review/", include("verification.urls")),
     path("integrations/", include("integrations.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
+    path("settings/seal/", tenant_views.institution_seal_upload, name="institution_seal_upload"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),
     path("django-admin/", admin.site.urls),
     path("healthz", health, name="health"),

@@ -1,8 +1,11 @@
 """Reads for the signing pages."""
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from cryptography import x509
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -11,11 +14,13 @@ from django.utils.module_loading import import_string
 from signing.documents import sha256_hex
 from signing.models import (
     AgreementTemplate,
+    CertificateSource,
     InstitutionCertificate,
     Submission,
     SubmissionEvent,
     SubmissionStatus,
 )
+from signing.sealing import common_name
 
 
 def template_list_for_admin() -> QuerySet[AgreementTemplate]:
@@ -27,6 +32,40 @@ def template_list_for_admin() -> QuerySet[AgreementTemplate]:
 def certificates_for_verify() -> list[InstitutionCertificate]:
     """Every certificate this institution has sealed with, retired ones included."""
     return list(InstitutionCertificate.objects.all())
+
+
+@dataclass(frozen=True)
+class SealCertificateSummary:
+    """What a super admin sees of the certificate that seals agreements."""
+
+    subject: str  # the common name; `subject_dn` is the whole distinguished name
+    subject_dn: str
+    issuer: str
+    is_self_signed: bool
+    source: str
+    is_uploaded: bool
+    fingerprint_sha256: str  # colon-separated pairs, as certificate viewers show it
+    valid_until: datetime.datetime
+
+
+def certificate_in_use() -> SealCertificateSummary | None:
+    """The active sealing certificate; None before the first one exists (it is made at
+    provisioning, or when the first agreement is sealed)."""
+    certificate = InstitutionCertificate.objects.filter(is_active=True).first()
+    if certificate is None:
+        return None
+    loaded = x509.load_pem_x509_certificate(certificate.certificate_pem.encode())
+    fingerprint = certificate.fingerprint_sha256.upper()
+    return SealCertificateSummary(
+        subject=common_name(loaded.subject),
+        subject_dn=loaded.subject.rfc4514_string(),
+        issuer=common_name(loaded.issuer),
+        is_self_signed=loaded.issuer == loaded.subject,
+        source=certificate.get_source_display(),
+        is_uploaded=certificate.source == CertificateSource.UPLOADED,
+        fingerprint_sha256=":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)),
+        valid_until=loaded.not_valid_after_utc,
+    )
 
 
 def submission_for_final_pdf(data: bytes) -> Submission | None:

@@ -39,7 +39,6 @@ from signing.sealing import certificate_for_institution, pdf_seal
 from tenants.services import institution_url
 
 TEMPLATE_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
-DEFAULT_LINK_TTL = datetime.timedelta(days=14)
 MAX_SIGNATURE_PNG_BYTES = 512 * 1024
 
 CONSENT_TEXT = (
@@ -50,7 +49,8 @@ CONSENT_TEXT = (
 
 
 def link_ttl() -> datetime.timedelta:
-    return getattr(settings, "SIGNING_LINK_TTL", DEFAULT_LINK_TTL)
+    """How long a new signing link works: the current institution's own setting."""
+    return datetime.timedelta(days=connection.tenant.signing_link_days)
 
 
 def _check_template_manager(actor: User, action: str) -> None:

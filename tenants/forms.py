@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from signing.sealing import PKCS12_MAX_BYTES
 from tenants.models import Institution
 from tenants.services import institution_code_validate
 
@@ -53,7 +54,7 @@ class InstitutionCreateForm(forms.Form):
 
 
 class InstitutionProfileForm(forms.ModelForm):
-    """What a super admin may change about their institution: profile and branding."""
+    """What a super admin may change about their institution: profile, branding and signing."""
 
     class Meta:
         model = Institution
@@ -65,11 +66,13 @@ class InstitutionProfileForm(forms.ModelForm):
             "contact_phone",
             "brand_colour",
             "logo",
+            "signing_link_days",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "brand_colour": forms.TextInput(attrs={"type": "color"}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+            "signing_link_days": forms.NumberInput(attrs={"min": 1, "max": 90}),
         }
         help_texts = {
             "brand_colour": "Used for the navigation bar, buttons and e-mails.",
@@ -100,3 +103,25 @@ class InstitutionProfileForm(forms.ModelForm):
         if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
             raise forms.ValidationError("The logo is larger than 2000 × 2000 pixels.")
         return logo
+
+
+class SealCertificateUploadForm(forms.Form):
+    """The institution's own sealing certificate: a PKCS#12 file and its password. The password
+    is never shown again, not even when the form comes back with an error."""
+
+    file = forms.FileField(
+        label="Certificate file (.p12 or .pfx)",
+        widget=forms.FileInput(attrs={"accept": ".p12,.pfx,application/x-pkcs12"}),
+        help_text="The certificate with its private key, exported as PKCS#12; at most 100 KB.",
+    )
+    password = forms.CharField(
+        label="The file's password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty if the file has no password.",
+    )
+
+    def clean_file(self) -> bytes:
+        """The file's content, read no further than the size limit needs."""
+        return self.cleaned_data["file"].read(PKCS12_MAX_BYTES + 1)

@@ -1,4 +1,4 @@
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
@@ -34,6 +34,16 @@ class Institution(TenantMixin):
     logo = models.ImageField(upload_to="branding/", blank=True)
     brand_colour = models.CharField(
         max_length=7, default="#1f5f8b", validators=[hex_colour_validator]
+    )
+    signing_link_days = models.PositiveSmallIntegerField(
+        "Signing links last (days)",
+        default=14,
+        validators=[
+            MinValueValidator(1, "A signing link must last at least 1 day."),
+            MaxValueValidator(90, "A signing link may last at most 90 days."),
+        ],
+        help_text="How long an e-mailed signing link works, from 1 to 90 days. A change applies "
+        "to links sent afterwards; a signer whose link has expired can ask for a new one.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -228,14 +228,15 @@ def institution_reactivate(*, institution: Institution, actor=None) -> Instituti
 
 PROFILE_FIELDS = [
     "name", "registration_number", "address", "contact_email", "contact_phone", "brand_colour",
+    "signing_link_days",
 ]  # fmt: skip
 
 
 def institution_profile_update(
     *, institution: Institution, actor, changes: dict[str, Any]
 ) -> Institution:
-    """Apply a super admin's changes to the profile and branding (`logo`: a new image, or False
-    to remove it); audited in the institution's own trail."""
+    """Apply a super admin's changes to the profile, branding and signing settings (`logo`: a
+    new image, or False to remove it); audited in the institution's own trail."""
     from accounts.models import Role
     from accounts.permissions import permission_check
 

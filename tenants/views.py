@@ -2,16 +2,26 @@ import mimetypes
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from tenants.forms import FindInstitutionForm, InstitutionCreateForm, InstitutionProfileForm
+from signing.sealing import certificate_import_pkcs12
+from signing.selectors import certificate_in_use
+from tenants.forms import (
+    FindInstitutionForm,
+    InstitutionCreateForm,
+    InstitutionProfileForm,
+    SealCertificateUploadForm,
+)
 from tenants.models import Institution
 from tenants.selectors import institution_list_for_operator
 from tenants.services import (
@@ -103,6 +113,25 @@ def institution_logo(request: HttpRequest) -> HttpResponse:
     return FileResponse(institution.logo.open("rb"), content_type=content_type)
 
 
+def _settings_page(
+    request: HttpRequest,
+    *,
+    form: InstitutionProfileForm | None = None,
+    seal_form: SealCertificateUploadForm | None = None,
+) -> HttpResponse:
+    """The settings page: the profile form and the document seal, either one maybe with the
+    errors of the form just sent."""
+    return render(
+        request,
+        "tenants/institution_settings.html",
+        {
+            "form": form or InstitutionProfileForm(instance=request.tenant),
+            "seal_form": seal_form or SealCertificateUploadForm(),
+            "certificate": certificate_in_use(),
+        },
+    )
+
+
 @role_required(Role.SUPER_ADMIN)
 def institution_settings(request: HttpRequest) -> HttpResponse:
     institution = request.tenant
@@ -113,4 +142,29 @@ def institution_settings(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, "Institution settings saved.")
         return redirect("institution_settings")
-    return render(request, "tenants/institution_settings.html", {"form": form})
+    return _settings_page(request, form=form)
+
+
+@sensitive_post_parameters("password")
+@role_required(Role.SUPER_ADMIN)
+@require_POST
+def institution_seal_upload(request: HttpRequest) -> HttpResponse:
+    """The super admin's own certificate replaces the seal; the file's password is kept out of
+    error reports."""
+    seal_form = SealCertificateUploadForm(request.POST, request.FILES)
+    if seal_form.is_valid():
+        try:
+            certificate = certificate_import_pkcs12(
+                data=seal_form.cleaned_data["file"],
+                password=seal_form.cleaned_data["password"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            seal_form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Agreements completed from now on are sealed with “{certificate.subject_name}”.",
+            )
+            return redirect(reverse("institution_settings") + "#document-seal")
+    return _settings_page(request, seal_form=seal_form)

@@ -23,6 +23,7 @@ def _form(**changes) -> dict:
         "contact_email": "founder@alpha.example",
         "contact_phone": "",
         "brand_colour": "#1f5f8b",
+        "signing_link_days": "14",
         **changes,
     }
 
