@@ -361,21 +361,32 @@ def submission_resend(*, submission: Submission, actor: User) -> None:
 
 def _links_due_reminder(now: datetime.datetime) -> models.QuerySet[SigningLink]:
     """Usable links, not yet reminded, that expire within the reminder window, of pending
-    submissions whose signer is next in line (no earlier signer still to sign)."""
+    submissions whose signer is next in line (no earlier signer still to sign). A link is
+    also past half its life, so that a short lifetime (an institution may choose one day)
+    does not bring a reminder right after the first e-mail."""
     earlier_unsigned = Submitter.objects.filter(
         submission=models.OuterRef("submitter__submission"),
         order__lt=models.OuterRef("submitter__order"),
         signed_at__isnull=True,
     )
-    return SigningLink.objects.filter(
-        revoked_at__isnull=True,
-        reminded_at__isnull=True,
-        expires_at__gt=now,
-        expires_at__lte=now + settings.SIGNING_REMINDER_BEFORE,
-        submitter__signed_at__isnull=True,
-        submitter__declined_at__isnull=True,
-        submitter__submission__status=SubmissionStatus.PENDING,
-    ).exclude(models.Exists(earlier_unsigned))
+    half_life = models.ExpressionWrapper(
+        (models.F("expires_at") - models.F("created_at")) / 2, output_field=models.DurationField()
+    )
+    halfway = models.F("created_at") + half_life
+    return (
+        SigningLink.objects.alias(halfway=halfway)
+        .filter(
+            halfway__lte=now,
+            revoked_at__isnull=True,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=now + settings.SIGNING_REMINDER_BEFORE,
+            submitter__signed_at__isnull=True,
+            submitter__declined_at__isnull=True,
+            submitter__submission__status=SubmissionStatus.PENDING,
+        )
+        .exclude(models.Exists(earlier_unsigned))
+    )
 
 
 def link_remind(*, link: SigningLink, now: datetime.datetime | None = None) -> bool:

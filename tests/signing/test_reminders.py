@@ -57,9 +57,11 @@ def signer_client(institution, client_for, unique_ip):
     return client
 
 
-def _expire_in(submitter: Submitter, delta: timedelta) -> SigningLink:
+def _expire_in(submitter: Submitter, delta: timedelta, lifetime=timedelta(days=14)) -> SigningLink:
+    """Move the signer's link in time: it expires in `delta` and was sent `lifetime` before."""
+    expires_at = timezone.now() + delta
     SigningLink.objects.filter(submitter=submitter, revoked_at__isnull=True).update(
-        expires_at=timezone.now() + delta
+        expires_at=expires_at, created_at=expires_at - lifetime
     )
     return SigningLink.objects.get(submitter=submitter, revoked_at__isnull=True)
 
@@ -126,6 +128,17 @@ def test_a_link_expiring_later_is_not_reminded(make_submission, signers):
     assert _reminders_to(student.email) == 0
 
 
+def test_a_short_lived_link_is_reminded_only_past_half_its_life(make_submission, signers):
+    submission = make_submission(signers=signers)
+    student = submission.submitters.get(order=1)
+    _expire_in(student, timedelta(hours=23), lifetime=timedelta(days=1))
+    _run()
+    assert _reminders_to(student.email) == 0
+    _expire_in(student, timedelta(hours=11), lifetime=timedelta(days=1))
+    _run()
+    assert _reminders_to(student.email) == 1
+
+
 def test_an_expired_link_is_not_reminded(make_submission, signers):
     submission = make_submission(signers=signers)
     student = submission.submitters.get(order=1)
@@ -155,7 +168,8 @@ def test_a_finished_submission_is_not_reminded(make_submission, signers, admin, 
     else:
         submission_revoke(submission=submission, actor=admin)
     SigningLink.objects.filter(submitter__submission=submission).update(
-        expires_at=timezone.now() + timedelta(days=1)
+        expires_at=timezone.now() + timedelta(days=1),
+        created_at=timezone.now() - timedelta(days=13),
     )
     _run()
     assert _reminders_to(one_signer[0]["email"]) == 0
@@ -168,6 +182,7 @@ def test_a_signer_whose_turn_has_not_come_is_not_reminded(make_submission, signe
     SigningLink.objects.create(
         submitter=sponsor,
         token_hash=secrets.token_hex(32),
+        created_at=timezone.now() - timedelta(days=13),
         expires_at=timezone.now() + timedelta(days=1),
     )
     _run()
