@@ -48,7 +48,8 @@ def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> S
         sponsor.full_clean()
         sponsor.save()
         audit_record(
-            actor=actor, action="sponsor.created", entity_type="sponsor", entity_id=sponsor.pk,
+            actor=actor, action="sponsor.created", entity_type="sponsors.sponsor",
+            entity_id=sponsor.pk,
             new_values=cleaned,
         )  # fmt: skip
     return sponsor
@@ -68,7 +69,8 @@ def sponsor_update(
         sponsor.full_clean()
         sponsor.save()
         audit_record(
-            actor=actor, action="sponsor.updated", entity_type="sponsor", entity_id=sponsor.pk,
+            actor=actor, action="sponsor.updated", entity_type="sponsors.sponsor",
+            entity_id=sponsor.pk,
             old_values={k: v for k, v in old.items() if v != cleaned[k]},
             new_values={k: v for k, v in cleaned.items() if v != old[k]},
         )  # fmt: skip
@@ -94,7 +96,8 @@ def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) 
             update.append("sponsor_email")
         cohort.save(update_fields=update)
         audit_record(
-            actor=actor, action="cohort.sponsor_set", entity_type="cohort", entity_id=cohort.pk,
+            actor=actor, action="cohort.sponsor_set", entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
             old_values={"sponsor": old},
             new_values={
                 "sponsor": cohort.sponsor_id,
@@ -139,7 +142,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             if submitter.email == sponsor.contact_email.lower():
                 submission_send(submission=current, notify=True, actor=actor)
                 audit_record(
-                    actor=actor, action="sponsor.invite_resent", entity_type="cohort",
+                    actor=actor, action="sponsor.invite_resent", entity_type="cohorts.cohort",
                     entity_id=cohort.pk, new_values={"submission": current.pk},
                 )  # fmt: skip
                 return current
@@ -159,7 +162,8 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
         )
         submission_send(submission=submission, notify=True, actor=actor)
         audit_record(
-            actor=actor, action="sponsor.invited", entity_type="cohort", entity_id=cohort.pk,
+            actor=actor, action="sponsor.invited", entity_type="cohorts.cohort",
+            entity_id=cohort.pk,
             new_values={
                 "sponsor": sponsor.pk, "submission": submission.pk,
                 **({"revoked_submission": replaced.pk} if replaced is not None else {}),
@@ -186,7 +190,7 @@ def sponsor_invite_revoke(*, cohort: Cohort, actor: User) -> Submission:
         if revoked is None:
             raise ValidationError("The sponsor has no open link to revoke.")
         audit_record(
-            actor=actor, action="sponsor.invite_revoked", entity_type="cohort",
+            actor=actor, action="sponsor.invite_revoked", entity_type="cohorts.cohort",
             entity_id=cohort.pk, new_values={"submission": revoked.pk},
         )  # fmt: skip
     return revoked
@@ -208,7 +212,7 @@ def _tell_admins(submission, *, outcome: str, reason: str = "") -> None:
             },
         )  # fmt: skip
     audit_record(
-        action=f"sponsor.agreement_{outcome}", entity_type="cohort", entity_id=cohort.pk,
+        action=f"sponsor.agreement_{outcome}", entity_type="cohorts.cohort", entity_id=cohort.pk,
         new_values={"submission": submission.pk, **({"reason": reason} if reason else {})},
     )  # fmt: skip
 
@@ -252,7 +256,7 @@ def _sponsor_cohort_notify(*, cohort: Cohort, actor: User, event: str) -> bool:
             },
         )
         audit_record(
-            actor=actor, action=f"sponsor.notified_cohort_{event}", entity_type="cohort",
+            actor=actor, action=f"sponsor.notified_cohort_{event}", entity_type="cohorts.cohort",
             entity_id=cohort.pk, new_values={"sponsor": sponsor.pk, "recipient": recipient,
                                              "template": template},
         )  # fmt: skip

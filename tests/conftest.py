@@ -23,6 +23,13 @@ from tests.browser.support import DESKTOP
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last (in each xdist worker too, which runs its share in this order):
+    once Playwright's sync API has started, its event loop stays marked as running in the test
+    thread, and code that calls asyncio.run there (pyHanko, sealing an agreement) refuses."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def _institution(code: str, name: str) -> Institution:
     existing = Institution.objects.filter(code=code).first()
     return existing or institution_provision(

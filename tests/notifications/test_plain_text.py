@@ -49,7 +49,9 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
 
 
 @pytest.mark.parametrize(
-    ("template", "context"),
+    # Not "context": that name is Playwright's browser-context fixture, and a test asking for
+    # it would be grouped with, and run among, the browser tests.
+    ("template", "values"),
     [
         ("enrolled", {"full_name": "Thandi", "cohort_name": NAME, "url": "https://x/"}),
         ("signing_request", {"full_name": "Thandi", "title": NAME, "role": "Student",
@@ -57,10 +59,10 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
         ("signing_completed", {"full_name": "Thandi", "title": NAME, "verify_url": "https://x/"}),
     ],
 )  # fmt: skip
-def test_every_plain_text_part_is_rendered_unescaped(institution, template, context):
+def test_every_plain_text_part_is_rendered_unescaped(institution, template, values):
     """Templates with and without names in their subject: the renderer, not each template,
     turns escaping off."""
     message = email_render(
-        OutboundEmail(recipient="thandi@example.org", template=template, context=context)
+        OutboundEmail(recipient="thandi@example.org", template=template, context=values)
     )
     _assert_literal(message, NAME)

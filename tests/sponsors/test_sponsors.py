@@ -68,9 +68,9 @@ def test_create_and_update_are_audited(admin, sponsor):
     sponsor.refresh_from_db()
     assert sponsor.contact_name == "Lerato K"
     actions = set(
-        AuditEvent.objects.filter(entity_type="sponsor", entity_id=str(sponsor.pk)).values_list(
-            "action", flat=True
-        )
+        AuditEvent.objects.filter(
+            entity_type="sponsors.sponsor", entity_id=str(sponsor.pk)
+        ).values_list("action", flat=True)
     )
     assert actions == {"sponsor.created", "sponsor.updated"}
 
