@@ -15,4 +15,5 @@ urlpatterns = [
     ),
     path("<int:pk>/files/<int:document_pk>/", views.document_file, name="document_file"),
     path("<int:pk>/agreement/", views.enrollment_agreement, name="agreement"),
+    path("<int:pk>/agreement/signed.pdf", views.enrollment_agreement_pdf, name="agreement_pdf"),
 ]

@@ -46,6 +46,7 @@ from enrolments.uploads import (
     stored_file_response,
     too_large_error,
 )
+from signing.models import SubmissionStatus
 
 # What the details summary shows, in order, with the vocabulary to label stored values.
 DETAILS_SUMMARY = [
@@ -255,6 +256,23 @@ def document_file(request: HttpRequest, pk: int, document_pk: int) -> HttpRespon
         file=document.file,
         filename=document.original_name,
         content_type=document.content_type,
+        as_attachment=True,
+    )
+
+
+@login_required
+def enrollment_agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The student's own sealed agreement, once signed: the PDF with the signatures, the audit
+    page and the institution's seal (the one e-mailed to them on completion)."""
+    enrollment = _portal_enrollment(request, pk)
+    document = enrollment_agreement_document(enrollment)
+    submission = document.submission if document is not None else None
+    if submission is None or submission.status != SubmissionStatus.COMPLETED:
+        raise Http404("This agreement is not signed yet.")
+    return stored_file_response(
+        file=submission.final_pdf,
+        filename="signed-agreement.pdf",
+        content_type="application/pdf",
         as_attachment=True,
     )
 

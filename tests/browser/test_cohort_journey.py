@@ -1,7 +1,8 @@
 """A cohort from both sides, in Chromium: an admin creates a cohort, picks its required
 documents, signs and activates it, imports a spreadsheet with some bad rows and confirms the good
 ones; an invited student sets a password, fills in their details (one mistake corrected) and
-uploads each document; the admin withdraws another student, who then no longer sees the cohort.
+uploads each document, draws her signature on her agreement and downloads it sealed; the admin
+withdraws another student, who then no longer sees the cohort.
 And a student cannot reach another student's enrolment, another institution's, or the admin
 pages.
 
@@ -14,6 +15,7 @@ desktop and phone widths:
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -301,6 +303,12 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     expect(page.locator("#agreement")).to_contain_text("Signed as “Thandi Mokoena”")
     expect(page.get_by_text("2 of 4 steps done")).to_be_visible()
     journey.look("portal-signed")
+    page.locator("#agreement").get_by_role("link", name="Read the agreement").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the signed agreement (PDF)").click()
+    assert download.value.suggested_filename == "signed-agreement.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    page.goto(thandi_enrolment_url)
 
     # --- Sipho accepts his invitation too, and sees the cohort.
     page.context.clear_cookies()

@@ -19,6 +19,7 @@ from enrolments.services import (
 from enrolments.tasks import enrollment_agreements_send_task
 from notifications.models import OutboundEmail
 from notifications.services import email_render
+from signing.documents import sha256_hex
 from signing.models import SigningLink, Submission, SubmissionStatus
 from signing.selectors import submissions_for_subject
 from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
@@ -147,9 +148,21 @@ def test_the_portal_signs_the_agreement_the_task_sent(
     link = link_for_token(_token(started["Location"]))
     assert link.submitter.submission_id == sent.pk
     assert _sent(enrollment) == [sent]
+    pdf_url = reverse("enrolments:agreement_pdf", args=[enrollment.pk])
+    assert client.get(pdf_url).status_code == 404
     submitter_sign(link=link, signed_name="Sipho Student", consent=True, signature_text="Sipho")
     enrollment.refresh_from_db()
     assert enrollment.agreement_signature == "Sipho Student"
+
+    # The sealed PDF is the student's to download, and nobody else's.
+    page = client.get(reverse("enrolments:agreement", args=[enrollment.pk])).content.decode()
+    assert pdf_url in page
+    response = client.get(pdf_url)
+    assert response["Content-Type"] == "application/pdf"
+    sent.refresh_from_db()
+    assert sha256_hex(b"".join(response.streaming_content)) == sent.final_sha256
+    other = enrol(cohort=cohort)
+    assert client_of(other.user).get(pdf_url).status_code == 404
 
 
 def test_a_later_template_edit_leaves_a_sent_students_document_unchanged(
