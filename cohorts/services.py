@@ -104,18 +104,22 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
     return cohort
 
 
+def _main_agreement_check_signable(cohort: Cohort) -> None:
+    if cohort.state != CohortState.DRAFT:
+        raise ValidationError("The main agreement is signed before the cohort is activated.")
+    if cohort.main_template_id is None:
+        raise ValidationError("Choose the main agreement template before signing it.")
+    if cohort.admin_signed_at is not None:
+        raise ValidationError("The main agreement has already been signed.")
+
+
 def cohort_record_admin_signature(*, cohort: Cohort, actor: User, signature: str) -> Cohort:
     """Record that an admin signed the cohort's main agreement. The signing flow calls this;
     it is what activation waits for."""
     _check_manager(actor, "cohorts.cohort_record_admin_signature")
     with transaction.atomic():
         cohort = _lock(cohort)
-        if cohort.state != CohortState.DRAFT:
-            raise ValidationError("The main agreement is signed before the cohort is activated.")
-        if cohort.main_template_id is None:
-            raise ValidationError("Choose the main agreement template before signing it.")
-        if cohort.admin_signed_at is not None:
-            raise ValidationError("The main agreement has already been signed.")
+        _main_agreement_check_signable(cohort)
         cohort.admin_signed_at = timezone.now()
         cohort.admin_signed_by = actor
         cohort.save(update_fields=["admin_signed_at", "admin_signed_by", "updated_at"])
@@ -145,12 +149,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
             .select_related("main_template")
             .get(pk=cohort.pk)
         )
-        if cohort.state != CohortState.DRAFT:
-            raise ValidationError("The main agreement is signed before the cohort is activated.")
-        if cohort.main_template_id is None:
-            raise ValidationError("Choose the main agreement template before signing it.")
-        if cohort.admin_signed_at is not None:
-            raise ValidationError("The main agreement has already been signed.")
+        _main_agreement_check_signable(cohort)
         open_agreements = (
             submissions_for_subject(cohort)
             .filter(status=SubmissionStatus.PENDING, submitters__role="institution_admin")

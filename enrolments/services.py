@@ -214,6 +214,14 @@ def enrollment_details_save(
     return enrollment
 
 
+def _agreement_check_signable(enrollment: CohortEnrollment, actor: User) -> None:
+    _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
+    if enrollment.agreement_signed_at:
+        raise ValidationError("You have already signed this agreement.")
+    if enrollment.cohort.main_template_id is None:
+        raise ValidationError("The agreement for this cohort is not ready yet.")
+
+
 def enrollment_agreement_sign(
     *, enrollment: CohortEnrollment, actor: User, signature: str
 ) -> CohortEnrollment:
@@ -223,11 +231,7 @@ def enrollment_agreement_sign(
         raise ValidationError({"signature": "Type your full name to sign."})
     with transaction.atomic():
         enrollment = _lock(enrollment)
-        _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
-        if enrollment.agreement_signed_at:
-            raise ValidationError("You have already signed this agreement.")
-        if enrollment.cohort.main_template_id is None:
-            raise ValidationError("The agreement for this cohort is not ready yet.")
+        _agreement_check_signable(enrollment, actor)
         _start_if_waiting(enrollment)
         enrollment.agreement_signed_at = timezone.now()
         enrollment.agreement_signature = signature
@@ -274,11 +278,7 @@ def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> 
     fresh link; returns the link. Signing it runs `enrollment_agreement_signed`."""
     with transaction.atomic():
         enrollment = _lock(enrollment)
-        _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
-        if enrollment.agreement_signed_at:
-            raise ValidationError("You have already signed this agreement.")
-        if enrollment.cohort.main_template_id is None:
-            raise ValidationError("The agreement for this cohort is not ready yet.")
+        _agreement_check_signable(enrollment, actor)
         submission = _agreement_pending(enrollment, actor)
         return submission_send(submission=submission, notify=False, actor=actor)
 

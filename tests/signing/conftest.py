@@ -42,6 +42,13 @@ def admin(institution):
 
 
 @pytest.fixture
+def admin_client(institution, client_for, admin):
+    client = client_for(institution)
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
 def template(admin):
     return template_create(
         title="Learnership agreement",

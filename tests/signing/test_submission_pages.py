@@ -15,13 +15,6 @@ from tests.signing.conftest import last_link_to
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(institution, client_for, admin):
-    client = client_for(institution)
-    client.force_login(admin)
-    return client
-
-
 def test_the_list_names_each_agreement_its_subject_signers_and_status(
     admin_client, make_submission
 ):

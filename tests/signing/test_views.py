@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(institution, client_for, admin):
-    client = client_for(institution)
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def signer_client(institution, client_for, unique_ip):
     client = client_for(institution)
     client.defaults["REMOTE_ADDR"] = unique_ip
