@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Sponsor(models.Model):
@@ -25,3 +26,24 @@ class Sponsor(models.Model):
 
     def __str__(self) -> str:
         return self.company_name
+
+
+class SponsorAgreement(models.Model):
+    """Which sponsor an agreement sent for a cohort was for. A cohort may change sponsors;
+    only the current sponsor's own agreement says whether the cohort's sponsor has signed."""
+
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.CASCADE, related_name="sponsor_agreements"
+    )
+    sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="agreements")
+    submission = models.OneToOneField(
+        "signing.Submission", on_delete=models.CASCADE, related_name="sponsor_agreement"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["cohort", "sponsor"])]
+
+    def __str__(self) -> str:
+        return f"{self.sponsor} for cohort {self.cohort_id}"

@@ -7,8 +7,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from cohorts.models import Cohort
 from signing.models import Submission
-from signing.selectors import submissions_for_subject
-from sponsors.models import Sponsor
+from sponsors.models import Sponsor, SponsorAgreement
 
 SPONSOR_ROLE = "sponsor"
 
@@ -32,11 +31,17 @@ def sponsor_choices() -> QuerySet[Sponsor]:
 
 
 def sponsor_submission(cohort: Cohort) -> Submission | None:
-    """The newest submission sent to the cohort's sponsor, if any."""
-    for submission in submissions_for_subject(cohort):
-        if any(s.role == SPONSOR_ROLE for s in submission.submitters.all()):
-            return submission
-    return None
+    """The newest agreement sent to the cohort's current sponsor, with its signers, if any
+    (one signed by a former sponsor does not count)."""
+    if cohort.sponsor_id is None:
+        return None
+    agreement = (
+        SponsorAgreement.objects.filter(cohort=cohort, sponsor_id=cohort.sponsor_id)
+        .select_related("submission")
+        .prefetch_related("submission__submitters")
+        .first()
+    )
+    return agreement.submission if agreement is not None else None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from cohorts.selectors import cohort_merge_fields
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus
 from signing.services import submission_create, submission_revoke, submission_send
-from sponsors.models import Sponsor
+from sponsors.models import Sponsor, SponsorAgreement
 from sponsors.selectors import sponsor_submission
 from tenants.services import institution_url
 
@@ -160,6 +160,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             subject=cohort,
             actor=actor,
         )
+        SponsorAgreement.objects.create(cohort=cohort, sponsor=sponsor, submission=submission)
         submission_send(submission=submission, notify=True, actor=actor)
         audit_record(
             actor=actor, action="sponsor.invited", entity_type="cohorts.cohort",

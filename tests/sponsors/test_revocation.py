@@ -2,6 +2,7 @@
 sponsor changes or is cleared, their address changes before a new invitation, or an admin
 revokes it from the cohort page."""
 
+import importlib
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from cohorts.services import cohort_completion_blockers
 from notifications.models import OutboundEmail
 from signing.models import SigningLink, SubmissionStatus
 from signing.services import link_for_token, submitter_sign
@@ -122,15 +124,50 @@ def test_saving_the_same_sponsor_keeps_the_link(admin, cohort, sponsor):
     assert cohort_sponsor_status(cohort).state == "signed"
 
 
-def test_changing_the_sponsor_after_they_signed_keeps_the_signed_agreement(admin, cohort):
+def test_a_new_sponsor_signs_for_themselves_and_the_former_ones_agreement_is_kept(
+    admin, cohort, sponsor
+):
     submission = sponsor_invite(cohort=cohort, actor=admin)
     _sign(_latest_link(UBUNTU["contact_email"]))
 
-    cohort_sponsor_set(cohort=cohort, sponsor=sponsor_create(actor=admin, **KAROO), actor=admin)
+    cohort = cohort_sponsor_set(
+        cohort=cohort, sponsor=sponsor_create(actor=admin, **KAROO), actor=admin
+    )
 
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.COMPLETED
     assert "revoked_submission" not in _audit("cohort.sponsor_set", cohort).new_values
+    # The former sponsor's signature does not count for the new one: the cohort cannot
+    # complete until Karoo signs.
+    assert cohort_sponsor_status(cohort).state == "not_invited"
+    assert "the sponsor has not signed the agreement" in cohort_completion_blockers(cohort)
+    sponsor_invite(cohort=cohort, actor=admin)
+    _sign(_latest_link(KAROO["contact_email"]))
+    assert cohort_sponsor_status(cohort).state == "signed"
+    assert cohort_sponsor_status(cohort).email == KAROO["contact_email"]
+
+    cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+    assert cohort_sponsor_status(cohort).email == UBUNTU["contact_email"]
+    assert cohort_sponsor_status(cohort).state == "signed"
+
+
+def test_agreements_sent_before_they_were_recorded_are_linked_to_their_sponsor(
+    admin, cohort, sponsor
+):
+    from django.apps import apps
+    from django.db import connection
+
+    from sponsors.models import SponsorAgreement
+
+    migration = importlib.import_module("sponsors.migrations.0002_sponsor_agreements")
+    submission = sponsor_invite(cohort=cohort, actor=admin)
+    SponsorAgreement.objects.all().delete()
+    assert cohort_sponsor_status(cohort).state == "not_invited"
+
+    migration.link_sent_agreements(apps, connection.schema_editor())
+
+    assert SponsorAgreement.objects.get().submission == submission
+    assert cohort_sponsor_status(cohort).state == "invited"
 
 
 def test_inviting_after_the_address_changed_revokes_the_old_link(admin, cohort, sponsor):
