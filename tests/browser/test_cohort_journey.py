@@ -171,6 +171,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     # Signing goes through the signing pages: the admin types a signature and consents.
     dashboard_url = page.url
     page.get_by_role("link", name="Sign the main agreement").click()
+    expect(page.get_by_role("button", name="Sign agreement")).to_be_visible()
     journey.look("sign")
     page.get_by_role("button", name="Sign agreement").click()
     expect(page.get_by_label("Your full name")).to_have_value("Ada Admin")

@@ -1,6 +1,8 @@
 """An admin follows the agreements they sent: the list, one agreement's signers and trail, a
 fresh link for the signer whose turn it is, and revoking it after confirming."""
 
+import re
+
 import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
@@ -41,6 +43,8 @@ def test_admin_finds_an_agreement_sends_a_fresh_link_and_revokes_it(
     page.get_by_role("link", name="Sent agreements").click()
     page.get_by_label("Search").fill(unique)
     page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(rf"\?q={unique}"))
+    expect(page.get_by_role("link", name=template.title)).to_be_visible()
     checker.look("list")
     page.get_by_role("link", name=template.title).click()
     expect(page.get_by_role("heading", name="Waiting for Sipho Dlamini")).to_be_visible()
