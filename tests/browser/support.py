@@ -103,7 +103,10 @@ class PageChecker:
             self.problems.append(f"{response.url}: {response.status}")
 
     def look(self, name: str) -> None:
-        """Check the current page at both widths (and save it, with SCREENSHOTS=1)."""
+        """Check the current page at both widths (and save it, with SCREENSHOTS=1), after it
+        has finished loading. After a click that navigates, first expect something of the new
+        page: the click returns before the navigation starts."""
+        self.page.wait_for_load_state()
         self.count += 1
         for size_name, size in [("desktop", DESKTOP), ("phone", PHONE)]:
             self.page.set_viewport_size(size)
