@@ -271,6 +271,7 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
             new_values={"state": CohortState.COMPLETED,
                         **({"reason": force_reason, "blockers": blockers} if blockers else {})},
         )  # fmt: skip
+        _agreements_revoke(cohort, actor, reason="The cohort was completed.")
         from sponsors.services import sponsor_cohort_completed_notify
 
         sponsor_cohort_completed_notify(cohort=cohort, actor=actor)
@@ -301,8 +302,23 @@ def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
             old_values={"state": old_state},
             new_values={"state": CohortState.CANCELLED, "reason": reason},
         )
+        _agreements_revoke(cohort, actor, reason="The cohort was cancelled.")
         sync_enqueue_for(cohort)
     return cohort
+
+
+def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
+    """Revoke the agreements of a cohort that has ended (its main and sponsor agreements and
+    its students') still waiting for a signature: their links stop working and nobody is
+    reminded to sign for a programme that is over."""
+    from enrolments.models import CohortEnrollment
+    from signing.services import submissions_revoke_pending
+
+    submissions_revoke_pending(
+        subjects=[cohort, *CohortEnrollment.objects.filter(cohort=cohort)],
+        actor=actor,
+        reason=reason,
+    )
 
 
 def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed: bool) -> None:

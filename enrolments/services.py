@@ -35,7 +35,7 @@ from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus
 from signing.selectors import submissions_for_subject
-from signing.services import submission_create, submission_send
+from signing.services import submission_create, submission_send, submissions_revoke_pending
 from tenants.services import directory_entry_add, institution_url
 
 logger = logging.getLogger(__name__)
@@ -471,6 +471,9 @@ def enrollment_withdraw(
             entity_id=enrollment.pk,
             old_values={"state": old_state},
             new_values={"state": EnrollmentState.WITHDRAWN, "reason": reason},
+        )
+        submissions_revoke_pending(
+            subjects=[enrollment], actor=actor, reason="The student was withdrawn."
         )
         sync_enqueue_for(enrollment)
     return enrollment

@@ -230,6 +230,10 @@ class SigningLink(models.Model):
     reminded_at = models.DateTimeField(
         null=True, blank=True, help_text="When the signer was reminded that this link expires."
     )
+    emailed = models.BooleanField(
+        help_text="Whether the link was e-mailed (a link made for a signer already on the page "
+        "is not, and is never reminded)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

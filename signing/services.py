@@ -7,6 +7,7 @@ submitter instead. Each service runs in one transaction and writes its audit eve
 import datetime
 import io
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -293,6 +294,7 @@ def _link_issue(
         token_hash=token_hash(token),
         expires_at=reminder_of.expires_at if reminder_of else now + link_ttl(),
         reminded_at=now if reminder_of else None,
+        emailed=notify,
     )
     url = signing_url(token)
     submitter.sent_at = now
@@ -360,10 +362,11 @@ def submission_resend(*, submission: Submission, actor: User) -> None:
 
 
 def _links_due_reminder(now: datetime.datetime) -> models.QuerySet[SigningLink]:
-    """Usable links, not yet reminded, that expire within the reminder window, of pending
-    submissions whose signer is next in line (no earlier signer still to sign). A link is
-    also past half its life, so that a short lifetime (an institution may choose one day)
-    does not bring a reminder right after the first e-mail."""
+    """Usable e-mailed links, not yet reminded, that expire within the reminder window, of
+    pending submissions whose signer is next in line (no earlier signer still to sign). A link
+    is also past half its life, so that a short lifetime (an institution may choose one day)
+    does not bring a reminder right after the first e-mail. A link made for a signer already on
+    the page (the portal's, the admin's) was never e-mailed: a reminder of it would be news."""
     earlier_unsigned = Submitter.objects.filter(
         submission=models.OuterRef("submitter__submission"),
         order__lt=models.OuterRef("submitter__order"),
@@ -377,6 +380,7 @@ def _links_due_reminder(now: datetime.datetime) -> models.QuerySet[SigningLink]:
         SigningLink.objects.alias(halfway=halfway)
         .filter(
             halfway__lte=now,
+            emailed=True,
             revoked_at__isnull=True,
             reminded_at__isnull=True,
             expires_at__gt=now,
@@ -427,14 +431,45 @@ def submission_revoke(*, submission: Submission, actor: User, reason: str = "") 
         submission = _lock_submission(submission)
         if submission.status != SubmissionStatus.PENDING:
             raise ValidationError(f"This agreement is {submission.get_status_display().lower()}.")
-        submission.status = SubmissionStatus.REVOKED
-        submission.save(update_fields=["status"])
-        SigningLink.objects.filter(
-            submitter__submission=submission, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
-        _event(submission, "revoked", reason=reason)
-        _audit("submission_revoked", submission, actor, reason=reason)
+        _revoke(submission, actor, reason)
     return submission
+
+
+def _revoke(submission: Submission, actor: User | None, reason: str) -> None:
+    """Revoke a locked, pending submission."""
+    submission.status = SubmissionStatus.REVOKED
+    submission.save(update_fields=["status"])
+    SigningLink.objects.filter(submitter__submission=submission, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    _event(submission, "revoked", reason=reason)
+    _audit("submission_revoked", submission, actor, reason=reason)
+
+
+def submissions_revoke_pending(
+    *, subjects: Iterable[models.Model], actor: User | None, reason: str
+) -> int:
+    """Revoke every agreement still waiting for a signature about `subjects` (a cancelled
+    cohort and its enrolments, a withdrawn student ...), so that nobody signs, or is reminded
+    to sign, what no longer applies; returns how many. The caller has checked its own
+    permission (withdrawing a student is the admin's decision, not a signing one) and runs
+    this in its transaction."""
+    ids_by_type: dict[str, list[str]] = defaultdict(list)
+    for subject in subjects:
+        ids_by_type[subject._meta.label_lower].append(str(subject.pk))
+    by_subject = models.Q(pk__in=[])
+    for subject_type, subject_ids in ids_by_type.items():
+        by_subject |= models.Q(subject_type=subject_type, subject_id__in=subject_ids)
+    pending = (
+        Submission.objects.select_for_update()
+        .filter(by_subject, status=SubmissionStatus.PENDING)
+        .order_by("pk")
+    )
+    revoked = 0
+    for submission in pending:
+        _revoke(submission, actor, reason)
+        revoked += 1
+    return revoked
 
 
 def link_for_token(token: str) -> SigningLink | None:

@@ -7,7 +7,12 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from cohorts.imports import enrollments_import
-from cohorts.services import cohort_activate, cohort_record_admin_signature
+from cohorts.services import (
+    cohort_activate,
+    cohort_cancel,
+    cohort_complete,
+    cohort_record_admin_signature,
+)
 from config.celery import app
 from enrolments.models import EnrollmentState
 from enrolments.services import (
@@ -267,3 +272,49 @@ def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
     )
     assert {cohort_admin.email, "founder@alpha.example"} <= recipients
     assert enrollment.user.email not in recipients
+
+
+def test_withdrawing_a_student_revokes_their_waiting_agreement(
+    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment, classmate = enrol(cohort=cohort), enrol(cohort=cohort)
+    started = client_of(enrollment.user).post(reverse("enrolments:agreement", args=[enrollment.pk]))
+    link = link_for_token(_token(started["Location"]))
+
+    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
+
+    [revoked] = _sent(enrollment)
+    assert revoked.status == SubmissionStatus.REVOKED
+    assert revoked.events.filter(kind="revoked").get().data["reason"] == (
+        "The student was withdrawn."
+    )
+    link.refresh_from_db()
+    assert link.state == "revoked"
+    assert [s.status for s in _sent(classmate)] == [SubmissionStatus.PENDING]
+
+
+@pytest.mark.parametrize("ending", ["cancel", "complete"])
+def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
+    enrol, active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks, ending
+):
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting, signed = enrol(cohort=cohort), enrol(cohort=cohort)
+    link = link_for_token(_token(enrollment_agreement_start(enrollment=signed, actor=signed.user)))
+    submitter_sign(link=link, signed_name="Signed Student", consent=True, signature_text="S")
+    elsewhere = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        other = enrol(cohort=elsewhere)
+
+    if ending == "cancel":
+        cohort_cancel(cohort=cohort, actor=cohort_admin, reason="The sponsor withdrew.")
+    else:
+        cohort_complete(cohort=cohort, actor=cohort_admin, force_reason="Funding year ended.")
+
+    assert [s.status for s in _sent(waiting)] == [SubmissionStatus.REVOKED]
+    assert [s.status for s in _sent(signed)] == [SubmissionStatus.COMPLETED]
+    assert [s.status for s in _sent(other)] == [SubmissionStatus.PENDING]
+    reason = {"cancel": "The cohort was cancelled.", "complete": "The cohort was completed."}
+    assert _sent(waiting)[0].events.get(kind="revoked").data["reason"] == reason[ending]

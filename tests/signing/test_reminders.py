@@ -1,6 +1,7 @@
 """Reminders before a signing link expires: once per link, with a fresh link that keeps the
 deadline, only to the signer whose turn it is."""
 
+import importlib
 import secrets
 from datetime import timedelta
 
@@ -110,6 +111,38 @@ def test_a_link_expiring_soon_is_replaced_by_one_reminder(make_submission, signe
     assert event.new_values["submitter"] == student.pk
 
 
+def test_a_link_made_for_a_signer_on_the_page_is_never_reminded(template, signers, admin):
+    """The portal and the cohort page issue a link to the signer who is already signed in and
+    about to sign; it was never e-mailed, so an e-mail about it would come out of nowhere."""
+    submission = submission_create(
+        template=template, context=CONTEXT, signers=signers[:1], subject=admin, actor=admin
+    )
+    submission_send(submission=submission, notify=False, actor=admin)
+    student = submission.submitters.get()
+    assert not _expire_in(student, timedelta(days=1)).emailed
+    _run()
+    assert _reminders_to(student.email) == 0
+
+
+def test_links_sent_before_the_emailed_mark_are_marked_from_their_events(
+    template, signers, admin, make_submission
+):
+    from django.apps import apps
+
+    migration = importlib.import_module("signing.migrations.0007_signinglink_emailed")
+    emailed = make_submission(signers=signers[:1]).submitters.get()
+    portal = submission_create(
+        template=template, context=CONTEXT, signers=signers[1:2], subject=admin, actor=admin
+    )
+    submission_send(submission=portal, notify=False, actor=admin)
+    SigningLink.objects.update(emailed=False)
+
+    migration.mark_emailed_links(apps, connection.schema_editor())
+
+    assert SigningLink.objects.get(submitter=emailed).emailed
+    assert not SigningLink.objects.get(submitter__submission=portal).emailed
+
+
 def test_a_second_sweep_sends_nothing(make_submission, signers):
     submission = make_submission(signers=signers)
     student = submission.submitters.get(order=1)
@@ -184,6 +217,7 @@ def test_a_signer_whose_turn_has_not_come_is_not_reminded(make_submission, signe
         token_hash=secrets.token_hex(32),
         created_at=timezone.now() - timedelta(days=13),
         expires_at=timezone.now() + timedelta(days=1),
+        emailed=True,
     )
     _run()
     assert _reminders_to(sponsor.email) == 0
