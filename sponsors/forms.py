@@ -7,6 +7,10 @@ class SponsorForm(forms.ModelForm):
     class Meta:
         model = Sponsor
         fields = ["company_name", "contact_name", "contact_email", "contact_phone", "tax_number"]
+        help_texts = {
+            "contact_email": "Agreement links go to this address. Changing it stops any link "
+            "still open at the old one: invite the sponsor again from the cohort.",
+        }
 
 
 class SponsorSearchForm(forms.Form):

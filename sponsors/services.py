@@ -58,6 +58,9 @@ def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> S
 def sponsor_update(
     *, sponsor: Sponsor, actor: User, user: User | None = None, **values: Any
 ) -> Sponsor:
+    """Save the sponsor's details. A new contact address revokes the agreements still waiting
+    at the old one: whoever reads that mailbox may no longer speak for the company. The cohort
+    page then offers to invite the sponsor at the new address."""
     _check(actor, "sponsor.update")
     cleaned = _clean(values)
     with transaction.atomic():
@@ -68,11 +71,24 @@ def sponsor_update(
         sponsor.user = user
         sponsor.full_clean()
         sponsor.save()
+        revoked = []
+        if sponsor.contact_email.lower() != old["contact_email"].lower():
+            revoked = [
+                submission_revoke(
+                    submission=submission, actor=actor, reason="The sponsor's address changed."
+                ).pk
+                for submission in Submission.objects.filter(
+                    sponsor_agreement__sponsor=sponsor, status=SubmissionStatus.PENDING
+                ).order_by("pk")
+            ]
         audit_record(
             actor=actor, action="sponsor.updated", entity_type="sponsors.sponsor",
             entity_id=sponsor.pk,
             old_values={k: v for k, v in old.items() if v != cleaned[k]},
-            new_values={k: v for k, v in cleaned.items() if v != old[k]},
+            new_values={
+                **{k: v for k, v in cleaned.items() if v != old[k]},
+                **({"revoked_submissions": revoked} if revoked else {}),
+            },
         )  # fmt: skip
     return sponsor
 

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from cohorts.services import cohort_completion_blockers
+from cohorts.services import cohort_cancel, cohort_completion_blockers
 from notifications.models import OutboundEmail
 from signing.models import SigningLink, SubmissionStatus
 from signing.services import link_for_token, submitter_sign
@@ -170,24 +170,80 @@ def test_agreements_sent_before_they_were_recorded_are_linked_to_their_sponsor(
     assert cohort_sponsor_status(cohort).state == "invited"
 
 
-def test_inviting_after_the_address_changed_revokes_the_old_link(admin, cohort, sponsor):
+def test_a_signed_agreement_at_an_address_no_sponsor_has_stays_the_cohorts_sponsors(
+    admin, cohort, sponsor
+):
+    """The sponsor signed, then their contact changed (before agreements recorded their
+    sponsor): the signature still counts for the cohort."""
+    from django.apps import apps
+    from django.db import connection
+
+    from sponsors.models import Sponsor, SponsorAgreement
+
+    first = importlib.import_module("sponsors.migrations.0002_sponsor_agreements")
+    second = importlib.import_module("sponsors.migrations.0003_link_unmatched_agreements")
+    sponsor_invite(cohort=cohort, actor=admin)
+    sponsor_invite_revoke(cohort=cohort, actor=admin)
+    signed = sponsor_invite(cohort=cohort, actor=admin)
+    _sign(_latest_link(UBUNTU["contact_email"]))
+    Sponsor.objects.filter(pk=sponsor.pk).update(contact_email="ops@ubuntu.example")
+    SponsorAgreement.objects.all().delete()
+
+    first.link_sent_agreements(apps, connection.schema_editor())
+    assert cohort_sponsor_status(cohort).state == "not_invited"
+    second.link_unmatched_agreements(apps, connection.schema_editor())
+    second.link_unmatched_agreements(apps, connection.schema_editor())  # runs once in effect
+
+    assert [a.submission for a in SponsorAgreement.objects.all()] == [signed]  # not the revoked one
+    assert cohort_sponsor_status(cohort).state == "signed"
+
+
+def test_a_new_contact_address_revokes_the_old_link_at_once(admin, cohort, sponsor):
     first = sponsor_invite(cohort=cohort, actor=admin)
     old_link = _latest_link(UBUNTU["contact_email"])
+    other_cohort = cohort_sponsor_set(cohort=CohortFactory(), sponsor=sponsor, actor=admin)
+    other = sponsor_invite(cohort=other_cohort, actor=admin)
     moved = UBUNTU | {"contact_email": "ops@ubuntu.example"}
+
     sponsor_update(sponsor=sponsor, actor=admin, **moved)
+
+    with pytest.raises(PermissionDenied):
+        _sign(old_link)
+    for submission in (first, other):
+        submission.refresh_from_db()
+        assert submission.status == SubmissionStatus.REVOKED
+    event = AuditEvent.objects.filter(action="sponsor.updated").latest("id")
+    assert event.new_values["revoked_submissions"] == [first.pk, other.pk]
     cohort.refresh_from_db()
-    assert cohort_sponsor_status(cohort).state == "not_invited"
+    assert cohort_sponsor_status(cohort).state == "not_invited"  # at the new address
 
     second = sponsor_invite(cohort=cohort, actor=admin)
 
     assert second.pk != first.pk
-    first.refresh_from_db()
-    assert first.status == SubmissionStatus.REVOKED
-    with pytest.raises(PermissionDenied):
-        _sign(old_link)
-    assert _audit("sponsor.invited", cohort).new_values["revoked_submission"] == first.pk
     _sign(_latest_link("ops@ubuntu.example"))
     assert cohort_sponsor_status(cohort).state == "signed"
+
+
+def test_other_edits_keep_the_sponsors_link(admin, cohort, sponsor):
+    submission = sponsor_invite(cohort=cohort, actor=admin)
+    renamed = UBUNTU | {"contact_name": "Sipho M. Dlamini", "contact_email": "SIPHO@ubuntu.example"}
+
+    sponsor_update(sponsor=sponsor, actor=admin, **renamed)
+
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.PENDING
+    assert _latest_link(UBUNTU["contact_email"]).state == "usable"
+
+
+def test_a_cancelled_cohort_revokes_the_sponsors_open_link(admin, cohort):
+    sponsor_invite(cohort=cohort, actor=admin)
+    link = _latest_link(UBUNTU["contact_email"])
+
+    cohort_cancel(cohort=cohort, actor=admin, reason="Not enough students.")
+
+    with pytest.raises(PermissionDenied):
+        _sign(link)
+    assert cohort_sponsor_status(cohort).state == "revoked"
 
 
 def test_revoking_stops_the_link_and_is_audited(admin, cohort):
