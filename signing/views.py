@@ -1,6 +1,8 @@
 """Template pages for admins; the signing page and verify page for anyone with the link or the
 file. A signing link grants no session: every request is checked against the token alone."""
 
+from urllib.parse import urlencode
+
 from csp.constants import NONE, SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
@@ -139,9 +141,7 @@ def submission_list(request: HttpRequest) -> HttpResponse:
         selectors.submission_list_for_admin(status=status, search=search), SUBMISSION_PAGE_SIZE
     ).get_page(request.GET.get("page"))
     selectors.subjects_attach(page.object_list)
-    query = "&".join(
-        f"{name}={value}" for name, value in (("status", status), ("q", search)) if value
-    )
+    query = urlencode({name: value for name, value in (("status", status), ("q", search)) if value})
     return render(
         request,
         "signing/submission_list.html",

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+import signing.views
 from accounts.models import Role
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
@@ -45,6 +46,19 @@ def test_the_list_filters_by_status_and_searches_signers(admin_client, make_subm
     assert other.pk not in titles("status=pending")
     empty = admin_client.get("/agreements/sent/?q=nobody-at-all")
     assert "No agreement matches" in empty.content.decode()
+
+
+def test_the_next_page_keeps_a_search_with_an_ampersand(admin_client, make_submission, monkeypatch):
+    monkeypatch.setattr(signing.views, "SUBMISSION_PAGE_SIZE", 2)
+    signer = {"role": "student", "name": "Thandi & Sipho", "email": "pair@example.org"}
+    for _ in range(3):
+        make_submission(signers=[signer])
+
+    first = admin_client.get("/agreements/sent/", {"q": "Thandi & Sipho"})
+
+    assert 'href="?q=Thandi+%26+Sipho&amp;page=2"' in first.content.decode()
+    second = admin_client.get("/agreements/sent/?q=Thandi+%26+Sipho&page=2")
+    assert len(second.context["page"]) == 1
 
 
 def test_the_list_reads_subjects_in_one_query_per_kind(admin_client, make_submission):
