@@ -218,8 +218,11 @@ def _agreement_check_signable(enrollment: CohortEnrollment, actor: User) -> None
     _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
     if enrollment.agreement_signed_at:
         raise ValidationError("You have already signed this agreement.")
-    if enrollment.cohort.main_template_id is None:
+    cohort = enrollment.cohort
+    if cohort.main_template_id is None or cohort.state == CohortState.DRAFT:
         raise ValidationError("The agreement for this cohort is not ready yet.")
+    if cohort.state != CohortState.ACTIVE:
+        raise ValidationError(f"This cohort is {cohort.get_state_display().lower()}.")
 
 
 def enrollment_agreement_sign(
@@ -568,7 +571,10 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
     decline_reason = ""
     if enrollment.agreement_signed_at:
         agreement_status = StepStatus.DONE
-    elif enrollment.cohort.main_template_id is None:
+    elif (
+        enrollment.cohort.main_template_id is None
+        or enrollment.cohort.state == CohortState.DRAFT
+    ):
         agreement_status = StepStatus.UNAVAILABLE
     else:
         outcome = enrollment_agreement_outcome(enrollment)

@@ -1,10 +1,11 @@
 import datetime
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
 from accounts.models import Role, User
-from cohorts.models import DocumentType
+from cohorts.models import CohortState, DocumentType
 from signing.models import AgreementTemplate
 
 PASSWORD = "correct-horse-battery-staple"
@@ -24,7 +25,8 @@ class UserFactory(DjangoModelFactory):
 
 class CohortFactory(DjangoModelFactory):
     """A draft cohort in the current schema with the default agreement and two required
-    documents (ID and matric), ready to be signed and activated."""
+    documents (ID and matric), ready to be signed and activated; `active=True` for one that
+    runs."""
 
     class Meta:
         model = "cohorts.Cohort"
@@ -36,6 +38,13 @@ class CohortFactory(DjangoModelFactory):
     start_date = factory.LazyFunction(lambda: datetime.date(2027, 2, 1))
     end_date = factory.LazyFunction(lambda: datetime.date(2027, 11, 30))
     main_template = factory.LazyFunction(lambda: AgreementTemplate.objects.order_by("pk").first())
+
+    class Params:
+        # A running cohort, as if its main agreement were signed and it were activated.
+        active = factory.Trait(
+            state=CohortState.ACTIVE,
+            admin_signed_at=factory.LazyFunction(timezone.now),
+        )
 
     @factory.post_generation
     def required_document_types(self, create: bool, extracted, **kwargs) -> None:

@@ -71,12 +71,13 @@ def cohort_admin(institution) -> User:
 
 @pytest.fixture
 def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
-    """Enrol a new student in a cohort (a fresh one by default); they have set their password."""
+    """Enrol a new student in a cohort (a fresh active one by default); they have set their
+    password."""
     counter = iter(range(1, 10_000))
 
     def make(cohort=None, email: str | None = None, full_name: str = "Sipho Student", **kwargs):
         enrollment = enrollment_invite(
-            cohort=cohort or CohortFactory(),
+            cohort=cohort or CohortFactory(active=True),
             actor=cohort_admin,
             email=email or f"student{next(counter)}@example.org",
             full_name=full_name,

@@ -3,6 +3,7 @@ portal, frozen against later template edits; a decline shows in the portal, tell
 the student can sign again."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -89,13 +90,10 @@ def test_enrolling_into_a_draft_cohort_sends_nothing_until_activation(
 ):
     cohort = CohortFactory(created_by=cohort_admin)
     with django_capture_on_commit_callbacks(execute=True):
-        waiting, withdrawn, opened = (enrol(cohort=cohort) for _ in range(3))
+        waiting, withdrawn = enrol(cohort=cohort), enrol(cohort=cohort)
         enrollment_withdraw(enrollment=withdrawn, actor=cohort_admin, reason="Moved away")
     assert _sent(waiting) == []
     assert _sent(withdrawn) == []
-    # One student opened the signing step while the cohort was a draft.
-    enrollment_agreement_start(enrollment=opened, actor=opened.user)
-    [opened_submission] = _sent(opened)
 
     cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
     with django_capture_on_commit_callbacks(execute=True):
@@ -103,7 +101,23 @@ def test_enrolling_into_a_draft_cohort_sends_nothing_until_activation(
 
     assert len(_sent(waiting)) == 1
     assert _sent(withdrawn) == []
-    assert _sent(opened) == [opened_submission]
+
+
+def test_a_student_of_a_draft_cohort_cannot_sign_yet(enrol, client_of):
+    """The cohort's text may still change while it is a draft, and the institution has not
+    signed it: the student signs once the cohort is activated."""
+    enrollment = enrol(cohort=CohortFactory())
+    with pytest.raises(ValidationError, match="not ready yet"):
+        enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
+    assert _sent(enrollment) == []
+
+    client = client_of(enrollment.user)
+    detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "The institution is still preparing the agreement." in detail
+    assert reverse("enrolments:agreement", args=[enrollment.pk]) not in detail
+    refused = client.post(reverse("enrolments:agreement", args=[enrollment.pk]), follow=True)
+    assert "The agreement for this cohort is not ready yet." in refused.content.decode()
+    assert _sent(enrollment) == []
 
 
 def test_running_the_task_again_sends_nobody_a_second_agreement(

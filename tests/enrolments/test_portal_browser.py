@@ -44,6 +44,7 @@ def enrolled(committed_db):
             full_name="Ada Admin", roles=[Role.ADMIN],
         )  # fmt: skip
         cohort = CohortFactory(
+            active=True,
             name="Electrical Engineering Learnership 2027",
             required_document_types=DocumentType.objects.filter(
                 name__in=["South African ID or passport", "Matric certificate", "CV"]
