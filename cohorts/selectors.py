@@ -5,6 +5,7 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
 from enrolments.models import EnrollmentState
+from signing.documents import placeholder_values
 
 
 def cohorts_visible_to(user: User) -> QuerySet[Cohort]:
@@ -65,11 +66,29 @@ def document_type_list() -> QuerySet[DocumentType]:
     )
 
 
-def cohort_merge_fields(cohort: Cohort) -> dict[str, str]:
-    """The cohort's values for an agreement's merge fields (signing.models.MERGE_FIELDS)."""
-    return {
+def cohort_merge_fields(
+    cohort: Cohort, *, admin: User | None = None, student: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The values of the merge fields (signing.models.MERGE_FIELDS) of one copy of the cohort's
+    agreement. The same template is the main agreement the admin signs, each student's and the
+    sponsor's, so each copy gets the cohort's values, its sponsor's, and the admin's who signs
+    (`admin`) or signed it for the institution; the student's come with the student's copy.
+    A party a copy is not for (no student on the admin's copy, no sponsor chosen yet) reads as
+    what the field stands for, such as "[The student's full name]", so that every copy of a
+    template can be made."""
+    values = placeholder_values("student", "sponsor", "admin")
+    values |= {
         "cohort.name": cohort.name,
         "cohort.program_type": cohort.get_program_type_display(),
         "cohort.start_date": cohort.start_date.strftime("%-d %B %Y"),
         "cohort.end_date": cohort.end_date.strftime("%-d %B %Y"),
     }
+    if cohort.sponsor is not None:
+        values |= {
+            "sponsor.company_name": cohort.sponsor.company_name,
+            "sponsor.contact_name": cohort.sponsor.contact_name,
+        }
+    admin = admin or cohort.admin_signed_by
+    if admin is not None:
+        values["admin.full_name"] = admin.full_name or admin.email
+    return values | (student or {})

@@ -166,13 +166,9 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
                 submission=submission, actor=actor,
                 reason="Replaced by a newer main agreement for this cohort.",
             )  # fmt: skip
-        context = {
-            **cohort_merge_fields(cohort),
-            "admin.full_name": actor.full_name or actor.email,
-        }
         submission = submission_create(
             template=cohort.main_template,
-            context=context,
+            context=cohort_merge_fields(cohort, admin=actor),
             signers=[
                 {
                     "role": "institution_admin",

@@ -6,8 +6,8 @@ from django.db.models.functions import Cast
 from cohorts.models import Cohort
 from cohorts.selectors import cohort_merge_fields
 from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
-from signing.documents import body_fill
-from signing.models import MERGE_FIELDS, Submission, SubmissionStatus, Submitter
+from signing.documents import body_fill, placeholder_values
+from signing.models import Submission, SubmissionStatus, Submitter
 
 AGREEMENT_SIGNER_ROLE = "student"
 
@@ -118,14 +118,17 @@ def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutco
 
 
 def enrollment_agreement_values(enrollment: CohortEnrollment) -> dict[str, str]:
-    """The student's values for their agreement's merge fields."""
+    """The values of the student's copy of the cohort's agreement. A value the student has
+    not given yet (an ID number) is empty, and the agreement cannot be made until it is."""
     student = enrollment.user
-    return {
-        "student.full_name": student.full_name,
-        "student.email": student.email,
-        "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
-        **cohort_merge_fields(enrollment.cohort),
-    }
+    return cohort_merge_fields(
+        enrollment.cohort,
+        student={
+            "student.full_name": student.full_name,
+            "student.email": student.email,
+            "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def enrollment_agreement_document(enrollment: CohortEnrollment) -> AgreementDocu
     if template is None:
         return None
     # A value not known yet (an ID number not given) shows as what it stands for.
-    values = {name: f"[{label}]" for name, (label, _) in MERGE_FIELDS.items()}
+    values = placeholder_values()
     values |= {
         name: value for name, value in enrollment_agreement_values(enrollment).items() if value
     }

@@ -571,10 +571,7 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
     decline_reason = ""
     if enrollment.agreement_signed_at:
         agreement_status = StepStatus.DONE
-    elif (
-        enrollment.cohort.main_template_id is None
-        or enrollment.cohort.state == CohortState.DRAFT
-    ):
+    elif enrollment.cohort.main_template_id is None or enrollment.cohort.state == CohortState.DRAFT:
         agreement_status = StepStatus.UNAVAILABLE
     else:
         outcome = enrollment_agreement_outcome(enrollment)

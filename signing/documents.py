@@ -84,6 +84,17 @@ def preview_values() -> dict[str, str]:
     return {name: example for name, (_, example) in MERGE_FIELDS.items()}
 
 
+def placeholder_values(*groups: str) -> dict[str, str]:
+    """Each merge field of `groups` ("student", "sponsor" ...; every field if none) as what it
+    stands for, e.g. "[The student's full name]": for a copy of an agreement that is not that
+    party's, or a value not known yet."""
+    return {
+        name: f"[{label}]"
+        for name, (label, _) in MERGE_FIELDS.items()
+        if not groups or name.partition(".")[0] in groups
+    }
+
+
 def document_html(*, title: str, body_html: str, institution_name: str) -> str:
     return render_to_string(
         "signing/pdf/document.html",

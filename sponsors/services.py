@@ -123,14 +123,6 @@ def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) 
     return cohort
 
 
-def _merge_values(cohort: Cohort, sponsor: Sponsor) -> dict[str, str]:
-    return {
-        "sponsor.company_name": sponsor.company_name,
-        "sponsor.contact_name": sponsor.contact_name,
-        **cohort_merge_fields(cohort),
-    }
-
-
 def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
     """Send the cohort's sponsor the main agreement to sign by e-mailed link. If an
     invitation is still open, send it again instead (the old link stops working); if it went to
@@ -167,7 +159,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             )
         submission = submission_create(
             template=cohort.main_template,
-            context=_merge_values(cohort, sponsor),
+            context=cohort_merge_fields(cohort),
             signers=[
                 {"role": SPONSOR_ROLE, "name": sponsor.contact_name, "email": sponsor.contact_email}
             ],

@@ -1,0 +1,79 @@
+"""One template is the cohort's main agreement, each student's and the sponsor's: every copy
+can be made, with its own party's values and the others' fields named for what they stand for."""
+
+import pytest
+
+from cohorts.services import cohort_activate, cohort_main_agreement_start
+from enrolments.services import enrollment_agreement_send
+from signing.services import link_for_token, submitter_sign, template_create
+from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
+from tests.factories import CohortFactory
+
+pytestmark = pytest.mark.django_db
+
+BODY = (
+    "<p>{{ institution.name }} trains {{ student.full_name }} in {{ cohort.name }}, paid for by "
+    "{{ sponsor.company_name }}. Signed for the institution by {{ admin.full_name }}.</p>"
+)
+
+
+@pytest.fixture
+def cohort(cohort_admin):
+    template = template_create(
+        title="Tripartite learnership agreement",
+        body=BODY,
+        signer_roles=["institution_admin", "student", "sponsor"],
+        actor=cohort_admin,
+    )
+    return CohortFactory(main_template=template, name="Welding 2027", created_by=cohort_admin)
+
+
+def _values(submission, *names: str) -> list[str]:
+    return [submission.context[name] for name in names]
+
+
+FIELDS = ("student.full_name", "sponsor.company_name", "admin.full_name", "cohort.name")
+
+
+def test_every_party_gets_a_copy_with_its_own_values(cohort, cohort_admin, enrol):
+    url = cohort_main_agreement_start(cohort=cohort, actor=cohort_admin)
+    link = link_for_token(url.rstrip("/").rsplit("/", 1)[-1])
+    assert _values(link.submitter.submission, *FIELDS) == [
+        "[The student's full name]",
+        "[The sponsor's company name]",
+        cohort_admin.full_name,
+        "Welding 2027",
+    ]
+    submitter_sign(link=link, signed_name="Ada Admin", consent=True, signature_text="Ada Admin")
+    sponsor = sponsor_create(
+        actor=cohort_admin, company_name="Karoo Steel", contact_name="Naledi Khumalo",
+        contact_email="naledi@karoo.example",
+    )  # fmt: skip
+    cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=cohort_admin)
+    cohort = cohort_activate(cohort=cohort, actor=cohort_admin)
+
+    student = enrol(cohort=cohort, full_name="Thandi Mokoena")
+    assert _values(enrollment_agreement_send(enrollment=student), *FIELDS) == [
+        "Thandi Mokoena",
+        "Karoo Steel",
+        cohort_admin.full_name,  # who signed for the institution
+        "Welding 2027",
+    ]
+    assert _values(sponsor_invite(cohort=cohort, actor=cohort_admin), *FIELDS) == [
+        "[The student's full name]",
+        "Karoo Steel",
+        cohort_admin.full_name,
+        "Welding 2027",
+    ]
+
+
+def test_a_student_copy_before_a_sponsor_is_chosen_names_the_sponsor_field(
+    cohort, cohort_admin, enrol
+):
+    cohort = CohortFactory(active=True, main_template=cohort.main_template)
+    student = enrol(cohort=cohort, full_name="Thandi Mokoena")
+    submission = enrollment_agreement_send(enrollment=student)
+    assert _values(submission, "sponsor.company_name", "admin.full_name") == [
+        "[The sponsor's company name]",
+        "[The signing admin's full name]",
+    ]
