@@ -46,6 +46,9 @@ from signing.services import (
 # Unknown tokens count against the address; past the limit every link page refuses for a while.
 GUESS_RATE = "20/10m"
 VERIFY_RATE = "30/h"
+# Fresh links a signer may ask for from an old one: each e-mails them and ends the link they
+# have, so an old link must not become a way to fill their inbox.
+RESEND_RATE = "3/h"
 MAX_VERIFY_BYTES = 25 * 1024 * 1024
 # A PDF shown in a frame of our own pages: Chromium's viewer is an object of the PDF's own
 # document, so the PDF response allows that and nothing else.
@@ -325,6 +328,19 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     if link is None:
         _count_guess(request)
         return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
+    if link.state == "usable":
+        return redirect("signing_public:sign", token=token)
+    if is_ratelimited(
+        request, group="signing.link_resend", key=lambda group, request: str(link.submitter_id),
+        rate=RESEND_RATE, increment=True,
+    ):  # fmt: skip
+        return render(
+            request, "signing/link_unusable.html",
+            {"state": "closed", "message": "New links were sent to this address a short while "
+             "ago. Open the newest one from your e-mail (check the spam folder too), or try "
+             "again in an hour."},
+            status=429,
+        )  # fmt: skip
     try:
         link_resend(link=link)
     except ValidationError as error:

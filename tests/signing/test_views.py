@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Role
 from signing.models import AgreementTemplate, SubmissionStatus
 from signing.services import link_for_token, submission_send, submitter_sign
-from signing.views import GUESS_RATE
+from signing.views import GUESS_RATE, RESEND_RATE
 from tests.factories import UserFactory
 from tests.signing.conftest import last_link_to, png_signature
 
@@ -175,6 +175,32 @@ def test_expired_link_says_so_and_offers_a_new_one(signer_client, make_submissio
     new_token = _first_token(submission)
     assert new_token != token
     assert signer_client.get(f"/sign/{new_token}/").status_code == 200
+
+
+def test_a_working_link_sends_no_new_one(signer_client, make_submission):
+    submission = make_submission()
+    token = _first_token(submission)
+    response = signer_client.post(f"/sign/{token}/new-link/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/sign/{token}/"
+    assert _first_token(submission) == token
+    assert link_for_token(token).state == "usable"
+
+
+def test_new_links_from_an_old_one_are_rate_limited(signer_client, make_submission):
+    submission = make_submission()
+    old = _first_token(submission)
+    link_for_token(old).submitter.links.update(expires_at=timezone.now())
+    for _ in range(int(RESEND_RATE.split("/")[0])):
+        assert signer_client.post(f"/sign/{old}/new-link/").status_code == 200
+    newest = _first_token(submission)
+
+    refused = signer_client.post(f"/sign/{old}/new-link/")
+
+    assert refused.status_code == 429
+    assert "Open the newest one from your e-mail" in refused.content.decode()
+    assert _first_token(submission) == newest
+    assert link_for_token(newest).state == "usable"
 
 
 def test_replaced_link_is_revoked(signer_client, make_submission, admin):
