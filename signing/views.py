@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage, is_ratelimited
 
@@ -50,6 +51,8 @@ VERIFY_RATE = "30/h"
 # have, so an old link must not become a way to fill their inbox.
 RESEND_RATE = "3/h"
 MAX_VERIFY_BYTES = 25 * 1024 * 1024
+MULTIPART_OVERHEAD = 64 * 1024  # the form's other fields and the parts' headers
+TOO_LARGE_TO_VERIFY = "The file is larger than any document we seal."
 # A PDF shown in a frame of our own pages: Chromium's viewer is an object of the PDF's own
 # document, so the PDF response allows that and nothing else.
 PDF_FRAME_CSP = {"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]}
@@ -351,28 +354,48 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "signing/link_resent.html", {"email": link.submitter.email})
 
 
+@csrf_exempt
 def verify(request: HttpRequest) -> HttpResponse:
-    form = VerifyForm(request.POST or None, request.FILES or None)
-    result = None
+    """Anyone may check a PDF here, so nothing of a POST is read before its address is within
+    the rate limit and its declared length within the size limit (Django reads no more of the
+    body than Content-Length says); the CSRF check, which reads the body, comes after."""
     if request.method == "POST":
         if is_ratelimited(request, group="signing.verify", key="ip", rate=VERIFY_RATE,
                           increment=True):  # fmt: skip
-            form.add_error(None, "Too many checks from your address; try again later.")
-        elif form.is_valid():
-            upload = form.cleaned_data["document"]
-            if upload.size > MAX_VERIFY_BYTES:
-                form.add_error("document", "The file is larger than any document we seal.")
-            else:
-                data = upload.read()
-                check = pdf_seal_check(data, certificates=selectors.certificates_for_verify())
-                submission = selectors.submission_for_final_pdf(data)
-                result = {
-                    "ok": check.ok and submission is not None,
-                    "reason": check.reason
-                    if not check.ok or submission is not None
-                    else "The seal is ours, but the file matches no completed agreement.",
-                    "submission": submission if check.ok else None,
-                }
+            return _verify_refused(
+                request, "Too many checks from your address; try again later.", status=429
+            )
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_VERIFY_BYTES + MULTIPART_OVERHEAD:
+            return _verify_refused(request, TOO_LARGE_TO_VERIFY, status=413)
+    return _verify(request)
+
+
+def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
+    return render(
+        request, "signing/verify.html",
+        {"form": VerifyForm(), "result": {"ok": False, "reason": reason}}, status=status,
+    )  # fmt: skip
+
+
+@csrf_protect
+def _verify(request: HttpRequest) -> HttpResponse:
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["document"]
+        if upload.size > MAX_VERIFY_BYTES:
+            form.add_error("document", TOO_LARGE_TO_VERIFY)
+        else:
+            data = upload.read()
+            check = pdf_seal_check(data, certificates=selectors.certificates_for_verify())
+            submission = selectors.submission_for_final_pdf(data)
+            result = {
+                "ok": check.ok and submission is not None,
+                "reason": check.reason
+                if not check.ok or submission is not None
+                else "The seal is ours, but the file matches no completed agreement.",
+                "submission": submission if check.ok else None,
+            }
     return render(
         request, "signing/verify.html", {"form": form, "result": result},
         status=200 if result is None or result["ok"] else 422,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Role
 from signing.models import AgreementTemplate, SubmissionStatus
 from signing.services import link_for_token, submission_send, submitter_sign
-from signing.views import GUESS_RATE, RESEND_RATE
+from signing.views import GUESS_RATE, MAX_VERIFY_BYTES, RESEND_RATE, VERIFY_RATE
 from tests.factories import UserFactory
 from tests.signing.conftest import last_link_to, png_signature
 
@@ -312,6 +312,32 @@ def test_verify_page_refuses_a_pdf_changed_by_one_byte(signer_client, make_submi
     response = _verify(signer_client, bytes(final))
     assert response.status_code == 422
     assert "Not verified" in response.content.decode()
+
+
+def test_verify_page_refuses_an_oversized_upload_before_reading_it(signer_client):
+    declared = MAX_VERIFY_BYTES + 1024 * 1024
+    response = signer_client.post(
+        "/sign/verify/", data=b"", content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(declared),
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert "larger than any document we seal" in response.content.decode()
+
+
+def test_verify_page_is_rate_limited_per_address(signer_client):
+    for _ in range(int(VERIFY_RATE.split("/")[0])):
+        assert _verify(signer_client, b"%PDF-1.7 not really").status_code == 422
+    limited = _verify(signer_client, b"%PDF-1.7 not really")
+    assert limited.status_code == 429
+    assert "Too many checks from your address" in limited.content.decode()
+
+
+def test_verify_page_checks_csrf(institution, client_for, unique_ip, make_submission):
+    final = _complete(make_submission())
+    client = client_for(institution)
+    client.defaults["REMOTE_ADDR"] = unique_ip
+    client.handler.enforce_csrf_checks = True
+    assert _verify(client, final).status_code == 403
 
 
 def test_verify_page_refuses_another_institutions_document(
