@@ -118,6 +118,7 @@ PLATFORM_SCHEME = env.str("PLATFORM_SCHEME", default="https" if PRODUCTION else 
 PLATFORM_PORT = env.str("PLATFORM_PORT", default="" if PRODUCTION else "8000")
 
 MIDDLEWARE = [
+    "audit.middleware.ClientAddressMiddleware",
     "tenants.middleware.InstitutionRoutingMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -227,6 +228,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+# How many reverse proxies stand in front of the app, each adding the address it was reached from
+# to X-Forwarded-For (docker-compose.yml: put one TLS-terminating proxy in front, so 1).
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -128,6 +128,18 @@ def test_signing_page_shows_document_and_records_opening(signer_client, make_sub
     assert "_auth_user_id" not in signer_client.session
 
 
+def test_behind_a_proxy_the_trail_records_the_signers_address(
+    institution, client_for, make_submission, settings
+):
+    settings.TRUSTED_PROXIES = 1
+    client = client_for(institution)  # made after the setting: middleware reads it once
+    client.defaults |= {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    submission = make_submission()
+    assert client.get(f"/sign/{_first_token(submission)}/").status_code == 200
+    opened = submission.events.get(kind="opened")
+    assert opened.ip_address == "198.51.100.7"
+
+
 def test_drawn_signature_is_stored(signer_client, make_submission):
     submission = make_submission()
     data = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
