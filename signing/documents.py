@@ -108,20 +108,30 @@ def html_to_pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def _data_uri(png: bytes | None) -> str:
+def png_data_uri(png: bytes | None) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode() if png else ""
 
 
-def completion_pages_pdf(
-    *, submission_title: str, institution_name: str, signers: list[dict], events: list[dict],
-    original_sha256: str, verify_url: str,
-) -> tuple[bytes, bytes]:  # fmt: skip
-    """The band stamped at the top of every page of the signed document, and the signature
-    page and audit certificate appended after it. Each signer is a dict with the fields shown,
-    plus `signature_png` (bytes or None)."""
-    for signer in signers:
-        signer["signature_src"] = _data_uri(signer.pop("signature_png", None))
-    stamp = render_to_string("signing/pdf/stamp.html", {"signers": signers})
+def signed_pages_pdf(original: bytes, signers: list[dict]) -> bytes:
+    """The document as sent with the signers' band stamped at the top of every page. Each
+    signer is a dict with the fields the stamp shows, and `signature_src` (a data URI)."""
+    from pypdf import PdfReader, PdfWriter
+
+    stamp = html_to_pdf(render_to_string("signing/pdf/stamp.html", {"signers": signers}))
+    writer = PdfWriter(clone_from=io.BytesIO(original))
+    stamp_page = PdfReader(io.BytesIO(stamp)).pages[0]
+    for page in writer.pages:
+        page.merge_page(stamp_page)
+    return _pdf_bytes(writer)
+
+
+def completion_pdf(
+    *, signed: bytes, submission_title: str, institution_name: str, signers: list[dict],
+    events: list[dict], original_sha256: str, verify_url: str,
+) -> bytes:  # fmt: skip
+    """`signed` (signed_pages_pdf) followed by the signature page and the audit certificate,
+    which gives the SHA-256 of the document as sent and of `signed`: the sealed file's own
+    cannot be written inside it."""
     pages = render_to_string(
         "signing/pdf/completion.html",
         {
@@ -130,22 +140,18 @@ def completion_pages_pdf(
             "signers": signers,
             "events": events,
             "original_sha256": original_sha256,
+            "signed_sha256": sha256_hex(signed),
             "verify_url": verify_url,
         },
     )
-    return html_to_pdf(stamp), html_to_pdf(pages)
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(signed))
+    writer.append(io.BytesIO(html_to_pdf(pages)))
+    return _pdf_bytes(writer)
 
 
-def pdf_stamp_and_append(original: bytes, stamp: bytes, extra: bytes) -> bytes:
-    """The original document with the one-page `stamp` drawn over each of its pages, followed
-    by the extra pages."""
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter(clone_from=io.BytesIO(original))
-    stamp_page = PdfReader(io.BytesIO(stamp)).pages[0]
-    for page in writer.pages:
-        page.merge_page(stamp_page)
-    writer.append(io.BytesIO(extra))
+def _pdf_bytes(writer) -> bytes:
     output = io.BytesIO()
     writer.write(output)
     return output.getvalue()

@@ -612,18 +612,22 @@ def submission_final_pdf(submission: Submission) -> bytes:
     and audit certificate, sealed with the institution's certificate. Reads the submission's
     current rows; writes nothing."""
     signers = []
-    for submitter in submission.submitters.order_by("order"):
+    for submitter in submission.submitters.order_by("order").prefetch_related("links"):
         png = None
         if submitter.signature_image:
             with submitter.signature_image.open("rb") as image:
                 png = image.read()
+        link = max(submitter.links.all(), key=lambda link: link.created_at, default=None)
         signers.append(
             {
                 "role": submitter.get_role_display(),
                 "email": submitter.email,
+                "reached_by": f"E-mailed link to {submitter.email}"
+                if link is not None and link.emailed
+                else f"Signed in to their account, {submitter.email}",
                 "signed_name": submitter.signed_name,
                 "signature_text": submitter.signature_text,
-                "signature_png": png,
+                "signature_src": documents.png_data_uri(png),
                 "opened_at": _when(submitter.opened_at),
                 "consented_at": _when(submitter.consented_at),
                 "signed_at": _when(submitter.signed_at),
@@ -646,7 +650,8 @@ def submission_final_pdf(submission: Submission) -> bytes:
     events.append({"at": _when(timezone.now()), "kind": "completed and sealed", "who": "system"})
     with submission.original_pdf.open("rb") as original_file:
         original = original_file.read()
-    stamp, pages = documents.completion_pages_pdf(
+    document = documents.completion_pdf(
+        signed=documents.signed_pages_pdf(original, signers),
         submission_title=submission.title,
         institution_name=connection.tenant.name,
         signers=signers,
@@ -654,9 +659,8 @@ def submission_final_pdf(submission: Submission) -> bytes:
         original_sha256=submission.original_sha256,
         verify_url=institution_url(connection.tenant, reverse("signing_public:verify")),
     )
-    merged = documents.pdf_stamp_and_append(original, stamp, pages)
     return pdf_seal(
-        merged,
+        document,
         certificate=certificate_for_institution(),
         reason=f"{submission.title}: signed by all parties",
     )

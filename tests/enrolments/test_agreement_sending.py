@@ -31,6 +31,7 @@ from signing.selectors import submissions_for_subject
 from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
 from tests.factories import CohortFactory
 from tests.imports.support import student_row
+from tests.signing.conftest import pdf_text_contains
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +180,10 @@ def test_the_portal_signs_the_agreement_the_task_sent(
     response = client.get(pdf_url)
     assert response["Content-Type"] == "application/pdf"
     sent.refresh_from_db()
-    assert sha256_hex(b"".join(response.streaming_content)) == sent.final_sha256
+    final = b"".join(response.streaming_content)
+    assert sha256_hex(final) == sent.final_sha256
+    # The audit certificate says how she was reached: signed in, not by an e-mailed link.
+    assert pdf_text_contains(final, f"Signed in to their account, {enrollment.user.email}")
     other = enrol(cohort=cohort)
     assert client_of(other.user).get(pdf_url).status_code == 404
 

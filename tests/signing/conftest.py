@@ -94,11 +94,16 @@ def png_signature() -> bytes:
     return buffer.getvalue()
 
 
-def pdf_text_contains(pdf: bytes, needle: str) -> bool:
+def pdf_text(pdf: bytes) -> str:
+    """Every page's text, each run of white space made one space."""
     from pypdf import PdfReader
 
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    return needle in re.sub(r"\s+", " ", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def pdf_text_contains(pdf: bytes, needle: str) -> bool:
+    return needle in pdf_text(pdf)
 
 
 def first_page_text(pdf: bytes) -> str:

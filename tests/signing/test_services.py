@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +28,7 @@ from tests.signing.conftest import (
     BODY,
     first_page_text,
     last_link_to,
+    pdf_text,
     pdf_text_contains,
     png_signature,
 )
@@ -207,6 +209,14 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
     assert "Institution admin" in stamp
     assert "Sponsor" in stamp
     assert pdf_text_contains(final, submission.original_sha256)
+    certificate_text = pdf_text(final)
+    signed_sha256 = re.search(
+        r"signed document \(its pages with the signatures, before this certificate\) ([0-9a-f ]+)",
+        certificate_text,
+    ).group(1).replace(" ", "")  # fmt: skip
+    assert len(signed_sha256) == 64
+    assert signed_sha256 not in (submission.original_sha256, submission.final_sha256)
+    assert f"E-mailed link to {student.email}" in certificate_text
     check = pdf_seal_check(final, certificates=list(InstitutionCertificate.objects.all()))
     assert check.ok, check.reason
     assert submission.submitters.get(pk=student.pk).signature_image
@@ -219,6 +229,18 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
     )
     message = email_render(mails.first())
     assert message.attachments[0][1] == final
+
+
+def test_the_seal_is_an_incremental_update(make_submission):
+    """Sealing only appends to the file: every earlier byte, and so any signature already in
+    it, stays as it was."""
+    from signing.sealing import certificate_for_institution, pdf_seal
+
+    with make_submission().original_pdf.open("rb") as stored:
+        document = stored.read()
+    sealed = pdf_seal(document, certificate=certificate_for_institution(), reason="Test")
+    assert sealed.startswith(document)
+    assert pdf_seal_check(sealed, certificates=list(InstitutionCertificate.objects.all())).ok
 
 
 def test_sealed_pdf_changed_by_one_byte_fails_the_check(make_submission):
