@@ -72,6 +72,15 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
         related_name="+",
         verbose_name="main agreement",
     )
+    main_template_version = models.ForeignKey(
+        "signing.TemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version of the main agreement the institution signed: students and the "
+        "sponsor sign the same text, whatever later edits of the template say.",
+    )
     supporting_templates = models.ManyToManyField(
         "signing.AgreementTemplate", blank=True, related_name="+"
     )

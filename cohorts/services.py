@@ -15,6 +15,7 @@ from audit.services import audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_merge_fields
 from integrations.services import sync_enqueue_for
+from signing.models import TemplateVersion
 
 # While a cohort is running only these may change; everything else is fixed at activation.
 ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
@@ -65,8 +66,8 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
 
 
 def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Cohort:
-    """Change a cohort. A draft may change anything; after that only its dates and the
-    expected number of students."""
+    """Change a cohort. A draft may change anything (a new main agreement must be signed
+    again); after that only its dates and the expected number of students."""
     _check_manager(actor, "cohorts.cohort_update")
     with transaction.atomic():
         cohort = _lock(cohort)
@@ -86,6 +87,11 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
             old_values[name], new_values[name] = _audit_value(current_value), _audit_value(value)
             if name not in RELATION_FIELDS:
                 setattr(cohort, name, value)
+        if "main_template" in new_values and cohort.admin_signed_at is not None:
+            # What the admin signed is no longer the cohort's agreement: sign the new one.
+            old_values["admin_signed_at"] = _audit_value(cohort.admin_signed_at)
+            new_values["admin_signed_at"] = None
+            cohort.admin_signed_at = cohort.admin_signed_by = cohort.main_template_version = None
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
         cohort.save()
         for name in RELATION_FIELDS:
@@ -113,23 +119,38 @@ def _main_agreement_check_signable(cohort: Cohort) -> None:
         raise ValidationError("The main agreement has already been signed.")
 
 
-def cohort_record_admin_signature(*, cohort: Cohort, actor: User, signature: str) -> Cohort:
-    """Record that an admin signed the cohort's main agreement. The signing flow calls this;
-    it is what activation waits for."""
+def cohort_record_admin_signature(
+    *, cohort: Cohort, actor: User, signature: str, version: TemplateVersion | None = None
+) -> Cohort:
+    """Record that an admin signed `version` of the cohort's main agreement (its current
+    version if not given). The signing flow calls this; it is what activation waits for, and
+    the version is the text students and the sponsor then sign."""
     _check_manager(actor, "cohorts.cohort_record_admin_signature")
     with transaction.atomic():
         cohort = _lock(cohort)
         _main_agreement_check_signable(cohort)
+        if version is None:
+            version = cohort.main_template.versions.get(number=cohort.main_template.version)
+        if version.template_id != cohort.main_template_id:
+            raise ValidationError("That agreement is no longer the cohort's main agreement.")
         cohort.admin_signed_at = timezone.now()
         cohort.admin_signed_by = actor
-        cohort.save(update_fields=["admin_signed_at", "admin_signed_by", "updated_at"])
+        cohort.main_template_version = version
+        cohort.save(
+            update_fields=[
+                "admin_signed_at", "admin_signed_by", "main_template_version", "updated_at",
+            ]
+        )  # fmt: skip
         audit_record(
             actor=actor,
             action="cohort.main_agreement_signed",
             entity_type="cohorts.cohort",
             entity_id=cohort.pk,
-            new_values={"template": cohort.main_template_id, "signature": signature},
-        )
+            new_values={
+                "template": cohort.main_template_id, "template_version": version.number,
+                "signature": signature,
+            },
+        )  # fmt: skip
     return cohort
 
 
@@ -188,8 +209,9 @@ def cohort_main_agreement_signed(*, submission) -> None:
     """Completion callback of the main agreement's submission."""
     signer = submission.submitters.get(role="institution_admin")
     cohort_record_admin_signature(
-        cohort=submission.subject(), actor=signer.user, signature=signer.signed_name
-    )
+        cohort=submission.subject(), actor=signer.user, signature=signer.signed_name,
+        version=submission.template_version,
+    )  # fmt: skip
 
 
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:

@@ -170,16 +170,17 @@ def enrollment_agreement_document(enrollment: CohortEnrollment) -> AgreementDocu
             body_html=body_fill(version.body, submission.context),
             submission=submission,
         )
-    template = enrollment.cohort.main_template
-    if template is None:
+    cohort = enrollment.cohort
+    if cohort.main_template is None:
         return None
+    agreement = cohort.main_template_version or cohort.main_template  # as the admin signed it
     # A value not known yet (an ID number not given) shows as what it stands for.
     values = placeholder_values()
     values |= {
         name: value for name, value in enrollment_agreement_values(enrollment).items() if value
     }
-    body_html = body_fill(template.body, values)
-    return AgreementDocument(title=template.title, body_html=body_html, submission=None)
+    body_html = body_fill(agreement.body, values)
+    return AgreementDocument(title=agreement.title, body_html=body_html, submission=None)
 
 
 def enrollments_lacking_agreement(

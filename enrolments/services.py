@@ -259,6 +259,7 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
     student = enrollment.user
     return submission_create(
         template=enrollment.cohort.main_template,
+        version=enrollment.cohort.main_template_version,
         context=enrollment_agreement_values(enrollment),
         signers=[
             {

@@ -193,13 +193,18 @@ def _audit(action: str, submission: Submission, actor: User | None = None, **val
 def submission_create(
     *, template: AgreementTemplate, context: dict[str, Any], signers: list[dict[str, Any]],
     on_complete: str = "", on_decline: str = "", subject: models.Model | None = None,
-    actor: User | None = None,
+    actor: User | None = None, version: TemplateVersion | None = None,
 ) -> Submission:  # fmt: skip
-    """Fill the template's current version with `context` (merge field name -> value), render
-    and freeze the PDF, and create its signers. `signers` are dicts with role, name, email and
-    optionally user; their roles must be among the template's, and they sign in the template's
-    order. `on_decline`, if given, is called as `on_decline(submission=..., submitter=...)`.
-    Nothing is e-mailed: call `submission_send` to send the first link."""
+    """Fill `version` of the template (its current one if not given) with `context` (merge
+    field name -> value), render and freeze the PDF, and create its signers. `signers` are
+    dicts with role, name, email and optionally user; their roles must be among the version's,
+    and they sign in its order. `on_decline`, if given, is called as
+    `on_decline(submission=..., submitter=...)`. Nothing is e-mailed: call `submission_send`
+    to send the first link."""
+    if version is None:
+        version = template.versions.get(number=template.version)
+    elif version.template_id != template.pk:
+        raise ValidationError(f"That is not a version of {template.title}.")
     for callback in filter(None, [on_complete, on_decline]):
         try:
             import_string(callback)
@@ -208,8 +213,8 @@ def submission_create(
     by_role = {}
     for signer in signers:
         role = signer.get("role")
-        if role not in template.signer_roles:
-            raise ValidationError(f"{template.title} has no signer role {role!r}.")
+        if role not in version.signer_roles:
+            raise ValidationError(f"{version.title} has no signer role {role!r}.")
         if role in by_role:
             raise ValidationError(f"Two signers for the role {role!r}.")
         if not (signer.get("name") or "").strip() or not (signer.get("email") or "").strip():
@@ -225,7 +230,6 @@ def submission_create(
         **context,
     }
     with transaction.atomic():
-        version = template.versions.get(number=template.version)
         body_html = documents.body_fill(version.body, values)
         html = documents.document_html(
             title=version.title, body_html=body_html, institution_name=institution.name

@@ -131,7 +131,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
     with transaction.atomic():
         cohort = (
             Cohort.objects.select_for_update(of=("self",))
-            .select_related("sponsor", "main_template")
+            .select_related("sponsor", "main_template", "main_template_version")
             .get(pk=cohort.pk)
         )
         sponsor = cohort.sponsor
@@ -141,8 +141,9 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             raise ValidationError("Choose the cohort's sponsor first.")
         if cohort.main_template is None:
             raise ValidationError("Choose the cohort's main agreement first.")
-        if SPONSOR_ROLE not in cohort.main_template.signer_roles:
-            raise ValidationError(f"{cohort.main_template.title} has no sponsor signer.")
+        agreement = cohort.main_template_version or cohort.main_template
+        if SPONSOR_ROLE not in agreement.signer_roles:
+            raise ValidationError(f"{agreement.title} has no sponsor signer.")
         current = sponsor_submission(cohort)
         replaced = None
         if current is not None and current.status == SubmissionStatus.PENDING:
@@ -159,6 +160,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             )
         submission = submission_create(
             template=cohort.main_template,
+            version=cohort.main_template_version,
             context=cohort_merge_fields(cohort),
             signers=[
                 {"role": SPONSOR_ROLE, "name": sponsor.contact_name, "email": sponsor.contact_email}

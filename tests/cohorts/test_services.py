@@ -227,3 +227,50 @@ def test_completion_waits_for_the_sponsors_signature(admin):
     assert cohort_complete(cohort=cohort, actor=admin, force_reason="Signed on paper").state == (
         CohortState.COMPLETED
     )
+
+
+def test_changing_a_signed_draft_cohorts_agreement_asks_for_a_new_signature(admin):
+    from signing.services import template_create
+
+    cohort = CohortFactory()
+    cohort = cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
+    assert cohort.main_template_version.template_id == cohort.main_template_id
+    other = template_create(
+        title="Internship agreement", body="<p>Terms.</p>", signer_roles=["student"],
+        actor=admin,
+    )  # fmt: skip
+
+    cohort = cohort_update(cohort=cohort, actor=admin, changes={"main_template": other})
+
+    assert (cohort.admin_signed_at, cohort.admin_signed_by, cohort.main_template_version) == (
+        None, None, None,
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="main agreement has not been signed"):
+        cohort_activate(cohort=cohort, actor=admin)
+    event = AuditEvent.objects.filter(action="cohort.updated", entity_id=str(cohort.pk)).latest(
+        "id"
+    )
+    assert event.new_values["admin_signed_at"] is None
+
+
+def test_cohorts_signed_before_versions_were_recorded_get_the_version_then_current(admin):
+    import datetime
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+    from django.utils import timezone
+
+    migration = importlib.import_module("cohorts.migrations.0005_cohort_main_template_version")
+    cohort = cohort_record_admin_signature(cohort=CohortFactory(), actor=admin, signature="Ada")
+    signed = cohort.main_template_version
+    later = cohort.main_template.versions.create(
+        number=signed.number + 1, title=signed.title, body="<p>Later terms.</p>",
+        signer_roles=signed.signer_roles, created_at=timezone.now() + datetime.timedelta(days=1),
+    )  # fmt: skip
+    Cohort.objects.filter(pk=cohort.pk).update(main_template_version=None)
+
+    migration.record_signed_versions(apps, connection.schema_editor())
+
+    cohort.refresh_from_db()
+    assert cohort.main_template_version == signed != later

@@ -188,7 +188,7 @@ def test_the_portal_signs_the_agreement_the_task_sent(
     assert client_of(other.user).get(pdf_url).status_code == 404
 
 
-def test_a_later_template_edit_leaves_a_sent_students_document_unchanged(
+def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
     enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
@@ -213,10 +213,17 @@ def test_a_later_template_edit_leaves_a_sent_students_document_unchanged(
     sent.refresh_from_db()
     assert "revised terms" not in sent.html
 
-    # A student enrolled after the edit gets the new text.
+    # A student enrolled after the edit gets the text the institution signed for the cohort;
+    # a cohort signed after the edit, the new one.
     with django_capture_on_commit_callbacks(execute=True):
         later = enrol(cohort=cohort)
-    assert "Sipho Student agrees to the revised terms." in _sent(later)[0].html
+    [later_sent] = _sent(later)
+    assert later_sent.template_version == sent.template_version
+    assert "revised terms" not in later_sent.html
+    next_cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        next_student = enrol(cohort=next_cohort)
+    assert "Sipho Student agrees to the revised terms." in _sent(next_student)[0].html
 
 
 def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_signed_again(
