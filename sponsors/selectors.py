@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from cohorts.models import Cohort
 from signing.models import Submission
@@ -38,7 +39,7 @@ def sponsor_submission(cohort: Cohort) -> Submission | None:
     agreement = (
         SponsorAgreement.objects.filter(cohort=cohort, sponsor_id=cohort.sponsor_id)
         .select_related("submission")
-        .prefetch_related("submission__submitters")
+        .prefetch_related("submission__submitters__links")
         .first()
     )
     return agreement.submission if agreement is not None else None
@@ -46,11 +47,12 @@ def sponsor_submission(cohort: Cohort) -> Submission | None:
 
 @dataclass(frozen=True)
 class SponsorStatus:
-    state: str  # not_invited / invited / signed / declined / revoked
+    state: str  # not_invited / invited / expired / signed / declined / revoked
     label: str
     at: datetime | None = None
     reason: str = ""
     email: str = ""
+    submission: Submission | None = None
 
     @property
     def can_invite(self) -> bool:
@@ -58,7 +60,8 @@ class SponsorStatus:
 
     @property
     def can_resend(self) -> bool:
-        return self.state == "invited"
+        """A fresh link for the agreement still waiting (the old one stops working)."""
+        return self.state in ("invited", "expired")
 
 
 def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
@@ -69,7 +72,9 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
         return SponsorStatus("not_invited", "Not invited")
     submitter = next(s for s in submission.submitters.all() if s.role == SPONSOR_ROLE)
     if submitter.signed_at:
-        return SponsorStatus("signed", "Signed", submitter.signed_at, email=submitter.email)
+        return SponsorStatus(
+            "signed", "Signed", submitter.signed_at, email=submitter.email, submission=submission
+        )
     if cohort.sponsor is not None and submitter.email != cohort.sponsor.contact_email.lower():
         return SponsorStatus("not_invited", "Not invited")
     if submitter.declined_at:
@@ -79,6 +84,9 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
         )  # fmt: skip
     if submission.status == "revoked":
         return SponsorStatus("revoked", "Link revoked", email=submitter.email)
+    link = max(submitter.links.all(), key=lambda link: link.created_at, default=None)
+    if link is not None and link.revoked_at is None and link.expires_at <= timezone.now():
+        return SponsorStatus("expired", "Link expired", link.expires_at, email=submitter.email)
     return SponsorStatus("invited", "Invited", submitter.sent_at, email=submitter.email)
 
 

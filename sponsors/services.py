@@ -59,8 +59,9 @@ def sponsor_update(
     *, sponsor: Sponsor, actor: User, user: User | None = None, **values: Any
 ) -> Sponsor:
     """Save the sponsor's details. A new contact address revokes the agreements still waiting
-    at the old one: whoever reads that mailbox may no longer speak for the company. The cohort
-    page then offers to invite the sponsor at the new address."""
+    at the old one (whoever reads that mailbox may no longer speak for the company; the cohort
+    page then offers to invite the sponsor at the new address), and the cohorts' notices go to
+    the new one."""
     _check(actor, "sponsor.update")
     cleaned = _clean(values)
     with transaction.atomic():
@@ -73,6 +74,10 @@ def sponsor_update(
         sponsor.save()
         revoked = []
         if sponsor.contact_email.lower() != old["contact_email"].lower():
+            # The cohorts' notices follow the contact, unless a cohort chose another address.
+            Cohort.objects.filter(
+                sponsor=sponsor, sponsor_email__iexact=old["contact_email"]
+            ).update(sponsor_email=sponsor.contact_email)
             revoked = [
                 submission_revoke(
                     submission=submission, actor=actor, reason="The sponsor's address changed."

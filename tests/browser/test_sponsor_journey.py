@@ -200,9 +200,13 @@ def test_sponsor_signs_from_the_emailed_link_and_the_admin_sees_it(
     # --- The admin sees the status change and has an e-mail saying so.
     page.reload()
     expect(card.get_by_text("Signed", exact=True)).to_be_visible()
-    expect(card.get_by_role("button", name=re.compile("Invite|Resend"))).to_have_count(0)
+    expect(card.get_by_role("button", name=re.compile("Invite|fresh link"))).to_have_count(0)
     expect(card.get_by_role("link", name="Revoke the link…")).to_have_count(0)
     admin_pages.look("cohort-sponsor-signed")
+    card.get_by_role("link", name="View the signed agreement").click()
+    expect(page.get_by_role("heading", name=cohort.main_template.title)).to_be_visible()
+    expect(page.get_by_role("link", name="Signed PDF")).to_be_visible()
+    page.go_back()
     outcome = wait_for_stored_mail(store, journey["admin"].email, "signed the agreement")
     assert outcome["Subject"] == f"Ubuntu Mining signed the agreement for {cohort.name}"
     assert f"has signed the sponsor agreement for {cohort.name}." in _text(outcome)

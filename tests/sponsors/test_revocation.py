@@ -215,6 +215,7 @@ def test_a_new_contact_address_revokes_the_old_link_at_once(admin, cohort, spons
     event = AuditEvent.objects.filter(action="sponsor.updated").latest("id")
     assert event.new_values["revoked_submissions"] == [first.pk, other.pk]
     cohort.refresh_from_db()
+    assert cohort.sponsor_email == "ops@ubuntu.example"  # where the cohort's notices now go
     assert cohort_sponsor_status(cohort).state == "not_invited"  # at the new address
 
     second = sponsor_invite(cohort=cohort, actor=admin)

@@ -2,11 +2,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
-from signing.models import SubmissionStatus
+from signing.models import SigningLink, SubmissionStatus
 from signing.services import link_for_token, submitter_decline, submitter_sign
 from sponsors.models import Sponsor
 from sponsors.selectors import cohort_sponsor_status, cohort_summary
@@ -255,5 +256,11 @@ def test_the_cohort_sponsor_card_renders(admin, cohort):
     assert "Ubuntu Mining" in html
     assert "Invite to sign" in html
     assert f"/sponsors/cohort/{cohort.pk}/invite/" in html
-    sponsor_invite(cohort=cohort, actor=admin)
-    assert "Resend the link" in card()
+    submission = sponsor_invite(cohort=cohort, actor=admin)
+    assert "Send a fresh link" in card()
+    SigningLink.objects.filter(submitter__submission=submission).update(expires_at=timezone.now())
+    expired = card()
+    assert "Link expired" in expired
+    assert "has expired. Send a fresh one" in expired
+    assert "Send a fresh link" in expired
+    assert "Revoke the link" in expired
