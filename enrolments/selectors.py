@@ -8,6 +8,7 @@ from cohorts.selectors import cohort_merge_fields
 from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
 from signing.documents import body_fill, placeholder_values
 from signing.models import Submission, SubmissionStatus, Submitter
+from signing.selectors import submission_text_html
 
 AGREEMENT_SIGNER_ROLE = "student"
 
@@ -164,10 +165,9 @@ def enrollment_agreement_document(enrollment: CohortEnrollment) -> AgreementDocu
         .first()
     )
     if submission is not None:
-        version = submission.template_version
         return AgreementDocument(
             title=submission.title,
-            body_html=body_fill(version.body, submission.context),
+            body_html=submission_text_html(submission),
             submission=submission,
         )
     cohort = enrollment.cohort

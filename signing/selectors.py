@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.module_loading import import_string
 
-from signing.documents import sha256_hex
+from signing.documents import body_fill, sha256_hex
 from signing.models import (
     AgreementTemplate,
     CertificateSource,
@@ -75,6 +75,12 @@ def submission_for_final_pdf(data: bytes) -> Submission | None:
         .prefetch_related("submitters")
         .first()
     )
+
+
+def submission_text_html(submission: Submission) -> str:
+    """The agreement's text as sent, for reading on a page: its frozen version filled with its
+    frozen values, the very text of its PDF."""
+    return body_fill(submission.template_version.body, submission.context)
 
 
 def submissions_for_subject(subject) -> QuerySet[Submission]:

@@ -307,6 +307,8 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             "form": sign_form,
             "decline_form": decline_form,
             "consent_text": CONSENT_TEXT,
+            "document_html": selectors.submission_text_html(link.submitter.submission),
+            "draw": sign_form.data.get("signature_mode") == "draw",  # kept after an error
             "subject_summary": selectors.subject_summary(link.submitter.submission),
         },
     )

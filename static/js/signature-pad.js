@@ -49,8 +49,19 @@
 
     document.getElementById("signature-clear").addEventListener("click", function () {
       context.clearRect(0, 0, canvas.width, canvas.height);
+      hidden.value = "";
       hasInk = false;
     });
+
+    // After an error the page comes back with the drawing that was sent: show it again.
+    if (hidden.value.indexOf("data:image/png;base64,") === 0) {
+      var image = new Image();
+      image.onload = function () {
+        context.drawImage(image, 0, 0, canvas.width, canvas.height);
+        hasInk = true;
+      };
+      image.src = hidden.value;
+    }
 
     form.querySelectorAll("input[name=signature_mode]").forEach(function (radio) {
       radio.addEventListener("change", function () {

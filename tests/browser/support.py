@@ -42,7 +42,7 @@ def draw_signature(page: Page) -> None:
     """On a signing page: choose "Draw it" and draw a zigzag on the canvas with the mouse."""
     page.get_by_label("Draw it").check()
     canvas = page.locator("#signature-canvas")
-    canvas.wait_for()
+    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on the screen
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
     page.mouse.down()

@@ -24,9 +24,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Role, User
 from enrolments.services import enrollment_invite
+from signing.models import Submitter
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tenants.models import Institution
-from tests.browser.support import DESKTOP, PageChecker, sign_in
+from tests.browser.support import DESKTOP, PageChecker, draw_signature, sign_in
 from tests.factories import CohortFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset", "celery_worker")]
@@ -175,20 +176,28 @@ def test_sponsor_signs_from_the_emailed_link_and_the_admin_sees_it(
     expect(summary).to_contain_text("Learnership")
     expect(summary).to_contain_text("1 Feb 2027 – 30 Nov 2027")
     expect(summary).to_contain_text("2 enrolled, 0 complete")
-    expect(sponsor.locator("iframe.signing-document")).to_be_visible()
+    expect(sponsor.get_by_label("The agreement")).to_contain_text("By signing, each party accepts")
+    expect(sponsor.get_by_role("link", name="Download the PDF")).to_be_visible()
     expect(sponsor.get_by_role("button", name="Decline")).to_be_visible()
     sponsor_pages.look("sign")
 
-    # Signing needs consent: without it the page says so and keeps what was typed.
-    sponsor.get_by_label("Type your signature").fill("Sipho Dlamini")
+    # Signing needs consent: without it the top of the page says so, and the drawing is kept.
+    draw_signature(sponsor)
     sponsor.get_by_role("button", name="Sign", exact=True).click()
-    expect(sponsor.get_by_text("Tick the box to agree to sign electronically.")).to_be_visible()
-    expect(sponsor.get_by_label("Type your signature")).to_have_value("Sipho Dlamini")
+    problems = sponsor.locator("#form-problems")
+    expect(problems).to_contain_text("You have not signed yet.")
+    expect(problems).to_contain_text("Tick the box to agree to sign electronically.")
+    expect(problems).to_be_in_viewport()
+    expect(sponsor.get_by_label("Draw it")).to_be_checked()
     sponsor_pages.look("sign-no-consent")
     sponsor.locator("#id_consent").check()
     sponsor.get_by_role("button", name="Sign", exact=True).click()
     expect(sponsor.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
     sponsor_pages.look("signed")
+    with tenant_context(journey["institution"]):
+        signer = Submitter.objects.get(email=contact, role="sponsor")
+        assert signer.signature_image  # the drawing sent again after the error
+        assert signer.signature_text == ""
 
     # The link has done its work.
     sponsor.goto(link)

@@ -163,9 +163,11 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     # On the signing page: consent is required.
     page.get_by_label("Type your signature").fill("Thandi Mokoena")
     page.get_by_role("button", name="Sign", exact=True).click()
-    expect(page.get_by_text("Tick the box to agree to sign electronically.")).to_be_visible()
+    expect(page.locator("#form-problems")).to_contain_text(
+        "Tick the box to agree to sign electronically."
+    )
+    expect(page.get_by_label("Type your signature")).to_have_value("Thandi Mokoena")
     checker.look("agreement-error")
-    page.get_by_label("Type your signature").fill("Thandi Mokoena")
     page.locator("#id_consent").check()
     page.get_by_role("button", name="Sign", exact=True).click()
     expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
