@@ -47,6 +47,10 @@ class SealCertificateSummary:
     fingerprint_sha256: str  # colon-separated pairs, as certificate viewers show it
     valid_until: datetime.datetime
 
+    @property
+    def fingerprint_pairs(self) -> list[str]:
+        return self.fingerprint_sha256.split(":")
+
 
 def certificate_in_use() -> SealCertificateSummary | None:
     """The active sealing certificate; None before the first one exists (it is made at

@@ -70,7 +70,7 @@ class InstitutionProfileForm(forms.ModelForm):
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
-            "brand_colour": forms.TextInput(attrs={"type": "color"}),
+            "brand_colour": forms.TextInput(attrs={"type": "color", "class": "form-control-color"}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
             "signing_link_days": forms.NumberInput(attrs={"min": 1, "max": 90}),
         }

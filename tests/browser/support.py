@@ -38,6 +38,13 @@ def fill_in_details(page: Page, id_number: str) -> None:
     page.get_by_role("button", name="Save your details").click()
 
 
+def open_account_menu_item(page: Page, name: str) -> None:
+    """Follow one of the links of the signed-in user's menu (Settings, Sync, Audit trail ...),
+    at desktop width."""
+    page.get_by_role("navigation").locator(".dropdown-toggle").click()
+    page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+
+
 def draw_signature(page: Page) -> None:
     """On a signing page: choose "Draw it" and draw a zigzag on the canvas with the mouse."""
     page.get_by_label("Draw it").check()

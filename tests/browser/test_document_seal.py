@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Role
 from signing.models import CertificateSource, InstitutionCertificate
-from tests.browser.support import PageChecker, sign_in
+from tests.browser.support import PageChecker, open_account_menu_item, sign_in
 from tests.signing.certificates import (
     PASSWORD,
     certificate_authority,
@@ -34,7 +34,7 @@ def test_super_admin_uploads_the_institutions_own_certificate(
     checker = PageChecker(page, "document-seal", structure=True)
 
     sign_in(page, site.institution(institution.code, "/accounts/login/"), head.email)
-    page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    open_account_menu_item(page, "Settings")
     seal = page.locator("#document-seal")
     expect(seal.get_by_role("heading", name="Document seal")).to_be_visible()
     expect(seal).to_contain_text("Made by Cohortly at provisioning")

@@ -12,7 +12,7 @@ from enrolments.services import enrollment_invite
 from integrations.models import SyncJob
 from integrations.services import connector_config_save, sync_job_run
 from integrations.testing import FakeGateway
-from tests.browser.support import PageChecker, sign_in
+from tests.browser.support import PageChecker, open_account_menu_item, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_an_admin_sees_a_rejected_submission_and_retries_it(
         checker = PageChecker(page, "sync", structure=True)
 
         sign_in(page, site.institution(institution.code, "/accounts/login/"), admin.email)
-        page.get_by_role("link", name="Sync", exact=True).click()
+        open_account_menu_item(page, "Sync")
         expect(page.get_by_role("heading", name="Sync jobs")).to_be_visible()
         expect(page.locator("a[data-status=failed]")).to_contain_text("1")
         expect(page.locator("a[data-status=queued]")).to_contain_text("1")
