@@ -5,7 +5,8 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
 from enrolments.models import EnrollmentState
-from signing.documents import placeholder_values
+from signing.documents import body_fill, placeholder_values
+from signing.selectors import standard_merge_values
 
 
 def cohorts_visible_to(user: User) -> QuerySet[Cohort]:
@@ -63,6 +64,14 @@ def cohort_verifiers(*, cohort: Cohort) -> list[User]:
 def document_type_list() -> QuerySet[DocumentType]:
     return DocumentType.objects.annotate(cohort_count=Count("cohorts")).order_by(
         "-is_active", "name"
+    )
+
+
+def main_agreement_preview_html(cohort: Cohort, *, admin: User) -> str:
+    """The cohort's main agreement filled in as `admin` is about to sign it."""
+    return body_fill(
+        cohort.main_template.body,
+        standard_merge_values() | cohort_merge_fields(cohort, admin=admin),
     )
 
 

@@ -26,6 +26,7 @@ from cohorts.selectors import (
     cohort_state_counts,
     cohort_verifiers,
     document_type_list,
+    main_agreement_preview_html,
 )
 from cohorts.services import (
     cohort_activate,
@@ -164,7 +165,13 @@ def cohort_sign(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("cohorts:dashboard", pk=cohort.pk)
         # The same institution's signing page, on the host this page was reached on.
         return redirect(urlsplit(url).path)
-    return render(request, "cohorts/cohort_sign.html", {"cohort": cohort})
+    if cohort.main_template is None:
+        messages.error(request, "Choose the main agreement template before signing it.")
+        return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(
+        request, "cohorts/cohort_sign.html",
+        {"cohort": cohort, "body_html": main_agreement_preview_html(cohort, admin=request.user)},
+    )  # fmt: skip
 
 
 def _run(request: HttpRequest, service, success: str, **kwargs) -> bool:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from cryptography import x509
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from signing.documents import body_fill, sha256_hex
@@ -79,6 +81,16 @@ def submission_for_final_pdf(data: bytes) -> Submission | None:
         .prefetch_related("submitters")
         .first()
     )
+
+
+def standard_merge_values() -> dict[str, str]:
+    """The merge fields every agreement gets from the institution and the day it is sent."""
+    institution = connection.tenant
+    return {
+        "institution.name": institution.name,
+        "institution.registration_number": getattr(institution, "registration_number", ""),
+        "today": timezone.localdate().strftime("%-d %B %Y"),
+    }
 
 
 def submission_text_html(submission: Submission) -> str:

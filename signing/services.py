@@ -37,6 +37,7 @@ from signing.models import (
     TemplateVersion,
 )
 from signing.sealing import certificate_for_institution, pdf_seal
+from signing.selectors import standard_merge_values
 from tenants.services import institution_url
 
 TEMPLATE_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
@@ -223,12 +224,7 @@ def submission_create(
     if not by_role:
         raise ValidationError("A submission needs at least one signer.")
     institution = connection.tenant
-    values = {
-        "institution.name": institution.name,
-        "institution.registration_number": getattr(institution, "registration_number", ""),
-        "today": timezone.localdate().strftime("%-d %B %Y"),
-        **context,
-    }
+    values = standard_merge_values() | context
     with transaction.atomic():
         body_html = documents.body_fill(version.body, values)
         html = documents.document_html(

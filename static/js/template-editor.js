@@ -26,3 +26,13 @@ document.addEventListener("click", (event) => {
   textarea.setRangeText(replacement, start, end, "end");
   textarea.dispatchEvent(new Event("input", { bubbles: true }));
 });
+
+// An error about the saved body goes once the body is edited: the live preview now says what,
+// if anything, is still wrong.
+document.addEventListener("input", (event) => {
+  const body = event.target;
+  if (body.id !== "id_body" || !body.classList.contains("is-invalid")) return;
+  body.classList.remove("is-invalid");
+  body.setAttribute("aria-describedby", "body-help");
+  document.getElementById("body-errors")?.remove();
+});

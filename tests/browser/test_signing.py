@@ -2,6 +2,7 @@
 writes a template and previews it."""
 
 import io
+import re
 
 import pytest
 from django.utils import timezone
@@ -97,6 +98,8 @@ def test_admin_writes_a_template_and_previews_it(page: Page, site, make_person, 
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#body-errors")).to_contain_text("{{ cohort.nmae }}")
     body.fill("<p>{{ sponsor.company_name }} pays for ")
+    expect(page.locator("#body-errors")).to_have_count(0)  # the saved error goes with the typo
+    expect(body).not_to_have_class(re.compile("is-invalid"))
     body.press("End")
     page.get_by_role("button", name="Insert field").click()
     page.get_by_role("button", name="The cohort's name").click()

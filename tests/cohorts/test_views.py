@@ -121,6 +121,24 @@ def _sign_through(url: str, name: str):
     )
 
 
+def test_the_sign_page_shows_the_agreement_filled_in_as_the_admin_signs_it(admin_client, admin):
+    from signing.services import template_create
+
+    template = template_create(
+        title="Welding agreement",
+        body="<p><strong>{{ institution.name }}</strong> trains {{ student.full_name }} in "
+        "{{ cohort.name }}; signed by {{ admin.full_name }}.</p>",
+        signer_roles=["institution_admin", "student"], actor=admin,
+    )  # fmt: skip
+    cohort = CohortFactory(main_template=template, name="Welding 2027")
+    page = admin_client.get(f"/cohorts/{cohort.pk}/sign/").content.decode()
+    assert (
+        "<p><strong>Alpha College</strong> trains [The student&#x27;s full name] in Welding 2027; "
+        f"signed by {admin.full_name}.</p>"
+    ) in page
+    assert "{{" not in page
+
+
 def test_sign_then_activate_from_the_pages(admin_client, admin):
     from signing.models import SubmissionStatus
     from signing.selectors import submissions_for_subject

@@ -259,7 +259,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
     assert "Clause 2 says nothing about a stipend." in detail
     page = client.get(agreement_url).content.decode()
     assert "You declined this agreement" in page
-    assert "Sign again" in page
+    assert "Sign it now" in page
 
     again = client.post(agreement_url)
 
