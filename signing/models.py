@@ -267,11 +267,24 @@ class SubmissionEvent(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
+    LABELS = {
+        "sent": "Link e-mailed",
+        "resent": "New link e-mailed",
+        "reminded": "Reminder e-mailed",
+    }
+
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def label(self) -> str:
+        """What happened, in words: "Link e-mailed", "Opened", ..."""
+        if self.kind in self.LABELS and self.data.get("notified") is False:
+            return "Signing started on the page"  # a signer already signed in, not e-mailed
+        return self.LABELS.get(self.kind, self.kind.capitalize())
 
 
 class CertificateSource(models.TextChoices):

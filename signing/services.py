@@ -287,6 +287,7 @@ def _link_issue(
     `reminder_of`, the new link replaces that one as a reminder: it keeps its expiry, is marked
     reminded, and the e-mail says the deadline is close."""
     now = timezone.now()
+    kind = "reminded" if reminder_of else "resent" if submitter.links.exists() else "sent"
     submitter.links.filter(revoked_at__isnull=True).update(revoked_at=now)
     token = secrets.token_urlsafe(32)  # 256 bits
     link = SigningLink.objects.create(
@@ -300,7 +301,6 @@ def _link_issue(
     submitter.sent_at = now
     submitter.save(update_fields=["sent_at"])
     submission = submitter.submission
-    kind = "reminded" if reminder_of else "sent"
     _event(submission, kind, submitter, to=submitter.email, notified=notify)
     if notify:
         email_enqueue(
@@ -442,7 +442,10 @@ def _revoke(submission: Submission, actor: User | None, reason: str) -> None:
     SigningLink.objects.filter(submitter__submission=submission, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    _event(submission, "revoked", reason=reason)
+    _event(
+        submission, "revoked", reason=reason,
+        by=(actor.full_name or actor.email) if actor is not None else "",
+    )  # fmt: skip
     _audit("submission_revoked", submission, actor, reason=reason)
 
 
@@ -639,7 +642,7 @@ def submission_final_pdf(submission: Submission) -> bytes:
     events = [
         {
             "at": _when(event.created_at),
-            "kind": event.kind,
+            "kind": event.label,
             "who": f"{event.submitter.name} ({event.submitter.get_role_display()})"
             if event.submitter
             else "system",
@@ -647,7 +650,7 @@ def submission_final_pdf(submission: Submission) -> bytes:
         }
         for event in submission.events.select_related("submitter")
     ]
-    events.append({"at": _when(timezone.now()), "kind": "completed and sealed", "who": "system"})
+    events.append({"at": _when(timezone.now()), "kind": "Completed and sealed", "who": "system"})
     with submission.original_pdf.open("rb") as original_file:
         original = original_file.read()
     document = documents.completion_pdf(

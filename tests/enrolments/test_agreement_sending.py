@@ -184,6 +184,8 @@ def test_the_portal_signs_the_agreement_the_task_sent(
     assert sha256_hex(final) == sent.final_sha256
     # The audit certificate says how she was reached: signed in, not by an e-mailed link.
     assert pdf_text_contains(final, f"Signed in to their account, {enrollment.user.email}")
+    assert pdf_text_contains(final, "Signing started on the page")
+    assert not pdf_text_contains(final, "Link e-mailed")
     other = enrol(cohort=cohort)
     assert client_of(other.user).get(pdf_url).status_code == 404
 

@@ -96,16 +96,22 @@ def test_a_fresh_link_replaces_the_old_one(admin_client, make_submission):
     assert (
         AuditEvent.objects.filter(action="signing.link_sent", entity_id=submission.pk).count() == 2
     )
+    trail = response.content.decode()
+    assert "Link e-mailed · Thandi Mokoena · to thandi@example.org" in trail
+    assert "New link e-mailed · Thandi Mokoena · to thandi@example.org" in trail
 
 
-def test_revoking_stops_every_link_and_keeps_the_reason(admin_client, make_submission):
+def test_revoking_stops_every_link_and_keeps_the_reason(admin_client, make_submission, admin):
     submission = make_submission()
     token = last_link_to("thandi@example.org")
     response = admin_client.post(
         f"/agreements/sent/{submission.pk}/revoke/", {"reason": "Sent to the wrong person"},
         follow=True,
     )  # fmt: skip
-    assert "Agreement revoked" in response.content.decode()
+    page = response.content.decode()
+    assert "Agreement revoked" in page
+    assert f"by {admin.full_name}." in page
+    assert "Reason: “Sent to the wrong person”" in page
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.REVOKED
     assert link_for_token(token).state == "revoked"
