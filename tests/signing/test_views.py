@@ -215,6 +215,22 @@ def test_new_links_from_an_old_one_are_rate_limited(signer_client, make_submissi
     assert link_for_token(newest).state == "usable"
 
 
+def test_pages_after_the_link_name_whom_to_ask(signer_client, make_submission, institution):
+    from tenants.models import Institution
+
+    Institution.objects.filter(pk=institution.pk).update(
+        contact_email="admissions@alpha.example", contact_phone="+27 21 555 0100"
+    )
+    token = _first_token(make_submission())
+    done = _sign_post(signer_client, token).content.decode()
+    assert "Thank you, you have signed" in done
+    assert 'href="mailto:admissions@alpha.example"' in done
+    assert "+27 21 555 0100" in done
+    used = signer_client.get(f"/sign/{token}/").content.decode()
+    assert "already been used" in used
+    assert "admissions@alpha.example" in used
+
+
 def test_replaced_link_is_revoked(signer_client, make_submission, admin):
     submission = make_submission()
     token = _first_token(submission)
