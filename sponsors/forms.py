@@ -8,9 +8,17 @@ class SponsorForm(forms.ModelForm):
         model = Sponsor
         fields = ["company_name", "contact_name", "contact_email", "contact_phone", "tax_number"]
         help_texts = {
-            "contact_email": "Agreement links go to this address. Changing it stops any link "
-            "still open at the old one: invite the sponsor again from the cohort.",
+            "contact_email": "Agreement links to sign go to this address.",
+            "tax_number": "The company's income tax or VAT number, if you have it.",
         }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["contact_email"].help_text = (
+                "Agreement links to sign go to this address. Changing it stops any link still "
+                "open at the old one: invite the sponsor again from the cohort."
+            )
 
 
 class SponsorSearchForm(forms.Form):
