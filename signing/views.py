@@ -8,6 +8,7 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -295,7 +296,15 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as error:
         (decline_form if decline_form.is_bound else sign_form).add_error(None, error)
     except PermissionDenied:
-        return redirect("signing_public:sign", token=token)
+        fresh = link_for_token(token)
+        if fresh is None or fresh.state != "usable":
+            return redirect("signing_public:sign", token=token)  # its page says why
+        # The link is fine but what signing does next is not allowed (a signer's account lost
+        # the right to act for the institution, say): nothing was signed.
+        (decline_form if decline_form.is_bound else sign_form).add_error(
+            None,
+            f"This agreement cannot be signed from this link now. Ask {connection.tenant.name}.",
+        )
     return render(
         request,
         "signing/sign.html",

@@ -19,3 +19,10 @@ def record_decline(*, submission, submitter) -> None:
         entity_id=submission.subject_id,
         new_values={"role": submitter.role, "reason": submitter.decline_reason},
     )
+
+
+def refuse_completion(*, submission) -> None:
+    """As a caller whose own permission check fails, e.g. a signer who lost their role."""
+    from django.core.exceptions import PermissionDenied
+
+    raise PermissionDenied("No longer an admin.")

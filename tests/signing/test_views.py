@@ -231,6 +231,19 @@ def test_pages_after_the_link_name_whom_to_ask(signer_client, make_submission, i
     assert "admissions@alpha.example" in used
 
 
+def test_a_refused_completion_says_so_and_signs_nothing(signer_client, make_submission):
+    one_signer = [{"role": "student", "name": "Thandi Mokoena", "email": "thandi@example.org"}]
+    submission = make_submission(
+        signers=one_signer, on_complete="tests.signing.callbacks.refuse_completion"
+    )
+    response = _sign_post(signer_client, _first_token(submission))
+    assert response.status_code == 200
+    assert "cannot be signed from this link now. Ask Alpha College." in response.content.decode()
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.PENDING
+    assert submission.submitters.get().signed_at is None
+
+
 def test_replaced_link_is_revoked(signer_client, make_submission, admin):
     submission = make_submission()
     token = _first_token(submission)
