@@ -196,13 +196,15 @@ def _open_invitation_revoke(cohort: Cohort, actor: User, *, reason: str) -> Subm
     return submission_revoke(submission=current, actor=actor, reason=reason)
 
 
-def sponsor_invite_revoke(*, cohort: Cohort, actor: User) -> Submission:
+def sponsor_invite_revoke(*, cohort: Cohort, actor: User, reason: str = "") -> Submission:
     """Withdraw the sponsor's open link from the cohort page: it stops working at once, and the
-    sponsor can be invited again later."""
+    sponsor can be invited again later. `reason` is kept in the agreement's trail."""
     _check(actor, "sponsor.invite_revoke")
     with transaction.atomic():
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
-        revoked = _open_invitation_revoke(cohort, actor, reason="Revoked from the cohort page.")
+        revoked = _open_invitation_revoke(
+            cohort, actor, reason=reason or "Revoked from the cohort page."
+        )
         if revoked is None:
             raise ValidationError("The sponsor has no open link to revoke.")
         audit_record(

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.models import Cohort
+from signing.forms import RevokeForm
 from sponsors.forms import CohortSponsorForm, SponsorForm, SponsorSearchForm
 from sponsors.models import Sponsor
 from sponsors.selectors import cohort_sponsor_status, sponsor_list
@@ -101,14 +102,17 @@ def sponsor_invite_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
 def sponsor_invite_revoke_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     """Asks first (a page, so that it works without scripts); the POST revokes the link."""
     cohort = get_object_or_404(Cohort.objects.select_related("sponsor"), pk=cohort_pk)
-    if request.method != "POST":
+    form = RevokeForm(request.POST if request.method == "POST" else None)
+    if request.method != "POST" or not form.is_valid():
         return render(
             request,
             "sponsors/invite_revoke.html",
-            {"cohort": cohort, "sponsor_status": cohort_sponsor_status(cohort)},
+            {"cohort": cohort, "sponsor_status": cohort_sponsor_status(cohort), "form": form},
         )
     try:
-        sponsor_invite_revoke(cohort=cohort, actor=request.user)
+        sponsor_invite_revoke(
+            cohort=cohort, actor=request.user, reason=form.cleaned_data["reason"].strip()
+        )
         messages.success(request, "The sponsor's link is revoked: it no longer opens.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

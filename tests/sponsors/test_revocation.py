@@ -303,8 +303,11 @@ def test_the_cohort_page_asks_before_revoking_and_the_link_then_says_so(
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.PENDING  # asking changes nothing
 
-    response = client.post(f"/sponsors/cohort/{cohort.pk}/revoke/", follow=True)
+    response = client.post(
+        f"/sponsors/cohort/{cohort.pk}/revoke/", {"reason": "Wrong contact person"}, follow=True
+    )
     assert response.redirect_chain == [(f"/cohorts/{cohort.pk}/", 302)]
+    assert submission.events.get(kind="revoked").data["reason"] == "Wrong contact person"
     page = response.content.decode()
     assert "The sponsor&#x27;s link is revoked" in page
     assert "Link revoked" in page
