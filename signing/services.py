@@ -8,13 +8,15 @@ import datetime
 import io
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -547,7 +549,7 @@ def submitter_sign(
         raise ValidationError(errors)
     if signature_png:
         _check_png(signature_png)
-    with transaction.atomic():
+    with _files_removed_on_failure() as stored, transaction.atomic():
         link, submitter = _usable_link(link)
         submission = submitter.submission
         context = current_context()
@@ -556,6 +558,7 @@ def submitter_sign(
         submitter.signature_text = "" if signature_png else signature_text
         if signature_png:
             submitter.signature_image.save("signature.png", ContentFile(signature_png), save=False)
+            stored.append(submitter.signature_image)
         submitter.consent_text = CONSENT_TEXT
         submitter.consent_sha256 = documents.sha256_hex(CONSENT_TEXT.encode())
         submitter.opened_at = submitter.opened_at or now
@@ -571,7 +574,7 @@ def submitter_sign(
             email=submitter.email, drawn=bool(signature_png),
         )  # fmt: skip
         if next_submitter(submission) is None:
-            _complete(submission)
+            _complete(submission, stored)
         else:
             _link_issue(next_submitter(submission), notify=True)
     return submitter
@@ -669,11 +672,27 @@ def submission_final_pdf(submission: Submission) -> bytes:
     )
 
 
-def _complete(submission: Submission) -> None:
-    """Inside the last signature's transaction: seal, store, e-mail everyone the final PDF and
-    run the completion callback, so that a failure anywhere leaves the submission unsigned."""
+@contextmanager
+def _files_removed_on_failure() -> Iterator[list[FieldFile]]:
+    """Files saved to storage inside a transaction stay when it rolls back: the caller lists
+    what it saved, and they are deleted if anything fails, so that no orphan is left."""
+    stored: list[FieldFile] = []
+    try:
+        yield stored
+    except BaseException:
+        for file in stored:
+            if file.name:
+                file.storage.delete(file.name)
+        raise
+
+
+def _complete(submission: Submission, stored: list[FieldFile]) -> None:
+    """Inside the last signature's transaction: seal, store (listing the file in `stored`),
+    e-mail everyone the final PDF and run the completion callback, so that a failure anywhere
+    leaves the submission unsigned."""
     final = submission_final_pdf(submission)
     submission.final_pdf.save("final.pdf", ContentFile(final), save=False)
+    stored.append(submission.final_pdf)
     submission.final_sha256 = documents.sha256_hex(final)
     submission.status = SubmissionStatus.COMPLETED
     submission.completed_at = timezone.now()

@@ -244,6 +244,19 @@ def test_a_refused_completion_says_so_and_signs_nothing(signer_client, make_subm
     assert submission.submitters.get().signed_at is None
 
 
+def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submission, settings):
+    from pathlib import Path
+
+    one_signer = [{"role": "student", "name": "Thandi Mokoena", "email": "thandi@example.org"}]
+    submission = make_submission(
+        signers=one_signer, on_complete="tests.signing.callbacks.refuse_completion"
+    )
+    drawn = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
+    _sign_post(signer_client, _first_token(submission), signature_text="", signature_image=drawn)
+    stored = {path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()}
+    assert stored == {Path(submission.original_pdf.name).name}  # no signature, no sealed copy
+
+
 def test_replaced_link_is_revoked(signer_client, make_submission, admin):
     submission = make_submission()
     token = _first_token(submission)
