@@ -1,12 +1,16 @@
 from django import forms
 
 from sponsors.models import Sponsor
+from sponsors.selectors import sponsor_contact_accounts
 
 
 class SponsorForm(forms.ModelForm):
     class Meta:
         model = Sponsor
-        fields = ["company_name", "contact_name", "contact_email", "contact_phone", "tax_number"]
+        fields = [
+            "company_name", "contact_name", "contact_email", "contact_phone", "tax_number", "user",
+        ]  # fmt: skip
+        labels = {"user": "Contact's account"}
         help_texts = {
             "contact_email": "Agreement links to sign go to this address.",
             "tax_number": "The company's income tax or VAT number, if you have it.",
@@ -14,6 +18,12 @@ class SponsorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = sponsor_contact_accounts()
+        self.fields["user"].empty_label = "No account"
+        self.fields["user"].help_text = (
+            "Only if the contact has an account here (People, with the sponsor contact role). "
+            "Signing does not need one: the sponsor signs by e-mailed link."
+        )
         if self.instance.pk is not None:
             self.fields["contact_email"].help_text = (
                 "Agreement links to sign go to this address. Changing it stops any link still "

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import Role, User
 from cohorts.models import Cohort
 from signing.models import Submission
 from sponsors.models import Sponsor, SponsorAgreement
@@ -14,7 +15,7 @@ SPONSOR_ROLE = "sponsor"
 
 
 def sponsor_list(*, search: str = "") -> QuerySet[Sponsor]:
-    sponsors = Sponsor.objects.prefetch_related(
+    sponsors = Sponsor.objects.select_related("user").prefetch_related(
         Prefetch("cohorts", queryset=Cohort.objects.order_by("-start_date", "name"))
     )
     search = search.strip()
@@ -25,6 +26,13 @@ def sponsor_list(*, search: str = "") -> QuerySet[Sponsor]:
             | Q(contact_email__icontains=search)
         )
     return sponsors.order_by("company_name", "pk")
+
+
+def sponsor_contact_accounts() -> QuerySet[User]:
+    """Active accounts with the sponsor contact role, which a sponsor's contact may have."""
+    return User.objects.filter(roles__contains=[Role.SPONSOR_CONTACT], is_active=True).order_by(
+        "full_name", "email"
+    )
 
 
 def sponsor_choices() -> QuerySet[Sponsor]:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.selectors import manager_emails_to_tell
 from audit.services import audit_record
@@ -40,9 +40,15 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _check_account(user: User | None) -> None:
+    if user is not None and not (user.is_active and user.has_role(Role.SPONSOR_CONTACT)):
+        raise ValidationError({"user": "Choose an active account with the sponsor contact role."})
+
+
 def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> Sponsor:
     _check(actor, "sponsor.create")
     cleaned = _clean(values)
+    _check_account(user)
     with transaction.atomic():
         sponsor = Sponsor(**cleaned, user=user)
         sponsor.full_clean()
@@ -50,7 +56,7 @@ def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> S
         audit_record(
             actor=actor, action="sponsor.created", entity_type="sponsors.sponsor",
             entity_id=sponsor.pk,
-            new_values=cleaned,
+            new_values=cleaned | {"user": user.pk if user is not None else None},
         )  # fmt: skip
     return sponsor
 
@@ -64,12 +70,14 @@ def sponsor_update(
     the new one."""
     _check(actor, "sponsor.update")
     cleaned = _clean(values)
+    _check_account(user)
     with transaction.atomic():
         sponsor = Sponsor.objects.select_for_update().get(pk=sponsor.pk)
-        old = {name: getattr(sponsor, name) for name in FIELDS}
+        old = {name: getattr(sponsor, name) for name in FIELDS} | {"user": sponsor.user_id}
         for name, value in cleaned.items():
             setattr(sponsor, name, value)
         sponsor.user = user
+        cleaned |= {"user": user.pk if user is not None else None}
         sponsor.full_clean()
         sponsor.save()
         revoked = []

@@ -52,13 +52,12 @@ def sponsor_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in FIELDS}
         try:
+            user = form.cleaned_data["user"]
             if sponsor is None:
-                sponsor = sponsor_create(actor=request.user, **values)
+                sponsor = sponsor_create(actor=request.user, user=user, **values)
                 messages.success(request, f"{sponsor.company_name} added.")
             else:
-                sponsor = sponsor_update(
-                    sponsor=sponsor, actor=request.user, user=sponsor.user, **values
-                )
+                sponsor = sponsor_update(sponsor=sponsor, actor=request.user, user=user, **values)
                 messages.success(request, f"{sponsor.company_name} saved.")
         except ValidationError as error:
             for field, errors in error.message_dict.items():

@@ -264,3 +264,25 @@ def test_the_cohort_sponsor_card_renders(admin, cohort):
     assert "has expired. Send a fresh one" in expired
     assert "Send a fresh link" in expired
     assert "Revoke the link" in expired
+
+
+def test_the_contact_may_have_an_account_with_the_sponsor_contact_role(
+    admin_client, admin, sponsor
+):
+    contact = UserFactory(roles=[Role.SPONSOR_CONTACT], full_name="Sipho Dlamini")
+    student = UserFactory(roles=[Role.STUDENT])
+    form = admin_client.get(f"/sponsors/{sponsor.pk}/edit/").context["form"]
+    assert list(form.fields["user"].queryset) == [contact]
+
+    admin_client.post(f"/sponsors/{sponsor.pk}/edit/", VALUES | {"user": contact.pk})
+
+    sponsor.refresh_from_db()
+    assert sponsor.user == contact
+    detail = admin_client.get(f"/sponsors/{sponsor.pk}/").content.decode()
+    assert f"Sipho Dlamini ({contact.email})" in detail
+    event = AuditEvent.objects.filter(action="sponsor.updated").latest("id")
+    assert event.new_values == {"user": contact.pk}
+    refused = admin_client.post(f"/sponsors/{sponsor.pk}/edit/", VALUES | {"user": student.pk})
+    assert "user" in refused.context["form"].errors
+    with pytest.raises(ValidationError, match="sponsor contact role"):
+        sponsor_update(sponsor=sponsor, actor=admin, user=student, **VALUES)
