@@ -1,8 +1,8 @@
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ipware import get_client_ip
 
 from audit.context import RequestContext, activate, deactivate, new_correlation_id
 
@@ -22,14 +22,23 @@ class ClientAddressMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.proxies:
-            # django-ipware counts the proxies listed in the header; the nearest one is not.
-            client, _ = get_client_ip(
-                request, proxy_count=self.proxies - 1, proxy_order="left-most",
-                request_header_order=["HTTP_X_FORWARDED_FOR"], strict=False,
-            )  # fmt: skip
+            client = self._forwarded_client(request.META.get("HTTP_X_FORWARDED_FOR", ""))
             if client is not None:
                 request.META["REMOTE_ADDR"] = client
         return self.get_response(request)
+
+    def _forwarded_client(self, header: str) -> str | None:
+        """The address the outermost of our proxies was reached from: the first of the entries
+        our proxies appended (the last TRUSTED_PROXIES), if they are all plain IP addresses.
+        Parsed strictly on purpose: a lenient parser (django-ipware's, which honours quotes)
+        lets a client hide the entry our proxy appended and have its own believed."""
+        appended = [entry.strip() for entry in header.split(",")][-self.proxies :]
+        if not header or len(appended) < self.proxies:
+            return None
+        try:
+            return str([ipaddress.ip_address(entry) for entry in appended][0])
+        except ValueError:
+            return None
 
 
 class RequestContextMiddleware:

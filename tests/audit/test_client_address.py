@@ -36,3 +36,18 @@ def test_the_client_is_counted_from_the_right(settings, proxies, forwarded_for, 
 
 def test_a_request_that_bypassed_the_proxy_keeps_its_own_address(settings):
     assert _client_address(settings, 1, REMOTE_ADDR="10.0.0.2") == "10.0.0.2"
+
+
+@pytest.mark.parametrize(
+    "forwarded_for",
+    [
+        '9.9.9.9, ", 198.51.100.7',  # a quote that would swallow our proxy's entry
+        "9.9.9.9, not-an-address",
+        "198.51.100.7",  # fewer entries than proxies
+    ],
+)
+def test_a_header_that_is_not_what_our_proxies_write_is_not_believed(settings, forwarded_for):
+    address = _client_address(
+        settings, 2, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for
+    )
+    assert address == "10.0.0.2"
