@@ -92,6 +92,9 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
             old_values["admin_signed_at"] = _audit_value(cohort.admin_signed_at)
             new_values["admin_signed_at"] = None
             cohort.admin_signed_at = cohort.admin_signed_by = cohort.main_template_version = None
+        if "main_template" in new_values:
+            # Nobody goes on signing the text the cohort no longer has (the sponsor's link).
+            _agreements_revoke(cohort, actor, reason="The cohort's agreement changed.")
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
         cohort.save()
         for name in RELATION_FIELDS:
@@ -326,9 +329,9 @@ def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
 
 
 def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
-    """Revoke the agreements of a cohort that has ended (its main and sponsor agreements and
-    its students') still waiting for a signature: their links stop working and nobody is
-    reminded to sign for a programme that is over."""
+    """Revoke the agreements of the cohort (its main and sponsor agreements and its students')
+    still waiting for a signature, once they no longer apply (the cohort ended, or its
+    agreement changed): their links stop working and nobody is reminded to sign them."""
     from enrolments.models import CohortEnrollment
     from signing.services import submissions_revoke_pending
 

@@ -73,12 +73,18 @@ class SponsorStatus:
 
 
 def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
-    """The sponsor card's status. An agreement not signed and sent to another address than the
-    current sponsor's (a former sponsor, an old contact) leaves the current one not invited."""
+    """The sponsor card's status. An agreement of another text than the one the institution
+    signed for the cohort leaves the sponsor not invited, signed or not; so does one not signed
+    and sent to another address than the current sponsor's (a former contact)."""
     submission = sponsor_submission(cohort)
     if submission is None:
         return SponsorStatus("not_invited", "Not invited")
     submitter = next(s for s in submission.submitters.all() if s.role == SPONSOR_ROLE)
+    if (
+        cohort.main_template_version_id is not None
+        and submission.template_version_id != cohort.main_template_version_id
+    ):
+        return SponsorStatus("not_invited", "Not invited")
     if submitter.signed_at:
         return SponsorStatus(
             "signed", "Signed", submitter.signed_at, email=submitter.email, submission=submission

@@ -154,14 +154,21 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             raise ValidationError("Choose the cohort's sponsor first.")
         if cohort.main_template is None:
             raise ValidationError("Choose the cohort's main agreement first.")
-        agreement = cohort.main_template_version or cohort.main_template
+        agreement = cohort.main_template_version
+        if agreement is None:
+            raise ValidationError(
+                "Sign the main agreement first: the sponsor signs the text the institution signed."
+            )
         if SPONSOR_ROLE not in agreement.signer_roles:
             raise ValidationError(f"{agreement.title} has no sponsor signer.")
         current = sponsor_submission(cohort)
         replaced = None
         if current is not None and current.status == SubmissionStatus.PENDING:
             submitter = next(s for s in current.submitters.all() if s.role == SPONSOR_ROLE)
-            if submitter.email == sponsor.contact_email.lower():
+            if (
+                submitter.email == sponsor.contact_email.lower()
+                and current.template_version_id == agreement.pk
+            ):
                 submission_send(submission=current, notify=True, actor=actor)
                 audit_record(
                     actor=actor, action="sponsor.invite_resent", entity_type="cohorts.cohort",
@@ -169,8 +176,9 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
                 )  # fmt: skip
                 return current
             replaced = submission_revoke(
-                submission=current, actor=actor, reason="The sponsor's address changed."
-            )
+                submission=current, actor=actor,
+                reason="The sponsor's address or the cohort's agreement changed.",
+            )  # fmt: skip
         submission = submission_create(
             template=cohort.main_template,
             version=cohort.main_template_version,

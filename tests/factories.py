@@ -40,11 +40,17 @@ class CohortFactory(DjangoModelFactory):
     main_template = factory.LazyFunction(lambda: AgreementTemplate.objects.order_by("pk").first())
 
     class Params:
-        # A running cohort, as if its main agreement were signed and it were activated.
-        active = factory.Trait(
-            state=CohortState.ACTIVE,
+        # A draft whose main agreement an admin has signed (its current version).
+        signed = factory.Trait(
             admin_signed_at=factory.LazyFunction(timezone.now),
+            main_template_version=factory.LazyAttribute(
+                lambda cohort: cohort.main_template.versions.get(
+                    number=cohort.main_template.version
+                )
+            ),
         )
+        # A running cohort, as if its main agreement were signed and it were activated.
+        active = factory.Trait(signed=True, state=CohortState.ACTIVE)
 
     @factory.post_generation
     def required_document_types(self, create: bool, extracted, **kwargs) -> None:

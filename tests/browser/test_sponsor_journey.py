@@ -85,7 +85,7 @@ def journey(site, make_institution, make_person, mail_store, unique) -> dict:
     institution = make_institution("sponsor")
     admin = make_person(institution, Role.ADMIN, name="Ada Admin")
     with tenant_context(institution):
-        cohort = CohortFactory(name=f"Smith & O'Neil Learnership {unique}")
+        cohort = CohortFactory(name=f"Smith & O'Neil Learnership {unique}", signed=True)
         for name in ["Thandi Mokoena", "Lerato Nkosi"]:
             enrollment_invite(
                 cohort=cohort, actor=admin, full_name=name,

@@ -36,7 +36,9 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
         actor=admin, company_name="Ubuntu Mining", contact_name="Sipho Dlamini",
         contact_email="sipho@ubuntu.example",
     )  # fmt: skip
-    cohort = cohort_sponsor_set(cohort=CohortFactory(name=NAME), sponsor=sponsor, actor=admin)
+    cohort = cohort_sponsor_set(
+        cohort=CohortFactory(name=NAME, signed=True), sponsor=sponsor, actor=admin
+    )
     sponsor_invite(cohort=cohort, actor=admin)
     request = OutboundEmail.objects.filter(template="signing_request").latest("id")
     token = request.context["sign_url"].rstrip("/").rsplit("/", 1)[1]

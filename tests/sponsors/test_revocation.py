@@ -56,7 +56,7 @@ def sponsor(admin):
 
 @pytest.fixture
 def cohort(sponsor, admin):
-    return cohort_sponsor_set(cohort=CohortFactory(), sponsor=sponsor, actor=admin)
+    return cohort_sponsor_set(cohort=CohortFactory(signed=True), sponsor=sponsor, actor=admin)
 
 
 def _latest_link(email: str) -> SigningLink:
@@ -201,7 +201,9 @@ def test_a_signed_agreement_at_an_address_no_sponsor_has_stays_the_cohorts_spons
 def test_a_new_contact_address_revokes_the_old_link_at_once(admin, cohort, sponsor):
     first = sponsor_invite(cohort=cohort, actor=admin)
     old_link = _latest_link(UBUNTU["contact_email"])
-    other_cohort = cohort_sponsor_set(cohort=CohortFactory(), sponsor=sponsor, actor=admin)
+    other_cohort = cohort_sponsor_set(
+        cohort=CohortFactory(signed=True), sponsor=sponsor, actor=admin
+    )
     other = sponsor_invite(cohort=other_cohort, actor=admin)
     moved = UBUNTU | {"contact_email": "ops@ubuntu.example"}
 

@@ -53,7 +53,7 @@ def sponsor(admin):
 
 @pytest.fixture
 def cohort(sponsor, admin):
-    cohort = CohortFactory()
+    cohort = CohortFactory(signed=True)
     return cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
 
 
@@ -203,8 +203,60 @@ def test_declining_tells_the_admin_why(admin, cohort):
 
 
 def test_invite_needs_a_sponsor(admin):
-    with pytest.raises(ValidationError):
-        sponsor_invite(cohort=CohortFactory(), actor=admin)
+    with pytest.raises(ValidationError, match="Choose the cohort's sponsor first"):
+        sponsor_invite(cohort=CohortFactory(signed=True), actor=admin)
+
+
+def test_invite_waits_for_the_institutions_signature(admin, sponsor, admin_client):
+    """The sponsor signs the text the institution signed, so it is invited after that."""
+    unsigned = cohort_sponsor_set(cohort=CohortFactory(), sponsor=sponsor, actor=admin)
+    with pytest.raises(ValidationError, match="Sign the main agreement first"):
+        sponsor_invite(cohort=unsigned, actor=admin)
+    page = admin_client.get(f"/cohorts/{unsigned.pk}/").content.decode()
+    assert "Sign the main agreement first: the sponsor then signs the same text." in page
+    assert "Invite to sign" not in page
+
+
+def test_a_new_main_agreement_asks_the_sponsor_to_sign_it(admin, sponsor, cohort):
+    from cohorts.services import cohort_record_admin_signature, cohort_update
+    from signing.services import template_create
+
+    first = sponsor_invite(cohort=cohort, actor=admin)
+    other = template_create(
+        title="Tripartite agreement", body="<p>Terms.</p>",
+        signer_roles=["institution_admin", "sponsor"], actor=admin,
+    )  # fmt: skip
+
+    cohort = cohort_update(cohort=cohort, actor=admin, changes={"main_template": other})
+
+    first.refresh_from_db()
+    assert first.status == SubmissionStatus.REVOKED  # its link stops: the text changed
+    cohort = cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada")
+    assert cohort_sponsor_status(cohort).state == "not_invited"
+    second = sponsor_invite(cohort=cohort, actor=admin)
+    assert second.template_version == cohort.main_template_version
+    assert cohort_sponsor_status(cohort).state == "invited"
+
+
+def test_a_signature_on_an_earlier_text_no_longer_counts(admin, sponsor, cohort):
+    from cohorts.models import Cohort
+    from signing.services import template_update
+
+    sponsor_invite(cohort=cohort, actor=admin)
+    submitter_sign(
+        link=link_for_token(_token(VALUES["contact_email"].lower())), signed_name="Sipho Dlamini",
+        consent=True, signature_text="Sipho",
+    )  # fmt: skip
+    assert cohort_sponsor_status(cohort).state == "signed"
+    template = template_update(
+        template=cohort.main_template, title=cohort.main_template.title, body="<p>New terms.</p>",
+        signer_roles=cohort.main_template.signer_roles, actor=admin,
+    )  # fmt: skip
+    Cohort.objects.filter(pk=cohort.pk).update(
+        main_template_version=template.versions.get(number=template.version)
+    )  # as if the admin had signed the new text
+    cohort.refresh_from_db()
+    assert cohort_sponsor_status(cohort).state == "not_invited"
 
 
 def test_cohort_summary_counts(cohort):
