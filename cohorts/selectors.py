@@ -68,11 +68,12 @@ def document_type_list() -> QuerySet[DocumentType]:
 
 
 def main_agreement_preview_html(cohort: Cohort, *, admin: User) -> str:
-    """The cohort's main agreement filled in as `admin` is about to sign it."""
-    return body_fill(
-        cohort.main_template.body,
-        standard_merge_values() | cohort_merge_fields(cohort, admin=admin),
-    )
+    """The cohort's main agreement filled in as `admin` is about to sign it; a value still
+    missing (the institution's registration number, say) reads as what it stands for here,
+    and signing then says what to fill in."""
+    values = standard_merge_values() | cohort_merge_fields(cohort, admin=admin)
+    filled = placeholder_values() | {name: value for name, value in values.items() if value}
+    return body_fill(cohort.main_template.body, filled)
 
 
 def cohort_merge_fields(

@@ -303,7 +303,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
         # the right to act for the institution, say): nothing was signed.
         (decline_form if decline_form.is_bound else sign_form).add_error(
             None,
-            f"This agreement cannot be signed from this link now. Ask {connection.tenant.name}.",
+            f"Your answer could not be recorded from this link. Ask {connection.tenant.name}.",
         )
     return render(
         request,

@@ -18,7 +18,7 @@ class SponsorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = sponsor_contact_accounts()
+        self.fields["user"].queryset = sponsor_contact_accounts(keep=self.instance.user_id)
         self.fields["user"].empty_label = "No account"
         self.fields["user"].help_text = (
             "Only if the contact has an account here (People, with the sponsor contact role). "

@@ -28,11 +28,12 @@ def sponsor_list(*, search: str = "") -> QuerySet[Sponsor]:
     return sponsors.order_by("company_name", "pk")
 
 
-def sponsor_contact_accounts() -> QuerySet[User]:
-    """Active accounts with the sponsor contact role, which a sponsor's contact may have."""
-    return User.objects.filter(roles__contains=[Role.SPONSOR_CONTACT], is_active=True).order_by(
-        "full_name", "email"
-    )
+def sponsor_contact_accounts(*, keep: int | None = None) -> QuerySet[User]:
+    """Active accounts with the sponsor contact role, which a sponsor's contact may have, and
+    the account `keep` (the one already chosen) whatever has become of it."""
+    return User.objects.filter(
+        Q(roles__contains=[Role.SPONSOR_CONTACT], is_active=True) | Q(pk=keep)
+    ).order_by("full_name", "email")
 
 
 def sponsor_choices() -> QuerySet[Sponsor]:

@@ -40,8 +40,12 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _check_account(user: User | None) -> None:
-    if user is not None and not (user.is_active and user.has_role(Role.SPONSOR_CONTACT)):
+def _check_account(user: User | None, current: User | None = None) -> None:
+    """A new account for the contact must be an active sponsor contact; the one already set may
+    stay, so that the sponsor can still be edited after that account changed."""
+    if user is None or user == current:
+        return
+    if not (user.is_active and user.has_role(Role.SPONSOR_CONTACT)):
         raise ValidationError({"user": "Choose an active account with the sponsor contact role."})
 
 
@@ -70,7 +74,7 @@ def sponsor_update(
     the new one."""
     _check(actor, "sponsor.update")
     cleaned = _clean(values)
-    _check_account(user)
+    _check_account(user, current=sponsor.user)
     with transaction.atomic():
         sponsor = Sponsor.objects.select_for_update().get(pk=sponsor.pk)
         old = {name: getattr(sponsor, name) for name in FIELDS} | {"user": sponsor.user_id}

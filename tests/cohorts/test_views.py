@@ -139,6 +139,22 @@ def test_the_sign_page_shows_the_agreement_filled_in_as_the_admin_signs_it(admin
     assert "{{" not in page
 
 
+def test_the_sign_page_names_a_value_still_missing_and_signing_says_so(admin_client, admin):
+    from signing.services import template_create
+
+    template = template_create(
+        title="Welding agreement",
+        body="<p>Registered as {{ institution.registration_number }}.</p>",
+        signer_roles=["institution_admin"], actor=admin,
+    )  # fmt: skip
+    cohort = CohortFactory(main_template=template)
+    page = admin_client.get(f"/cohorts/{cohort.pk}/sign/")
+    assert page.status_code == 200
+    assert "Registered as [The institution&#x27;s registration number]." in page.content.decode()
+    refused = admin_client.post(f"/cohorts/{cohort.pk}/sign/", follow=True)
+    assert "No value for institution.registration_number." in refused.content.decode()
+
+
 def test_sign_then_activate_from_the_pages(admin_client, admin):
     from signing.models import SubmissionStatus
     from signing.selectors import submissions_for_subject

@@ -238,7 +238,7 @@ def test_a_refused_completion_says_so_and_signs_nothing(signer_client, make_subm
     )
     response = _sign_post(signer_client, _first_token(submission))
     assert response.status_code == 200
-    assert "cannot be signed from this link now. Ask Alpha College." in response.content.decode()
+    assert "could not be recorded from this link. Ask Alpha College." in response.content.decode()
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.PENDING
     assert submission.submitters.get().signed_at is None

@@ -334,6 +334,12 @@ def test_the_contact_may_have_an_account_with_the_sponsor_contact_role(
     assert f"Sipho Dlamini ({contact.email})" in detail
     event = AuditEvent.objects.filter(action="sponsor.updated").latest("id")
     assert event.new_values == {"user": contact.pk}
+    contact.is_active = False  # the account is closed: the sponsor can still be edited
+    contact.save(update_fields=["is_active"])
+    kept = admin_client.post(
+        f"/sponsors/{sponsor.pk}/edit/", VALUES | {"user": contact.pk, "contact_name": "S. D."}
+    )
+    assert kept.status_code == 302
     refused = admin_client.post(f"/sponsors/{sponsor.pk}/edit/", VALUES | {"user": student.pk})
     assert "user" in refused.context["form"].errors
     with pytest.raises(ValidationError, match="sponsor contact role"):
