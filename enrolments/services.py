@@ -250,12 +250,21 @@ def enrollment_agreement_sign(
 
 
 def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Submission:
-    """The student's pending agreement submission, made from the cohort's main agreement (and
-    frozen) if there is none. Call in a transaction on a locked enrolment (`_lock`): the lock is
-    what keeps the task and the portal from both making one."""
+    """The student's pending agreement submission, made from the cohort's main agreement as the
+    institution signed it (and frozen) if there is none, or if the one pending has other text.
+    Call in a transaction on a locked enrolment (`_lock`): the lock is what keeps the task and
+    the portal from both making one."""
     submission = submissions_for_subject(enrollment).filter(status=SubmissionStatus.PENDING).first()
-    if submission is not None:
+    signed_text = enrollment.cohort.main_template_version
+    if submission is not None and (
+        signed_text is None or submission.template_version_id == signed_text.pk
+    ):
         return submission
+    if submission is not None:  # made from other text than the institution signed: replace it
+        submissions_revoke_pending(
+            subjects=[enrollment], actor=actor,
+            reason="Replaced by the agreement as the institution signed it.",
+        )  # fmt: skip
     student = enrollment.user
     return submission_create(
         template=enrollment.cohort.main_template,

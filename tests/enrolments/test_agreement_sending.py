@@ -18,6 +18,7 @@ from config.celery import app
 from enrolments.models import EnrollmentState
 from enrolments.services import (
     StepStatus,
+    enrollment_agreement_send,
     enrollment_agreement_start,
     enrollment_steps,
     enrollment_withdraw,
@@ -345,3 +346,32 @@ def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
     assert [s.status for s in _sent(other)] == [SubmissionStatus.PENDING]
     reason = {"cancel": "The cohort was cancelled.", "complete": "The cohort was completed."}
     assert _sent(waiting)[0].events.get(kind="revoked").data["reason"] == reason[ending]
+
+
+def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replaced(
+    enrol, cohort_admin
+):
+    """Sent before the cohort kept the text its admin signed (a draft where students could
+    sign): the student signs the institution's text instead."""
+    from cohorts.models import Cohort
+
+    cohort = CohortFactory(active=True)
+    enrollment = enrol(cohort=cohort)
+    old = enrollment_agreement_send(enrollment=enrollment)
+    template = template_update(
+        template=cohort.main_template, title=cohort.main_template.title,
+        body="<p>{{ student.full_name }} agrees to the signed terms.</p>",
+        signer_roles=cohort.main_template.signer_roles, actor=cohort_admin,
+    )  # fmt: skip
+    Cohort.objects.filter(pk=cohort.pk).update(
+        main_template_version=template.versions.get(number=template.version)
+    )
+    enrollment.refresh_from_db()
+
+    link = link_for_token(
+        _token(enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user))
+    )
+
+    old.refresh_from_db()
+    assert old.status == SubmissionStatus.REVOKED
+    assert "agrees to the signed terms" in link.submitter.submission.html
