@@ -10,6 +10,7 @@ from cohorts.services import (
     cohort_cancel,
     cohort_complete,
     cohort_create,
+    cohort_main_agreement_start,
     cohort_record_admin_signature,
     cohort_reviewer_set,
     cohort_update,
@@ -274,3 +275,34 @@ def test_cohorts_signed_before_versions_were_recorded_get_the_version_then_curre
 
     cohort.refresh_from_db()
     assert cohort.main_template_version == signed != later
+
+
+def test_the_version_recorded_for_a_signed_cohort_is_the_one_its_admin_signed(admin):
+    """The template was edited while the admin's signing page was open: the newer version
+    existed before the signature, but the admin signed the older one."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from signing.services import link_for_token, submitter_sign, template_update
+
+    migration = importlib.import_module("cohorts.migrations.0005_cohort_main_template_version")
+    cohort = CohortFactory()
+    url = cohort_main_agreement_start(cohort=cohort, actor=admin)
+    template = cohort.main_template
+    template_update(
+        template=template, title=template.title, body="<p>Edited meanwhile.</p>",
+        signer_roles=template.signer_roles, actor=admin,
+    )  # fmt: skip
+    link = link_for_token(url.rstrip("/").rsplit("/", 1)[-1])
+    submitter_sign(link=link, signed_name="Ada", consent=True, signature_text="Ada")
+    cohort.refresh_from_db()
+    signed = cohort.main_template_version
+    assert signed.number == 1
+    Cohort.objects.filter(pk=cohort.pk).update(main_template_version=None)
+
+    migration.record_signed_versions(apps, connection.schema_editor())
+
+    cohort.refresh_from_db()
+    assert cohort.main_template_version == signed

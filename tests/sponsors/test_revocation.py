@@ -340,3 +340,25 @@ def test_revoke_page_is_not_found_for_students_and_verifiers(admin, cohort, clie
     assert client.post(f"/sponsors/cohort/{cohort.pk}/revoke/").status_code == 404
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.PENDING
+
+
+def test_an_agreement_sent_to_a_former_sponsors_contact_is_not_the_new_sponsors(
+    admin, cohort, sponsor
+):
+    from django.apps import apps
+    from django.db import connection
+
+    from sponsors.models import Sponsor, SponsorAgreement
+
+    second = importlib.import_module("sponsors.migrations.0003_link_unmatched_agreements")
+    sponsor_invite(cohort=cohort, actor=admin)
+    _sign(_latest_link(UBUNTU["contact_email"]))
+    karoo = sponsor_create(actor=admin, **KAROO)
+    cohort = cohort_sponsor_set(cohort=cohort, sponsor=karoo, actor=admin)
+    Sponsor.objects.filter(pk=sponsor.pk).update(contact_email="gone@ubuntu.example")
+    SponsorAgreement.objects.all().delete()
+
+    second.link_unmatched_agreements(apps, connection.schema_editor())
+
+    assert not SponsorAgreement.objects.exists()
+    assert cohort_sponsor_status(cohort).state == "not_invited"
