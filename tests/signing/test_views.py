@@ -210,6 +210,7 @@ def test_new_links_from_an_old_one_are_rate_limited(signer_client, make_submissi
     refused = signer_client.post(f"/sign/{old}/new-link/")
 
     assert refused.status_code == 429
+    assert signer_client.post(f"/sign/{old}/new-link/").status_code == 429
     assert "Open the newest one from your e-mail" in refused.content.decode()
     assert _first_token(submission) == newest
     assert link_for_token(newest).state == "usable"
@@ -255,6 +256,20 @@ def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submissi
     _sign_post(signer_client, _first_token(submission), signature_text="", signature_image=drawn)
     stored = {path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()}
     assert stored == {Path(submission.original_pdf.name).name}  # no signature, no sealed copy
+
+
+def test_a_refused_request_for_a_new_link_uses_up_no_allowance(
+    signer_client, make_submission, admin
+):
+    from signing.services import submission_revoke
+
+    submission = make_submission()
+    old = _first_token(submission)
+    submission_revoke(submission=submission, actor=admin)
+    for _ in range(int(RESEND_RATE.split("/")[0]) + 1):
+        refused = signer_client.post(f"/sign/{old}/new-link/")
+        assert refused.status_code == 410  # nothing to sign: said every time, never "too many"
+        assert "there is nothing left to sign" in refused.content.decode()
 
 
 def test_replaced_link_is_revoked(signer_client, make_submission, admin):
