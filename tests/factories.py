@@ -43,6 +43,7 @@ class CohortFactory(DjangoModelFactory):
         # A draft whose main agreement an admin has signed (its current version).
         signed = factory.Trait(
             admin_signed_at=factory.LazyFunction(timezone.now),
+            admin_signed_by=factory.SubFactory(UserFactory, full_name="Ada Admin"),
             main_template_version=factory.LazyAttribute(
                 lambda cohort: cohort.main_template.versions.get(
                     number=cohort.main_template.version
