@@ -345,15 +345,13 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     if link.state == "usable":
         return redirect("signing_public:sign", token=token)
 
-    def resends(increment: bool) -> dict | None:
-        """This signer's fresh links within RESEND_RATE; only those sent are counted."""
-        return get_usage(
-            request, group="signing.link_resend", rate=RESEND_RATE, increment=increment,
-            key=lambda group, request: str(link.submitter_id),
-        )  # fmt: skip
-
-    sent = resends(increment=False)
-    if sent is not None and sent["count"] >= sent["limit"]:
+    submitter = link.submitter
+    resendable = submitter.submission.status == SubmissionStatus.PENDING and not submitter.is_done
+    # Counted (atomically) only when a link may be sent: a refusal uses up nothing.
+    if resendable and is_ratelimited(
+        request, group="signing.link_resend", key=lambda group, request: str(submitter.pk),
+        rate=RESEND_RATE, increment=True,
+    ):  # fmt: skip
         return render(
             request, "signing/link_unusable.html",
             {"state": "closed", "message": "New links were sent to this address a short while "
@@ -368,7 +366,6 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
             request, "signing/link_unusable.html",
             {"state": "closed", "message": " ".join(error.messages)}, status=410,
         )  # fmt: skip
-    resends(increment=True)
     return render(request, "signing/link_resent.html", {"email": link.submitter.email})
 
 

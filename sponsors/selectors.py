@@ -47,7 +47,7 @@ def sponsor_submission(cohort: Cohort) -> Submission | None:
         return None
     agreement = (
         SponsorAgreement.objects.filter(cohort=cohort, sponsor_id=cohort.sponsor_id)
-        .select_related("submission")
+        .select_related("submission__template_version")
         .prefetch_related("submission__submitters__links")
         .first()
     )
@@ -82,8 +82,9 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
         return SponsorStatus("not_invited", "Not invited")
     submitter = next(s for s in submission.submitters.all() if s.role == SPONSOR_ROLE)
     if (
-        cohort.main_template_version_id is not None
-        and submission.template_version_id != cohort.main_template_version_id
+        submission.template_version_id != cohort.main_template_version_id
+        if cohort.main_template_version_id is not None
+        else submission.template_version.template_id != cohort.main_template_id
     ):
         return SponsorStatus("not_invited", "Not invited")
     if submitter.signed_at:

@@ -4,9 +4,9 @@ from django.db import migrations
 def link_unmatched_agreements(apps, schema_editor):
     """An agreement sent before agreements recorded their sponsor, to an address no sponsor has
     any more (the contact changed after the invitation), was left unlinked by 0002, so a
-    sponsor who had signed no longer counted as signed. The cohort's newest such agreement is
-    its current sponsor's when that sponsor has none recorded and it went to the same contact
-    person (only the address changed): one sent to a former sponsor's contact is not."""
+    sponsor who had signed no longer counted as signed. The newest such agreement of a cohort
+    that went to its current sponsor's contact person (only the address changed) is that
+    sponsor's, when the sponsor has none recorded; one sent to a former sponsor's is not."""
     Cohort = apps.get_model("cohorts", "Cohort")
     Submission = apps.get_model("signing", "Submission")
     SponsorAgreement = apps.get_model("sponsors", "SponsorAgreement")
@@ -18,24 +18,23 @@ def link_unmatched_agreements(apps, schema_editor):
         .prefetch_related("submitters")
         .order_by("-created_at", "-pk")
     )
-    newest: dict[int, object] = {}
+    cohorts = Cohort.objects.filter(sponsor__isnull=False).select_related("sponsor").in_bulk()
+    newest: dict[int, object] = {}  # per cohort, the newest sent to its sponsor's contact
     for submission in unlinked:
-        newest.setdefault(int(submission.subject_id), submission)
-
-    def signer_name(submission) -> str:
-        return next(s.name for s in submission.submitters.all() if s.role == "sponsor")
-
-    cohorts = Cohort.objects.filter(pk__in=newest, sponsor__isnull=False).select_related("sponsor")
+        cohort = cohorts.get(int(submission.subject_id))
+        if cohort is None or (cohort.pk, cohort.sponsor_id) in recorded:
+            continue
+        names = {s.name.casefold() for s in submission.submitters.all() if s.role == "sponsor"}
+        if cohort.sponsor.contact_name.casefold() in names:
+            newest.setdefault(cohort.pk, submission)
     SponsorAgreement.objects.bulk_create(
         SponsorAgreement(
-            cohort=cohort,
-            sponsor_id=cohort.sponsor_id,
-            submission=newest[cohort.pk],
-            created_at=newest[cohort.pk].created_at,
+            cohort=cohorts[cohort_id],
+            sponsor_id=cohorts[cohort_id].sponsor_id,
+            submission=submission,
+            created_at=submission.created_at,
         )
-        for cohort in cohorts
-        if (cohort.pk, cohort.sponsor_id) not in recorded
-        and signer_name(newest[cohort.pk]).casefold() == cohort.sponsor.contact_name.casefold()
+        for cohort_id, submission in newest.items()
     )
 
 

@@ -217,6 +217,18 @@ def test_invite_waits_for_the_institutions_signature(admin, sponsor, admin_clien
     assert "Invite to sign" not in page
 
 
+def test_a_link_opened_before_the_signature_was_required_can_still_be_revoked(
+    admin, cohort, admin_client
+):
+    from cohorts.models import Cohort
+
+    sponsor_invite(cohort=cohort, actor=admin)
+    Cohort.objects.filter(pk=cohort.pk).update(admin_signed_at=None, main_template_version=None)
+    page = admin_client.get(f"/cohorts/{cohort.pk}/").content.decode()
+    assert f"/sponsors/cohort/{cohort.pk}/revoke/" in page
+    assert "Send a fresh link" not in page
+
+
 def test_a_new_main_agreement_asks_the_sponsor_to_sign_it(admin, sponsor, cohort):
     from cohorts.services import cohort_record_admin_signature, cohort_update
     from signing.services import template_create
@@ -229,6 +241,7 @@ def test_a_new_main_agreement_asks_the_sponsor_to_sign_it(admin, sponsor, cohort
 
     cohort = cohort_update(cohort=cohort, actor=admin, changes={"main_template": other})
 
+    assert cohort_sponsor_status(cohort).state == "not_invited"  # before anyone signs again
     first.refresh_from_db()
     assert first.status == SubmissionStatus.REVOKED  # its link stops: the text changed
     cohort = cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada")
