@@ -47,6 +47,7 @@ def test_super_admin_uploads_the_institutions_own_certificate(
         "This password does not open the file."
     )
     expect(seal.get_by_label("The file's password")).to_have_value("")
+    expect(seal.get_by_text("choose the file again")).to_be_visible()
     checker.look("wrong-password")
 
     seal.get_by_label("Certificate file (.p12 or .pfx)").set_input_files(files=[upload])
