@@ -5,7 +5,7 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
 from enrolments.models import EnrollmentState
-from signing.documents import body_fill, placeholder_values
+from signing.documents import body_fill_for_reading, placeholder_values
 from signing.selectors import standard_merge_values
 
 
@@ -71,9 +71,10 @@ def main_agreement_preview_html(cohort: Cohort, *, admin: User) -> str:
     """The cohort's main agreement filled in as `admin` is about to sign it; a value still
     missing (the institution's registration number, say) reads as what it stands for here,
     and signing then says what to fill in."""
-    values = standard_merge_values() | cohort_merge_fields(cohort, admin=admin)
-    filled = placeholder_values() | {name: value for name, value in values.items() if value}
-    return body_fill(cohort.main_template.body, filled)
+    return body_fill_for_reading(
+        cohort.main_template.body,
+        standard_merge_values() | cohort_merge_fields(cohort, admin=admin),
+    )
 
 
 def cohort_merge_fields(

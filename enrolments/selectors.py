@@ -6,9 +6,9 @@ from django.db.models.functions import Cast
 from cohorts.models import Cohort
 from cohorts.selectors import cohort_merge_fields
 from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
-from signing.documents import body_fill, placeholder_values
+from signing.documents import body_fill_for_reading
 from signing.models import Submission, SubmissionStatus, Submitter
-from signing.selectors import submission_text_html
+from signing.selectors import standard_merge_values, submission_text_html
 
 AGREEMENT_SIGNER_ROLE = "student"
 
@@ -175,11 +175,9 @@ def enrollment_agreement_document(enrollment: CohortEnrollment) -> AgreementDocu
         return None
     agreement = cohort.main_template_version or cohort.main_template  # as the admin signed it
     # A value not known yet (an ID number not given) shows as what it stands for.
-    values = placeholder_values()
-    values |= {
-        name: value for name, value in enrollment_agreement_values(enrollment).items() if value
-    }
-    body_html = body_fill(agreement.body, values)
+    body_html = body_fill_for_reading(
+        agreement.body, standard_merge_values() | enrollment_agreement_values(enrollment)
+    )
     return AgreementDocument(title=agreement.title, body_html=body_html, submission=None)
 
 

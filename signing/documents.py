@@ -80,6 +80,13 @@ def body_fill(body: str, values: Mapping[str, Any]) -> str:
     return MERGE_FIELD.sub(lambda match: escape(str(values[match.group(1).strip()])), body)
 
 
+def body_fill_for_reading(body: str, values: Mapping[str, Any]) -> str:
+    """`body` filled as far as `values` go, for a page that shows an agreement before it is
+    sent: a value missing or blank reads as what it stands for (body_fill refuses it)."""
+    known = {name: value for name, value in values.items() if str(value or "").strip()}
+    return body_fill(body, placeholder_values() | known)
+
+
 def preview_values() -> dict[str, str]:
     return {name: example for name, (_, example) in MERGE_FIELDS.items()}
 

@@ -214,6 +214,11 @@ class Submitter(models.Model):
         return f"{self.name} ({self.get_role_display()})"
 
     @property
+    def latest_link(self) -> "SigningLink | None":
+        """The link made last (from prefetched `links` when the caller loaded them)."""
+        return max(self.links.all(), key=lambda link: link.created_at, default=None)
+
+    @property
     def is_done(self) -> bool:
         return self.signed_at is not None or self.declined_at is not None
 

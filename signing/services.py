@@ -623,7 +623,7 @@ def submission_final_pdf(submission: Submission) -> bytes:
         if submitter.signature_image:
             with submitter.signature_image.open("rb") as image:
                 png = image.read()
-        link = max(submitter.links.all(), key=lambda link: link.created_at, default=None)
+        link = submitter.latest_link
         signers.append(
             {
                 "role": submitter.get_role_display(),

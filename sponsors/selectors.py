@@ -100,7 +100,7 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
         )  # fmt: skip
     if submission.status == "revoked":
         return SponsorStatus("revoked", "Link revoked", email=submitter.email)
-    link = max(submitter.links.all(), key=lambda link: link.created_at, default=None)
+    link = submitter.latest_link
     if link is not None and link.revoked_at is None and link.expires_at <= timezone.now():
         return SponsorStatus("expired", "Link expired", link.expires_at, email=submitter.email)
     return SponsorStatus("invited", "Invited", submitter.sent_at, email=submitter.email)

@@ -77,3 +77,22 @@ def test_a_student_copy_before_a_sponsor_is_chosen_names_the_sponsor_field(
         "[The sponsor's company name]",
         "Ada Admin",  # who signed for the institution
     ]
+
+
+def test_before_it_is_sent_the_student_reads_their_agreement_filled_in_as_far_as_known(
+    cohort_admin, enrol, client_of
+):
+    from django.urls import reverse
+
+    template = template_create(
+        title="Bursary agreement",
+        body="<p>{{ institution.name }} and {{ student.full_name }}, "
+        "ID {{ student.id_number }}.</p>",
+        signer_roles=["student"], actor=cohort_admin,
+    )  # fmt: skip
+    student = enrol(cohort=CohortFactory(active=True, main_template=template), full_name="Thandi")
+    page = client_of(student.user).get(reverse("enrolments:agreement", args=[student.pk]))
+    assert (
+        "<p>Alpha College and Thandi, ID [The student&#x27;s ID or passport number].</p>"
+        in page.content.decode()
+    )
