@@ -118,6 +118,8 @@ PLATFORM_SCHEME = env.str("PLATFORM_SCHEME", default="https" if PRODUCTION else 
 PLATFORM_PORT = env.str("PLATFORM_PORT", default="" if PRODUCTION else "8000")
 
 MIDDLEWARE = [
+    # /healthz and /readyz: answered on any host, before the institution lookup.
+    "config.middleware.ProbeMiddleware",
     "audit.middleware.ClientAddressMiddleware",
     "tenants.middleware.InstitutionRoutingMiddleware",
     "audit.middleware.RequestContextMiddleware",

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from config.views import health
 from tenants import views as tenant_views
 
 handler404 = "config.views.page_not_found"
@@ -19,5 +18,4 @@ urlpatterns = [
     # Where sign-in lands on the platform site (LOGIN_REDIRECT_URL): the operator's dashboard.
     path("home/", RedirectView.as_view(pattern_name="tenants:operator_dashboard"), name="home"),
     path("django-admin/", admin.site.urls),
-    path("healthz", health, name="health"),
 ]

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from config.views import health
 from tenants import views as tenant_views
 
 handler404 = "config.views.page_not_found"
@@ -27,5 +26,4 @@ urlpatterns = [
     path("settings/seal/", tenant_views.institution_seal_upload, name="institution_seal_upload"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),
     path("django-admin/", admin.site.urls),
-    path("healthz", health, name="health"),
 ]

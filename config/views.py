@@ -1,8 +1,10 @@
 """Error pages, shared by the platform site and every institution's site."""
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+
+from config.health import readiness
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -23,5 +25,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> HttpResponse:
-    """For load balancers and container health checks: the stack answers, nothing more."""
+    """Liveness: the process answers. No database, no cache: restarting a web process does not
+    cure a database outage. Served by config.middleware.ProbeMiddleware, as is `ready`."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when the database, Redis and file storage all work, else 503 with each
+    check's result, so that a load balancer stops sending requests this process cannot serve."""
+    results = readiness()
+    return JsonResponse(
+        {name: "ok" if passed else "failed" for name, passed in results.items()},
+        status=200 if all(results.values()) else 503,
+    )
