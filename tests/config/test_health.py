@@ -43,8 +43,7 @@ def own_redis(settings):
     """A Redis server of this test's own, which the cache and the broker are pointed at."""
     port = free_port()
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],  # fmt: skip
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
         stdout=subprocess.DEVNULL,
     )
     try:
