@@ -6,19 +6,21 @@ from tenants.models import Institution
 
 
 class Command(BaseCommand):
-    help = "Check every schema's audit hash chain and report the first broken link."
+    help = (
+        "Check the audit hash chain of the platform and of every institution, each once, and "
+        "report the first broken link."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--schema", help="Check only this schema.")
 
     def handle(self, *args, schema: str | None = None, **options) -> None:
+        # The platform's own row in Institution names the public schema too: list it once.
+        institutions = Institution.objects.institutions().order_by("schema_name")
         schemas = (
             [schema]
             if schema
-            else [
-                get_public_schema_name(),
-                *Institution.objects.order_by("schema_name").values_list("schema_name", flat=True),
-            ]
+            else [get_public_schema_name(), *institutions.values_list("schema_name", flat=True)]
         )
         broken = []
         for schema_name in schemas:
