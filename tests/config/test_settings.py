@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.cohortly.example:6379/0",
     "EMAIL_URL": "smtp://mail.cohortly.example:25",
     "INTEGRATIONS_ENCRYPTION_KEY": "1PT3S7Mz2cQ3Jpc3nX7Zt3hm0y8qQWb7m2wQ4s8Rk1U=",
+    "CLAMAV_ADDRESS": "clamav.cohortly.example:3310",
 }
 
 

@@ -1,0 +1,23 @@
+"""System checks for a deployment (`manage.py check --deploy`)."""
+
+from django.core import checks
+
+from enrolments.scanning import clamav_address
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def virus_scanner_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Without a scanner, students' uploads reach reviewers unscanned (enrolments.scanning)."""
+    try:
+        address = clamav_address()
+    except ValueError as error:
+        return [checks.Error(str(error), id="cohortly.E001")]
+    if address is None:
+        return [
+            checks.Warning(
+                "No virus scanner is configured: students' uploads reach reviewers unscanned.",
+                hint="Set CLAMAV_ADDRESS to the host:port of a ClamAV daemon (clamd).",
+                id="cohortly.W001",
+            )
+        ]
+    return []
