@@ -64,7 +64,6 @@ def signature_png() -> bytes:
 
 
 def measure(rounds: int) -> dict[str, float | int]:
-    from django.db import connection
     from pypdf import PdfReader
 
     from accounts.models import User
@@ -78,12 +77,13 @@ def measure(rounds: int) -> dict[str, float | int]:
         submitter_sign,
         template_create,
     )
+    from tenants.db import tenant_connection
     from tenants.services import institution_provision
 
     institution = institution_provision(
         name="Bench College", code="bench", admin_email="admin@bench.example"
     )
-    connection.set_tenant(institution)
+    tenant_connection.set_tenant(institution)
     admin = User.objects.get(email="admin@bench.example")
     template = template_create(
         title="Learnership agreement", body=agreement_body(),

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from cryptography import x509
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -23,6 +22,7 @@ from signing.models import (
     SubmissionStatus,
 )
 from signing.sealing import common_name
+from tenants.db import tenant_connection
 
 
 def template_list_for_admin() -> QuerySet[AgreementTemplate]:
@@ -85,7 +85,7 @@ def submission_for_final_pdf(data: bytes) -> Submission | None:
 
 def standard_merge_values() -> dict[str, str]:
     """The merge fields every agreement gets from the institution and the day it is sent."""
-    institution = connection.tenant
+    institution = tenant_connection.tenant
     return {
         "institution.name": institution.name,
         "institution.registration_number": getattr(institution, "registration_number", ""),

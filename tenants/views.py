@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Role
 from accounts.permissions import role_required
 from signing.sealing import certificate_import_pkcs12
@@ -52,7 +53,7 @@ operator_required = staff_member_required(login_url="accounts:login")
 
 
 @operator_required
-def operator_dashboard(request: HttpRequest) -> HttpResponse:
+def operator_dashboard(request: AuthenticatedRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     institutions = institution_list_for_operator(search=search, status=status)
@@ -73,7 +74,7 @@ def operator_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @operator_required
-def operator_institution_create(request: HttpRequest) -> HttpResponse:
+def operator_institution_create(request: AuthenticatedRequest) -> HttpResponse:
     form = InstitutionCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         provision_institution.delay(**form.cleaned_data, operator_id=request.user.pk)
@@ -88,7 +89,9 @@ def operator_institution_create(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 @require_POST
-def operator_institution_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def operator_institution_status(
+    request: AuthenticatedRequest, pk: int, action: str
+) -> HttpResponse:
     institution = get_object_or_404(Institution.objects.institutions(), pk=pk)
     if action == "suspend":
         institution_suspend(institution=institution, actor=request.user)
@@ -114,7 +117,7 @@ def institution_logo(request: HttpRequest) -> HttpResponse:
 
 
 def _settings_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     form: InstitutionProfileForm | None = None,
     seal_form: SealCertificateUploadForm | None = None,
@@ -133,7 +136,7 @@ def _settings_page(
 
 
 @role_required(Role.SUPER_ADMIN)
-def institution_settings(request: HttpRequest) -> HttpResponse:
+def institution_settings(request: AuthenticatedRequest) -> HttpResponse:
     institution = request.tenant
     form = InstitutionProfileForm(request.POST or None, request.FILES or None, instance=institution)
     if request.method == "POST" and form.is_valid():
@@ -148,7 +151,7 @@ def institution_settings(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @role_required(Role.SUPER_ADMIN)
 @require_POST
-def institution_seal_upload(request: HttpRequest) -> HttpResponse:
+def institution_seal_upload(request: AuthenticatedRequest) -> HttpResponse:
     """The super admin's own certificate replaces the seal; the file's password is kept out of
     error reports."""
     seal_form = SealCertificateUploadForm(request.POST, request.FILES)
