@@ -206,7 +206,9 @@ def submission_revoke_view(request: AuthenticatedRequest, pk: int) -> HttpRespon
     submission = get_object_or_404(Submission, pk=pk)
     form = RevokeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(message for e in form.errors.values() for message in e))
+        messages.error(
+            request, " ".join(str(message) for e in form.errors.values() for message in e)
+        )
         return redirect("signing:submission_detail", pk=pk)
     try:
         submission_revoke(

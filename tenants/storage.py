@@ -14,7 +14,7 @@ class TenantS3Storage(S3Storage):
     default_acl = "private"
     querystring_auth = True
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return tenant_connection.schema_name
 

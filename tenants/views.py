@@ -1,4 +1,5 @@
 import mimetypes
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -49,7 +50,9 @@ def find_institution(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/find_institution.html", {"form": form})
 
 
-operator_required = staff_member_required(login_url="accounts:login")
+def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Platform operators only (staff of the public schema); others go to sign in."""
+    return staff_member_required(view, login_url="accounts:login")
 
 
 @operator_required
@@ -107,13 +110,15 @@ def operator_institution_status(
     return redirect("tenants:operator_dashboard")
 
 
-def institution_logo(request: HttpRequest) -> HttpResponse:
+def institution_logo(request: HttpRequest) -> FileResponse:
     """The current institution's logo, streamed from private storage."""
-    institution = getattr(request, "tenant", None)
-    if not getattr(institution, "logo", None):
+    institution: Institution | None = getattr(request, "tenant", None)
+    if institution is None or not institution.logo:
         raise Http404
-    content_type = mimetypes.guess_type(institution.logo.name)[0] or "application/octet-stream"
-    return FileResponse(institution.logo.open("rb"), content_type=content_type)
+    content_type, _encoding = mimetypes.guess_type(institution.logo.name or "")
+    return FileResponse(
+        institution.logo.open("rb"), content_type=content_type or "application/octet-stream"
+    )
 
 
 def _settings_page(
