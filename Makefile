@@ -51,11 +51,14 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m config.devstack test -n $(TEST_WORKERS)
 
+# Runs every check, then fails if any of them failed.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/lint-imports
+	status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	$(BIN)/lint-imports || status=1; \
+	exit $$status
 
 # Records the SHA-256 of each new migration in migrations.sha256 (never rewrites a landed one).
 migrations-manifest: install

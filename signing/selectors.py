@@ -4,11 +4,12 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -99,7 +100,7 @@ def submission_text_html(submission: Submission) -> str:
     return body_fill(submission.template_version.body, submission.context)
 
 
-def submissions_for_subject(subject) -> QuerySet[Submission]:
+def submissions_for_subject(subject: Model) -> QuerySet[Submission]:
     """What was sent for `subject` (a cohort, an enrolment ...), newest first, with signers."""
     return (
         Submission.objects.filter(
@@ -110,7 +111,7 @@ def submissions_for_subject(subject) -> QuerySet[Submission]:
     )
 
 
-def subject_summary(submission: Submission) -> dict | None:
+def subject_summary(submission: Submission) -> dict[str, Any] | None:
     """What the caller wants shown beside the document on the signing page: the function
     SIGNING_SUBJECT_SUMMARIES names for the subject's type returns a dict with a `template`
     and that template's values (as `summary`), or None."""
