@@ -20,9 +20,10 @@ RUN apt-get update \
     && useradd --create-home --uid 1000 cohortly
 WORKDIR /app
 
-# The dependencies first (the project's code is not a package: it runs from /app).
-COPY pyproject.toml ./
-RUN pip install .
+# The dependencies first, exactly as locked (the project's code is not a package: it runs
+# from /app).
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .

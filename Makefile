@@ -9,22 +9,36 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
+# Every Python package pinned with its hashes: the runtime (the image) and runtime + dev (here).
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+# Extra arguments for `make lock`, e.g. LOCK_ARGS=--upgrade or LOCK_ARGS="--upgrade-package django".
+LOCK_ARGS ?=
+UV_COMPILE = UV_CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/uv pip compile pyproject.toml \
+	--universal --python-version 3.11 --generate-hashes --quiet $(LOCK_ARGS)
 NPM_STAMP := node_modules/.installed
 # pytest-xdist workers; each one gets its own test database and Redis database.
 TEST_WORKERS ?= auto
 
-.PHONY: install run services test lint format browsers clean-data
+.PHONY: install lock run services test lint format migrations-manifest browsers clean-data
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
-$(PY_STAMP): pyproject.toml
+# Only what the lock names, checked against its hashes; then the project itself, without deps.
+$(PY_STAMP): $(DEV_LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+# Re-resolves the lock files from pyproject.toml, keeping every pin that still fits (see README).
+lock: $(PY_STAMP)
+	$(UV_COMPILE) -o $(LOCK)
+	$(UV_COMPILE) --extra dev --constraint $(LOCK) -o $(DEV_LOCK)
 
 run: install
 	$(BIN)/python -m config.devstack run
@@ -37,9 +51,18 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m config.devstack test -n $(TEST_WORKERS)
 
+# Runs every check, then fails if any of them failed.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	$(BIN)/lint-imports || status=1; \
+	exit $$status
+
+# Records the SHA-256 of each new migration in migrations.sha256 (never rewrites a landed one).
+migrations-manifest: install
+	$(BIN)/python -m config.migrations_manifest --add
 
 format: install
 	$(BIN)/ruff check --fix .

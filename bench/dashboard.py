@@ -91,12 +91,13 @@ def measure(requests: int, show_queries: bool) -> dict[str, float | int]:
     from cohorts.models import DocumentType
     from cohorts.services import cohort_activate, cohort_create, cohort_record_admin_signature
     from signing.models import AgreementTemplate
+    from tenants.db import tenant_connection
     from tenants.services import institution_domain, institution_provision
 
     institution = institution_provision(
         name="Bench College", code="bench", admin_email="admin@bench.example"
     )
-    connection.set_tenant(institution)
+    tenant_connection.set_tenant(institution)
     admin = User.objects.get(email="admin@bench.example")
     admin.set_password("bench-password-123")
     admin.save()

@@ -59,10 +59,11 @@ def provision_by_replay(code: str) -> None:
     from accounts.models import Role
     from accounts.services import user_invite
     from audit.services import audit_record
+    from tenants.db import tenant_connection
     from tenants.models import Domain, Institution
     from tenants.services import institution_domain, schema_name_for_code
 
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with transaction.atomic():
         institution = Institution(
             name=f"Bench {code}",
@@ -82,7 +83,7 @@ def provision_by_replay(code: str) -> None:
         interactive=False,
         verbosity=0,
     )
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     with transaction.atomic():
         audit_record(
             action="institution.provisioned",
@@ -97,13 +98,13 @@ def provision_by_replay(code: str) -> None:
 
 
 def timed(function, code: str) -> float:
-    from django.db import connection
+    from tenants.db import tenant_connection
 
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     started = time.perf_counter()
     function(code)
     elapsed = time.perf_counter() - started
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     return elapsed
 
 
@@ -231,7 +232,9 @@ def clone_catalog_work(name: str) -> tuple[int, int | None, float]:
     from django.db import connection
     from django_tenants.clone import CloneSchema
 
-    connection.set_schema_to_public()
+    from tenants.db import tenant_connection
+
+    tenant_connection.set_schema_to_public()
     CloneSchema()._create_clone_schema_function()
     with connection.cursor() as cursor:
 

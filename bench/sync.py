@@ -57,19 +57,20 @@ def enrol(count: int):
 
 
 def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | int]:
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
     from django.db.models import Count
 
     from integrations.connectors.training_gateway import TrainingGatewayConnector
     from integrations.models import SyncJob, SyncJobStatus
     from integrations.services import connector_config_save, sync_enqueue_many, sync_jobs_sweep
     from integrations.testing import FakeGateway
+    from tenants.db import tenant_connection
     from tenants.services import institution_provision
 
     institution = institution_provision(
         name="Bench Sync", code="benchsync", admin_email="admin@benchsync.example"
     )
-    connection.set_tenant(institution)
+    tenant_connection.set_tenant(institution)
     gateway = FakeGateway().start()
     TrainingGatewayConnector.retry_base_seconds = 0.002
     TrainingGatewayConnector.retry_cap_seconds = 0.02
@@ -92,7 +93,7 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
 
     def worker() -> None:
         try:
-            connection.set_tenant(institution)
+            tenant_connection.set_tenant(institution)
             unfinished = SyncJob.objects.filter(
                 status__in=[SyncJobStatus.QUEUED, SyncJobStatus.RUNNING]
             )

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from accounts.forms import FilterFormMixin
@@ -36,11 +38,10 @@ class CohortForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         templates = AgreementTemplate.objects.filter(is_archived=False)
-        self.fields["main_template"].queryset = templates
-        self.fields["supporting_templates"].queryset = templates
-        self.fields["required_document_types"].queryset = DocumentType.objects.filter(
-            is_active=True
-        )
+        for name in ("main_template", "supporting_templates"):
+            cast(forms.ModelChoiceField, self.fields[name]).queryset = templates
+        document_types = cast(forms.ModelChoiceField, self.fields["required_document_types"])
+        document_types.queryset = DocumentType.objects.filter(is_active=True)
         if not self.instance.pk:
             # Sensible defaults for a new cohort: the first agreement and the identity documents.
             self.initial.setdefault("main_template", templates.order_by("pk").first())
@@ -57,7 +58,8 @@ class CohortForm(forms.ModelForm):
                     field.help_text = "Fixed once the cohort is active."
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
         if start and end and end < start:
             self.add_error("end_date", "The cohort cannot end before it starts.")
@@ -124,11 +126,11 @@ class InviteStudentForm(forms.Form):
 
 
 class ReviewerForm(forms.Form):
-    reviewer = forms.ModelChoiceField(queryset=None, label="Verifier")
+    reviewer: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, label="Verifier")
 
     def __init__(self, *args, verifiers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reviewer"].queryset = verifiers
+        cast(forms.ModelChoiceField, self.fields["reviewer"]).queryset = verifiers
 
 
 class DocumentTypeForm(forms.ModelForm):

@@ -4,11 +4,12 @@ confirmation, and the template to fill in. The work is in cohorts.imports."""
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from accounts.http import AuthenticatedRequest
 from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.imports import (
     CHOICES,
@@ -81,7 +82,7 @@ def _display_rows(rows: list[dict]) -> list[dict]:
 
 
 @role_required(*COHORT_MANAGERS)
-def import_upload(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+def import_upload(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     cohort = _cohort(cohort_pk)
     form = StudentImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -108,7 +109,7 @@ def import_upload(request: HttpRequest, cohort_pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def import_detail(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+def import_detail(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """The import's page: progress while a task works, then the preview (valid rows, invalid
     rows with their reasons, and what confirming will create), then the outcome."""
     cohort = _cohort(cohort_pk)
@@ -126,7 +127,7 @@ def import_detail(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse
 
 
 @role_required(*COHORT_MANAGERS)
-def import_progress(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+def import_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """The progress bar, polled by htmx; once the work is over the whole page reloads to show
     the preview or the outcome."""
     cohort = _cohort(cohort_pk)
@@ -142,7 +143,7 @@ def import_progress(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespon
 
 @role_required(*COHORT_MANAGERS)
 @require_POST
-def import_confirm(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+def import_confirm(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     cohort = _cohort(cohort_pk)
     student_import = _student_import(cohort, pk)
     try:
@@ -159,7 +160,7 @@ def import_confirm(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespons
 
 
 @role_required(*COHORT_MANAGERS)
-def import_template(request: HttpRequest, cohort_pk: int, kind: str) -> HttpResponse:
+def import_template(request: AuthenticatedRequest, cohort_pk: int, kind: str) -> HttpResponse:
     _cohort(cohort_pk)
     if kind not in TEMPLATE_TYPES:
         raise Http404

@@ -3,10 +3,11 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.forms import (
@@ -50,21 +51,21 @@ from sponsors.selectors import cohort_sponsor_status, sponsor_choices
 COHORT_READERS = (*COHORT_MANAGERS, Role.VERIFIER)
 
 
-def _cohort(request: HttpRequest, pk: int) -> Cohort:
+def _cohort(request: AuthenticatedRequest, pk: int) -> Cohort:
     try:
         return cohort_for_dashboard(user=request.user, pk=pk)
     except Cohort.DoesNotExist as missing:
         raise Http404 from missing
 
 
-def _query_without_page(request: HttpRequest) -> str:
+def _query_without_page(request: AuthenticatedRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
 
 
 @role_required(*COHORT_READERS)
-def cohort_list(request: HttpRequest) -> HttpResponse:
+def cohort_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = CohortFilterForm(request.GET or None)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
     cohorts = cohort_list_for_admin(
@@ -87,7 +88,7 @@ def cohort_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def cohort_create_view(request: HttpRequest) -> HttpResponse:
+def cohort_create_view(request: AuthenticatedRequest) -> HttpResponse:
     form = CohortForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         cohort = cohort_create(actor=request.user, **form.cleaned_data)
@@ -97,7 +98,7 @@ def cohort_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def cohort_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     if cohort.state in (CohortState.COMPLETED, CohortState.CANCELLED):
         messages.error(request, f"A {cohort.get_state_display().lower()} cohort cannot change.")
@@ -115,7 +116,7 @@ def cohort_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_READERS)
-def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     filters = StudentFilterForm(request.GET or None)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
@@ -153,7 +154,7 @@ def cohort_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def cohort_sign(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The main agreement's text; posting sends it to the admin to sign through the signing
     pages, and goes there."""
     cohort = _cohort(request, pk)
@@ -174,7 +175,7 @@ def cohort_sign(request: HttpRequest, pk: int) -> HttpResponse:
     )  # fmt: skip
 
 
-def _run(request: HttpRequest, service, success: str, **kwargs) -> bool:
+def _run(request: AuthenticatedRequest, service, success: str, **kwargs) -> bool:
     try:
         service(actor=request.user, **kwargs)
     except ValidationError as error:
@@ -186,15 +187,15 @@ def _run(request: HttpRequest, service, success: str, **kwargs) -> bool:
 
 @role_required(*COHORT_MANAGERS)
 @require_POST
-def cohort_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_activate_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     _run(request, cohort_activate, "The cohort is active.", cohort=cohort)
     return redirect("cohorts:dashboard", pk=cohort.pk)
 
 
 def _confirm_with_reason(
-    request: HttpRequest, cohort: Cohort, form_class, template: str, context: dict, service,
-    success: str, reason_argument: str, /, **arguments,
+    request: AuthenticatedRequest, cohort: Cohort, form_class, template: str,
+    context: dict, service, success: str, reason_argument: str, /, **arguments,
 ) -> HttpResponse:  # fmt: skip
     """A page that asks for a reason before a transition, then runs it and goes back to the
     dashboard (or shows the refusal on the same page)."""
@@ -207,7 +208,7 @@ def _confirm_with_reason(
 
 
 @role_required(*COHORT_MANAGERS)
-def cohort_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_complete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     return _confirm_with_reason(
         request, cohort, ForceCompleteForm, "cohorts/cohort_complete.html",
@@ -217,7 +218,7 @@ def cohort_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def cohort_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     return _confirm_with_reason(
         request, cohort, ReasonForm, "cohorts/cohort_cancel.html", {}, cohort_cancel,
@@ -226,7 +227,7 @@ def cohort_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def student_invite(request: HttpRequest, pk: int) -> HttpResponse:
+def student_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     form = InviteStudentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -247,7 +248,7 @@ def _enrollment(cohort: Cohort, enrollment_pk: int) -> CohortEnrollment:
 
 
 @role_required(*COHORT_MANAGERS)
-def student_withdraw(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpResponse:
+def student_withdraw(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
     return _confirm_with_reason(
@@ -259,7 +260,7 @@ def student_withdraw(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpR
 
 @role_required(*COHORT_MANAGERS)
 @require_POST
-def student_resend(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpResponse:
+def student_resend(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
     _run(
@@ -271,7 +272,7 @@ def student_resend(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpRes
 
 @role_required(*COHORT_MANAGERS)
 @require_POST
-def cohort_reviewers(request: HttpRequest, pk: int) -> HttpResponse:
+def cohort_reviewers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     verifiers = User.objects.filter(is_active=True, roles__contains=[Role.VERIFIER])
     form = ReviewerForm(request.POST, verifiers=verifiers)
@@ -289,12 +290,12 @@ def cohort_reviewers(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def document_types(request: HttpRequest) -> HttpResponse:
+def document_types(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "cohorts/document_types.html", {"document_types": document_type_list()})
 
 
 @role_required(*COHORT_MANAGERS)
-def document_type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def document_type_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     document_type = get_object_or_404(DocumentType, pk=pk) if pk else DocumentType()
     form = DocumentTypeForm(request.POST or None, instance=document_type)
     if request.method == "POST" and form.is_valid():

@@ -164,7 +164,8 @@ class StudentDetailsForm(forms.Form):
         return city
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         id_number = cleaned.get("id_number")
         if id_number:
             from_id = idnr.get_birth_date(id_number)

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
+from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.selectors import cohort_merge_fields
 from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
@@ -63,7 +64,7 @@ def enrollment_list_for_cohort(
     return enrollments.order_by(f"-{field}" if sort.startswith("-") else field, "pk")
 
 
-def enrollments_for_student(*, user) -> QuerySet[CohortEnrollment]:
+def enrollments_for_student(*, user: User) -> QuerySet[CohortEnrollment]:
     """A student's own enrolments (withdrawn ones are gone from their view)."""
     return (
         CohortEnrollment.objects.filter(user=user)

@@ -2,7 +2,6 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
@@ -16,6 +15,7 @@ from enrolments.services import (
     reminder_cadence,
     student_document_scan_record,
 )
+from tenants.db import tenant_connection
 from tenants.models import Institution
 from tenants.selectors import schema_names_for_background_work
 
@@ -25,9 +25,9 @@ def send_reminders() -> int:
     """Remind this institution's students who have something outstanding, on the
     institution's cadence. Idempotent: each reminder is re-checked under a lock by
     enrollment_remind, so a repeated run sends nothing twice."""
-    if connection.schema_name == get_public_schema_name():
+    if tenant_connection.schema_name == get_public_schema_name():
         return 0  # the platform's own schema has no students
-    institution = Institution.objects.get(schema_name=connection.schema_name)
+    institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
     cadence = reminder_cadence(institution.settings or {})
     if cadence.max_reminders == 0:
         return 0
@@ -94,7 +94,7 @@ def document_scan(self, document_id: int) -> str:
         return ScanStatus.ERROR
     # The e-mail's link is built from the institution on the connection; a task run in place
     # (eagerly, inside schema_context) may have only the schema name there.
-    institution = Institution.objects.get(schema_name=connection.schema_name)
+    institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
     with tenant_context(institution):
         student_document_scan_record(
             document=document,
@@ -108,7 +108,7 @@ def document_scan(self, document_id: int) -> str:
 def document_scan_sweep() -> int:
     """Queue a scan again for this institution's documents whose scan failed, or whose task
     was lost. Does nothing while no scanner is configured."""
-    if connection.schema_name == get_public_schema_name() or not scanning_enabled():
+    if tenant_connection.schema_name == get_public_schema_name() or not scanning_enabled():
         return 0
     due = list(
         StudentDocument.objects.filter(
@@ -141,6 +141,6 @@ def enrollment_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | 
         return 0
     # The document names the institution on the connection; a task run in place (eagerly,
     # inside schema_context) may have only the schema name there.
-    institution = Institution.objects.get(schema_name=connection.schema_name)
+    institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
     with tenant_context(institution):
         return enrollment_agreements_send(cohort=cohort, enrollment_ids=enrollment_ids)

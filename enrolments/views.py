@@ -8,13 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AuthenticatedRequest
 from cohorts.models import DocumentType
 from enrolments.choices import Disability, Gender, Race
 from enrolments.forms import (
@@ -61,7 +62,7 @@ DETAILS_SUMMARY = [
 ]
 
 
-def _portal_enrollments(request: HttpRequest) -> QuerySet[CohortEnrollment]:
+def _portal_enrollments(request: AuthenticatedRequest) -> QuerySet[CohortEnrollment]:
     """The signed-in student's enrolments with what the portal shows of them, in a fixed
     number of queries however many documents there are."""
     return (
@@ -76,7 +77,7 @@ def _portal_enrollments(request: HttpRequest) -> QuerySet[CohortEnrollment]:
     )
 
 
-def _portal_enrollment(request: HttpRequest, pk: int) -> CohortEnrollment:
+def _portal_enrollment(request: AuthenticatedRequest, pk: int) -> CohortEnrollment:
     return get_object_or_404(_portal_enrollments(request), pk=pk)
 
 
@@ -106,7 +107,7 @@ def _document_step(enrollment: CohortEnrollment, document_type: DocumentType) ->
 
 
 @login_required
-def my_enrolments(request: HttpRequest) -> HttpResponse:
+def my_enrolments(request: AuthenticatedRequest) -> HttpResponse:
     """A student's home. With a single enrolment they go straight to it."""
     enrollments = list(_portal_enrollments(request))
     if len(enrollments) == 1:
@@ -119,7 +120,7 @@ def my_enrolments(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     enrollment = _portal_enrollment(request, pk)
     steps = enrollment_steps(enrollment)
     return render(
@@ -136,7 +137,7 @@ def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @never_cache
-def enrollment_details(request: HttpRequest, pk: int) -> HttpResponse:
+def enrollment_details(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     enrollment = _portal_enrollment(request, pk)
     if not enrollment.is_open:
         messages.info(request, "This enrolment is closed; your details can no longer change.")
@@ -162,7 +163,7 @@ def enrollment_details(request: HttpRequest, pk: int) -> HttpResponse:
 @csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
-def document_upload(request: HttpRequest, pk: int, document_type_pk: int) -> HttpResponse:
+def document_upload(request: AuthenticatedRequest, pk: int, document_type_pk: int) -> HttpResponse:
     """Upload one required document (htmx answers with the document's card, a plain form post
     with a redirect). The size limit is enforced while the body streams in, and file names are
     recorded as sent, which needs our upload handler installed before anything reads the body;
@@ -184,7 +185,7 @@ def document_upload(request: HttpRequest, pk: int, document_type_pk: int) -> Htt
 
 @csrf_protect
 def _document_upload(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     enrollment: CohortEnrollment,
     document_type: DocumentType,
     guard: UploadGuard,
@@ -244,7 +245,7 @@ def _document_upload(
 
 
 @login_required
-def document_file(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+def document_file(request: AuthenticatedRequest, pk: int, document_pk: int) -> HttpResponse:
     """One of the student's own uploads, as a download: streamed by us, or a redirect to a
     signed URL that expires within five minutes (never a public URL). A quarantined file is
     gone, so it is not found."""
@@ -261,7 +262,7 @@ def document_file(request: HttpRequest, pk: int, document_pk: int) -> HttpRespon
 
 
 @login_required
-def enrollment_agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def enrollment_agreement_pdf(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The student's own sealed agreement, once signed: the PDF with the signatures, the audit
     page and the institution's seal (the one e-mailed to them on completion)."""
     enrollment = _portal_enrollment(request, pk)
@@ -278,7 +279,7 @@ def enrollment_agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def enrollment_agreement(request: HttpRequest, pk: int) -> HttpResponse:
+def enrollment_agreement(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The student's agreement as it was sent to them; 'Sign' (or 'Sign again', after they
     declined) goes to the signing page with a fresh link."""
     enrollment = _portal_enrollment(request, pk)

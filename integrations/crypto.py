@@ -60,7 +60,7 @@ def gateway_encrypt(data: Any, *, key_b64: str, iv: bytes | None = None) -> str:
     """JSON, AES-256-CBC, base64. Without a fixed `iv` (which some gateways prescribe) a random
     one is prepended to the ciphertext."""
     fixed = iv is not None
-    iv = iv if fixed else os.urandom(16)
+    iv = iv if iv is not None else os.urandom(16)
     padder = padding.PKCS7(128).padder()
     plain = padder.update(json.dumps(data, separators=(",", ":")).encode()) + padder.finalize()
     encryptor = Cipher(algorithms.AES(_aes_key(key_b64)), modes.CBC(iv)).encryptor()

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.conf import settings
 
@@ -63,6 +65,6 @@ class ConnectorConfigForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connector"].choices = [
+        cast(forms.ChoiceField, self.fields["connector"]).choices = [
             (key, key.replace("_", " ")) for key in settings.SYNC_CONNECTORS
         ]

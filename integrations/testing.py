@@ -67,7 +67,7 @@ class FakeGateway:
     @property
     def url(self) -> str:
         assert self._server is not None, "start() the gateway first"
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     @property

@@ -3,10 +3,11 @@ import json
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Role
 from accounts.permissions import COHORT_MANAGERS, role_required
 from integrations.forms import ConnectorConfigForm, SyncJobFilterForm
@@ -25,7 +26,7 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 
 @role_required(*COHORT_MANAGERS)
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = SyncJobFilterForm(request.GET or None)
     page = Paginator(sync_job_list(**filters.selector_filters()), 50).get_page(
         request.GET.get("page")
@@ -57,7 +58,7 @@ def _job(job_id: int) -> SyncJob:
 
 
 @role_required(*COHORT_MANAGERS)
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job = _job(job_id)
     config = ConnectorConfig.objects.filter(pk=1).first()
     connector = (
@@ -78,7 +79,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, job_id: int, service, done: str) -> HttpResponse:
+def _act(request: AuthenticatedRequest, job_id: int, service, done: str) -> HttpResponse:
     job = _job(job_id)
     try:
         service(job=job, actor=request.user)
@@ -91,18 +92,18 @@ def _act(request: HttpRequest, job_id: int, service, done: str) -> HttpResponse:
 
 @require_POST
 @role_required(*COHORT_MANAGERS)
-def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_retry(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return _act(request, job_id, sync_job_retry, "The job is queued again.")
 
 
 @require_POST
 @role_required(*COHORT_MANAGERS)
-def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return _act(request, job_id, sync_job_cancel, "The job is cancelled: it will not be sent.")
 
 
 @role_required(Role.SUPER_ADMIN)
-def connector_settings(request: HttpRequest) -> HttpResponse:
+def connector_settings(request: AuthenticatedRequest) -> HttpResponse:
     config = ConnectorConfig.objects.filter(pk=1).first()
     initial = (
         {

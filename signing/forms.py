@@ -27,7 +27,8 @@ class TemplateForm(forms.Form):
 
     def clean(self) -> dict:
         """Collect the signers in order as `signer_roles`: no gaps, nobody twice."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         roles: list[str] = []
         for name in SIGNER_FIELDS:
             role = cleaned.get(name)

@@ -4,12 +4,12 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -23,6 +23,7 @@ from signing.models import (
     SubmissionStatus,
 )
 from signing.sealing import common_name
+from tenants.db import tenant_connection
 
 
 def template_list_for_admin() -> QuerySet[AgreementTemplate]:
@@ -85,7 +86,7 @@ def submission_for_final_pdf(data: bytes) -> Submission | None:
 
 def standard_merge_values() -> dict[str, str]:
     """The merge fields every agreement gets from the institution and the day it is sent."""
-    institution = connection.tenant
+    institution = tenant_connection.tenant
     return {
         "institution.name": institution.name,
         "institution.registration_number": getattr(institution, "registration_number", ""),
@@ -99,7 +100,7 @@ def submission_text_html(submission: Submission) -> str:
     return body_fill(submission.template_version.body, submission.context)
 
 
-def submissions_for_subject(subject) -> QuerySet[Submission]:
+def submissions_for_subject(subject: Model) -> QuerySet[Submission]:
     """What was sent for `subject` (a cohort, an enrolment ...), newest first, with signers."""
     return (
         Submission.objects.filter(
@@ -110,7 +111,7 @@ def submissions_for_subject(subject) -> QuerySet[Submission]:
     )
 
 
-def subject_summary(submission: Submission) -> dict | None:
+def subject_summary(submission: Submission) -> dict[str, Any] | None:
     """What the caller wants shown beside the document on the signing page: the function
     SIGNING_SUBJECT_SUMMARIES names for the subject's type returns a dict with a `template`
     and that template's values (as `summary`), or None."""

@@ -8,7 +8,6 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -16,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage, is_ratelimited
 
+from accounts.http import AuthenticatedRequest, SiteRequest
 from accounts.permissions import role_required
 from signing import selectors
 from signing.forms import DeclineForm, RevokeForm, SignForm, TemplateForm, VerifyForm
@@ -68,13 +68,15 @@ def _pdf_response(data: bytes, filename: str) -> HttpResponse:
 
 
 @role_required(*TEMPLATE_MANAGERS)
-def template_list(request: HttpRequest) -> HttpResponse:
+def template_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request, "signing/template_list.html", {"templates": selectors.template_list_for_admin()}
     )
 
 
-def _template_form_page(request: HttpRequest, template: AgreementTemplate | None) -> HttpResponse:
+def _template_form_page(
+    request: AuthenticatedRequest, template: AgreementTemplate | None
+) -> HttpResponse:
     initial = (
         {"title": template.title, "body": template.body,
          **TemplateForm.initial_for(template.signer_roles)}
@@ -105,7 +107,7 @@ def _template_form_page(request: HttpRequest, template: AgreementTemplate | None
 
 @role_required(*TEMPLATE_MANAGERS)
 @require_POST
-def template_body_preview(request: HttpRequest) -> HttpResponse:
+def template_body_preview(request: AuthenticatedRequest) -> HttpResponse:
     """The body as it will read, with example values: the editor's live preview."""
     try:
         preview, error = template_body_preview_html(request.POST.get("body", "")), ""
@@ -115,19 +117,19 @@ def template_body_preview(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*TEMPLATE_MANAGERS)
-def template_create_view(request: HttpRequest) -> HttpResponse:
+def template_create_view(request: AuthenticatedRequest) -> HttpResponse:
     return _template_form_page(request, None)
 
 
 @role_required(*TEMPLATE_MANAGERS)
-def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def template_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _template_form_page(request, get_object_or_404(AgreementTemplate, pk=pk))
 
 
 @role_required(*TEMPLATE_MANAGERS)
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
-def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(AgreementTemplate, pk=pk)
     try:
         pdf = template_preview_pdf(template=template)
@@ -138,7 +140,7 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*TEMPLATE_MANAGERS)
-def submission_list(request: HttpRequest) -> HttpResponse:
+def submission_list(request: AuthenticatedRequest) -> HttpResponse:
     """Every agreement sent, filtered by status and searched by title or signer."""
     status = request.GET.get("status", "")
     if status not in SubmissionStatus.values:
@@ -170,7 +172,7 @@ def _submission_or_404(pk: int) -> Submission:
 
 
 @role_required(*TEMPLATE_MANAGERS)
-def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Who signs, who has, the trail, and the actions an open agreement allows."""
     submission = _submission_or_404(pk)
     selectors.subjects_attach([submission])
@@ -187,7 +189,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*TEMPLATE_MANAGERS)
 @require_POST
-def submission_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_resend_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = get_object_or_404(Submission, pk=pk)
     try:
         submission_resend(submission=submission, actor=request.user)
@@ -200,11 +202,13 @@ def submission_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*TEMPLATE_MANAGERS)
 @require_POST
-def submission_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_revoke_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = get_object_or_404(Submission, pk=pk)
     form = RevokeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(message for e in form.errors.values() for message in e))
+        messages.error(
+            request, " ".join(str(message) for e in form.errors.values() for message in e)
+        )
         return redirect("signing:submission_detail", pk=pk)
     try:
         submission_revoke(
@@ -220,7 +224,7 @@ def submission_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*TEMPLATE_MANAGERS)
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
-def submission_original(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_original(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The document as it was frozen when sent, before anyone signed."""
     submission = get_object_or_404(Submission, pk=pk)
     with submission.original_pdf.open("rb") as stored:
@@ -230,7 +234,7 @@ def submission_original(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*TEMPLATE_MANAGERS)
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
-def submission_final(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_final(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The sealed PDF of a completed submission, for the institution's admins."""
     submission = get_object_or_404(Submission, pk=pk, status=SubmissionStatus.COMPLETED)
     with submission.final_pdf.open("rb") as stored:
@@ -247,17 +251,17 @@ def _count_guess(request: HttpRequest) -> None:
     get_usage(request, group="signing.link", key="ip", rate=GUESS_RATE, increment=True)
 
 
-def _link_page(request: HttpRequest, token: str) -> tuple[SigningLink | None, HttpResponse | None]:
+def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
     """The link for `token` if it may be used now, or the page that says why not."""
     if _too_many_guesses(request):
-        return None, render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
+        return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
     link = link_for_token(token)
     if link is None:
         _count_guess(request)
-        return None, render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
+        return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
     state = link.state
     if state != "usable":
-        return None, render(
+        return render(
             request,
             "signing/link_unusable.html",
             {"state": state, "link": link, "submission": link.submitter.submission,
@@ -266,16 +270,16 @@ def _link_page(request: HttpRequest, token: str) -> tuple[SigningLink | None, Ht
         )  # fmt: skip
     earlier = waiting_for(link.submitter)
     if earlier is not None:
-        return None, render(
+        return render(
             request, "signing/waiting.html", {"waiting_for": earlier, "link": link}, status=409
         )
-    return link, None
+    return link
 
 
-def sign(request: HttpRequest, token: str) -> HttpResponse:
-    link, refusal = _link_page(request, token)
-    if refusal is not None:
-        return refusal
+def sign(request: SiteRequest, token: str) -> HttpResponse:
+    link = _link_page(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     sign_form = SignForm(request.POST if request.POST.get("action") == "sign" else None)
     decline_form = DeclineForm(request.POST if request.POST.get("action") == "decline" else None)
     try:
@@ -303,7 +307,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
         # the right to act for the institution, say): nothing was signed.
         (decline_form if decline_form.is_bound else sign_form).add_error(
             None,
-            f"Your answer could not be recorded from this link. Ask {connection.tenant.name}.",
+            f"Your answer could not be recorded from this link. Ask {request.tenant.name}.",
         )
     return render(
         request,
@@ -326,8 +330,8 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
 def sign_document(request: HttpRequest, token: str) -> HttpResponse:
-    link, refusal = _link_page(request, token)
-    if refusal is not None:
+    link = _link_page(request, token)
+    if isinstance(link, HttpResponse):
         raise Http404("No document for this link.")
     submission = link.submitter.submission
     with submission.original_pdf.open("rb") as stored:

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from sponsors.models import Sponsor
@@ -18,9 +20,10 @@ class SponsorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = sponsor_contact_accounts(keep=self.instance.user_id)
-        self.fields["user"].empty_label = "No account"
-        self.fields["user"].help_text = (
+        user = cast(forms.ModelChoiceField, self.fields["user"])
+        user.queryset = sponsor_contact_accounts(keep=self.instance.user_id)
+        user.empty_label = "No account"
+        user.help_text = (
             "Only if the contact has an account here (People, with the sponsor contact role). "
             "Signing does not need one: the sponsor signs by e-mailed link."
         )

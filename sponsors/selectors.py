@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -106,7 +107,7 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
     return SponsorStatus("invited", "Invited", submitter.sent_at, email=submitter.email)
 
 
-def cohort_summary(cohort: Cohort) -> dict:
+def cohort_summary(cohort: Cohort) -> dict[str, Any]:
     """What the sponsor sees beside the agreement and in its notices: programme, dates and
     student numbers (enrolled and verified count students who have not withdrawn)."""
     from enrolments.models import CohortEnrollment
@@ -121,7 +122,7 @@ def cohort_summary(cohort: Cohort) -> dict:
     return {"cohort": cohort, **counts}
 
 
-def cohort_summary_for_signing(submission: Submission) -> dict | None:
+def cohort_summary_for_signing(submission: Submission) -> dict[str, Any] | None:
     """The cohort summary beside a cohort's agreement on the signing page."""
     cohort = Cohort.objects.filter(pk=submission.subject_id).first()
     if cohort is None:

@@ -3,10 +3,11 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.models import Cohort
 from signing.forms import RevokeForm
@@ -24,7 +25,7 @@ from sponsors.services import (
 
 
 @role_required(*COHORT_MANAGERS)
-def sponsor_list_view(request: HttpRequest) -> HttpResponse:
+def sponsor_list_view(request: AuthenticatedRequest) -> HttpResponse:
     search = SponsorSearchForm(request.GET or None)
     query = search.cleaned_data.get("q", "") if search.is_valid() else ""
     return render(
@@ -40,13 +41,13 @@ def sponsor_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def sponsor_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def sponsor_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     sponsor = get_object_or_404(sponsor_list(), pk=pk)
     return render(request, "sponsors/sponsor_detail.html", {"sponsor": sponsor})
 
 
 @role_required(*COHORT_MANAGERS)
-def sponsor_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def sponsor_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     sponsor = get_object_or_404(Sponsor, pk=pk) if pk else None
     form = SponsorForm(request.POST or None, instance=sponsor)
     if request.method == "POST" and form.is_valid():
@@ -69,7 +70,7 @@ def sponsor_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @require_POST
 @role_required(*COHORT_MANAGERS)
-def cohort_sponsor_set_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+def cohort_sponsor_set_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     cohort = get_object_or_404(Cohort, pk=cohort_pk)
     form = CohortSponsorForm(request.POST)
     if not form.is_valid():
@@ -87,7 +88,7 @@ def cohort_sponsor_set_view(request: HttpRequest, cohort_pk: int) -> HttpRespons
 
 @require_POST
 @role_required(*COHORT_MANAGERS)
-def sponsor_invite_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+def sponsor_invite_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     cohort = get_object_or_404(Cohort, pk=cohort_pk)
     try:
         sponsor_invite(cohort=cohort, actor=request.user)
@@ -98,7 +99,7 @@ def sponsor_invite_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
 
 
 @role_required(*COHORT_MANAGERS)
-def sponsor_invite_revoke_view(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+def sponsor_invite_revoke_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     """Asks first (a page, so that it works without scripts); the POST revokes the link."""
     cohort = get_object_or_404(Cohort.objects.select_related("sponsor"), pk=cohort_pk)
     form = RevokeForm(request.POST if request.method == "POST" else None)

@@ -1,6 +1,7 @@
-from django.db import connection
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
+
+from tenants.db import tenant_connection
 
 
 def institution(request: HttpRequest) -> dict:
@@ -9,5 +10,5 @@ def institution(request: HttpRequest) -> dict:
     is_public = tenant is None or tenant.schema_name == get_public_schema_name()
     return {
         "institution": None if is_public else tenant,
-        "on_platform_site": connection.schema_name == get_public_schema_name(),
+        "on_platform_site": tenant_connection.schema_name == get_public_schema_name(),
     }

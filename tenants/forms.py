@@ -16,8 +16,8 @@ def contrast_with_white(hex_colour: str) -> float:
     """WCAG contrast ratio of white text on `hex_colour` (#rrggbb)."""
 
     def channel(value: int) -> float:
-        value /= 255
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+        share = value / 255
+        return share / 12.92 if share <= 0.03928 else ((share + 0.055) / 1.055) ** 2.4
 
     red, green, blue = (channel(int(hex_colour[i : i + 2], 16)) for i in (1, 3, 5))
     luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue

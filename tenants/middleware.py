@@ -1,11 +1,12 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
+
+from tenants.db import tenant_connection
 
 
 class SuspendedInstitutionMiddleware:
@@ -29,7 +30,7 @@ class InstitutionRoutingMiddleware(TenantMainMiddleware):
     """django-tenants' host routing, with unknown hosts answered by the platform's 404 page."""
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> None:
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         set_urlconf(request.urlconf)
         raise self.TENANT_NOT_FOUND_EXCEPTION(f"No institution answers at {hostname}")

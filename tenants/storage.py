@@ -2,8 +2,9 @@
 files can never be addressed from another's. Local disk uses django-tenants'
 TenantFileSystemStorage (MEDIA_ROOT/<schema>/); this is its S3 counterpart."""
 
-from django.db import connection
 from storages.backends.s3 import S3Storage
+
+from tenants.db import tenant_connection
 
 
 class TenantS3Storage(S3Storage):
@@ -13,9 +14,9 @@ class TenantS3Storage(S3Storage):
     default_acl = "private"
     querystring_auth = True
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
-        return connection.schema_name
+        return tenant_connection.schema_name
 
     @location.setter
     def location(self, value: str) -> None:

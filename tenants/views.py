@@ -1,4 +1,5 @@
 import mimetypes
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -12,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Role
 from accounts.permissions import role_required
 from signing.sealing import certificate_import_pkcs12
@@ -48,11 +50,13 @@ def find_institution(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/find_institution.html", {"form": form})
 
 
-operator_required = staff_member_required(login_url="accounts:login")
+def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Platform operators only (staff of the public schema); others go to sign in."""
+    return staff_member_required(view, login_url="accounts:login")
 
 
 @operator_required
-def operator_dashboard(request: HttpRequest) -> HttpResponse:
+def operator_dashboard(request: AuthenticatedRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     institutions = institution_list_for_operator(search=search, status=status)
@@ -73,7 +77,7 @@ def operator_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @operator_required
-def operator_institution_create(request: HttpRequest) -> HttpResponse:
+def operator_institution_create(request: AuthenticatedRequest) -> HttpResponse:
     form = InstitutionCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         provision_institution.delay(**form.cleaned_data, operator_id=request.user.pk)
@@ -88,7 +92,9 @@ def operator_institution_create(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 @require_POST
-def operator_institution_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def operator_institution_status(
+    request: AuthenticatedRequest, pk: int, action: str
+) -> HttpResponse:
     institution = get_object_or_404(Institution.objects.institutions(), pk=pk)
     if action == "suspend":
         institution_suspend(institution=institution, actor=request.user)
@@ -104,17 +110,19 @@ def operator_institution_status(request: HttpRequest, pk: int, action: str) -> H
     return redirect("tenants:operator_dashboard")
 
 
-def institution_logo(request: HttpRequest) -> HttpResponse:
+def institution_logo(request: HttpRequest) -> FileResponse:
     """The current institution's logo, streamed from private storage."""
-    institution = getattr(request, "tenant", None)
-    if not getattr(institution, "logo", None):
+    institution: Institution | None = getattr(request, "tenant", None)
+    if institution is None or not institution.logo:
         raise Http404
-    content_type = mimetypes.guess_type(institution.logo.name)[0] or "application/octet-stream"
-    return FileResponse(institution.logo.open("rb"), content_type=content_type)
+    content_type, _encoding = mimetypes.guess_type(institution.logo.name or "")
+    return FileResponse(
+        institution.logo.open("rb"), content_type=content_type or "application/octet-stream"
+    )
 
 
 def _settings_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     form: InstitutionProfileForm | None = None,
     seal_form: SealCertificateUploadForm | None = None,
@@ -133,7 +141,7 @@ def _settings_page(
 
 
 @role_required(Role.SUPER_ADMIN)
-def institution_settings(request: HttpRequest) -> HttpResponse:
+def institution_settings(request: AuthenticatedRequest) -> HttpResponse:
     institution = request.tenant
     form = InstitutionProfileForm(request.POST or None, request.FILES or None, instance=institution)
     if request.method == "POST" and form.is_valid():
@@ -148,7 +156,7 @@ def institution_settings(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @role_required(Role.SUPER_ADMIN)
 @require_POST
-def institution_seal_upload(request: HttpRequest) -> HttpResponse:
+def institution_seal_upload(request: AuthenticatedRequest) -> HttpResponse:
     """The super admin's own certificate replaces the seal; the file's password is kept out of
     error reports."""
     seal_form = SealCertificateUploadForm(request.POST, request.FILES)

@@ -1,4 +1,5 @@
 import time
+from typing import cast
 
 from django import forms
 from django.core import signing
@@ -38,8 +39,10 @@ class QueueFilterForm(FilterFormMixin, forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cohort"].queryset = queue_cohort_choices(user=user)
-        self.fields["document_type"].queryset = queue_document_type_choices(user=user)
+        cohort = cast(forms.ModelChoiceField, self.fields["cohort"])
+        cohort.queryset = queue_cohort_choices(user=user)
+        document_type = cast(forms.ModelChoiceField, self.fields["document_type"])
+        document_type.queryset = queue_document_type_choices(user=user)
 
     def queue_filters(self) -> dict:
         """Keyword arguments for verification.selectors.review_queue."""
@@ -83,7 +86,7 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, document_type_name: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         reasons = rejection_reasons(document_type_name)
-        self.fields["common_reason"].choices = [
+        cast(forms.ChoiceField, self.fields["common_reason"]).choices = [
             ("", "Choose a common reason…"),
             *((reason, reason) for reason in reasons),
         ]
@@ -97,7 +100,8 @@ class DecisionForm(forms.Form):
         return self.cleaned_data["decision"] == "approve"
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("decision") == "reject" and not self.reason():
             self.add_error(
                 "details", "Say why the document is rejected: choose a reason or write one."

@@ -66,8 +66,8 @@ def id_number_check(student_data: dict) -> IdNumberCheck | None:
     comparable = entered_gender in (Gender.FEMALE, Gender.MALE)
     gender_fact = IdFact(
         label="Gender",
-        implied=gender.label,
-        entered=Gender(entered_gender).label
+        implied=str(gender.label),
+        entered=str(Gender(entered_gender).label)
         if entered_gender in Gender.values
         else (entered_gender or "not given"),
         mismatch=(entered_gender != gender) if comparable else None,

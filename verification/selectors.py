@@ -3,6 +3,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -156,7 +157,7 @@ def document_versions(*, document: StudentDocument) -> list[StudentDocument]:
 
 
 def document_next_for_review(
-    *, user: User, after: StudentDocument, filters: dict | None = None
+    *, user: User, after: StudentDocument, filters: dict[str, Any] | None = None
 ) -> StudentDocument | None:
     """The document to review after `after`: the next one in the (filtered) queue's order,
     else the first one, never `after` itself."""

@@ -186,7 +186,8 @@ class TrainingGatewayConnector(Connector):
             return SendResult("retryable", error=f"{type(error).__name__}: {error}")
         decoded = self._decode(response)
         status = response.status_code
-        problem = decoded.get("error") if isinstance(decoded.get("error"), dict) else {}
+        error_body = decoded.get("error")
+        problem = error_body if isinstance(error_body, dict) else {}
         message = problem.get("message") or decoded.get("raw", "") or response.reason_phrase
         if 200 <= status < 300:
             data = decoded.get("data") or {}
@@ -199,10 +200,10 @@ class TrainingGatewayConnector(Connector):
             )
         if status in (400, 401, 403, 404, 409, 422):
             details = "; ".join(str(item) for item in problem.get("details", []) or [])
-            error = f"Gateway rejected it ({status}): {message}" + (
+            rejection = f"Gateway rejected it ({status}): {message}" + (
                 f" ({details})" if details else ""
             )
-            return SendResult("permanent", status, response=decoded, error=error)
+            return SendResult("permanent", status, response=decoded, error=rejection)
         return SendResult(
             "retryable", status, response=decoded, error=f"Gateway {status}: {message}"
         )
