@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from config.celery import app
 from enrolments.models import ScanStatus, StudentDocument
 from enrolments.scanning import clamav_address
 from enrolments.services import QUARANTINE_REASON
@@ -21,12 +20,6 @@ from tests.files import PDF_BYTES
 from .hostile import pdf_with_virus_marker
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in place, inside the test's transaction."""
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 def _upload(client, enrollment, name: str, content: bytes):
