@@ -49,10 +49,9 @@ from enrolments.uploads import (
 )
 from signing.models import SubmissionStatus
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
+from tenants.storage import STORAGE_FAILED_MESSAGE
 
 logger = logging.getLogger(__name__)
-
-STORAGE_FAILED = "We could not store your file. Try again later."
 
 # What the details summary shows, in order, with the vocabulary to label stored values.
 DETAILS_SUMMARY = [
@@ -226,7 +225,7 @@ def _document_store(
             error,
             exc_info=error,
         )
-        raise ValidationError(STORAGE_FAILED, code="storage_failed") from error
+        raise ValidationError(STORAGE_FAILED_MESSAGE, code="storage_failed") from error
     finally:
         checked.file.close()
 

@@ -17,6 +17,9 @@ from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
+# What a person is told when a file they sent could not be stored.
+STORAGE_FAILED_MESSAGE = "We could not store your file. Try again later."
+
 
 class StorageFailed(OSError):
     """The storage service refused or failed a write."""

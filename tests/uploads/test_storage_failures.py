@@ -2,18 +2,20 @@
 that is gone): the student is told "We could not store your file. Try again later." on the
 upload form, never an error page; nothing is left behind (no row, no partly written file, the
 earlier version still current); and the failure is logged with its cause, without the
-student's name, address or file name."""
+student's name, address or file name. The same holds for an institution's logo."""
 
 import logging
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accounts.models import Role
 from enrolments.models import StudentDocument
 from tests.enrolments.conftest import id_type, upload_url
+from tests.factories import UserFactory
 from tests.files import PDF_BYTES
 
-from .hostile import pdf_with_padding
+from .hostile import noisy_png, pdf_with_padding
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,32 @@ def test_once_there_is_room_again_the_upload_goes_through(student, disk_of, medi
     assert "Uploaded. It is now waiting for review." in response.content.decode()
     [stored] = media_files()
     assert stored.read_bytes() == PDF_BYTES
+
+
+def test_a_logo_that_does_not_fit_is_refused_on_the_settings_page(
+    institution, client_for, disk_of, media, caplog
+):
+    disk_of(1024)
+    client = client_for(institution)
+    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    logo = SimpleUploadedFile("logo.png", noisy_png(), content_type="image/png")
+
+    response = client.post(
+        "/settings/",
+        {
+            "name": "Renamed College",
+            "contact_email": "founder@alpha.example",
+            "brand_colour": "#1f5f8b",
+            "signing_link_days": "14",
+            "logo": logo,
+        },
+    )
+
+    assert response.status_code == 200
+    assert MESSAGE in response.content.decode()
+    institution.refresh_from_db()
+    assert institution.name != "Renamed College"
+    assert not institution.logo
+    assert [path for path in media.rglob("*") if path.is_file()] == []
+    [record] = [r for r in caplog.records if r.name == "tenants.views"]
+    assert "No space left on device" in record.getMessage()
