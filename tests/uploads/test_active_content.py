@@ -111,6 +111,7 @@ def test_pdf_with_links_and_bookmarks_but_no_active_content_is_accepted(student)
     response = _upload(client, enrollment, content)
 
     assert "Uploaded. It is now waiting for review." in response.content.decode()
+    assert "Active content" not in response.content.decode()
     document = StudentDocument.objects.get(enrollment=enrollment)
     assert document.sha256 == hashlib.sha256(content).hexdigest()
     assert document.original_sha256 == ""
@@ -126,7 +127,11 @@ def test_with_the_setting_only_a_copy_without_active_content_is_stored(
 
     response = _upload(client, enrollment, content)
 
-    assert "Uploaded. It is now waiting for review." in response.content.decode()
+    page = response.content.decode()
+    assert "Uploaded. It is now waiting for review." in page
+    assert "Active content (such as JavaScript or attached files) was removed from this PDF" in (
+        page
+    )
     document = StudentDocument.objects.get(enrollment=enrollment)
     [stored_path] = media_files()
     stored = stored_path.read_bytes()

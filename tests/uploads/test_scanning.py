@@ -211,7 +211,7 @@ def _review_page(document: StudentDocument, client_of) -> str:
 NO_SCANNER = "Uploaded files are not scanned for viruses: no scanner is configured."
 
 
-def test_without_a_scanner_an_eicar_file_is_accepted_and_reviewers_are_told(
+def test_without_a_scanner_a_file_a_scanner_would_find_is_accepted_and_reviewers_are_told(
     student, client_of, settings
 ):
     """Nothing stops a virus when no scanner is configured; the review page says so."""
