@@ -328,7 +328,7 @@ STORAGES = {
     "default": {
         "BACKEND": "tenants.storage.TenantS3Storage"
         if FILE_STORAGE_BACKEND == "s3"
-        else "django_tenants.files.storage.TenantFileSystemStorage",
+        else "tenants.storage.TenantFileSystemStorage",
     },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -156,6 +156,9 @@ class StudentDocument(models.Model):
     size = models.PositiveBigIntegerField()
     content_type = models.CharField(max_length=100)
     sha256 = models.CharField(max_length=64)
+    # Set when the student's PDF held active content and only a copy without it was stored
+    # (the institution's choice): the SHA-256 of the file as uploaded. `sha256` is the copy's.
+    original_sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(
         max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
     )

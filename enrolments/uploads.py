@@ -6,8 +6,10 @@ refused if it has folder parts or control characters (as the client sent it, bef
 own tidying); the type is judged by the bytes (`filetype`), never the name; and the content
 must really be that type: a PDF must parse with `pypdf` and not be encrypted, an image must
 decode with Pillow and stay under a pixel limit. Files that are two things at once (web page
-code at the start, data after a PNG's or PDF's end) are refused. A per-enrolment quota caps
-the storage one student can take.
+code at the start, data after a PNG's or PDF's end) are refused. A PDF with active content
+(JavaScript, automatic actions, launch commands, attached files, XFA forms; see
+enrolments.pdf_content) is refused, or, where the institution chose so, replaced by a copy
+without it. A per-enrolment quota caps the storage one student can take.
 
 After storing: files are never served from a public URL. `stored_file_response` streams the
 file with a safe Content-Disposition, or with S3-compatible storage redirects to a signed URL
@@ -15,7 +17,9 @@ that expires within AWS_QUERYSTRING_EXPIRE (300 seconds)."""
 
 import hashlib
 import html
+import logging
 import re
+import tempfile
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -38,6 +42,14 @@ from pypdf import PdfReader
 
 from cohorts.models import DocumentType, FileKind
 from enrolments.models import CohortEnrollment, ScanStatus, StudentDocument
+from enrolments.pdf_content import (
+    ActiveContent,
+    ActiveContentNotRemoved,
+    active_content_found,
+    active_content_remove,
+)
+
+logger = logging.getLogger(__name__)
 
 MEGABYTE = 1024 * 1024
 # filetype reads signatures from the first 8 KiB.
@@ -71,21 +83,27 @@ PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 @dataclass(frozen=True)
 class CheckedUpload:
-    """An upload that passed every check, with what StudentDocument keeps about it."""
+    """An upload that passed every check, with what StudentDocument keeps about it: the file
+    to store (the upload itself, or a copy without its active content, whose `sha256` it is;
+    `original_sha256` is then the upload's)."""
 
-    file: UploadedFile
+    file: File
     original_name: str
     size: int
     content_type: str
     sha256: str
+    original_sha256: str = ""
+
+
+def _listed(labels: list[str], last: str) -> str:
+    if len(labels) <= 1:
+        return "".join(labels)
+    return f"{', '.join(labels[:-1])} {last} {labels[-1]}"
 
 
 def kinds_label(kinds: list[str]) -> str:
     """The kinds for people to read, e.g. "PDF, JPEG image or PNG image"."""
-    labels = [FileKind(kind).label for kind in kinds if kind in FileKind.values]
-    if len(labels) <= 1:
-        return "".join(labels)
-    return f"{', '.join(labels[:-1])} or {labels[-1]}"
+    return _listed([FileKind(kind).label for kind in kinds if kind in FileKind.values], "or")
 
 
 def max_size_bytes(document_type: DocumentType) -> int:
@@ -244,11 +262,7 @@ def _pdf_check(file: IO[bytes], tail: bytes) -> None:
             encrypted = reader.is_encrypted
             pages = 0 if encrypted else len(reader.pages)
     except Exception as error:  # pypdf raises many kinds on hostile input, recursion included
-        raise ValidationError(
-            "This PDF is damaged and cannot be opened. Save or export it as a PDF again (or "
-            "scan the document again) and upload the new file.",
-            code="pdf_broken",
-        ) from error
+        raise _pdf_broken_error() from error
     if encrypted:
         raise ValidationError(
             "This PDF is protected with a password or encryption, so it cannot be checked or "
@@ -266,6 +280,53 @@ def _pdf_check(file: IO[bytes], tail: bytes) -> None:
             "some attacks hide. Save or print it as a PDF again and upload the new file.",
             code="trailing_data",
         )
+
+
+def _pdf_broken_error() -> ValidationError:
+    return ValidationError(
+        "This PDF is damaged and cannot be opened. Save or export it as a PDF again (or "
+        "scan the document again) and upload the new file.",
+        code="pdf_broken",
+    )
+
+
+def active_content_error(found: list[ActiveContent]) -> ValidationError:
+    return ValidationError(
+        "This PDF contains %(found)s, which could run on the computer of whoever opens it, so "
+        "it cannot be accepted. Open the PDF and print it to a new PDF (choose “Save as PDF” "
+        "or “Microsoft Print to PDF” as the printer), or scan the paper document again, and "
+        "upload the new file.",
+        code="pdf_active_content",
+        params={"found": _listed([kind.value for kind in found], "and")},
+    )
+
+
+def _pdf_active_content_check(
+    upload: UploadedFile, original_name: str, remove: bool
+) -> File | None:
+    """None when the PDF holds no active content. Otherwise, with `remove`, a copy without it
+    (in a temporary file that goes when it is closed); without, the refusal."""
+    try:
+        found = active_content_found(upload)
+    except Exception as error:  # qpdf raises PdfError, and others on hostile input
+        raise _pdf_broken_error() from error
+    if not found:
+        return None
+    if not remove:
+        raise active_content_error(found)
+    copy = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed with the File that holds it)
+        max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
+    )
+    try:
+        active_content_remove(upload, copy)
+    except ActiveContentNotRemoved as left:
+        copy.close()
+        logger.warning("Active content left in a PDF after its removal: %s", left)
+        raise active_content_error(left.found) from left
+    except Exception as error:
+        copy.close()
+        raise _pdf_broken_error() from error
+    return File(copy, name=original_name)
 
 
 def _too_many_pixels_error(size: tuple[int, int] | None) -> ValidationError:
@@ -317,11 +378,14 @@ def _image_check(file: IO[bytes], kind: str, tail: bytes) -> None:
         )
 
 
-def document_upload_check(*, upload: UploadedFile, document_type: DocumentType) -> CheckedUpload:
+def document_upload_check(
+    *, upload: UploadedFile, document_type: DocumentType, remove_active_content: bool = False
+) -> CheckedUpload:
     """Check an uploaded file against a document type, or raise ValidationError saying what is
     wrong. The size is checked before a byte is read; the content is read once, in chunks, and
-    then parsed as the type it claims to be. (Names as the client sent them are checked by
-    UploadGuard.sent_names_check, before this.)"""
+    then parsed as the type it claims to be. A PDF with active content is refused, or with
+    `remove_active_content` (the institution's choice) replaced by a copy without it. (Names
+    as the client sent them are checked by UploadGuard.sent_names_check, before this.)"""
     size = upload.size or 0
     if size == 0:
         raise ValidationError(
@@ -369,6 +433,16 @@ def document_upload_check(*, upload: UploadedFile, document_type: DocumentType) 
         )
     if kind == FileKind.PDF:
         _pdf_check(upload, tail)
+        copy = _pdf_active_content_check(upload, original_name, remove_active_content)
+        if copy is not None:
+            return CheckedUpload(
+                file=copy,
+                original_name=original_name,
+                size=copy.size,
+                content_type=MIME_TYPE_BY_KIND[kind],
+                sha256=_sha256(copy),
+                original_sha256=digest.hexdigest(),
+            )
     else:
         _image_check(upload, kind, tail)
     upload.seek(0)
@@ -379,6 +453,14 @@ def document_upload_check(*, upload: UploadedFile, document_type: DocumentType) 
         content_type=MIME_TYPE_BY_KIND[kind],
         sha256=digest.hexdigest(),
     )
+
+
+def _sha256(file: File) -> str:
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
 
 
 def enrollment_quota_check(*, enrollment: CohortEnrollment, size: int) -> None:

@@ -2,6 +2,7 @@
 agreement. Every page looks the enrolment up among the signed-in student's own (withdrawn ones
 excluded), so any other id is a 404; every write goes through enrolments.services."""
 
+import logging
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -48,6 +49,10 @@ from enrolments.uploads import (
     too_large_error,
 )
 from signing.models import SubmissionStatus
+from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
+from tenants.storage import STORAGE_FAILED_MESSAGE
+
+logger = logging.getLogger(__name__)
 
 # What the details summary shows, in order, with the vocabulary to label stored values.
 DETAILS_SUMMARY = [
@@ -183,6 +188,49 @@ def document_upload(request: AuthenticatedRequest, pk: int, document_type_pk: in
     return _document_upload(request, enrollment, document_type, guard)
 
 
+def _document_store(
+    request: HttpRequest, enrollment: CohortEnrollment, document_type: DocumentType, form
+) -> StudentDocument:
+    """Check the upload and store it, or raise ValidationError saying what is wrong (a file
+    the storage could not keep included: it is logged with its cause, and nothing of it stays,
+    neither a row nor a file)."""
+    checked = document_upload_check(
+        upload=form.cleaned_data["file"],
+        document_type=document_type,
+        remove_active_content=bool(request.tenant.settings.get(REMOVE_PDF_ACTIVE_CONTENT)),
+    )
+    try:
+        enrollment_quota_check(enrollment=enrollment, size=checked.size)
+        return enrollment_document_add(
+            enrollment=enrollment,
+            actor=request.user,
+            document=StudentDocument(
+                document_type=document_type,
+                file=checked.file,
+                original_name=checked.original_name,
+                size=checked.size,
+                content_type=checked.content_type,
+                sha256=checked.sha256,
+                original_sha256=checked.original_sha256,
+                scan_status=upload_scan_status(),
+            ),
+        )
+    except OSError as error:
+        # The name, the person and the content stay out of the log: the enrolment's and the
+        # document type's ids say where, the error says why.
+        logger.error(
+            "Could not store a document (enrolment %s, document type %s, %s bytes): %r",
+            enrollment.pk,
+            document_type.pk,
+            checked.size,
+            error,
+            exc_info=error,
+        )
+        raise ValidationError(STORAGE_FAILED_MESSAGE, code="storage_failed") from error
+    finally:
+        checked.file.close()
+
+
 @csrf_protect
 def _document_upload(
     request: AuthenticatedRequest,
@@ -192,6 +240,7 @@ def _document_upload(
 ) -> HttpResponse:
     errors: list[str] = []
     uploaded = False
+    status = 200
     if request.method == "POST":
         form = DocumentUploadForm(request.POST, request.FILES)
         try:
@@ -201,25 +250,12 @@ def _document_upload(
                 raise too_large_error(document_type)
             if not form.is_valid():
                 raise ValidationError(list(form.errors.get("file", form.non_field_errors())))
-            checked = document_upload_check(
-                upload=form.cleaned_data["file"], document_type=document_type
-            )
-            enrollment_quota_check(enrollment=enrollment, size=checked.size)
-            document = enrollment_document_add(
-                enrollment=enrollment,
-                actor=request.user,
-                document=StudentDocument(
-                    document_type=document_type,
-                    file=checked.file,
-                    original_name=checked.original_name,
-                    size=checked.size,
-                    content_type=checked.content_type,
-                    sha256=checked.sha256,
-                    scan_status=upload_scan_status(),
-                ),
-            )
+            document = _document_store(request, enrollment, document_type, form)
         except ValidationError as error:
             errors = error.messages
+            # A plain form post says "try later" in its status too; htmx swaps only a 200.
+            if getattr(error, "code", None) == "storage_failed" and not request.htmx:
+                status = 503
         else:
             document_scan_schedule(document)
             uploaded = True
@@ -241,7 +277,7 @@ def _document_upload(
     }
     if request.htmx:
         return render(request, "enrolments/_document_step.html", {**context, "oob": True})
-    return render(request, "enrolments/document_upload.html", context)
+    return render(request, "enrolments/document_upload.html", context, status=status)
 
 
 @login_required

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from signing.sealing import PKCS12_MAX_BYTES
 from tenants.models import Institution
-from tenants.services import institution_code_validate
+from tenants.services import REMOVE_PDF_ACTIVE_CONTENT, institution_code_validate
 
 LOGO_MAX_BYTES = 1024 * 1024
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -54,7 +54,18 @@ class InstitutionCreateForm(forms.Form):
 
 
 class InstitutionProfileForm(forms.ModelForm):
-    """What a super admin may change about their institution: profile, branding and signing."""
+    """What a super admin may change about their institution: profile, branding, signing and
+    how uploaded documents are handled (the last kept in Institution.settings)."""
+
+    remove_pdf_active_content = forms.BooleanField(
+        required=False,
+        label="Accept PDFs with active content, storing a copy without it",
+        help_text="Some PDFs hold JavaScript, actions that run by themselves, commands that "
+        "start programs, attached files or XFA forms. By default such a PDF is refused and the "
+        "student asked to print it to a new PDF. When this is ticked, it is accepted and only "
+        "a copy with that content removed is kept and shown to reviewers (with the SHA-256 of "
+        "the file as uploaded).",
+    )
 
     class Meta:
         model = Institution
@@ -78,6 +89,12 @@ class InstitutionProfileForm(forms.ModelForm):
             "brand_colour": "Used for the navigation bar, buttons and e-mails.",
             "logo": "PNG or JPEG, at most 1 MB and 2000 × 2000 pixels.",
         }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[REMOVE_PDF_ACTIVE_CONTENT].initial = bool(
+            (self.instance.settings or {}).get(REMOVE_PDF_ACTIVE_CONTENT, False)
+        )
 
     def clean_brand_colour(self) -> str:
         colour = self.cleaned_data["brand_colour"]

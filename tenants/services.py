@@ -230,6 +230,10 @@ PROFILE_FIELDS = [
     "name", "registration_number", "address", "contact_email", "contact_phone", "brand_colour",
     "signing_link_days",
 ]  # fmt: skip
+# Uploaded PDFs with active content: stored as a copy without it, instead of refused.
+REMOVE_PDF_ACTIVE_CONTENT = "remove_pdf_active_content"
+# Yes/no choices kept in Institution.settings that the profile form sets; absent means no.
+PROFILE_SETTINGS = [REMOVE_PDF_ACTIVE_CONTENT]
 
 
 def institution_profile_update(
@@ -252,6 +256,11 @@ def institution_profile_update(
             if field in changes and changes[field] != getattr(institution, field):
                 old_values[field], new_values[field] = getattr(institution, field), changes[field]
                 setattr(institution, field, changes[field])
+        for key in PROFILE_SETTINGS:
+            old = institution.settings.get(key, False)
+            if key in changes and changes[key] != old:
+                old_values[key], new_values[key] = old, changes[key]
+                institution.settings = {**institution.settings, key: changes[key]}
         logo = changes.get("logo")
         if logo is False and institution.logo:
             old_values["logo"], new_values["logo"] = institution.logo.name, ""

@@ -1,15 +1,57 @@
 """File storage whose every path starts with the current schema's name, so one institution's
-files can never be addressed from another's. Local disk uses django-tenants'
-TenantFileSystemStorage (MEDIA_ROOT/<schema>/); this is its S3 counterpart."""
+files can never be addressed from another's: TenantFileSystemStorage (MEDIA_ROOT/<schema>/)
+and TenantS3Storage (<bucket>/<schema>/).
 
+A failed write leaves nothing behind and raises OSError (StorageFailed for S3-compatible
+storage, with the service's own error as its cause), so that callers handle a full disk and an
+unreachable bucket alike."""
+
+import logging
+import os
+
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
+from django_tenants.files.storage import TenantFileSystemStorage as BaseTenantFileSystemStorage
 from storages.backends.s3 import S3Storage
 
 from tenants.db import tenant_connection
 
+logger = logging.getLogger(__name__)
+
+# What a person is told when a file they sent could not be stored.
+STORAGE_FAILED_MESSAGE = "We could not store your file. Try again later."
+
+
+class StorageFailed(OSError):
+    """The storage service refused or failed a write."""
+
+
+class TenantFileSystemStorage(BaseTenantFileSystemStorage):
+    """django-tenants' storage on local disk, which removes what a failed write left (Django's
+    own keeps the partly written file when the disk fills up or fails)."""
+
+    def _save(self, name: str, content) -> str:
+        path = self.path(name)
+        # Stored names are random (StudentDocument, logos), so a file already there is another
+        # upload's: Django then writes under a new name, which only it knows, and ours is kept.
+        existed = os.path.lexists(path)
+        try:
+            return super()._save(name, content)
+        except OSError:
+            if not existed:
+                try:
+                    os.remove(path)
+                except FileNotFoundError:
+                    pass
+                except OSError as error:
+                    logger.error("Could not remove the partly written file %s: %r", name, error)
+            raise
+
 
 class TenantS3Storage(S3Storage):
     """S3-compatible object storage under <bucket>/<schema>/; files are private and reached
-    only through short-lived signed URLs."""
+    only through short-lived signed URLs. A failed upload leaves no object (boto3 aborts a
+    multipart upload that fails)."""
 
     default_acl = "private"
     querystring_auth = True
@@ -21,3 +63,9 @@ class TenantS3Storage(S3Storage):
     @location.setter
     def location(self, value: str) -> None:
         """The location always follows the schema; a configured one is ignored."""
+
+    def save(self, name, content, max_length=None) -> str:
+        try:
+            return super().save(name, content, max_length=max_length)
+        except (BotoCoreError, ClientError, Boto3Error) as error:
+            raise StorageFailed(f"{type(error).__name__}: {error}") from error

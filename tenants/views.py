@@ -1,3 +1,4 @@
+import logging
 import mimetypes
 from collections.abc import Callable
 
@@ -32,7 +33,10 @@ from tenants.services import (
     institution_reactivate,
     institution_suspend,
 )
+from tenants.storage import STORAGE_FAILED_MESSAGE
 from tenants.tasks import provision_institution
+
+logger = logging.getLogger(__name__)
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -145,11 +149,16 @@ def institution_settings(request: AuthenticatedRequest) -> HttpResponse:
     institution = request.tenant
     form = InstitutionProfileForm(request.POST or None, request.FILES or None, instance=institution)
     if request.method == "POST" and form.is_valid():
-        institution_profile_update(
-            institution=institution, actor=request.user, changes=form.cleaned_data
-        )
-        messages.success(request, "Institution settings saved.")
-        return redirect("institution_settings")
+        try:
+            institution_profile_update(
+                institution=institution, actor=request.user, changes=form.cleaned_data
+            )
+        except OSError as error:  # the logo could not be stored; nothing was saved
+            logger.error("Could not store the logo of %s: %r", institution.schema_name, error)
+            form.add_error("logo", STORAGE_FAILED_MESSAGE)
+        else:
+            messages.success(request, "Institution settings saved.")
+            return redirect("institution_settings")
     return _settings_page(request, form=form)
 
 

@@ -24,6 +24,7 @@ from accounts.permissions import role_required
 from enrolments.choices import Gender
 from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
+from enrolments.scanning import scanning_enabled
 from enrolments.services import enrollment_steps
 from enrolments.uploads import stored_file_response
 from integrations.selectors import sync_state_for
@@ -192,6 +193,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_pdf": document.content_type == "application/pdf",
             "id_check": id_number_check(enrollment.student_data),
             "student_details": _student_details(enrollment.student_data),
+            "scanning_enabled": scanning_enabled(),
         },
         status=400 if request.method == "POST" else 200,
     )

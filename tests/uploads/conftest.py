@@ -1,19 +1,28 @@
 """Upload fixtures: the enrolment fixtures, a watched folder for Django's temporary upload
-files, requests with file names exactly as a hostile client sends them, and a fake ClamAV
-daemon on the loopback address."""
+files, requests with file names exactly as a hostile client sends them, a fake ClamAV daemon
+on the loopback address, a disk that fills up, and an S3-compatible server (moto's) started
+on the loopback address."""
 
+import secrets
 import socket
 import socketserver
 import struct
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 from django.test import Client
 
 from audit.models import AuditEvent
 from cohorts.models import DocumentType
+from config.celery import app
 from enrolments.models import CohortEnrollment, StudentDocument
 from notifications.models import OutboundEmail
 from tests.enrolments import conftest as enrolment_fixtures
@@ -93,6 +102,12 @@ def student(enrol, client_of) -> Callable[..., tuple[CohortEnrollment, Client]]:
     return make
 
 
+@pytest.fixture
+def eager(monkeypatch):
+    """Tasks run in place, inside the test's transaction."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
 # --- A fake ClamAV daemon ---------------------------------------------------------------------
 
 
@@ -154,9 +169,112 @@ def fake_clamd(settings) -> Iterator[FakeClamd]:
         thread.join(timeout=5)
 
 
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port with nothing listening on it."""
+def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    return _free_port()
+
+
+# --- A disk that fills up ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def disk_of(settings, media) -> Callable[[int], None]:
+    """Make the application's storage a disk of `capacity` bytes (tests.uploads.storage)."""
+    from .storage import FullDiskStorage
+
+    def install(capacity: int) -> None:
+        FullDiskStorage.capacity = capacity
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "tests.uploads.storage.FullDiskStorage"},
+        }
+
+    return install
+
+
+# --- An S3-compatible server ------------------------------------------------------------------
+
+
+S3_REGION = "af-south-1"
+S3_ACCESS_KEY = "test-access-key"
+S3_SECRET_KEY = "test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3-compatible server on a free loopback port, for the whole session; its URL.
+    Stopped by its process id."""
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("The S3-compatible test server did not start.") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    name: str
+    client: object  # a boto3 S3 client for looking at the bucket as the storage left it
+
+    def keys(self) -> list[str]:
+        answer = self.client.list_objects_v2(Bucket=self.name)
+        return sorted(item["Key"] for item in answer.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings) -> S3Bucket:
+    """A new bucket on the test server, with the application's TenantS3Storage pointed at it
+    (as FILE_STORAGE_BACKEND=s3 does), signing as a deployment would."""
+    name = f"cohortly-{secrets.token_hex(6)}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
+    settings.AWS_STORAGE_BUCKET_NAME = name
+    settings.AWS_S3_ENDPOINT_URL = s3_server
+    settings.AWS_S3_REGION_NAME = S3_REGION
+    settings.AWS_ACCESS_KEY_ID = S3_ACCESS_KEY
+    settings.AWS_SECRET_ACCESS_KEY = S3_SECRET_KEY
+    settings.AWS_S3_SIGNATURE_VERSION = "s3v4"
+    settings.AWS_S3_ADDRESSING_STYLE = "path"
+    # Last: a change of STORAGES makes Django build the storage again, with the settings above.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "tenants.storage.TenantS3Storage"},
+    }
+    return S3Bucket(name=name, client=client)

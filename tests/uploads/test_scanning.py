@@ -7,24 +7,19 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.models import Role
 from audit.models import AuditEvent
-from config.celery import app
 from enrolments.models import ScanStatus, StudentDocument
 from enrolments.scanning import clamav_address
 from enrolments.services import QUARANTINE_REASON
 from enrolments.tasks import document_scan, document_scan_sweep
 from tests.enrolments.conftest import id_type, upload_url
+from tests.factories import UserFactory
 from tests.files import PDF_BYTES
 
 from .hostile import pdf_with_virus_marker
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in place, inside the test's transaction."""
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 def _upload(client, enrollment, name: str, content: bytes):
@@ -204,3 +199,56 @@ def test_sweep_does_nothing_without_a_scanner(student, settings):
 def test_clamav_address_setting(setting, address, settings):
     settings.CLAMAV_ADDRESS = setting
     assert clamav_address() == address
+
+
+def _review_page(document: StudentDocument, client_of) -> str:
+    reviewer = client_of(UserFactory(roles=[Role.ADMIN]))
+    response = reviewer.get(reverse("verification:document", args=[document.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+NO_SCANNER = "Uploaded files are not scanned for viruses: no scanner is configured."
+
+
+def test_without_a_scanner_a_file_a_scanner_would_find_is_accepted_and_reviewers_are_told(
+    student, client_of, settings
+):
+    """Nothing stops a virus when no scanner is configured; the review page says so."""
+    settings.CLAMAV_ADDRESS = ""
+    enrollment, client = student()
+    response = _upload(client, enrollment, "id.pdf", pdf_with_virus_marker())
+    assert "waiting for review" in response.content.decode()
+    document = StudentDocument.objects.get(enrollment=enrollment)
+
+    assert NO_SCANNER in _review_page(document, client_of)
+
+
+def test_with_a_scanner_the_review_page_does_not_say_there_is_none(
+    student, client_of, fake_clamd, eager, django_capture_on_commit_callbacks
+):
+    enrollment, client = student()
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, enrollment, "id.pdf", PDF_BYTES)
+    document = StudentDocument.objects.get(enrollment=enrollment)
+    assert document.scan_status == ScanStatus.CLEAN
+
+    page = _review_page(document, client_of)
+
+    assert NO_SCANNER not in page
+    assert "not scanned for viruses" not in page
+
+
+def test_a_file_uploaded_before_the_scanner_was_configured_says_it_was_not_scanned(
+    student, client_of, settings, fake_clamd
+):
+    enrollment, client = student()
+    settings.CLAMAV_ADDRESS = ""
+    _upload(client, enrollment, "id.pdf", PDF_BYTES)
+    settings.CLAMAV_ADDRESS = fake_clamd.address
+    document = StudentDocument.objects.get(enrollment=enrollment)
+
+    page = _review_page(document, client_of)
+
+    assert "This file was not scanned for viruses: it was uploaded before a scanner" in page
+    assert NO_SCANNER not in page
