@@ -37,7 +37,7 @@ def test_sign_in_with_email_in_any_case_lands_on_the_dashboard(institution, clie
 
 
 def test_wrong_password_shows_an_error_and_is_audited(institution, client_for):
-    UserFactory(email="wrong@example.org")
+    user = UserFactory(email="wrong@example.org")
     client = client_for(institution)
 
     response = _sign_in(client, "wrong@example.org", "not-the-password")
@@ -46,8 +46,17 @@ def test_wrong_password_shows_an_error_and_is_audited(institution, client_for):
     assert "do not match an account here" in response.content.decode()
     assert "_auth_user_id" not in client.session
     event = AuditEvent.objects.get(action="auth.login_failed")
-    assert event.new_values == {"email": "wrong@example.org"}
+    # The event names the account, not the address typed (a personal value).
+    assert (event.entity_type, event.entity_id) == ("accounts.user", str(user.pk))
+    assert event.new_values == {}
     assert event.ip_address == "10.0.0.1"
+
+
+def test_a_failed_sign_in_with_an_unknown_address_keeps_no_address(institution, client_for):
+    _sign_in(client_for(institution), "nobody@example.org", "whatever")
+
+    event = AuditEvent.objects.get(action="auth.login_failed")
+    assert (event.entity_type, event.entity_id, event.new_values) == ("accounts.user", "", {})
 
 
 def test_repeated_failures_lock_that_address_from_that_ip_only(institution, client_for, settings):
