@@ -301,3 +301,51 @@ def test_deactivation_asks_for_confirmation_first(institution, client_for):
     client.post(url)
     person.refresh_from_db()
     assert not person.is_active
+
+
+def test_password_change_sets_it_audits_it_and_keeps_this_session_only(institution, client_for):
+    user = UserFactory(email="changer@example.org")
+    other_device = client_for(institution)
+    _sign_in(other_device, "changer@example.org", ip="10.0.0.2")
+    client = client_for(institution)
+    _sign_in(client, "changer@example.org")
+    new = "a-Different-passphrase-42"
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+    event = AuditEvent.objects.get(action="user.password_changed")
+    assert (event.actor, event.entity_id) == (user, str(user.pk))
+    assert event.old_values == event.new_values == {}
+    assert client.get("/").status_code == 200  # still signed in here
+    assert other_device.get("/").status_code == 302  # signed out on the other device
+
+
+def test_a_refused_password_change_changes_nothing_and_audits_nothing(institution, client_for):
+    user = UserFactory(email="changer@example.org")
+    client = client_for(institution)
+    _sign_in(client, "changer@example.org")
+
+    wrong_old = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": "not-it",
+            "new_password1": "a-Good-pass-77",
+            "new_password2": "a-Good-pass-77",
+        },
+    )
+    weak = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "123", "new_password2": "123"},
+    )
+
+    assert "Your old password was entered incorrectly" in wrong_old.content.decode()
+    assert weak.status_code == 200
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert not AuditEvent.objects.filter(action="user.password_changed").exists()
