@@ -43,6 +43,9 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
     """A person's account in one institution (or, in the public schema, a platform operator).
     The same address at two institutions is two accounts, by design."""
 
+    # Audit events record that these changed, never their values (audit.services).
+    PERSONAL_FIELDS = frozenset({"email", "full_name", "password"})
+
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     roles = ArrayField(

@@ -1,11 +1,14 @@
-"""Who may do what inside an institution. Refusals are audited and shown as 404 (see
-config.views.permission_denied), so that ids of things a person may not see are not confirmed."""
+"""Who may do what inside an institution. `permission_check` is the one place that decides;
+services and views call it with the roles (below) and any condition of their own. Refusals are
+audited and shown as 404 (see config.views.permission_denied), so that ids of things a person
+may not see are not confirmed."""
 
 from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import Role, User
@@ -14,25 +17,43 @@ from audit.services import audit_record
 PEOPLE_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
 AUDIT_READERS = (Role.SUPER_ADMIN, Role.ADMIN, Role.AUDITOR)
 COHORT_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
+TEMPLATE_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
+INSTITUTION_OWNERS = (Role.SUPER_ADMIN,)
 # Only a super admin may hand out (or take away) the roles that manage people.
 ROLES_ONLY_SUPER_ADMIN_GRANTS = frozenset({Role.SUPER_ADMIN, Role.ADMIN})
 
 
-def permission_check(*, actor: User, allowed: bool, action: str) -> None:
-    """Raise PermissionDenied, after auditing the refusal, unless `allowed`."""
-    if allowed:
+def permission_check(
+    *,
+    actor: User | None,
+    action: str,
+    roles: Iterable[str] | None = None,
+    allowed: bool | None = None,
+) -> None:
+    """Let `actor` do `action` if they have one of `roles` (when given) and `allowed` (the
+    caller's own condition: it is their enrolment, they may grant those roles ...) holds;
+    otherwise audit the refusal and raise PermissionDenied. `actor=None` is the system (a task,
+    a command, provisioning), which may do anything.
+
+    Call it before the service's transaction opens: the refusal's event is committed in a
+    transaction of its own, where a check inside the service's transaction would see it rolled
+    back with the refused change."""
+    if roles is None and allowed is None:
+        raise TypeError("permission_check needs the `roles` allowed, a condition, or both.")
+    if actor is None:
         return
-    audit_record(
-        actor=actor,
-        action="permission.denied",
-        entity_type="permission",
-        entity_id=action,
-    )
+    if (allowed is None or allowed) and (roles is None or actor.has_role(*roles)):
+        return
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="permission.denied", entity_type="permission", entity_id=action
+        )
     raise PermissionDenied(action)
 
 
-def can_grant_roles(actor: User, roles: Iterable[str]) -> bool:
-    if actor.has_role(Role.SUPER_ADMIN):
+def can_grant_roles(actor: User | None, roles: Iterable[str]) -> bool:
+    """`actor=None` is the system (provisioning, commands), which may grant any role."""
+    if actor is None or actor.has_role(Role.SUPER_ADMIN):
         return True
     return actor.has_role(Role.ADMIN) and not (set(roles) & ROLES_ONLY_SUPER_ADMIN_GRANTS)
 
@@ -47,9 +68,7 @@ def role_required(*roles: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             permission_check(
-                actor=request.user,
-                allowed=request.user.has_role(*roles),
-                action=f"view:{view.__module__}.{view.__name__}",
+                actor=request.user, roles=roles, action=f"view:{view.__module__}.{view.__name__}"
             )
             return view(request, *args, **kwargs)
 

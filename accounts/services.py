@@ -1,4 +1,5 @@
-"""Every write to people and their access: invitations, roles, deactivation."""
+"""Every write to people and their access: invitations, passwords, roles, deactivation. Each
+entry point checks permission before its transaction opens and runs in a durable one."""
 
 import hashlib
 import secrets
@@ -28,17 +29,6 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
     if unknown:
         raise ValidationError(f"Unknown role: {', '.join(sorted(unknown))}.")
     return [role for role in Role.values if role in set(roles)]
-
-
-def _check_may_manage(actor: User | None, roles: Iterable[str], action: str) -> None:
-    """`actor=None` is the system (provisioning, commands), which may do anything."""
-    if actor is None:
-        return
-    permission_check(
-        actor=actor,
-        allowed=actor.has_role(*PEOPLE_MANAGERS) and can_grant_roles(actor, roles),
-        action=action,
-    )
 
 
 def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
@@ -72,47 +62,64 @@ def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
 def user_invite(*, email: str, full_name: str, roles: Iterable[str], actor: User | None) -> User:
     """Create an account for a new person and e-mail them an invitation to set a password."""
     roles = _clean_roles(roles)
+    permission_check(
+        actor=actor,
+        roles=PEOPLE_MANAGERS,
+        allowed=can_grant_roles(actor, roles),
+        action="accounts.user_invite",
+    )
+    with transaction.atomic(durable=True):
+        return user_invite_in_transaction(
+            email=email, full_name=full_name, roles=roles, actor=actor
+        )
+
+
+def user_invite_in_transaction(
+    *, email: str, full_name: str, roles: Iterable[str], actor: User | None
+) -> User:
+    """`user_invite` inside the caller's transaction (composable: provisioning an institution
+    invites its first super admin in the transaction that creates it)."""
+    roles = _clean_roles(roles)
     if not roles:
         raise ValidationError("Choose at least one role.")
-    _check_may_manage(actor, roles, "accounts.user_invite")
+    permission_check(
+        actor=actor,
+        roles=PEOPLE_MANAGERS,
+        allowed=can_grant_roles(actor, roles),
+        action="accounts.user_invite",
+    )
     email = normalise_email(email)
-    with transaction.atomic():
-        if User.objects.filter(email=email).exists():
-            raise ValidationError(
-                {"email": f"{email} already has an account here; change their roles instead."}
-            )
-        user = User(email=email, full_name=full_name.strip(), roles=roles)
-        user.set_unusable_password()
-        user.full_clean()
-        user.save()
-        invitation_issue(user=user, invited_by=actor)
-        directory_entry_add(email=email, institution=connection.tenant)
-        audit_record(
-            actor=actor,
-            action="user.invited",
-            entity_type="accounts.user",
-            entity_id=user.pk,
-            new_values={"email": email, "roles": roles},
+    if User.objects.filter(email=email).exists():
+        raise ValidationError(
+            {"email": f"{email} already has an account here; change their roles instead."}
         )
+    user = User(email=email, full_name=full_name.strip(), roles=roles)
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    invitation_issue(user=user, invited_by=actor)
+    directory_entry_add(email=email, institution=connection.tenant)
+    audit_record(
+        actor=actor, action="user.invited", entity=user,
+        new_values={"email": email, "full_name": user.full_name, "roles": roles},
+    )  # fmt: skip
     return user
 
 
 def invitation_resend(*, invitation: Invitation) -> Invitation:
     """Send a fresh link to the address on file, from an expired or revoked one."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=invitation.user_id)
         if not user.is_active or user.has_usable_password():
             raise ValidationError("This account is already set up; sign in or reset your password.")
         new_invitation = invitation_issue(user=user, invited_by=invitation.invited_by)
-        audit_record(
-            action="user.invitation_resent", entity_type="accounts.user", entity_id=user.pk
-        )
+        audit_record(action="user.invitation_resent", entity=user)
     return new_invitation
 
 
 def invitation_accept(*, invitation: Invitation, full_name: str, password: str) -> User:
     """Set the invited person's password and use up the link (once, even if clicked twice)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         invitation = (
             Invitation.objects.select_for_update().select_related("user").get(pk=invitation.pk)
         )
@@ -120,6 +127,7 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
             raise ValidationError("This invitation has already been used or has expired.")
         user = invitation.user
         password_validation.validate_password(password, user)
+        old_name = user.full_name
         user.full_name = full_name.strip() or user.full_name
         user.set_password(password)
         user.save(update_fields=["full_name", "password"])
@@ -128,9 +136,24 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
         audit_record(
             actor=user,
             action="user.invitation_accepted",
-            entity_type="accounts.user",
-            entity_id=user.pk,
+            entity=user,
+            new_values={"full_name": user.full_name} if user.full_name != old_name else {},
         )
+    return user
+
+
+def user_password_change(*, user: User, new_password: str, reset: bool = False) -> User:
+    """Give a person a new password: their own change, once the form has checked the old one,
+    or with `reset` from a reset link whose token the form has checked. Audited as either."""
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        password_validation.validate_password(new_password, user)
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit_record(
+            actor=user, action="user.password_reset" if reset else "user.password_changed",
+            entity=user,
+        )  # fmt: skip
     return user
 
 
@@ -147,8 +170,13 @@ def user_roles_set(*, user: User, roles: Iterable[str], actor: User) -> User:
     if not roles:
         raise ValidationError("Choose at least one role; deactivate the person instead.")
     changed = set(roles) ^ set(user.roles)
-    _check_may_manage(actor, changed, "accounts.user_roles_set")
-    with transaction.atomic():
+    permission_check(
+        actor=actor,
+        roles=PEOPLE_MANAGERS,
+        allowed=can_grant_roles(actor, changed),
+        action="accounts.user_roles_set",
+    )
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
         if (
             Role.SUPER_ADMIN in user.roles
@@ -162,8 +190,7 @@ def user_roles_set(*, user: User, roles: Iterable[str], actor: User) -> User:
         audit_record(
             actor=actor,
             action="user.roles_changed",
-            entity_type="accounts.user",
-            entity_id=user.pk,
+            entity=user,
             old_values={"roles": old_roles},
             new_values={"roles": roles},
         )
@@ -185,8 +212,13 @@ def user_deactivate(*, user: User, actor: User) -> User:
     """Stop a person from signing in; their open sessions end at once."""
     if user.pk == actor.pk:
         raise ValidationError("You cannot deactivate your own account.")
-    _check_may_manage(actor, user.roles, "accounts.user_deactivate")
-    with transaction.atomic():
+    permission_check(
+        actor=actor,
+        roles=PEOPLE_MANAGERS,
+        allowed=can_grant_roles(actor, user.roles),
+        action="accounts.user_deactivate",
+    )
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
         if Role.SUPER_ADMIN in user.roles and not _super_admins_left_without(user):
             raise ValidationError("An institution needs at least one active super admin.")
@@ -200,21 +232,23 @@ def user_deactivate(*, user: User, actor: User) -> User:
         audit_record(
             actor=actor,
             action="user.deactivated",
-            entity_type="accounts.user",
-            entity_id=user.pk,
+            entity=user,
             new_values={"sessions_ended": ended},
         )
     return user
 
 
 def user_reactivate(*, user: User, actor: User) -> User:
-    _check_may_manage(actor, user.roles, "accounts.user_reactivate")
-    with transaction.atomic():
+    permission_check(
+        actor=actor,
+        roles=PEOPLE_MANAGERS,
+        allowed=can_grant_roles(actor, user.roles),
+        action="accounts.user_reactivate",
+    )
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
         user.is_active = True
         user.save(update_fields=["is_active"])
         directory_entry_add(email=user.email, institution=connection.tenant)
-        audit_record(
-            actor=actor, action="user.reactivated", entity_type="accounts.user", entity_id=user.pk
-        )
+        audit_record(actor=actor, action="user.reactivated", entity=user)
     return user

@@ -1,10 +1,10 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
@@ -25,10 +25,10 @@ from accounts.services import (
     invitation_resend,
     user_deactivate,
     user_invite,
+    user_password_change,
     user_reactivate,
     user_roles_set,
 )
-from audit.services import audit_record
 
 
 class LoginView(auth_views.LoginView):
@@ -48,14 +48,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit_record(
-            actor=form.user,
-            action="user.password_reset",
-            entity_type="accounts.user",
-            entity_id=form.user.pk,
+        """The form checked the link and the new password; the service sets it."""
+        user_password_change(
+            user=form.user, new_password=form.cleaned_data["new_password1"], reset=True
         )
-        return response
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -63,15 +61,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit_record(
-            actor=self.request.user,
-            action="user.password_changed",
-            entity_type="accounts.user",
-            entity_id=self.request.user.pk,
+        """The form checked the old password and the new one; the service sets it. The hash
+        in this session follows, so only the person's other sessions end."""
+        user = user_password_change(
+            user=self.request.user, new_password=form.cleaned_data["new_password1"]
         )
+        update_session_auth_hash(self.request, user)
         messages.success(self.request, "Your password has been changed.")
-        return response
+        return HttpResponseRedirect(self.get_success_url())
 
 
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:

@@ -1,18 +1,46 @@
 """Writing audit events. Call `audit_record` inside the transaction of the change it records:
-if the change rolls back, so does its event."""
+if the change rolls back, so does its event.
+
+Events never hold personal values: a model lists its personal fields in `PERSONAL_FIELDS`, and
+an event about an instance records that such a field changed (`CHANGED`), never its old or new
+value, so that anonymising a person later never has to touch the chain."""
 
 import hashlib
 import json
 from datetime import UTC
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from audit.context import current_context
 from audit.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
+# What an event records in place of a personal value.
+CHANGED = "(changed)"
+
+
+def personal_fields(model: type[models.Model] | models.Model) -> frozenset[str]:
+    """The fields of `model` that hold personal values (its `PERSONAL_FIELDS`)."""
+    return getattr(model, "PERSONAL_FIELDS", frozenset())
+
+
+def personal_values_masked(
+    model: type[models.Model] | models.Model,
+    old_values: dict[str, Any] | None,
+    new_values: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`old_values` and `new_values` with every personal field of `model` taken out of the old
+    and recorded as CHANGED in the new. For values about a related model that an event carries
+    (a signer's decline reason in an event about the submission) as well as for the entity."""
+    personal = personal_fields(model)
+    old_values, new_values = dict(old_values or {}), dict(new_values or {})
+    for name in personal & (old_values.keys() | new_values.keys()):
+        old_values.pop(name, None)
+        new_values[name] = CHANGED
+    return old_values, new_values
 
 
 def _normalise(values: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,32 +85,47 @@ def audit_chain_lock() -> str:
 def audit_record(
     *,
     action: str,
-    entity_type: str,
+    entity: models.Model | None = None,
+    entity_type: str = "",
     entity_id: str | int = "",
     actor=None,
     old_values: dict[str, Any] | None = None,
     new_values: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to this schema's chain. Never pass secrets or special personal
-    information in the values: the trail is read by auditors."""
+    """Append one event about `entity` to this schema's chain, inside the caller's transaction
+    (refused outside one). Its type and id come from the instance, and its personal fields are
+    recorded as changed, without values. `entity_type` and `entity_id` are for references that
+    are not a model instance (a refused permission, a generic app's reference). Never pass
+    secrets or personal values under other keys: the trail is read by auditors."""
+    if entity is not None:
+        if entity_type or entity_id != "":
+            raise TypeError("Pass either `entity` or `entity_type` and `entity_id`, not both.")
+        entity_type, entity_id = entity._meta.label_lower, entity.pk
+        old_values, new_values = personal_values_masked(entity, old_values, new_values)
+    elif not entity_type:
+        raise TypeError("An audit event needs its `entity` (or an `entity_type`).")
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "audit_record runs inside the transaction of the change it records: "
+            "open one (transaction.atomic) around the change and its event."
+        )
     context = current_context()
     actor = actor if actor is not None and actor.is_authenticated else None
-    with transaction.atomic():
-        previous = audit_chain_lock()
-        event = AuditEvent(
-            actor=actor,
-            actor_email=actor.email if actor else "",
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            old_values=_normalise(old_values),
-            new_values=_normalise(new_values),
-            ip_address=context.ip_address,
-            user_agent=context.user_agent,
-            correlation_id=context.correlation_id,
-            created_at=timezone.now(),
-            prev_hash=previous,
-        )
-        event.hash = event_hash(prev_hash=event.prev_hash, event=event)
-        event.save(force_insert=True)
+    previous = audit_chain_lock()
+    event = AuditEvent(
+        actor=actor,
+        actor_email=actor.email if actor else "",
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        old_values=_normalise(old_values),
+        new_values=_normalise(new_values),
+        ip_address=context.ip_address,
+        user_agent=context.user_agent,
+        correlation_id=context.correlation_id,
+        created_at=timezone.now(),
+        prev_hash=previous,
+    )
+    event.hash = event_hash(prev_hash=event.prev_hash, event=event)
+    event.save(force_insert=True)
     return event

@@ -106,13 +106,13 @@ def import_baseline(content: bytes, cohort, actor) -> None:
 
 def _invite_each(reader, cohort, actor) -> None:
     from cohorts.imports import row_clean
-    from enrolments.services import enrollment_invite
+    from enrolments.services import enrollment_invite_in_transaction
 
     for index, values in enumerate(reader, start=1):
         cleaned, messages = row_clean(values)
         if messages:
             raise RuntimeError(f"baseline: row {index + 1} refused: {messages}")
-        enrollment_invite(
+        enrollment_invite_in_transaction(
             cohort=cohort,
             actor=actor,
             email=cleaned["email"],

@@ -57,7 +57,7 @@ def provision_by_replay(code: str) -> None:
     from django_tenants.utils import tenant_context
 
     from accounts.models import Role
-    from accounts.services import user_invite
+    from accounts.services import user_invite_in_transaction
     from audit.services import audit_record
     from tenants.db import tenant_connection
     from tenants.models import Domain, Institution
@@ -92,7 +92,7 @@ def provision_by_replay(code: str) -> None:
             new_values={"name": institution.name, "code": code},
         )
         with tenant_context(institution):
-            user_invite(
+            user_invite_in_transaction(
                 email=f"founder@{code}.example", full_name="F", roles=[Role.SUPER_ADMIN], actor=None
             )
 
@@ -187,7 +187,7 @@ def breakdown(codes: list[str]) -> dict[str, float]:
         phases = PhaseTimer()
         phases.wrap(CloneSchema, "_create_clone_schema_function", "clone: CREATE FUNCTION")
         phases.wrap(tenants.services, "schema_clone_from_template", "clone: total")
-        phases.wrap(accounts.services, "user_invite", "user_invite (incl. e-mail)")
+        phases.wrap(accounts.services, "user_invite_in_transaction", "user_invite (incl. e-mail)")
         phases.wrap(accounts.services, "email_enqueue", "email_enqueue")
         phases.wrap(tenants.services, "audit_record", "audit_record (public)")
         sql = SqlTimer(

@@ -58,6 +58,9 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     """A programme run for a group of students, from draft to completed (or cancelled).
     The state changes only through cohorts.services."""
 
+    # The sponsor's notice address is a person's (audit.services).
+    PERSONAL_FIELDS = frozenset({"sponsor_email"})
+
     name = models.CharField(max_length=200)
     program_type = models.CharField(max_length=20, choices=ProgramType.choices)
     sponsor_email = models.EmailField(blank=True, help_text="Where sponsor notices go.")

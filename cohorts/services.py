@@ -11,7 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
-from audit.services import audit_record
+from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_merge_fields
 from integrations.services import sync_enqueue_for
@@ -22,10 +22,6 @@ ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
 SCALAR_FIELDS = ("name", "program_type", "sponsor_email", "student_count", "start_date", "end_date",
                  "main_template")  # fmt: skip
 RELATION_FIELDS = ("supporting_templates", "required_document_types")
-
-
-def _check_manager(actor: User, action: str) -> None:
-    permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
 
 
 def _audit_value(value: Any) -> Any:
@@ -44,9 +40,9 @@ def _lock(cohort: Cohort) -> Cohort:
 
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     """Create a draft cohort from the fields of `CohortForm`."""
-    _check_manager(actor, "cohorts.cohort_create")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_create")
     relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         cohort = Cohort(created_by=actor, **fields)
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
         cohort.save()
@@ -55,8 +51,7 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
         audit_record(
             actor=actor,
             action="cohort.created",
-            entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            entity=cohort,
             new_values={
                 name: _audit_value(value) for name, value in {**fields, **relations}.items()
             },
@@ -68,8 +63,8 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
 def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Cohort:
     """Change a cohort. A draft may change anything (a new main agreement must be signed
     again); after that only its dates and the expected number of students."""
-    _check_manager(actor, "cohorts.cohort_update")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_update")
+    with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         old_values, new_values = {}, {}
         for name, value in changes.items():
@@ -104,8 +99,7 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
             audit_record(
                 actor=actor,
                 action="cohort.updated",
-                entity_type="cohorts.cohort",
-                entity_id=cohort.pk,
+                entity=cohort,
                 old_values=old_values,
                 new_values=new_values,
             )
@@ -126,9 +120,15 @@ def cohort_record_admin_signature(
     *, cohort: Cohort, actor: User, signature: str, version: TemplateVersion | None = None
 ) -> Cohort:
     """Record that an admin signed `version` of the cohort's main agreement (its current
-    version if not given). The signing flow calls this; it is what activation waits for, and
-    the version is the text students and the sponsor then sign."""
-    _check_manager(actor, "cohorts.cohort_record_admin_signature")
+    version if not given). It is what activation waits for, and the version is the text
+    students and the sponsor then sign. Composable: the signing flow calls it inside the
+    signature's transaction (`cohort_main_agreement_signed`). The typed `signature` stays on
+    the signed agreement; the trail records only that there is one."""
+    if not signature.strip():
+        raise ValidationError("The admin's signature is missing.")
+    permission_check(
+        actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_record_admin_signature"
+    )
     with transaction.atomic():
         cohort = _lock(cohort)
         _main_agreement_check_signable(cohort)
@@ -147,11 +147,10 @@ def cohort_record_admin_signature(
         audit_record(
             actor=actor,
             action="cohort.main_agreement_signed",
-            entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            entity=cohort,
             new_values={
                 "template": cohort.main_template_id, "template_version": version.number,
-                "signature": signature,
+                "signature": CHANGED,
             },
         )  # fmt: skip
     return cohort
@@ -164,10 +163,16 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     has two main agreements waiting. Signing it runs `cohort_main_agreement_signed`."""
     from signing.models import SubmissionStatus
     from signing.selectors import submissions_for_subject
-    from signing.services import submission_create, submission_revoke, submission_send
+    from signing.services import (
+        submission_create,
+        submission_revoke_in_transaction,
+        submission_send,
+    )
 
-    _check_manager(actor, "cohorts.cohort_record_admin_signature")
-    with transaction.atomic():
+    permission_check(
+        actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_record_admin_signature"
+    )
+    with transaction.atomic(durable=True):
         cohort = (
             Cohort.objects.select_for_update(of=("self",))
             .select_related("main_template")
@@ -186,7 +191,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
                 cohort.main_template_id, cohort.main_template.version
             ):  # fmt: skip
                 return submission_send(submission=submission, notify=False, actor=actor)
-            submission_revoke(
+            submission_revoke_in_transaction(
                 submission=submission, actor=actor,
                 reason="Replaced by a newer main agreement for this cohort.",
             )  # fmt: skip
@@ -209,7 +214,8 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
 
 
 def cohort_main_agreement_signed(*, submission) -> None:
-    """Completion callback of the main agreement's submission."""
+    """Completion callback of the main agreement's submission (inside the last signature's
+    transaction)."""
     signer = submission.submitters.get(role="institution_admin")
     cohort_record_admin_signature(
         cohort=submission.subject(), actor=signer.user, signature=signer.signed_name,
@@ -221,8 +227,8 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
     """Open the cohort; after commit, a task sends each enrolled student their agreement."""
     from enrolments.services import enrollment_agreements_send_on_commit
 
-    _check_manager(actor, "cohorts.cohort_activate")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_activate")
+    with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         if cohort.state != CohortState.DRAFT:
             raise ValidationError(f"Cannot activate: the cohort is {cohort.get_state_display()}.")
@@ -234,8 +240,7 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
         audit_record(
             actor=actor,
             action="cohort.activated",
-            entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            entity=cohort,
             old_values={"state": CohortState.DRAFT},
             new_values={"state": CohortState.ACTIVE},
         )
@@ -269,9 +274,9 @@ def cohort_completion_blockers(cohort: Cohort) -> list[str]:
 def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> Cohort:
     """Complete a running cohort once every enrolment is complete and verified; an admin may
     force it with a reason, which is audited."""
-    _check_manager(actor, "cohorts.cohort_complete")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_complete")
     force_reason = force_reason.strip()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         if cohort.state != CohortState.ACTIVE:
             raise ValidationError(f"Cannot complete: the cohort is {cohort.get_state_display()}.")
@@ -286,8 +291,7 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
         audit_record(
             actor=actor,
             action="cohort.completed_forcibly" if blockers else "cohort.completed",
-            entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            entity=cohort,
             old_values={"state": CohortState.ACTIVE},
             new_values={"state": CohortState.COMPLETED,
                         **({"reason": force_reason, "blockers": blockers} if blockers else {})},
@@ -300,11 +304,11 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
 
 
 def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
-    _check_manager(actor, "cohorts.cohort_cancel")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_cancel")
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the cohort is cancelled."})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         old_state = cohort.state
         try:
@@ -318,8 +322,7 @@ def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
         audit_record(
             actor=actor,
             action="cohort.cancelled",
-            entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            entity=cohort,
             old_values={"state": old_state},
             new_values={"state": CohortState.CANCELLED, "reason": reason},
         )
@@ -344,32 +347,30 @@ def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
 
 def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed: bool) -> None:
     """Let a verifier review this cohort's students and documents (or stop them)."""
-    _check_manager(actor, "cohorts.cohort_reviewer_set")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_reviewer_set")
     if not reviewer.has_role(Role.VERIFIER):
         raise ValidationError(f"{reviewer} is not a verifier.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         (assign_perm if allowed else remove_perm)("cohorts.review_cohort", reviewer, cohort)
         audit_record(
             actor=actor,
             action="cohort.reviewer_granted" if allowed else "cohort.reviewer_revoked",
-            entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            entity=cohort,
             new_values={"reviewer": reviewer.pk},
         )
 
 
 def document_type_save(*, actor: User, document_type: DocumentType) -> DocumentType:
     """Create or change an entry of the institution's document catalogue."""
-    _check_manager(actor, "cohorts.document_type_save")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.document_type_save")
+    with transaction.atomic(durable=True):
         created = document_type.pk is None
         document_type.full_clean()
         document_type.save()
         audit_record(
             actor=actor,
             action="document_type.created" if created else "document_type.updated",
-            entity_type="cohorts.documenttype",
-            entity_id=document_type.pk,
+            entity=document_type,
             new_values={
                 "name": document_type.name,
                 "accepted_kinds": document_type.accepted_kinds,

@@ -22,6 +22,10 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
     `document_verification_state` follows the reviewers' decisions on their documents.
     Both change only through enrolments.services."""
 
+    # Audit events record that these changed, never their values (audit.services). The
+    # rejection reason is about a document, not the person.
+    PERSONAL_FIELDS = frozenset({"student_data", "agreement_signature", "withdrawal_reason"})
+
     cohort = models.ForeignKey(
         "cohorts.Cohort", on_delete=models.PROTECT, related_name="enrollments"
     )
@@ -144,6 +148,9 @@ def student_document_path(instance: "StudentDocument", filename: str) -> str:
 class StudentDocument(models.Model):
     """One uploaded file for one required document. A new upload after a rejection is a new
     row; earlier versions are kept for the record."""
+
+    # A file's own name often carries its owner's (audit.services).
+    PERSONAL_FIELDS = frozenset({"original_name"})
 
     enrollment = models.ForeignKey(
         CohortEnrollment, on_delete=models.PROTECT, related_name="documents"

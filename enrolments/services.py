@@ -15,7 +15,7 @@ from accounts.models import Role, User, normalise_email
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.selectors import manager_emails_to_tell
 from accounts.services import invitation_issue
-from audit.services import audit_record
+from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState, DocumentType
 from enrolments.models import (
     CohortEnrollment,
@@ -33,7 +33,7 @@ from enrolments.selectors import (
 from enrolments.uploads import enrollment_quota_check
 from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
-from signing.models import Submission, SubmissionStatus
+from signing.models import Submission, SubmissionStatus, Submitter
 from signing.selectors import submissions_for_subject
 from signing.services import submission_create, submission_send, submissions_revoke_pending
 from tenants.services import directory_entry_add, institution_url
@@ -53,8 +53,7 @@ def _lock(enrollment: CohortEnrollment) -> CohortEnrollment:
     )
 
 
-def _check_student(enrollment: CohortEnrollment, actor: User, action: str) -> None:
-    permission_check(actor=actor, allowed=enrollment.user_id == actor.pk, action=action)
+def _check_open(enrollment: CohortEnrollment) -> None:
     if not enrollment.is_open:
         raise ValidationError(f"This enrolment is {enrollment.get_state_display().lower()}.")
 
@@ -84,49 +83,55 @@ def enrollment_invite(
 ) -> CohortEnrollment:
     """Enrol one student and invite them. An address that already has an account here is
     attached to it (the same person, one account)."""
-    permission_check(
-        actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action="enrolments.enrollment_invite"
-    )
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.enrollment_invite")
+    with transaction.atomic(durable=True):
+        return enrollment_invite_in_transaction(
+            cohort=cohort, actor=actor, email=email, full_name=full_name, id_number=id_number
+        )
+
+
+def enrollment_invite_in_transaction(
+    *, cohort: Cohort, actor: User, email: str, full_name: str, id_number: str = ""
+) -> CohortEnrollment:
+    """`enrollment_invite` inside the caller's transaction (composable: enrolling many
+    students one by one, all or nothing)."""
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.enrollment_invite")
     email = normalise_email(email)
-    with transaction.atomic():
-        cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
-        if cohort.state not in ENROLLING_STATES:
-            raise ValidationError(
-                f"Students cannot join a {cohort.get_state_display().lower()} cohort."
-            )
-        student = User.objects.select_for_update().filter(email=email).first()
-        if student is None:
-            student = User(email=email, full_name=full_name.strip(), roles=[Role.STUDENT])
-            student.set_unusable_password()
-            student.full_clean()
-            student.save()
-            directory_entry_add(email=email, institution=connection.tenant)
-        elif Role.STUDENT not in student.roles:
-            student.roles = [*student.roles, Role.STUDENT]
-            student.save(update_fields=["roles"])
-        if CohortEnrollment.objects.filter(cohort=cohort, user=student).exists():
-            raise ValidationError(f"{email} is already enrolled in this cohort.")
-        enrollment = CohortEnrollment.objects.create(
-            cohort=cohort, user=student, student_data={"id_number": id_number} if id_number else {}
+    cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    if cohort.state not in ENROLLING_STATES:
+        raise ValidationError(
+            f"Students cannot join a {cohort.get_state_display().lower()} cohort."
         )
-        _notify_enrolled(enrollment, invited_by=actor)
-        audit_record(
-            actor=actor,
-            action="enrollment.invited",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
-            new_values={"cohort": cohort.pk, "student": student.pk, "email": email},
-        )
-        sync_enqueue_for(enrollment)
-        enrollment_agreements_send_on_commit(cohort=cohort, enrollment_ids=[enrollment.pk])
+    student = User.objects.select_for_update().filter(email=email).first()
+    if student is None:
+        student = User(email=email, full_name=full_name.strip(), roles=[Role.STUDENT])
+        student.set_unusable_password()
+        student.full_clean()
+        student.save()
+        directory_entry_add(email=email, institution=connection.tenant)
+    elif Role.STUDENT not in student.roles:
+        student.roles = [*student.roles, Role.STUDENT]
+        student.save(update_fields=["roles"])
+    if CohortEnrollment.objects.filter(cohort=cohort, user=student).exists():
+        raise ValidationError(f"{email} is already enrolled in this cohort.")
+    enrollment = CohortEnrollment.objects.create(
+        cohort=cohort, user=student, student_data={"id_number": id_number} if id_number else {}
+    )
+    _notify_enrolled(enrollment, invited_by=actor)
+    audit_record(
+        actor=actor,
+        action="enrollment.invited",
+        entity=enrollment,
+        new_values={"cohort": cohort.pk, "student": student.pk},
+    )
+    sync_enqueue_for(enrollment)
+    enrollment_agreements_send_on_commit(cohort=cohort, enrollment_ids=[enrollment.pk])
     return enrollment
 
 
 def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -> None:
-    permission_check(
-        actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action="enrolments.resend"
-    )
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.resend")
+    with transaction.atomic(durable=True):
         enrollment = _lock(enrollment)
         if not enrollment.is_open:
             raise ValidationError("Invitations go only to students still working on their part.")
@@ -134,8 +139,7 @@ def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -
         audit_record(
             actor=actor,
             action="enrollment.invitation_resent",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
+            entity=enrollment,
         )
 
 
@@ -185,8 +189,7 @@ def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
         )
         audit_record(
             action="enrollment.completed",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
+            entity=enrollment,
         )
     enrollment.save()
     return enrollment
@@ -196,26 +199,38 @@ def enrollment_details_save(
     *, enrollment: CohortEnrollment, actor: User, student_data: dict
 ) -> CohortEnrollment:
     """Save the student's validated details (enrolments.forms.StudentDetailsForm)."""
-    with transaction.atomic():
+    permission_check(
+        actor=actor,
+        allowed=enrollment.user_id == actor.pk,
+        action="enrolments.enrollment_details_save",
+    )
+    with transaction.atomic(durable=True):
         enrollment = _lock(enrollment)
-        _check_student(enrollment, actor, "enrolments.enrollment_details_save")
+        _check_open(enrollment)
         _start_if_waiting(enrollment)
         enrollment.student_data = student_data
         enrollment.details_completed_at = timezone.now()
         enrollment_refresh(enrollment)
-        # Special personal information (race, disability) never goes into the trail.
+        # Which details were given, never their values (special personal information).
         audit_record(
             actor=actor,
             action="enrollment.details_saved",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
-            new_values={"fields": sorted(student_data)},
+            entity=enrollment,
+            new_values={"fields": sorted(student_data), "student_data": student_data},
         )
     return enrollment
 
 
-def _agreement_check_signable(enrollment: CohortEnrollment, actor: User) -> None:
-    _check_student(enrollment, actor, "enrolments.enrollment_agreement_sign")
+def _agreement_check_permission(enrollment: CohortEnrollment, actor: User) -> None:
+    permission_check(
+        actor=actor,
+        allowed=enrollment.user_id == actor.pk,
+        action="enrolments.enrollment_agreement_sign",
+    )
+
+
+def _agreement_check_signable(enrollment: CohortEnrollment) -> None:
+    _check_open(enrollment)
     if enrollment.agreement_signed_at:
         raise ValidationError("You have already signed this agreement.")
     cohort = enrollment.cohort
@@ -228,13 +243,15 @@ def _agreement_check_signable(enrollment: CohortEnrollment, actor: User) -> None
 def enrollment_agreement_sign(
     *, enrollment: CohortEnrollment, actor: User, signature: str
 ) -> CohortEnrollment:
-    """Record the student's signature on their agreement (the signing flow calls this)."""
+    """Record the student's signature on their agreement. Composable: the signing flow calls it
+    inside the signature's transaction (`enrollment_agreement_signed`)."""
     signature = signature.strip()
     if not signature:
         raise ValidationError({"signature": "Type your full name to sign."})
+    _agreement_check_permission(enrollment, actor)
     with transaction.atomic():
         enrollment = _lock(enrollment)
-        _agreement_check_signable(enrollment, actor)
+        _agreement_check_signable(enrollment)
         _start_if_waiting(enrollment)
         enrollment.agreement_signed_at = timezone.now()
         enrollment.agreement_signature = signature
@@ -242,9 +259,8 @@ def enrollment_agreement_sign(
         audit_record(
             actor=actor,
             action="enrollment.agreement_signed",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
-            new_values={"signature": signature},
+            entity=enrollment,
+            new_values={"agreement_signature": signature},
         )
     return enrollment
 
@@ -289,9 +305,10 @@ def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> 
     """Open the student's agreement for signing: the submission sent to them (made now if the
     agreement task has not run yet, or if they declined the last one and sign again), with a
     fresh link; returns the link. Signing it runs `enrollment_agreement_signed`."""
-    with transaction.atomic():
+    _agreement_check_permission(enrollment, actor)
+    with transaction.atomic(durable=True):
         enrollment = _lock(enrollment)
-        _agreement_check_signable(enrollment, actor)
+        _agreement_check_signable(enrollment)
         submission = _agreement_pending(enrollment, actor)
         return submission_send(submission=submission, notify=False, actor=actor)
 
@@ -306,7 +323,7 @@ def enrollment_agreement_send(*, enrollment: CohortEnrollment) -> Submission | N
     "Sign your agreement", and reminders list it while it is unsigned. A link e-mailed as well
     would compete with the invitation and expire unused; the portal issues one when they
     sign."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         enrollment = _lock(enrollment)
         cohort = enrollment.cohort
         if (
@@ -320,8 +337,7 @@ def enrollment_agreement_send(*, enrollment: CohortEnrollment) -> Submission | N
         submission = _agreement_pending(enrollment, actor=None)
         audit_record(
             action="enrollment.agreement_sent",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
+            entity=enrollment,
             new_values={"submission": submission.pk},
         )
     return submission
@@ -394,11 +410,15 @@ def enrollment_agreement_declined(*, submission: Submission, submitter) -> None:
                 "url": url,
             },
         )
+    # The reason is the student's own words: the trail records only that they gave one.
+    old_values, new_values = personal_values_masked(
+        Submitter, {}, {"submission": submission.pk, "decline_reason": submitter.decline_reason}
+    )
     audit_record(
         action="enrollment.agreement_declined",
-        entity_type="enrolments.cohortenrollment",
-        entity_id=enrollment.pk,
-        new_values={"submission": submission.pk, "reason": submitter.decline_reason},
+        entity=enrollment,
+        old_values=old_values,
+        new_values=new_values,
     )
 
 
@@ -409,10 +429,15 @@ def enrollment_document_add(
     version stays for the record. `document` is unsaved, with its file and metadata. If the
     change is refused or fails after the file was written, the file is removed again."""
     stored_name = ""
+    permission_check(
+        actor=actor,
+        allowed=enrollment.user_id == actor.pk,
+        action="enrolments.enrollment_document_add",
+    )
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             enrollment = _lock(enrollment)
-            _check_student(enrollment, actor, "enrolments.enrollment_document_add")
+            _check_open(enrollment)
             # Under the enrolment's lock: uploads sent at the same moment cannot each pass.
             enrollment_quota_check(enrollment=enrollment, size=document.size)
             if not enrollment.cohort.required_document_types.filter(
@@ -439,8 +464,7 @@ def enrollment_document_add(
             audit_record(
                 actor=actor,
                 action="enrollment.document_uploaded",
-                entity_type="enrolments.studentdocument",
-                entity_id=document.pk,
+                entity=document,
                 new_values={
                     "enrollment": enrollment.pk,
                     "document_type": document.document_type_id,
@@ -460,13 +484,11 @@ def enrollment_document_add(
 def enrollment_withdraw(
     *, enrollment: CohortEnrollment, actor: User, reason: str
 ) -> CohortEnrollment:
-    permission_check(
-        actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action="enrolments.withdraw"
-    )
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.withdraw")
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the student is withdrawn."})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         enrollment = _lock(enrollment)
         if not enrollment.is_open:
             raise ValidationError(
@@ -480,10 +502,9 @@ def enrollment_withdraw(
         audit_record(
             actor=actor,
             action="enrollment.withdrawn",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
+            entity=enrollment,
             old_values={"state": old_state},
-            new_values={"state": EnrollmentState.WITHDRAWN, "reason": reason},
+            new_values={"state": EnrollmentState.WITHDRAWN, "withdrawal_reason": reason},
         )
         submissions_revoke_pending(
             subjects=[enrollment], actor=actor, reason="The student was withdrawn."
@@ -501,9 +522,7 @@ def student_document_decide(
     from verification.services import document_review
 
     permission_check(
-        actor=actor,
-        allowed=actor.has_role(*COHORT_MANAGERS),
-        action="enrolments.student_document_decide",
+        actor=actor, roles=COHORT_MANAGERS, action="enrolments.student_document_decide"
     )
     return document_review(
         document=document, reviewer=actor, approve=approve, reason=reason
@@ -650,7 +669,7 @@ def enrollment_remind(
     returns False when nothing was due. A student who has not set a password yet gets a fresh
     invitation instead, since the reminder's link would be no use to them."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         enrollment = _lock(enrollment)
         last = enrollment.last_reminded_at or enrollment.invited_at
         if (
@@ -684,8 +703,7 @@ def enrollment_remind(
         enrollment.save(update_fields=["reminders_sent", "last_reminded_at", "updated_at"])
         audit_record(
             action="enrollment.reminded",
-            entity_type="enrolments.cohortenrollment",
-            entity_id=enrollment.pk,
+            entity=enrollment,
             new_values={"reminders_sent": enrollment.reminders_sent},
         )
     return True
@@ -710,7 +728,7 @@ def student_document_scan_record(
 
     if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
         raise ValueError(f"Not a scan verdict: {verdict!r}")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         enrollment = _lock(document.enrollment)
         document = (
             StudentDocument.objects.select_for_update(of=("self",))
@@ -767,8 +785,7 @@ def student_document_scan_record(
             )
         audit_record(
             action="document.quarantined" if verdict == ScanStatus.INFECTED else "document.scanned",
-            entity_type="enrolments.studentdocument",
-            entity_id=document.pk,
+            entity=document,
             old_values=old_values,
             new_values=new_values,
         )

@@ -25,8 +25,8 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import Role, User
-from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.models import User
+from accounts.permissions import COHORT_MANAGERS, INSTITUTION_OWNERS, permission_check
 from audit.context import current_context
 from audit.services import audit_record
 from integrations.connectors.base import Connector, SendResult
@@ -94,15 +94,12 @@ def connector_config_save(
 ) -> ConnectorConfig:
     """Configure (or change) the institution's connector. Empty credential values keep the
     stored ones, so a form need never show a secret again."""
-    if actor is not None:
-        permission_check(
-            actor=actor,
-            allowed=actor.has_role(Role.SUPER_ADMIN),
-            action="integrations.connector_config_save",
-        )
+    permission_check(
+        actor=actor, roles=INSTITUTION_OWNERS, action="integrations.connector_config_save"
+    )
     connector_class(connector)
     institution = connection.tenant
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         config = ConnectorConfig.objects.select_for_update().filter(pk=1).first()
         config = config or ConnectorConfig(pk=1)
         stored = credentials_decrypt(config.credentials_encrypted)
@@ -121,8 +118,7 @@ def connector_config_save(
         audit_record(
             actor=actor,
             action="integrations.connector_configured",
-            entity_type="integrations.connectorconfig",
-            entity_id=config.pk,
+            entity=config,
             new_values={
                 "connector": connector,
                 "base_url": base_url,
@@ -265,7 +261,7 @@ def sync_job_claim(
     """Take one due job (this one, or the most overdue) for this worker, or None. Committed
     before anything is sent: the lease is what keeps other workers away while we send."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         jobs = SyncJob.objects.select_for_update(skip_locked=True).filter(_due(now))
         if job_id is not None:
             jobs = jobs.filter(pk=job_id)
@@ -342,7 +338,7 @@ def sync_job_record(
 ) -> SyncJob:
     now = timezone.now()
     countdown = None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         attempt.outcome = result.outcome
         attempt.http_status = result.http_status
@@ -391,8 +387,7 @@ def sync_job_record(
         if job.status in (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER):
             audit_record(
                 action=f"sync_job.{job.status}",
-                entity_type="integrations.syncjob",
-                entity_id=job.pk,
+                entity=job,
                 new_values={"attempts": job.attempts, "error": job.last_error[:500]},
             )
         if job.status == SyncJobStatus.DEAD_LETTER and job.dead_letter_notified_at is None:
@@ -454,15 +449,10 @@ def sync_jobs_sweep(
 # --- People's actions -----------------------------------------------------------------------
 
 
-def _check_admin(actor: User | None, action: str) -> None:
-    if actor is not None:
-        permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
-
-
 def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Send a failed or dead-letter job again, with a fresh set of attempts."""
-    _check_admin(actor, "integrations.sync_job_retry")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="integrations.sync_job_retry")
+    with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_retry:
             raise ValidationError(
@@ -486,8 +476,7 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
         audit_record(
             actor=actor,
             action="sync_job.retried",
-            entity_type="integrations.syncjob",
-            entity_id=job.pk,
+            entity=job,
             old_values=old,
             new_values={"status": job.status},
         )
@@ -497,8 +486,8 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
 
 def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Take a queued job out of the queue: it will not be sent."""
-    _check_admin(actor, "integrations.sync_job_cancel")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="integrations.sync_job_cancel")
+    with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_cancel:
             raise ValidationError(
@@ -511,8 +500,7 @@ def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
         audit_record(
             actor=actor,
             action="sync_job.cancelled",
-            entity_type="integrations.syncjob",
-            entity_id=job.pk,
+            entity=job,
             old_values={"status": SyncJobStatus.QUEUED},
             new_values={"status": SyncJobStatus.CANCELLED},
         )

@@ -177,6 +177,12 @@ class Submitter(models.Model):
     """One person who signs a submission, in `order` (1 first). What they did, when and from
     where is kept for the audit certificate."""
 
+    # Audit events record that these changed, never their values (audit.services).
+    PERSONAL_FIELDS = frozenset(
+        {"name", "email", "signed_name", "signature_text", "signature_image", "decline_reason",
+         "ip_address", "user_agent"}
+    )  # fmt: skip
+
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="submitters")
     role = models.CharField(max_length=30, choices=SignerRole.choices)
     order = models.PositiveSmallIntegerField()

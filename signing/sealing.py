@@ -26,8 +26,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
-from accounts.permissions import permission_check
+from accounts.models import User
+from accounts.permissions import INSTITUTION_OWNERS, permission_check
 from audit.services import audit_record
 from signing.models import CertificateSource, InstitutionCertificate
 
@@ -129,7 +129,8 @@ def _lock_certificates() -> None:
 
 
 def certificate_for_institution() -> InstitutionCertificate:
-    """The current schema's active certificate, made on first use if provisioning did not."""
+    """The current schema's active certificate, made on first use if provisioning did not.
+    Composable: provisioning and sealing call it inside their own transactions."""
     certificate = InstitutionCertificate.objects.filter(is_active=True).first()
     if certificate is not None:
         return certificate
@@ -235,15 +236,13 @@ def certificate_import_pkcs12(*, data: bytes, password: str, actor: User) -> Ins
     seals agreements from now on. The certificate it replaces is kept, inactive, so that the
     verify page still recognises what it sealed."""
     permission_check(
-        actor=actor,
-        allowed=actor.has_role(Role.SUPER_ADMIN),
-        action="signing.certificate_import_pkcs12",
+        actor=actor, roles=INSTITUTION_OWNERS, action="signing.certificate_import_pkcs12"
     )
     key, certificate, chain = _pkcs12_open(data, password)
     _pkcs12_check(key, certificate)
     own_fingerprint = certificate.fingerprint(hashes.SHA256())
     issuers = [issuer for issuer in chain if issuer.fingerprint(hashes.SHA256()) != own_fingerprint]
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _lock_certificates()
         previous = InstitutionCertificate.objects.filter(is_active=True).first()
         if previous is not None:
@@ -259,8 +258,7 @@ def certificate_import_pkcs12(*, data: bytes, password: str, actor: User) -> Ins
         audit_record(
             actor=actor,
             action="signing.certificate_imported",
-            entity_type="signing.institutioncertificate",
-            entity_id=imported.pk,
+            entity=imported,
             old_values={"fingerprint_sha256": previous.fingerprint_sha256} if previous else {},
             new_values={
                 "subject": certificate.subject.rfc4514_string(),

@@ -2,7 +2,10 @@
 declining, and completion (stamping, the audit certificate and the institution's seal).
 
 Signers reached by an e-mailed link are anonymous: their audit events have no actor and name the
-submitter instead. Each service runs in one transaction and writes its audit event in it."""
+submitter instead, never their address or words. Each service runs in one transaction and writes
+its audit event in it: the entry points (pages, tasks) in a durable one, and the composable
+ones that other apps call inside their own (`submission_create`, `submission_send`,
+`submission_revoke_in_transaction`, `submissions_revoke_pending`) in the caller's."""
 
 import datetime
 import io
@@ -21,11 +24,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import Role, User
-from accounts.permissions import permission_check
+from accounts.models import User
+from accounts.permissions import TEMPLATE_MANAGERS, permission_check
 from accounts.services import token_hash
 from audit.context import current_context
-from audit.services import audit_record
+from audit.services import audit_record, personal_values_masked
 from notifications.services import email_enqueue
 from signing import documents
 from signing.models import (
@@ -42,7 +45,6 @@ from signing.sealing import certificate_for_institution, pdf_seal
 from signing.selectors import standard_merge_values
 from tenants.services import institution_url
 
-TEMPLATE_MANAGERS = (Role.SUPER_ADMIN, Role.ADMIN)
 MAX_SIGNATURE_PNG_BYTES = 512 * 1024
 
 CONSENT_TEXT = (
@@ -55,10 +57,6 @@ CONSENT_TEXT = (
 def link_ttl() -> datetime.timedelta:
     """How long a new signing link works: the current institution's own setting."""
     return datetime.timedelta(days=connection.tenant.signing_link_days)
-
-
-def _check_template_manager(actor: User, action: str) -> None:
-    permission_check(actor=actor, allowed=actor.has_role(*TEMPLATE_MANAGERS), action=action)
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
@@ -99,9 +97,9 @@ def _clean_template_input(*, title: str, body: str, signer_roles: Iterable[str])
 def template_create(
     *, title: str, body: str, signer_roles: Iterable[str], actor: User
 ) -> AgreementTemplate:
-    _check_template_manager(actor, "signing.template_create")
+    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.template_create")
     title, body, roles = _clean_template_input(title=title, body=body, signer_roles=signer_roles)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         template = AgreementTemplate.objects.create(
             title=title, body=body, signer_roles=roles, created_by=actor
         )
@@ -125,9 +123,9 @@ def template_update(
 ) -> AgreementTemplate:  # fmt: skip
     """Change the template's text or signers. If the current version has been sent, a new
     version is made and the sent submissions keep theirs; otherwise it changes in place."""
-    _check_template_manager(actor, "signing.template_update")
+    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.template_update")
     title, body, roles = _clean_template_input(title=title, body=body, signer_roles=signer_roles)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         template = AgreementTemplate.objects.select_for_update().get(pk=template.pk)
         old = {"title": template.title, "signer_roles": template.signer_roles,
                "version": template.version}  # fmt: skip
@@ -184,13 +182,10 @@ def _event(
 
 
 def _audit(action: str, submission: Submission, actor: User | None = None, **values: Any):
-    audit_record(
-        actor=actor,
-        action=f"signing.{action}",
-        entity_type="signing.submission",
-        entity_id=submission.pk,
-        new_values=values,
-    )
+    """An event about the submission; values named as a signer's fields (their decline reason)
+    are recorded as changed only, as that signer's personal values."""
+    _, values = personal_values_masked(Submitter, {}, values)
+    audit_record(actor=actor, action=f"signing.{action}", entity=submission, new_values=values)
 
 
 def submission_create(
@@ -203,7 +198,7 @@ def submission_create(
     dicts with role, name, email and optionally user; their roles must be among the version's,
     and they sign in its order. `on_decline`, if given, is called as
     `on_decline(submission=..., submitter=...)`. Nothing is e-mailed: call `submission_send`
-    to send the first link."""
+    to send the first link. Composable: runs in the caller's transaction if there is one."""
     if version is None:
         version = template.versions.get(number=template.version)
     elif version.template_id != template.pk:
@@ -327,7 +322,8 @@ def submission_send(
     *, submission: Submission, notify: bool = True, actor: User | None = None
 ) -> str:
     """Send the next signer a fresh link (by e-mail unless `notify` is False, e.g. when the
-    signer is the admin who is already on the page); returns the link's URL."""
+    signer is the admin who is already on the page); returns the link's URL. Composable: the
+    services that make a submission send it in their own transaction."""
     with transaction.atomic():
         submission = _lock_submission(submission)
         if submission.status != SubmissionStatus.PENDING:
@@ -342,7 +338,7 @@ def submission_send(
 
 def link_resend(*, link: SigningLink) -> None:
     """From an expired or replaced link: e-mail a fresh one to the same address."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         submission = _lock_submission(link.submitter.submission)
         submitter = Submitter.objects.get(pk=link.submitter_id)
         if submission.status != SubmissionStatus.PENDING:
@@ -359,8 +355,9 @@ def link_resend(*, link: SigningLink) -> None:
 def submission_resend(*, submission: Submission, actor: User) -> None:
     """An admin sends the signer whose turn it is a fresh link by e-mail (their old one stops
     working), e.g. when the first e-mail was lost."""
-    _check_template_manager(actor, "signing.submission_resend")
-    submission_send(submission=submission, notify=True, actor=actor)
+    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.submission_resend")
+    with transaction.atomic(durable=True):
+        submission_send(submission=submission, notify=True, actor=actor)
 
 
 def _links_due_reminder(now: datetime.datetime) -> models.QuerySet[SigningLink]:
@@ -402,7 +399,7 @@ def link_remind(*, link: SigningLink, now: datetime.datetime | None = None) -> b
     into the window again and again. Returns False when, re-checked under the submission's
     lock, the link is no longer due (already reminded, signed, replaced or expired)."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         submission = _lock_submission(link.submitter.submission)
         link = _links_due_reminder(now).select_related("submitter").filter(pk=link.pk).first()
         if link is None:
@@ -428,7 +425,17 @@ def links_remind_expiring(*, now: datetime.datetime | None = None) -> int:
 
 def submission_revoke(*, submission: Submission, actor: User, reason: str = "") -> Submission:
     """Stop a submission: every link stops working."""
-    _check_template_manager(actor, "signing.submission_revoke")
+    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.submission_revoke")
+    with transaction.atomic(durable=True):
+        return submission_revoke_in_transaction(submission=submission, actor=actor, reason=reason)
+
+
+def submission_revoke_in_transaction(
+    *, submission: Submission, actor: User, reason: str = ""
+) -> Submission:
+    """`submission_revoke` inside the caller's transaction (composable: a cohort or sponsor
+    change revokes the agreement that no longer applies as part of itself)."""
+    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.submission_revoke")
     with transaction.atomic():
         submission = _lock_submission(submission)
         if submission.status != SubmissionStatus.PENDING:
@@ -502,7 +509,7 @@ def _usable_link(link: SigningLink) -> tuple[SigningLink, Submitter]:
 
 def submitter_open(*, link: SigningLink) -> Submitter:
     """Record that the signer opened the document (the first time; later views add nothing)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
         if submitter.opened_at is None:
             context = current_context()
@@ -549,7 +556,7 @@ def submitter_sign(
         raise ValidationError(errors)
     if signature_png:
         _check_png(signature_png)
-    with _files_removed_on_failure() as stored, transaction.atomic():
+    with _files_removed_on_failure() as stored, transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
         submission = submitter.submission
         context = current_context()
@@ -571,7 +578,7 @@ def submitter_sign(
         _event(submission, "signed", submitter, drawn=bool(signature_png))
         _audit(
             "submission_signed", submission, submitter=submitter.pk, role=submitter.role,
-            email=submitter.email, drawn=bool(signature_png),
+            drawn=bool(signature_png),
         )  # fmt: skip
         if next_submitter(submission) is None:
             _complete(submission, stored)
@@ -585,7 +592,7 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why you decline."})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
         submission = submitter.submission
         now = timezone.now()
@@ -603,7 +610,7 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
         ).exclude(pk=link.pk).update(revoked_at=now)
         _event(submission, "declined", submitter, reason=reason)
         _audit("submission_declined", submission, submitter=submitter.pk, role=submitter.role,
-               reason=reason)  # fmt: skip
+               decline_reason=reason)  # fmt: skip
         if submission.on_decline:
             import_string(submission.on_decline)(submission=submission, submitter=submitter)
     return submitter

@@ -6,6 +6,9 @@ from django.utils import timezone
 class Sponsor(models.Model):
     """A company that sponsors cohorts, and the person there who signs for it."""
 
+    # The contact person's details; the company's own are not personal (audit.services).
+    PERSONAL_FIELDS = frozenset({"contact_name", "contact_email", "contact_phone"})
+
     company_name = models.CharField(max_length=200)
     contact_name = models.CharField(max_length=200)
     contact_email = models.EmailField()

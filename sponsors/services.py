@@ -1,4 +1,5 @@
-"""Every write about sponsors: each permission-checked, in one transaction, audited."""
+"""Every write about sponsors: each permission-checked before its transaction opens, in one
+(durable) transaction, audited."""
 
 from typing import Any
 
@@ -9,22 +10,22 @@ from django.urls import reverse
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.selectors import manager_emails_to_tell
-from audit.services import audit_record
+from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_merge_fields
 from notifications.services import email_enqueue
-from signing.models import Submission, SubmissionStatus
-from signing.services import submission_create, submission_revoke, submission_send
+from signing.models import Submission, SubmissionStatus, Submitter
+from signing.services import (
+    submission_create,
+    submission_revoke_in_transaction,
+    submission_send,
+)
 from sponsors.models import Sponsor, SponsorAgreement
 from sponsors.selectors import sponsor_submission
 from tenants.services import institution_url
 
 FIELDS = ("company_name", "contact_name", "contact_email", "contact_phone", "tax_number")
 SPONSOR_ROLE = "sponsor"
-
-
-def _check(actor: User, action: str) -> None:
-    permission_check(actor=actor, allowed=actor.has_role(*COHORT_MANAGERS), action=action)
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -50,16 +51,15 @@ def _check_account(user: User | None, current: User | None = None) -> None:
 
 
 def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> Sponsor:
-    _check(actor, "sponsor.create")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.create")
     cleaned = _clean(values)
     _check_account(user)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sponsor = Sponsor(**cleaned, user=user)
         sponsor.full_clean()
         sponsor.save()
         audit_record(
-            actor=actor, action="sponsor.created", entity_type="sponsors.sponsor",
-            entity_id=sponsor.pk,
+            actor=actor, action="sponsor.created", entity=sponsor,
             new_values=cleaned | {"user": user.pk if user is not None else None},
         )  # fmt: skip
     return sponsor
@@ -72,10 +72,10 @@ def sponsor_update(
     at the old one (whoever reads that mailbox may no longer speak for the company; the cohort
     page then offers to invite the sponsor at the new address), and the cohorts' notices go to
     the new one."""
-    _check(actor, "sponsor.update")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.update")
     cleaned = _clean(values)
     _check_account(user, current=sponsor.user)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sponsor = Sponsor.objects.select_for_update().get(pk=sponsor.pk)
         old = {name: getattr(sponsor, name) for name in FIELDS} | {"user": sponsor.user_id}
         for name, value in cleaned.items():
@@ -91,7 +91,7 @@ def sponsor_update(
                 sponsor=sponsor, sponsor_email__iexact=old["contact_email"]
             ).update(sponsor_email=sponsor.contact_email)
             revoked = [
-                submission_revoke(
+                submission_revoke_in_transaction(
                     submission=submission, actor=actor, reason="The sponsor's address changed."
                 ).pk
                 for submission in Submission.objects.filter(
@@ -99,8 +99,7 @@ def sponsor_update(
                 ).order_by("pk")
             ]
         audit_record(
-            actor=actor, action="sponsor.updated", entity_type="sponsors.sponsor",
-            entity_id=sponsor.pk,
+            actor=actor, action="sponsor.updated", entity=sponsor,
             old_values={k: v for k, v in old.items() if v != cleaned[k]},
             new_values={
                 **{k: v for k, v in cleaned.items() if v != old[k]},
@@ -113,8 +112,8 @@ def sponsor_update(
 def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) -> Cohort:
     """Choose (or clear) the cohort's sponsor while it is draft or active. A link still open for
     the previous sponsor is revoked: they must not sign for a cohort they no longer sponsor."""
-    _check(actor, "cohort.sponsor_set")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohort.sponsor_set")
+    with transaction.atomic(durable=True):
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         if cohort.state not in (CohortState.DRAFT, CohortState.ACTIVE):
             raise ValidationError(f"This cohort is {cohort.get_state_display().lower()}.")
@@ -129,8 +128,7 @@ def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) 
             update.append("sponsor_email")
         cohort.save(update_fields=update)
         audit_record(
-            actor=actor, action="cohort.sponsor_set", entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            actor=actor, action="cohort.sponsor_set", entity=cohort,
             old_values={"sponsor": old},
             new_values={
                 "sponsor": cohort.sponsor_id,
@@ -144,8 +142,8 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
     """Send the cohort's sponsor the main agreement to sign by e-mailed link. If an
     invitation is still open, send it again instead (the old link stops working); if it went to
     an address the sponsor no longer has, revoke it and send a new agreement."""
-    _check(actor, "sponsor.invite")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.invite")
+    with transaction.atomic(durable=True):
         cohort = (
             Cohort.objects.select_for_update(of=("self",))
             .select_related("sponsor", "main_template", "main_template_version")
@@ -175,11 +173,11 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             ):
                 submission_send(submission=current, notify=True, actor=actor)
                 audit_record(
-                    actor=actor, action="sponsor.invite_resent", entity_type="cohorts.cohort",
-                    entity_id=cohort.pk, new_values={"submission": current.pk},
+                    actor=actor, action="sponsor.invite_resent", entity=cohort,
+                    new_values={"submission": current.pk},
                 )  # fmt: skip
                 return current
-            replaced = submission_revoke(
+            replaced = submission_revoke_in_transaction(
                 submission=current, actor=actor,
                 reason="The sponsor's address or the cohort's agreement changed.",
             )  # fmt: skip
@@ -198,8 +196,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
         SponsorAgreement.objects.create(cohort=cohort, sponsor=sponsor, submission=submission)
         submission_send(submission=submission, notify=True, actor=actor)
         audit_record(
-            actor=actor, action="sponsor.invited", entity_type="cohorts.cohort",
-            entity_id=cohort.pk,
+            actor=actor, action="sponsor.invited", entity=cohort,
             new_values={
                 "sponsor": sponsor.pk, "submission": submission.pk,
                 **({"revoked_submission": replaced.pk} if replaced is not None else {}),
@@ -213,14 +210,14 @@ def _open_invitation_revoke(cohort: Cohort, actor: User, *, reason: str) -> Subm
     current = sponsor_submission(cohort)
     if current is None or current.status != SubmissionStatus.PENDING:
         return None
-    return submission_revoke(submission=current, actor=actor, reason=reason)
+    return submission_revoke_in_transaction(submission=current, actor=actor, reason=reason)
 
 
 def sponsor_invite_revoke(*, cohort: Cohort, actor: User, reason: str = "") -> Submission:
     """Withdraw the sponsor's open link from the cohort page: it stops working at once, and the
     sponsor can be invited again later. `reason` is kept in the agreement's trail."""
-    _check(actor, "sponsor.invite_revoke")
-    with transaction.atomic():
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.invite_revoke")
+    with transaction.atomic(durable=True):
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         revoked = _open_invitation_revoke(
             cohort, actor, reason=reason or "Revoked from the cohort page."
@@ -228,8 +225,8 @@ def sponsor_invite_revoke(*, cohort: Cohort, actor: User, reason: str = "") -> S
         if revoked is None:
             raise ValidationError("The sponsor has no open link to revoke.")
         audit_record(
-            actor=actor, action="sponsor.invite_revoked", entity_type="cohorts.cohort",
-            entity_id=cohort.pk, new_values={"submission": revoked.pk},
+            actor=actor, action="sponsor.invite_revoked", entity=cohort,
+            new_values={"submission": revoked.pk},
         )  # fmt: skip
     return revoked
 
@@ -249,9 +246,14 @@ def _tell_admins(submission, *, outcome: str, reason: str = "") -> None:
                 "reason": reason, "cohort_url": url,
             },
         )  # fmt: skip
+    # A decline reason is the sponsor contact's own words: recorded as given, not its text.
+    old_values, new_values = personal_values_masked(
+        Submitter, {},
+        {"submission": submission.pk, **({"decline_reason": reason} if reason else {})},
+    )  # fmt: skip
     audit_record(
-        action=f"sponsor.agreement_{outcome}", entity_type="cohorts.cohort", entity_id=cohort.pk,
-        new_values={"submission": submission.pk, **({"reason": reason} if reason else {})},
+        action=f"sponsor.agreement_{outcome}", entity=cohort, old_values=old_values,
+        new_values=new_values,
     )  # fmt: skip
 
 
@@ -267,12 +269,13 @@ def sponsor_agreement_declined(*, submission, submitter) -> None:
 
 def _sponsor_cohort_notify(*, cohort: Cohort, actor: User, event: str) -> bool:
     """E-mail the cohort's sponsor notice address (the sponsor's contact unless the cohort names
-    another) the `sponsor_cohort_<event>` notice with the cohort's summary, and audit it. Sends
-    nothing when the cohort has no sponsor. Inside the caller's transaction, the e-mail goes only
+    another) the `sponsor_cohort_<event>` notice with the cohort's summary, and audit it (not
+    the address: it is a person's). Sends nothing when the cohort has no sponsor. Composable:
+    inside the caller's transaction (activating or completing the cohort), the e-mail goes only
     if it commits; returns whether one was queued."""
     from sponsors.selectors import cohort_summary
 
-    _check(actor, f"sponsor.notify_cohort_{event}")
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action=f"sponsor.notify_cohort_{event}")
     if cohort.sponsor_id is None:
         return False
     with transaction.atomic():
@@ -294,9 +297,8 @@ def _sponsor_cohort_notify(*, cohort: Cohort, actor: User, event: str) -> bool:
             },
         )
         audit_record(
-            actor=actor, action=f"sponsor.notified_cohort_{event}", entity_type="cohorts.cohort",
-            entity_id=cohort.pk, new_values={"sponsor": sponsor.pk, "recipient": recipient,
-                                             "template": template},
+            actor=actor, action=f"sponsor.notified_cohort_{event}", entity=cohort,
+            new_values={"sponsor": sponsor.pk, "template": template},
         )  # fmt: skip
     return True
 

@@ -17,6 +17,9 @@ class InstitutionQuerySet(models.QuerySet):
 class Institution(TenantMixin):
     """A training institution: the tenant. Its people, cohorts and files live in its schema."""
 
+    # Often the founder's own address and phone (audit.services).
+    PERSONAL_FIELDS = frozenset({"contact_email", "contact_phone"})
+
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"

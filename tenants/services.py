@@ -118,7 +118,7 @@ def schema_pool_refill(*, size: int | None = None) -> int:
     size = settings.TENANT_SCHEMA_POOL_SIZE if size is None else size
     made = 0
     while True:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             _lock_provisioning()
             if len(_pool_schemas()) >= size:
                 return made
@@ -128,7 +128,7 @@ def schema_pool_refill(*, size: int | None = None) -> int:
 
 def schema_pool_drain() -> int:
     """Drop every pooled schema: after migrations they are out of date."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _lock_provisioning()
         pooled = _pool_schemas()
         with connection.cursor() as cursor:
@@ -159,12 +159,12 @@ def institution_provision(
     """Create an institution with its schema, domain and super admin, who is e-mailed an
     invitation. Everything happens in one transaction: a bad code creates nothing."""
     from accounts.models import Role
-    from accounts.services import user_invite
+    from accounts.services import user_invite_in_transaction
     from signing.sealing import certificate_for_institution
     from tenants.tasks import refill_schema_pool
 
     code = institution_code_validate(code)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _lock_provisioning()
         institution = Institution(
             name=name.strip(),
@@ -179,12 +179,11 @@ def institution_provision(
         audit_record(
             actor=actor,
             action="institution.provisioned",
-            entity_type="tenants.institution",
-            entity_id=institution.pk,
-            new_values={"name": institution.name, "code": code, "admin_email": admin_email},
+            entity=institution,
+            new_values={"name": institution.name, "code": code, "contact_email": admin_email},
         )
         with tenant_context(institution):
-            user_invite(
+            user_invite_in_transaction(
                 email=admin_email, full_name=admin_name, roles=[Role.SUPER_ADMIN], actor=None
             )
             certificate_for_institution()  # the key pair that seals its signed agreements
@@ -195,7 +194,7 @@ def institution_provision(
 def _institution_set_status(
     *, institution: Institution, status: str, actor, action: str
 ) -> Institution:
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         old_status = institution.status
         institution.status = status
         institution.save(update_fields=["status"])
@@ -203,8 +202,7 @@ def _institution_set_status(
             audit_record(
                 actor=actor,
                 action=action,
-                entity_type="tenants.institution",
-                entity_id=institution.pk,
+                entity=institution,
                 old_values={"status": old_status},
                 new_values={"status": status},
             )
@@ -241,15 +239,12 @@ def institution_profile_update(
 ) -> Institution:
     """Apply a super admin's changes to the profile, branding and signing settings (`logo`: a
     new image, or False to remove it); audited in the institution's own trail."""
-    from accounts.models import Role
-    from accounts.permissions import permission_check
+    from accounts.permissions import INSTITUTION_OWNERS, permission_check
 
     permission_check(
-        actor=actor,
-        allowed=actor.has_role(Role.SUPER_ADMIN),
-        action="tenants.institution_profile_update",
+        actor=actor, roles=INSTITUTION_OWNERS, action="tenants.institution_profile_update"
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         institution = Institution.objects.select_for_update().get(pk=institution.pk)
         old_values, new_values = {}, {}
         for field in PROFILE_FIELDS:
@@ -274,8 +269,7 @@ def institution_profile_update(
         audit_record(
             actor=actor,
             action="institution.profile_updated",
-            entity_type="tenants.institution",
-            entity_id=institution.pk,
+            entity=institution,
             old_values=old_values,
             new_values=new_values,
         )
@@ -301,7 +295,7 @@ def directory_entry_remove(*, email: str, institution: Institution) -> None:
 def institution_finder_send(*, email: str) -> None:
     """E-mail `email` the sign-in links of every active institution where it has an account.
     The answer goes only to the mailbox, never to the screen."""
-    with schema_context(get_public_schema_name()), transaction.atomic():
+    with schema_context(get_public_schema_name()), transaction.atomic(durable=True):
         institutions = institutions_for_email_hash(email_directory_hash(email))
         links = [
             {"name": institution.name, "url": institution_url(institution, "/accounts/login/")}

@@ -78,7 +78,6 @@ def document_review(
     cohort_id = (
         CohortEnrollment.objects.filter(pk=enrollment_pk).values_list("cohort_id", flat=True).get()
     )
-    # Outside the transaction, so that the refusal's audit event is kept.
     permission_check(
         actor=reviewer,
         allowed=may_review_cohort(user=reviewer, cohort_id=cohort_id),
@@ -89,7 +88,7 @@ def document_review(
         raise ValidationError({"reason": REASON_REQUIRED})
     if seconds_spent is not None and not 0 <= seconds_spent <= MAX_SECONDS_SPENT:
         seconds_spent = None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The enrolment first, then the document: the order uploads lock them in.
         enrollment = (
             CohortEnrollment.objects.select_for_update(of=("self",))
@@ -151,8 +150,7 @@ def document_review(
         audit_record(
             actor=reviewer,
             action="document.approved" if approve else "document.rejected",
-            entity_type="enrolments.studentdocument",
-            entity_id=document.pk,
+            entity=document,
             old_values={"status": DocumentStatus.PENDING},
             new_values={"status": document.status, "reason": reason},
         )

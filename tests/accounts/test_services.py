@@ -13,6 +13,7 @@ from accounts.services import (
     invitation_resend,
     user_deactivate,
     user_invite,
+    user_password_change,
     user_reactivate,
     user_roles_set,
 )
@@ -59,7 +60,11 @@ def test_invite_creates_account_invitation_email_directory_entry_and_audit(insti
     assert _directory_has("new.person@example.org", institution)
     event = AuditEvent.objects.get(action="user.invited", entity_id=str(user.pk))
     assert event.actor == admin
-    assert event.new_values == {"email": "new.person@example.org", "roles": ["verifier"]}
+    # The address and name are the person's: the trail says they were set, not what they are.
+    assert event.new_values == {
+        "email": "(changed)", "full_name": "(changed)", "roles": ["verifier"]
+    }  # fmt: skip
+    assert event.old_values == {}
 
 
 def test_invite_refuses_an_address_that_already_has_an_account(institution, admin):
@@ -203,3 +208,38 @@ def test_deactivation_ends_every_session_and_removes_the_directory_entry(institu
 def test_nobody_deactivates_themselves(institution, admin):
     with pytest.raises(ValidationError, match="your own account"):
         user_deactivate(user=admin, actor=admin)
+
+
+@pytest.mark.parametrize(
+    ("reset", "action"), [(False, "user.password_changed"), (True, "user.password_reset")]
+)
+def test_password_change_sets_the_password_and_audits_it(institution, reset, action):
+    user = UserFactory()
+    user_password_change(user=user, new_password="a-Different-passphrase-42", reset=reset)
+
+    user.refresh_from_db()
+    assert user.check_password("a-Different-passphrase-42")
+    event = AuditEvent.objects.get(action=action)
+    assert (event.actor, event.entity_id, event.new_values) == (user, str(user.pk), {})
+
+
+def test_a_weak_new_password_is_refused_and_nothing_is_audited(institution):
+    user = UserFactory()
+    with pytest.raises(ValidationError):
+        user_password_change(user=user, new_password="123")
+    user.refresh_from_db()
+    assert not user.check_password("123")
+    assert not AuditEvent.objects.filter(action="user.password_changed").exists()
+
+
+def test_accepting_an_invitation_records_a_new_name_as_changed_only(institution, admin):
+    user = user_invite(email="named@example.org", full_name="", roles=[Role.VERIFIER], actor=admin)
+    invitation = Invitation.objects.get(user=user)
+
+    invitation_accept(
+        invitation=invitation, full_name="Nomvula Private", password="a-Long-passphrase-11"
+    )
+
+    event = AuditEvent.objects.get(action="user.invitation_accepted")
+    assert event.new_values == {"full_name": "(changed)"}
+    assert "Nomvula" not in str(event.old_values) + str(event.new_values)

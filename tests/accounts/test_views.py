@@ -37,7 +37,7 @@ def test_sign_in_with_email_in_any_case_lands_on_the_dashboard(institution, clie
 
 
 def test_wrong_password_shows_an_error_and_is_audited(institution, client_for):
-    UserFactory(email="wrong@example.org")
+    user = UserFactory(email="wrong@example.org")
     client = client_for(institution)
 
     response = _sign_in(client, "wrong@example.org", "not-the-password")
@@ -46,8 +46,17 @@ def test_wrong_password_shows_an_error_and_is_audited(institution, client_for):
     assert "do not match an account here" in response.content.decode()
     assert "_auth_user_id" not in client.session
     event = AuditEvent.objects.get(action="auth.login_failed")
-    assert event.new_values == {"email": "wrong@example.org"}
+    # The event names the account, not the address typed (a personal value).
+    assert (event.entity_type, event.entity_id) == ("accounts.user", str(user.pk))
+    assert event.new_values == {}
     assert event.ip_address == "10.0.0.1"
+
+
+def test_a_failed_sign_in_with_an_unknown_address_keeps_no_address(institution, client_for):
+    _sign_in(client_for(institution), "nobody@example.org", "whatever")
+
+    event = AuditEvent.objects.get(action="auth.login_failed")
+    assert (event.entity_type, event.entity_id, event.new_values) == ("accounts.user", "", {})
 
 
 def test_repeated_failures_lock_that_address_from_that_ip_only(institution, client_for, settings):
@@ -292,3 +301,51 @@ def test_deactivation_asks_for_confirmation_first(institution, client_for):
     client.post(url)
     person.refresh_from_db()
     assert not person.is_active
+
+
+def test_password_change_sets_it_audits_it_and_keeps_this_session_only(institution, client_for):
+    user = UserFactory(email="changer@example.org")
+    other_device = client_for(institution)
+    _sign_in(other_device, "changer@example.org", ip="10.0.0.2")
+    client = client_for(institution)
+    _sign_in(client, "changer@example.org")
+    new = "a-Different-passphrase-42"
+
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new)
+    event = AuditEvent.objects.get(action="user.password_changed")
+    assert (event.actor, event.entity_id) == (user, str(user.pk))
+    assert event.old_values == event.new_values == {}
+    assert client.get("/").status_code == 200  # still signed in here
+    assert other_device.get("/").status_code == 302  # signed out on the other device
+
+
+def test_a_refused_password_change_changes_nothing_and_audits_nothing(institution, client_for):
+    user = UserFactory(email="changer@example.org")
+    client = client_for(institution)
+    _sign_in(client, "changer@example.org")
+
+    wrong_old = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": "not-it",
+            "new_password1": "a-Good-pass-77",
+            "new_password2": "a-Good-pass-77",
+        },
+    )
+    weak = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "123", "new_password2": "123"},
+    )
+
+    assert "Your old password was entered incorrectly" in wrong_old.content.decode()
+    assert weak.status_code == 200
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert not AuditEvent.objects.filter(action="user.password_changed").exists()

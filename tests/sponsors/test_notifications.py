@@ -109,7 +109,10 @@ def test_activation_tells_the_sponsor_the_programme_dates_and_students(admin, co
         action="sponsor.notified_cohort_activated", entity_id=str(cohort.pk)
     )
     assert event.actor == admin
-    assert event.new_values["recipient"] == "sipho@ubuntu.example"
+    # The notice address is a person's: the trail names the sponsor, not the address.
+    assert event.new_values == {
+        "sponsor": cohort.sponsor_id, "template": "sponsor_cohort_activated"
+    }  # fmt: skip
 
 
 def test_notices_go_to_the_cohorts_sponsor_address(admin, cohort):

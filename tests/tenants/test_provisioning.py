@@ -33,7 +33,15 @@ def test_provisioning_creates_schema_domain_super_admin_and_invitation():
     assert InstitutionDirectoryEntry.objects.filter(
         institution=institution, email_hash=email_directory_hash("head@gamma.example")
     ).exists()
-    assert AuditEvent.objects.filter(action="institution.provisioned").exists()
+    event = AuditEvent.objects.get(action="institution.provisioned", entity_id=str(institution.pk))
+    # The founder's address is recorded as given, not kept in the trail.
+    assert event.new_values == {
+        "name": "Gamma Institute", "code": "gamma", "contact_email": "(changed)"
+    }  # fmt: skip
+    with tenant_context(institution):
+        invited = AuditEvent.objects.get(action="user.invited")
+        assert invited.new_values["email"] == "(changed)"
+        assert "head@gamma" not in str(invited.new_values)
     with tenant_context(institution):
         admin = User.objects.get()
         assert admin.email == "head@gamma.example"

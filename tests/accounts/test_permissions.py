@@ -1,0 +1,52 @@
+"""permission_check: the one place that decides who may do what."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import Role
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from audit.models import AuditEvent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _denials(actor) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(action="permission.denied", actor=actor).values_list(
+            "entity_id", flat=True
+        )
+    )
+
+
+def test_a_role_among_the_allowed_ones_passes_without_an_event(institution):
+    admin = UserFactory(roles=[Role.ADMIN])
+    permission_check(actor=admin, roles=COHORT_MANAGERS, action="test.allowed")
+    permission_check(actor=admin, roles=COHORT_MANAGERS, allowed=True, action="test.allowed")
+    permission_check(actor=admin, allowed=True, action="test.allowed")
+    assert _denials(admin) == []
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [
+        (COHORT_MANAGERS, None),  # not one of the roles
+        (None, False),  # the caller's condition fails
+        ((Role.STUDENT,), False),  # the right role, but the condition fails
+    ],
+)
+def test_a_refusal_is_audited_and_raised(institution, roles, allowed):
+    student = UserFactory(roles=[Role.STUDENT])
+    with pytest.raises(PermissionDenied, match="test.refused"):
+        permission_check(actor=student, roles=roles, allowed=allowed, action="test.refused")
+    assert _denials(student) == ["test.refused"]
+
+
+def test_the_system_may_do_anything(institution):
+    permission_check(actor=None, roles=COHORT_MANAGERS, allowed=False, action="test.system")
+    assert not AuditEvent.objects.filter(entity_id="test.system").exists()
+
+
+def test_a_check_without_roles_or_a_condition_is_a_mistake(institution):
+    with pytest.raises(TypeError, match="roles"):
+        permission_check(actor=UserFactory(), action="test.nothing")
