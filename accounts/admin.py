@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from accounts.models import User
+from tenants.admin import platform_admin_site
 
 
 @admin.register(User)
@@ -12,3 +13,7 @@ class UserAdmin(admin.ModelAdmin):
     search_fields = ["email", "full_name"]
     readonly_fields = ["email", "roles", "password", "last_login", "date_joined"]
     exclude = ["groups", "user_permissions"]
+
+
+# The platform's operators, in the public schema's copy of the table.
+platform_admin_site.register(User, UserAdmin)

@@ -1,15 +1,12 @@
 """The platform's admin site, for operators on the platform host only (config.urls_public).
 Institutions and their domains live in the public schema: an institution's own admin site
 (django.contrib.admin's default, config.urls_tenant) must never show them, or any staff
-account of one institution would read every other."""
+account of one institution would read every other. The apps below tenants add their own
+models to it (the platform's operators, its audit trail) in their admin modules."""
 
 from django.contrib import admin
 from django_tenants.admin import TenantAdminMixin
 
-from accounts.admin import UserAdmin
-from accounts.models import User
-from audit.admin import AuditEventAdmin
-from audit.models import AuditEvent
 from tenants.models import Domain, Institution
 
 
@@ -33,8 +30,3 @@ class InstitutionAdmin(TenantAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "code"]
     readonly_fields = ["schema_name", "code", "created_at"]
     inlines = [DomainInline]
-
-
-# The platform's own operators and audit trail, kept in the public schema's copies of the tables.
-platform_admin_site.register(User, UserAdmin)
-platform_admin_site.register(AuditEvent, AuditEventAdmin)
