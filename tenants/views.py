@@ -3,7 +3,6 @@ import mimetypes
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.lists import list_page
 from accounts.models import Role
 from accounts.permissions import role_required
 from signing.sealing import certificate_import_pkcs12
@@ -19,6 +19,7 @@ from signing.selectors import certificate_in_use
 from tenants.forms import (
     FindInstitutionForm,
     InstitutionCreateForm,
+    InstitutionFilterForm,
     InstitutionProfileForm,
     SealCertificateUploadForm,
 )
@@ -53,22 +54,12 @@ operator_required = staff_member_required(login_url="accounts:login")
 
 @operator_required
 def operator_dashboard(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
-    institutions = institution_list_for_operator(search=search, status=status)
-    page = Paginator(institutions, 25).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    filters = InstitutionFilterForm(request.GET or None)
+    institutions = institution_list_for_operator(**filters.selector_filters())
     return render(
         request,
         "tenants/operator_dashboard.html",
-        {
-            "page": page,
-            "search": search,
-            "status": status,
-            "statuses": Institution.Status.choices,
-            "query": query.urlencode(),
-        },
+        {"page": list_page(request, institutions), "filters": filters},
     )
 
 
