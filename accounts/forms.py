@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.urls import reverse
 
+from accounts.lists import FilterForm
 from accounts.models import Role, User
 
 
@@ -90,18 +91,7 @@ class UserRolesForm(forms.Form):
     roles = RolesField()
 
 
-class FilterFormMixin:
-    """Style a GET filter form's widgets for the filter bar above a list."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
-            field.widget.attrs.setdefault("aria-label", field.label or "")
-
-
-class PeopleFilterForm(FilterFormMixin, forms.Form):
+class PeopleFilterForm(FilterForm):
     q = forms.CharField(
         required=False,
         label="Search",

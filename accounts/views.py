@@ -3,7 +3,6 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -17,6 +16,7 @@ from accounts.forms import (
     UserInviteForm,
     UserRolesForm,
 )
+from accounts.lists import list_page
 from accounts.models import Role, User
 from accounts.permissions import PEOPLE_MANAGERS, role_required
 from accounts.selectors import invitation_for_token, user_list
@@ -122,17 +122,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @role_required(*PEOPLE_MANAGERS)
 def people_list(request: HttpRequest) -> HttpResponse:
     filters = PeopleFilterForm(request.GET or None)
-    cleaned = filters.cleaned_data if filters.is_valid() else {}
-    users = user_list(
-        search=cleaned.get("q", ""), role=cleaned.get("role", ""), status=cleaned.get("status", "")
-    )
-    page = Paginator(users, 25).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    users = user_list(**filters.selector_filters())
     return render(
         request,
         "accounts/people_list.html",
-        {"page": page, "filters": filters, "query": query.urlencode()},
+        {"page": list_page(request, users), "filters": filters},
     )
 
 

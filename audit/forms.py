@@ -1,11 +1,11 @@
 from django import forms
 
-from accounts.forms import FilterFormMixin
+from accounts.lists import FilterForm
 from accounts.models import User
 from audit.selectors import audit_action_choices, audit_entity_type_choices
 
 
-class AuditFilterForm(FilterFormMixin, forms.Form):
+class AuditFilterForm(FilterForm):
     actor = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Anyone"
     )
@@ -40,9 +40,8 @@ class AuditFilterForm(FilterFormMixin, forms.Form):
         return cleaned
 
     def selector_filters(self) -> dict:
-        """The filters for audit_event_list; empty if the form is invalid."""
-        if not self.is_valid():
-            return {}
-        cleaned = dict(self.cleaned_data)
-        actor = cleaned.pop("actor")
-        return {**cleaned, "actor_id": actor.pk if actor else None}
+        """The filters for audit_event_list, which takes the actor by id."""
+        filters = super().selector_filters()
+        if actor := filters.pop("actor", None):
+            filters["actor_id"] = actor.pk
+        return filters

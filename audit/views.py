@@ -1,11 +1,11 @@
 import csv
 from collections.abc import Iterator
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.lists import LOG_PAGE_SIZE, list_page
 from accounts.permissions import AUDIT_READERS, role_required
 from audit.forms import AuditFilterForm
 from audit.selectors import audit_event_list
@@ -20,13 +20,10 @@ CSV_COLUMNS = [
 def audit_list(request: HttpRequest) -> HttpResponse:
     filters = AuditFilterForm(request.GET or None)
     events = audit_event_list(**filters.selector_filters())
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "audit/audit_list.html",
-        {"page": page, "filters": filters, "query": query.urlencode()},
+        {"page": list_page(request, events, per_page=LOG_PAGE_SIZE), "filters": filters},
     )
 
 

@@ -2,7 +2,7 @@ from typing import cast
 
 from django import forms
 
-from accounts.forms import FilterFormMixin
+from accounts.lists import FilterForm
 from cohorts.models import Cohort, CohortState, DocumentType, FileKind, ProgramType
 from enrolments.models import EnrollmentState
 from signing.models import AgreementTemplate
@@ -69,17 +69,17 @@ class CohortForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.changed_data}
 
 
-class CohortFilterForm(FilterFormMixin, forms.Form):
+class CohortFilterForm(FilterForm):
     q = forms.CharField(
         required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Cohort name"})
     )
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *CohortState.choices])
     program_type = forms.ChoiceField(
-        required=False, choices=[("", "Any programme"), *ProgramType.choices]
+        label="Programme", required=False, choices=[("", "Any programme"), *ProgramType.choices]
     )
 
 
-class StudentFilterForm(FilterFormMixin, forms.Form):
+class StudentFilterForm(FilterForm):
     q = forms.CharField(
         required=False,
         label="Search",

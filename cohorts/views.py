@@ -2,12 +2,12 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.lists import list_page
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.forms import (
@@ -58,29 +58,16 @@ def _cohort(request: AuthenticatedRequest, pk: int) -> Cohort:
         raise Http404 from missing
 
 
-def _query_without_page(request: AuthenticatedRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 @role_required(*COHORT_READERS)
 def cohort_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = CohortFilterForm(request.GET or None)
-    cleaned = filters.cleaned_data if filters.is_valid() else {}
-    cohorts = cohort_list_for_admin(
-        user=request.user,
-        search=cleaned.get("q", ""),
-        state=cleaned.get("state", ""),
-        program_type=cleaned.get("program_type", ""),
-    )
+    cohorts = cohort_list_for_admin(user=request.user, **filters.selector_filters())
     return render(
         request,
         "cohorts/cohort_list.html",
         {
-            "page": Paginator(cohorts, 20).get_page(request.GET.get("page")),
+            "page": list_page(request, cohorts),
             "filters": filters,
-            "query": _query_without_page(request),
             "state_counts": cohort_state_counts(user=request.user),
             "states": CohortState,
         },
@@ -119,17 +106,13 @@ def cohort_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     filters = StudentFilterForm(request.GET or None)
-    cleaned = filters.cleaned_data if filters.is_valid() else {}
-    sort = cleaned.get("sort") or "name"
-    enrollments = enrollment_list_for_cohort(
-        cohort=cohort, search=cleaned.get("q", ""), state=cleaned.get("state", ""), sort=sort
-    )
+    chosen = {"sort": "name", **filters.selector_filters()}
+    enrollments = enrollment_list_for_cohort(cohort=cohort, **chosen)
     context = {
         "cohort": cohort,
-        "page": Paginator(enrollments, 25).get_page(request.GET.get("page")),
+        "page": list_page(request, enrollments),
         "filters": filters,
-        "sort": sort,
-        "query": _query_without_page(request),
+        "sort": chosen["sort"],
         "can_manage": request.user.has_role(*COHORT_MANAGERS),
     }
     if request.htmx:

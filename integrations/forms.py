@@ -3,10 +3,13 @@ from typing import cast
 from django import forms
 from django.conf import settings
 
+from accounts.lists import FilterForm
 from integrations.models import SyncJobStatus, SyncJobType
 
 
-class SyncJobFilterForm(forms.Form):
+class SyncJobFilterForm(FilterForm):
+    control_size = "sm"
+
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *SyncJobStatus.choices])
     job_type = forms.ChoiceField(
         label="Type", required=False, choices=[("", "Any type"), *SyncJobType.choices]
@@ -21,20 +24,6 @@ class SyncJobFilterForm(forms.Form):
         ],
     )
     entity_id = forms.CharField(label="Record id", required=False, max_length=64)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs["class"] = (
-                "form-select form-select-sm"
-                if isinstance(field, forms.ChoiceField)
-                else "form-control form-control-sm"
-            )
-
-    def selector_filters(self) -> dict[str, str]:
-        if not self.is_bound or not self.is_valid():
-            return {}
-        return {name: value for name, value in self.cleaned_data.items() if value}
 
 
 class ConnectorConfigForm(forms.Form):

@@ -2,12 +2,12 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.lists import LOG_PAGE_SIZE, list_page
 from accounts.models import Role
 from accounts.permissions import COHORT_MANAGERS, role_required
 from integrations.forms import ConnectorConfigForm, SyncJobFilterForm
@@ -28,18 +28,13 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 @role_required(*COHORT_MANAGERS)
 def job_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = SyncJobFilterForm(request.GET or None)
-    page = Paginator(sync_job_list(**filters.selector_filters()), 50).get_page(
-        request.GET.get("page")
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
+    jobs = sync_job_list(**filters.selector_filters())
     return render(
         request,
         "integrations/job_list.html",
         {
-            "page": page,
+            "page": list_page(request, jobs, per_page=LOG_PAGE_SIZE),
             "filters": filters,
-            "query": query.urlencode(),
             "counts": _labelled(sync_job_status_counts()),
             "configured": ConnectorConfig.objects.filter(pk=1, is_active=True).exists(),
         },

@@ -3,10 +3,24 @@ import binascii
 
 from django import forms
 
-from signing.models import SignerRole
+from accounts.lists import FilterForm
+from signing.models import SignerRole, SubmissionStatus
 
 SIGNER_CHOICES = [("", "Nobody"), *SignerRole.choices]
 SIGNER_FIELDS = ("first_signer", "second_signer", "third_signer")
+
+
+class SubmissionFilterForm(FilterForm):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Title, signer's name or e-mail"}
+        ),
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *SubmissionStatus.choices]
+    )
 
 
 class TemplateForm(forms.Form):

@@ -1,13 +1,10 @@
 """Template pages for admins; the signing page and verify page for anyone with the link or the
 file. A signing link grants no session: every request is checked against the token alone."""
 
-from urllib.parse import urlencode
-
 from csp.constants import NONE, SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -16,9 +13,17 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage, is_ratelimited
 
 from accounts.http import AuthenticatedRequest, SiteRequest
+from accounts.lists import list_page
 from accounts.permissions import role_required
 from signing import selectors
-from signing.forms import DeclineForm, RevokeForm, SignForm, TemplateForm, VerifyForm
+from signing.forms import (
+    DeclineForm,
+    RevokeForm,
+    SignForm,
+    SubmissionFilterForm,
+    TemplateForm,
+    VerifyForm,
+)
 from signing.models import (
     MERGE_FIELDS,
     AgreementTemplate,
@@ -57,7 +62,6 @@ TOO_LARGE_TO_VERIFY = "The file is larger than any document we seal."
 # A PDF shown in a frame of our own pages: Chromium's viewer is an object of the PDF's own
 # document, so the PDF response allows that and nothing else.
 PDF_FRAME_CSP = {"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]}
-SUBMISSION_PAGE_SIZE = 25
 
 
 def _pdf_response(data: bytes, filename: str) -> HttpResponse:
@@ -142,26 +146,10 @@ def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @role_required(*TEMPLATE_MANAGERS)
 def submission_list(request: AuthenticatedRequest) -> HttpResponse:
     """Every agreement sent, filtered by status and searched by title or signer."""
-    status = request.GET.get("status", "")
-    if status not in SubmissionStatus.values:
-        status = ""
-    search = request.GET.get("q", "").strip()
-    page = Paginator(
-        selectors.submission_list_for_admin(status=status, search=search), SUBMISSION_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    filters = SubmissionFilterForm(request.GET or None)
+    page = list_page(request, selectors.submission_list_for_admin(**filters.selector_filters()))
     selectors.subjects_attach(page.object_list)
-    query = urlencode({name: value for name, value in (("status", status), ("q", search)) if value})
-    return render(
-        request,
-        "signing/submission_list.html",
-        {
-            "page": page,
-            "status": status,
-            "q": search,
-            "query": query,
-            "statuses": SubmissionStatus.choices,
-        },
-    )
+    return render(request, "signing/submission_list.html", {"page": page, "filters": filters})
 
 
 def _submission_or_404(pk: int) -> Submission:

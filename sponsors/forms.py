@@ -2,6 +2,7 @@ from typing import cast
 
 from django import forms
 
+from accounts.lists import FilterForm
 from sponsors.models import Sponsor
 from sponsors.selectors import sponsor_contact_accounts
 
@@ -34,8 +35,13 @@ class SponsorForm(forms.ModelForm):
             )
 
 
-class SponsorSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+class SponsorFilterForm(FilterForm):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Company or contact"}),
+    )
 
 
 class CohortSponsorForm(forms.Form):

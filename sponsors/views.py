@@ -1,17 +1,15 @@
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.lists import list_page
 from accounts.permissions import COHORT_MANAGERS, role_required
 from cohorts.models import Cohort
 from signing.forms import RevokeForm
-from sponsors.forms import CohortSponsorForm, SponsorForm, SponsorSearchForm
+from sponsors.forms import CohortSponsorForm, SponsorFilterForm, SponsorForm
 from sponsors.models import Sponsor
 from sponsors.selectors import cohort_sponsor_status, sponsor_list
 from sponsors.services import (
@@ -26,17 +24,12 @@ from sponsors.services import (
 
 @role_required(*COHORT_MANAGERS)
 def sponsor_list_view(request: AuthenticatedRequest) -> HttpResponse:
-    search = SponsorSearchForm(request.GET or None)
-    query = search.cleaned_data.get("q", "") if search.is_valid() else ""
+    filters = SponsorFilterForm(request.GET or None)
+    sponsors = sponsor_list(**filters.selector_filters())
     return render(
         request,
         "sponsors/sponsor_list.html",
-        {
-            "page": Paginator(sponsor_list(search=query), 20).get_page(request.GET.get("page")),
-            "search": search,
-            "q": query,
-            "query": urlencode({"q": query}) if query else "",
-        },
+        {"page": list_page(request, sponsors), "filters": filters},
     )
 
 

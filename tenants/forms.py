@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.lists import FilterForm
 from signing.sealing import PKCS12_MAX_BYTES
 from tenants.models import Institution
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT, institution_code_validate
@@ -25,6 +26,17 @@ def contrast_with_white(hex_colour: str) -> float:
 
 
 LOGO_MAX_PIXELS = 2000
+
+
+class InstitutionFilterForm(FilterForm):
+    q = forms.CharField(
+        required=False,
+        label="Name or code",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or code"}),
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Institution.Status.choices]
+    )
 
 
 class FindInstitutionForm(forms.Form):

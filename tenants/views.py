@@ -5,7 +5,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from accounts.http import AuthenticatedRequest
+from accounts.lists import list_page
 from accounts.models import Role
 from accounts.permissions import role_required
 from signing.sealing import certificate_import_pkcs12
@@ -22,6 +22,7 @@ from signing.selectors import certificate_in_use
 from tenants.forms import (
     FindInstitutionForm,
     InstitutionCreateForm,
+    InstitutionFilterForm,
     InstitutionProfileForm,
     SealCertificateUploadForm,
 )
@@ -61,22 +62,12 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
 @operator_required
 def operator_dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
-    status = request.GET.get("status", "")
-    institutions = institution_list_for_operator(search=search, status=status)
-    page = Paginator(institutions, 25).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    filters = InstitutionFilterForm(request.GET or None)
+    institutions = institution_list_for_operator(**filters.selector_filters())
     return render(
         request,
         "tenants/operator_dashboard.html",
-        {
-            "page": page,
-            "search": search,
-            "status": status,
-            "statuses": Institution.Status.choices,
-            "query": query.urlencode(),
-        },
+        {"page": list_page(request, institutions), "filters": filters},
     )
 
 

@@ -4,7 +4,7 @@ from typing import cast
 from django import forms
 from django.core import signing
 
-from accounts.forms import FilterFormMixin
+from accounts.lists import FilterForm
 from accounts.models import User
 from verification.reasons import rejection_reasons
 from verification.selectors import queue_cohort_choices, queue_document_type_choices
@@ -25,9 +25,11 @@ class CountedChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.waiting or 0})"
 
 
-class QueueFilterForm(FilterFormMixin, forms.Form):
+class QueueFilterForm(FilterForm):
     """The queue's filters. Cohorts are only those the reviewer may see: another cohort's id is
     not a valid choice."""
+
+    selector_names = {"waiting": "waiting_days"}
 
     cohort = CountedChoiceField(queryset=None, required=False, empty_label="All my cohorts")
     document_type = CountedChoiceField(
@@ -43,16 +45,6 @@ class QueueFilterForm(FilterFormMixin, forms.Form):
         cohort.queryset = queue_cohort_choices(user=user)
         document_type = cast(forms.ModelChoiceField, self.fields["document_type"])
         document_type.queryset = queue_document_type_choices(user=user)
-
-    def queue_filters(self) -> dict:
-        """Keyword arguments for verification.selectors.review_queue."""
-        if not self.is_bound or not self.is_valid():
-            return {}
-        return {
-            "cohort": self.cleaned_data["cohort"],
-            "document_type": self.cleaned_data["document_type"],
-            "waiting_days": self.cleaned_data["waiting"],
-        }
 
 
 def opened_token() -> str:

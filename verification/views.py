@@ -11,7 +11,6 @@ from csp.constants import NONE, SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.lists import list_page
 from accounts.permissions import role_required
 from enrolments.choices import Gender
 from enrolments.forms import HomeLanguage, Qualification
@@ -41,7 +41,6 @@ from verification.selectors import (
 )
 from verification.services import document_review, documents_bulk_approve
 
-QUEUE_PAGE_SIZE = 25
 FILTER_NAMES = ("cohort", "document_type", "waiting")
 # What a browser may show inline from our own origin; anything else is only ever downloaded.
 INLINE_TYPES = {"application/pdf", "image/jpeg", "image/png"}
@@ -69,14 +68,14 @@ def _document(request: HttpRequest, pk: int) -> StudentDocument:
 @role_required(*REVIEWER_ROLES)
 def queue(request: HttpRequest) -> HttpResponse:
     filters = QueueFilterForm(request.GET or None, user=request.user)
-    documents = review_queue(user=request.user, **filters.queue_filters())
+    documents = review_queue(user=request.user, **filters.selector_filters())
     query = _filter_query(request)
     return render(
         request,
         "verification/queue.html",
         {
             "filters": filters,
-            "page": Paginator(documents, QUEUE_PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": list_page(request, documents),
             "counts": review_queue_counts(user=request.user),
             "query": query,
             "review_query": f"?{query}" if query else "",
@@ -165,7 +164,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     filters = QueueFilterForm(request.GET or None, user=request.user)
     upcoming = document_next_for_review(
-        user=request.user, after=document, filters=filters.queue_filters()
+        user=request.user, after=document, filters=filters.selector_filters()
     )
     versions = document_versions(document=document)
     decision = next(
@@ -202,7 +201,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _to_next(request: HttpRequest, document: StudentDocument, query: str) -> HttpResponse:
     filters = QueueFilterForm(request.GET or None, user=request.user)
     upcoming = document_next_for_review(
-        user=request.user, after=document, filters=filters.queue_filters()
+        user=request.user, after=document, filters=filters.selector_filters()
     )
     if upcoming is None:
         messages.info(request, "Nothing else is waiting for review.")

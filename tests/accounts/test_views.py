@@ -7,6 +7,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+import accounts.lists
 from accounts.models import Invitation, Role, User
 from accounts.services import user_deactivate, user_invite
 from audit.models import AuditEvent
@@ -349,3 +350,17 @@ def test_a_refused_password_change_changes_nothing_and_audits_nothing(institutio
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     assert not AuditEvent.objects.filter(action="user.password_changed").exists()
+
+
+def test_page_two_of_the_people_list_keeps_its_filters(institution, client_for, monkeypatch):
+    monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
+    admin = UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
+    auditors = [UserFactory(roles=[Role.AUDITOR], full_name=f"Auditor {n}") for n in range(3)]
+    UserFactory.create_batch(3, roles=[Role.TRAINER])
+    client = client_for(institution)
+    client.force_login(admin)
+
+    first = client.get("/accounts/people/", {"role": "auditor", "status": ""})
+    assert 'href="?role=auditor&amp;page=2"' in first.content.decode()
+    second = client.get("/accounts/people/?role=auditor&page=2")
+    assert list(second.context["page"]) == auditors[2:]

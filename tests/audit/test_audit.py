@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+import audit.views
 from accounts.models import Role
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_first_break
@@ -173,3 +174,19 @@ def test_audit_page_query_count_does_not_grow_with_rows(
     _record(30, actor=UserFactory(roles=[Role.TRAINER]))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/audit/")
+
+
+def test_page_two_of_the_audit_trail_keeps_its_filters(institution, client_for, monkeypatch):
+    monkeypatch.setattr(audit.views, "LOG_PAGE_SIZE", 2)
+    auditor = UserFactory(roles=[Role.AUDITOR])
+    made = [
+        audit_record(action="thing.made", entity_type="test.thing", entity_id=n) for n in range(3)
+    ]
+    _record(3)
+    client = client_for(institution)
+    client.force_login(auditor)
+
+    first = client.get("/audit/", {"action": "thing.made", "entity_type": ""})
+    assert 'href="?action=thing.made&amp;page=2"' in first.content.decode()
+    second = client.get("/audit/?action=thing.made&page=2")
+    assert list(second.context["page"]) == made[:1]

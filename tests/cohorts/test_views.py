@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+import accounts.lists
 from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.models import Cohort, CohortState, DocumentType
@@ -347,3 +348,28 @@ def test_students_link_to_their_enrolment_page(admin_client, admin):
     link = reverse("verification:enrollment", args=[enrollment.pk])
     assert f'href="{link}"' in page
     assert admin_client.get(link).status_code == 200
+
+
+def test_page_two_of_the_cohort_list_keeps_its_filters(admin_client, monkeypatch):
+    monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
+    kept = [CohortFactory(name=f"Keep {n}") for n in range(3)]
+    CohortFactory.create_batch(3, name="Other")
+
+    first = admin_client.get("/cohorts/", {"q": "keep", "state": "draft"})
+    assert 'href="?q=keep&amp;state=draft&amp;page=2"' in first.content.decode()
+    second = admin_client.get("/cohorts/?q=keep&state=draft&page=2")
+    assert list(second.context["page"]) == kept[2:]
+
+
+def test_page_two_of_a_cohorts_students_keeps_the_search_and_the_order(
+    admin_client, admin, monkeypatch
+):
+    monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
+    cohort = _active(admin)
+    _enrol(cohort, admin, 3)
+    enrollment_invite(cohort=cohort, actor=admin, email="zanele@example.org", full_name="Zanele")
+
+    first = admin_client.get(f"/cohorts/{cohort.pk}/", {"q": "S", "sort": "-name"})
+    assert 'href="?q=S&amp;sort=-name&amp;page=2"' in first.content.decode()
+    second = admin_client.get(f"/cohorts/{cohort.pk}/?q=S&sort=-name&page=2", HTTP_HX_REQUEST="1")
+    assert [e.user.full_name for e in second.context["page"]] == ["S 0"]

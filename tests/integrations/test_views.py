@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+import integrations.views
 from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.imports import enrollments_import
@@ -225,3 +226,23 @@ def test_another_institutions_admin_cannot_see_or_touch_a_job(
     detail = client.get(reverse("integrations:job_detail", args=[enrolment_job.pk]))
     cancel = client.post(reverse("integrations:job_cancel", args=[enrolment_job.pk]))
     assert (detail.status_code, cancel.status_code) == (404, 404)
+
+
+def test_page_two_of_the_jobs_keeps_its_filters(signed_in, enrolment_job, admin, monkeypatch):
+    monkeypatch.setattr(integrations.views, "LOG_PAGE_SIZE", 2)
+    client, _ = signed_in(Role.ADMIN)
+    for name in ("One", "Two", "Three"):
+        cohort_create(
+            actor=admin,
+            name=name,
+            program_type="learnership",
+            start_date="2027-01-01",
+            end_date="2027-06-01",
+        )
+    cohort_jobs = list(SyncJob.objects.filter(entity_type="cohorts.cohort").order_by("-id"))
+    assert len(cohort_jobs) == 3
+
+    first = client.get(reverse("integrations:job_list"), {"entity_type": "cohorts.cohort"})
+    assert 'href="?entity_type=cohorts.cohort&amp;page=2"' in first.content.decode()
+    second = client.get(reverse("integrations:job_list") + "?entity_type=cohorts.cohort&page=2")
+    assert list(second.context["page"]) == cohort_jobs[2:]

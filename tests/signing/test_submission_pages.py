@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import signing.views
+import accounts.lists
 from accounts.models import Role
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
@@ -49,7 +49,7 @@ def test_the_list_filters_by_status_and_searches_signers(admin_client, make_subm
 
 
 def test_the_next_page_keeps_a_search_with_an_ampersand(admin_client, make_submission, monkeypatch):
-    monkeypatch.setattr(signing.views, "SUBMISSION_PAGE_SIZE", 2)
+    monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
     signer = {"role": "student", "name": "Thandi & Sipho", "email": "pair@example.org"}
     for _ in range(3):
         make_submission(signers=[signer])

@@ -3,9 +3,11 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+import accounts.lists
 from accounts.models import User
 from notifications.models import OutboundEmail
 from tenants.models import Institution
+from tenants.selectors import institution_list_for_operator
 from tenants.tasks import provision_institution
 from tests.factories import PASSWORD, UserFactory
 
@@ -166,3 +168,17 @@ def test_find_my_institution_validates_and_limits(client_for, db):
         "/find-institution/", {"email": "spam@example.org"}, REMOTE_ADDR="192.0.2.9"
     )
     assert "Too many requests" in limited.content.decode()
+
+
+def test_page_two_of_the_institutions_keeps_its_filters(client_for, operator, monkeypatch):
+    monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 1)
+    client = client_for(None)
+    client.force_login(operator)
+
+    matching = list(institution_list_for_operator(search="a", status="active"))
+    assert len(matching) >= 2  # Alpha College and Beta Academy, at least
+
+    first = client.get("/operator/", {"q": "a", "status": "active"})
+    assert 'href="?q=a&amp;status=active&amp;page=2"' in first.content.decode()
+    second = client.get("/operator/?q=a&status=active&page=2")
+    assert list(second.context["page"]) == matching[1:2]
