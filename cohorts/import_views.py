@@ -17,6 +17,7 @@ from cohorts.imports import (
     MAX_ROWS,
     enrollments_import_plan,
     spreadsheet_template,
+    student_import_cancel,
     student_import_confirm,
     student_import_progress,
     student_import_start,
@@ -156,6 +157,28 @@ def import_confirm(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespons
                 request, f"{enrolled} student{'s' if enrolled != 1 else ''} enrolled and invited."
             )
     return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+def import_cancel(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
+    """Asks first; cancelling forgets the file and its rows."""
+    cohort = _cohort(cohort_pk)
+    student_import = _student_import(cohort, pk, rows=False)
+    if request.method == "POST":
+        try:
+            student_import_cancel(student_import=student_import, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Import cancelled: nothing was imported from this file.")
+        return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+    if not student_import.is_cancellable:
+        return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+    return render(
+        request,
+        "cohorts/import_cancel.html",
+        {"cohort": cohort, "student_import": student_import},
+    )
 
 
 @role_required(*COHORT_MANAGERS)

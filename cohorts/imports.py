@@ -9,6 +9,7 @@ row errors, audit values, logs or e-mails).
 
 import codecs
 import csv
+import functools
 import io
 import logging
 import secrets
@@ -25,17 +26,25 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.validators import validate_email
-from django.db import DatabaseError, connection, models, transaction
-from django.db.models import F, Func, Value
+from django.db import DatabaseError, OperationalError, connection, models, transaction
+from django.db.models import F, Func, Q, Value
 from django.urls import reverse
 from django.utils import timezone
+from redis.exceptions import RedisError
+from tenant_schemas_celery.task import headers_with_schema
 
 from accounts.models import Invitation, Role, User, normalise_email
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from accounts.services import token_hash
 from audit.bulk import AuditEntry, audit_record_many, rows_copy
 from audit.services import audit_record
-from cohorts.models import Cohort, CohortState, StudentImport, StudentImportStatus
+from cohorts.models import (
+    STUDENT_IMPORT_RUNNING,
+    Cohort,
+    CohortState,
+    StudentImport,
+    StudentImportStatus,
+)
 from enrolments.choices import (
     Disability,
     Gender,
@@ -825,6 +834,31 @@ def _enrollment_emails(
 
 
 # --- Uploads through the pages (StudentImport) ---------------------------------------------
+#
+# Each step a worker performs (parsing, importing) is written to the import's row before its
+# task is queued: the row is the task's outbox. `dispatched_at` says the broker took the task,
+# `lease_expires_at` that a worker holds the step (renewed as it reads; while importing, the
+# row is also locked by the import's transaction, which ends with the worker's connection).
+# `student_imports_sweep` (Celery beat) queues again a step whose task was never handed over
+# or was lost, takes back one whose worker died, and fails one that keeps dying.
+
+# A worker renews the lease as it reads rows; a step without a renewal for this long has lost
+# its worker.
+STEP_LEASE = timedelta(seconds=60)
+# A queued task no worker has taken within this long was lost (a broker restarted empty): it
+# is queued again. Taking a step is atomic, so a late duplicate does nothing.
+REDISPATCH_AFTER = timedelta(seconds=60)
+# Workers that may die in a step before it is given up, with a message for the admin.
+MAX_STEP_ATTEMPTS = 3
+GIVEN_UP = {
+    StudentImportStatus.PARSING: "Checking the file was interrupted {attempts} times, so it "
+    "was stopped. Upload the file again; if it happens again, split it into smaller files.",
+    StudentImportStatus.IMPORTING: "The import was interrupted {attempts} times, so it was "
+    "stopped; nothing was imported. Upload the file again; if it happens again, split it into "
+    "smaller files.",
+}
+# Redis errors, and the socket errors under them: progress in the cache is a nicety.
+CACHE_ERRORS = (RedisError, OSError)
 
 
 def error_kind(error: Exception) -> str:
@@ -839,21 +873,89 @@ def _progress_key(student_import: StudentImport) -> str:
     return f"cohorts:student-import:{student_import.pk}:progress"
 
 
+def _progress_save(student_import: StudentImport, percent: int) -> None:
+    """Best effort: a cache that cannot be reached never stops an import or fails a page."""
+    try:
+        cache.set(_progress_key(student_import), percent, PROGRESS_CACHE_SECONDS)
+    except CACHE_ERRORS as error:
+        logger.warning(
+            "Progress of student import %s not saved: %s", student_import.pk, type(error).__name__
+        )
+
+
 def student_import_progress(student_import: StudentImport) -> int:
-    """Percent done, for the progress bar: rows read while parsing, steps while importing."""
-    if student_import.status == StudentImportStatus.IMPORTING:
+    """Percent done, for the progress bar: rows read while parsing, steps while importing
+    (0 when the cache cannot be reached)."""
+    if student_import.status != StudentImportStatus.IMPORTING:
+        return student_import.progress_percent
+    try:
         return int(cache.get(_progress_key(student_import), 0))
-    return student_import.progress_percent
+    except CACHE_ERRORS as error:
+        logger.warning(
+            "Progress of student import %s not read: %s", student_import.pk, type(error).__name__
+        )
+        return 0
 
 
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+def _step_task(status: str):
+    from cohorts.tasks import student_import_parse_task, student_import_run_task
+
+    return {
+        StudentImportStatus.PARSING: student_import_parse_task,
+        StudentImportStatus.IMPORTING: student_import_run_task,
+    }[status]
+
+
+def _step_dispatch(student_import_id: int, status: str, headers: dict) -> bool:
+    """Hand a step's task to the broker, and note that it did. A broker that cannot be
+    reached loses nothing: the step waits in its row and the sweep queues it again."""
+    try:
+        _step_task(status).apply_async((student_import_id,), headers=headers)
+    except Exception as error:  # kombu and redis raise many kinds, all meaning "not queued"
+        logger.warning(
+            "Student import %s not queued (%s); the sweep will queue it.",
+            student_import_id,
+            type(error).__name__,
+        )
+        return False
+    StudentImport.objects.filter(pk=student_import_id, status=status).update(
+        dispatched_at=timezone.now()
+    )
+    return True
+
+
+def _step_dispatch_on_commit(student_import: StudentImport) -> None:
+    # The schema now, not at commit: a caller may leave it before then.
+    headers = headers_with_schema(None)
+    transaction.on_commit(
+        functools.partial(_step_dispatch, student_import.pk, student_import.status, headers)
+    )
+
+
+def _step_take(student_import: StudentImport, status: str) -> bool:
+    """Take the `status` step for this worker (or request), atomically: False if the import is
+    past that step, another worker holds it, or it has been tried too often already. Reloads
+    `student_import` either way."""
+    now = timezone.now()
+    taken = StudentImport.objects.filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
+        pk=student_import.pk,
+        status=status,
+        attempts__lt=MAX_STEP_ATTEMPTS,
+    ).update(lease_expires_at=now + STEP_LEASE, attempts=F("attempts") + 1, updated_at=now)
+    student_import.refresh_from_db()
+    return bool(taken)
+
+
 def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> StudentImport:
     """Accept an uploaded file for `cohort`: refuse it at once if it is too large, not a
     spreadsheet, empty or has the wrong columns; otherwise store it and check its rows, in
-    this request for a small file, else in a task (the page shows the progress)."""
+    this request for a small file, else in a task (the page shows the progress). The import
+    is saved waiting for its task: a broker that is down delays the check, and loses nothing."""
     _check_manager(actor, "cohorts.student_import_start")
     _check_enrolling(cohort)
     _size_check(upload.size or 0)
@@ -885,9 +987,7 @@ def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> Studen
             },
         )
         if len(content) > _setting("COHORT_IMPORT_SYNCHRONOUS_MAX_BYTES", SYNCHRONOUS_MAX_BYTES):
-            from cohorts.tasks import student_import_parse_task
-
-            student_import_parse_task.delay_on_commit(student_import.pk)
+            _step_dispatch_on_commit(student_import)
             return student_import
     return student_import_parse(student_import=student_import, content=content)
 
@@ -895,97 +995,140 @@ def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> Studen
 def student_import_parse(
     *, student_import: StudentImport, content: bytes | None = None
 ) -> StudentImport:
-    """Read and check every row of an uploaded file, saving progress as it goes (outside any
-    transaction, so the page sees it), and leave the import waiting for confirmation with its
-    valid rows and the reasons of each invalid one. Does nothing unless it is still parsing."""
-    student_import.refresh_from_db()
-    if student_import.status != StudentImportStatus.PARSING:
+    """Read and check every row of an uploaded file, saving progress (and renewing the step's
+    lease) as it goes, outside any transaction so the page sees it, and leave the import
+    waiting for confirmation with its valid rows and the reasons of each invalid one. Does
+    nothing unless it is still parsing and no other worker holds the step."""
+    if not _step_take(student_import, StudentImportStatus.PARSING):
         return student_import
     if content is None:
         with student_import.file.open("rb") as stored:
             content = stored.read()
-    updates = StudentImport.objects.filter(pk=student_import.pk)
+    # Every write is conditional: a cancellation, or the sweep giving up, wins over a worker.
+    parsing = StudentImport.objects.filter(pk=student_import.pk, status=StudentImportStatus.PARSING)
     try:
         spreadsheet = spreadsheet_read(content, kind=student_import.kind)
         total = spreadsheet.estimated_rows
 
         def on_row(count: int) -> None:
             if count % PROGRESS_EVERY == 0:
-                updates.update(processed_rows=count, total_rows=max(total, count + 1))
+                parsing.update(
+                    processed_rows=count,
+                    total_rows=max(total, count + 1),
+                    lease_expires_at=timezone.now() + STEP_LEASE,
+                )
 
         report = rows_check(cohort=student_import.cohort, rows=spreadsheet.rows, on_row=on_row)
     except SpreadsheetError as error:
-        student_import.status = StudentImportStatus.FAILED
-        student_import.error = " ".join(error.messages)
+        outcome = {"status": StudentImportStatus.FAILED, "error": " ".join(error.messages)}
     else:
-        student_import.status = StudentImportStatus.PREVIEW
-        student_import.valid_rows = report.valid
-        student_import.row_errors = report.invalid
-        student_import.total_rows = student_import.processed_rows = report.total
-    student_import.save()
+        outcome = {
+            "status": StudentImportStatus.PREVIEW,
+            "valid_rows": report.valid,
+            "row_errors": report.invalid,
+            "total_rows": report.total,
+            "processed_rows": report.total,
+        }
+    parsing.update(**outcome, lease_expires_at=None, updated_at=timezone.now())
+    student_import.refresh_from_db()
     return student_import
 
 
 def student_import_confirm(*, student_import: StudentImport, actor: User) -> StudentImport:
     """Start importing the valid rows of a previewed file: in this request for a few rows,
-    else in a task. A second confirmation (a double click, another tab) is refused."""
+    else in a task. The state change is the task's outbox (one row, one statement), so the
+    import is queued exactly when it is confirmed, even with the broker down. A second
+    confirmation (a double click, another tab) is refused."""
     _check_manager(actor, "cohorts.student_import_confirm")
     if student_import.status == StudentImportStatus.PREVIEW and not student_import.valid_rows:
         raise ValidationError("There is no valid row to import.")
-    claimed = StudentImport.objects.filter(
-        pk=student_import.pk, status=StudentImportStatus.PREVIEW
-    ).update(status=StudentImportStatus.IMPORTING, updated_at=timezone.now())
-    if not claimed:
-        student_import.refresh_from_db(fields=["status"])
-        refusals = {
-            StudentImportStatus.PARSING: "The file is still being checked.",
-            StudentImportStatus.FAILED: "This import failed; upload the file again.",
-        }
-        raise ValidationError(
-            refusals.get(
-                student_import.status, "This file has already been imported or is being imported."
-            )
+    with transaction.atomic():
+        claimed = StudentImport.objects.filter(
+            pk=student_import.pk, status=StudentImportStatus.PREVIEW
+        ).update(
+            status=StudentImportStatus.IMPORTING,
+            confirmed_by=actor,
+            attempts=0,
+            lease_expires_at=None,
+            dispatched_at=None,
+            updated_at=timezone.now(),
         )
-    student_import.status = StudentImportStatus.IMPORTING
-    cache.set(_progress_key(student_import), 0, PROGRESS_CACHE_SECONDS)
-    if len(student_import.valid_rows) > _setting(
-        "COHORT_IMPORT_SYNCHRONOUS_MAX_ROWS", SYNCHRONOUS_MAX_ROWS
-    ):
-        from cohorts.tasks import student_import_run_task
-
-        student_import_run_task.delay_on_commit(student_import.pk, actor.pk)
+        if not claimed:
+            student_import.refresh_from_db(fields=["status"])
+            refusals = {
+                StudentImportStatus.PARSING: "The file is still being checked.",
+                StudentImportStatus.FAILED: "This import failed; upload the file again.",
+                StudentImportStatus.CANCELLED: "This import was cancelled; upload the file again.",
+            }
+            raise ValidationError(
+                refusals.get(
+                    student_import.status,
+                    "This file has already been imported or is being imported.",
+                )
+            )
+        student_import.refresh_from_db()
+        in_task = len(student_import.valid_rows) > _setting(
+            "COHORT_IMPORT_SYNCHRONOUS_MAX_ROWS", SYNCHRONOUS_MAX_ROWS
+        )
+        if in_task:
+            _step_dispatch_on_commit(student_import)
+    _progress_save(student_import, 0)
+    if in_task:
         return student_import
-    return student_import_run(student_import=student_import, actor=actor)
+    return student_import_run(student_import=student_import)
 
 
-def student_import_run(*, student_import: StudentImport, actor: User | None) -> StudentImport:
-    """Import a confirmed file's valid rows (`enrollments_import`) and record the outcome in
-    the same transaction. A refusal (the cohort closed meanwhile) marks the import failed.
-    Does nothing unless the import is confirmed and not yet done."""
+def _import_fail(student_import: StudentImport, message: str) -> None:
+    """Mark a running import failed, unless something else (a cancellation) ended it first."""
+    StudentImport.objects.filter(pk=student_import.pk, status__in=STUDENT_IMPORT_RUNNING).update(
+        status=StudentImportStatus.FAILED,
+        error=message,
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
     student_import.refresh_from_db()
-    if student_import.status != StudentImportStatus.IMPORTING:
+
+
+def student_import_run(*, student_import: StudentImport) -> StudentImport:
+    """Import a confirmed file's valid rows (`enrollments_import`), as the admin who confirmed
+    it, and record the outcome in the same transaction, which holds the import's row locked
+    while it runs. A refusal (the cohort closed meanwhile, the admin lost the right) marks the
+    import failed. Does nothing unless the import is confirmed, not yet done and not held by
+    another worker."""
+    if not _step_take(student_import, StudentImportStatus.IMPORTING):
         return student_import
-    key = _progress_key(student_import)
+    actor = student_import.confirmed_by
+    if actor is None:
+        _import_fail(student_import, "The person who confirmed the import no longer exists.")
+        return student_import
     try:
+        # Before the transaction: a refusal's audit event must outlive the rollback.
+        _check_manager(actor, "cohorts.enrollments_import")
         with transaction.atomic():
+            locked = StudentImport.objects.select_for_update().get(pk=student_import.pk)
+            if locked.status != StudentImportStatus.IMPORTING:
+                return locked  # cancelled or given up while this worker waited
             result = enrollments_import(
                 cohort=student_import.cohort,
                 actor=actor,
-                rows=student_import.valid_rows,
+                rows=locked.valid_rows,
                 reference=f"upload {student_import.pk}",
-                progress=lambda percent: cache.set(key, percent, PROGRESS_CACHE_SECONDS),
+                progress=functools.partial(_progress_save, student_import),
             )
-            student_import.status = StudentImportStatus.DONE
-            student_import.result = result.as_dict()
-            student_import.imported_at = timezone.now()
-            # Done with the special personal information: it now lives in the enrolments.
-            student_import.valid_rows = []
-            student_import.processed_rows = student_import.total_rows
-            stored_file = student_import.file.name
-            student_import.file = ""
-            student_import.save()
+            stored_file = locked.file.name
+            StudentImport.objects.filter(pk=locked.pk).update(
+                status=StudentImportStatus.DONE,
+                result=result.as_dict(),
+                imported_at=timezone.now(),
+                # Done with the special personal information: it now lives in the enrolments.
+                valid_rows=[],
+                processed_rows=F("total_rows"),
+                file="",
+                lease_expires_at=None,
+                updated_at=timezone.now(),
+            )
             if stored_file:
-                storage = student_import.file.storage
+                storage = locked.file.storage
                 transaction.on_commit(lambda: storage.delete(stored_file))
     except (ValidationError, PermissionDenied, DatabaseError) as error:
         if isinstance(error, ValidationError):
@@ -996,11 +1139,117 @@ def student_import_run(*, student_import: StudentImport, actor: User | None) -> 
             # E.g. someone else enrolled one of these students at the same moment.
             logger.error("Student import %s failed: %s", student_import.pk, error_kind(error))
             message = "The import failed and nothing was imported. Upload the file again."
-        student_import.refresh_from_db()
-        student_import.status = StudentImportStatus.FAILED
-        student_import.error = message
-        student_import.save(update_fields=["status", "error", "updated_at"])
+        _import_fail(student_import, message)
+        return student_import
+    student_import.refresh_from_db()
     return student_import
+
+
+def student_import_cancel(*, student_import: StudentImport, actor: User) -> StudentImport:
+    """Stop an import that has not finished (being checked, waiting for confirmation, or
+    queued or stuck importing) and forget its file and rows. Refused while a worker is
+    writing its students: that ends in seconds, one way or the other. A task that arrives
+    later finds it cancelled and does nothing."""
+    _check_manager(actor, "cohorts.student_import_cancel")
+    try:
+        with transaction.atomic(durable=True):
+            # NOWAIT: the import's own transaction holds the row while it writes students.
+            locked = (
+                StudentImport.objects.select_for_update(nowait=True)
+                .select_related("cohort")
+                .get(pk=student_import.pk)
+            )
+            if not locked.is_cancellable:
+                raise ValidationError(
+                    f"This import is {locked.get_status_display().lower()}: there is nothing "
+                    "to cancel."
+                )
+            previous = locked.status
+            stored_file = locked.file.name
+            locked.status = StudentImportStatus.CANCELLED
+            locked.error = ""
+            locked.valid_rows = []
+            locked.row_errors = []
+            locked.file = ""
+            locked.lease_expires_at = None
+            locked.save(
+                update_fields=[
+                    "status", "error", "valid_rows", "row_errors", "file", "lease_expires_at",
+                    "updated_at",
+                ]
+            )  # fmt: skip
+            audit_record(
+                actor=actor,
+                action="student_import.cancelled",
+                entity_type="cohorts.studentimport",
+                entity_id=locked.pk,
+                old_values={"status": previous},
+                new_values={"status": locked.status, "cohort": locked.cohort_id},
+            )
+            if stored_file:
+                storage = locked.file.storage
+                transaction.on_commit(lambda: storage.delete(stored_file))
+    except OperationalError as error:
+        raise ValidationError(
+            "The students of this file are being written right now, so the import can no "
+            "longer be cancelled. It ends in a moment: reload the page."
+        ) from error
+    return locked
+
+
+def student_imports_sweep() -> int:
+    """Keep running imports moving (Celery beat, every 30 s): queue a step whose task was not
+    handed to the broker (it was down) or was lost with it, take back a step whose worker
+    died (its lease ran out and no transaction holds its row) and queue it again, and fail,
+    with a message for the admin, a step that has already lost MAX_STEP_ATTEMPTS workers.
+    Returns how many imports it acted on."""
+    now = timezone.now()
+    due = StudentImport.objects.filter(
+        Q(lease_expires_at__lte=now)
+        | Q(lease_expires_at__isnull=True)
+        & (Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - REDISPATCH_AFTER)),
+        status__in=STUDENT_IMPORT_RUNNING,
+    )
+    acted = 0
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            # SKIP LOCKED: a row held by a live import's transaction is not stuck.
+            student_import = due.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if student_import is None:
+                continue
+            acted += 1
+            lost_worker = student_import.lease_expires_at is not None
+            if lost_worker and student_import.attempts >= MAX_STEP_ATTEMPTS:
+                message = GIVEN_UP[student_import.status].format(attempts=student_import.attempts)
+                logger.warning(
+                    "Student import %s given up after %s attempts at %s",
+                    pk,
+                    student_import.attempts,
+                    student_import.status,
+                )
+                audit_record(
+                    action="student_import.failed",
+                    entity_type="cohorts.studentimport",
+                    entity_id=pk,
+                    old_values={"status": student_import.status},
+                    new_values={
+                        "status": StudentImportStatus.FAILED,
+                        "attempts": student_import.attempts,
+                    },
+                )
+                student_import.status = StudentImportStatus.FAILED
+                student_import.error = message
+                student_import.lease_expires_at = None
+                student_import.save(
+                    update_fields=["status", "error", "lease_expires_at", "updated_at"]
+                )
+                continue
+            if lost_worker:
+                logger.warning("Student import %s lost its worker at %s", pk, student_import.status)
+            student_import.lease_expires_at = None
+            student_import.save(update_fields=["lease_expires_at", "updated_at"])
+            _step_dispatch_on_commit(student_import)
+    return acted
 
 
 STALE_IMPORT_AGE = timedelta(days=7)
@@ -1022,6 +1271,7 @@ def student_imports_discard_stale(*, older_than: timedelta = STALE_IMPORT_AGE) -
             student_import.valid_rows = []
             student_import.row_errors = []
             student_import.file = ""
+            student_import.lease_expires_at = None
             student_import.save()
             if stored_file:
                 storage = student_import.file.storage
