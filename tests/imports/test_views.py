@@ -228,6 +228,8 @@ def _pages(cohort, student_import) -> list[tuple[str, str]]:
         ("get", reverse("cohort_import:detail", args=args)),
         ("get", reverse("cohort_import:progress", args=args)),
         ("post", reverse("cohort_import:confirm", args=args)),
+        ("get", reverse("cohort_import:cancel", args=args)),
+        ("post", reverse("cohort_import:cancel", args=args)),
     ]
 
 
