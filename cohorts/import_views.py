@@ -1,5 +1,5 @@
 """Pages for importing a cohort's students from a spreadsheet: upload, progress and preview,
-confirmation, and the template to fill in. The work is in cohorts.imports."""
+confirmation, cancellation, and the template to fill in. The work is in cohorts.imports."""
 
 from django import forms
 from django.contrib import messages
@@ -10,18 +10,19 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.permissions import COHORT_MANAGERS, role_required
-from cohorts.imports import (
-    CHOICES,
-    ENROLLING_STATES,
-    MAX_FILE_BYTES,
-    MAX_ROWS,
+from cohorts.imports.reading import CHOICES, MAX_FILE_BYTES, MAX_ROWS, spreadsheet_template
+from cohorts.imports.selectors import (
     enrollments_import_plan,
-    spreadsheet_template,
+    student_import_for_cohort,
+    student_import_progress,
+    student_imports_recent,
+)
+from cohorts.imports.uploads import (
     student_import_cancel,
     student_import_confirm,
-    student_import_progress,
     student_import_start,
 )
+from cohorts.imports.writing import ENROLLING_STATES
 from cohorts.models import Cohort, StudentImport, StudentImportStatus
 
 PREVIEW_ROWS = 100
@@ -49,14 +50,6 @@ class StudentImportForm(forms.Form):
 
 def _cohort(cohort_pk: int) -> Cohort:
     return get_object_or_404(Cohort, pk=cohort_pk)
-
-
-def _student_import(cohort: Cohort, pk: int, *, rows: bool = True) -> StudentImport:
-    """The import, with its rows (up to 20,000 of them, as JSON) only when the page shows them."""
-    imports = StudentImport.objects.select_related("cohort")
-    if not rows:
-        imports = imports.defer("valid_rows", "row_errors")
-    return get_object_or_404(imports, pk=pk, cohort=cohort)
 
 
 def _progress_context(student_import: StudentImport) -> dict:
@@ -94,7 +87,7 @@ def import_upload(request: HttpRequest, cohort_pk: int) -> HttpResponse:
             form.add_error("file", error)
         else:
             return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
-    recent = StudentImport.objects.filter(cohort=cohort).select_related("created_by")[:5]
+    recent = student_imports_recent(cohort=cohort)
     return render(
         request,
         "cohorts/import_upload.html",
@@ -113,7 +106,7 @@ def import_detail(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse
     """The import's page: progress while a task works, then the preview (valid rows, invalid
     rows with their reasons, and what confirming will create), then the outcome."""
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk)
     context = {"cohort": cohort, **_progress_context(student_import)}
     if student_import.status == StudentImportStatus.PREVIEW:
         context.update(
@@ -131,7 +124,7 @@ def import_progress(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespon
     """The progress bar, polled by htmx; once the work is over the whole page reloads to show
     the preview or the outcome."""
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk, rows=False)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk, rows=False)
     if request.htmx and not student_import.is_running:
         return HttpResponseClientRefresh()
     return render(
@@ -145,7 +138,7 @@ def import_progress(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespon
 @require_POST
 def import_confirm(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk)
     try:
         student_import = student_import_confirm(student_import=student_import, actor=request.user)
     except ValidationError as error:
@@ -163,7 +156,7 @@ def import_confirm(request: HttpRequest, cohort_pk: int, pk: int) -> HttpRespons
 def import_cancel(request: HttpRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """Asks first; cancelling forgets the file and its rows."""
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk, rows=False)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk, rows=False)
     if request.method == "POST":
         try:
             student_import_cancel(student_import=student_import, actor=request.user)

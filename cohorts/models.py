@@ -182,15 +182,15 @@ class StudentImportStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# The steps a worker performs: the import is the outbox of its own task (cohorts.imports).
+# The steps a worker performs: the import is the outbox of its own task.
 STUDENT_IMPORT_RUNNING = (StudentImportStatus.PARSING, StudentImportStatus.IMPORTING)
 
 
 class StudentImport(models.Model):
     """One uploaded spreadsheet of students for a cohort, from upload through the preview to
-    the import (cohorts.imports). `processed_rows` / `total_rows` drive the progress bar while a
-    task reads or imports the file. The file and the valid rows (which hold special personal
-    information) are discarded once the import is done.
+    the import (cohorts.imports.uploads). `processed_rows` / `total_rows` drive the progress
+    bar while a task reads or imports the file. The file and the valid rows (which hold special
+    personal information) are discarded once the import is done.
 
     While a step runs (parsing, importing) the row is its task's outbox: `dispatched_at` is
     empty until the task has been handed to the broker, `lease_expires_at` is set while a

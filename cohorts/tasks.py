@@ -8,7 +8,7 @@ import logging
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from cohorts.imports import (
+from cohorts.imports.uploads import (
     error_kind,
     student_import_parse,
     student_import_run,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
-from cohorts.imports import (
+from cohorts.imports.uploads import (
     student_import_confirm,
     student_import_start,
     student_imports_sweep,

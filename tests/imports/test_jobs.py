@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from cohorts.imports import (
+from cohorts.imports.uploads import (
     MAX_STEP_ATTEMPTS,
     REDISPATCH_AFTER,
     STEP_LEASE,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
-from cohorts.imports import student_import_progress
+from cohorts.imports.selectors import student_import_progress
 from cohorts.models import StudentImport, StudentImportStatus
 from enrolments.models import CohortEnrollment
 from notifications.models import OutboundEmail

@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from openpyxl import load_workbook
 
 from accounts.models import Role, User
-from cohorts.imports import COLUMNS, MAX_FILE_BYTES
+from cohorts.imports.reading import COLUMNS, MAX_FILE_BYTES
 from cohorts.models import StudentImport, StudentImportStatus
 from cohorts.services import cohort_cancel
 from enrolments.models import CohortEnrollment
