@@ -400,7 +400,8 @@ def student_imports_sweep() -> int:
                 continue
             acted += 1
             lost_worker = student_import.lease_expires_at is not None
-            if lost_worker and student_import.attempts >= MAX_STEP_ATTEMPTS:
+            # No worker may take the step again (see _step_take): end it rather than loop.
+            if student_import.attempts >= MAX_STEP_ATTEMPTS:
                 message = GIVEN_UP[student_import.status].format(attempts=student_import.attempts)
                 logger.warning(
                     "Student import %s given up after %s attempts at %s",
