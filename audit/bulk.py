@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from audit.context import current_context
 from audit.models import AuditEvent
-from audit.services import audit_chain_lock, event_hash
+from audit.services import audit_chain_lock, event_hash, personal_values_masked
 
 # Columns whose database value is the attribute itself when that is a plain str, int or bool;
 # any other value (a JSON string, an enum, a lazy translation) goes through the field.
@@ -109,6 +110,26 @@ class AuditEntry:
     old_values: dict[str, Any] = field(default_factory=dict)
     new_values: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def about(
+        cls,
+        entity: models.Model,
+        *,
+        action: str,
+        old_values: dict[str, Any] | None = None,
+        new_values: dict[str, Any] | None = None,
+    ) -> "AuditEntry":
+        """An entry about `entity`, as `audit_record(entity=...)` makes one: type and id from
+        the instance, its personal fields recorded as changed."""
+        old_values, new_values = personal_values_masked(entity, old_values, new_values)
+        return cls(
+            action=action,
+            entity_type=entity._meta.label_lower,
+            entity_id=entity.pk,
+            old_values=old_values,
+            new_values=new_values,
+        )
+
 
 _JSON_PLAIN = (str, int, bool, type(None))
 
@@ -128,6 +149,10 @@ def audit_record_many(*, entries: Iterable[AuditEntry], actor=None) -> list[Audi
     entries = list(entries)
     if not entries:
         return []
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "audit_record_many runs inside the transaction of the change it records."
+        )
     context = current_context()
     actor = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():

@@ -13,8 +13,8 @@ create every account from scratch (after a warm-up of both on 5 rows, and a CHEC
 each measurement):
 
 - ours: what `manage.py import_students` does: `spreadsheet_read` and `rows_check` (every row
-  checked), then `cohorts.imports.enrollments_import` (bulk writes in one transaction, e-mails
-  queued in the outbox and handed to workers after commit in chunks);
+  checked), then `cohorts.imports.writing.enrollments_import` (bulk writes in one transaction,
+  e-mails queued in the outbox and handed to workers after commit in chunks);
 - baseline: the plain per-row approach: the stdlib csv reader, the same per-row check
   (`row_clean`), then `enrolments.services.enrollment_invite` for each row (as the "invite a
   student" page does), all in one transaction like the bulk import, so that the difference is
@@ -81,7 +81,9 @@ def generated_file(count: int) -> bytes:
 
 
 def import_ours(content: bytes, cohort, actor) -> None:
-    from cohorts.imports import enrollments_import, rows_check, spreadsheet_read
+    from cohorts.imports.reading import spreadsheet_read
+    from cohorts.imports.validation import rows_check
+    from cohorts.imports.writing import enrollments_import
 
     started = time.perf_counter()
     spreadsheet = spreadsheet_read(content)
@@ -105,7 +107,7 @@ def import_baseline(content: bytes, cohort, actor) -> None:
 
 
 def _invite_each(reader, cohort, actor) -> None:
-    from cohorts.imports import row_clean
+    from cohorts.imports.validation import row_clean
     from enrolments.services import enrollment_invite_in_transaction
 
     for index, values in enumerate(reader, start=1):

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/", import_views.import_detail, name="detail"),
     path("<int:pk>/progress/", import_views.import_progress, name="progress"),
     path("<int:pk>/confirm/", import_views.import_confirm, name="confirm"),
+    path("<int:pk>/cancel/", import_views.import_cancel, name="cancel"),
 ]

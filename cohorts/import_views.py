@@ -1,5 +1,5 @@
 """Pages for importing a cohort's students from a spreadsheet: upload, progress and preview,
-confirmation, and the template to fill in. The work is in cohorts.imports."""
+confirmation, cancellation, and the template to fill in. The work is in cohorts.imports."""
 
 from django import forms
 from django.contrib import messages
@@ -11,17 +11,19 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import COHORT_MANAGERS, role_required
-from cohorts.imports import (
-    CHOICES,
-    ENROLLING_STATES,
-    MAX_FILE_BYTES,
-    MAX_ROWS,
+from cohorts.imports.reading import CHOICES, MAX_FILE_BYTES, MAX_ROWS, spreadsheet_template
+from cohorts.imports.selectors import (
     enrollments_import_plan,
-    spreadsheet_template,
-    student_import_confirm,
+    student_import_for_cohort,
     student_import_progress,
+    student_imports_recent,
+)
+from cohorts.imports.uploads import (
+    student_import_cancel,
+    student_import_confirm,
     student_import_start,
 )
+from cohorts.imports.writing import ENROLLING_STATES
 from cohorts.models import Cohort, StudentImport, StudentImportStatus
 
 PREVIEW_ROWS = 100
@@ -49,14 +51,6 @@ class StudentImportForm(forms.Form):
 
 def _cohort(cohort_pk: int) -> Cohort:
     return get_object_or_404(Cohort, pk=cohort_pk)
-
-
-def _student_import(cohort: Cohort, pk: int, *, rows: bool = True) -> StudentImport:
-    """The import, with its rows (up to 20,000 of them, as JSON) only when the page shows them."""
-    imports = StudentImport.objects.select_related("cohort")
-    if not rows:
-        imports = imports.defer("valid_rows", "row_errors")
-    return get_object_or_404(imports, pk=pk, cohort=cohort)
 
 
 def _progress_context(student_import: StudentImport) -> dict:
@@ -94,7 +88,7 @@ def import_upload(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse
             form.add_error("file", error)
         else:
             return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
-    recent = StudentImport.objects.filter(cohort=cohort).select_related("created_by")[:5]
+    recent = student_imports_recent(cohort=cohort)
     return render(
         request,
         "cohorts/import_upload.html",
@@ -113,7 +107,7 @@ def import_detail(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> Htt
     """The import's page: progress while a task works, then the preview (valid rows, invalid
     rows with their reasons, and what confirming will create), then the outcome."""
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk)
     context = {"cohort": cohort, **_progress_context(student_import)}
     if student_import.status == StudentImportStatus.PREVIEW:
         context.update(
@@ -131,7 +125,7 @@ def import_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> H
     """The progress bar, polled by htmx; once the work is over the whole page reloads to show
     the preview or the outcome."""
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk, rows=False)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk, rows=False)
     if request.htmx and not student_import.is_running:
         return HttpResponseClientRefresh()
     return render(
@@ -145,7 +139,7 @@ def import_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> H
 @require_POST
 def import_confirm(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     cohort = _cohort(cohort_pk)
-    student_import = _student_import(cohort, pk)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk)
     try:
         student_import = student_import_confirm(student_import=student_import, actor=request.user)
     except ValidationError as error:
@@ -157,6 +151,28 @@ def import_confirm(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> Ht
                 request, f"{enrolled} student{'s' if enrolled != 1 else ''} enrolled and invited."
             )
     return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+
+
+@role_required(*COHORT_MANAGERS)
+def import_cancel(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
+    """Asks first; cancelling forgets the file and its rows."""
+    cohort = _cohort(cohort_pk)
+    student_import = student_import_for_cohort(cohort=cohort, pk=pk, rows=False)
+    if request.method == "POST":
+        try:
+            student_import_cancel(student_import=student_import, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Import cancelled: nothing was imported from this file.")
+        return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+    if not student_import.is_cancellable:
+        return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
+    return render(
+        request,
+        "cohorts/import_cancel.html",
+        {"cohort": cohort, "student_import": student_import},
+    )
 
 
 @role_required(*COHORT_MANAGERS)

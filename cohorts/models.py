@@ -182,13 +182,23 @@ class StudentImportStatus(models.TextChoices):
     IMPORTING = "importing", "Importing"
     DONE = "done", "Imported"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The steps a worker performs: the import is the outbox of its own task.
+STUDENT_IMPORT_RUNNING = (StudentImportStatus.PARSING, StudentImportStatus.IMPORTING)
 
 
 class StudentImport(models.Model):
     """One uploaded spreadsheet of students for a cohort, from upload through the preview to
-    the import (cohorts.imports). `processed_rows` / `total_rows` drive the progress bar while a
-    task reads or imports the file. The file and the valid rows (which hold special personal
-    information) are discarded once the import is done."""
+    the import (cohorts.imports.uploads). `processed_rows` / `total_rows` drive the progress
+    bar while a task reads or imports the file. The file and the valid rows (which hold special
+    personal information) are discarded once the import is done.
+
+    While a step runs (parsing, importing) the row is its task's outbox: `dispatched_at` is
+    empty until the task has been handed to the broker, `lease_expires_at` is set while a
+    worker holds the step (renewed as it goes) and `attempts` counts the workers that took it,
+    so that a sweep can queue a lost task again or give up on one that keeps dying."""
 
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="student_imports")
     file = models.FileField(upload_to=student_import_path, max_length=300, blank=True)
@@ -210,10 +220,29 @@ class StudentImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current step's task was last queued."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Until when the worker running the step holds it."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Workers that have started the current step."
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["cohort", "-created_at"])]
+        indexes = [
+            models.Index(fields=["cohort", "-created_at"]),
+            models.Index(
+                fields=["status"],
+                name="cohorts_import_running_idx",
+                condition=models.Q(status__in=["parsing", "importing"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_name} for {self.cohort_id} ({self.status})"
@@ -228,4 +257,8 @@ class StudentImport(models.Model):
 
     @property
     def is_running(self) -> bool:
-        return self.status in (StudentImportStatus.PARSING, StudentImportStatus.IMPORTING)
+        return self.status in STUDENT_IMPORT_RUNNING
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.status in (*STUDENT_IMPORT_RUNNING, StudentImportStatus.PREVIEW)

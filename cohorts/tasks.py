@@ -1,21 +1,21 @@
 """Background work for student imports. Each task runs in the schema it was queued from
 (config.celery: TenantTask) and is idempotent: a redelivered task finds the import past the
-step it performs and does nothing."""
+step it performs, or the step held by another worker, and does nothing. A task that is lost
+(the broker down, a worker killed) is queued again by `student_imports_sweep`."""
 
 import logging
 
 from celery import shared_task
-from django.core.exceptions import ObjectDoesNotExist
 from django_tenants.utils import schema_context
 
-from accounts.models import User
-from cohorts.imports import (
+from cohorts.imports.uploads import (
     error_kind,
     student_import_parse,
     student_import_run,
     student_imports_discard_stale,
+    student_imports_sweep,
 )
-from cohorts.models import StudentImport, StudentImportStatus
+from cohorts.models import STUDENT_IMPORT_RUNNING, StudentImport, StudentImportStatus
 from notifications.services import email_deliver
 from tenants.selectors import schema_names_for_background_work
 
@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 def _fail(student_import_id: int, message: str) -> None:
     StudentImport.objects.filter(
         pk=student_import_id,
-        status__in=[StudentImportStatus.PARSING, StudentImportStatus.IMPORTING],
-    ).update(status=StudentImportStatus.FAILED, error=message)
+        status__in=STUDENT_IMPORT_RUNNING,
+    ).update(status=StudentImportStatus.FAILED, error=message, lease_expires_at=None)
 
 
 @shared_task(name="cohorts.student_import_parse")
@@ -46,18 +46,13 @@ def student_import_parse_task(student_import_id: int) -> str:
 
 
 @shared_task(name="cohorts.student_import_run")
-def student_import_run_task(student_import_id: int, actor_id: int | None) -> str:
-    """Import a confirmed file's valid rows in one transaction."""
+def student_import_run_task(student_import_id: int) -> str:
+    """Import a confirmed file's valid rows in one transaction, as the admin who confirmed it."""
     student_import = StudentImport.objects.filter(pk=student_import_id).first()
     if student_import is None:
         return "missing"
     try:
-        actor = User.objects.get(pk=actor_id) if actor_id is not None else None
-    except ObjectDoesNotExist:
-        _fail(student_import_id, "The person who confirmed the import no longer exists.")
-        return StudentImportStatus.FAILED
-    try:
-        return student_import_run(student_import=student_import, actor=actor).status
+        return student_import_run(student_import=student_import).status
     except Exception as error:
         logger.error("Importing student import %s failed: %s", student_import_id, error_kind(error))
         _fail(
@@ -90,3 +85,16 @@ def student_imports_discard_stale_all_institutions() -> None:
     for schema_name in schema_names_for_background_work(include_public=False):
         with schema_context(schema_name):
             student_imports_discard_stale_task.delay()
+
+
+@shared_task(name="cohorts.student_imports_sweep")
+def student_imports_sweep_task() -> int:
+    return student_imports_sweep()
+
+
+@shared_task(name="cohorts.student_imports_sweep_all_institutions")
+def student_imports_sweep_all_institutions() -> None:
+    """Beat entry point: one sweep of running imports per active institution."""
+    for schema_name in schema_names_for_background_work(include_public=False):
+        with schema_context(schema_name):
+            student_imports_sweep_task.delay()

@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cohorts.student_imports_discard_stale_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
+    # Student imports whose task was never queued or was lost, or whose worker died.
+    "cohorts-sweep-student-imports": {
+        "task": "cohorts.student_imports_sweep_all_institutions",
+        "schedule": 30.0,
+    },
     "enrolments-scan-sweep": {
         "task": "enrolments.document_scan_sweep_all_institutions",
         "schedule": 60.0 * 10,

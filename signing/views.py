@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
-from django_ratelimit.core import get_usage, is_ratelimited
 
 from accounts.http import AuthenticatedRequest, SiteRequest
 from accounts.lists import list_page
@@ -49,6 +48,7 @@ from signing.services import (
     template_update,
     waiting_for,
 )
+from tenants.ratelimits import RateLimitUnavailable, rate_limit_usage, rate_limited
 
 # Unknown tokens count against the address; past the limit every link page refuses for a while.
 GUESS_RATE = "20/10m"
@@ -229,24 +229,45 @@ def submission_final(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return _pdf_response(stored.read(), "signed-agreement.pdf")
 
 
-def _too_many_guesses(request: HttpRequest) -> bool:
-    """Whether this address has used up its unknown-token allowance (counted on misses only)."""
-    usage = get_usage(request, group="signing.link", key="ip", rate=GUESS_RATE)
+def _too_many_guesses(request: HttpRequest) -> bool | None:
+    """Whether this address has used up its unknown-token allowance (counted on misses only),
+    or None when the counts cannot be read: a known token still opens its page then."""
+    try:
+        usage = rate_limit_usage(
+            request, group="signing.link", key="ip", rate=GUESS_RATE, fail_closed=True
+        )
+    except RateLimitUnavailable:
+        return None
     return bool(usage) and usage["count"] >= usage["limit"]
 
 
-def _count_guess(request: HttpRequest) -> None:
-    get_usage(request, group="signing.link", key="ip", rate=GUESS_RATE, increment=True)
+def _unknown_token(request: HttpRequest, *, counted: bool) -> HttpResponse:
+    """The answer to a token we do not know. Guessing is what the limit stops, so when the
+    guess cannot be counted the answer is "try later", never whether the token exists."""
+    if counted:
+        try:
+            rate_limit_usage(
+                request, group="signing.link", key="ip", rate=GUESS_RATE, increment=True,
+                fail_closed=True,
+            )  # fmt: skip
+        except RateLimitUnavailable:
+            counted = False
+    if not counted:
+        response = render(request, "signing/link_unusable.html", {"state": "unavailable"},
+                          status=503)  # fmt: skip
+        response["Retry-After"] = "60"
+        return response
+    return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
 
 
 def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
     """The link for `token` if it may be used now, or the page that says why not."""
-    if _too_many_guesses(request):
+    too_many = _too_many_guesses(request)
+    if too_many:
         return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
     link = link_for_token(token)
     if link is None:
-        _count_guess(request)
-        return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
+        return _unknown_token(request, counted=too_many is not None)
     state = link.state
     if state != "usable":
         return render(
@@ -328,21 +349,22 @@ def sign_document(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
-    if _too_many_guesses(request):
+    too_many = _too_many_guesses(request)
+    if too_many:
         return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
     link = link_for_token(token)
     if link is None:
-        _count_guess(request)
-        return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
+        return _unknown_token(request, counted=too_many is not None)
     if link.state == "usable":
         return redirect("signing_public:sign", token=token)
 
     submitter = link.submitter
     resendable = submitter.submission.status == SubmissionStatus.PENDING and not submitter.is_done
-    # Counted (atomically) only when a link may be sent: a refusal uses up nothing.
-    if resendable and is_ratelimited(
+    # Counted (atomically) only when a link may be sent: a refusal uses up nothing. Failing
+    # open: the link goes only to the signer's own address.
+    if resendable and rate_limited(
         request, group="signing.link_resend", key=lambda group, request: str(submitter.pk),
-        rate=RESEND_RATE, increment=True,
+        rate=RESEND_RATE,
     ):  # fmt: skip
         return render(
             request, "signing/link_unusable.html",
@@ -367,8 +389,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     the rate limit and its declared length within the size limit (Django reads no more of the
     body than Content-Length says); the CSRF check, which reads the body, comes after."""
     if request.method == "POST":
-        if is_ratelimited(request, group="signing.verify", key="ip", rate=VERIFY_RATE,
-                          increment=True):  # fmt: skip
+        if rate_limited(request, group="signing.verify", key="ip", rate=VERIFY_RATE):
             return _verify_refused(
                 request, "Too many checks from your address; try again later.", status=429
             )

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
-from django_ratelimit.decorators import ratelimit
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
@@ -27,6 +26,7 @@ from tenants.forms import (
     SealCertificateUploadForm,
 )
 from tenants.models import Institution
+from tenants.ratelimits import rate_limited
 from tenants.selectors import institution_list_for_operator
 from tenants.services import (
     institution_finder_send,
@@ -44,10 +44,13 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/landing.html")
 
 
-@ratelimit(key="ip", rate="10/h", method="POST", block=False)
 def find_institution(request: HttpRequest) -> HttpResponse:
+    """Each request e-mails an address: limited per client address, failing open (a cache
+    that is down must not hide the form)."""
     form = FindInstitutionForm(request.POST or None)
-    if request.method == "POST" and getattr(request, "limited", False):
+    if request.method == "POST" and rate_limited(
+        request, group="tenants.views.find_institution", key="ip", rate="10/h"
+    ):
         form.add_error(None, "Too many requests from your address; try again in an hour.")
     elif request.method == "POST" and form.is_valid():
         institution_finder_send(email=form.cleaned_data["email"])

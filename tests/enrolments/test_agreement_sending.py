@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from cohorts.imports import enrollments_import
+from cohorts.imports.writing import enrollments_import
 from cohorts.services import (
     cohort_activate,
     cohort_cancel,

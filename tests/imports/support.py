@@ -8,7 +8,7 @@ import uuid
 from openpyxl import Workbook
 from stdnum import luhn
 
-from cohorts.imports import COLUMNS
+from cohorts.imports.reading import COLUMNS
 
 _sequence = itertools.count(1)
 

@@ -5,14 +5,14 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from cohorts.imports import (
+from cohorts.imports.reading import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     SpreadsheetError,
-    rows_check,
     spreadsheet_read,
     spreadsheet_template,
 )
+from cohorts.imports.validation import rows_check
 from tests.imports.support import HTML_BYTES, PNG_BYTES, csv_bytes, student_row, xlsx_bytes
 
 

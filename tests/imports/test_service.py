@@ -12,7 +12,8 @@ from accounts.models import Invitation, Role, User
 from accounts.selectors import invitation_for_token
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_first_break
-from cohorts.imports import EMAIL_CHUNK, enrollments_import, enrollments_import_plan
+from cohorts.imports.selectors import enrollments_import_plan
+from cohorts.imports.writing import EMAIL_CHUNK, enrollments_import
 from cohorts.services import cohort_cancel
 from enrolments.models import CohortEnrollment, EnrollmentState
 from notifications.models import OutboundEmail
@@ -267,7 +268,7 @@ def test_unconfirmed_imports_are_discarded_after_a_week(cohort, admin, settings,
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
-    from cohorts.imports import student_imports_discard_stale
+    from cohorts.imports.uploads import student_imports_discard_stale
     from cohorts.models import StudentImport, StudentImportStatus
 
     stale = StudentImport.objects.create(

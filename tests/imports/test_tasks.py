@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role
-from cohorts.imports import student_import_progress
+from cohorts.imports.selectors import student_import_progress
 from cohorts.models import StudentImport, StudentImportStatus
 from enrolments.models import CohortEnrollment
 from notifications.models import OutboundEmail
@@ -123,6 +123,6 @@ def test_the_tasks_do_nothing_for_an_import_past_their_step(institution, cohort)
     )  # fmt: skip
 
     assert student_import_parse_task.apply((done.pk,)).get() == StudentImportStatus.DONE
-    assert student_import_run_task.apply((done.pk, None)).get() == StudentImportStatus.DONE
-    assert student_import_run_task.apply((10**9, None)).get() == "missing"
+    assert student_import_run_task.apply((done.pk,)).get() == StudentImportStatus.DONE
+    assert student_import_run_task.apply((10**9,)).get() == "missing"
     assert not CohortEnrollment.objects.filter(cohort=cohort).exists()

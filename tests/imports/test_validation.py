@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import Role
-from cohorts.imports import row_clean, rows_check
+from cohorts.imports.validation import row_clean, rows_check
 from enrolments.services import enrollment_invite, enrollment_withdraw
 from tests.factories import UserFactory
 from tests.imports.support import id_number, student_row, unique_email

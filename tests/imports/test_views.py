@@ -10,7 +10,7 @@ from django_tenants.utils import tenant_context
 from openpyxl import load_workbook
 
 from accounts.models import Role, User
-from cohorts.imports import COLUMNS, MAX_FILE_BYTES
+from cohorts.imports.reading import COLUMNS, MAX_FILE_BYTES
 from cohorts.models import StudentImport, StudentImportStatus
 from cohorts.services import cohort_cancel
 from enrolments.models import CohortEnrollment
@@ -228,6 +228,8 @@ def _pages(cohort, student_import) -> list[tuple[str, str]]:
         ("get", reverse("cohort_import:detail", args=args)),
         ("get", reverse("cohort_import:progress", args=args)),
         ("post", reverse("cohort_import:confirm", args=args)),
+        ("get", reverse("cohort_import:cancel", args=args)),
+        ("post", reverse("cohort_import:cancel", args=args)),
     ]
 
 

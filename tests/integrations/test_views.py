@@ -9,7 +9,7 @@ from django.urls import reverse
 import integrations.views
 from accounts.models import Role
 from audit.models import AuditEvent
-from cohorts.imports import enrollments_import
+from cohorts.imports.writing import enrollments_import
 from cohorts.services import cohort_create
 from enrolments.services import enrollment_invite
 from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus

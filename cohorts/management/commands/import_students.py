@@ -8,14 +8,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.permissions import COHORT_MANAGERS
-from cohorts.imports import (
-    ImportResult,
-    SpreadsheetError,
-    enrollments_import,
-    enrollments_import_plan,
-    rows_check,
-    spreadsheet_read,
-)
+from cohorts.imports.reading import SpreadsheetError, spreadsheet_read
+from cohorts.imports.selectors import enrollments_import_plan
+from cohorts.imports.validation import rows_check
+from cohorts.imports.writing import ImportResult, enrollments_import
 from cohorts.models import Cohort
 from tenants.models import Institution
 

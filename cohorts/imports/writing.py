@@ -1,0 +1,312 @@
+"""Writing an import's rows: `enrollments_import` enrols checked rows in a cohort in bulk
+(accounts, enrolments, invitations and e-mails by COPY, audited), all or nothing, for the
+upload pages' tasks and the `import_students` command alike."""
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import F, Func, Value
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Invitation, Role, User
+from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.services import token_hash
+from audit.bulk import AuditEntry, audit_record_many, rows_copy
+from cohorts.imports.validation import rows_for_import
+from cohorts.models import (
+    Cohort,
+    CohortState,
+)
+from enrolments.models import CohortEnrollment
+from enrolments.services import enrollment_agreements_send_on_commit
+from integrations.services import sync_enqueue_many
+from notifications.models import OutboundEmail
+from tenants.models import InstitutionDirectoryEntry
+from tenants.services import email_directory_hash, institution_url
+
+STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
+ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+# Delivery tasks queued per import: one per chunk of e-mails, not one per e-mail.
+EMAIL_CHUNK = 250
+EMAIL_QUEUE = "notifications"
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, from `enrollments_import_plan`, would do)."""
+
+    enrolled: int = 0
+    new_accounts: int = 0
+    existing_accounts: int = 0
+    already_enrolled: int = 0
+    invitations: int = 0
+    notices: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def manager_check(actor: User | None, action: str) -> None:
+    """`actor=None` is the system (an operator's command), which may import anywhere."""
+    permission_check(actor=actor, roles=COHORT_MANAGERS, action=action)
+
+
+def enrolling_check(cohort: Cohort) -> None:
+    if cohort.state not in ENROLLING_STATES:
+        raise ValidationError(
+            f"Students cannot join a {cohort.get_state_display().lower()} cohort."
+        )
+
+
+def _directory_entries_add(emails: list[str], institution) -> None:
+    """What `tenants.services.directory_entry_add` does, for many addresses in one statement
+    (one array parameter, not a row of parameters per address); existing entries stay."""
+    if not emails:
+        return
+    meta = InstitutionDirectoryEntry._meta
+    quote = connection.ops.quote_name
+    hash_column = quote(meta.get_field("email_hash").column)
+    institution_column = quote(meta.get_field("institution").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({hash_column}, {institution_column}) "  # noqa: S608 (names from the model)
+            "SELECT unnest(%s::varchar[]), %s ON CONFLICT DO NOTHING",
+            [[email_directory_hash(email) for email in emails], institution.pk],
+        )
+
+
+def _emails_dispatch_on_commit(email_ids: list[int]) -> None:
+    """Hand the e-mails to the workers after commit, a chunk per task: thousands of broker
+    round trips would otherwise hold up the request. They go on the e-mail queue, beside
+    single e-mails. The outbox sweep catches any that a lost task leaves queued."""
+    from cohorts.tasks import import_emails_deliver
+
+    for start in range(0, len(email_ids), EMAIL_CHUNK):
+        import_emails_deliver.apply_async_on_commit(
+            (email_ids[start : start + EMAIL_CHUNK],), queue=EMAIL_QUEUE
+        )
+
+
+def enrollments_import(
+    *,
+    cohort: Cohort,
+    actor: User | None,
+    rows: Iterable[Mapping[str, Any]],
+    reference: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Enrol the students of `rows` (dicts with full_name, email and optional id_number,
+    gender, race, disability) in `cohort`, all or nothing.
+
+    New addresses get a student account without a password; an address that already has an
+    account here is attached to it (and given the student role). Students already in the
+    cohort are skipped, so importing the same rows twice adds nobody twice. Each new enrolment
+    gets an invitation e-mail (or, for someone who has a password, a notice), queued in the
+    outbox and delivered after commit. Writes are bulk (COPY): the number of queries does not grow
+    with the number of rows. `progress(percent)` is called between steps."""
+    manager_check(actor, "cohorts.enrollments_import")
+    cleaned = rows_for_import(rows)
+
+    def step(percent: int) -> None:
+        if progress is not None:
+            progress(percent)
+
+    with transaction.atomic():
+        cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+        enrolling_check(cohort)
+        institution = connection.tenant
+        now = timezone.now()
+        by_email = {row["email"]: row for row in cleaned}
+        accounts = {
+            user.email: user
+            for user in User.objects.select_for_update()
+            .filter(email__in=list(by_email))
+            .only("pk", "email", "full_name", "roles", "password")
+        }
+        enrolled_ids = set(
+            CohortEnrollment.objects.filter(
+                cohort=cohort, user_id__in=[user.pk for user in accounts.values()]
+            ).values_list("user_id", flat=True)
+        )
+        step(10)
+
+        new_users = [
+            User(
+                email=email,
+                full_name=row["full_name"],
+                roles=[Role.STUDENT],
+                # What set_unusable_password() stores, without its slower random string.
+                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+                date_joined=now,
+            )
+            for email, row in by_email.items()
+            if email not in accounts
+        ]
+        rows_copy(User, new_users)
+        _directory_entries_add([user.email for user in new_users], institution)
+        needing_role = [
+            user for user in accounts.values()
+            if user.pk not in enrolled_ids and Role.STUDENT not in user.roles
+        ]  # fmt: skip
+        if needing_role:
+            User.objects.filter(pk__in=[user.pk for user in needing_role]).update(
+                roles=Func(
+                    F("roles"),
+                    Value(Role.STUDENT, output_field=models.CharField()),
+                    function="array_append",
+                    output_field=ArrayField(models.CharField(max_length=20)),
+                )
+            )
+            for user in needing_role:
+                user.roles = [*user.roles, Role.STUDENT]
+        step(35)
+
+        attached = [user for user in accounts.values() if user.pk not in enrolled_ids]
+        students = [*new_users, *attached]
+        enrollments = [
+            CohortEnrollment(
+                cohort=cohort,
+                user=student,
+                student_data={
+                    key: by_email[student.email][key]
+                    for key in STUDENT_DATA_COLUMNS
+                    if by_email[student.email].get(key)
+                },
+            )
+            for student in students
+        ]
+        rows_copy(CohortEnrollment, enrollments)
+        step(55)
+
+        emails, invitations = _enrollment_emails(
+            enrollments=enrollments,
+            actor=actor,
+            institution=institution,
+            existing_ids={user.pk for user in accounts.values()},
+            now=now,
+        )
+        rows_copy(Invitation, invitations)
+        rows_copy(OutboundEmail, emails)
+        _emails_dispatch_on_commit([email.pk for email in emails])
+        step(75)
+
+        result = ImportResult(
+            enrolled=len(enrollments),
+            new_accounts=len(new_users),
+            existing_accounts=len(enrollments) - len(new_users),
+            already_enrolled=len(enrolled_ids),
+            invitations=len(invitations),
+            notices=len(emails) - len(invitations),
+        )
+        audit_record_many(
+            actor=actor,
+            entries=[
+                *(
+                    AuditEntry.about(
+                        enrollment,
+                        action="enrollment.invited",
+                        new_values={
+                            "cohort": cohort.pk,
+                            "student": enrollment.user.pk,
+                            "import": reference,
+                        },
+                    )
+                    for enrollment in enrollments
+                ),
+                AuditEntry.about(
+                    cohort,
+                    action="enrollment.imported",
+                    new_values={"reference": reference, "rows": len(cleaned), **result.as_dict()},
+                ),
+            ],
+        )
+        sync_enqueue_many(enrollments)
+        enrollment_agreements_send_on_commit(
+            cohort=cohort, enrollment_ids=[enrollment.pk for enrollment in enrollments]
+        )
+        step(100)
+    return result
+
+
+def _enrollment_emails(
+    *,
+    enrollments: list[CohortEnrollment],
+    actor: User | None,
+    institution,
+    existing_ids: set[int],
+    now: datetime,
+) -> tuple[list[OutboundEmail], list[Invitation]]:
+    """What `enrolments.services._notify_enrolled` sends, for many students at once: an
+    invitation to set a password, or, for someone who has one, a notice of the new cohort.
+    Earlier unused invitations of those invited again are revoked, as `invitation_issue` does."""
+    expires_at = now + settings.INVITATION_TTL
+    expires_text = timezone.localtime(expires_at).strftime("%d %B %Y %H:%M")
+    invited_by = str(actor) if actor else ""
+    # reverse() once: the token is the only part of the link that changes.
+    accept_path = reverse("accounts:invitation_accept", args=["TOKEN"])
+    accept_base = institution_url(institution, accept_path.replace("TOKEN", "{}"))
+    reinvited = [
+        enrollment.user.pk
+        for enrollment in enrollments
+        if enrollment.user.pk in existing_ids and not enrollment.user.has_usable_password()
+    ]
+    if reinvited:
+        Invitation.objects.filter(
+            user_id__in=reinvited, used_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+    role_labels: dict[tuple[str, ...], list[str]] = {}
+    emails, invitations = [], []
+    for enrollment in enrollments:
+        student = enrollment.user
+        if student.has_usable_password():
+            emails.append(
+                OutboundEmail(
+                    recipient=student.email,
+                    template="enrolled",
+                    created_at=now,
+                    context={
+                        "full_name": student.full_name,
+                        "cohort_name": enrollment.cohort.name,
+                        "url": institution_url(
+                            institution, reverse("enrolments:detail", args=[enrollment.pk])
+                        ),
+                    },
+                )
+            )
+            continue
+        token = secrets.token_urlsafe(32)
+        invitations.append(
+            Invitation(
+                user=student,
+                token_hash=token_hash(token),
+                invited_by=actor,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        emails.append(
+            OutboundEmail(
+                recipient=student.email,
+                template="invitation",
+                created_at=now,
+                context={
+                    "full_name": student.full_name,
+                    "invited_by": invited_by,
+                    "roles": role_labels.setdefault(
+                        tuple(student.roles), [str(label) for label in student.role_labels]
+                    ),
+                    "accept_url": accept_base.format(token),
+                    "expires_at": expires_text,
+                },
+            )
+        )
+    return emails, invitations
