@@ -20,7 +20,7 @@ from tests.factories import CohortFactory, UserFactory
 from tests.imports.support import csv_bytes, student_row, unique_email
 
 
-def wait_for(predicate, *, timeout: float = 60.0):
+def wait_for(predicate, *, timeout: float = 180.0):
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
         if time.monotonic() > deadline:
