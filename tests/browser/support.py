@@ -1,14 +1,18 @@
 """What the browser tests share besides fixtures: the password, screen sizes, signing in,
-drawing a signature, waiting for e-mail, and a checker of each page passed through."""
+drawing a signature, waiting for e-mail, a checker of each page passed through
+and the accessibility audit of every page a test visits."""
 
+import functools
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.core import mail
-from playwright.sync_api import ConsoleMessage, Page, Response
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Locator, Page, Response
 
 PASSWORD = "browser-test-Passw0rd!"
 DESKTOP = {"width": 1280, "height": 800}
@@ -160,3 +164,123 @@ class PageChecker:
 
     def assert_clean(self) -> None:
         assert not self.problems, "\n".join(self.problems)
+
+
+AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+# Added to every document of a watched context, after axe-core itself: each page of the site
+# gets an id and says when it has loaded.
+AXE_LOADED = """if (window.top === window && /^https?:$/.test(location.protocol)) {
+    const id = Math.random().toString(36).slice(2);
+    Object.defineProperty(window, "__axeDocument", {value: id});
+    window.addEventListener("load", () => window.__axeLoaded(id, location.href));
+}"""
+# Runs axe-core on the document as it is now, once it has loaded, and keeps what the report
+# needs; with `once`, only if this document has not been checked yet. Injected by the test,
+# not served: the Content Security Policy does not apply to it.
+AXE_AUDIT = """async (once) => {
+    if (typeof axe === "undefined" || !window.__axeDocument) return null;
+    if (once && window.__axeChecked) return {skipped: true};
+    window.__axeChecked = true;
+    if (document.readyState !== "complete") {
+        await new Promise(done => {
+            window.addEventListener("load", done, {once: true});
+            setTimeout(done, 5000);
+        });
+    }
+    const results = await axe.run(document, {resultTypes: ["violations"]});
+    return {
+        document: window.__axeDocument,
+        url: location.href,
+        engine: results.testEngine.name,
+        rules: results.passes.length + results.violations.length
+            + results.incomplete.length + results.inapplicable.length,
+        violations: results.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.map(n => n.target.join(" ")),
+        })),
+    };
+}"""
+FAILING_IMPACTS = {"serious", "critical"}
+# What a test does that may leave a page (follow a link, post a form, open another URL): the
+# page is checked first, if it has not been checked since it loaded.
+LEAVING_ACTIONS = {
+    Locator: ["click", "dblclick", "tap", "press", "check", "set_checked", "select_option"],
+    Page: ["goto", "reload", "go_back", "go_forward"],
+}
+
+
+class AccessibilityAudit:
+    """axe-core on every page that the watched browser contexts show: each page is checked
+    before the test's first action that may leave it (so a page reached by a click or a form
+    post counts as much as one opened by URL) and, at the end of the test, as it is then. A
+    serious or critical violation is a problem; so is a page that loaded but was never
+    checked, or a check that did not run."""
+
+    def __init__(self) -> None:
+        self.script = AXE_SCRIPT.read_text()
+        self.loaded: dict[str, str] = {}  # document id: address
+        self.checked: set[str] = set()
+        self.problems: list[str] = []
+        self.pages: list[Page] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def watch(self, context: BrowserContext) -> None:
+        context.expose_binding("__axeLoaded", self._loaded)
+        context.add_init_script(self.script + ";\n" + AXE_LOADED)
+        context.on("page", lambda page: self.pages.append(page))
+        self.pages.extend(context.pages)
+
+    def _loaded(self, source: dict, document: str, url: str) -> None:
+        self.loaded[document] = url
+
+    def wrap_actions(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make the actions in LEAVING_ACTIONS check the page first, for this test."""
+        for cls, names in LEAVING_ACTIONS.items():
+            for name in names:
+                monkeypatch.setattr(cls, name, self._checked_first(getattr(cls, name)))
+
+    def _checked_first(self, action: Callable) -> Callable:
+        @functools.wraps(action)
+        def act(target: Page | Locator, *args, **kwargs):
+            page = target if isinstance(target, Page) else target.page
+            if page in self.pages:
+                self.check(page, once=True)
+            return action(target, *args, **kwargs)
+
+        return act
+
+    def check(self, page: Page, *, once: bool = False) -> None:
+        """Run axe-core on the page's current document, if it is one of the site's pages."""
+        if page.is_closed() or not page.url.startswith("http"):
+            return
+        try:
+            result = page.evaluate(AXE_AUDIT, once)
+        except Error as error:
+            if "context was destroyed" not in error.message:
+                raise
+            page.wait_for_load_state()  # it navigated meanwhile: check the page it went to
+            result = page.evaluate(AXE_AUDIT, once)
+        if result is not None and result.get("skipped"):
+            return
+        if not result or result["engine"] != "axe-core" or result["rules"] < 20:
+            self.problems.append(f"{page.url}: axe-core did not run: {result!r}")
+            return
+        self.checked.add(result["document"])
+        for violation in result["violations"]:
+            key = (result["url"], violation["id"])
+            if violation["impact"] in FAILING_IMPACTS and key not in self._seen:
+                self._seen.add(key)
+                targets = ", ".join(violation["targets"][:3])
+                more = len(violation["targets"]) - 3
+                self.problems.append(
+                    f"{result['url']}: {violation['impact']} {violation['id']}"
+                    f" ({violation['help']}): {targets}" + (f" and {more} more" if more > 0 else "")
+                )
+
+    def assert_clean(self) -> None:
+        """Check each open page as it is now; fail on any problem found during the test."""
+        for page in self.pages:
+            self.check(page)
+        unchecked = [url for document, url in self.loaded.items() if document not in self.checked]
+        problems = self.problems + [f"{url}: loaded but never checked" for url in unchecked]
+        assert not problems, "Accessibility (axe-core):\n" + "\n".join(problems)
