@@ -95,10 +95,11 @@ class FilterFormMixin:
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
-            field.widget.attrs.setdefault("aria-label", field.label or "")
+            # The bound field's label: a field without its own is named after the attribute.
+            field.widget.attrs.setdefault("aria-label", self[name].label)
 
 
 class PeopleFilterForm(FilterFormMixin, forms.Form):

@@ -193,6 +193,7 @@ AXE_RUNNER = """if (window.top === window && /^https?:$/.test(location.protocol)
             violations: results.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 targets: v.nodes.map(n => n.target.join(" ")),
+                summary: v.nodes[0].failureSummary,
             })),
         };
     };
@@ -262,6 +263,8 @@ class AccessibilityAudit:
                     f"{url}: {violation['impact']} {violation['id']} ({violation['help']}): "
                     + targets
                     + (f" and {more} more" if more > 0 else "")
+                    + "\n    first: "
+                    + " ".join(violation["summary"].split())[:300]
                 )
 
     def wrap_actions(self, monkeypatch: pytest.MonkeyPatch) -> None:
