@@ -198,18 +198,25 @@ AXE_RUNNER = """if (window.top === window && /^https?:$/.test(location.protocol)
         };
     };
     let last = null;
+    let leaving = false;  // a check cut short by leaving the page is no check, nor an error
+    window.addEventListener("pagehide", () => { leaving = true; });
     window.__axeAudit = () => {
         last = (last || Promise.resolve()).then(audit).then(
             report => window.__axeReport(report),
-            error => window.__axeReport({document: id, url: location.href, error: String(error)}),
+            error => leaving || window.__axeReport(
+                {document: id, url: location.href, error: String(error)}
+            ),
         );
         return last;
     };
-    window.__axeLatest = () => last || window.__axeAudit();
-    window.addEventListener("load", () => {
+    const loaded = new Promise(resolve => window.addEventListener("load", () => {
         window.__axeLoaded(id, location.href);
-        window.__axeAudit();
-    });
+        resolve(window.__axeAudit());
+    }));
+    // The check that is running or done; before the page has loaded, the one that starts then.
+    window.__axeLatest = () => last || Promise.race([
+        loaded, new Promise(resolve => setTimeout(() => resolve("not loaded"), 15000)),
+    ]);
 }"""
 FAILING_IMPACTS = {"serious", "critical"}
 # What a test does that may leave a page (follow a link, post a form, open another URL): it
@@ -293,7 +300,7 @@ class AccessibilityAudit:
         if page.is_closed() or not page.url.startswith("http"):
             return
         run = "window.__axeLatest" if latest else "window.__axeAudit"
-        script = f"() => {run} ? {run}().then(() => true) : false"
+        script = f"() => {run} ? {run}().then(done => done !== 'not loaded') : false"
         try:
             ran = page.evaluate(script)
         except Error as error:
@@ -302,7 +309,7 @@ class AccessibilityAudit:
             page.wait_for_load_state()  # it navigated meanwhile: check the page it went to
             ran = page.evaluate(script)
         if not ran:
-            self.problems.append(f"{page.url}: axe-core is not on the page")
+            self.problems.append(f"{page.url}: axe-core is not on the page, or it never loaded")
 
     def assert_clean(self) -> None:
         """Check each open page as it is now; fail on any problem found during the test."""
