@@ -3,7 +3,7 @@ per test session (DESIGN: tests); each test then runs inside one of them and is 
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +12,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
 from django.test import Client
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import User
 from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
-from tests.browser.support import DESKTOP
+from tests.browser.support import DESKTOP, AccessibilityAudit
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -184,12 +184,25 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def page(django_db_setup, page: Page) -> Page:
+def page(django_db_setup, page: Page, browser: Browser, monkeypatch) -> Iterator[Page]:
     """Playwright's page (at DESKTOP size), which fails a test in seconds, not in 30, when a page
-    does not show what it waits for."""
+    does not show what it waits for. axe-core checks every page shown in it, and in any other
+    browser context the test opens, for serious and critical accessibility violations."""
     page.set_default_timeout(10_000)
     expect.set_options(timeout=10_000)
-    return page
+    audit = AccessibilityAudit()
+    audit.watch(page.context)
+    new_context = browser.new_context
+
+    def watched_context(**kwargs) -> BrowserContext:
+        context = new_context(**kwargs)
+        audit.watch(context)
+        return context
+
+    monkeypatch.setattr(browser, "new_context", watched_context)
+    audit.wrap_actions(monkeypatch)
+    yield page
+    audit.assert_clean()
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,27 @@
 """What the browser tests share besides fixtures: the password, screen sizes, signing in,
-drawing a signature, waiting for e-mail, and a checker of each page passed through."""
+drawing a signature, waiting for e-mail, a checker of each page passed through
+and the accessibility audit of every page a test visits."""
 
+import functools
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.core import mail
-from playwright.sync_api import ConsoleMessage, Page, Response
+from playwright.sync_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Error,
+    Keyboard,
+    Locator,
+    Mouse,
+    Page,
+    Response,
+)
 
 PASSWORD = "browser-test-Passw0rd!"
 DESKTOP = {"width": 1280, "height": 800}
@@ -160,3 +173,148 @@ class PageChecker:
 
     def assert_clean(self) -> None:
         assert not self.problems, "\n".join(self.problems)
+
+
+AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+# Added after axe-core to every document of a watched context (injected by the test, not
+# served: the Content Security Policy does not apply to it). Each page of the site gets an id,
+# says when it has loaded and is then checked; window.__axeAudit() checks it again as it is
+# now. Every result goes to window.__axeReport, which answers once the test has recorded it.
+AXE_RUNNER = """if (window.top === window && /^https?:$/.test(location.protocol)) {
+    const id = Math.random().toString(36).slice(2);
+    const audit = async () => {
+        const results = await axe.run(document, {resultTypes: ["violations"]});
+        return {
+            document: id,
+            url: location.href,
+            engine: results.testEngine.name,
+            rules: results.passes.length + results.violations.length
+                + results.incomplete.length + results.inapplicable.length,
+            violations: results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(n => n.target.join(" ")),
+                summary: v.nodes[0].failureSummary,
+            })),
+        };
+    };
+    let last = null;
+    let leaving = false;  // a check cut short by leaving the page is no check, nor an error
+    window.addEventListener("pagehide", () => { leaving = true; });
+    window.__axeAudit = () => {
+        last = (last || Promise.resolve()).then(audit).then(
+            report => window.__axeReport(report),
+            error => leaving || window.__axeReport(
+                {document: id, url: location.href, error: String(error)}
+            ),
+        );
+        return last;
+    };
+    const loaded = new Promise(resolve => window.addEventListener("load", () => {
+        window.__axeLoaded(id, location.href);
+        resolve(window.__axeAudit());
+    }));
+    // The check that is running or done; before the page has loaded, the one that starts then.
+    window.__axeLatest = () => last || Promise.race([
+        loaded, new Promise(resolve => setTimeout(() => resolve("not loaded"), 15000)),
+    ]);
+}"""
+FAILING_IMPACTS = {"serious", "critical"}
+# What a test does that may leave a page (follow a link, post a form, open another URL): it
+# waits for the page's check to finish first.
+LEAVING_ACTIONS = {
+    Locator: ["click", "dblclick", "tap", "press", "check", "set_checked", "select_option"],
+    Page: ["goto", "reload", "go_back", "go_forward"],
+    Keyboard: ["press"],
+    Mouse: ["click", "dblclick"],
+}
+
+
+class AccessibilityAudit:
+    """axe-core on every page that the watched browser contexts show: each page is checked
+    when it has loaded (an action of the test that may leave it waits for that check, so a
+    page reached by a click or a form post counts as much as one opened by URL) and, at the
+    end of the test, as it is then. A serious or critical violation is a problem; so is a page
+    that loaded but was never checked, or a check that did not run."""
+
+    def __init__(self) -> None:
+        self.script = AXE_SCRIPT.read_text() + ";\n" + AXE_RUNNER
+        self.loaded: dict[str, str] = {}  # document id: address
+        self.checked: set[str] = set()
+        self.problems: list[str] = []
+        self.pages: list[Page] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def watch(self, context: BrowserContext) -> None:
+        context.expose_binding("__axeLoaded", self._loaded)
+        context.expose_binding("__axeReport", self._report)
+        context.add_init_script(self.script)
+        context.on("page", lambda page: self.pages.append(page))
+        self.pages.extend(context.pages)
+
+    def _loaded(self, source: dict, document: str, url: str) -> None:
+        self.loaded[document] = url
+
+    def _report(self, source: dict, report: dict) -> None:
+        url = report["url"]
+        if report.get("error") or report["engine"] != "axe-core" or report["rules"] < 20:
+            self.problems.append(f"{url}: axe-core did not run: {report!r}")
+            return
+        self.checked.add(report["document"])
+        for violation in report["violations"]:
+            key = (url, violation["id"])
+            if violation["impact"] in FAILING_IMPACTS and key not in self._seen:
+                self._seen.add(key)
+                targets = ", ".join(violation["targets"][:3])
+                more = len(violation["targets"]) - 3
+                self.problems.append(
+                    f"{url}: {violation['impact']} {violation['id']} ({violation['help']}): "
+                    + targets
+                    + (f" and {more} more" if more > 0 else "")
+                    + "\n    first: "
+                    + " ".join(violation["summary"].split())[:300]
+                )
+
+    def wrap_actions(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make the actions in LEAVING_ACTIONS wait for the page's check first, for this test."""
+        for cls, names in LEAVING_ACTIONS.items():
+            for name in names:
+                monkeypatch.setattr(cls, name, self._checked_first(getattr(cls, name)))
+
+    def _checked_first(self, action: Callable) -> Callable:
+        @functools.wraps(action)
+        def act(target: Page | Locator | Keyboard | Mouse, *args, **kwargs):
+            if isinstance(target, Page | Locator):
+                pages = [target if isinstance(target, Page) else target.page]
+            else:  # the keyboard and the mouse do not say whose they are
+                pages = self.pages
+            for page in pages:
+                if page in self.pages:
+                    self.check(page, latest=True)
+            return action(target, *args, **kwargs)
+
+        return act
+
+    def check(self, page: Page, *, latest: bool = False) -> None:
+        """Check the page's current document, if it is one of the site's pages; with `latest`,
+        only wait for the check that is running or done."""
+        if page.is_closed() or not page.url.startswith("http"):
+            return
+        run = "window.__axeLatest" if latest else "window.__axeAudit"
+        script = f"() => {run} ? {run}().then(done => done !== 'not loaded') : false"
+        try:
+            ran = page.evaluate(script)
+        except Error as error:
+            if "context was destroyed" not in error.message:
+                raise
+            page.wait_for_load_state()  # it navigated meanwhile: check the page it went to
+            ran = page.evaluate(script)
+        if not ran:
+            self.problems.append(f"{page.url}: axe-core is not on the page, or it never loaded")
+
+    def assert_clean(self) -> None:
+        """Check each open page as it is now; fail on any problem found during the test."""
+        for page in self.pages:
+            self.check(page)
+        unchecked = [url for document, url in self.loaded.items() if document not in self.checked]
+        problems = self.problems + [f"{url}: loaded but never checked" for url in unchecked]
+        assert not problems, "Accessibility (axe-core):\n" + "\n".join(problems)
