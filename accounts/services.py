@@ -17,7 +17,8 @@ from accounts.models import Invitation, Role, User, normalise_email
 from accounts.permissions import PEOPLE_MANAGERS, can_grant_roles, permission_check
 from audit.services import audit_record
 from notifications.services import email_enqueue
-from tenants.services import directory_entry_add, directory_entry_remove, institution_url
+from tenants.directory import directory_entry_add, directory_entry_remove
+from tenants.sites import institution_url
 
 
 def token_hash(token: str) -> str:

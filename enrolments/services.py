@@ -36,7 +36,8 @@ from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus, Submitter
 from signing.selectors import submissions_for_subject
 from signing.services import submission_create, submission_send, submissions_revoke_pending
-from tenants.services import directory_entry_add, institution_url
+from tenants.directory import directory_entry_add
+from tenants.sites import institution_url
 
 logger = logging.getLogger(__name__)
 

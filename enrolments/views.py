@@ -189,7 +189,10 @@ def document_upload(request: AuthenticatedRequest, pk: int, document_type_pk: in
 
 
 def _document_store(
-    request: HttpRequest, enrollment: CohortEnrollment, document_type: DocumentType, form
+    request: AuthenticatedRequest,
+    enrollment: CohortEnrollment,
+    document_type: DocumentType,
+    form: DocumentUploadForm,
 ) -> StudentDocument:
     """Check the upload and store it, or raise ValidationError saying what is wrong (a file
     the storage could not keep included: it is logged with its cause, and nothing of it stays,

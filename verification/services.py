@@ -17,7 +17,7 @@ from audit.services import audit_record
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_refresh
 from notifications.services import email_enqueue
-from tenants.services import institution_url
+from tenants.sites import institution_url
 from verification.models import DocumentVerification, VerificationAction
 from verification.selectors import REVIEWABLE_COHORT_STATES, may_review_cohort
 

@@ -19,8 +19,8 @@ from accounts.services import (
 )
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
+from tenants.directory import email_directory_hash
 from tenants.models import InstitutionDirectoryEntry
-from tenants.services import email_directory_hash
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,8 @@ from accounts.models import Role, User
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_invite, student_document_decide
-from tenants.services import institution_domain, institution_provision
+from tenants.services import institution_provision
+from tenants.sites import institution_domain
 from tests.browser.support import PASSWORD, PageChecker, fill_in_details, sign_in
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes

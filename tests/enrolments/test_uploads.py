@@ -288,7 +288,7 @@ def test_document_the_cohort_does_not_ask_for_is_not_found(enrol, client_of):
 def test_upload_still_needs_the_csrf_token(enrol, institution, media_files):
     from django.test import Client
 
-    from tenants.services import institution_domain
+    from tenants.sites import institution_domain
 
     enrollment = enrol()
     client = Client(HTTP_HOST=institution_domain(institution.code), enforce_csrf_checks=True)

@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role, User
 from enrolments.models import DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
-from tenants.services import institution_domain, institution_provision
+from tenants.services import institution_provision
+from tenants.sites import institution_domain
 from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.factories import CohortFactory
 from tests.files import png_bytes
