@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.http import AuthenticatedRequest
 from cohorts.models import DocumentType
+from enrolments.agreements import enrollment_agreement_start
 from enrolments.choices import Disability, Gender, Race
 from enrolments.forms import (
     DocumentUploadForm,
@@ -28,18 +29,14 @@ from enrolments.forms import (
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.scanning import document_scan_schedule, upload_scan_status
 from enrolments.selectors import (
+    EnrollmentStep,
+    StepStatus,
     enrollment_agreement_document,
+    enrollment_steps,
     enrollments_for_student,
     with_agreement_outcome,
 )
-from enrolments.services import (
-    EnrollmentStep,
-    StepStatus,
-    enrollment_agreement_start,
-    enrollment_details_save,
-    enrollment_document_add,
-    enrollment_steps,
-)
+from enrolments.services import enrollment_details_save, enrollment_document_add
 from enrolments.uploads import (
     UploadGuard,
     document_upload_check,

@@ -25,7 +25,7 @@ from enrolments.choices import Gender
 from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.scanning import scanning_enabled
-from enrolments.services import enrollment_steps
+from enrolments.selectors import enrollment_steps
 from enrolments.uploads import stored_file_response
 from integrations.selectors import sync_state_for
 from verification.forms import BulkApproveForm, DecisionForm, QueueFilterForm

@@ -4,7 +4,7 @@ can be made, with its own party's values and the others' fields named for what t
 import pytest
 
 from cohorts.services import cohort_activate, cohort_main_agreement_start
-from enrolments.services import enrollment_agreement_send
+from enrolments.agreements import enrollment_agreement_send
 from signing.services import link_for_token, submitter_sign, template_create
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tests.factories import CohortFactory

@@ -6,12 +6,8 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from enrolments.services import (
-    enrollment_agreement_sign,
-    enrollment_agreement_start,
-    enrollment_details_save,
-    enrollment_withdraw,
-)
+from enrolments.agreements import enrollment_agreement_sign, enrollment_agreement_start
+from enrolments.services import enrollment_details_save, enrollment_withdraw
 from signing.services import link_for_token, submitter_decline
 
 pytestmark = pytest.mark.django_db

@@ -18,12 +18,13 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role, User
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
-from enrolments.services import enrollment_invite, student_document_decide
+from enrolments.services import enrollment_invite
 from tenants.services import institution_provision
 from tenants.sites import institution_domain
 from tests.browser.support import PASSWORD, PageChecker, fill_in_details, sign_in
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes
+from verification.services import document_review
 
 pytestmark = pytest.mark.browser
 
@@ -179,11 +180,11 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
 
     # The reviewer rejects the ID: the reason shows beside it, with a way to send a new version.
     with tenant_context(institution):
-        student_document_decide(
+        document_review(
             document=StudentDocument.objects.get(
                 enrollment=enrollment, document_type=id_type, is_current=True
             ),
-            actor=admin,
+            reviewer=admin,
             approve=False,
             reason="The photo is cut off at the bottom: include the whole card.",
         )
