@@ -4,6 +4,7 @@ from guardian.shortcuts import get_objects_for_user
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
+from cohorts.signals import cohort_completion_blockers_asked
 from enrolments.models import EnrollmentState
 from signing.documents import body_fill_for_reading, placeholder_values
 from signing.selectors import standard_merge_values
@@ -103,3 +104,15 @@ def cohort_merge_fields(
     if admin is not None:
         values["admin.full_name"] = admin.full_name or admin.email
     return values | (student or {})
+
+
+def cohort_completion_blockers(cohort: Cohort) -> list[str]:
+    """Why the cohort may not complete yet (empty: it may), as the apps built on cohorts
+    answer (cohorts.signals): unfinished or unverified enrolments, an unsigned sponsor."""
+    return [
+        blocker
+        for _receiver, blockers in cohort_completion_blockers_asked.send(
+            sender=Cohort, cohort=cohort
+        )
+        for blocker in blockers
+    ]

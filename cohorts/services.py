@@ -13,9 +13,17 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
-from cohorts.selectors import cohort_merge_fields
+from cohorts.selectors import cohort_completion_blockers, cohort_merge_fields
+from cohorts.signals import cohort_activated, cohort_agreements_ended, cohort_completed
 from integrations.services import sync_enqueue_for
-from signing.models import TemplateVersion
+from signing.models import SubmissionStatus, TemplateVersion
+from signing.selectors import submissions_for_subject
+from signing.services import (
+    submission_create,
+    submission_revoke_in_transaction,
+    submission_send,
+    submissions_revoke_pending,
+)
 
 # While a cohort is running only these may change; everything else is fixed at activation.
 ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
@@ -161,14 +169,6 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     signing link. The agreement `actor` already has open for the template's current version is
     reused; one left open by another admin, or from older text, is revoked, so a cohort never
     has two main agreements waiting. Signing it runs `cohort_main_agreement_signed`."""
-    from signing.models import SubmissionStatus
-    from signing.selectors import submissions_for_subject
-    from signing.services import (
-        submission_create,
-        submission_revoke_in_transaction,
-        submission_send,
-    )
-
     permission_check(
         actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_record_admin_signature"
     )
@@ -224,9 +224,8 @@ def cohort_main_agreement_signed(*, submission) -> None:
 
 
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
-    """Open the cohort; after commit, a task sends each enrolled student their agreement."""
-    from enrolments.services import enrollment_agreements_send_on_commit
-
+    """Open the cohort; the apps built on it act in the same transaction (cohorts.signals):
+    after commit, a task sends each enrolled student their agreement and the sponsor is told."""
     permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_activate")
     with transaction.atomic(durable=True):
         cohort = _lock(cohort)
@@ -245,30 +244,8 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
             new_values={"state": CohortState.ACTIVE},
         )
         sync_enqueue_for(cohort)
-        from sponsors.services import sponsor_cohort_activated_notify
-
-        sponsor_cohort_activated_notify(cohort=cohort, actor=actor)
-        enrollment_agreements_send_on_commit(cohort=cohort)
+        cohort_activated.send(sender=Cohort, cohort=cohort, actor=actor)
     return cohort
-
-
-def cohort_completion_blockers(cohort: Cohort) -> list[str]:
-    from enrolments.selectors import enrollment_counts
-
-    counts = enrollment_counts(cohort=cohort)
-    unfinished = counts["waiting"] + counts["in_progress"]
-    unverified = counts["complete"] - counts["complete_verified"]
-    blockers = []
-    if unfinished:
-        blockers.append(f"{unfinished} enrolment(s) are not complete")
-    if unverified:
-        blockers.append(f"{unverified} complete enrolment(s) have unverified documents")
-    if cohort.sponsor_id is not None:
-        from sponsors.selectors import cohort_sponsor_status
-
-        if cohort_sponsor_status(cohort).state != "signed":
-            blockers.append("the sponsor has not signed the agreement")
-    return blockers
 
 
 def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> Cohort:
@@ -297,9 +274,7 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
                         **({"reason": force_reason, "blockers": blockers} if blockers else {})},
         )  # fmt: skip
         _agreements_revoke(cohort, actor, reason="The cohort was completed.")
-        from sponsors.services import sponsor_cohort_completed_notify
-
-        sponsor_cohort_completed_notify(cohort=cohort, actor=actor)
+        cohort_completed.send(sender=Cohort, cohort=cohort, actor=actor)
     return cohort
 
 
@@ -332,17 +307,12 @@ def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
 
 
 def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
-    """Revoke the agreements of the cohort (its main and sponsor agreements and its students')
-    still waiting for a signature, once they no longer apply (the cohort ended, or its
-    agreement changed): their links stop working and nobody is reminded to sign them."""
-    from enrolments.models import CohortEnrollment
-    from signing.services import submissions_revoke_pending
-
-    submissions_revoke_pending(
-        subjects=[cohort, *CohortEnrollment.objects.filter(cohort=cohort)],
-        actor=actor,
-        reason=reason,
-    )
+    """Revoke the agreements about the cohort (its main and sponsor agreements, and through
+    cohorts.signals its students') still waiting for a signature, once they no longer apply
+    (the cohort ended, or its agreement changed): their links stop working and nobody is
+    reminded to sign them."""
+    submissions_revoke_pending(subjects=[cohort], actor=actor, reason=reason)
+    cohort_agreements_ended.send(sender=Cohort, cohort=cohort, actor=actor, reason=reason)
 
 
 def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed: bool) -> None:

@@ -22,6 +22,7 @@ from cohorts.forms import (
 )
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import (
+    cohort_completion_blockers,
     cohort_for_dashboard,
     cohort_list_for_admin,
     cohort_state_counts,
@@ -33,7 +34,6 @@ from cohorts.services import (
     cohort_activate,
     cohort_cancel,
     cohort_complete,
-    cohort_completion_blockers,
     cohort_create,
     cohort_main_agreement_start,
     cohort_reviewer_set,
