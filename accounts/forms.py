@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -60,8 +62,8 @@ class InvitationAcceptForm(forms.Form):
         self.user = user
         self.fields["full_name"].initial = user.full_name
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords differ.")
@@ -90,10 +92,10 @@ class UserRolesForm(forms.Form):
     roles = RolesField()
 
 
-class FilterFormMixin:
+class FilterFormMixin(forms.Form):
     """Style a GET filter form's widgets for the filter bar above a list."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             is_select = isinstance(field.widget, forms.Select)

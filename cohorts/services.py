@@ -16,7 +16,7 @@ from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_completion_blockers, cohort_merge_fields
 from cohorts.signals import cohort_activated, cohort_agreements_ended, cohort_completed
 from integrations.services import sync_enqueue_for
-from signing.models import SubmissionStatus, TemplateVersion
+from signing.models import AgreementTemplate, Submission, SubmissionStatus, TemplateVersion
 from signing.selectors import submissions_for_subject
 from signing.services import (
     submission_create,
@@ -43,7 +43,8 @@ def _audit_value(value: Any) -> Any:
 
 
 def _lock(cohort: Cohort) -> Cohort:
-    return Cohort.objects.select_for_update().get(pk=cohort.pk)
+    locked: Cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    return locked
 
 
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
@@ -51,7 +52,7 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_create")
     relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
     with transaction.atomic(durable=True):
-        cohort = Cohort(created_by=actor, **fields)
+        cohort: Cohort = Cohort(created_by=actor, **fields)
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
         cohort.save()
         for name, values in relations.items():
@@ -115,13 +116,15 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
     return cohort
 
 
-def _main_agreement_check_signable(cohort: Cohort) -> None:
+def _main_agreement_check_signable(cohort: Cohort) -> AgreementTemplate:
+    """The cohort's main agreement, if an admin may sign it now."""
     if cohort.state != CohortState.DRAFT:
         raise ValidationError("The main agreement is signed before the cohort is activated.")
-    if cohort.main_template_id is None:
+    if cohort.main_template is None:
         raise ValidationError("Choose the main agreement template before signing it.")
     if cohort.admin_signed_at is not None:
         raise ValidationError("The main agreement has already been signed.")
+    return cohort.main_template
 
 
 def cohort_record_admin_signature(
@@ -139,9 +142,9 @@ def cohort_record_admin_signature(
     )
     with transaction.atomic():
         cohort = _lock(cohort)
-        _main_agreement_check_signable(cohort)
+        template = _main_agreement_check_signable(cohort)
         if version is None:
-            version = cohort.main_template.versions.get(number=cohort.main_template.version)
+            version = template.versions.get(number=template.version)
         if version.template_id != cohort.main_template_id:
             raise ValidationError("That agreement is no longer the cohort's main agreement.")
         cohort.admin_signed_at = timezone.now()
@@ -149,18 +152,22 @@ def cohort_record_admin_signature(
         cohort.main_template_version = version
         cohort.save(
             update_fields=[
-                "admin_signed_at", "admin_signed_by", "main_template_version", "updated_at",
+                "admin_signed_at",
+                "admin_signed_by",
+                "main_template_version",
+                "updated_at",
             ]
-        )  # fmt: skip
+        )
         audit_record(
             actor=actor,
             action="cohort.main_agreement_signed",
             entity=cohort,
             new_values={
-                "template": cohort.main_template_id, "template_version": version.number,
+                "template": cohort.main_template_id,
+                "template_version": version.number,
                 "signature": CHANGED,
             },
-        )  # fmt: skip
+        )
     return cohort
 
 
@@ -178,7 +185,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
             .select_related("main_template")
             .get(pk=cohort.pk)
         )
-        _main_agreement_check_signable(cohort)
+        template = _main_agreement_check_signable(cohort)
         open_agreements = (
             submissions_for_subject(cohort)
             .filter(status=SubmissionStatus.PENDING, submitters__role="institution_admin")
@@ -187,16 +194,16 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
         for submission in open_agreements:
             signer = submission.submitters.all()[0]
             version = submission.template_version
-            if signer.user_id == actor.pk and (version.template_id, version.number) == (
-                cohort.main_template_id, cohort.main_template.version
-            ):  # fmt: skip
+            current = (version.template_id, version.number) == (template.pk, template.version)
+            if signer.user_id == actor.pk and current:
                 return submission_send(submission=submission, notify=False, actor=actor)
             submission_revoke_in_transaction(
-                submission=submission, actor=actor,
+                submission=submission,
+                actor=actor,
                 reason="Replaced by a newer main agreement for this cohort.",
-            )  # fmt: skip
+            )
         submission = submission_create(
-            template=cohort.main_template,
+            template=template,
             context=cohort_merge_fields(cohort, admin=actor),
             signers=[
                 {
@@ -213,14 +220,18 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
         return submission_send(submission=submission, notify=False, actor=actor)
 
 
-def cohort_main_agreement_signed(*, submission) -> None:
+def cohort_main_agreement_signed(*, submission: Submission) -> None:
     """Completion callback of the main agreement's submission (inside the last signature's
     transaction)."""
     signer = submission.submitters.get(role="institution_admin")
+    if signer.user is None:  # the institution's signer is always made from an admin's account
+        raise ValidationError("This agreement was not signed by an admin of the institution.")
     cohort_record_admin_signature(
-        cohort=submission.subject(), actor=signer.user, signature=signer.signed_name,
+        cohort=Cohort.objects.get(pk=submission.subject_id),
+        actor=signer.user,
+        signature=signer.signed_name,
         version=submission.template_version,
-    )  # fmt: skip
+    )
 
 
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:

@@ -148,8 +148,8 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         verifiers = cohort_verifiers(cohort=cohort)
         context["sponsor_status"] = cohort_sponsor_status(cohort)
         context["sponsors"] = sponsor_choices()
-        context["reviewers"] = [verifier for verifier in verifiers if verifier.is_reviewer]
-        context["verifiers"] = [verifier for verifier in verifiers if not verifier.is_reviewer]
+        context["reviewers"] = verifiers.reviewers
+        context["verifiers"] = verifiers.others
     return render(request, "cohorts/cohort_dashboard.html", context)
 
 

@@ -92,14 +92,18 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
         signed_text is None or submission.template_version_id == signed_text.pk
     ):
         return submission
+    template = enrollment.cohort.main_template
+    if template is None:
+        raise ValidationError("The agreement for this cohort is not ready yet.")
     if submission is not None:  # made from other text than the institution signed: replace it
         submissions_revoke_pending(
-            subjects=[enrollment], actor=actor,
+            subjects=[enrollment],
+            actor=actor,
             reason="Replaced by the agreement as the institution signed it.",
-        )  # fmt: skip
+        )
     student = enrollment.user
     return submission_create(
-        template=enrollment.cohort.main_template,
+        template=template,
         version=enrollment.cohort.main_template_version,
         context=enrollment_agreement_values(enrollment),
         signers=[
@@ -178,12 +182,16 @@ def enrollment_agreements_send(*, cohort: Cohort, enrollment_ids: list[int] | No
 def enrollment_agreement_signed(*, submission: Submission) -> None:
     """Completion callback of the student's agreement submission."""
     signer = submission.submitters.get(role=AGREEMENT_SIGNER_ROLE)
+    if signer.user is None:  # the student's signer is always made from their account
+        raise ValidationError("This agreement was not signed from the student's account.")
     enrollment_agreement_sign(
-        enrollment=submission.subject(), actor=signer.user, signature=signer.signed_name
+        enrollment=CohortEnrollment.objects.get(pk=submission.subject_id),
+        actor=signer.user,
+        signature=signer.signed_name,
     )
 
 
-def enrollment_agreement_declined(*, submission: Submission, submitter) -> None:
+def enrollment_agreement_declined(*, submission: Submission, submitter: Submitter) -> None:
     """Decline callback (inside the decline's transaction). The submission has stopped; the
     portal shows the student their reason and lets them sign again (a new submission). The
     cohort's admins are told, since the enrolment cannot complete until the student signs."""

@@ -57,7 +57,7 @@ def upload_scan_status() -> ScanStatus:
     return ScanStatus.SCANNING if scanning_enabled() else ScanStatus.NOT_SCANNED
 
 
-def stream_scan(file: File) -> ScanVerdict:
+def stream_scan(file: "File[bytes]") -> ScanVerdict:
     """Stream a stored file to clamd and return its verdict; raise ScannerUnavailable when
     there is none (no scanner configured, unreachable, a time-out, an error answer)."""
     address = clamav_address()
@@ -170,3 +170,4 @@ def student_document_scan_record(
             old_values=old_values,
             new_values=new_values,
         )
+    return document

@@ -31,7 +31,7 @@ SORTABLE = {
 def enrollment_counts(*, cohort: Cohort) -> dict[str, int]:
     """Progress of a cohort's enrolments in one query (withdrawn ones excluded)."""
     active = ~Q(state=EnrollmentState.WITHDRAWN)
-    return CohortEnrollment.objects.filter(cohort=cohort).aggregate(
+    counts: dict[str, int] = CohortEnrollment.objects.filter(cohort=cohort).aggregate(
         total=Count("pk", filter=active),
         waiting=Count("pk", filter=Q(state=EnrollmentState.WAITING)),
         in_progress=Count("pk", filter=Q(state=EnrollmentState.IN_PROGRESS)),
@@ -53,13 +53,16 @@ def enrollment_counts(*, cohort: Cohort) -> dict[str, int]:
         ),
         not_accepted=Count("pk", filter=active & Q(user__password__startswith="!")),
     )
+    return counts
 
 
 def enrollment_list_for_cohort(
     *, cohort: Cohort, search: str = "", state: str = "", sort: str = "name"
 ) -> QuerySet[CohortEnrollment]:
     """The cohort dashboard's students table."""
-    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
+        cohort=cohort
+    ).select_related("user")
     if search:
         enrollments = enrollments.filter(
             Q(user__full_name__icontains=search) | Q(user__email__icontains=search)
@@ -72,12 +75,13 @@ def enrollment_list_for_cohort(
 
 def enrollments_for_student(*, user: User) -> QuerySet[CohortEnrollment]:
     """A student's own enrolments (withdrawn ones are gone from their view)."""
-    return (
+    enrollments: QuerySet[CohortEnrollment] = (
         CohortEnrollment.objects.filter(user=user)
         .exclude(state=EnrollmentState.WITHDRAWN)
         .select_related("cohort")
         .order_by("-invited_at")
     )
+    return enrollments
 
 
 def _agreement_submissions() -> QuerySet[Submission]:
@@ -119,9 +123,10 @@ def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutco
     does), else in one query."""
     if not hasattr(enrollment, "latest_agreement_status"):
         enrollment = with_agreement_outcome(CohortEnrollment.objects.filter(pk=enrollment.pk)).get()
+    # Annotations, which the enrolment's type does not know of.
     return AgreementOutcome(
-        status=enrollment.latest_agreement_status,
-        decline_reason=enrollment.latest_agreement_decline_reason or "",
+        status=getattr(enrollment, "latest_agreement_status", None),
+        decline_reason=getattr(enrollment, "latest_agreement_decline_reason", None) or "",
     )
 
 
@@ -179,7 +184,7 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
             DocumentStatus.PENDING: StepStatus.PENDING,
             DocumentStatus.VERIFIED: StepStatus.DONE,
             DocumentStatus.REJECTED: StepStatus.REJECTED,
-        }[current.status if current else None]
+        }[DocumentStatus(current.status) if current else None]
         steps.append(
             EnrollmentStep(
                 kind="document",
@@ -278,7 +283,7 @@ def enrollments_lacking_agreement(
 ) -> QuerySet[CohortEnrollment]:
     """The cohort's open, unsigned enrolments that were never sent an agreement (a declined or
     revoked one counts as sent: the student asks for a new one in the portal)."""
-    enrollments = CohortEnrollment.objects.filter(
+    enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
         cohort=cohort,
         state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
         agreement_signed_at__isnull=True,

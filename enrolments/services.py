@@ -5,6 +5,8 @@ documents). The other writes to enrolments are grouped by topic beside this modu
 enrolments.agreements (the student's agreement), enrolments.reminders and enrolments.scanning
 (virus verdicts); the review itself is verification.services."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -38,11 +40,12 @@ AGREEMENT_BATCH = 200
 def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
     """The enrolment again, locked for the caller's transaction, with its cohort and student.
     Every write to an enrolment takes this lock first, so writes to one enrolment take turns."""
-    return (
+    locked: CohortEnrollment = (
         CohortEnrollment.objects.select_for_update()
         .select_related("cohort", "user")
         .get(pk=enrollment.pk)
     )
+    return locked
 
 
 def enrollment_open_check(enrollment: CohortEnrollment) -> None:
@@ -112,7 +115,7 @@ def enrollment_invite_in_transaction(
         student.save(update_fields=["roles"])
     if CohortEnrollment.objects.filter(cohort=cohort, user=student).exists():
         raise ValidationError(f"{email} is already enrolled in this cohort.")
-    enrollment = CohortEnrollment.objects.create(
+    enrollment: CohortEnrollment = CohortEnrollment.objects.create(
         cohort=cohort, user=student, student_data={"id_number": id_number} if id_number else {}
     )
     _notify_enrolled(enrollment, invited_by=actor)
@@ -195,7 +198,7 @@ def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
 
 
 def enrollment_details_save(
-    *, enrollment: CohortEnrollment, actor: User, student_data: dict
+    *, enrollment: CohortEnrollment, actor: User, student_data: dict[str, Any]
 ) -> CohortEnrollment:
     """Save the student's validated details (enrolments.forms.StudentDetailsForm)."""
     permission_check(
@@ -274,7 +277,7 @@ def enrollment_document_add(
             document.is_current = True
             # Write the file first, to know its stored name should the insert fail.
             document.file.save(document.original_name, document.file.file, save=False)
-            stored_name = document.file.name
+            stored_name = document.file.name or ""
             document.save()
             enrollment_start_if_waiting(enrollment)
             enrollment_refresh(enrollment)
