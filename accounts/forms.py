@@ -23,9 +23,14 @@ class OutboxPasswordResetForm(PasswordResetForm):
     """Django's reset form, sending through our outbox instead of directly."""
 
     def send_mail(
-        self, subject_template_name, email_template_name, context, from_email, to_email,
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
         html_email_template_name=None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         from notifications.services import email_enqueue
 
         email_enqueue(

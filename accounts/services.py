@@ -102,9 +102,11 @@ def user_invite_in_transaction(
     invitation_issue(user=user, invited_by=actor)
     directory_entry_add(email=email, institution=tenant_connection.tenant)
     audit_record(
-        actor=actor, action="user.invited", entity=user,
+        actor=actor,
+        action="user.invited",
+        entity=user,
         new_values={"email": email, "full_name": user.full_name, "roles": roles},
-    )  # fmt: skip
+    )
     return user
 
 
@@ -153,9 +155,10 @@ def user_password_change(*, user: User, new_password: str, reset: bool = False) 
         user.set_password(new_password)
         user.save(update_fields=["password"])
         audit_record(
-            actor=user, action="user.password_reset" if reset else "user.password_changed",
+            actor=user,
+            action="user.password_reset" if reset else "user.password_changed",
             entity=user,
-        )  # fmt: skip
+        )
     return user
 
 

@@ -78,7 +78,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             "accounts/invitation_unusable.html",
             {"invitation": invitation, "token": token},
             status=410 if invitation else 404,
-        )  # fmt: skip
+        )
     form = InvitationAcceptForm(request.POST or None, user=invitation.user)
     if request.method == "POST" and form.is_valid():
         try:

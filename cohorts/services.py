@@ -27,8 +27,15 @@ from signing.services import (
 
 # While a cohort is running only these may change; everything else is fixed at activation.
 ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
-SCALAR_FIELDS = ("name", "program_type", "sponsor_email", "student_count", "start_date", "end_date",
-                 "main_template")  # fmt: skip
+SCALAR_FIELDS = (
+    "name",
+    "program_type",
+    "sponsor_email",
+    "student_count",
+    "start_date",
+    "end_date",
+    "main_template",
+)
 RELATION_FIELDS = ("supporting_templates", "required_document_types")
 
 
@@ -86,7 +93,7 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
                     {
                         name: f"Only dates and the expected number of students can change once a "
                         f"cohort is {cohort.get_state_display().lower()}."
-                    }  # fmt: skip
+                    }
                 )
             old_values[name], new_values[name] = _audit_value(current_value), _audit_value(value)
             if name not in RELATION_FIELDS:
@@ -281,9 +288,11 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
             action="cohort.completed_forcibly" if blockers else "cohort.completed",
             entity=cohort,
             old_values={"state": CohortState.ACTIVE},
-            new_values={"state": CohortState.COMPLETED,
-                        **({"reason": force_reason, "blockers": blockers} if blockers else {})},
-        )  # fmt: skip
+            new_values={
+                "state": CohortState.COMPLETED,
+                **({"reason": force_reason, "blockers": blockers} if blockers else {}),
+            },
+        )
         _agreements_revoke(cohort, actor, reason="The cohort was completed.")
         cohort_completed.send(sender=Cohort, cohort=cohort, actor=actor)
     return cohort

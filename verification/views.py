@@ -171,10 +171,14 @@ def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
     versions = document_versions(document=document)
     decision = next(
-        (verification for version in versions if version.pk == document.pk
-         for verification in version.verifications.all()),
+        (
+            verification
+            for version in versions
+            if version.pk == document.pk
+            for verification in version.verifications.all()
+        ),
         None,
-    )  # fmt: skip
+    )
     enrollment = document.enrollment
     return render(
         request,

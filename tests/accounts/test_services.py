@@ -62,8 +62,10 @@ def test_invite_creates_account_invitation_email_directory_entry_and_audit(insti
     assert event.actor == admin
     # The address and name are the person's: the trail says they were set, not what they are.
     assert event.new_values == {
-        "email": "(changed)", "full_name": "(changed)", "roles": ["verifier"]
-    }  # fmt: skip
+        "email": "(changed)",
+        "full_name": "(changed)",
+        "roles": ["verifier"],
+    }
     assert event.old_values == {}
 
 

@@ -357,10 +357,12 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
     enrollment = enrol(cohort=cohort)
     old = enrollment_agreement_send(enrollment=enrollment)
     template = template_update(
-        template=cohort.main_template, title=cohort.main_template.title,
+        template=cohort.main_template,
+        title=cohort.main_template.title,
         body="<p>{{ student.full_name }} agrees to the signed terms.</p>",
-        signer_roles=cohort.main_template.signer_roles, actor=cohort_admin,
-    )  # fmt: skip
+        signer_roles=cohort.main_template.signer_roles,
+        actor=cohort_admin,
+    )
     Cohort.objects.filter(pk=cohort.pk).update(
         main_template_version=template.versions.get(number=template.version)
     )

@@ -34,8 +34,9 @@ def test_saved_details_are_recorded_by_name_only(enrol):
 
     event = AuditEvent.objects.get(action="enrollment.details_saved")
     assert event.new_values == {
-        "fields": ["id_number", "phone", "race"], "student_data": "(changed)"
-    }  # fmt: skip
+        "fields": ["id_number", "phone", "race"],
+        "student_data": "(changed)",
+    }
     for value in details.values():
         assert value not in _trail()
 

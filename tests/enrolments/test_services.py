@@ -180,9 +180,11 @@ def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_
 
     token = url.rstrip("/").rsplit("/", 1)[-1]
     submitter_sign(
-        link=link_for_token(token), signed_name="Sipho Dlamini", consent=True,
+        link=link_for_token(token),
+        signed_name="Sipho Dlamini",
+        consent=True,
         signature_text="Sipho Dlamini",
-    )  # fmt: skip
+    )
 
     assert submissions_for_subject(enrollment).get().status == SubmissionStatus.COMPLETED
     enrollment.refresh_from_db()

@@ -115,9 +115,11 @@ def _refused(enrol, client_of, media_files, upload, document_type=None, **cohort
 
 def test_html_named_pdf_is_refused_by_its_content(enrol, client_of, media_files):
     html = _refused(
-        enrol, client_of, media_files,
+        enrol,
+        client_of,
+        media_files,
         SimpleUploadedFile("certificate.pdf", b"<html><body>Not a PDF</body></html>"),
-    )  # fmt: skip
+    )
     assert "This file is not a PDF, JPEG image or PNG image (what is inside the file counts" in html
     assert "is-invalid" in html
 
