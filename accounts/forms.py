@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -22,9 +24,14 @@ class OutboxPasswordResetForm(PasswordResetForm):
     """Django's reset form, sending through our outbox instead of directly."""
 
     def send_mail(
-        self, subject_template_name, email_template_name, context, from_email, to_email,
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
         html_email_template_name=None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         from notifications.services import email_enqueue
 
         email_enqueue(
@@ -61,8 +68,8 @@ class InvitationAcceptForm(forms.Form):
         self.user = user
         self.fields["full_name"].initial = user.full_name
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords differ.")

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +17,9 @@ from accounts.models import Invitation, Role, User, normalise_email
 from accounts.permissions import PEOPLE_MANAGERS, can_grant_roles, permission_check
 from audit.services import audit_record
 from notifications.services import email_enqueue
-from tenants.services import directory_entry_add, directory_entry_remove, institution_url
+from tenants.db import tenant_connection
+from tenants.directory import directory_entry_add, directory_entry_remove
+from tenants.sites import institution_url
 
 
 def token_hash(token: str) -> str:
@@ -42,7 +44,7 @@ def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
         invited_by=invited_by,
         expires_at=now + settings.INVITATION_TTL,
     )
-    institution = connection.tenant
+    institution = tenant_connection.tenant
     email_enqueue(
         recipient=user.email,
         template="invitation",
@@ -98,11 +100,13 @@ def user_invite_in_transaction(
     user.full_clean()
     user.save()
     invitation_issue(user=user, invited_by=actor)
-    directory_entry_add(email=email, institution=connection.tenant)
+    directory_entry_add(email=email, institution=tenant_connection.tenant)
     audit_record(
-        actor=actor, action="user.invited", entity=user,
+        actor=actor,
+        action="user.invited",
+        entity=user,
         new_values={"email": email, "full_name": user.full_name, "roles": roles},
-    )  # fmt: skip
+    )
     return user
 
 
@@ -151,9 +155,10 @@ def user_password_change(*, user: User, new_password: str, reset: bool = False) 
         user.set_password(new_password)
         user.save(update_fields=["password"])
         audit_record(
-            actor=user, action="user.password_reset" if reset else "user.password_changed",
+            actor=user,
+            action="user.password_reset" if reset else "user.password_changed",
             entity=user,
-        )  # fmt: skip
+        )
     return user
 
 
@@ -228,7 +233,7 @@ def user_deactivate(*, user: User, actor: User) -> User:
             revoked_at=timezone.now()
         )
         ended = _sessions_end(user)
-        directory_entry_remove(email=user.email, institution=connection.tenant)
+        directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
         audit_record(
             actor=actor,
             action="user.deactivated",
@@ -249,6 +254,6 @@ def user_reactivate(*, user: User, actor: User) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
         user.is_active = True
         user.save(update_fields=["is_active"])
-        directory_entry_add(email=user.email, institution=connection.tenant)
+        directory_entry_add(email=user.email, institution=tenant_connection.tenant)
         audit_record(actor=actor, action="user.reactivated", entity=user)
     return user

@@ -16,6 +16,7 @@ from accounts.forms import (
     UserInviteForm,
     UserRolesForm,
 )
+from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.models import Role, User
 from accounts.permissions import PEOPLE_MANAGERS, role_required
@@ -63,9 +64,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         """The form checked the old password and the new one; the service sets it. The hash
         in this session follows, so only the person's other sessions end."""
-        user = user_password_change(
-            user=self.request.user, new_password=form.cleaned_data["new_password1"]
-        )
+        user = user_password_change(user=form.user, new_password=form.cleaned_data["new_password1"])
         update_session_auth_hash(self.request, user)
         messages.success(self.request, "Your password has been changed.")
         return HttpResponseRedirect(self.get_success_url())
@@ -79,7 +78,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             "accounts/invitation_unusable.html",
             {"invitation": invitation, "token": token},
             status=410 if invitation else 404,
-        )  # fmt: skip
+        )
     form = InvitationAcceptForm(request.POST or None, user=invitation.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,14 +112,14 @@ def invitation_resend_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     if request.user.roles == [Role.STUDENT]:
         return redirect("enrolments:my_enrolments")
     return render(request, "accounts/home.html")
 
 
 @role_required(*PEOPLE_MANAGERS)
-def people_list(request: HttpRequest) -> HttpResponse:
+def people_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = PeopleFilterForm(request.GET or None)
     users = user_list(**filters.selector_filters())
     return render(
@@ -131,7 +130,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def people_invite(request: HttpRequest) -> HttpResponse:
+def people_invite(request: AuthenticatedRequest) -> HttpResponse:
     form = UserInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -145,7 +144,7 @@ def people_invite(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def people_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def people_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(User, pk=pk)
     form = UserRolesForm(request.POST or None, initial={"roles": person.roles})
     if request.method == "POST" and form.is_valid():
@@ -160,7 +159,7 @@ def people_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def people_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+def people_set_active(request: AuthenticatedRequest, pk: int, active: bool) -> HttpResponse:
     person = get_object_or_404(User, pk=pk)
     if request.method != "POST":
         return render(

@@ -92,7 +92,8 @@ def measure(requests: int, show_queries: bool) -> dict[str, float | int]:
     from cohorts.services import cohort_activate, cohort_create, cohort_record_admin_signature
     from signing.models import AgreementTemplate
     from tenants.db import tenant_connection
-    from tenants.services import institution_domain, institution_provision
+    from tenants.services import institution_provision
+    from tenants.sites import institution_domain
 
     institution = institution_provision(
         name="Bench College", code="bench", admin_email="admin@bench.example"

@@ -61,7 +61,8 @@ def provision_by_replay(code: str) -> None:
     from audit.services import audit_record
     from tenants.db import tenant_connection
     from tenants.models import Domain, Institution
-    from tenants.services import institution_domain, schema_name_for_code
+    from tenants.services import schema_name_for_code
+    from tenants.sites import institution_domain
 
     tenant_connection.set_schema_to_public()
     with transaction.atomic():

@@ -147,8 +147,13 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     def can_activate(self) -> bool:
         return not self.activation_blockers()
 
-    @transition(field=state, source=CohortState.DRAFT, target=CohortState.ACTIVE,
-                conditions=[can_activate])  # fmt: skip
+    # django-fsm-2 types a condition as taking any Model, not the model it belongs to.
+    @transition(
+        field=state,
+        source=CohortState.DRAFT,
+        target=CohortState.ACTIVE,
+        conditions=[can_activate],  # type: ignore[list-item]
+    )
     def activate(self) -> None:
         """Open the cohort: students can now be enrolled and invited."""
 

@@ -1,9 +1,13 @@
+from dataclasses import dataclass
+from typing import cast
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
+from cohorts.signals import cohort_completion_blockers_asked
 from enrolments.models import EnrollmentState
 from signing.documents import body_fill_for_reading, placeholder_values
 from signing.selectors import standard_merge_values
@@ -11,11 +15,14 @@ from signing.selectors import standard_merge_values
 
 def cohorts_visible_to(user: User) -> QuerySet[Cohort]:
     """Admins see every cohort; a verifier only those granted to them (django-guardian)."""
+    cohorts: QuerySet[Cohort]
     if user.has_role(*COHORT_MANAGERS):
-        return Cohort.objects.all()
-    return get_objects_for_user(
+        cohorts = Cohort.objects.all()
+        return cohorts
+    cohorts = get_objects_for_user(
         user, "cohorts.review_cohort", klass=Cohort, accept_global_perms=False
     )
+    return cohorts
 
 
 def cohort_list_for_admin(
@@ -48,17 +55,28 @@ def cohort_for_dashboard(*, user: User, pk: int) -> Cohort:
     )
 
 
-def cohort_verifiers(*, cohort: Cohort) -> list[User]:
-    """Active verifiers, each with `is_reviewer` saying whether they may review `cohort`: the
-    dashboard's reviewer list and its "add reviewer" choices in one query."""
+@dataclass(frozen=True)
+class CohortVerifiers:
+    """The institution's active verifiers, split by whether they may review one cohort."""
+
+    reviewers: list[User]
+    others: list[User]
+
+
+def cohort_verifiers(*, cohort: Cohort) -> CohortVerifiers:
+    """The dashboard's reviewer list and its "add reviewer" choices, in one query."""
     granted = CohortUserObjectPermission.objects.filter(
         content_object=cohort, user=OuterRef("pk"), permission__codename="review_cohort"
     )
-    return list(
+    verifiers = (
         User.objects.filter(is_active=True, roles__contains=[Role.VERIFIER])
         .annotate(is_reviewer=Exists(granted))
         .order_by("full_name", "email")
     )
+    split = CohortVerifiers(reviewers=[], others=[])
+    for verifier in verifiers:
+        (split.reviewers if verifier.is_reviewer else split.others).append(verifier)
+    return split
 
 
 def document_type_list() -> QuerySet[DocumentType]:
@@ -71,6 +89,8 @@ def main_agreement_preview_html(cohort: Cohort, *, admin: User) -> str:
     """The cohort's main agreement filled in as `admin` is about to sign it; a value still
     missing (the institution's registration number, say) reads as what it stands for here,
     and signing then says what to fill in."""
+    if cohort.main_template is None:
+        raise ValueError("The cohort has no main agreement to preview.")
     return body_fill_for_reading(
         cohort.main_template.body,
         standard_merge_values() | cohort_merge_fields(cohort, admin=admin),
@@ -103,3 +123,11 @@ def cohort_merge_fields(
     if admin is not None:
         values["admin.full_name"] = admin.full_name or admin.email
     return values | (student or {})
+
+
+def cohort_completion_blockers(cohort: Cohort) -> list[str]:
+    """Why the cohort may not complete yet (empty: it may), as the apps built on cohorts
+    answer (cohorts.signals): unfinished or unverified enrolments, an unsigned sponsor."""
+    answers = cohort_completion_blockers_asked.send(sender=Cohort, cohort=cohort)
+    # django-stubs types a receiver's answer as str | None; these receivers answer lists.
+    return [blocker for _receiver, blockers in answers for blocker in cast(list[str], blockers)]

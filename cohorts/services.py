@@ -13,14 +13,29 @@ from accounts.models import Role, User
 from accounts.permissions import COHORT_MANAGERS, permission_check
 from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
-from cohorts.selectors import cohort_merge_fields
+from cohorts.selectors import cohort_completion_blockers, cohort_merge_fields
+from cohorts.signals import cohort_activated, cohort_agreements_ended, cohort_completed
 from integrations.services import sync_enqueue_for
-from signing.models import TemplateVersion
+from signing.models import AgreementTemplate, Submission, SubmissionStatus, TemplateVersion
+from signing.selectors import submissions_for_subject
+from signing.services import (
+    submission_create,
+    submission_revoke_in_transaction,
+    submission_send,
+    submissions_revoke_pending,
+)
 
 # While a cohort is running only these may change; everything else is fixed at activation.
 ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
-SCALAR_FIELDS = ("name", "program_type", "sponsor_email", "student_count", "start_date", "end_date",
-                 "main_template")  # fmt: skip
+SCALAR_FIELDS = (
+    "name",
+    "program_type",
+    "sponsor_email",
+    "student_count",
+    "start_date",
+    "end_date",
+    "main_template",
+)
 RELATION_FIELDS = ("supporting_templates", "required_document_types")
 
 
@@ -35,7 +50,8 @@ def _audit_value(value: Any) -> Any:
 
 
 def _lock(cohort: Cohort) -> Cohort:
-    return Cohort.objects.select_for_update().get(pk=cohort.pk)
+    locked: Cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    return locked
 
 
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
@@ -43,7 +59,7 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_create")
     relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
     with transaction.atomic(durable=True):
-        cohort = Cohort(created_by=actor, **fields)
+        cohort: Cohort = Cohort(created_by=actor, **fields)
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
         cohort.save()
         for name, values in relations.items():
@@ -77,7 +93,7 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
                     {
                         name: f"Only dates and the expected number of students can change once a "
                         f"cohort is {cohort.get_state_display().lower()}."
-                    }  # fmt: skip
+                    }
                 )
             old_values[name], new_values[name] = _audit_value(current_value), _audit_value(value)
             if name not in RELATION_FIELDS:
@@ -107,13 +123,15 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
     return cohort
 
 
-def _main_agreement_check_signable(cohort: Cohort) -> None:
+def _main_agreement_check_signable(cohort: Cohort) -> AgreementTemplate:
+    """The cohort's main agreement, if an admin may sign it now."""
     if cohort.state != CohortState.DRAFT:
         raise ValidationError("The main agreement is signed before the cohort is activated.")
-    if cohort.main_template_id is None:
+    if cohort.main_template is None:
         raise ValidationError("Choose the main agreement template before signing it.")
     if cohort.admin_signed_at is not None:
         raise ValidationError("The main agreement has already been signed.")
+    return cohort.main_template
 
 
 def cohort_record_admin_signature(
@@ -131,9 +149,9 @@ def cohort_record_admin_signature(
     )
     with transaction.atomic():
         cohort = _lock(cohort)
-        _main_agreement_check_signable(cohort)
+        template = _main_agreement_check_signable(cohort)
         if version is None:
-            version = cohort.main_template.versions.get(number=cohort.main_template.version)
+            version = template.versions.get(number=template.version)
         if version.template_id != cohort.main_template_id:
             raise ValidationError("That agreement is no longer the cohort's main agreement.")
         cohort.admin_signed_at = timezone.now()
@@ -141,18 +159,22 @@ def cohort_record_admin_signature(
         cohort.main_template_version = version
         cohort.save(
             update_fields=[
-                "admin_signed_at", "admin_signed_by", "main_template_version", "updated_at",
+                "admin_signed_at",
+                "admin_signed_by",
+                "main_template_version",
+                "updated_at",
             ]
-        )  # fmt: skip
+        )
         audit_record(
             actor=actor,
             action="cohort.main_agreement_signed",
             entity=cohort,
             new_values={
-                "template": cohort.main_template_id, "template_version": version.number,
+                "template": cohort.main_template_id,
+                "template_version": version.number,
                 "signature": CHANGED,
             },
-        )  # fmt: skip
+        )
     return cohort
 
 
@@ -161,14 +183,6 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     signing link. The agreement `actor` already has open for the template's current version is
     reused; one left open by another admin, or from older text, is revoked, so a cohort never
     has two main agreements waiting. Signing it runs `cohort_main_agreement_signed`."""
-    from signing.models import SubmissionStatus
-    from signing.selectors import submissions_for_subject
-    from signing.services import (
-        submission_create,
-        submission_revoke_in_transaction,
-        submission_send,
-    )
-
     permission_check(
         actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_record_admin_signature"
     )
@@ -178,7 +192,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
             .select_related("main_template")
             .get(pk=cohort.pk)
         )
-        _main_agreement_check_signable(cohort)
+        template = _main_agreement_check_signable(cohort)
         open_agreements = (
             submissions_for_subject(cohort)
             .filter(status=SubmissionStatus.PENDING, submitters__role="institution_admin")
@@ -187,16 +201,16 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
         for submission in open_agreements:
             signer = submission.submitters.all()[0]
             version = submission.template_version
-            if signer.user_id == actor.pk and (version.template_id, version.number) == (
-                cohort.main_template_id, cohort.main_template.version
-            ):  # fmt: skip
+            current = (version.template_id, version.number) == (template.pk, template.version)
+            if signer.user_id == actor.pk and current:
                 return submission_send(submission=submission, notify=False, actor=actor)
             submission_revoke_in_transaction(
-                submission=submission, actor=actor,
+                submission=submission,
+                actor=actor,
                 reason="Replaced by a newer main agreement for this cohort.",
-            )  # fmt: skip
+            )
         submission = submission_create(
-            template=cohort.main_template,
+            template=template,
             context=cohort_merge_fields(cohort, admin=actor),
             signers=[
                 {
@@ -213,20 +227,23 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
         return submission_send(submission=submission, notify=False, actor=actor)
 
 
-def cohort_main_agreement_signed(*, submission) -> None:
+def cohort_main_agreement_signed(*, submission: Submission) -> None:
     """Completion callback of the main agreement's submission (inside the last signature's
     transaction)."""
     signer = submission.submitters.get(role="institution_admin")
+    if signer.user is None:  # the institution's signer is always made from an admin's account
+        raise ValidationError("This agreement was not signed by an admin of the institution.")
     cohort_record_admin_signature(
-        cohort=submission.subject(), actor=signer.user, signature=signer.signed_name,
+        cohort=Cohort.objects.get(pk=submission.subject_id),
+        actor=signer.user,
+        signature=signer.signed_name,
         version=submission.template_version,
-    )  # fmt: skip
+    )
 
 
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
-    """Open the cohort; after commit, a task sends each enrolled student their agreement."""
-    from enrolments.services import enrollment_agreements_send_on_commit
-
+    """Open the cohort; the apps built on it act in the same transaction (cohorts.signals):
+    after commit, a task sends each enrolled student their agreement and the sponsor is told."""
     permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_activate")
     with transaction.atomic(durable=True):
         cohort = _lock(cohort)
@@ -245,30 +262,8 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
             new_values={"state": CohortState.ACTIVE},
         )
         sync_enqueue_for(cohort)
-        from sponsors.services import sponsor_cohort_activated_notify
-
-        sponsor_cohort_activated_notify(cohort=cohort, actor=actor)
-        enrollment_agreements_send_on_commit(cohort=cohort)
+        cohort_activated.send(sender=Cohort, cohort=cohort, actor=actor)
     return cohort
-
-
-def cohort_completion_blockers(cohort: Cohort) -> list[str]:
-    from enrolments.selectors import enrollment_counts
-
-    counts = enrollment_counts(cohort=cohort)
-    unfinished = counts["waiting"] + counts["in_progress"]
-    unverified = counts["complete"] - counts["complete_verified"]
-    blockers = []
-    if unfinished:
-        blockers.append(f"{unfinished} enrolment(s) are not complete")
-    if unverified:
-        blockers.append(f"{unverified} complete enrolment(s) have unverified documents")
-    if cohort.sponsor_id is not None:
-        from sponsors.selectors import cohort_sponsor_status
-
-        if cohort_sponsor_status(cohort).state != "signed":
-            blockers.append("the sponsor has not signed the agreement")
-    return blockers
 
 
 def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> Cohort:
@@ -293,13 +288,13 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
             action="cohort.completed_forcibly" if blockers else "cohort.completed",
             entity=cohort,
             old_values={"state": CohortState.ACTIVE},
-            new_values={"state": CohortState.COMPLETED,
-                        **({"reason": force_reason, "blockers": blockers} if blockers else {})},
-        )  # fmt: skip
+            new_values={
+                "state": CohortState.COMPLETED,
+                **({"reason": force_reason, "blockers": blockers} if blockers else {}),
+            },
+        )
         _agreements_revoke(cohort, actor, reason="The cohort was completed.")
-        from sponsors.services import sponsor_cohort_completed_notify
-
-        sponsor_cohort_completed_notify(cohort=cohort, actor=actor)
+        cohort_completed.send(sender=Cohort, cohort=cohort, actor=actor)
     return cohort
 
 
@@ -332,17 +327,12 @@ def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
 
 
 def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
-    """Revoke the agreements of the cohort (its main and sponsor agreements and its students')
-    still waiting for a signature, once they no longer apply (the cohort ended, or its
-    agreement changed): their links stop working and nobody is reminded to sign them."""
-    from enrolments.models import CohortEnrollment
-    from signing.services import submissions_revoke_pending
-
-    submissions_revoke_pending(
-        subjects=[cohort, *CohortEnrollment.objects.filter(cohort=cohort)],
-        actor=actor,
-        reason=reason,
-    )
+    """Revoke the agreements about the cohort (its main and sponsor agreements, and through
+    cohorts.signals its students') still waiting for a signature, once they no longer apply
+    (the cohort ended, or its agreement changed): their links stop working and nobody is
+    reminded to sign them."""
+    submissions_revoke_pending(subjects=[cohort], actor=actor, reason=reason)
+    cohort_agreements_ended.send(sender=Cohort, cohort=cohort, actor=actor, reason=reason)
 
 
 def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed: bool) -> None:

@@ -22,6 +22,7 @@ from cohorts.forms import (
 )
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import (
+    cohort_completion_blockers,
     cohort_for_dashboard,
     cohort_list_for_admin,
     cohort_state_counts,
@@ -33,7 +34,6 @@ from cohorts.services import (
     cohort_activate,
     cohort_cancel,
     cohort_complete,
-    cohort_completion_blockers,
     cohort_create,
     cohort_main_agreement_start,
     cohort_reviewer_set,
@@ -131,8 +131,8 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         verifiers = cohort_verifiers(cohort=cohort)
         context["sponsor_status"] = cohort_sponsor_status(cohort)
         context["sponsors"] = sponsor_choices()
-        context["reviewers"] = [verifier for verifier in verifiers if verifier.is_reviewer]
-        context["verifiers"] = [verifier for verifier in verifiers if not verifier.is_reviewer]
+        context["reviewers"] = verifiers.reviewers
+        context["verifiers"] = verifiers.others
     return render(request, "cohorts/cohort_dashboard.html", context)
 
 
@@ -153,9 +153,10 @@ def cohort_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose the main agreement template before signing it.")
         return redirect("cohorts:dashboard", pk=cohort.pk)
     return render(
-        request, "cohorts/cohort_sign.html",
+        request,
+        "cohorts/cohort_sign.html",
         {"cohort": cohort, "body_html": main_agreement_preview_html(cohort, admin=request.user)},
-    )  # fmt: skip
+    )
 
 
 def _run(request: AuthenticatedRequest, service, success: str, **kwargs) -> bool:
@@ -177,9 +178,17 @@ def cohort_activate_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
 
 
 def _confirm_with_reason(
-    request: AuthenticatedRequest, cohort: Cohort, form_class, template: str,
-    context: dict, service, success: str, reason_argument: str, /, **arguments,
-) -> HttpResponse:  # fmt: skip
+    request: AuthenticatedRequest,
+    cohort: Cohort,
+    form_class,
+    template: str,
+    context: dict,
+    service,
+    success: str,
+    reason_argument: str,
+    /,
+    **arguments,
+) -> HttpResponse:
     """A page that asks for a reason before a transition, then runs it and goes back to the
     dashboard (or shows the refusal on the same page)."""
     form = form_class(request.POST or None)
@@ -194,19 +203,32 @@ def _confirm_with_reason(
 def cohort_complete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     return _confirm_with_reason(
-        request, cohort, ForceCompleteForm, "cohorts/cohort_complete.html",
-        {"blockers": cohort_completion_blockers(cohort)}, cohort_complete,
-        "The cohort is completed.", "force_reason", cohort=cohort,
-    )  # fmt: skip
+        request,
+        cohort,
+        ForceCompleteForm,
+        "cohorts/cohort_complete.html",
+        {"blockers": cohort_completion_blockers(cohort)},
+        cohort_complete,
+        "The cohort is completed.",
+        "force_reason",
+        cohort=cohort,
+    )
 
 
 @role_required(*COHORT_MANAGERS)
 def cohort_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     return _confirm_with_reason(
-        request, cohort, ReasonForm, "cohorts/cohort_cancel.html", {}, cohort_cancel,
-        "The cohort is cancelled.", "reason", cohort=cohort,
-    )  # fmt: skip
+        request,
+        cohort,
+        ReasonForm,
+        "cohorts/cohort_cancel.html",
+        {},
+        cohort_cancel,
+        "The cohort is cancelled.",
+        "reason",
+        cohort=cohort,
+    )
 
 
 @role_required(*COHORT_MANAGERS)
@@ -235,10 +257,16 @@ def student_withdraw(request: AuthenticatedRequest, pk: int, enrollment_pk: int)
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
     return _confirm_with_reason(
-        request, cohort, ReasonForm, "cohorts/student_withdraw.html", {"enrollment": enrollment},
-        enrollment_withdraw, f"{enrollment.user} is withdrawn from the cohort.", "reason",
+        request,
+        cohort,
+        ReasonForm,
+        "cohorts/student_withdraw.html",
+        {"enrollment": enrollment},
+        enrollment_withdraw,
+        f"{enrollment.user} is withdrawn from the cohort.",
+        "reason",
         enrollment=enrollment,
-    )  # fmt: skip
+    )
 
 
 @role_required(*COHORT_MANAGERS)
@@ -247,9 +275,11 @@ def student_resend(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
     _run(
-        request, enrollment_invitation_resend, f"Invitation sent again to {enrollment.user.email}.",
+        request,
+        enrollment_invitation_resend,
+        f"Invitation sent again to {enrollment.user.email}.",
         enrollment=enrollment,
-    )  # fmt: skip
+    )
     return redirect("cohorts:dashboard", pk=cohort.pk)
 
 
@@ -264,9 +294,13 @@ def cohort_reviewers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         reviewer = form.cleaned_data["reviewer"]
         verb = "may now review" if allowed else "no longer reviews"
         _run(
-            request, cohort_reviewer_set, f"{reviewer} {verb} this cohort.",
-            cohort=cohort, reviewer=reviewer, allowed=allowed,
-        )  # fmt: skip
+            request,
+            cohort_reviewer_set,
+            f"{reviewer} {verb} this cohort.",
+            cohort=cohort,
+            reviewer=reviewer,
+            allowed=allowed,
+        )
     else:
         messages.error(request, "Choose a verifier.")
     return redirect("cohorts:dashboard", pk=cohort.pk)

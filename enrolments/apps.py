@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class EnrolmentsConfig(AppConfig):
     name = "enrolments"
     verbose_name = "Enrolments"
+
+    def ready(self) -> None:
+        from cohorts.signals import (
+            cohort_activated,
+            cohort_agreements_ended,
+            cohort_completion_blockers_asked,
+        )
+        from enrolments import receivers
+
+        cohort_activated.connect(receivers.cohort_activated_send_agreements)
+        cohort_agreements_ended.connect(receivers.cohort_agreements_ended_revoke)
+        cohort_completion_blockers_asked.connect(receivers.cohort_completion_blockers_enrollments)

@@ -210,10 +210,15 @@ class StudentDetailsForm(forms.Form):
         data = {
             name: self.cleaned_data[name]
             for name in (
-                "id_number", "gender", "race", "disability", "city", "home_language",
+                "id_number",
+                "gender",
+                "race",
+                "disability",
+                "city",
+                "home_language",
                 "highest_qualification",
             )
-        }  # fmt: skip
+        }
         data["date_of_birth"] = self.cleaned_data["date_of_birth"].isoformat()
         if self.cleaned_data.get("citizenship"):
             data["citizenship"] = self.cleaned_data["citizenship"]

@@ -10,7 +10,7 @@ removal misses is refused, never stored."""
 
 import enum
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 import pikepdf
 
@@ -87,7 +87,8 @@ def _action_kind(obj: pikepdf.Object) -> ActiveContent | None:
     dictionary = _dictionary(obj)
     if dictionary is None:
         return None
-    return ACTION_KINDS.get(dictionary.get(pikepdf.Name.S))
+    action_type = dictionary.get(pikepdf.Name.S)
+    return ACTION_KINDS.get(action_type) if isinstance(action_type, pikepdf.Name) else None
 
 
 def _found_in(pdf: pikepdf.Pdf) -> list[ActiveContent]:
@@ -103,11 +104,17 @@ def _found_in(pdf: pikepdf.Pdf) -> list[ActiveContent]:
     return [kind for kind in ActiveContent if kind in found]
 
 
+def _binary(file: IO[bytes]) -> BinaryIO:
+    """pikepdf reads and writes any binary file object (an upload, a spooled temporary file);
+    its types ask for BinaryIO."""
+    return cast(BinaryIO, file)
+
+
 def active_content_found(file: IO[bytes]) -> list[ActiveContent]:
     """What active content the PDF in `file` holds, in ActiveContent's order; empty when none.
     Raises pikepdf.PdfError when the file cannot be read as a PDF."""
     file.seek(0)
-    with pikepdf.open(file) as pdf:
+    with pikepdf.open(_binary(file)) as pdf:
         return _found_in(pdf)
 
 
@@ -143,12 +150,12 @@ def active_content_remove(file: IO[bytes], out: IO[bytes]) -> None:
     files and XFA forms are dropped (an XFA form's ordinary form fields stay). Only objects
     still reachable are written. Raises ActiveContentNotRemoved if the copy still holds some."""
     file.seek(0)
-    with pikepdf.open(file) as pdf:
+    with pikepdf.open(_binary(file)) as pdf:
         for dictionary in list(_reachable_dictionaries(pdf)):
             _remove_from(dictionary)
-        pdf.save(out)
+        pdf.save(_binary(out))
     out.seek(0)
-    with pikepdf.open(out) as copy:
+    with pikepdf.open(_binary(out)) as copy:
         left = _found_in(copy)
     if left:
         raise ActiveContentNotRemoved(left)

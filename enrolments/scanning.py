@@ -1,19 +1,24 @@
 """The optional antivirus hook. When CLAMAV_ADDRESS ("host:port") names a ClamAV daemon, every
 upload starts `scanning`, and a task after commit streams the stored file to clamd (INSTREAM,
-through `clamdpy`) and records the verdict with
-enrolments.services.student_document_scan_record. Unset, uploads are `not_scanned` and go
-straight to review. Nothing here writes to the database."""
+through `clamdpy`) and records the verdict with `student_document_scan_record`, the only write
+here. Unset, uploads are `not_scanned` and go straight to review."""
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from clamdpy import ClamdNetworkSocket
 from clamdpy.exceptions import ClamdException
 from django.conf import settings
 from django.core.files import File
-from django.db import connection
+from django.db import transaction
+from django_tenants.utils import schema_context
 
-from enrolments.models import ScanStatus, StudentDocument
+from audit.services import audit_record
+from enrolments.models import DocumentStatus, ScanStatus, StudentDocument
+from enrolments.services import enrollment_lock, enrollment_portal_url, enrollment_refresh
+from notifications.services import email_enqueue
+from tenants.db import tenant_connection
 
 CLAMD_PORT = 3310
 DEFAULT_TIMEOUT_SECONDS = 30
@@ -52,7 +57,7 @@ def upload_scan_status() -> ScanStatus:
     return ScanStatus.SCANNING if scanning_enabled() else ScanStatus.NOT_SCANNED
 
 
-def stream_scan(file: File) -> ScanVerdict:
+def stream_scan(file: "File[bytes]") -> ScanVerdict:
     """Stream a stored file to clamd and return its verdict; raise ScannerUnavailable when
     there is none (no scanner configured, unreachable, a time-out, an error answer)."""
     address = clamav_address()
@@ -89,5 +94,80 @@ def document_scan_schedule(document: StudentDocument) -> None:
     from enrolments.tasks import document_scan
 
     document_scan.apply_async_on_commit(
-        (document.pk,), headers={"_schema_name": connection.schema_name}
+        (document.pk,), headers={"_schema_name": tenant_connection.schema_name}
     )
+
+
+QUARANTINE_REASON = "This file contains a virus and was removed from review."
+
+
+def student_document_scan_record(
+    *, document: StudentDocument, verdict: str, signature: str = "", detail: str = ""
+) -> StudentDocument:
+    """Record the virus scanner's verdict on an upload waiting for one: `clean`, `infected`
+    (with the virus's `signature`) or `error` (with a `detail` for the trail). An infected
+    file is quarantined: the document is rejected with QUARANTINE_REASON, which the student
+    sees, its stored file is deleted once this commits, and the student is e-mailed. A verdict
+    on a document that is not waiting for one is ignored, so a repeated task changes nothing."""
+    if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
+        raise ValueError(f"Not a scan verdict: {verdict!r}")
+    with transaction.atomic(durable=True):
+        enrollment = enrollment_lock(document.enrollment)
+        document = (
+            StudentDocument.objects.select_for_update(of=("self",))
+            .select_related("document_type")
+            .get(pk=document.pk)
+        )
+        if document.scan_status not in (ScanStatus.SCANNING, ScanStatus.ERROR):
+            return document
+        old_values = {"scan_status": document.scan_status, "status": document.status}
+        new_values: dict[str, Any] = {"scan_status": verdict}
+        document.scan_status = verdict
+        fields = ["scan_status"]
+        if verdict == ScanStatus.INFECTED:
+            stored_name, storage = document.file.name, document.file.storage
+            document.status = DocumentStatus.REJECTED
+            document.rejection_reason = QUARANTINE_REASON
+            document.file = ""
+            fields += ["status", "rejection_reason", "file"]
+            new_values |= {
+                "status": DocumentStatus.REJECTED,
+                "signature": signature,
+                "sha256": document.sha256,
+                "removed_file": stored_name,
+            }
+            if stored_name:
+                # Stored paths start with the schema's name: delete under this one, whichever
+                # the connection is on when the transaction commits.
+                schema_name = tenant_connection.schema_name
+
+                def remove_quarantined_file() -> None:
+                    with schema_context(schema_name):
+                        storage.delete(stored_name)
+
+                transaction.on_commit(remove_quarantined_file)
+        elif verdict == ScanStatus.ERROR:
+            new_values["error"] = detail[:500]
+        document.save(update_fields=fields)
+        if verdict == ScanStatus.INFECTED:
+            if document.is_current and enrollment.is_open:
+                enrollment.rejection_reason = QUARANTINE_REASON
+                enrollment_refresh(enrollment)
+            email_enqueue(
+                recipient=enrollment.user.email,
+                template="document_quarantined",
+                context={
+                    "full_name": enrollment.user.full_name,
+                    "cohort_name": enrollment.cohort.name,
+                    "document_name": document.document_type.name,
+                    "original_name": document.original_name,
+                    "url": enrollment_portal_url(enrollment),
+                },
+            )
+        audit_record(
+            action="document.quarantined" if verdict == ScanStatus.INFECTED else "document.scanned",
+            entity=document,
+            old_values=old_values,
+            new_values=new_values,
+        )
+    return document

@@ -4,9 +4,15 @@ from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Su
 from django.db.models.functions import Cast
 
 from accounts.models import User
-from cohorts.models import Cohort
+from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_merge_fields
-from enrolments.models import CohortEnrollment, EnrollmentState, VerificationState
+from enrolments.models import (
+    CohortEnrollment,
+    DocumentStatus,
+    EnrollmentState,
+    StudentDocument,
+    VerificationState,
+)
 from signing.documents import body_fill_for_reading
 from signing.models import Submission, SubmissionStatus, Submitter
 from signing.selectors import standard_merge_values, submission_text_html
@@ -25,7 +31,7 @@ SORTABLE = {
 def enrollment_counts(*, cohort: Cohort) -> dict[str, int]:
     """Progress of a cohort's enrolments in one query (withdrawn ones excluded)."""
     active = ~Q(state=EnrollmentState.WITHDRAWN)
-    return CohortEnrollment.objects.filter(cohort=cohort).aggregate(
+    counts: dict[str, int] = CohortEnrollment.objects.filter(cohort=cohort).aggregate(
         total=Count("pk", filter=active),
         waiting=Count("pk", filter=Q(state=EnrollmentState.WAITING)),
         in_progress=Count("pk", filter=Q(state=EnrollmentState.IN_PROGRESS)),
@@ -47,13 +53,16 @@ def enrollment_counts(*, cohort: Cohort) -> dict[str, int]:
         ),
         not_accepted=Count("pk", filter=active & Q(user__password__startswith="!")),
     )
+    return counts
 
 
 def enrollment_list_for_cohort(
     *, cohort: Cohort, search: str = "", state: str = "", sort: str = "name"
 ) -> QuerySet[CohortEnrollment]:
     """The cohort dashboard's students table."""
-    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
+        cohort=cohort
+    ).select_related("user")
     if search:
         enrollments = enrollments.filter(
             Q(user__full_name__icontains=search) | Q(user__email__icontains=search)
@@ -66,12 +75,13 @@ def enrollment_list_for_cohort(
 
 def enrollments_for_student(*, user: User) -> QuerySet[CohortEnrollment]:
     """A student's own enrolments (withdrawn ones are gone from their view)."""
-    return (
+    enrollments: QuerySet[CohortEnrollment] = (
         CohortEnrollment.objects.filter(user=user)
         .exclude(state=EnrollmentState.WITHDRAWN)
         .select_related("cohort")
         .order_by("-invited_at")
     )
+    return enrollments
 
 
 def _agreement_submissions() -> QuerySet[Submission]:
@@ -113,10 +123,96 @@ def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutco
     does), else in one query."""
     if not hasattr(enrollment, "latest_agreement_status"):
         enrollment = with_agreement_outcome(CohortEnrollment.objects.filter(pk=enrollment.pk)).get()
+    # Annotations, which the enrolment's type does not know of.
     return AgreementOutcome(
-        status=enrollment.latest_agreement_status,
-        decline_reason=enrollment.latest_agreement_decline_reason or "",
+        status=getattr(enrollment, "latest_agreement_status", None),
+        decline_reason=getattr(enrollment, "latest_agreement_decline_reason", None) or "",
     )
+
+
+class StepStatus:
+    TODO = "todo"
+    PENDING = "pending"
+    DONE = "done"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class EnrollmentStep:
+    """One thing a student does for an enrolment: their details, one required document, or
+    the agreement, with its status and (for documents) the versions uploaded so far."""
+
+    kind: str  # "details", "document" or "agreement"
+    title: str
+    status: str
+    document_type: DocumentType | None = None
+    document: StudentDocument | None = None
+    earlier_documents: tuple[StudentDocument, ...] = ()
+    decline_reason: str = ""
+
+    @property
+    def is_outstanding(self) -> bool:
+        """The student has to act (a step waiting for review or not ready is not theirs)."""
+        return self.status in (StepStatus.TODO, StepStatus.REJECTED, StepStatus.DECLINED)
+
+
+def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
+    """The steps in the order a student does them. Uses the prefetched
+    `cohort.required_document_types` and `documents`, and the agreement's outcome
+    (enrolments.selectors.with_agreement_outcome), when the caller loaded them (the portal
+    does, so that its query count does not grow with the number of documents or enrolments).
+    A declined agreement is a step to do again: the enrolment completes only once signed."""
+    steps = [
+        EnrollmentStep(
+            kind="details",
+            title="Your details",
+            status=StepStatus.DONE if enrollment.details_completed_at else StepStatus.TODO,
+        )
+    ]
+    versions: dict[int, list[StudentDocument]] = {}
+    for document in sorted(
+        enrollment.documents.all(), key=lambda doc: (doc.uploaded_at, doc.pk), reverse=True
+    ):
+        versions.setdefault(document.document_type_id, []).append(document)
+    for document_type in enrollment.cohort.required_document_types.all():
+        uploaded = versions.get(document_type.pk, [])
+        current = next((doc for doc in uploaded if doc.is_current), None)
+        status = {
+            None: StepStatus.TODO,
+            DocumentStatus.PENDING: StepStatus.PENDING,
+            DocumentStatus.VERIFIED: StepStatus.DONE,
+            DocumentStatus.REJECTED: StepStatus.REJECTED,
+        }[DocumentStatus(current.status) if current else None]
+        steps.append(
+            EnrollmentStep(
+                kind="document",
+                title=document_type.name,
+                status=status,
+                document_type=document_type,
+                document=current,
+                earlier_documents=tuple(doc for doc in uploaded if doc is not current),
+            )
+        )
+    decline_reason = ""
+    if enrollment.agreement_signed_at:
+        agreement_status = StepStatus.DONE
+    elif enrollment.cohort.main_template_id is None or enrollment.cohort.state == CohortState.DRAFT:
+        agreement_status = StepStatus.UNAVAILABLE
+    else:
+        outcome = enrollment_agreement_outcome(enrollment)
+        agreement_status = StepStatus.DECLINED if outcome.is_declined else StepStatus.TODO
+        decline_reason = outcome.decline_reason
+    steps.append(
+        EnrollmentStep(
+            kind="agreement",
+            title="Your agreement",
+            status=agreement_status,
+            decline_reason=decline_reason,
+        )
+    )
+    return steps
 
 
 def enrollment_agreement_values(enrollment: CohortEnrollment) -> dict[str, str]:
@@ -187,7 +283,7 @@ def enrollments_lacking_agreement(
 ) -> QuerySet[CohortEnrollment]:
     """The cohort's open, unsigned enrolments that were never sent an agreement (a declined or
     revoked one counts as sent: the student asks for a new one in the portal)."""
-    enrollments = CohortEnrollment.objects.filter(
+    enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
         cohort=cohort,
         state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
         agreement_signed_at__isnull=True,

@@ -7,12 +7,13 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from cohorts.models import Cohort
+from enrolments.agreements import enrollment_agreements_send
 from enrolments.models import CohortEnrollment, EnrollmentState, ScanStatus, StudentDocument
-from enrolments.scanning import ScannerUnavailable, scanning_enabled, stream_scan
-from enrolments.services import (
-    enrollment_agreements_send,
-    enrollment_remind,
-    reminder_cadence,
+from enrolments.reminders import enrollment_remind, reminder_cadence
+from enrolments.scanning import (
+    ScannerUnavailable,
+    scanning_enabled,
+    stream_scan,
     student_document_scan_record,
 )
 from tenants.db import tenant_connection

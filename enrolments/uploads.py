@@ -23,17 +23,20 @@ import tempfile
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db.models import Sum
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, HttpRequest, HttpResponseRedirect, QueryDict
 from django.http.multipartparser import MultiPartParser
+from django.http.response import HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import content_disposition_header
@@ -59,7 +62,7 @@ HEAD_BYTES = 8192
 SNIFFED_BYTES = 1445
 # A PDF's end-of-file marker and a PNG's IEND chunk are looked for in the last bytes.
 TAIL_BYTES = 1024
-KIND_BY_MIME_TYPE = {
+KIND_BY_MIME_TYPE: dict[str, FileKind] = {
     "application/pdf": FileKind.PDF,
     "image/jpeg": FileKind.JPEG,
     "image/png": FileKind.PNG,
@@ -161,7 +164,7 @@ class UploadGuard(FileUploadHandler):
         """Parse the body ourselves, with the parser that records names (Django's documented
         hook: a (POST, FILES) answer replaces its own parsing). The inner parse asks the
         handlers again; this one then lets it go on."""
-        if self._parsing:
+        if self._parsing or self.request is None:
             return None
         self._parsing = True
         try:
@@ -245,7 +248,7 @@ def original_name_clean(name: str) -> str:
 # --- The content ------------------------------------------------------------------------------
 
 
-def file_kind(head: bytes) -> str | None:
+def file_kind(head: bytes) -> FileKind | None:
     """The FileKind that the first bytes of a file show, or None for anything else."""
     guess = filetype.guess(head)
     return KIND_BY_MIME_TYPE.get(guess.mime) if guess else None
@@ -341,7 +344,7 @@ def _too_many_pixels_error(size: tuple[int, int] | None) -> ValidationError:
     )
 
 
-def _image_check(file: IO[bytes], kind: str, tail: bytes) -> None:
+def _image_check(file: IO[bytes], kind: FileKind, tail: bytes) -> None:
     """The image's size is read from its header and checked before any pixel is decoded
     (decompression bombs), then the whole image must decode. JPEGs decode at an eighth of
     their size, which still reads all of their data; the pixel limit bounds the memory a PNG
@@ -394,7 +397,7 @@ def document_upload_check(
         )
     if size > max_size_bytes(document_type):
         raise too_large_error(document_type, size)
-    original_name = original_name_clean(upload.name)
+    original_name = original_name_clean(upload.name or "")
 
     digest = hashlib.sha256()
     head = tail = b""
@@ -490,7 +493,7 @@ def enrollment_quota_check(*, enrollment: CohortEnrollment, size: int) -> None:
 # --- Handing a stored file back ---------------------------------------------------------------
 
 
-def _is_signed_url_storage(storage) -> bool:
+def _is_signed_url_storage(storage: Storage) -> bool:
     """Whether the storage gives signed, expiring URLs: S3-compatible storage
     (tenants.storage.TenantS3Storage) does, unless a custom domain without a CloudFront signer
     makes its URLs plain ones."""
@@ -502,8 +505,8 @@ def _is_signed_url_storage(storage) -> bool:
 
 
 def stored_file_response(
-    *, file: File, filename: str, content_type: str, as_attachment: bool = True
-) -> HttpResponse:
+    *, file: FieldFile, filename: str, content_type: str, as_attachment: bool = True
+) -> HttpResponseBase:
     """A stored document for a person already checked to be allowed it. With S3-compatible
     storage: a redirect to a signed URL that expires within AWS_QUERYSTRING_EXPIRE, asking the
     storage to answer with our type and Content-Disposition. Otherwise: the file streamed by
@@ -511,7 +514,10 @@ def stored_file_response(
     type is the one we detected, and browsers are told not to sniff."""
     disposition = content_disposition_header(as_attachment, filename)
     if _is_signed_url_storage(file.storage):
-        url = file.storage.url(
+        # S3Storage's url() takes these too; django-storages has no types, so Django's
+        # Storage.url() is what mypy knows of.
+        signing_storage: Any = file.storage
+        url = signing_storage.url(
             file.name,
             parameters={
                 "ResponseContentDisposition": disposition,
@@ -520,7 +526,7 @@ def stored_file_response(
             },
             expire=min(getattr(settings, "AWS_QUERYSTRING_EXPIRE", 300), 300),
         )
-        response: HttpResponse = HttpResponseRedirect(url)
+        response: HttpResponseBase = HttpResponseRedirect(url)
     else:
         response = FileResponse(
             file.open("rb"),

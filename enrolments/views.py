@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.http import AuthenticatedRequest
 from cohorts.models import DocumentType
+from enrolments.agreements import enrollment_agreement_start
 from enrolments.choices import Disability, Gender, Race
 from enrolments.forms import (
     DocumentUploadForm,
@@ -28,18 +30,14 @@ from enrolments.forms import (
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.scanning import document_scan_schedule, upload_scan_status
 from enrolments.selectors import (
+    EnrollmentStep,
+    StepStatus,
     enrollment_agreement_document,
+    enrollment_steps,
     enrollments_for_student,
     with_agreement_outcome,
 )
-from enrolments.services import (
-    EnrollmentStep,
-    StepStatus,
-    enrollment_agreement_start,
-    enrollment_details_save,
-    enrollment_document_add,
-    enrollment_steps,
-)
+from enrolments.services import enrollment_details_save, enrollment_document_add
 from enrolments.uploads import (
     UploadGuard,
     document_upload_check,
@@ -91,14 +89,14 @@ def _progress(steps: list[EnrollmentStep]) -> dict:
     return {"done": done, "total": len(steps), "percent": round(100 * done / len(steps))}
 
 
-def _details_summary(student_data: dict) -> list[tuple[str, str]]:
-    rows = []
+def _details_summary(student_data: dict[str, str]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     for key, label, choices in DETAILS_SUMMARY:
         value = student_data.get(key)
         if not value:
             continue
         if choices is not None and value in choices.values:
-            value = choices(value).label
+            value = str(choices(value).label)
         rows.append((label, value))
     return rows
 
@@ -189,7 +187,10 @@ def document_upload(request: AuthenticatedRequest, pk: int, document_type_pk: in
 
 
 def _document_store(
-    request: AuthenticatedRequest, enrollment: CohortEnrollment, document_type: DocumentType, form
+    request: AuthenticatedRequest,
+    enrollment: CohortEnrollment,
+    document_type: DocumentType,
+    form: DocumentUploadForm,
 ) -> StudentDocument:
     """Check the upload and store it, or raise ValidationError saying what is wrong (a file
     the storage could not keep included: it is logged with its cause, and nothing of it stays,
@@ -281,7 +282,7 @@ def _document_upload(
 
 
 @login_required
-def document_file(request: AuthenticatedRequest, pk: int, document_pk: int) -> HttpResponse:
+def document_file(request: AuthenticatedRequest, pk: int, document_pk: int) -> HttpResponseBase:
     """One of the student's own uploads, as a download: streamed by us, or a redirect to a
     signed URL that expires within five minutes (never a public URL). A quarantined file is
     gone, so it is not found."""
@@ -298,7 +299,7 @@ def document_file(request: AuthenticatedRequest, pk: int, document_pk: int) -> H
 
 
 @login_required
-def enrollment_agreement_pdf(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+def enrollment_agreement_pdf(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     """The student's own sealed agreement, once signed: the PDF with the signatures, the audit
     page and the institution's seal (the one e-mailed to them on completion)."""
     enrollment = _portal_enrollment(request, pk)

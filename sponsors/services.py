@@ -22,7 +22,7 @@ from signing.services import (
 )
 from sponsors.models import Sponsor, SponsorAgreement
 from sponsors.selectors import sponsor_submission
-from tenants.services import institution_url
+from tenants.sites import institution_url
 
 FIELDS = ("company_name", "contact_name", "contact_email", "contact_phone", "tax_number")
 SPONSOR_ROLE = "sponsor"

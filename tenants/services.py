@@ -1,6 +1,6 @@
-"""Institutions: provisioning, suspension and the directory behind "find my institution"."""
+"""Institutions: provisioning, suspension, their profile and the "find my institution" e-mail
+(the directory itself is tenants.directory, the addresses tenants.sites)."""
 
-import hashlib
 import re
 import secrets
 from typing import Any
@@ -19,8 +19,10 @@ from django_tenants.utils import (
 
 from audit.services import audit_record
 from notifications.services import email_enqueue
-from tenants.models import Domain, Institution, InstitutionDirectoryEntry
+from tenants.directory import email_directory_hash
+from tenants.models import Domain, Institution
 from tenants.selectors import institutions_for_email_hash
+from tenants.sites import institution_domain, institution_url, site_url
 
 CODE_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 RESERVED_CODES = frozenset(
@@ -56,19 +58,6 @@ def institution_code_validate(code: str) -> str:
 
 def schema_name_for_code(code: str) -> str:
     return "inst_" + code.replace("-", "_")
-
-
-def institution_domain(code: str) -> str:
-    return f"{code}.{settings.PLATFORM_DOMAIN}"
-
-
-def site_url(host: str, path: str = "/") -> str:
-    port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
-    return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
-
-
-def institution_url(institution: Institution, path: str = "/") -> str:
-    return site_url(institution_domain(institution.code), path)
 
 
 def template_schema_migrate() -> None:
@@ -274,22 +263,6 @@ def institution_profile_update(
             new_values=new_values,
         )
     return institution
-
-
-def email_directory_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
-
-
-def directory_entry_add(*, email: str, institution: Institution) -> None:
-    InstitutionDirectoryEntry.objects.get_or_create(
-        email_hash=email_directory_hash(email), institution=institution
-    )
-
-
-def directory_entry_remove(*, email: str, institution: Institution) -> None:
-    InstitutionDirectoryEntry.objects.filter(
-        email_hash=email_directory_hash(email), institution=institution
-    ).delete()
 
 
 def institution_finder_send(*, email: str) -> None:

@@ -31,7 +31,8 @@ OPEN_ENROLLMENT_STATES = (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
 def reviewable_cohorts(user: User) -> QuerySet[Cohort]:
     """The cohorts whose documents `user` may review: none unless they hold a reviewing role."""
     if not user.has_role(*REVIEWER_ROLES):
-        return Cohort.objects.none()
+        nothing: QuerySet[Cohort] = Cohort.objects.none()
+        return nothing
     return cohorts_visible_to(user)
 
 
@@ -141,7 +142,7 @@ def document_for_review(*, user: User, pk: int) -> StudentDocument:
     ).get(pk=pk, enrollment__cohort__in=reviewable_cohorts(user))
 
 
-def _verifications() -> Prefetch:
+def _verifications() -> "Prefetch[str, QuerySet[DocumentVerification], str]":
     return Prefetch("verifications", queryset=DocumentVerification.objects.select_related("admin"))
 
 
@@ -172,7 +173,7 @@ def enrollment_for_review(*, user: User, pk: int) -> CohortEnrollment:
     """An enrolment in a cohort `user` may review (DoesNotExist otherwise) with its required
     documents and every version of every document with its decisions, in a fixed number of
     queries."""
-    return (
+    enrollment: CohortEnrollment = (
         CohortEnrollment.objects.filter(cohort__in=reviewable_cohorts(user))
         .select_related("user", "cohort")
         .prefetch_related(
@@ -188,3 +189,4 @@ def enrollment_for_review(*, user: User, pk: int) -> CohortEnrollment:
         )
         .get(pk=pk)
     )
+    return enrollment

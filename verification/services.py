@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -17,7 +17,8 @@ from audit.services import audit_record
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_refresh
 from notifications.services import email_enqueue
-from tenants.services import institution_url
+from tenants.db import tenant_connection
+from tenants.sites import institution_url
 from verification.models import DocumentVerification, VerificationAction
 from verification.selectors import REVIEWABLE_COHORT_STATES, may_review_cohort
 
@@ -52,7 +53,7 @@ def _notify_rejected(enrollment: CohortEnrollment, document: StudentDocument) ->
             "document_type": document.document_type.name,
             "reason": document.rejection_reason,
             "url": institution_url(
-                connection.tenant,
+                tenant_connection.tenant,
                 reverse("enrolments:detail", args=[enrollment.pk])
                 + f"#document-{document.document_type_id}",
             ),

@@ -11,7 +11,8 @@ from csp.constants import NONE, SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
@@ -19,13 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import role_required
 from enrolments.choices import Gender
 from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.scanning import scanning_enabled
-from enrolments.services import enrollment_steps
+from enrolments.selectors import enrollment_steps
 from enrolments.uploads import stored_file_response
 from integrations.selectors import sync_state_for
 from verification.forms import BulkApproveForm, DecisionForm, QueueFilterForm
@@ -58,7 +60,7 @@ def _with_query(url: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _document(request: HttpRequest, pk: int) -> StudentDocument:
+def _document(request: AuthenticatedRequest, pk: int) -> StudentDocument:
     try:
         return document_for_review(user=request.user, pk=pk)
     except StudentDocument.DoesNotExist as missing:
@@ -66,7 +68,7 @@ def _document(request: HttpRequest, pk: int) -> StudentDocument:
 
 
 @role_required(*REVIEWER_ROLES)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedRequest) -> HttpResponse:
     filters = QueueFilterForm(request.GET or None, user=request.user)
     documents = review_queue(user=request.user, **filters.selector_filters())
     query = _filter_query(request)
@@ -85,11 +87,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @role_required(*REVIEWER_ROLES)
 @require_POST
-def bulk_approve(request: HttpRequest) -> HttpResponse:
+def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
     form = BulkApproveForm(request.POST)
     back = _with_query(reverse("verification:queue"), _filter_query(request))
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["documents"]))
+        messages.error(request, " ".join(map(str, form.errors["documents"])))
         return redirect(back)
     ids = form.cleaned_data["documents"]
     documents = list(review_queue(user=request.user).filter(pk__in=ids))
@@ -138,7 +140,7 @@ def _student_details(student_data: dict) -> list[tuple[str, str]]:
 @role_required(*REVIEWER_ROLES)
 @never_cache
 @require_http_methods(["GET", "POST"])
-def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """One document beside its student's details, with the decision while it waits for one.
     After a decision, the next document of the (filtered) queue."""
     document = _document(request, pk)
@@ -168,10 +170,14 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     versions = document_versions(document=document)
     decision = next(
-        (verification for version in versions if version.pk == document.pk
-         for verification in version.verifications.all()),
+        (
+            verification
+            for version in versions
+            if version.pk == document.pk
+            for verification in version.verifications.all()
+        ),
         None,
-    )  # fmt: skip
+    )
     enrollment = document.enrollment
     return render(
         request,
@@ -198,7 +204,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _to_next(request: HttpRequest, document: StudentDocument, query: str) -> HttpResponse:
+def _to_next(request: AuthenticatedRequest, document: StudentDocument, query: str) -> HttpResponse:
     filters = QueueFilterForm(request.GET or None, user=request.user)
     upcoming = document_next_for_review(
         user=request.user, after=document, filters=filters.selector_filters()
@@ -212,7 +218,7 @@ def _to_next(request: HttpRequest, document: StudentDocument, query: str) -> Htt
 @role_required(*REVIEWER_ROLES)
 @xframe_options_sameorigin
 @csp_replace({"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]})
-def document_file(request: HttpRequest, pk: int) -> FileResponse:
+def document_file(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     """The file of a document the reviewer may see, for the review page's viewer (inline, and
     framable by our own pages only) or, with ?download, as a download. Never a public URL."""
     document = _document(request, pk)
@@ -231,7 +237,7 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @role_required(*REVIEWER_ROLES)
-def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A student's enrolment as reviewers see it: their details, the ID number check and every
     version of every document with each decision, who made it and when."""
     try:
@@ -239,7 +245,7 @@ def enrollment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except CohortEnrollment.DoesNotExist as missing:
         raise Http404 from missing
     steps = [step for step in enrollment_steps(enrollment) if step.kind == "document"]
-    required = {step.document_type.pk for step in steps}
+    required = {step.document_type.pk for step in steps if step.document_type is not None}
     others: dict[int, list[StudentDocument]] = {}
     for document in enrollment.documents.all():
         if document.document_type_id not in required:

@@ -30,8 +30,9 @@ from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_agreements_send_on_commit
 from integrations.services import sync_enqueue_many
 from notifications.models import OutboundEmail
+from tenants.directory import email_directory_hash
 from tenants.models import InstitutionDirectoryEntry
-from tenants.services import email_directory_hash, institution_url
+from tenants.sites import institution_url
 
 STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
 ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)

@@ -1,7 +1,7 @@
 from django import template
 
 from tenants.models import Institution
-from tenants.services import institution_url
+from tenants.sites import institution_url
 
 register = template.Library()
 

@@ -40,8 +40,12 @@ ENTRY_POINTS = [
         email="nested@example.org", full_name="N", roles=[Role.STUDENT], actor=admin
     ),
     lambda admin: cohort_create(
-        actor=admin, name="Nested", program_type="learnership", student_count=1,
-        start_date="2027-02-01", end_date="2027-11-30",
+        actor=admin,
+        name="Nested",
+        program_type="learnership",
+        student_count=1,
+        start_date="2027-02-01",
+        end_date="2027-11-30",
     ),
     lambda admin: enrollment_invite(
         cohort=CohortFactory(active=True), actor=admin, email="s@example.org", full_name="S"
@@ -51,7 +55,7 @@ ENTRY_POINTS = [
     ),
     lambda admin: submission_revoke(submission=_submission(admin), actor=admin),
     lambda admin: user_password_change(user=admin, new_password="a-Long-new-passphrase-9"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("call", ENTRY_POINTS)

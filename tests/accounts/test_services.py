@@ -19,8 +19,8 @@ from accounts.services import (
 )
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
+from tenants.directory import email_directory_hash
 from tenants.models import InstitutionDirectoryEntry
-from tenants.services import email_directory_hash
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +62,10 @@ def test_invite_creates_account_invitation_email_directory_entry_and_audit(insti
     assert event.actor == admin
     # The address and name are the person's: the trail says they were set, not what they are.
     assert event.new_values == {
-        "email": "(changed)", "full_name": "(changed)", "roles": ["verifier"]
-    }  # fmt: skip
+        "email": "(changed)",
+        "full_name": "(changed)",
+        "roles": ["verifier"],
+    }
     assert event.old_values == {}
 
 

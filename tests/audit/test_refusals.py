@@ -23,16 +23,14 @@ from cohorts.services import (
     cohort_update,
     document_type_save,
 )
+from enrolments.agreements import enrollment_agreement_sign, enrollment_agreement_start
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import (
-    enrollment_agreement_sign,
-    enrollment_agreement_start,
     enrollment_details_save,
     enrollment_document_add,
     enrollment_invitation_resend,
     enrollment_invite,
     enrollment_withdraw,
-    student_document_decide,
 )
 from integrations.models import SyncJob
 from integrations.services import connector_config_save, sync_job_cancel, sync_job_retry
@@ -121,8 +119,6 @@ REFUSALS: list[tuple[str, Callable[[World], object]]] = [
         enrollment=w.enrollment, actor=w.stranger, document=StudentDocument())),
     ("enrolments.withdraw", lambda w: enrollment_withdraw(
         enrollment=w.enrollment, actor=w.stranger, reason="No")),
-    ("enrolments.student_document_decide", lambda w: student_document_decide(
-        document=w.document, actor=w.stranger, approve=True)),
     ("verification.document_review", lambda w: document_review(
         document=w.document, reviewer=w.stranger, approve=True)),
     ("signing.template_create", lambda w: template_create(

@@ -55,10 +55,12 @@ def test_create_makes_a_draft_and_audits_it(admin):
 def test_a_cohort_cannot_end_before_it_starts(admin):
     with pytest.raises(ValidationError):
         cohort_create(
-            actor=admin, name="Backwards", program_type="internship",
+            actor=admin,
+            name="Backwards",
+            program_type="internship",
             start_date=CohortFactory.end_date.function(),
             end_date=CohortFactory.start_date.function(),
-        )  # fmt: skip
+        )
 
 
 def test_students_and_auditors_cannot_create_cohorts(institution):
@@ -163,9 +165,11 @@ def test_main_agreement_submission_signed_lets_the_cohort_activate(admin):
 
     token = url.rstrip("/").rsplit("/", 1)[-1]
     submitter_sign(
-        link=link_for_token(token), signed_name="Ada Admin", consent=True,
+        link=link_for_token(token),
+        signed_name="Ada Admin",
+        consent=True,
         signature_text="Ada Admin",
-    )  # fmt: skip
+    )
 
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.COMPLETED
@@ -195,10 +199,12 @@ def test_starting_the_main_agreement_again_reuses_the_open_one(admin):
     other_admin = UserFactory(roles=[Role.ADMIN])
     cohort_main_agreement_start(cohort=cohort, actor=other_admin)
     template = template_update(
-        template=cohort.main_template, actor=admin, title=cohort.main_template.title,
+        template=cohort.main_template,
+        actor=admin,
+        title=cohort.main_template.title,
         body=cohort.main_template.body + "<p>More.</p>",
         signer_roles=cohort.main_template.signer_roles,
-    )  # fmt: skip
+    )
     cohort_main_agreement_start(cohort=cohort, actor=other_admin)
     statuses = [s.status for s in submissions_for_subject(cohort).order_by("created_at")]
     assert statuses == [
@@ -237,15 +243,19 @@ def test_changing_a_signed_draft_cohorts_agreement_asks_for_a_new_signature(admi
     cohort = cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
     assert cohort.main_template_version.template_id == cohort.main_template_id
     other = template_create(
-        title="Internship agreement", body="<p>Terms.</p>", signer_roles=["student"],
+        title="Internship agreement",
+        body="<p>Terms.</p>",
+        signer_roles=["student"],
         actor=admin,
-    )  # fmt: skip
+    )
 
     cohort = cohort_update(cohort=cohort, actor=admin, changes={"main_template": other})
 
     assert (cohort.admin_signed_at, cohort.admin_signed_by, cohort.main_template_version) == (
-        None, None, None,
-    )  # fmt: skip
+        None,
+        None,
+        None,
+    )
     with pytest.raises(ValidationError, match="main agreement has not been signed"):
         cohort_activate(cohort=cohort, actor=admin)
     event = AuditEvent.objects.filter(action="cohort.updated", entity_id=str(cohort.pk)).latest(
@@ -266,9 +276,12 @@ def test_cohorts_signed_before_versions_were_recorded_get_the_version_then_curre
     cohort = cohort_record_admin_signature(cohort=CohortFactory(), actor=admin, signature="Ada")
     signed = cohort.main_template_version
     later = cohort.main_template.versions.create(
-        number=signed.number + 1, title=signed.title, body="<p>Later terms.</p>",
-        signer_roles=signed.signer_roles, created_at=timezone.now() + datetime.timedelta(days=1),
-    )  # fmt: skip
+        number=signed.number + 1,
+        title=signed.title,
+        body="<p>Later terms.</p>",
+        signer_roles=signed.signer_roles,
+        created_at=timezone.now() + datetime.timedelta(days=1),
+    )
     Cohort.objects.filter(pk=cohort.pk).update(main_template_version=None)
 
     migration.record_signed_versions(apps, connection.schema_editor())
@@ -292,9 +305,12 @@ def test_the_version_recorded_for_a_signed_cohort_is_the_one_its_admin_signed(ad
     url = cohort_main_agreement_start(cohort=cohort, actor=admin)
     template = cohort.main_template
     template_update(
-        template=template, title=template.title, body="<p>Edited meanwhile.</p>",
-        signer_roles=template.signer_roles, actor=admin,
-    )  # fmt: skip
+        template=template,
+        title=template.title,
+        body="<p>Edited meanwhile.</p>",
+        signer_roles=template.signer_roles,
+        actor=admin,
+    )
     link = link_for_token(url.rstrip("/").rsplit("/", 1)[-1])
     submitter_sign(link=link, signed_name="Ada", consent=True, signature_text="Ada")
     cohort.refresh_from_db()

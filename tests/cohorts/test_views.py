@@ -64,9 +64,14 @@ def test_create_page_makes_a_draft(admin_client):
 def test_create_page_explains_bad_dates_beside_the_field(admin_client):
     response = admin_client.post(
         "/cohorts/new/",
-        {"name": "X", "program_type": "internship", "start_date": "2027-03-01",
-         "end_date": "2027-01-01", "student_count": "1"},
-    )  # fmt: skip
+        {
+            "name": "X",
+            "program_type": "internship",
+            "start_date": "2027-03-01",
+            "end_date": "2027-01-01",
+            "student_count": "1",
+        },
+    )
     assert "The cohort cannot end before it starts." in response.content.decode()
     assert not Cohort.objects.filter(name="X").exists()
 
@@ -129,8 +134,9 @@ def test_the_sign_page_shows_the_agreement_filled_in_as_the_admin_signs_it(admin
         title="Welding agreement",
         body="<p><strong>{{ institution.name }}</strong> trains {{ student.full_name }} in "
         "{{ cohort.name }}; signed by {{ admin.full_name }}.</p>",
-        signer_roles=["institution_admin", "student"], actor=admin,
-    )  # fmt: skip
+        signer_roles=["institution_admin", "student"],
+        actor=admin,
+    )
     cohort = CohortFactory(main_template=template, name="Welding 2027")
     page = admin_client.get(f"/cohorts/{cohort.pk}/sign/").content.decode()
     assert (
@@ -146,8 +152,9 @@ def test_the_sign_page_names_a_value_still_missing_and_signing_says_so(admin_cli
     template = template_create(
         title="Welding agreement",
         body="<p>Registered as {{ institution.registration_number }}.</p>",
-        signer_roles=["institution_admin"], actor=admin,
-    )  # fmt: skip
+        signer_roles=["institution_admin"],
+        actor=admin,
+    )
     cohort = CohortFactory(main_template=template)
     page = admin_client.get(f"/cohorts/{cohort.pk}/sign/")
     assert page.status_code == 200
@@ -193,9 +200,11 @@ def test_the_admins_copy_names_the_students_fields_for_what_they_stand_for(admin
     from signing.services import template_create
 
     template = template_create(
-        title="Needs a student", body="<p>Between us and {{ student.full_name }}.</p>",
-        signer_roles=["student", "institution_admin"], actor=admin,
-    )  # fmt: skip
+        title="Needs a student",
+        body="<p>Between us and {{ student.full_name }}.</p>",
+        signer_roles=["student", "institution_admin"],
+        actor=admin,
+    )
     cohort = CohortFactory(main_template=template)
     response = admin_client.post(f"/cohorts/{cohort.pk}/sign/")
     assert response.status_code == 302
@@ -327,9 +336,14 @@ def test_another_institutions_cohort_is_not_found(institution, other_institution
 def test_document_catalogue_edit(admin_client):
     response = admin_client.post(
         "/cohorts/documents/new/",
-        {"name": "Police clearance", "description": "Not older than 6 months",
-         "accepted_kinds": ["pdf"], "max_size_mb": "5", "is_active": "on"},
-    )  # fmt: skip
+        {
+            "name": "Police clearance",
+            "description": "Not older than 6 months",
+            "accepted_kinds": ["pdf"],
+            "max_size_mb": "5",
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     assert DocumentType.objects.get(name="Police clearance").accepted_kinds == ["pdf"]
     bad = admin_client.post(

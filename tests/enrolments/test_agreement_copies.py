@@ -4,7 +4,7 @@ can be made, with its own party's values and the others' fields named for what t
 import pytest
 
 from cohorts.services import cohort_activate, cohort_main_agreement_start
-from enrolments.services import enrollment_agreement_send
+from enrolments.agreements import enrollment_agreement_send
 from signing.services import link_for_token, submitter_sign, template_create
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tests.factories import CohortFactory
@@ -46,9 +46,11 @@ def test_every_party_gets_a_copy_with_its_own_values(cohort, cohort_admin, enrol
     ]
     submitter_sign(link=link, signed_name="Ada Admin", consent=True, signature_text="Ada Admin")
     sponsor = sponsor_create(
-        actor=cohort_admin, company_name="Karoo Steel", contact_name="Naledi Khumalo",
+        actor=cohort_admin,
+        company_name="Karoo Steel",
+        contact_name="Naledi Khumalo",
         contact_email="naledi@karoo.example",
-    )  # fmt: skip
+    )
     cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=cohort_admin)
     cohort = cohort_activate(cohort=cohort, actor=cohort_admin)
 
@@ -88,8 +90,9 @@ def test_before_it_is_sent_the_student_reads_their_agreement_filled_in_as_far_as
         title="Bursary agreement",
         body="<p>{{ institution.name }} and {{ student.full_name }}, "
         "ID {{ student.id_number }}.</p>",
-        signer_roles=["student"], actor=cohort_admin,
-    )  # fmt: skip
+        signer_roles=["student"],
+        actor=cohort_admin,
+    )
     student = enrol(cohort=CohortFactory(active=True, main_template=template), full_name="Thandi")
     page = client_of(student.user).get(reverse("enrolments:agreement", args=[student.pk]))
     assert (

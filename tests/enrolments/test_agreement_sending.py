@@ -2,6 +2,8 @@
 portal, frozen against later template edits; a decline shows in the portal, tells the admins, and
 the student can sign again."""
 
+import importlib
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -15,14 +17,10 @@ from cohorts.services import (
     cohort_record_admin_signature,
 )
 from config.celery import app
+from enrolments.agreements import enrollment_agreement_send, enrollment_agreement_start
 from enrolments.models import EnrollmentState
-from enrolments.services import (
-    StepStatus,
-    enrollment_agreement_send,
-    enrollment_agreement_start,
-    enrollment_steps,
-    enrollment_withdraw,
-)
+from enrolments.selectors import StepStatus, enrollment_steps
+from enrolments.services import enrollment_withdraw
 from enrolments.tasks import enrollment_agreements_send_task
 from notifications.models import OutboundEmail
 from notifications.services import email_render
@@ -359,10 +357,12 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
     enrollment = enrol(cohort=cohort)
     old = enrollment_agreement_send(enrollment=enrollment)
     template = template_update(
-        template=cohort.main_template, title=cohort.main_template.title,
+        template=cohort.main_template,
+        title=cohort.main_template.title,
         body="<p>{{ student.full_name }} agrees to the signed terms.</p>",
-        signer_roles=cohort.main_template.signer_roles, actor=cohort_admin,
-    )  # fmt: skip
+        signer_roles=cohort.main_template.signer_roles,
+        actor=cohort_admin,
+    )
     Cohort.objects.filter(pk=cohort.pk).update(
         main_template_version=template.versions.get(number=template.version)
     )
@@ -375,3 +375,39 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
     old.refresh_from_db()
     assert old.status == SubmissionStatus.REVOKED
     assert "agrees to the signed terms" in link.submitter.submission.html
+
+
+def test_agreements_made_before_the_callbacks_moved_still_reach_them(
+    enrol, active_cohort, eager, django_capture_on_commit_callbacks
+):
+    """Submissions store the dotted path of their callbacks: the migration that moved the
+    student's callbacks to enrolments.agreements points the stored ones there, and a student
+    who signs such an agreement completes their part."""
+    from django.apps import apps
+
+    moved = importlib.import_module("enrolments.migrations.0004_agreement_callbacks_moved")
+    cohort = active_cohort()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    [submission] = _sent(enrollment)
+    Submission.objects.filter(pk=submission.pk).update(
+        on_complete="enrolments.services.enrollment_agreement_signed",
+        on_decline="enrolments.services.enrollment_agreement_declined",
+    )
+
+    moved.forwards(apps, None)
+
+    submission.refresh_from_db()
+    assert (submission.on_complete, submission.on_decline) == (
+        "enrolments.agreements.enrollment_agreement_signed",
+        "enrolments.agreements.enrollment_agreement_declined",
+    )
+    url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
+    submitter_sign(
+        link=link_for_token(_token(url)),
+        signed_name="Sipho Student",
+        consent=True,
+        signature_text="Sipho",
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is not None

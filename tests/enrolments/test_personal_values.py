@@ -6,12 +6,8 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from enrolments.services import (
-    enrollment_agreement_sign,
-    enrollment_agreement_start,
-    enrollment_details_save,
-    enrollment_withdraw,
-)
+from enrolments.agreements import enrollment_agreement_sign, enrollment_agreement_start
+from enrolments.services import enrollment_details_save, enrollment_withdraw
 from signing.services import link_for_token, submitter_decline
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +34,9 @@ def test_saved_details_are_recorded_by_name_only(enrol):
 
     event = AuditEvent.objects.get(action="enrollment.details_saved")
     assert event.new_values == {
-        "fields": ["id_number", "phone", "race"], "student_data": "(changed)"
-    }  # fmt: skip
+        "fields": ["id_number", "phone", "race"],
+        "student_data": "(changed)",
+    }
     for value in details.values():
         assert value not in _trail()
 

@@ -18,11 +18,13 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role, User
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
-from enrolments.services import enrollment_invite, student_document_decide
-from tenants.services import institution_domain, institution_provision
+from enrolments.services import enrollment_invite
+from tenants.services import institution_provision
+from tenants.sites import institution_domain
 from tests.browser.support import PASSWORD, PageChecker, fill_in_details, sign_in
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, png_bytes
+from verification.services import document_review
 
 pytestmark = pytest.mark.browser
 
@@ -40,9 +42,11 @@ def enrolled(committed_db):
     )
     with tenant_context(institution):
         admin = User.objects.create_user(
-            email=f"portal-admin-{unique}@alpha.example", password=PASSWORD,
-            full_name="Ada Admin", roles=[Role.ADMIN],
-        )  # fmt: skip
+            email=f"portal-admin-{unique}@alpha.example",
+            password=PASSWORD,
+            full_name="Ada Admin",
+            roles=[Role.ADMIN],
+        )
         cohort = CohortFactory(
             active=True,
             name="Electrical Engineering Learnership 2027",
@@ -51,9 +55,11 @@ def enrolled(committed_db):
             ),
         )
         enrollment = enrollment_invite(
-            cohort=cohort, actor=admin, email=f"thandi-{unique}@example.org",
+            cohort=cohort,
+            actor=admin,
+            email=f"thandi-{unique}@example.org",
             full_name="Thandi Mokoena",
-        )  # fmt: skip
+        )
         enrollment.user.set_password(PASSWORD)
         enrollment.user.save(update_fields=["password"])
     return institution, admin, enrollment
@@ -127,9 +133,12 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     # A web page saved as .pdf is refused beside the document, without leaving the page.
     matric_card = page.locator(f"#document-{matric.pk}")
     _drop_file(
-        page, f"#document-{matric.pk} [data-upload-drop]", "matric.pdf",
-        b"<!doctype html><html><body>matric</body></html>", "application/pdf",
-    )  # fmt: skip
+        page,
+        f"#document-{matric.pk} [data-upload-drop]",
+        "matric.pdf",
+        b"<!doctype html><html><body>matric</body></html>",
+        "application/pdf",
+    )
     expect(matric_card.get_by_text("matric.pdf (")).to_be_visible()
     matric_card.get_by_role("button", name="Upload", exact=True).click()
     expect(
@@ -139,18 +148,26 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
 
     # Dragged in again, a real PDF.
     _drop_file(
-        page, f"#document-{matric.pk} [data-upload-drop]", "matric.pdf", PDF_BYTES,
+        page,
+        f"#document-{matric.pk} [data-upload-drop]",
+        "matric.pdf",
+        PDF_BYTES,
         "application/pdf",
-    )  # fmt: skip
+    )
     matric_card.get_by_role("button", name="Upload", exact=True).click()
     expect(matric_card.get_by_text("Uploaded. It is now waiting for review.")).to_be_visible()
 
     # Too large for the CV's limit: the browser warns before sending anything.
     cv_card = page.locator(f"#document-{cv.pk}")
     cv_card.get_by_label("Choose a file").set_input_files(
-        files=[{"name": "cv.pdf", "mimeType": "application/pdf",
-                "buffer": PDF_BYTES + b"0" * (10 * 1024 * 1024 + 1)}]
-    )  # fmt: skip
+        files=[
+            {
+                "name": "cv.pdf",
+                "mimeType": "application/pdf",
+                "buffer": PDF_BYTES + b"0" * (10 * 1024 * 1024 + 1),
+            }
+        ]
+    )
     expect(cv_card.get_by_text("is more than the 10 MB allowed")).to_be_visible()
     expect(cv_card.get_by_role("button", name="Upload", exact=True)).to_be_disabled()
     checker.look("uploads")
@@ -178,11 +195,11 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
 
     # The reviewer rejects the ID: the reason shows beside it, with a way to send a new version.
     with tenant_context(institution):
-        student_document_decide(
+        document_review(
             document=StudentDocument.objects.get(
                 enrollment=enrollment, document_type=id_type, is_current=True
             ),
-            actor=admin,
+            reviewer=admin,
             approve=False,
             reason="The photo is cut off at the bottom: include the whole card.",
         )

@@ -9,18 +9,15 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Invitation
 from audit.models import AuditEvent
+from enrolments.agreements import enrollment_agreement_sign
 from enrolments.models import CohortEnrollment, EnrollmentState
-from enrolments.services import (
-    ReminderCadence,
-    enrollment_agreement_sign,
-    enrollment_remind,
-    enrollment_withdraw,
-    reminder_cadence,
-)
+from enrolments.reminders import ReminderCadence, enrollment_remind, reminder_cadence
+from enrolments.services import enrollment_withdraw
 from enrolments.tasks import send_reminders, send_reminders_all_institutions
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tenants.models import Institution
+from verification.services import document_review
 
 from .conftest import upload_document
 from .test_services import _details
@@ -159,13 +156,12 @@ def test_never_to_a_withdrawn_enrolment(enrol, institution, cohort_admin):
 
 
 def test_never_to_a_complete_enrolment(enrol, institution, cohort_admin):
-    from enrolments.services import student_document_decide
 
     enrollment = enrol()
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
-        student_document_decide(
-            document=upload_document(enrollment, document_type), actor=cohort_admin, approve=True
+        document_review(
+            document=upload_document(enrollment, document_type), reviewer=cohort_admin, approve=True
         )
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     enrollment.refresh_from_db()
@@ -189,7 +185,6 @@ def test_not_while_everything_waits_for_review(enrol, institution):
 
 
 def test_a_rejected_document_is_outstanding(enrol, institution, cohort_admin):
-    from enrolments.services import student_document_decide
 
     enrollment = enrol()
     _details(enrollment)
@@ -197,7 +192,7 @@ def test_a_rejected_document_is_outstanding(enrol, institution, cohort_admin):
         upload_document(enrollment, t) for t in enrollment.cohort.required_document_types.all()
     ]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
-    student_document_decide(document=documents[0], actor=cohort_admin, approve=False, reason="X")
+    document_review(document=documents[0], reviewer=cohort_admin, approve=False, reason="X")
     _invited_days_ago(enrollment, 4)
 
     _run()

@@ -2,21 +2,17 @@
 and completion of an enrolment end to end."""
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts.models import Role
 from audit.models import AuditEvent
+from enrolments.agreements import enrollment_agreement_sign
 from enrolments.models import DocumentStatus, EnrollmentState, VerificationState
-from enrolments.services import (
-    enrollment_agreement_sign,
-    enrollment_details_save,
-    enrollment_withdraw,
-    student_document_decide,
-)
+from enrolments.services import enrollment_details_save, enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
+from verification.services import document_review
 
 from .conftest import upload_document
 from .test_views import DETAILS
@@ -40,7 +36,7 @@ def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_ad
     _details(enrollment)
     documents = [upload_document(enrollment, document_type) for document_type in types]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
-    student_document_decide(document=documents[0], actor=cohort_admin, approve=True)
+    document_review(document=documents[0], reviewer=cohort_admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
     completion = OutboundEmail.objects.filter(
@@ -48,7 +44,7 @@ def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_ad
     )
     assert not completion.exists()
 
-    student_document_decide(document=documents[1], actor=cohort_admin, approve=True)
+    document_review(document=documents[1], reviewer=cohort_admin, approve=True)
 
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.COMPLETE
@@ -75,8 +71,8 @@ def test_completion_waits_for_the_agreement(enrol, cohort_admin):
     enrollment = enrol()
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
-        student_document_decide(
-            document=upload_document(enrollment, document_type), actor=cohort_admin, approve=True
+        document_review(
+            document=upload_document(enrollment, document_type), reviewer=cohort_admin, approve=True
         )
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
@@ -98,8 +94,8 @@ def test_rejection_records_the_reason_and_is_audited(enrol, cohort_admin):
     enrollment = enrol()
     document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
 
-    student_document_decide(
-        document=document, actor=cohort_admin, approve=False, reason=" Cut off at the edge. "
+    document_review(
+        document=document, reviewer=cohort_admin, approve=False, reason=" Cut off at the edge. "
     )
 
     document.refresh_from_db()
@@ -118,40 +114,22 @@ def test_rejection_needs_a_reason(enrol, cohort_admin):
     enrollment = enrol()
     document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
     with pytest.raises(ValidationError) as refused:
-        student_document_decide(document=document, actor=cohort_admin, approve=False, reason=" ")
+        document_review(document=document, reviewer=cohort_admin, approve=False, reason=" ")
     assert refused.value.message_dict == {"reason": ["Say why the document is rejected."]}
     document.refresh_from_db()
     assert document.status == DocumentStatus.PENDING
-
-
-@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER, Role.AUDITOR])
-def test_only_admins_decide(enrol, role):
-    enrollment = enrol()
-    document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
-    with pytest.raises(PermissionDenied):
-        student_document_decide(document=document, actor=UserFactory(roles=[role]), approve=True)
-    with pytest.raises(PermissionDenied):
-        student_document_decide(document=document, actor=enrollment.user, approve=True)
-    document.refresh_from_db()
-    assert document.status == DocumentStatus.PENDING
-    assert (
-        AuditEvent.objects.filter(
-            action="permission.denied", entity_id="enrolments.student_document_decide"
-        ).count()
-        == 2
-    )
 
 
 def test_a_decided_or_replaced_version_cannot_be_decided(enrol, cohort_admin):
     enrollment = enrol()
     document_type = enrollment.cohort.required_document_types.first()
     first = upload_document(enrollment, document_type)
-    student_document_decide(document=first, actor=cohort_admin, approve=False, reason="Blurry")
+    document_review(document=first, reviewer=cohort_admin, approve=False, reason="Blurry")
     with pytest.raises(ValidationError, match="already rejected"):
-        student_document_decide(document=first, actor=cohort_admin, approve=True)
+        document_review(document=first, reviewer=cohort_admin, approve=True)
     upload_document(enrollment, document_type)
     with pytest.raises(ValidationError, match="newer version"):
-        student_document_decide(document=first, actor=cohort_admin, approve=True)
+        document_review(document=first, reviewer=cohort_admin, approve=True)
 
 
 def test_documents_of_a_withdrawn_enrolment_cannot_be_decided(enrol, cohort_admin):
@@ -159,7 +137,7 @@ def test_documents_of_a_withdrawn_enrolment_cannot_be_decided(enrol, cohort_admi
     document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
     enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
     with pytest.raises(ValidationError, match="withdrawn"):
-        student_document_decide(document=document, actor=cohort_admin, approve=True)
+        document_review(document=document, reviewer=cohort_admin, approve=True)
 
 
 def test_agreement_cannot_be_signed_before_the_cohort_has_one(enrol):
@@ -185,7 +163,7 @@ def test_existing_account_is_told_where_to_sign_in(enrol, institution):
 
 
 def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_admin):
-    from enrolments.services import enrollment_agreement_start
+    from enrolments.agreements import enrollment_agreement_start
     from signing.models import SubmissionStatus
     from signing.selectors import submissions_for_subject
     from signing.services import link_for_token, submitter_sign
@@ -193,8 +171,8 @@ def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_
     enrollment = enrol()
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
-        student_document_decide(
-            document=upload_document(enrollment, document_type), actor=cohort_admin, approve=True
+        document_review(
+            document=upload_document(enrollment, document_type), reviewer=cohort_admin, approve=True
         )
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
     enrollment.refresh_from_db()
@@ -202,9 +180,11 @@ def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_
 
     token = url.rstrip("/").rsplit("/", 1)[-1]
     submitter_sign(
-        link=link_for_token(token), signed_name="Sipho Dlamini", consent=True,
+        link=link_for_token(token),
+        signed_name="Sipho Dlamini",
+        consent=True,
         signature_text="Sipho Dlamini",
-    )  # fmt: skip
+    )
 
     assert submissions_for_subject(enrollment).get().status == SubmissionStatus.COMPLETED
     enrollment.refresh_from_db()

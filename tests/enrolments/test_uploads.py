@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from cohorts.models import DocumentType
 from enrolments.models import DocumentStatus, StudentDocument, VerificationState
-from enrolments.services import enrollment_document_add, student_document_decide
+from enrolments.services import enrollment_document_add
 from enrolments.uploads import document_upload_check, original_name_clean
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES, jpeg_bytes, png_bytes
+from verification.services import document_review
 
 from .conftest import id_type, upload_url
 
@@ -114,9 +115,11 @@ def _refused(enrol, client_of, media_files, upload, document_type=None, **cohort
 
 def test_html_named_pdf_is_refused_by_its_content(enrol, client_of, media_files):
     html = _refused(
-        enrol, client_of, media_files,
+        enrol,
+        client_of,
+        media_files,
         SimpleUploadedFile("certificate.pdf", b"<html><body>Not a PDF</body></html>"),
-    )  # fmt: skip
+    )
     assert "This file is not a PDF, JPEG image or PNG image (what is inside the file counts" in html
     assert "is-invalid" in html
 
@@ -228,8 +231,8 @@ def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
     url = upload_url(enrollment, id_type())
     client.post(url, {"file": SimpleUploadedFile("blurry.png", png_bytes())})
     first = StudentDocument.objects.get(enrollment=enrollment)
-    student_document_decide(
-        document=first, actor=cohort_admin, approve=False, reason="The photo is too blurry."
+    document_review(
+        document=first, reviewer=cohort_admin, approve=False, reason="The photo is too blurry."
     )
 
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
@@ -263,7 +266,7 @@ def test_verified_document_cannot_be_replaced(enrol, client_of, cohort_admin, me
     client = client_of(enrollment.user)
     url = upload_url(enrollment, id_type())
     client.post(url, {"file": SimpleUploadedFile("id.pdf", PDF_BYTES)})
-    student_document_decide(document=enrollment.documents.get(), actor=cohort_admin, approve=True)
+    document_review(document=enrollment.documents.get(), reviewer=cohort_admin, approve=True)
 
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
     assert "Verified" in page
@@ -288,7 +291,7 @@ def test_document_the_cohort_does_not_ask_for_is_not_found(enrol, client_of):
 def test_upload_still_needs_the_csrf_token(enrol, institution, media_files):
     from django.test import Client
 
-    from tenants.services import institution_domain
+    from tenants.sites import institution_domain
 
     enrollment = enrol()
     client = Client(HTTP_HOST=institution_domain(institution.code), enforce_csrf_checks=True)

@@ -302,7 +302,7 @@ def test_enrolment_page_query_count_does_not_grow_with_documents(enrol, client_o
 
 
 def test_permission_denied_is_a_404_for_the_services(enrol):
-    from enrolments.services import enrollment_agreement_sign
+    from enrolments.agreements import enrollment_agreement_sign
 
     mine, theirs = enrol(), enrol()
     with pytest.raises(PermissionDenied):

@@ -17,8 +17,8 @@ from cohorts.imports.writing import EMAIL_CHUNK, enrollments_import
 from cohorts.services import cohort_cancel
 from enrolments.models import CohortEnrollment, EnrollmentState
 from notifications.models import OutboundEmail
+from tenants.directory import email_directory_hash
 from tenants.models import InstitutionDirectoryEntry
-from tenants.services import email_directory_hash
 from tests.factories import PASSWORD, UserFactory
 from tests.imports.support import student_row, unique_email
 

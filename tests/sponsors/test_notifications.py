@@ -12,18 +12,15 @@ from cohorts.services import (
     cohort_complete,
     cohort_record_admin_signature,
 )
-from enrolments.services import (
-    enrollment_agreement_sign,
-    enrollment_invite,
-    enrollment_withdraw,
-    student_document_decide,
-)
+from enrolments.agreements import enrollment_agreement_sign
+from enrolments.services import enrollment_invite, enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_services import _details
 from tests.factories import CohortFactory, UserFactory
+from verification.services import document_review
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +70,8 @@ def _enrol(cohort, admin, count: int) -> list:
 def _complete_and_verify(enrollment, admin) -> None:
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
-        student_document_decide(
-            document=upload_document(enrollment, document_type), actor=admin, approve=True
+        document_review(
+            document=upload_document(enrollment, document_type), reviewer=admin, approve=True
         )
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Student")
 

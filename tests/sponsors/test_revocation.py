@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from cohorts.services import cohort_cancel, cohort_completion_blockers
+from cohorts.selectors import cohort_completion_blockers
+from cohorts.services import cohort_cancel
 from notifications.models import OutboundEmail
 from signing.models import SigningLink, SubmissionStatus
 from signing.services import link_for_token, submitter_sign

@@ -10,10 +10,10 @@ from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_deliver
 from signing.models import InstitutionCertificate
+from tenants.directory import email_directory_hash
 from tenants.models import Domain, Institution, InstitutionDirectoryEntry
 from tenants.services import (
     _pool_schemas,
-    email_directory_hash,
     institution_provision,
     schema_pool_drain,
     schema_pool_refill,

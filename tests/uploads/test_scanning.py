@@ -10,8 +10,7 @@ from django.urls import reverse
 from accounts.models import Role
 from audit.models import AuditEvent
 from enrolments.models import ScanStatus, StudentDocument
-from enrolments.scanning import clamav_address
-from enrolments.services import QUARANTINE_REASON
+from enrolments.scanning import QUARANTINE_REASON, clamav_address
 from enrolments.tasks import document_scan, document_scan_sweep
 from tests.enrolments.conftest import id_type, upload_url
 from tests.factories import UserFactory

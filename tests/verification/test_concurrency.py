@@ -37,17 +37,19 @@ def _waiting_on_locks() -> int:
 def test_two_reviewers_at_once_one_decides_the_other_is_told(committed_db):
     unique = secrets.token_hex(4)
     institution = institution_provision(
-        name="Concurrent Review College", code=f"review-{unique}",
+        name="Concurrent Review College",
+        code=f"review-{unique}",
         admin_email=f"head@review-{unique}.example",
-    )  # fmt: skip
+    )
     with tenant_context(institution):
         admin = User.objects.create_user(
             email=f"admin-{unique}@example.org", full_name="Ada Admin", roles=[Role.ADMIN]
         )
         verifier = User.objects.create_user(
-            email=f"verifier-{unique}@example.org", full_name="Vusi Verifier",
+            email=f"verifier-{unique}@example.org",
+            full_name="Vusi Verifier",
             roles=[Role.VERIFIER],
-        )  # fmt: skip
+        )
         cohort = CohortFactory()
         cohort_reviewer_set(cohort=cohort, actor=admin, reviewer=verifier, allowed=True)
         enrollment = enrollment_invite(

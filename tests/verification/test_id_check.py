@@ -16,9 +16,13 @@ def test_no_id_number_no_check():
 
 def test_matching_details():
     check = id_number_check(
-        {"id_number": ID_NUMBER, "date_of_birth": "1990-01-01", "gender": "female",
-         "citizenship": "citizen"}
-    )  # fmt: skip
+        {
+            "id_number": ID_NUMBER,
+            "date_of_birth": "1990-01-01",
+            "gender": "female",
+            "citizenship": "citizen",
+        }
+    )
     facts = _facts(check)
     assert facts["Date of birth"].implied == "1 January 1990"
     assert facts["Gender"].implied == "Female"
@@ -28,9 +32,13 @@ def test_matching_details():
 
 def test_mismatches_are_flagged():
     check = id_number_check(
-        {"id_number": ID_NUMBER, "date_of_birth": "1990-02-01", "gender": "male",
-         "citizenship": "resident"}
-    )  # fmt: skip
+        {
+            "id_number": ID_NUMBER,
+            "date_of_birth": "1990-02-01",
+            "gender": "male",
+            "citizenship": "resident",
+        }
+    )
     facts = _facts(check)
     assert facts["Date of birth"].mismatch
     assert facts["Date of birth"].entered == "1 February 1990"

@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role, User
 from enrolments.models import DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
-from tenants.services import institution_domain, institution_provision
+from tenants.services import institution_provision
+from tenants.sites import institution_domain
 from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.factories import CohortFactory
 from tests.files import png_bytes
@@ -37,28 +38,38 @@ def queue_of_four(committed_db):
     matric (a PDF), then Bongani's ID and matric."""
     unique = secrets.token_hex(4)
     institution = institution_provision(
-        name="Riverside Skills College", code=f"review-{unique}",
+        name="Riverside Skills College",
+        code=f"review-{unique}",
         admin_email=f"head@review-{unique}.example",
-    )  # fmt: skip
+    )
     with tenant_context(institution):
         admin = User.objects.create_user(
-            email=f"ada-{unique}@example.org", password=PASSWORD, full_name="Ada Admin",
+            email=f"ada-{unique}@example.org",
+            password=PASSWORD,
+            full_name="Ada Admin",
             roles=[Role.ADMIN],
-        )  # fmt: skip
+        )
         cohort = CohortFactory(name="Electrical Engineering Learnership 2027")
         documents = []
         for name in ("Amahle Dlamini", "Bongani Nkosi"):
             enrollment = enrollment_invite(
-                cohort=cohort, actor=admin, full_name=name,
+                cohort=cohort,
+                actor=admin,
+                full_name=name,
                 email=f"{name.split()[0].lower()}-{unique}@example.org",
-            )  # fmt: skip
+            )
             if name.startswith("Amahle"):
                 # The ID number says female; she entered male: the page flags it.
                 give_details(enrollment, gender="male")
             documents.append(
-                upload_document(enrollment, id_type(), name="id-card.png", content=png_bytes(
-                    (900, 560)), content_type="image/png")
-            )  # fmt: skip
+                upload_document(
+                    enrollment,
+                    id_type(),
+                    name="id-card.png",
+                    content=png_bytes((900, 560)),
+                    content_type="image/png",
+                )
+            )
             documents.append(upload_document(enrollment, matric_type(), name="matric.pdf"))
         now = timezone.now()
         for age, document in enumerate(reversed(documents)):

@@ -9,8 +9,9 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.services import cohort_cancel
+from enrolments.agreements import enrollment_agreement_sign
 from enrolments.models import DocumentStatus, EnrollmentState, VerificationState
-from enrolments.services import enrollment_agreement_sign, enrollment_withdraw
+from enrolments.services import enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tests.factories import CohortFactory, UserFactory

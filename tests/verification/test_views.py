@@ -145,8 +145,9 @@ def test_the_review_page_shows_the_document_beside_the_students_details(
 ):
     enrollment = enrol(full_name="Thandi Mokoena")
     give_details(enrollment, gender="male", date_of_birth="")
-    document = upload(enrollment, id_type(), name="id-card.png", content=png_bytes(),
-                      content_type="image/png")  # fmt: skip
+    document = upload(
+        enrollment, id_type(), name="id-card.png", content=png_bytes(), content_type="image/png"
+    )
 
     response = admin_client.get(_review_url(document))
 
@@ -255,9 +256,10 @@ def test_the_second_reviewer_is_told_the_document_was_already_decided(
     assert "Approve <kbd>a</kbd>" in page.text
     # Meanwhile a verifier approves it.
     document_review(
-        document=document, reviewer=verifier_for(enrollment.cohort, full_name="Vusi V"),
+        document=document,
+        reviewer=verifier_for(enrollment.cohort, full_name="Vusi V"),
         approve=True,
-    )  # fmt: skip
+    )
 
     response = admin_client.post(
         _review_url(document), {"decision": "reject", "details": "Too dark."}, follow=True
@@ -394,8 +396,9 @@ def test_a_new_upload_goes_back_to_the_queue_and_the_history_shows_both_versions
     admin_client, enrol, upload, cohort_admin, verifier_for, client_of
 ):
     enrollment = enrol(full_name="Thandi Mokoena")
-    first = upload(enrollment, id_type(), name="blurry.png", content=png_bytes(),
-                   content_type="image/png")  # fmt: skip
+    first = upload(
+        enrollment, id_type(), name="blurry.png", content=png_bytes(), content_type="image/png"
+    )
     admin_client.post(
         _review_url(first),
         {"decision": "reject", "details": "The photo is too blurry.", "opened": opened_token()},

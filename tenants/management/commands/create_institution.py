@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.services import institution_provision, institution_url
+from tenants.services import institution_provision
+from tenants.sites import institution_url
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from accounts.models import Role, User
 from tenants.models import Institution
-from tenants.services import institution_provision, institution_url, site_url
+from tenants.services import institution_provision
+from tenants.sites import institution_url, site_url
 
 DEMO_CODE = "demo"
 DEMO_ADMIN = "admin@demo.example"

@@ -1,0 +1,20 @@
+"""The web addresses of the platform and of each institution's site. Kept apart from
+tenants.services, which provisions institutions with the apps above it, so that any app may
+build a link without importing provisioning."""
+
+from django.conf import settings
+
+from tenants.models import Institution
+
+
+def institution_domain(code: str) -> str:
+    return f"{code}.{settings.PLATFORM_DOMAIN}"
+
+
+def site_url(host: str, path: str = "/") -> str:
+    port = f":{settings.PLATFORM_PORT}" if settings.PLATFORM_PORT else ""
+    return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
+
+
+def institution_url(institution: Institution, path: str = "/") -> str:
+    return site_url(institution_domain(institution.code), path)
