@@ -14,10 +14,11 @@ from django.db import connection, connections
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
+from accounts.models import Role, User
 from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP
+from tests.factories import UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -103,6 +104,27 @@ def client_of(institution, client_for) -> Callable[[User], Client]:
         return client
 
     return make
+
+
+@pytest.fixture
+def admin(institution) -> User:
+    """An institution admin, named as the agreement pages and e-mails show them."""
+    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
+
+
+@pytest.fixture
+def admin_client(client_of, admin) -> Client:
+    return client_of(admin)
+
+
+@pytest.fixture
+def super_admin(institution) -> User:
+    return UserFactory(roles=[Role.SUPER_ADMIN])
+
+
+@pytest.fixture
+def super_admin_client(client_of, super_admin) -> Client:
+    return client_of(super_admin)
 
 
 @pytest.fixture

@@ -13,18 +13,6 @@ from tests.factories import CohortFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def admin_client(institution, client_for, admin):
-    client = client_for(institution)
-    client.force_login(admin)
-    return client
-
-
 def _active(admin, **kwargs) -> Cohort:
     cohort = CohortFactory(**kwargs)
     cohort_record_admin_signature(cohort=cohort, actor=admin, signature="A")

@@ -3,7 +3,6 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.models import CohortState
 from cohorts.services import (
@@ -23,7 +22,7 @@ from notifications.services import email_render
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_services import _details
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +32,6 @@ NOTICES = ("sponsor_cohort_activated", "sponsor_cohort_completed")
 @pytest.fixture(autouse=True)
 def _media(media):
     return media
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
 
 
 @pytest.fixture

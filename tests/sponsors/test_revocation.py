@@ -45,11 +45,6 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
 def sponsor(admin):
     return sponsor_create(actor=admin, **UBUNTU)
 

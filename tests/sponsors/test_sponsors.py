@@ -37,16 +37,6 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def admin_client(admin, client_of):
-    return client_of(admin)
-
-
-@pytest.fixture
 def sponsor(admin):
     return sponsor_create(actor=admin, **VALUES)
 

@@ -28,13 +28,6 @@ def _form(**changes) -> dict:
     }
 
 
-@pytest.fixture
-def super_admin_client(institution, client_for):
-    client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
-    return client
-
-
 def test_super_admin_changes_branding_and_logo_is_served_privately(
     institution, super_admin_client, settings, tmp_path
 ):

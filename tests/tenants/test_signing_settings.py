@@ -2,9 +2,7 @@
 
 import pytest
 
-from accounts.models import Role
 from audit.models import AuditEvent
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +18,6 @@ def _form(**changes) -> dict:
         "signing_link_days": "14",
         **changes,
     }
-
-
-@pytest.fixture
-def super_admin_client(institution, client_for):
-    client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
-    return client
 
 
 def test_settings_page_shows_the_signing_link_lifetime(super_admin_client):
