@@ -1,5 +1,5 @@
-"""Enrolments fixtures: a cohort admin, students enrolled through enrollment_invite who have
-set a password (as after accepting the invitation), and their uploads."""
+"""Enrolments fixtures: students enrolled through enrollment_invite who have set a password (as
+after accepting the invitation), and their uploads."""
 
 import hashlib
 from collections.abc import Callable
@@ -9,11 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import Role, User
 from cohorts.models import DocumentType
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_document_add, enrollment_invite
-from tests.factories import PASSWORD, CohortFactory, UserFactory
+from tests.factories import PASSWORD, CohortFactory
 from tests.files import PDF_BYTES
 
 
@@ -65,12 +64,7 @@ def media_files(_media, institution) -> Callable[[], list]:
 
 
 @pytest.fixture
-def cohort_admin(institution) -> User:
-    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
-
-
-@pytest.fixture
-def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
+def enrol(institution, admin) -> Callable[..., CohortEnrollment]:
     """Enrol a new student in a cohort (a fresh active one by default); they have set their
     password."""
     counter = iter(range(1, 10_000))
@@ -78,7 +72,7 @@ def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
     def make(cohort=None, email: str | None = None, full_name: str = "Sipho Student", **kwargs):
         enrollment = enrollment_invite(
             cohort=cohort or CohortFactory(active=True),
-            actor=cohort_admin,
+            actor=admin,
             email=email or f"student{next(counter)}@example.org",
             full_name=full_name,
             **kwargs,

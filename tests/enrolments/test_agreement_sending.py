@@ -44,11 +44,11 @@ def eager(monkeypatch):
 
 
 @pytest.fixture
-def active_cohort(institution, cohort_admin):
+def active_cohort(institution, admin):
     def make(**fields):
-        cohort = CohortFactory(created_by=cohort_admin, **fields)
-        cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
-        return cohort_activate(cohort=cohort, actor=cohort_admin)
+        cohort = CohortFactory(created_by=admin, **fields)
+        cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
+        return cohort_activate(cohort=cohort, actor=admin)
 
     return make
 
@@ -88,18 +88,18 @@ def test_enrolling_into_an_active_cohort_sends_the_agreement_after_commit_by_a_t
 
 
 def test_enrolling_into_a_draft_cohort_sends_nothing_until_activation(
-    enrol, cohort_admin, eager, django_capture_on_commit_callbacks
+    enrol, admin, eager, django_capture_on_commit_callbacks
 ):
-    cohort = CohortFactory(created_by=cohort_admin)
+    cohort = CohortFactory(created_by=admin)
     with django_capture_on_commit_callbacks(execute=True):
         waiting, withdrawn = enrol(cohort=cohort), enrol(cohort=cohort)
-        enrollment_withdraw(enrollment=withdrawn, actor=cohort_admin, reason="Moved away")
+        enrollment_withdraw(enrollment=withdrawn, actor=admin, reason="Moved away")
     assert _sent(waiting) == []
     assert _sent(withdrawn) == []
 
-    cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
+    cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
     with django_capture_on_commit_callbacks(execute=True):
-        cohort_activate(cohort=cohort, actor=cohort_admin)
+        cohort_activate(cohort=cohort, actor=admin)
 
     assert len(_sent(waiting)) == 1
     assert _sent(withdrawn) == []
@@ -135,13 +135,13 @@ def test_running_the_task_again_sends_nobody_a_second_agreement(
 
 
 def test_a_spreadsheet_import_into_an_active_cohort_renders_no_agreement_inline(
-    active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks
+    active_cohort, admin, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     rows = [student_row(), student_row()]
     before = Submission.objects.count()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        result = enrollments_import(cohort=cohort, actor=cohort_admin, rows=rows)
+        result = enrollments_import(cohort=cohort, actor=admin, rows=rows)
     assert result.enrolled == 2
     assert Submission.objects.count() == before
 
@@ -192,7 +192,7 @@ def test_the_portal_signs_the_agreement_the_task_sent(
 
 
 def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
-    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
@@ -204,7 +204,7 @@ def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
         title=template.title,
         body="<p>{{ student.full_name }} agrees to the revised terms.</p>",
         signer_roles=template.signer_roles,
-        actor=cohort_admin,
+        actor=admin,
     )
 
     page = client_of(enrollment.user).get(reverse("enrolments:agreement", args=[enrollment.pk]))
@@ -230,7 +230,7 @@ def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
 
 
 def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_signed_again(
-    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
@@ -245,7 +245,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
     [declined] = _sent(enrollment)
     assert declined.status == SubmissionStatus.DECLINED
     email = OutboundEmail.objects.get(template="student_agreement_declined")
-    assert email.recipient == cohort_admin.email  # the cohort's admin
+    assert email.recipient == admin.email  # the cohort's admin
     message = email_render(email)
     assert message.subject == f"Sipho Student declined the agreement for {cohort.name}"
     assert "Their reason: Clause 2 says nothing about a stipend." in message.body
@@ -282,7 +282,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
 
 
 def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
-    enrol, active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     cohort.created_by = None
@@ -298,12 +298,12 @@ def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
             "recipient", flat=True
         )
     )
-    assert {cohort_admin.email, "founder@alpha.example"} <= recipients
+    assert {admin.email, "founder@alpha.example"} <= recipients
     assert enrollment.user.email not in recipients
 
 
 def test_withdrawing_a_student_revokes_their_waiting_agreement(
-    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
@@ -311,7 +311,7 @@ def test_withdrawing_a_student_revokes_their_waiting_agreement(
     started = client_of(enrollment.user).post(reverse("enrolments:agreement", args=[enrollment.pk]))
     link = link_for_token(_token(started["Location"]))
 
-    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
+    enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Moved away")
 
     [revoked] = _sent(enrollment)
     assert revoked.status == SubmissionStatus.REVOKED
@@ -325,7 +325,7 @@ def test_withdrawing_a_student_revokes_their_waiting_agreement(
 
 @pytest.mark.parametrize("ending", ["cancel", "complete"])
 def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
-    enrol, active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks, ending
+    enrol, active_cohort, admin, eager, django_capture_on_commit_callbacks, ending
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
@@ -337,9 +337,9 @@ def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
         other = enrol(cohort=elsewhere)
 
     if ending == "cancel":
-        cohort_cancel(cohort=cohort, actor=cohort_admin, reason="The sponsor withdrew.")
+        cohort_cancel(cohort=cohort, actor=admin, reason="The sponsor withdrew.")
     else:
-        cohort_complete(cohort=cohort, actor=cohort_admin, force_reason="Funding year ended.")
+        cohort_complete(cohort=cohort, actor=admin, force_reason="Funding year ended.")
 
     assert [s.status for s in _sent(waiting)] == [SubmissionStatus.REVOKED]
     assert [s.status for s in _sent(signed)] == [SubmissionStatus.COMPLETED]
@@ -348,9 +348,7 @@ def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
     assert _sent(waiting)[0].events.get(kind="revoked").data["reason"] == reason[ending]
 
 
-def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replaced(
-    enrol, cohort_admin
-):
+def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replaced(enrol, admin):
     """Sent before the cohort kept the text its admin signed (a draft where students could
     sign): the student signs the institution's text instead."""
     from cohorts.models import Cohort
@@ -361,7 +359,7 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
     template = template_update(
         template=cohort.main_template, title=cohort.main_template.title,
         body="<p>{{ student.full_name }} agrees to the signed terms.</p>",
-        signer_roles=cohort.main_template.signer_roles, actor=cohort_admin,
+        signer_roles=cohort.main_template.signer_roles, actor=admin,
     )  # fmt: skip
     Cohort.objects.filter(pk=cohort.pk).update(
         main_template_version=template.versions.get(number=template.version)

@@ -34,7 +34,6 @@ from .hostile import VIRUS_MARKER
 # The enrolment fixtures: uploads land in a folder of the test's own, students sign in.
 _media = enrolment_fixtures._media
 media_files = enrolment_fixtures.media_files
-cohort_admin = enrolment_fixtures.cohort_admin
 enrol = enrolment_fixtures.enrol
 
 BOUNDARY = "----hostile-upload-boundary"
