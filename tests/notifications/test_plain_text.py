@@ -10,15 +10,9 @@ from signing.services import link_for_token, submitter_decline
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tests.factories import CohortFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NAME = "Smith & O'Neil"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
 
 def _assert_literal(message, text: str) -> None:

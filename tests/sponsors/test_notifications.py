@@ -24,14 +24,9 @@ from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_services import _details
 from tests.factories import CohortFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NOTICES = ("sponsor_cohort_activated", "sponsor_cohort_completed")
-
-
-@pytest.fixture(autouse=True)
-def _media(media):
-    return media
 
 
 @pytest.fixture

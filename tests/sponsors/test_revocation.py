@@ -24,7 +24,7 @@ from sponsors.services import (
 )
 from tests.factories import CohortFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 UBUNTU = {
     "company_name": "Ubuntu Mining",
@@ -36,12 +36,6 @@ KAROO = {
     "contact_name": "Naledi Khumalo",
     "contact_email": "naledi@karoo.example",
 }
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from sponsors.services import (
 )
 from tests.factories import CohortFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 VALUES = {
     "company_name": "Ubuntu Mining",
@@ -28,12 +28,6 @@ VALUES = {
     "contact_phone": "+27 11 555 0100",
     "tax_number": "9012345678",
 }
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
 
 @pytest.fixture
