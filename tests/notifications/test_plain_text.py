@@ -3,12 +3,11 @@ subject, while the HTML part stays escaped."""
 
 import pytest
 
-from accounts.models import Role
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.services import link_for_token, submitter_decline
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
@@ -24,8 +23,7 @@ def _assert_literal(message, text: str) -> None:
     assert "Smith &amp; O&#x27;Neil" in html
 
 
-def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
-    admin = UserFactory(roles=[Role.ADMIN])
+def test_a_sponsors_decline_names_the_cohort_as_typed(admin):
     sponsor = sponsor_create(
         actor=admin, company_name="Ubuntu Mining", contact_name="Sipho Dlamini",
         contact_email="sipho@ubuntu.example",
