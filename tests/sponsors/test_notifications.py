@@ -19,7 +19,7 @@ from enrolments.services import (
 )
 from notifications.models import OutboundEmail
 from notifications.services import email_render
-from sponsors.services import cohort_sponsor_set, sponsor_create
+from sponsors.services import cohort_sponsor_set
 from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_services import _details
 from tests.factories import CohortFactory
@@ -27,16 +27,6 @@ from tests.factories import CohortFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NOTICES = ("sponsor_cohort_activated", "sponsor_cohort_completed")
-
-
-@pytest.fixture
-def sponsor(admin):
-    return sponsor_create(
-        actor=admin,
-        company_name="Ubuntu Mining",
-        contact_name="Sipho Dlamini",
-        contact_email="sipho@ubuntu.example",
-    )
 
 
 @pytest.fixture

@@ -38,16 +38,6 @@ KAROO = {
 }
 
 
-@pytest.fixture
-def sponsor(admin):
-    return sponsor_create(actor=admin, **UBUNTU)
-
-
-@pytest.fixture
-def cohort(sponsor, admin):
-    return cohort_sponsor_set(cohort=CohortFactory(signed=True), sponsor=sponsor, actor=admin)
-
-
 def _latest_link(email: str) -> SigningLink:
     """The link in the newest signing request e-mailed to `email`."""
     message = OutboundEmail.objects.filter(recipient=email, template="signing_request").latest("id")

@@ -30,17 +30,6 @@ VALUES = {
 }
 
 
-@pytest.fixture
-def sponsor(admin):
-    return sponsor_create(actor=admin, **VALUES)
-
-
-@pytest.fixture
-def cohort(sponsor, admin):
-    cohort = CohortFactory(signed=True)
-    return cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
-
-
 def _token(email: str) -> str:
     message = OutboundEmail.objects.filter(recipient=email, template="signing_request").latest("id")
     assert "/sign/" in message.context["sign_url"]
