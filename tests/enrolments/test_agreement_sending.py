@@ -32,7 +32,7 @@ from signing.selectors import submissions_for_subject
 from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
 from tests.factories import CohortFactory
 from tests.imports.support import student_row
-from tests.signing.conftest import pdf_text_contains
+from tests.signing.conftest import pdf_text_contains, token_from
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +55,6 @@ def active_cohort(institution, admin):
 
 def _sent(enrollment) -> list[Submission]:
     return list(submissions_for_subject(enrollment))
-
-
-def _token(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def test_enrolling_into_an_active_cohort_sends_the_agreement_after_commit_by_a_task(
@@ -166,7 +162,7 @@ def test_the_portal_signs_the_agreement_the_task_sent(
 
     started = client.post(reverse("enrolments:agreement", args=[enrollment.pk]))
 
-    link = link_for_token(_token(started["Location"]))
+    link = link_for_token(token_from(started["Location"]))
     assert link.submitter.submission_id == sent.pk
     assert _sent(enrollment) == [sent]
     pdf_url = reverse("enrolments:agreement_pdf", args=[enrollment.pk])
@@ -212,7 +208,7 @@ def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
     assert "By signing, each party accepts these terms." in text
     assert "revised terms" not in text
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
-    assert link_for_token(_token(url)).submitter.submission_id == sent.pk
+    assert link_for_token(token_from(url)).submitter.submission_id == sent.pk
     sent.refresh_from_db()
     assert "revised terms" not in sent.html
 
@@ -237,7 +233,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
         enrollment = enrol(cohort=cohort)
     client = client_of(enrollment.user)
     agreement_url = reverse("enrolments:agreement", args=[enrollment.pk])
-    link = link_for_token(_token(client.post(agreement_url)["Location"]))
+    link = link_for_token(token_from(client.post(agreement_url)["Location"]))
 
     with django_capture_on_commit_callbacks(execute=False):
         submitter_decline(link=link, reason="Clause 2 says nothing about a stipend.")
@@ -266,7 +262,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
 
     again = client.post(agreement_url)
 
-    new_link = link_for_token(_token(again["Location"]))
+    new_link = link_for_token(token_from(again["Location"]))
     assert new_link.submitter.submission_id != declined.pk
     assert [submission.status for submission in _sent(enrollment)] == [
         SubmissionStatus.PENDING,
@@ -291,7 +287,7 @@ def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
         enrollment = enrol(cohort=cohort)
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
 
-    submitter_decline(link=link_for_token(_token(url)), reason="Not now.")
+    submitter_decline(link=link_for_token(token_from(url)), reason="Not now.")
 
     recipients = set(
         OutboundEmail.objects.filter(template="student_agreement_declined").values_list(
@@ -309,7 +305,7 @@ def test_withdrawing_a_student_revokes_their_waiting_agreement(
     with django_capture_on_commit_callbacks(execute=True):
         enrollment, classmate = enrol(cohort=cohort), enrol(cohort=cohort)
     started = client_of(enrollment.user).post(reverse("enrolments:agreement", args=[enrollment.pk]))
-    link = link_for_token(_token(started["Location"]))
+    link = link_for_token(token_from(started["Location"]))
 
     enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Moved away")
 
@@ -330,7 +326,9 @@ def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         waiting, signed = enrol(cohort=cohort), enrol(cohort=cohort)
-    link = link_for_token(_token(enrollment_agreement_start(enrollment=signed, actor=signed.user)))
+    link = link_for_token(
+        token_from(enrollment_agreement_start(enrollment=signed, actor=signed.user))
+    )
     submitter_sign(link=link, signed_name="Signed Student", consent=True, signature_text="S")
     elsewhere = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
@@ -367,7 +365,7 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
     enrollment.refresh_from_db()
 
     link = link_for_token(
-        _token(enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user))
+        token_from(enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user))
     )
 
     old.refresh_from_db()

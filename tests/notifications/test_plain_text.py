@@ -8,6 +8,7 @@ from notifications.services import email_render
 from signing.services import link_for_token, submitter_decline
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tests.factories import CohortFactory
+from tests.signing.conftest import last_link_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
@@ -32,8 +33,7 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(admin):
         cohort=CohortFactory(name=NAME, signed=True), sponsor=sponsor, actor=admin
     )
     sponsor_invite(cohort=cohort, actor=admin)
-    request = OutboundEmail.objects.filter(template="signing_request").latest("id")
-    token = request.context["sign_url"].rstrip("/").rsplit("/", 1)[1]
+    token = last_link_to("sipho@ubuntu.example")
     submitter_decline(link=link_for_token(token), reason="Budget <cut> & delays")
 
     message = email_render(OutboundEmail.objects.get(template="sponsor_outcome"))

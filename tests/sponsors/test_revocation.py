@@ -23,6 +23,7 @@ from sponsors.services import (
     sponsor_update,
 )
 from tests.factories import CohortFactory, UserFactory
+from tests.signing.conftest import last_link_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
@@ -40,8 +41,7 @@ KAROO = {
 
 def _latest_link(email: str) -> SigningLink:
     """The link in the newest signing request e-mailed to `email`."""
-    message = OutboundEmail.objects.filter(recipient=email, template="signing_request").latest("id")
-    return link_for_token(message.context["sign_url"].rstrip("/").rsplit("/", 1)[1])
+    return link_for_token(last_link_to(email))
 
 
 def _sign(link: SigningLink) -> None:
