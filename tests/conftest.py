@@ -15,6 +15,7 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role, User
+from config.celery import app
 from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP
@@ -125,6 +126,12 @@ def super_admin(institution) -> User:
 @pytest.fixture
 def super_admin_client(client_of, super_admin) -> Client:
     return client_of(super_admin)
+
+
+@pytest.fixture
+def eager(monkeypatch) -> None:
+    """Tasks run in place, inside the test's transaction."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from cohorts.services import (
     cohort_complete,
     cohort_record_admin_signature,
 )
-from config.celery import app
 from enrolments.models import EnrollmentState
 from enrolments.services import (
     StepStatus,
@@ -35,12 +34,6 @@ from tests.imports.support import student_row
 from tests.signing.conftest import pdf_text_contains, token_from
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in place, inside the test's transaction."""
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 @pytest.fixture
