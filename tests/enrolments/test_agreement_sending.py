@@ -36,16 +36,6 @@ from tests.signing.conftest import pdf_text_contains, token_from
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def active_cohort(institution, admin):
-    def make(**fields):
-        cohort = CohortFactory(created_by=admin, **fields)
-        cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
-        return cohort_activate(cohort=cohort, actor=admin)
-
-    return make
-
-
 def _sent(enrollment) -> list[Submission]:
     return list(submissions_for_subject(enrollment))
 
