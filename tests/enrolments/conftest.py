@@ -1,7 +1,6 @@
 """Enrolments fixtures: students enrolled through enrollment_invite who have set a password (as
 after accepting the invitation), and their uploads."""
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from django.urls import reverse
 from cohorts.models import DocumentType
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_document_add, enrollment_invite
+from enrolments.uploads import document_upload_check
 from tests.factories import PASSWORD, CohortFactory
 from tests.files import PDF_BYTES
 
@@ -31,17 +31,24 @@ def upload_document(
     content: bytes = PDF_BYTES,
     content_type: str = "application/pdf",
 ) -> StudentDocument:
-    """Upload as the student does, through the enrolment service."""
+    """Upload as the student does: the file checked as the upload page checks it (which names,
+    sizes and hashes it), then stored through the enrolment service. `content_type` is the type
+    the browser declares."""
+    checked = document_upload_check(
+        upload=SimpleUploadedFile(name, content, content_type=content_type),
+        document_type=document_type,
+    )
     return enrollment_document_add(
         enrollment=enrollment,
         actor=enrollment.user,
         document=StudentDocument(
             document_type=document_type,
-            file=SimpleUploadedFile(name, content),
-            original_name=name,
-            size=len(content),
-            content_type=content_type,
-            sha256=hashlib.sha256(content).hexdigest(),
+            file=checked.file,
+            original_name=checked.original_name,
+            size=checked.size,
+            content_type=checked.content_type,
+            sha256=checked.sha256,
+            original_sha256=checked.original_sha256,
         ),
     )
 
