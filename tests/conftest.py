@@ -14,10 +14,14 @@ from django.db import connection, connections
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from accounts.models import User
+from accounts.models import Role, User
+from cohorts.models import Cohort
+from cohorts.services import cohort_activate, cohort_record_admin_signature
+from config.celery import app
 from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP, AccessibilityAudit
+from tests.factories import CohortFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -103,6 +107,46 @@ def client_of(institution, client_for) -> Callable[[User], Client]:
         return client
 
     return make
+
+
+@pytest.fixture
+def admin(institution) -> User:
+    """An institution admin, named as the agreement pages and e-mails show them."""
+    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
+
+
+@pytest.fixture
+def admin_client(client_of, admin) -> Client:
+    return client_of(admin)
+
+
+@pytest.fixture
+def super_admin(institution) -> User:
+    return UserFactory(roles=[Role.SUPER_ADMIN])
+
+
+@pytest.fixture
+def super_admin_client(client_of, super_admin) -> Client:
+    return client_of(super_admin)
+
+
+@pytest.fixture
+def active_cohort(admin) -> Callable[..., Cohort]:
+    """Make a running cohort as an admin does: its main agreement signed and the cohort activated
+    through the services (CohortFactory(active=True) only sets the fields)."""
+
+    def make(**fields) -> Cohort:
+        cohort = CohortFactory(created_by=admin, **fields)
+        cohort_record_admin_signature(cohort=cohort, actor=admin, signature=admin.full_name)
+        return cohort_activate(cohort=cohort, actor=admin)
+
+    return make
+
+
+@pytest.fixture
+def eager(monkeypatch) -> None:
+    """Tasks run in place, inside the test's transaction."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 @pytest.fixture

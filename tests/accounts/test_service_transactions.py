@@ -14,16 +14,11 @@ from enrolments.services import enrollment_invite, enrollment_invite_in_transact
 from signing.models import AgreementTemplate, SubmissionStatus
 from signing.services import submission_create, submission_revoke, submission_revoke_in_transaction
 from sponsors.services import sponsor_create
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
 
 pytestmark = pytest.mark.django_db
 
 NESTED = "cannot be nested"
-
-
-@pytest.fixture
-def admin(institution) -> User:
-    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
 
 
 def _submission(admin):

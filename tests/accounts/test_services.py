@@ -26,16 +26,6 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def super_admin(institution):
-    return UserFactory(roles=[Role.SUPER_ADMIN])
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
 def _directory_has(email: str, institution) -> bool:
     return InstitutionDirectoryEntry.objects.filter(
         email_hash=email_directory_hash(email), institution=institution

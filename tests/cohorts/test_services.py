@@ -22,11 +22,6 @@ from tests.factories import CohortFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
 def _signed(cohort, admin):
     return cohort_record_admin_signature(cohort=cohort, actor=admin, signature=str(admin))
 

@@ -5,31 +5,13 @@ import accounts.lists
 from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.models import Cohort, CohortState, DocumentType
-from cohorts.services import cohort_activate, cohort_record_admin_signature, cohort_reviewer_set
+from cohorts.services import cohort_reviewer_set
 from enrolments.models import CohortEnrollment, EnrollmentState
 from enrolments.services import enrollment_invite
 from signing.models import AgreementTemplate
 from tests.factories import CohortFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def admin_client(institution, client_for, admin):
-    client = client_for(institution)
-    client.force_login(admin)
-    return client
-
-
-def _active(admin, **kwargs) -> Cohort:
-    cohort = CohortFactory(**kwargs)
-    cohort_record_admin_signature(cohort=cohort, actor=admin, signature="A")
-    return cohort_activate(cohort=cohort, actor=admin)
 
 
 def _enrol(cohort, admin, n: int) -> None:
@@ -76,8 +58,8 @@ def test_create_page_explains_bad_dates_beside_the_field(admin_client):
     assert not Cohort.objects.filter(name="X").exists()
 
 
-def test_running_cohort_edit_changes_only_dates_and_count(admin_client, admin):
-    cohort = _active(admin)
+def test_running_cohort_edit_changes_only_dates_and_count(admin_client, admin, active_cohort):
+    cohort = active_cohort()
     response = admin_client.post(
         f"/cohorts/{cohort.pk}/edit/",
         {
@@ -96,8 +78,8 @@ def test_running_cohort_edit_changes_only_dates_and_count(admin_client, admin):
     assert cohort.student_count == 30
 
 
-def test_list_filters_searches_and_counts(admin_client, admin):
-    _active(admin, name="Active Alpha Learnership")
+def test_list_filters_searches_and_counts(admin_client, admin, active_cohort):
+    active_cohort(name="Active Alpha Learnership")
     CohortFactory(name="Draft Beta Internship", program_type="internship")
     page = admin_client.get("/cohorts/", {"state": "active"}).content.decode()
     assert "Active Alpha Learnership" in page
@@ -215,8 +197,8 @@ def test_the_admins_copy_names_the_students_fields_for_what_they_stand_for(admin
     assert cohort.admin_signed_at is None
 
 
-def test_invite_withdraw_and_cancel_from_the_pages(admin_client, admin):
-    cohort = _active(admin)
+def test_invite_withdraw_and_cancel_from_the_pages(admin_client, admin, active_cohort):
+    cohort = active_cohort()
     bad = admin_client.post(
         f"/cohorts/{cohort.pk}/students/invite/",
         {"full_name": "Bad Id", "email": "bad@example.org", "id_number": "1234567890123"},
@@ -251,8 +233,8 @@ def test_invite_withdraw_and_cancel_from_the_pages(admin_client, admin):
     assert cohort.state == CohortState.CANCELLED
 
 
-def test_complete_page_forces_only_with_a_reason(admin_client, admin):
-    cohort = _active(admin)
+def test_complete_page_forces_only_with_a_reason(admin_client, admin, active_cohort):
+    cohort = active_cohort()
     _enrol(cohort, admin, 1)
     refused = admin_client.post(f"/cohorts/{cohort.pk}/complete/", {"reason": ""})
     assert "Give a reason to complete it anyway" in refused.content.decode()
@@ -261,8 +243,8 @@ def test_complete_page_forces_only_with_a_reason(admin_client, admin):
     assert cohort.state == CohortState.COMPLETED
 
 
-def test_dashboard_shows_counts_and_filters_students(admin_client, admin):
-    cohort = _active(admin)
+def test_dashboard_shows_counts_and_filters_students(admin_client, admin, active_cohort):
+    cohort = active_cohort()
     _enrol(cohort, admin, 3)
     enrollment_invite(cohort=cohort, actor=admin, email="zanele@example.org", full_name="Zanele M")
     page = admin_client.get(f"/cohorts/{cohort.pk}/").content.decode()
@@ -280,9 +262,14 @@ def test_dashboard_shows_counts_and_filters_students(admin_client, admin):
 
 @pytest.mark.parametrize("view", ["cohorts:list", "cohorts:dashboard"])
 def test_query_counts_do_not_grow_with_enrolments(
-    admin_client, admin, view, django_assert_num_queries, django_assert_max_num_queries
+    admin_client,
+    admin,
+    view,
+    django_assert_num_queries,
+    django_assert_max_num_queries,
+    active_cohort,
 ):
-    small, large = _active(admin), _active(admin)
+    small, large = active_cohort(), active_cohort()
     _enrol(small, admin, 5)
     _enrol(large, admin, 50)
 
@@ -354,8 +341,8 @@ def test_document_catalogue_edit(admin_client):
     assert "This field is required." in body
 
 
-def test_students_link_to_their_enrolment_page(admin_client, admin):
-    cohort = _active(admin)
+def test_students_link_to_their_enrolment_page(admin_client, admin, active_cohort):
+    cohort = active_cohort()
     enrollment_invite(cohort=cohort, actor=admin, email="linked@example.org", full_name="Lin Ked")
     enrollment = CohortEnrollment.objects.get(user__email="linked@example.org")
     page = admin_client.get(f"/cohorts/{cohort.pk}/").content.decode()
@@ -376,10 +363,10 @@ def test_page_two_of_the_cohort_list_keeps_its_filters(admin_client, monkeypatch
 
 
 def test_page_two_of_a_cohorts_students_keeps_the_search_and_the_order(
-    admin_client, admin, monkeypatch
+    admin_client, admin, active_cohort, monkeypatch
 ):
     monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
-    cohort = _active(admin)
+    cohort = active_cohort()
     _enrol(cohort, admin, 3)
     enrollment_invite(cohort=cohort, actor=admin, email="zanele@example.org", full_name="Zanele")
 

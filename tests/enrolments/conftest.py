@@ -1,7 +1,6 @@
-"""Enrolments fixtures: a cohort admin, students enrolled through enrollment_invite who have
-set a password (as after accepting the invitation), and their uploads."""
+"""Enrolments fixtures: students enrolled through enrollment_invite who have set a password (as
+after accepting the invitation), and their uploads."""
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,11 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import Role, User
 from cohorts.models import DocumentType
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_document_add, enrollment_invite
-from tests.factories import PASSWORD, CohortFactory, UserFactory
+from enrolments.uploads import document_upload_check
+from tests.factories import PASSWORD, CohortFactory
 from tests.files import PDF_BYTES
 
 
@@ -32,17 +31,24 @@ def upload_document(
     content: bytes = PDF_BYTES,
     content_type: str = "application/pdf",
 ) -> StudentDocument:
-    """Upload as the student does, through the enrolment service."""
+    """Upload as the student does: the file checked as the upload page checks it (which names,
+    sizes and hashes it), then stored through the enrolment service. `content_type` is the type
+    the browser declares."""
+    checked = document_upload_check(
+        upload=SimpleUploadedFile(name, content, content_type=content_type),
+        document_type=document_type,
+    )
     return enrollment_document_add(
         enrollment=enrollment,
         actor=enrollment.user,
         document=StudentDocument(
             document_type=document_type,
-            file=SimpleUploadedFile(name, content),
-            original_name=name,
-            size=len(content),
-            content_type=content_type,
-            sha256=hashlib.sha256(content).hexdigest(),
+            file=checked.file,
+            original_name=checked.original_name,
+            size=checked.size,
+            content_type=checked.content_type,
+            sha256=checked.sha256,
+            original_sha256=checked.original_sha256,
         ),
     )
 
@@ -65,12 +71,7 @@ def media_files(_media, institution) -> Callable[[], list]:
 
 
 @pytest.fixture
-def cohort_admin(institution) -> User:
-    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
-
-
-@pytest.fixture
-def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
+def enrol(institution, admin) -> Callable[..., CohortEnrollment]:
     """Enrol a new student in a cohort (a fresh active one by default); they have set their
     password."""
     counter = iter(range(1, 10_000))
@@ -78,7 +79,7 @@ def enrol(institution, cohort_admin) -> Callable[..., CohortEnrollment]:
     def make(cohort=None, email: str | None = None, full_name: str = "Sipho Student", **kwargs):
         enrollment = enrollment_invite(
             cohort=cohort or CohortFactory(active=True),
-            actor=cohort_admin,
+            actor=admin,
             email=email or f"student{next(counter)}@example.org",
             full_name=full_name,
             **kwargs,

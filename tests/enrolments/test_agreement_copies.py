@@ -18,14 +18,14 @@ BODY = (
 
 
 @pytest.fixture
-def cohort(cohort_admin):
+def cohort(admin):
     template = template_create(
         title="Tripartite learnership agreement",
         body=BODY,
         signer_roles=["institution_admin", "student", "sponsor"],
-        actor=cohort_admin,
+        actor=admin,
     )
-    return CohortFactory(main_template=template, name="Welding 2027", created_by=cohort_admin)
+    return CohortFactory(main_template=template, name="Welding 2027", created_by=admin)
 
 
 def _values(submission, *names: str) -> list[str]:
@@ -35,43 +35,41 @@ def _values(submission, *names: str) -> list[str]:
 FIELDS = ("student.full_name", "sponsor.company_name", "admin.full_name", "cohort.name")
 
 
-def test_every_party_gets_a_copy_with_its_own_values(cohort, cohort_admin, enrol):
-    url = cohort_main_agreement_start(cohort=cohort, actor=cohort_admin)
+def test_every_party_gets_a_copy_with_its_own_values(cohort, admin, enrol):
+    url = cohort_main_agreement_start(cohort=cohort, actor=admin)
     link = link_for_token(url.rstrip("/").rsplit("/", 1)[-1])
     assert _values(link.submitter.submission, *FIELDS) == [
         "[The student's full name]",
         "[The sponsor's company name]",
-        cohort_admin.full_name,
+        admin.full_name,
         "Welding 2027",
     ]
     submitter_sign(link=link, signed_name="Ada Admin", consent=True, signature_text="Ada Admin")
     sponsor = sponsor_create(
-        actor=cohort_admin,
+        actor=admin,
         company_name="Karoo Steel",
         contact_name="Naledi Khumalo",
         contact_email="naledi@karoo.example",
     )
-    cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=cohort_admin)
-    cohort = cohort_activate(cohort=cohort, actor=cohort_admin)
+    cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+    cohort = cohort_activate(cohort=cohort, actor=admin)
 
     student = enrol(cohort=cohort, full_name="Thandi Mokoena")
     assert _values(enrollment_agreement_send(enrollment=student), *FIELDS) == [
         "Thandi Mokoena",
         "Karoo Steel",
-        cohort_admin.full_name,  # who signed for the institution
+        admin.full_name,  # who signed for the institution
         "Welding 2027",
     ]
-    assert _values(sponsor_invite(cohort=cohort, actor=cohort_admin), *FIELDS) == [
+    assert _values(sponsor_invite(cohort=cohort, actor=admin), *FIELDS) == [
         "[The student's full name]",
         "Karoo Steel",
-        cohort_admin.full_name,
+        admin.full_name,
         "Welding 2027",
     ]
 
 
-def test_a_student_copy_before_a_sponsor_is_chosen_names_the_sponsor_field(
-    cohort, cohort_admin, enrol
-):
+def test_a_student_copy_before_a_sponsor_is_chosen_names_the_sponsor_field(cohort, admin, enrol):
     cohort = CohortFactory(active=True, main_template=cohort.main_template)
     student = enrol(cohort=cohort, full_name="Thandi Mokoena")
     submission = enrollment_agreement_send(enrollment=student)
@@ -82,7 +80,7 @@ def test_a_student_copy_before_a_sponsor_is_chosen_names_the_sponsor_field(
 
 
 def test_before_it_is_sent_the_student_reads_their_agreement_filled_in_as_far_as_known(
-    cohort_admin, enrol, client_of
+    admin, enrol, client_of
 ):
     from django.urls import reverse
 
@@ -91,7 +89,7 @@ def test_before_it_is_sent_the_student_reads_their_agreement_filled_in_as_far_as
         body="<p>{{ institution.name }} and {{ student.full_name }}, "
         "ID {{ student.id_number }}.</p>",
         signer_roles=["student"],
-        actor=cohort_admin,
+        actor=admin,
     )
     student = enrol(cohort=CohortFactory(active=True, main_template=template), full_name="Thandi")
     page = client_of(student.user).get(reverse("enrolments:agreement", args=[student.pk]))

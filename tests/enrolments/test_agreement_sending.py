@@ -16,7 +16,6 @@ from cohorts.services import (
     cohort_complete,
     cohort_record_admin_signature,
 )
-from config.celery import app
 from enrolments.agreements import enrollment_agreement_send, enrollment_agreement_start
 from enrolments.models import EnrollmentState
 from enrolments.selectors import StepStatus, enrollment_steps
@@ -30,33 +29,13 @@ from signing.selectors import submissions_for_subject
 from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
 from tests.factories import CohortFactory
 from tests.imports.support import student_row
-from tests.signing.conftest import pdf_text_contains
+from tests.signing.conftest import pdf_text_contains, token_from
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in place, inside the test's transaction."""
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
-
-
-@pytest.fixture
-def active_cohort(institution, cohort_admin):
-    def make(**fields):
-        cohort = CohortFactory(created_by=cohort_admin, **fields)
-        cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
-        return cohort_activate(cohort=cohort, actor=cohort_admin)
-
-    return make
-
-
 def _sent(enrollment) -> list[Submission]:
     return list(submissions_for_subject(enrollment))
-
-
-def _token(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def test_enrolling_into_an_active_cohort_sends_the_agreement_after_commit_by_a_task(
@@ -86,18 +65,18 @@ def test_enrolling_into_an_active_cohort_sends_the_agreement_after_commit_by_a_t
 
 
 def test_enrolling_into_a_draft_cohort_sends_nothing_until_activation(
-    enrol, cohort_admin, eager, django_capture_on_commit_callbacks
+    enrol, admin, eager, django_capture_on_commit_callbacks
 ):
-    cohort = CohortFactory(created_by=cohort_admin)
+    cohort = CohortFactory(created_by=admin)
     with django_capture_on_commit_callbacks(execute=True):
         waiting, withdrawn = enrol(cohort=cohort), enrol(cohort=cohort)
-        enrollment_withdraw(enrollment=withdrawn, actor=cohort_admin, reason="Moved away")
+        enrollment_withdraw(enrollment=withdrawn, actor=admin, reason="Moved away")
     assert _sent(waiting) == []
     assert _sent(withdrawn) == []
 
-    cohort_record_admin_signature(cohort=cohort, actor=cohort_admin, signature="Ada Admin")
+    cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
     with django_capture_on_commit_callbacks(execute=True):
-        cohort_activate(cohort=cohort, actor=cohort_admin)
+        cohort_activate(cohort=cohort, actor=admin)
 
     assert len(_sent(waiting)) == 1
     assert _sent(withdrawn) == []
@@ -133,13 +112,13 @@ def test_running_the_task_again_sends_nobody_a_second_agreement(
 
 
 def test_a_spreadsheet_import_into_an_active_cohort_renders_no_agreement_inline(
-    active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks
+    active_cohort, admin, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     rows = [student_row(), student_row()]
     before = Submission.objects.count()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        result = enrollments_import(cohort=cohort, actor=cohort_admin, rows=rows)
+        result = enrollments_import(cohort=cohort, actor=admin, rows=rows)
     assert result.enrolled == 2
     assert Submission.objects.count() == before
 
@@ -164,7 +143,7 @@ def test_the_portal_signs_the_agreement_the_task_sent(
 
     started = client.post(reverse("enrolments:agreement", args=[enrollment.pk]))
 
-    link = link_for_token(_token(started["Location"]))
+    link = link_for_token(token_from(started["Location"]))
     assert link.submitter.submission_id == sent.pk
     assert _sent(enrollment) == [sent]
     pdf_url = reverse("enrolments:agreement_pdf", args=[enrollment.pk])
@@ -190,7 +169,7 @@ def test_the_portal_signs_the_agreement_the_task_sent(
 
 
 def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
-    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
@@ -202,7 +181,7 @@ def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
         title=template.title,
         body="<p>{{ student.full_name }} agrees to the revised terms.</p>",
         signer_roles=template.signer_roles,
-        actor=cohort_admin,
+        actor=admin,
     )
 
     page = client_of(enrollment.user).get(reverse("enrolments:agreement", args=[enrollment.pk]))
@@ -210,7 +189,7 @@ def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
     assert "By signing, each party accepts these terms." in text
     assert "revised terms" not in text
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
-    assert link_for_token(_token(url)).submitter.submission_id == sent.pk
+    assert link_for_token(token_from(url)).submitter.submission_id == sent.pk
     sent.refresh_from_db()
     assert "revised terms" not in sent.html
 
@@ -228,14 +207,14 @@ def test_a_later_template_edit_leaves_the_cohorts_agreement_unchanged(
 
 
 def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_signed_again(
-    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         enrollment = enrol(cohort=cohort)
     client = client_of(enrollment.user)
     agreement_url = reverse("enrolments:agreement", args=[enrollment.pk])
-    link = link_for_token(_token(client.post(agreement_url)["Location"]))
+    link = link_for_token(token_from(client.post(agreement_url)["Location"]))
 
     with django_capture_on_commit_callbacks(execute=False):
         submitter_decline(link=link, reason="Clause 2 says nothing about a stipend.")
@@ -243,7 +222,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
     [declined] = _sent(enrollment)
     assert declined.status == SubmissionStatus.DECLINED
     email = OutboundEmail.objects.get(template="student_agreement_declined")
-    assert email.recipient == cohort_admin.email  # the cohort's admin
+    assert email.recipient == admin.email  # the cohort's admin
     message = email_render(email)
     assert message.subject == f"Sipho Student declined the agreement for {cohort.name}"
     assert "Their reason: Clause 2 says nothing about a stipend." in message.body
@@ -264,7 +243,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
 
     again = client.post(agreement_url)
 
-    new_link = link_for_token(_token(again["Location"]))
+    new_link = link_for_token(token_from(again["Location"]))
     assert new_link.submitter.submission_id != declined.pk
     assert [submission.status for submission in _sent(enrollment)] == [
         SubmissionStatus.PENDING,
@@ -280,7 +259,7 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
 
 
 def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
-    enrol, active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     cohort.created_by = None
@@ -289,27 +268,27 @@ def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
         enrollment = enrol(cohort=cohort)
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
 
-    submitter_decline(link=link_for_token(_token(url)), reason="Not now.")
+    submitter_decline(link=link_for_token(token_from(url)), reason="Not now.")
 
     recipients = set(
         OutboundEmail.objects.filter(template="student_agreement_declined").values_list(
             "recipient", flat=True
         )
     )
-    assert {cohort_admin.email, "founder@alpha.example"} <= recipients
+    assert {admin.email, "founder@alpha.example"} <= recipients
     assert enrollment.user.email not in recipients
 
 
 def test_withdrawing_a_student_revokes_their_waiting_agreement(
-    enrol, active_cohort, cohort_admin, client_of, eager, django_capture_on_commit_callbacks
+    enrol, active_cohort, admin, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         enrollment, classmate = enrol(cohort=cohort), enrol(cohort=cohort)
     started = client_of(enrollment.user).post(reverse("enrolments:agreement", args=[enrollment.pk]))
-    link = link_for_token(_token(started["Location"]))
+    link = link_for_token(token_from(started["Location"]))
 
-    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
+    enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Moved away")
 
     [revoked] = _sent(enrollment)
     assert revoked.status == SubmissionStatus.REVOKED
@@ -323,21 +302,23 @@ def test_withdrawing_a_student_revokes_their_waiting_agreement(
 
 @pytest.mark.parametrize("ending", ["cancel", "complete"])
 def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
-    enrol, active_cohort, cohort_admin, eager, django_capture_on_commit_callbacks, ending
+    enrol, active_cohort, admin, eager, django_capture_on_commit_callbacks, ending
 ):
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         waiting, signed = enrol(cohort=cohort), enrol(cohort=cohort)
-    link = link_for_token(_token(enrollment_agreement_start(enrollment=signed, actor=signed.user)))
+    link = link_for_token(
+        token_from(enrollment_agreement_start(enrollment=signed, actor=signed.user))
+    )
     submitter_sign(link=link, signed_name="Signed Student", consent=True, signature_text="S")
     elsewhere = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         other = enrol(cohort=elsewhere)
 
     if ending == "cancel":
-        cohort_cancel(cohort=cohort, actor=cohort_admin, reason="The sponsor withdrew.")
+        cohort_cancel(cohort=cohort, actor=admin, reason="The sponsor withdrew.")
     else:
-        cohort_complete(cohort=cohort, actor=cohort_admin, force_reason="Funding year ended.")
+        cohort_complete(cohort=cohort, actor=admin, force_reason="Funding year ended.")
 
     assert [s.status for s in _sent(waiting)] == [SubmissionStatus.REVOKED]
     assert [s.status for s in _sent(signed)] == [SubmissionStatus.COMPLETED]
@@ -346,9 +327,7 @@ def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
     assert _sent(waiting)[0].events.get(kind="revoked").data["reason"] == reason[ending]
 
 
-def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replaced(
-    enrol, cohort_admin
-):
+def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replaced(enrol, admin):
     """Sent before the cohort kept the text its admin signed (a draft where students could
     sign): the student signs the institution's text instead."""
     from cohorts.models import Cohort
@@ -361,7 +340,7 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
         title=cohort.main_template.title,
         body="<p>{{ student.full_name }} agrees to the signed terms.</p>",
         signer_roles=cohort.main_template.signer_roles,
-        actor=cohort_admin,
+        actor=admin,
     )
     Cohort.objects.filter(pk=cohort.pk).update(
         main_template_version=template.versions.get(number=template.version)
@@ -369,7 +348,7 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
     enrollment.refresh_from_db()
 
     link = link_for_token(
-        _token(enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user))
+        token_from(enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user))
     )
 
     old.refresh_from_db()
@@ -404,7 +383,7 @@ def test_agreements_made_before_the_callbacks_moved_still_reach_them(
     )
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
     submitter_sign(
-        link=link_for_token(_token(url)),
+        link=link_for_token(token_from(url)),
         signed_name="Sipho Student",
         consent=True,
         signature_text="Sipho",

@@ -53,10 +53,10 @@ def test_a_signature_is_recorded_as_given_not_as_typed(enrol):
     assert "Private-Name" not in _trail()
 
 
-def test_a_withdrawal_reason_is_recorded_as_given_only(enrol, cohort_admin):
+def test_a_withdrawal_reason_is_recorded_as_given_only(enrol, admin):
     enrollment = enrol()
 
-    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Private illness")
+    enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Private illness")
 
     event = AuditEvent.objects.get(action="enrollment.withdrawn")
     assert event.new_values == {"state": "withdrawn", "withdrawal_reason": "(changed)"}

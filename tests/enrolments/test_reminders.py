@@ -146,22 +146,22 @@ def test_reminder_cadence_falls_back_to_the_defaults(stored, expected):
     assert reminder_cadence(stored) == expected
 
 
-def test_never_to_a_withdrawn_enrolment(enrol, institution, cohort_admin):
+def test_never_to_a_withdrawn_enrolment(enrol, institution, admin):
     enrollment = enrol()
-    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Left")
+    enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Left")
     _invited_days_ago(enrollment, 10)
     _run()
     assert not enrollment_remind(enrollment=enrollment, cadence=DEFAULT)
     assert _reminders_to(enrollment) == 0
 
 
-def test_never_to_a_complete_enrolment(enrol, institution, cohort_admin):
+def test_never_to_a_complete_enrolment(enrol, institution, admin):
 
     enrollment = enrol()
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
         document_review(
-            document=upload_document(enrollment, document_type), reviewer=cohort_admin, approve=True
+            document=upload_document(enrollment, document_type), reviewer=admin, approve=True
         )
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     enrollment.refresh_from_db()
@@ -184,7 +184,7 @@ def test_not_while_everything_waits_for_review(enrol, institution):
     assert _reminders_to(enrollment) == 0
 
 
-def test_a_rejected_document_is_outstanding(enrol, institution, cohort_admin):
+def test_a_rejected_document_is_outstanding(enrol, institution, admin):
 
     enrollment = enrol()
     _details(enrollment)
@@ -192,7 +192,7 @@ def test_a_rejected_document_is_outstanding(enrol, institution, cohort_admin):
         upload_document(enrollment, t) for t in enrollment.cohort.required_document_types.all()
     ]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
-    document_review(document=documents[0], reviewer=cohort_admin, approve=False, reason="X")
+    document_review(document=documents[0], reviewer=admin, approve=False, reason="X")
     _invited_days_ago(enrollment, 4)
 
     _run()

@@ -30,13 +30,13 @@ def _details(enrollment):
     )
 
 
-def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_admin, client_of):
+def test_details_documents_and_agreement_complete_the_enrolment(enrol, admin, client_of):
     enrollment = enrol()
     types = list(enrollment.cohort.required_document_types.all())
     _details(enrollment)
     documents = [upload_document(enrollment, document_type) for document_type in types]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
-    document_review(document=documents[0], reviewer=cohort_admin, approve=True)
+    document_review(document=documents[0], reviewer=admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
     completion = OutboundEmail.objects.filter(
@@ -44,7 +44,7 @@ def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_ad
     )
     assert not completion.exists()
 
-    document_review(document=documents[1], reviewer=cohort_admin, approve=True)
+    document_review(document=documents[1], reviewer=admin, approve=True)
 
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.COMPLETE
@@ -67,12 +67,12 @@ def test_details_documents_and_agreement_complete_the_enrolment(enrol, cohort_ad
     assert "<form" not in page.split("<main", 1)[1].split("</main>")[0]
 
 
-def test_completion_waits_for_the_agreement(enrol, cohort_admin):
+def test_completion_waits_for_the_agreement(enrol, admin):
     enrollment = enrol()
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
         document_review(
-            document=upload_document(enrollment, document_type), reviewer=cohort_admin, approve=True
+            document=upload_document(enrollment, document_type), reviewer=admin, approve=True
         )
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
@@ -90,12 +90,12 @@ def test_completion_waits_for_the_agreement(enrol, cohort_admin):
     )
 
 
-def test_rejection_records_the_reason_and_is_audited(enrol, cohort_admin):
+def test_rejection_records_the_reason_and_is_audited(enrol, admin):
     enrollment = enrol()
     document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
 
     document_review(
-        document=document, reviewer=cohort_admin, approve=False, reason=" Cut off at the edge. "
+        document=document, reviewer=admin, approve=False, reason=" Cut off at the edge. "
     )
 
     document.refresh_from_db()
@@ -105,39 +105,39 @@ def test_rejection_records_the_reason_and_is_audited(enrol, cohort_admin):
     assert enrollment.document_verification_state == VerificationState.REJECTED
     assert enrollment.rejection_reason == "Cut off at the edge."
     event = AuditEvent.objects.get(action="document.rejected", entity_id=str(document.pk))
-    assert event.actor == cohort_admin
+    assert event.actor == admin
     assert event.entity_id == str(document.pk)
     assert event.new_values == {"status": "rejected", "reason": "Cut off at the edge."}
 
 
-def test_rejection_needs_a_reason(enrol, cohort_admin):
+def test_rejection_needs_a_reason(enrol, admin):
     enrollment = enrol()
     document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
     with pytest.raises(ValidationError) as refused:
-        document_review(document=document, reviewer=cohort_admin, approve=False, reason=" ")
+        document_review(document=document, reviewer=admin, approve=False, reason=" ")
     assert refused.value.message_dict == {"reason": ["Say why the document is rejected."]}
     document.refresh_from_db()
     assert document.status == DocumentStatus.PENDING
 
 
-def test_a_decided_or_replaced_version_cannot_be_decided(enrol, cohort_admin):
+def test_a_decided_or_replaced_version_cannot_be_decided(enrol, admin):
     enrollment = enrol()
     document_type = enrollment.cohort.required_document_types.first()
     first = upload_document(enrollment, document_type)
-    document_review(document=first, reviewer=cohort_admin, approve=False, reason="Blurry")
+    document_review(document=first, reviewer=admin, approve=False, reason="Blurry")
     with pytest.raises(ValidationError, match="already rejected"):
-        document_review(document=first, reviewer=cohort_admin, approve=True)
+        document_review(document=first, reviewer=admin, approve=True)
     upload_document(enrollment, document_type)
     with pytest.raises(ValidationError, match="newer version"):
-        document_review(document=first, reviewer=cohort_admin, approve=True)
+        document_review(document=first, reviewer=admin, approve=True)
 
 
-def test_documents_of_a_withdrawn_enrolment_cannot_be_decided(enrol, cohort_admin):
+def test_documents_of_a_withdrawn_enrolment_cannot_be_decided(enrol, admin):
     enrollment = enrol()
     document = upload_document(enrollment, enrollment.cohort.required_document_types.first())
-    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Moved away")
+    enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Moved away")
     with pytest.raises(ValidationError, match="withdrawn"):
-        document_review(document=document, reviewer=cohort_admin, approve=True)
+        document_review(document=document, reviewer=admin, approve=True)
 
 
 def test_agreement_cannot_be_signed_before_the_cohort_has_one(enrol):
@@ -162,7 +162,7 @@ def test_existing_account_is_told_where_to_sign_in(enrol, institution):
     assert "Open my enrolment" in message.alternatives[0][0]
 
 
-def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_admin):
+def test_signing_the_agreement_submission_completes_the_enrolment(enrol, admin):
     from enrolments.agreements import enrollment_agreement_start
     from signing.models import SubmissionStatus
     from signing.selectors import submissions_for_subject
@@ -172,7 +172,7 @@ def test_signing_the_agreement_submission_completes_the_enrolment(enrol, cohort_
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
         document_review(
-            document=upload_document(enrollment, document_type), reviewer=cohort_admin, approve=True
+            document=upload_document(enrollment, document_type), reviewer=admin, approve=True
         )
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
     enrollment.refresh_from_db()

@@ -224,7 +224,7 @@ def test_a_failed_save_leaves_no_file_behind(enrol, media_files):
 
 
 def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
-    enrol, client_of, cohort_admin, media_files
+    enrol, client_of, admin, media_files
 ):
     enrollment = enrol()
     client = client_of(enrollment.user)
@@ -232,7 +232,7 @@ def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
     client.post(url, {"file": SimpleUploadedFile("blurry.png", png_bytes())})
     first = StudentDocument.objects.get(enrollment=enrollment)
     document_review(
-        document=first, reviewer=cohort_admin, approve=False, reason="The photo is too blurry."
+        document=first, reviewer=admin, approve=False, reason="The photo is too blurry."
     )
 
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
@@ -261,12 +261,12 @@ def test_rejected_document_can_be_reuploaded_and_the_old_version_is_kept(
     assert "not accepted: The photo is too blurry." in page
 
 
-def test_verified_document_cannot_be_replaced(enrol, client_of, cohort_admin, media_files):
+def test_verified_document_cannot_be_replaced(enrol, client_of, admin, media_files):
     enrollment = enrol()
     client = client_of(enrollment.user)
     url = upload_url(enrollment, id_type())
     client.post(url, {"file": SimpleUploadedFile("id.pdf", PDF_BYTES)})
-    document_review(document=enrollment.documents.get(), reviewer=cohort_admin, approve=True)
+    document_review(document=enrollment.documents.get(), reviewer=admin, approve=True)
 
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
     assert "Verified" in page

@@ -98,9 +98,9 @@ def test_another_students_enrolment_is_not_found(enrol, client_of):
     assert theirs.details_completed_at is None
 
 
-def test_an_admin_has_no_portal_view_of_a_students_enrolment(enrol, client_of, cohort_admin):
+def test_an_admin_has_no_portal_view_of_a_students_enrolment(enrol, client_of, admin):
     enrollment = enrol()
-    client = client_of(cohort_admin)
+    client = client_of(admin)
     for url in _urls(enrollment):
         assert client.get(url).status_code == 404
 
@@ -123,12 +123,12 @@ def test_another_institutions_enrolment_id_is_not_found(
     assert client.get(reverse("enrolments:detail", args=[missing_here])).status_code == 404
 
 
-def test_withdrawn_enrolment_disappears_from_the_students_view(enrol, client_of, cohort_admin):
+def test_withdrawn_enrolment_disappears_from_the_students_view(enrol, client_of, admin):
     enrollment = enrol()
     client = client_of(enrollment.user)
     assert client.get(reverse("enrolments:detail", args=[enrollment.pk])).status_code == 200
 
-    enrollment_withdraw(enrollment=enrollment, actor=cohort_admin, reason="Left the province")
+    enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Left the province")
 
     for url in _urls(enrollment):
         assert client.get(url).status_code == 404

@@ -123,10 +123,7 @@ def test_a_task_queued_in_one_institution_runs_in_that_institutions_schema(celer
 
 
 @pytest.mark.django_db
-def test_files_are_stored_under_the_schema_name(institution, other_institution, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+def test_files_are_stored_under_the_schema_name(institution, other_institution, media):
     name = f"isolation/{uuid.uuid4().hex}.txt"
     saved = {}
     try:
@@ -145,8 +142,8 @@ def test_files_are_stored_under_the_schema_name(institution, other_institution, 
         alpha_path = paths[institution.schema_name]
         beta_path = paths[other_institution.schema_name]
         assert alpha_path != beta_path
-        assert alpha_path.is_relative_to(tmp_path / institution.schema_name)
-        assert beta_path.is_relative_to(tmp_path / other_institution.schema_name)
+        assert alpha_path.is_relative_to(media / institution.schema_name)
+        assert beta_path.is_relative_to(media / other_institution.schema_name)
         assert alpha_path.read_text() == "belongs to Alpha College"
         assert beta_path.read_text() == "belongs to Beta Academy"
 
@@ -160,7 +157,7 @@ def test_files_are_stored_under_the_schema_name(institution, other_institution, 
             with tenant_context(tenant):
                 for stored_name in saved.values():
                     default_storage.delete(stored_name)
-    assert not any(path.is_file() for path in tmp_path.rglob("*"))
+    assert not any(path.is_file() for path in media.rglob("*"))
 
 
 def test_an_email_queued_in_an_institution_inside_a_platform_transaction_runs_there(

@@ -3,22 +3,16 @@ subject, while the HTML part stays escaped."""
 
 import pytest
 
-from accounts.models import Role
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.services import link_for_token, submitter_decline
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
+from tests.signing.conftest import last_link_to
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NAME = "Smith & O'Neil"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
 
 def _assert_literal(message, text: str) -> None:
@@ -30,8 +24,7 @@ def _assert_literal(message, text: str) -> None:
     assert "Smith &amp; O&#x27;Neil" in html
 
 
-def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
-    admin = UserFactory(roles=[Role.ADMIN])
+def test_a_sponsors_decline_names_the_cohort_as_typed(admin):
     sponsor = sponsor_create(
         actor=admin, company_name="Ubuntu Mining", contact_name="Sipho Dlamini",
         contact_email="sipho@ubuntu.example",
@@ -40,8 +33,7 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(institution):
         cohort=CohortFactory(name=NAME, signed=True), sponsor=sponsor, actor=admin
     )
     sponsor_invite(cohort=cohort, actor=admin)
-    request = OutboundEmail.objects.filter(template="signing_request").latest("id")
-    token = request.context["sign_url"].rstrip("/").rsplit("/", 1)[1]
+    token = last_link_to("sipho@ubuntu.example")
     submitter_decline(link=link_for_token(token), reason="Budget <cut> & delays")
 
     message = email_render(OutboundEmail.objects.get(template="sponsor_outcome"))

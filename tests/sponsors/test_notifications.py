@@ -3,7 +3,6 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.models import CohortState
 from cohorts.services import (
@@ -16,35 +15,15 @@ from enrolments.agreements import enrollment_agreement_sign
 from enrolments.services import enrollment_invite, enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
-from sponsors.services import cohort_sponsor_set, sponsor_create
+from sponsors.services import cohort_sponsor_set
 from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_services import _details
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
 from verification.services import document_review
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NOTICES = ("sponsor_cohort_activated", "sponsor_cohort_completed")
-
-
-@pytest.fixture(autouse=True)
-def _media(media):
-    return media
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def sponsor(admin):
-    return sponsor_create(
-        actor=admin,
-        company_name="Ubuntu Mining",
-        contact_name="Sipho Dlamini",
-        contact_email="sipho@ubuntu.example",
-    )
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ import json
 
 import pytest
 
-from accounts.models import Role
 from audit.models import AuditEvent
 from cohorts.services import cohort_create, cohort_update
 from sponsors.services import sponsor_create, sponsor_update
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,11 +16,6 @@ CONTACT = {
     "contact_email": "private.person@ubuntu.example",
     "contact_phone": "0821112222",
 }
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
 
 
 def _values(event: AuditEvent) -> str:

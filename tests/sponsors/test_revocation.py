@@ -24,8 +24,9 @@ from sponsors.services import (
     sponsor_update,
 )
 from tests.factories import CohortFactory, UserFactory
+from tests.signing.conftest import last_link_to
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 UBUNTU = {
     "company_name": "Ubuntu Mining",
@@ -39,31 +40,9 @@ KAROO = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def sponsor(admin):
-    return sponsor_create(actor=admin, **UBUNTU)
-
-
-@pytest.fixture
-def cohort(sponsor, admin):
-    return cohort_sponsor_set(cohort=CohortFactory(signed=True), sponsor=sponsor, actor=admin)
-
-
 def _latest_link(email: str) -> SigningLink:
     """The link in the newest signing request e-mailed to `email`."""
-    message = OutboundEmail.objects.filter(recipient=email, template="signing_request").latest("id")
-    return link_for_token(message.context["sign_url"].rstrip("/").rsplit("/", 1)[1])
+    return link_for_token(last_link_to(email))
 
 
 def _sign(link: SigningLink) -> None:

@@ -18,8 +18,9 @@ from sponsors.services import (
     sponsor_update,
 )
 from tests.factories import CohortFactory, UserFactory
+from tests.signing.conftest import last_link_to
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 VALUES = {
     "company_name": "Ubuntu Mining",
@@ -28,39 +29,6 @@ VALUES = {
     "contact_phone": "+27 11 555 0100",
     "tax_number": "9012345678",
 }
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def admin_client(admin, client_of):
-    return client_of(admin)
-
-
-@pytest.fixture
-def sponsor(admin):
-    return sponsor_create(actor=admin, **VALUES)
-
-
-@pytest.fixture
-def cohort(sponsor, admin):
-    cohort = CohortFactory(signed=True)
-    return cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
-
-
-def _token(email: str) -> str:
-    message = OutboundEmail.objects.filter(recipient=email, template="signing_request").latest("id")
-    assert "/sign/" in message.context["sign_url"]
-    return message.context["sign_url"].rstrip("/").rsplit("/", 1)[1]
 
 
 def test_create_and_update_are_audited(admin, sponsor):
@@ -163,7 +131,7 @@ def test_invite_sends_a_link_and_signing_tells_the_admin(admin, admin_client, co
     status = cohort_sponsor_status(cohort)
     assert status.state == "invited"
     assert status.at is not None
-    token = _token("sipho@ubuntu.example")
+    token = last_link_to("sipho@ubuntu.example")
     submitter_sign(
         link=link_for_token(token), signed_name="Sipho Dlamini", consent=True,
         signature_text="Sipho Dlamini",
@@ -179,10 +147,10 @@ def test_invite_sends_a_link_and_signing_tells_the_admin(admin, admin_client, co
 
 def test_resend_revokes_the_old_link(admin, cohort):
     first = sponsor_invite(cohort=cohort, actor=admin)
-    old = _token("sipho@ubuntu.example")
+    old = last_link_to("sipho@ubuntu.example")
     again = sponsor_invite(cohort=cohort, actor=admin)
     assert again.pk == first.pk
-    new = _token("sipho@ubuntu.example")
+    new = last_link_to("sipho@ubuntu.example")
     assert new != old
     with pytest.raises(PermissionDenied):
         submitter_sign(link=link_for_token(old), signed_name="S", consent=True,
@@ -191,7 +159,9 @@ def test_resend_revokes_the_old_link(admin, cohort):
 
 def test_declining_tells_the_admin_why(admin, cohort):
     submission = sponsor_invite(cohort=cohort, actor=admin)
-    submitter_decline(link=link_for_token(_token("sipho@ubuntu.example")), reason="Budget cut")
+    submitter_decline(
+        link=link_for_token(last_link_to("sipho@ubuntu.example")), reason="Budget cut"
+    )
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.DECLINED
     status = cohort_sponsor_status(cohort)
@@ -257,7 +227,7 @@ def test_a_signature_on_an_earlier_text_no_longer_counts(admin, sponsor, cohort)
 
     sponsor_invite(cohort=cohort, actor=admin)
     submitter_sign(
-        link=link_for_token(_token(VALUES["contact_email"].lower())), signed_name="Sipho Dlamini",
+        link=link_for_token(last_link_to("sipho@ubuntu.example")), signed_name="Sipho Dlamini",
         consent=True, signature_text="Sipho",
     )  # fmt: skip
     assert cohort_sponsor_status(cohort).state == "signed"
@@ -298,7 +268,7 @@ def test_the_sponsor_page_shows_the_cohort_summary(admin, cohort, client_for, in
     sponsor_invite(cohort=cohort, actor=admin)
     client = client_for(institution)
     client.defaults["REMOTE_ADDR"] = "10.77.0.1"
-    page = client.get(f"/sign/{_token('sipho@ubuntu.example')}/").content.decode()
+    page = client.get(f"/sign/{last_link_to('sipho@ubuntu.example')}/").content.decode()
     assert cohort.name in page
     assert "0 enrolled, 0 complete" in page
 

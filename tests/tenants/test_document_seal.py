@@ -19,13 +19,6 @@ from tests.signing.certificates import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def super_admin_client(institution, client_for):
-    client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
-    return client
-
-
 def _upload(client, password: str = PASSWORD, data: bytes | None = None):
     if data is None:
         ca = certificate_authority()

@@ -1,3 +1,6 @@
+"""The settings page: only a super admin reaches it, to change the institution's profile, branding
+and how long its signing links last."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -28,19 +31,9 @@ def _form(**changes) -> dict:
     }
 
 
-@pytest.fixture
-def super_admin_client(institution, client_for):
-    client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
-    return client
-
-
 def test_super_admin_changes_branding_and_logo_is_served_privately(
-    institution, super_admin_client, settings, tmp_path
+    institution, super_admin_client, media
 ):
-    settings.MEDIA_ROOT = str(tmp_path)
-    # TenantFileSystemStorage caches its root and resets it only when this setting changes.
-    settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
     response = super_admin_client.post(
         "/settings/", _form(brand_colour="#aa3300", registration_number="REG-1", logo=_png())
     )
@@ -49,7 +42,7 @@ def test_super_admin_changes_branding_and_logo_is_served_privately(
     institution.refresh_from_db()
     assert institution.brand_colour == "#aa3300"
     assert institution.logo.name.startswith("branding/logo-")
-    assert (tmp_path / "inst_alpha" / institution.logo.name).exists()
+    assert (media / "inst_alpha" / institution.logo.name).exists()
     page = super_admin_client.get("/").content.decode()
     assert "--brand: #aa3300" in page
     logo = super_admin_client.get("/branding/logo/")
@@ -86,3 +79,37 @@ def test_only_super_admins_reach_settings(institution, client_for, role):
     client = client_for(institution)
     client.force_login(UserFactory(roles=[role]))
     assert client.get("/settings/").status_code == 404
+
+
+def test_settings_page_shows_the_signing_link_lifetime(super_admin_client):
+    page = super_admin_client.get("/settings/").content.decode()
+    assert "Signing links last (days)" in page
+    assert 'name="signing_link_days" value="14"' in page
+
+
+def test_the_signing_link_lifetime_change_is_saved_and_audited(institution, super_admin_client):
+    response = super_admin_client.post("/settings/", _form(signing_link_days="30"))
+    assert response.status_code == 302
+    institution.refresh_from_db()
+    assert institution.signing_link_days == 30
+    event = AuditEvent.objects.get(action="institution.profile_updated")
+    assert event.old_values == {"signing_link_days": 14}
+    assert event.new_values == {"signing_link_days": 30}
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ("0", "A signing link must last at least 1 day."),
+        ("91", "A signing link may last at most 90 days."),
+    ],
+)
+def test_a_lifetime_outside_one_to_ninety_days_is_refused(
+    institution, super_admin_client, days, message
+):
+    response = super_admin_client.post("/settings/", _form(signing_link_days=days))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    institution.refresh_from_db()
+    assert institution.signing_link_days == 14
+    assert not AuditEvent.objects.filter(action="institution.profile_updated").exists()

@@ -22,7 +22,6 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from cohorts.models import DocumentType
-from config.celery import app
 from enrolments.models import CohortEnrollment, StudentDocument
 from notifications.models import OutboundEmail
 from tests.enrolments import conftest as enrolment_fixtures
@@ -34,7 +33,6 @@ from .hostile import VIRUS_MARKER
 # The enrolment fixtures: uploads land in a folder of the test's own, students sign in.
 _media = enrolment_fixtures._media
 media_files = enrolment_fixtures.media_files
-cohort_admin = enrolment_fixtures.cohort_admin
 enrol = enrolment_fixtures.enrol
 
 BOUNDARY = "----hostile-upload-boundary"
@@ -100,12 +98,6 @@ def student(enrol, client_of) -> Callable[..., tuple[CohortEnrollment, Client]]:
         return enrollment, client_of(enrollment.user)
 
     return make
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in place, inside the test's transaction."""
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 # --- A fake ClamAV daemon ---------------------------------------------------------------------

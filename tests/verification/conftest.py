@@ -1,11 +1,10 @@
-"""Review fixtures: the enrolments fixtures (an admin, students enrolled and signed up, uploads
+"""Review fixtures: the enrolments fixtures (students enrolled and signed up, uploads
 under a directory of the test's own), uploads through the enrolment service, and verifiers
 granted some cohorts."""
 
 from collections.abc import Callable
 
 import pytest
-from django.test import Client
 
 from accounts.models import Role, User
 from cohorts.models import Cohort, DocumentType
@@ -15,7 +14,6 @@ from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_details_save
 from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
     _media,
-    cohort_admin,
     enrol,
     id_type,
     upload_document,
@@ -55,18 +53,13 @@ def upload() -> Callable[..., StudentDocument]:
 
 
 @pytest.fixture
-def verifier_for(institution, cohort_admin) -> Callable[..., User]:  # noqa: F811
+def verifier_for(institution, admin) -> Callable[..., User]:
     """A verifier granted the given cohorts (and no other)."""
 
     def make(*cohorts: Cohort, full_name: str = "Vusi Verifier") -> User:
         verifier = UserFactory(roles=[Role.VERIFIER], full_name=full_name)
         for cohort in cohorts:
-            cohort_reviewer_set(cohort=cohort, actor=cohort_admin, reviewer=verifier, allowed=True)
+            cohort_reviewer_set(cohort=cohort, actor=admin, reviewer=verifier, allowed=True)
         return verifier
 
     return make
-
-
-@pytest.fixture
-def admin_client(client_of, cohort_admin) -> Client:  # noqa: F811
-    return client_of(cohort_admin)

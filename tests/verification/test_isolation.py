@@ -85,13 +85,13 @@ def test_bulk_approval_ignores_another_cohorts_documents(two_cohorts, verifier_f
     assert in_b.status == DocumentStatus.PENDING
 
 
-def test_a_revoked_verifier_loses_access(two_cohorts, verifier_for, client_of, cohort_admin):
+def test_a_revoked_verifier_loses_access(two_cohorts, verifier_for, client_of, admin):
     from cohorts.services import cohort_reviewer_set
 
     in_a, _ = two_cohorts
     verifier = verifier_for(in_a.enrollment.cohort)
     cohort_reviewer_set(
-        cohort=in_a.enrollment.cohort, actor=cohort_admin, reviewer=verifier, allowed=False
+        cohort=in_a.enrollment.cohort, actor=admin, reviewer=verifier, allowed=False
     )
     client = client_of(verifier)
     for url in _urls(in_a):

@@ -23,20 +23,18 @@ from .conftest import give_details, id_type, matric_type
 pytestmark = pytest.mark.django_db
 
 
-def test_approval_is_recorded_with_the_documents_hash_and_the_time_spent(
-    enrol, upload, cohort_admin
-):
+def test_approval_is_recorded_with_the_documents_hash_and_the_time_spent(enrol, upload, admin):
     enrollment = enrol()
     document = upload(enrollment, id_type())
 
     verification = document_review(
-        document=document, reviewer=cohort_admin, approve=True, seconds_spent=42
+        document=document, reviewer=admin, approve=True, seconds_spent=42
     )
 
     document.refresh_from_db()
     assert document.status == DocumentStatus.VERIFIED
     assert verification.cohort_enrollment == enrollment
-    assert verification.admin == cohort_admin
+    assert verification.admin == admin
     assert verification.document == document
     assert verification.document_type == id_type()
     assert verification.action == VerificationAction.APPROVED
@@ -45,7 +43,7 @@ def test_approval_is_recorded_with_the_documents_hash_and_the_time_spent(
     assert verification.metadata["seconds_spent"] == 42
     assert verification.metadata["bulk"] is False
     event = AuditEvent.objects.get(action="document.approved", entity_id=str(document.pk))
-    assert event.actor == cohort_admin
+    assert event.actor == admin
     assert event.new_values == {"status": "verified", "reason": ""}
     # The other required document still waits.
     enrollment.refresh_from_db()
@@ -53,12 +51,12 @@ def test_approval_is_recorded_with_the_documents_hash_and_the_time_spent(
     assert not OutboundEmail.objects.filter(template="document_rejected").exists()
 
 
-def test_a_rejection_needs_a_reason_and_writes_nothing_without_one(enrol, upload, cohort_admin):
+def test_a_rejection_needs_a_reason_and_writes_nothing_without_one(enrol, upload, admin):
     enrollment = enrol()
     document = upload(enrollment, id_type())
 
     with pytest.raises(ValidationError) as refused:
-        document_review(document=document, reviewer=cohort_admin, approve=False, reason="  ")
+        document_review(document=document, reviewer=admin, approve=False, reason="  ")
 
     assert refused.value.message_dict == {"reason": ["Say why the document is rejected."]}
     document.refresh_from_db()
@@ -67,13 +65,13 @@ def test_a_rejection_needs_a_reason_and_writes_nothing_without_one(enrol, upload
     assert not AuditEvent.objects.filter(action="document.rejected").exists()
 
 
-def test_a_rejection_is_recorded_and_the_student_is_emailed_the_reason(enrol, upload, cohort_admin):
+def test_a_rejection_is_recorded_and_the_student_is_emailed_the_reason(enrol, upload, admin):
     enrollment = enrol(full_name="Thandi Mokoena")
     document = upload(enrollment, id_type())
 
     verification = document_review(
         document=document,
-        reviewer=cohort_admin,
+        reviewer=admin,
         approve=False,
         reason=" Only one side of the ID card is included. ",
     )
@@ -87,7 +85,7 @@ def test_a_rejection_is_recorded_and_the_student_is_emailed_the_reason(enrol, up
     assert enrollment.document_verification_state == VerificationState.REJECTED
     assert enrollment.rejection_reason == "Only one side of the ID card is included."
     assert AuditEvent.objects.filter(
-        action="document.rejected", entity_id=str(document.pk), actor=cohort_admin
+        action="document.rejected", entity_id=str(document.pk), actor=admin
     ).exists()
 
     email = OutboundEmail.objects.get(template="document_rejected")
@@ -105,13 +103,13 @@ def test_a_rejection_is_recorded_and_the_student_is_emailed_the_reason(enrol, up
     assert "Upload a new version" in html
 
 
-def test_the_enrolment_stays_rejected_while_any_document_is_rejected(enrol, upload, cohort_admin):
+def test_the_enrolment_stays_rejected_while_any_document_is_rejected(enrol, upload, admin):
     enrollment = enrol()
     identity = upload(enrollment, id_type())
     matric = upload(enrollment, matric_type())
 
-    document_review(document=identity, reviewer=cohort_admin, approve=False, reason="Blurry.")
-    document_review(document=matric, reviewer=cohort_admin, approve=True)
+    document_review(document=identity, reviewer=admin, approve=False, reason="Blurry.")
+    document_review(document=matric, reviewer=admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.document_verification_state == VerificationState.REJECTED
 
@@ -121,14 +119,14 @@ def test_the_enrolment_stays_rejected_while_any_document_is_rejected(enrol, uplo
     assert enrollment.document_verification_state == VerificationState.PENDING
     assert enrollment.rejection_reason == ""
 
-    document_review(document=second, reviewer=cohort_admin, approve=True)
+    document_review(document=second, reviewer=admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.document_verification_state == VerificationState.VERIFIED
     assert DocumentVerification.objects.filter(cohort_enrollment=enrollment).count() == 3
 
 
 def test_the_enrolment_completes_with_details_agreement_and_every_document_verified(
-    enrol, upload, cohort_admin
+    enrol, upload, admin
 ):
     enrollment = enrol()
     give_details(enrollment)
@@ -136,11 +134,11 @@ def test_the_enrolment_completes_with_details_agreement_and_every_document_verif
     identity = upload(enrollment, id_type())
     matric = upload(enrollment, matric_type())
 
-    document_review(document=identity, reviewer=cohort_admin, approve=True)
+    document_review(document=identity, reviewer=admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
 
-    verification = document_review(document=matric, reviewer=cohort_admin, approve=True)
+    verification = document_review(document=matric, reviewer=admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.COMPLETE
     assert enrollment.document_verification_state == VerificationState.VERIFIED
@@ -150,22 +148,18 @@ def test_the_enrolment_completes_with_details_agreement_and_every_document_verif
     ).exists()
 
 
-def test_without_details_all_verified_documents_do_not_complete_the_enrolment(
-    enrol, upload, cohort_admin
-):
+def test_without_details_all_verified_documents_do_not_complete_the_enrolment(enrol, upload, admin):
     enrollment = enrol()
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
     for document_type in (id_type(), matric_type()):
-        document_review(
-            document=upload(enrollment, document_type), reviewer=cohort_admin, approve=True
-        )
+        document_review(document=upload(enrollment, document_type), reviewer=admin, approve=True)
     enrollment.refresh_from_db()
     assert enrollment.document_verification_state == VerificationState.VERIFIED
     assert enrollment.state == EnrollmentState.IN_PROGRESS
 
 
 def test_the_second_decision_on_a_document_is_told_who_decided_first(
-    enrol, upload, cohort_admin, verifier_for
+    enrol, upload, admin, verifier_for
 ):
     enrollment = enrol()
     verifier = verifier_for(enrollment.cohort, full_name="Vusi Verifier")
@@ -178,9 +172,7 @@ def test_the_second_decision_on_a_document_is_told_who_decided_first(
 
     document_review(document=seen_by_verifier, reviewer=verifier, approve=True)
     with pytest.raises(ValidationError) as refused:
-        document_review(
-            document=seen_by_admin, reviewer=cohort_admin, approve=False, reason="Blurry."
-        )
+        document_review(document=seen_by_admin, reviewer=admin, approve=False, reason="Blurry.")
 
     message = refused.value.messages[0]
     assert message.startswith("This document was already verified by Vusi Verifier on ")
@@ -192,28 +184,28 @@ def test_the_second_decision_on_a_document_is_told_who_decided_first(
     assert not OutboundEmail.objects.filter(template="document_rejected").exists()
 
 
-def test_a_replaced_version_cannot_be_decided(enrol, upload, cohort_admin):
+def test_a_replaced_version_cannot_be_decided(enrol, upload, admin):
     enrollment = enrol()
     first = upload(enrollment, id_type())
     upload(enrollment, id_type(), name="better.pdf")
     with pytest.raises(ValidationError, match="newer version"):
-        document_review(document=first, reviewer=cohort_admin, approve=True)
+        document_review(document=first, reviewer=admin, approve=True)
 
 
 def test_documents_of_a_withdrawn_student_or_a_cancelled_cohort_are_not_reviewed(
-    enrol, upload, cohort_admin
+    enrol, upload, admin
 ):
     withdrawn = enrol()
     document = upload(withdrawn, id_type())
-    enrollment_withdraw(enrollment=withdrawn, actor=cohort_admin, reason="Moved away")
+    enrollment_withdraw(enrollment=withdrawn, actor=admin, reason="Moved away")
     with pytest.raises(ValidationError, match="withdrawn"):
-        document_review(document=document, reviewer=cohort_admin, approve=True)
+        document_review(document=document, reviewer=admin, approve=True)
 
     cancelled = enrol()
     document = upload(cancelled, id_type())
-    cohort_cancel(cohort=cancelled.cohort, actor=cohort_admin, reason="No sponsor")
+    cohort_cancel(cohort=cancelled.cohort, actor=admin, reason="No sponsor")
     with pytest.raises(ValidationError, match="cancelled"):
-        document_review(document=document, reviewer=cohort_admin, approve=True)
+        document_review(document=document, reviewer=admin, approve=True)
 
 
 def test_a_verifier_decides_only_in_cohorts_granted_to_them(
@@ -255,7 +247,7 @@ def test_a_verifier_whose_role_was_taken_away_cannot_decide(
         document_review(document=upload(enrollment, id_type()), reviewer=verifier, approve=True)
 
 
-def test_bulk_approval_records_each_document_on_its_own(enrol, upload, cohort_admin):
+def test_bulk_approval_records_each_document_on_its_own(enrol, upload, admin):
     first, second = enrol(), enrol()
     documents = [
         upload(first, id_type()),
@@ -263,9 +255,9 @@ def test_bulk_approval_records_each_document_on_its_own(enrol, upload, cohort_ad
         upload(second, id_type()),
     ]
     # Someone else rejected one of them meanwhile.
-    document_review(document=documents[2], reviewer=cohort_admin, approve=False, reason="Dark.")
+    document_review(document=documents[2], reviewer=admin, approve=False, reason="Dark.")
 
-    result = documents_bulk_approve(documents=documents, reviewer=cohort_admin)
+    result = documents_bulk_approve(documents=documents, reviewer=admin)
 
     assert [v.document_id for v in result.approved] == [documents[0].pk, documents[1].pk]
     assert len(result.refused) == 1
@@ -279,10 +271,10 @@ def test_bulk_approval_records_each_document_on_its_own(enrol, upload, cohort_ad
     assert first.document_verification_state == VerificationState.VERIFIED
 
 
-def test_verifications_are_append_only(enrol, upload, cohort_admin):
+def test_verifications_are_append_only(enrol, upload, admin):
     enrollment = enrol()
     verification = document_review(
-        document=upload(enrollment, id_type()), reviewer=cohort_admin, approve=True
+        document=upload(enrollment, id_type()), reviewer=admin, approve=True
     )
 
     verification.reason = "changed"
@@ -307,13 +299,13 @@ def test_verifications_are_append_only(enrol, upload, cohort_admin):
     assert verification.reason == ""
 
 
-def test_the_database_refuses_a_rejection_without_a_reason(enrol, upload, cohort_admin):
+def test_the_database_refuses_a_rejection_without_a_reason(enrol, upload, admin):
     enrollment = enrol()
     document = upload(enrollment, id_type())
     with pytest.raises(IntegrityError), transaction.atomic():
         DocumentVerification.objects.create(
             cohort_enrollment=enrollment,
-            admin=cohort_admin,
+            admin=admin,
             document=document,
             document_type=document.document_type,
             action=VerificationAction.REJECTED,
@@ -321,31 +313,31 @@ def test_the_database_refuses_a_rejection_without_a_reason(enrol, upload, cohort
         )
 
 
-def test_a_version_is_decided_once_even_behind_the_services_back(enrol, upload, cohort_admin):
+def test_a_version_is_decided_once_even_behind_the_services_back(enrol, upload, admin):
     enrollment = enrol()
     document = upload(enrollment, id_type())
-    document_review(document=document, reviewer=cohort_admin, approve=True)
+    document_review(document=document, reviewer=admin, approve=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         DocumentVerification.objects.create(
             cohort_enrollment=enrollment,
-            admin=cohort_admin,
+            admin=admin,
             document=document,
             document_type=document.document_type,
             action=VerificationAction.APPROVED,
         )
 
 
-def test_another_cohort_of_the_same_student_is_not_affected(enrol, upload, cohort_admin):
+def test_another_cohort_of_the_same_student_is_not_affected(enrol, upload, admin):
     first = enrol(email="twice@example.org")
     second = enrol(cohort=CohortFactory(), email="twice@example.org")
     document_review(
-        document=upload(first, id_type()), reviewer=cohort_admin, approve=False, reason="Cut off."
+        document=upload(first, id_type()), reviewer=admin, approve=False, reason="Cut off."
     )
     second.refresh_from_db()
     assert second.document_verification_state == VerificationState.PENDING
 
 
-def test_a_file_still_being_scanned_is_neither_queued_nor_decided(enrol, upload, cohort_admin):
+def test_a_file_still_being_scanned_is_neither_queued_nor_decided(enrol, upload, admin):
     from enrolments.models import ScanStatus, StudentDocument
     from verification.selectors import review_queue
 
@@ -353,6 +345,6 @@ def test_a_file_still_being_scanned_is_neither_queued_nor_decided(enrol, upload,
     StudentDocument.objects.filter(pk=document.pk).update(scan_status=ScanStatus.SCANNING)
     document.refresh_from_db()
 
-    assert document not in review_queue(user=cohort_admin)
+    assert document not in review_queue(user=admin)
     with pytest.raises(ValidationError, match="still being checked for viruses"):
-        document_review(document=document, reviewer=cohort_admin, approve=True)
+        document_review(document=document, reviewer=admin, approve=True)

@@ -46,7 +46,7 @@ def _listed(response) -> list[int]:
 
 
 def test_the_queue_lists_documents_waiting_for_review_oldest_first(
-    admin_client, enrol, upload, cohort_admin
+    admin_client, enrol, upload, admin
 ):
     first, second = enrol(full_name="Ayanda First"), enrol(full_name="Bongani Second")
     newest = upload(first, id_type())
@@ -55,12 +55,12 @@ def test_the_queue_lists_documents_waiting_for_review_oldest_first(
     _uploaded_days_ago(oldest, 9)
     _uploaded_days_ago(middle, 2)
     decided = upload(first, matric_type())
-    document_review(document=decided, reviewer=cohort_admin, approve=True)
+    document_review(document=decided, reviewer=admin, approve=True)
     replaced = upload(enrol(), id_type())
     replacement = upload(replaced.enrollment, id_type(), name="again.pdf")
     withdrawn = enrol()
     upload(withdrawn, id_type())
-    enrollment_withdraw(enrollment=withdrawn, actor=cohort_admin, reason="Left")
+    enrollment_withdraw(enrollment=withdrawn, actor=admin, reason="Left")
 
     response = admin_client.get(QUEUE)
 
@@ -181,7 +181,7 @@ def test_a_pdf_is_shown_in_the_browsers_viewer(admin_client, enrol, upload):
     assert 'data-zoom="in"' not in page
 
 
-def test_approving_goes_to_the_next_document(admin_client, enrol, upload, cohort_admin):
+def test_approving_goes_to_the_next_document(admin_client, enrol, upload, admin):
     enrollment = enrol()
     first, second = upload(enrollment, id_type()), upload(enrollment, matric_type())
 
@@ -192,7 +192,7 @@ def test_approving_goes_to_the_next_document(admin_client, enrol, upload, cohort
     assert response.status_code == 302
     assert response["Location"] == _review_url(second)
     verification = DocumentVerification.objects.get(document=first)
-    assert verification.admin == cohort_admin
+    assert verification.admin == admin
     assert verification.action == VerificationAction.APPROVED
     assert verification.metadata["seconds_spent"] is not None
     assert 0 <= verification.metadata["seconds_spent"] < 60
@@ -288,11 +288,11 @@ def test_skipping_and_the_next_document_follow_the_queues_filters(admin_client, 
 
 
 def test_a_decided_or_earlier_version_shows_its_decision_and_no_form(
-    admin_client, enrol, upload, cohort_admin
+    admin_client, enrol, upload, admin
 ):
     enrollment = enrol()
     first = upload(enrollment, id_type())
-    document_review(document=first, reviewer=cohort_admin, approve=False, reason="Cut off.")
+    document_review(document=first, reviewer=admin, approve=False, reason="Cut off.")
     upload(enrollment, id_type(), name="again.pdf")
 
     page = admin_client.get(_review_url(first)).text
@@ -347,7 +347,7 @@ def test_a_quarantined_file_is_not_found(admin_client, enrol, upload):
 # --- Bulk approval ---------------------------------------------------------------------------
 
 
-def test_bulk_approval_records_one_decision_per_document(admin_client, enrol, upload, cohort_admin):
+def test_bulk_approval_records_one_decision_per_document(admin_client, enrol, upload, admin):
     enrollment = enrol()
     first, second = upload(enrollment, id_type()), upload(enrollment, matric_type())
     untouched = upload(enrol(), id_type())
@@ -360,7 +360,7 @@ def test_bulk_approval_records_one_decision_per_document(admin_client, enrol, up
 
     assert "Approved 2 documents." in response.text
     assert _listed(response) == [untouched.pk]
-    rows = DocumentVerification.objects.filter(admin=cohort_admin).order_by("pk")
+    rows = DocumentVerification.objects.filter(admin=admin).order_by("pk")
     assert [row.document_id for row in rows] == [first.pk, second.pk]
     assert all(row.metadata["bulk"] for row in rows)
     assert AuditEvent.objects.filter(action="document.approved").count() == 2
@@ -368,12 +368,10 @@ def test_bulk_approval_records_one_decision_per_document(admin_client, enrol, up
     assert enrollment.document_verification_state == VerificationState.VERIFIED
 
 
-def test_bulk_approval_reports_what_was_no_longer_waiting(
-    admin_client, enrol, upload, cohort_admin
-):
+def test_bulk_approval_reports_what_was_no_longer_waiting(admin_client, enrol, upload, admin):
     enrollment = enrol()
     first, second = upload(enrollment, id_type()), upload(enrollment, matric_type())
-    document_review(document=second, reviewer=cohort_admin, approve=False, reason="Dark.")
+    document_review(document=second, reviewer=admin, approve=False, reason="Dark.")
 
     response = admin_client.post(
         reverse("verification:bulk_approve"),
@@ -393,7 +391,7 @@ def test_bulk_approval_reports_what_was_no_longer_waiting(
 
 
 def test_a_new_upload_goes_back_to_the_queue_and_the_history_shows_both_versions(
-    admin_client, enrol, upload, cohort_admin, verifier_for, client_of
+    admin_client, enrol, upload, admin, verifier_for, client_of
 ):
     enrollment = enrol(full_name="Thandi Mokoena")
     first = upload(
