@@ -163,7 +163,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     has two main agreements waiting. Signing it runs `cohort_main_agreement_signed`."""
     from signing.models import SubmissionStatus
     from signing.selectors import submissions_for_subject
-    from signing.services import (
+    from signing.services.submissions import (
         submission_create,
         submission_revoke_in_transaction,
         submission_send,
@@ -336,7 +336,7 @@ def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
     still waiting for a signature, once they no longer apply (the cohort ended, or its
     agreement changed): their links stop working and nobody is reminded to sign them."""
     from enrolments.models import CohortEnrollment
-    from signing.services import submissions_revoke_pending
+    from signing.services.submissions import submissions_revoke_pending
 
     submissions_revoke_pending(
         subjects=[cohort, *CohortEnrollment.objects.filter(cohort=cohort)],

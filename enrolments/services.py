@@ -35,7 +35,11 @@ from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus, Submitter
 from signing.selectors import submissions_for_subject
-from signing.services import submission_create, submission_send, submissions_revoke_pending
+from signing.services.submissions import (
+    submission_create,
+    submission_send,
+    submissions_revoke_pending,
+)
 from tenants.services import directory_entry_add, institution_url
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage, is_ratelimited
 
 from accounts.http import AuthenticatedRequest, SiteRequest
-from accounts.permissions import role_required
+from accounts.permissions import TEMPLATE_MANAGERS, role_required
 from signing import selectors
 from signing.forms import DeclineForm, RevokeForm, SignForm, TemplateForm, VerifyForm
 from signing.models import (
@@ -27,23 +27,15 @@ from signing.models import (
     SubmissionStatus,
 )
 from signing.sealing import pdf_seal_check
-from signing.services import (
+from signing.services.completion import (
     CONSENT_TEXT,
-    TEMPLATE_MANAGERS,
-    link_for_token,
-    link_resend,
-    next_submitter,
-    submission_resend,
-    submission_revoke,
     submitter_decline,
     submitter_open,
     submitter_sign,
-    template_body_preview_html,
-    template_create,
-    template_preview_pdf,
-    template_update,
-    waiting_for,
 )
+from signing.services.links import link_resend
+from signing.services.submissions import submission_resend, submission_revoke
+from signing.services.templates import template_create, template_update
 
 # Unknown tokens count against the address; past the limit every link page refuses for a while.
 GUESS_RATE = "20/10m"
@@ -110,7 +102,7 @@ def _template_form_page(
 def template_body_preview(request: AuthenticatedRequest) -> HttpResponse:
     """The body as it will read, with example values: the editor's live preview."""
     try:
-        preview, error = template_body_preview_html(request.POST.get("body", "")), ""
+        preview, error = selectors.template_body_preview_html(request.POST.get("body", "")), ""
     except ValidationError as refusal:
         preview, error = "", " ".join(refusal.messages)
     return render(request, "signing/_body_preview.html", {"preview": preview, "error": error})
@@ -132,7 +124,7 @@ def template_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(AgreementTemplate, pk=pk)
     try:
-        pdf = template_preview_pdf(template=template)
+        pdf = selectors.template_preview_pdf(template=template)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("signing:template_edit", pk=pk)
@@ -181,7 +173,7 @@ def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "signing/submission_detail.html",
         {
             "submission": submission,
-            "next_signer": next_submitter(submission),
+            "next_signer": selectors.next_submitter(submission),
             "revoke_form": RevokeForm(),
         },
     )
@@ -255,7 +247,7 @@ def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
     """The link for `token` if it may be used now, or the page that says why not."""
     if _too_many_guesses(request):
         return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
-    link = link_for_token(token)
+    link = selectors.link_for_token(token)
     if link is None:
         _count_guess(request)
         return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)
@@ -268,7 +260,7 @@ def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
              "token": token},
             status=410,
         )  # fmt: skip
-    earlier = waiting_for(link.submitter)
+    earlier = selectors.waiting_for(link.submitter)
     if earlier is not None:
         return render(
             request, "signing/waiting.html", {"waiting_for": earlier, "link": link}, status=409
@@ -300,7 +292,7 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
     except ValidationError as error:
         (decline_form if decline_form.is_bound else sign_form).add_error(None, error)
     except PermissionDenied:
-        fresh = link_for_token(token)
+        fresh = selectors.link_for_token(token)
         if fresh is None or fresh.state != "usable":
             return redirect("signing_public:sign", token=token)  # its page says why
         # The link is fine but what signing does next is not allowed (a signer's account lost
@@ -342,7 +334,7 @@ def sign_document(request: HttpRequest, token: str) -> HttpResponse:
 def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     if _too_many_guesses(request):
         return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
-    link = link_for_token(token)
+    link = selectors.link_for_token(token)
     if link is None:
         _count_guess(request)
         return render(request, "signing/link_unusable.html", {"state": "unknown"}, status=404)

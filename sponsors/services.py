@@ -15,7 +15,7 @@ from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_merge_fields
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus, Submitter
-from signing.services import (
+from signing.services.submissions import (
     submission_create,
     submission_revoke_in_transaction,
     submission_send,

@@ -17,8 +17,8 @@ from django_ratelimit.decorators import ratelimit
 from accounts.http import AuthenticatedRequest
 from accounts.models import Role
 from accounts.permissions import role_required
-from signing.sealing import certificate_import_pkcs12
 from signing.selectors import certificate_in_use
+from signing.services.certificates import certificate_import_pkcs12
 from tenants.forms import (
     FindInstitutionForm,
     InstitutionCreateForm,

@@ -28,8 +28,9 @@ from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.documents import sha256_hex
 from signing.models import SigningLink, Submission, SubmissionStatus
-from signing.selectors import submissions_for_subject
-from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
+from signing.selectors import link_for_token, submissions_for_subject
+from signing.services.completion import submitter_decline, submitter_sign
+from signing.services.templates import template_update
 from tests.factories import CohortFactory
 from tests.imports.support import student_row
 from tests.signing.conftest import pdf_text_contains

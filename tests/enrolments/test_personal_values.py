@@ -12,7 +12,8 @@ from enrolments.services import (
     enrollment_details_save,
     enrollment_withdraw,
 )
-from signing.services import link_for_token, submitter_decline
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from PIL import Image
 
 from accounts.models import Role
 from notifications.models import OutboundEmail
-from signing.services import submission_create, submission_send, template_create
+from signing.services.submissions import submission_create, submission_send
+from signing.services.templates import template_create
 from tests.factories import UserFactory
 
 BODY = (

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from signing.services import link_for_token, submitter_decline, submitter_sign
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline, submitter_sign
 from tests.signing.conftest import last_link_to
 
 pytestmark = pytest.mark.django_db

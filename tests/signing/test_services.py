@@ -14,15 +14,9 @@ from signing.models import (
     TemplateVersion,
 )
 from signing.sealing import pdf_seal_check
-from signing.services import (
-    link_for_token,
-    submitter_decline,
-    submitter_open,
-    submitter_sign,
-    template_create,
-    template_preview_pdf,
-    template_update,
-)
+from signing.selectors import link_for_token, template_preview_pdf
+from signing.services.completion import submitter_decline, submitter_open, submitter_sign
+from signing.services.templates import template_create, template_update
 from tests.factories import UserFactory
 from tests.signing.conftest import (
     BODY,
@@ -117,7 +111,7 @@ def test_sent_submission_is_unaffected_by_a_later_template_edit(template, admin,
 
 
 def test_submission_needs_every_merge_value(template, admin):
-    from signing.services import submission_create
+    from signing.services.submissions import submission_create
 
     with pytest.raises(ValidationError, match="sponsor.company_name"):
         submission_create(
@@ -130,9 +124,9 @@ def test_signing_order_is_enforced(make_submission):
     submission = make_submission()
     student, sponsor, admin_signer = submission.submitters.order_by("order")
     # Only the first signer has a link yet; a link for a later one (e.g. resent) still waits.
-    from signing.services import _link_issue
+    from signing.services.links import link_issue
 
-    url = _link_issue(sponsor, notify=True)
+    url = link_issue(sponsor, notify=True)
     sponsor_link = link_for_token(url.rstrip("/").rsplit("/", 1)[1])
     with pytest.raises(ValidationError, match="Waiting for the student"):
         submitter_sign(link=sponsor_link, signed_name="S", consent=True, signature_text="S")
@@ -234,7 +228,8 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
 def test_the_seal_is_an_incremental_update(make_submission):
     """Sealing only appends to the file: every earlier byte, and so any signature already in
     it, stays as it was."""
-    from signing.sealing import certificate_for_institution, pdf_seal
+    from signing.sealing import pdf_seal
+    from signing.services.certificates import certificate_for_institution
 
     with make_submission().original_pdf.open("rb") as stored:
         document = stored.read()
@@ -262,7 +257,7 @@ def test_institution_certificate_key_is_encrypted_at_rest(make_submission):
 
 
 def test_submission_refuses_roles_the_template_does_not_have(template, admin):
-    from signing.services import submission_create
+    from signing.services.submissions import submission_create
 
     with pytest.raises(ValidationError, match="no signer role"):
         submission_create(
@@ -272,7 +267,7 @@ def test_submission_refuses_roles_the_template_does_not_have(template, admin):
 
 
 def test_submission_refuses_an_unknown_callback(template, admin):
-    from signing.services import submission_create
+    from signing.services.submissions import submission_create
 
     with pytest.raises(ValidationError, match="Unknown callback"):
         submission_create(

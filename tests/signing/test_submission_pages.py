@@ -9,7 +9,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from signing.models import SubmissionStatus
-from signing.services import link_for_token
+from signing.selectors import link_for_token
 from tests.factories import CohortFactory, UserFactory
 from tests.signing.conftest import last_link_to
 

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from accounts.models import Role
 from signing.models import AgreementTemplate, SubmissionStatus
-from signing.services import link_for_token, submission_send, submitter_sign
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_sign
+from signing.services.submissions import submission_send
 from signing.views import GUESS_RATE, MAX_VERIFY_BYTES, RESEND_RATE, VERIFY_RATE
 from tests.factories import UserFactory
 from tests.signing.conftest import last_link_to, png_signature
@@ -162,9 +164,9 @@ def test_missing_consent_is_shown_beside_the_checkbox(signer_client, make_submis
 def test_later_signer_sees_waiting_for_role(signer_client, make_submission):
     submission = make_submission()
     sponsor = submission.submitters.get(order=2)
-    from signing.services import _link_issue
+    from signing.services.links import link_issue
 
-    token = _link_issue(sponsor, notify=False).rstrip("/").rsplit("/", 1)[1]
+    token = link_issue(sponsor, notify=False).rstrip("/").rsplit("/", 1)[1]
     response = signer_client.get(f"/sign/{token}/")
     assert response.status_code == 409
     assert "Waiting for the student" in response.content.decode()
@@ -261,7 +263,7 @@ def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submissi
 def test_a_refused_request_for_a_new_link_uses_up_no_allowance(
     signer_client, make_submission, admin
 ):
-    from signing.services import submission_revoke
+    from signing.services.submissions import submission_revoke
 
     submission = make_submission()
     old = _first_token(submission)
@@ -282,7 +284,7 @@ def test_replaced_link_is_revoked(signer_client, make_submission, admin):
 
 
 def test_revoked_submission_link_is_refused(signer_client, make_submission, admin):
-    from signing.services import submission_revoke
+    from signing.services.submissions import submission_revoke
 
     submission = make_submission()
     token = _first_token(submission)
@@ -422,7 +424,7 @@ def test_verify_page_refuses_another_institutions_document(
 def test_template_list_queries_do_not_grow_with_templates(
     admin_client, admin, django_assert_num_queries
 ):
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     def add(count: int) -> None:
         for number in range(count):
