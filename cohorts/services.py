@@ -206,7 +206,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
                     "user": actor,
                 }
             ],
-            on_complete="cohorts.services.cohort_main_agreement_signed",
+            on_complete="cohorts.main_agreement_signed",
             subject=cohort,
             actor=actor,
         )

@@ -298,8 +298,8 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
                 "user": student,
             }
         ],
-        on_complete="enrolments.services.enrollment_agreement_signed",
-        on_decline="enrolments.services.enrollment_agreement_declined",
+        on_complete="enrolments.agreement_signed",
+        on_decline="enrolments.agreement_declined",
         subject=enrollment,
         actor=actor,
     )

@@ -1,7 +1,7 @@
 """Agreements and their signing: templates (versioned), submissions (one frozen filling of a
 template), the people who sign it, in order, and the trail of what happened. Knows nothing about
 cohorts: a submission points at what it is for by a plain (type, id) pair and names a callback
-to run when it is complete."""
+(registered in signing.callbacks) to run when it is complete."""
 
 import secrets
 
@@ -130,9 +130,9 @@ class SubmissionStatus(models.TextChoices):
 class Submission(models.Model):
     """One filling of a template, frozen at send time: the rendered HTML, the PDF people sign
     and its SHA-256 never change afterwards. `subject_type`/`subject_id` say what it is for
-    (e.g. "cohorts.cohort", "12"); `on_complete` is the dotted path of a function called as
-    `on_complete(submission=...)` in the transaction that completes it; `on_decline`, likewise,
-    when a signer declines."""
+    (e.g. "cohorts.cohort", "12"); `on_complete` is the name of a callback that an app
+    registered (signing.callbacks), called as `on_complete(submission=...)` in the transaction
+    that completes it; `on_decline`, likewise, when a signer declines."""
 
     template_version = models.ForeignKey(
         TemplateVersion, on_delete=models.PROTECT, related_name="submissions"

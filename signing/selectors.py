@@ -8,13 +8,11 @@ from typing import Any
 
 from cryptography import x509
 from django.apps import apps
-from django.conf import settings
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.services import token_hash
-from signing import documents
+from signing import callbacks, documents
 from signing.documents import body_fill, sha256_hex
 from signing.models import (
     AgreementTemplate,
@@ -154,13 +152,13 @@ def submissions_for_subject(subject: Model) -> QuerySet[Submission]:
 
 
 def subject_summary(submission: Submission) -> dict[str, Any] | None:
-    """What the caller wants shown beside the document on the signing page: the function
-    SIGNING_SUBJECT_SUMMARIES names for the subject's type returns a dict with a `template`
-    and that template's values (as `summary`), or None."""
-    path = getattr(settings, "SIGNING_SUBJECT_SUMMARIES", {}).get(submission.subject_type)
-    if not path or not submission.subject_id:
+    """What the caller wants shown beside the document on the signing page: the summary an app
+    registered for the subject's type (signing.callbacks) returns a dict with a `template` and
+    that template's values (as `summary`), or None."""
+    summary = callbacks.subject_summary_for(submission.subject_type)
+    if summary is None or not submission.subject_id:
         return None
-    return import_string(path)(submission)
+    return summary(submission)
 
 
 def submission_list_for_admin(*, status: str = "", search: str = "") -> QuerySet[Submission]:

@@ -188,8 +188,8 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             signers=[
                 {"role": SPONSOR_ROLE, "name": sponsor.contact_name, "email": sponsor.contact_email}
             ],
-            on_complete="sponsors.services.sponsor_agreement_signed",
-            on_decline="sponsors.services.sponsor_agreement_declined",
+            on_complete="sponsors.agreement_signed",
+            on_decline="sponsors.agreement_declined",
             subject=cohort,
             actor=actor,
         )

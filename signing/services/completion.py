@@ -12,11 +12,10 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from audit.context import current_context
 from notifications.services import email_enqueue
-from signing import documents
+from signing import callbacks, documents
 from signing.models import SigningLink, Submission, SubmissionStatus, Submitter
 from signing.sealing import pdf_seal
 from signing.selectors import next_submitter, waiting_for
@@ -175,7 +174,8 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
             decline_reason=reason,
         )
         if submission.on_decline:
-            import_string(submission.on_decline)(submission=submission, submitter=submitter)
+            on_decline = callbacks.callback_for(submission.on_decline)
+            on_decline(submission=submission, submitter=submitter)
     return submitter
 
 
@@ -281,4 +281,4 @@ def _complete(submission: Submission, stored: list[FieldFile]) -> None:
             },
         )
     if submission.on_complete:
-        import_string(submission.on_complete)(submission=submission)
+        callbacks.callback_for(submission.on_complete)(submission=submission)

@@ -9,11 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import User
 from accounts.permissions import TEMPLATE_MANAGERS, permission_check
-from signing import documents
+from signing import callbacks, documents
 from signing.models import (
     AgreementTemplate,
     SigningLink,
@@ -42,18 +41,16 @@ def submission_create(
     """Fill `version` of the template (its current one if not given) with `context` (merge
     field name -> value), render and freeze the PDF, and create its signers. `signers` are
     dicts with role, name, email and optionally user; their roles must be among the version's,
-    and they sign in its order. `on_decline`, if given, is called as
-    `on_decline(submission=..., submitter=...)`. Nothing is e-mailed: call `submission_send`
+    and they sign in its order. `on_complete` and `on_decline` are names of callbacks registered
+    in signing.callbacks (an unknown one is refused). Nothing is e-mailed: call `submission_send`
     to send the first link. Composable: runs in the caller's transaction if there is one."""
     if version is None:
         version = template.versions.get(number=template.version)
     elif version.template_id != template.pk:
         raise ValidationError(f"That is not a version of {template.title}.")
-    for callback in filter(None, [on_complete, on_decline]):
-        try:
-            import_string(callback)
-        except ImportError as error:
-            raise ValidationError(f"Unknown callback {callback!r}.") from error
+    for name in filter(None, [on_complete, on_decline]):
+        if not callbacks.is_registered(name):
+            raise ValidationError(f"Unknown callback {name!r}.")
     by_role = {}
     for signer in signers:
         role = signer.get("role")

@@ -13,6 +13,7 @@ from signing.services.completion import submitter_sign
 from signing.services.submissions import submission_send
 from signing.views import GUESS_RATE, MAX_VERIFY_BYTES, RESEND_RATE, VERIFY_RATE
 from tests.factories import UserFactory
+from tests.signing.callbacks import REFUSE_COMPLETION
 from tests.signing.conftest import last_link_to, png_signature
 
 pytestmark = pytest.mark.django_db
@@ -236,9 +237,7 @@ def test_pages_after_the_link_name_whom_to_ask(signer_client, make_submission, i
 
 def test_a_refused_completion_says_so_and_signs_nothing(signer_client, make_submission):
     one_signer = [{"role": "student", "name": "Thandi Mokoena", "email": "thandi@example.org"}]
-    submission = make_submission(
-        signers=one_signer, on_complete="tests.signing.callbacks.refuse_completion"
-    )
+    submission = make_submission(signers=one_signer, on_complete=REFUSE_COMPLETION)
     response = _sign_post(signer_client, _first_token(submission))
     assert response.status_code == 200
     assert "could not be recorded from this link. Ask Alpha College." in response.content.decode()
@@ -251,9 +250,7 @@ def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submissi
     from pathlib import Path
 
     one_signer = [{"role": "student", "name": "Thandi Mokoena", "email": "thandi@example.org"}]
-    submission = make_submission(
-        signers=one_signer, on_complete="tests.signing.callbacks.refuse_completion"
-    )
+    submission = make_submission(signers=one_signer, on_complete=REFUSE_COMPLETION)
     drawn = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
     _sign_post(signer_client, _first_token(submission), signature_text="", signature_image=drawn)
     stored = {path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()}
