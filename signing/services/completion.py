@@ -7,7 +7,6 @@ import datetime
 import io
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
@@ -20,7 +19,11 @@ from signing.models import SigningLink, Submission, SubmissionStatus, Submitter
 from signing.sealing import pdf_seal
 from signing.selectors import next_submitter, waiting_for
 from signing.services.certificates import certificate_for_institution
-from signing.services.files import files_removed_on_failure
+from signing.services.files import (
+    SIGNATURE_STORAGE_FAILED_MESSAGE,
+    file_store,
+    files_removed_on_failure,
+)
 from signing.services.links import link_issue
 from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
 from tenants.db import tenant_connection
@@ -93,7 +96,9 @@ def submitter_sign(
     signature_png: bytes | None = None,
 ) -> Submitter:
     """Sign with a typed name or a drawn image, after consenting to sign electronically. The
-    last signer's signature completes the submission; otherwise the next signer is e-mailed."""
+    last signer's signature completes the submission; otherwise the next signer is e-mailed.
+    If the storage cannot keep the drawn image or the sealed PDF, nothing is signed and the
+    signer is told SIGNATURE_STORAGE_FAILED_MESSAGE."""
     errors: dict[str, str] = {}
     signed_name = (signed_name or "").strip()
     signature_text = (signature_text or "").strip()
@@ -115,7 +120,14 @@ def submitter_sign(
         submitter.signed_name = signed_name
         submitter.signature_text = "" if signature_png else signature_text
         if signature_png:
-            submitter.signature_image.save("signature.png", ContentFile(signature_png), save=False)
+            file_store(
+                submitter.signature_image,
+                name="signature.png",
+                content=signature_png,
+                failure_message=SIGNATURE_STORAGE_FAILED_MESSAGE,
+                described_as=f"the signature of signer {submitter.pk} of submission "
+                f"{submission.pk}",
+            )
             stored.append(submitter.signature_image)
         submitter.consent_text = CONSENT_TEXT
         submitter.consent_sha256 = documents.sha256_hex(CONSENT_TEXT.encode())
@@ -248,7 +260,13 @@ def _complete(submission: Submission, stored: list[FieldFile]) -> None:
     e-mail everyone the final PDF and run the completion callback, so that a failure anywhere
     leaves the submission unsigned."""
     final = submission_final_pdf(submission)
-    submission.final_pdf.save("final.pdf", ContentFile(final), save=False)
+    file_store(
+        submission.final_pdf,
+        name="final.pdf",
+        content=final,
+        failure_message=SIGNATURE_STORAGE_FAILED_MESSAGE,
+        described_as=f"the sealed PDF of submission {submission.pk}",
+    )
     stored.append(submission.final_pdf)
     submission.final_sha256 = documents.sha256_hex(final)
     submission.status = SubmissionStatus.COMPLETED

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -22,9 +21,11 @@ from signing.models import (
     TemplateVersion,
 )
 from signing.selectors import next_submitter, standard_merge_values
+from signing.services.files import file_store
 from signing.services.links import link_issue
 from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
 from tenants.db import tenant_connection
+from tenants.storage import STORAGE_FAILED_MESSAGE
 
 
 def submission_create(
@@ -41,9 +42,11 @@ def submission_create(
     """Fill `version` of the template (its current one if not given) with `context` (merge
     field name -> value), render and freeze the PDF, and create its signers. `signers` are
     dicts with role, name, email and optionally user; their roles must be among the version's,
-    and they sign in its order. `on_complete` and `on_decline` are names of callbacks registered
-    in signing.callbacks (an unknown one is refused). Nothing is e-mailed: call `submission_send`
-    to send the first link. Composable: runs in the caller's transaction if there is one."""
+    and they sign in its order. `on_complete` and `on_decline` are names of callbacks
+    registered in signing.callbacks (an unknown one is refused). A PDF the storage cannot keep
+    is refused with tenants.storage.STORAGE_FAILED_MESSAGE, and logged. Nothing is e-mailed:
+    call `submission_send` to send the first link. Composable: runs in the caller's
+    transaction if there is one."""
     if version is None:
         version = template.versions.get(number=template.version)
     elif version.template_id != template.pk:
@@ -83,7 +86,13 @@ def submission_create(
             on_decline=on_decline,
             created_by=actor if actor is not None and actor.is_authenticated else None,
         )
-        submission.original_pdf.save("original.pdf", ContentFile(pdf), save=False)
+        file_store(
+            submission.original_pdf,
+            name="original.pdf",
+            content=pdf,
+            failure_message=STORAGE_FAILED_MESSAGE,
+            described_as=f"the PDF of a new submission of template version {version.pk}",
+        )
         submission.save()
         roles_in_order = [role for role in version.signer_roles if role in by_role]
         for order, role in enumerate(roles_in_order, 1):
