@@ -158,6 +158,9 @@ class Submission(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a field: what signing.selectors.subjects_attach found the subject to be, for lists.
+    subject_object: models.Model | None
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["subject_type", "subject_id"])]
@@ -179,9 +182,17 @@ class Submitter(models.Model):
 
     # Audit events record that these changed, never their values (audit.services).
     PERSONAL_FIELDS = frozenset(
-        {"name", "email", "signed_name", "signature_text", "signature_image", "decline_reason",
-         "ip_address", "user_agent"}
-    )  # fmt: skip
+        {
+            "name",
+            "email",
+            "signed_name",
+            "signature_text",
+            "signature_image",
+            "decline_reason",
+            "ip_address",
+            "user_agent",
+        }
+    )
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="submitters")
     role = models.CharField(max_length=30, choices=SignerRole.choices)

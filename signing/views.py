@@ -70,10 +70,14 @@ def _template_form_page(
     request: AuthenticatedRequest, template: AgreementTemplate | None
 ) -> HttpResponse:
     initial = (
-        {"title": template.title, "body": template.body,
-         **TemplateForm.initial_for(template.signer_roles)}
-        if template else TemplateForm.initial_for(["student", "sponsor", "institution_admin"])
-    )  # fmt: skip
+        {
+            "title": template.title,
+            "body": template.body,
+            **TemplateForm.initial_for(template.signer_roles),
+        }
+        if template
+        else TemplateForm.initial_for(["student", "sponsor", "institution_admin"])
+    )
     form = TemplateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in ("title", "body", "signer_roles")}
@@ -256,10 +260,9 @@ def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
         return render(
             request,
             "signing/link_unusable.html",
-            {"state": state, "link": link, "submission": link.submitter.submission,
-             "token": token},
+            {"state": state, "link": link, "submission": link.submitter.submission, "token": token},
             status=410,
-        )  # fmt: skip
+        )
     earlier = selectors.waiting_for(link.submitter)
     if earlier is not None:
         return render(
@@ -278,15 +281,20 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
         if request.method == "POST" and sign_form.is_bound and sign_form.is_valid():
             data = sign_form.cleaned_data
             submitter_sign(
-                link=link, signed_name=data["signed_name"], consent=data["consent"],
-                signature_text=data["signature_text"], signature_png=data["signature_image"],
-            )  # fmt: skip
-            return render(request, "signing/done.html", {"submitter": link.submitter,
-                                                         "signed": True})  # fmt: skip
+                link=link,
+                signed_name=data["signed_name"],
+                consent=data["consent"],
+                signature_text=data["signature_text"],
+                signature_png=data["signature_image"],
+            )
+            return render(
+                request, "signing/done.html", {"submitter": link.submitter, "signed": True}
+            )
         if request.method == "POST" and decline_form.is_bound and decline_form.is_valid():
             submitter_decline(link=link, reason=decline_form.cleaned_data["reason"])
-            return render(request, "signing/done.html", {"submitter": link.submitter,
-                                                         "signed": False})  # fmt: skip
+            return render(
+                request, "signing/done.html", {"submitter": link.submitter, "signed": False}
+            )
         if request.method == "GET":
             submitter_open(link=link)
     except ValidationError as error:
@@ -345,23 +353,32 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     resendable = submitter.submission.status == SubmissionStatus.PENDING and not submitter.is_done
     # Counted (atomically) only when a link may be sent: a refusal uses up nothing.
     if resendable and is_ratelimited(
-        request, group="signing.link_resend", key=lambda group, request: str(submitter.pk),
-        rate=RESEND_RATE, increment=True,
-    ):  # fmt: skip
+        request,
+        group="signing.link_resend",
+        key=lambda group, request: str(submitter.pk),
+        rate=RESEND_RATE,
+        increment=True,
+    ):
         return render(
-            request, "signing/link_unusable.html",
-            {"state": "closed", "message": "New links were sent to this address a short while "
-             "ago. Open the newest one from your e-mail (check the spam folder too), or try "
-             "again in an hour."},
+            request,
+            "signing/link_unusable.html",
+            {
+                "state": "closed",
+                "message": "New links were sent to this address a short while ago. Open the "
+                "newest one from your e-mail (check the spam folder too), or try again in an "
+                "hour.",
+            },
             status=429,
-        )  # fmt: skip
+        )
     try:
         link_resend(link=link)
     except ValidationError as error:
         return render(
-            request, "signing/link_unusable.html",
-            {"state": "closed", "message": " ".join(error.messages)}, status=410,
-        )  # fmt: skip
+            request,
+            "signing/link_unusable.html",
+            {"state": "closed", "message": " ".join(error.messages)},
+            status=410,
+        )
     return render(request, "signing/link_resent.html", {"email": link.submitter.email})
 
 
@@ -371,8 +388,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     the rate limit and its declared length within the size limit (Django reads no more of the
     body than Content-Length says); the CSRF check, which reads the body, comes after."""
     if request.method == "POST":
-        if is_ratelimited(request, group="signing.verify", key="ip", rate=VERIFY_RATE,
-                          increment=True):  # fmt: skip
+        if is_ratelimited(
+            request, group="signing.verify", key="ip", rate=VERIFY_RATE, increment=True
+        ):
             return _verify_refused(
                 request, "Too many checks from your address; try again later.", status=429
             )
@@ -383,9 +401,11 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
     return render(
-        request, "signing/verify.html",
-        {"form": VerifyForm(), "result": {"ok": False, "reason": reason}}, status=status,
-    )  # fmt: skip
+        request,
+        "signing/verify.html",
+        {"form": VerifyForm(), "result": {"ok": False, "reason": reason}},
+        status=status,
+    )
 
 
 @csrf_protect
@@ -408,6 +428,8 @@ def _verify(request: HttpRequest) -> HttpResponse:
                 "submission": submission if check.ok else None,
             }
     return render(
-        request, "signing/verify.html", {"form": form, "result": result},
+        request,
+        "signing/verify.html",
+        {"form": form, "result": result},
         status=200 if result is None or result["ok"] else 422,
-    )  # fmt: skip
+    )

@@ -65,7 +65,7 @@ def certificate_create(*, institution_name: str) -> InstitutionCertificate:
                 decipher_only=False,
             ),
             critical=True,
-        )  # fmt: skip
+        )
         .sign(key, hashes.SHA256())
     )
     return _certificate_store(
@@ -123,7 +123,7 @@ def certificate_for_institution() -> InstitutionCertificate:
         return certificate or certificate_create(institution_name=tenant_connection.tenant.name)
 
 
-class _PFX(asn1_core.Sequence):
+class _PFX(asn1_core.Sequence):  # type: ignore[misc]  # asn1crypto has no type information
     """The outer structure of a PKCS#12 file (RFC 7292), enough to tell one from other files
     before trying the password."""
 

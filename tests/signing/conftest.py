@@ -73,10 +73,14 @@ def last_link_to(email: str) -> str:
 def make_submission(template, admin):
     def make(*, signers=SIGNERS, subject=None, on_complete=RECORD_COMPLETION):
         submission = submission_create(
-            template=template, context=CONTEXT, signers=signers, on_complete=on_complete,
-            on_decline=RECORD_DECLINE, subject=subject or admin,
+            template=template,
+            context=CONTEXT,
+            signers=signers,
+            on_complete=on_complete,
+            on_decline=RECORD_DECLINE,
+            subject=subject or admin,
             actor=admin,
-        )  # fmt: skip
+        )
         submission_send(submission=submission, actor=admin)
         return submission
 

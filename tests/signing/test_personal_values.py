@@ -50,6 +50,8 @@ def test_a_decline_reason_is_recorded_as_given_only(make_submission):
 
     event = AuditEvent.objects.get(action="signing.submission_declined")
     assert event.new_values == {
-        "submitter": student.pk, "role": "student", "decline_reason": "(changed)"
-    }  # fmt: skip
+        "submitter": student.pk,
+        "role": "student",
+        "decline_reason": "(changed)",
+    }
     assert "family matters" not in _trail()

@@ -46,18 +46,22 @@ def _sign_all(submission):
 def test_template_with_an_unknown_merge_field_is_refused(admin):
     with pytest.raises(ValidationError) as error:
         template_create(
-            title="T", body="<p>{{ student.full_name }} {{ student.shoe_size }}</p>",
-            signer_roles=["student"], actor=admin,
-        )  # fmt: skip
+            title="T",
+            body="<p>{{ student.full_name }} {{ student.shoe_size }}</p>",
+            signer_roles=["student"],
+            actor=admin,
+        )
     assert "{{ student.shoe_size }}" in str(error.value.message_dict["body"])
     assert not AgreementTemplate.objects.filter(title="T").exists()
 
 
 def test_template_body_is_sanitised(admin):
     template = template_create(
-        title="T", body='<p onclick="x()">Hi<script>alert(1)</script></p>',
-        signer_roles=["student"], actor=admin,
-    )  # fmt: skip
+        title="T",
+        body='<p onclick="x()">Hi<script>alert(1)</script></p>',
+        signer_roles=["student"],
+        actor=admin,
+    )
     assert template.body == "<p>Hi</p>"
 
 
@@ -80,8 +84,9 @@ def test_preview_renders_a_pdf_with_example_values(template):
 
 
 def test_editing_an_unsent_template_keeps_its_version(template, admin):
-    template_update(template=template, title="Renamed", body=BODY, signer_roles=["student"],
-                    actor=admin)  # fmt: skip
+    template_update(
+        template=template, title="Renamed", body=BODY, signer_roles=["student"], actor=admin
+    )
     template.refresh_from_db()
     assert template.version == 1
     assert TemplateVersion.objects.get(template=template).title == "Renamed"
@@ -91,9 +96,12 @@ def test_sent_submission_is_unaffected_by_a_later_template_edit(template, admin,
     submission = make_submission()
     original = submission.original_pdf.read()
     template_update(
-        template=template, title="Learnership agreement", body="<p>Entirely new terms.</p>",
-        signer_roles=["student", "sponsor", "institution_admin"], actor=admin,
-    )  # fmt: skip
+        template=template,
+        title="Learnership agreement",
+        body="<p>Entirely new terms.</p>",
+        signer_roles=["student", "sponsor", "institution_admin"],
+        actor=admin,
+    )
     template.refresh_from_db()
     submission.refresh_from_db()
     assert template.version == 2
@@ -115,9 +123,11 @@ def test_submission_needs_every_merge_value(template, admin):
 
     with pytest.raises(ValidationError, match="sponsor.company_name"):
         submission_create(
-            template=template, context={"student.full_name": "A", "cohort.name": "B"},
-            signers=[{"role": "student", "name": "A", "email": "a@example.org"}], actor=admin,
-        )  # fmt: skip
+            template=template,
+            context={"student.full_name": "A", "cohort.name": "B"},
+            signers=[{"role": "student", "name": "A", "email": "a@example.org"}],
+            actor=admin,
+        )
 
 
 def test_signing_order_is_enforced(make_submission):
@@ -204,10 +214,13 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
     assert "Sponsor" in stamp
     assert pdf_text_contains(final, submission.original_sha256)
     certificate_text = pdf_text(final)
-    signed_sha256 = re.search(
-        r"signed document \(its pages with the signatures, before this certificate\) ([0-9a-f ]+)",
+    signed_hex = re.search(
+        r"signed document \(its pages with the signatures, before this certificate\) "
+        r"([0-9a-f ]+)",
         certificate_text,
-    ).group(1).replace(" ", "")  # fmt: skip
+    )
+    assert signed_hex is not None
+    signed_sha256 = signed_hex.group(1).replace(" ", "")
     assert len(signed_sha256) == 64
     assert signed_sha256 not in (submission.original_sha256, submission.final_sha256)
     assert f"E-mailed link to {student.email}" in certificate_text
@@ -261,9 +274,11 @@ def test_submission_refuses_roles_the_template_does_not_have(template, admin):
 
     with pytest.raises(ValidationError, match="no signer role"):
         submission_create(
-            template=template, context={}, actor=admin,
+            template=template,
+            context={},
+            actor=admin,
             signers=[{"role": "auditor", "name": "A", "email": "a@example.org"}],
-        )  # fmt: skip
+        )
 
 
 def test_submission_refuses_an_unknown_callback(template, admin):
@@ -271,9 +286,12 @@ def test_submission_refuses_an_unknown_callback(template, admin):
 
     with pytest.raises(ValidationError, match="Unknown callback"):
         submission_create(
-            template=template, context={}, actor=admin, on_complete="nowhere.at_all",
+            template=template,
+            context={},
+            actor=admin,
+            on_complete="nowhere.at_all",
             signers=[{"role": "student", "name": "A", "email": "a@example.org"}],
-        )  # fmt: skip
+        )
 
 
 def test_each_step_is_audited(make_submission, admin):
@@ -287,9 +305,11 @@ def test_each_step_is_audited(make_submission, admin):
         ).values_list("action", flat=True)
     )
     assert {
-        "signing.submission_created", "signing.link_sent", "signing.submission_signed",
+        "signing.submission_created",
+        "signing.link_sent",
+        "signing.submission_signed",
         "signing.submission_completed",
-    } <= actions  # fmt: skip
+    } <= actions
     kinds = list(submission.events.values_list("kind", flat=True))
     assert kinds[0] == "created"
     assert kinds[-1] == "completed"

@@ -105,9 +105,10 @@ def test_revoking_stops_every_link_and_keeps_the_reason(admin_client, make_submi
     submission = make_submission()
     token = last_link_to("thandi@example.org")
     response = admin_client.post(
-        f"/agreements/sent/{submission.pk}/revoke/", {"reason": "Sent to the wrong person"},
+        f"/agreements/sent/{submission.pk}/revoke/",
+        {"reason": "Sent to the wrong person"},
         follow=True,
-    )  # fmt: skip
+    )
     page = response.content.decode()
     assert "Agreement revoked" in page
     assert f"by {admin.full_name}." in page

@@ -31,8 +31,12 @@ def _first_token(submission) -> str:
 
 
 def _sign_post(client, token, **extra):
-    data = {"action": "sign", "signed_name": "Thandi Mokoena", "signature_text": "T. Mokoena",
-            "consent": "on"} | extra  # fmt: skip
+    data = {
+        "action": "sign",
+        "signed_name": "Thandi Mokoena",
+        "signature_text": "T. Mokoena",
+        "consent": "on",
+    } | extra
     return client.post(f"/sign/{token}/", data)
 
 
@@ -59,9 +63,14 @@ def test_unknown_merge_field_is_shown_beside_the_body(admin_client):
 def test_template_create_page_saves_signers_in_order(admin_client):
     response = admin_client.post(
         "/agreements/new/",
-        {"title": "Sponsor agreement", "body": "<p>{{ sponsor.company_name }}</p>",
-         "first_signer": "sponsor", "second_signer": "institution_admin", "third_signer": ""},
-    )  # fmt: skip
+        {
+            "title": "Sponsor agreement",
+            "body": "<p>{{ sponsor.company_name }}</p>",
+            "first_signer": "sponsor",
+            "second_signer": "institution_admin",
+            "third_signer": "",
+        },
+    )
     assert response.status_code == 302
     assert AgreementTemplate.objects.get(title="Sponsor agreement").signer_roles == [
         "sponsor",
@@ -146,8 +155,9 @@ def test_behind_a_proxy_the_trail_records_the_signers_address(
 def test_drawn_signature_is_stored(signer_client, make_submission):
     submission = make_submission()
     data = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
-    response = _sign_post(signer_client, _first_token(submission), signature_text="",
-                          signature_image=data)  # fmt: skip
+    response = _sign_post(
+        signer_client, _first_token(submission), signature_text="", signature_image=data
+    )
     assert response.status_code == 200
     student = submission.submitters.get(order=1)
     assert student.signed_at
@@ -385,9 +395,11 @@ def test_verify_page_refuses_a_pdf_changed_by_one_byte(signer_client, make_submi
 def test_verify_page_refuses_an_oversized_upload_before_reading_it(signer_client):
     declared = MAX_VERIFY_BYTES + 1024 * 1024
     response = signer_client.post(
-        "/sign/verify/", data=b"", content_type="multipart/form-data; boundary=x",
+        "/sign/verify/",
+        data=b"",
+        content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(declared),
-    )  # fmt: skip
+    )
     assert response.status_code == 413
     assert "larger than any document we seal" in response.content.decode()
 
@@ -425,8 +437,9 @@ def test_template_list_queries_do_not_grow_with_templates(
 
     def add(count: int) -> None:
         for number in range(count):
-            template_create(title=f"T{number}", body="<p>x</p>", signer_roles=["student"],
-                            actor=admin)  # fmt: skip
+            template_create(
+                title=f"T{number}", body="<p>x</p>", signer_roles=["student"], actor=admin
+            )
 
     add(2)
     admin_client.get("/agreements/")  # warm the session and the institution's caches
