@@ -68,15 +68,11 @@ def measure(rounds: int) -> dict[str, float | int]:
 
     from accounts.models import User
     from notifications.models import OutboundEmail
-    from signing.sealing import certificate_for_institution
-    from signing.services import (
-        link_for_token,
-        submission_create,
-        submission_final_pdf,
-        submission_send,
-        submitter_sign,
-        template_create,
-    )
+    from signing.selectors import link_for_token
+    from signing.services.certificates import certificate_for_institution
+    from signing.services.completion import submission_final_pdf, submitter_sign
+    from signing.services.submissions import submission_create, submission_send
+    from signing.services.templates import template_create
     from tenants.db import tenant_connection
     from tenants.services import institution_provision
 

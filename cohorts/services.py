@@ -18,7 +18,7 @@ from cohorts.signals import cohort_activated, cohort_agreements_ended, cohort_co
 from integrations.services import sync_enqueue_for
 from signing.models import AgreementTemplate, Submission, SubmissionStatus, TemplateVersion
 from signing.selectors import submissions_for_subject
-from signing.services import (
+from signing.services.submissions import (
     submission_create,
     submission_revoke_in_transaction,
     submission_send,
@@ -220,7 +220,7 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
                     "user": actor,
                 }
             ],
-            on_complete="cohorts.services.cohort_main_agreement_signed",
+            on_complete="cohorts.main_agreement_signed",
             subject=cohort,
             actor=actor,
         )

@@ -99,8 +99,6 @@ TENANT_APPS = [
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system checks
 
-# What the signing page shows beside the document, per subject type (see signing.selectors).
-SIGNING_SUBJECT_SUMMARIES = {"cohorts.cohort": "sponsors.selectors.cohort_summary_for_signing"}
 # A signer whose link expires within this long gets one reminder, with a fresh link.
 SIGNING_REMINDER_BEFORE = timedelta(days=2)
 TENANT_MODEL = "tenants.Institution"

@@ -30,7 +30,11 @@ from enrolments.services import (
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus, Submitter
 from signing.selectors import submissions_for_subject
-from signing.services import submission_create, submission_send, submissions_revoke_pending
+from signing.services.submissions import (
+    submission_create,
+    submission_send,
+    submissions_revoke_pending,
+)
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
 
@@ -114,8 +118,8 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
                 "user": student,
             }
         ],
-        on_complete="enrolments.agreements.enrollment_agreement_signed",
-        on_decline="enrolments.agreements.enrollment_agreement_declined",
+        on_complete="enrolments.agreement_signed",
+        on_decline="enrolments.agreement_declined",
         subject=enrollment,
         actor=actor,
     )

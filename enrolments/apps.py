@@ -12,7 +12,14 @@ class EnrolmentsConfig(AppConfig):
             cohort_completion_blockers_asked,
         )
         from enrolments import receivers
+        from enrolments.agreements import (
+            enrollment_agreement_declined,
+            enrollment_agreement_signed,
+        )
+        from signing import callbacks
 
         cohort_activated.connect(receivers.cohort_activated_send_agreements)
         cohort_agreements_ended.connect(receivers.cohort_agreements_ended_revoke)
         cohort_completion_blockers_asked.connect(receivers.cohort_completion_blockers_enrollments)
+        callbacks.register("enrolments.agreement_signed", enrollment_agreement_signed)
+        callbacks.register("enrolments.agreement_declined", enrollment_agreement_declined)

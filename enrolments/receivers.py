@@ -8,7 +8,7 @@ from cohorts.models import Cohort
 from enrolments.models import CohortEnrollment
 from enrolments.selectors import enrollment_counts
 from enrolments.services import enrollment_agreements_send_on_commit
-from signing.services import submissions_revoke_pending
+from signing.services.submissions import submissions_revoke_pending
 
 
 def cohort_activated_send_agreements(

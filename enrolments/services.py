@@ -27,7 +27,7 @@ from enrolments.models import (
 from enrolments.uploads import enrollment_quota_check
 from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
-from signing.services import submissions_revoke_pending
+from signing.services.submissions import submissions_revoke_pending
 from tenants.db import tenant_connection
 from tenants.directory import directory_entry_add
 from tenants.sites import institution_url

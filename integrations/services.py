@@ -401,7 +401,7 @@ def _notify_dead_letter(job: SyncJob) -> None:
     """E-mail the institution's admins, once per job, that it needs a person."""
     from django.urls import reverse
 
-    from tenants.services import institution_url
+    from tenants.sites import institution_url
 
     tenant = connection.tenant
     url = institution_url(tenant, reverse("integrations:job_detail", args=[job.pk]))

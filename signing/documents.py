@@ -133,9 +133,15 @@ def signed_pages_pdf(original: bytes, signers: list[dict]) -> bytes:
 
 
 def completion_pdf(
-    *, signed: bytes, submission_title: str, institution_name: str, signers: list[dict],
-    events: list[dict], original_sha256: str, verify_url: str,
-) -> bytes:  # fmt: skip
+    *,
+    signed: bytes,
+    submission_title: str,
+    institution_name: str,
+    signers: list[dict],
+    events: list[dict],
+    original_sha256: str,
+    verify_url: str,
+) -> bytes:
     """`signed` (signed_pages_pdf) followed by the signature page and the audit certificate,
     which gives the SHA-256 of the document as sent and of `signed`: the sealed file's own
     cannot be written inside it."""

@@ -1,7 +1,7 @@
 """Agreements and their signing: templates (versioned), submissions (one frozen filling of a
 template), the people who sign it, in order, and the trail of what happened. Knows nothing about
 cohorts: a submission points at what it is for by a plain (type, id) pair and names a callback
-to run when it is complete."""
+(registered in signing.callbacks) to run when it is complete."""
 
 import secrets
 
@@ -130,9 +130,9 @@ class SubmissionStatus(models.TextChoices):
 class Submission(models.Model):
     """One filling of a template, frozen at send time: the rendered HTML, the PDF people sign
     and its SHA-256 never change afterwards. `subject_type`/`subject_id` say what it is for
-    (e.g. "cohorts.cohort", "12"); `on_complete` is the dotted path of a function called as
-    `on_complete(submission=...)` in the transaction that completes it; `on_decline`, likewise,
-    when a signer declines."""
+    (e.g. "cohorts.cohort", "12"); `on_complete` is the name of a callback that an app
+    registered (signing.callbacks), called as `on_complete(submission=...)` in the transaction
+    that completes it; `on_decline`, likewise, when a signer declines."""
 
     template_version = models.ForeignKey(
         TemplateVersion, on_delete=models.PROTECT, related_name="submissions"
@@ -158,6 +158,9 @@ class Submission(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a field: what signing.selectors.subjects_attach found the subject to be, for lists.
+    subject_object: models.Model | None
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["subject_type", "subject_id"])]
@@ -179,9 +182,17 @@ class Submitter(models.Model):
 
     # Audit events record that these changed, never their values (audit.services).
     PERSONAL_FIELDS = frozenset(
-        {"name", "email", "signed_name", "signature_text", "signature_image", "decline_reason",
-         "ip_address", "user_agent"}
-    )  # fmt: skip
+        {
+            "name",
+            "email",
+            "signed_name",
+            "signature_text",
+            "signature_image",
+            "decline_reason",
+            "ip_address",
+            "user_agent",
+        }
+    )
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="submitters")
     role = models.CharField(max_length=30, choices=SignerRole.choices)

@@ -8,19 +8,21 @@ from typing import Any
 
 from cryptography import x509
 from django.apps import apps
-from django.conf import settings
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from accounts.services import token_hash
+from signing import callbacks, documents
 from signing.documents import body_fill, sha256_hex
 from signing.models import (
     AgreementTemplate,
     CertificateSource,
     InstitutionCertificate,
+    SigningLink,
     Submission,
     SubmissionEvent,
     SubmissionStatus,
+    Submitter,
 )
 from signing.sealing import common_name
 from tenants.db import tenant_connection
@@ -30,6 +32,44 @@ def template_list_for_admin() -> QuerySet[AgreementTemplate]:
     return AgreementTemplate.objects.annotate(
         submission_count=Count("versions__submissions")
     ).order_by("is_archived", "title")
+
+
+def template_body_preview_html(body: str) -> str:
+    """An unsaved body, sanitised and filled with example values, as the editor shows it.
+    Raises ValidationError for unknown merge fields, as saving would."""
+    return documents.body_fill(documents.body_sanitise(body), documents.preview_values())
+
+
+def template_preview_pdf(*, template: AgreementTemplate) -> bytes:
+    """The current text rendered with example values, as signers would see it."""
+    body_html = documents.body_fill(template.body, documents.preview_values())
+    html = documents.document_html(
+        title=template.title, body_html=body_html, institution_name=tenant_connection.tenant.name
+    )
+    return documents.html_to_pdf(html)
+
+
+def link_for_token(token: str) -> SigningLink | None:
+    """The link a signer's token opens, with its signer and submission; None if unknown."""
+    return (
+        SigningLink.objects.select_related("submitter__submission")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+
+
+def next_submitter(submission: Submission) -> Submitter | None:
+    """The first signer, in order, who has not signed yet."""
+    return submission.submitters.filter(signed_at__isnull=True).order_by("order").first()
+
+
+def waiting_for(submitter: Submitter) -> Submitter | None:
+    """The earlier signer this one waits for, or None when it is their turn."""
+    return (
+        submitter.submission.submitters.filter(order__lt=submitter.order, signed_at__isnull=True)
+        .order_by("order")
+        .first()
+    )
 
 
 def certificates_for_verify() -> list[InstitutionCertificate]:
@@ -112,13 +152,13 @@ def submissions_for_subject(subject: Model) -> QuerySet[Submission]:
 
 
 def subject_summary(submission: Submission) -> dict[str, Any] | None:
-    """What the caller wants shown beside the document on the signing page: the function
-    SIGNING_SUBJECT_SUMMARIES names for the subject's type returns a dict with a `template`
-    and that template's values (as `summary`), or None."""
-    path = getattr(settings, "SIGNING_SUBJECT_SUMMARIES", {}).get(submission.subject_type)
-    if not path or not submission.subject_id:
+    """What the caller wants shown beside the document on the signing page: the summary an app
+    registered for the subject's type (signing.callbacks) returns a dict with a `template` and
+    that template's values (as `summary`), or None."""
+    summary = callbacks.subject_summary_for(submission.subject_type)
+    if summary is None or not submission.subject_id:
         return None
-    return import_string(path)(submission)
+    return summary(submission)
 
 
 def submission_list_for_admin(*, status: str = "", search: str = "") -> QuerySet[Submission]:

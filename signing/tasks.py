@@ -1,7 +1,7 @@
 from celery import shared_task
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from signing.services import links_remind_expiring
+from signing.services.links import links_remind_expiring
 from tenants.db import tenant_connection
 from tenants.models import Institution
 from tenants.selectors import schema_names_for_background_work

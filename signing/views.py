@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest, SiteRequest
 from accounts.lists import list_page
-from accounts.permissions import role_required
+from accounts.permissions import TEMPLATE_MANAGERS, role_required
 from signing import selectors
 from signing.forms import (
     DeclineForm,
@@ -31,23 +31,15 @@ from signing.models import (
     SubmissionStatus,
 )
 from signing.sealing import pdf_seal_check
-from signing.services import (
+from signing.services.completion import (
     CONSENT_TEXT,
-    TEMPLATE_MANAGERS,
-    link_for_token,
-    link_resend,
-    next_submitter,
-    submission_resend,
-    submission_revoke,
     submitter_decline,
     submitter_open,
     submitter_sign,
-    template_body_preview_html,
-    template_create,
-    template_preview_pdf,
-    template_update,
-    waiting_for,
 )
+from signing.services.links import link_resend
+from signing.services.submissions import submission_resend, submission_revoke
+from signing.services.templates import template_create, template_update
 from tenants.ratelimits import RateLimitUnavailable, rate_limit_usage, rate_limited
 
 # Unknown tokens count against the address; past the limit every link page refuses for a while.
@@ -82,10 +74,14 @@ def _template_form_page(
     request: AuthenticatedRequest, template: AgreementTemplate | None
 ) -> HttpResponse:
     initial = (
-        {"title": template.title, "body": template.body,
-         **TemplateForm.initial_for(template.signer_roles)}
-        if template else TemplateForm.initial_for(["student", "sponsor", "institution_admin"])
-    )  # fmt: skip
+        {
+            "title": template.title,
+            "body": template.body,
+            **TemplateForm.initial_for(template.signer_roles),
+        }
+        if template
+        else TemplateForm.initial_for(["student", "sponsor", "institution_admin"])
+    )
     form = TemplateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in ("title", "body", "signer_roles")}
@@ -114,7 +110,7 @@ def _template_form_page(
 def template_body_preview(request: AuthenticatedRequest) -> HttpResponse:
     """The body as it will read, with example values: the editor's live preview."""
     try:
-        preview, error = template_body_preview_html(request.POST.get("body", "")), ""
+        preview, error = selectors.template_body_preview_html(request.POST.get("body", "")), ""
     except ValidationError as refusal:
         preview, error = "", " ".join(refusal.messages)
     return render(request, "signing/_body_preview.html", {"preview": preview, "error": error})
@@ -136,7 +132,7 @@ def template_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(AgreementTemplate, pk=pk)
     try:
-        pdf = template_preview_pdf(template=template)
+        pdf = selectors.template_preview_pdf(template=template)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("signing:template_edit", pk=pk)
@@ -169,7 +165,7 @@ def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "signing/submission_detail.html",
         {
             "submission": submission,
-            "next_signer": next_submitter(submission),
+            "next_signer": selectors.next_submitter(submission),
             "revoke_form": RevokeForm(),
         },
     )
@@ -265,7 +261,7 @@ def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
     too_many = _too_many_guesses(request)
     if too_many:
         return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
-    link = link_for_token(token)
+    link = selectors.link_for_token(token)
     if link is None:
         return _unknown_token(request, counted=too_many is not None)
     state = link.state
@@ -273,11 +269,10 @@ def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
         return render(
             request,
             "signing/link_unusable.html",
-            {"state": state, "link": link, "submission": link.submitter.submission,
-             "token": token},
+            {"state": state, "link": link, "submission": link.submitter.submission, "token": token},
             status=410,
-        )  # fmt: skip
-    earlier = waiting_for(link.submitter)
+        )
+    earlier = selectors.waiting_for(link.submitter)
     if earlier is not None:
         return render(
             request, "signing/waiting.html", {"waiting_for": earlier, "link": link}, status=409
@@ -295,21 +290,26 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
         if request.method == "POST" and sign_form.is_bound and sign_form.is_valid():
             data = sign_form.cleaned_data
             submitter_sign(
-                link=link, signed_name=data["signed_name"], consent=data["consent"],
-                signature_text=data["signature_text"], signature_png=data["signature_image"],
-            )  # fmt: skip
-            return render(request, "signing/done.html", {"submitter": link.submitter,
-                                                         "signed": True})  # fmt: skip
+                link=link,
+                signed_name=data["signed_name"],
+                consent=data["consent"],
+                signature_text=data["signature_text"],
+                signature_png=data["signature_image"],
+            )
+            return render(
+                request, "signing/done.html", {"submitter": link.submitter, "signed": True}
+            )
         if request.method == "POST" and decline_form.is_bound and decline_form.is_valid():
             submitter_decline(link=link, reason=decline_form.cleaned_data["reason"])
-            return render(request, "signing/done.html", {"submitter": link.submitter,
-                                                         "signed": False})  # fmt: skip
+            return render(
+                request, "signing/done.html", {"submitter": link.submitter, "signed": False}
+            )
         if request.method == "GET":
             submitter_open(link=link)
     except ValidationError as error:
         (decline_form if decline_form.is_bound else sign_form).add_error(None, error)
     except PermissionDenied:
-        fresh = link_for_token(token)
+        fresh = selectors.link_for_token(token)
         if fresh is None or fresh.state != "usable":
             return redirect("signing_public:sign", token=token)  # its page says why
         # The link is fine but what signing does next is not allowed (a signer's account lost
@@ -352,7 +352,7 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     too_many = _too_many_guesses(request)
     if too_many:
         return render(request, "signing/link_unusable.html", {"state": "limited"}, status=429)
-    link = link_for_token(token)
+    link = selectors.link_for_token(token)
     if link is None:
         return _unknown_token(request, counted=too_many is not None)
     if link.state == "usable":
@@ -367,19 +367,25 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
         rate=RESEND_RATE,
     ):  # fmt: skip
         return render(
-            request, "signing/link_unusable.html",
-            {"state": "closed", "message": "New links were sent to this address a short while "
-             "ago. Open the newest one from your e-mail (check the spam folder too), or try "
-             "again in an hour."},
+            request,
+            "signing/link_unusable.html",
+            {
+                "state": "closed",
+                "message": "New links were sent to this address a short while ago. Open the "
+                "newest one from your e-mail (check the spam folder too), or try again in an "
+                "hour.",
+            },
             status=429,
-        )  # fmt: skip
+        )
     try:
         link_resend(link=link)
     except ValidationError as error:
         return render(
-            request, "signing/link_unusable.html",
-            {"state": "closed", "message": " ".join(error.messages)}, status=410,
-        )  # fmt: skip
+            request,
+            "signing/link_unusable.html",
+            {"state": "closed", "message": " ".join(error.messages)},
+            status=410,
+        )
     return render(request, "signing/link_resent.html", {"email": link.submitter.email})
 
 
@@ -400,9 +406,11 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
     return render(
-        request, "signing/verify.html",
-        {"form": VerifyForm(), "result": {"ok": False, "reason": reason}}, status=status,
-    )  # fmt: skip
+        request,
+        "signing/verify.html",
+        {"form": VerifyForm(), "result": {"ok": False, "reason": reason}},
+        status=status,
+    )
 
 
 @csrf_protect
@@ -425,6 +433,8 @@ def _verify(request: HttpRequest) -> HttpResponse:
                 "submission": submission if check.ok else None,
             }
     return render(
-        request, "signing/verify.html", {"form": form, "result": result},
+        request,
+        "signing/verify.html",
+        {"form": form, "result": result},
         status=200 if result is None or result["ok"] else 422,
-    )  # fmt: skip
+    )

@@ -15,7 +15,7 @@ from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_merge_fields
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus, Submitter
-from signing.services import (
+from signing.services.submissions import (
     submission_create,
     submission_revoke_in_transaction,
     submission_send,
@@ -188,8 +188,8 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             signers=[
                 {"role": SPONSOR_ROLE, "name": sponsor.contact_name, "email": sponsor.contact_email}
             ],
-            on_complete="sponsors.services.sponsor_agreement_signed",
-            on_decline="sponsors.services.sponsor_agreement_declined",
+            on_complete="sponsors.agreement_signed",
+            on_decline="sponsors.agreement_declined",
             subject=cohort,
             actor=actor,
         )

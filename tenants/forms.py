@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.lists import FilterForm
-from signing.sealing import PKCS12_MAX_BYTES
+from signing.services.certificates import PKCS12_MAX_BYTES
 from tenants.models import Institution
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT, institution_code_validate
 

@@ -149,7 +149,7 @@ def institution_provision(
     invitation. Everything happens in one transaction: a bad code creates nothing."""
     from accounts.models import Role
     from accounts.services import user_invite_in_transaction
-    from signing.sealing import certificate_for_institution
+    from signing.services.certificates import certificate_for_institution
     from tenants.tasks import refill_schema_pool
 
     code = institution_code_validate(code)

@@ -16,8 +16,8 @@ from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.models import Role
 from accounts.permissions import role_required
-from signing.sealing import certificate_import_pkcs12
 from signing.selectors import certificate_in_use
+from signing.services.certificates import certificate_import_pkcs12
 from tenants.forms import (
     FindInstitutionForm,
     InstitutionCreateForm,

@@ -12,7 +12,11 @@ from audit.models import AuditEvent
 from cohorts.services import cohort_create, cohort_record_admin_signature
 from enrolments.services import enrollment_invite, enrollment_invite_in_transaction
 from signing.models import AgreementTemplate, SubmissionStatus
-from signing.services import submission_create, submission_revoke, submission_revoke_in_transaction
+from signing.services.submissions import (
+    submission_create,
+    submission_revoke,
+    submission_revoke_in_transaction,
+)
 from sponsors.services import sponsor_create
 from tests.factories import CohortFactory
 

@@ -35,8 +35,9 @@ from enrolments.services import (
 from integrations.models import SyncJob
 from integrations.services import connector_config_save, sync_job_cancel, sync_job_retry
 from signing.models import AgreementTemplate, Submission
-from signing.sealing import certificate_import_pkcs12
-from signing.services import submission_resend, submission_revoke, template_create, template_update
+from signing.services.certificates import certificate_import_pkcs12
+from signing.services.submissions import submission_resend, submission_revoke
+from signing.services.templates import template_create, template_update
 from sponsors.models import Sponsor
 from sponsors.services import (
     cohort_sponsor_set,

@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
-from signing.services import submission_create, submission_send, template_create
+from signing.services.submissions import submission_create, submission_send
+from signing.services.templates import template_create
 from tenants.models import Institution
 from tests.browser.support import PageChecker, draw_signature, sign_in
 

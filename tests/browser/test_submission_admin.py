@@ -8,7 +8,8 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from signing.models import Submission, SubmissionStatus
-from signing.services import submission_create, submission_send, template_create
+from signing.services.submissions import submission_create, submission_send
+from signing.services.templates import template_create
 from tenants.models import Institution
 from tests.browser.support import PageChecker, sign_in, wait_for_mail
 

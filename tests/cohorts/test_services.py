@@ -147,8 +147,8 @@ def test_a_verifier_sees_only_the_cohorts_granted_to_them(admin):
 def test_main_agreement_submission_signed_lets_the_cohort_activate(admin):
     from cohorts.services import cohort_main_agreement_start
     from signing.models import SubmissionStatus
-    from signing.selectors import submissions_for_subject
-    from signing.services import link_for_token, submitter_sign
+    from signing.selectors import link_for_token, submissions_for_subject
+    from signing.services.completion import submitter_sign
 
     cohort = CohortFactory()
     url = cohort_main_agreement_start(cohort=cohort, actor=admin)
@@ -181,8 +181,8 @@ def test_main_agreement_submission_signed_lets_the_cohort_activate(admin):
 def test_starting_the_main_agreement_again_reuses_the_open_one(admin):
     from cohorts.services import cohort_main_agreement_start
     from signing.models import SubmissionStatus
-    from signing.selectors import submissions_for_subject
-    from signing.services import link_for_token, template_update
+    from signing.selectors import link_for_token, submissions_for_subject
+    from signing.services.templates import template_update
 
     cohort = CohortFactory()
     first = cohort_main_agreement_start(cohort=cohort, actor=admin)
@@ -232,7 +232,7 @@ def test_completion_waits_for_the_sponsors_signature(admin):
 
 
 def test_changing_a_signed_draft_cohorts_agreement_asks_for_a_new_signature(admin):
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     cohort = CohortFactory()
     cohort = cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
@@ -293,7 +293,9 @@ def test_the_version_recorded_for_a_signed_cohort_is_the_one_its_admin_signed(ad
     from django.apps import apps
     from django.db import connection
 
-    from signing.services import link_for_token, submitter_sign, template_update
+    from signing.selectors import link_for_token
+    from signing.services.completion import submitter_sign
+    from signing.services.templates import template_update
 
     migration = importlib.import_module("cohorts.migrations.0005_cohort_main_template_version")
     cohort = CohortFactory()

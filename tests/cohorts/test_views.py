@@ -101,7 +101,8 @@ def test_activate_button_refuses_with_the_reason(admin_client):
 
 
 def _sign_through(url: str, name: str):
-    from signing.services import link_for_token, submitter_sign
+    from signing.selectors import link_for_token
+    from signing.services.completion import submitter_sign
 
     token = url.rstrip("/").rsplit("/", 1)[-1]
     return submitter_sign(
@@ -110,7 +111,7 @@ def _sign_through(url: str, name: str):
 
 
 def test_the_sign_page_shows_the_agreement_filled_in_as_the_admin_signs_it(admin_client, admin):
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     template = template_create(
         title="Welding agreement",
@@ -129,7 +130,7 @@ def test_the_sign_page_shows_the_agreement_filled_in_as_the_admin_signs_it(admin
 
 
 def test_the_sign_page_names_a_value_still_missing_and_signing_says_so(admin_client, admin):
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     template = template_create(
         title="Welding agreement",
@@ -179,7 +180,7 @@ def test_sign_then_activate_from_the_pages(admin_client, admin):
 
 def test_the_admins_copy_names_the_students_fields_for_what_they_stand_for(admin_client, admin):
     from signing.selectors import submissions_for_subject
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     template = template_create(
         title="Needs a student",

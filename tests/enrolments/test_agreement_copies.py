@@ -5,7 +5,9 @@ import pytest
 
 from cohorts.services import cohort_activate, cohort_main_agreement_start
 from enrolments.agreements import enrollment_agreement_send
-from signing.services import link_for_token, submitter_sign, template_create
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_sign
+from signing.services.templates import template_create
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tests.factories import CohortFactory
 

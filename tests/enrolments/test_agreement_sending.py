@@ -25,8 +25,9 @@ from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.documents import sha256_hex
 from signing.models import SigningLink, Submission, SubmissionStatus
-from signing.selectors import submissions_for_subject
-from signing.services import link_for_token, submitter_decline, submitter_sign, template_update
+from signing.selectors import link_for_token, submissions_for_subject
+from signing.services.completion import submitter_decline, submitter_sign
+from signing.services.templates import template_update
 from tests.factories import CohortFactory
 from tests.imports.support import student_row
 from tests.signing.conftest import pdf_text_contains, token_from
@@ -359,12 +360,12 @@ def test_a_waiting_agreement_of_other_text_than_the_institution_signed_is_replac
 def test_agreements_made_before_the_callbacks_moved_still_reach_them(
     enrol, active_cohort, eager, django_capture_on_commit_callbacks
 ):
-    """Submissions store the dotted path of their callbacks: the migration that moved the
-    student's callbacks to enrolments.agreements points the stored ones there, and a student
-    who signs such an agreement completes their part."""
+    """Submissions made before the callback registry stored the dotted path of their callbacks:
+    the migration that names them instead points the student's stored ones at the registered
+    names, and a student who signs such an agreement completes their part."""
     from django.apps import apps
 
-    moved = importlib.import_module("enrolments.migrations.0004_agreement_callbacks_moved")
+    moved = importlib.import_module("signing.migrations.0008_callback_names")
     cohort = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         enrollment = enrol(cohort=cohort)
@@ -374,12 +375,12 @@ def test_agreements_made_before_the_callbacks_moved_still_reach_them(
         on_decline="enrolments.services.enrollment_agreement_declined",
     )
 
-    moved.forwards(apps, None)
+    moved.paths_to_names(apps, None)
 
     submission.refresh_from_db()
     assert (submission.on_complete, submission.on_decline) == (
-        "enrolments.agreements.enrollment_agreement_signed",
-        "enrolments.agreements.enrollment_agreement_declined",
+        "enrolments.agreement_signed",
+        "enrolments.agreement_declined",
     )
     url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
     submitter_sign(

@@ -8,7 +8,8 @@ import pytest
 from audit.models import AuditEvent
 from enrolments.agreements import enrollment_agreement_sign, enrollment_agreement_start
 from enrolments.services import enrollment_details_save, enrollment_withdraw
-from signing.services import link_for_token, submitter_decline
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline
 
 pytestmark = pytest.mark.django_db
 

@@ -165,8 +165,8 @@ def test_existing_account_is_told_where_to_sign_in(enrol, institution):
 def test_signing_the_agreement_submission_completes_the_enrolment(enrol, admin):
     from enrolments.agreements import enrollment_agreement_start
     from signing.models import SubmissionStatus
-    from signing.selectors import submissions_for_subject
-    from signing.services import link_for_token, submitter_sign
+    from signing.selectors import link_for_token, submissions_for_subject
+    from signing.services.completion import submitter_sign
 
     enrollment = enrol()
     _details(enrollment)

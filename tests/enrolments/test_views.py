@@ -179,7 +179,8 @@ def test_details_form_shows_the_mismatch_next_to_the_field(enrol, client_of):
 
 
 def _sign_through(url: str, name: str):
-    from signing.services import link_for_token, submitter_sign
+    from signing.selectors import link_for_token
+    from signing.services.completion import submitter_sign
 
     token = url.rstrip("/").rsplit("/", 1)[-1]
     return submitter_sign(

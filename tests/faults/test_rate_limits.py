@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Role
 from cohorts.models import StudentImport, StudentImportStatus
-from signing.services import submission_create, submission_send, template_create
+from signing.services.submissions import submission_create, submission_send
+from signing.services.templates import template_create
 from tenants.ratelimits import rate_limit_failures
 from tests.factories import CohortFactory, UserFactory
 from tests.signing.conftest import BODY, CONTEXT, SIGNERS, last_link_to

@@ -5,7 +5,8 @@ import pytest
 
 from notifications.models import OutboundEmail
 from notifications.services import email_render
-from signing.services import link_for_token, submitter_decline
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tests.factories import CohortFactory
 from tests.signing.conftest import last_link_to

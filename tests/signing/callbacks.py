@@ -1,6 +1,14 @@
-"""A completion callback for the tests, called by dotted path as a real caller's would be."""
+"""Callbacks for the tests, registered by name as a domain app's are in its AppConfig.ready
+(here once, when the signing tests' conftest imports this module)."""
+
+from django.core.exceptions import PermissionDenied
 
 from audit.services import audit_record
+from signing import callbacks
+
+RECORD_COMPLETION = "tests.record_completion"
+RECORD_DECLINE = "tests.record_decline"
+REFUSE_COMPLETION = "tests.refuse_completion"
 
 
 def record_completion(*, submission) -> None:
@@ -23,6 +31,9 @@ def record_decline(*, submission, submitter) -> None:
 
 def refuse_completion(*, submission) -> None:
     """As a caller whose own permission check fails, e.g. a signer who lost their role."""
-    from django.core.exceptions import PermissionDenied
-
     raise PermissionDenied("No longer an admin.")
+
+
+callbacks.register(RECORD_COMPLETION, record_completion)
+callbacks.register(RECORD_DECLINE, record_decline)
+callbacks.register(REFUSE_COMPLETION, refuse_completion)

@@ -87,6 +87,9 @@ def pkcs12_file(
     password: str = PASSWORD,
 ) -> bytes:
     return pkcs12.serialize_key_and_certificates(
-        b"document seal", key, certificate, cas,
+        b"document seal",
+        key,
+        certificate,
+        cas,
         serialization.BestAvailableEncryption(password.encode()),
-    )  # fmt: skip
+    )

@@ -10,8 +10,10 @@ from PIL import Image
 
 from accounts.models import Role
 from notifications.models import OutboundEmail
-from signing.services import submission_create, submission_send, template_create
+from signing.services.submissions import submission_create, submission_send
+from signing.services.templates import template_create
 from tests.factories import UserFactory
+from tests.signing.callbacks import RECORD_COMPLETION, RECORD_DECLINE
 
 BODY = (
     "<h2>Participation</h2><p>{{ student.full_name }} joins {{ cohort.name }} at "
@@ -27,7 +29,6 @@ SIGNERS = [
     {"role": "sponsor", "name": "Sipho Dlamini", "email": "sipho@ubuntu.example"},
     {"role": "institution_admin", "name": "Lerato Khumalo", "email": "lerato@alpha.example"},
 ]
-CALLBACK = "tests.signing.callbacks.record_completion"
 
 
 @pytest.fixture(autouse=True)
@@ -70,12 +71,16 @@ def last_link_to(email: str) -> str:
 
 @pytest.fixture
 def make_submission(template, admin):
-    def make(*, signers=SIGNERS, subject=None, on_complete=CALLBACK):
+    def make(*, signers=SIGNERS, subject=None, on_complete=RECORD_COMPLETION):
         submission = submission_create(
-            template=template, context=CONTEXT, signers=signers, on_complete=on_complete,
-            on_decline="tests.signing.callbacks.record_decline", subject=subject or admin,
+            template=template,
+            context=CONTEXT,
+            signers=signers,
+            on_complete=on_complete,
+            on_decline=RECORD_DECLINE,
+            subject=subject or admin,
             actor=admin,
-        )  # fmt: skip
+        )
         submission_send(submission=submission, actor=admin)
         return submission
 

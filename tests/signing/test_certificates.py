@@ -18,13 +18,10 @@ from pyhanko_certvalidator import ValidationContext
 from accounts.models import Role
 from audit.models import AuditEvent
 from signing.models import CertificateSource, InstitutionCertificate
-from signing.sealing import (
-    certificate_for_institution,
-    certificate_import_pkcs12,
-    pdf_seal_check,
-)
-from signing.selectors import certificate_in_use, certificates_for_verify
-from signing.services import link_for_token, submitter_sign
+from signing.sealing import pdf_seal_check
+from signing.selectors import certificate_in_use, certificates_for_verify, link_for_token
+from signing.services.certificates import certificate_for_institution, certificate_import_pkcs12
+from signing.services.completion import submitter_sign
 from tests.factories import UserFactory
 from tests.signing.certificates import (
     PASSWORD,

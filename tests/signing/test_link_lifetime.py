@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from signing.services import link_for_token, submitter_open
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_open
 from tests.signing.conftest import last_link_to
 
 pytestmark = pytest.mark.django_db

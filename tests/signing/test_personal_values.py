@@ -6,7 +6,8 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from signing.services import link_for_token, submitter_decline, submitter_sign
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline, submitter_sign
 from tests.signing.conftest import last_link_to
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,8 @@ def test_a_decline_reason_is_recorded_as_given_only(make_submission):
 
     event = AuditEvent.objects.get(action="signing.submission_declined")
     assert event.new_values == {
-        "submitter": student.pk, "role": "student", "decline_reason": "(changed)"
-    }  # fmt: skip
+        "submitter": student.pk,
+        "role": "student",
+        "decline_reason": "(changed)",
+    }
     assert "family matters" not in _trail()

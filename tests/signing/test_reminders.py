@@ -16,15 +16,10 @@ from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.models import SigningLink, SubmissionEvent, Submitter
-from signing.services import (
-    link_for_token,
-    submission_create,
-    submission_revoke,
-    submission_send,
-    submitter_decline,
-    submitter_sign,
-    template_create,
-)
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline, submitter_sign
+from signing.services.submissions import submission_create, submission_revoke, submission_send
+from signing.services.templates import template_create
 from signing.tasks import send_link_reminders, send_link_reminders_all_institutions
 from tests.factories import UserFactory
 from tests.signing.conftest import BODY, CONTEXT, SIGNERS, last_link_to, token_from

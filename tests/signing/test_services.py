@@ -14,15 +14,9 @@ from signing.models import (
     TemplateVersion,
 )
 from signing.sealing import pdf_seal_check
-from signing.services import (
-    link_for_token,
-    submitter_decline,
-    submitter_open,
-    submitter_sign,
-    template_create,
-    template_preview_pdf,
-    template_update,
-)
+from signing.selectors import link_for_token, template_preview_pdf
+from signing.services.completion import submitter_decline, submitter_open, submitter_sign
+from signing.services.templates import template_create, template_update
 from tests.factories import UserFactory
 from tests.signing.conftest import (
     BODY,
@@ -52,18 +46,22 @@ def _sign_all(submission):
 def test_template_with_an_unknown_merge_field_is_refused(admin):
     with pytest.raises(ValidationError) as error:
         template_create(
-            title="T", body="<p>{{ student.full_name }} {{ student.shoe_size }}</p>",
-            signer_roles=["student"], actor=admin,
-        )  # fmt: skip
+            title="T",
+            body="<p>{{ student.full_name }} {{ student.shoe_size }}</p>",
+            signer_roles=["student"],
+            actor=admin,
+        )
     assert "{{ student.shoe_size }}" in str(error.value.message_dict["body"])
     assert not AgreementTemplate.objects.filter(title="T").exists()
 
 
 def test_template_body_is_sanitised(admin):
     template = template_create(
-        title="T", body='<p onclick="x()">Hi<script>alert(1)</script></p>',
-        signer_roles=["student"], actor=admin,
-    )  # fmt: skip
+        title="T",
+        body='<p onclick="x()">Hi<script>alert(1)</script></p>',
+        signer_roles=["student"],
+        actor=admin,
+    )
     assert template.body == "<p>Hi</p>"
 
 
@@ -86,8 +84,9 @@ def test_preview_renders_a_pdf_with_example_values(template):
 
 
 def test_editing_an_unsent_template_keeps_its_version(template, admin):
-    template_update(template=template, title="Renamed", body=BODY, signer_roles=["student"],
-                    actor=admin)  # fmt: skip
+    template_update(
+        template=template, title="Renamed", body=BODY, signer_roles=["student"], actor=admin
+    )
     template.refresh_from_db()
     assert template.version == 1
     assert TemplateVersion.objects.get(template=template).title == "Renamed"
@@ -97,9 +96,12 @@ def test_sent_submission_is_unaffected_by_a_later_template_edit(template, admin,
     submission = make_submission()
     original = submission.original_pdf.read()
     template_update(
-        template=template, title="Learnership agreement", body="<p>Entirely new terms.</p>",
-        signer_roles=["student", "sponsor", "institution_admin"], actor=admin,
-    )  # fmt: skip
+        template=template,
+        title="Learnership agreement",
+        body="<p>Entirely new terms.</p>",
+        signer_roles=["student", "sponsor", "institution_admin"],
+        actor=admin,
+    )
     template.refresh_from_db()
     submission.refresh_from_db()
     assert template.version == 2
@@ -117,22 +119,24 @@ def test_sent_submission_is_unaffected_by_a_later_template_edit(template, admin,
 
 
 def test_submission_needs_every_merge_value(template, admin):
-    from signing.services import submission_create
+    from signing.services.submissions import submission_create
 
     with pytest.raises(ValidationError, match="sponsor.company_name"):
         submission_create(
-            template=template, context={"student.full_name": "A", "cohort.name": "B"},
-            signers=[{"role": "student", "name": "A", "email": "a@example.org"}], actor=admin,
-        )  # fmt: skip
+            template=template,
+            context={"student.full_name": "A", "cohort.name": "B"},
+            signers=[{"role": "student", "name": "A", "email": "a@example.org"}],
+            actor=admin,
+        )
 
 
 def test_signing_order_is_enforced(make_submission):
     submission = make_submission()
     student, sponsor, admin_signer = submission.submitters.order_by("order")
     # Only the first signer has a link yet; a link for a later one (e.g. resent) still waits.
-    from signing.services import _link_issue
+    from signing.services.links import link_issue
 
-    url = _link_issue(sponsor, notify=True)
+    url = link_issue(sponsor, notify=True)
     sponsor_link = link_for_token(url.rstrip("/").rsplit("/", 1)[1])
     with pytest.raises(ValidationError, match="Waiting for the student"):
         submitter_sign(link=sponsor_link, signed_name="S", consent=True, signature_text="S")
@@ -210,10 +214,13 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
     assert "Sponsor" in stamp
     assert pdf_text_contains(final, submission.original_sha256)
     certificate_text = pdf_text(final)
-    signed_sha256 = re.search(
-        r"signed document \(its pages with the signatures, before this certificate\) ([0-9a-f ]+)",
+    signed_hex = re.search(
+        r"signed document \(its pages with the signatures, before this certificate\) "
+        r"([0-9a-f ]+)",
         certificate_text,
-    ).group(1).replace(" ", "")  # fmt: skip
+    )
+    assert signed_hex is not None
+    signed_sha256 = signed_hex.group(1).replace(" ", "")
     assert len(signed_sha256) == 64
     assert signed_sha256 not in (submission.original_sha256, submission.final_sha256)
     assert f"E-mailed link to {student.email}" in certificate_text
@@ -234,7 +241,8 @@ def test_completion_seals_stamps_mails_and_calls_back(make_submission, admin):
 def test_the_seal_is_an_incremental_update(make_submission):
     """Sealing only appends to the file: every earlier byte, and so any signature already in
     it, stays as it was."""
-    from signing.sealing import certificate_for_institution, pdf_seal
+    from signing.sealing import pdf_seal
+    from signing.services.certificates import certificate_for_institution
 
     with make_submission().original_pdf.open("rb") as stored:
         document = stored.read()
@@ -262,23 +270,28 @@ def test_institution_certificate_key_is_encrypted_at_rest(make_submission):
 
 
 def test_submission_refuses_roles_the_template_does_not_have(template, admin):
-    from signing.services import submission_create
+    from signing.services.submissions import submission_create
 
     with pytest.raises(ValidationError, match="no signer role"):
         submission_create(
-            template=template, context={}, actor=admin,
+            template=template,
+            context={},
+            actor=admin,
             signers=[{"role": "auditor", "name": "A", "email": "a@example.org"}],
-        )  # fmt: skip
+        )
 
 
 def test_submission_refuses_an_unknown_callback(template, admin):
-    from signing.services import submission_create
+    from signing.services.submissions import submission_create
 
     with pytest.raises(ValidationError, match="Unknown callback"):
         submission_create(
-            template=template, context={}, actor=admin, on_complete="nowhere.at_all",
+            template=template,
+            context={},
+            actor=admin,
+            on_complete="nowhere.at_all",
             signers=[{"role": "student", "name": "A", "email": "a@example.org"}],
-        )  # fmt: skip
+        )
 
 
 def test_each_step_is_audited(make_submission, admin):
@@ -292,9 +305,11 @@ def test_each_step_is_audited(make_submission, admin):
         ).values_list("action", flat=True)
     )
     assert {
-        "signing.submission_created", "signing.link_sent", "signing.submission_signed",
+        "signing.submission_created",
+        "signing.link_sent",
+        "signing.submission_signed",
         "signing.submission_completed",
-    } <= actions  # fmt: skip
+    } <= actions
     kinds = list(submission.events.values_list("kind", flat=True))
     assert kinds[0] == "created"
     assert kinds[-1] == "completed"

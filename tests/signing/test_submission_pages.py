@@ -9,7 +9,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from signing.models import SubmissionStatus
-from signing.services import link_for_token
+from signing.selectors import link_for_token
 from tests.factories import CohortFactory, UserFactory
 from tests.signing.conftest import last_link_to
 
@@ -105,9 +105,10 @@ def test_revoking_stops_every_link_and_keeps_the_reason(admin_client, make_submi
     submission = make_submission()
     token = last_link_to("thandi@example.org")
     response = admin_client.post(
-        f"/agreements/sent/{submission.pk}/revoke/", {"reason": "Sent to the wrong person"},
+        f"/agreements/sent/{submission.pk}/revoke/",
+        {"reason": "Sent to the wrong person"},
         follow=True,
-    )  # fmt: skip
+    )
     page = response.content.decode()
     assert "Agreement revoked" in page
     assert f"by {admin.full_name}." in page

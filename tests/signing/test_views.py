@@ -8,9 +8,12 @@ from django.utils import timezone
 
 from accounts.models import Role
 from signing.models import AgreementTemplate, SubmissionStatus
-from signing.services import link_for_token, submission_send, submitter_sign
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_sign
+from signing.services.submissions import submission_send
 from signing.views import GUESS_RATE, MAX_VERIFY_BYTES, RESEND_RATE, VERIFY_RATE
 from tests.factories import UserFactory
+from tests.signing.callbacks import REFUSE_COMPLETION
 from tests.signing.conftest import last_link_to, png_signature
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +31,12 @@ def _first_token(submission) -> str:
 
 
 def _sign_post(client, token, **extra):
-    data = {"action": "sign", "signed_name": "Thandi Mokoena", "signature_text": "T. Mokoena",
-            "consent": "on"} | extra  # fmt: skip
+    data = {
+        "action": "sign",
+        "signed_name": "Thandi Mokoena",
+        "signature_text": "T. Mokoena",
+        "consent": "on",
+    } | extra
     return client.post(f"/sign/{token}/", data)
 
 
@@ -56,9 +63,14 @@ def test_unknown_merge_field_is_shown_beside_the_body(admin_client):
 def test_template_create_page_saves_signers_in_order(admin_client):
     response = admin_client.post(
         "/agreements/new/",
-        {"title": "Sponsor agreement", "body": "<p>{{ sponsor.company_name }}</p>",
-         "first_signer": "sponsor", "second_signer": "institution_admin", "third_signer": ""},
-    )  # fmt: skip
+        {
+            "title": "Sponsor agreement",
+            "body": "<p>{{ sponsor.company_name }}</p>",
+            "first_signer": "sponsor",
+            "second_signer": "institution_admin",
+            "third_signer": "",
+        },
+    )
     assert response.status_code == 302
     assert AgreementTemplate.objects.get(title="Sponsor agreement").signer_roles == [
         "sponsor",
@@ -143,8 +155,9 @@ def test_behind_a_proxy_the_trail_records_the_signers_address(
 def test_drawn_signature_is_stored(signer_client, make_submission):
     submission = make_submission()
     data = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
-    response = _sign_post(signer_client, _first_token(submission), signature_text="",
-                          signature_image=data)  # fmt: skip
+    response = _sign_post(
+        signer_client, _first_token(submission), signature_text="", signature_image=data
+    )
     assert response.status_code == 200
     student = submission.submitters.get(order=1)
     assert student.signed_at
@@ -162,9 +175,9 @@ def test_missing_consent_is_shown_beside_the_checkbox(signer_client, make_submis
 def test_later_signer_sees_waiting_for_role(signer_client, make_submission):
     submission = make_submission()
     sponsor = submission.submitters.get(order=2)
-    from signing.services import _link_issue
+    from signing.services.links import link_issue
 
-    token = _link_issue(sponsor, notify=False).rstrip("/").rsplit("/", 1)[1]
+    token = link_issue(sponsor, notify=False).rstrip("/").rsplit("/", 1)[1]
     response = signer_client.get(f"/sign/{token}/")
     assert response.status_code == 409
     assert "Waiting for the student" in response.content.decode()
@@ -234,9 +247,7 @@ def test_pages_after_the_link_name_whom_to_ask(signer_client, make_submission, i
 
 def test_a_refused_completion_says_so_and_signs_nothing(signer_client, make_submission):
     one_signer = [{"role": "student", "name": "Thandi Mokoena", "email": "thandi@example.org"}]
-    submission = make_submission(
-        signers=one_signer, on_complete="tests.signing.callbacks.refuse_completion"
-    )
+    submission = make_submission(signers=one_signer, on_complete=REFUSE_COMPLETION)
     response = _sign_post(signer_client, _first_token(submission))
     assert response.status_code == 200
     assert "could not be recorded from this link. Ask Alpha College." in response.content.decode()
@@ -249,9 +260,7 @@ def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submissi
     from pathlib import Path
 
     one_signer = [{"role": "student", "name": "Thandi Mokoena", "email": "thandi@example.org"}]
-    submission = make_submission(
-        signers=one_signer, on_complete="tests.signing.callbacks.refuse_completion"
-    )
+    submission = make_submission(signers=one_signer, on_complete=REFUSE_COMPLETION)
     drawn = "data:image/png;base64," + base64.b64encode(png_signature()).decode()
     _sign_post(signer_client, _first_token(submission), signature_text="", signature_image=drawn)
     stored = {path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()}
@@ -261,7 +270,7 @@ def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submissi
 def test_a_refused_request_for_a_new_link_uses_up_no_allowance(
     signer_client, make_submission, admin
 ):
-    from signing.services import submission_revoke
+    from signing.services.submissions import submission_revoke
 
     submission = make_submission()
     old = _first_token(submission)
@@ -282,7 +291,7 @@ def test_replaced_link_is_revoked(signer_client, make_submission, admin):
 
 
 def test_revoked_submission_link_is_refused(signer_client, make_submission, admin):
-    from signing.services import submission_revoke
+    from signing.services.submissions import submission_revoke
 
     submission = make_submission()
     token = _first_token(submission)
@@ -386,9 +395,11 @@ def test_verify_page_refuses_a_pdf_changed_by_one_byte(signer_client, make_submi
 def test_verify_page_refuses_an_oversized_upload_before_reading_it(signer_client):
     declared = MAX_VERIFY_BYTES + 1024 * 1024
     response = signer_client.post(
-        "/sign/verify/", data=b"", content_type="multipart/form-data; boundary=x",
+        "/sign/verify/",
+        data=b"",
+        content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(declared),
-    )  # fmt: skip
+    )
     assert response.status_code == 413
     assert "larger than any document we seal" in response.content.decode()
 
@@ -422,12 +433,13 @@ def test_verify_page_refuses_another_institutions_document(
 def test_template_list_queries_do_not_grow_with_templates(
     admin_client, admin, django_assert_num_queries
 ):
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     def add(count: int) -> None:
         for number in range(count):
-            template_create(title=f"T{number}", body="<p>x</p>", signer_roles=["student"],
-                            actor=admin)  # fmt: skip
+            template_create(
+                title=f"T{number}", body="<p>x</p>", signer_roles=["student"], actor=admin
+            )
 
     add(2)
     admin_client.get("/agreements/")  # warm the session and the institution's caches

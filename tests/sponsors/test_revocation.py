@@ -14,7 +14,8 @@ from cohorts.selectors import cohort_completion_blockers
 from cohorts.services import cohort_cancel
 from notifications.models import OutboundEmail
 from signing.models import SigningLink, SubmissionStatus
-from signing.services import link_for_token, submitter_sign
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_sign
 from sponsors.selectors import cohort_sponsor_status
 from sponsors.services import (
     cohort_sponsor_set,

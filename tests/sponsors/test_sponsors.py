@@ -8,7 +8,8 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from signing.models import SigningLink, SubmissionStatus
-from signing.services import link_for_token, submitter_decline, submitter_sign
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_decline, submitter_sign
 from sponsors.models import Sponsor
 from sponsors.selectors import cohort_sponsor_status, cohort_summary
 from sponsors.services import (
@@ -201,7 +202,7 @@ def test_a_link_opened_before_the_signature_was_required_can_still_be_revoked(
 
 def test_a_new_main_agreement_asks_the_sponsor_to_sign_it(admin, sponsor, cohort):
     from cohorts.services import cohort_record_admin_signature, cohort_update
-    from signing.services import template_create
+    from signing.services.templates import template_create
 
     first = sponsor_invite(cohort=cohort, actor=admin)
     other = template_create(
@@ -223,7 +224,7 @@ def test_a_new_main_agreement_asks_the_sponsor_to_sign_it(admin, sponsor, cohort
 
 def test_a_signature_on_an_earlier_text_no_longer_counts(admin, sponsor, cohort):
     from cohorts.models import Cohort
-    from signing.services import template_update
+    from signing.services.templates import template_update
 
     sponsor_invite(cohort=cohort, actor=admin)
     submitter_sign(

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
 from signing.models import CertificateSource, InstitutionCertificate
-from signing.sealing import certificate_for_institution
+from signing.services.certificates import certificate_for_institution
 from tests.factories import UserFactory
 from tests.signing.certificates import (
     PASSWORD,

@@ -1,0 +1,302 @@
+"""What a signer does from their link (opens the document, signs it or declines), and the
+completion the last signature brings: the signatures stamped on the pages, the signature page
+and audit certificate, the institution's seal, the e-mails and the caller's callback, all in
+the last signature's transaction."""
+
+import datetime
+import io
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models.fields.files import FieldFile
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.context import current_context
+from notifications.services import email_enqueue
+from signing import callbacks, documents
+from signing.models import SigningLink, Submission, SubmissionStatus, Submitter
+from signing.sealing import pdf_seal
+from signing.selectors import next_submitter, waiting_for
+from signing.services.certificates import certificate_for_institution
+from signing.services.files import (
+    SIGNATURE_STORAGE_FAILED_MESSAGE,
+    file_store,
+    files_removed_on_failure,
+)
+from signing.services.links import link_issue
+from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
+from tenants.db import tenant_connection
+from tenants.sites import institution_url
+
+MAX_SIGNATURE_PNG_BYTES = 512 * 1024
+
+CONSENT_TEXT = (
+    "I agree to sign this document electronically. I understand that my electronic signature "
+    "binds me as a handwritten one would, and that a record of when, where from and how I "
+    "signed is kept with the document."
+)
+
+
+def _usable_link(link: SigningLink) -> tuple[SigningLink, Submitter]:
+    """Re-read the link under the submission's lock and refuse it unless it is usable now and
+    it is its signer's turn."""
+    submission = submission_lock(link.submitter.submission)
+    link = SigningLink.objects.select_related("submitter__submission").get(pk=link.pk)
+    if link.state != "usable":
+        raise PermissionDenied(f"link {link.state}")
+    submitter = link.submitter
+    submitter.submission = submission
+    earlier = waiting_for(submitter)
+    if earlier is not None:
+        raise ValidationError(f"Waiting for the {earlier.get_role_display().lower()} to sign.")
+    return link, submitter
+
+
+def submitter_open(*, link: SigningLink) -> Submitter:
+    """Record that the signer opened the document (the first time; later views add nothing)."""
+    with transaction.atomic(durable=True):
+        link, submitter = _usable_link(link)
+        if submitter.opened_at is None:
+            context = current_context()
+            submitter.opened_at = timezone.now()
+            submitter.ip_address = context.ip_address
+            submitter.user_agent = (context.user_agent or "")[:500]
+            submitter.save(update_fields=["opened_at", "ip_address", "user_agent"])
+            submission_event_record(submitter.submission, "opened", submitter)
+            submission_audit_record(
+                "submission_opened",
+                submitter.submission,
+                submitter=submitter.pk,
+                role=submitter.role,
+            )
+    return submitter
+
+
+def _check_png(data: bytes) -> None:
+    from PIL import Image
+
+    if len(data) > MAX_SIGNATURE_PNG_BYTES or not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValidationError({"signature_image": "The drawn signature could not be read."})
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except Exception as error:
+        raise ValidationError({"signature_image": "The drawn signature could not be read."}) from (
+            error
+        )
+
+
+def submitter_sign(
+    *,
+    link: SigningLink,
+    signed_name: str,
+    consent: bool,
+    signature_text: str = "",
+    signature_png: bytes | None = None,
+) -> Submitter:
+    """Sign with a typed name or a drawn image, after consenting to sign electronically. The
+    last signer's signature completes the submission; otherwise the next signer is e-mailed.
+    If the storage cannot keep the drawn image or the sealed PDF, nothing is signed and the
+    signer is told SIGNATURE_STORAGE_FAILED_MESSAGE."""
+    errors: dict[str, str] = {}
+    signed_name = (signed_name or "").strip()
+    signature_text = (signature_text or "").strip()
+    if not signed_name:
+        errors["signed_name"] = "Type your full name."
+    if not consent:
+        errors["consent"] = "Tick the box to agree to sign electronically."
+    if not signature_text and not signature_png:
+        errors["signature_text"] = "Type your signature or draw it."
+    if errors:
+        raise ValidationError(errors)
+    if signature_png:
+        _check_png(signature_png)
+    with files_removed_on_failure() as stored, transaction.atomic(durable=True):
+        link, submitter = _usable_link(link)
+        submission = submitter.submission
+        context = current_context()
+        now = timezone.now()
+        submitter.signed_name = signed_name
+        submitter.signature_text = "" if signature_png else signature_text
+        if signature_png:
+            file_store(
+                submitter.signature_image,
+                name="signature.png",
+                content=signature_png,
+                failure_message=SIGNATURE_STORAGE_FAILED_MESSAGE,
+                described_as=f"the signature of signer {submitter.pk} of submission "
+                f"{submission.pk}",
+            )
+            stored.append(submitter.signature_image)
+        submitter.consent_text = CONSENT_TEXT
+        submitter.consent_sha256 = documents.sha256_hex(CONSENT_TEXT.encode())
+        submitter.opened_at = submitter.opened_at or now
+        submitter.consented_at = now
+        submitter.signed_at = now
+        submitter.ip_address = context.ip_address
+        submitter.user_agent = (context.user_agent or "")[:500]
+        submitter.save()
+        submission_event_record(
+            submission, "consented", submitter, consent_sha256=submitter.consent_sha256
+        )
+        submission_event_record(submission, "signed", submitter, drawn=bool(signature_png))
+        submission_audit_record(
+            "submission_signed",
+            submission,
+            submitter=submitter.pk,
+            role=submitter.role,
+            drawn=bool(signature_png),
+        )
+        following = next_submitter(submission)
+        if following is None:
+            _complete(submission, stored)
+        else:
+            link_issue(following, notify=True)
+    return submitter
+
+
+def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
+    """Decline with a reason: the submission stops and every other link stops working."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why you decline."})
+    with transaction.atomic(durable=True):
+        link, submitter = _usable_link(link)
+        submission = submitter.submission
+        now = timezone.now()
+        context = current_context()
+        submitter.declined_at = now
+        submitter.decline_reason = reason
+        submitter.ip_address = context.ip_address
+        submitter.user_agent = (context.user_agent or "")[:500]
+        submitter.save(update_fields=["declined_at", "decline_reason", "ip_address", "user_agent"])
+        submission.status = SubmissionStatus.DECLINED
+        submission.declined_at = now
+        submission.save(update_fields=["status", "declined_at"])
+        SigningLink.objects.filter(
+            submitter__submission=submission, revoked_at__isnull=True
+        ).exclude(pk=link.pk).update(revoked_at=now)
+        submission_event_record(submission, "declined", submitter, reason=reason)
+        submission_audit_record(
+            "submission_declined",
+            submission,
+            submitter=submitter.pk,
+            role=submitter.role,
+            decline_reason=reason,
+        )
+        if submission.on_decline:
+            on_decline = callbacks.callback_for(submission.on_decline)
+            on_decline(submission=submission, submitter=submitter)
+    return submitter
+
+
+def _when(moment: datetime.datetime | None) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+
+
+def submission_final_pdf(submission: Submission) -> bytes:
+    """The signed document with the signatures stamped on each page, then its signature page
+    and audit certificate, sealed with the institution's certificate. Reads the submission's
+    current rows; writes nothing (but the institution's certificate, on first use)."""
+    signers = []
+    for submitter in submission.submitters.order_by("order").prefetch_related("links"):
+        png = None
+        if submitter.signature_image:
+            with submitter.signature_image.open("rb") as image:
+                png = image.read()
+        link = submitter.latest_link
+        signers.append(
+            {
+                "role": submitter.get_role_display(),
+                "email": submitter.email,
+                "reached_by": f"E-mailed link to {submitter.email}"
+                if link is not None and link.emailed
+                else f"Signed in to their account, {submitter.email}",
+                "signed_name": submitter.signed_name,
+                "signature_text": submitter.signature_text,
+                "signature_src": documents.png_data_uri(png),
+                "opened_at": _when(submitter.opened_at),
+                "consented_at": _when(submitter.consented_at),
+                "signed_at": _when(submitter.signed_at),
+                "ip_address": submitter.ip_address or "",
+                "user_agent": submitter.user_agent,
+                "consent_sha256": submitter.consent_sha256,
+            }
+        )
+    events = [
+        {
+            "at": _when(event.created_at),
+            "kind": event.label,
+            "who": f"{event.submitter.name} ({event.submitter.get_role_display()})"
+            if event.submitter
+            else "system",
+            "ip_address": event.ip_address,
+        }
+        for event in submission.events.select_related("submitter")
+    ]
+    events.append({"at": _when(timezone.now()), "kind": "Completed and sealed", "who": "system"})
+    with submission.original_pdf.open("rb") as original_file:
+        original = original_file.read()
+    institution = tenant_connection.tenant
+    document = documents.completion_pdf(
+        signed=documents.signed_pages_pdf(original, signers),
+        submission_title=submission.title,
+        institution_name=institution.name,
+        signers=signers,
+        events=events,
+        original_sha256=submission.original_sha256,
+        verify_url=institution_url(institution, reverse("signing_public:verify")),
+    )
+    return pdf_seal(
+        document,
+        certificate=certificate_for_institution(),
+        reason=f"{submission.title}: signed by all parties",
+    )
+
+
+def _complete(submission: Submission, stored: list[FieldFile]) -> None:
+    """Inside the last signature's transaction: seal, store (listing the file in `stored`),
+    e-mail everyone the final PDF and run the completion callback, so that a failure anywhere
+    leaves the submission unsigned."""
+    final = submission_final_pdf(submission)
+    file_store(
+        submission.final_pdf,
+        name="final.pdf",
+        content=final,
+        failure_message=SIGNATURE_STORAGE_FAILED_MESSAGE,
+        described_as=f"the sealed PDF of submission {submission.pk}",
+    )
+    stored.append(submission.final_pdf)
+    submission.final_sha256 = documents.sha256_hex(final)
+    submission.status = SubmissionStatus.COMPLETED
+    submission.completed_at = timezone.now()
+    submission.save(update_fields=["final_pdf", "final_sha256", "status", "completed_at"])
+    submission_event_record(submission, "completed", final_sha256=submission.final_sha256)
+    submission_audit_record(
+        "submission_completed",
+        submission,
+        final_sha256=submission.final_sha256,
+        original_sha256=submission.original_sha256,
+    )
+    filename = f"{submission.title[:80]} (signed).pdf".replace("/", "-")
+    verify_url = institution_url(tenant_connection.tenant, reverse("signing_public:verify"))
+    for submitter in submission.submitters.all():
+        email_enqueue(
+            recipient=submitter.email,
+            template="signing_completed",
+            context={
+                "full_name": submitter.name,
+                "title": submission.title,
+                "verify_url": verify_url,
+                "attachments": [
+                    {
+                        "path": submission.final_pdf.name,
+                        "filename": filename,
+                        "mimetype": "application/pdf",
+                    }
+                ],
+            },
+        )
+    if submission.on_complete:
+        callbacks.callback_for(submission.on_complete)(submission=submission)
