@@ -1,7 +1,6 @@
 """The Celery app. Every task is a tenant task: it carries the schema it was queued in and runs
 inside that schema, so a task can never read or write another institution's data."""
 
-import functools
 import os
 
 from django.db import transaction
@@ -23,7 +22,9 @@ class InstitutionTask(TenantTask):
     def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
         options["headers"] = headers_with_schema(options.get("headers"))
 
-        publish = functools.partial(self.apply_async, args, kwargs, **options)
+        def publish() -> None:
+            self.apply_async(args, kwargs, **options)
+
         publish.__qualname__ = f"{self.name}.apply_async"  # Django names it when logging
         # robust: the change is committed; a broker that cannot be reached must not turn it into
         # an error page. Outbox sweeps (e-mail, sync jobs) queue what was not handed over.
