@@ -42,7 +42,7 @@ _PLAIN_VALUES = (str, int, bool, type(None))
 
 
 def _value_preparer(
-    model_field: models.Field[Any, Any], database: BaseDatabaseWrapper
+    model_field: "models.Field[Any, Any]", database: BaseDatabaseWrapper
 ) -> Callable[[models.Model], Any]:
     """What `save()` would write for this field of an instance; cheaper for empty and plain
     values, which matters at tens of thousands of rows."""
