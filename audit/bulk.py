@@ -6,9 +6,10 @@ lock, in one COPY instead of a round trip per event."""
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
@@ -20,16 +21,30 @@ from audit.services import audit_chain_lock, event_hash, personal_values_masked
 # any other value (a JSON string, an enum, a lazy translation) goes through the field.
 _PLAIN_COLUMNS = frozenset(
     {
-        "AutoField", "BigAutoField", "SmallAutoField", "BigIntegerField", "BooleanField",
-        "CharField", "EmailField", "ForeignKey", "IntegerField", "OneToOneField",
-        "PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
-        "SlugField", "SmallIntegerField", "TextField",
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "EmailField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallIntegerField",
+        "TextField",
     }
-)  # fmt: skip
+)
 _PLAIN_VALUES = (str, int, bool, type(None))
 
 
-def _value_preparer(model_field: models.Field, database) -> Callable[[models.Model], Any]:
+def _value_preparer(
+    model_field: "models.Field[Any, Any]", database: BaseDatabaseWrapper
+) -> Callable[[models.Model], Any]:
     """What `save()` would write for this field of an instance; cheaper for empty and plain
     values, which matters at tens of thousands of rows."""
     attname = model_field.attname
@@ -71,7 +86,10 @@ def rows_copy(model: type[models.Model], objects: Sequence[models.Model]) -> Non
         for model_field in meta.concrete_fields
         if not getattr(model_field, "generated", False)
     ]
-    relations = [model_field for model_field in fields if model_field.is_relation]
+    # The concrete relations: foreign keys and one-to-one fields.
+    relations = [
+        model_field for model_field in fields if isinstance(model_field, models.ForeignObject)
+    ]
     preparers = [_value_preparer(model_field, database) for model_field in fields]
     with database.cursor() as cursor:
         # The keys first, from the table's own sequence, so that the caller has them at once.
@@ -81,7 +99,8 @@ def rows_copy(model: type[models.Model], objects: Sequence[models.Model]) -> Non
         )
         for instance, (pk,) in zip(objects, cursor.fetchall(), strict=True):
             setattr(instance, meta.pk.attname, pk)
-        columns = ", ".join(quote(model_field.column) for model_field in fields)
+        # A concrete field is one with a column; Django types `column` optional for the rest.
+        columns = ", ".join(quote(cast(str, model_field.column)) for model_field in fields)
         copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
         # Django's exceptions (IntegrityError, ...), as for any query through the ORM.
         with database.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:

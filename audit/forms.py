@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 
 from accounts.lists import FilterForm
@@ -19,18 +21,19 @@ class AuditFilterForm(FilterForm):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["actor"].queryset = User.objects.order_by("full_name", "email")
-        self.fields["action"].choices = [("", "Any action")] + [
+        actor = cast(forms.ModelChoiceField, self.fields["actor"])
+        actor.queryset = User.objects.order_by("full_name", "email")
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", "Any action")] + [
             (a, a) for a in audit_action_choices()
         ]
-        self.fields["entity_type"].choices = [("", "Any entity")] + [
+        cast(forms.ChoiceField, self.fields["entity_type"]).choices = [("", "Any entity")] + [
             (e, e) for e in audit_entity_type_choices()
         ]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
         if (
             cleaned.get("date_from")
             and cleaned.get("date_to")
@@ -39,7 +42,7 @@ class AuditFilterForm(FilterForm):
             self.add_error("date_to", "The end date is before the start date.")
         return cleaned
 
-    def selector_filters(self) -> dict:
+    def selector_filters(self) -> dict[str, Any]:
         """The filters for audit_event_list, which takes the actor by id."""
         filters = super().selector_filters()
         if actor := filters.pop("actor", None):

@@ -1,5 +1,6 @@
 import ipaddress
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -7,6 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from audit.context import RequestContext, activate, deactivate, new_correlation_id
 
 USER_AGENT_MAX = 500
+
+
+class CorrelatedRequest(HttpRequest):
+    """A request as RequestContextMiddleware leaves it: its correlation id, which error pages
+    and the base template show as the support reference."""
+
+    correlation_id: str
 
 
 class ClientAddressMiddleware:
@@ -53,7 +61,7 @@ class RequestContextMiddleware:
             ip_address=request.META.get("REMOTE_ADDR") or None,
             user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
         )
-        request.correlation_id = context.correlation_id
+        cast(CorrelatedRequest, request).correlation_id = context.correlation_id
         token = activate(context)
         try:
             response = self.get_response(request)

@@ -10,10 +10,12 @@ import json
 from datetime import UTC
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, models
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
+from accounts.models import User
 from audit.context import current_context
 from audit.models import AuditEvent
 
@@ -45,7 +47,8 @@ def personal_values_masked(
 
 def _normalise(values: dict[str, Any] | None) -> dict[str, Any]:
     """JSON-safe copy, so that what is hashed is exactly what the database gives back."""
-    return json.loads(json.dumps(values or {}, default=str))
+    normalised: dict[str, Any] = json.loads(json.dumps(values or {}, default=str))
+    return normalised
 
 
 def event_content(event: AuditEvent) -> str:
@@ -88,7 +91,7 @@ def audit_record(
     entity: models.Model | None = None,
     entity_type: str = "",
     entity_id: str | int = "",
-    actor=None,
+    actor: User | AnonymousUser | None = None,
     old_values: dict[str, Any] | None = None,
     new_values: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -110,11 +113,11 @@ def audit_record(
             "open one (transaction.atomic) around the change and its event."
         )
     context = current_context()
-    actor = actor if actor is not None and actor.is_authenticated else None
+    recorded_actor = actor if isinstance(actor, User) else None  # AnonymousUser: no one
     previous = audit_chain_lock()
     event = AuditEvent(
-        actor=actor,
-        actor_email=actor.email if actor else "",
+        actor=recorded_actor,
+        actor_email=recorded_actor.email if recorded_actor else "",
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),

@@ -1,23 +1,34 @@
 import csv
 from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.http import AuthenticatedRequest
 from accounts.lists import LOG_PAGE_SIZE, list_page
 from accounts.permissions import AUDIT_READERS, role_required
 from audit.forms import AuditFilterForm
 from audit.selectors import audit_event_list
 
 CSV_COLUMNS = [
-    "id", "created_at", "actor_email", "action", "entity_type", "entity_id", "old_values",
-    "new_values", "ip_address", "user_agent", "correlation_id", "hash",
-]  # fmt: skip
+    "id",
+    "created_at",
+    "actor_email",
+    "action",
+    "entity_type",
+    "entity_id",
+    "old_values",
+    "new_values",
+    "ip_address",
+    "user_agent",
+    "correlation_id",
+    "hash",
+]
 
 
 @role_required(*AUDIT_READERS)
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = AuditFilterForm(request.GET or None)
     events = audit_event_list(**filters.selector_filters())
     return render(
@@ -33,7 +44,7 @@ class _Echo:
 
 
 @role_required(*AUDIT_READERS)
-def audit_export_csv(request: HttpRequest) -> HttpResponse:
+def audit_export_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
     """The filtered trail as CSV, streamed so that a long trail never sits in memory."""
     events = audit_event_list(**AuditFilterForm(request.GET or None).selector_filters())
     writer = csv.writer(_Echo())

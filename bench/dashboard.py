@@ -105,10 +105,14 @@ def measure(requests: int, show_queries: bool) -> dict[str, float | int]:
 
     def cohort(name: str, students: int):
         created = cohort_create(
-            actor=admin, name=name, program_type="learnership", start_date="2027-02-01",
-            end_date="2027-11-30", main_template=AgreementTemplate.objects.first(),
+            actor=admin,
+            name=name,
+            program_type="learnership",
+            start_date="2027-02-01",
+            end_date="2027-11-30",
+            main_template=AgreementTemplate.objects.first(),
             required_document_types=list(DocumentType.objects.all()[:2]),
-        )  # fmt: skip
+        )
         cohort_record_admin_signature(cohort=created, actor=admin, signature="Admin")
         cohort_activate(cohort=created, actor=admin)
         enrol(created, students)

@@ -92,8 +92,10 @@ def import_ours(content: bytes, cohort, actor) -> None:
         raise RuntimeError(f"ours: {len(report.invalid)} rows refused: {report.invalid[:3]}")
     checked = time.perf_counter()
     enrollments_import(cohort=cohort, actor=actor, rows=report.valid, reference="bench")
-    log(f"  ours: read and checked in {checked - started:.3f} s, "
-        f"imported in {time.perf_counter() - checked:.3f} s")  # fmt: skip
+    log(
+        f"  ours: read and checked in {checked - started:.3f} s, "
+        f"imported in {time.perf_counter() - checked:.3f} s"
+    )
 
 
 def import_baseline(content: bytes, cohort, actor) -> None:

@@ -267,8 +267,10 @@ def clone_catalog_work(name: str) -> tuple[int, int | None, float]:
 def log_catalog_work(label: str, sample: tuple[int, int | None, float]) -> None:
     schemas, work, seconds = sample
     pages = "n/a" if work is None else f"{work:,}"
-    log(f"  {label}: {schemas} schemas in the database, {pages} catalogue buffer pages, "
-        f"{seconds:.3f} s")  # fmt: skip
+    log(
+        f"  {label}: {schemas} schemas in the database, {pages} catalogue buffer pages, "
+        f"{seconds:.3f} s"
+    )
 
 
 # --- Main ----------------------------------------------------------------------------------
@@ -309,10 +311,14 @@ def measure(runs: int, with_breakdown: bool) -> dict[str, float]:
 
     clone_median = statistics.median(clone_times)
     replay_median = statistics.median(replay_times)
-    log(f"clone  min/median/max: {min(clone_times):.3f} / {clone_median:.3f} / "
-        f"{max(clone_times):.3f} s")  # fmt: skip
-    log(f"replay min/median/max: {min(replay_times):.3f} / {replay_median:.3f} / "
-        f"{max(replay_times):.3f} s")  # fmt: skip
+    log(
+        f"clone  min/median/max: {min(clone_times):.3f} / {clone_median:.3f} / "
+        f"{max(clone_times):.3f} s"
+    )
+    log(
+        f"replay min/median/max: {min(replay_times):.3f} / {replay_median:.3f} / "
+        f"{max(replay_times):.3f} s"
+    )
 
     log("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if with_breakdown:

@@ -56,8 +56,9 @@ def signature_png() -> bytes:
 
     image = Image.new("RGBA", (600, 200), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)
-    draw.line([(20, 150), (120, 40), (200, 160), (320, 50), (460, 140), (580, 60)], fill="black",
-              width=4)  # fmt: skip
+    draw.line(
+        [(20, 150), (120, 40), (200, 160), (320, 50), (460, 140), (580, 60)], fill="black", width=4
+    )
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
@@ -82,9 +83,11 @@ def measure(rounds: int) -> dict[str, float | int]:
     tenant_connection.set_tenant(institution)
     admin = User.objects.get(email="admin@bench.example")
     template = template_create(
-        title="Learnership agreement", body=agreement_body(),
-        signer_roles=["student", "sponsor", "institution_admin"], actor=admin,
-    )  # fmt: skip
+        title="Learnership agreement",
+        body=agreement_body(),
+        signer_roles=["student", "sponsor", "institution_admin"],
+        actor=admin,
+    )
     certificate_for_institution()
     drawn = signature_png()
     context = {
@@ -103,9 +106,12 @@ def measure(rounds: int) -> dict[str, float | int]:
         signers = [
             {"role": "student", "name": "Thandi Mokoena", "email": f"s{index}@bench.example"},
             {"role": "sponsor", "name": "Sipho Dlamini", "email": f"p{index}@bench.example"},
-            {"role": "institution_admin", "name": "Lerato Khumalo",
-             "email": f"a{index}@bench.example"},
-        ]  # fmt: skip
+            {
+                "role": "institution_admin",
+                "name": "Lerato Khumalo",
+                "email": f"a{index}@bench.example",
+            },
+        ]
         started = time.perf_counter()
         submission = submission_create(
             template=template, context=context, signers=signers, actor=admin

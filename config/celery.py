@@ -3,12 +3,20 @@ inside that schema, so a task can never read or write another institution's data
 
 import functools
 import os
+from typing import Any
 
 from django.db import transaction
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask, headers_with_schema
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+class _Publish(functools.partial[Any]):
+    """`apply_async` with its arguments, to run on commit. Django names an on-commit callback
+    by its `__qualname__` when it logs its failure, and a partial has none of its own."""
+
+    __qualname__: str
 
 
 class InstitutionTask(TenantTask):
@@ -23,7 +31,7 @@ class InstitutionTask(TenantTask):
     def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
         options["headers"] = headers_with_schema(options.get("headers"))
 
-        publish = functools.partial(self.apply_async, args, kwargs, **options)
+        publish = _Publish(self.apply_async, args, kwargs, **options)
         publish.__qualname__ = f"{self.name}.apply_async"  # Django names it when logging
         # robust: the change is committed; a broker that cannot be reached must not turn it into
         # an error page. Outbox sweeps (e-mail, sync jobs) queue what was not handed over.

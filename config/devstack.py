@@ -136,7 +136,8 @@ def start_postgres(stack: Stack) -> str:
     if _claim("pg"):
 
         def stop() -> None:
-            pgserver.pg_ctl(
+            # pgserver makes a function per PostgreSQL program when imported: mypy cannot see it.
+            pgserver.pg_ctl(  # type: ignore[attr-defined]
                 ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
             )
             _release("pg")

@@ -16,6 +16,8 @@ class EnrolmentsConfig(AppConfig):
             enrollment_agreement_declined,
             enrollment_agreement_signed,
         )
+        from enrolments.gateway import build_enrolment_payload
+        from integrations import payloads
         from signing import callbacks
 
         cohort_activated.connect(receivers.cohort_activated_send_agreements)
@@ -23,3 +25,4 @@ class EnrolmentsConfig(AppConfig):
         cohort_completion_blockers_asked.connect(receivers.cohort_completion_blockers_enrollments)
         callbacks.register("enrolments.agreement_signed", enrollment_agreement_signed)
         callbacks.register("enrolments.agreement_declined", enrollment_agreement_declined)
+        payloads.register("enrolments.cohortenrollment", build_enrolment_payload)

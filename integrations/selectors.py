@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Count, QuerySet
 
 from integrations.models import SyncJob, SyncJobStatus
+from tenants.db import tenant_connection
 
 
 def sync_job_list(
@@ -51,7 +51,8 @@ def _connector_ever_configured() -> bool:
     connector switched off) once one was configured, so earlier jobs still show."""
     from integrations.services import SETTINGS_FLAG
 
-    flags = getattr(getattr(connection, "tenant", None), "settings", None)
+    # A schema entered by name alone (schema_context) has a stand-in tenant without settings.
+    flags = getattr(tenant_connection.tenant, "settings", None)
     return not isinstance(flags, dict) or SETTINGS_FLAG in flags
 
 

@@ -1,6 +1,7 @@
 """Every write to sync jobs: queueing them in the transaction of the change that needs them
 (the outbox), running them (claim, send, record), retrying, dead-lettering, and the admins'
-retry and cancel. Nothing here knows about cohorts: a connector describes what a record needs.
+retry and cancel. Nothing here knows about cohorts: what a record's job carries comes from the
+payload builder its app registered (integrations.payloads), and a connector sends it.
 
 Running a job: claim it with SELECT ... FOR UPDATE SKIP LOCKED (queued and due, or running with
 an expired lease: its worker died), mark it running with a lease and commit; send it outside any
@@ -15,13 +16,13 @@ import logging
 import random
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db import transaction
+from django.db.models import F, Max, Model, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -29,6 +30,7 @@ from accounts.models import User
 from accounts.permissions import COHORT_MANAGERS, INSTITUTION_OWNERS, permission_check
 from audit.context import current_context
 from audit.services import audit_record
+from integrations import payloads
 from integrations.connectors.base import Connector, SendResult
 from integrations.crypto import credentials_decrypt, credentials_encrypt
 from integrations.models import (
@@ -39,6 +41,7 @@ from integrations.models import (
     SyncJobStatus,
 )
 from notifications.services import email_enqueue
+from tenants.db import tenant_connection
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +59,11 @@ COUNTDOWN_LIMIT_SECONDS = 300
 
 def connector_class(key: str) -> type[Connector]:
     try:
-        return import_string(settings.SYNC_CONNECTORS[key])
+        path = settings.SYNC_CONNECTORS[key]
     except KeyError as error:
         raise ValidationError({"connector": f"Unknown connector {key!r}."}) from error
+    loaded: type[Connector] = import_string(path)
+    return loaded
 
 
 def connector_load() -> Connector | None:
@@ -75,8 +80,8 @@ def connector_load() -> Connector | None:
 
 
 def _connector_for_enqueue() -> Connector | None:
-    tenant = getattr(connection, "tenant", None)
-    flags = getattr(tenant, "settings", None)
+    # A schema entered by name alone (schema_context) has a stand-in tenant without settings.
+    flags = getattr(tenant_connection.tenant, "settings", None)
     if isinstance(flags, dict) and not flags.get(SETTINGS_FLAG):
         return None  # no connector configured: no query at all
     return connector_load()
@@ -98,7 +103,7 @@ def connector_config_save(
         actor=actor, roles=INSTITUTION_OWNERS, action="integrations.connector_config_save"
     )
     connector_class(connector)
-    institution = connection.tenant
+    institution = tenant_connection.tenant
     with transaction.atomic(durable=True):
         config = ConnectorConfig.objects.select_for_update().filter(pk=1).first()
         config = config or ConnectorConfig(pk=1)
@@ -138,29 +143,34 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def payload_hash(*, entity_type: str, entity_id: str, payload: dict) -> str:
+def payload_hash(*, entity_type: str, entity_id: str, payload: dict[str, Any]) -> str:
     """The version of a record as the external system sees it."""
     return hashlib.sha256(_canonical([entity_type, entity_id, payload]).encode()).hexdigest()
 
 
-def sync_enqueue_for(entity: Any) -> SyncJob | None:
+def sync_enqueue_for(entity: Model) -> SyncJob | None:
     """Queue the sync job `entity` needs after this change, in the current transaction; call
     it at the end of the change's transaction. Does nothing when no connector is configured,
-    or when the record is unchanged as the external system sees it."""
+    or when the record is unchanged as the external system sees it. Raises
+    PayloadBuilderMissing when no app registered a payload builder for its type."""
     jobs = sync_enqueue_many([entity])
     return jobs[0] if jobs else None
 
 
-def sync_enqueue_many(entities: Iterable[Any]) -> list[SyncJob]:
+def sync_enqueue_many(entities: Iterable[Model]) -> list[SyncJob]:
     """`sync_enqueue_for` for many records of one type at once (a bulk import): two queries
     and one bulk insert, whatever their number."""
     entities = list(entities)
-    connector = _connector_for_enqueue() if entities else None
-    if connector is None:
+    if not entities:
         return []
     entity_type = entities[0]._meta.label_lower
+    if any(entity._meta.label_lower != entity_type for entity in entities[1:]):
+        raise ValueError("sync_enqueue_many takes records of one type.")
+    build = payloads.builder_for(entity_type)
+    if _connector_for_enqueue() is None:
+        return []
     ids = [str(entity.pk) for entity in entities]
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, tuple[str, str]] = {}  # entity id -> its last job's hash and key
     reported: set[str] = set()
     history = (
         SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
@@ -168,7 +178,7 @@ def sync_enqueue_many(entities: Iterable[Any]) -> list[SyncJob]:
         .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key")
     )
     for row in history:
-        latest[row["entity_id"]] = row
+        latest[row["entity_id"]] = (row["payload_hash"], row["idempotency_key"])
         if row["job_type"].endswith("_create") and row["status"] not in (
             SyncJobStatus.FAILED,
             SyncJobStatus.CANCELLED,
@@ -177,18 +187,17 @@ def sync_enqueue_many(entities: Iterable[Any]) -> list[SyncJob]:
     correlation_id = current_context().correlation_id or ""
     jobs = []
     for entity, entity_id in zip(entities, ids, strict=True):
-        request = connector.describe(entity, reported=entity_id in reported)
+        request = build(entity, reported=entity_id in reported)
         if request is None:
             continue
         version = payload_hash(
             entity_type=entity_type, entity_id=entity_id, payload=request.payload
         )
-        previous = latest.get(entity_id)
-        if previous and previous["payload_hash"] == version:
+        last_hash, chain = latest.get(entity_id, ("", ""))
+        if last_hash == version:
             continue  # unchanged since the last job
         # Chained to the previous job, so that a record changed back to an earlier version
         # still makes a new job; the same change saved twice makes the same key, hence one job.
-        chain = previous["idempotency_key"] if previous else ""
         key = hashlib.sha256(f"{request.job_type}:{version}:{chain}".encode()).hexdigest()
         jobs.append(
             SyncJob(
@@ -217,7 +226,9 @@ def sync_enqueue_many(entities: Iterable[Any]) -> list[SyncJob]:
     return created
 
 
-def _publish(kind: str, job_id: int | None, headers: dict, countdown: float | None = None) -> None:
+def _publish(
+    kind: str, job_id: int | None, headers: dict[str, Any], countdown: float | None = None
+) -> None:
     """Hand a job to the workers. A broker that cannot be reached loses nothing: the job is in
     the table, and the beat sweep sends it."""
     from integrations.tasks import sync_job_run_task, sync_jobs_sweep_task
@@ -247,7 +258,7 @@ def _publish_on_commit(kind: str, job_id: int | None, countdown: float | None = 
 # --- Running jobs ---------------------------------------------------------------------------
 
 
-def _due(now) -> Q:
+def _due(now: datetime) -> Q:
     queued = Q(status=SyncJobStatus.QUEUED) & (
         Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)
     )
@@ -403,8 +414,9 @@ def _notify_dead_letter(job: SyncJob) -> None:
 
     from tenants.sites import institution_url
 
-    tenant = connection.tenant
-    url = institution_url(tenant, reverse("integrations:job_detail", args=[job.pk]))
+    url = institution_url(
+        tenant_connection.tenant, reverse("integrations:job_detail", args=[job.pk])
+    )
     admins = User.objects.filter(roles__overlap=list(COHORT_MANAGERS), is_active=True)
     for admin in admins.order_by("pk"):
         email_enqueue(

@@ -7,12 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.models import OutboundEmail
+from tenants.db import tenant_connection
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ def email_enqueue(*, recipient: str, template: str, context: dict[str, Any]) -> 
 
 
 def _branding() -> dict[str, Any]:
-    tenant = getattr(connection, "tenant", None)
-    institution = tenant if tenant is not None and tenant.schema_name != "public" else None
+    tenant = tenant_connection.tenant
+    institution = tenant if tenant.schema_name != "public" else None
     return {
         "institution_name": institution.name if institution else "Cohortly",
         "brand_colour": institution.brand_colour if institution else "#1f5f8b",

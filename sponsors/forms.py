@@ -11,8 +11,13 @@ class SponsorForm(forms.ModelForm):
     class Meta:
         model = Sponsor
         fields = [
-            "company_name", "contact_name", "contact_email", "contact_phone", "tax_number", "user",
-        ]  # fmt: skip
+            "company_name",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "tax_number",
+            "user",
+        ]
         labels = {"user": "Contact's account"}
         help_texts = {
             "contact_email": "Agreement links to sign go to this address.",
@@ -46,6 +51,7 @@ class SponsorFilterForm(FilterForm):
 
 class CohortSponsorForm(forms.Form):
     sponsor = forms.ModelChoiceField(
-        queryset=Sponsor.objects.order_by("company_name", "pk"), required=False,
+        queryset=Sponsor.objects.order_by("company_name", "pk"),
+        required=False,
         empty_label="No sponsor",
-    )  # fmt: skip
+    )

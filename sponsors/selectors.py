@@ -96,9 +96,12 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
         return SponsorStatus("not_invited", "Not invited")
     if submitter.declined_at:
         return SponsorStatus(
-            "declined", "Declined", submitter.declined_at, submitter.decline_reason,
+            "declined",
+            "Declined",
+            submitter.declined_at,
+            submitter.decline_reason,
             email=submitter.email,
-        )  # fmt: skip
+        )
     if submission.status == "revoked":
         return SponsorStatus("revoked", "Link revoked", email=submitter.email)
     link = submitter.latest_link

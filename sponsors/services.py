@@ -4,7 +4,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -22,6 +22,7 @@ from signing.services.submissions import (
 )
 from sponsors.models import Sponsor, SponsorAgreement
 from sponsors.selectors import sponsor_submission
+from tenants.db import tenant_connection
 from tenants.sites import institution_url
 
 FIELDS = ("company_name", "contact_name", "contact_email", "contact_phone", "tax_number")
@@ -59,9 +60,11 @@ def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> S
         sponsor.full_clean()
         sponsor.save()
         audit_record(
-            actor=actor, action="sponsor.created", entity=sponsor,
+            actor=actor,
+            action="sponsor.created",
+            entity=sponsor,
             new_values=cleaned | {"user": user.pk if user is not None else None},
-        )  # fmt: skip
+        )
     return sponsor
 
 
@@ -99,13 +102,15 @@ def sponsor_update(
                 ).order_by("pk")
             ]
         audit_record(
-            actor=actor, action="sponsor.updated", entity=sponsor,
+            actor=actor,
+            action="sponsor.updated",
+            entity=sponsor,
             old_values={k: v for k, v in old.items() if v != cleaned[k]},
             new_values={
                 **{k: v for k, v in cleaned.items() if v != old[k]},
                 **({"revoked_submissions": revoked} if revoked else {}),
             },
-        )  # fmt: skip
+        )
     return sponsor
 
 
@@ -128,13 +133,15 @@ def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) 
             update.append("sponsor_email")
         cohort.save(update_fields=update)
         audit_record(
-            actor=actor, action="cohort.sponsor_set", entity=cohort,
+            actor=actor,
+            action="cohort.sponsor_set",
+            entity=cohort,
             old_values={"sponsor": old},
             new_values={
                 "sponsor": cohort.sponsor_id,
                 **({"revoked_submission": revoked.pk} if revoked is not None else {}),
             },
-        )  # fmt: skip
+        )
     return cohort
 
 
@@ -173,14 +180,17 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
             ):
                 submission_send(submission=current, notify=True, actor=actor)
                 audit_record(
-                    actor=actor, action="sponsor.invite_resent", entity=cohort,
+                    actor=actor,
+                    action="sponsor.invite_resent",
+                    entity=cohort,
                     new_values={"submission": current.pk},
-                )  # fmt: skip
+                )
                 return current
             replaced = submission_revoke_in_transaction(
-                submission=current, actor=actor,
+                submission=current,
+                actor=actor,
                 reason="The sponsor's address or the cohort's agreement changed.",
-            )  # fmt: skip
+            )
         submission = submission_create(
             template=cohort.main_template,
             version=cohort.main_template_version,
@@ -196,12 +206,15 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
         SponsorAgreement.objects.create(cohort=cohort, sponsor=sponsor, submission=submission)
         submission_send(submission=submission, notify=True, actor=actor)
         audit_record(
-            actor=actor, action="sponsor.invited", entity=cohort,
+            actor=actor,
+            action="sponsor.invited",
+            entity=cohort,
             new_values={
-                "sponsor": sponsor.pk, "submission": submission.pk,
+                "sponsor": sponsor.pk,
+                "submission": submission.pk,
                 **({"revoked_submission": replaced.pk} if replaced is not None else {}),
             },
-        )  # fmt: skip
+        )
     return submission
 
 
@@ -225,44 +238,52 @@ def sponsor_invite_revoke(*, cohort: Cohort, actor: User, reason: str = "") -> S
         if revoked is None:
             raise ValidationError("The sponsor has no open link to revoke.")
         audit_record(
-            actor=actor, action="sponsor.invite_revoked", entity=cohort,
+            actor=actor,
+            action="sponsor.invite_revoked",
+            entity=cohort,
             new_values={"submission": revoked.pk},
-        )  # fmt: skip
+        )
     return revoked
 
 
-def _tell_admins(submission, *, outcome: str, reason: str = "") -> None:
+def _tell_admins(submission: Submission, *, outcome: str, reason: str = "") -> None:
     if submission.subject_type != Cohort._meta.label_lower:
         return
     cohort = Cohort.objects.select_related("sponsor").get(pk=submission.subject_id)
-    url = institution_url(connection.tenant, reverse("cohorts:dashboard", args=[cohort.pk]))
+    url = institution_url(tenant_connection.tenant, reverse("cohorts:dashboard", args=[cohort.pk]))
     sponsor_name = cohort.sponsor.company_name if cohort.sponsor else "The sponsor"
     for recipient in manager_emails_to_tell(submission.created_by):
         email_enqueue(
             recipient=recipient,
             template="sponsor_outcome",
             context={
-                "cohort_name": cohort.name, "sponsor_name": sponsor_name, "outcome": outcome,
-                "reason": reason, "cohort_url": url,
+                "cohort_name": cohort.name,
+                "sponsor_name": sponsor_name,
+                "outcome": outcome,
+                "reason": reason,
+                "cohort_url": url,
             },
-        )  # fmt: skip
+        )
     # A decline reason is the sponsor contact's own words: recorded as given, not its text.
     old_values, new_values = personal_values_masked(
-        Submitter, {},
+        Submitter,
+        {},
         {"submission": submission.pk, **({"decline_reason": reason} if reason else {})},
-    )  # fmt: skip
+    )
     audit_record(
-        action=f"sponsor.agreement_{outcome}", entity=cohort, old_values=old_values,
+        action=f"sponsor.agreement_{outcome}",
+        entity=cohort,
+        old_values=old_values,
         new_values=new_values,
-    )  # fmt: skip
+    )
 
 
-def sponsor_agreement_signed(*, submission) -> None:
+def sponsor_agreement_signed(*, submission: Submission) -> None:
     """Signing callback (inside the signature's transaction): tell the admins."""
     _tell_admins(submission, outcome="signed")
 
 
-def sponsor_agreement_declined(*, submission, submitter) -> None:
+def sponsor_agreement_declined(*, submission: Submission, submitter: Submitter) -> None:
     """Signing callback (inside the decline's transaction): tell the admins why."""
     _tell_admins(submission, outcome="declined", reason=submitter.decline_reason)
 
@@ -297,9 +318,11 @@ def _sponsor_cohort_notify(*, cohort: Cohort, actor: User, event: str) -> bool:
             },
         )
         audit_record(
-            actor=actor, action=f"sponsor.notified_cohort_{event}", entity=cohort,
+            actor=actor,
+            action=f"sponsor.notified_cohort_{event}",
+            entity=cohort,
             new_values={"sponsor": sponsor.pk, "template": template},
-        )  # fmt: skip
+        )
     return True
 
 

@@ -3,7 +3,7 @@
 
 import re
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +23,9 @@ from tenants.directory import email_directory_hash
 from tenants.models import Domain, Institution
 from tenants.selectors import institutions_for_email_hash
 from tenants.sites import institution_domain, institution_url, site_url
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 CODE_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 RESERVED_CODES = frozenset(
@@ -143,7 +146,7 @@ def institution_provision(
     code: str,
     admin_email: str,
     admin_name: str = "",
-    actor=None,
+    actor: "User | None" = None,
 ) -> Institution:
     """Create an institution with its schema, domain and super admin, who is e-mailed an
     invitation. Everything happens in one transaction: a bad code creates nothing."""
@@ -181,7 +184,7 @@ def institution_provision(
 
 
 def _institution_set_status(
-    *, institution: Institution, status: str, actor, action: str
+    *, institution: Institution, status: str, actor: "User | None", action: str
 ) -> Institution:
     with transaction.atomic(durable=True):
         old_status = institution.status
@@ -198,7 +201,7 @@ def _institution_set_status(
     return institution
 
 
-def institution_suspend(*, institution: Institution, actor=None) -> Institution:
+def institution_suspend(*, institution: Institution, actor: "User | None" = None) -> Institution:
     """Suspended institutions show a notice on every page and nobody can sign in."""
     return _institution_set_status(
         institution=institution, status=Institution.Status.SUSPENDED, actor=actor,
@@ -206,7 +209,7 @@ def institution_suspend(*, institution: Institution, actor=None) -> Institution:
     )  # fmt: skip
 
 
-def institution_reactivate(*, institution: Institution, actor=None) -> Institution:
+def institution_reactivate(*, institution: Institution, actor: "User | None" = None) -> Institution:
     return _institution_set_status(
         institution=institution, status=Institution.Status.ACTIVE, actor=actor,
         action="institution.reactivated",
@@ -224,7 +227,7 @@ PROFILE_SETTINGS = [REMOVE_PDF_ACTIVE_CONTENT]
 
 
 def institution_profile_update(
-    *, institution: Institution, actor, changes: dict[str, Any]
+    *, institution: Institution, actor: "User", changes: dict[str, Any]
 ) -> Institution:
     """Apply a super admin's changes to the profile, branding and signing settings (`logo`: a
     new image, or False to remove it); audited in the institution's own trail."""

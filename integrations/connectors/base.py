@@ -1,5 +1,6 @@
-"""What every connector provides: which job a changed record needs and its payload
-(`describe`), and sending one job (`send`), with the outcome classified for the retry policy."""
+"""What every connector provides: sending one job (`send`), with the outcome classified for the
+retry policy. What a record's job carries comes from its app's payload builder
+(integrations.payloads), not from the connector."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -7,14 +8,6 @@ from typing import Any, ClassVar
 
 SECRET_MARKERS = ("apikey", "api_key", "secret", "password", "token", "encryption", "credential")
 REDACTED = "•••"
-
-
-@dataclass(frozen=True)
-class SyncRequest:
-    """A job a record needs: its type and the payload that will be sent."""
-
-    job_type: str
-    payload: dict[str, Any]
 
 
 @dataclass
@@ -38,7 +31,7 @@ ReferenceLookup = Callable[[str, str], str]
 
 
 class Connector:
-    """Base class. Subclasses set `key` and implement `describe` and `send`."""
+    """Base class. Subclasses set `key` and implement `send`."""
 
     key: ClassVar[str] = ""
     label: ClassVar[str] = ""
@@ -68,16 +61,11 @@ class Connector:
         time-outs (each of connect, write and read may take up to `timeout`) with a margin."""
         return 4 * self.timeout + 30
 
-    def describe(self, entity: Any, *, reported: bool) -> SyncRequest | None:
-        """The job `entity` needs now, or None. `reported` says whether a create job for it
-        has been accepted or is on its way."""
-        raise NotImplementedError
-
     def send(
         self,
         *,
         job_type: str,
-        payload: dict,
+        payload: dict[str, Any],
         idempotency_key: str,
         references: ReferenceLookup,
         entity_type: str,

@@ -5,22 +5,16 @@ with the provider's API key in a header. Responses are encrypted the same way.
 Credentials: `api_key`, `encryption_key` (256 bits, base64) and optionally `iv` (16 bytes,
 text) for gateways that prescribe a fixed one (TPGateway's is "SSGAPIInitVector").
 
-Attendance and assessment jobs come with the delivery stage."""
+What is sent for each record comes from its app's payload builder (integrations.payloads); the
+connector knows only where each job type goes (`paths`)."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from django.db import connection
 
-from integrations.connectors.base import Connector, ReferenceLookup, SendResult, SyncRequest
+from integrations.connectors.base import Connector, ReferenceLookup, SendResult
 from integrations.crypto import PayloadDecryptionError, gateway_decrypt, gateway_encrypt
-
-COURSE_RUN = "cohorts.cohort"
-ENROLMENT = "enrolments.cohortenrollment"
-
-
-def _date(value: Any) -> str:
-    return value.strftime("%Y%m%d") if hasattr(value, "strftime") else str(value).replace("-", "")
+from integrations.models import SyncJobType
 
 
 class TrainingGatewayConnector(Connector):
@@ -28,83 +22,18 @@ class TrainingGatewayConnector(Connector):
     label = "Training gateway (TPGateway-style)"
     redacted_fields = frozenset({"idNumber"})
     credential_fields = ("api_key", "encryption_key", "iv")
+    # Where each job type is posted. A path with {reference} changes a record the gateway has
+    # created: it waits until the gateway has given the record its reference.
+    paths: ClassVar[dict[str, str]] = {
+        SyncJobType.COURSE_RUN_CREATE: "/courses/runs",
+        SyncJobType.COURSE_RUN_UPDATE: "/courses/runs/{reference}",
+        SyncJobType.ENROLMENT_CREATE: "/tpg/enrolments",
+        SyncJobType.ENROLMENT_CANCEL: "/tpg/enrolments/details/{reference}",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._client: httpx.Client | None = None
-
-    # --- What a changed record needs ----------------------------------------------------
-
-    def describe(self, entity: Any, *, reported: bool) -> SyncRequest | None:
-        label = entity._meta.label_lower
-        if label == COURSE_RUN:
-            return SyncRequest(
-                "course_run_update" if reported else "course_run_create",
-                self.course_run_payload(entity),
-            )
-        if label == ENROLMENT:
-            if entity.state == "withdrawn":
-                # Never reported: there is nothing at the gateway to cancel.
-                return (
-                    SyncRequest("enrolment_cancel", self.enrolment_cancel_payload(entity))
-                    if reported
-                    else None
-                )
-            return (
-                None
-                if reported
-                else SyncRequest("enrolment_create", self.enrolment_payload(entity))
-            )
-        return None
-
-    def course_run_payload(self, cohort: Any) -> dict[str, Any]:
-        tenant = getattr(connection, "tenant", None)
-        return {
-            "course": {
-                "trainingProvider": {"uen": getattr(tenant, "registration_number", "") or ""},
-                "courseReferenceNumber": cohort.program_type,
-                "run": {
-                    "reference": f"cohort-{cohort.pk}",
-                    "title": cohort.name,
-                    "courseDates": {
-                        "start": _date(cohort.start_date),
-                        "end": _date(cohort.end_date),
-                    },
-                    "intakeSize": cohort.student_count,
-                    "status": cohort.state,
-                    **(
-                        {"cancellationReason": cohort.cancellation_reason}
-                        if cohort.cancellation_reason
-                        else {}
-                    ),
-                },
-            }
-        }
-
-    def enrolment_payload(self, enrollment: Any) -> dict[str, Any]:
-        student = enrollment.user
-        return {
-            "enrolment": {
-                "reference": f"enrolment-{enrollment.pk}",
-                "course": {"run": {"reference": f"cohort-{enrollment.cohort_id}"}},
-                "trainee": {
-                    "idNumber": (enrollment.student_data or {}).get("id_number", ""),
-                    "fullName": student.full_name,
-                    "email": student.email,
-                },
-            }
-        }
-
-    def enrolment_cancel_payload(self, enrollment: Any) -> dict[str, Any]:
-        return {
-            "enrolment": {
-                "action": "Cancel",
-                "reference": f"enrolment-{enrollment.pk}",
-                "reason": enrollment.withdrawal_reason,
-            }
-        }
-
-    # --- Sending ------------------------------------------------------------------------
 
     @property
     def client(self) -> httpx.Client:
@@ -127,16 +56,12 @@ class TrainingGatewayConnector(Connector):
     def _path(
         self, job_type: str, entity_type: str, entity_id: str, references: ReferenceLookup
     ) -> str | None:
-        if job_type == "course_run_create":
-            return "/courses/runs"
-        if job_type == "enrolment_create":
-            return "/tpg/enrolments"
+        """The job's path at the gateway, or None while the record's reference is unknown."""
+        path = self.paths[job_type]
+        if "{reference}" not in path:
+            return path
         reference = references(entity_type, entity_id)
-        if not reference:
-            return None
-        if job_type == "course_run_update":
-            return f"/courses/runs/{reference}"
-        return f"/tpg/enrolments/details/{reference}"
+        return path.format(reference=reference) if reference else None
 
     def _decode(self, response: httpx.Response) -> dict[str, Any]:
         text = response.text.strip()
@@ -157,12 +82,14 @@ class TrainingGatewayConnector(Connector):
         self,
         *,
         job_type: str,
-        payload: dict,
+        payload: dict[str, Any],
         idempotency_key: str,
         references: ReferenceLookup,
         entity_type: str,
         entity_id: str,
     ) -> SendResult:
+        if job_type not in self.paths:
+            return SendResult("permanent", error=f"The gateway takes no {job_type!r} jobs.")
         path = self._path(job_type, entity_type, entity_id, references)
         if path is None:
             return SendResult(

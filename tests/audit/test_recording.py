@@ -22,12 +22,18 @@ PERSONAL = {
     "enrolments.cohortenrollment": {"student_data", "agreement_signature", "withdrawal_reason"},
     "enrolments.studentdocument": {"original_name"},
     "signing.submitter": {
-        "name", "email", "signed_name", "signature_text", "signature_image", "decline_reason",
-        "ip_address", "user_agent",
+        "name",
+        "email",
+        "signed_name",
+        "signature_text",
+        "signature_image",
+        "decline_reason",
+        "ip_address",
+        "user_agent",
     },
     "sponsors.sponsor": {"contact_name", "contact_email", "contact_phone"},
     "tenants.institution": {"contact_email", "contact_phone"},
-}  # fmt: skip
+}
 
 
 def test_the_event_takes_its_type_and_id_from_the_entity(institution):
@@ -74,10 +80,11 @@ def test_a_change_of_a_personal_field_leaves_no_value_in_the_event(institution, 
     entity = apps.get_model(label)(pk=4242)
 
     event = audit_record(
-        action="test.changed", entity=entity,
+        action="test.changed",
+        entity=entity,
         old_values={name: "old-private-value", "state": "a"},
         new_values={name: "new-private-value", "state": "b"},
-    )  # fmt: skip
+    )
 
     event = AuditEvent.objects.get(pk=event.pk)
     assert event.old_values == {"state": "a"}

@@ -27,9 +27,11 @@ def _assert_literal(message, text: str) -> None:
 
 def test_a_sponsors_decline_names_the_cohort_as_typed(admin):
     sponsor = sponsor_create(
-        actor=admin, company_name="Ubuntu Mining", contact_name="Sipho Dlamini",
+        actor=admin,
+        company_name="Ubuntu Mining",
+        contact_name="Sipho Dlamini",
         contact_email="sipho@ubuntu.example",
-    )  # fmt: skip
+    )
     cohort = cohort_sponsor_set(
         cohort=CohortFactory(name=NAME, signed=True), sponsor=sponsor, actor=admin
     )
@@ -49,11 +51,19 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(admin):
     ("template", "values"),
     [
         ("enrolled", {"full_name": "Thandi", "cohort_name": NAME, "url": "https://x/"}),
-        ("signing_request", {"full_name": "Thandi", "title": NAME, "role": "Student",
-                             "sign_url": "https://x/sign/t/", "expires_at": "1 March"}),
+        (
+            "signing_request",
+            {
+                "full_name": "Thandi",
+                "title": NAME,
+                "role": "Student",
+                "sign_url": "https://x/sign/t/",
+                "expires_at": "1 March",
+            },
+        ),
         ("signing_completed", {"full_name": "Thandi", "title": NAME, "verify_url": "https://x/"}),
     ],
-)  # fmt: skip
+)
 def test_every_plain_text_part_is_rendered_unescaped(institution, template, values):
     """Templates with and without names in their subject: the renderer, not each template,
     turns escaping off."""

@@ -41,7 +41,7 @@ def _enrol(cohort, admin, count: int) -> list:
             actor=admin,
             email=f"student{n}-{cohort.pk}@example.org",
             full_name=f"Student {n}",
-        )  # fmt: skip
+        )
         for n in range(count)
     ]
 
@@ -87,8 +87,9 @@ def test_activation_tells_the_sponsor_the_programme_dates_and_students(admin, co
     assert event.actor == admin
     # The notice address is a person's: the trail names the sponsor, not the address.
     assert event.new_values == {
-        "sponsor": cohort.sponsor_id, "template": "sponsor_cohort_activated"
-    }  # fmt: skip
+        "sponsor": cohort.sponsor_id,
+        "template": "sponsor_cohort_activated",
+    }
 
 
 def test_notices_go_to_the_cohorts_sponsor_address(admin, cohort):

@@ -51,9 +51,14 @@ def test_a_changed_contact_is_recorded_as_changed_without_either_value(admin):
 
 def test_a_cohorts_sponsor_address_is_recorded_as_changed_only(admin):
     cohort = cohort_create(
-        actor=admin, name="Learnership", program_type="learnership", student_count=5,
-        start_date="2027-02-01", end_date="2027-11-30", sponsor_email="first@ubuntu.example",
-    )  # fmt: skip
+        actor=admin,
+        name="Learnership",
+        program_type="learnership",
+        student_count=5,
+        start_date="2027-02-01",
+        end_date="2027-11-30",
+        sponsor_email="first@ubuntu.example",
+    )
     cohort_update(cohort=cohort, actor=admin, changes={"sponsor_email": "second@ubuntu.example"})
 
     created = AuditEvent.objects.get(action="cohort.created")

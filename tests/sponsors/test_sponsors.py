@@ -86,8 +86,12 @@ def test_pages_add_edit_search_and_detail(admin_client, sponsor, cohort):
 @pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER])
 def test_students_and_verifiers_get_404(client_of, sponsor, cohort, role):
     client = client_of(UserFactory(roles=[role]))
-    for url in ["/sponsors/", "/sponsors/new/", f"/sponsors/{sponsor.pk}/",
-                f"/sponsors/{sponsor.pk}/edit/"]:  # fmt: skip
+    for url in [
+        "/sponsors/",
+        "/sponsors/new/",
+        f"/sponsors/{sponsor.pk}/",
+        f"/sponsors/{sponsor.pk}/edit/",
+    ]:
         assert client.get(url).status_code == 404, url
     assert client.post(f"/sponsors/cohort/{cohort.pk}/invite/").status_code == 404
     assert client.post(f"/sponsors/cohort/{cohort.pk}/set/", {"sponsor": ""}).status_code == 404
@@ -134,9 +138,11 @@ def test_invite_sends_a_link_and_signing_tells_the_admin(admin, admin_client, co
     assert status.at is not None
     token = last_link_to("sipho@ubuntu.example")
     submitter_sign(
-        link=link_for_token(token), signed_name="Sipho Dlamini", consent=True,
+        link=link_for_token(token),
+        signed_name="Sipho Dlamini",
+        consent=True,
         signature_text="Sipho Dlamini",
-    )  # fmt: skip
+    )
     status = cohort_sponsor_status(cohort)
     assert status.state == "signed"
     message = OutboundEmail.objects.get(recipient=admin.email, template="sponsor_outcome")
@@ -154,8 +160,7 @@ def test_resend_revokes_the_old_link(admin, cohort):
     new = last_link_to("sipho@ubuntu.example")
     assert new != old
     with pytest.raises(PermissionDenied):
-        submitter_sign(link=link_for_token(old), signed_name="S", consent=True,
-                       signature_text="S")  # fmt: skip
+        submitter_sign(link=link_for_token(old), signed_name="S", consent=True, signature_text="S")
 
 
 def test_declining_tells_the_admin_why(admin, cohort):
@@ -206,9 +211,11 @@ def test_a_new_main_agreement_asks_the_sponsor_to_sign_it(admin, sponsor, cohort
 
     first = sponsor_invite(cohort=cohort, actor=admin)
     other = template_create(
-        title="Tripartite agreement", body="<p>Terms.</p>",
-        signer_roles=["institution_admin", "sponsor"], actor=admin,
-    )  # fmt: skip
+        title="Tripartite agreement",
+        body="<p>Terms.</p>",
+        signer_roles=["institution_admin", "sponsor"],
+        actor=admin,
+    )
 
     cohort = cohort_update(cohort=cohort, actor=admin, changes={"main_template": other})
 
@@ -228,14 +235,19 @@ def test_a_signature_on_an_earlier_text_no_longer_counts(admin, sponsor, cohort)
 
     sponsor_invite(cohort=cohort, actor=admin)
     submitter_sign(
-        link=link_for_token(last_link_to("sipho@ubuntu.example")), signed_name="Sipho Dlamini",
-        consent=True, signature_text="Sipho",
-    )  # fmt: skip
+        link=link_for_token(last_link_to("sipho@ubuntu.example")),
+        signed_name="Sipho Dlamini",
+        consent=True,
+        signature_text="Sipho",
+    )
     assert cohort_sponsor_status(cohort).state == "signed"
     template = template_update(
-        template=cohort.main_template, title=cohort.main_template.title, body="<p>New terms.</p>",
-        signer_roles=cohort.main_template.signer_roles, actor=admin,
-    )  # fmt: skip
+        template=cohort.main_template,
+        title=cohort.main_template.title,
+        body="<p>New terms.</p>",
+        signer_roles=cohort.main_template.signer_roles,
+        actor=admin,
+    )
     Cohort.objects.filter(pk=cohort.pk).update(
         main_template_version=template.versions.get(number=template.version)
     )  # as if the admin had signed the new text
@@ -283,10 +295,13 @@ def test_the_cohort_sponsor_card_renders(admin, cohort):
     def card() -> str:
         return render_to_string(
             "sponsors/_cohort_sponsor.html",
-            {"cohort": cohort, "sponsor_status": cohort_sponsor_status(cohort),
-             "sponsors": sponsor_choices()},
+            {
+                "cohort": cohort,
+                "sponsor_status": cohort_sponsor_status(cohort),
+                "sponsors": sponsor_choices(),
+            },
             request=RequestFactory().get("/"),
-        )  # fmt: skip
+        )
 
     html = card()
     assert "Ubuntu Mining" in html

@@ -36,8 +36,10 @@ def test_provisioning_creates_schema_domain_super_admin_and_invitation():
     event = AuditEvent.objects.get(action="institution.provisioned", entity_id=str(institution.pk))
     # The founder's address is recorded as given, not kept in the trail.
     assert event.new_values == {
-        "name": "Gamma Institute", "code": "gamma", "contact_email": "(changed)"
-    }  # fmt: skip
+        "name": "Gamma Institute",
+        "code": "gamma",
+        "contact_email": "(changed)",
+    }
     with tenant_context(institution):
         invited = AuditEvent.objects.get(action="user.invited")
         assert invited.new_values["email"] == "(changed)"

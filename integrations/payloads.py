@@ -1,0 +1,84 @@
+"""What the external system is sent for each kind of record, and when: a payload builder per
+entity type, supplied by the app that owns the record. integrations never reads a domain
+record's fields; it asks the builder registered for the record's model label.
+
+A builder takes the changed record and whether the external system already has it (a create
+job for it has been accepted or is on its way), and returns the job the record needs now, or
+None for none:
+
+    def build_cohort_payload(cohort: Cohort, *, reported: bool) -> SyncRequest | None:
+        ...
+
+Adding a record to the sync (course runs, attendance, assessments):
+
+1. In the owning app, write the builder in `<app>/gateway.py`, returning a `SyncRequest` with
+   a job type from `integrations.models.SyncJobType` (add new job types there, with their
+   migration) and the payload in the gateway's words.
+2. Register it in the app's `AppConfig.ready`, keyed by the model's label in lower case:
+   `payloads.register("delivery.courserun", build_course_run_payload)`.
+3. Call `integrations.services.sync_enqueue_for(record)` (or `sync_enqueue_many`) at the end
+   of each service that changes the record, inside its transaction.
+4. Tell the connector where each new job type goes (`TrainingGatewayConnector.paths`).
+
+Queueing a job for a type that has no builder raises `PayloadBuilderMissing`, whether or not
+the institution has a connector, so that a forgotten registration fails every test that
+changes such a record."""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """A job a record needs: its type (a SyncJobType) and the payload that will be sent."""
+
+    job_type: str
+    payload: dict[str, Any]
+
+
+class PayloadBuilder(Protocol):
+    """builder(record, reported=...) -> the job the record needs now, or None."""
+
+    def __call__(self, entity: Any, /, *, reported: bool) -> SyncRequest | None: ...
+
+
+class PayloadBuilderMissing(ImproperlyConfigured):
+    """A record of a type that no app registered a payload builder for was to be synced."""
+
+
+class PayloadBuilders:
+    """Payload builders by entity type (a model's `_meta.label_lower`)."""
+
+    def __init__(self) -> None:
+        self._builders: dict[str, PayloadBuilder] = {}
+
+    def register(self, entity_type: str, builder: PayloadBuilder) -> None:
+        """Make `builder` the one for `entity_type`. Registering the same builder again is
+        harmless (an app registry set up twice); a second, different one is refused."""
+        if entity_type != entity_type.lower() or "." not in entity_type:
+            raise ValueError(
+                f"Entity type {entity_type!r} is not a model label in lower case "
+                "(app_label.modelname)."
+            )
+        registered = self._builders.get(entity_type)
+        if registered is not None and registered is not builder:
+            raise ImproperlyConfigured(
+                f"A payload builder for {entity_type!r} is already registered: {registered!r}."
+            )
+        self._builders[entity_type] = builder
+
+    def builder_for(self, entity_type: str) -> PayloadBuilder:
+        try:
+            return self._builders[entity_type]
+        except KeyError:
+            raise PayloadBuilderMissing(
+                f"No payload builder is registered for {entity_type!r}: register one with "
+                "integrations.payloads.register in its app's AppConfig.ready."
+            ) from None
+
+
+builders = PayloadBuilders()
+register = builders.register
+builder_for = builders.builder_for
