@@ -234,7 +234,7 @@ def _too_many_guesses(request: HttpRequest) -> bool | None:
         )
     except RateLimitUnavailable:
         return None
-    return bool(usage) and usage["count"] >= usage["limit"]
+    return usage is not None and usage["count"] >= usage["limit"]
 
 
 def _unknown_token(request: HttpRequest, *, counted: bool) -> HttpResponse:

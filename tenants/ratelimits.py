@@ -61,4 +61,4 @@ def rate_limit_usage(
 def rate_limited(request: HttpRequest, *, group: str, key, rate: str) -> bool:
     """Count this request and say whether it is over the limit; failing open."""
     usage = rate_limit_usage(request, group=group, key=key, rate=rate, increment=True)
-    return bool(usage) and usage["should_limit"]
+    return usage is not None and bool(usage["should_limit"])
