@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cohorts.student_imports_sweep_all_institutions",
         "schedule": 30.0,
     },
+    # Institutions operators asked for whose task was never queued or was lost, or whose
+    # worker died (public schema only).
+    "tenants-sweep-provisioning-requests": {
+        "task": "tenants.provisioning_requests_sweep",
+        "schedule": 30.0,
+    },
     "enrolments-scan-sweep": {
         "task": "enrolments.document_scan_sweep_all_institutions",
         "schedule": 60.0 * 10,

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from accounts.lists import FilterForm
 from signing.services.certificates import PKCS12_MAX_BYTES
 from tenants.models import Institution
-from tenants.services import REMOVE_PDF_ACTIVE_CONTENT, institution_code_validate
+from tenants.provisioning import provisioning_code_validate
+from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
 
 LOGO_MAX_BYTES = 1024 * 1024
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -59,8 +60,9 @@ class InstitutionCreateForm(forms.Form):
     admin_name = forms.CharField(max_length=200, required=False, label="Super admin's name")
 
     def clean_code(self) -> str:
+        """Refused beside the field: an invalid or taken code, or one already requested."""
         try:
-            return institution_code_validate(self.cleaned_data["code"])
+            return provisioning_code_validate(self.cleaned_data["code"])
         except ValidationError as error:
             raise forms.ValidationError(error.messages) from error
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -91,3 +92,83 @@ class InstitutionDirectoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email_hash[:12]}… at {self.institution_id}"
+
+
+class ProvisioningRequestStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Being created"
+    DONE = "done", "Created"
+    FAILED = "failed", "Failed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+PROVISIONING_IN_PROGRESS = (ProvisioningRequestStatus.QUEUED, ProvisioningRequestStatus.RUNNING)
+
+
+class ProvisioningRequest(models.Model):
+    """An operator's request to create an institution, from the form to the institution being
+    there (tenants.provisioning). The row is its task's outbox: `dispatched_at` says the broker
+    took the task, `lease_expires_at` that a worker holds the request, `attempts` counts the
+    workers that took it, so that a sweep can queue a lost task again, take back a dead
+    worker's request and give up, with an `error` for the operator, on one that keeps dying.
+
+    The super admin's address and name are personal data in the platform's own schema: they
+    are kept while the request may still run (the task needs them, and they tell its own
+    half-done institution from another one with the same code) and while it has failed (so that
+    it can be tried again), and cleared once it is done or dismissed; the institution and its
+    super admin's account hold them from then on."""
+
+    PERSONAL_FIELDS = frozenset({"admin_email", "admin_name"})
+
+    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=40)
+    admin_email = models.EmailField(blank=True)
+    admin_name = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=ProvisioningRequestStatus.choices,
+        default=ProvisioningRequestStatus.QUEUED,
+    )
+    error = models.TextField(blank=True, help_text="Why the institution was not created.")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Workers that have started this request."
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task was last handed to the broker."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Until when the worker running it holds it."
+    )
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # One request at a time per code: two would race for the same institution.
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="provisioning_request_code_in_progress",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="tenants_provreq_open_idx",
+                condition=models.Q(status__in=["queued", "running", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.status})"
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status in PROVISIONING_IN_PROGRESS

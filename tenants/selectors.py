@@ -1,7 +1,12 @@
 from django.db.models import Q, QuerySet
 from django_tenants.utils import get_public_schema_name
 
-from tenants.models import Institution, InstitutionDirectoryEntry
+from tenants.models import (
+    Institution,
+    InstitutionDirectoryEntry,
+    ProvisioningRequest,
+    ProvisioningRequestStatus,
+)
 
 
 def institution_list_for_operator(*, search: str = "", status: str = "") -> QuerySet[Institution]:
@@ -28,3 +33,19 @@ def institutions_for_email_hash(email_hash: str) -> QuerySet[Institution]:
         ),
         status=Institution.Status.ACTIVE,
     ).prefetch_related("domains")
+
+
+def provisioning_requests_for_operator() -> QuerySet[ProvisioningRequest]:
+    """Requests the operator's dashboard shows: waiting, being created, or failed and not yet
+    dismissed, oldest first."""
+    return (
+        ProvisioningRequest.objects.filter(
+            status__in=[
+                ProvisioningRequestStatus.QUEUED,
+                ProvisioningRequestStatus.RUNNING,
+                ProvisioningRequestStatus.FAILED,
+            ]
+        )
+        .select_related("requested_by")
+        .order_by("created_at", "pk")
+    )

@@ -14,4 +14,9 @@ urlpatterns = [
         views.operator_institution_status,
         name="operator_institution_status",
     ),
+    path(
+        "requests/<int:pk>/<str:action>/",
+        views.operator_provisioning_request,
+        name="operator_provisioning_request",
+    ),
 ]

@@ -25,9 +25,14 @@ from tenants.forms import (
     InstitutionProfileForm,
     SealCertificateUploadForm,
 )
-from tenants.models import Institution
+from tenants.models import Institution, ProvisioningRequest
+from tenants.provisioning import (
+    provisioning_request_create,
+    provisioning_request_dismiss,
+    provisioning_request_retry,
+)
 from tenants.ratelimits import rate_limited
-from tenants.selectors import institution_list_for_operator
+from tenants.selectors import institution_list_for_operator, provisioning_requests_for_operator
 from tenants.services import (
     institution_finder_send,
     institution_profile_update,
@@ -35,7 +40,6 @@ from tenants.services import (
     institution_suspend,
 )
 from tenants.storage import STORAGE_FAILED_MESSAGE
-from tenants.tasks import provision_institution
 
 logger = logging.getLogger(__name__)
 
@@ -65,27 +69,65 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
 @operator_required
 def operator_dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    """The institutions, and above them the ones asked for that are not there yet: waiting,
+    being created (the list refreshes itself meanwhile) or failed, with why."""
     filters = InstitutionFilterForm(request.GET or None)
     institutions = institution_list_for_operator(**filters.selector_filters())
+    requests = list(provisioning_requests_for_operator())
     return render(
         request,
         "tenants/operator_dashboard.html",
-        {"page": list_page(request, institutions), "filters": filters},
+        {
+            "page": list_page(request, institutions),
+            "filters": filters,
+            "provisioning_requests": requests,
+            "provisioning_in_progress": any(item.is_in_progress for item in requests),
+        },
     )
 
 
 @operator_required
 def operator_institution_create(request: AuthenticatedRequest) -> HttpResponse:
+    """Saves the request and returns at once; a worker creates the institution."""
     form = InstitutionCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        provision_institution.delay(**form.cleaned_data, operator_id=request.user.pk)
-        messages.success(
-            request,
-            f"{form.cleaned_data['name']} is being created. Its super admin will receive an "
-            "invitation by e-mail in a moment.",
-        )
-        return redirect("tenants:operator_dashboard")
+        try:
+            provisioning_request_create(**form.cleaned_data, actor=request.user)
+        except ValidationError as error:  # the code was requested or taken a moment ago
+            form.add_error("code", error)
+        else:
+            messages.success(
+                request,
+                f"{form.cleaned_data['name']} is being created. Its super admin will receive an "
+                "invitation by e-mail in a moment.",
+            )
+            return redirect("tenants:operator_dashboard")
     return render(request, "tenants/operator_institution_form.html", {"form": form})
+
+
+@operator_required
+@require_POST
+def operator_provisioning_request(
+    request: AuthenticatedRequest, pk: int, action: str
+) -> HttpResponse:
+    """ "Try again" or "Dismiss" on a failed request."""
+    provisioning_request = get_object_or_404(ProvisioningRequest, pk=pk)
+    try:
+        if action == "retry":
+            provisioning_request_retry(
+                provisioning_request=provisioning_request, actor=request.user
+            )
+            messages.success(request, f"{provisioning_request.name} is being created again.")
+        elif action == "dismiss":
+            provisioning_request_dismiss(
+                provisioning_request=provisioning_request, actor=request.user
+            )
+            messages.success(request, f"The request for {provisioning_request.name} is dismissed.")
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("tenants:operator_dashboard")
 
 
 @operator_required

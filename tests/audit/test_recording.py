@@ -33,6 +33,7 @@ PERSONAL = {
     },
     "sponsors.sponsor": {"contact_name", "contact_email", "contact_phone"},
     "tenants.institution": {"contact_email", "contact_phone"},
+    "tenants.provisioningrequest": {"admin_email", "admin_name"},
 }
 
 

@@ -1,14 +1,11 @@
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django_tenants.utils import tenant_context
 
 import accounts.lists
-from accounts.models import User
 from notifications.models import OutboundEmail
-from tenants.models import Institution
+from tenants.models import Institution, ProvisioningRequest, ProvisioningRequestStatus
 from tenants.selectors import institution_list_for_operator
-from tenants.tasks import provision_institution
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,32 +106,67 @@ def test_operator_suspends_and_reactivates_from_the_dashboard(client_for, operat
     assert client.post(f"/operator/institutions/{beta.pk}/explode/").status_code == 404
 
 
-def test_provisioning_task_creates_the_institution(operator):
-    result = provision_institution.apply(
-        kwargs={
-            "name": "Zeta School",
-            "code": "zeta",
-            "admin_email": "head@zeta.example",
-            "admin_name": "Zed Head",
-            "operator_id": operator.pk,
-        }
+def test_the_form_saves_a_request_and_the_dashboard_shows_it(
+    client_for, operator, django_capture_on_commit_callbacks
+):
+    client = client_for(None)
+    client.force_login(operator)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(
+            "/operator/institutions/new/",
+            {"name": "Zeta School", "code": "zeta", "admin_email": "head@zeta.example"},
+        )
+    assert response.status_code == 302
+    assert response["Location"] == "/operator/"
+    assert len(callbacks) == 1
+    provisioning_request = ProvisioningRequest.objects.get(code="zeta")
+    assert provisioning_request.status == ProvisioningRequestStatus.QUEUED
+    assert provisioning_request.dispatched_at is not None
+
+    page = client.get("/operator/").content.decode()
+    assert "Zeta School is being created" in page
+    assert "Institutions being created" in page
+    assert "Waiting to start" in page
+    assert 'hx-trigger="every 3s"' in page  # refreshes itself while in progress
+
+    again = client.post(
+        "/operator/institutions/new/",
+        {"name": "Zeta Again", "code": "zeta", "admin_email": "x@zeta.example"},
     )
-    institution = Institution.objects.get(pk=result.get())
-    with tenant_context(institution):
-        assert User.objects.get().full_name == "Zed Head"
+    assert again.status_code == 200
+    assert "“zeta” is already being created" in again.content.decode()
+    assert ProvisioningRequest.objects.filter(code="zeta").count() == 1
 
 
-def test_provisioning_task_gives_up_quietly_when_the_code_was_taken_meanwhile(operator):
-    result = provision_institution.apply(
-        kwargs={
-            "name": "Again",
-            "code": "alpha",
-            "admin_email": "a@example.org",
-            "admin_name": "",
-            "operator_id": operator.pk,
-        }
-    )
-    assert result.get() is None
+def test_a_failed_request_shows_why_and_is_tried_again_or_dismissed(client_for, operator):
+    client = client_for(None)
+    client.force_login(operator)
+    failed = ProvisioningRequest.objects.create(
+        name="Zeta School", code="zeta", admin_email="head@zeta.example", requested_by=operator,
+        status=ProvisioningRequestStatus.FAILED, error="Creating the institution was interrupted.",
+    )  # fmt: skip
+
+    page = client.get("/operator/").content.decode()
+    assert "Creating the institution was interrupted." in page
+    assert "Try again" in page
+    assert "Dismiss" in page
+    assert "every 3s" not in page  # nothing in progress: no polling
+
+    assert client.get(f"/operator/requests/{failed.pk}/retry/").status_code == 405
+    assert client.post(f"/operator/requests/{failed.pk}/explode/").status_code == 404
+    response = client.post(f"/operator/requests/{failed.pk}/retry/", follow=True)
+    assert "Zeta School is being created again." in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == ProvisioningRequestStatus.QUEUED
+
+    refused = client.post(f"/operator/requests/{failed.pk}/dismiss/", follow=True)
+    assert "Only a request that failed can be dismissed." in refused.content.decode()
+
+    ProvisioningRequest.objects.filter(pk=failed.pk).update(status=ProvisioningRequestStatus.FAILED)
+    client.post(f"/operator/requests/{failed.pk}/dismiss/")
+    failed.refresh_from_db()
+    assert failed.status == ProvisioningRequestStatus.DISMISSED
+    assert "Institutions being created" not in client.get("/operator/").content.decode()
 
 
 def test_find_my_institution_emails_links_and_shows_none(institution, client_for):
