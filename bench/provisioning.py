@@ -88,8 +88,7 @@ def provision_by_replay(code: str) -> None:
     with transaction.atomic():
         audit_record(
             action="institution.provisioned",
-            entity_type="tenants.institution",
-            entity_id=institution.pk,
+            entity=institution,
             new_values={"name": institution.name, "code": code},
         )
         with tenant_context(institution):

@@ -69,8 +69,7 @@ def template_create(
         audit_record(
             actor=actor,
             action="signing.template_created",
-            entity_type="signing.agreementtemplate",
-            entity_id=template.pk,
+            entity=template,
             new_values={"title": title, "signer_roles": roles},
         )
     return template
@@ -114,8 +113,7 @@ def template_update(
         audit_record(
             actor=actor,
             action="signing.template_updated",
-            entity_type="signing.agreementtemplate",
-            entity_id=template.pk,
+            entity=template,
             old_values=old,
             new_values={"title": title, "signer_roles": roles, "version": template.version},
         )
