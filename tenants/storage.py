@@ -4,13 +4,20 @@ and TenantS3Storage (<bucket>/<schema>/).
 
 A failed write leaves nothing behind and raises OSError (StorageFailed for S3-compatible
 storage, with the service's own error as its cause), so that callers handle a full disk and an
-unreachable bucket alike."""
+unreachable bucket alike; services that write files inside their transaction use
+`file_store` and `files_removed_on_failure`, so the person is told and nothing is left
+half-written."""
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db.models.fields.files import FieldFile
 from django_tenants.files.storage import TenantFileSystemStorage as BaseTenantFileSystemStorage
 from storages.backends.s3 import S3Storage
 
@@ -69,3 +76,34 @@ class TenantS3Storage(S3Storage):
             return super().save(name, content, max_length=max_length)
         except (BotoCoreError, ClientError, Boto3Error) as error:
             raise StorageFailed(f"{type(error).__name__}: {error}") from error
+
+
+def file_store(
+    file: FieldFile, *, name: str, content: bytes, failure_message: str, described_as: str
+) -> None:
+    """Write `content` to `file` without saving its row, inside the caller's transaction. A
+    storage failure (a full disk, an unreachable bucket; the storage removes what it wrote) is
+    logged with its cause and raised as a ValidationError saying `failure_message`, so that the
+    caller's transaction rolls back and its page says so. `described_as` names the file in the
+    log by ids, never by personal values."""
+    try:
+        file.save(name, ContentFile(content), save=False)
+    except OSError as error:
+        logger.error(
+            "Could not store %s (%s bytes): %r", described_as, len(content), error, exc_info=error
+        )
+        raise ValidationError(failure_message, code="storage_failed") from error
+
+
+@contextmanager
+def files_removed_on_failure() -> Iterator[list[FieldFile]]:
+    """Files saved to storage inside a transaction stay when it rolls back: the caller lists
+    what it saved, and they are deleted if anything fails, so that no orphan is left."""
+    stored: list[FieldFile] = []
+    try:
+        yield stored
+    except BaseException:
+        for file in stored:
+            if file.name:
+                file.storage.delete(file.name)
+        raise

@@ -266,3 +266,19 @@ def live_server_port(django_db_setup, django_db_blocker):
         yield server.port
         server.terminate()
         server.join()
+
+
+@pytest.fixture
+def disk_of(settings, media, monkeypatch) -> Callable[[int], None]:
+    """Make the application's storage a disk that holds `capacity` bytes (tests.uploads.storage:
+    a write past it stops with ENOSPC, as on a full disk)."""
+    from tests.uploads.storage import FullDiskStorage
+
+    def install(capacity: int) -> None:
+        monkeypatch.setattr(FullDiskStorage, "capacity", capacity)
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "tests.uploads.storage.FullDiskStorage"},
+        }
+
+    return install

@@ -34,6 +34,7 @@ from cohorts.models import (
     StudentImport,
     StudentImportStatus,
 )
+from tenants.storage import STORAGE_FAILED_MESSAGE, file_store, files_removed_on_failure
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> Studen
     content = upload.read()
     spreadsheet = spreadsheet_read(content)
     upload.seek(0)
-    with transaction.atomic():
+    with files_removed_on_failure() as stored, transaction.atomic(durable=True):
         student_import = StudentImport(
             cohort=cohort,
             original_name=(upload.name or "students")[-255:],
@@ -153,7 +154,14 @@ def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> Studen
             total_rows=spreadsheet.estimated_rows,
             created_by=actor,
         )
-        student_import.file.save("upload", upload, save=False)
+        file_store(
+            student_import.file,
+            name="upload",
+            content=content,
+            failure_message=STORAGE_FAILED_MESSAGE,
+            described_as=f"an import file for cohort {cohort.pk}",
+        )
+        stored.append(student_import.file)
         student_import.save()
         audit_record(
             actor=actor,

@@ -19,17 +19,16 @@ from signing.models import SigningLink, Submission, SubmissionStatus, Submitter
 from signing.sealing import pdf_seal
 from signing.selectors import next_submitter, waiting_for
 from signing.services.certificates import certificate_for_institution
-from signing.services.files import (
-    SIGNATURE_STORAGE_FAILED_MESSAGE,
-    file_store,
-    files_removed_on_failure,
-)
 from signing.services.links import link_issue
 from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
+from tenants.storage import file_store, files_removed_on_failure
 
 MAX_SIGNATURE_PNG_BYTES = 512 * 1024
+# What a signer is told when their signature (or the sealed PDF it completes) could not be
+# stored; the person who sends an agreement is told tenants.storage.STORAGE_FAILED_MESSAGE.
+SIGNATURE_STORAGE_FAILED_MESSAGE = "We could not save your signature. Try again later."
 
 CONSENT_TEXT = (
     "I agree to sign this document electronically. I understand that my electronic signature "

@@ -21,11 +21,10 @@ from signing.models import (
     TemplateVersion,
 )
 from signing.selectors import next_submitter, standard_merge_values
-from signing.services.files import file_store
 from signing.services.links import link_issue
 from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
 from tenants.db import tenant_connection
-from tenants.storage import STORAGE_FAILED_MESSAGE
+from tenants.storage import STORAGE_FAILED_MESSAGE, file_store
 
 
 def submission_create(

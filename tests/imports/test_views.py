@@ -105,6 +105,23 @@ def test_a_refused_file_is_explained_on_the_upload_page(client, cohort, content,
     assert not StudentImport.objects.filter(cohort=cohort).exists()
 
 
+def test_a_file_the_storage_cannot_keep_is_refused_with_a_message_and_leaves_nothing(
+    client, cohort, disk_of, media, caplog
+):
+    disk_of(10)
+
+    response = upload(client, cohort, csv_bytes([student_row()]))
+
+    assert response.status_code == 200
+    assert "We could not store your file. Try again later." in response.content.decode()
+    assert not StudentImport.objects.filter(cohort=cohort).exists()
+    assert not [path for path in media.rglob("*") if path.is_file()]
+    assert any(
+        record.name == "tenants.storage" and "an import file" in record.getMessage()
+        for record in caplog.records
+    )
+
+
 def test_confirming_imports_the_valid_rows_and_shows_the_outcome(client, cohort):
     good = [student_row(), student_row()]
     upload(client, cohort, csv_bytes([*good, student_row(email="nope")]))

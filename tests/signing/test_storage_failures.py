@@ -16,7 +16,6 @@ from signing.models import Submission, SubmissionStatus
 from signing.selectors import submissions_for_subject
 from tests.factories import CohortFactory
 from tests.signing.conftest import SIGNERS, last_link_to, png_signature
-from tests.uploads.storage import FullDiskStorage
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +36,11 @@ def _stored_files(settings) -> list[Path]:
 
 
 @pytest.fixture
-def disk_with_room(settings, monkeypatch):
-    """Make the application's storage a disk with `room` bytes left beyond what is stored now
-    (tests.uploads.storage: the write stops with ENOSPC, as on a full disk)."""
+def disk_with_room(settings, disk_of):
+    """Make the application's storage a disk with `room` bytes left beyond what is stored now."""
 
     def install(room: int) -> None:
-        used = sum(path.stat().st_size for path in _stored_files(settings))
-        monkeypatch.setattr(FullDiskStorage, "capacity", used + room)
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "default": {"BACKEND": "tests.uploads.storage.FullDiskStorage"},
-        }
+        disk_of(sum(path.stat().st_size for path in _stored_files(settings)) + room)
 
     return install
 
@@ -56,7 +49,7 @@ def _storage_errors(caplog) -> list[logging.LogRecord]:
     return [
         record
         for record in caplog.records
-        if record.name == "signing.services.files" and record.levelno == logging.ERROR
+        if record.name == "tenants.storage" and record.levelno == logging.ERROR
     ]
 
 

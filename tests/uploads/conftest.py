@@ -173,24 +173,6 @@ def closed_port() -> int:
     return _free_port()
 
 
-# --- A disk that fills up ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def disk_of(settings, media) -> Callable[[int], None]:
-    """Make the application's storage a disk of `capacity` bytes (tests.uploads.storage)."""
-    from .storage import FullDiskStorage
-
-    def install(capacity: int) -> None:
-        FullDiskStorage.capacity = capacity
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "default": {"BACKEND": "tests.uploads.storage.FullDiskStorage"},
-        }
-
-    return install
-
-
 # --- An S3-compatible server ------------------------------------------------------------------
 
 
