@@ -7,13 +7,11 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
 from integrations.connectors.training_gateway import TrainingGatewayConnector
 from integrations.models import ConnectorConfig, SyncJob
 from integrations.services import SETTINGS_FLAG, connector_config_save
 from integrations.testing import FakeGateway
 from tenants.models import Institution
-from tests.factories import UserFactory
 
 MAX_ATTEMPTS = 4
 
@@ -47,11 +45,6 @@ def connected(institution, gateway):
     """alpha reports to the fake gateway (inside the test's transaction)."""
     configure(gateway)
     return gateway
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
 
 
 @contextlib.contextmanager

@@ -8,11 +8,9 @@ import secrets
 import pytest
 from PIL import Image
 
-from accounts.models import Role
 from notifications.models import OutboundEmail
 from signing.services.submissions import submission_create, submission_send
 from signing.services.templates import template_create
-from tests.factories import UserFactory
 from tests.signing.callbacks import RECORD_COMPLETION, RECORD_DECLINE
 
 BODY = (
@@ -35,18 +33,6 @@ SIGNERS = [
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-
-
-@pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
-def admin_client(institution, client_for, admin):
-    client = client_for(institution)
-    client.force_login(admin)
-    return client
 
 
 @pytest.fixture

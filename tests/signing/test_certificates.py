@@ -48,11 +48,6 @@ def rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture
-def super_admin(institution):
-    return UserFactory(roles=[Role.SUPER_ADMIN])
-
-
 def _complete(submission) -> bytes:
     for submitter in submission.submitters.order_by("order"):
         link = link_for_token(last_link_to(submitter.email))
