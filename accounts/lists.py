@@ -6,7 +6,7 @@ page's links keep the filters, so that page 2 of a filtered list is still filter
 """
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django import forms
 from django.core.paginator import Page, Paginator
@@ -19,34 +19,30 @@ from django.utils.http import urlencode
 PAGE_SIZE = 25
 LOG_PAGE_SIZE = 50
 
+_T = TypeVar("_T")
 
-class ListPage(Page):
+
+class ListPage(Page[_T]):
     """A page that knows the filters it was drawn with: `query` is the query string without
     the page number and without empty fields, for the page links; `filtered` says whether any
     filter was given, so that an empty page can say "nothing matches" rather than "nothing
     yet"."""
 
-    query = ""
+    def __init__(self, page: Page[_T], *, query: str) -> None:
+        super().__init__(page.object_list, page.number, page.paginator)
+        self.query = query
 
     @property
     def filtered(self) -> bool:
         return bool(self.query)
 
 
-class _ListPaginator(Paginator):
-    def __init__(self, object_list: QuerySet | Sequence, per_page: int, *, query: str) -> None:
-        super().__init__(object_list, per_page)
-        self.query = query
-
-    def _get_page(self, *args: Any, **kwargs: Any) -> ListPage:
-        page = ListPage(*args, **kwargs)
-        page.query = self.query
-        return page
-
-
 def list_page(
-    request: HttpRequest, items: QuerySet | Sequence, *, per_page: int | None = None
-) -> ListPage:
+    request: HttpRequest,
+    items: QuerySet[Any, _T] | Sequence[_T],
+    *,
+    per_page: int | None = None,
+) -> ListPage[_T]:
     """The page the query string asks for, of `per_page` rows (PAGE_SIZE unless given): the
     first for a missing or non-numeric number, the last for one past the end, an empty first
     page for an empty list."""
@@ -57,8 +53,8 @@ def list_page(
         for value in values
         if value.strip()
     ]
-    paginator = _ListPaginator(items, per_page or PAGE_SIZE, query=urlencode(filters))
-    return paginator.get_page(request.GET.get("page"))
+    page = Paginator(items, per_page or PAGE_SIZE).get_page(request.GET.get("page"))
+    return ListPage(page, query=urlencode(filters))
 
 
 class FilterForm(forms.Form):

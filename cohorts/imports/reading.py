@@ -13,6 +13,7 @@ from typing import Any
 
 import filetype
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from enrolments.choices import (
     Disability,
@@ -34,7 +35,11 @@ COLUMN_ALIASES = {
     "id_no": "id_number",
     "population_group": "race",
 }
-CHOICES = {"gender": Gender, "race": Race, "disability": Disability}
+CHOICES: dict[str, type[models.TextChoices]] = {
+    "gender": Gender,
+    "race": Race,
+    "disability": Disability,
+}
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 # Rows of a sheet read at most, blank ones included.
@@ -105,6 +110,7 @@ def spreadsheet_kind(head: bytes) -> str:
 
 
 def _decode(content: bytes) -> str:
+    encodings: tuple[str, ...]
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings = ("utf-16",)
     else:
@@ -269,10 +275,14 @@ def spreadsheet_template(kind: str) -> bytes:
         return ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode()
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
     workbook = Workbook()
     sheet = workbook.active
+    # A new workbook's active sheet is the worksheet it was made with.
+    assert isinstance(sheet, Worksheet)
     sheet.title = "Students"
     sheet.append(list(COLUMNS))
     for cell in sheet[1]:
@@ -281,7 +291,8 @@ def spreadsheet_template(kind: str) -> bytes:
         sheet.column_dimensions[letter].width = width
     # ID numbers are text: as numbers, Excel would show 13 digits in scientific notation.
     sheet.column_dimensions["C"].number_format = "@"
-    for letter, choices in (("D", Gender), ("E", Race), ("F", Disability)):
+    for column, choices in CHOICES.items():
+        letter = get_column_letter(COLUMNS.index(column) + 1)
         validation = DataValidation(
             type="list",
             formula1='"' + ",".join(str(label) for label in choices.labels) + '"',

@@ -12,6 +12,7 @@ or was lost, takes back one whose worker died, and fails one that keeps dying.""
 import functools
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -53,7 +54,7 @@ STEP_LEASE = timedelta(seconds=60)
 REDISPATCH_AFTER = timedelta(seconds=60)
 # Workers that may die in a step before it is given up, with a message for the admin.
 MAX_STEP_ATTEMPTS = 3
-GIVEN_UP = {
+GIVEN_UP: dict[str, str] = {
     StudentImportStatus.PARSING: "Checking the file was interrupted {attempts} times, so it "
     "was stopped. Upload the file again; if it happens again, split it into smaller files.",
     StudentImportStatus.IMPORTING: "The import was interrupted {attempts} times, so it was "
@@ -83,16 +84,17 @@ def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def _step_task(status: str):
+def _step_task(status: str) -> Any:
     from cohorts.tasks import student_import_parse_task, student_import_run_task
 
-    return {
+    tasks: dict[str, Any] = {
         StudentImportStatus.PARSING: student_import_parse_task,
         StudentImportStatus.IMPORTING: student_import_run_task,
-    }[status]
+    }
+    return tasks[status]
 
 
-def _step_dispatch(student_import_id: int, status: str, headers: dict) -> bool:
+def _step_dispatch(student_import_id: int, status: str, headers: dict[str, Any]) -> bool:
     """Hand a step's task to the broker, and note that it did. A broker that cannot be
     reached loses nothing: the step waits in its row and the sweep queues it again."""
     try:
@@ -133,7 +135,7 @@ def _step_take(student_import: StudentImport, status: str) -> bool:
     return bool(taken)
 
 
-def student_import_start(*, cohort: Cohort, actor: User, upload: File) -> StudentImport:
+def student_import_start(*, cohort: Cohort, actor: User, upload: "File[bytes]") -> StudentImport:
     """Accept an uploaded file for `cohort`: refuse it at once if it is too large, not a
     spreadsheet, empty or has the wrong columns; otherwise store it and check its rows, in
     this request for a small file, else in a task (the page shows the progress). The import
@@ -194,6 +196,7 @@ def student_import_parse(
             content = stored.read()
     # Every write is conditional: a cancellation, or the sweep giving up, wins over a worker.
     parsing = StudentImport.objects.filter(pk=student_import.pk, status=StudentImportStatus.PARSING)
+    outcome: dict[str, Any]
     try:
         spreadsheet = spreadsheet_read(content, kind=student_import.kind)
         total = spreadsheet.estimated_rows
@@ -243,7 +246,7 @@ def student_import_confirm(*, student_import: StudentImport, actor: User) -> Stu
         )
         if not claimed:
             student_import.refresh_from_db(fields=["status"])
-            refusals = {
+            refusals: dict[str, str] = {
                 StudentImportStatus.PARSING: "The file is still being checked.",
                 StudentImportStatus.FAILED: "This import failed; upload the file again.",
                 StudentImportStatus.CANCELLED: "This import was cancelled; upload the file again.",
@@ -462,6 +465,6 @@ def student_imports_discard_stale(*, older_than: timedelta = STALE_IMPORT_AGE) -
             student_import.save()
             if stored_file:
                 storage = student_import.file.storage
-                transaction.on_commit(lambda name=stored_file, store=storage: store.delete(name))
+                transaction.on_commit(functools.partial(storage.delete, stored_file))
         discarded += 1
     return discarded

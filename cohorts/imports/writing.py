@@ -30,8 +30,9 @@ from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_agreements_send_on_commit
 from integrations.services import sync_enqueue_many
 from notifications.models import OutboundEmail
+from tenants.db import tenant_connection
 from tenants.directory import email_directory_hash
-from tenants.models import InstitutionDirectoryEntry
+from tenants.models import Institution, InstitutionDirectoryEntry
 from tenants.sites import institution_url
 
 STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
@@ -68,18 +69,22 @@ def enrolling_check(cohort: Cohort) -> None:
         )
 
 
-def _directory_entries_add(emails: list[str], institution) -> None:
+def _directory_entries_add(emails: list[str], institution: Institution) -> None:
     """What `tenants.services.directory_entry_add` does, for many addresses in one statement
     (one array parameter, not a row of parameters per address); existing entries stay."""
     if not emails:
         return
     meta = InstitutionDirectoryEntry._meta
     quote = connection.ops.quote_name
-    hash_column = quote(meta.get_field("email_hash").column)
-    institution_column = quote(meta.get_field("institution").column)
+    hash_column = meta.get_field("email_hash").column
+    institution_column = meta.get_field("institution").column
+    # Set for every concrete field (None only for a relation without a column of its own).
+    assert hash_column is not None
+    assert institution_column is not None
+    columns = f"{quote(hash_column)}, {quote(institution_column)}"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({hash_column}, {institution_column}) "  # noqa: S608 (names from the model)
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
             "SELECT unnest(%s::varchar[]), %s ON CONFLICT DO NOTHING",
             [[email_directory_hash(email) for email in emails], institution.pk],
         )
@@ -124,7 +129,7 @@ def enrollments_import(
     with transaction.atomic():
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         enrolling_check(cohort)
-        institution = connection.tenant
+        institution = tenant_connection.tenant
         now = timezone.now()
         by_email = {row["email"]: row for row in cleaned}
         accounts = {
@@ -242,7 +247,7 @@ def _enrollment_emails(
     *,
     enrollments: list[CohortEnrollment],
     actor: User | None,
-    institution,
+    institution: Institution,
     existing_ids: set[int],
     now: datetime,
 ) -> tuple[list[OutboundEmail], list[Invitation]]:
