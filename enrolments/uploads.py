@@ -97,6 +97,21 @@ class CheckedUpload:
     sha256: str
     original_sha256: str = ""
 
+    def document(
+        self, *, document_type: DocumentType, scan_status: str = ScanStatus.NOT_SCANNED
+    ) -> StudentDocument:
+        """The unsaved document that keeps this upload (enrollment_document_add stores it)."""
+        return StudentDocument(
+            document_type=document_type,
+            file=self.file,
+            original_name=self.original_name,
+            size=self.size,
+            content_type=self.content_type,
+            sha256=self.sha256,
+            original_sha256=self.original_sha256,
+            scan_status=scan_status,
+        )
+
 
 def _listed(labels: list[str], last: str) -> str:
     if len(labels) <= 1:

@@ -205,15 +205,8 @@ def _document_store(
         return enrollment_document_add(
             enrollment=enrollment,
             actor=request.user,
-            document=StudentDocument(
-                document_type=document_type,
-                file=checked.file,
-                original_name=checked.original_name,
-                size=checked.size,
-                content_type=checked.content_type,
-                sha256=checked.sha256,
-                original_sha256=checked.original_sha256,
-                scan_status=upload_scan_status(),
+            document=checked.document(
+                document_type=document_type, scan_status=upload_scan_status()
             ),
         )
     except OSError as error:

@@ -41,15 +41,7 @@ def upload_document(
     return enrollment_document_add(
         enrollment=enrollment,
         actor=enrollment.user,
-        document=StudentDocument(
-            document_type=document_type,
-            file=checked.file,
-            original_name=checked.original_name,
-            size=checked.size,
-            content_type=checked.content_type,
-            sha256=checked.sha256,
-            original_sha256=checked.original_sha256,
-        ),
+        document=checked.document(document_type=document_type),
     )
 
 
