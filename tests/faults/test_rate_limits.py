@@ -6,12 +6,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import Role
 from cohorts.models import StudentImport, StudentImportStatus
 from signing.services.submissions import submission_create, submission_send
 from signing.services.templates import template_create
 from tenants.ratelimits import rate_limit_failures
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory
+from tests.signing.callbacks import RECORD_COMPLETION
 from tests.signing.conftest import BODY, CONTEXT, SIGNERS, last_link_to
 
 pytestmark = pytest.mark.django_db
@@ -23,16 +23,11 @@ def redis_down(own_redis):
 
 
 @pytest.fixture
-def admin(institution):
-    return UserFactory(roles=[Role.ADMIN])
-
-
-@pytest.fixture
 def signing_token(admin, media) -> str:
     template = template_create(title="Agreement", body=BODY, signer_roles=["student"], actor=admin)
     submission = submission_create(
         template=template, context=CONTEXT, signers=SIGNERS[:1], subject=admin, actor=admin,
-        on_complete="tests.signing.callbacks.record_completion",
+        on_complete=RECORD_COMPLETION,
     )  # fmt: skip
     submission_send(submission=submission, actor=admin)
     return last_link_to(SIGNERS[0]["email"])

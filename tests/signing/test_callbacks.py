@@ -111,7 +111,7 @@ def test_a_subject_summary_registered_twice_is_refused():
 
 def test_the_domain_apps_register_their_callbacks_at_start_up():
     from cohorts.services import cohort_main_agreement_signed
-    from enrolments.services import enrollment_agreement_declined, enrollment_agreement_signed
+    from enrolments.agreements import enrollment_agreement_declined, enrollment_agreement_signed
     from sponsors.selectors import cohort_summary_for_signing
     from sponsors.services import sponsor_agreement_declined, sponsor_agreement_signed
 
