@@ -22,6 +22,7 @@ from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP, AccessibilityAudit
 from tests.factories import CohortFactory, UserFactory
+from tests.processes import own_redis  # noqa: F401 (a fixture for every folder)
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -14,7 +14,6 @@ from tests.faults import conftest as faults
 
 pytestmark = pytest.mark.browser
 
-own_redis = faults.own_redis
 start_worker = faults.start_worker
 
 

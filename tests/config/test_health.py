@@ -1,10 +1,8 @@
 """Liveness (/healthz) and readiness (/readyz) probes, as a load balancer asks them."""
 
 import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,14 +10,9 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from tests.config.test_settings import BASE_DIR, clean_environment
+from tests.processes import free_port
 
 HOSTS = ["localhost", "alpha.localhost", "nowhere.example", "10.1.2.3"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("host", HOSTS)
@@ -38,36 +31,11 @@ def test_readyz_answers_200_when_everything_works(db, media, host):
     assert not list((media / "public" / "readiness").iterdir()), "the probe file is left"
 
 
-@pytest.fixture
-def own_redis(settings):
-    """A Redis server of this test's own, which the cache and the broker are pointed at."""
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        url = f"redis://127.0.0.1:{port}/0"
-        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
-        settings.CELERY_BROKER_URL = url
-        yield server
-    finally:
-        server.kill()
-        server.wait()
-
-
 def test_readyz_answers_503_naming_redis_when_redis_is_down(db, media, own_redis):
     client = Client(HTTP_HOST="10.1.2.3")
     assert client.get("/readyz").status_code == 200
 
-    own_redis.kill()
-    own_redis.wait()
+    own_redis.stop()
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "redis": "failed", "storage": "ok"}

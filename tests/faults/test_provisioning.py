@@ -15,7 +15,7 @@ from accounts.models import User
 from tenants.models import Institution, ProvisioningRequest, ProvisioningRequestStatus
 from tenants.provisioning import provisioning_requests_sweep
 from tests.factories import UserFactory
-from tests.faults.conftest import wait_for
+from tests.processes import wait_for
 
 
 def _operator_client(client_for):

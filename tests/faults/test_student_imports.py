@@ -24,8 +24,8 @@ from cohorts.models import StudentImport, StudentImportStatus
 from enrolments.models import CohortEnrollment
 from tenants.models import Institution
 from tests.factories import CohortFactory, UserFactory
-from tests.faults.conftest import wait_for
 from tests.imports.support import csv_bytes, student_row, unique_email
+from tests.processes import wait_for
 
 STUDENTS = 40
 

@@ -27,6 +27,7 @@ from notifications.models import OutboundEmail
 from tests.enrolments import conftest as enrolment_fixtures
 from tests.enrolments.conftest import id_type
 from tests.factories import CohortFactory
+from tests.processes import free_port
 
 from .hostile import VIRUS_MARKER
 
@@ -161,16 +162,10 @@ def fake_clamd(settings) -> Iterator[FakeClamd]:
         thread.join(timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port with nothing listening on it."""
-    return _free_port()
+    return free_port()
 
 
 # --- An S3-compatible server ------------------------------------------------------------------
@@ -185,7 +180,7 @@ S3_SECRET_KEY = "test-secret-key"
 def s3_server() -> Iterator[str]:
     """moto's S3-compatible server on a free loopback port, for the whole session; its URL.
     Stopped by its process id."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
