@@ -54,7 +54,7 @@ def test_an_unknown_signing_token_gets_the_503_page_while_the_cache_is_down(
 
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
-    assert "Signing links cannot be checked right now" in response.content.decode()
+    assert "This signing link cannot be opened right now" in response.content.decode()
     assert rate_limit_failures()["signing.link"] == before + 1
     assert "Rate limit signing.link not checked (ConnectionError): failing closed" in caplog.text
     resend = client_for(institution).post("/sign/not-a-token-anyone-was-sent/new-link/")
