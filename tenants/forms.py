@@ -74,11 +74,11 @@ class InstitutionProfileForm(forms.ModelForm):
     remove_pdf_active_content = forms.BooleanField(
         required=False,
         label="Accept PDFs with active content, storing a copy without it",
-        help_text="Some PDFs hold JavaScript, actions that run by themselves, commands that "
-        "start programs, attached files or XFA forms. By default such a PDF is refused and the "
-        "student asked to print it to a new PDF. When this is ticked, it is accepted and only "
-        "a copy with that content removed is kept and shown to reviewers (with the SHA-256 of "
-        "the file as uploaded).",
+        help_text="Some PDFs contain program code or attachments: JavaScript, actions that run "
+        "by themselves, commands that start programs, attached files or XFA forms. Normally such "
+        "a PDF is refused and the student is asked to print it to a new PDF. When this is "
+        "ticked, it is accepted, but only a copy without that content is kept; reviewers see "
+        "the copy and the fingerprint (SHA-256) of the file as uploaded.",
     )
 
     class Meta:
