@@ -3,7 +3,8 @@ services and views call it with the roles (below) and any condition of their own
 audited and shown as 404 (see config.views.permission_denied), so that ids of things a person
 may not see are not confirmed."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -44,11 +45,36 @@ def permission_check(
         return
     if (allowed is None or allowed) and (roles is None or actor.has_role(*roles)):
         return
+    _refusal_record(actor, action)
+    raise ActionRefused(actor=actor, action=action)
+
+
+class ActionRefused(PermissionDenied):
+    """What `permission_check` refused, and to whom."""
+
+    def __init__(self, *, actor: User, action: str) -> None:
+        super().__init__(action)
+        self.actor = actor
+        self.action = action
+
+
+def _refusal_record(actor: User, action: str) -> None:
     with transaction.atomic():
         audit_record(
             actor=actor, action="permission.denied", entity_type="permission", entity_id=action
         )
-    raise PermissionDenied(action)
+
+
+@contextmanager
+def refusals_kept() -> Iterator[None]:
+    """Around a transaction in which composed services check permission (a signing callback
+    acting for the signer, who may have lost their role since): a refusal's event is rolled
+    back with the refused change, so it is written again once the transaction has ended."""
+    try:
+        yield
+    except ActionRefused as refusal:
+        _refusal_record(refusal.actor, refusal.action)
+        raise
 
 
 def can_grant_roles(actor: User | None, roles: Iterable[str]) -> bool:

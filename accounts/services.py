@@ -80,16 +80,11 @@ def user_invite_in_transaction(
     *, email: str, full_name: str, roles: Iterable[str], actor: User | None
 ) -> User:
     """`user_invite` inside the caller's transaction (composable: provisioning an institution
-    invites its first super admin in the transaction that creates it)."""
+    invites its first super admin in the transaction that creates it); the caller has checked
+    that `actor` may grant `roles`."""
     roles = _clean_roles(roles)
     if not roles:
         raise ValidationError("Choose at least one role.")
-    permission_check(
-        actor=actor,
-        roles=PEOPLE_MANAGERS,
-        allowed=can_grant_roles(actor, roles),
-        action="accounts.user_invite",
-    )
     email = normalise_email(email)
     if User.objects.filter(email=email).exists():
         raise ValidationError(

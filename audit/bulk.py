@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
@@ -174,28 +174,27 @@ def audit_record_many(*, entries: Iterable[AuditEntry], actor=None) -> list[Audi
         )
     context = current_context()
     actor = actor if actor is not None and actor.is_authenticated else None
-    with transaction.atomic():
-        previous = audit_chain_lock()
-        now = timezone.now()
-        events = []
-        for entry in entries:
-            event = AuditEvent(
-                actor=actor,
-                actor_email=actor.email if actor else "",
-                action=entry.action,
-                entity_type=entry.entity_type,
-                entity_id=str(entry.entity_id),
-                old_values=_json_safe(entry.old_values),
-                new_values=_json_safe(entry.new_values),
-                ip_address=context.ip_address,
-                user_agent=context.user_agent,
-                correlation_id=context.correlation_id,
-                created_at=now,
-                prev_hash=previous,
-            )
-            event.hash = previous = event_hash(prev_hash=previous, event=event)
-            events.append(event)
-        # The ids come from the sequence in the order of the chain, and the lock keeps other
-        # writers out until commit, so ordering by id walks the chain as it was built.
-        rows_copy(AuditEvent, events)
+    previous = audit_chain_lock()
+    now = timezone.now()
+    events = []
+    for entry in entries:
+        event = AuditEvent(
+            actor=actor,
+            actor_email=actor.email if actor else "",
+            action=entry.action,
+            entity_type=entry.entity_type,
+            entity_id=str(entry.entity_id),
+            old_values=_json_safe(entry.old_values),
+            new_values=_json_safe(entry.new_values),
+            ip_address=context.ip_address,
+            user_agent=context.user_agent,
+            correlation_id=context.correlation_id,
+            created_at=now,
+            prev_hash=previous,
+        )
+        event.hash = previous = event_hash(prev_hash=previous, event=event)
+        events.append(event)
+    # The ids come from the sequence in the order of the chain, and the lock keeps other
+    # writers out until commit, so ordering by id walks the chain as it was built.
+    rows_copy(AuditEvent, events)
     return events

@@ -95,8 +95,7 @@ def enrollment_invite_in_transaction(
     *, cohort: Cohort, actor: User, email: str, full_name: str, id_number: str = ""
 ) -> CohortEnrollment:
     """`enrollment_invite` inside the caller's transaction (composable: enrolling many
-    students one by one, all or nothing)."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.enrollment_invite")
+    students one by one, all or nothing); the caller has checked that `actor` may enrol."""
     email = normalise_email(email)
     cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
     if cohort.state not in ENROLLING_STATES:

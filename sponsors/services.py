@@ -293,10 +293,10 @@ def _sponsor_cohort_notify(*, cohort: Cohort, actor: User, event: str) -> bool:
     another) the `sponsor_cohort_<event>` notice with the cohort's summary, and audit it (not
     the address: it is a person's). Sends nothing when the cohort has no sponsor. Composable:
     inside the caller's transaction (activating or completing the cohort), the e-mail goes only
-    if it commits; returns whether one was queued."""
+    if it commits; returns whether one was queued. The cohort's own service has checked that
+    `actor` may activate or complete it."""
     from sponsors.selectors import cohort_summary
 
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action=f"sponsor.notify_cohort_{event}")
     if cohort.sponsor_id is None:
         return False
     with transaction.atomic():

@@ -104,6 +104,10 @@ def files_removed_on_failure() -> Iterator[list[FieldFile]]:
         yield stored
     except BaseException:
         for file in stored:
-            if file.name:
+            if not file.name:
+                continue
+            try:
                 file.storage.delete(file.name)
+            except Exception as error:  # the storage that just failed may fail again: go on
+                logger.error("Could not remove %s after a failure: %r", file.name, error)
         raise

@@ -69,7 +69,11 @@ class RedisServer:
         if self.process is None:
             return
         os.kill(self.process.pid, signal.SIGTERM)
-        self.process.wait(10)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.process = None
 
 

@@ -12,6 +12,7 @@ from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import refusals_kept
 from audit.context import current_context
 from notifications.services import email_enqueue
 from signing import callbacks, documents
@@ -111,7 +112,7 @@ def submitter_sign(
         raise ValidationError(errors)
     if signature_png:
         _check_png(signature_png)
-    with files_removed_on_failure() as stored, transaction.atomic(durable=True):
+    with refusals_kept(), files_removed_on_failure() as stored, transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
         submission = submitter.submission
         context = current_context()
@@ -160,7 +161,7 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why you decline."})
-    with transaction.atomic(durable=True):
+    with refusals_kept(), transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
         submission = submitter.submission
         now = timezone.now()

@@ -157,8 +157,8 @@ def submission_revoke_in_transaction(
     *, submission: Submission, actor: User, reason: str = ""
 ) -> Submission:
     """`submission_revoke` inside the caller's transaction (composable: a cohort or sponsor
-    change revokes the agreement that no longer applies as part of itself)."""
-    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.submission_revoke")
+    change revokes the agreement that no longer applies as part of itself); the caller has
+    checked that `actor` may."""
     with transaction.atomic():
         submission = submission_lock(submission)
         if submission.status != SubmissionStatus.PENDING:

@@ -2,9 +2,10 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from accounts.models import Role
-from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.permissions import COHORT_MANAGERS, permission_check, refusals_kept
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 
@@ -50,3 +51,19 @@ def test_the_system_may_do_anything(institution):
 def test_a_check_without_roles_or_a_condition_is_a_mistake(institution):
     with pytest.raises(TypeError, match="roles"):
         permission_check(actor=UserFactory(), action="test.nothing")
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["rolled back", "kept"])
+def test_a_refusal_inside_a_transaction_is_kept_only_by_refusals_kept(institution, kept):
+    student = UserFactory(roles=[Role.STUDENT])
+
+    with pytest.raises(PermissionDenied):
+        if kept:
+            with refusals_kept(), transaction.atomic():
+                permission_check(actor=student, roles=COHORT_MANAGERS, action="test.inside")
+        else:
+            with transaction.atomic():
+                permission_check(actor=student, roles=COHORT_MANAGERS, action="test.inside")
+
+    refusals = AuditEvent.objects.filter(action="permission.denied", entity_id="test.inside")
+    assert refusals.count() == (1 if kept else 0)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -28,8 +29,12 @@ class WorkerProcess:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}",
+            # Password and host quoted, the host as a query parameter: it may be the socket
+            # folder of the embedded server.
+            "DATABASE_URL": f"postgres://{quote(database['USER'] or '', safe='')}:"
+            f"{quote(database['PASSWORD'] or '', safe='')}@/{database['NAME']}"
+            f"?host={quote(database['HOST'] or '127.0.0.1', safe='/')}"
+            f"&port={database['PORT'] or 5432}",
         }
         prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
         script = (

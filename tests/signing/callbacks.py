@@ -1,8 +1,7 @@
 """Callbacks for the tests, registered by name as a domain app's are in its AppConfig.ready
 (here once, when the signing tests' conftest imports this module)."""
 
-from django.core.exceptions import PermissionDenied
-
+from accounts.permissions import permission_check
 from audit.services import audit_record
 from signing import callbacks
 
@@ -31,7 +30,7 @@ def record_decline(*, submission, submitter) -> None:
 
 def refuse_completion(*, submission) -> None:
     """As a caller whose own permission check fails, e.g. a signer who lost their role."""
-    raise PermissionDenied("No longer an admin.")
+    permission_check(actor=submission.created_by, allowed=False, action="tests.refuse_completion")
 
 
 callbacks.register(RECORD_COMPLETION, record_completion)

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
+from audit.models import AuditEvent
 from signing.models import AgreementTemplate, SubmissionStatus
 from signing.selectors import link_for_token
 from signing.services.completion import submitter_sign
@@ -254,6 +255,8 @@ def test_a_refused_completion_says_so_and_signs_nothing(signer_client, make_subm
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.PENDING
     assert submission.submitters.get().signed_at is None
+    refusal = AuditEvent.objects.get(action="permission.denied")
+    assert (refusal.entity_id, refusal.actor) == ("tests.refuse_completion", submission.created_by)
 
 
 def test_a_failed_completion_leaves_no_files_behind(signer_client, make_submission, settings):
