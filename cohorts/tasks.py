@@ -10,23 +10,17 @@ from django_tenants.utils import schema_context
 
 from cohorts.imports.uploads import (
     error_kind,
+    student_import_fail,
     student_import_parse,
     student_import_run,
     student_imports_discard_stale,
     student_imports_sweep,
 )
-from cohorts.models import STUDENT_IMPORT_RUNNING, StudentImport, StudentImportStatus
+from cohorts.models import StudentImport, StudentImportStatus
 from notifications.services import email_deliver
 from tenants.selectors import schema_names_for_background_work
 
 logger = logging.getLogger(__name__)
-
-
-def _fail(student_import_id: int, message: str) -> None:
-    StudentImport.objects.filter(
-        pk=student_import_id,
-        status__in=STUDENT_IMPORT_RUNNING,
-    ).update(status=StudentImportStatus.FAILED, error=message, lease_expires_at=None)
 
 
 @shared_task(name="cohorts.student_import_parse")
@@ -41,7 +35,9 @@ def student_import_parse_task(student_import_id: int) -> str:
         # The rows may hold special personal information, and an error's message may quote
         # them: the log gets the kind of error only.
         logger.error("Reading student import %s failed: %s", student_import_id, error_kind(error))
-        _fail(student_import_id, "The file could not be read. Try again, or save it as CSV.")
+        student_import_fail(
+            student_import, "The file could not be read. Try again, or save it as CSV."
+        )
         return StudentImportStatus.FAILED
 
 
@@ -55,8 +51,8 @@ def student_import_run_task(student_import_id: int) -> str:
         return student_import_run(student_import=student_import).status
     except Exception as error:
         logger.error("Importing student import %s failed: %s", student_import_id, error_kind(error))
-        _fail(
-            student_import_id, "The import failed and nothing was imported. Upload the file again."
+        student_import_fail(
+            student_import, "The import failed and nothing was imported. Upload the file again."
         )
         return StudentImportStatus.FAILED
 

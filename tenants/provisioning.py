@@ -13,13 +13,14 @@ import functools
 import logging
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from tenant_schemas_celery.task import headers_with_schema
 
 from accounts.models import User
+from accounts.permissions import permission_check
 from audit.services import audit_record
 from tenants.models import (
     PROVISIONING_IN_PROGRESS,
@@ -50,8 +51,11 @@ IN_PROGRESS = "“{code}” is already being created: wait for that request to f
 
 def _operator_check(actor: User) -> None:
     """Only platform operators (active staff of the public schema) ask for institutions."""
-    if not (actor.is_active and actor.is_staff):
-        raise PermissionDenied("tenants.provisioning_request")
+    permission_check(
+        actor=actor,
+        allowed=actor.is_active and actor.is_staff,
+        action="tenants.provisioning_request",
+    )
 
 
 def provisioning_code_validate(code: str, *, excluding: ProvisioningRequest | None = None) -> str:

@@ -17,6 +17,8 @@ from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
+from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django_tenants.files.storage import TenantFileSystemStorage as BaseTenantFileSystemStorage
 from storages.backends.s3 import S3Storage
@@ -111,3 +113,16 @@ def files_removed_on_failure() -> Iterator[list[FieldFile]]:
             except Exception as error:  # the storage that just failed may fail again: go on
                 logger.error("Could not remove %s after a failure: %r", file.name, error)
         raise
+
+
+def file_delete_on_commit(storage: Storage, name: str) -> None:
+    """Delete `name` once the caller's transaction has committed (a file the rows no longer
+    point to). A storage that fails then is logged: the change it follows has been made."""
+
+    def delete() -> None:
+        try:
+            storage.delete(name)
+        except Exception as error:
+            logger.error("Could not delete %s after its change committed: %r", name, error)
+
+    transaction.on_commit(delete)

@@ -35,7 +35,12 @@ from cohorts.models import (
     StudentImport,
     StudentImportStatus,
 )
-from tenants.storage import STORAGE_FAILED_MESSAGE, file_store, files_removed_on_failure
+from tenants.storage import (
+    STORAGE_FAILED_MESSAGE,
+    file_delete_on_commit,
+    file_store,
+    files_removed_on_failure,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +274,7 @@ def student_import_confirm(*, student_import: StudentImport, actor: User) -> Stu
     return student_import_run(student_import=student_import)
 
 
-def _import_fail(student_import: StudentImport, message: str) -> None:
+def student_import_fail(student_import: StudentImport, message: str) -> None:
     """Mark a running import failed, unless something else (a cancellation) ended it first."""
     StudentImport.objects.filter(pk=student_import.pk, status__in=STUDENT_IMPORT_RUNNING).update(
         status=StudentImportStatus.FAILED,
@@ -290,7 +295,7 @@ def student_import_run(*, student_import: StudentImport) -> StudentImport:
         return student_import
     actor = student_import.confirmed_by
     if actor is None:
-        _import_fail(student_import, "The person who confirmed the import no longer exists.")
+        student_import_fail(student_import, "The person who confirmed the import no longer exists.")
         return student_import
     try:
         # Before the transaction: a refusal's audit event must outlive the rollback.
@@ -319,8 +324,7 @@ def student_import_run(*, student_import: StudentImport) -> StudentImport:
                 updated_at=timezone.now(),
             )
             if stored_file:
-                storage = locked.file.storage
-                transaction.on_commit(lambda: storage.delete(stored_file))
+                file_delete_on_commit(locked.file.storage, stored_file)
     except (ValidationError, PermissionDenied, DatabaseError) as error:
         if isinstance(error, ValidationError):
             message = " ".join(error.messages)
@@ -330,7 +334,7 @@ def student_import_run(*, student_import: StudentImport) -> StudentImport:
             # E.g. someone else enrolled one of these students at the same moment.
             logger.error("Student import %s failed: %s", student_import.pk, error_kind(error))
             message = "The import failed and nothing was imported. Upload the file again."
-        _import_fail(student_import, message)
+        student_import_fail(student_import, message)
         return student_import
     student_import.refresh_from_db()
     return student_import
@@ -377,8 +381,7 @@ def student_import_cancel(*, student_import: StudentImport, actor: User) -> Stud
                 new_values={"status": locked.status, "cohort": locked.cohort_id},
             )
             if stored_file:
-                storage = locked.file.storage
-                transaction.on_commit(lambda: storage.delete(stored_file))
+                file_delete_on_commit(locked.file.storage, stored_file)
     except OperationalError as error:
         raise ValidationError(
             "The students of this file are being written right now, so the import can no "
@@ -464,7 +467,6 @@ def student_imports_discard_stale(*, older_than: timedelta = STALE_IMPORT_AGE) -
             student_import.lease_expires_at = None
             student_import.save()
             if stored_file:
-                storage = student_import.file.storage
-                transaction.on_commit(functools.partial(storage.delete, stored_file))
+                file_delete_on_commit(student_import.file.storage, stored_file)
         discarded += 1
     return discarded

@@ -1,5 +1,7 @@
 """permission_check: the one place that decides who may do what."""
 
+import contextlib
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -53,17 +55,17 @@ def test_a_check_without_roles_or_a_condition_is_a_mistake(institution):
         permission_check(actor=UserFactory(), action="test.nothing")
 
 
+def _refused_inside_a_transaction(actor, *, kept: bool) -> None:
+    with refusals_kept() if kept else contextlib.nullcontext(), transaction.atomic():
+        permission_check(actor=actor, roles=COHORT_MANAGERS, action="test.inside")
+
+
 @pytest.mark.parametrize("kept", [False, True], ids=["rolled back", "kept"])
 def test_a_refusal_inside_a_transaction_is_kept_only_by_refusals_kept(institution, kept):
     student = UserFactory(roles=[Role.STUDENT])
 
     with pytest.raises(PermissionDenied):
-        if kept:
-            with refusals_kept(), transaction.atomic():
-                permission_check(actor=student, roles=COHORT_MANAGERS, action="test.inside")
-        else:
-            with transaction.atomic():
-                permission_check(actor=student, roles=COHORT_MANAGERS, action="test.inside")
+        _refused_inside_a_transaction(student, kept=kept)
 
     refusals = AuditEvent.objects.filter(action="permission.denied", entity_id="test.inside")
     assert refusals.count() == (1 if kept else 0)
