@@ -456,17 +456,23 @@ def student_imports_discard_stale(*, older_than: timedelta = STALE_IMPORT_AGE) -
         status__in=[StudentImportStatus.PARSING, StudentImportStatus.PREVIEW],
     )
     discarded = 0
-    for student_import in stale.iterator():
+    for student_import in stale.only("pk", "file").iterator():
+        # Conditional: an import confirmed meanwhile (its row locked while it runs) is left be.
         with transaction.atomic():
             stored_file = student_import.file.name
-            student_import.status = StudentImportStatus.FAILED
-            student_import.error = "Not confirmed within a week: upload the file again."
-            student_import.valid_rows = []
-            student_import.row_errors = []
-            student_import.file = ""
-            student_import.lease_expires_at = None
-            student_import.save()
-            if stored_file:
+            discarded_now = StudentImport.objects.filter(
+                pk=student_import.pk,
+                status__in=[StudentImportStatus.PARSING, StudentImportStatus.PREVIEW],
+            ).update(
+                status=StudentImportStatus.FAILED,
+                error="Not confirmed within a week: upload the file again.",
+                valid_rows=[],
+                row_errors=[],
+                file="",
+                lease_expires_at=None,
+                updated_at=timezone.now(),
+            )
+            if discarded_now and stored_file:
                 file_delete_on_commit(student_import.file.storage, stored_file)
-        discarded += 1
+        discarded += discarded_now
     return discarded
