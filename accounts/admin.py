@@ -8,11 +8,11 @@ from tenants.admin import platform_admin_site
 class UserAdmin(admin.ModelAdmin):
     """Read-mostly: people are managed through the People page, whose services audit changes."""
 
-    list_display = ["email", "full_name", "roles", "is_active", "is_staff", "date_joined"]
+    list_display = ["email", "full_name", "role_labels", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff"]
     search_fields = ["email", "full_name"]
-    readonly_fields = ["email", "roles", "password", "last_login", "date_joined"]
-    exclude = ["groups", "user_permissions"]
+    readonly_fields = ["email", "role_labels", "password", "last_login", "date_joined"]
+    exclude = ["groups", "user_permissions", "roles"]
 
 
 # The platform's operators, in the public schema's copy of the table.

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.lists import FilterForm
 from accounts.models import Role, User
+from accounts.roles import catalogue_by_area
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -81,11 +82,14 @@ class InvitationAcceptForm(forms.Form):
         return cleaned
 
 
-class RolesField(forms.MultipleChoiceField):
+class RolesField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(choices=Role.choices, **kwargs)
+        super().__init__(queryset=Role.objects.order_by("-system_role", "name"), **kwargs)
+
+    def label_from_instance(self, obj: Role) -> str:
+        return obj.name
 
 
 class UserInviteForm(forms.Form):
@@ -104,7 +108,7 @@ class PeopleFilterForm(FilterForm):
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "Name or e-mail"}),
     )
-    role = forms.ChoiceField(required=False, choices=[("", "Any role"), *Role.choices])
+    role = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         required=False,
         choices=[
@@ -114,3 +118,61 @@ class PeopleFilterForm(FilterForm):
             ("inactive", "Deactivated"),
         ],
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A system role by its key (links that name "auditor" keep working), a custom one by id.
+        self.fields["role"].choices = [  # type: ignore[attr-defined]
+            ("", "Any role"),
+            *((role.key or str(role.pk), role.name) for role in Role.objects.order_by("name")),
+        ]
+
+
+class RoleForm(forms.Form):
+    """A role's name, description and permissions, chosen from the catalogue by area. A system
+    role's name stays; the permissions it needs are shown ticked and cannot be unticked."""
+
+    name = forms.CharField(max_length=100, label="Name")
+    description = forms.CharField(
+        required=False,
+        label="Description",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What people with this role do, in a sentence.",
+    )
+    permissions = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="What the role may do"
+    )
+
+    def __init__(self, *args, role: Role | None = None, required: frozenset[str] = frozenset(),
+                 **kwargs) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.areas = catalogue_by_area()
+        self.required = required
+        self.fields["permissions"].choices = [  # type: ignore[attr-defined]
+            (entry.code, entry.sentence) for _area, entries in self.areas for entry in entries
+        ]
+        if role is not None and role.system_role:
+            self.fields["name"].disabled = True
+
+    def clean_permissions(self) -> list[str]:
+        return sorted(set(self.cleaned_data["permissions"]) | self.required)
+
+    def area_choices(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The permission checkboxes grouped by area, for the template."""
+        chosen = set(self["permissions"].value() or []) | self.required
+        return [
+            (
+                area,
+                [
+                    {
+                        "code": entry.code,
+                        "sentence": entry.sentence,
+                        "checked": entry.code in chosen,
+                        "required": entry.code in self.required,
+                        "id": "perm-" + entry.code.replace(".", "-"),
+                    }
+                    for entry in entries
+                ],
+            )
+            for area, entries in self.areas
+        ]

@@ -17,6 +17,6 @@ class SiteRequest(HttpRequest):
 
 
 class AuthenticatedRequest(SiteRequest):
-    """A request that role_required, login_required or the operator check let through."""
+    """A request that permission_required, login_required or the operator check let through."""
 
     user: User

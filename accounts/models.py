@@ -1,15 +1,18 @@
+from collections.abc import Iterable
 from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.auth.models import Permission, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 from guardian.mixins import GuardianUserMixin
 
 
-class Role(models.TextChoices):
+class SystemRole(models.TextChoices):
+    """The roles every institution has (accounts.roles says what each may do)."""
+
     SUPER_ADMIN = "super_admin", "Super admin"
     ADMIN = "admin", "Admin"
     VERIFIER = "verifier", "Verifier"
@@ -30,10 +33,16 @@ class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email=normalise_email(username or ""))
 
-    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_user(
+        self, email: str, password: str | None = None, *, roles: Iterable[str] = (), **fields
+    ) -> "User":
+        """`roles`: the keys of the system roles the person holds (a command's or a test's
+        account; people are otherwise invited through accounts.services)."""
         user = self.model(email=normalise_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
+        if roles:
+            user.roles.set(Role.objects.filter(key__in=list(roles)))
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
@@ -50,8 +59,8 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
-    roles = ArrayField(
-        models.CharField(max_length=20, choices=Role.choices), default=list, blank=True
+    roles: "models.ManyToManyField[Role, UserRole]" = models.ManyToManyField(
+        "Role", through="UserRole", through_fields=("user", "role"), related_name="holders"
     )
     is_active = models.BooleanField(
         default=True, help_text="Inactive people cannot sign in; their sessions end at once."
@@ -72,6 +81,18 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
         ]
+        permissions = [
+            (
+                "manage_people",
+                "Invite people, give them the roles they may hand out, and deactivate or "
+                "reactivate their accounts.",
+            ),
+            (
+                "manage_roles",
+                "Create and change custom roles, and give or take away any role, including "
+                "the roles that manage people.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -80,16 +101,90 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
         self.email = normalise_email(self.email)
         super().save(*args, **kwargs)
 
-    def has_role(self, *roles: str) -> bool:
-        return bool(set(self.roles) & set(roles))
+    @cached_property
+    def permission_codes(self) -> frozenset[str]:
+        """What the person's roles allow ("app_label.codename"), read once per request: the
+        sign-in backend loads it with the user (accounts.backends), otherwise one query."""
+        return frozenset(
+            f"{app_label}.{codename}"
+            for app_label, codename in Permission.objects.filter(roles__holders=self).values_list(
+                "content_type__app_label", "codename"
+            )
+        )
+
+    @cached_property
+    def role_keys(self) -> frozenset[str]:
+        """The system roles the person holds (a student, a sponsor contact), read like
+        `permission_codes`."""
+        return frozenset(key for key in self.roles.values_list("key", flat=True) if key)
+
+    def may(self, *codes: str) -> bool:
+        """Whether the person's roles allow any of `codes` (a deactivated person: nothing)."""
+        return self.is_active and not self.permission_codes.isdisjoint(codes)
 
     @property
     def role_labels(self) -> list[str]:
-        return [Role(role).label for role in Role.values if role in self.roles]
+        """The names of the roles held (prefetch `roles` for a list of people)."""
+        return sorted(role.name for role in self.roles.all())
 
     @property
     def has_accepted_invitation(self) -> bool:
         return self.has_usable_password()
+
+
+class Role(models.Model):
+    """A named set of permissions from the catalogue (Django's per-institution Permission rows,
+    declared in each app's models). System roles are made by accounts.roles and keep at least
+    the permissions the product needs; custom roles are the institution's own."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    system_role = models.BooleanField(default=False)
+    key = models.CharField(
+        max_length=30,
+        choices=SystemRole.choices,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Which system role this is; empty for a custom role.",
+    )
+    permissions = models.ManyToManyField(Permission, blank=True, related_name="roles")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-system_role", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="role_name_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(system_role=True, key__isnull=False)
+                | models.Q(system_role=False, key__isnull=True),
+                name="role_system_role_has_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserRole(models.Model):
+    """A person holds a role: who gave it to them and when."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_holdings")
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="holdings")
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["role__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="user_role_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} holds {self.role}"
 
 
 class Invitation(models.Model):

@@ -1,16 +1,40 @@
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
 
-from accounts.models import Invitation, User
-from accounts.permissions import COHORT_MANAGERS
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Invitation, Role, User, UserRole
+from accounts.permissions import registered_scopes
+from accounts.roles import CatalogueEntry, catalogue_by_area, permission_code
 from accounts.services import token_hash
 
 
+def users_with_permission(code: str) -> QuerySet[User]:
+    """The active people whose roles give `code` ("app_label.codename")."""
+    app_label, codename = code.split(".", 1)
+    holders = User.objects.filter(
+        roles__permissions__content_type__app_label=app_label,
+        roles__permissions__codename=codename,
+    )
+    return User.objects.filter(is_active=True, pk__in=holders.values("pk")).order_by(
+        "full_name", "email"
+    )
+
+
+def users_holding(key: str) -> QuerySet[User]:
+    """The people who hold a system role (a student, a sponsor contact)."""
+    return User.objects.filter(pk__in=User.objects.filter(roles__key=key).values("pk"))
+
+
 def user_list(*, search: str = "", role: str = "", status: str = "") -> QuerySet[User]:
-    users = User.objects.order_by("full_name", "email")
+    """People for the People page; `role` is a system role's key or a custom role's id."""
+    users = User.objects.order_by("full_name", "email").prefetch_related("roles")
     if search:
         users = users.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
     if role:
-        users = users.filter(roles__contains=[role])
+        holding = Q(roles__pk=int(role)) if role.isdigit() else Q(roles__key=role)
+        users = users.filter(pk__in=User.objects.filter(holding).values("pk"))
     if status == "active":
         users = users.filter(is_active=True).exclude(password__startswith="!")
     elif status == "invited":
@@ -20,6 +44,18 @@ def user_list(*, search: str = "", role: str = "", status: str = "") -> QuerySet
     return users
 
 
+def role_names_of(user_ids: list[int]) -> dict[int, list[str]]:
+    """The names of the roles each of these people holds, in one query."""
+    names: dict[int, list[str]] = {}
+    for user_id, name in (
+        UserRole.objects.filter(user_id__in=user_ids)
+        .order_by("role__name")
+        .values_list("user_id", "role__name")
+    ):
+        names.setdefault(user_id, []).append(name)
+    return names
+
+
 def invitation_for_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("user").filter(token_hash=token_hash(token)).first()
 
@@ -27,10 +63,98 @@ def invitation_for_token(token: str) -> Invitation | None:
 def manager_emails_to_tell(responsible: User | None) -> list[str]:
     """Who hears about something `responsible` started (a cohort, an agreement sent): that
     person while they are an active admin, otherwise every active admin of the institution."""
-    if responsible is not None and responsible.is_active and responsible.has_role(*COHORT_MANAGERS):
+    if responsible is not None and responsible.may("cohorts.manage_cohorts"):
         return [responsible.email]
     return list(
-        User.objects.filter(is_active=True, roles__overlap=list(COHORT_MANAGERS))
+        users_with_permission("cohorts.manage_cohorts")
         .order_by("email")
         .values_list("email", flat=True)
+    )
+
+
+def role_list() -> QuerySet[Role]:
+    """Every role with how many active people hold it and how much it allows."""
+    return Role.objects.annotate(
+        holder_count=Count("holdings", filter=Q(holdings__user__is_active=True), distinct=True),
+        permission_count=Count("permissions", distinct=True),
+    ).order_by("-system_role", "name")
+
+
+def role_for_page(pk: int) -> Role:
+    return Role.objects.prefetch_related(
+        Prefetch("permissions", queryset=Permission.objects.select_related("content_type")),
+        Prefetch(
+            "holdings",
+            queryset=UserRole.objects.select_related("user", "granted_by").order_by(
+                "user__full_name", "user__email"
+            ),
+        ),
+    ).get(pk=pk)
+
+
+def role_permission_codes(role: Role) -> frozenset[str]:
+    """What a role allows; `role` from role_for_page (its permissions prefetched)."""
+    return frozenset(permission_code(permission) for permission in role.permissions.all())
+
+
+@dataclass(frozen=True)
+class AllowedBy:
+    entry: CatalogueEntry
+    roles: list[str]
+
+
+@dataclass(frozen=True)
+class ScopeAccess:
+    """Where a person works among the objects of one kind: everywhere (and by which roles), or
+    on the objects granted to them."""
+
+    label: str
+    everywhere_by: list[str]
+    granted: list[Model]
+
+
+@dataclass(frozen=True)
+class PersonAccess:
+    holdings: list[UserRole]
+    allowed: list[tuple[str, list[AllowedBy]]]
+    scopes: list[ScopeAccess]
+
+
+def person_access(person: User) -> PersonAccess:
+    """What a person may do and why: each permission with the roles that give it, and where
+    they work (everywhere through a role, or the objects granted to them)."""
+    holdings = list(
+        person.role_holdings.select_related("role", "granted_by").prefetch_related(
+            Prefetch(
+                "role__permissions", queryset=Permission.objects.select_related("content_type")
+            )
+        )
+    )
+    given_by: dict[str, list[str]] = {}
+    for holding in holdings:
+        for permission in holding.role.permissions.all():
+            given_by.setdefault(permission_code(permission), []).append(holding.role.name)
+    allowed = [
+        (
+            area,
+            [AllowedBy(entry, given_by[entry.code]) for entry in entries if entry.code in given_by],
+        )
+        for area, entries in catalogue_by_area()
+    ]
+    scopes = [
+        ScopeAccess(
+            label=str(model._meta.verbose_name_plural),
+            everywhere_by=given_by.get(scope.everywhere, []),
+            granted=[]
+            if scope.everywhere in given_by
+            else list(
+                get_objects_for_user(person, scope.grant, klass=model, accept_global_perms=False)
+            ),
+        )
+        for model, scope in registered_scopes()
+    ]
+    return PersonAccess(
+        holdings=holdings,
+        allowed=[(area, lines) for area, lines in allowed if lines],
+        scopes=scopes,
     )

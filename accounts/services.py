@@ -1,9 +1,10 @@
-"""Every write to people and their access: invitations, passwords, roles, deactivation. Each
-entry point checks permission before its transaction opens and runs in a durable one."""
+"""Every write to people and their access: invitations, passwords, roles and what they allow,
+deactivation. Each entry point checks permission before its transaction opens and runs in a
+durable one."""
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -13,8 +14,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Role, User, normalise_email
-from accounts.permissions import PEOPLE_MANAGERS, can_grant_roles, permission_check
+from accounts.models import Invitation, Role, SystemRole, User, UserRole, normalise_email
+from accounts.permissions import may_grant, permission_check
+from accounts.roles import permission_code, permissions_for, required_codes
 from audit.services import audit_record
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
@@ -26,11 +28,42 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _clean_roles(roles: Iterable[str]) -> list[str]:
-    unknown = set(roles) - set(Role.values)
+def _clean_roles(roles: Iterable[Role | str]) -> list[Role]:
+    """Roles as given: Role rows, or a system role's key ("student")."""
+    roles = list(roles)
+    keys = {role for role in roles if isinstance(role, str)}
+    found = {role.key: role for role in Role.objects.filter(key__in=keys)}
+    unknown = keys - set(found)
     if unknown:
         raise ValidationError(f"Unknown role: {', '.join(sorted(unknown))}.")
-    return [role for role in Role.values if role in set(roles)]
+    chosen = {role.pk: role for role in roles if isinstance(role, Role)}
+    chosen.update({role.pk: role for role in found.values()})
+    return sorted(chosen.values(), key=lambda role: role.name)
+
+
+def _allows(roles: Iterable[Role]) -> list[frozenset[str]]:
+    """What each role allows, as permission codes (one query for all of them)."""
+    by_role: dict[int, set[str]] = {role.pk: set() for role in roles}
+    for role_id, app_label, codename in Role.permissions.through.objects.filter(
+        role_id__in=by_role
+    ).values_list("role_id", "permission__content_type__app_label", "permission__codename"):
+        by_role[role_id].add(f"{app_label}.{codename}")
+    return [frozenset(codes) for codes in by_role.values()]
+
+
+def _names(roles: Iterable[Role]) -> list[str]:
+    return sorted(role.name for role in roles)
+
+
+def system_role_give(*, users: Sequence[User], key: str, granted_by: User | None) -> None:
+    """Give the system role `key` to those of `users` who lack it, inside the caller's
+    transaction (a student enrolled, one or thousands at a time); the caller has checked."""
+    role = Role.objects.get(key=key)
+    UserRole.objects.bulk_create(
+        [UserRole(user=user, role=role, granted_by=granted_by) for user in users],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
 
 
 def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
@@ -61,13 +94,15 @@ def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
     return invitation
 
 
-def user_invite(*, email: str, full_name: str, roles: Iterable[str], actor: User | None) -> User:
+def user_invite(
+    *, email: str, full_name: str, roles: Iterable[Role | str], actor: User | None
+) -> User:
     """Create an account for a new person and e-mail them an invitation to set a password."""
     roles = _clean_roles(roles)
     permission_check(
         actor=actor,
-        roles=PEOPLE_MANAGERS,
-        allowed=can_grant_roles(actor, roles),
+        permission="accounts.manage_people",
+        allowed=may_grant(actor, _allows(roles)),
         action="accounts.user_invite",
     )
     with transaction.atomic(durable=True):
@@ -77,7 +112,7 @@ def user_invite(*, email: str, full_name: str, roles: Iterable[str], actor: User
 
 
 def user_invite_in_transaction(
-    *, email: str, full_name: str, roles: Iterable[str], actor: User | None
+    *, email: str, full_name: str, roles: Iterable[Role | str], actor: User | None
 ) -> User:
     """`user_invite` inside the caller's transaction (composable: provisioning an institution
     invites its first super admin in the transaction that creates it); the caller has checked
@@ -90,17 +125,18 @@ def user_invite_in_transaction(
         raise ValidationError(
             {"email": f"{email} already has an account here; change their roles instead."}
         )
-    user = User(email=email, full_name=full_name.strip(), roles=roles)
+    user = User(email=email, full_name=full_name.strip())
     user.set_unusable_password()
     user.full_clean()
     user.save()
+    UserRole.objects.bulk_create(UserRole(user=user, role=role, granted_by=actor) for role in roles)
     invitation_issue(user=user, invited_by=actor)
     directory_entry_add(email=email, institution=tenant_connection.tenant)
     audit_record(
         actor=actor,
         action="user.invited",
         entity=user,
-        new_values={"email": email, "full_name": user.full_name, "roles": roles},
+        new_values={"email": email, "full_name": user.full_name, "roles": _names(roles)},
     )
     return user
 
@@ -157,44 +193,147 @@ def user_password_change(*, user: User, new_password: str, reset: bool = False) 
     return user
 
 
-def _super_admins_left_without(user: User) -> int:
+def _is_last_super_admin(user: User) -> bool:
     return (
-        User.objects.filter(is_active=True, roles__contains=[Role.SUPER_ADMIN])
-        .exclude(pk=user.pk)
-        .count()
+        user.roles.filter(key=SystemRole.SUPER_ADMIN).exists()
+        and not UserRole.objects.filter(role__key=SystemRole.SUPER_ADMIN, user__is_active=True)
+        .exclude(user=user)
+        .exists()
     )
 
 
-def user_roles_set(*, user: User, roles: Iterable[str], actor: User) -> User:
+def user_roles_set(*, user: User, roles: Iterable[Role | str], actor: User) -> User:
+    """Give a person exactly `roles`: those added are recorded as given by `actor` now, those
+    kept keep who gave them and when."""
     roles = _clean_roles(roles)
     if not roles:
         raise ValidationError("Choose at least one role; deactivate the person instead.")
-    changed = set(roles) ^ set(user.roles)
+    held = list(user.roles.all())
+    changed = {role.pk: role for role in [*roles, *held]}
+    changed_ids = {role.pk for role in roles} ^ {role.pk for role in held}
     permission_check(
         actor=actor,
-        roles=PEOPLE_MANAGERS,
-        allowed=can_grant_roles(actor, changed),
+        permission="accounts.manage_people",
+        allowed=may_grant(actor, _allows(changed[pk] for pk in changed_ids)),
         action="accounts.user_roles_set",
     )
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
-        if (
-            Role.SUPER_ADMIN in user.roles
-            and Role.SUPER_ADMIN not in roles
-            and not _super_admins_left_without(user)
+        old_roles = list(user.roles.all())
+        keep = {role.pk for role in roles}
+        if SystemRole.SUPER_ADMIN not in {role.key for role in roles} and _is_last_super_admin(
+            user
         ):
             raise ValidationError("An institution needs at least one active super admin.")
-        old_roles = user.roles
-        user.roles = roles
-        user.save(update_fields=["roles"])
+        user.role_holdings.exclude(role_id__in=keep).delete()
+        UserRole.objects.bulk_create(
+            [UserRole(user=user, role=role, granted_by=actor) for role in roles],
+            ignore_conflicts=True,
+        )
         audit_record(
             actor=actor,
             action="user.roles_changed",
             entity=user,
-            old_values={"roles": old_roles},
-            new_values={"roles": roles},
+            old_values={"roles": _names(old_roles)},
+            new_values={"roles": _names(roles)},
         )
     return user
+
+
+def _role_input(
+    *, name: str, description: str, permission_codes: Iterable[str], role: Role | None
+) -> tuple[str, str, set[str]]:
+    from accounts.roles import catalogue_codes
+
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Give the role a name."
+    elif Role.objects.filter(name__iexact=name).exclude(pk=role.pk if role else 0).exists():
+        errors["name"] = f"There is already a role called {name}."
+    codes = set(permission_codes)
+    unknown = codes - catalogue_codes()
+    if unknown:
+        errors["permissions"] = f"Not in the catalogue: {', '.join(sorted(unknown))}."
+    elif role is not None and role.key:
+        missing = required_codes(role.key) - codes
+        if missing:
+            errors["permissions"] = (
+                f"The {role.name} role always keeps what the product needs it for: "
+                f"{', '.join(sorted(missing))}."
+            )
+    if errors:
+        raise ValidationError(errors)
+    return name, description.strip(), codes
+
+
+def role_create(
+    *, actor: User, name: str, description: str, permission_codes: Iterable[str]
+) -> Role:
+    """A custom role, made from the catalogue."""
+    permission_check(actor=actor, permission="accounts.manage_roles", action="accounts.role_create")
+    name, description, codes = _role_input(
+        name=name, description=description, permission_codes=permission_codes, role=None
+    )
+    with transaction.atomic(durable=True):
+        role = Role.objects.create(name=name, description=description)
+        role.permissions.set(permissions_for(codes))
+        audit_record(
+            actor=actor,
+            action="role.created",
+            entity=role,
+            new_values={"name": name, "permissions": sorted(codes)},
+        )
+    return role
+
+
+def role_update(
+    *, actor: User, role: Role, name: str, description: str, permission_codes: Iterable[str]
+) -> Role:
+    """Change a role's name, description and permissions. A system role keeps its name and at
+    least the permissions the product needs it for; more may be added."""
+    permission_check(actor=actor, permission="accounts.manage_roles", action="accounts.role_update")
+    with transaction.atomic(durable=True):
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        if role.system_role:
+            name = role.name
+        name, description, codes = _role_input(
+            name=name, description=description, permission_codes=permission_codes, role=role
+        )
+        old_codes = {permission_code(p) for p in role.permissions.select_related("content_type")}
+        old_values = {"name": role.name, "description": role.description}
+        role.name, role.description = name, description
+        role.save(update_fields=["name", "description", "updated_at"])
+        role.permissions.set(permissions_for(codes))
+        audit_record(
+            actor=actor,
+            action="role.updated",
+            entity=role,
+            old_values={**old_values, "permissions": sorted(old_codes - codes)},
+            new_values={
+                "name": name,
+                "description": description,
+                "permissions": sorted(codes - old_codes),
+            },
+        )
+    return role
+
+
+def role_delete(*, actor: User, role: Role) -> None:
+    """Delete a custom role; the people who held it lose what it allowed."""
+    permission_check(actor=actor, permission="accounts.manage_roles", action="accounts.role_delete")
+    if role.system_role:
+        raise ValidationError(f"{role.name} is a system role: it cannot be deleted.")
+    with transaction.atomic(durable=True):
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        holders = sorted(role.holdings.values_list("user_id", flat=True))
+        audit_record(
+            actor=actor,
+            action="role.deleted",
+            entity=role,
+            old_values={"name": role.name, "holders": holders},
+        )
+        role.delete()
 
 
 def _sessions_end(user: User) -> int:
@@ -214,13 +353,13 @@ def user_deactivate(*, user: User, actor: User) -> User:
         raise ValidationError("You cannot deactivate your own account.")
     permission_check(
         actor=actor,
-        roles=PEOPLE_MANAGERS,
-        allowed=can_grant_roles(actor, user.roles),
+        permission="accounts.manage_people",
+        allowed=may_grant(actor, _allows(user.roles.all())),
         action="accounts.user_deactivate",
     )
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
-        if Role.SUPER_ADMIN in user.roles and not _super_admins_left_without(user):
+        if _is_last_super_admin(user):
             raise ValidationError("An institution needs at least one active super admin.")
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -241,8 +380,8 @@ def user_deactivate(*, user: User, actor: User) -> User:
 def user_reactivate(*, user: User, actor: User) -> User:
     permission_check(
         actor=actor,
-        roles=PEOPLE_MANAGERS,
-        allowed=can_grant_roles(actor, user.roles),
+        permission="accounts.manage_people",
+        allowed=may_grant(actor, _allows(user.roles.all())),
         action="accounts.user_reactivate",
     )
     with transaction.atomic(durable=True):

@@ -32,6 +32,12 @@ urlpatterns = [
     path("people/", views.people_list, name="people_list"),
     path("people/invite/", views.people_invite, name="people_invite"),
     path("people/<int:pk>/", views.people_detail, name="people_detail"),
+    path("people/<int:pk>/access/", views.people_access, name="people_access"),
+    path("people/roles/", views.roles, name="roles"),
+    path("people/roles/new/", views.role_edit, name="role_create"),
+    path("people/roles/<int:pk>/", views.role_detail, name="role_detail"),
+    path("people/roles/<int:pk>/edit/", views.role_edit, name="role_edit"),
+    path("people/roles/<int:pk>/delete/", views.role_delete_view, name="role_delete"),
     path(
         "people/<int:pk>/deactivate/",
         views.people_set_active,

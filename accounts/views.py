@@ -3,7 +3,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
@@ -13,17 +13,29 @@ from accounts.forms import (
     InvitationAcceptForm,
     OutboxPasswordResetForm,
     PeopleFilterForm,
+    RoleForm,
     UserInviteForm,
     UserRolesForm,
 )
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.models import Role, User
-from accounts.permissions import PEOPLE_MANAGERS, role_required
-from accounts.selectors import invitation_for_token, user_list
+from accounts.models import Role, SystemRole, User
+from accounts.permissions import permission_required
+from accounts.roles import required_codes
+from accounts.selectors import (
+    invitation_for_token,
+    person_access,
+    role_for_page,
+    role_list,
+    role_permission_codes,
+    user_list,
+)
 from accounts.services import (
     invitation_accept,
     invitation_resend,
+    role_create,
+    role_delete,
+    role_update,
     user_deactivate,
     user_invite,
     user_password_change,
@@ -90,7 +102,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.RoleBackend")
             messages.success(request, "Welcome! Your account is ready.")
             return redirect("home")
     return render(
@@ -113,12 +125,12 @@ def invitation_resend_view(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    if request.user.roles == [Role.STUDENT]:
+    if not request.user.permission_codes and SystemRole.STUDENT in request.user.role_keys:
         return redirect("enrolments:my_enrolments")
     return render(request, "accounts/home.html")
 
 
-@role_required(*PEOPLE_MANAGERS)
+@permission_required("accounts.manage_people")
 def people_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = PeopleFilterForm(request.GET or None)
     users = user_list(**filters.selector_filters())
@@ -129,7 +141,7 @@ def people_list(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-@role_required(*PEOPLE_MANAGERS)
+@permission_required("accounts.manage_people")
 def people_invite(request: AuthenticatedRequest) -> HttpResponse:
     form = UserInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -143,10 +155,10 @@ def people_invite(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "accounts/people_invite.html", {"form": form})
 
 
-@role_required(*PEOPLE_MANAGERS)
+@permission_required("accounts.manage_people")
 def people_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(User, pk=pk)
-    form = UserRolesForm(request.POST or None, initial={"roles": person.roles})
+    form = UserRolesForm(request.POST or None, initial={"roles": list(person.roles.all())})
     if request.method == "POST" and form.is_valid():
         try:
             user_roles_set(user=person, roles=form.cleaned_data["roles"], actor=request.user)
@@ -158,7 +170,7 @@ def people_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/people_detail.html", {"person": person, "form": form})
 
 
-@role_required(*PEOPLE_MANAGERS)
+@permission_required("accounts.manage_people")
 def people_set_active(request: AuthenticatedRequest, pk: int, active: bool) -> HttpResponse:
     person = get_object_or_404(User, pk=pk)
     if request.method != "POST":
@@ -174,3 +186,83 @@ def people_set_active(request: AuthenticatedRequest, pk: int, active: bool) -> H
         verb = "reactivated" if active else "deactivated; their sessions have ended"
         messages.success(request, f"{person} {verb}.")
     return redirect("accounts:people_detail", pk=person.pk)
+
+
+@permission_required("accounts.manage_people", "accounts.manage_roles")
+def people_access(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """What one person may do and why: which role gives each permission, and where they work."""
+    person = get_object_or_404(User, pk=pk)
+    return render(
+        request, "accounts/people_access.html", {"person": person, "access": person_access(person)}
+    )
+
+
+@permission_required("accounts.manage_people", "accounts.manage_roles")
+def roles(request: AuthenticatedRequest) -> HttpResponse:
+    return render(request, "accounts/role_list.html", {"roles": role_list()})
+
+
+def _role(pk: int) -> Role:
+    try:
+        return role_for_page(pk)
+    except Role.DoesNotExist as missing:
+        raise Http404 from missing
+
+
+@permission_required("accounts.manage_people", "accounts.manage_roles")
+def role_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    role = _role(pk)
+    codes = role_permission_codes(role)
+    form = RoleForm(initial={"permissions": sorted(codes)})
+    return render(
+        request,
+        "accounts/role_detail.html",
+        {"role": role, "areas": form.area_choices(), "allows": codes},
+    )
+
+
+@permission_required("accounts.manage_roles")
+def role_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
+    """Create a custom role, or change one (a system role: only what it may do beyond what the
+    product needs)."""
+    role = _role(pk) if pk else None
+    required = required_codes(role.key) if role and role.key else frozenset()
+    initial = {}
+    if role is not None:
+        initial = {
+            "name": role.name,
+            "description": role.description,
+            "permissions": sorted(role_permission_codes(role)),
+        }
+    form = RoleForm(request.POST or None, initial=initial, role=role, required=required)
+    if request.method == "POST" and form.is_valid():
+        values = {
+            "name": form.cleaned_data["name"],
+            "description": form.cleaned_data["description"],
+            "permission_codes": form.cleaned_data["permissions"],
+        }
+        try:
+            if role is None:
+                role = role_create(actor=request.user, **values)
+            else:
+                role = role_update(actor=request.user, role=role, **values)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Role {role.name} saved.")
+            return redirect("accounts:role_detail", pk=role.pk)
+    return render(request, "accounts/role_form.html", {"form": form, "role": role})
+
+
+@permission_required("accounts.manage_roles")
+def role_delete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    role = _role(pk)
+    if request.method != "POST":
+        return render(request, "accounts/role_confirm_delete.html", {"role": role})
+    try:
+        role_delete(actor=request.user, role=role)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("accounts:role_detail", pk=role.pk)
+    messages.success(request, f"Role {role.name} deleted.")
+    return redirect("accounts:roles")

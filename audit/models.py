@@ -36,6 +36,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "-created_at"]),
             models.Index(fields=["-created_at"]),
         ]
+        permissions = [
+            (
+                "view_audit_trail",
+                "Read the audit trail: who did what in the institution, when and from where.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.entity_type}:{self.entity_id}"

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import LOG_PAGE_SIZE, list_page
-from accounts.permissions import AUDIT_READERS, role_required
+from accounts.permissions import permission_required
 from audit.forms import AuditFilterForm
 from audit.selectors import audit_event_list
 
@@ -27,7 +27,7 @@ CSV_COLUMNS = [
 ]
 
 
-@role_required(*AUDIT_READERS)
+@permission_required("audit.view_audit_trail")
 def audit_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = AuditFilterForm(request.GET or None)
     events = audit_event_list(**filters.selector_filters())
@@ -43,7 +43,7 @@ class _Echo:
         return value
 
 
-@role_required(*AUDIT_READERS)
+@permission_required("audit.view_audit_trail")
 def audit_export_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
     """The filtered trail as CSV, streamed so that a long trail never sits in memory."""
     events = audit_event_list(**AuditFilterForm(request.GET or None).selector_filters())

@@ -35,7 +35,8 @@ def enrol(cohort, count: int) -> None:
     """Bulk set-up (not what is measured): students and their enrolments."""
     from django.contrib.auth.hashers import make_password
 
-    from accounts.models import Role, User
+    from accounts.models import SystemRole, User
+    from accounts.services import system_role_give
     from enrolments.models import CohortEnrollment
 
     unusable = make_password(None)
@@ -43,11 +44,11 @@ def enrol(cohort, count: int) -> None:
         User(
             email=f"student{index}@cohort{cohort.pk}.example",
             full_name=f"Student {index:05d}",
-            roles=[Role.STUDENT],
             password=unusable,
         )
         for index in range(count)
     )
+    system_role_give(users=students, key=SystemRole.STUDENT, granted_by=None)
     CohortEnrollment.objects.bulk_create(
         CohortEnrollment(cohort=cohort, user=student) for student in students
     )

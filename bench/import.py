@@ -131,7 +131,8 @@ def prepared(code: str):
     """A fresh institution with an admin and a draft cohort, ready to import into."""
     from django_tenants.utils import tenant_context
 
-    from accounts.models import Role, User
+    from accounts.models import SystemRole, User
+    from accounts.services import system_role_give
     from cohorts.services import cohort_create
     from tenants.services import institution_provision
 
@@ -139,9 +140,8 @@ def prepared(code: str):
         name=f"Bench {code}", code=code, admin_email=f"founder@{code}.example", admin_name="F"
     )
     with tenant_context(institution):
-        admin = User.objects.create_user(
-            f"admin@{code}.example", "not-used-bench-password", roles=[Role.ADMIN]
-        )
+        admin = User.objects.create_user(f"admin@{code}.example", "not-used-bench-password")
+        system_role_give(users=[admin], key=SystemRole.ADMIN, granted_by=None)
         cohort = cohort_create(
             actor=admin,
             name="Bench learnership",
@@ -175,7 +175,7 @@ def check_imported(code: str, count: int) -> None:
     """Fail loudly unless the import left every row a student needs, and a sound audit chain."""
     from django_tenants.utils import tenant_context
 
-    from accounts.models import Invitation, Role, User
+    from accounts.models import Invitation, SystemRole, User
     from audit.models import AuditEvent
     from audit.selectors import audit_chain_first_break
     from enrolments.models import CohortEnrollment
@@ -185,9 +185,9 @@ def check_imported(code: str, count: int) -> None:
     institution = Institution.objects.get(code=code)
     with tenant_context(institution):
         found = {
-            "students": User.objects.filter(roles__contains=[Role.STUDENT]).count(),
+            "students": User.objects.filter(roles__key=SystemRole.STUDENT).count(),
             "enrolments": CohortEnrollment.objects.count(),
-            "invitations": Invitation.objects.filter(user__roles__contains=[Role.STUDENT]).count(),
+            "invitations": Invitation.objects.filter(user__roles__key=SystemRole.STUDENT).count(),
             "e-mails": OutboundEmail.objects.filter(
                 template="invitation", recipient__endswith="@bench.example.org"
             ).count(),

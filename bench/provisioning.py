@@ -56,7 +56,7 @@ def provision_by_replay(code: str) -> None:
     from django.db import connection, transaction
     from django_tenants.utils import tenant_context
 
-    from accounts.models import Role
+    from accounts.models import SystemRole
     from accounts.services import user_invite_in_transaction
     from audit.services import audit_record
     from tenants.db import tenant_connection
@@ -93,7 +93,10 @@ def provision_by_replay(code: str) -> None:
         )
         with tenant_context(institution):
             user_invite_in_transaction(
-                email=f"founder@{code}.example", full_name="F", roles=[Role.SUPER_ADMIN], actor=None
+                email=f"founder@{code}.example",
+                full_name="F",
+                roles=[SystemRole.SUPER_ADMIN],
+                actor=None,
             )
 
 

@@ -29,7 +29,8 @@ def enrol(count: int):
     """Bulk set-up (not what is measured): a cohort, its students and their enrolments."""
     from django.contrib.auth.hashers import make_password
 
-    from accounts.models import Role, User
+    from accounts.models import SystemRole, User
+    from accounts.services import system_role_give
     from cohorts.models import Cohort
     from enrolments.models import CohortEnrollment
 
@@ -45,11 +46,11 @@ def enrol(count: int):
         User(
             email=f"student{index}@sync.example",
             full_name=f"Student {index:05d}",
-            roles=[Role.STUDENT],
             password=unusable,
         )
         for index in range(count)
     )
+    system_role_give(users=students, key=SystemRole.STUDENT, granted_by=None)
     return CohortEnrollment.objects.bulk_create(
         CohortEnrollment(cohort=cohort, user=student, student_data={"id_number": f"{index:013d}"})
         for index, student in enumerate(students)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.http import AuthenticatedRequest
-from accounts.permissions import COHORT_MANAGERS, role_required
+from accounts.permissions import permission_required
 from cohorts.imports.reading import CHOICES, MAX_FILE_BYTES, MAX_ROWS, spreadsheet_template
 from cohorts.imports.selectors import (
     enrollments_import_plan,
@@ -75,7 +75,7 @@ def _display_rows(rows: list[dict]) -> list[dict]:
     return shown
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def import_upload(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     cohort = _cohort(cohort_pk)
     form = StudentImportForm(request.POST or None, request.FILES or None)
@@ -102,7 +102,7 @@ def import_upload(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def import_detail(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """The import's page: progress while a task works, then the preview (valid rows, invalid
     rows with their reasons, and what confirming will create), then the outcome."""
@@ -120,7 +120,7 @@ def import_detail(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> Htt
     return render(request, "cohorts/import_detail.html", context)
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def import_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """The progress bar, polled by htmx; once the work is over the whole page reloads to show
     the preview or the outcome."""
@@ -135,7 +135,7 @@ def import_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> H
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 @require_POST
 def import_confirm(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     cohort = _cohort(cohort_pk)
@@ -153,7 +153,7 @@ def import_confirm(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> Ht
     return redirect("cohort_import:detail", cohort_pk=cohort.pk, pk=student_import.pk)
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def import_cancel(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """Asks first; cancelling forgets the file and its rows."""
     cohort = _cohort(cohort_pk)
@@ -175,7 +175,7 @@ def import_cancel(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> Htt
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def import_template(request: AuthenticatedRequest, cohort_pk: int, kind: str) -> HttpResponse:
     _cohort(cohort_pk)
     if kind not in TEMPLATE_TYPES:

@@ -121,7 +121,20 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
                 name="cohort_ends_after_it_starts",
             )
         ]
-        permissions = [("review_cohort", "Can review the cohort's students and documents")]
+        permissions = [
+            (
+                "manage_cohorts",
+                "Create and edit cohorts and their document lists, sign and activate them, "
+                "complete or cancel them, and choose who works in each one.",
+            ),
+            (
+                "access_all_cohorts",
+                "Work in every cohort; without this, a person works only in the cohorts they "
+                "are given.",
+            ),
+            # Not for roles: given to a person on one cohort (an object grant, django-guardian).
+            ("review_cohort", "Works in this cohort"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -2,10 +2,10 @@ from dataclasses import dataclass
 from typing import cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Role, User
-from accounts.permissions import COHORT_MANAGERS
+from accounts.models import User
+from accounts.permissions import reachable
+from accounts.selectors import users_with_permission
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
 from cohorts.signals import cohort_completion_blockers_asked
 from enrolments.models import EnrollmentState
@@ -14,15 +14,16 @@ from signing.selectors import standard_merge_values
 
 
 def cohorts_visible_to(user: User) -> QuerySet[Cohort]:
-    """Admins see every cohort; a verifier only those granted to them (django-guardian)."""
-    cohorts: QuerySet[Cohort]
-    if user.has_role(*COHORT_MANAGERS):
-        cohorts = Cohort.objects.all()
-        return cohorts
-    cohorts = get_objects_for_user(
-        user, "cohorts.review_cohort", klass=Cohort, accept_global_perms=False
+    """Every cohort for those whose roles reach all of them; the others only those given to
+    them (an object grant, django-guardian)."""
+    return reachable(user, Cohort.objects.all())
+
+
+def reviewers_to_choose() -> QuerySet[User]:
+    """The people who may review documents only in the cohorts they are given."""
+    return users_with_permission("verification.review_documents").exclude(
+        pk__in=users_with_permission("cohorts.access_all_cohorts").values("pk")
     )
-    return cohorts
 
 
 def cohort_list_for_admin(
@@ -69,9 +70,7 @@ def cohort_verifiers(*, cohort: Cohort) -> CohortVerifiers:
         content_object=cohort, user=OuterRef("pk"), permission__codename="review_cohort"
     )
     verifiers = (
-        User.objects.filter(is_active=True, roles__contains=[Role.VERIFIER])
-        .annotate(is_reviewer=Exists(granted))
-        .order_by("full_name", "email")
+        reviewers_to_choose().annotate(is_reviewer=Exists(granted)).order_by("full_name", "email")
     )
     split = CohortVerifiers(reviewers=[], others=[])
     for verifier in verifiers:

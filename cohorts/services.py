@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.models import Role, User
-from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.models import User
+from accounts.permissions import permission_check
 from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_completion_blockers, cohort_merge_fields
@@ -56,7 +56,9 @@ def _lock(cohort: Cohort) -> Cohort:
 
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     """Create a draft cohort from the fields of `CohortForm`."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_create")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_create"
+    )
     relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
     with transaction.atomic(durable=True):
         cohort: Cohort = Cohort(created_by=actor, **fields)
@@ -79,7 +81,9 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
 def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Cohort:
     """Change a cohort. A draft may change anything (a new main agreement must be signed
     again); after that only its dates and the expected number of students."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_update")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_update"
+    )
     with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         old_values, new_values = {}, {}
@@ -145,7 +149,9 @@ def cohort_record_admin_signature(
     if not signature.strip():
         raise ValidationError("The admin's signature is missing.")
     permission_check(
-        actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_record_admin_signature"
+        actor=actor,
+        permission="cohorts.manage_cohorts",
+        action="cohorts.cohort_record_admin_signature",
     )
     with transaction.atomic():
         cohort = _lock(cohort)
@@ -184,7 +190,9 @@ def cohort_main_agreement_start(*, cohort: Cohort, actor: User) -> str:
     reused; one left open by another admin, or from older text, is revoked, so a cohort never
     has two main agreements waiting. Signing it runs `cohort_main_agreement_signed`."""
     permission_check(
-        actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_record_admin_signature"
+        actor=actor,
+        permission="cohorts.manage_cohorts",
+        action="cohorts.cohort_record_admin_signature",
     )
     with transaction.atomic(durable=True):
         cohort = (
@@ -244,7 +252,9 @@ def cohort_main_agreement_signed(*, submission: Submission) -> None:
 def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
     """Open the cohort; the apps built on it act in the same transaction (cohorts.signals):
     after commit, a task sends each enrolled student their agreement and the sponsor is told."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_activate")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_activate"
+    )
     with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         if cohort.state != CohortState.DRAFT:
@@ -269,7 +279,9 @@ def cohort_activate(*, cohort: Cohort, actor: User) -> Cohort:
 def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> Cohort:
     """Complete a running cohort once every enrolment is complete and verified; an admin may
     force it with a reason, which is audited."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_complete")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_complete"
+    )
     force_reason = force_reason.strip()
     with transaction.atomic(durable=True):
         cohort = _lock(cohort)
@@ -299,7 +311,9 @@ def cohort_complete(*, cohort: Cohort, actor: User, force_reason: str = "") -> C
 
 
 def cohort_cancel(*, cohort: Cohort, actor: User, reason: str) -> Cohort:
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_cancel")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_cancel"
+    )
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the cohort is cancelled."})
@@ -337,9 +351,13 @@ def _agreements_revoke(cohort: Cohort, actor: User, *, reason: str) -> None:
 
 def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed: bool) -> None:
     """Let a verifier review this cohort's students and documents (or stop them)."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.cohort_reviewer_set")
-    if not reviewer.has_role(Role.VERIFIER):
-        raise ValidationError(f"{reviewer} is not a verifier.")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_reviewer_set"
+    )
+    if not reviewer.may("verification.review_documents"):
+        raise ValidationError(
+            f"{reviewer} is not a verifier: none of their roles may review documents."
+        )
     with transaction.atomic(durable=True):
         (assign_perm if allowed else remove_perm)("cohorts.review_cohort", reviewer, cohort)
         audit_record(
@@ -352,7 +370,9 @@ def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed:
 
 def document_type_save(*, actor: User, document_type: DocumentType) -> DocumentType:
     """Create or change an entry of the institution's document catalogue."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohorts.document_type_save")
+    permission_check(
+        actor=actor, permission="cohorts.manage_cohorts", action="cohorts.document_type_save"
+    )
     with transaction.atomic(durable=True):
         created = document_type.pk is None
         document_type.full_clean()

@@ -8,8 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.models import Role, User
-from accounts.permissions import COHORT_MANAGERS, role_required
+from accounts.permissions import permission_required
 from cohorts.forms import (
     CohortFilterForm,
     CohortForm,
@@ -29,6 +28,7 @@ from cohorts.selectors import (
     cohort_verifiers,
     document_type_list,
     main_agreement_preview_html,
+    reviewers_to_choose,
 )
 from cohorts.services import (
     cohort_activate,
@@ -48,7 +48,8 @@ from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
 from sponsors.selectors import cohort_sponsor_status, sponsor_choices
 
-COHORT_READERS = (*COHORT_MANAGERS, Role.VERIFIER)
+# Who sees the cohort list and dashboards (each person only the cohorts they work in).
+COHORT_READERS = ("cohorts.manage_cohorts", "verification.review_documents")
 
 
 def _cohort(request: AuthenticatedRequest, pk: int) -> Cohort:
@@ -58,7 +59,7 @@ def _cohort(request: AuthenticatedRequest, pk: int) -> Cohort:
         raise Http404 from missing
 
 
-@role_required(*COHORT_READERS)
+@permission_required(*COHORT_READERS)
 def cohort_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = CohortFilterForm(request.GET or None)
     cohorts = cohort_list_for_admin(user=request.user, **filters.selector_filters())
@@ -74,7 +75,7 @@ def cohort_list(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def cohort_create_view(request: AuthenticatedRequest) -> HttpResponse:
     form = CohortForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -84,7 +85,7 @@ def cohort_create_view(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "cohorts/cohort_form.html", {"form": form})
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def cohort_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     if cohort.state in (CohortState.COMPLETED, CohortState.CANCELLED):
@@ -102,7 +103,7 @@ def cohort_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "cohorts/cohort_form.html", {"form": form, "cohort": cohort})
 
 
-@role_required(*COHORT_READERS)
+@permission_required(*COHORT_READERS)
 def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     filters = StudentFilterForm(request.GET or None)
@@ -113,7 +114,7 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "page": list_page(request, enrollments),
         "filters": filters,
         "sort": chosen["sort"],
-        "can_manage": request.user.has_role(*COHORT_MANAGERS),
+        "can_manage": request.user.may("cohorts.manage_cohorts"),
     }
     if request.htmx:
         return render(request, "cohorts/_students_table.html", context)
@@ -136,7 +137,7 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(request, "cohorts/cohort_dashboard.html", context)
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def cohort_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The main agreement's text; posting sends it to the admin to sign through the signing
     pages, and goes there."""
@@ -169,7 +170,7 @@ def _run(request: AuthenticatedRequest, service, success: str, **kwargs) -> bool
     return True
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 @require_POST
 def cohort_activate_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
@@ -199,7 +200,7 @@ def _confirm_with_reason(
     return render(request, template, {"cohort": cohort, "form": form, **context})
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def cohort_complete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     return _confirm_with_reason(
@@ -215,7 +216,7 @@ def cohort_complete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def cohort_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     return _confirm_with_reason(
@@ -231,7 +232,7 @@ def cohort_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def student_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     form = InviteStudentForm(request.POST or None)
@@ -252,7 +253,7 @@ def _enrollment(cohort: Cohort, enrollment_pk: int) -> CohortEnrollment:
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 def student_withdraw(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
@@ -269,7 +270,7 @@ def student_withdraw(request: AuthenticatedRequest, pk: int, enrollment_pk: int)
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("enrolments.manage_enrolments")
 @require_POST
 def student_resend(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
@@ -283,12 +284,11 @@ def student_resend(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -
     return redirect("cohorts:dashboard", pk=cohort.pk)
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 @require_POST
 def cohort_reviewers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
-    verifiers = User.objects.filter(is_active=True, roles__contains=[Role.VERIFIER])
-    form = ReviewerForm(request.POST, verifiers=verifiers)
+    form = ReviewerForm(request.POST, verifiers=reviewers_to_choose())
     if form.is_valid():
         allowed = request.POST.get("action") != "revoke"
         reviewer = form.cleaned_data["reviewer"]
@@ -306,12 +306,12 @@ def cohort_reviewers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return redirect("cohorts:dashboard", pk=cohort.pk)
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def document_types(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "cohorts/document_types.html", {"document_types": document_type_list()})
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("cohorts.manage_cohorts")
 def document_type_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     document_type = get_object_or_404(DocumentType, pk=pk) if pk else DocumentType()
     form = DocumentTypeForm(request.POST or None, instance=document_type)

@@ -61,6 +61,13 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["cohort", "state"]),
             models.Index(fields=["cohort", "document_verification_state"]),
         ]
+        permissions = [
+            (
+                "manage_enrolments",
+                "Enrol students one by one or from a spreadsheet, resend their invitations and "
+                "reminders, and withdraw them.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.cohort}"

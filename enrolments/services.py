@@ -12,9 +12,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, User, normalise_email
-from accounts.permissions import COHORT_MANAGERS, permission_check
-from accounts.services import invitation_issue
+from accounts.models import SystemRole, User, normalise_email
+from accounts.permissions import permission_check
+from accounts.services import invitation_issue, system_role_give
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState
 from enrolments.models import (
@@ -84,7 +84,11 @@ def enrollment_invite(
 ) -> CohortEnrollment:
     """Enrol one student and invite them. An address that already has an account here is
     attached to it (the same person, one account)."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.enrollment_invite")
+    permission_check(
+        actor=actor,
+        permission="enrolments.manage_enrolments",
+        action="enrolments.enrollment_invite",
+    )
     with transaction.atomic(durable=True):
         return enrollment_invite_in_transaction(
             cohort=cohort, actor=actor, email=email, full_name=full_name, id_number=id_number
@@ -104,14 +108,12 @@ def enrollment_invite_in_transaction(
         )
     student = User.objects.select_for_update().filter(email=email).first()
     if student is None:
-        student = User(email=email, full_name=full_name.strip(), roles=[Role.STUDENT])
+        student = User(email=email, full_name=full_name.strip())
         student.set_unusable_password()
         student.full_clean()
         student.save()
         directory_entry_add(email=email, institution=tenant_connection.tenant)
-    elif Role.STUDENT not in student.roles:
-        student.roles = [*student.roles, Role.STUDENT]
-        student.save(update_fields=["roles"])
+    system_role_give(users=[student], key=SystemRole.STUDENT, granted_by=actor)
     if CohortEnrollment.objects.filter(cohort=cohort, user=student).exists():
         raise ValidationError(f"{email} is already enrolled in this cohort.")
     enrollment: CohortEnrollment = CohortEnrollment.objects.create(
@@ -130,7 +132,9 @@ def enrollment_invite_in_transaction(
 
 
 def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -> None:
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.resend")
+    permission_check(
+        actor=actor, permission="enrolments.manage_enrolments", action="enrolments.resend"
+    )
     with transaction.atomic(durable=True):
         enrollment = enrollment_lock(enrollment)
         if not enrollment.is_open:
@@ -303,7 +307,9 @@ def enrollment_document_add(
 def enrollment_withdraw(
     *, enrollment: CohortEnrollment, actor: User, reason: str
 ) -> CohortEnrollment:
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="enrolments.withdraw")
+    permission_check(
+        actor=actor, permission="enrolments.manage_enrolments", action="enrolments.withdraw"
+    )
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the student is withdrawn."})

@@ -77,6 +77,16 @@ class SyncJob(models.Model):
             models.Index(fields=["status", "next_retry_at"]),
             models.Index(fields=["entity_type", "entity_id", "-id"]),
         ]
+        permissions = [
+            (
+                "manage_sync",
+                "See what was sent to the training gateway, and retry or cancel sync jobs.",
+            ),
+            (
+                "configure_gateway",
+                "Change the training gateway's address and credentials.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_job_type_display()} {self.entity_type}#{self.entity_id}"

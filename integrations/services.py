@@ -27,7 +27,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
-from accounts.permissions import COHORT_MANAGERS, INSTITUTION_OWNERS, permission_check
+from accounts.permissions import permission_check
+from accounts.selectors import users_with_permission
 from audit.context import current_context
 from audit.services import audit_record
 from integrations import payloads
@@ -100,7 +101,9 @@ def connector_config_save(
     """Configure (or change) the institution's connector. Empty credential values keep the
     stored ones, so a form need never show a secret again."""
     permission_check(
-        actor=actor, roles=INSTITUTION_OWNERS, action="integrations.connector_config_save"
+        actor=actor,
+        permission="integrations.configure_gateway",
+        action="integrations.connector_config_save",
     )
     connector_class(connector)
     institution = tenant_connection.tenant
@@ -417,7 +420,7 @@ def _notify_dead_letter(job: SyncJob) -> None:
     url = institution_url(
         tenant_connection.tenant, reverse("integrations:job_detail", args=[job.pk])
     )
-    admins = User.objects.filter(roles__overlap=list(COHORT_MANAGERS), is_active=True)
+    admins = users_with_permission("integrations.manage_sync")
     for admin in admins.order_by("pk"):
         email_enqueue(
             recipient=admin.email,
@@ -463,7 +466,9 @@ def sync_jobs_sweep(
 
 def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Send a failed or dead-letter job again, with a fresh set of attempts."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="integrations.sync_job_retry")
+    permission_check(
+        actor=actor, permission="integrations.manage_sync", action="integrations.sync_job_retry"
+    )
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_retry:
@@ -498,7 +503,9 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
 
 def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Take a queued job out of the queue: it will not be sent."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="integrations.sync_job_cancel")
+    permission_check(
+        actor=actor, permission="integrations.manage_sync", action="integrations.sync_job_cancel"
+    )
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_cancel:

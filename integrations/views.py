@@ -8,8 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import LOG_PAGE_SIZE, list_page
-from accounts.models import Role
-from accounts.permissions import COHORT_MANAGERS, role_required
+from accounts.permissions import permission_required
 from integrations.forms import ConnectorConfigForm, SyncJobFilterForm
 from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus
 from integrations.selectors import sync_job_detail, sync_job_list, sync_job_status_counts
@@ -25,7 +24,7 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     return [(status, label, counts[status]) for status, label in SyncJobStatus.choices]
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("integrations.manage_sync")
 def job_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = SyncJobFilterForm(request.GET or None)
     jobs = sync_job_list(**filters.selector_filters())
@@ -52,7 +51,7 @@ def _job(job_id: int) -> SyncJob:
         raise Http404 from error
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("integrations.manage_sync")
 def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job = _job(job_id)
     config = ConnectorConfig.objects.filter(pk=1).first()
@@ -86,18 +85,18 @@ def _act(request: AuthenticatedRequest, job_id: int, service, done: str) -> Http
 
 
 @require_POST
-@role_required(*COHORT_MANAGERS)
+@permission_required("integrations.manage_sync")
 def job_retry(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return _act(request, job_id, sync_job_retry, "The job is queued again.")
 
 
 @require_POST
-@role_required(*COHORT_MANAGERS)
+@permission_required("integrations.manage_sync")
 def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return _act(request, job_id, sync_job_cancel, "The job is cancelled: it will not be sent.")
 
 
-@role_required(Role.SUPER_ADMIN)
+@permission_required("integrations.configure_gateway")
 def connector_settings(request: AuthenticatedRequest) -> HttpResponse:
     config = ConnectorConfig.objects.filter(pk=1).first()
     initial = (

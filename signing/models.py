@@ -69,6 +69,17 @@ class AgreementTemplate(models.Model):
 
     class Meta:
         ordering = ["title"]
+        permissions = [
+            (
+                "manage_templates",
+                "Write and change agreement templates, and resend or revoke agreements sent for "
+                "signature.",
+            ),
+            (
+                "manage_certificate",
+                "Upload the institution's signing certificate, which seals every signed agreement.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

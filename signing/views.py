@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest, SiteRequest
 from accounts.lists import list_page
-from accounts.permissions import TEMPLATE_MANAGERS, role_required
+from accounts.permissions import permission_required
 from signing import selectors
 from signing.forms import (
     DeclineForm,
@@ -63,7 +63,7 @@ def _pdf_response(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 def template_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request, "signing/template_list.html", {"templates": selectors.template_list_for_admin()}
@@ -105,7 +105,7 @@ def _template_form_page(
     )
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 @require_POST
 def template_body_preview(request: AuthenticatedRequest) -> HttpResponse:
     """The body as it will read, with example values: the editor's live preview."""
@@ -116,17 +116,17 @@ def template_body_preview(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "signing/_body_preview.html", {"preview": preview, "error": error})
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 def template_create_view(request: AuthenticatedRequest) -> HttpResponse:
     return _template_form_page(request, None)
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 def template_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _template_form_page(request, get_object_or_404(AgreementTemplate, pk=pk))
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
 def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -139,7 +139,7 @@ def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _pdf_response(pdf, "preview.pdf")
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 def submission_list(request: AuthenticatedRequest) -> HttpResponse:
     """Every agreement sent, filtered by status and searched by title or signer."""
     filters = SubmissionFilterForm(request.GET or None)
@@ -155,7 +155,7 @@ def _submission_or_404(pk: int) -> Submission:
     return submission
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Who signs, who has, the trail, and the actions an open agreement allows."""
     submission = _submission_or_404(pk)
@@ -171,7 +171,7 @@ def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 @require_POST
 def submission_resend_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = get_object_or_404(Submission, pk=pk)
@@ -184,7 +184,7 @@ def submission_resend_view(request: AuthenticatedRequest, pk: int) -> HttpRespon
     return redirect("signing:submission_detail", pk=pk)
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 @require_POST
 def submission_revoke_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = get_object_or_404(Submission, pk=pk)
@@ -205,7 +205,7 @@ def submission_revoke_view(request: AuthenticatedRequest, pk: int) -> HttpRespon
     return redirect("signing:submission_detail", pk=pk)
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
 def submission_original(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -215,7 +215,7 @@ def submission_original(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return _pdf_response(stored.read(), "agreement.pdf")
 
 
-@role_required(*TEMPLATE_MANAGERS)
+@permission_required("signing.manage_templates")
 @xframe_options_sameorigin
 @csp_replace(PDF_FRAME_CSP)
 def submission_final(request: AuthenticatedRequest, pk: int) -> HttpResponse:

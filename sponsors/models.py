@@ -26,6 +26,13 @@ class Sponsor(models.Model):
 
     class Meta:
         ordering = ["company_name", "pk"]
+        permissions = [
+            (
+                "manage_sponsors",
+                "Add and edit sponsors, choose a cohort's sponsor, and invite or remove sponsor "
+                "contacts.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.company_name

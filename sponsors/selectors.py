@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
+from accounts.selectors import users_holding
 from cohorts.models import Cohort
 from signing.models import Submission
 from sponsors.models import Sponsor, SponsorAgreement
@@ -32,9 +33,10 @@ def sponsor_list(*, search: str = "") -> QuerySet[Sponsor]:
 def sponsor_contact_accounts(*, keep: int | None = None) -> QuerySet[User]:
     """Active accounts with the sponsor contact role, which a sponsor's contact may have, and
     the account `keep` (the one already chosen) whatever has become of it."""
-    return User.objects.filter(
-        Q(roles__contains=[Role.SPONSOR_CONTACT], is_active=True) | Q(pk=keep)
-    ).order_by("full_name", "email")
+    contacts = users_holding(SystemRole.SPONSOR_CONTACT).filter(is_active=True)
+    return User.objects.filter(Q(pk__in=contacts.values("pk")) | Q(pk=keep)).order_by(
+        "full_name", "email"
+    )
 
 
 def sponsor_choices() -> QuerySet[Sponsor]:

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import Role, User
-from accounts.permissions import COHORT_MANAGERS, permission_check
+from accounts.models import SystemRole, User
+from accounts.permissions import permission_check
 from accounts.selectors import manager_emails_to_tell
 from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
@@ -47,12 +47,12 @@ def _check_account(user: User | None, current: User | None = None) -> None:
     stay, so that the sponsor can still be edited after that account changed."""
     if user is None or user == current:
         return
-    if not (user.is_active and user.has_role(Role.SPONSOR_CONTACT)):
+    if not (user.is_active and user.roles.filter(key=SystemRole.SPONSOR_CONTACT).exists()):
         raise ValidationError({"user": "Choose an active account with the sponsor contact role."})
 
 
 def sponsor_create(*, actor: User, user: User | None = None, **values: Any) -> Sponsor:
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.create")
+    permission_check(actor=actor, permission="sponsors.manage_sponsors", action="sponsor.create")
     cleaned = _clean(values)
     _check_account(user)
     with transaction.atomic(durable=True):
@@ -75,7 +75,7 @@ def sponsor_update(
     at the old one (whoever reads that mailbox may no longer speak for the company; the cohort
     page then offers to invite the sponsor at the new address), and the cohorts' notices go to
     the new one."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.update")
+    permission_check(actor=actor, permission="sponsors.manage_sponsors", action="sponsor.update")
     cleaned = _clean(values)
     _check_account(user, current=sponsor.user)
     with transaction.atomic(durable=True):
@@ -117,7 +117,9 @@ def sponsor_update(
 def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) -> Cohort:
     """Choose (or clear) the cohort's sponsor while it is draft or active. A link still open for
     the previous sponsor is revoked: they must not sign for a cohort they no longer sponsor."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="cohort.sponsor_set")
+    permission_check(
+        actor=actor, permission="sponsors.manage_sponsors", action="cohort.sponsor_set"
+    )
     with transaction.atomic(durable=True):
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         if cohort.state not in (CohortState.DRAFT, CohortState.ACTIVE):
@@ -149,7 +151,7 @@ def sponsor_invite(*, cohort: Cohort, actor: User) -> Submission:
     """Send the cohort's sponsor the main agreement to sign by e-mailed link. If an
     invitation is still open, send it again instead (the old link stops working); if it went to
     an address the sponsor no longer has, revoke it and send a new agreement."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.invite")
+    permission_check(actor=actor, permission="sponsors.manage_sponsors", action="sponsor.invite")
     with transaction.atomic(durable=True):
         cohort = (
             Cohort.objects.select_for_update(of=("self",))
@@ -229,7 +231,9 @@ def _open_invitation_revoke(cohort: Cohort, actor: User, *, reason: str) -> Subm
 def sponsor_invite_revoke(*, cohort: Cohort, actor: User, reason: str = "") -> Submission:
     """Withdraw the sponsor's open link from the cohort page: it stops working at once, and the
     sponsor can be invited again later. `reason` is kept in the agreement's trail."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action="sponsor.invite_revoke")
+    permission_check(
+        actor=actor, permission="sponsors.manage_sponsors", action="sponsor.invite_revoke"
+    )
     with transaction.atomic(durable=True):
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         revoked = _open_invitation_revoke(

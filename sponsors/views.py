@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import COHORT_MANAGERS, role_required
+from accounts.permissions import permission_required
 from cohorts.models import Cohort
 from signing.forms import RevokeForm
 from sponsors.forms import CohortSponsorForm, SponsorFilterForm, SponsorForm
@@ -22,7 +22,7 @@ from sponsors.services import (
 )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("sponsors.manage_sponsors")
 def sponsor_list_view(request: AuthenticatedRequest) -> HttpResponse:
     filters = SponsorFilterForm(request.GET or None)
     sponsors = sponsor_list(**filters.selector_filters())
@@ -33,13 +33,13 @@ def sponsor_list_view(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("sponsors.manage_sponsors")
 def sponsor_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     sponsor = get_object_or_404(sponsor_list(), pk=pk)
     return render(request, "sponsors/sponsor_detail.html", {"sponsor": sponsor})
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("sponsors.manage_sponsors")
 def sponsor_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     sponsor = get_object_or_404(Sponsor, pk=pk) if pk else None
     form = SponsorForm(request.POST or None, instance=sponsor)
@@ -62,7 +62,7 @@ def sponsor_edit(request: AuthenticatedRequest, pk: int | None = None) -> HttpRe
 
 
 @require_POST
-@role_required(*COHORT_MANAGERS)
+@permission_required("sponsors.manage_sponsors")
 def cohort_sponsor_set_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     cohort = get_object_or_404(Cohort, pk=cohort_pk)
     form = CohortSponsorForm(request.POST)
@@ -80,7 +80,7 @@ def cohort_sponsor_set_view(request: AuthenticatedRequest, cohort_pk: int) -> Ht
 
 
 @require_POST
-@role_required(*COHORT_MANAGERS)
+@permission_required("sponsors.manage_sponsors")
 def sponsor_invite_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     cohort = get_object_or_404(Cohort, pk=cohort_pk)
     try:
@@ -91,7 +91,7 @@ def sponsor_invite_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpRe
     return redirect("cohorts:dashboard", pk=cohort.pk)
 
 
-@role_required(*COHORT_MANAGERS)
+@permission_required("sponsors.manage_sponsors")
 def sponsor_invite_revoke_view(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
     """Asks first (a page, so that it works without scripts); the POST revokes the link."""
     cohort = get_object_or_404(Cohort.objects.select_related("sponsor"), pk=cohort_pk)

@@ -60,6 +60,12 @@ class Institution(TenantMixin):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            (
+                "manage_institution",
+                "Change the institution's name, logo, contact details and settings.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -150,7 +150,7 @@ def institution_provision(
 ) -> Institution:
     """Create an institution with its schema, domain and super admin, who is e-mailed an
     invitation. Everything happens in one transaction: a bad code creates nothing."""
-    from accounts.models import Role
+    from accounts.models import SystemRole
     from accounts.services import user_invite_in_transaction
     from signing.services.certificates import certificate_for_institution
     from tenants.tasks import refill_schema_pool
@@ -176,7 +176,7 @@ def institution_provision(
         )
         with tenant_context(institution):
             user_invite_in_transaction(
-                email=admin_email, full_name=admin_name, roles=[Role.SUPER_ADMIN], actor=None
+                email=admin_email, full_name=admin_name, roles=[SystemRole.SUPER_ADMIN], actor=None
             )
             certificate_for_institution()  # the key pair that seals its signed agreements
         refill_schema_pool.delay_on_commit()
@@ -231,10 +231,12 @@ def institution_profile_update(
 ) -> Institution:
     """Apply a super admin's changes to the profile, branding and signing settings (`logo`: a
     new image, or False to remove it); audited in the institution's own trail."""
-    from accounts.permissions import INSTITUTION_OWNERS, permission_check
+    from accounts.permissions import permission_check
 
     permission_check(
-        actor=actor, roles=INSTITUTION_OWNERS, action="tenants.institution_profile_update"
+        actor=actor,
+        permission="tenants.manage_institution",
+        action="tenants.institution_profile_update",
     )
     with transaction.atomic(durable=True):
         institution = Institution.objects.select_for_update().get(pk=institution.pk)

@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.models import Role
-from accounts.permissions import role_required
+from accounts.permissions import permission_required
 from signing.selectors import certificate_in_use
 from signing.services.certificates import certificate_import_pkcs12
 from tenants.forms import (
@@ -180,7 +179,7 @@ def _settings_page(
     )
 
 
-@role_required(Role.SUPER_ADMIN)
+@permission_required("tenants.manage_institution")
 def institution_settings(request: AuthenticatedRequest) -> HttpResponse:
     institution = request.tenant
     form = InstitutionProfileForm(request.POST or None, request.FILES or None, instance=institution)
@@ -199,7 +198,7 @@ def institution_settings(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("password")
-@role_required(Role.SUPER_ADMIN)
+@permission_required("tenants.manage_institution")
 @require_POST
 def institution_seal_upload(request: AuthenticatedRequest) -> HttpResponse:
     """The super admin's own certificate replaces the seal; the file's password is kept out of

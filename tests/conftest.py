@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from cohorts.models import Cohort
 from cohorts.services import cohort_activate, cohort_record_admin_signature
 from config.celery import app
@@ -104,7 +104,7 @@ def client_of(institution, client_for) -> Callable[[User], Client]:
 
     def make(user: User) -> Client:
         client = client_for(institution)
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="accounts.backends.RoleBackend")
         return client
 
     return make
@@ -113,7 +113,7 @@ def client_of(institution, client_for) -> Callable[[User], Client]:
 @pytest.fixture
 def admin(institution) -> User:
     """An institution admin, named as the agreement pages and e-mails show them."""
-    return UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
+    return UserFactory(roles=[SystemRole.ADMIN], full_name="Ada Admin")
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def admin_client(client_of, admin) -> Client:
 
 @pytest.fixture
 def super_admin(institution) -> User:
-    return UserFactory(roles=[Role.SUPER_ADMIN])
+    return UserFactory(roles=[SystemRole.SUPER_ADMIN])
 
 
 @pytest.fixture

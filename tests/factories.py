@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory, Password
 
-from accounts.models import Role, User
+from accounts.models import Role, SystemRole, User, UserRole
 from cohorts.models import CohortState, DocumentType
 from signing.models import AgreementTemplate
 
@@ -16,11 +16,23 @@ class UserFactory(DjangoModelFactory):
 
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     full_name = factory.Faker("name")
-    roles = factory.LazyFunction(lambda: [Role.ADMIN])
     password = Password(PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted, **kwargs) -> None:
+        """`roles=[...]`: the roles the person holds (system role keys or Role rows); an
+        admin when not given."""
+        if not create:
+            return
+        wanted = [SystemRole.ADMIN] if extracted is None else extracted
+        keys = [role for role in wanted if isinstance(role, str)]
+        rows = [role for role in wanted if isinstance(role, Role)]
+        rows += list(Role.objects.filter(key__in=keys))
+        UserRole.objects.bulk_create(UserRole(user=self, role=role) for role in rows)
 
 
 class CohortFactory(DjangoModelFactory):
@@ -63,3 +75,20 @@ class CohortFactory(DjangoModelFactory):
                     name__in=["South African ID or passport", "Matric certificate"]
                 )
             )
+
+
+def roles_replace(user: User, *keys: str) -> None:
+    """Make `user` hold exactly the system roles `keys` (as a super admin changing them would,
+    without the checks: a test's setting)."""
+    UserRole.objects.filter(user=user).delete()
+    UserRole.objects.bulk_create(
+        UserRole(user=user, role=role) for role in Role.objects.filter(key__in=keys)
+    )
+    user.__dict__.pop("permission_codes", None)
+
+
+def role_keys(user: User) -> set[str]:
+    """The system roles `user` holds, read from the database."""
+    return set(
+        Role.objects.filter(holdings__user=user, key__isnull=False).values_list("key", flat=True)
+    )

@@ -55,6 +55,13 @@ class DocumentVerification(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["cohort_enrollment", "-created_at"])]
+        permissions = [
+            (
+                "review_documents",
+                "Review students' documents and ID checks and accept or reject them, in the "
+                "cohorts they work in.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: document {self.document_id} by {self.admin_id}"

@@ -8,8 +8,7 @@ from typing import Any
 from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.models import Role, User
-from accounts.permissions import COHORT_MANAGERS
+from accounts.models import User
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohorts_visible_to
 from enrolments.models import (
@@ -21,7 +20,6 @@ from enrolments.models import (
 )
 from verification.models import DocumentVerification
 
-REVIEWER_ROLES = (*COHORT_MANAGERS, Role.VERIFIER)
 # Documents are reviewed while the cohort is being filled or running, and the student's place
 # in it is open; a cancelled cohort or a withdrawn student has nothing left to review.
 REVIEWABLE_COHORT_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
@@ -29,8 +27,8 @@ OPEN_ENROLLMENT_STATES = (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
 
 
 def reviewable_cohorts(user: User) -> QuerySet[Cohort]:
-    """The cohorts whose documents `user` may review: none unless they hold a reviewing role."""
-    if not user.has_role(*REVIEWER_ROLES):
+    """The cohorts whose documents `user` may review: none unless their roles allow reviewing."""
+    if not user.may("verification.review_documents"):
         nothing: QuerySet[Cohort] = Cohort.objects.none()
         return nothing
     return cohorts_visible_to(user)

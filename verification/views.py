@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import role_required
+from accounts.permissions import permission_required
 from enrolments.choices import Gender
 from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
@@ -33,7 +33,6 @@ from integrations.selectors import sync_state_for
 from verification.forms import BulkApproveForm, DecisionForm, QueueFilterForm
 from verification.id_check import id_number_check
 from verification.selectors import (
-    REVIEWER_ROLES,
     document_for_review,
     document_next_for_review,
     document_versions,
@@ -67,7 +66,7 @@ def _document(request: AuthenticatedRequest, pk: int) -> StudentDocument:
         raise Http404 from missing
 
 
-@role_required(*REVIEWER_ROLES)
+@permission_required("verification.review_documents")
 def queue(request: AuthenticatedRequest) -> HttpResponse:
     filters = QueueFilterForm(request.GET or None, user=request.user)
     documents = review_queue(user=request.user, **filters.selector_filters())
@@ -85,7 +84,7 @@ def queue(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-@role_required(*REVIEWER_ROLES)
+@permission_required("verification.review_documents")
 @require_POST
 def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
     form = BulkApproveForm(request.POST)
@@ -137,7 +136,7 @@ def _student_details(student_data: dict) -> list[tuple[str, str]]:
     return rows
 
 
-@role_required(*REVIEWER_ROLES)
+@permission_required("verification.review_documents")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -215,7 +214,7 @@ def _to_next(request: AuthenticatedRequest, document: StudentDocument, query: st
     return redirect(_with_query(reverse("verification:document", args=[upcoming.pk]), query))
 
 
-@role_required(*REVIEWER_ROLES)
+@permission_required("verification.review_documents")
 @xframe_options_sameorigin
 @csp_replace({"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]})
 def document_file(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
@@ -236,7 +235,7 @@ def document_file(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
         raise Http404 from missing
 
 
-@role_required(*REVIEWER_ROLES)
+@permission_required("verification.review_documents")
 def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A student's enrolment as reviewers see it: their details, the ID number check and every
     version of every document with each decision, who made it and when."""

@@ -10,16 +10,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
-from django.db.models import F, Func, Value
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Role, User
-from accounts.permissions import COHORT_MANAGERS, permission_check
-from accounts.services import token_hash
+from accounts.models import Invitation, SystemRole, User
+from accounts.permissions import permission_check
+from accounts.selectors import role_names_of
+from accounts.services import system_role_give, token_hash
 from audit.bulk import AuditEntry, audit_record_many, rows_copy
 from cohorts.imports.validation import rows_for_import
 from cohorts.models import (
@@ -59,7 +58,7 @@ class ImportResult:
 
 def manager_check(actor: User | None, action: str) -> None:
     """`actor=None` is the system (an operator's command), which may import anywhere."""
-    permission_check(actor=actor, roles=COHORT_MANAGERS, action=action)
+    permission_check(actor=actor, permission="enrolments.manage_enrolments", action=action)
 
 
 def enrolling_check(cohort: Cohort) -> None:
@@ -149,7 +148,6 @@ def enrollments_import(
             User(
                 email=email,
                 full_name=row["full_name"],
-                roles=[Role.STUDENT],
                 # What set_unusable_password() stores, without its slower random string.
                 password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
                 date_joined=now,
@@ -159,25 +157,11 @@ def enrollments_import(
         ]
         rows_copy(User, new_users)
         _directory_entries_add([user.email for user in new_users], institution)
-        needing_role = [
-            user for user in accounts.values()
-            if user.pk not in enrolled_ids and Role.STUDENT not in user.roles
-        ]  # fmt: skip
-        if needing_role:
-            User.objects.filter(pk__in=[user.pk for user in needing_role]).update(
-                roles=Func(
-                    F("roles"),
-                    Value(Role.STUDENT, output_field=models.CharField()),
-                    function="array_append",
-                    output_field=ArrayField(models.CharField(max_length=20)),
-                )
-            )
-            for user in needing_role:
-                user.roles = [*user.roles, Role.STUDENT]
-        step(35)
-
         attached = [user for user in accounts.values() if user.pk not in enrolled_ids]
         students = [*new_users, *attached]
+        system_role_give(users=students, key=SystemRole.STUDENT, granted_by=actor)
+        step(35)
+
         enrollments = [
             CohortEnrollment(
                 cohort=cohort,
@@ -269,7 +253,7 @@ def _enrollment_emails(
         Invitation.objects.filter(
             user_id__in=reinvited, used_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
-    role_labels: dict[tuple[str, ...], list[str]] = {}
+    role_labels = role_names_of([enrollment.user.pk for enrollment in enrollments])
     emails, invitations = [], []
     for enrollment in enrollments:
         student = enrollment.user
@@ -307,9 +291,7 @@ def _enrollment_emails(
                 context={
                     "full_name": student.full_name,
                     "invited_by": invited_by,
-                    "roles": role_labels.setdefault(
-                        tuple(student.roles), [str(label) for label in student.role_labels]
-                    ),
+                    "roles": role_labels.get(student.pk, []),
                     "accept_url": accept_base.format(token),
                     "expires_at": expires_text,
                 },

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import INSTITUTION_OWNERS, permission_check
+from accounts.permissions import permission_check
 from audit.services import audit_record
 from signing.models import CertificateSource, InstitutionCertificate
 from signing.sealing import common_name, key_passphrase
@@ -213,7 +213,9 @@ def certificate_import_pkcs12(*, data: bytes, password: str, actor: User) -> Ins
     seals agreements from now on. The certificate it replaces is kept, inactive, so that the
     verify page still recognises what it sealed."""
     permission_check(
-        actor=actor, roles=INSTITUTION_OWNERS, action="signing.certificate_import_pkcs12"
+        actor=actor,
+        permission="signing.manage_certificate",
+        action="signing.certificate_import_pkcs12",
     )
     key, certificate, chain = _pkcs12_open(data, password)
     _pkcs12_check(key, certificate)

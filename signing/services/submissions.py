@@ -10,7 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import TEMPLATE_MANAGERS, permission_check
+from accounts.permissions import permission_check
 from signing import callbacks, documents
 from signing.models import (
     AgreementTemplate,
@@ -141,14 +141,18 @@ def submission_send(
 def submission_resend(*, submission: Submission, actor: User) -> None:
     """An admin sends the signer whose turn it is a fresh link by e-mail (their old one stops
     working), e.g. when the first e-mail was lost."""
-    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.submission_resend")
+    permission_check(
+        actor=actor, permission="signing.manage_templates", action="signing.submission_resend"
+    )
     with transaction.atomic(durable=True):
         submission_send(submission=submission, notify=True, actor=actor)
 
 
 def submission_revoke(*, submission: Submission, actor: User, reason: str = "") -> Submission:
     """Stop a submission: every link stops working."""
-    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.submission_revoke")
+    permission_check(
+        actor=actor, permission="signing.manage_templates", action="signing.submission_revoke"
+    )
     with transaction.atomic(durable=True):
         return submission_revoke_in_transaction(submission=submission, actor=actor, reason=reason)
 

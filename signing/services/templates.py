@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from accounts.models import User
-from accounts.permissions import TEMPLATE_MANAGERS, permission_check
+from accounts.permissions import permission_check
 from audit.services import audit_record
 from signing import documents
 from signing.models import AgreementTemplate, SignerRole, TemplateVersion
@@ -52,7 +52,9 @@ def _clean_template_input(
 def template_create(
     *, title: str, body: str, signer_roles: Iterable[str], actor: User
 ) -> AgreementTemplate:
-    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.template_create")
+    permission_check(
+        actor=actor, permission="signing.manage_templates", action="signing.template_create"
+    )
     title, body, roles = _clean_template_input(title=title, body=body, signer_roles=signer_roles)
     with transaction.atomic(durable=True):
         template = AgreementTemplate.objects.create(
@@ -85,7 +87,9 @@ def template_update(
 ) -> AgreementTemplate:
     """Change the template's text or signers. If the current version has been sent, a new
     version is made and the sent submissions keep theirs; otherwise it changes in place."""
-    permission_check(actor=actor, roles=TEMPLATE_MANAGERS, action="signing.template_update")
+    permission_check(
+        actor=actor, permission="signing.manage_templates", action="signing.template_update"
+    )
     title, body, roles = _clean_template_input(title=title, body=body, signer_roles=signer_roles)
     with transaction.atomic(durable=True):
         template = AgreementTemplate.objects.select_for_update().get(pk=template.pk)

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from accounts.models import Role
-from accounts.permissions import COHORT_MANAGERS, permission_check, refusals_kept
+from accounts.models import SystemRole
+from accounts.permissions import permission_check, refusals_kept
 from audit.models import AuditEvent
 from tests.factories import UserFactory
 
@@ -23,46 +23,52 @@ def _denials(actor) -> list[str]:
 
 
 def test_a_role_among_the_allowed_ones_passes_without_an_event(institution):
-    admin = UserFactory(roles=[Role.ADMIN])
-    permission_check(actor=admin, roles=COHORT_MANAGERS, action="test.allowed")
-    permission_check(actor=admin, roles=COHORT_MANAGERS, allowed=True, action="test.allowed")
+    admin = UserFactory(roles=[SystemRole.ADMIN])
+    permission_check(actor=admin, permission="cohorts.manage_cohorts", action="test.allowed")
+    permission_check(
+        actor=admin, permission="cohorts.manage_cohorts", allowed=True, action="test.allowed"
+    )
     permission_check(actor=admin, allowed=True, action="test.allowed")
     assert _denials(admin) == []
 
 
 @pytest.mark.parametrize(
-    ("roles", "allowed"),
+    ("roles", "permission", "allowed"),
     [
-        (COHORT_MANAGERS, None),  # not one of the roles
-        (None, False),  # the caller's condition fails
-        ((Role.STUDENT,), False),  # the right role, but the condition fails
+        ([SystemRole.STUDENT], "cohorts.manage_cohorts", None),  # their roles do not allow it
+        ([SystemRole.ADMIN], None, False),  # the caller's condition fails
+        ([SystemRole.ADMIN], "cohorts.manage_cohorts", False),  # allowed, but the condition fails
     ],
 )
-def test_a_refusal_is_audited_and_raised(institution, roles, allowed):
-    student = UserFactory(roles=[Role.STUDENT])
+def test_a_refusal_is_audited_and_raised(institution, roles, permission, allowed):
+    student = UserFactory(roles=roles)
     with pytest.raises(PermissionDenied, match="test.refused"):
-        permission_check(actor=student, roles=roles, allowed=allowed, action="test.refused")
+        permission_check(
+            actor=student, permission=permission, allowed=allowed, action="test.refused"
+        )
     assert _denials(student) == ["test.refused"]
 
 
 def test_the_system_may_do_anything(institution):
-    permission_check(actor=None, roles=COHORT_MANAGERS, allowed=False, action="test.system")
+    permission_check(
+        actor=None, permission="cohorts.manage_cohorts", allowed=False, action="test.system"
+    )
     assert not AuditEvent.objects.filter(entity_id="test.system").exists()
 
 
 def test_a_check_without_roles_or_a_condition_is_a_mistake(institution):
-    with pytest.raises(TypeError, match="roles"):
+    with pytest.raises(TypeError, match="permission"):
         permission_check(actor=UserFactory(), action="test.nothing")
 
 
 def _refused_inside_a_transaction(actor, *, kept: bool) -> None:
     with refusals_kept() if kept else contextlib.nullcontext(), transaction.atomic():
-        permission_check(actor=actor, roles=COHORT_MANAGERS, action="test.inside")
+        permission_check(actor=actor, permission="cohorts.manage_cohorts", action="test.inside")
 
 
 @pytest.mark.parametrize("kept", [False, True], ids=["rolled back", "kept"])
 def test_a_refusal_inside_a_transaction_is_kept_only_by_refusals_kept(institution, kept):
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
 
     with pytest.raises(PermissionDenied):
         _refused_inside_a_transaction(student, kept=kept)

@@ -6,7 +6,7 @@ which durable blocks allow; the explicit atomic blocks here are not.)"""
 import pytest
 from django.db import transaction
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from accounts.services import user_invite, user_invite_in_transaction, user_password_change
 from audit.models import AuditEvent
 from cohorts.services import cohort_create, cohort_record_admin_signature
@@ -18,7 +18,7 @@ from signing.services.submissions import (
     submission_revoke_in_transaction,
 )
 from sponsors.services import sponsor_create
-from tests.factories import CohortFactory
+from tests.factories import CohortFactory, role_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def _submission(admin):
 
 ENTRY_POINTS = [
     lambda admin: user_invite(
-        email="nested@example.org", full_name="N", roles=[Role.STUDENT], actor=admin
+        email="nested@example.org", full_name="N", roles=[SystemRole.STUDENT], actor=admin
     ),
     lambda admin: cohort_create(
         actor=admin,
@@ -73,14 +73,14 @@ def test_composable_services_run_inside_the_callers_transaction(admin):
     cohort = CohortFactory()
     with transaction.atomic():
         user = user_invite_in_transaction(
-            email="composed@example.org", full_name="C", roles=[Role.STUDENT], actor=admin
+            email="composed@example.org", full_name="C", roles=[SystemRole.STUDENT], actor=admin
         )
         enrollment = enrollment_invite_in_transaction(
             cohort=cohort, actor=admin, email="student@example.org", full_name="S"
         )
         submission = submission_revoke_in_transaction(submission=_submission(admin), actor=admin)
         cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
-    assert user.has_role(Role.STUDENT)
+    assert role_keys(user) == {SystemRole.STUDENT}
     assert enrollment.cohort == cohort
     assert submission.status == SubmissionStatus.REVOKED
     cohort.refresh_from_db()
@@ -91,7 +91,7 @@ def test_a_composable_service_rolls_back_with_its_caller(admin):
     last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
     with transaction.atomic():
         user_invite_in_transaction(
-            email="rolled@example.org", full_name="R", roles=[Role.STUDENT], actor=admin
+            email="rolled@example.org", full_name="R", roles=[SystemRole.STUDENT], actor=admin
         )
         transaction.set_rollback(True)  # the caller gives up after the invitation
     assert not User.objects.filter(email="rolled@example.org").exists()

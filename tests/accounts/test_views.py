@@ -8,12 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 import accounts.lists
-from accounts.models import Invitation, Role, User
+from accounts.models import Invitation, Role, SystemRole, User
 from accounts.services import user_deactivate, user_invite
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_deliver
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, role_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -110,13 +110,13 @@ def test_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same(
 
 def _invite(admin, email="invitee@example.org") -> str:
     """Invite someone and return the path of the link in their e-mail."""
-    user_invite(email=email, full_name="", roles=[Role.VERIFIER], actor=admin)
+    user_invite(email=email, full_name="", roles=[SystemRole.VERIFIER], actor=admin)
     url = OutboundEmail.objects.get(recipient=email).context["accept_url"]
     return url.split("alpha.localhost:8000", 1)[1]
 
 
 def test_invitation_link_sets_password_and_signs_in_once(institution, client_for):
-    admin = UserFactory(roles=[Role.SUPER_ADMIN])
+    admin = UserFactory(roles=[SystemRole.SUPER_ADMIN])
     path = _invite(admin)
     client = client_for(institution)
 
@@ -139,7 +139,7 @@ def test_invitation_link_sets_password_and_signs_in_once(institution, client_for
 
 
 def test_unknown_and_expired_invitation_links(institution, client_for):
-    admin = UserFactory(roles=[Role.SUPER_ADMIN])
+    admin = UserFactory(roles=[SystemRole.SUPER_ADMIN])
     path = _invite(admin, "late@example.org")
     Invitation.objects.update(expires_at=timezone.now() - timedelta(hours=1))
     client = client_for(institution)
@@ -155,8 +155,8 @@ def test_unknown_and_expired_invitation_links(institution, client_for):
 
 
 def test_deactivated_person_is_signed_out_at_once(institution, client_for):
-    admin = UserFactory(roles=[Role.SUPER_ADMIN])
-    person = UserFactory(roles=[Role.AUDITOR])
+    admin = UserFactory(roles=[SystemRole.SUPER_ADMIN])
+    person = UserFactory(roles=[SystemRole.AUDITOR])
     client = client_for(institution)
     client.force_login(person)
     assert client.get("/").status_code == 200
@@ -170,7 +170,7 @@ def test_deactivated_person_is_signed_out_at_once(institution, client_for):
 
 
 def test_idle_session_expires(institution, client_for, settings):
-    person = UserFactory(roles=[Role.AUDITOR])
+    person = UserFactory(roles=[SystemRole.AUDITOR])
     client = client_for(institution)
     client.force_login(person)
     client.get("/")
@@ -193,19 +193,19 @@ PAGES = [
     ("audit:audit_export_csv", None),
 ]
 ALLOWED = {
-    "home": set(Role.values),
-    "accounts:people_list": {Role.SUPER_ADMIN, Role.ADMIN},
-    "accounts:people_invite": {Role.SUPER_ADMIN, Role.ADMIN},
-    "accounts:people_detail": {Role.SUPER_ADMIN, Role.ADMIN},
-    "accounts:people_deactivate": {Role.SUPER_ADMIN, Role.ADMIN},
-    "audit:audit_list": {Role.SUPER_ADMIN, Role.ADMIN, Role.AUDITOR},
-    "audit:audit_export_csv": {Role.SUPER_ADMIN, Role.ADMIN, Role.AUDITOR},
+    "home": set(SystemRole.values),
+    "accounts:people_list": {SystemRole.SUPER_ADMIN, SystemRole.ADMIN},
+    "accounts:people_invite": {SystemRole.SUPER_ADMIN, SystemRole.ADMIN},
+    "accounts:people_detail": {SystemRole.SUPER_ADMIN, SystemRole.ADMIN},
+    "accounts:people_deactivate": {SystemRole.SUPER_ADMIN, SystemRole.ADMIN},
+    "audit:audit_list": {SystemRole.SUPER_ADMIN, SystemRole.ADMIN, SystemRole.AUDITOR},
+    "audit:audit_export_csv": {SystemRole.SUPER_ADMIN, SystemRole.ADMIN, SystemRole.AUDITOR},
 }
 
 
-@pytest.mark.parametrize("role", Role.values)
+@pytest.mark.parametrize("role", SystemRole.values)
 def test_every_role_sees_exactly_its_pages(institution, client_for, role):
-    person = UserFactory(roles=[Role.STUDENT])
+    person = UserFactory(roles=[SystemRole.STUDENT])
     viewer = UserFactory(roles=[role])
     client = client_for(institution)
     client.force_login(viewer)
@@ -218,7 +218,7 @@ def test_every_role_sees_exactly_its_pages(institution, client_for, role):
 
 def test_a_student_lands_on_their_enrolments(institution, client_for):
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.STUDENT]))
+    client.force_login(UserFactory(roles=[SystemRole.STUDENT]))
     assert client.get("/")["Location"] == reverse("enrolments:my_enrolments")
 
 
@@ -232,10 +232,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(institution, client_for):
 
 
 def test_people_list_searches_filters_and_pages(institution, client_for):
-    admin = UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
-    UserFactory.create_batch(30, roles=[Role.STUDENT])
-    UserFactory(roles=[Role.TRAINER], full_name="Tom Trainer")
-    UserFactory(roles=[Role.AUDITOR], full_name="Zed Auditor", email="zed@example.org")
+    admin = UserFactory(roles=[SystemRole.ADMIN], full_name="Ada Admin")
+    UserFactory.create_batch(30, roles=[SystemRole.STUDENT])
+    UserFactory(roles=[SystemRole.TRAINER], full_name="Tom Trainer")
+    UserFactory(roles=[SystemRole.AUDITOR], full_name="Zed Auditor", email="zed@example.org")
     client = client_for(institution)
     client.force_login(admin)
 
@@ -245,7 +245,7 @@ def test_people_list_searches_filters_and_pages(institution, client_for):
     found = client.get("/accounts/people/", {"q": "zed@"}).content.decode()
     assert "Zed Auditor" in found
     assert "Tom Trainer" not in found
-    by_role = client.get("/accounts/people/", {"role": Role.AUDITOR}).content.decode()
+    by_role = client.get("/accounts/people/", {"role": SystemRole.AUDITOR}).content.decode()
     assert "Zed Auditor" in by_role
     assert "Tom Trainer" not in by_role
     nobody = client.get("/accounts/people/", {"q": "no-such-person"}).content.decode()
@@ -255,20 +255,20 @@ def test_people_list_searches_filters_and_pages(institution, client_for):
 def test_people_list_query_count_does_not_grow_with_rows(
     institution, client_for, django_assert_max_num_queries
 ):
-    admin = UserFactory(roles=[Role.ADMIN])
+    admin = UserFactory(roles=[SystemRole.ADMIN])
     client = client_for(institution)
     client.force_login(admin)
     client.get("/accounts/people/")
-    UserFactory.create_batch(3, roles=[Role.STUDENT])
+    UserFactory.create_batch(3, roles=[SystemRole.STUDENT])
     with django_assert_max_num_queries(30) as few:
         client.get("/accounts/people/")
-    UserFactory.create_batch(20, roles=[Role.STUDENT])
+    UserFactory.create_batch(20, roles=[SystemRole.STUDENT])
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/accounts/people/")
 
 
 def test_invite_page_shows_errors_beside_fields_and_sends_invitation(institution, client_for):
-    admin = UserFactory(roles=[Role.SUPER_ADMIN])
+    admin = UserFactory(roles=[SystemRole.SUPER_ADMIN])
     client = client_for(institution)
     client.force_login(admin)
 
@@ -280,16 +280,20 @@ def test_invite_page_shows_errors_beside_fields_and_sends_invitation(institution
 
     ok = client.post(
         "/accounts/people/invite/",
-        {"full_name": "Vera Verifier", "email": "vera@example.org", "roles": [Role.VERIFIER]},
+        {
+            "full_name": "Vera Verifier",
+            "email": "vera@example.org",
+            "roles": [Role.objects.get(key=SystemRole.VERIFIER).pk],
+        },
         follow=True,
     )
     assert "Invitation sent to vera@example.org" in ok.content.decode()
-    assert User.objects.get(email="vera@example.org").roles == [Role.VERIFIER]
+    assert role_keys(User.objects.get(email="vera@example.org")) == {SystemRole.VERIFIER}
 
 
 def test_deactivation_asks_for_confirmation_first(institution, client_for):
-    admin = UserFactory(roles=[Role.SUPER_ADMIN])
-    person = UserFactory(roles=[Role.TRAINER])
+    admin = UserFactory(roles=[SystemRole.SUPER_ADMIN])
+    person = UserFactory(roles=[SystemRole.TRAINER])
     client = client_for(institution)
     client.force_login(admin)
     url = reverse("accounts:people_deactivate", args=[person.pk])
@@ -354,9 +358,9 @@ def test_a_refused_password_change_changes_nothing_and_audits_nothing(institutio
 
 def test_page_two_of_the_people_list_keeps_its_filters(institution, client_for, monkeypatch):
     monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
-    admin = UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
-    auditors = [UserFactory(roles=[Role.AUDITOR], full_name=f"Auditor {n}") for n in range(3)]
-    UserFactory.create_batch(3, roles=[Role.TRAINER])
+    admin = UserFactory(roles=[SystemRole.ADMIN], full_name="Ada Admin")
+    auditors = [UserFactory(roles=[SystemRole.AUDITOR], full_name=f"Auditor {n}") for n in range(3)]
+    UserFactory.create_batch(3, roles=[SystemRole.TRAINER])
     client = client_for(institution)
     client.force_login(admin)
 

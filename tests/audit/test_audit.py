@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 import audit.views
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_first_break
 from audit.services import GENESIS_HASH, audit_record, event_hash
@@ -122,7 +122,7 @@ def test_an_unsafe_request_id_is_replaced(institution, client_for):
 
 
 def test_refused_pages_are_audited(institution, client_for):
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
     client = client_for(institution)
     client.force_login(student)
     assert client.get("/audit/").status_code == 404
@@ -132,8 +132,8 @@ def test_refused_pages_are_audited(institution, client_for):
 
 
 def test_audit_page_filters_and_exports_csv(institution, client_for):
-    auditor = UserFactory(roles=[Role.AUDITOR], email="auditor@example.org")
-    other = UserFactory(roles=[Role.ADMIN])
+    auditor = UserFactory(roles=[SystemRole.AUDITOR], email="auditor@example.org")
+    other = UserFactory(roles=[SystemRole.ADMIN])
     audit_record(actor=other, action="thing.made", entity_type="test.thing", entity_id="42")
     audit_record(actor=auditor, action="thing.seen", entity_type="test.thing", entity_id="43")
     client = client_for(institution)
@@ -155,7 +155,7 @@ def test_audit_page_filters_and_exports_csv(institution, client_for):
 
 
 def test_audit_page_explains_bad_dates(institution, client_for):
-    admin = UserFactory(roles=[Role.ADMIN])
+    admin = UserFactory(roles=[SystemRole.ADMIN])
     client = client_for(institution)
     client.force_login(admin)
     page = client.get("/audit/", {"date_from": "2026-05-02", "date_to": "2026-05-01"})
@@ -165,20 +165,20 @@ def test_audit_page_explains_bad_dates(institution, client_for):
 def test_audit_page_query_count_does_not_grow_with_rows(
     institution, client_for, django_assert_max_num_queries
 ):
-    admin = UserFactory(roles=[Role.ADMIN])
+    admin = UserFactory(roles=[SystemRole.ADMIN])
     client = client_for(institution)
     client.force_login(admin)
     _record(3, actor=admin)
     with django_assert_max_num_queries(40) as few:
         client.get("/audit/")
-    _record(30, actor=UserFactory(roles=[Role.TRAINER]))
+    _record(30, actor=UserFactory(roles=[SystemRole.TRAINER]))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/audit/")
 
 
 def test_page_two_of_the_audit_trail_keeps_its_filters(institution, client_for, monkeypatch):
     monkeypatch.setattr(audit.views, "LOG_PAGE_SIZE", 2)
-    auditor = UserFactory(roles=[Role.AUDITOR])
+    auditor = UserFactory(roles=[SystemRole.AUDITOR])
     made = [
         audit_record(action="thing.made", entity_type="test.thing", entity_id=n) for n in range(3)
     ]

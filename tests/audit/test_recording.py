@@ -6,7 +6,7 @@ import json
 import pytest
 from django.apps import apps
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from audit.services import CHANGED, audit_record, personal_fields
 from cohorts.models import Cohort
@@ -39,7 +39,7 @@ PERSONAL = {
 
 def test_the_event_takes_its_type_and_id_from_the_entity(institution):
     cohort = CohortFactory()
-    admin = UserFactory(roles=[Role.ADMIN])
+    admin = UserFactory(roles=[SystemRole.ADMIN])
 
     event = audit_record(actor=admin, action="cohort.looked_at", entity=cohort)
 

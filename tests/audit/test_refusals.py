@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from accounts.services import user_deactivate, user_invite, user_reactivate, user_roles_set
 from audit.models import AuditEvent
 from cohorts.models import Cohort, DocumentType
@@ -68,7 +68,7 @@ class World:
 
 @pytest.fixture
 def world(institution, media) -> World:
-    admin = UserFactory(roles=[Role.ADMIN])
+    admin = UserFactory(roles=[SystemRole.ADMIN])
     cohort = CohortFactory(active=True)
     enrollment = enrollment_invite(
         cohort=cohort, actor=admin, email="enrolled@example.org", full_name="Enrolled Student"
@@ -76,7 +76,7 @@ def world(institution, media) -> World:
     return World(
         institution=institution,
         admin=admin,
-        stranger=UserFactory(roles=[Role.STUDENT]),
+        stranger=UserFactory(roles=[SystemRole.STUDENT]),
         cohort=cohort,
         enrollment=enrollment,
         document=upload_document(enrollment, id_type()),
@@ -88,12 +88,12 @@ REFUSALS: list[tuple[str, Callable[[World], object]]] = [
     (
         "accounts.user_invite",
         lambda w: user_invite(
-            email="new@example.org", full_name="", roles=[Role.STUDENT], actor=w.stranger
+            email="new@example.org", full_name="", roles=[SystemRole.STUDENT], actor=w.stranger
         ),
     ),
     (
         "accounts.user_roles_set",
-        lambda w: user_roles_set(user=w.admin, roles=[Role.STUDENT], actor=w.stranger),
+        lambda w: user_roles_set(user=w.admin, roles=[SystemRole.STUDENT], actor=w.stranger),
     ),
     ("accounts.user_deactivate", lambda w: user_deactivate(user=w.admin, actor=w.stranger)),
     ("accounts.user_reactivate", lambda w: user_reactivate(user=w.admin, actor=w.stranger)),

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connections
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from tenants.models import Institution
 from tenants.services import institution_provision
 from tests.browser.support import PASSWORD
@@ -78,7 +78,7 @@ def make_person(committed_db, unique) -> Callable[..., User]:
                 email=f"{name.split()[0].lower()}-{unique}@{institution.code}.example",
                 password=PASSWORD,
                 full_name=name,
-                roles=list(roles or [Role.ADMIN]),
+                roles=list(roles or [SystemRole.ADMIN]),
             )
 
     return make

@@ -11,7 +11,7 @@ import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from cohorts.services import cohort_activate, cohort_record_admin_signature
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
@@ -40,7 +40,7 @@ def test_student_declines_the_agreement_and_then_signs_it_again(
     page: Page, site, make_person, celery_worker, media, unique
 ):
     institution = Institution.objects.get(code="alpha")
-    admin = make_person(institution, Role.ADMIN, name="Ada Admin")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
     with tenant_context(institution):
         cohort = CohortFactory(name=f"Plumbing Learnership {unique}", created_by=admin)
         cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")

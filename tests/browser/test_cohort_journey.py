@@ -22,7 +22,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 import cohorts.tasks
-from accounts.models import Role
+from accounts.models import SystemRole
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
 from tests.browser.support import (
@@ -124,7 +124,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
 ):
     parse_gate, run_gate = gates
     institution = make_institution("journey")
-    admin = make_person(institution, Role.ADMIN, name="Ada Admin")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
     url = lambda path="/": site.institution(institution.code, path)  # noqa: E731
     journey = PageChecker(page, "cohort", inline_styles=False)
     cohort_name = f"Electrical Learnership {unique}"
@@ -360,7 +360,7 @@ def two_institutions(make_institution, make_person, unique) -> dict:
     home, other = make_institution("isohome"), make_institution("isoother")
     found: dict = {"home": home, "other": other}
     with tenant_context(home):
-        admin = make_person(home, Role.ADMIN, name="Ada Admin")
+        admin = make_person(home, SystemRole.ADMIN, name="Ada Admin")
         cohort = CohortFactory(name=f"Home Learnership {unique}")
         for key, name in [("mine", "Thandi Mokoena"), ("theirs", "Sipho Dlamini")]:
             enrollment = enrollment_invite(
@@ -373,7 +373,7 @@ def two_institutions(make_institution, make_person, unique) -> dict:
         found["cohort"] = cohort.pk
         found["cohort_name"] = cohort.name
     with tenant_context(other):
-        other_admin = make_person(other, Role.ADMIN, name="Olu Admin")
+        other_admin = make_person(other, SystemRole.ADMIN, name="Olu Admin")
         other_cohort = CohortFactory(name=f"Other Internship {unique}")
         for number in range(len(home_ids)):
             enrollment_invite(

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_invite
@@ -56,7 +56,7 @@ def test_pdf_with_javascript_is_refused_and_then_accepted_as_a_copy_once_chosen(
     settings.CLAMAV_ADDRESS = ""
     full_disk(1024 * 1024)
     institution = make_institution("safety")
-    head = make_person(institution, Role.SUPER_ADMIN, name="Sena Head")
+    head = make_person(institution, SystemRole.SUPER_ADMIN, name="Sena Head")
     with tenant_context(institution):
         matric, cv = (DocumentType.objects.get(name=name) for name in ["Matric certificate", "CV"])
         cohort = CohortFactory(active=True, required_document_types=[matric, cv])

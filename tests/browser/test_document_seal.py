@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from signing.models import CertificateSource, InstitutionCertificate
 from tests.browser.support import PageChecker, open_account_menu_item, sign_in
 from tests.signing.certificates import (
@@ -23,7 +23,7 @@ def test_super_admin_uploads_the_institutions_own_certificate(
     page: Page, site, make_institution, make_person, ratelimit_reset
 ):
     institution = make_institution("seal")
-    head = make_person(institution, Role.SUPER_ADMIN, name="Sena Seal")
+    head = make_person(institution, SystemRole.SUPER_ADMIN, name="Sena Seal")
     ca = certificate_authority(institution.name)
     key = ec.generate_private_key(ec.SECP256R1())
     upload = {

@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from cohorts.models import StudentImport, StudentImportStatus
 from enrolments.models import CohortEnrollment
 from tests.browser.support import PageChecker, sign_in
@@ -23,7 +23,7 @@ def test_an_admin_cancels_an_import_that_does_not_move_after_confirming(
     # with the workers down.
     settings.COHORT_IMPORT_SYNCHRONOUS_MAX_BYTES = 0
     institution = make_institution("cancel")
-    admin = make_person(institution, Role.ADMIN, name="Ada Admin")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
     with tenant_context(institution):
         cohort = CohortFactory(name=f"Cancel Learnership {unique}")
     url = lambda path="/": site.institution(institution.code, path)  # noqa: E731

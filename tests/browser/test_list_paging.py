@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import accounts.lists
-from accounts.models import Role
+from accounts.models import SystemRole
 from tests.browser.support import PageChecker, sign_in
 
 pytestmark = pytest.mark.browser
@@ -18,10 +18,10 @@ def test_page_two_of_a_filtered_list_is_still_filtered(
 ):
     monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
     institution = make_institution("paging")
-    head = make_person(institution, Role.SUPER_ADMIN, name="Hana Head")
+    head = make_person(institution, SystemRole.SUPER_ADMIN, name="Hana Head")
     for number in range(3):
-        make_person(institution, Role.AUDITOR, name=f"Auditor{number} Example")
-    make_person(institution, Role.TRAINER, name="Trainer Example")
+        make_person(institution, SystemRole.AUDITOR, name=f"Auditor{number} Example")
+    make_person(institution, SystemRole.TRAINER, name="Trainer Example")
     checker = PageChecker(page, "paging", structure=True)
     people = page.get_by_role("table").get_by_role("row")
 

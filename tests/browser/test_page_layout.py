@@ -12,7 +12,7 @@ from django.conf import settings
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from accounts.services import user_deactivate, user_invite
 from notifications.models import OutboundEmail
 from tenants.services import institution_suspend
@@ -27,11 +27,14 @@ def test_pages_fit_desktop_and_phone_screens(
     checker = PageChecker(page, "layout", structure=True)
     institution = make_institution("omega")
     code = institution.code
-    head = make_person(institution, Role.SUPER_ADMIN, name="Olive Omega")
+    head = make_person(institution, SystemRole.SUPER_ADMIN, name="Olive Omega")
     with tenant_context(institution):
         invited = OutboundEmail.objects.get(template="invitation")
         for number, (name, roles) in enumerate(
-            [("Noah Verifier", [Role.VERIFIER, Role.TRAINER]), ("Mia Auditor", [Role.AUDITOR])]
+            [
+                ("Noah Verifier", [SystemRole.VERIFIER, SystemRole.TRAINER]),
+                ("Mia Auditor", [SystemRole.AUDITOR]),
+            ]
         ):
             person = user_invite(
                 email=f"person{number}-{unique}@{code}.example",

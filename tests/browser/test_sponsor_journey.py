@@ -22,7 +22,7 @@ import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, expect
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from enrolments.services import enrollment_invite
 from signing.models import Submitter
 from sponsors.services import cohort_sponsor_set, sponsor_create
@@ -83,7 +83,7 @@ def journey(site, make_institution, make_person, mail_store, unique) -> dict:
     """An institution with an admin and a draft cohort of two invited students. The cohort's
     name has an ampersand and an apostrophe, which e-mails must show as typed."""
     institution = make_institution("sponsor")
-    admin = make_person(institution, Role.ADMIN, name="Ada Admin")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
     with tenant_context(institution):
         cohort = CohortFactory(name=f"Smith & O'Neil Learnership {unique}", signed=True)
         for name in ["Thandi Mokoena", "Lerato Nkosi"]:

@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from cohorts.services import cohort_create
 from enrolments.services import enrollment_invite
 from integrations.models import SyncJob
@@ -21,7 +21,7 @@ def test_an_admin_sees_a_rejected_submission_and_retries_it(
     page: Page, site, make_institution, make_person, ratelimit_reset
 ):
     institution = make_institution("sync")
-    admin = make_person(institution, Role.ADMIN, name="Ayanda Admin")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ayanda Admin")
     with FakeGateway() as gateway, tenant_context(institution):
         connector_config_save(
             actor=None,

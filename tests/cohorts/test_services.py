@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.services import (
@@ -59,7 +59,7 @@ def test_a_cohort_cannot_end_before_it_starts(admin):
 
 
 def test_students_and_auditors_cannot_create_cohorts(institution):
-    for role in (Role.STUDENT, Role.AUDITOR, Role.VERIFIER):
+    for role in (SystemRole.STUDENT, SystemRole.AUDITOR, SystemRole.VERIFIER):
         with pytest.raises(PermissionDenied):
             cohort_create(actor=UserFactory(roles=[role]), name="x", program_type="learnership")
 
@@ -129,7 +129,7 @@ def test_state_cannot_be_assigned_directly(admin):
 
 
 def test_a_verifier_sees_only_the_cohorts_granted_to_them(admin):
-    verifier = UserFactory(roles=[Role.VERIFIER])
+    verifier = UserFactory(roles=[SystemRole.VERIFIER])
     granted, other = CohortFactory(), CohortFactory()
     cohort_reviewer_set(cohort=granted, actor=admin, reviewer=verifier, allowed=True)
 
@@ -140,7 +140,10 @@ def test_a_verifier_sees_only_the_cohorts_granted_to_them(admin):
     assert other not in visible
     with pytest.raises(ValidationError, match="not a verifier"):
         cohort_reviewer_set(
-            cohort=other, actor=admin, reviewer=UserFactory(roles=[Role.TRAINER]), allowed=True
+            cohort=other,
+            actor=admin,
+            reviewer=UserFactory(roles=[SystemRole.TRAINER]),
+            allowed=True,
         )
 
 
@@ -191,7 +194,7 @@ def test_starting_the_main_agreement_again_reuses_the_open_one(admin):
     assert link_for_token(first.rstrip("/").rsplit("/", 1)[-1]).state == "revoked"
     assert link_for_token(second.rstrip("/").rsplit("/", 1)[-1]).state == "usable"
 
-    other_admin = UserFactory(roles=[Role.ADMIN])
+    other_admin = UserFactory(roles=[SystemRole.ADMIN])
     cohort_main_agreement_start(cohort=cohort, actor=other_admin)
     template = template_update(
         template=cohort.main_template,

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 import accounts.lists
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.services import cohort_reviewer_set
@@ -285,7 +285,7 @@ def test_query_counts_do_not_grow_with_enrolments(
 
 
 def test_verifier_sees_only_granted_cohorts_and_no_actions(institution, client_for, admin):
-    verifier = UserFactory(roles=[Role.VERIFIER])
+    verifier = UserFactory(roles=[SystemRole.VERIFIER])
     granted, hidden = CohortFactory(name="Granted cohort"), CohortFactory(name="Hidden cohort")
     cohort_reviewer_set(cohort=granted, actor=admin, reviewer=verifier, allowed=True)
     client = client_for(institution)
@@ -300,7 +300,9 @@ def test_verifier_sees_only_granted_cohorts_and_no_actions(institution, client_f
     assert client.get(f"/cohorts/{granted.pk}/edit/").status_code == 404
 
 
-@pytest.mark.parametrize("role", [Role.STUDENT, Role.AUDITOR, Role.TRAINER, Role.SPONSOR_CONTACT])
+@pytest.mark.parametrize(
+    "role", [SystemRole.STUDENT, SystemRole.AUDITOR, SystemRole.TRAINER, SystemRole.SPONSOR_CONTACT]
+)
 def test_other_roles_get_404(institution, client_for, role):
     cohort = CohortFactory()
     client = client_for(institution)
@@ -317,7 +319,7 @@ def test_another_institutions_cohort_is_not_found(institution, other_institution
     connection.set_tenant(institution)
     assert not Cohort.objects.filter(pk=foreign.pk).exists()
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    client.force_login(UserFactory(roles=[SystemRole.SUPER_ADMIN]))
     assert client.get(f"/cohorts/{foreign.pk}/").status_code == 404
 
 

@@ -15,7 +15,7 @@ import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
 from enrolments.services import enrollment_invite
@@ -45,7 +45,7 @@ def enrolled(committed_db):
             email=f"portal-admin-{unique}@alpha.example",
             password=PASSWORD,
             full_name="Ada Admin",
-            roles=[Role.ADMIN],
+            roles=[SystemRole.ADMIN],
         )
         cohort = CohortFactory(
             active=True,

@@ -295,7 +295,7 @@ def test_upload_still_needs_the_csrf_token(enrol, institution, media_files):
 
     enrollment = enrol()
     client = Client(HTTP_HOST=institution_domain(institution.code), enforce_csrf_checks=True)
-    client.force_login(enrollment.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(enrollment.user, backend="accounts.backends.RoleBackend")
     url = upload_url(enrollment, id_type())
     content_type = f"multipart/form-data; boundary={BOUNDARY}"
 

@@ -23,7 +23,7 @@ def _operator_client(client_for):
         email=f"ops-{uuid.uuid4().hex[:10]}@cohortly.example", roles=[], is_staff=True
     )
     client = client_for(None)
-    client.force_login(operator, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(operator, backend="accounts.backends.RoleBackend")
     return client
 
 

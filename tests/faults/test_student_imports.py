@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from cohorts.imports.uploads import (
     student_import_confirm,
     student_import_start,
@@ -35,7 +35,7 @@ def _unique(label: str) -> str:
 
 
 def _admin_and_cohort():
-    admin = UserFactory(roles=[Role.ADMIN], email=unique_email("fault-admin"))
+    admin = UserFactory(roles=[SystemRole.ADMIN], email=unique_email("fault-admin"))
     cohort = CohortFactory(name=_unique("Fault import"))
     return admin, cohort
 
@@ -192,7 +192,7 @@ def test_an_import_past_its_lease_whose_transaction_is_alive_is_left_alone(commi
 def _signed_in_client(client_for, institution, admin):
     client = client_for(institution)
     with tenant_context(institution):
-        client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(admin, backend="accounts.backends.RoleBackend")
     return client
 
 

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from audit.models import AuditEvent
 from enrolments.models import CohortEnrollment
 from notifications.models import OutboundEmail
@@ -51,7 +51,7 @@ def test_good_rows_are_imported_with_a_progress_bar(cohort, tmp_path):
 
 
 def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(cohort, tmp_path):
-    existing = UserFactory(roles=[Role.TRAINER])
+    existing = UserFactory(roles=[SystemRole.TRAINER])
     students = [student_row(), student_row(email=existing.email)]
     path = tmp_path / "students.csv"
     path.write_bytes(csv_bytes(students))
@@ -147,7 +147,7 @@ def test_an_unknown_institution_cohort_or_file_fails_clearly(cohort, tmp_path):
 def test_an_actor_must_be_an_admin_of_the_institution(cohort, tmp_path, admin):
     path = tmp_path / "students.csv"
     path.write_bytes(csv_bytes([student_row()]))
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
 
     with pytest.raises(CommandError, match="is not an admin"):
         run(cohort, path, "--actor", student.email)

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.imports.uploads import (
     MAX_STEP_ATTEMPTS,
@@ -24,7 +24,7 @@ from cohorts.imports.uploads import (
 from cohorts.models import StudentImport, StudentImportStatus
 from cohorts.tasks import student_import_run_task
 from enrolments.models import CohortEnrollment
-from tests.factories import UserFactory
+from tests.factories import UserFactory, roles_replace
 from tests.imports.support import csv_bytes, student_row
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_a_finished_import_cannot_be_cancelled(cohort, admin, status):
 
 def test_only_cohort_managers_may_cancel_and_a_refusal_is_audited(cohort, admin):
     student_import = make_import(cohort, admin, StudentImportStatus.PREVIEW)
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
 
     with pytest.raises(PermissionDenied):
         student_import_cancel(student_import=student_import, actor=student)
@@ -253,8 +253,7 @@ def test_an_import_confirmed_by_someone_who_lost_the_right_fails_and_the_refusal
     cohort, admin
 ):
     student_import = make_import(cohort, admin, StudentImportStatus.IMPORTING)
-    admin.roles = [Role.STUDENT]
-    admin.save(update_fields=["roles"])
+    roles_replace(admin, SystemRole.STUDENT)
 
     student_import_run(student_import=student_import)
 

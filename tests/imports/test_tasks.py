@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from cohorts.imports.selectors import student_import_progress
 from cohorts.models import StudentImport, StudentImportStatus
 from enrolments.models import CohortEnrollment
@@ -36,7 +36,7 @@ def test_a_large_file_is_checked_and_imported_by_tasks_with_progress_to_100(
     settings.COHORT_IMPORT_SYNCHRONOUS_MAX_ROWS = 0
     alpha = Institution.objects.get(code="alpha")
     with tenant_context(alpha):
-        admin = UserFactory(roles=[Role.ADMIN], email=unique_email("import-admin"))
+        admin = UserFactory(roles=[SystemRole.ADMIN], email=unique_email("import-admin"))
         cohort = CohortFactory(name=f"Celery import {unique_email('cohort')}")
     students = [student_row(email=unique_email("celery")) for _ in range(1200)]
     bad = student_row(email="not an address")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from cohorts.imports.validation import row_clean, rows_check
 from enrolments.services import enrollment_invite, enrollment_withdraw
 from tests.factories import UserFactory
@@ -190,7 +190,7 @@ def test_a_student_already_in_the_cohort_is_reported(cohort, admin):
 
 
 def test_an_account_that_exists_but_is_not_in_the_cohort_is_valid(cohort):
-    person = UserFactory(roles=[Role.TRAINER])
+    person = UserFactory(roles=[SystemRole.TRAINER])
 
     report = check(cohort, student_row(email=person.email))
 

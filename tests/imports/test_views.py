@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 from openpyxl import load_workbook
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from cohorts.imports.reading import COLUMNS, MAX_FILE_BYTES
 from cohorts.models import StudentImport, StudentImportStatus
 from cohorts.services import cohort_cancel
@@ -250,7 +250,7 @@ def _pages(cohort, student_import) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER, Role.AUDITOR])
+@pytest.mark.parametrize("role", [SystemRole.STUDENT, SystemRole.VERIFIER, SystemRole.AUDITOR])
 def test_people_who_do_not_manage_cohorts_get_not_found(client_for, institution, cohort, role):
     student_import = StudentImport.objects.create(
         cohort=cohort, original_name="x.csv", kind="csv", status=StudentImportStatus.PREVIEW,

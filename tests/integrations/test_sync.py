@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.services import cohort_cancel, cohort_create, cohort_update
 from enrolments.services import enrollment_invite, enrollment_withdraw
@@ -230,8 +230,8 @@ def test_a_validation_error_fails_at_once_with_the_gateways_message(connected, a
 def test_after_the_last_attempt_a_job_goes_to_the_dead_letter_and_admins_hear_once(
     connected, admin
 ):
-    other_admin = UserFactory(roles=[Role.SUPER_ADMIN])
-    UserFactory(roles=[Role.STUDENT])
+    other_admin = UserFactory(roles=[SystemRole.SUPER_ADMIN])
+    UserFactory(roles=[SystemRole.STUDENT])
     cohort_create(actor=admin, **cohort_fields())
     job = SyncJob.objects.get()
     connected.will("error_500", times=MAX_ATTEMPTS)
@@ -332,7 +332,7 @@ def test_an_admin_cancels_a_queued_job_and_it_is_never_sent(connected, admin):
 
 def test_a_student_may_not_retry_or_cancel(connected, admin):
     cohort_create(actor=admin, **cohort_fields())
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
     with pytest.raises(PermissionDenied):
         sync_job_cancel(job=SyncJob.objects.get(), actor=student)
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 import integrations.views
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.imports.writing import enrollments_import
 from cohorts.services import cohort_create
@@ -45,7 +45,7 @@ def enrolment_job(connected, admin) -> SyncJob:
 
 
 def test_admins_see_the_jobs_with_counts_per_status(signed_in, enrolment_job, connected):
-    client, _ = signed_in(Role.ADMIN)
+    client, _ = signed_in(SystemRole.ADMIN)
     connected.will("validation")
     sync_job_run(job_id=enrolment_job.pk)
 
@@ -63,7 +63,7 @@ def test_admins_see_the_jobs_with_counts_per_status(signed_in, enrolment_job, co
 
 
 def test_the_list_makes_as_many_queries_for_many_jobs_as_for_few(signed_in, connected, admin):
-    client, _ = signed_in(Role.ADMIN)
+    client, _ = signed_in(SystemRole.ADMIN)
     cohort_create(
         actor=admin,
         name="One",
@@ -91,7 +91,7 @@ def test_the_list_makes_as_many_queries_for_many_jobs_as_for_few(signed_in, conn
 
 
 def test_the_job_page_shows_attempts_and_hides_the_id_number(signed_in, enrolment_job, connected):
-    client, _ = signed_in(Role.ADMIN)
+    client, _ = signed_in(SystemRole.ADMIN)
     connected.will("error_500")
     sync_job_run(job_id=enrolment_job.pk)
 
@@ -108,7 +108,7 @@ def test_the_job_page_shows_attempts_and_hides_the_id_number(signed_in, enrolmen
 def test_an_admin_cancels_a_queued_job_and_retries_a_failed_one(
     signed_in, enrolment_job, connected, admin
 ):
-    client, user = signed_in(Role.ADMIN)
+    client, user = signed_in(SystemRole.ADMIN)
 
     client.post(reverse("integrations:job_cancel", args=[enrolment_job.pk]))
     enrolment_job.refresh_from_db()
@@ -123,11 +123,11 @@ def test_an_admin_cancels_a_queued_job_and_retries_a_failed_one(
 
 
 def test_a_retry_must_be_posted(signed_in, enrolment_job):
-    client, _ = signed_in(Role.ADMIN)
+    client, _ = signed_in(SystemRole.ADMIN)
     assert client.get(reverse("integrations:job_retry", args=[enrolment_job.pk])).status_code == 405
 
 
-@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER, Role.AUDITOR])
+@pytest.mark.parametrize("role", [SystemRole.STUDENT, SystemRole.VERIFIER, SystemRole.AUDITOR])
 def test_others_get_a_404(signed_in, enrolment_job, role):
     client, _ = signed_in(role)
     for name in ("job_list", "connector_settings"):
@@ -145,7 +145,7 @@ def test_others_get_a_404(signed_in, enrolment_job, role):
 def test_a_super_admin_configures_the_connector_without_seeing_the_keys(
     signed_in, gateway, institution
 ):
-    client, super_admin = signed_in(Role.SUPER_ADMIN)
+    client, super_admin = signed_in(SystemRole.SUPER_ADMIN)
     response = client.post(
         reverse("integrations:connector_settings"),
         {
@@ -221,7 +221,7 @@ def test_another_institutions_admin_cannot_see_or_touch_a_job(
 
     client = client_for(other_institution)
     with tenant_context(other_institution):
-        client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+        client.force_login(UserFactory(roles=[SystemRole.SUPER_ADMIN]))
     # Served in beta's schema: alpha's job id does not exist there.
     detail = client.get(reverse("integrations:job_detail", args=[enrolment_job.pk]))
     cancel = client.post(reverse("integrations:job_cancel", args=[enrolment_job.pk]))
@@ -230,7 +230,7 @@ def test_another_institutions_admin_cannot_see_or_touch_a_job(
 
 def test_page_two_of_the_jobs_keeps_its_filters(signed_in, enrolment_job, admin, monkeypatch):
     monkeypatch.setattr(integrations.views, "LOG_PAGE_SIZE", 2)
-    client, _ = signed_in(Role.ADMIN)
+    client, _ = signed_in(SystemRole.ADMIN)
     for name in ("One", "Two", "Three"):
         cohort_create(
             actor=admin,

@@ -15,7 +15,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
 from integrations.models import SyncAttemptOutcome, SyncJob, SyncJobStatus
@@ -122,7 +122,7 @@ def test_a_worker_killed_mid_job_leaves_a_job_the_sweep_finishes_once(committed_
 def test_enrolments_saved_while_the_broker_is_down_are_sent_when_it_is_back(celery_worker, gateway):
     with committed_connector(gateway) as alpha:
         with tenant_context(alpha):
-            admin = UserFactory(roles=[Role.ADMIN], email=f"{unique('admin')}@example.org")
+            admin = UserFactory(roles=[SystemRole.ADMIN], email=f"{unique('admin')}@example.org")
             cohort = CohortFactory(name=unique("Broker down"))
 
         with broker_unreachable(), tenant_context(alpha):

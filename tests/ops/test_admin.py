@@ -59,7 +59,7 @@ def operator_client(db, client_for):
         email="admin-ops@cohortly.example", roles=[], is_staff=True, is_superuser=True
     )
     client = client_for(None)
-    client.force_login(operator, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(operator, backend="accounts.backends.RoleBackend")
     return client
 
 

@@ -15,7 +15,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from signing.models import CertificateSource, InstitutionCertificate
 from signing.sealing import pdf_seal_check
@@ -222,7 +222,7 @@ def test_unusable_files_are_refused_with_a_reason(ca, super_admin, make_file, fi
     assert not AuditEvent.objects.filter(action="signing.certificate_imported").exists()
 
 
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR, Role.STUDENT])
+@pytest.mark.parametrize("role", [SystemRole.ADMIN, SystemRole.AUDITOR, SystemRole.STUDENT])
 def test_only_a_super_admin_may_replace_the_certificate(ca, institution, role):
     key = ec.generate_private_key(ec.SECP256R1())
     person = UserFactory(roles=[role])

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_render
@@ -237,7 +237,7 @@ def test_the_sweep_runs_in_every_active_institution(
     here = make_submission(signers=signers).submitters.get(order=1)
     _expire_in(here, timedelta(days=1))
     with tenant_context(other_institution):
-        admin = UserFactory(roles=[Role.ADMIN])
+        admin = UserFactory(roles=[SystemRole.ADMIN])
         template = template_create(
             title="Beta agreement", body=BODY, signer_roles=["student"], actor=admin
         )

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from signing.models import (
     AgreementTemplate,
@@ -72,7 +72,7 @@ def test_template_needs_known_signer_roles(admin):
 
 
 def test_only_admins_write_templates(institution):
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
     with pytest.raises(PermissionDenied):
         template_create(title="T", body="<p>x</p>", signer_roles=["student"], actor=student)
 

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 import accounts.lists
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from signing.models import SubmissionStatus
@@ -134,7 +134,7 @@ def test_the_document_as_sent_is_a_pdf(admin_client, make_submission):
     )
 
 
-@pytest.mark.parametrize("role", [Role.VERIFIER, Role.STUDENT])
+@pytest.mark.parametrize("role", [SystemRole.VERIFIER, SystemRole.STUDENT])
 def test_others_get_the_audited_not_found(institution, client_for, make_submission, role):
     submission = make_submission()
     client = client_for(institution)

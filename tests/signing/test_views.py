@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from signing.models import AgreementTemplate, SubmissionStatus
 from signing.selectors import link_for_token
@@ -107,7 +107,7 @@ def test_editor_preview_fills_example_values_and_names_unknown_fields(admin_clie
 
 def test_editor_preview_is_for_template_managers_only(institution, client_for):
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.STUDENT]))
+    client.force_login(UserFactory(roles=[SystemRole.STUDENT]))
     assert client.post("/agreements/body-preview/", {"body": "<p>x</p>"}).status_code == 404
 
 
@@ -121,7 +121,7 @@ def test_preview_is_an_inline_pdf(admin_client, template):
 
 def test_students_get_404_on_template_pages(institution, client_for, template):
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.STUDENT]))
+    client.force_login(UserFactory(roles=[SystemRole.STUDENT]))
     assert client.get("/agreements/").status_code == 404
     assert client.get(f"/agreements/{template.pk}/preview.pdf").status_code == 404
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.selectors import cohort_completion_blockers
 from cohorts.services import cohort_cancel
@@ -265,7 +265,7 @@ def test_revoking_needs_an_open_link(admin, cohort, stage):
 def test_only_cohort_managers_revoke(admin, cohort):
     submission = sponsor_invite(cohort=cohort, actor=admin)
     with pytest.raises(PermissionDenied):
-        sponsor_invite_revoke(cohort=cohort, actor=UserFactory(roles=[Role.VERIFIER]))
+        sponsor_invite_revoke(cohort=cohort, actor=UserFactory(roles=[SystemRole.VERIFIER]))
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.PENDING
 
@@ -313,7 +313,7 @@ def test_revoking_with_no_open_link_says_why(admin, cohort, client_of):
     assert "The sponsor has no open link to revoke." in response.content.decode()
 
 
-@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER])
+@pytest.mark.parametrize("role", [SystemRole.STUDENT, SystemRole.VERIFIER])
 def test_revoke_page_is_not_found_for_students_and_verifiers(admin, cohort, client_of, role):
     submission = sponsor_invite(cohort=cohort, actor=admin)
     client = client_of(UserFactory(roles=[role]))

@@ -4,7 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from signing.models import SigningLink, SubmissionStatus
@@ -52,7 +52,7 @@ def test_create_needs_company_contact_and_email(admin):
 
 
 def test_only_admins_write_sponsors(institution):
-    student = UserFactory(roles=[Role.STUDENT])
+    student = UserFactory(roles=[SystemRole.STUDENT])
     with pytest.raises(PermissionDenied):
         sponsor_create(actor=student, **VALUES)
 
@@ -83,7 +83,7 @@ def test_pages_add_edit_search_and_detail(admin_client, sponsor, cohort):
     assert cohort.name in detail.content.decode()
 
 
-@pytest.mark.parametrize("role", [Role.STUDENT, Role.VERIFIER])
+@pytest.mark.parametrize("role", [SystemRole.STUDENT, SystemRole.VERIFIER])
 def test_students_and_verifiers_get_404(client_of, sponsor, cohort, role):
     client = client_of(UserFactory(roles=[role]))
     for url in [
@@ -104,7 +104,7 @@ def test_another_institutions_sponsor_is_not_found(institution, other_institutio
     )
     connection.set_tenant(institution)
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    client.force_login(UserFactory(roles=[SystemRole.SUPER_ADMIN]))
     if not Sponsor.objects.filter(pk=foreign.pk).exists():
         assert client.get(f"/sponsors/{foreign.pk}/").status_code == 404
         assert client.get(f"/sponsors/{foreign.pk}/edit/").status_code == 404
@@ -320,8 +320,8 @@ def test_the_cohort_sponsor_card_renders(admin, cohort):
 def test_the_contact_may_have_an_account_with_the_sponsor_contact_role(
     admin_client, admin, sponsor
 ):
-    contact = UserFactory(roles=[Role.SPONSOR_CONTACT], full_name="Sipho Dlamini")
-    student = UserFactory(roles=[Role.STUDENT])
+    contact = UserFactory(roles=[SystemRole.SPONSOR_CONTACT], full_name="Sipho Dlamini")
+    student = UserFactory(roles=[SystemRole.STUDENT])
     form = admin_client.get(f"/sponsors/{sponsor.pk}/edit/").context["form"]
     assert list(form.fields["user"].queryset) == [contact]
 

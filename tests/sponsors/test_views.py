@@ -1,9 +1,9 @@
 def test_the_cohort_dashboard_shows_the_sponsor_card(institution, client_for):
-    from accounts.models import Role
+    from accounts.models import SystemRole
     from tests.factories import CohortFactory, UserFactory
 
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.ADMIN]))
+    client.force_login(UserFactory(roles=[SystemRole.ADMIN]))
     cohort = CohortFactory()
     page = client.get(f"/cohorts/{cohort.pk}/").content.decode()
     assert 'id="sponsor"' in page
@@ -22,12 +22,12 @@ def test_only_an_existing_sponsors_form_warns_that_a_new_address_stops_open_link
 
 def test_page_two_of_the_sponsor_list_keeps_the_search(institution, client_for, monkeypatch):
     import accounts.lists
-    from accounts.models import Role
+    from accounts.models import SystemRole
     from sponsors.services import sponsor_create
     from tests.factories import UserFactory
 
     monkeypatch.setattr(accounts.lists, "PAGE_SIZE", 2)
-    admin = UserFactory(roles=[Role.ADMIN])
+    admin = UserFactory(roles=[SystemRole.ADMIN])
     mines = [
         sponsor_create(
             actor=admin,

@@ -5,7 +5,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from signing.models import CertificateSource, InstitutionCertificate
 from signing.services.certificates import certificate_for_institution
 from tests.factories import UserFactory
@@ -73,7 +73,7 @@ def test_a_file_over_the_size_limit_is_refused(super_admin_client):
     assert "larger than 100 KB" in response.content.decode()
 
 
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR, Role.STUDENT])
+@pytest.mark.parametrize("role", [SystemRole.ADMIN, SystemRole.AUDITOR, SystemRole.STUDENT])
 def test_only_super_admins_upload_a_certificate(institution, client_for, role):
     client = client_for(institution)
     client.force_login(UserFactory(roles=[role]))

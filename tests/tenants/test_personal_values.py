@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from tenants.services import institution_profile_update
 from tests.factories import UserFactory
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_changed_contact_is_recorded_as_changed_and_the_name_as_it_is(institution):
-    owner = UserFactory(roles=[Role.SUPER_ADMIN])
+    owner = UserFactory(roles=[SystemRole.SUPER_ADMIN])
 
     institution_profile_update(
         institution=institution,

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
-from accounts.models import Invitation, Role, User
+from accounts.models import Invitation, SystemRole, User
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_deliver
@@ -18,6 +18,7 @@ from tenants.services import (
     schema_pool_drain,
     schema_pool_refill,
 )
+from tests.factories import role_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def test_provisioning_creates_schema_domain_super_admin_and_invitation():
     with tenant_context(institution):
         admin = User.objects.get()
         assert admin.email == "head@gamma.example"
-        assert admin.roles == [Role.SUPER_ADMIN]
+        assert role_keys(admin) == {SystemRole.SUPER_ADMIN}
         assert not admin.has_usable_password()
         assert Invitation.objects.get(user=admin).is_usable
         assert InstitutionCertificate.objects.filter(is_active=True).count() == 1

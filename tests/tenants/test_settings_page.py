@@ -4,7 +4,7 @@ and how long its signing links last."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from tenants.models import Institution
 from tests.factories import UserFactory
@@ -74,7 +74,7 @@ def test_bad_settings_are_explained_and_nothing_changes(
     assert institution.name == "Alpha College"
 
 
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR, Role.STUDENT])
+@pytest.mark.parametrize("role", [SystemRole.ADMIN, SystemRole.AUDITOR, SystemRole.STUDENT])
 def test_only_super_admins_reach_settings(institution, client_for, role):
     client = client_for(institution)
     client.force_login(UserFactory(roles=[role]))

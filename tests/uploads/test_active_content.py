@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.models import DocumentType
 from enrolments.models import StudentDocument
@@ -150,7 +150,7 @@ def test_reviewers_see_and_get_only_the_copy(student, removal_chosen, institutio
     content = build_pdf(ACTIVE_PDFS["JavaScript run on opening (/OpenAction)"][0])
     _upload(client, enrollment, content)
     document = StudentDocument.objects.get(enrollment=enrollment)
-    reviewer = client_of(UserFactory(roles=[Role.ADMIN]))
+    reviewer = client_of(UserFactory(roles=[SystemRole.ADMIN]))
 
     page = reviewer.get(reverse("verification:document", args=[document.pk])).content.decode()
     served = reviewer.get(reverse("verification:document_file", args=[document.pk]))
@@ -167,7 +167,7 @@ def test_reviewers_see_and_get_only_the_copy(student, removal_chosen, institutio
 
 def test_the_setting_is_a_checkbox_on_the_settings_page(institution, client_for):
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    client.force_login(UserFactory(roles=[SystemRole.SUPER_ADMIN]))
     form = {
         "name": institution.name,
         "contact_email": "founder@alpha.example",

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from enrolments.models import ScanStatus, StudentDocument
 from tenants.models import Institution
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
@@ -104,7 +104,7 @@ def test_the_reviewers_inline_file_is_a_signed_url_that_works(student, s3_bucket
     enrollment, client = student()
     _upload(client, enrollment, PDF_BYTES)
     document = StudentDocument.objects.get(enrollment=enrollment)
-    reviewer = client_of(UserFactory(roles=[Role.ADMIN]))
+    reviewer = client_of(UserFactory(roles=[SystemRole.ADMIN]))
 
     response = reviewer.get(reverse("verification:document_file", args=[document.pk]))
 

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from enrolments.models import ScanStatus, StudentDocument
 from enrolments.scanning import QUARANTINE_REASON, clamav_address
@@ -201,7 +201,7 @@ def test_clamav_address_setting(setting, address, settings):
 
 
 def _review_page(document: StudentDocument, client_of) -> str:
-    reviewer = client_of(UserFactory(roles=[Role.ADMIN]))
+    reviewer = client_of(UserFactory(roles=[SystemRole.ADMIN]))
     response = reviewer.get(reverse("verification:document", args=[document.pk]))
     assert response.status_code == 200
     return response.content.decode()

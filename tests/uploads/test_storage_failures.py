@@ -9,7 +9,7 @@ import logging
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from enrolments.models import StudentDocument
 from tests.enrolments.conftest import id_type, upload_url
 from tests.factories import UserFactory
@@ -107,7 +107,7 @@ def test_a_logo_that_does_not_fit_is_refused_on_the_settings_page(
 ):
     disk_of(1024)
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.SUPER_ADMIN]))
+    client.force_login(UserFactory(roles=[SystemRole.SUPER_ADMIN]))
     logo = SimpleUploadedFile("logo.png", noisy_png(), content_type="image/png")
 
     response = client.post(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from cohorts.models import Cohort, DocumentType
 from cohorts.services import cohort_reviewer_set
 from enrolments.forms import StudentDetailsForm
@@ -57,7 +57,7 @@ def verifier_for(institution, admin) -> Callable[..., User]:
     """A verifier granted the given cohorts (and no other)."""
 
     def make(*cohorts: Cohort, full_name: str = "Vusi Verifier") -> User:
-        verifier = UserFactory(roles=[Role.VERIFIER], full_name=full_name)
+        verifier = UserFactory(roles=[SystemRole.VERIFIER], full_name=full_name)
         for cohort in cohorts:
             cohort_reviewer_set(cohort=cohort, actor=admin, reviewer=verifier, allowed=True)
         return verifier

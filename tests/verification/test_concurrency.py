@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from cohorts.services import cohort_reviewer_set
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
@@ -43,12 +43,12 @@ def test_two_reviewers_at_once_one_decides_the_other_is_told(committed_db):
     )
     with tenant_context(institution):
         admin = User.objects.create_user(
-            email=f"admin-{unique}@example.org", full_name="Ada Admin", roles=[Role.ADMIN]
+            email=f"admin-{unique}@example.org", full_name="Ada Admin", roles=[SystemRole.ADMIN]
         )
         verifier = User.objects.create_user(
             email=f"verifier-{unique}@example.org",
             full_name="Vusi Verifier",
-            roles=[Role.VERIFIER],
+            roles=[SystemRole.VERIFIER],
         )
         cohort = CohortFactory()
         cohort_reviewer_set(cohort=cohort, actor=admin, reviewer=verifier, allowed=True)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
 from tests.factories import CohortFactory, UserFactory
@@ -101,7 +101,9 @@ def test_a_revoked_verifier_loses_access(two_cohorts, verifier_for, client_of, a
     )
 
 
-@pytest.mark.parametrize("roles", [[Role.STUDENT], [Role.AUDITOR], [Role.TRAINER]])
+@pytest.mark.parametrize(
+    "roles", [[SystemRole.STUDENT], [SystemRole.AUDITOR], [SystemRole.TRAINER]]
+)
 def test_people_without_a_reviewing_role_get_404(two_cohorts, client_of, roles):
     in_a, _ = two_cohorts
     client = client_of(UserFactory(roles=roles))
@@ -155,7 +157,7 @@ def test_another_institutions_document_is_not_found(
             _advance_sequence(table, beyond[table])
         enrollment = enrollment_invite(
             cohort=CohortFactory(name="Beta cohort"),
-            actor=UserFactory(roles=[Role.ADMIN]),
+            actor=UserFactory(roles=[SystemRole.ADMIN]),
             email="beta-student@example.org",
             full_name="Beta Student",
         )
@@ -164,7 +166,7 @@ def test_another_institutions_document_is_not_found(
     assert not StudentDocument.objects.filter(pk=theirs.pk).exists()
     assert not CohortEnrollment.objects.filter(pk=theirs.enrollment_id).exists()
     client = client_for(institution)
-    client.force_login(UserFactory(roles=[Role.ADMIN]))
+    client.force_login(UserFactory(roles=[SystemRole.ADMIN]))
 
     for url in _urls(theirs):
         assert client.get(url).status_code == 404, url

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
-from accounts.models import Role, User
+from accounts.models import SystemRole, User
 from enrolments.models import DocumentStatus, StudentDocument
 from enrolments.services import enrollment_invite
 from tenants.services import institution_provision
@@ -47,7 +47,7 @@ def queue_of_four(committed_db):
             email=f"ada-{unique}@example.org",
             password=PASSWORD,
             full_name="Ada Admin",
-            roles=[Role.ADMIN],
+            roles=[SystemRole.ADMIN],
         )
         cohort = CohortFactory(name="Electrical Engineering Learnership 2027")
         documents = []

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from accounts.models import Role
+from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.services import cohort_cancel
 from enrolments.agreements import enrollment_agreement_sign
@@ -14,7 +14,7 @@ from enrolments.models import DocumentStatus, EnrollmentState, VerificationState
 from enrolments.services import enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory, UserFactory, roles_replace
 from verification.models import DocumentVerification, VerificationAction
 from verification.services import document_review, documents_bulk_approve
 
@@ -225,7 +225,9 @@ def test_a_verifier_decides_only_in_cohorts_granted_to_them(
     ).exists()
 
 
-@pytest.mark.parametrize("roles", [[Role.STUDENT], [Role.AUDITOR], [Role.TRAINER], []])
+@pytest.mark.parametrize(
+    "roles", [[SystemRole.STUDENT], [SystemRole.AUDITOR], [SystemRole.TRAINER], []]
+)
 def test_people_without_a_reviewing_role_cannot_decide(enrol, upload, roles):
     enrollment = enrol()
     document = upload(enrollment, id_type())
@@ -241,8 +243,7 @@ def test_a_verifier_whose_role_was_taken_away_cannot_decide(
 ):
     enrollment = enrol()
     verifier = verifier_for(enrollment.cohort)
-    verifier.roles = [Role.TRAINER]
-    verifier.save(update_fields=["roles"])
+    roles_replace(verifier, SystemRole.TRAINER)
     with pytest.raises(PermissionDenied):
         document_review(document=upload(enrollment, id_type()), reviewer=verifier, approve=True)
 

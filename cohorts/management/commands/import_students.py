@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from accounts.permissions import COHORT_MANAGERS
 from cohorts.imports.reading import SpreadsheetError, spreadsheet_read
 from cohorts.imports.selectors import enrollments_import_plan
 from cohorts.imports.validation import rows_check
@@ -92,8 +91,11 @@ class Command(BaseCommand):
         actor = None
         if options["actor"]:
             actor = User.objects.filter(email=options["actor"].strip().lower()).first()
-            if actor is None or not actor.has_role(*COHORT_MANAGERS):
-                raise CommandError(f"{options['actor']} is not an admin of {institution.name}.")
+            if actor is None or not actor.may("enrolments.manage_enrolments"):
+                raise CommandError(
+                    f"{options['actor']} is not an admin of {institution.name}: "
+                    "they may not enrol students there."
+                )
 
         try:
             spreadsheet = spreadsheet_read(path.read_bytes())

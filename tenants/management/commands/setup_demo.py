@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from accounts.models import Role, User
+from accounts.models import Role, SystemRole, User
 from tenants.models import Institution
 from tenants.services import institution_provision
 from tenants.sites import institution_url, site_url
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             )
         with tenant_context(institution), transaction.atomic():
             admin = User.objects.get(email=DEMO_ADMIN)
-            admin.roles = sorted(set(admin.roles) | {Role.SUPER_ADMIN})
+            admin.roles.add(Role.objects.get(key=SystemRole.SUPER_ADMIN))
             admin.set_password(password)
             admin.save()
         with schema_context(get_public_schema_name()):

@@ -1,0 +1,163 @@
+"""The permission catalogue roles are made from, and the system roles every institution has.
+
+The catalogue is Django's per-institution Permission rows: each app declares what a person may
+do there in its models' `Meta.permissions` ("app_label.codename", with a sentence saying what it
+allows). A later stage adds its permissions there and, when a system role needs them, to
+SYSTEM_ROLES below; `catalogue_sync` (run after every migrate) brings each institution up to
+date. Object grants (a cohort given to one person) use the same rows through django-guardian,
+but are not for roles: apps register them as scopes (accounts.permissions.scope_register)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
+
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.db.models import Q
+
+from accounts.models import Role, SystemRole
+from accounts.permissions import object_grant_codes
+
+
+@dataclass(frozen=True)
+class SystemRoleSpec:
+    name: str
+    description: str
+    # What the role may never lose; None: every permission in the catalogue.
+    permissions: frozenset[str] | None
+
+
+SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
+    SystemRole.SUPER_ADMIN: SystemRoleSpec(
+        "Super admin",
+        "Runs the institution on Cohortly: everything an admin does, plus its settings, its "
+        "roles, its signing certificate and the training gateway connection.",
+        None,
+    ),
+    SystemRole.ADMIN: SystemRoleSpec(
+        "Admin",
+        "Runs the programmes: cohorts, enrolments, sponsors, agreements, document review and "
+        "the people who do the work.",
+        frozenset(
+            {
+                "accounts.manage_people",
+                "audit.view_audit_trail",
+                "cohorts.manage_cohorts",
+                "cohorts.access_all_cohorts",
+                "enrolments.manage_enrolments",
+                "verification.review_documents",
+                "sponsors.manage_sponsors",
+                "signing.manage_templates",
+                "integrations.manage_sync",
+            }
+        ),
+    ),
+    SystemRole.VERIFIER: SystemRoleSpec(
+        "Verifier",
+        "Reviews students' documents in the cohorts they are given.",
+        frozenset({"verification.review_documents"}),
+    ),
+    SystemRole.AUDITOR: SystemRoleSpec(
+        "Auditor",
+        "Reads the audit trail, and nothing else.",
+        frozenset({"audit.view_audit_trail"}),
+    ),
+    SystemRole.TRAINER: SystemRoleSpec(
+        "Trainer", "Teaches the institution's programmes.", frozenset()
+    ),
+    SystemRole.STUDENT: SystemRoleSpec(
+        "Student",
+        "Studies at the institution: sees their own enrolments, documents and agreements.",
+        frozenset(),
+    ),
+    SystemRole.SPONSOR_CONTACT: SystemRoleSpec(
+        "Sponsor contact",
+        "Speaks for a sponsor: signs its agreements and follows the cohorts it pays for.",
+        frozenset(),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    code: str
+    area: str
+    sentence: str
+
+
+def catalogue_entries() -> list[CatalogueEntry]:
+    """Every permission a role may hold, as the code declares it, in app order."""
+    grants = object_grant_codes()
+    entries = []
+    for app_config in apps.get_app_configs():
+        for model in app_config.get_models():
+            for codename, sentence in model._meta.permissions:
+                code = f"{app_config.label}.{codename}"
+                if code not in grants:
+                    entries.append(CatalogueEntry(code, str(app_config.verbose_name), sentence))
+    return entries
+
+
+def catalogue_codes() -> frozenset[str]:
+    return frozenset(entry.code for entry in catalogue_entries())
+
+
+def catalogue_by_area() -> list[tuple[str, list[CatalogueEntry]]]:
+    """The catalogue grouped by area, for the role form and the per-person page."""
+    return [(area, list(group)) for area, group in groupby(catalogue_entries(), lambda e: e.area)]
+
+
+def permissions_for(codes: Iterable[str]) -> list[Permission]:
+    """The Permission rows for "app_label.codename" codes (unknown codes are a mistake)."""
+    codes = set(codes)
+    if not codes:
+        return []
+    wanted = Q()
+    for code in codes:
+        app_label, codename = code.split(".", 1)
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    found = list(Permission.objects.filter(wanted).select_related("content_type"))
+    missing = codes - {permission_code(permission) for permission in found}
+    if missing:
+        raise LookupError(f"Not in the permission catalogue: {', '.join(sorted(missing))}.")
+    return found
+
+
+def permission_code(permission: Permission) -> str:
+    return f"{permission.content_type.app_label}.{permission.codename}"
+
+
+def required_codes(key: str) -> frozenset[str]:
+    """What a system role may never lose."""
+    required = SYSTEM_ROLES[key].permissions
+    return catalogue_codes() if required is None else required
+
+
+def catalogue_sync() -> None:
+    """Bring the current institution's catalogue and system roles up to date with the code:
+    missing permissions are created and renamed ones get their new sentence; missing system
+    roles are created and every system role gains what it needs (nothing is taken away: an
+    institution may have given a system role more)."""
+    if Role._meta.db_table not in connection.introspection.table_names():
+        return
+    for app_config in apps.get_app_configs():
+        if app_config.models_module is not None:
+            create_permissions(app_config, verbosity=0)
+    for entry in catalogue_entries():
+        app_label, codename = entry.code.split(".", 1)
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename).exclude(
+            name=entry.sentence
+        ).update(name=entry.sentence)
+    for key, spec in SYSTEM_ROLES.items():
+        role = Role.objects.filter(key=key).first()
+        if role is None:
+            name_taken = Role.objects.filter(name__iexact=spec.name).exists()
+            role = Role.objects.create(
+                key=key,
+                system_role=True,
+                name=f"{spec.name} (system)" if name_taken else spec.name,
+                description=spec.description,
+            )
+        role.permissions.add(*permissions_for(required_codes(key)))
