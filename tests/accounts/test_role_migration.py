@@ -1,0 +1,84 @@
+"""The migration that made roles data: every person keeps exactly the access their role names
+gave them. Run on a scratch schema migrated to before the change, filled with people holding
+every combination that matters, then migrated forward as `migrate` does (the data migration,
+then the catalogue sync that runs after every migrate)."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from accounts.models import User
+from accounts.roles import catalogue_sync
+
+BEFORE = [("accounts", "0001_initial")]
+AFTER = [("accounts", "0003_permission_catalogue")]
+
+# What each permission meant before roles were data: the role names that services and views
+# checked (accounts.permissions' role tuples and the views' role lists at the time).
+ADMINS = {"super_admin", "admin"}
+ACCESS_BEFORE = {
+    "accounts.manage_people": ADMINS,
+    "accounts.manage_roles": {"super_admin"},
+    "audit.view_audit_trail": ADMINS | {"auditor"},
+    "cohorts.manage_cohorts": ADMINS,
+    "cohorts.access_all_cohorts": ADMINS,
+    "enrolments.manage_enrolments": ADMINS,
+    "sponsors.manage_sponsors": ADMINS,
+    "signing.manage_templates": ADMINS,
+    "integrations.manage_sync": ADMINS,
+    "verification.review_documents": ADMINS | {"verifier"},
+    "signing.manage_certificate": {"super_admin"},
+    "integrations.configure_gateway": {"super_admin"},
+    "tenants.manage_institution": {"super_admin"},
+}
+PEOPLE = [
+    ["super_admin"],
+    ["admin"],
+    ["verifier"],
+    ["auditor"],
+    ["trainer"],
+    ["student"],
+    ["sponsor_contact"],
+    ["verifier", "auditor"],
+    ["admin", "student"],
+    ["trainer", "student"],
+    [],
+]
+
+
+@pytest.fixture
+def scratch_schema(institution):
+    """A new schema, gone with the test's transaction when it rolls back."""
+    name = f"roles_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{name}"')
+    connection.set_schema(name)
+    yield name
+    connection.set_tenant(institution)
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def test_every_person_keeps_exactly_their_access(scratch_schema):
+    old_apps = _migrate(BEFORE)
+    OldUser = old_apps.get_model("accounts", "User")
+    people = [
+        OldUser.objects.create(email=f"person{n}@example.org", roles=roles, password="!")
+        for n, roles in enumerate(PEOPLE)
+    ]
+
+    _migrate(AFTER)
+    catalogue_sync()
+
+    for person, names in zip(people, PEOPLE, strict=True):
+        after = User.objects.get(pk=person.pk)
+        expected = {code for code, holders in ACCESS_BEFORE.items() if holders & set(names)}
+        assert after.permission_codes == expected, names
+        assert after.role_keys == set(names)
