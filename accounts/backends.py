@@ -31,6 +31,12 @@ class RoleBackend(ModelBackend):
                     distinct=True,
                     default=Value([]),
                 ),
+                held_role_names=ArrayAgg(
+                    "roles__name",
+                    filter=Q(roles__isnull=False),
+                    distinct=True,
+                    default=Value([]),
+                ),
             )
             .filter(pk=user_id)
             .first()

@@ -124,8 +124,12 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
 
     @property
     def role_labels(self) -> list[str]:
-        """The names of the roles held (prefetch `roles` for a list of people)."""
-        return sorted(role.name for role in self.roles.all())
+        """The names of the roles held: read with the person where `held_role_names` is loaded
+        (the sign-in backend, the People list), else from `roles` (one query, or a prefetch)."""
+        names = self.__dict__.get("held_role_names")
+        if names is None:
+            names = [role.name for role in self.roles.all()]
+        return sorted(names)
 
     @property
     def has_accepted_invitation(self) -> bool:
