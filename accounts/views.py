@@ -214,10 +214,13 @@ def role_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     role = _role(pk)
     codes = role_permission_codes(role)
     form = RoleForm(initial={"permissions": sorted(codes)})
+    areas = [
+        (area, entries)
+        for area, entries in form.area_choices()
+        if any(entry["checked"] for entry in entries)
+    ]
     return render(
-        request,
-        "accounts/role_detail.html",
-        {"role": role, "areas": form.area_choices(), "allows": codes},
+        request, "accounts/role_detail.html", {"role": role, "areas": areas, "allows": codes}
     )
 
 
