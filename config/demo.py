@@ -24,13 +24,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 from PIL import Image, ImageDraw
 from stdnum import luhn
 
 from accounts.models import SystemRole, User
+from accounts.roles import SYSTEM_ROLES
 from accounts.services import (
     invitation_accept,
     invitation_resend,
@@ -73,7 +76,7 @@ PROFILE = {
     "address": "12 Jan Smuts Avenue\nBraamfontein\nJohannesburg 2001",
     "contact_phone": "+27 11 555 0100",
 }
-PROGRAMME = "Data Analytics Learnership"
+PROGRAMME = "Data Analytics"  # a learnership: the cohorts' programme type says so
 REQUIRED_DOCUMENTS = ("South African ID or passport", "Matric certificate")
 SPONSOR = {
     "company_name": "Ubuntu Mining (Pty) Ltd",
@@ -180,17 +183,17 @@ def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
     year's intake completed, this year's running, one cancelled and the next one in draft."""
     running = _month_start(anchor, -2)
 
-    def intake(months: int) -> tuple[str, datetime.date, datetime.date]:
+    def intake(months: int) -> dict[str, Any]:
+        """An intake starting `months` after the running one's, for ten months."""
         start = _month_start(running, months)
         end = _month_start(start, 10) - datetime.timedelta(days=1)
-        return f"{PROGRAMME}, {start:%B %Y} intake", start, end
+        return {"name": f"{PROGRAMME}, {start:%B %Y} intake", "start": start, "end": end}
 
-    completed, active, cancelled, draft = intake(-12), intake(0), intake(6), intake(12)
     return [
         CohortPlan(
-            *completed,
-            CohortState.COMPLETED,
-            3,
+            **intake(-12),
+            state=CohortState.COMPLETED,
+            expected=3,
             students=(
                 _student("Zanele Mokoena", "2001-03-14", Step.SIGNED, female=True),
                 _student("Sibusiso Nkosi", "1999-11-02", Step.SIGNED, female=False),
@@ -206,9 +209,9 @@ def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
             sponsor_signs=True,
         ),
         CohortPlan(
-            *active,
-            CohortState.ACTIVE,
-            8,
+            **intake(0),
+            state=CohortState.ACTIVE,
+            expected=8,
             students=(
                 _student("Lindiwe Zulu", "2003-05-09", Step.INVITED, female=True),
                 _student(
@@ -252,8 +255,8 @@ def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
             ),
             verifier=True,
         ),
-        CohortPlan(*cancelled, CohortState.CANCELLED, 15),
-        CohortPlan(*draft, CohortState.DRAFT, 20),
+        CohortPlan(**intake(6), state=CohortState.CANCELLED, expected=15),
+        CohortPlan(**intake(12), state=CohortState.DRAFT, expected=20),
     ]
 
 
@@ -275,8 +278,6 @@ class Demo:
 
     def credentials(self) -> list[tuple[str, str]]:
         """(role, e-mail) of one person for each role, as they sign in."""
-        from accounts.roles import SYSTEM_ROLES
-
         people: list[tuple[str, str]] = [(SystemRole.SUPER_ADMIN, self.super_admin.email)]
         people += [(role, user.email) for role, user in self.staff.items()]
         people.append((SystemRole.STUDENT, STUDENT_EMAIL))
@@ -286,8 +287,6 @@ class Demo:
 def demo_build(institution: Institution, *, password: str) -> Demo:
     """Fill `institution` (whose super admin is SUPER_ADMIN_EMAIL) with the demo, or finish
     filling it; every account with a password gets `password`."""
-    from django_tenants.utils import tenant_context
-
     with tenant_context(institution), _acting():
         admin = User.objects.get(email=SUPER_ADMIN_EMAIL)
         # Every demo account has the same password: when the super admin's is no longer it
@@ -523,9 +522,10 @@ def certificate_pdf(full_name: str) -> bytes:
         f"Issued to {full_name}",
         "Not a real certificate: made by Cohortly's demo set-up.",
     ]
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
     text = " ".join(
         f"BT /F1 {14 if number == 0 else 11} Tf 36 {240 - 28 * number} Td ({line}) Tj ET"
-        for number, line in enumerate(lines)
+        for number, line in enumerate(escaped)
     ).encode("latin-1")
     objects = [
         b"<</Type/Catalog/Pages 2 0 R>>",
