@@ -2,21 +2,24 @@ import secrets
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import transaction
-from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
-from accounts.models import Role, SystemRole, User
+from accounts.models import User
+from config.demo import SUPER_ADMIN_EMAIL, demo_build
 from tenants.models import Institution
 from tenants.services import institution_provision
 from tenants.sites import institution_url, site_url
 
 DEMO_CODE = "demo"
-DEMO_ADMIN = "admin@demo.example"
 DEMO_OPERATOR = "operator@cohortly.example"
 
 
 class Command(BaseCommand):
-    help = "Development only: a demo institution with a signed-up super admin, and an operator."
+    help = (
+        "Development only: a demo institution with a sponsor, cohorts in every state, students "
+        "at every step and a person for each role (config.demo), and a platform operator. Run "
+        "it again to finish an interrupted run; it adds nothing twice."
+    )
 
     def handle(self, *args, **options) -> None:
         credentials_file = settings.DATA_DIR / "demo-credentials.txt"
@@ -32,28 +35,29 @@ class Command(BaseCommand):
             institution = institution_provision(
                 name="Demo Training Institute",
                 code=DEMO_CODE,
-                admin_email=DEMO_ADMIN,
+                admin_email=SUPER_ADMIN_EMAIL,
                 admin_name="Demo Admin",
             )
-        with tenant_context(institution), transaction.atomic():
-            admin = User.objects.get(email=DEMO_ADMIN)
-            admin.roles.add(Role.objects.get(key=SystemRole.SUPER_ADMIN))
-            admin.set_password(password)
-            admin.save()
+        demo = demo_build(institution, password=password)
         with schema_context(get_public_schema_name()):
-            operator, _ = User.objects.get_or_create(
-                email=DEMO_OPERATOR, defaults={"is_staff": True, "is_superuser": True}
-            )
-            operator.set_password(password)
-            operator.save()
+            operator = User.objects.filter(email=DEMO_OPERATOR).first()
+            if operator is None:
+                User.objects.create_superuser(DEMO_OPERATOR, password)
+            elif not operator.check_password(password):
+                operator.set_password(password)
+                operator.save(update_fields=["password"])
 
-        mail_location = getattr(settings, "EMAIL_FILE_PATH", "the configured SMTP server")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\n  Demo institution:  {institution_url(institution)}"
-                f"\n  Sign in as {DEMO_ADMIN} with password {password}"
-                f"\n  Platform operator: {site_url(settings.PLATFORM_DOMAIN, '/operator/')}"
-                f" as {DEMO_OPERATOR} (same password)"
-                f"\n  E-mails sent in development land in {mail_location}\n"
-            )
-        )
+        width = max(len(role) for role, _email in demo.credentials())
+        lines = [f"\n  Demo institution: {institution_url(institution)}"]
+        lines += [
+            f"    {role + ':':<{width + 1}}  {email}  {password}"
+            for role, email in demo.credentials()
+        ]
+        lines += [
+            "    (every other demo person too, e.g. each student who has signed up)",
+            f"  Platform operator: {site_url(settings.PLATFORM_DOMAIN, '/operator/')}",
+            f"    {'Operator:':<{width + 1}}  {DEMO_OPERATOR}  {password}",
+            "  E-mails sent in development land in "
+            f"{getattr(settings, 'EMAIL_FILE_PATH', 'the configured SMTP server')}\n",
+        ]
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)))

@@ -1,0 +1,627 @@
+"""The demo institution's contents (`manage.py setup_demo`): a sponsor, one programme's cohorts
+in every state, students at every step, and a person for each role.
+
+Everything is made through the services, as the people would make it: the demo's super admin
+creates, signs and runs the cohorts, invites the staff and the students; each student accepts
+their invitation, fills in their details, uploads their documents and signs their agreement;
+the verifier reviews; the sponsor's contact signs from the link e-mailed to them. So the audit
+trail, the state machines and the sealed agreements are what real use leaves behind.
+
+Each step first looks whether it was done (by names and addresses that never change), so a
+second run adds nothing, and a run that stopped half-way finishes the job. Dates follow the day
+the demo institution was made: its running cohort has started and not ended.
+
+Accounts that get a password accept the invitation the services e-mailed them (the audit trail
+says so), and the e-mail is taken out of the outbox before a worker sends it: nobody is e-mailed
+an invitation for an account that already has a password. Only the student still at the
+"invited" step keeps hers.
+
+This module lives in config, the top layer: it calls every app."""
+
+import datetime
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from PIL import Image, ImageDraw
+from stdnum import luhn
+
+from accounts.models import SystemRole, User
+from accounts.roles import SYSTEM_ROLES
+from accounts.services import (
+    invitation_accept,
+    invitation_resend,
+    user_invite,
+    user_password_change,
+)
+from audit.context import RequestContext, activate, deactivate, new_correlation_id
+from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
+from cohorts.services import (
+    cohort_activate,
+    cohort_cancel,
+    cohort_complete,
+    cohort_create,
+    cohort_main_agreement_start,
+    cohort_reviewer_set,
+)
+from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
+from enrolments.forms import StudentDetailsForm
+from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
+from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
+from enrolments.uploads import document_upload_check
+from notifications.models import OutboundEmail
+from signing.models import AgreementTemplate, SigningLink, SubmissionStatus
+from signing.selectors import link_for_token
+from signing.services.completion import submitter_open, submitter_sign
+from sponsors.models import Sponsor
+from sponsors.selectors import cohort_sponsor_status, sponsor_submission
+from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
+from tenants.models import Institution
+from tenants.services import institution_profile_update
+from verification.services import document_review
+
+DOMAIN = "demo.example"
+SUPER_ADMIN_EMAIL = f"admin@{DOMAIN}"
+# The user agent the signing trail records for what this module does on people's behalf.
+USER_AGENT = "Cohortly demo set-up (manage.py setup_demo)"
+
+PROFILE = {
+    "registration_number": "2012/345678/07",
+    "address": "12 Jan Smuts Avenue\nBraamfontein\nJohannesburg 2001",
+    "contact_phone": "+27 11 555 0100",
+}
+PROGRAMME = "Data Analytics"  # a learnership: the cohorts' programme type says so
+REQUIRED_DOCUMENTS = ("South African ID or passport", "Matric certificate")
+SPONSOR = {
+    "company_name": "Ubuntu Mining (Pty) Ltd",
+    "contact_name": "Sipho Dlamini",
+    "contact_email": f"sponsor@{DOMAIN}",
+    "contact_phone": "+27 11 555 0142",
+    "tax_number": "9123456789",
+}
+REJECTION = (
+    "The certificate is cut off at the bottom: the results and the Umalusi stamp cannot be "
+    "seen. Scan the whole page and upload it again."
+)
+CANCELLATION = "The sponsor moved its funding for this intake to the next one."
+
+
+@dataclass(frozen=True)
+class Staff:
+    role: str
+    email: str
+    full_name: str
+
+
+# Everyone but the super admin (made with the institution) and the students; in the order the
+# credentials are printed.
+STAFF = (
+    Staff(SystemRole.ADMIN, f"programmes@{DOMAIN}", "Thabo Nkosi"),
+    Staff(SystemRole.VERIFIER, f"verifier@{DOMAIN}", "Vusi Mahlangu"),
+    Staff(SystemRole.AUDITOR, f"auditor@{DOMAIN}", "Anele Mthembu"),
+    Staff(SystemRole.TRAINER, f"trainer@{DOMAIN}", "Pieter van Wyk"),
+    Staff(SystemRole.SPONSOR_CONTACT, SPONSOR["contact_email"], SPONSOR["contact_name"]),
+)
+
+
+class Step(IntEnum):
+    """How far a student has gone; each step includes the ones before."""
+
+    INVITED = 0  # enrolled and e-mailed an invitation, not accepted yet
+    DETAILS = 1  # accepted it and filled in their details
+    UPLOADED = 2  # uploaded every required document, waiting for review
+    REVIEWED = 3  # their documents decided (approved unless listed in `rejected`)
+    SIGNED = 4  # signed their agreement as well
+
+
+@dataclass(frozen=True)
+class Student:
+    email: str
+    full_name: str
+    birth: datetime.date
+    female: bool
+    step: Step
+    rejected: tuple[str, ...] = ()  # document types rejected at the review
+    city: str = "Soweto"
+    home_language: str = "isizulu"
+
+    @property
+    def id_number(self) -> str:
+        """A South African ID number that passes the checks: birth date, gender, citizen."""
+        sequence = (1234 if self.female else 5678) + self.birth.day
+        digits = f"{self.birth:%y%m%d}{sequence:04d}08"
+        return digits + luhn.calc_check_digit(digits)
+
+
+def _student(
+    name: str,
+    birth: str,
+    step: Step,
+    *,
+    female: bool,
+    rejected: tuple[str, ...] = (),
+    city: str = "Soweto",
+    home_language: str = "isizulu",
+) -> Student:
+    return Student(
+        email=f"{name.split()[0].lower()}@{DOMAIN}",
+        full_name=name,
+        birth=datetime.date.fromisoformat(birth),
+        female=female,
+        step=step,
+        rejected=rejected,
+        city=city,
+        home_language=home_language,
+    )
+
+
+# The student whose credentials are printed: her portal has work in it (a document to upload
+# again, an agreement to sign).
+STUDENT_EMAIL = f"thandi@{DOMAIN}"
+
+
+@dataclass(frozen=True)
+class CohortPlan:
+    name: str
+    start: datetime.date
+    end: datetime.date
+    state: str
+    expected: int
+    students: tuple[Student, ...] = ()
+    sponsor_signs: bool = False
+    verifier: bool = False  # the verifier reviews this cohort (else the super admin does)
+
+
+def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
+    """The programme's cohorts around `anchor` (the day the demo institution was made): last
+    year's intake completed, this year's running, one cancelled and the next one in draft."""
+    running = _month_start(anchor, -2)
+
+    def intake(months: int) -> dict[str, Any]:
+        """An intake starting `months` after the running one's, for ten months."""
+        start = _month_start(running, months)
+        end = _month_start(start, 10) - datetime.timedelta(days=1)
+        return {"name": f"{PROGRAMME}, {start:%B %Y} intake", "start": start, "end": end}
+
+    return [
+        CohortPlan(
+            **intake(-12),
+            state=CohortState.COMPLETED,
+            expected=3,
+            students=(
+                _student("Zanele Mokoena", "2001-03-14", Step.SIGNED, female=True),
+                _student("Sibusiso Nkosi", "1999-11-02", Step.SIGNED, female=False),
+                _student(
+                    "Precious Baloyi",
+                    "2000-07-21",
+                    Step.SIGNED,
+                    female=True,
+                    city="Polokwane",
+                    home_language="xitsonga",
+                ),
+            ),
+            sponsor_signs=True,
+        ),
+        CohortPlan(
+            **intake(0),
+            state=CohortState.ACTIVE,
+            expected=8,
+            students=(
+                _student("Lindiwe Zulu", "2003-05-09", Step.INVITED, female=True),
+                _student(
+                    "Kagiso Molefe",
+                    "2002-01-30",
+                    Step.DETAILS,
+                    female=False,
+                    city="Mahikeng",
+                    home_language="setswana",
+                ),
+                _student("Ayanda Khumalo", "2001-09-17", Step.UPLOADED, female=True),
+                _student(
+                    "Bongani Ndlovu",
+                    "2000-12-03",
+                    Step.UPLOADED,
+                    female=False,
+                    city="Durban",
+                ),
+                _student(
+                    "Nomvula Sithole",
+                    "2002-06-25",
+                    Step.REVIEWED,
+                    female=True,
+                    city="Pietermaritzburg",
+                ),
+                _student(
+                    "Thandi Mokoena",
+                    "2001-10-01",
+                    Step.REVIEWED,
+                    female=True,
+                    rejected=("Matric certificate",),
+                ),
+                _student(
+                    "Lerato Mahlaba",
+                    "1999-04-12",
+                    Step.SIGNED,
+                    female=True,
+                    city="Bloemfontein",
+                    home_language="sesotho",
+                ),
+            ),
+            verifier=True,
+        ),
+        CohortPlan(**intake(6), state=CohortState.CANCELLED, expected=15),
+        CohortPlan(**intake(12), state=CohortState.DRAFT, expected=20),
+    ]
+
+
+def _month_start(day: datetime.date, months: int) -> datetime.date:
+    """The first day of the month `months` after (or before) `day`'s."""
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass
+class Demo:
+    """What the demo is made of: the command prints its credentials; what is added to the
+    demo later builds on its people, sponsor and cohorts (by state)."""
+
+    institution: Institution
+    super_admin: User
+    staff: dict[str, User]
+    sponsor: Sponsor
+    cohorts: dict[str, Cohort] = field(default_factory=dict)
+
+    def credentials(self) -> list[tuple[str, str]]:
+        """(role, e-mail) of one person for each role, as they sign in."""
+        people: list[tuple[str, str]] = [(SystemRole.SUPER_ADMIN, self.super_admin.email)]
+        people += [(role, user.email) for role, user in self.staff.items()]
+        people.append((SystemRole.STUDENT, STUDENT_EMAIL))
+        return [(SYSTEM_ROLES[role].name, email) for role, email in people]
+
+
+def demo_build(institution: Institution, *, password: str) -> Demo:
+    """Fill `institution` (whose super admin is SUPER_ADMIN_EMAIL) with the demo, or finish
+    filling it; every account with a password gets `password`."""
+    with tenant_context(institution), _acting():
+        admin = User.objects.get(email=SUPER_ADMIN_EMAIL)
+        # Every demo account has the same password: when the super admin's is no longer it
+        # (a new credentials file), each one's is set again. One check, not one per person:
+        # each costs a deliberately slow hash.
+        passwords = Passwords(
+            password, renew=admin.has_usable_password() and not admin.check_password(password)
+        )
+        account_ready(admin, passwords)
+        _profile_filled(institution, admin)
+        staff = {person.role: _staff_member(person, admin, passwords) for person in STAFF}
+        sponsor = _sponsor(admin, staff[SystemRole.SPONSOR_CONTACT])
+        demo = Demo(institution, admin, staff, sponsor)
+        for plan in cohort_plans(timezone.localdate(institution.created_at)):
+            demo.cohorts[plan.state] = _cohort_run(
+                plan,
+                admin=admin,
+                verifier=staff[SystemRole.VERIFIER],
+                sponsor=sponsor,
+                passwords=passwords,
+            )
+    return demo
+
+
+@contextmanager
+def _acting() -> Iterator[None]:
+    """What the audit trail and the signing certificates record as where the actions came
+    from: this command, not a browser."""
+    token = activate(RequestContext(correlation_id=new_correlation_id(), user_agent=USER_AGENT))
+    try:
+        yield
+    finally:
+        deactivate(token)
+
+
+# --- People ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Passwords:
+    """The demo accounts' password, and whether accounts that have one get it again."""
+
+    password: str
+    renew: bool = False
+
+
+def account_ready(user: User, passwords: Passwords) -> None:
+    """The person accepts their invitation with the demo password (or, signed up already, has
+    it set again if `passwords.renew`); the invitation e-mail still waiting in the outbox is
+    withdrawn: they have signed up, so it would only confuse them."""
+    user.refresh_from_db()
+    if user.has_usable_password():
+        if passwords.renew and not user.check_password(passwords.password):
+            user_password_change(user=user, new_password=passwords.password, reset=True)
+        return
+    invitation = user.invitations.filter(
+        used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+    if invitation is None:  # expired since an earlier run: ask for a fresh one, as they would
+        invitation = invitation_resend(invitation=user.invitations.all()[0])
+    invitation_accept(invitation=invitation, full_name=user.full_name, password=passwords.password)
+    OutboundEmail.objects.filter(
+        recipient=user.email, template="invitation", status=OutboundEmail.Status.QUEUED
+    ).delete()
+
+
+def _staff_member(person: Staff, admin: User, passwords: Passwords) -> User:
+    user = User.objects.filter(email=person.email).first()
+    if user is None:
+        user = user_invite(
+            email=person.email, full_name=person.full_name, roles=[person.role], actor=admin
+        )
+    account_ready(user, passwords)
+    return user
+
+
+def _profile_filled(institution: Institution, admin: User) -> None:
+    """The institution's registration number and address, which agreements name; a value
+    already there (set by hand) is kept."""
+    changes = {name: value for name, value in PROFILE.items() if not getattr(institution, name)}
+    if changes:
+        institution_profile_update(institution=institution, actor=admin, changes=changes)
+
+
+def _sponsor(admin: User, contact: User) -> Sponsor:
+    sponsor = Sponsor.objects.filter(company_name=SPONSOR["company_name"]).first()
+    return sponsor or sponsor_create(actor=admin, user=contact, **SPONSOR)
+
+
+# --- Cohorts --------------------------------------------------------------------------------
+
+CLOSED = (CohortState.COMPLETED, CohortState.CANCELLED)
+
+
+def _cohort_run(
+    plan: CohortPlan, *, admin: User, verifier: User, sponsor: Sponsor, passwords: Passwords
+) -> Cohort:
+    """Take the cohort of `plan` as far as the plan says, from wherever it is."""
+    cohort = Cohort.objects.filter(name=plan.name).first() or _cohort_create(plan, admin)
+    if cohort.state in CLOSED:
+        return cohort
+    if cohort.sponsor_id != sponsor.pk:
+        cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+    if plan.state == CohortState.CANCELLED:
+        return cohort_cancel(cohort=cohort, actor=admin, reason=CANCELLATION)
+    if plan.state == CohortState.DRAFT:
+        return cohort
+    if cohort.state == CohortState.DRAFT:
+        if cohort.admin_signed_at is None:
+            institution_signs(cohort, admin)
+        cohort = cohort_activate(cohort=cohort, actor=admin)
+    reviewer = admin
+    if plan.verifier:
+        _reviewer_granted(cohort, verifier, admin)
+        reviewer = verifier
+    if sponsor_submission(cohort) is None:
+        sponsor_invite(cohort=cohort, actor=admin)
+    enrolled = [(_enrolled(cohort, student, admin), student) for student in plan.students]
+    # What the task queued by each enrolment does: the agreements wait in the portal.
+    enrollment_agreements_send(cohort=cohort)
+    for enrollment, student in enrolled:
+        _student_progress(enrollment, student, reviewer=reviewer, passwords=passwords)
+    if plan.sponsor_signs:
+        sponsor_signs(cohort, admin)
+    if plan.state == CohortState.COMPLETED:
+        cohort = cohort_complete(cohort=cohort, actor=admin)
+    return cohort
+
+
+def _cohort_create(plan: CohortPlan, admin: User) -> Cohort:
+    return cohort_create(
+        actor=admin,
+        name=plan.name,
+        program_type="learnership",
+        student_count=plan.expected,
+        start_date=plan.start,
+        end_date=plan.end,
+        main_template=AgreementTemplate.objects.filter(is_archived=False).order_by("pk").first(),
+        supporting_templates=[],
+        required_document_types=list(DocumentType.objects.filter(name__in=REQUIRED_DOCUMENTS)),
+    )
+
+
+def _reviewer_granted(cohort: Cohort, verifier: User, admin: User) -> None:
+    if not CohortUserObjectPermission.objects.filter(user=verifier, content_object=cohort).exists():
+        cohort_reviewer_set(cohort=cohort, actor=admin, reviewer=verifier, allowed=True)
+
+
+# --- Students -------------------------------------------------------------------------------
+
+
+def _enrolled(cohort: Cohort, student: Student, admin: User) -> CohortEnrollment:
+    enrollment = CohortEnrollment.objects.filter(cohort=cohort, user__email=student.email).first()
+    return enrollment or enrollment_invite(
+        cohort=cohort, actor=admin, email=student.email, full_name=student.full_name
+    )
+
+
+def _student_progress(
+    enrollment: CohortEnrollment, student: Student, *, reviewer: User, passwords: Passwords
+) -> None:
+    """The student's steps as far as `student.step`, and the reviewer's decisions."""
+    if student.step >= Step.DETAILS:
+        account_ready(enrollment.user, passwords)
+        _details_given(enrollment, student)
+    if student.step >= Step.UPLOADED:
+        for document_type in enrollment.cohort.required_document_types.order_by("name"):
+            document = _document_uploaded(enrollment, document_type, student)
+            if student.step >= Step.REVIEWED and document.status == DocumentStatus.PENDING:
+                approve = document_type.name not in student.rejected
+                document_review(
+                    document=document,
+                    reviewer=reviewer,
+                    approve=approve,
+                    reason="" if approve else REJECTION,
+                )
+    if student.step >= Step.SIGNED:
+        student_signs(enrollment)
+
+
+def _details_given(enrollment: CohortEnrollment, student: Student) -> None:
+    enrollment.refresh_from_db()
+    if enrollment.details_completed_at is not None:
+        return
+    form = StudentDetailsForm(
+        {
+            "id_number": student.id_number,
+            "date_of_birth": "",
+            "gender": "",
+            "race": "african",
+            "disability": "none",
+            "city": student.city,
+            "home_language": student.home_language,
+            "highest_qualification": "matric",
+        }
+    )
+    if not form.is_valid():
+        raise ValueError(f"The demo details of {student.full_name} are refused: {form.errors}")
+    enrollment_details_save(
+        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
+    )
+
+
+def _document_uploaded(
+    enrollment: CohortEnrollment, document_type: DocumentType, student: Student
+) -> StudentDocument:
+    """The student's current document of that type, uploaded now if there is none, checked
+    as the upload page checks it (with no virus scanner configured)."""
+    current = StudentDocument.objects.filter(
+        enrollment=enrollment, document_type=document_type, is_current=True
+    ).first()
+    if current is not None:
+        return current
+    if document_type.name == "Matric certificate":
+        upload = SimpleUploadedFile(
+            "matric-certificate.pdf", certificate_pdf(student.full_name), "application/pdf"
+        )
+    else:
+        upload = SimpleUploadedFile("id-card.png", id_card_png(student.full_name), "image/png")
+    checked = document_upload_check(upload=upload, document_type=document_type)
+    return enrollment_document_add(
+        enrollment=enrollment,
+        actor=enrollment.user,
+        document=checked.document(document_type=document_type),
+    )
+
+
+def certificate_pdf(full_name: str) -> bytes:
+    """A one-page PDF, written by hand (with its cross-reference table), that says what it
+    stands for."""
+    lines = [
+        "National Senior Certificate (demo copy)",
+        f"Issued to {full_name}",
+        "Not a real certificate: made by Cohortly's demo set-up.",
+    ]
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    text = " ".join(
+        f"BT /F1 {14 if number == 0 else 11} Tf 36 {240 - 28 * number} Td ({line}) Tj ET"
+        for number, line in enumerate(escaped)
+    ).encode("latin-1")
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 420 297]"
+        b"/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>>",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+        b"<</Length %d>>stream\n%s\nendstream" % (len(text) + 1, text),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def id_card_png(full_name: str) -> bytes:
+    """A small picture of an ID card that says it is a demo."""
+    image = Image.new("RGB", (340, 214), (234, 242, 236))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((4, 4, 335, 209), outline=(31, 95, 139), width=3)
+    draw.rectangle((20, 60, 100, 160), fill=(190, 205, 196))
+    draw.text((20, 20), "IDENTITY CARD (DEMO)", fill=(31, 95, 139))
+    draw.text((120, 70), full_name, fill=(20, 20, 20))
+    draw.text((120, 100), "Not a real document", fill=(90, 90, 90))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# --- Signatures -----------------------------------------------------------------------------
+# One function per party, each signing where that party is reached: the institution's admin on
+# the cohort page, the student in the portal, the sponsor from the link e-mailed to them.
+
+
+def institution_signs(cohort: Cohort, admin: User) -> None:
+    """The admin signs the cohort's main agreement for the institution (the cohort page's
+    "Sign" button), which activation waits for."""
+    _sign(cohort_main_agreement_start(cohort=cohort, actor=admin), admin.full_name or admin.email)
+
+
+def student_signs(enrollment: CohortEnrollment) -> None:
+    """The student signs their agreement from the portal, unless they have."""
+    enrollment.refresh_from_db()
+    if enrollment.agreement_signed_at is None:
+        student = enrollment.user
+        _sign(enrollment_agreement_start(enrollment=enrollment, actor=student), student.full_name)
+
+
+def sponsor_signs(cohort: Cohort, admin: User) -> None:
+    """The sponsor's contact signs the cohort's agreement from the link e-mailed to them (the
+    admin invites them first if nobody has), unless they have."""
+    if cohort_sponsor_status(cohort).state == "signed":
+        return
+    submission = sponsor_submission(cohort)
+    if submission is None or submission.status != SubmissionStatus.PENDING:
+        submission = sponsor_invite(cohort=cohort, actor=admin)
+    sponsor = Sponsor.objects.get(cohorts=cohort)
+    link = _emailed_link(sponsor.contact_email, submission.pk)
+    if link is None:  # it expired since an earlier run: the admin sends a fresh one
+        sponsor_invite(cohort=cohort, actor=admin)
+        link = _emailed_link(sponsor.contact_email, submission.pk)
+    if link is None:
+        raise RuntimeError(f"No signing link for the sponsor of {cohort} was e-mailed.")
+    _sign(link, sponsor.contact_name)
+
+
+def _emailed_link(email: str, submission_id: int) -> str | None:
+    """The newest usable signing link for `submission_id` e-mailed to `email`, as clicked."""
+    requests = OutboundEmail.objects.filter(recipient=email, template="signing_request")
+    for message in requests.order_by("-pk"):
+        url = message.context["sign_url"]
+        link = link_for_token(_token(url))
+        if (
+            link is not None
+            and link.submitter.submission_id == submission_id
+            and link.state == "usable"
+        ):
+            return url
+    return None
+
+
+def _token(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _sign(url: str, name: str) -> None:
+    """Open the signing link and sign with a typed signature, after consenting."""
+    link: SigningLink | None = link_for_token(_token(url))
+    if link is None:
+        raise RuntimeError("The signing link does not open any agreement.")
+    submitter_open(link=link)
+    submitter_sign(link=link, signed_name=name, consent=True, signature_text=name)
