@@ -265,7 +265,7 @@ def test_the_access_page_of_someone_who_works_everywhere_says_so(
 ):
     admin = UserFactory(roles=[SystemRole.ADMIN])
     body = client_of(super_admin).get(f"/accounts/people/{admin.pk}/access/").content.decode()
-    assert "Every one of the institution" in body
+    assert "In every one of the institution" in body
     assert "(from Admin)" in body
 
 
