@@ -232,7 +232,7 @@ def test_a_closed_cohort_takes_no_import(client, cohort, admin):
     posted = upload(client, cohort, csv_bytes([student_row()]))
 
     assert "This cohort is cancelled; students can no longer join it" in page
-    assert "This cohort is cancelled; students can no longer join it." in posted.content.decode()
+    assert "This cohort is cancelled; students can no longer join it" in posted.content.decode()
     assert not StudentImport.objects.filter(cohort=cohort).exists()
 
 
