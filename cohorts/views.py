@@ -94,7 +94,7 @@ def cohort_create_view(request: AuthenticatedRequest) -> HttpResponse:
 @permission_required("cohorts.manage_cohorts")
 def cohort_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
-    if cohort.state in (CohortState.COMPLETED, CohortState.CANCELLED):
+    if cohort.is_closed:
         messages.error(request, f"A {cohort.get_state_display().lower()} cohort cannot change.")
         return redirect("cohorts:dashboard", pk=cohort.pk)
     form = CohortForm(request.POST or None, instance=cohort)
