@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Invitation, Role, SystemRole, User, UserRole, normalise_email
 from accounts.permissions import may_grant, permission_check
 from accounts.roles import permission_code, permissions_for, required_codes
+from accounts.signals import invitation_refusals_asked
 from audit.services import audit_record
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
@@ -141,12 +142,24 @@ def user_invite_in_transaction(
     return user
 
 
+def invitation_refusal(user: User) -> str:
+    """Why `user`'s invitation no longer leads anywhere, as the apps built on accounts see it
+    (accounts.signals), or "" when it still does."""
+    for _receiver, reason in invitation_refusals_asked.send(sender=User, user=user):
+        if reason:
+            return str(reason)
+    return ""
+
+
 def invitation_resend(*, invitation: Invitation) -> Invitation:
     """Send a fresh link to the address on file, from an expired or revoked one."""
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=invitation.user_id)
         if not user.is_active or user.has_usable_password():
             raise ValidationError("This account is already set up; sign in or reset your password.")
+        refusal = invitation_refusal(user)
+        if refusal:
+            raise ValidationError(refusal, code="invitation_refused")
         new_invitation = invitation_issue(user=user, invited_by=invitation.invited_by)
         audit_record(action="user.invitation_resent", entity=user)
     return new_invitation
@@ -161,6 +174,9 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
         if not invitation.is_usable:
             raise ValidationError("This invitation has already been used or has expired.")
         user = invitation.user
+        refusal = invitation_refusal(user)
+        if refusal:
+            raise ValidationError(refusal, code="invitation_refused")
         password_validation.validate_password(password, user)
         old_name = user.full_name
         user.full_name = full_name.strip() or user.full_name

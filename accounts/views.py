@@ -32,6 +32,7 @@ from accounts.selectors import (
 )
 from accounts.services import (
     invitation_accept,
+    invitation_refusal,
     invitation_resend,
     role_create,
     role_delete,
@@ -84,11 +85,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_for_token(token)
-    if invitation is None or not invitation.is_usable:
+    # Whatever the link's own state, one that leads nowhere says so (and offers no new link).
+    refusal = invitation_refusal(invitation.user) if invitation is not None else ""
+    if invitation is None or not invitation.is_usable or refusal:
         return render(
             request,
             "accounts/invitation_unusable.html",
-            {"invitation": invitation, "token": token},
+            {"invitation": invitation, "token": token, "refusal": refusal},
             status=410 if invitation else 404,
         )
     form = InvitationAcceptForm(request.POST or None, user=invitation.user)

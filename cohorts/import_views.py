@@ -23,7 +23,6 @@ from cohorts.imports.uploads import (
     student_import_confirm,
     student_import_start,
 )
-from cohorts.imports.writing import ENROLLING_STATES
 from cohorts.models import Cohort, StudentImport, StudentImportStatus
 
 PREVIEW_ROWS = 100
@@ -96,7 +95,7 @@ def import_upload(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse
             "cohort": cohort,
             "form": form,
             "recent": recent,
-            "can_import": cohort.state in ENROLLING_STATES,
+            "can_import": not cohort.is_closed,
             "choices": {column: choices.labels for column, choices in CHOICES.items()},
         },
     )

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -52,6 +53,11 @@ class CohortState(models.TextChoices):
     ACTIVE = "active", "Active"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# A completed or cancelled cohort is over: nobody joins it, is invited to it, uploads, signs
+# or reviews in it any more; its students keep what they have (Cohort.closed_check).
+CLOSED_STATES = (CohortState.COMPLETED, CohortState.CANCELLED)
 
 
 class Cohort(ConcurrentTransitionMixin, models.Model):
@@ -145,6 +151,21 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     @property
     def is_editable(self) -> bool:
         return self.state == CohortState.DRAFT
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state in CLOSED_STATES
+
+    def closed_message(self, consequence: str) -> str:
+        """Why something cannot be done in this closed cohort: "This cohort is completed; " and
+        the `consequence` ("students can no longer join it")."""
+        return f"This cohort is {self.get_state_display().lower()}; {consequence}."
+
+    def closed_check(self, consequence: str) -> None:
+        """Refuse (ValidationError, code "cohort_closed") what `consequence` names, once the
+        cohort is closed: the one guard every service of a cohort's work uses."""
+        if self.is_closed:
+            raise ValidationError(self.closed_message(consequence), code="cohort_closed")
 
     # Guards: small predicates; the services explain a refusal using activation_blockers().
     def activation_blockers(self) -> list[str]:

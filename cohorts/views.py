@@ -42,7 +42,13 @@ from cohorts.services import (
 )
 from enrolments.models import CohortEnrollment
 from enrolments.selectors import enrollment_counts, enrollment_list_for_cohort
-from enrolments.services import enrollment_invitation_resend, enrollment_invite, enrollment_withdraw
+from enrolments.services import (
+    CLOSED_TO_JOINING,
+    CLOSED_TO_WITHDRAWALS,
+    enrollment_invitation_resend,
+    enrollment_invite,
+    enrollment_withdraw,
+)
 from integrations.selectors import sync_state_for
 from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
@@ -88,7 +94,7 @@ def cohort_create_view(request: AuthenticatedRequest) -> HttpResponse:
 @permission_required("cohorts.manage_cohorts")
 def cohort_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
-    if cohort.state in (CohortState.COMPLETED, CohortState.CANCELLED):
+    if cohort.is_closed:
         messages.error(request, f"A {cohort.get_state_display().lower()} cohort cannot change.")
         return redirect("cohorts:dashboard", pk=cohort.pk)
     form = CohortForm(request.POST or None, instance=cohort)
@@ -232,9 +238,20 @@ def cohort_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
 
 
+def _closed_refusal(request: AuthenticatedRequest, cohort: Cohort, consequence: str) -> bool:
+    """Whether the cohort is closed, in which case the page and its form are no use: the
+    refusal (the services' own words) is the message the dashboard shows."""
+    if not cohort.is_closed:
+        return False
+    messages.error(request, cohort.closed_message(consequence))
+    return True
+
+
 @permission_required("enrolments.manage_enrolments")
 def student_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
+    if _closed_refusal(request, cohort, CLOSED_TO_JOINING):
+        return redirect("cohorts:dashboard", pk=cohort.pk)
     form = InviteStudentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -257,6 +274,8 @@ def _enrollment(cohort: Cohort, enrollment_pk: int) -> CohortEnrollment:
 def student_withdraw(request: AuthenticatedRequest, pk: int, enrollment_pk: int) -> HttpResponse:
     cohort = _cohort(request, pk)
     enrollment = _enrollment(cohort, enrollment_pk)
+    if _closed_refusal(request, cohort, CLOSED_TO_WITHDRAWALS):
+        return redirect("cohorts:dashboard", pk=cohort.pk)
     return _confirm_with_reason(
         request,
         cohort,

@@ -6,6 +6,7 @@ class EnrolmentsConfig(AppConfig):
     verbose_name = "Enrolments"
 
     def ready(self) -> None:
+        from accounts.signals import invitation_refusals_asked
         from cohorts.signals import (
             cohort_activated,
             cohort_agreements_ended,
@@ -23,6 +24,7 @@ class EnrolmentsConfig(AppConfig):
         cohort_activated.connect(receivers.cohort_activated_send_agreements)
         cohort_agreements_ended.connect(receivers.cohort_agreements_ended_revoke)
         cohort_completion_blockers_asked.connect(receivers.cohort_completion_blockers_enrollments)
+        invitation_refusals_asked.connect(receivers.invitation_refused_closed_cohorts)
         callbacks.register("enrolments.agreement_signed", enrollment_agreement_signed)
         callbacks.register("enrolments.agreement_declined", enrollment_agreement_declined)
         payloads.register("enrolments.cohortenrollment", build_enrolment_payload)

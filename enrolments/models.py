@@ -80,6 +80,12 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
 
+    @property
+    def can_change(self) -> bool:
+        """Whether anything may still be done on it (details, uploads, reviews, signing): the
+        enrolment is open and its cohort is not closed (Cohort.is_closed)."""
+        return self.is_open and not self.cohort.is_closed
+
     @transition(field=state, source=EnrollmentState.WAITING, target=EnrollmentState.IN_PROGRESS)
     def start(self) -> None:
         """The student's first action."""

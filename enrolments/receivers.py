@@ -1,11 +1,12 @@
-"""What enrolments does when a cohort's life moves on (cohorts.signals); connected in
-EnrolmentsConfig.ready. Each runs inside the cohort's transaction."""
+"""What enrolments does when a cohort's life moves on (cohorts.signals), each inside the
+cohort's transaction, and what it answers accounts (accounts.signals); connected in
+EnrolmentsConfig.ready."""
 
 from typing import Any
 
-from accounts.models import User
+from accounts.models import SystemRole, User
 from cohorts.models import Cohort
-from enrolments.models import CohortEnrollment
+from enrolments.models import CohortEnrollment, EnrollmentState
 from enrolments.selectors import enrollment_counts
 from enrolments.services import enrollment_agreements_send_on_commit
 from signing.services.submissions import submissions_revoke_pending
@@ -41,3 +42,24 @@ def cohort_completion_blockers_enrollments(
     if unverified:
         blockers.append(f"{unverified} complete enrolment(s) have unverified documents")
     return blockers
+
+
+def invitation_refused_closed_cohorts(sender: type[User], *, user: User, **kwargs: Any) -> str:
+    """A student (and nothing else here) whose every cohort has closed since they were invited
+    has nothing left to sign up for."""
+    if user.roles.exclude(key=SystemRole.STUDENT).exists():
+        return ""
+    cohorts = [
+        enrollment.cohort
+        for enrollment in CohortEnrollment.objects.filter(user=user)
+        .exclude(state=EnrollmentState.WITHDRAWN)
+        .select_related("cohort")
+        .order_by("cohort__name")
+    ]
+    if not cohorts or not all(cohort.is_closed for cohort in cohorts):
+        return ""
+    if len(cohorts) == 1:
+        state = cohorts[0].get_state_display().lower()
+        return f"You were invited to {cohorts[0].name}, which is now {state}."
+    names = ", ".join(cohort.name for cohort in cohorts)
+    return f"You were invited to {names}, which are all now completed or cancelled."

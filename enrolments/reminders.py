@@ -61,16 +61,17 @@ def enrollment_remind(
     *, enrollment: CohortEnrollment, cadence: ReminderCadence, now: datetime | None = None
 ) -> bool:
     """Remind a student of what they still have to do, if a reminder is due: the enrolment is
-    open, the student has something outstanding, fewer than `cadence.max_reminders` were sent,
-    and the last one (or the invitation) is at least `cadence.every` old. Safe to call twice:
-    returns False when nothing was due. A student who has not set a password yet gets a fresh
-    invitation instead, since the reminder's link would be no use to them."""
+    open in a cohort that is not closed, the student has something outstanding, fewer than
+    `cadence.max_reminders` were sent, and the last one (or the invitation) is at least
+    `cadence.every` old. Safe to call twice: returns False when nothing was due. A student who
+    has not set a password yet gets a fresh invitation instead, since the reminder's link
+    would be no use to them."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         enrollment = enrollment_lock(enrollment)
         last = enrollment.last_reminded_at or enrollment.invited_at
         if (
-            not enrollment.is_open
+            not enrollment.can_change
             or not enrollment.user.is_active
             or enrollment.reminders_sent >= cadence.max_reminders
             or now - last < cadence.every

@@ -32,7 +32,12 @@ from tenants.db import tenant_connection
 from tenants.directory import directory_entry_add
 from tenants.sites import institution_url
 
-ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+# What a closed cohort refuses (Cohort.closed_check), in the words each refusal ends with.
+CLOSED_TO_JOINING = "students can no longer join it"
+CLOSED_TO_INVITATIONS = "invitations to it can no longer be sent"
+CLOSED_TO_WITHDRAWALS = "its students can no longer be withdrawn"
+CLOSED_TO_DETAILS = "your details can no longer change"
+CLOSED_TO_UPLOADS = "documents can no longer be uploaded"
 # Enrolments per agreement task: a big import's agreements are rendered by several workers.
 AGREEMENT_BATCH = 200
 
@@ -48,8 +53,12 @@ def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
     return locked
 
 
-def enrollment_open_check(enrollment: CohortEnrollment) -> None:
-    """Refuse a change to an enrolment that is complete or withdrawn."""
+def enrollment_open_check(
+    enrollment: CohortEnrollment, consequence: str = "nothing in it can change any more"
+) -> None:
+    """Refuse a change to an enrolment whose cohort is closed (saying so, with `consequence`),
+    or that is complete or withdrawn."""
+    enrollment.cohort.closed_check(consequence)
     if not enrollment.is_open:
         raise ValidationError(f"This enrolment is {enrollment.get_state_display().lower()}.")
 
@@ -102,10 +111,7 @@ def enrollment_invite_in_transaction(
     students one by one, all or nothing); the caller has checked that `actor` may enrol."""
     email = normalise_email(email)
     cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
-    if cohort.state not in ENROLLING_STATES:
-        raise ValidationError(
-            f"Students cannot join a {cohort.get_state_display().lower()} cohort."
-        )
+    cohort.closed_check(CLOSED_TO_JOINING)
     student = User.objects.select_for_update().filter(email=email).first()
     if student is None:
         student = User(email=email, full_name=full_name.strip())
@@ -137,6 +143,7 @@ def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -
     )
     with transaction.atomic(durable=True):
         enrollment = enrollment_lock(enrollment)
+        enrollment.cohort.closed_check(CLOSED_TO_INVITATIONS)
         if not enrollment.is_open:
             raise ValidationError("Invitations go only to students still working on their part.")
         _notify_enrolled(enrollment, invited_by=actor)
@@ -211,7 +218,7 @@ def enrollment_details_save(
     )
     with transaction.atomic(durable=True):
         enrollment = enrollment_lock(enrollment)
-        enrollment_open_check(enrollment)
+        enrollment_open_check(enrollment, CLOSED_TO_DETAILS)
         enrollment_start_if_waiting(enrollment)
         enrollment.student_data = student_data
         enrollment.details_completed_at = timezone.now()
@@ -260,7 +267,7 @@ def enrollment_document_add(
     try:
         with transaction.atomic(durable=True):
             enrollment = enrollment_lock(enrollment)
-            enrollment_open_check(enrollment)
+            enrollment_open_check(enrollment, CLOSED_TO_UPLOADS)
             # Under the enrolment's lock: uploads sent at the same moment cannot each pass.
             enrollment_quota_check(enrollment=enrollment, size=document.size)
             if not enrollment.cohort.required_document_types.filter(
@@ -315,6 +322,7 @@ def enrollment_withdraw(
         raise ValidationError({"reason": "Say why the student is withdrawn."})
     with transaction.atomic(durable=True):
         enrollment = enrollment_lock(enrollment)
+        enrollment.cohort.closed_check(CLOSED_TO_WITHDRAWALS)
         if not enrollment.is_open:
             raise ValidationError(
                 f"Cannot withdraw: the enrolment is {enrollment.get_state_display().lower()}."

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from cohorts.models import Cohort
+from cohorts.models import CLOSED_STATES, Cohort
 from enrolments.agreements import enrollment_agreements_send
 from enrolments.models import CohortEnrollment, EnrollmentState, ScanStatus, StudentDocument
 from enrolments.reminders import enrollment_remind, reminder_cadence
@@ -40,6 +40,7 @@ def send_reminders() -> int:
             reminders_sent__lt=cadence.max_reminders,
             user__is_active=True,
         )
+        .exclude(cohort__state__in=CLOSED_STATES)
         .filter(
             Q(last_reminded_at__isnull=True, invited_at__lte=due_before)
             | Q(last_reminded_at__lte=due_before)

@@ -33,11 +33,18 @@ from enrolments.selectors import (
     EnrollmentStep,
     StepStatus,
     enrollment_agreement_document,
+    enrollment_agreement_outcome,
     enrollment_steps,
     enrollments_for_student,
     with_agreement_outcome,
 )
-from enrolments.services import enrollment_details_save, enrollment_document_add
+from enrolments.services import (
+    CLOSED_TO_DETAILS,
+    CLOSED_TO_UPLOADS,
+    enrollment_details_save,
+    enrollment_document_add,
+    enrollment_open_check,
+)
 from enrolments.uploads import (
     UploadGuard,
     document_upload_check,
@@ -122,10 +129,23 @@ def my_enrolments(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "enrolments/my_enrolments.html", {"rows": rows})
 
 
+def _kept(enrollment: CohortEnrollment, sealed: bool) -> list[str]:
+    """What a student of a closed cohort still finds on its page."""
+    kept = []
+    if enrollment.details_completed_at:
+        kept.append("your details")
+    if enrollment.documents.all():
+        kept.append("the documents you uploaded")
+    if sealed:
+        kept.append("your signed agreement")
+    return kept
+
+
 @login_required
 def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     enrollment = _portal_enrollment(request, pk)
     steps = enrollment_steps(enrollment)
+    sealed = enrollment_agreement_outcome(enrollment).status == SubmissionStatus.COMPLETED
     return render(
         request,
         "enrolments/enrollment_detail.html",
@@ -134,6 +154,8 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "steps": steps,
             "progress": _progress(steps),
             "details_summary": _details_summary(enrollment.student_data),
+            "sealed": sealed,
+            "kept": _kept(enrollment, sealed) if enrollment.cohort.is_closed else [],
         },
     )
 
@@ -142,6 +164,9 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @never_cache
 def enrollment_details(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     enrollment = _portal_enrollment(request, pk)
+    if enrollment.cohort.is_closed:
+        messages.info(request, enrollment.cohort.closed_message(CLOSED_TO_DETAILS))
+        return redirect("enrolments:detail", pk=enrollment.pk)
     if not enrollment.is_open:
         messages.info(request, "This enrolment is closed; your details can no longer change.")
         return redirect("enrolments:detail", pk=enrollment.pk)
@@ -238,6 +263,8 @@ def _document_upload(
     if request.method == "POST":
         form = DocumentUploadForm(request.POST, request.FILES)
         try:
+            # Nothing of the file matters once the cohort is closed: say so first.
+            enrollment_open_check(enrollment, CLOSED_TO_UPLOADS)
             # Names first: a refused one may be one that Django dropped (such as "../").
             guard.sent_names_check()
             if guard.exceeded:
@@ -314,7 +341,7 @@ def enrollment_agreement(request: AuthenticatedRequest, pk: int) -> HttpResponse
     declined) goes to the signing page with a fresh link."""
     enrollment = _portal_enrollment(request, pk)
     document = enrollment_agreement_document(enrollment)
-    can_sign = document is not None and enrollment.is_open and not enrollment.agreement_signed_at
+    can_sign = document is not None and enrollment.can_change and not enrollment.agreement_signed_at
     errors = []
     if request.method == "POST":
         try:

@@ -9,7 +9,7 @@ from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subque
 from django.utils import timezone
 
 from accounts.models import User
-from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.models import CLOSED_STATES, Cohort, CohortState, DocumentType
 from cohorts.selectors import cohorts_visible_to
 from enrolments.models import (
     REVIEWABLE_SCAN_STATUSES,
@@ -20,9 +20,10 @@ from enrolments.models import (
 )
 from verification.models import DocumentVerification
 
-# Documents are reviewed while the cohort is being filled or running, and the student's place
-# in it is open; a cancelled cohort or a withdrawn student has nothing left to review.
-REVIEWABLE_COHORT_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
+# Documents are reviewed while the cohort is being filled or running (not closed), and the
+# student's place in it is open; a closed cohort or a withdrawn student has nothing left to
+# review.
+REVIEWABLE_COHORT_STATES = tuple(state for state in CohortState if state not in CLOSED_STATES)
 OPEN_ENROLLMENT_STATES = (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
 
 
@@ -130,6 +131,22 @@ def queue_document_type_choices(*, user: User) -> QuerySet[DocumentType]:
             waiting.order_by().values("document_type_id").annotate(n=Count("pk")).values("n")
         )
     ).order_by("name")
+
+
+def documents_ticked(*, user: User, pks: list[int]) -> QuerySet[StudentDocument]:
+    """Of the documents ticked in the queue, those still waiting for a decision in the cohorts
+    `user` may review, in the queue's order: also one that can no longer be decided (its cohort
+    closed, say), which the review then refuses, saying why."""
+    return (
+        StudentDocument.objects.filter(
+            pk__in=pks,
+            status=DocumentStatus.PENDING,
+            is_current=True,
+            enrollment__cohort__in=reviewable_cohorts(user),
+        )
+        .select_related("enrollment__user", "enrollment__cohort", "document_type")
+        .order_by("uploaded_at", "pk")
+    )
 
 
 def document_for_review(*, user: User, pk: int) -> StudentDocument:

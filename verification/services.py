@@ -20,9 +20,11 @@ from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
 from verification.models import DocumentVerification, VerificationAction
-from verification.selectors import REVIEWABLE_COHORT_STATES, may_review_cohort
+from verification.selectors import may_review_cohort
 
 REASON_REQUIRED = "Say why the document is rejected."
+# What a closed cohort refuses (Cohort.closed_check).
+CLOSED_TO_REVIEWS = "its documents can no longer be reviewed"
 # Longer than this on one page is a review left open, not time spent on it.
 MAX_SECONDS_SPENT = 24 * 60 * 60
 
@@ -90,9 +92,10 @@ def document_review(
     if seconds_spent is not None and not 0 <= seconds_spent <= MAX_SECONDS_SPENT:
         seconds_spent = None
     with transaction.atomic(durable=True):
-        # The enrolment first, then the document: the order uploads lock them in.
+        # The enrolment and its cohort first, then the document: the order uploads lock them
+        # in. The cohort's lock keeps it from closing while the decision is written.
         enrollment = (
-            CohortEnrollment.objects.select_for_update(of=("self",))
+            CohortEnrollment.objects.select_for_update(of=("self", "cohort"))
             .select_related("cohort", "user")
             .get(pk=enrollment_pk)
         )
@@ -101,14 +104,10 @@ def document_review(
             .select_related("document_type")
             .get(pk=document.pk)
         )
+        enrollment.cohort.closed_check(CLOSED_TO_REVIEWS)
         if not enrollment.is_open:
             raise ValidationError(
                 f"The enrolment is {enrollment.get_state_display().lower()}; "
-                "its documents can no longer be reviewed."
-            )
-        if enrollment.cohort.state not in REVIEWABLE_COHORT_STATES:
-            raise ValidationError(
-                f"The cohort is {enrollment.cohort.get_state_display().lower()}; "
                 "its documents can no longer be reviewed."
             )
         if not document.is_current:

@@ -36,6 +36,7 @@ from verification.selectors import (
     document_for_review,
     document_next_for_review,
     document_versions,
+    documents_ticked,
     enrollment_for_review,
     review_queue,
     review_queue_counts,
@@ -93,7 +94,7 @@ def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
         messages.error(request, " ".join(map(str, form.errors["documents"])))
         return redirect(back)
     ids = form.cleaned_data["documents"]
-    documents = list(review_queue(user=request.user).filter(pk__in=ids))
+    documents = list(documents_ticked(user=request.user, pks=ids))
     result = documents_bulk_approve(documents=documents, reviewer=request.user)
     if result.approved:
         count = len(result.approved)
@@ -187,7 +188,7 @@ def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "form": form,
             "can_decide": document.is_current
             and document.status == DocumentStatus.PENDING
-            and enrollment.is_open,
+            and enrollment.can_change,
             "decision": decision,
             "versions": versions,
             "next_document": upcoming,

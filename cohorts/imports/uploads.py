@@ -236,6 +236,7 @@ def student_import_confirm(*, student_import: StudentImport, actor: User) -> Stu
     import is queued exactly when it is confirmed, even with the broker down. A second
     confirmation (a double click, another tab) is refused."""
     manager_check(actor, "cohorts.student_import_confirm")
+    enrolling_check(student_import.cohort)
     if student_import.status == StudentImportStatus.PREVIEW and not student_import.valid_rows:
         raise ValidationError("There is no valid row to import.")
     with transaction.atomic():

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -21,12 +20,9 @@ from accounts.selectors import role_names_of
 from accounts.services import system_role_give, token_hash
 from audit.bulk import AuditEntry, audit_record_many, rows_copy
 from cohorts.imports.validation import rows_for_import
-from cohorts.models import (
-    Cohort,
-    CohortState,
-)
+from cohorts.models import Cohort
 from enrolments.models import CohortEnrollment
-from enrolments.services import enrollment_agreements_send_on_commit
+from enrolments.services import CLOSED_TO_JOINING, enrollment_agreements_send_on_commit
 from integrations.services import sync_enqueue_many
 from notifications.models import OutboundEmail
 from tenants.db import tenant_connection
@@ -35,7 +31,6 @@ from tenants.models import Institution, InstitutionDirectoryEntry
 from tenants.sites import institution_url
 
 STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
-ENROLLING_STATES = (CohortState.DRAFT, CohortState.ACTIVE)
 # Delivery tasks queued per import: one per chunk of e-mails, not one per e-mail.
 EMAIL_CHUNK = 250
 EMAIL_QUEUE = "notifications"
@@ -62,10 +57,7 @@ def manager_check(actor: User | None, action: str) -> None:
 
 
 def enrolling_check(cohort: Cohort) -> None:
-    if cohort.state not in ENROLLING_STATES:
-        raise ValidationError(
-            f"Students cannot join a {cohort.get_state_display().lower()} cohort."
-        )
+    cohort.closed_check(CLOSED_TO_JOINING)
 
 
 def _directory_entries_add(emails: list[str], institution: Institution) -> None:

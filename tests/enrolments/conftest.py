@@ -12,6 +12,7 @@ from cohorts.models import DocumentType
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_document_add, enrollment_invite
 from enrolments.uploads import document_upload_check
+from tests.enrolments.closed import close  # noqa: F401 (a fixture)
 from tests.factories import PASSWORD, CohortFactory
 from tests.files import PDF_BYTES
 

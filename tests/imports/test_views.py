@@ -231,8 +231,8 @@ def test_a_closed_cohort_takes_no_import(client, cohort, admin):
     page = client.get(reverse("cohort_import:upload", args=[cohort.pk])).content.decode()
     posted = upload(client, cohort, csv_bytes([student_row()]))
 
-    assert "Students cannot join a cancelled cohort" in page
-    assert "Students cannot join a cancelled cohort" in posted.content.decode()
+    assert "This cohort is cancelled; students can no longer join it" in page
+    assert "This cohort is cancelled; students can no longer join it" in posted.content.decode()
     assert not StudentImport.objects.filter(cohort=cohort).exists()
 
 

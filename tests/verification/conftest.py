@@ -14,6 +14,7 @@ from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_details_save
 from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
     _media,
+    close,
     enrol,
     id_type,
     upload_document,

@@ -1,0 +1,9 @@
+"""What accounts asks the apps built on it, which connect their receivers in their
+AppConfig.ready: accounts sits below them and never imports them."""
+
+from django.dispatch import Signal
+
+# Asked before an invited person sets their password, or asks for a new invitation: each
+# receiver returns why the invitation no longer leads anywhere (a student invited only to
+# cohorts that have closed since), or "" (kwargs: user).
+invitation_refusals_asked = Signal()
