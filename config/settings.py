@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "config.middleware.ProbeMiddleware",
     "audit.middleware.ClientAddressMiddleware",
     "tenants.middleware.InstitutionRoutingMiddleware",
+    "tenants.middleware.InstitutionTimeZoneMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -8,6 +8,7 @@ from signing.services.certificates import PKCS12_MAX_BYTES
 from tenants.models import Institution
 from tenants.provisioning import provisioning_code_validate
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
+from tenants.zones import time_zone_choices
 
 LOGO_MAX_BYTES = 1024 * 1024
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -80,6 +81,12 @@ class InstitutionProfileForm(forms.ModelForm):
         "ticked, it is accepted, but only a copy without that content is kept; reviewers see "
         "the copy and the fingerprint (SHA-256) of the file as uploaded.",
     )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        help_text="Pages, e-mails and signed documents give times in this zone, labelled with "
+        "it (e.g. 14:05 SAST). Documents already signed keep the times they were sealed with.",
+    )
 
     class Meta:
         model = Institution
@@ -92,6 +99,7 @@ class InstitutionProfileForm(forms.ModelForm):
             "brand_colour",
             "logo",
             "signing_link_days",
+            "time_zone",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
