@@ -67,13 +67,13 @@ def _agree_on(submission, pdf: bytes, client, zone: str, label: str) -> None:
     text, html = _completion_email(submission)
     completed = _exact(submission.completed_at, zone, label)
     assert completed in certificate
-    assert f"completed {completed}." in page
+    assert f'completed <span class="text-nowrap">{completed}</span>.' in page
     assert f"completed {completed}." in text
     assert f"completed {completed}." in html
     for signer in submission.submitters.all():
         signed = _exact(signer.signed_at, zone, label)
         assert f"signed {signed}" in certificate  # the signature page
-        assert signed in page
+        assert f'signed <span class="text-nowrap">{signed}</span>' in page
     assert f"Times are in {zone} ({label}, " in certificate
     assert f"Times are in {zone} ({label}, " in page
     everything = certificate + page + text
