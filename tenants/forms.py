@@ -84,6 +84,7 @@ class InstitutionProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         label="Time zone",
         choices=time_zone_choices,
+        required=False,  # a form sent without it (the select always sends one) keeps the zone
         help_text="Pages, e-mails and signed documents give times in this zone, labelled with "
         "it (e.g. 14:05 SAST). Documents already signed keep the times they were sealed with.",
     )
@@ -117,6 +118,9 @@ class InstitutionProfileForm(forms.ModelForm):
         self.fields[REMOVE_PDF_ACTIVE_CONTENT].initial = bool(
             (self.instance.settings or {}).get(REMOVE_PDF_ACTIVE_CONTENT, False)
         )
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data["time_zone"] or self.instance.time_zone
 
     def clean_brand_colour(self) -> str:
         colour = self.cleaned_data["brand_colour"]

@@ -108,6 +108,15 @@ def test_an_unknown_zone_is_refused_beside_the_field(institution, super_admin_cl
     assert institution.time_zone == "Africa/Johannesburg"
 
 
+def test_a_form_sent_without_the_zone_keeps_it(institution, super_admin_client):
+    Institution.objects.filter(pk=institution.pk).update(time_zone="Asia/Tokyo")
+    form = _form(signing_link_days="20")
+    del form["time_zone"]
+    assert super_admin_client.post("/settings/", form).status_code == 302
+    institution.refresh_from_db()
+    assert (institution.time_zone, institution.signing_link_days) == ("Asia/Tokyo", 20)
+
+
 def test_pages_give_times_in_the_institutions_zone_with_its_label(
     institution, client_of, super_admin_client
 ):
