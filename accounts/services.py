@@ -23,6 +23,7 @@ from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.directory import directory_entry_add, directory_entry_remove
 from tenants.sites import institution_url
+from tenants.zones import moment_text
 
 
 def token_hash(token: str) -> str:
@@ -89,7 +90,7 @@ def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
             "accept_url": institution_url(
                 institution, reverse("accounts:invitation_accept", args=[token])
             ),
-            "expires_at": timezone.localtime(invitation.expires_at).strftime("%d %B %Y %H:%M"),
+            "expires_at": moment_text(invitation.expires_at),
         },
     )
     return invitation

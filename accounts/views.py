@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -22,6 +23,7 @@ from accounts.lists import list_page
 from accounts.models import Role, SystemRole, User
 from accounts.permissions import permission_required
 from accounts.roles import required_codes
+from accounts.security import lockout_end, lockout_length, lockout_warning
 from accounts.selectors import (
     invitation_for_token,
     person_access,
@@ -49,6 +51,29 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        """With the warning before the attempt that would lock the account out."""
+        return super().get_context_data(**kwargs) | {
+            "lockout_warning": lockout_warning(self.request)
+        }
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """The page django-axes shows instead of signing in (AXES_LOCKOUT_CALLABLE): how long the
+    lock lasts and when it ends."""
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {
+            "lockout_length": lockout_length(request),
+            "lockout_end": lockout_end(request),
+            "restarts": settings.AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT,
+        },
+        status=429,  # Too Many Requests, as axes' own page answers
+    )
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -25,6 +25,14 @@ class InstitutionTask(TenantTask):
 
     abstract = True
 
+    def __call__(self, *args, **kwargs):
+        """Runs in the institution's time zone, as its pages do: a task's e-mails and
+        documents give times as the institution's people read them."""
+        from tenants.zones import institution_time
+
+        with institution_time():
+            return super().__call__(*args, **kwargs)
+
     def delay_on_commit(self, *args, **kwargs) -> None:
         self.apply_async_on_commit(args, kwargs)
 

@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "config.middleware.ProbeMiddleware",
     "audit.middleware.ClientAddressMiddleware",
     "tenants.middleware.InstitutionRoutingMiddleware",
+    "tenants.middleware.InstitutionTimeZoneMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -204,8 +205,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # Django's sign-in form field, holding the e-mail
 AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # says how long the lock lasts
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the lock-out page says so
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from notifications.models import OutboundEmail
 from tenants.db import tenant_connection
+from tenants.zones import institution_time
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +46,18 @@ def _render_text(name: str, context: dict[str, Any]) -> str:
 
 
 def email_render(email: OutboundEmail) -> EmailMultiAlternatives:
+    """The message, rendered in the institution's time zone. A time in the queued context is
+    already text written with tenants.zones.moment_text, which labels it with that zone."""
     context = {**_branding(), **email.context}
     prefix = f"emails/{email.template}"
-    subject = " ".join(_render_text(f"{prefix}_subject.txt", context).split())
+    with institution_time():
+        subject = " ".join(_render_text(f"{prefix}_subject.txt", context).split())
+        body = _render_text(f"{prefix}.txt", context)
+        html = render_to_string(f"{prefix}.html", context)
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=_render_text(f"{prefix}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.recipient],
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.recipient]
     )
-    message.attach_alternative(render_to_string(f"{prefix}.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     # Attachments are named by their path in the (tenant-prefixed) default storage, never
     # copied into the outbox row: {"path": ..., "filename": ..., "mimetype": ...}.
     for attachment in email.context.get("attachments", []):

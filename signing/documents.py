@@ -141,10 +141,12 @@ def completion_pdf(
     events: list[dict],
     original_sha256: str,
     verify_url: str,
+    time_zone: str,
 ) -> bytes:
     """`signed` (signed_pages_pdf) followed by the signature page and the audit certificate,
     which gives the SHA-256 of the document as sent and of `signed`: the sealed file's own
-    cannot be written inside it."""
+    cannot be written inside it. `time_zone` says which zone the times are in
+    (tenants.zones.zone_description)."""
     pages = render_to_string(
         "signing/pdf/completion.html",
         {
@@ -155,6 +157,7 @@ def completion_pdf(
             "original_sha256": original_sha256,
             "signed_sha256": sha256_hex(signed),
             "verify_url": verify_url,
+            "time_zone": time_zone,
         },
     )
     from pypdf import PdfWriter

@@ -8,6 +8,7 @@ from signing.services.certificates import PKCS12_MAX_BYTES
 from tenants.models import Institution
 from tenants.provisioning import provisioning_code_validate
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
+from tenants.zones import time_zone_choices
 
 LOGO_MAX_BYTES = 1024 * 1024
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -80,6 +81,13 @@ class InstitutionProfileForm(forms.ModelForm):
         "ticked, it is accepted, but only a copy without that content is kept; reviewers see "
         "the copy and the fingerprint (SHA-256) of the file as uploaded.",
     )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        required=False,  # a form sent without it (the select always sends one) keeps the zone
+        help_text="Pages, e-mails and signed documents give times in this zone, labelled with "
+        "it (e.g. 14:05 SAST). Documents already signed keep the times they were sealed with.",
+    )
 
     class Meta:
         model = Institution
@@ -92,6 +100,7 @@ class InstitutionProfileForm(forms.ModelForm):
             "brand_colour",
             "logo",
             "signing_link_days",
+            "time_zone",
         ]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
@@ -109,6 +118,9 @@ class InstitutionProfileForm(forms.ModelForm):
         self.fields[REMOVE_PDF_ACTIVE_CONTENT].initial = bool(
             (self.instance.settings or {}).get(REMOVE_PDF_ACTIVE_CONTENT, False)
         )
+
+    def clean_time_zone(self) -> str:
+        return self.cleaned_data["time_zone"] or self.instance.time_zone
 
     def clean_brand_colour(self) -> str:
         colour = self.cleaned_data["brand_colour"]

@@ -4,9 +4,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import set_urlconf
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenants.db import tenant_connection
+from tenants.zones import institution_zone
 
 
 class SuspendedInstitutionMiddleware:
@@ -34,3 +36,15 @@ class InstitutionRoutingMiddleware(TenantMainMiddleware):
         request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         set_urlconf(request.urlconf)
         raise self.TENANT_NOT_FOUND_EXCEPTION(f"No institution answers at {hostname}")
+
+
+class InstitutionTimeZoneMiddleware:
+    """Pages give times in the zone of the institution whose site it is (the platform's own
+    site in settings.TIME_ZONE). Placed right after the institution routing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with timezone.override(institution_zone(getattr(request, "tenant", None))):
+            return self.get_response(request)

@@ -4,6 +4,8 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
+from tenants.zones import DEFAULT_TIME_ZONE, time_zone_validate
+
 hex_colour_validator = RegexValidator(
     r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hexadecimal digits, e.g. #1f6feb."
 )
@@ -48,6 +50,13 @@ class Institution(TenantMixin):
         ],
         help_text="How long an e-mailed signing link works, from 1 to 90 days. A change applies "
         "to links sent afterwards; a signer whose link has expired can ask for a new one.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        validators=[time_zone_validate],
+        help_text="The zone in which the institution's pages, e-mails and signed documents give "
+        "times, each labelled with it (e.g. 14:05 SAST).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

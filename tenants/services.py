@@ -218,7 +218,7 @@ def institution_reactivate(*, institution: Institution, actor: "User | None" = N
 
 PROFILE_FIELDS = [
     "name", "registration_number", "address", "contact_email", "contact_phone", "brand_colour",
-    "signing_link_days",
+    "signing_link_days", "time_zone",
 ]  # fmt: skip
 # Uploaded PDFs with active content: stored as a copy without it, instead of refused.
 REMOVE_PDF_ACTIVE_CONTENT = "remove_pdf_active_content"

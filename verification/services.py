@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 
 from accounts.models import User
 from accounts.permissions import permission_check
@@ -19,6 +17,7 @@ from enrolments.services import enrollment_refresh
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
+from tenants.zones import moment_text
 from verification.models import DocumentVerification, VerificationAction
 from verification.selectors import may_review_cohort
 
@@ -37,7 +36,7 @@ def _already_decided(document: StudentDocument) -> ValidationError:
     status = document.get_status_display().lower()
     if decision is None:
         return ValidationError(f"This document is already {status}.", code="already_decided")
-    when = date_format(timezone.localtime(decision.created_at), "j M Y \\a\\t H:i")
+    when = moment_text(decision.created_at, "j M Y \\a\\t H:i")
     return ValidationError(
         f"This document was already {status} by {decision.admin} on {when}.",
         code="already_decided",

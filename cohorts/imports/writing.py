@@ -29,6 +29,7 @@ from tenants.db import tenant_connection
 from tenants.directory import email_directory_hash
 from tenants.models import Institution, InstitutionDirectoryEntry
 from tenants.sites import institution_url
+from tenants.zones import moment_text
 
 STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
 # Delivery tasks queued per import: one per chunk of e-mails, not one per e-mail.
@@ -231,7 +232,7 @@ def _enrollment_emails(
     invitation to set a password, or, for someone who has one, a notice of the new cohort.
     Earlier unused invitations of those invited again are revoked, as `invitation_issue` does."""
     expires_at = now + settings.INVITATION_TTL
-    expires_text = timezone.localtime(expires_at).strftime("%d %B %Y %H:%M")
+    expires_text = moment_text(expires_at)
     invited_by = str(actor) if actor else ""
     # reverse() once: the token is the only part of the link that changes.
     accept_path = reverse("accounts:invitation_accept", args=["TOKEN"])

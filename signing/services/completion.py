@@ -25,6 +25,7 @@ from signing.services.trail import submission_audit_record, submission_event_rec
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
 from tenants.storage import file_store, files_removed_on_failure
+from tenants.zones import EXACT_MOMENT_FORMAT, institution_zone, moment_text, zone_description
 
 MAX_SIGNATURE_PNG_BYTES = 512 * 1024
 # What a signer is told when their signature (or the sealed PDF it completes) could not be
@@ -191,14 +192,19 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
     return submitter
 
 
-def _when(moment: datetime.datetime | None) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
-
-
-def submission_final_pdf(submission: Submission) -> bytes:
+def submission_final_pdf(
+    submission: Submission, *, completed_at: datetime.datetime | None = None
+) -> bytes:
     """The signed document with the signatures stamped on each page, then its signature page
-    and audit certificate, sealed with the institution's certificate. Reads the submission's
-    current rows; writes nothing (but the institution's certificate, on first use)."""
+    and audit certificate, sealed with the institution's certificate. Its times are in the
+    institution's zone, labelled, as the verify page gives them; `completed_at` is the moment
+    the submission records as its completion. Reads the submission's current rows; writes
+    nothing (but the institution's certificate, on first use)."""
+    zone = institution_zone()
+
+    def _when(moment: datetime.datetime | None) -> str:
+        return moment_text(moment, EXACT_MOMENT_FORMAT, zone=zone)
+
     signers = []
     for submitter in submission.submitters.order_by("order").prefetch_related("links"):
         png = None
@@ -235,7 +241,8 @@ def submission_final_pdf(submission: Submission) -> bytes:
         }
         for event in submission.events.select_related("submitter")
     ]
-    events.append({"at": _when(timezone.now()), "kind": "Completed and sealed", "who": "system"})
+    completed_at = completed_at or timezone.now()
+    events.append({"at": _when(completed_at), "kind": "Completed and sealed", "who": "system"})
     with submission.original_pdf.open("rb") as original_file:
         original = original_file.read()
     institution = tenant_connection.tenant
@@ -247,6 +254,7 @@ def submission_final_pdf(submission: Submission) -> bytes:
         events=events,
         original_sha256=submission.original_sha256,
         verify_url=institution_url(institution, reverse("signing_public:verify")),
+        time_zone=zone_description(zone, completed_at),
     )
     return pdf_seal(
         document,
@@ -259,7 +267,8 @@ def _complete(submission: Submission, stored: list[FieldFile]) -> None:
     """Inside the last signature's transaction: seal, store (listing the file in `stored`),
     e-mail everyone the final PDF and run the completion callback, so that a failure anywhere
     leaves the submission unsigned."""
-    final = submission_final_pdf(submission)
+    completed_at = timezone.now()  # the certificate's and the verify page's completion time
+    final = submission_final_pdf(submission, completed_at=completed_at)
     file_store(
         submission.final_pdf,
         name="final.pdf",
@@ -270,7 +279,7 @@ def _complete(submission: Submission, stored: list[FieldFile]) -> None:
     stored.append(submission.final_pdf)
     submission.final_sha256 = documents.sha256_hex(final)
     submission.status = SubmissionStatus.COMPLETED
-    submission.completed_at = timezone.now()
+    submission.completed_at = completed_at
     submission.save(update_fields=["final_pdf", "final_sha256", "status", "completed_at"])
     submission_event_record(submission, "completed", final_sha256=submission.final_sha256)
     submission_audit_record(
@@ -288,6 +297,7 @@ def _complete(submission: Submission, stored: list[FieldFile]) -> None:
             context={
                 "full_name": submitter.name,
                 "title": submission.title,
+                "completed_at": moment_text(completed_at, EXACT_MOMENT_FORMAT),
                 "verify_url": verify_url,
                 "attachments": [
                     {

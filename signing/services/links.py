@@ -17,6 +17,7 @@ from signing.models import SigningLink, SubmissionStatus, Submitter
 from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
+from tenants.zones import moment_text
 
 
 def link_ttl() -> datetime.timedelta:
@@ -60,7 +61,7 @@ def link_issue(
                 "title": submission.title,
                 "role": submitter.get_role_display(),
                 "sign_url": url,
-                "expires_at": timezone.localtime(link.expires_at).strftime("%d %B %Y %H:%M"),
+                "expires_at": moment_text(link.expires_at),
             },
         )
     return url

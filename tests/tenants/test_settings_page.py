@@ -27,6 +27,7 @@ def _form(**changes) -> dict:
         "contact_phone": "",
         "brand_colour": "#1f5f8b",
         "signing_link_days": "14",
+        "time_zone": "Africa/Johannesburg",
         **changes,
     }
 

@@ -1,3 +1,5 @@
+import datetime
+
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -33,7 +35,7 @@ class Command(BaseCommand):
                 self.stderr.write(
                     f"{schema_name}: audit chain broken at event {event.pk} "
                     f"({event.action} {event.entity_type}:{event.entity_id}, "
-                    f"{event.created_at:%Y-%m-%d %H:%M:%S})"
+                    f"{event.created_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC)"
                 )
         if broken:
             raise CommandError(f"Audit chain broken in: {', '.join(broken)}")
