@@ -211,7 +211,9 @@ def test_only_cohort_managers_may_import(cohort, role):
 def test_a_closed_cohort_takes_no_students(cohort, admin):
     cohort_cancel(cohort=cohort, actor=admin, reason="Sponsor withdrew")
 
-    with pytest.raises(ValidationError, match="This cohort is cancelled; students can no longer join it."):
+    with pytest.raises(
+        ValidationError, match="This cohort is cancelled; students can no longer join it."
+    ):
         enrollments_import(cohort=cohort, actor=admin, rows=rows(1))
 
     assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
