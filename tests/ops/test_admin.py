@@ -82,6 +82,7 @@ def test_the_platform_operator_manages_institutions_on_the_platform_site(operato
         "status": Institution.Status.ACTIVE,
         "brand_colour": beta.brand_colour,
         "signing_link_days": beta.signing_link_days,
+        "time_zone": beta.time_zone,
         "domains-TOTAL_FORMS": len(domains),
         "domains-INITIAL_FORMS": len(domains),
         "domains-MIN_NUM_FORMS": 0,
