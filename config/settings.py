@@ -395,5 +395,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # pypdf warns about every oddity of a hostile PDF; the refusal already says what matters.
-    "loggers": {"axes": {"level": "WARNING"}, "pypdf": {"level": "ERROR"}},
+    # pikepdf announces itself at INFO in every process that imports it, every command included.
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "pypdf": {"level": "ERROR"},
+        "pikepdf": {"level": "WARNING"},
+    },
 }
