@@ -156,3 +156,13 @@ class SealCertificateUploadForm(forms.Form):
     def clean_file(self) -> bytes:
         """The file's content, read no further than the size limit needs."""
         return self.cleaned_data["file"].read(PKCS12_MAX_BYTES + 1)
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why",
+        help_text="Kept in the platform's audit trail with your name; the institution's people "
+        "see only that it is suspended.",
+    )

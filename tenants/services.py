@@ -184,35 +184,47 @@ def institution_provision(
 
 
 def _institution_set_status(
-    *, institution: Institution, status: str, actor: "User | None", action: str
-) -> Institution:
+    *, institution: Institution, status: str, actor: "User | None", action: str, reason: str = ""
+) -> bool:
+    """Set the status, audited in the platform's trail with the reason given; False, with
+    nothing recorded, when it already had that status (a second click, another operator)."""
     with transaction.atomic(durable=True):
-        old_status = institution.status
+        locked = Institution.objects.select_for_update().get(pk=institution.pk)
+        old_status = locked.status
         institution.status = status
-        institution.save(update_fields=["status"])
+        if old_status == status:
+            return False
+        locked.status = status
+        locked.save(update_fields=["status"])
         with schema_context(get_public_schema_name()):
             audit_record(
                 actor=actor,
                 action=action,
-                entity=institution,
+                entity=locked,
                 old_values={"status": old_status},
-                new_values={"status": status},
+                new_values={"status": status, **({"reason": reason} if reason else {})},
             )
-    return institution
+    return True
 
 
-def institution_suspend(*, institution: Institution, actor: "User | None" = None) -> Institution:
-    """Suspended institutions show a notice on every page and nobody can sign in."""
+def institution_suspend(
+    *, institution: Institution, actor: "User | None" = None, reason: str = ""
+) -> bool:
+    """Suspended institutions show a notice on every page and nobody can sign in. Returns
+    whether it was active until now."""
     return _institution_set_status(
         institution=institution, status=Institution.Status.SUSPENDED, actor=actor,
-        action="institution.suspended",
+        action="institution.suspended", reason=reason.strip(),
     )  # fmt: skip
 
 
-def institution_reactivate(*, institution: Institution, actor: "User | None" = None) -> Institution:
+def institution_reactivate(
+    *, institution: Institution, actor: "User | None" = None, reason: str = ""
+) -> bool:
+    """Returns whether it was suspended until now."""
     return _institution_set_status(
         institution=institution, status=Institution.Status.ACTIVE, actor=actor,
-        action="institution.reactivated",
+        action="institution.reactivated", reason=reason.strip(),
     )  # fmt: skip
 
 
