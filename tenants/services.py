@@ -38,16 +38,35 @@ RESERVED_CODES = frozenset(
 )  # fmt: skip
 
 
+CODE_MAX_LENGTH = 40
+# Characters a code cannot have, named as people call them.
+CHARACTER_NAMES = {" ": "spaces", "_": "underscores", ".": "full stops"}
+
+
+def _code_problem(code: str) -> str | None:
+    """What is wrong with a normalised code, in one sentence, or None. The form shows the rules
+    under the field: this says only which one the code breaks."""
+    if not code:
+        return "Enter a code."
+    others = sorted(set(re.findall(r"[^a-z0-9-]", code)))
+    if others:
+        names = [CHARACTER_NAMES.get(character, f"“{character}”") for character in others]
+        return f"A code cannot contain {' or '.join(names)}."
+    if not code[0].isalpha():
+        return "A code must start with a letter."
+    if code.endswith("-"):
+        return "A code cannot end with a hyphen."
+    if len(code) > CODE_MAX_LENGTH:
+        return f"A code has at most {CODE_MAX_LENGTH} characters; this one has {len(code)}."
+    return None
+
+
 def institution_code_validate(code: str) -> str:
     """Return the normalised code or raise ValidationError saying what is wrong with it."""
     code = (code or "").strip().lower()
-    if not CODE_PATTERN.match(code):
-        raise ValidationError(
-            "Use 1 to 40 lower-case letters, digits and hyphens, starting with a letter and "
-            "not ending with a hyphen (it becomes the web address, e.g. acme.%(domain)s).",
-            code="invalid",
-            params={"domain": settings.PLATFORM_DOMAIN},
-        )
+    problem = _code_problem(code)
+    if problem is not None or not CODE_PATTERN.match(code):
+        raise ValidationError(problem or "This code cannot be used.", code="invalid")
     if code in RESERVED_CODES:
         raise ValidationError("“%(code)s” is reserved; choose another code.", code="reserved",
                               params={"code": code})  # fmt: skip
