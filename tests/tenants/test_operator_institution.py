@@ -2,8 +2,10 @@
 and suspending (after a confirmation page that asks why) and reactivating it, audited."""
 
 import datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -178,3 +180,26 @@ def test_the_dashboard_links_each_institution_to_its_page(filled, operator_clien
 
     assert f'href="/operator/institutions/{filled.pk}/">Alpha College</a>' in page
     assert f'href="/operator/institutions/{filled.pk}/suspend/"' in page
+
+
+def test_the_commands_say_when_nothing_changed_and_record_it_once(filled):
+    outputs = []
+    for command in ("suspend_institution", "suspend_institution", "reactivate_institution",
+                    "reactivate_institution"):  # fmt: skip
+        out = StringIO()
+        call_command(command, "alpha", stdout=out)
+        outputs.append(out.getvalue().strip())
+
+    assert outputs == [
+        "Alpha College is suspended.",
+        "Alpha College is already suspended.",
+        "Alpha College is active again.",
+        "Alpha College is already active.",
+    ]
+    actions = AuditEvent.objects.filter(
+        entity_id=str(filled.pk), action__in=["institution.suspended", "institution.reactivated"]
+    )
+    assert sorted(actions.values_list("action", flat=True)) == [
+        "institution.reactivated",
+        "institution.suspended",
+    ]
