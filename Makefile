@@ -20,7 +20,7 @@ NPM_STAMP := node_modules/.installed
 # pytest-xdist workers; each one gets its own test database and Redis database.
 TEST_WORKERS ?= auto
 
-.PHONY: install lock run services test lint format migrations-manifest browsers clean-data
+.PHONY: install lock run services manage test lint format migrations-manifest browsers clean-data
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -43,9 +43,15 @@ lock: $(PY_STAMP)
 run: install
 	$(BIN)/python -m config.devstack run
 
-# Only the database and Redis, for manage.py by hand: eval the two export lines it prints.
+# Only the database and Redis, for manage.py by hand: it prints export lines to paste.
 services: install
 	$(BIN)/python -m config.devstack services
+
+# manage.py with the development servers: those of a `make run` going on, else embedded ones
+# started for the command and stopped after it; links use the site's port (PLATFORM_PORT).
+# E.g. make manage ARGS="import_students --institution demo --cohort 1 students.csv"
+manage: install
+	$(BIN)/python -m config.devstack manage $(ARGS)
 
 test: install
 	$(BIN)/ruff check .

@@ -7,7 +7,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from config.commandline import run_command
+
+    sys.exit(run_command(sys.argv, execute_from_command_line))
 
 
 if __name__ == "__main__":

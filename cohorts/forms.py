@@ -3,12 +3,37 @@ from typing import cast
 from django import forms
 
 from accounts.lists import FilterForm
-from cohorts.models import Cohort, CohortState, DocumentType, FileKind, ProgramType
+from cohorts.models import (
+    MAX_EXPECTED_STUDENTS,
+    Cohort,
+    CohortState,
+    DocumentType,
+    FileKind,
+    ProgramType,
+)
 from enrolments.models import EnrollmentState
 from signing.models import AgreementTemplate
 
 
 class CohortForm(forms.ModelForm):
+    """A cohort's own settings. Its sponsor is chosen on the cohort's page, from the sponsors'
+    records: the sponsor's notices go to that record's contact, never to an address typed here."""
+
+    student_count = forms.IntegerField(
+        label="Expected students",
+        min_value=1,
+        max_value=MAX_EXPECTED_STUDENTS,
+        initial=1,
+        help_text="How many students you plan to enrol, for planning and for the systems the "
+        "cohort is synchronised with. It does not limit enrolment and can change later.",
+        error_messages={
+            "required": "Enter the number of students you expect.",
+            "invalid": "Enter a whole number, such as 25.",
+            "min_value": "A cohort expects at least 1 student.",
+            "max_value": "A cohort expects at most 100,000 students.",
+        },
+    )
+
     class Meta:
         model = Cohort
         fields = [
@@ -17,7 +42,6 @@ class CohortForm(forms.ModelForm):
             "start_date",
             "end_date",
             "student_count",
-            "sponsor_email",
             "main_template",
             "supporting_templates",
             "required_document_types",
@@ -28,11 +52,35 @@ class CohortForm(forms.ModelForm):
             "supporting_templates": forms.CheckboxSelectMultiple,
             "required_document_types": forms.CheckboxSelectMultiple,
         }
-        labels = {"program_type": "Programme type"}
+        labels = {
+            "program_type": "Programme type",
+            "supporting_templates": "Supporting agreements",
+        }
         help_texts = {
-            "main_template": "The agreement the institution, students and sponsor sign.",
-            "required_document_types": "What every student must upload.",
-            "student_count": "How many students you expect; you can change it later.",
+            "name": "How pages, e-mails and agreements name the cohort, e.g. "
+            "“Electrical learnership 2027”.",
+            "program_type": "The kind of programme, named in the agreements and in the "
+            "sponsor's notices.",
+            "start_date": "The programme's first day, as the agreements state it.",
+            "end_date": "The programme's last day, as the agreements state it.",
+            "main_template": "The agreement signed for this cohort by the institution, the "
+            "sponsor and each student. An admin signs it before the cohort can be activated.",
+            "supporting_templates": "Further documents each student signs after the main "
+            "agreement, such as a POPIA consent form or a code of conduct.",
+            "required_document_types": "The documents every student uploads; a verifier "
+            "reviews each one before the student's enrolment is complete.",
+        }
+        error_messages = {
+            "name": {"required": "Enter the cohort's name."},
+            "program_type": {"required": "Choose the kind of programme."},
+            "start_date": {
+                "required": "Enter the date the programme starts.",
+                "invalid": "Enter the date as year-month-day, such as 2027-02-01.",
+            },
+            "end_date": {
+                "required": "Enter the date the programme ends.",
+                "invalid": "Enter the date as year-month-day, such as 2027-11-30.",
+            },
         }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -122,7 +170,11 @@ class InviteStudentForm(forms.Form):
         try:
             return idnr.validate(value)
         except NumberError as error:
-            raise forms.ValidationError(f"This ID number is not valid: {error}.") from error
+            # stdnum's reason is a sentence of its own ("The number has an invalid length.").
+            reason = str(error).rstrip(".")
+            raise forms.ValidationError(
+                f"This ID number is not valid: {reason[:1].lower()}{reason[1:]}."
+            ) from error
 
 
 class ReviewerForm(forms.Form):

@@ -48,6 +48,9 @@ class ProgramType(models.TextChoices):
     CANDIDACY = "candidacy", "Candidacy"
 
 
+MAX_EXPECTED_STUDENTS = 100_000
+
+
 class CohortState(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"
@@ -71,7 +74,12 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     program_type = models.CharField(max_length=20, choices=ProgramType.choices)
     sponsor_email = models.EmailField(blank=True, help_text="Where sponsor notices go.")
     student_count = models.PositiveIntegerField(
-        "expected students", default=0, validators=[MaxValueValidator(100_000)]
+        "expected students",
+        default=1,
+        validators=[
+            MinValueValidator(1, "A cohort expects at least 1 student."),
+            MaxValueValidator(MAX_EXPECTED_STUDENTS, "A cohort expects at most 100,000 students."),
+        ],
     )
     main_template = models.ForeignKey(
         "signing.AgreementTemplate",

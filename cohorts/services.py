@@ -30,13 +30,26 @@ ALWAYS_EDITABLE = frozenset({"start_date", "end_date", "student_count"})
 SCALAR_FIELDS = (
     "name",
     "program_type",
-    "sponsor_email",
     "student_count",
     "start_date",
     "end_date",
     "main_template",
 )
 RELATION_FIELDS = ("supporting_templates", "required_document_types")
+# Filled from the chosen sponsor's contact (sponsors.services), never typed.
+SPONSOR_ONLY_FIELDS = frozenset({"sponsor", "sponsor_email"})
+
+
+def _sponsor_fields_refuse(fields: dict[str, Any]) -> None:
+    typed = SPONSOR_ONLY_FIELDS.intersection(fields)
+    if typed:
+        raise ValidationError(
+            {
+                name: "The cohort's sponsor, and the address its notices go to, come from the "
+                "sponsor chosen on the cohort's page."
+                for name in sorted(typed)
+            }
+        )
 
 
 def _audit_value(value: Any) -> Any:
@@ -55,10 +68,12 @@ def _lock(cohort: Cohort) -> Cohort:
 
 
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
-    """Create a draft cohort from the fields of `CohortForm`."""
+    """Create a draft cohort from the fields of `CohortForm`. Its sponsor is chosen afterwards
+    (sponsors.services.cohort_sponsor_set), which also sets where the sponsor's notices go."""
     permission_check(
         actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_create"
     )
+    _sponsor_fields_refuse(fields)
     relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
     with transaction.atomic(durable=True):
         cohort: Cohort = Cohort(created_by=actor, **fields)
@@ -84,6 +99,7 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
     permission_check(
         actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_update"
     )
+    _sponsor_fields_refuse(changes)
     with transaction.atomic(durable=True):
         cohort = _lock(cohort)
         old_values, new_values = {}, {}

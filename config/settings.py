@@ -178,10 +178,7 @@ if DJANGO_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
-    },
+    {"NAME": "accounts.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -397,5 +394,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # pypdf warns about every oddity of a hostile PDF; the refusal already says what matters.
-    "loggers": {"axes": {"level": "WARNING"}, "pypdf": {"level": "ERROR"}},
+    # pikepdf announces itself at INFO in every process that imports it, every command included.
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "pypdf": {"level": "ERROR"},
+        "pikepdf": {"level": "WARNING"},
+    },
 }

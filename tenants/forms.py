@@ -1,6 +1,7 @@
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.lists import FilterForm
@@ -50,15 +51,19 @@ class FindInstitutionForm(forms.Form):
 
 class InstitutionCreateForm(forms.Form):
     name = forms.CharField(max_length=200, label="Institution name")
-    code = forms.CharField(
-        max_length=40,
-        label="Code",
-        help_text="Lower-case letters, digits and hyphens; it becomes the institution's address.",
-    )
+    # No max_length: the code's own check says what is wrong with a long one.
+    code = forms.CharField(label="Code")
     admin_email = forms.EmailField(
         label="Super admin's e-mail", help_text="They receive an invitation to set a password."
     )
     admin_name = forms.CharField(max_length=200, required=False, label="Super admin's name")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = (
+            "Up to 40 lower-case letters, digits and hyphens, starting with a letter. It becomes "
+            f"the institution's web address: acme gives acme.{settings.PLATFORM_DOMAIN}."
+        )
 
     def clean_code(self) -> str:
         """Refused beside the field: an invalid or taken code, or one already requested."""
@@ -168,3 +173,13 @@ class SealCertificateUploadForm(forms.Form):
     def clean_file(self) -> bytes:
         """The file's content, read no further than the size limit needs."""
         return self.cleaned_data["file"].read(PKCS12_MAX_BYTES + 1)
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why",
+        help_text="Kept in the platform's audit trail with your name; the institution's people "
+        "see only that it is suspended.",
+    )

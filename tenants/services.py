@@ -38,16 +38,35 @@ RESERVED_CODES = frozenset(
 )  # fmt: skip
 
 
+CODE_MAX_LENGTH = 40
+# Characters a code cannot have, named as people call them.
+CHARACTER_NAMES = {" ": "spaces", "_": "underscores", ".": "full stops"}
+
+
+def _code_problem(code: str) -> str | None:
+    """What is wrong with a normalised code, in one sentence, or None. The form shows the rules
+    under the field: this says only which one the code breaks."""
+    if not code:
+        return "Enter a code."
+    others = sorted(set(re.findall(r"[^a-z0-9-]", code)))
+    if others:
+        names = [CHARACTER_NAMES.get(character, f"“{character}”") for character in others]
+        return f"A code cannot contain {' or '.join(names)}."
+    if not code[0].isalpha():
+        return "A code must start with a letter."
+    if code.endswith("-"):
+        return "A code cannot end with a hyphen."
+    if len(code) > CODE_MAX_LENGTH:
+        return f"A code has at most {CODE_MAX_LENGTH} characters; this one has {len(code)}."
+    return None
+
+
 def institution_code_validate(code: str) -> str:
     """Return the normalised code or raise ValidationError saying what is wrong with it."""
     code = (code or "").strip().lower()
-    if not CODE_PATTERN.match(code):
-        raise ValidationError(
-            "Use 1 to 40 lower-case letters, digits and hyphens, starting with a letter and "
-            "not ending with a hyphen (it becomes the web address, e.g. acme.%(domain)s).",
-            code="invalid",
-            params={"domain": settings.PLATFORM_DOMAIN},
-        )
+    problem = _code_problem(code)
+    if problem is not None or not CODE_PATTERN.match(code):
+        raise ValidationError(problem or "This code cannot be used.", code="invalid")
     if code in RESERVED_CODES:
         raise ValidationError("“%(code)s” is reserved; choose another code.", code="reserved",
                               params={"code": code})  # fmt: skip
@@ -184,35 +203,47 @@ def institution_provision(
 
 
 def _institution_set_status(
-    *, institution: Institution, status: str, actor: "User | None", action: str
-) -> Institution:
+    *, institution: Institution, status: str, actor: "User | None", action: str, reason: str = ""
+) -> bool:
+    """Set the status, audited in the platform's trail with the reason given; False, with
+    nothing recorded, when it already had that status (a second click, another operator)."""
     with transaction.atomic(durable=True):
-        old_status = institution.status
+        locked = Institution.objects.select_for_update().get(pk=institution.pk)
+        old_status = locked.status
         institution.status = status
-        institution.save(update_fields=["status"])
+        if old_status == status:
+            return False
+        locked.status = status
+        locked.save(update_fields=["status"])
         with schema_context(get_public_schema_name()):
             audit_record(
                 actor=actor,
                 action=action,
-                entity=institution,
+                entity=locked,
                 old_values={"status": old_status},
-                new_values={"status": status},
+                new_values={"status": status, **({"reason": reason} if reason else {})},
             )
-    return institution
+    return True
 
 
-def institution_suspend(*, institution: Institution, actor: "User | None" = None) -> Institution:
-    """Suspended institutions show a notice on every page and nobody can sign in."""
+def institution_suspend(
+    *, institution: Institution, actor: "User | None" = None, reason: str = ""
+) -> bool:
+    """Suspended institutions show a notice on every page and nobody can sign in. Returns
+    whether it was active until now."""
     return _institution_set_status(
         institution=institution, status=Institution.Status.SUSPENDED, actor=actor,
-        action="institution.suspended",
+        action="institution.suspended", reason=reason.strip(),
     )  # fmt: skip
 
 
-def institution_reactivate(*, institution: Institution, actor: "User | None" = None) -> Institution:
+def institution_reactivate(
+    *, institution: Institution, actor: "User | None" = None, reason: str = ""
+) -> bool:
+    """Returns whether it was suspended until now."""
     return _institution_set_status(
         institution=institution, status=Institution.Status.ACTIVE, actor=actor,
-        action="institution.reactivated",
+        action="institution.reactivated", reason=reason.strip(),
     )  # fmt: skip
 
 

@@ -10,9 +10,19 @@ urlpatterns = [
         "institutions/new/", views.operator_institution_create, name="operator_institution_create"
     ),
     path(
-        "institutions/<int:pk>/<str:action>/",
-        views.operator_institution_status,
-        name="operator_institution_status",
+        "institutions/<int:pk>/",
+        views.operator_institution_detail,
+        name="operator_institution_detail",
+    ),
+    path(
+        "institutions/<int:pk>/suspend/",
+        views.operator_institution_suspend,
+        name="operator_institution_suspend",
+    ),
+    path(
+        "institutions/<int:pk>/reactivate/",
+        views.operator_institution_reactivate,
+        name="operator_institution_reactivate",
     ),
     path(
         "requests/<int:pk>/<str:action>/",

@@ -23,8 +23,10 @@ from tenants.forms import (
     InstitutionFilterForm,
     InstitutionProfileForm,
     SealCertificateUploadForm,
+    SuspendForm,
 )
 from tenants.models import Institution, ProvisioningRequest
+from tenants.overview import institution_facts
 from tenants.provisioning import (
     provisioning_request_create,
     provisioning_request_dismiss,
@@ -129,24 +131,60 @@ def operator_provisioning_request(
     return redirect("tenants:operator_dashboard")
 
 
+def _operator_institution(pk: int) -> Institution:
+    institution: Institution = get_object_or_404(
+        Institution.objects.institutions().prefetch_related("domains"), pk=pk
+    )
+    return institution
+
+
+@operator_required
+def operator_institution_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """One institution as the operator sees it: addresses, status and its history, how much
+    it holds, who runs it and when someone last did something there."""
+    institution = _operator_institution(pk)
+    return render(
+        request,
+        "tenants/operator_institution_detail.html",
+        {"subject": institution, "facts": institution_facts(institution)},
+    )
+
+
+@operator_required
+def operator_institution_suspend(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """A page that says what suspending does and asks why, before anything happens."""
+    institution = _operator_institution(pk)
+    if institution.is_suspended:
+        messages.info(request, f"{institution.name} is already suspended.")
+        return redirect("tenants:operator_institution_detail", pk=pk)
+    form = SuspendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if institution_suspend(
+            institution=institution, actor=request.user, reason=form.cleaned_data["reason"]
+        ):
+            messages.success(request, f"{institution.name} is suspended: nobody can sign in there.")
+        else:
+            messages.info(request, f"{institution.name} was already suspended.")
+        return redirect("tenants:operator_institution_detail", pk=pk)
+    return render(
+        request,
+        "tenants/operator_institution_suspend.html",
+        {"subject": institution, "form": form},
+    )
+
+
 @operator_required
 @require_POST
-def operator_institution_status(
-    request: AuthenticatedRequest, pk: int, action: str
-) -> HttpResponse:
-    institution = get_object_or_404(Institution.objects.institutions(), pk=pk)
-    if action == "suspend":
-        institution_suspend(institution=institution, actor=request.user)
-        messages.success(request, f"{institution.name} is suspended: nobody can sign in there.")
-    elif action == "reactivate":
-        institution_reactivate(institution=institution, actor=request.user)
-        messages.success(request, f"{institution.name} is active again.")
+def operator_institution_reactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    institution = _operator_institution(pk)
+    if institution_reactivate(institution=institution, actor=request.user):
+        messages.success(request, f"{institution.name} is active again: people can sign in.")
     else:
-        raise Http404
+        messages.info(request, f"{institution.name} was already active.")
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
-    return redirect("tenants:operator_dashboard")
+    return redirect("tenants:operator_institution_detail", pk=pk)
 
 
 def institution_logo(request: HttpRequest) -> FileResponse:

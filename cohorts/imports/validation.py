@@ -179,7 +179,9 @@ def rows_for_import(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     checked = rows_clean(numbered)
     invalid = [row for row in checked if row.messages]
     if invalid:
-        shown = "; ".join(f"row {row.line}: {' '.join(row.messages)}" for row in invalid[:5])
-        more = f" (and {len(invalid) - 5} more)" if len(invalid) > 5 else ""
-        raise ValidationError(f"{len(invalid)} row(s) cannot be imported: {shown}{more}.")
+        # Each row's reasons are sentences already: listed as they are, full stops included.
+        counted = f"{len(invalid)} row{'s' if len(invalid) > 1 else ''}"
+        shown = " ".join(f"Row {row.line}: {' '.join(row.messages)}" for row in invalid[:5])
+        more = f" {len(invalid) - 5} more rows have problems too." if len(invalid) > 5 else ""
+        raise ValidationError(f"{counted} cannot be imported. {shown}{more}")
     return [row.cleaned for row in checked]

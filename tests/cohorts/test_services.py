@@ -33,7 +33,6 @@ def test_create_makes_a_draft_and_audits_it(admin):
         actor=admin,
         name="Q1 2027 Learnership",
         program_type="learnership",
-        sponsor_email="hr@sponsor.example",
         student_count=25,
         start_date=CohortFactory.start_date.function(),
         end_date=CohortFactory.end_date.function(),

@@ -32,7 +32,6 @@ def test_create_page_makes_a_draft(admin_client):
             "start_date": "2027-03-01",
             "end_date": "2027-08-31",
             "student_count": "12",
-            "sponsor_email": "",
             "main_template": template.pk,
             "required_document_types": [d.pk for d in documents],
         },

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import SystemRole, User
 from audit.models import AuditEvent
+from cohorts.models import Cohort, CohortState
 from enrolments.models import CohortEnrollment
 from notifications.models import OutboundEmail
 from tests.factories import UserFactory
@@ -66,7 +67,8 @@ def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(cohort, tmp_path)
     assert AuditEvent.objects.count() == audit_events
 
 
-def test_bad_rows_are_listed_and_nothing_is_imported(cohort, tmp_path):
+def mixed_file(tmp_path):
+    """One good row and three with problems (rows 3 to 5)."""
     good = student_row()
     path = tmp_path / "students.csv"
     path.write_bytes(
@@ -79,24 +81,92 @@ def test_bad_rows_are_listed_and_nothing_is_imported(cohort, tmp_path):
             ]
         )
     )
-    err = StringIO()
+    return good, path
 
-    with pytest.raises(CommandError) as failed:
-        call_command(
-            "import_students", "--institution", "alpha", "--cohort", str(cohort.pk), str(path),
-            stdout=StringIO(), stderr=err,
-        )  # fmt: skip
 
-    assert failed.value.returncode == 1
-    assert "3 of 4 rows cannot be imported" in str(failed.value)
-    report = err.getvalue().splitlines()
+def test_good_rows_are_imported_and_bad_ones_listed_as_the_upload_page_does(cohort, tmp_path):
+    good, path = mixed_file(tmp_path)
+
+    out, err = run(cohort, path)
+
+    report = err.splitlines()
     assert report[0] == "row 3 (thandi@): “thandi@” is not a valid e-mail address."
     assert report[1].startswith("row 4 (")
     assert "An ID number has 13 digits." in report[1]
     assert report[2].startswith("row 5 (")
     assert "Race is not one of" in report[2]
-    assert "unknown" not in report[2]
+    assert "unknown" not in err  # special personal information is never repeated
+    assert report[3] == (
+        "3 rows with problems are not imported. Fix them in your file and import it again: "
+        "students already imported are skipped, so nobody is added twice."
+    )
+    assert "4 rows checked in students.csv: 1 to import" in out
+    assert ", 3 with problems, 0 already in the cohort." in out
+    assert "Enrolled 1 students: 1 new accounts" in out
+    enrolled = CohortEnrollment.objects.filter(cohort=cohort).values_list("user__email", flat=True)
+    assert list(enrolled) == [good["email"]]
+
+
+def test_strict_imports_nothing_when_a_row_has_a_problem(cohort, tmp_path):
+    good, path = mixed_file(tmp_path)
+    err = StringIO()
+
+    with pytest.raises(CommandError) as failed:
+        call_command(
+            "import_students", "--institution", "alpha", "--cohort", str(cohort.pk), str(path),
+            "--strict", stdout=StringIO(), stderr=err,
+        )  # fmt: skip
+
+    assert failed.value.returncode == 1
+    assert "3 of 4 rows cannot be imported (listed above); with --strict nothing was imported" in (
+        str(failed.value)
+    )
+    assert err.getvalue().splitlines()[0].startswith("row 3 (thandi@)")
     assert not User.objects.filter(email=good["email"]).exists()
+    assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
+
+
+def test_a_strict_file_without_problems_is_imported(cohort, tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_bytes(csv_bytes([student_row(), student_row()]))
+
+    out, err = run(cohort, path, "--strict")
+
+    assert "Enrolled 2 students" in out
+    assert err == ""
+    assert CohortEnrollment.objects.filter(cohort=cohort).count() == 2
+
+
+def test_a_file_with_no_good_row_fails(cohort, tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_bytes(csv_bytes([student_row(email="nobody@"), student_row(full_name="")]))
+
+    with pytest.raises(CommandError, match="No row of this file can be imported") as failed:
+        run(cohort, path)
+
+    assert failed.value.returncode == 1
+    assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
+
+
+def test_a_dry_run_says_which_rows_would_be_left_out(cohort, tmp_path):
+    good, path = mixed_file(tmp_path)
+
+    out, _ = run(cohort, path, "--dry-run")
+
+    assert "Dry run: would enrol 1 students: 1 new accounts" in out
+    assert "Dry run: 3 rows with problems are not imported." in out
+    assert "Dry run: nothing was written." in out
+    assert not User.objects.filter(email=good["email"]).exists()
+
+
+@pytest.mark.parametrize("state", [CohortState.COMPLETED, CohortState.CANCELLED])
+def test_a_closed_cohort_is_refused_before_the_file_is_read(cohort, tmp_path, state):
+    Cohort.objects.filter(pk=cohort.pk).update(state=state)
+    path = tmp_path / "students.csv"
+    path.write_bytes(HTML_BYTES)  # not even a spreadsheet: the cohort is refused first
+
+    with pytest.raises(CommandError, match=f"Students cannot join a {state} cohort."):
+        run(cohort, path)
 
 
 def test_a_second_run_skips_the_students_already_enrolled(cohort, tmp_path):

@@ -183,8 +183,22 @@ def test_an_invalid_row_refuses_the_whole_import(cohort, admin):
     with pytest.raises(ValidationError) as refused:
         enrollments_import(cohort=cohort, actor=admin, rows=students)
 
-    assert "row 4: “not-an-address” is not a valid e-mail address." in refused.value.messages[0]
+    assert refused.value.messages == [
+        "1 row cannot be imported. Row 4: “not-an-address” is not a valid e-mail address."
+    ]
     assert not User.objects.filter(email__in=[row["email"] for row in students]).exists()
+
+
+def test_many_invalid_rows_are_listed_as_sentences(cohort, admin):
+    students = [{"line": line, **student_row(full_name="")} for line in range(2, 9)]
+
+    with pytest.raises(ValidationError) as refused:
+        enrollments_import(cohort=cohort, actor=admin, rows=students)
+
+    message = refused.value.messages[0]
+    assert message.startswith("7 rows cannot be imported. Row 2: Full name is missing. Row 3: ")
+    assert message.endswith("Row 6: Full name is missing. 2 more rows have problems too.")
+    assert ".." not in message
 
 
 def test_duplicate_rows_refuse_the_import(cohort, admin):

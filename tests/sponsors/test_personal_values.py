@@ -6,8 +6,8 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from cohorts.services import cohort_create, cohort_update
-from sponsors.services import sponsor_create, sponsor_update
+from cohorts.services import cohort_create
+from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_update
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,8 @@ def test_a_changed_contact_is_recorded_as_changed_without_either_value(admin):
         assert value not in _values(event)
 
 
-def test_a_cohorts_sponsor_address_is_recorded_as_changed_only(admin):
+def test_a_cohorts_sponsor_address_comes_from_the_sponsor_and_is_never_recorded(admin):
+    sponsor = sponsor_create(actor=admin, company_name="Ubuntu Mining", **CONTACT)
     cohort = cohort_create(
         actor=admin,
         name="Learnership",
@@ -57,13 +58,16 @@ def test_a_cohorts_sponsor_address_is_recorded_as_changed_only(admin):
         student_count=5,
         start_date="2027-02-01",
         end_date="2027-11-30",
-        sponsor_email="first@ubuntu.example",
     )
-    cohort_update(cohort=cohort, actor=admin, changes={"sponsor_email": "second@ubuntu.example"})
 
-    created = AuditEvent.objects.get(action="cohort.created")
-    updated = AuditEvent.objects.get(action="cohort.updated")
-    assert created.new_values["sponsor_email"] == "(changed)"
-    assert created.new_values["name"] == "Learnership"
-    assert (updated.old_values, updated.new_values) == ({}, {"sponsor_email": "(changed)"})
-    assert "ubuntu.example" not in _values(created) + _values(updated)
+    cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+    sponsor_update(
+        sponsor=sponsor, actor=admin, company_name="Ubuntu Mining",
+        **{**CONTACT, "contact_email": "next.person@ubuntu.example"},
+    )  # fmt: skip
+
+    cohort.refresh_from_db()
+    assert cohort.sponsor_email == "next.person@ubuntu.example"
+    events = AuditEvent.objects.filter(entity_type="cohorts.cohort", entity_id=str(cohort.pk))
+    assert {event.action for event in events} == {"cohort.created", "cohort.sponsor_set"}
+    assert "ubuntu.example" not in "".join(_values(event) for event in events)

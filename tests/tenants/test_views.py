@@ -97,7 +97,7 @@ def test_operator_suspends_and_reactivates_from_the_dashboard(client_for, operat
     client.force_login(operator)
     beta = Institution.objects.get(code="beta")
 
-    client.post(f"/operator/institutions/{beta.pk}/suspend/")
+    client.post(f"/operator/institutions/{beta.pk}/suspend/", {"reason": "Unpaid."})
     beta.refresh_from_db()
     assert beta.is_suspended
     client.post(f"/operator/institutions/{beta.pk}/reactivate/")

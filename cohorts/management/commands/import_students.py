@@ -10,9 +10,15 @@ from accounts.models import User
 from cohorts.imports.reading import SpreadsheetError, spreadsheet_read
 from cohorts.imports.selectors import enrollments_import_plan
 from cohorts.imports.validation import rows_check
-from cohorts.imports.writing import ImportResult, enrollments_import
+from cohorts.imports.writing import ImportResult, enrolling_check, enrollments_import
 from cohorts.models import Cohort
 from tenants.models import Institution
+
+
+def rows(count: int, one: str = "", many: str = "") -> str:
+    """ "1 row", "2 rows"; with words after the noun for one and for many."""
+    words = one if count == 1 else many
+    return f"{count} row{'' if count == 1 else 's'}" + (f" {words}" if words else "")
 
 
 class ProgressBar:
@@ -47,9 +53,12 @@ class ProgressBar:
 
 class Command(BaseCommand):
     help = (
-        "Import students from a CSV or XLSX file into a cohort, with the same checks as the "
-        "upload page. Bad rows are listed and nothing is imported (exit status 1); rows already "
-        "in the cohort are skipped. Each new enrolment is e-mailed an invitation."
+        "Import students from a CSV or XLSX file into a cohort, as the upload page does: the "
+        "same checks, then the good rows are enrolled and the rows with problems are listed "
+        "(fix them and run the command again: students already in the cohort are skipped). "
+        "With --strict, a single row with a problem imports nothing. Each new enrolment is "
+        "e-mailed an invitation. Exit status 1 when nothing could be imported because of a "
+        "problem."
     )
 
     def add_arguments(self, parser) -> None:
@@ -58,6 +67,11 @@ class Command(BaseCommand):
         parser.add_argument("file", help="A .csv or .xlsx file with the template's columns.")
         parser.add_argument(
             "--dry-run", action="store_true", help="Check the file and report; write nothing."
+        )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="All or nothing: import nothing if any row has a problem.",
         )
         parser.add_argument(
             "--actor",
@@ -98,6 +112,11 @@ class Command(BaseCommand):
                 )
 
         try:
+            enrolling_check(cohort)  # before reading the file, as the upload page does
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+
+        try:
             spreadsheet = spreadsheet_read(path.read_bytes())
             bar = ProgressBar(self.stderr, "Checking rows", spreadsheet.estimated_rows, progress)
             report = rows_check(cohort=cohort, rows=spreadsheet.rows, on_row=bar.update)
@@ -112,20 +131,38 @@ class Command(BaseCommand):
                 self.stdout.write(f"row {row['line']} ({who}): already in the cohort, skipped")
             else:
                 self.stderr.write(f"row {row['line']} ({who}): {' '.join(row['messages'])}")
-        if report.bad:
+        bad = len(report.bad)
+        self.stdout.write(
+            f"{rows(report.total)} checked in {path.name}: {len(report.valid)} to import into "
+            f"{cohort.name} ({institution.name}), {bad} with problems, "
+            f"{len(report.invalid) - bad} already in the cohort."
+        )
+        if bad and options["strict"]:
             raise CommandError(
-                f"{len(report.bad)} of {report.total} rows cannot be imported (listed above); "
+                f"{bad} of {rows(report.total)} cannot be imported (listed above); with --strict "
                 "nothing was imported. Fix them and run the command again."
             )
-        self.stdout.write(f"{report.total} rows checked in {path.name}: {len(report.valid)} to "
-                          f"import into {cohort.name} ({institution.name}).")  # fmt: skip
         if not report.valid:
+            if bad:
+                raise CommandError(
+                    "No row of this file can be imported (the problems are listed above); "
+                    "nothing was imported. Fix them and run the command again."
+                )
             self.stdout.write("Nothing to import.")
             return
+        left_out = ""
+        if bad:
+            left_out = (
+                f"{rows(bad, 'with a problem is', 'with problems are')} not imported. Fix them "
+                "in your file and import it again: students already imported are skipped, so "
+                "nobody is added twice."
+            )
 
         if options["dry_run"]:
             plan = enrollments_import_plan(cohort=cohort, rows=report.valid)
             self.stdout.write(self._summary(plan, prefix="Dry run: would enrol"))
+            if left_out:
+                self.stdout.write(f"Dry run: {left_out}")
             self.stdout.write("Dry run: nothing was written.")
             return
         bar = ProgressBar(self.stderr, "Importing", 100, progress, counts=False)
@@ -142,6 +179,8 @@ class Command(BaseCommand):
         finally:
             bar.finish()
         self.stdout.write(self.style.SUCCESS(self._summary(result, prefix="Enrolled")))
+        if left_out:
+            self.stderr.write(self.style.WARNING(left_out))
 
     @staticmethod
     def _summary(result: ImportResult, *, prefix: str) -> str:

@@ -8,6 +8,7 @@ class Command(BaseCommand):
     help = "Suspend an institution: its pages show a notice and nobody can sign in."
     service = staticmethod(institution_suspend)
     done = "suspended"
+    unchanged = "already suspended"
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("code", help="The institution's code (its subdomain).")
@@ -16,11 +17,13 @@ class Command(BaseCommand):
         institution = Institution.objects.institutions().filter(code=code.lower()).first()
         if institution is None:
             raise CommandError(f"No institution has the code {code!r}.")
-        self.service(institution=institution)
-        self.stdout.write(self.style.SUCCESS(f"{institution.name} is {self.done}."))
+        changed = self.service(institution=institution)
+        outcome = self.done if changed else self.unchanged
+        self.stdout.write(self.style.SUCCESS(f"{institution.name} is {outcome}."))
 
 
 class ReactivateCommand(Command):
     help = "Reactivate a suspended institution."
     service = staticmethod(institution_reactivate)
     done = "active again"
+    unchanged = "already active"
