@@ -165,7 +165,9 @@ def test_a_closed_cohort_is_refused_before_the_file_is_read(cohort, tmp_path, st
     path = tmp_path / "students.csv"
     path.write_bytes(HTML_BYTES)  # not even a spreadsheet: the cohort is refused first
 
-    with pytest.raises(CommandError, match=f"Students cannot join a {state} cohort."):
+    with pytest.raises(
+        CommandError, match=f"This cohort is {state}; students can no longer join it."
+    ):
         run(cohort, path)
 
 
