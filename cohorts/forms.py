@@ -11,6 +11,7 @@ from cohorts.models import (
     FileKind,
     ProgramType,
 )
+from cohorts.services import NO_RESPONSIBLE_ADMIN
 from enrolments.models import EnrollmentState
 from signing.models import AgreementTemplate
 
@@ -183,6 +184,32 @@ class ReviewerForm(forms.Form):
     def __init__(self, *args, verifiers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["reviewer"]).queryset = verifiers
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.full_name} ({obj.email})" if obj.full_name else obj.email
+
+
+class ResponsibleAdminsForm(forms.Form):
+    """The cohort page's choice of responsible admins, among those who may manage it."""
+
+    admins: forms.ModelMultipleChoiceField = PeopleChoiceField(
+        queryset=None,
+        label="Responsible admins",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="They are e-mailed when a student or the sponsor declines and when the sponsor "
+        "signs, and see this cohort's work first on their start page.",
+        error_messages={
+            "required": NO_RESPONSIBLE_ADMIN,
+            "invalid_choice": "Choose people from the list: only those who may manage this "
+            "cohort can be responsible for it.",
+        },
+    )
+
+    def __init__(self, *args, choices, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelMultipleChoiceField, self.fields["admins"]).queryset = choices
 
 
 class DocumentTypeForm(forms.ModelForm):

@@ -118,6 +118,13 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    responsible_admins = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="cohorts_responsible_for",
+        verbose_name="responsible admins",
+        help_text="The admins told of declines and decisions in this cohort, whose start "
+        "pages show its work first. The creator, until someone changes it; never nobody.",
+    )
     sponsor = models.ForeignKey(
         "sponsors.Sponsor",
         null=True,

@@ -5,7 +5,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from accounts.permissions import reachable
-from accounts.selectors import users_with_permission
+from accounts.selectors import manager_emails_to_tell, users_with_permission
 from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
 from cohorts.signals import cohort_completion_blockers_asked
 from enrolments.models import EnrollmentState
@@ -76,6 +76,30 @@ def cohort_verifiers(*, cohort: Cohort) -> CohortVerifiers:
     for verifier in verifiers:
         (split.reviewers if verifier.is_reviewer else split.others).append(verifier)
     return split
+
+
+def responsible_admin_choices(*, cohort: Cohort) -> QuerySet[User]:
+    """Who may be responsible for `cohort`: the active people who may manage cohorts and work
+    in this one (every cohort, or this one given to them)."""
+    granted = CohortUserObjectPermission.objects.filter(
+        content_object=cohort, permission__codename="review_cohort"
+    ).values("user_id")
+    everywhere = users_with_permission("cohorts.access_all_cohorts").values("pk")
+    return users_with_permission("cohorts.manage_cohorts").filter(
+        Q(pk__in=everywhere) | Q(pk__in=granted)
+    )
+
+
+def cohort_people_to_tell(cohort: Cohort) -> list[str]:
+    """The addresses told of a decline or a decision in `cohort`: its responsible admins who
+    can still act on it; when none can, as before responsible admins existed (the creator
+    while an admin, else every active admin), so that the news always reaches someone."""
+    addresses = list(
+        cohort.responsible_admins.filter(pk__in=responsible_admin_choices(cohort=cohort))
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+    return addresses or manager_emails_to_tell(cohort.created_by)
 
 
 def document_type_list() -> QuerySet[DocumentType]:

@@ -13,7 +13,11 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState, DocumentType
-from cohorts.selectors import cohort_completion_blockers, cohort_merge_fields
+from cohorts.selectors import (
+    cohort_completion_blockers,
+    cohort_merge_fields,
+    responsible_admin_choices,
+)
 from cohorts.signals import cohort_activated, cohort_agreements_ended, cohort_completed
 from integrations.services import sync_enqueue_for
 from signing.models import AgreementTemplate, Submission, SubmissionStatus, TemplateVersion
@@ -81,6 +85,7 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
         cohort.save()
         for name, values in relations.items():
             getattr(cohort, name).set(values)
+        cohort.responsible_admins.set([actor])
         audit_record(
             actor=actor,
             action="cohort.created",
@@ -382,6 +387,53 @@ def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed:
             entity=cohort,
             new_values={"reviewer": reviewer.pk},
         )
+
+
+NO_RESPONSIBLE_ADMIN = (
+    "Choose at least one responsible admin: someone must be told of declines and decisions "
+    "in this cohort."
+)
+
+
+def cohort_responsible_admins_set(*, cohort: Cohort, actor: User, admins: list[User]) -> Cohort:
+    """Make `admins` the cohort's responsible admins (told of its declines and decisions, its
+    work first on their start pages). Refuses an empty list and anyone who may not manage
+    this cohort, so that the news always reaches someone who can act on it."""
+    permission_check(
+        actor=actor,
+        permission="cohorts.manage_cohorts",
+        action="cohorts.cohort_responsible_admins_set",
+        obj=cohort,
+    )
+    chosen = {admin.pk: admin for admin in admins}
+    if not chosen:
+        raise ValidationError({"admins": NO_RESPONSIBLE_ADMIN}, code="required")
+    eligible = set(
+        responsible_admin_choices(cohort=cohort).filter(pk__in=chosen).values_list("pk", flat=True)
+    )
+    refused = sorted(str(admin) for pk, admin in chosen.items() if pk not in eligible)
+    if refused:
+        raise ValidationError(
+            {
+                "admins": f"{', '.join(refused)} may not manage this cohort: only people whose "
+                "roles may manage cohorts, and who work in this one, can be responsible for it."
+            },
+            code="not_an_admin",
+        )
+    with transaction.atomic(durable=True):
+        cohort = _lock(cohort)
+        before = sorted(cohort.responsible_admins.values_list("pk", flat=True))
+        after = sorted(chosen)
+        if before != after:
+            cohort.responsible_admins.set(after)
+            audit_record(
+                actor=actor,
+                action="cohort.responsible_admins_set",
+                entity=cohort,
+                old_values={"responsible_admins": before},
+                new_values={"responsible_admins": after},
+            )
+    return cohort
 
 
 def document_type_save(*, actor: User, document_type: DocumentType) -> DocumentType:

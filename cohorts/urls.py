@@ -17,6 +17,11 @@ urlpatterns = [
     path("<int:pk>/complete/", views.cohort_complete_view, name="complete"),
     path("<int:pk>/cancel/", views.cohort_cancel_view, name="cancel"),
     path("<int:pk>/reviewers/", views.cohort_reviewers, name="reviewers"),
+    path(
+        "<int:pk>/responsible-admins/",
+        views.cohort_responsible_admins,
+        name="responsible_admins",
+    ),
     path("<int:pk>/students/invite/", views.student_invite, name="student_invite"),
     path(
         "<int:pk>/students/<int:enrollment_pk>/withdraw/",

@@ -16,6 +16,7 @@ from cohorts.forms import (
     ForceCompleteForm,
     InviteStudentForm,
     ReasonForm,
+    ResponsibleAdminsForm,
     ReviewerForm,
     StudentFilterForm,
 )
@@ -28,6 +29,7 @@ from cohorts.selectors import (
     cohort_verifiers,
     document_type_list,
     main_agreement_preview_html,
+    responsible_admin_choices,
     reviewers_to_choose,
 )
 from cohorts.services import (
@@ -36,6 +38,7 @@ from cohorts.services import (
     cohort_complete,
     cohort_create,
     cohort_main_agreement_start,
+    cohort_responsible_admins_set,
     cohort_reviewer_set,
     cohort_update,
     document_type_save,
@@ -140,6 +143,7 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         context["sponsors"] = sponsor_choices()
         context["reviewers"] = verifiers.reviewers
         context["verifiers"] = verifiers.others
+        context["responsible_form"] = _responsible_form(cohort)
     return render(request, "cohorts/cohort_dashboard.html", context)
 
 
@@ -323,6 +327,34 @@ def cohort_reviewers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, "Choose a verifier.")
     return redirect("cohorts:dashboard", pk=cohort.pk)
+
+
+def _responsible_form(cohort: Cohort, data=None) -> ResponsibleAdminsForm:
+    return ResponsibleAdminsForm(
+        data,
+        choices=responsible_admin_choices(cohort=cohort),
+        initial={"admins": list(cohort.responsible_admins.values_list("pk", flat=True))},
+    )
+
+
+@permission_required("cohorts.manage_cohorts")
+def cohort_responsible_admins(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The responsible admins card's form on a page of its own, where its errors are shown."""
+    cohort = _cohort(request, pk)
+    form = _responsible_form(cohort, request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            cohort_responsible_admins_set(
+                cohort=cohort, actor=request.user, admins=list(form.cleaned_data["admins"])
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The cohort's responsible admins are saved.")
+            return redirect("cohorts:dashboard", pk=cohort.pk)
+    return render(
+        request, "cohorts/cohort_responsible_admins.html", {"cohort": cohort, "form": form}
+    )
 
 
 @permission_required("cohorts.manage_cohorts")

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from accounts.selectors import manager_emails_to_tell
 from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
+from cohorts.selectors import cohort_people_to_tell
 from enrolments.models import CohortEnrollment
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
@@ -207,7 +207,7 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
     url = institution_url(
         tenant_connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
     )
-    for recipient in manager_emails_to_tell(cohort.created_by):
+    for recipient in cohort_people_to_tell(cohort):
         email_enqueue(
             recipient=recipient,
             template="student_agreement_declined",

@@ -9,10 +9,9 @@ from django.urls import reverse
 
 from accounts.models import SystemRole, User
 from accounts.permissions import permission_check
-from accounts.selectors import manager_emails_to_tell
 from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
-from cohorts.selectors import cohort_merge_fields
+from cohorts.selectors import cohort_merge_fields, cohort_people_to_tell
 from notifications.services import email_enqueue
 from signing.models import Submission, SubmissionStatus, Submitter
 from signing.services.submissions import (
@@ -256,7 +255,7 @@ def _tell_admins(submission: Submission, *, outcome: str, reason: str = "") -> N
     cohort = Cohort.objects.select_related("sponsor").get(pk=submission.subject_id)
     url = institution_url(tenant_connection.tenant, reverse("cohorts:dashboard", args=[cohort.pk]))
     sponsor_name = cohort.sponsor.company_name if cohort.sponsor else "The sponsor"
-    for recipient in manager_emails_to_tell(submission.created_by):
+    for recipient in cohort_people_to_tell(cohort):
         email_enqueue(
             recipient=recipient,
             template="sponsor_outcome",
