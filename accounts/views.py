@@ -18,6 +18,7 @@ from accounts.forms import (
     UserInviteForm,
     UserRolesForm,
 )
+from accounts.home import home_panels_for
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.models import Role, SystemRole, User
@@ -155,7 +156,15 @@ def invitation_resend_view(request: HttpRequest, token: str) -> HttpResponse:
 def home(request: AuthenticatedRequest) -> HttpResponse:
     if not request.user.permission_codes and SystemRole.STUDENT in request.user.role_keys:
         return redirect("enrolments:my_enrolments")
-    return render(request, "accounts/home.html")
+    panels = home_panels_for(request.user)
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "wide_panels": [panel for panel in panels if panel.wide],
+            "card_panels": [panel for panel in panels if not panel.wide],
+        },
+    )
 
 
 @permission_required("accounts.manage_people")

@@ -1,13 +1,20 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 
 from accounts.models import User
 from accounts.permissions import reachable
 from accounts.selectors import manager_emails_to_tell, users_with_permission
-from cohorts.models import Cohort, CohortState, CohortUserObjectPermission, DocumentType
-from cohorts.signals import cohort_completion_blockers_asked
+from cohorts.models import (
+    CLOSED_STATES,
+    Cohort,
+    CohortState,
+    CohortUserObjectPermission,
+    DocumentType,
+)
+from cohorts.signals import cohort_completion_blockers_asked, cohort_work_asked
 from enrolments.models import EnrollmentState
 from signing.documents import body_fill_for_reading, placeholder_values
 from signing.selectors import standard_merge_values
@@ -154,3 +161,82 @@ def cohort_completion_blockers(cohort: Cohort) -> list[str]:
     answers = cohort_completion_blockers_asked.send(sender=Cohort, cohort=cohort)
     # django-stubs types a receiver's answer as str | None; these receivers answer lists.
     return [blocker for _receiver, blockers in answers for blocker in cast(list[str], blockers)]
+
+
+@dataclass(frozen=True)
+class CohortWorkItem:
+    """One kind of work waiting in a cohort, such as "3 documents to review", and where it is
+    done."""
+
+    label: str
+    url: str
+
+
+@dataclass
+class CohortWork:
+    cohort: Cohort
+    is_responsible: bool
+    items: list[CohortWorkItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CohortWorkPanel:
+    """The admin's start page: their open cohorts with what waits in each (theirs first), or,
+    while the institution has no cohort at all, the first steps."""
+
+    cohorts: list[CohortWork]
+    more: bool  # open cohorts beyond those listed
+    first_steps: bool
+    has_sponsor: bool = False
+
+
+HOME_COHORTS = 8
+
+
+def cohort_work_for_home(*, user: User, limit: int = HOME_COHORTS) -> CohortWorkPanel:
+    """The open cohorts `user` reaches, those they are responsible for first, each with the
+    work the apps built on cohorts report waiting (cohorts.signals.cohort_work_asked), in a
+    number of queries that does not grow with the number of cohorts."""
+    responsible = Cohort.responsible_admins.through.objects.filter(
+        cohort_id=OuterRef("pk"), user_id=user.pk
+    )
+    cohorts = list(
+        cohorts_visible_to(user)
+        .exclude(state__in=CLOSED_STATES)
+        .annotate(is_responsible=Exists(responsible))
+        .order_by("-is_responsible", "-start_date", "name", "pk")[: limit + 1]
+    )
+    if not cohorts:
+        if Cohort.objects.exists():
+            return CohortWorkPanel(cohorts=[], more=False, first_steps=False)
+        sponsors = Cohort._meta.get_field("sponsor").related_model._default_manager
+        return CohortWorkPanel(
+            cohorts=[], more=False, first_steps=True, has_sponsor=sponsors.exists()
+        )
+    more, cohorts = len(cohorts) > limit, cohorts[:limit]
+    work = {cohort.pk: CohortWork(cohort, cohort.is_responsible) for cohort in cohorts}
+    for cohort in cohorts:
+        if cohort.state == CohortState.DRAFT and cohort.admin_signed_at is None:
+            work[cohort.pk].items.append(
+                CohortWorkItem(
+                    "Main agreement to sign"
+                    if cohort.main_template_id
+                    else "Main agreement to choose",
+                    reverse(
+                        "cohorts:sign" if cohort.main_template_id else "cohorts:edit",
+                        args=[cohort.pk],
+                    ),
+                )
+            )
+    for _receiver, answer in cohort_work_asked.send(sender=Cohort, cohorts=cohorts, user=user):
+        # django-stubs types a receiver's answer as str | None; these receivers answer dicts.
+        for pk, items in cast(dict[int, list[CohortWorkItem]], answer).items():
+            work[pk].items.extend(items)
+    return CohortWorkPanel(cohorts=list(work.values()), more=more, first_steps=False)
+
+
+def cohort_home_panel(user: User) -> dict[str, object] | None:
+    """The start page's cohorts panel (accounts.home), for those who manage cohorts."""
+    if not user.may("cohorts.manage_cohorts"):
+        return None
+    return {"work": cohort_work_for_home(user=user)}

@@ -16,3 +16,7 @@ cohort_agreements_ended = Signal()
 # such as "3 enrolment(s) are not complete" (kwargs: cohort). Receivers answer in the order
 # of INSTALLED_APPS.
 cohort_completion_blockers_asked = Signal()
+# Asked by the start page for what is waiting in some open cohorts (kwargs: cohorts, a list of
+# Cohort; user, who asks): each receiver returns {cohort pk: [CohortWorkItem, ...]} for its own
+# kind of work, in a number of queries that does not grow with the number of cohorts.
+cohort_work_asked = Signal()

@@ -11,6 +11,7 @@ class EnrolmentsConfig(AppConfig):
             cohort_activated,
             cohort_agreements_ended,
             cohort_completion_blockers_asked,
+            cohort_work_asked,
         )
         from enrolments import receivers
         from enrolments.agreements import (
@@ -24,6 +25,7 @@ class EnrolmentsConfig(AppConfig):
         cohort_activated.connect(receivers.cohort_activated_send_agreements)
         cohort_agreements_ended.connect(receivers.cohort_agreements_ended_revoke)
         cohort_completion_blockers_asked.connect(receivers.cohort_completion_blockers_enrollments)
+        cohort_work_asked.connect(receivers.cohort_work_enrollments)
         invitation_refusals_asked.connect(receivers.invitation_refused_closed_cohorts)
         callbacks.register("enrolments.agreement_signed", enrollment_agreement_signed)
         callbacks.register("enrolments.agreement_declined", enrollment_agreement_declined)

@@ -4,10 +4,17 @@ EnrolmentsConfig.ready."""
 
 from typing import Any
 
+from django.urls import reverse
+
 from accounts.models import SystemRole, User
 from cohorts.models import Cohort
+from cohorts.selectors import CohortWorkItem
 from enrolments.models import CohortEnrollment, EnrollmentState
-from enrolments.selectors import enrollment_counts
+from enrolments.selectors import (
+    agreements_to_countersign_counts,
+    enrollment_counts,
+    invitations_not_accepted_counts,
+)
 from enrolments.services import enrollment_agreements_send_on_commit
 from signing.services.submissions import submissions_revoke_pending
 
@@ -42,6 +49,31 @@ def cohort_completion_blockers_enrollments(
     if unverified:
         blockers.append(f"{unverified} complete enrolment(s) have unverified documents")
     return blockers
+
+
+def cohort_work_enrollments(
+    sender: type[Cohort], *, cohorts: list[Cohort], **kwargs: Any
+) -> dict[int, list[CohortWorkItem]]:
+    """The start page's work in each cohort: agreements waiting for the institution's
+    signature and invitations not accepted yet."""
+    ids = [cohort.pk for cohort in cohorts]
+    countersign = agreements_to_countersign_counts(cohort_ids=ids)
+    not_accepted = invitations_not_accepted_counts(cohort_ids=ids)
+    work: dict[int, list[CohortWorkItem]] = {}
+    for pk in ids:
+        url = reverse("cohorts:dashboard", args=[pk])
+        items = work.setdefault(pk, [])
+        if countersign.get(pk):
+            n = countersign[pk]
+            items.append(CohortWorkItem(f"{n} agreement{'s'[: n != 1]} to countersign", url))
+        if not_accepted.get(pk):
+            n = not_accepted[pk]
+            items.append(
+                CohortWorkItem(
+                    f"{n} invitation{'s'[: n != 1]} not accepted", f"{url}?state=waiting"
+                )
+            )
+    return work
 
 
 def invitation_refused_closed_cohorts(sender: type[User], *, user: User, **kwargs: Any) -> str:

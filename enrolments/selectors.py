@@ -291,3 +291,52 @@ def enrollments_lacking_agreement(
     if enrollment_ids is not None:
         enrollments = enrollments.filter(pk__in=enrollment_ids)
     return enrollments.order_by("pk")
+
+
+# The institution's signer on a learner's agreement (signing.models.SignerRole).
+INSTITUTION_SIGNER_ROLE = "institution_admin"
+
+
+def agreements_to_countersign_counts(*, cohort_ids: list[int]) -> dict[int, int]:
+    """Per cohort, the students' agreements whose next signer is the institution: a signer
+    of the institution who has not signed (nor declined) on a pending agreement whose
+    earlier signers have all signed, whatever the number and order of signers. One query."""
+    earlier_unsigned = Submitter.objects.filter(
+        submission_id=OuterRef("submission_id"),
+        order__lt=OuterRef("order"),
+        signed_at__isnull=True,
+    )
+    enrollment_cohort = (
+        CohortEnrollment.objects.annotate(key=Cast("pk", output_field=CharField()))
+        .filter(key=OuterRef("submission__subject_id"))
+        .values("cohort_id")[:1]
+    )
+    rows = (
+        Submitter.objects.filter(
+            role=INSTITUTION_SIGNER_ROLE,
+            signed_at__isnull=True,
+            declined_at__isnull=True,
+            submission__status=SubmissionStatus.PENDING,
+            submission__subject_type=CohortEnrollment._meta.label_lower,
+        )
+        .exclude(Exists(earlier_unsigned))
+        .annotate(cohort_id=Subquery(enrollment_cohort))
+        .filter(cohort_id__in=cohort_ids)
+        .order_by()
+        .values("cohort_id")
+        .annotate(n=Count("submission_id", distinct=True))
+    )
+    return {row["cohort_id"]: row["n"] for row in rows}
+
+
+def invitations_not_accepted_counts(*, cohort_ids: list[int]) -> dict[int, int]:
+    """Per cohort, the students still enrolled who have not accepted their invitation (set a
+    password). One query."""
+    rows = (
+        CohortEnrollment.objects.filter(cohort_id__in=cohort_ids, user__password__startswith="!")
+        .exclude(state=EnrollmentState.WITHDRAWN)
+        .order_by()
+        .values("cohort_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["cohort_id"]: row["n"] for row in rows}

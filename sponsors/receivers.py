@@ -3,9 +3,12 @@ SponsorsConfig.ready. Each runs inside the cohort's transaction."""
 
 from typing import Any
 
+from django.urls import reverse
+
 from accounts.models import User
 from cohorts.models import Cohort
-from sponsors.selectors import cohort_sponsor_status
+from cohorts.selectors import CohortWorkItem
+from sponsors.selectors import cohort_sponsor_status, cohorts_sponsor_unsigned
 from sponsors.services import sponsor_cohort_activated_notify, sponsor_cohort_completed_notify
 
 
@@ -28,3 +31,18 @@ def cohort_completion_blockers_sponsor(
     if cohort.sponsor_id is not None and cohort_sponsor_status(cohort).state != "signed":
         return ["the sponsor has not signed the agreement"]
     return []
+
+
+def cohort_work_sponsor(
+    sender: type[Cohort], *, cohorts: list[Cohort], **kwargs: Any
+) -> dict[int, list[CohortWorkItem]]:
+    """The start page's work in each cohort: a sponsor who has not signed yet."""
+    unsigned = cohorts_sponsor_unsigned(cohort_ids=[cohort.pk for cohort in cohorts])
+    return {
+        pk: [
+            CohortWorkItem(
+                "Sponsor not signed yet", reverse("cohorts:dashboard", args=[pk]) + "#sponsor"
+            )
+        ]
+        for pk in unsigned
+    }

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import SystemRole, User
@@ -110,6 +110,23 @@ def cohort_sponsor_status(cohort: Cohort) -> SponsorStatus:
     if link is not None and link.revoked_at is None and link.expires_at <= timezone.now():
         return SponsorStatus("expired", "Link expired", link.expires_at, email=submitter.email)
     return SponsorStatus("invited", "Invited", submitter.sent_at, email=submitter.email)
+
+
+def cohorts_sponsor_unsigned(*, cohort_ids: list[int]) -> list[int]:
+    """Of these cohorts, those with a sponsor who has not signed the text the institution
+    signed (as cohort_sponsor_status counts a signature), in one query."""
+    signed = SponsorAgreement.objects.filter(
+        cohort_id=OuterRef("pk"),
+        sponsor_id=OuterRef("sponsor_id"),
+        submission__template_version_id=OuterRef("main_template_version_id"),
+        submission__submitters__role=SPONSOR_ROLE,
+        submission__submitters__signed_at__isnull=False,
+    )
+    return list(
+        Cohort.objects.filter(pk__in=cohort_ids, sponsor__isnull=False)
+        .exclude(Exists(signed))
+        .values_list("pk", flat=True)
+    )
 
 
 def cohort_summary(cohort: Cohort) -> dict[str, Any]:

@@ -108,6 +108,18 @@ def review_queue_counts(*, user: User) -> QueueCounts:
     return QueueCounts(**counts)
 
 
+def review_counts_by_cohort(*, user: User, cohort_ids: list[int]) -> dict[int, int]:
+    """Per cohort, the documents waiting for `user`'s review, in one query."""
+    rows = (
+        _awaiting_review(user)
+        .filter(enrollment__cohort_id__in=cohort_ids)
+        .order_by()
+        .values("enrollment__cohort_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["enrollment__cohort_id"]: row["n"] for row in rows}
+
+
 def queue_cohort_choices(*, user: User) -> QuerySet[Cohort]:
     """The cohorts a reviewer may filter the queue by, each with its number waiting."""
     waiting = Q(
