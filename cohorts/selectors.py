@@ -170,6 +170,9 @@ class CohortWorkItem:
 
     label: str
     url: str
+    # Where it comes in the cohort's list: the main agreement 10, documents 20, agreements to
+    # countersign 30, invitations 40, the sponsor 50.
+    rank: int = 100
 
 
 @dataclass
@@ -226,12 +229,15 @@ def cohort_work_for_home(*, user: User, limit: int = HOME_COHORTS) -> CohortWork
                         "cohorts:sign" if cohort.main_template_id else "cohorts:edit",
                         args=[cohort.pk],
                     ),
+                    rank=10,
                 )
             )
     for _receiver, answer in cohort_work_asked.send(sender=Cohort, cohorts=cohorts, user=user):
         # django-stubs types a receiver's answer as str | None; these receivers answer dicts.
         for pk, items in cast(dict[int, list[CohortWorkItem]], answer).items():
             work[pk].items.extend(items)
+    for row in work.values():
+        row.items.sort(key=lambda item: item.rank)
     return CohortWorkPanel(cohorts=list(work.values()), more=more, first_steps=False)
 
 

@@ -48,6 +48,7 @@ from cohorts.services import (
     cohort_complete,
     cohort_create,
     cohort_main_agreement_start,
+    cohort_responsible_admins_set,
     cohort_reviewer_set,
 )
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
@@ -309,6 +310,13 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
                 sponsor=sponsor,
                 passwords=passwords,
             )
+        # The programme's admin looks after the running intake with the super admin: it comes
+        # first on their start page, and they hear of its declines.
+        cohort_responsible_admins_set(
+            cohort=demo.cohorts[CohortState.ACTIVE],
+            actor=admin,
+            admins=[admin, staff[SystemRole.ADMIN]],
+        )
     return demo
 
 

@@ -65,12 +65,16 @@ def cohort_work_enrollments(
         items = work.setdefault(pk, [])
         if countersign.get(pk):
             n = countersign[pk]
-            items.append(CohortWorkItem(f"{n} agreement{'s'[: n != 1]} to countersign", url))
+            items.append(
+                CohortWorkItem(f"{n} agreement{'s'[: n != 1]} to countersign", url, rank=30)
+            )
         if not_accepted.get(pk):
             n = not_accepted[pk]
             items.append(
                 CohortWorkItem(
-                    f"{n} invitation{'s'[: n != 1]} not accepted", f"{url}?state=waiting"
+                    f"{n} invitation{'s'[: n != 1]} not accepted",
+                    f"{url}?state=waiting",
+                    rank=40,
                 )
             )
     return work

@@ -41,7 +41,9 @@ def cohort_work_sponsor(
     return {
         pk: [
             CohortWorkItem(
-                "Sponsor not signed yet", reverse("cohorts:dashboard", args=[pk]) + "#sponsor"
+                "Sponsor not signed yet",
+                reverse("cohorts:dashboard", args=[pk]) + "#sponsor",
+                rank=50,
             )
         ]
         for pk in unsigned

@@ -17,7 +17,11 @@ def cohort_work_documents(
     counts = review_counts_by_cohort(user=user, cohort_ids=[cohort.pk for cohort in cohorts])
     queue = reverse("verification:queue")
     return {
-        pk: [CohortWorkItem(f"{n} document{'s'[: n != 1]} to review", f"{queue}?cohort={pk}")]
+        pk: [
+            CohortWorkItem(
+                f"{n} document{'s'[: n != 1]} to review", f"{queue}?cohort={pk}", rank=20
+            )
+        ]
         for pk, n in counts.items()
         if n
     }

@@ -111,6 +111,11 @@ def test_an_admin_sees_their_cohorts_first_with_what_waits_in_each(
     assert "2 agreements to countersign" in row
     assert "7 invitations not accepted" in row
     assert "Sponsor not signed yet" not in row
+    assert (
+        row.index("documents to review")
+        < row.index("agreements to countersign")
+        < row.index("invitations not accepted")
+    )
     other_row = _cohort_row(page, other)
     assert "You are responsible" not in other_row
     assert "Sponsor not signed yet" in other_row
