@@ -86,7 +86,12 @@ def form_classes() -> list[type[forms.BaseForm]]:
 def extra_arguments(cls: type[forms.BaseForm], person: User) -> dict:
     """What a form needs besides its data, as its view gives it."""
     wanted = inspect.signature(cls.__init__).parameters
-    given = {"user": person, "verifiers": User.objects.all(), "document_type_name": "ID document"}
+    given = {
+        "user": person,
+        "verifiers": User.objects.all(),
+        "choices": User.objects.all(),
+        "document_type_name": "ID document",
+    }
     return {name: value for name, value in given.items() if name in wanted}
 
 

@@ -33,7 +33,7 @@ def test_a_sponsors_decline_names_the_cohort_as_typed(admin):
         contact_email="sipho@ubuntu.example",
     )
     cohort = cohort_sponsor_set(
-        cohort=CohortFactory(name=NAME, signed=True), sponsor=sponsor, actor=admin
+        cohort=CohortFactory(name=NAME, signed=True, created_by=admin), sponsor=sponsor, actor=admin
     )
     sponsor_invite(cohort=cohort, actor=admin)
     token = last_link_to("sipho@ubuntu.example")
