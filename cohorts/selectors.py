@@ -212,6 +212,7 @@ def cohort_work_for_home(*, user: User, limit: int = HOME_COHORTS) -> CohortWork
     if not cohorts:
         if Cohort.objects.exists():
             return CohortWorkPanel(cohorts=[], more=False, first_steps=False)
+        # Through the cohort's own relation: cohorts sits below sponsors and never imports it.
         sponsors = Cohort._meta.get_field("sponsor").related_model._default_manager
         return CohortWorkPanel(
             cohorts=[], more=False, first_steps=True, has_sponsor=sponsors.exists()

@@ -174,3 +174,11 @@ def test_a_trainer_is_told_nothing_is_waiting(client_of):
     assert "Nothing is waiting for you" in page
     assert 'data-panel="nothing-waiting"' in page
     assert 'data-panel="cohorts"' not in page
+
+
+def test_the_start_page_lists_a_bounded_number_of_cohorts(admin, admin_client):
+    for number in range(9):
+        CohortFactory(active=True, name=f"Intake {number}")
+    page = _home(admin_client)
+    assert page.count("data-cohort=") == 8
+    assert "More cohorts are open" in page
