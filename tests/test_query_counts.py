@@ -145,7 +145,7 @@ def test_review_queue_of_a_verifier(admin, client_of, page_queries):
     granted, other = _cohorts_with_students(admin, cohorts=2, students=1)
     _with_uploads(granted, admin)
     _with_uploads(other, admin)
-    text = page_queries(client_of(_verifier_of(granted, admin)), "/review/", 22)
+    text = page_queries(client_of(_verifier_of(granted, admin)), "/review/", 26)
     assert text.count(f"Student {granted.pk}-") >= 8
     assert f"Student {other.pk}-" not in text
 
@@ -220,3 +220,22 @@ def test_my_enrolments_of_a_student(admin, client_of, page_queries):
         upload_document(enrollment, id_type())
     text = page_queries(client_of(enrollments[0].user), "/my/", 18)
     assert all(cohort.name in text for cohort in cohorts)
+
+
+def test_cohort_dashboard_with_agreements_and_documents_at_every_step(
+    admin, client_of, page_queries
+):
+    """The agreement and documents columns are read in the table's own query: a cohort of
+    students at every step costs what a cohort of new ones does, at two sizes."""
+    from tests.enrolments.table_support import students_at_every_step
+
+    fresh, busy = _cohorts_with_students(admin, cohorts=2, students=0)
+    _enrol(fresh, admin, 5)
+    students_at_every_step(admin, busy)
+    client = client_of(admin)
+    page_queries(client, f"/cohorts/{fresh.pk}/", 26)
+    text = page_queries(client, f"/cohorts/{busy.pk}/", 26)
+    assert "Waiting for the sponsor" in text
+    _enrol(busy, admin, 6, start=50)
+    text = page_queries(client, f"/cohorts/{busy.pk}/?agreement=waiting", 26)
+    assert "Waiting for the student" in text
