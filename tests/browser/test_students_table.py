@@ -114,7 +114,7 @@ def test_filtering_the_students_by_agreement_and_documents(page: Page, site, coh
         "href", re.compile(r"/export/students\.csv\?agreement=waiting&documents=not_uploaded$")
     )
     expect(table.get_by_role("link", name="Excel (XLSX)")).to_be_visible()
-    expect(table.get_by_text("Export these 1 students:")).to_be_visible()
+    expect(table.get_by_text("Export 1 student:")).to_be_visible()
     with page.expect_download() as download:
         export.click()
     assert download.value.suggested_filename.startswith("plumbing-2027-students-")
