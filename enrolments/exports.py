@@ -10,6 +10,7 @@ with an apostrophe, and XLSX cells are written as text, never as formulas.
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -148,15 +149,19 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
 
 def _xlsx_bytes(rows: list[list[str]], title: str) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new workbook has its one sheet
-    sheet.title = title[:31] or "Students"  # Excel's limit on a sheet's name
+    # Excel refuses these characters in a sheet's name, and names longer than 31.
+    sheet.title = " ".join(re.sub(r"[\\/?*\[\]:]", " ", title).split())[:31] or "Students"
     for row_number, row in enumerate(rows, 1):
-        for column_number, value in enumerate(row, 1):
+        for column_number, text in enumerate(row, 1):
+            # Control characters (a pasted name can carry one) are not allowed in the file.
+            value = ILLEGAL_CHARACTERS_RE.sub("", text)
             cell = sheet.cell(row=row_number, column=column_number, value=value)
             # openpyxl stores a string that starts with "=" as a formula: keep it text.
             cell.data_type = "s"

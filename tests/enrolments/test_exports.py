@@ -16,7 +16,7 @@ from cohorts.services import cohort_reviewer_set
 from enrolments.exports import cohort_students_export, csv_cell
 from enrolments.services import enrollment_details_save, enrollment_invite
 from tests.enrolments.table_support import DECLINE_REASON, students_at_every_step
-from tests.factories import UserFactory
+from tests.factories import CohortFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,18 @@ def test_a_student_may_not_export_their_cohort(students, client_of):
     student.save(update_fields=["password"])
 
     assert client_of(student).get(_url(students, "csv")).status_code == 404
+
+
+def test_the_xlsx_of_a_cohort_whose_name_excel_would_refuse_as_a_sheet_name(admin, admin_client):
+    cohort = CohortFactory(active=True, name="Plumbing 2027/28: group [A]?")
+    enrollment_invite(
+        cohort=cohort, actor=admin, email="bell@example.org", full_name="Bell\x07 Ringer"
+    )
+
+    response = admin_client.get(f"/cohorts/{cohort.pk}/export/students.xlsx")
+
+    assert response.status_code == 200
+    assert 'filename="plumbing-202728-group-a-students-' in response["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.title == "Plumbing 2027 28 group A"
+    assert sheet["A2"].value == "Bell Ringer"
