@@ -1,6 +1,7 @@
 from typing import cast
 
 from django import forms
+from django.utils.http import urlencode
 
 from accounts.lists import FilterForm
 from cohorts.models import (
@@ -12,7 +13,7 @@ from cohorts.models import (
     ProgramType,
 )
 from cohorts.services import NO_RESPONSIBLE_ADMIN
-from enrolments.models import EnrollmentState
+from enrolments.models import AgreementStatus, DocumentsStatus, EnrollmentState
 from signing.models import AgreementTemplate
 
 
@@ -134,8 +135,40 @@ class StudentFilterForm(FilterForm):
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "Search by name or e-mail"}),
     )
-    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *EnrollmentState.choices])
+    state = forms.ChoiceField(
+        required=False,
+        label="Progress",
+        choices=[("", "Any progress"), *EnrollmentState.choices],
+        error_messages={"invalid_choice": "Choose a progress from the list."},
+    )
+    agreement = forms.ChoiceField(
+        required=False,
+        label="Agreement",
+        choices=[("", "Any agreement"), *AgreementStatus.choices],
+        error_messages={"invalid_choice": "Choose an agreement status from the list."},
+    )
+    documents = forms.ChoiceField(
+        required=False,
+        label="Documents",
+        choices=[("", "Any documents"), *DocumentsStatus.choices],
+        error_messages={"invalid_choice": "Choose a documents status from the list."},
+    )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    FILTERS = ("q", "state", "agreement", "documents")
+
+    @property
+    def chosen(self) -> dict[str, str]:
+        """The filters given in the address (not the sort order), as given: the sort links and
+        the export keep them."""
+        if not self.is_bound:
+            return {}
+        return {name: value for name in self.FILTERS if (value := self.data.get(name, "").strip())}
+
+    @property
+    def query(self) -> str:
+        """`chosen` as a query string, ending with "&" when not empty, for links to add to."""
+        return urlencode(self.chosen) + "&" if self.chosen else ""
 
 
 class ReasonForm(forms.Form):

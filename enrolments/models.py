@@ -127,6 +127,28 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
         """Documents are waiting for review (e.g. a new version after a rejection)."""
 
 
+class AgreementStatus(models.TextChoices):
+    """Where an enrolment's latest agreement stands, as the cohort's students table, its
+    filters and its export say it. Worked out by enrolments.selectors, never stored."""
+
+    NOT_SENT = "not_sent", "Not sent"
+    WAITING = "waiting", "Waiting for signatures"
+    DECLINED = "declined", "Declined"
+    SIGNED = "signed", "Signed"
+    REVOKED = "revoked", "Revoked"
+
+
+class DocumentsStatus(models.TextChoices):
+    """Where an enrolment's required documents stand taken together (the student still has
+    to upload one, a reviewer has to look at one, one was rejected, all approved): the
+    students table's documents column and filter. Worked out by enrolments.selectors."""
+
+    NOT_UPLOADED = "not_uploaded", "Not uploaded"
+    WAITING_REVIEW = "waiting_review", "Waiting for review"
+    REJECTED = "rejected", "Rejected"
+    APPROVED = "approved", "Approved"
+
+
 class DocumentStatus(models.TextChoices):
     PENDING = "pending", "Waiting for review"
     VERIFIED = "verified", "Verified"

@@ -1,13 +1,29 @@
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import User
 from cohorts.models import Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_merge_fields
 from enrolments.models import (
+    AgreementStatus,
     CohortEnrollment,
+    DocumentsStatus,
     DocumentStatus,
     EnrollmentState,
     StudentDocument,
@@ -23,7 +39,8 @@ SORTABLE = {
     "name": "user__full_name",
     "email": "user__email",
     "state": "state",
-    "documents": "document_verification_state",
+    "documents": "documents_status",
+    "agreement": "agreement_status",
     "invited": "invited_at",
 }
 
@@ -57,20 +74,120 @@ def enrollment_counts(*, cohort: Cohort) -> dict[str, int]:
 
 
 def enrollment_list_for_cohort(
-    *, cohort: Cohort, search: str = "", state: str = "", sort: str = "name"
+    *,
+    cohort: Cohort,
+    search: str = "",
+    state: str = "",
+    agreement: str = "",
+    documents: str = "",
+    sort: str = "name",
 ) -> QuerySet[CohortEnrollment]:
-    """The cohort dashboard's students table."""
-    enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
-        cohort=cohort
-    ).select_related("user")
+    """The cohort dashboard's students table (and its export), each row with its agreement's
+    and documents' status (`with_table_statuses`), filtered by them if asked."""
+    enrollments: QuerySet[CohortEnrollment] = with_table_statuses(
+        CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    )
     if search:
         enrollments = enrollments.filter(
             Q(user__full_name__icontains=search) | Q(user__email__icontains=search)
         )
     if state:
         enrollments = enrollments.filter(state=state)
+    if agreement:
+        enrollments = enrollments.filter(Q(agreement_status=agreement))  # an annotation
+    if documents:
+        enrollments = enrollments.filter(Q(documents_status=documents))
     field = SORTABLE.get(sort.removeprefix("-"), "user__full_name")
     return enrollments.order_by(f"-{field}" if sort.startswith("-") else field, "pk")
+
+
+def _count(queryset: QuerySet[Any], group: str) -> Coalesce:
+    """How many rows of `queryset` (correlated to the outer query), as a subquery: a count per
+    row without a join that would multiply the rows."""
+    return Coalesce(
+        Subquery(queryset.order_by().values(group).annotate(n=Count("pk")).values("n")),
+        0,
+        output_field=IntegerField(),
+    )
+
+
+def with_table_statuses(
+    enrollments: QuerySet[CohortEnrollment],
+) -> QuerySet[CohortEnrollment]:
+    """Each enrolment with, in the same query (so the table's query count does not grow with
+    its rows, and its filters and sorting work in the database):
+
+    - `agreement_status` (AgreementStatus) from the latest agreement submission;
+    - `agreement_waiting_role`: while it waits, the role of the first signer by `order` who has
+      not signed (the agreement may have several signers: student, sponsor, institution);
+    - `agreement_declined_role` and `agreement_decline_reason`: who declined it, and why;
+    - `documents_required`, `documents_uploaded`, `documents_waiting`, `documents_rejected`
+      (current versions of the cohort's required documents) and `documents_status`
+      (DocumentsStatus: a rejection first, then a missing upload, then one waiting for review).
+    """
+    subject = Cast(OuterRef("pk"), output_field=CharField())
+    signers = Submitter.objects.filter(
+        submission__subject_type=CohortEnrollment._meta.label_lower, submission__subject_id=subject
+    )
+    waiting_signer = signers.filter(
+        submission__status=SubmissionStatus.PENDING,
+        signed_at__isnull=True,
+        declined_at__isnull=True,
+    ).order_by("-submission__created_at", "-submission__pk", "order")
+    decliner = signers.filter(declined_at__isnull=False).order_by(
+        "-submission__created_at", "-submission__pk", "order"
+    )
+    current = StudentDocument.objects.filter(
+        enrollment=OuterRef("pk"), is_current=True, document_type__cohorts=OuterRef("cohort_id")
+    )
+    required = Cohort.required_document_types.through.objects.filter(
+        cohort_id=OuterRef("cohort_id")
+    )
+    latest_status = Subquery(_agreement_submissions().values("status")[:1])
+    annotated = enrollments.annotate(
+        latest_submission_status=latest_status,
+        agreement_waiting_role=Subquery(waiting_signer.values("role")[:1]),
+        agreement_declined_role=Subquery(decliner.values("role")[:1]),
+        agreement_decline_reason=Subquery(decliner.values("decline_reason")[:1]),
+        documents_required=_count(required, "cohort_id"),
+        documents_uploaded=_count(current, "enrollment"),
+        documents_waiting=_count(current.filter(status=DocumentStatus.PENDING), "enrollment"),
+        documents_rejected=_count(current.filter(status=DocumentStatus.REJECTED), "enrollment"),
+    )
+    return annotated.annotate(
+        agreement_status=Case(
+            When(
+                latest_submission_status=SubmissionStatus.COMPLETED,
+                then=Value(AgreementStatus.SIGNED.value),
+            ),
+            When(
+                latest_submission_status=SubmissionStatus.PENDING,
+                then=Value(AgreementStatus.WAITING.value),
+            ),
+            When(
+                latest_submission_status=SubmissionStatus.DECLINED,
+                then=Value(AgreementStatus.DECLINED.value),
+            ),
+            When(
+                latest_submission_status=SubmissionStatus.REVOKED,
+                then=Value(AgreementStatus.REVOKED.value),
+            ),
+            # Signed before agreements were submissions of the signing app.
+            When(agreement_signed_at__isnull=False, then=Value(AgreementStatus.SIGNED.value)),
+            default=Value(AgreementStatus.NOT_SENT.value),
+            output_field=CharField(),
+        ),
+        documents_status=Case(
+            When(documents_rejected__gt=0, then=Value(DocumentsStatus.REJECTED.value)),
+            When(
+                documents_uploaded__lt=F("documents_required"),
+                then=Value(DocumentsStatus.NOT_UPLOADED.value),
+            ),
+            When(documents_waiting__gt=0, then=Value(DocumentsStatus.WAITING_REVIEW.value)),
+            default=Value(DocumentsStatus.APPROVED.value),
+            output_field=CharField(),
+        ),
+    )
 
 
 def enrollments_for_student(*, user: User) -> QuerySet[CohortEnrollment]:

@@ -20,6 +20,7 @@ from integrations.models import SyncJob, SyncJobStatus, SyncJobType
 from signing.services.templates import template_create
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.enrolments.conftest import id_type, upload_document
+from tests.enrolments.table_support import students_at_every_step
 from tests.factories import CohortFactory, UserFactory
 from tests.verification.conftest import matric_type
 
@@ -28,6 +29,10 @@ pytestmark = pytest.mark.django_db
 # The one page above its count before roles became data (16): its role filter now lists the
 # institution's roles, custom ones included, from their table (one query, whatever the rows).
 PEOPLE_LIST_QUERIES = 18
+# The cohort page of an admin: its students table reads each row's agreement and documents in
+# its own query; the responsible admins card adds its choices and who is chosen (3 with the
+# search path), whatever the number of admins.
+COHORT_DASHBOARD_QUERIES = 29
 
 MIXED_ROLES = [
     [SystemRole.ADMIN],
@@ -147,9 +152,7 @@ def test_cohort_dashboard(admin, client_of, page_queries):
         reviewer.save(update_fields=["full_name"])
     for number in range(3):
         UserFactory(roles=[SystemRole.VERIFIER], full_name=f"Other verifier {number}")
-    # 26 before the responsible admins card: its choices and who is chosen (3 with the search
-    # path), whatever the number of admins.
-    text = page_queries(client_of(admin), f"/cohorts/{cohort.pk}/", 29)
+    text = page_queries(client_of(admin), f"/cohorts/{cohort.pk}/", COHORT_DASHBOARD_QUERIES)
     assert text.count(f"Student {cohort.pk}-") == 8
     assert "Reviewer 2" in text
     assert "Other verifier 2" in text
@@ -248,3 +251,20 @@ def test_my_enrolments_of_a_student(admin, client_of, page_queries):
         upload_document(enrollment, id_type())
     text = page_queries(client_of(enrollments[0].user), "/my/", 18)
     assert all(cohort.name in text for cohort in cohorts)
+
+
+def test_cohort_dashboard_with_agreements_and_documents_at_every_step(
+    admin, client_of, page_queries
+):
+    """The agreement and documents columns are read in the table's own query: a cohort of
+    students at every step costs what a cohort of new ones does, at two sizes."""
+    fresh, busy = _cohorts_with_students(admin, cohorts=2, students=0)
+    _enrol(fresh, admin, 5)
+    students_at_every_step(admin, busy)
+    client = client_of(admin)
+    page_queries(client, f"/cohorts/{fresh.pk}/", COHORT_DASHBOARD_QUERIES)
+    text = page_queries(client, f"/cohorts/{busy.pk}/", COHORT_DASHBOARD_QUERIES)
+    assert "Waiting for the sponsor" in text
+    _enrol(busy, admin, 6, start=50)
+    text = page_queries(client, f"/cohorts/{busy.pk}/?agreement=waiting", COHORT_DASHBOARD_QUERIES)
+    assert "Waiting for the student" in text
