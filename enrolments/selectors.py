@@ -385,7 +385,10 @@ def enrollments_lacking_supporting(
 ) -> QuerySet[CohortEnrollment]:
     """The cohort's open enrolments that lack a supporting agreement the cohort asks for."""
     asked = cohort.supporting_templates.values("pk")
-    made = SupportingAgreement.objects.filter(enrollment=OuterRef("pk")).values("template_id")
+    # The enrolment is two queries out: Exists(missing) wraps this one.
+    made = SupportingAgreement.objects.filter(enrollment=OuterRef(OuterRef("pk"))).values(
+        "template_id"
+    )
     missing = AgreementTemplate.objects.filter(pk__in=asked).exclude(pk__in=made)
     enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
         cohort=cohort, state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS]

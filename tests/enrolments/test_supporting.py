@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from cohorts.services import cohort_activate, cohort_record_admin_signature
 from enrolments.agreements import enrollment_agreement_sign
 from enrolments.models import EnrollmentState, SupportingAgreement
-from enrolments.selectors import StepStatus, enrollment_steps
+from enrolments.selectors import StepStatus, enrollment_steps, enrollments_lacking_supporting
 from enrolments.services import enrollment_details_save, enrollment_withdraw
 from enrolments.supporting import supporting_agreement_start
 from enrolments.tasks import supporting_agreements_send_task
@@ -107,6 +107,7 @@ def test_activating_a_cohort_sends_each_student_their_supporting_agreements_once
     with django_capture_on_commit_callbacks(execute=True):
         first, second = enrol(cohort=cohort), enrol(cohort=cohort)
     assert _supporting(first) == []  # a draft sends nothing
+    assert list(enrollments_lacking_supporting(cohort=cohort)) == [first, second]
     cohort_record_admin_signature(cohort=cohort, actor=admin, signature="Ada Admin")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -135,6 +136,7 @@ def test_activating_a_cohort_sends_each_student_their_supporting_agreements_once
     )
     assert not OutboundEmail.objects.filter(template="signing_request").exists()
 
+    assert list(enrollments_lacking_supporting(cohort=cohort)) == []
     before = Submission.objects.count()
     assert supporting_agreements_send_task.apply(args=[cohort.pk]).get() == 0
     assert supporting_agreements_send_task.apply(args=[cohort.pk, [first.pk]]).get() == 0
