@@ -84,7 +84,7 @@ PROFILE = {
 PROGRAMME = "Data Analytics"  # a learnership: the cohorts' programme type says so
 REQUIRED_DOCUMENTS = ("South African ID or passport", "Matric certificate")
 # The supporting agreement every demo cohort asks its students to sign after the main one.
-POPIA_CONSENT = {
+POPIA_CONSENT: dict[str, Any] = {
     "title": "POPIA consent",
     "body": "<p>I, {{ student.full_name }}, consent to {{ institution.name }} processing my "
     "personal information, including my ID number, contact details and qualifications, to run "
@@ -449,7 +449,12 @@ def _cohort_create(plan: CohortPlan, admin: User) -> Cohort:
 
 def _popia_consent(admin: User) -> AgreementTemplate:
     template = AgreementTemplate.objects.filter(title=POPIA_CONSENT["title"]).first()
-    return template or template_create(actor=admin, **POPIA_CONSENT)
+    return template or template_create(
+        actor=admin,
+        title=POPIA_CONSENT["title"],
+        body=POPIA_CONSENT["body"],
+        signer_roles=POPIA_CONSENT["signer_roles"],
+    )
 
 
 def _reviewer_granted(cohort: Cohort, verifier: User, admin: User) -> None:
