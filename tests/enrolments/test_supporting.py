@@ -3,14 +3,18 @@ main agreement, signed by the student in the portal once the main agreement is s
 condition of the enrolment's completion; a decline tells the admins and the student may sign
 again; a closed cohort refuses them and keeps the signed copies for the student."""
 
+from datetime import timedelta
+
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from cohorts.services import cohort_activate, cohort_record_admin_signature
 from enrolments.agreements import enrollment_agreement_sign
-from enrolments.models import EnrollmentState, SupportingAgreement
+from enrolments.models import CohortEnrollment, EnrollmentState, SupportingAgreement
+from enrolments.reminders import ReminderCadence, enrollment_remind
 from enrolments.selectors import StepStatus, enrollment_steps, enrollments_lacking_supporting
 from enrolments.services import enrollment_details_save, enrollment_withdraw
 from enrolments.supporting import supporting_agreement_start
@@ -362,3 +366,56 @@ def test_a_cohort_without_supporting_agreements_completes_as_before(enrol, admin
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.COMPLETE
     assert [step.kind for step in enrollment_steps(enrollment)].count("supporting") == 0
+
+
+def test_a_reminder_lists_a_supporting_agreement_once_it_can_be_signed(
+    admin, enrol, running, eager, django_capture_on_commit_callbacks
+):
+    cohort = running()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    _everything_but_supporting(enrollment, admin)
+    CohortEnrollment.objects.filter(pk=enrollment.pk).update(
+        invited_at=timezone.now() - timedelta(days=4)
+    )
+
+    assert enrollment_remind(
+        enrollment=enrollment, cadence=ReminderCadence(every=timedelta(days=3), max_reminders=5)
+    )
+
+    email = OutboundEmail.objects.get(template="reminder", recipient=enrollment.user.email)
+    assert email.context["outstanding"] == ["POPIA consent: sign it"]
+
+
+def test_signing_from_the_link_without_the_portal_ends_on_the_signing_pages_own_answer(
+    enrol, running, popia, institution, client_for, eager, django_capture_on_commit_callbacks
+):
+    """Only the student signed in to their own account goes back to the portal: anyone else
+    with the link (the student on another device, say) gets the page that says it is done."""
+    cohort = running()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)
+    _main_signed(enrollment)
+    url = supporting_agreement_start(enrollment=enrollment, template=popia, actor=enrollment.user)
+
+    response = client_for(institution).post(
+        f"/sign/{token_from(url)}/",
+        {"action": "sign", "signed_name": "Sipho Student", "signature_text": "S", "consent": "on"},
+    )
+
+    assert response.status_code == 200
+    assert "Thank you, you have signed" in response.content.decode()
+    assert SupportingAgreement.objects.get(enrollment=enrollment).signed_at is not None
+
+
+def test_the_supporting_callbacks_and_the_way_back_are_registered_at_start_up():
+    from enrolments import supporting
+    from signing import callbacks
+
+    assert callbacks.callback_for(supporting.ON_COMPLETE) is supporting.supporting_agreement_signed
+    assert callbacks.callback_for(supporting.ON_DECLINE) is (
+        supporting.supporting_agreement_declined
+    )
+    assert callbacks.return_for("enrolments.supportingagreement") is supporting.signing_return
+    with pytest.raises(ImproperlyConfigured, match="already registered"):
+        callbacks.register_return("enrolments.supportingagreement", supporting.signing_return)
