@@ -264,7 +264,7 @@ def test_signing_from_the_portal_returns_there_with_a_message_and_the_signed_cop
 
 
 def test_a_declined_supporting_agreement_tells_the_admins_and_can_be_signed_again(
-    admin, enrol, running, popia, client_of, eager, django_capture_on_commit_callbacks
+    admin, admin_client, enrol, running, popia, client_of, eager, django_capture_on_commit_callbacks
 ):
     cohort = running()
     with django_capture_on_commit_callbacks(execute=True):
@@ -300,6 +300,9 @@ def test_a_declined_supporting_agreement_tells_the_admins_and_can_be_signed_agai
         "Why keep my data for five years?",
     )
     assert "Sign it now" in client.get(url).content.decode()
+    # The e-mail's link: the enrolment's page says which agreement was declined.
+    review = admin_client.get(f"/review/enrolments/{enrollment.pk}/").content.decode()
+    assert 'POPIA consent</span> <span class="badge text-bg-danger">Declined</span>' in review
 
     again = client.post(url)
 
