@@ -101,6 +101,15 @@ class CohortForm(forms.ModelForm):
                     is_active=True, name__in=["South African ID or passport", "Matric certificate"]
                 ),
             )
+        if not self.is_bound:
+            # Offered as supporting agreements: those a student signs, the main one aside (clean
+            # refuses either if sent all the same).
+            main = self.initial.get("main_template", self.instance.main_template_id)
+            main_pk = getattr(main, "pk", main)
+            supporting = cast(forms.ModelChoiceField, self.fields["supporting_templates"])
+            supporting.queryset = templates.exclude(pk=main_pk).filter(
+                signer_roles__contains=["student"]
+            )
         if self.instance.pk and not self.instance.is_editable:
             for name, field in self.fields.items():
                 if name not in {"start_date", "end_date", "student_count"}:
@@ -113,6 +122,20 @@ class CohortForm(forms.ModelForm):
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
         if start and end and end < start:
             self.add_error("end_date", "The cohort cannot end before it starts.")
+        main, supporting = cleaned.get("main_template"), cleaned.get("supporting_templates") or []
+        if main is not None and main in supporting:
+            self.add_error(
+                "supporting_templates",
+                f"“{main.title}” is this cohort's main agreement, so it cannot also be a "
+                "supporting agreement. Untick it here or choose another main agreement.",
+            )
+        for template in supporting:
+            if "student" not in template.signer_roles:
+                self.add_error(
+                    "supporting_templates",
+                    f"“{template.title}” has no student among its signers, so students cannot "
+                    "sign it as a supporting agreement.",
+                )
         return cleaned
 
     def changes(self) -> dict:

@@ -55,11 +55,16 @@ from enrolments.agreements import enrollment_agreement_start, enrollment_agreeme
 from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
+from enrolments.supporting import (
+    supporting_agreement_start,
+    supporting_agreements_send_for_cohort,
+)
 from enrolments.uploads import document_upload_check
 from notifications.models import OutboundEmail
 from signing.models import AgreementTemplate, SigningLink, SubmissionStatus
 from signing.selectors import link_for_token
 from signing.services.completion import submitter_open, submitter_sign
+from signing.services.templates import template_create
 from sponsors.models import Sponsor
 from sponsors.selectors import cohort_sponsor_status, sponsor_submission
 from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
@@ -79,6 +84,16 @@ PROFILE = {
 }
 PROGRAMME = "Data Analytics"  # a learnership: the cohorts' programme type says so
 REQUIRED_DOCUMENTS = ("South African ID or passport", "Matric certificate")
+# The supporting agreement every demo cohort asks its students to sign after the main one.
+POPIA_CONSENT: dict[str, Any] = {
+    "title": "POPIA consent",
+    "body": "<p>I, {{ student.full_name }}, consent to {{ institution.name }} processing my "
+    "personal information, including my ID number, contact details and qualifications, to run "
+    "{{ cohort.name }}, to report on it to {{ sponsor.company_name }} and to register it with "
+    "the SETA, as the Protection of Personal Information Act, 2013 allows.</p>"
+    "<p>I may ask to see or correct it at any time.</p>",
+    "signer_roles": ["student"],
+}
 SPONSOR = {
     "company_name": "Ubuntu Mining (Pty) Ltd",
     "contact_name": "Sipho Dlamini",
@@ -416,6 +431,7 @@ def _cohort_run(
     enrolled = [(_enrolled(cohort, student, admin), student) for student in plan.students]
     # What the task queued by each enrolment does: the agreements wait in the portal.
     enrollment_agreements_send(cohort=cohort)
+    supporting_agreements_send_for_cohort(cohort=cohort)
     for enrollment, student in enrolled:
         _student_progress(enrollment, student, reviewer=reviewer, passwords=passwords)
     if plan.sponsor_signs:
@@ -434,8 +450,18 @@ def _cohort_create(plan: CohortPlan, admin: User) -> Cohort:
         start_date=plan.start,
         end_date=plan.end,
         main_template=AgreementTemplate.objects.filter(is_archived=False).order_by("pk").first(),
-        supporting_templates=[],
+        supporting_templates=[_popia_consent(admin)],
         required_document_types=list(DocumentType.objects.filter(name__in=REQUIRED_DOCUMENTS)),
+    )
+
+
+def _popia_consent(admin: User) -> AgreementTemplate:
+    template = AgreementTemplate.objects.filter(title=POPIA_CONSENT["title"]).first()
+    return template or template_create(
+        actor=admin,
+        title=POPIA_CONSENT["title"],
+        body=POPIA_CONSENT["body"],
+        signer_roles=POPIA_CONSENT["signer_roles"],
     )
 
 
@@ -582,11 +608,18 @@ def institution_signs(cohort: Cohort, admin: User) -> None:
 
 
 def student_signs(enrollment: CohortEnrollment) -> None:
-    """The student signs their agreement from the portal, unless they have."""
+    """The student signs their agreement from the portal, then each supporting agreement,
+    unless they have."""
     enrollment.refresh_from_db()
+    student = enrollment.user
     if enrollment.agreement_signed_at is None:
-        student = enrollment.user
         _sign(enrollment_agreement_start(enrollment=enrollment, actor=student), student.full_name)
+    signed = enrollment.supporting_agreements.filter(signed_at__isnull=False)
+    for template in enrollment.cohort.supporting_templates.exclude(
+        pk__in=signed.values("template_id")
+    ):
+        url = supporting_agreement_start(enrollment=enrollment, template=template, actor=student)
+        _sign(url, student.full_name)
 
 
 def sponsor_signs(cohort: Cohort, admin: User) -> None:

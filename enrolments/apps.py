@@ -13,7 +13,7 @@ class EnrolmentsConfig(AppConfig):
             cohort_completion_blockers_asked,
             cohort_work_asked,
         )
-        from enrolments import receivers
+        from enrolments import receivers, supporting
         from enrolments.agreements import (
             enrollment_agreement_declined,
             enrollment_agreement_signed,
@@ -29,4 +29,8 @@ class EnrolmentsConfig(AppConfig):
         invitation_refusals_asked.connect(receivers.invitation_refused_closed_cohorts)
         callbacks.register("enrolments.agreement_signed", enrollment_agreement_signed)
         callbacks.register("enrolments.agreement_declined", enrollment_agreement_declined)
+        cohort_agreements_ended.connect(supporting.supporting_agreements_revoke_on_cohort_end)
+        callbacks.register(supporting.ON_COMPLETE, supporting.supporting_agreement_signed)
+        callbacks.register(supporting.ON_DECLINE, supporting.supporting_agreement_declined)
+        callbacks.register_return("enrolments.supportingagreement", supporting.signing_return)
         payloads.register("enrolments.cohortenrollment", build_enrolment_payload)

@@ -92,7 +92,8 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=EnrollmentState.IN_PROGRESS, target=EnrollmentState.COMPLETE)
     def finish(self) -> None:
-        """Every required document verified and the agreement signed (checked by the service)."""
+        """Every required document verified, the agreement and every supporting agreement signed
+        (checked by enrolments.services.enrollment_refresh)."""
 
     @transition(
         field=state,
@@ -229,3 +230,35 @@ class StudentDocument(models.Model):
     def is_reviewable(self) -> bool:
         """Whether the antivirus hook lets a reviewer open and decide on this file."""
         return self.scan_status in REVIEWABLE_SCAN_STATUSES
+
+
+class SupportingAgreement(models.Model):
+    """One of the cohort's supporting agreements (a POPIA consent form, a code of conduct ...)
+    for one student, signed by the student alone after the main agreement. Its signing
+    submissions point at this row (their subject), so they never mix with the main agreement's:
+    a declined one is followed by a new one, and `signed_at` is set once one is signed.
+    Written only by enrolments.supporting."""
+
+    # Audit events record that these changed, never their values (audit.services).
+    PERSONAL_FIELDS = frozenset({"signature"})
+
+    enrollment = models.ForeignKey(
+        CohortEnrollment, on_delete=models.PROTECT, related_name="supporting_agreements"
+    )
+    template = models.ForeignKey(
+        "signing.AgreementTemplate", on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signature = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["enrollment", "template__title", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "template"], name="supporting_agreement_unique_per_template"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} for {self.enrollment}"

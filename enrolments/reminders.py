@@ -54,6 +54,8 @@ def _reminder_line(step: EnrollmentStep) -> str:
         return f"{step.title}: you declined it; sign it when you are ready"
     if step.kind == "document":
         return f"{step.title}: upload it"
+    if step.kind == "supporting":
+        return f"{step.title}: sign it"
     return step.title
 
 

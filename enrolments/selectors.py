@@ -27,11 +27,16 @@ from enrolments.models import (
     DocumentStatus,
     EnrollmentState,
     StudentDocument,
+    SupportingAgreement,
     VerificationState,
 )
 from signing.documents import body_fill_for_reading
-from signing.models import Submission, SubmissionStatus, Submitter
-from signing.selectors import standard_merge_values, submission_text_html
+from signing.models import AgreementTemplate, Submission, SubmissionStatus, Submitter
+from signing.selectors import (
+    standard_merge_values,
+    submission_text_html,
+    submissions_for_subject,
+)
 
 AGREEMENT_SIGNER_ROLE = "student"
 
@@ -268,6 +273,9 @@ class EnrollmentStep:
     document: StudentDocument | None = None
     earlier_documents: tuple[StudentDocument, ...] = ()
     decline_reason: str = ""
+    # A supporting agreement's step ("supporting"): its template, and the student's row once made.
+    template: AgreementTemplate | None = None
+    supporting: SupportingAgreement | None = None
 
     @property
     def is_outstanding(self) -> bool:
@@ -329,6 +337,7 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
             decline_reason=decline_reason,
         )
     )
+    steps.extend(enrollment_supporting_steps(enrollment))
     return steps
 
 
@@ -457,3 +466,148 @@ def invitations_not_accepted_counts(*, cohort_ids: list[int]) -> dict[int, int]:
         .annotate(n=Count("pk"))
     )
     return {row["cohort_id"]: row["n"] for row in rows}
+
+
+# --- Supporting agreements (enrolments.supporting) --------------------------------------------
+
+
+def _supporting_submissions() -> QuerySet[Submission]:
+    """The submissions of the supporting agreement in the outer query, newest first."""
+    return Submission.objects.filter(
+        subject_type=SupportingAgreement._meta.label_lower,
+        subject_id=Cast(OuterRef("pk"), output_field=CharField()),
+    ).order_by("-created_at", "-pk")
+
+
+def with_supporting_outcome(
+    agreements: QuerySet[SupportingAgreement],
+) -> QuerySet[SupportingAgreement]:
+    """Each supporting agreement with its latest submission's status and, if the student
+    declined it, their reason: in the same query."""
+    signers = Submitter.objects.filter(
+        submission__subject_type=SupportingAgreement._meta.label_lower,
+        submission__subject_id=Cast(OuterRef("pk"), output_field=CharField()),
+        role=AGREEMENT_SIGNER_ROLE,
+    ).order_by("-submission__created_at", "-submission__pk")
+    return agreements.annotate(
+        latest_status=Subquery(_supporting_submissions().values("status")[:1]),
+        latest_decline_reason=Subquery(signers.values("decline_reason")[:1]),
+    )
+
+
+def enrollment_supporting_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
+    """A step for each supporting agreement the cohort asks for, after the main agreement's:
+    not available until the student has signed the main agreement, declined (to sign again)
+    or to do. Uses the prefetched `cohort.supporting_templates` and `supporting_agreements`
+    (annotated by `with_supporting_outcome`) when the caller loaded them, as the portal does."""
+    cohort = enrollment.cohort
+    templates = list(cohort.supporting_templates.all())
+    if not templates:
+        return []
+    loaded = with_supporting_outcome(SupportingAgreement.objects.all())
+    if "supporting_agreements" in getattr(enrollment, "_prefetched_objects_cache", {}):
+        loaded = enrollment.supporting_agreements.all()
+    else:
+        loaded = loaded.filter(enrollment=enrollment)
+    by_template = {agreement.template_id: agreement for agreement in loaded}
+    steps = []
+    for template in templates:
+        agreement = by_template.get(template.pk)
+        latest = getattr(agreement, "latest_status", None)
+        decline_reason = ""
+        if agreement is not None and agreement.signed_at:
+            status = StepStatus.DONE
+        elif cohort.state == CohortState.DRAFT or not enrollment.agreement_signed_at:
+            status = StepStatus.UNAVAILABLE
+        elif latest == SubmissionStatus.DECLINED:
+            status = StepStatus.DECLINED
+            decline_reason = getattr(agreement, "latest_decline_reason", None) or ""
+        else:
+            status = StepStatus.TODO
+        steps.append(
+            EnrollmentStep(
+                kind="supporting",
+                title=template.title,
+                status=status,
+                decline_reason=decline_reason,
+                template=template,
+                supporting=agreement,
+            )
+        )
+    return steps
+
+
+def enrollment_supporting_all_signed(enrollment: CohortEnrollment) -> bool:
+    """Whether the student has signed every supporting agreement the cohort asks for (true
+    when it asks for none): a condition of the enrolment's completion."""
+    signed = SupportingAgreement.objects.filter(
+        enrollment=enrollment, signed_at__isnull=False
+    ).values("template_id")
+    return not enrollment.cohort.supporting_templates.exclude(pk__in=signed).exists()
+
+
+def enrollments_lacking_supporting(
+    *, cohort: Cohort, enrollment_ids: list[int] | None = None
+) -> QuerySet[CohortEnrollment]:
+    """The cohort's open enrolments that lack a supporting agreement the cohort asks for."""
+    asked = cohort.supporting_templates.values("pk")
+    # The enrolment is two queries out: Exists(missing) wraps this one.
+    made = SupportingAgreement.objects.filter(enrollment=OuterRef(OuterRef("pk"))).values(
+        "template_id"
+    )
+    missing = AgreementTemplate.objects.filter(pk__in=asked).exclude(pk__in=made)
+    enrollments: QuerySet[CohortEnrollment] = CohortEnrollment.objects.filter(
+        cohort=cohort, state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS]
+    ).filter(Exists(missing))
+    if enrollment_ids is not None:
+        enrollments = enrollments.filter(pk__in=enrollment_ids)
+    return enrollments.order_by("pk")
+
+
+def supporting_agreement_document(
+    enrollment: CohortEnrollment, template: AgreementTemplate
+) -> AgreementDocument:
+    """The supporting agreement as the student reads it: the text of its latest submission as
+    frozen, or before any the template's current text filled with the student's values."""
+    submission = (
+        Submission.objects.filter(
+            subject_type=SupportingAgreement._meta.label_lower,
+            subject_id__in=[
+                str(pk)
+                for pk in SupportingAgreement.objects.filter(
+                    enrollment=enrollment, template=template
+                ).values_list("pk", flat=True)
+            ],
+        )
+        .select_related("template_version")
+        .prefetch_related("submitters")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if submission is not None:
+        return AgreementDocument(
+            title=submission.title,
+            body_html=submission_text_html(submission),
+            submission=submission,
+        )
+    body_html = body_fill_for_reading(
+        template.body, standard_merge_values() | enrollment_agreement_values(enrollment)
+    )
+    return AgreementDocument(title=template.title, body_html=body_html, submission=None)
+
+
+def supporting_signed_submission(
+    enrollment: CohortEnrollment, template: AgreementTemplate
+) -> Submission | None:
+    """The student's signed (sealed) copy of a supporting agreement, if there is one."""
+    agreement = SupportingAgreement.objects.filter(
+        enrollment=enrollment, template=template, signed_at__isnull=False
+    ).first()
+    if agreement is None:
+        return None
+    return (
+        submissions_for_subject(agreement)
+        .filter(status=SubmissionStatus.COMPLETED)
+        .exclude(final_pdf="")
+        .first()
+    )

@@ -24,6 +24,7 @@ from enrolments.models import (
     StudentDocument,
     VerificationState,
 )
+from enrolments.selectors import enrollment_supporting_all_signed
 from enrolments.uploads import enrollment_quota_check
 from integrations.services import sync_enqueue_for
 from notifications.services import email_enqueue
@@ -192,6 +193,7 @@ def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
         and target == VerificationState.VERIFIED
         and enrollment.details_completed_at
         and enrollment.agreement_signed_at
+        and enrollment_supporting_all_signed(enrollment)
     ):
         enrollment.finish()
         email_enqueue(
@@ -238,9 +240,12 @@ def enrollment_agreements_send_on_commit(
 ) -> None:
     """After commit, queue the rendering of the agreements of a just-activated cohort's students
     (all, by default) or of students just enrolled in an active one: a PDF per student is too
-    slow for the request. Does nothing for a cohort that is not active."""
+    slow for the request. Does nothing for a cohort that is not active. The supporting
+    agreements are scheduled alongside (enrolments.supporting)."""
+    from enrolments.supporting import supporting_agreements_send_on_commit
     from enrolments.tasks import enrollment_agreements_send_task
 
+    supporting_agreements_send_on_commit(cohort=cohort, enrollment_ids=enrollment_ids)
     if cohort.state != CohortState.ACTIVE or cohort.main_template_id is None:
         return
     if enrollment_ids is None:
@@ -340,7 +345,9 @@ def enrollment_withdraw(
             new_values={"state": EnrollmentState.WITHDRAWN, "withdrawal_reason": reason},
         )
         submissions_revoke_pending(
-            subjects=[enrollment], actor=actor, reason="The student was withdrawn."
+            subjects=[enrollment, *enrollment.supporting_agreements.all()],
+            actor=actor,
+            reason="The student was withdrawn.",
         )
         sync_enqueue_for(enrollment)
     return enrollment

@@ -16,6 +16,7 @@ from enrolments.scanning import (
     stream_scan,
     student_document_scan_record,
 )
+from enrolments.supporting import supporting_agreements_send_for_cohort
 from tenants.db import tenant_connection
 from tenants.models import Institution
 from tenants.selectors import schema_names_for_background_work
@@ -146,3 +147,16 @@ def enrollment_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | 
     institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
     with tenant_context(institution):
         return enrollment_agreements_send(cohort=cohort, enrollment_ids=enrollment_ids)
+
+
+@shared_task(name="enrolments.supporting_agreements_send")
+def supporting_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | None = None) -> int:
+    """Make the supporting agreements of a cohort's students who lack some (of `enrollment_ids`
+    only, if given). Idempotent: each enrolment is re-checked under its lock, so a repeated or
+    concurrent run makes nobody a second one."""
+    cohort = Cohort.objects.filter(pk=cohort_id).first()
+    if cohort is None:
+        return 0
+    institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
+    with tenant_context(institution):
+        return supporting_agreements_send_for_cohort(cohort=cohort, enrollment_ids=enrollment_ids)

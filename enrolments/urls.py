@@ -16,4 +16,10 @@ urlpatterns = [
     path("<int:pk>/files/<int:document_pk>/", views.document_file, name="document_file"),
     path("<int:pk>/agreement/", views.enrollment_agreement, name="agreement"),
     path("<int:pk>/agreement/signed.pdf", views.enrollment_agreement_pdf, name="agreement_pdf"),
+    path("<int:pk>/agreements/<int:template_pk>/", views.supporting_agreement, name="supporting"),
+    path(
+        "<int:pk>/agreements/<int:template_pk>/signed.pdf",
+        views.supporting_agreement_pdf,
+        name="supporting_pdf",
+    ),
 ]

@@ -27,7 +27,7 @@ from enrolments.forms import (
     Qualification,
     StudentDetailsForm,
 )
-from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.models import CohortEnrollment, StudentDocument, SupportingAgreement
 from enrolments.scanning import document_scan_schedule, upload_scan_status
 from enrolments.selectors import (
     EnrollmentStep,
@@ -36,7 +36,10 @@ from enrolments.selectors import (
     enrollment_agreement_outcome,
     enrollment_steps,
     enrollments_for_student,
+    supporting_agreement_document,
+    supporting_signed_submission,
     with_agreement_outcome,
+    with_supporting_outcome,
 )
 from enrolments.services import (
     CLOSED_TO_DETAILS,
@@ -45,6 +48,7 @@ from enrolments.services import (
     enrollment_document_add,
     enrollment_open_check,
 )
+from enrolments.supporting import supporting_agreement_start
 from enrolments.uploads import (
     UploadGuard,
     document_upload_check,
@@ -53,7 +57,7 @@ from enrolments.uploads import (
     stored_file_response,
     too_large_error,
 )
-from signing.models import SubmissionStatus
+from signing.models import AgreementTemplate, SubmissionStatus
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
 from tenants.storage import STORAGE_FAILED_MESSAGE
 
@@ -83,6 +87,11 @@ def _portal_enrollments(request: AuthenticatedRequest) -> QuerySet[CohortEnrollm
                 "cohort__required_document_types", queryset=DocumentType.objects.order_by("name")
             ),
             Prefetch("documents", queryset=StudentDocument.objects.order_by("-uploaded_at")),
+            "cohort__supporting_templates",
+            Prefetch(
+                "supporting_agreements",
+                queryset=with_supporting_outcome(SupportingAgreement.objects.all()),
+            ),
         )
     )
 
@@ -138,6 +147,8 @@ def _kept(enrollment: CohortEnrollment, sealed: bool) -> list[str]:
         kept.append("the documents you uploaded")
     if sealed:
         kept.append("your signed agreement")
+    if any(agreement.signed_at for agreement in enrollment.supporting_agreements.all()):
+        kept.append("the supporting agreements you signed")
     return kept
 
 
@@ -355,4 +366,67 @@ def enrollment_agreement(request: AuthenticatedRequest, pk: int) -> HttpResponse
         request,
         "enrolments/enrollment_agreement.html",
         {"enrollment": enrollment, "document": document, "errors": errors, "can_sign": can_sign},
+    )
+
+
+def _supporting_template(enrollment: CohortEnrollment, template_pk: int) -> AgreementTemplate:
+    """One of the supporting agreements the enrolment's cohort asks for; any other is a 404."""
+    template = next(
+        (t for t in enrollment.cohort.supporting_templates.all() if t.pk == template_pk), None
+    )
+    if template is None:
+        raise Http404("This cohort does not ask for that agreement.")
+    return template
+
+
+@login_required
+def supporting_agreement(request: AuthenticatedRequest, pk: int, template_pk: int) -> HttpResponse:
+    """A supporting agreement as it was sent to the student (or would be): "Sign" goes to the
+    signing page with a fresh link, once the main agreement is signed; signing there brings
+    the student back to the portal."""
+    enrollment = _portal_enrollment(request, pk)
+    template = _supporting_template(enrollment, template_pk)
+    step = next(
+        s for s in enrollment_steps(enrollment) if s.template is not None and s.template == template
+    )
+    errors = []
+    if request.method == "POST":
+        try:
+            url = supporting_agreement_start(
+                enrollment=enrollment, template=template, actor=request.user
+            )
+        except ValidationError as error:
+            errors = error.messages
+        else:
+            return redirect(urlsplit(url).path)
+    return render(
+        request,
+        "enrolments/supporting_agreement.html",
+        {
+            "enrollment": enrollment,
+            "step": step,
+            "document": supporting_agreement_document(enrollment, template),
+            "signed": supporting_signed_submission(enrollment, template),
+            "can_sign": enrollment.can_change and step.status in ("todo", "declined"),
+            "errors": errors,
+        },
+    )
+
+
+@login_required
+def supporting_agreement_pdf(
+    request: AuthenticatedRequest, pk: int, template_pk: int
+) -> HttpResponseBase:
+    """The student's own signed and sealed copy of a supporting agreement."""
+    enrollment = _portal_enrollment(request, pk)
+    submission = supporting_signed_submission(
+        enrollment, _supporting_template(enrollment, template_pk)
+    )
+    if submission is None:
+        raise Http404("This agreement is not signed yet.")
+    return stored_file_response(
+        file=submission.final_pdf,
+        filename="signed-supporting-agreement.pdf",
+        content_type="application/pdf",
+        as_attachment=True,
     )

@@ -3,7 +3,9 @@
 - callbacks by name, which a submission stores as its `on_complete` and `on_decline` and which
   are called as `callback(submission=...)` in the transaction that completes it, and as
   `callback(submission=..., submitter=...)` in the one in which a signer declines;
-- per subject type ("cohorts.cohort"), what the signing page shows beside the document.
+- per subject type ("cohorts.cohort"), what the signing page shows beside the document;
+- per subject type, where a signer signed in to their account goes back to after signing or
+  declining, and the message they see there (e.g. the student portal).
 
 A stored name keeps working when the function behind it moves, and signing imports no domain
 app. Registering a name twice is a mistake in the code and stops the start-up."""
@@ -20,8 +22,12 @@ SigningCallback = Callable[..., None]
 # Returns a dict with a `template` and that template's values (as `summary`), or None.
 SubjectSummary = Callable[[Submission], dict[str, Any] | None]
 
+# Given the submission and whether the signer signed (else declined): (path, message).
+SigningReturn = Callable[[Submission, bool], tuple[str, str]]
+
 _callbacks: dict[str, SigningCallback] = {}
 _subject_summaries: dict[str, SubjectSummary] = {}
+_returns: dict[str, SigningReturn] = {}
 
 
 class UnknownCallback(LookupError):
@@ -61,3 +67,16 @@ def register_subject_summary(subject_type: str, summary: SubjectSummary) -> None
 
 def subject_summary_for(subject_type: str) -> SubjectSummary | None:
     return _subject_summaries.get(subject_type)
+
+
+def register_return(subject_type: str, signing_return: SigningReturn) -> None:
+    """After signing or declining a document about a `subject_type`, send the signer, when
+    signed in to their own account here, to the path `signing_return` gives, with its
+    message, instead of the page that says they may close it."""
+    if subject_type in _returns:
+        raise ImproperlyConfigured(f"A signing return for {subject_type!r} is already registered.")
+    _returns[subject_type] = signing_return
+
+
+def return_for(subject_type: str) -> SigningReturn | None:
+    return _returns.get(subject_type)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.http import AuthenticatedRequest, SiteRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
-from signing import selectors
+from signing import callbacks, selectors
 from signing.forms import (
     DeclineForm,
     RevokeForm,
@@ -280,6 +280,19 @@ def _link_page(request: HttpRequest, token: str) -> SigningLink | HttpResponse:
     return link
 
 
+def _back_to_start(request: SiteRequest, link: SigningLink, *, signed: bool) -> HttpResponse | None:
+    """A signer signed in to their own account goes back to where they started (the student
+    portal, say: signing.callbacks.register_return) with a message; None for anyone else."""
+    submitter = link.submitter
+    back = callbacks.return_for(submitter.submission.subject_type)
+    user = getattr(request, "user", None)
+    if back is None or user is None or not user.is_authenticated or user.pk != submitter.user_id:
+        return None
+    path, message = back(submitter.submission, signed)
+    (messages.success if signed else messages.info)(request, message)
+    return redirect(path)
+
+
 def sign(request: SiteRequest, token: str) -> HttpResponse:
     link = _link_page(request, token)
     if isinstance(link, HttpResponse):
@@ -296,12 +309,12 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
                 signature_text=data["signature_text"],
                 signature_png=data["signature_image"],
             )
-            return render(
+            return _back_to_start(request, link, signed=True) or render(
                 request, "signing/done.html", {"submitter": link.submitter, "signed": True}
             )
         if request.method == "POST" and decline_form.is_bound and decline_form.is_valid():
             submitter_decline(link=link, reason=decline_form.cleaned_data["reason"])
-            return render(
+            return _back_to_start(request, link, signed=False) or render(
                 request, "signing/done.html", {"submitter": link.submitter, "signed": False}
             )
         if request.method == "GET":

@@ -17,6 +17,7 @@ from cohorts.services import cohort_reviewer_set
 from enrolments.models import CohortEnrollment
 from enrolments.services import enrollment_invite
 from integrations.models import SyncJob, SyncJobStatus, SyncJobType
+from signing.models import AgreementTemplate
 from signing.services.templates import template_create
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.enrolments.conftest import id_type, upload_document
@@ -241,6 +242,11 @@ def test_sync_job_list(admin, client_of, page_queries):
 
 def test_my_enrolments_of_a_student(admin, client_of, page_queries):
     cohorts = [CohortFactory(active=True, name=f"Cohort {number}") for number in range(4)]
+    consent = AgreementTemplate.objects.create(
+        title="POPIA consent", body="<p>I consent.</p>", signer_roles=["student"]
+    )
+    for cohort in cohorts:
+        cohort.supporting_templates.set([consent])
     enrollments = [
         enrollment_invite(
             cohort=cohort, actor=admin, email="sipho@example.org", full_name="Sipho Student"
@@ -249,7 +255,8 @@ def test_my_enrolments_of_a_student(admin, client_of, page_queries):
     ]
     for enrollment in enrollments[:2]:
         upload_document(enrollment, id_type())
-    text = page_queries(client_of(enrollments[0].user), "/my/", 18)
+    # Two of them (each with its search path) load the supporting agreements, whatever the count.
+    text = page_queries(client_of(enrollments[0].user), "/my/", 22)
     assert all(cohort.name in text for cohort in cohorts)
 
 

@@ -244,7 +244,8 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         enrollment = enrollment_for_review(user=request.user, pk=pk)
     except CohortEnrollment.DoesNotExist as missing:
         raise Http404 from missing
-    steps = [step for step in enrollment_steps(enrollment) if step.kind == "document"]
+    all_steps = enrollment_steps(enrollment)
+    steps = [step for step in all_steps if step.kind == "document"]
     required = {step.document_type.pk for step in steps if step.document_type is not None}
     others: dict[int, list[StudentDocument]] = {}
     for document in enrollment.documents.all():
@@ -269,6 +270,7 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "enrollment": enrollment,
             "histories": histories,
+            "supporting_steps": [step for step in all_steps if step.kind == "supporting"],
             "id_check": id_number_check(enrollment.student_data),
             "student_details": _student_details(enrollment.student_data),
             "sync": sync_state_for(

@@ -21,6 +21,7 @@ PERSONAL = {
     "cohorts.cohort": {"sponsor_email"},
     "enrolments.cohortenrollment": {"student_data", "agreement_signature", "withdrawal_reason"},
     "enrolments.studentdocument": {"original_name"},
+    "enrolments.supportingagreement": {"signature"},
     "signing.submitter": {
         "name",
         "email",

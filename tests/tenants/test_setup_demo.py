@@ -117,6 +117,10 @@ def _cohorts_check() -> None:
         signed = students["lerato@demo.example"]
         assert signed.state == EnrollmentState.COMPLETE
         assert signed.agreement_signed_at is not None
+        # Every cohort asks for a POPIA consent form, signed after the main agreement.
+        [consent] = signed.supporting_agreements.all()
+        assert (consent.template.title, consent.signature) == ("POPIA consent", "Lerato Mahlaba")
+        assert approved.supporting_agreements.get().signed_at is None
         # Every student who has not signed finds their agreement waiting in the portal.
         for enrollment in students.values():
             if enrollment.agreement_signed_at is None:
@@ -135,7 +139,9 @@ def _cohorts_check() -> None:
             assert enrollment.state == EnrollmentState.COMPLETE
             assert enrollment.document_verification_state == VerificationState.VERIFIED
             sealed += list(submissions_for_subject(enrollment))
-        assert len(sealed) == 5  # the institution's, the sponsor's and three students'
+            sealed += list(submissions_for_subject(enrollment.supporting_agreements.get()))
+        # The institution's, the sponsor's, and three students' agreements and consent forms.
+        assert len(sealed) == 8
         for submission in sealed:
             assert submission.status == SubmissionStatus.COMPLETED
             with submission.final_pdf.open("rb") as final:
