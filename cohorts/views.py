@@ -1,9 +1,10 @@
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -154,8 +155,10 @@ def cohort_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("cohorts:dashboard", pk=cohort.pk)
-        # The same institution's signing page, on the host this page was reached on.
-        return redirect(urlsplit(url).path)
+        # The same institution's signing page, on the host this page was reached on; once
+        # signed, it brings the admin back to the cohort page.
+        back = reverse("cohorts:dashboard", args=[cohort.pk])
+        return redirect(f"{urlsplit(url).path}?{urlencode({'next': back})}")
     if cohort.main_template is None:
         messages.error(request, "Choose the main agreement template before signing it.")
         return redirect("cohorts:dashboard", pk=cohort.pk)

@@ -14,7 +14,7 @@ from enrolments.models import (
     VerificationState,
 )
 from signing.documents import body_fill_for_reading
-from signing.models import Submission, SubmissionStatus, Submitter
+from signing.models import SignerRole, Submission, SubmissionStatus, Submitter
 from signing.selectors import standard_merge_values, submission_text_html
 
 AGREEMENT_SIGNER_ROLE = "student"
@@ -93,16 +93,20 @@ def _agreement_submissions() -> QuerySet[Submission]:
 
 
 def with_agreement_outcome(enrollments: QuerySet[CohortEnrollment]) -> QuerySet[CohortEnrollment]:
-    """Each enrolment with its latest agreement submission's status and, if the student
-    declined it, their reason (read by `enrollment_agreement_outcome`): in the same query."""
-    signers = Submitter.objects.filter(
-        submission__subject_type=CohortEnrollment._meta.label_lower,
-        submission__subject_id=Cast(OuterRef("pk"), output_field=CharField()),
-        role=AGREEMENT_SIGNER_ROLE,
-    ).order_by("-submission__created_at", "-submission__pk")
+    """Each enrolment with its latest agreement submission's status, whose signature it waits
+    for, and, if a party declined it, which party and their reason (read by
+    `enrollment_agreement_outcome`): in the same query."""
+    signers = Submitter.objects.filter(submission_id=OuterRef("latest_agreement_id"))
+    declined = signers.filter(declined_at__isnull=False)
     return enrollments.annotate(
+        latest_agreement_id=Subquery(_agreement_submissions().values("pk")[:1])
+    ).annotate(
         latest_agreement_status=Subquery(_agreement_submissions().values("status")[:1]),
-        latest_agreement_decline_reason=Subquery(signers.values("decline_reason")[:1]),
+        latest_agreement_decline_reason=Subquery(declined.values("decline_reason")[:1]),
+        latest_agreement_declined_role=Subquery(declined.values("role")[:1]),
+        latest_agreement_waiting_role=Subquery(
+            signers.filter(signed_at__isnull=True).order_by("order").values("role")[:1]
+        ),
     )
 
 
@@ -112,10 +116,38 @@ class AgreementOutcome:
 
     status: str | None
     decline_reason: str = ""
+    declined_role: str = ""
+    waiting_role: str = ""
 
     @property
     def is_declined(self) -> bool:
         return self.status == SubmissionStatus.DECLINED
+
+    @property
+    def waits_for_others(self) -> bool:
+        """The student has signed; the sponsor or the institution has not yet."""
+        return (
+            self.status == SubmissionStatus.PENDING
+            and bool(self.waiting_role)
+            and self.waiting_role != AGREEMENT_SIGNER_ROLE
+        )
+
+    @property
+    def waiting_party(self) -> str:
+        """Whose signature the agreement waits for, in words ("the sponsor")."""
+        return PARTY_NAMES.get(self.waiting_role, "")
+
+    @property
+    def declined_party(self) -> str:
+        return PARTY_NAMES.get(self.declined_role, "")
+
+
+# Each signer role as the parties' pages name it.
+PARTY_NAMES: dict[str, str] = {
+    SignerRole.STUDENT.value: "you",
+    SignerRole.SPONSOR.value: "the sponsor",
+    SignerRole.INSTITUTION_ADMIN.value: "the institution",
+}
 
 
 def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutcome:
@@ -127,6 +159,8 @@ def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutco
     return AgreementOutcome(
         status=getattr(enrollment, "latest_agreement_status", None),
         decline_reason=getattr(enrollment, "latest_agreement_decline_reason", None) or "",
+        declined_role=getattr(enrollment, "latest_agreement_declined_role", None) or "",
+        waiting_role=getattr(enrollment, "latest_agreement_waiting_role", None) or "",
     )
 
 
@@ -151,6 +185,8 @@ class EnrollmentStep:
     document: StudentDocument | None = None
     earlier_documents: tuple[StudentDocument, ...] = ()
     decline_reason: str = ""
+    declined_party: str = ""
+    waiting_party: str = ""
 
     @property
     def is_outstanding(self) -> bool:
@@ -195,21 +231,30 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
                 earlier_documents=tuple(doc for doc in uploaded if doc is not current),
             )
         )
-    decline_reason = ""
+    decline_reason = declined_party = waiting_party = ""
     if enrollment.agreement_signed_at:
         agreement_status = StepStatus.DONE
     elif enrollment.cohort.main_template_id is None or enrollment.cohort.state == CohortState.DRAFT:
         agreement_status = StepStatus.UNAVAILABLE
     else:
         outcome = enrollment_agreement_outcome(enrollment)
-        agreement_status = StepStatus.DECLINED if outcome.is_declined else StepStatus.TODO
+        if outcome.is_declined:
+            agreement_status = StepStatus.DECLINED
+        elif outcome.waits_for_others:
+            agreement_status = StepStatus.PENDING
+        else:
+            agreement_status = StepStatus.TODO
         decline_reason = outcome.decline_reason
+        declined_party = outcome.declined_party
+        waiting_party = outcome.waiting_party
     steps.append(
         EnrollmentStep(
             kind="agreement",
             title="Your agreement",
             status=agreement_status,
             decline_reason=decline_reason,
+            declined_party=declined_party,
+            waiting_party=waiting_party,
         )
     )
     return steps
@@ -291,3 +336,22 @@ def enrollments_lacking_agreement(
     if enrollment_ids is not None:
         enrollments = enrollments.filter(pk__in=enrollment_ids)
     return enrollments.order_by("pk")
+
+
+def agreements_awaiting_countersign(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
+    """The cohort's enrolments whose latest agreement waits for the institution's signature
+    (the learner and the sponsor have signed), with the student and the submission's id
+    (`latest_agreement_id`), for the countersign page: one query whatever their number."""
+    return (
+        with_agreement_outcome(
+            CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+        )
+        # Annotations, which the plugin's field check does not know of.
+        .filter(
+            **{
+                "latest_agreement_status": SubmissionStatus.PENDING,
+                "latest_agreement_waiting_role": SignerRole.INSTITUTION_ADMIN,
+            }
+        )
+        .order_by("user__full_name", "pk")
+    )

@@ -231,6 +231,12 @@ class Submitter(models.Model):
     consent_text = models.TextField(blank=True)
     consent_sha256 = models.CharField(max_length=64, blank=True)
     decline_reason = models.TextField(blank=True)
+    notify_turn = models.BooleanField(
+        default=True,
+        help_text="Whether the signer is e-mailed a link when their turn comes. Off for signers "
+        "reached elsewhere: in their account (the institution's signatory on the cohort page) "
+        "or on a page that lists several agreements (the sponsor's).",
+    )
 
     class Meta:
         ordering = ["submission", "order"]
