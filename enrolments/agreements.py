@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 # Merge fields whose values go into the PDF only, never the submission's stored HTML or values.
 PRIVATE_MERGE_FIELDS = ("student.id_number",)
+# What a copy made before the student gave their ID number says in its place.
+NOT_GIVEN = "(not given yet)"
 # The sponsor signs a cohort's learner agreements on one page (sponsors.views), reached by the
 # link the cohort page e-mails them, rather than by one e-mail per agreement.
 SPONSOR_NOTIFIED_PER_AGREEMENT = True
@@ -102,25 +104,30 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
     task and the portal from both making one."""
     submission = submissions_for_subject(enrollment).filter(status=SubmissionStatus.PENDING).first()
     signed_text = enrollment.cohort.main_template_version
-    if submission is not None and (
-        signed_text is None or submission.template_version_id == signed_text.pk
+    if (
+        submission is not None
+        and (signed_text is None or submission.template_version_id == signed_text.pk)
+        and not _lacks_id_now_given(submission, enrollment)
     ):
         return submission
     template = enrollment.cohort.main_template
     if template is None:
         raise ValidationError("The agreement for this cohort is not ready yet.")
-    if submission is not None:  # made from other text than the institution signed: replace it
+    if submission is not None:  # other text than the institution signed, or no ID: replace it
         submissions_revoke_pending(
             subjects=[enrollment],
             actor=actor,
-            reason="Replaced by the agreement as the institution signed it.",
+            reason="Replaced by the agreement as the institution signed it, with the "
+            "student's details.",
         )
     version = enrollment.cohort.main_template_version or template.versions.get(
         number=template.version
     )
     values = enrollment_agreement_values(enrollment)
-    # The learner's ID number goes into the PDF only, never the stored row.
-    private = {name: values.pop(name) for name in PRIVATE_MERGE_FIELDS if name in values}
+    # The learner's ID number goes into the PDF only, never the stored row. Not given yet, the
+    # copy says so, and is made again once it is (`_lacks_id_now_given`) if nobody signed it.
+    private = {name: values.pop(name) for name in PRIVATE_MERGE_FIELDS if values.get(name)}
+    values |= {name: NOT_GIVEN for name in PRIVATE_MERGE_FIELDS if name not in private}
     return submission_create(
         template=template,
         version=version,
@@ -179,6 +186,16 @@ def _agreement_signers(enrollment: CohortEnrollment, roles: list[str]) -> list[d
                 }
             )
     return signers
+
+
+def _lacks_id_now_given(submission: Submission, enrollment: CohortEnrollment) -> bool:
+    """Whether the pending copy was made before the student gave a value it names (their ID
+    number) that they have given since, and nobody has signed it yet."""
+    if not any(submission.context.get(name) == NOT_GIVEN for name in PRIVATE_MERGE_FIELDS):
+        return False
+    if not (enrollment.student_data or {}).get("id_number"):
+        return False
+    return not any(signer.signed_at for signer in submission.submitters.all())
 
 
 def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> str:

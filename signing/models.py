@@ -30,6 +30,7 @@ MERGE_FIELDS: dict[str, tuple[str, str]] = {
     "cohort.end_date": ("The cohort's end date", "30 November 2027"),
     "sponsor.company_name": ("The sponsor's company name", "Ubuntu Mining (Pty) Ltd"),
     "sponsor.contact_name": ("The sponsor's contact person", "Sipho Dlamini"),
+    "sponsor.tax_number": ("The sponsor's tax number", "9012345678"),
     "institution.name": ("The institution's name", "Alpha College"),
     "institution.registration_number": ("The institution's registration number", "2015/123456/07"),
     "admin.full_name": ("The signing admin's full name", "Lerato Khumalo"),

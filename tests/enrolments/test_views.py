@@ -181,7 +181,6 @@ def test_details_form_shows_the_mismatch_next_to_the_field(enrol, client_of):
 def _sign_through(url: str, name: str):
     from signing.selectors import link_for_token
     from signing.services.completion import submitter_sign
-
     from tests.signing.conftest import token_from
 
     token = token_from(url)
