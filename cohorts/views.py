@@ -42,7 +42,11 @@ from cohorts.services import (
     document_type_save,
 )
 from enrolments.models import CohortEnrollment
-from enrolments.selectors import enrollment_counts, enrollment_list_for_cohort
+from enrolments.selectors import (
+    enrollment_counts,
+    enrollment_list_for_cohort,
+    learner_agreement_counts,
+)
 from enrolments.services import (
     CLOSED_TO_JOINING,
     CLOSED_TO_WITHDRAWALS,
@@ -131,6 +135,7 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if cohort.admin_signed_at
         else None
     )
+    context["learner_agreements"] = learner_agreement_counts(cohort=cohort)
     context["sync"] = sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk)
     context["activation_blockers"] = (
         cohort.activation_blockers() if cohort.state == CohortState.DRAFT else []

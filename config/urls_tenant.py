@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("cohorts/", include("cohorts.urls")),
     path("cohorts/<int:cohort_pk>/import/", include("cohorts.import_urls")),
+    path("cohorts/<int:cohort_pk>/countersign/", include("enrolments.countersign_urls")),
     path("my/", include("enrolments.urls")),
     path("agreements/", include("signing.urls")),
     path("sign/", include("signing.public_urls")),

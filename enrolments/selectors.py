@@ -355,3 +355,31 @@ def agreements_awaiting_countersign(*, cohort: Cohort) -> QuerySet[CohortEnrollm
         )
         .order_by("user__full_name", "pk")
     )
+
+
+# Annotations of with_agreement_outcome, which the plugin's field check does not know of.
+AGREEMENT_COUNT_FIELDS = [
+    "agreement_signed_at",
+    "latest_agreement_status",
+    "latest_agreement_waiting_role",
+]
+
+
+def learner_agreement_counts(*, cohort: Cohort) -> dict[str, int]:
+    """How the cohort's learner agreements stand, per party whose signature they wait for
+    (the cohort page's summary): one query."""
+    counts = {"not_sent": 0, "student": 0, "sponsor": 0, "institution_admin": 0}
+    counts |= {"declined": 0, "signed": 0}
+    rows = with_agreement_outcome(
+        CohortEnrollment.objects.filter(cohort=cohort).exclude(state=EnrollmentState.WITHDRAWN)
+    ).values_list(*AGREEMENT_COUNT_FIELDS)
+    for signed_at, status, waiting_role in rows:
+        if signed_at is not None:
+            counts["signed"] += 1
+        elif status == SubmissionStatus.DECLINED:
+            counts["declined"] += 1
+        elif status == SubmissionStatus.PENDING and waiting_role in counts:
+            counts[waiting_role] += 1
+        else:
+            counts["not_sent"] += 1
+    return counts
