@@ -21,6 +21,7 @@ urlpatterns = [
     path("agreements/", include("signing.urls")),
     path("sign/", include("signing.public_urls")),
     path("sponsors/", include("sponsors.urls")),
+    path("sponsor/", include("sponsors.public_urls")),
     path("review/", include("verification.urls")),
     path("integrations/", include("integrations.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),

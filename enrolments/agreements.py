@@ -50,7 +50,7 @@ PRIVATE_MERGE_FIELDS = ("student.id_number",)
 NOT_GIVEN = "(not given yet)"
 # The sponsor signs a cohort's learner agreements on one page (sponsors.views), reached by the
 # link the cohort page e-mails them, rather than by one e-mail per agreement.
-SPONSOR_NOTIFIED_PER_AGREEMENT = True
+SPONSOR_NOTIFIED_PER_AGREEMENT = False
 
 
 def _agreement_check_permission(enrollment: CohortEnrollment, actor: User) -> None:
@@ -287,6 +287,9 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
     url = institution_url(
         tenant_connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
     )
+    signers = list(submission.submitters.order_by("order"))
+    signed = [signer for signer in signers if signer.signed_at]
+    unsigned = [signer for signer in signers if not signer.signed_at]
     for recipient in manager_emails_to_tell(cohort.created_by):
         email_enqueue(
             recipient=recipient,
@@ -297,6 +300,14 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
                 "title": submission.title,
                 "reason": submitter.decline_reason,
                 "url": url,
+                "party": submitter.role,
+                "declined_by": f"{submitter.name} ({submitter.get_role_display().lower()})",
+                "signed_by": ", ".join(
+                    f"the {signer.get_role_display().lower()}" for signer in signed
+                ),
+                "not_signed_by": ", ".join(
+                    f"the {signer.get_role_display().lower()}" for signer in unsigned
+                ),
             },
         )
     # The reason is the student's own words: the trail records only that they gave one.

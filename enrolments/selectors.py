@@ -383,3 +383,21 @@ def learner_agreement_counts(*, cohort: Cohort) -> dict[str, int]:
         else:
             counts["not_sent"] += 1
     return counts
+
+
+def agreements_awaiting_sponsor(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
+    """The cohort's enrolments whose latest agreement waits for the sponsor's signature (the
+    learner has signed), with the student and the submission's id (`latest_agreement_id`),
+    for the sponsor's page: one query whatever their number."""
+    return (
+        with_agreement_outcome(
+            CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+        )
+        .filter(
+            **{
+                "latest_agreement_status": SubmissionStatus.PENDING,
+                "latest_agreement_waiting_role": SignerRole.SPONSOR,
+            }
+        )
+        .order_by("user__full_name", "pk")
+    )

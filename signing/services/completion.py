@@ -201,16 +201,7 @@ def submitter_sign_in_place(
     signature_text = (signature_text or "").strip()
     _signature_errors(signed_name, consent, signature_text, drawn=False)
     with refusals_kept(), files_removed_on_failure() as stored, transaction.atomic(durable=True):
-        submission = submission_lock(submission)
-        if submission.status != SubmissionStatus.PENDING:
-            raise ValidationError(
-                f"“{submission.title}” is {submission.get_status_display().lower()}."
-            )
-        submitter = next_submitter(submission)
-        if submitter is None or submitter.role != role:
-            waiting = submitter.get_role_display().lower() if submitter else "nobody"
-            raise ValidationError(f"“{submission.title}” is waiting for the {waiting} to sign.")
-        submitter.submission = submission
+        submitter = _turn_of(submission, role)
         if user is not None:
             submitter.user = user
             submitter.name = user.full_name or user.email
@@ -235,32 +226,64 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
         raise ValidationError({"reason": "Say why you decline."})
     with refusals_kept(), transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
-        submission = submitter.submission
-        now = timezone.now()
-        context = current_context()
-        submitter.declined_at = now
-        submitter.decline_reason = reason
-        submitter.ip_address = context.ip_address
-        submitter.user_agent = (context.user_agent or "")[:500]
-        submitter.save(update_fields=["declined_at", "decline_reason", "ip_address", "user_agent"])
-        submission.status = SubmissionStatus.DECLINED
-        submission.declined_at = now
-        submission.save(update_fields=["status", "declined_at"])
-        SigningLink.objects.filter(
-            submitter__submission=submission, revoked_at__isnull=True
-        ).exclude(pk=link.pk).update(revoked_at=now)
-        submission_event_record(submission, "declined", submitter, reason=reason)
-        submission_audit_record(
-            "submission_declined",
-            submission,
-            submitter=submitter.pk,
-            role=submitter.role,
-            decline_reason=reason,
-        )
-        if submission.on_decline:
-            on_decline = callbacks.callback_for(submission.on_decline)
-            on_decline(submission=submission, submitter=submitter)
+        _decline_record(submitter, reason)
     return submitter
+
+
+def submitter_decline_in_place(*, submission: Submission, role: str, reason: str) -> Submitter:
+    """Decline as the `role` signer without a link, on a page that lists their agreements (the
+    sponsor's); the caller has checked that they may answer for that role. Refused unless it
+    is that role's turn."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why you decline."})
+    with refusals_kept(), transaction.atomic(durable=True):
+        submitter = _turn_of(submission, role)
+        _decline_record(submitter, reason)
+    return submitter
+
+
+def _turn_of(submission: Submission, role: str) -> Submitter:
+    """The locked submission's signer whose turn it is, refused unless it is `role`'s."""
+    submission = submission_lock(submission)
+    if submission.status != SubmissionStatus.PENDING:
+        raise ValidationError(f"“{submission.title}” is {submission.get_status_display().lower()}.")
+    submitter = next_submitter(submission)
+    if submitter is None or submitter.role != role:
+        waiting = submitter.get_role_display().lower() if submitter else "nobody"
+        raise ValidationError(f"“{submission.title}” is waiting for the {waiting} to sign.")
+    submitter.submission = submission
+    return submitter
+
+
+def _decline_record(submitter: Submitter, reason: str) -> None:
+    """Inside the decline's transaction, on the locked submission: the submission stops, every
+    link stops working, and its decline callback runs."""
+    submission = submitter.submission
+    now = timezone.now()
+    context = current_context()
+    submitter.declined_at = now
+    submitter.decline_reason = reason
+    submitter.ip_address = context.ip_address
+    submitter.user_agent = (context.user_agent or "")[:500]
+    submitter.save(update_fields=["declined_at", "decline_reason", "ip_address", "user_agent"])
+    submission.status = SubmissionStatus.DECLINED
+    submission.declined_at = now
+    submission.save(update_fields=["status", "declined_at"])
+    SigningLink.objects.filter(submitter__submission=submission, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    submission_event_record(submission, "declined", submitter, reason=reason)
+    submission_audit_record(
+        "submission_declined",
+        submission,
+        submitter=submitter.pk,
+        role=submitter.role,
+        decline_reason=reason,
+    )
+    if submission.on_decline:
+        on_decline = callbacks.callback_for(submission.on_decline)
+        on_decline(submission=submission, submitter=submitter)
 
 
 def submission_final_pdf(
