@@ -137,6 +137,8 @@ def measure(agreements: int, baseline_count: int) -> dict[str, float | int]:
         signer = submission.submitters.get(role="institution_admin")
         url = link_issue(signer, notify=False)
         link = link_for_token(url.rstrip("/").rsplit("/", 1)[1])
+        if link is None:
+            raise CouldNotMeasure("the signatory's signing link was not found")
         submitter_sign(link=link, signed_name="Lerato Khumalo", consent=True, signature_text="LK")
     baseline = (time.perf_counter() - started) / max(baseline_count, 1)
     log(f"  baseline: {baseline:.3f} s per agreement")

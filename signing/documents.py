@@ -121,7 +121,7 @@ def html_to_pdf(html: str) -> bytes:
 
 @functools.cache
 def _font_config() -> Any:
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
     return FontConfiguration()
 
