@@ -114,13 +114,17 @@ def _cohorts_check() -> None:
             "Matric certificate": DocumentStatus.REJECTED,
         }
         assert "Scan the whole page" in rejected.rejection_reason
+        # Lerato has signed; her agreement waits for the sponsor, who has not signed yet here.
         signed = students["lerato@demo.example"]
-        assert signed.state == EnrollmentState.COMPLETE
-        assert signed.agreement_signed_at is not None
+        assert signed.state == EnrollmentState.IN_PROGRESS
+        assert signed.agreement_signed_at is None
+        waiting = submissions_for_subject(signed).first()
+        assert waiting.status == SubmissionStatus.PENDING
+        assert [s.role for s in waiting.submitters.all() if s.signed_at] == ["student"]
         # Every student who has not signed finds their agreement waiting in the portal.
         for enrollment in students.values():
             if enrollment.agreement_signed_at is None:
-                assert submissions_for_subject(enrollment).get().status == (
+                assert submissions_for_subject(enrollment).first().status == (
                     SubmissionStatus.PENDING
                 )
         assert cohort_sponsor_status(active).state == "invited"
@@ -134,7 +138,10 @@ def _cohorts_check() -> None:
         for enrollment in completed.enrollments.all():
             assert enrollment.state == EnrollmentState.COMPLETE
             assert enrollment.document_verification_state == VerificationState.VERIFIED
-            sealed += list(submissions_for_subject(enrollment))
+            latest, *replaced = submissions_for_subject(enrollment)
+            sealed.append(latest)
+            # Made before the student gave their ID number, then made again with it.
+            assert {s.status for s in replaced} <= {SubmissionStatus.REVOKED}
         assert len(sealed) == 5  # the institution's, the sponsor's and three students'
         for submission in sealed:
             assert submission.status == SubmissionStatus.COMPLETED
