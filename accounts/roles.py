@@ -47,6 +47,7 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "cohorts.manage_cohorts",
                 "cohorts.access_all_cohorts",
                 "enrolments.manage_enrolments",
+                "enrolments.countersign_agreements",
                 "verification.review_documents",
                 "sponsors.manage_sponsors",
                 "signing.manage_templates",

@@ -127,6 +127,10 @@ def main_agreement_preview_html(cohort: Cohort, *, admin: User) -> str:
     )
 
 
+# What an agreement says for a registration or tax number the party does not have on record.
+NOT_REGISTERED = "(none on record)"
+
+
 def cohort_merge_fields(
     cohort: Cohort, *, admin: User | None = None, student: dict[str, str] | None = None
 ) -> dict[str, str]:
@@ -148,6 +152,7 @@ def cohort_merge_fields(
         values |= {
             "sponsor.company_name": cohort.sponsor.company_name,
             "sponsor.contact_name": cohort.sponsor.contact_name,
+            "sponsor.tax_number": cohort.sponsor.tax_number or NOT_REGISTERED,
         }
     admin = admin or cohort.admin_signed_by
     if admin is not None:

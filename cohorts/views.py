@@ -1,9 +1,10 @@
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -44,7 +45,11 @@ from cohorts.services import (
     document_type_save,
 )
 from enrolments.models import CohortEnrollment
-from enrolments.selectors import enrollment_counts, enrollment_list_for_cohort
+from enrolments.selectors import (
+    enrollment_counts,
+    enrollment_list_for_cohort,
+    learner_agreement_counts,
+)
 from enrolments.services import (
     CLOSED_TO_JOINING,
     CLOSED_TO_WITHDRAWALS,
@@ -133,6 +138,7 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if cohort.admin_signed_at
         else None
     )
+    context["learner_agreements"] = learner_agreement_counts(cohort=cohort)
     context["sync"] = sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk)
     context["activation_blockers"] = (
         cohort.activation_blockers() if cohort.state == CohortState.DRAFT else []
@@ -158,8 +164,10 @@ def cohort_sign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("cohorts:dashboard", pk=cohort.pk)
-        # The same institution's signing page, on the host this page was reached on.
-        return redirect(urlsplit(url).path)
+        # The same institution's signing page, on the host this page was reached on; once
+        # signed, it brings the admin back to the cohort page.
+        back = reverse("cohorts:dashboard", args=[cohort.pk])
+        return redirect(f"{urlsplit(url).path}?{urlencode({'next': back})}")
     if cohort.main_template is None:
         messages.error(request, "Choose the main agreement template before signing it.")
         return redirect("cohorts:dashboard", pk=cohort.pk)

@@ -54,6 +54,7 @@ from cohorts.services import (
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
 from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
+from enrolments.selectors import enrollment_student_signed
 from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
 from enrolments.supporting import (
     supporting_agreement_start,
@@ -61,9 +62,9 @@ from enrolments.supporting import (
 )
 from enrolments.uploads import document_upload_check
 from notifications.models import OutboundEmail
-from signing.models import AgreementTemplate, SigningLink, SubmissionStatus
+from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.selectors import link_for_token
-from signing.services.completion import submitter_open, submitter_sign
+from signing.services.completion import submitter_open, submitter_sign, submitter_sign_in_place
 from signing.services.templates import template_create
 from sponsors.models import Sponsor
 from sponsors.selectors import cohort_sponsor_status, sponsor_submission
@@ -436,6 +437,7 @@ def _cohort_run(
         _student_progress(enrollment, student, reviewer=reviewer, passwords=passwords)
     if plan.sponsor_signs:
         sponsor_signs(cohort, admin)
+        learner_agreements_signed_by_sponsor_and_institution(cohort, admin)
     if plan.state == CohortState.COMPLETED:
         cohort = cohort_complete(cohort=cohort, actor=admin)
     return cohort
@@ -612,7 +614,7 @@ def student_signs(enrollment: CohortEnrollment) -> None:
     unless they have."""
     enrollment.refresh_from_db()
     student = enrollment.user
-    if enrollment.agreement_signed_at is None:
+    if not enrollment_student_signed(enrollment):
         _sign(enrollment_agreement_start(enrollment=enrollment, actor=student), student.full_name)
     signed = enrollment.supporting_agreements.filter(signed_at__isnull=False)
     for template in enrollment.cohort.supporting_templates.exclude(
@@ -620,6 +622,31 @@ def student_signs(enrollment: CohortEnrollment) -> None:
     ):
         url = supporting_agreement_start(enrollment=enrollment, template=template, actor=student)
         _sign(url, student.full_name)
+
+
+def learner_agreements_signed_by_sponsor_and_institution(cohort: Cohort, admin: User) -> None:
+    """The sponsor signs the learners' agreements waiting for it (on the page its link opens),
+    then the admin countersigns them for the institution (as the countersign page's task
+    does), so that they are sealed."""
+    for role, user in (("sponsor", None), ("institution_admin", admin)):
+        waiting = Submission.objects.filter(
+            subject_type=CohortEnrollment._meta.label_lower,
+            subject_id__in=[str(pk) for pk in cohort.enrollments.values_list("pk", flat=True)],
+            status=SubmissionStatus.PENDING,
+        ).order_by("pk")
+        for submission in waiting:
+            turn = submission.submitters.filter(signed_at__isnull=True).order_by("order").first()
+            if turn is None or turn.role != role:
+                continue
+            name = user.full_name if user is not None else turn.name
+            submitter_sign_in_place(
+                submission=submission,
+                role=role,
+                signed_name=name,
+                signature_text=name,
+                consent=True,
+                user=user,
+            )
 
 
 def sponsor_signs(cohort: Cohort, admin: User) -> None:

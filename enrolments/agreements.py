@@ -4,9 +4,11 @@ or declines. Scheduling the sending after an enrolment or a cohort's activation 
 enrolments.services.enrollment_agreements_send_on_commit."""
 
 import logging
+from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,9 +17,10 @@ from accounts.permissions import permission_check
 from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_people_to_tell
-from enrolments.models import CohortEnrollment
+from enrolments.models import AgreementCountersigning, CohortEnrollment, CountersigningStatus
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
+    agreements_awaiting_countersign,
     enrollment_agreement_values,
     enrollments_lacking_agreement,
 )
@@ -28,8 +31,9 @@ from enrolments.services import (
     enrollment_start_if_waiting,
 )
 from notifications.services import email_enqueue
-from signing.models import Submission, SubmissionStatus, Submitter
+from signing.models import SignerRole, Submission, SubmissionStatus, Submitter
 from signing.selectors import submissions_for_subject
+from signing.services.completion import submitter_sign_in_place
 from signing.services.submissions import (
     submission_create,
     submission_send,
@@ -39,6 +43,14 @@ from tenants.db import tenant_connection
 from tenants.sites import institution_url
 
 logger = logging.getLogger(__name__)
+
+# Merge fields whose values go into the PDF only, never the submission's stored HTML or values.
+PRIVATE_MERGE_FIELDS = ("student.id_number",)
+# What a copy made before the student gave their ID number says in its place.
+NOT_GIVEN = "(not given yet)"
+# The sponsor signs a cohort's learner agreements on one page (sponsors.views), reached by the
+# link the cohort page e-mails them, rather than by one e-mail per agreement.
+SPONSOR_NOTIFIED_PER_AGREEMENT = False
 
 
 def _agreement_check_permission(enrollment: CohortEnrollment, actor: User) -> None:
@@ -92,37 +104,98 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
     task and the portal from both making one."""
     submission = submissions_for_subject(enrollment).filter(status=SubmissionStatus.PENDING).first()
     signed_text = enrollment.cohort.main_template_version
-    if submission is not None and (
-        signed_text is None or submission.template_version_id == signed_text.pk
+    if (
+        submission is not None
+        and (signed_text is None or submission.template_version_id == signed_text.pk)
+        and not _lacks_id_now_given(submission, enrollment)
     ):
         return submission
     template = enrollment.cohort.main_template
     if template is None:
         raise ValidationError("The agreement for this cohort is not ready yet.")
-    if submission is not None:  # made from other text than the institution signed: replace it
+    if submission is not None:  # other text than the institution signed, or no ID: replace it
         submissions_revoke_pending(
             subjects=[enrollment],
             actor=actor,
-            reason="Replaced by the agreement as the institution signed it.",
+            reason="Replaced by the agreement as the institution signed it, with the "
+            "student's details.",
         )
-    student = enrollment.user
+    version = enrollment.cohort.main_template_version or template.versions.get(
+        number=template.version
+    )
+    values = enrollment_agreement_values(enrollment)
+    # The learner's ID number goes into the PDF only, never the stored row. Not given yet, the
+    # copy says so, and is made again once it is (`_lacks_id_now_given`) if nobody signed it.
+    private = {name: values.pop(name) for name in PRIVATE_MERGE_FIELDS if values.get(name)}
+    values |= {name: NOT_GIVEN for name in PRIVATE_MERGE_FIELDS if name not in private}
     return submission_create(
         template=template,
-        version=enrollment.cohort.main_template_version,
-        context=enrollment_agreement_values(enrollment),
-        signers=[
-            {
-                "role": AGREEMENT_SIGNER_ROLE,
-                "name": student.full_name or student.email,
-                "email": student.email,
-                "user": student,
-            }
-        ],
+        version=version,
+        context=values,
+        private_context=private,
+        signers=_agreement_signers(enrollment, version.signer_roles),
         on_complete="enrolments.agreement_signed",
         on_decline="enrolments.agreement_declined",
         subject=enrollment,
         actor=actor,
     )
+
+
+def _agreement_signers(enrollment: CohortEnrollment, roles: list[str]) -> list[dict[str, Any]]:
+    """Every party the template names, each reached where they are: the student in the portal
+    (a link issued when they press Sign), the sponsor's contact by e-mailed link, the
+    institution's signatory (the admin who signed the cohort's main agreement) on the cohort
+    page, never by e-mail. A cohort without a sponsor yet has no sponsor to sign."""
+    cohort = enrollment.cohort
+    student = enrollment.user
+    signers: list[dict[str, Any]] = []
+    if AGREEMENT_SIGNER_ROLE not in roles:
+        raise ValidationError("The cohort's agreement has no student signer.")
+    for role in roles:
+        if role == SignerRole.STUDENT:
+            signers.append(
+                {
+                    "role": role,
+                    "name": student.full_name or student.email,
+                    "email": student.email,
+                    "user": student,
+                }
+            )
+        elif role == SignerRole.SPONSOR and cohort.sponsor is not None:
+            sponsor = cohort.sponsor
+            signers.append(
+                {
+                    "role": role,
+                    "name": sponsor.contact_name,
+                    "email": sponsor.contact_email,
+                    "user": sponsor.user,
+                    "notify_turn": SPONSOR_NOTIFIED_PER_AGREEMENT,
+                }
+            )
+        elif role == SignerRole.INSTITUTION_ADMIN:
+            signatory = cohort.admin_signed_by or cohort.created_by
+            if signatory is None:
+                raise ValidationError("The cohort has no signatory for the institution.")
+            signers.append(
+                {
+                    "role": role,
+                    "name": signatory.full_name or signatory.email,
+                    "email": signatory.email,
+                    "user": signatory,
+                    "notify_turn": False,
+                }
+            )
+    return signers
+
+
+def _lacks_id_now_given(submission: Submission, enrollment: CohortEnrollment) -> bool:
+    """Whether the pending copy was made before the student gave a value it names (their ID
+    number) that they have given since, and nobody has signed it yet."""
+    if not any(submission.context.get(name) == NOT_GIVEN for name in PRIVATE_MERGE_FIELDS):
+        return False
+    if not (enrollment.student_data or {}).get("id_number"):
+        return False
+    return not any(signer.signed_at for signer in submission.submitters.all())
 
 
 def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> str:
@@ -134,6 +207,13 @@ def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> 
         enrollment = enrollment_lock(enrollment)
         _agreement_check_signable(enrollment)
         submission = _agreement_pending(enrollment, actor)
+        student_signer = next(
+            (s for s in submission.submitters.all() if s.role == AGREEMENT_SIGNER_ROLE), None
+        )
+        if student_signer is not None and student_signer.signed_at is not None:
+            raise ValidationError(
+                "You have signed this agreement; it is waiting for the other parties."
+            )
         return submission_send(submission=submission, notify=False, actor=actor)
 
 
@@ -207,6 +287,9 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
     url = institution_url(
         tenant_connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
     )
+    signers = list(submission.submitters.order_by("order"))
+    signed = [signer for signer in signers if signer.signed_at]
+    unsigned = [signer for signer in signers if not signer.signed_at]
     for recipient in cohort_people_to_tell(cohort):
         email_enqueue(
             recipient=recipient,
@@ -217,6 +300,14 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
                 "title": submission.title,
                 "reason": submitter.decline_reason,
                 "url": url,
+                "party": submitter.role,
+                "declined_by": f"{submitter.name} ({submitter.get_role_display().lower()})",
+                "signed_by": ", ".join(
+                    f"the {signer.get_role_display().lower()}" for signer in signed
+                ),
+                "not_signed_by": ", ".join(
+                    f"the {signer.get_role_display().lower()}" for signer in unsigned
+                ),
             },
         )
     # The reason is the student's own words: the trail records only that they gave one.
@@ -228,4 +319,134 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
         entity=enrollment,
         old_values=old_values,
         new_values=new_values,
+    )
+
+
+def _countersign_check_permission(cohort: Cohort, actor: User) -> None:
+    permission_check(
+        actor=actor,
+        permission="enrolments.countersign_agreements",
+        obj=cohort,
+        action="enrolments.agreements_countersign",
+    )
+
+
+def agreements_countersign_start(
+    *,
+    cohort: Cohort,
+    actor: User,
+    submission_ids: list[int],
+    signed_name: str,
+    password: str,
+) -> AgreementCountersigning:
+    """The institution's signatory signs the chosen learner agreements of the cohort, after
+    re-entering their password: recorded here and done by a task (`agreements_countersign`),
+    whose progress the countersign page shows. Only agreements of this cohort waiting for the
+    institution may be chosen."""
+    _countersign_check_permission(cohort, actor)
+    errors: dict[str, str] = {}
+    signed_name = (signed_name or "").strip()
+    if not signed_name:
+        errors["signed_name"] = "Type your full name: it is your signature on each agreement."
+    if not actor.check_password(password or ""):
+        errors["password"] = "That is not your password. Nothing was signed."
+    if not submission_ids:
+        errors["agreements"] = "Choose at least one agreement to sign."
+    if errors:
+        raise ValidationError(errors)
+    waiting = {
+        getattr(enrollment, "latest_agreement_id", None)
+        for enrollment in agreements_awaiting_countersign(cohort=cohort)
+    }
+    chosen = sorted(set(submission_ids))
+    if not waiting.issuperset(chosen):
+        raise ValidationError(
+            {"agreements": "Some of the chosen agreements no longer wait for your signature. "
+             "The list below is up to date: choose again."}
+        )  # fmt: skip
+    from enrolments.tasks import agreements_countersign_task
+
+    with transaction.atomic(durable=True):
+        cohort.closed_check("nothing in it can be signed any more")
+        run = AgreementCountersigning.objects.create(
+            cohort=cohort, created_by=actor, submission_ids=chosen, signed_name=signed_name
+        )
+        audit_record(
+            actor=actor,
+            action="enrollment.agreements_countersign_started",
+            entity=cohort,
+            new_values={"countersigning": run.pk, "agreements": len(chosen)},
+        )
+        agreements_countersign_task.delay_on_commit(run.pk)
+    return run
+
+
+def agreements_countersign(*, run: AgreementCountersigning) -> AgreementCountersigning:
+    """Sign each agreement of the run as the institution's signatory who started it, one
+    transaction per document (each its own signature, trail entry and seal; a failure keeps
+    the ones before), saving the progress as it goes. Idempotent: an agreement already signed
+    for the institution, or no longer waiting for it, is skipped with the reason, so a
+    redelivered task finishes the run without signing anything twice."""
+    with transaction.atomic(durable=True):
+        run = AgreementCountersigning.objects.select_for_update().get(pk=run.pk)
+        if not run.is_running:
+            return run
+        run.status = CountersigningStatus.RUNNING
+        run.save(update_fields=["status"])
+    actor = run.created_by
+    done = set(_countersigned_ids(run))
+    submissions = Submission.objects.filter(pk__in=run.submission_ids).order_by("pk")
+    for submission in submissions:
+        if submission.pk in done:
+            continue
+        try:
+            _countersign_check_permission(run.cohort, actor)
+            submitter_sign_in_place(
+                submission=submission,
+                role=SignerRole.INSTITUTION_ADMIN,
+                signed_name=run.signed_name,
+                signature_text=run.signed_name,
+                consent=True,
+                user=actor,
+            )
+        except (ValidationError, PermissionDenied) as error:
+            reason = (
+                " ".join(error.messages)
+                if isinstance(error, ValidationError)
+                else "You may no longer sign for the institution."
+            )
+            with transaction.atomic(durable=True):
+                locked = AgreementCountersigning.objects.select_for_update().get(pk=run.pk)
+                locked.skipped = [*locked.skipped, {"submission": submission.pk, "reason": reason}]
+                locked.save(update_fields=["skipped"])
+        else:
+            AgreementCountersigning.objects.filter(pk=run.pk).update(
+                signed_count=F("signed_count") + 1
+            )
+    with transaction.atomic(durable=True):
+        run = AgreementCountersigning.objects.select_for_update().get(pk=run.pk)
+        run.status = CountersigningStatus.DONE
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+        audit_record(
+            actor=actor,
+            action="enrollment.agreements_countersigned",
+            entity=run.cohort,
+            new_values={
+                "countersigning": run.pk,
+                "signed": run.signed_count,
+                "skipped": len(run.skipped),
+            },
+        )
+    return run
+
+
+def _countersigned_ids(run: AgreementCountersigning) -> list[int]:
+    """The run's agreements already signed for the institution (by this run or another)."""
+    return list(
+        Submitter.objects.filter(
+            submission_id__in=run.submission_ids,
+            role=SignerRole.INSTITUTION_ADMIN,
+            signed_at__isnull=False,
+        ).values_list("submission_id", flat=True)
     )

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -66,6 +67,11 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
                 "manage_enrolments",
                 "Enrol students one by one or from a spreadsheet, resend their invitations and "
                 "reminders, and withdraw them.",
+            ),
+            (
+                "countersign_agreements",
+                "Sign the learners' agreements for the institution, as its signatory, once the "
+                "learner and the sponsor have signed.",
             ),
         ]
 
@@ -262,3 +268,57 @@ class SupportingAgreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} for {self.enrollment}"
+
+
+class CountersigningStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for its turn"
+    RUNNING = "running", "Signing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class AgreementCountersigning(models.Model):
+    """One bulk countersigning by the institution's signatory: the learner agreements they
+    chose on the cohort's countersign page, signed one by one by a task (each document in its
+    own transaction, with its own signature, trail entry and seal) while the page shows the
+    progress."""
+
+    # The signatory's typed signature is theirs (audit.services).
+    PERSONAL_FIELDS = frozenset({"signed_name"})
+
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.CASCADE, related_name="countersignings"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submission_ids = ArrayField(models.PositiveIntegerField(), default=list)
+    signed_name = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=20, choices=CountersigningStatus.choices, default=CountersigningStatus.QUEUED
+    )
+    signed_count = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(
+        default=list, blank=True, help_text="The agreements not signed, each with the reason."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Countersigning of {len(self.submission_ids)} agreements in {self.cohort_id}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (CountersigningStatus.QUEUED, CountersigningStatus.RUNNING)
+
+    @property
+    def processed(self) -> int:
+        return self.signed_count + len(self.skipped)
+
+    @property
+    def percent(self) -> int:
+        total = len(self.submission_ids)
+        return 100 if not total else min(100, round(100 * self.processed / total))

@@ -65,8 +65,11 @@ def cohort_work_enrollments(
         items = work.setdefault(pk, [])
         if countersign.get(pk):
             n = countersign[pk]
+            countersign_url = reverse("countersign:list", args=[pk])
             items.append(
-                CohortWorkItem(f"{n} agreement{'s'[: n != 1]} to countersign", url, rank=30)
+                CohortWorkItem(
+                    f"{n} agreement{'s'[: n != 1]} to countersign", countersign_url, rank=30
+                )
             )
         if not_accepted.get(pk):
             n = not_accepted[pk]

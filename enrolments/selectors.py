@@ -31,7 +31,7 @@ from enrolments.models import (
     VerificationState,
 )
 from signing.documents import body_fill_for_reading
-from signing.models import AgreementTemplate, Submission, SubmissionStatus, Submitter
+from signing.models import AgreementTemplate, SignerRole, Submission, SubmissionStatus, Submitter
 from signing.selectors import (
     standard_merge_values,
     submission_text_html,
@@ -215,16 +215,20 @@ def _agreement_submissions() -> QuerySet[Submission]:
 
 
 def with_agreement_outcome(enrollments: QuerySet[CohortEnrollment]) -> QuerySet[CohortEnrollment]:
-    """Each enrolment with its latest agreement submission's status and, if the student
-    declined it, their reason (read by `enrollment_agreement_outcome`): in the same query."""
-    signers = Submitter.objects.filter(
-        submission__subject_type=CohortEnrollment._meta.label_lower,
-        submission__subject_id=Cast(OuterRef("pk"), output_field=CharField()),
-        role=AGREEMENT_SIGNER_ROLE,
-    ).order_by("-submission__created_at", "-submission__pk")
+    """Each enrolment with its latest agreement submission's status, whose signature it waits
+    for, and, if a party declined it, which party and their reason (read by
+    `enrollment_agreement_outcome`): in the same query."""
+    signers = Submitter.objects.filter(submission_id=OuterRef("latest_agreement_id"))
+    declined = signers.filter(declined_at__isnull=False)
     return enrollments.annotate(
+        latest_agreement_id=Subquery(_agreement_submissions().values("pk")[:1])
+    ).annotate(
         latest_agreement_status=Subquery(_agreement_submissions().values("status")[:1]),
-        latest_agreement_decline_reason=Subquery(signers.values("decline_reason")[:1]),
+        latest_agreement_decline_reason=Subquery(declined.values("decline_reason")[:1]),
+        latest_agreement_declined_role=Subquery(declined.values("role")[:1]),
+        latest_agreement_waiting_role=Subquery(
+            signers.filter(signed_at__isnull=True).order_by("order").values("role")[:1]
+        ),
     )
 
 
@@ -234,10 +238,47 @@ class AgreementOutcome:
 
     status: str | None
     decline_reason: str = ""
+    declined_role: str = ""
+    waiting_role: str = ""
 
     @property
     def is_declined(self) -> bool:
         return self.status == SubmissionStatus.DECLINED
+
+    @property
+    def waits_for_others(self) -> bool:
+        """The student has signed; the sponsor or the institution has not yet."""
+        return (
+            self.status == SubmissionStatus.PENDING
+            and bool(self.waiting_role)
+            and self.waiting_role != AGREEMENT_SIGNER_ROLE
+        )
+
+    @property
+    def waiting_party(self) -> str:
+        """Whose signature the agreement waits for, in words ("the sponsor")."""
+        return PARTY_NAMES.get(self.waiting_role, "")
+
+    @property
+    def declined_party(self) -> str:
+        return PARTY_NAMES.get(self.declined_role, "")
+
+
+# Each signer role as the parties' pages name it.
+PARTY_NAMES: dict[str, str] = {
+    SignerRole.STUDENT.value: "you",
+    SignerRole.SPONSOR.value: "the sponsor",
+    SignerRole.INSTITUTION_ADMIN.value: "the institution",
+}
+
+
+def enrollment_student_signed(enrollment: CohortEnrollment) -> bool:
+    """Whether the student has signed their agreement, though the sponsor or the institution
+    may not have yet: what the supporting agreements wait for."""
+    return (
+        bool(enrollment.agreement_signed_at)
+        or enrollment_agreement_outcome(enrollment).waits_for_others
+    )
 
 
 def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutcome:
@@ -249,6 +290,8 @@ def enrollment_agreement_outcome(enrollment: CohortEnrollment) -> AgreementOutco
     return AgreementOutcome(
         status=getattr(enrollment, "latest_agreement_status", None),
         decline_reason=getattr(enrollment, "latest_agreement_decline_reason", None) or "",
+        declined_role=getattr(enrollment, "latest_agreement_declined_role", None) or "",
+        waiting_role=getattr(enrollment, "latest_agreement_waiting_role", None) or "",
     )
 
 
@@ -276,6 +319,8 @@ class EnrollmentStep:
     # A supporting agreement's step ("supporting"): its template, and the student's row once made.
     template: AgreementTemplate | None = None
     supporting: SupportingAgreement | None = None
+    declined_party: str = ""
+    waiting_party: str = ""
 
     @property
     def is_outstanding(self) -> bool:
@@ -320,24 +365,38 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
                 earlier_documents=tuple(doc for doc in uploaded if doc is not current),
             )
         )
-    decline_reason = ""
+    decline_reason = declined_party = waiting_party = ""
     if enrollment.agreement_signed_at:
         agreement_status = StepStatus.DONE
     elif enrollment.cohort.main_template_id is None or enrollment.cohort.state == CohortState.DRAFT:
         agreement_status = StepStatus.UNAVAILABLE
     else:
         outcome = enrollment_agreement_outcome(enrollment)
-        agreement_status = StepStatus.DECLINED if outcome.is_declined else StepStatus.TODO
+        if outcome.is_declined:
+            agreement_status = StepStatus.DECLINED
+        elif outcome.waits_for_others:
+            agreement_status = StepStatus.PENDING
+        else:
+            agreement_status = StepStatus.TODO
         decline_reason = outcome.decline_reason
+        declined_party = outcome.declined_party
+        waiting_party = outcome.waiting_party
     steps.append(
         EnrollmentStep(
             kind="agreement",
             title="Your agreement",
             status=agreement_status,
             decline_reason=decline_reason,
+            declined_party=declined_party,
+            waiting_party=waiting_party,
         )
     )
-    steps.extend(enrollment_supporting_steps(enrollment))
+    steps.extend(
+        enrollment_supporting_steps(
+            enrollment,
+            main_signed=agreement_status in (StepStatus.DONE, StepStatus.PENDING),
+        )
+    )
     return steps
 
 
@@ -419,8 +478,8 @@ def enrollments_lacking_agreement(
     return enrollments.order_by("pk")
 
 
-# The institution's signer on a learner's agreement (signing.models.SignerRole).
-INSTITUTION_SIGNER_ROLE = "institution_admin"
+# The institution's signer on a learner's agreement.
+INSTITUTION_SIGNER_ROLE = SignerRole.INSTITUTION_ADMIN
 
 
 def agreements_to_countersign_counts(*, cohort_ids: list[int]) -> dict[int, int]:
@@ -495,9 +554,12 @@ def with_supporting_outcome(
     )
 
 
-def enrollment_supporting_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
+def enrollment_supporting_steps(
+    enrollment: CohortEnrollment, *, main_signed: bool
+) -> list[EnrollmentStep]:
     """A step for each supporting agreement the cohort asks for, after the main agreement's:
-    not available until the student has signed the main agreement, declined (to sign again)
+    not available until the student has signed the main agreement (`main_signed`; the sponsor
+    and the institution need not have yet), declined (to sign again)
     or to do. Uses the prefetched `cohort.supporting_templates` and `supporting_agreements`
     (annotated by `with_supporting_outcome`) when the caller loaded them, as the portal does."""
     cohort = enrollment.cohort
@@ -517,7 +579,7 @@ def enrollment_supporting_steps(enrollment: CohortEnrollment) -> list[Enrollment
         decline_reason = ""
         if agreement is not None and agreement.signed_at:
             status = StepStatus.DONE
-        elif cohort.state == CohortState.DRAFT or not enrollment.agreement_signed_at:
+        elif cohort.state == CohortState.DRAFT or not main_signed:
             status = StepStatus.UNAVAILABLE
         elif latest == SubmissionStatus.DECLINED:
             status = StepStatus.DECLINED
@@ -610,4 +672,69 @@ def supporting_signed_submission(
         .filter(status=SubmissionStatus.COMPLETED)
         .exclude(final_pdf="")
         .first()
+    )
+
+
+def agreements_awaiting_countersign(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
+    """The cohort's enrolments whose latest agreement waits for the institution's signature
+    (the learner and the sponsor have signed), with the student and the submission's id
+    (`latest_agreement_id`), for the countersign page: one query whatever their number."""
+    return (
+        with_agreement_outcome(
+            CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+        )
+        # Annotations, which the plugin's field check does not know of.
+        .filter(
+            **{
+                "latest_agreement_status": SubmissionStatus.PENDING,
+                "latest_agreement_waiting_role": SignerRole.INSTITUTION_ADMIN,
+            }
+        )
+        .order_by("user__full_name", "pk")
+    )
+
+
+# Annotations of with_agreement_outcome, which the plugin's field check does not know of.
+AGREEMENT_COUNT_FIELDS = [
+    "agreement_signed_at",
+    "latest_agreement_status",
+    "latest_agreement_waiting_role",
+]
+
+
+def learner_agreement_counts(*, cohort: Cohort) -> dict[str, int]:
+    """How the cohort's learner agreements stand, per party whose signature they wait for
+    (the cohort page's summary): one query."""
+    counts = {"not_sent": 0, "student": 0, "sponsor": 0, "institution_admin": 0}
+    counts |= {"declined": 0, "signed": 0}
+    rows = with_agreement_outcome(
+        CohortEnrollment.objects.filter(cohort=cohort).exclude(state=EnrollmentState.WITHDRAWN)
+    ).values_list(*AGREEMENT_COUNT_FIELDS)
+    for signed_at, status, waiting_role in rows:
+        if signed_at is not None:
+            counts["signed"] += 1
+        elif status == SubmissionStatus.DECLINED:
+            counts["declined"] += 1
+        elif status == SubmissionStatus.PENDING and waiting_role in counts:
+            counts[waiting_role] += 1
+        else:
+            counts["not_sent"] += 1
+    return counts
+
+
+def agreements_awaiting_sponsor(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
+    """The cohort's enrolments whose latest agreement waits for the sponsor's signature (the
+    learner has signed), with the student and the submission's id (`latest_agreement_id`),
+    for the sponsor's page: one query whatever their number."""
+    return (
+        with_agreement_outcome(
+            CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+        )
+        .filter(
+            **{
+                "latest_agreement_status": SubmissionStatus.PENDING,
+                "latest_agreement_waiting_role": SignerRole.SPONSOR,
+            }
+        )
+        .order_by("user__full_name", "pk")
     )

@@ -24,6 +24,7 @@ from enrolments.models import CohortEnrollment, SupportingAgreement
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
     enrollment_agreement_values,
+    enrollment_student_signed,
     enrollments_lacking_supporting,
 )
 from enrolments.services import (
@@ -71,7 +72,7 @@ def _supporting_check_signable(
         raise ValidationError("The agreements for this cohort are not ready yet.")
     if not cohort.supporting_templates.filter(pk=template.pk).exists():
         raise ValidationError("This cohort does not ask you to sign that agreement.")
-    if not enrollment.agreement_signed_at:
+    if not enrollment_student_signed(enrollment):
         raise ValidationError(f"Sign your agreement first: “{template.title}” comes after it.")
     if agreement is not None and agreement.signed_at:
         raise ValidationError(f"You have already signed “{template.title}”.")

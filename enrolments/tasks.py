@@ -160,3 +160,15 @@ def supporting_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | 
     institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
     with tenant_context(institution):
         return supporting_agreements_send_for_cohort(cohort=cohort, enrollment_ids=enrollment_ids)
+
+
+@shared_task(name="enrolments.agreements_countersign")
+def agreements_countersign_task(countersigning_id: int) -> str:
+    """Sign a bulk countersigning's agreements, one transaction each, saving its progress."""
+    from enrolments.agreements import agreements_countersign
+    from enrolments.models import AgreementCountersigning
+
+    run = AgreementCountersigning.objects.filter(pk=countersigning_id).first()
+    if run is None:
+        return "missing"
+    return agreements_countersign(run=run).status

@@ -3,7 +3,7 @@ agreement. Every page looks the enrolment up among the signed-in student's own (
 excluded), so any other id is a 404; every write goes through enrolments.services."""
 
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -352,7 +352,18 @@ def enrollment_agreement(request: AuthenticatedRequest, pk: int) -> HttpResponse
     declined) goes to the signing page with a fresh link."""
     enrollment = _portal_enrollment(request, pk)
     document = enrollment_agreement_document(enrollment)
-    can_sign = document is not None and enrollment.can_change and not enrollment.agreement_signed_at
+    submission = document.submission if document is not None else None
+    waiting_for_others = (
+        submission is not None
+        and submission.status == SubmissionStatus.PENDING
+        and any(s.role == "student" and s.signed_at for s in submission.submitters.all())
+    )
+    can_sign = (
+        document is not None
+        and enrollment.can_change
+        and not enrollment.agreement_signed_at
+        and not waiting_for_others
+    )
     errors = []
     if request.method == "POST":
         try:
@@ -360,12 +371,20 @@ def enrollment_agreement(request: AuthenticatedRequest, pk: int) -> HttpResponse
         except ValidationError as error:
             errors = error.messages
         else:
-            # The same institution's signing page, on the host this page was reached on.
-            return redirect(urlsplit(url).path)
+            # The same institution's signing page, on the host this page was reached on; once
+            # signed, it brings the student back here.
+            back = reverse("enrolments:detail", args=[enrollment.pk])
+            return redirect(f"{urlsplit(url).path}?{urlencode({'next': back})}")
     return render(
         request,
         "enrolments/enrollment_agreement.html",
-        {"enrollment": enrollment, "document": document, "errors": errors, "can_sign": can_sign},
+        {
+            "enrollment": enrollment,
+            "document": document,
+            "errors": errors,
+            "can_sign": can_sign,
+            "waiting_for_others": waiting_for_others,
+        },
     )
 
 

@@ -2,6 +2,7 @@
 appended on completion (signatures and the audit certificate). Pure functions: no database."""
 
 import base64
+import functools
 import hashlib
 import io
 import logging
@@ -112,7 +113,17 @@ def document_html(*, title: str, body_html: str, institution_name: str) -> str:
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html).write_pdf()
+    # One font configuration per process: loading the system's fonts again for each document
+    # was most of the time a small page (the signature band) took, which a bulk countersigning
+    # pays twice per agreement.
+    return HTML(string=html).write_pdf(font_config=_font_config())
+
+
+@functools.cache
+def _font_config() -> Any:
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
+    return FontConfiguration()
 
 
 def png_data_uri(png: bytes | None) -> str:

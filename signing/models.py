@@ -30,6 +30,7 @@ MERGE_FIELDS: dict[str, tuple[str, str]] = {
     "cohort.end_date": ("The cohort's end date", "30 November 2027"),
     "sponsor.company_name": ("The sponsor's company name", "Ubuntu Mining (Pty) Ltd"),
     "sponsor.contact_name": ("The sponsor's contact person", "Sipho Dlamini"),
+    "sponsor.tax_number": ("The sponsor's tax number", "9012345678"),
     "institution.name": ("The institution's name", "Alpha College"),
     "institution.registration_number": ("The institution's registration number", "2015/123456/07"),
     "admin.full_name": ("The signing admin's full name", "Lerato Khumalo"),
@@ -231,6 +232,12 @@ class Submitter(models.Model):
     consent_text = models.TextField(blank=True)
     consent_sha256 = models.CharField(max_length=64, blank=True)
     decline_reason = models.TextField(blank=True)
+    notify_turn = models.BooleanField(
+        default=True,
+        help_text="Whether the signer is e-mailed a link when their turn comes. Off for signers "
+        "reached elsewhere: in their account (the institution's signatory on the cohort page) "
+        "or on a page that lists several agreements (the sponsor's).",
+    )
 
     class Meta:
         ordering = ["submission", "order"]

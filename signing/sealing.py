@@ -88,8 +88,27 @@ def pdf_seal(pdf: bytes, *, certificate: InstitutionCertificate, reason: str) ->
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    output = signers.sign_pdf(writer, metadata, signer=_signer(certificate))
+    output = signers.sign_pdf(writer, metadata, signer=_cached_signer(certificate))
     return output.getvalue()
+
+
+# Decrypting the key (PKCS#8's key derivation) took a good part of each seal; a bulk
+# countersigning seals hundreds in a row with the same certificate. Keyed by the schema and
+# the certificate's fingerprint, so another institution's or a newly uploaded certificate is
+# never served from here; the key stays in this process's memory only, as it does while any
+# seal is made.
+_SIGNERS: dict[tuple[str, int, str], object] = {}
+_SIGNERS_MAX = 16
+
+
+def _cached_signer(certificate: InstitutionCertificate):
+    key = (tenant_connection.schema_name, certificate.pk, certificate.fingerprint_sha256)
+    signer = _SIGNERS.get(key)
+    if signer is None:
+        if len(_SIGNERS) >= _SIGNERS_MAX:
+            _SIGNERS.clear()
+        signer = _SIGNERS[key] = _signer(certificate)
+    return signer
 
 
 @dataclass(frozen=True)

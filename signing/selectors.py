@@ -129,7 +129,9 @@ def standard_merge_values() -> dict[str, str]:
     institution = tenant_connection.tenant
     return {
         "institution.name": institution.name,
-        "institution.registration_number": getattr(institution, "registration_number", ""),
+        # Not on record, the agreement says so rather than refusing to be made.
+        "institution.registration_number": getattr(institution, "registration_number", "")
+        or "(none on record)",
         "today": timezone.localdate().strftime("%-d %B %Y"),
     }
 

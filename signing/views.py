@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -29,6 +30,7 @@ from signing.models import (
     SigningLink,
     Submission,
     SubmissionStatus,
+    Submitter,
 )
 from signing.sealing import pdf_seal_check
 from signing.services.completion import (
@@ -293,6 +295,36 @@ def _back_to_start(request: SiteRequest, link: SigningLink, *, signed: bool) -> 
     return redirect(path)
 
 
+def _return_to(request: HttpRequest) -> str:
+    """Where a signer who came from a page of the app (the portal, the cohort page) goes back
+    to once they have answered: `next`, if it is a path on this site; else nowhere."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _signed_message(submitter: Submitter) -> str:
+    """What a signer is told on the page they return to: whether the agreement is complete,
+    and if not, whose signature it still waits for."""
+    submission = Submission.objects.get(pk=submitter.submission_id)
+    if submission.status == SubmissionStatus.COMPLETED:
+        return (
+            f"You signed “{submission.title}”. Every party has signed: the sealed copy is on "
+            "its way to each of you by e-mail."
+        )
+    waiting = [
+        signer.get_role_display().lower()
+        for signer in submission.submitters.filter(signed_at__isnull=True).order_by("order")
+    ]
+    return (
+        f"You signed “{submission.title}”. Not signed yet by: the {', the '.join(waiting)}. It "
+        "counts once every party has signed."
+    )
+
+
 def sign(request: SiteRequest, token: str) -> HttpResponse:
     link = _link_page(request, token)
     if isinstance(link, HttpResponse):
@@ -309,11 +341,21 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
                 signature_text=data["signature_text"],
                 signature_png=data["signature_image"],
             )
+            back = _return_to(request)
+            if back:
+                messages.success(request, _signed_message(link.submitter))
+                return redirect(back)
             return _back_to_start(request, link, signed=True) or render(
                 request, "signing/done.html", {"submitter": link.submitter, "signed": True}
             )
         if request.method == "POST" and decline_form.is_bound and decline_form.is_valid():
             submitter_decline(link=link, reason=decline_form.cleaned_data["reason"])
+            back = _return_to(request)
+            if back:
+                messages.info(
+                    request, "You declined the agreement; the institution has your reason."
+                )
+                return redirect(back)
             return _back_to_start(request, link, signed=False) or render(
                 request, "signing/done.html", {"submitter": link.submitter, "signed": False}
             )
@@ -345,6 +387,7 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
             "document_html": selectors.submission_text_html(link.submitter.submission),
             "draw": sign_form.data.get("signature_mode") == "draw",  # kept after an error
             "subject_summary": selectors.subject_summary(link.submitter.submission),
+            "next": _return_to(request),
         },
     )
 

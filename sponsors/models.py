@@ -57,3 +57,40 @@ class SponsorAgreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sponsor} for cohort {self.cohort_id}"
+
+
+class SponsorLearnerLink(models.Model):
+    """The e-mailed link on which a cohort's sponsor signs its learners' agreements, all on one
+    page: one or all at once. Only the SHA-256 of its token is stored; a newer link for the
+    cohort, a new sponsor or a new contact address ends it."""
+
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.CASCADE, related_name="sponsor_learner_links"
+    )
+    sponsor = models.ForeignKey(Sponsor, on_delete=models.CASCADE, related_name="learner_links")
+    email = models.EmailField(help_text="The contact address the link was sent to.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # The contact's address is a person's (audit.services).
+    PERSONAL_FIELDS = frozenset({"email"})
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Learner agreements link for {self.sponsor} in cohort {self.cohort_id}"
+
+    @property
+    def is_usable(self) -> bool:
+        """Not revoked, not expired, and still for the cohort's current sponsor and address."""
+        cohort = self.cohort
+        return (
+            self.revoked_at is None
+            and self.expires_at > timezone.now()
+            and cohort.sponsor_id == self.sponsor_id
+            and self.sponsor.contact_email.lower() == self.email.lower()
+            and not cohort.is_closed
+        )

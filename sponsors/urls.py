@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sponsors import views
+from sponsors import learner_views, views
 
 app_name = "sponsors"
 
@@ -12,4 +12,9 @@ urlpatterns = [
     path("cohort/<int:cohort_pk>/set/", views.cohort_sponsor_set_view, name="cohort_set"),
     path("cohort/<int:cohort_pk>/invite/", views.sponsor_invite_view, name="cohort_invite"),
     path("cohort/<int:cohort_pk>/revoke/", views.sponsor_invite_revoke_view, name="cohort_revoke"),
+    path(
+        "cohort/<int:cohort_pk>/learner-agreements/",
+        learner_views.learner_agreements_invite_view,
+        name="learner_agreements_invite",
+    ),
 ]

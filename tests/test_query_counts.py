@@ -32,8 +32,9 @@ pytestmark = pytest.mark.django_db
 PEOPLE_LIST_QUERIES = 18
 # The cohort page of an admin: its students table reads each row's agreement and documents in
 # its own query; the responsible admins card adds its choices and who is chosen (3 with the
-# search path), whatever the number of admins.
-COHORT_DASHBOARD_QUERIES = 29
+# search path), whatever the number of admins; the learners' agreements summary one for its
+# counts and one for the sponsor.
+COHORT_DASHBOARD_QUERIES = 31
 
 MIXED_ROLES = [
     [SystemRole.ADMIN],
@@ -169,7 +170,7 @@ def test_cohort_list_of_a_verifier(admin, client_of, page_queries):
 def test_cohort_dashboard_of_a_verifier(admin, client_of, page_queries):
     granted, *_ = _cohorts_with_students(admin, cohorts=2, students=6)
     verifier = _verifier_of(granted, admin)
-    text = page_queries(client_of(verifier), f"/cohorts/{granted.pk}/", 24)
+    text = page_queries(client_of(verifier), f"/cohorts/{granted.pk}/", 26)
     assert text.count(f"Student {granted.pk}-") == 6
 
 

@@ -12,6 +12,7 @@ from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.permissions import refusals_kept
 from audit.context import current_context
 from notifications.services import email_enqueue
@@ -37,6 +38,7 @@ CONSENT_TEXT = (
     "binds me as a handwritten one would, and that a record of when, where from and how I "
     "signed is kept with the document."
 )
+CONSENT_SHA256 = documents.sha256_hex(CONSENT_TEXT.encode())
 
 
 def _usable_link(link: SigningLink) -> tuple[SigningLink, Submitter]:
@@ -100,60 +102,120 @@ def submitter_sign(
     last signer's signature completes the submission; otherwise the next signer is e-mailed.
     If the storage cannot keep the drawn image or the sealed PDF, nothing is signed and the
     signer is told SIGNATURE_STORAGE_FAILED_MESSAGE."""
-    errors: dict[str, str] = {}
     signed_name = (signed_name or "").strip()
     signature_text = (signature_text or "").strip()
-    if not signed_name:
-        errors["signed_name"] = "Type your full name."
-    if not consent:
-        errors["consent"] = "Tick the box to agree to sign electronically."
-    if not signature_text and not signature_png:
-        errors["signature_text"] = "Type your signature or draw it."
-    if errors:
-        raise ValidationError(errors)
+    _signature_errors(signed_name, consent, signature_text, drawn=bool(signature_png))
     if signature_png:
         _check_png(signature_png)
     with refusals_kept(), files_removed_on_failure() as stored, transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
-        submission = submitter.submission
-        context = current_context()
-        now = timezone.now()
-        submitter.signed_name = signed_name
-        submitter.signature_text = "" if signature_png else signature_text
-        if signature_png:
-            file_store(
-                submitter.signature_image,
-                name="signature.png",
-                content=signature_png,
-                failure_message=SIGNATURE_STORAGE_FAILED_MESSAGE,
-                described_as=f"the signature of signer {submitter.pk} of submission "
-                f"{submission.pk}",
-            )
-            stored.append(submitter.signature_image)
-        submitter.consent_text = CONSENT_TEXT
-        submitter.consent_sha256 = documents.sha256_hex(CONSENT_TEXT.encode())
-        submitter.opened_at = submitter.opened_at or now
-        submitter.consented_at = now
-        submitter.signed_at = now
-        submitter.ip_address = context.ip_address
-        submitter.user_agent = (context.user_agent or "")[:500]
-        submitter.save()
-        submission_event_record(
-            submission, "consented", submitter, consent_sha256=submitter.consent_sha256
+        _signature_record(
+            submitter,
+            stored,
+            signed_name=signed_name,
+            signature_text=signature_text,
+            signature_png=signature_png,
         )
-        submission_event_record(submission, "signed", submitter, drawn=bool(signature_png))
-        submission_audit_record(
-            "submission_signed",
-            submission,
-            submitter=submitter.pk,
-            role=submitter.role,
-            drawn=bool(signature_png),
+    return submitter
+
+
+def _signature_errors(signed_name: str, consent: bool, signature_text: str, drawn: bool) -> None:
+    errors: dict[str, str] = {}
+    if not signed_name:
+        errors["signed_name"] = "Type your full name."
+    if not consent:
+        errors["consent"] = "Tick the box to agree to sign electronically."
+    if not signature_text and not drawn:
+        errors["signature_text"] = "Type your signature or draw it."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _signature_record(
+    submitter: Submitter,
+    stored: list[FieldFile],
+    *,
+    signed_name: str,
+    signature_text: str,
+    signature_png: bytes | None,
+) -> None:
+    """Inside the signature's transaction, on the locked submission (`submitter.submission`):
+    record the consent and the signature, then complete the submission if this was the last
+    one, or reach the next signer (by e-mailed link, unless they are reached elsewhere)."""
+    submission = submitter.submission
+    context = current_context()
+    now = timezone.now()
+    submitter.signed_name = signed_name
+    submitter.signature_text = "" if signature_png else signature_text
+    if signature_png:
+        file_store(
+            submitter.signature_image,
+            name="signature.png",
+            content=signature_png,
+            failure_message=SIGNATURE_STORAGE_FAILED_MESSAGE,
+            described_as=f"the signature of signer {submitter.pk} of submission {submission.pk}",
         )
-        following = next_submitter(submission)
-        if following is None:
-            _complete(submission, stored)
-        else:
-            link_issue(following, notify=True)
+        stored.append(submitter.signature_image)
+    submitter.consent_text = CONSENT_TEXT
+    submitter.consent_sha256 = CONSENT_SHA256
+    submitter.opened_at = submitter.opened_at or now
+    submitter.consented_at = now
+    submitter.signed_at = now
+    submitter.ip_address = context.ip_address
+    submitter.user_agent = (context.user_agent or "")[:500]
+    submitter.save()
+    submission_event_record(
+        submission, "consented", submitter, consent_sha256=submitter.consent_sha256
+    )
+    submission_event_record(submission, "signed", submitter, drawn=bool(signature_png))
+    submission_audit_record(
+        "submission_signed",
+        submission,
+        submitter=submitter.pk,
+        role=submitter.role,
+        drawn=bool(signature_png),
+    )
+    following = next_submitter(submission)
+    if following is None:
+        _complete(submission, stored)
+    elif following.notify_turn:
+        link_issue(following, notify=True)
+
+
+def submitter_sign_in_place(
+    *,
+    submission: Submission,
+    role: str,
+    signed_name: str,
+    consent: bool,
+    signature_text: str,
+    user: User | None = None,
+) -> Submitter:
+    """Sign as the `role` signer without a link, where the signer already is: the institution's
+    signatory in their account (`user`, who becomes the signer of record: whoever of the
+    institution's signatories signs is the one the certificate names) or the sponsor on the
+    page that lists their agreements. The caller has checked that they may sign for that role.
+    Refused unless it is that role's turn. Durable: one document per transaction, so that each
+    gets its own signature, trail entry and seal, and a failure keeps the ones before."""
+    signed_name = (signed_name or "").strip()
+    signature_text = (signature_text or "").strip()
+    _signature_errors(signed_name, consent, signature_text, drawn=False)
+    with refusals_kept(), files_removed_on_failure() as stored, transaction.atomic(durable=True):
+        submitter = _turn_of(submission, role)
+        if user is not None:
+            submitter.user = user
+            submitter.name = user.full_name or user.email
+            submitter.email = user.email
+        SigningLink.objects.filter(submitter=submitter, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        _signature_record(
+            submitter,
+            stored,
+            signed_name=signed_name,
+            signature_text=signature_text,
+            signature_png=None,
+        )
     return submitter
 
 
@@ -164,32 +226,64 @@ def submitter_decline(*, link: SigningLink, reason: str) -> Submitter:
         raise ValidationError({"reason": "Say why you decline."})
     with refusals_kept(), transaction.atomic(durable=True):
         link, submitter = _usable_link(link)
-        submission = submitter.submission
-        now = timezone.now()
-        context = current_context()
-        submitter.declined_at = now
-        submitter.decline_reason = reason
-        submitter.ip_address = context.ip_address
-        submitter.user_agent = (context.user_agent or "")[:500]
-        submitter.save(update_fields=["declined_at", "decline_reason", "ip_address", "user_agent"])
-        submission.status = SubmissionStatus.DECLINED
-        submission.declined_at = now
-        submission.save(update_fields=["status", "declined_at"])
-        SigningLink.objects.filter(
-            submitter__submission=submission, revoked_at__isnull=True
-        ).exclude(pk=link.pk).update(revoked_at=now)
-        submission_event_record(submission, "declined", submitter, reason=reason)
-        submission_audit_record(
-            "submission_declined",
-            submission,
-            submitter=submitter.pk,
-            role=submitter.role,
-            decline_reason=reason,
-        )
-        if submission.on_decline:
-            on_decline = callbacks.callback_for(submission.on_decline)
-            on_decline(submission=submission, submitter=submitter)
+        _decline_record(submitter, reason)
     return submitter
+
+
+def submitter_decline_in_place(*, submission: Submission, role: str, reason: str) -> Submitter:
+    """Decline as the `role` signer without a link, on a page that lists their agreements (the
+    sponsor's); the caller has checked that they may answer for that role. Refused unless it
+    is that role's turn."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why you decline."})
+    with refusals_kept(), transaction.atomic(durable=True):
+        submitter = _turn_of(submission, role)
+        _decline_record(submitter, reason)
+    return submitter
+
+
+def _turn_of(submission: Submission, role: str) -> Submitter:
+    """The locked submission's signer whose turn it is, refused unless it is `role`'s."""
+    submission = submission_lock(submission)
+    if submission.status != SubmissionStatus.PENDING:
+        raise ValidationError(f"“{submission.title}” is {submission.get_status_display().lower()}.")
+    submitter = next_submitter(submission)
+    if submitter is None or submitter.role != role:
+        waiting = submitter.get_role_display().lower() if submitter else "nobody"
+        raise ValidationError(f"“{submission.title}” is waiting for the {waiting} to sign.")
+    submitter.submission = submission
+    return submitter
+
+
+def _decline_record(submitter: Submitter, reason: str) -> None:
+    """Inside the decline's transaction, on the locked submission: the submission stops, every
+    link stops working, and its decline callback runs."""
+    submission = submitter.submission
+    now = timezone.now()
+    context = current_context()
+    submitter.declined_at = now
+    submitter.decline_reason = reason
+    submitter.ip_address = context.ip_address
+    submitter.user_agent = (context.user_agent or "")[:500]
+    submitter.save(update_fields=["declined_at", "decline_reason", "ip_address", "user_agent"])
+    submission.status = SubmissionStatus.DECLINED
+    submission.declined_at = now
+    submission.save(update_fields=["status", "declined_at"])
+    SigningLink.objects.filter(submitter__submission=submission, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    submission_event_record(submission, "declined", submitter, reason=reason)
+    submission_audit_record(
+        "submission_declined",
+        submission,
+        submitter=submitter.pk,
+        role=submitter.role,
+        decline_reason=reason,
+    )
+    if submission.on_decline:
+        on_decline = callbacks.callback_for(submission.on_decline)
+        on_decline(submission=submission, submitter=submitter)
 
 
 def submission_final_pdf(

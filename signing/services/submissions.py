@@ -37,11 +37,15 @@ def submission_create(
     subject: models.Model | None = None,
     actor: User | None = None,
     version: TemplateVersion | None = None,
+    private_context: dict[str, Any] | None = None,
 ) -> Submission:
     """Fill `version` of the template (its current one if not given) with `context` (merge
-    field name -> value), render and freeze the PDF, and create its signers. `signers` are
-    dicts with role, name, email and optionally user; their roles must be among the version's,
-    and they sign in its order. `on_complete` and `on_decline` are names of callbacks
+    field name -> value), render and freeze the PDF, and create its signers. `private_context`
+    holds values (a learner's ID number) that go into the PDF only: the stored HTML and merge
+    values name them for what they stand for, so that the row never keeps them in clear.
+    `signers` are dicts with role, name, email and optionally user and notify_turn (False: not
+    e-mailed a link when their turn comes, reached elsewhere); their roles must be among the
+    version's, and they sign in its order. `on_complete` and `on_decline` are names of callbacks
     registered in signing.callbacks (an unknown one is refused). A PDF the storage cannot keep
     is refused with tenants.storage.STORAGE_FAILED_MESSAGE, and logged. Nothing is e-mailed:
     call `submission_send` to send the first link. Composable: runs in the caller's
@@ -67,12 +71,25 @@ def submission_create(
         raise ValidationError("A submission needs at least one signer.")
     institution = tenant_connection.tenant
     values = standard_merge_values() | context
+    private = private_context or {}
+    if private:
+        placeholders = documents.placeholder_values()
+        values |= {name: placeholders.get(name, f"[{name}]") for name in private}
     with transaction.atomic():
         body_html = documents.body_fill(version.body, values)
         html = documents.document_html(
             title=version.title, body_html=body_html, institution_name=institution.name
         )
-        pdf = documents.html_to_pdf(html)
+        if private:
+            pdf = documents.html_to_pdf(
+                documents.document_html(
+                    title=version.title,
+                    body_html=documents.body_fill(version.body, values | private),
+                    institution_name=institution.name,
+                )
+            )
+        else:
+            pdf = documents.html_to_pdf(html)
         submission = Submission(
             template_version=version,
             title=version.title,
@@ -103,6 +120,7 @@ def submission_create(
                 name=signer["name"].strip(),
                 email=signer["email"].strip().lower(),
                 user=signer.get("user"),
+                notify_turn=signer.get("notify_turn", True),
             )
         submission_event_record(submission, "created", template_version=version.number)
         submission_audit_record(

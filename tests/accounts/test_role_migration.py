@@ -25,6 +25,8 @@ ACCESS_BEFORE = {
     "cohorts.manage_cohorts": ADMINS,
     "cohorts.access_all_cohorts": ADMINS,
     "enrolments.manage_enrolments": ADMINS,
+    # Admins signed the learners' agreements for the institution before the code had a name.
+    "enrolments.countersign_agreements": ADMINS,
     "sponsors.manage_sponsors": ADMINS,
     "signing.manage_templates": ADMINS,
     "integrations.manage_sync": ADMINS,

@@ -11,6 +11,7 @@ from accounts.services import user_invite, user_invite_in_transaction, user_pass
 from audit.models import AuditEvent
 from cohorts.services import cohort_create, cohort_record_admin_signature
 from enrolments.services import enrollment_invite, enrollment_invite_in_transaction
+from signing.documents import placeholder_values
 from signing.models import AgreementTemplate, SubmissionStatus
 from signing.services.submissions import (
     submission_create,
@@ -28,7 +29,7 @@ NESTED = "cannot be nested"
 def _submission(admin):
     return submission_create(
         template=AgreementTemplate.objects.order_by("pk").first(),
-        context={},
+        context=placeholder_values(),  # the shipped agreement names every party
         signers=[{"role": "institution_admin", "name": "Ada", "email": admin.email}],
         actor=admin,
     )

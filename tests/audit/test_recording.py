@@ -33,6 +33,8 @@ PERSONAL = {
         "user_agent",
     },
     "sponsors.sponsor": {"contact_name", "contact_email", "contact_phone"},
+    "sponsors.sponsorlearnerlink": {"email"},
+    "enrolments.agreementcountersigning": {"signed_name"},
     "tenants.institution": {"contact_email", "contact_phone"},
     "tenants.provisioningrequest": {"admin_email", "admin_name"},
 }

@@ -30,7 +30,7 @@ from signing.services.completion import submitter_decline, submitter_sign
 from signing.services.templates import template_update
 from tests.factories import CohortFactory
 from tests.imports.support import student_row
-from tests.signing.conftest import pdf_text_contains, token_from
+from tests.signing.conftest import others_sign, pdf_text_contains, token_from
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,11 @@ def test_enrolling_into_an_active_cohort_sends_the_agreement_after_commit_by_a_t
 
     [submission] = _sent(enrollment)
     assert submission.status == SubmissionStatus.PENDING
-    [signer] = submission.submitters.all()
+    # One agreement for every party, in the template's order; only the student is reached now.
+    signer, institution = submission.submitters.all()
     assert (signer.role, signer.user, signer.sent_at) == ("student", enrollment.user, None)
+    assert (institution.role, institution.user) == ("institution_admin", cohort.admin_signed_by)
+    assert not institution.notify_turn
     assert submission.context["student.full_name"] == "Sipho Student"
     # No signing link and no second e-mail: the student signs from the portal.
     assert not SigningLink.objects.filter(submitter=signer).exists()
@@ -128,7 +131,12 @@ def test_a_spreadsheet_import_into_an_active_cohort_renders_no_agreement_inline(
 
     for enrollment in cohort.enrollments.all():
         [submission] = _sent(enrollment)
-        assert submission.context["student.id_number"] == enrollment.student_data["id_number"]
+        id_number = enrollment.student_data["id_number"]
+        # The ID number goes into the PDF only, never the stored row.
+        assert id_number not in str(submission.context)
+        assert id_number not in submission.html
+        with submission.original_pdf.open("rb") as stored:
+            assert pdf_text_contains(stored.read(), id_number)
 
 
 def test_the_portal_signs_the_agreement_the_task_sent(
@@ -150,6 +158,14 @@ def test_the_portal_signs_the_agreement_the_task_sent(
     pdf_url = reverse("enrolments:agreement_pdf", args=[enrollment.pk])
     assert client.get(pdf_url).status_code == 404
     submitter_sign(link=link, signed_name="Sipho Student", consent=True, signature_text="Sipho")
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is None  # the institution has not signed yet
+    page = client.get(reverse("enrolments:agreement", args=[enrollment.pk])).content.decode()
+    assert "Signed by every party" not in page
+    assert "You have signed. The agreement counts once every party" in page
+    assert client.get(pdf_url).status_code == 404
+
+    others_sign(sent)
     enrollment.refresh_from_db()
     assert enrollment.agreement_signature == "Sipho Student"
 
@@ -251,12 +267,13 @@ def test_a_declined_agreement_shows_in_the_portal_tells_the_admins_and_can_be_si
         SubmissionStatus.DECLINED,
     ]
     submitter_sign(link=new_link, signed_name="Sipho Student", consent=True, signature_text="Sipho")
+    others_sign(new_link.submitter.submission)
     enrollment.refresh_from_db()
     assert enrollment.agreement_signed_at is not None
     assert enrollment.state == EnrollmentState.IN_PROGRESS  # documents still to come
     detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
     assert "You declined this agreement." not in detail
-    assert "Signed as “Sipho Student”" in detail
+    assert "you signed as “Sipho Student”" in detail
 
 
 def test_a_cohort_without_a_known_creator_tells_every_admin_of_a_decline(
@@ -312,6 +329,7 @@ def test_a_cohort_that_ends_revokes_the_agreements_still_waiting(
         token_from(enrollment_agreement_start(enrollment=signed, actor=signed.user))
     )
     submitter_sign(link=link, signed_name="Signed Student", consent=True, signature_text="S")
+    others_sign(link.submitter.submission)
     elsewhere = active_cohort()
     with django_capture_on_commit_callbacks(execute=True):
         other = enrol(cohort=elsewhere)
@@ -389,5 +407,6 @@ def test_agreements_made_before_the_callbacks_moved_still_reach_them(
         consent=True,
         signature_text="Sipho",
     )
+    others_sign(submission)
     enrollment.refresh_from_db()
     assert enrollment.agreement_signed_at is not None

@@ -19,7 +19,7 @@ from signing.services.completion import submitter_sign
 from tests.factories import PASSWORD
 from tests.files import PDF_BYTES
 from tests.imports.support import csv_bytes, student_row
-from tests.signing.conftest import token_from
+from tests.signing.conftest import others_sign, token_from
 
 from .closed import counts
 from .conftest import id_type, upload_document, upload_url
@@ -40,7 +40,8 @@ def _messages(client, url: str) -> str:
 @pytest.fixture
 def signed(enrol, active_cohort, eager, django_capture_on_commit_callbacks):
     """A student of a running cohort who gave their details, uploaded their ID and signed their
-    agreement in the portal (sealed); their matric certificate is still missing."""
+    agreement in the portal, which the institution then countersigned (sealed); their matric
+    certificate is still missing."""
     with django_capture_on_commit_callbacks(execute=True):
         enrollment = enrol(cohort=active_cohort())
     _details(enrollment)
@@ -52,6 +53,7 @@ def signed(enrol, active_cohort, eager, django_capture_on_commit_callbacks):
         consent=True,
         signature_text="Sipho Student",
     )
+    others_sign(link_for_token(token_from(url)).submitter.submission)
     enrollment.refresh_from_db()
     return enrollment
 

@@ -187,11 +187,16 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     checker.look("agreement-error")
     page.locator("#id_consent").check()
     page.get_by_role("button", name="Sign", exact=True).click()
-    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
+    # Back in the portal, told whose signatures the agreement still waits for.
+    expect(page.get_by_text("You signed “Programme participation agreement”.")).to_be_visible()
+    expect(page.locator("#agreement-waiting")).to_contain_text(
+        "Signed by you. Not yet signed by the institution"
+    )
     page.goto(agreement_url)
-    expect(page.get_by_text("You signed this agreement as “Thandi Mokoena”")).to_be_visible()
+    expect(page.locator("#agreement-waiting")).to_contain_text("You have signed.")
+    expect(page.locator("#agreement-parties")).to_contain_text("Not signed yet")
     page.goto(agreement_url.replace("agreement/", ""))
-    expect(page.get_by_text("2 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
 
     # The reviewer rejects the ID: the reason shows beside it, with a way to send a new version.
     with tenant_context(institution):

@@ -167,6 +167,7 @@ def test_signing_the_agreement_submission_completes_the_enrolment(enrol, admin):
     from signing.models import SubmissionStatus
     from signing.selectors import link_for_token, submissions_for_subject
     from signing.services.completion import submitter_sign
+    from tests.signing.conftest import others_sign
 
     enrollment = enrol()
     _details(enrollment)
@@ -185,6 +186,11 @@ def test_signing_the_agreement_submission_completes_the_enrolment(enrol, admin):
         consent=True,
         signature_text="Sipho Dlamini",
     )
+    # The student's signature alone does not make the agreement signed.
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is None
+    assert enrollment.state == EnrollmentState.IN_PROGRESS
+    others_sign(submissions_for_subject(enrollment).get())
 
     assert submissions_for_subject(enrollment).get().status == SubmissionStatus.COMPLETED
     enrollment.refresh_from_db()

@@ -181,8 +181,9 @@ def test_details_form_shows_the_mismatch_next_to_the_field(enrol, client_of):
 def _sign_through(url: str, name: str):
     from signing.selectors import link_for_token
     from signing.services.completion import submitter_sign
+    from tests.signing.conftest import token_from
 
-    token = url.rstrip("/").rsplit("/", 1)[-1]
+    token = token_from(url)
     return submitter_sign(
         link=link_for_token(token), signed_name=name, consent=True, signature_text=name
     )
@@ -190,6 +191,7 @@ def _sign_through(url: str, name: str):
 
 def test_agreement_page_sends_the_student_to_the_signing_page(enrol, client_of):
     from signing.selectors import submissions_for_subject
+    from tests.signing.conftest import others_sign
 
     enrollment = enrol()
     client = client_of(enrollment.user)
@@ -203,8 +205,13 @@ def test_agreement_page_sends_the_student_to_the_signing_page(enrol, client_of):
     assert started.status_code == 302
     assert "/sign/" in started["Location"]
     submission = submissions_for_subject(enrollment).get()
-    signer = submission.submitters.get()
+    signer, institution = submission.submitters.all()
     assert (signer.role, signer.user) == ("student", enrollment.user)
+    assert institution.role == "institution_admin"
+    # Once signed, the signing page brings the student back to the portal.
+    assert started["Location"].endswith(
+        "?next=" + reverse("enrolments:detail", args=[enrollment.pk]).replace("/", "%2F")
+    )
     enrollment.refresh_from_db()
     assert enrollment.agreement_signed_at is None
 
@@ -215,10 +222,17 @@ def test_agreement_page_sends_the_student_to_the_signing_page(enrol, client_of):
 
     _sign_through(again["Location"], "Sipho Student")
     enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is None
+    detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
+    assert "Signed by you. Not yet signed by the institution" in detail
+    assert "Waiting for the institution" in detail
+
+    others_sign(submission)
+    enrollment.refresh_from_db()
     assert enrollment.agreement_signature == "Sipho Student"
     assert enrollment.agreement_signed_at is not None
     detail = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
-    assert "Signed as “Sipho Student”" in detail
+    assert "Signed by every party: you signed as “Sipho Student”" in detail
 
 
 def test_agreement_cannot_be_signed_twice(enrol, client_of):
@@ -228,9 +242,11 @@ def test_agreement_cannot_be_signed_twice(enrol, client_of):
     _sign_through(client.post(url)["Location"], "Sipho Student")
     again = client.post(url)
     assert again.status_code == 200
-    assert "already signed" in again.content.decode()
+    assert "You have signed this agreement; it is waiting for the other parties." in (
+        again.content.decode()
+    )
     enrollment.refresh_from_db()
-    assert enrollment.agreement_signature == "Sipho Student"
+    assert enrollment.agreement_signed_at is None
 
 
 def test_agreement_step_waits_while_the_cohort_has_no_agreement(enrol, client_of):

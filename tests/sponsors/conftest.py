@@ -6,6 +6,7 @@ import pytest
 from cohorts.models import Cohort
 from sponsors.models import Sponsor
 from sponsors.services import cohort_sponsor_set, sponsor_create
+from tests.enrolments.conftest import _media, enrol  # noqa: F401 (fixtures)
 from tests.factories import CohortFactory
 
 

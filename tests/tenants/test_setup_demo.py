@@ -114,17 +114,21 @@ def _cohorts_check() -> None:
             "Matric certificate": DocumentStatus.REJECTED,
         }
         assert "Scan the whole page" in rejected.rejection_reason
+        # Lerato has signed; her agreement waits for the sponsor, who has not signed yet here.
         signed = students["lerato@demo.example"]
-        assert signed.state == EnrollmentState.COMPLETE
-        assert signed.agreement_signed_at is not None
-        # Every cohort asks for a POPIA consent form, signed after the main agreement.
+        assert signed.state == EnrollmentState.IN_PROGRESS
+        assert signed.agreement_signed_at is None
+        waiting = submissions_for_subject(signed).first()
+        assert waiting.status == SubmissionStatus.PENDING
+        assert [s.role for s in waiting.submitters.all() if s.signed_at] == ["student"]
+        # Every cohort asks for a POPIA consent form, signed after the student's signature.
         [consent] = signed.supporting_agreements.all()
         assert (consent.template.title, consent.signature) == ("POPIA consent", "Lerato Mahlaba")
         assert approved.supporting_agreements.get().signed_at is None
         # Every student who has not signed finds their agreement waiting in the portal.
         for enrollment in students.values():
             if enrollment.agreement_signed_at is None:
-                assert submissions_for_subject(enrollment).get().status == (
+                assert submissions_for_subject(enrollment).first().status == (
                     SubmissionStatus.PENDING
                 )
         assert cohort_sponsor_status(active).state == "invited"
@@ -138,7 +142,10 @@ def _cohorts_check() -> None:
         for enrollment in completed.enrollments.all():
             assert enrollment.state == EnrollmentState.COMPLETE
             assert enrollment.document_verification_state == VerificationState.VERIFIED
-            sealed += list(submissions_for_subject(enrollment))
+            latest, *replaced = submissions_for_subject(enrollment)
+            sealed.append(latest)
+            # Made before the student gave their ID number, then made again with it.
+            assert {s.status for s in replaced} <= {SubmissionStatus.REVOKED}
             sealed += list(submissions_for_subject(enrollment.supporting_agreements.get()))
         # The institution's, the sponsor's, and three students' agreements and consent forms.
         assert len(sealed) == 8

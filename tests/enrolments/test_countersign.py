@@ -1,0 +1,202 @@
+"""One agreement per learner, signed by every party: the learner in the portal, the sponsor,
+then the institution's signatory, who countersigns the cohort's agreements in bulk (a task,
+each document its own signature, trail entry and seal)."""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from enrolments.agreements import enrollment_agreement_start
+from enrolments.models import AgreementCountersigning, CountersigningStatus
+from enrolments.selectors import agreements_awaiting_countersign, learner_agreement_counts
+from notifications.models import OutboundEmail
+from signing.models import SubmissionStatus
+from signing.sealing import pdf_seal_check
+from signing.selectors import certificates_for_verify, link_for_token, submissions_for_subject
+from signing.services.completion import submitter_sign, submitter_sign_in_place
+from sponsors.services import cohort_sponsor_set, sponsor_create
+from tests.factories import PASSWORD, CohortFactory, UserFactory
+from tests.signing.conftest import pdf_text, token_from
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sponsored(admin, eager, django_capture_on_commit_callbacks):
+    """An active cohort with a sponsor, whose main agreement the admin signed."""
+    sponsor = sponsor_create(
+        actor=admin,
+        company_name="Ubuntu Mining",
+        contact_name="Sipho Dlamini",
+        contact_email="sipho@ubuntu.example",
+        tax_number="9012345678",
+    )
+    cohort = CohortFactory(active=True, admin_signed_by=admin, created_by=admin)
+    return cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
+
+
+def _student_signs(enrollment):
+    url = enrollment_agreement_start(enrollment=enrollment, actor=enrollment.user)
+    link = link_for_token(token_from(url))
+    submitter_sign(link=link, signed_name="Thandi Learner", consent=True, signature_text="T L")
+    return link.submitter.submission
+
+
+def _sponsor_signs(submission):
+    submitter_sign_in_place(
+        submission=submission,
+        role="sponsor",
+        signed_name="Sipho Dlamini",
+        signature_text="Sipho Dlamini",
+        consent=True,
+    )
+
+
+def test_each_learner_agreement_is_one_document_for_every_party_in_the_templates_order(
+    sponsored, enrol, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=sponsored, id_number="9506120001083")
+    [submission] = submissions_for_subject(enrollment)
+    assert [(s.role, s.email) for s in submission.submitters.all()] == [
+        ("student", enrollment.user.email),
+        ("sponsor", "sipho@ubuntu.example"),
+        ("institution_admin", sponsored.admin_signed_by.email),
+    ]
+    # The shipped agreement names every party; the ID number is in the PDF only.
+    assert "Ubuntu Mining, tax number 9012345678" in submission.html
+    assert "9506120001083" not in submission.html
+    assert "9506120001083" not in str(submission.context)
+    with submission.original_pdf.open("rb") as stored:
+        text = pdf_text(stored.read())
+    assert "9506120001083" in text
+    assert "Ubuntu Mining" in text
+
+
+def test_the_learners_signature_alone_does_not_sign_the_agreement(
+    sponsored, enrol, client_of, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=sponsored, id_number="9506120001083")
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = _student_signs(enrollment)
+    enrollment.refresh_from_db()
+    assert enrollment.agreement_signed_at is None
+    assert not OutboundEmail.objects.filter(template="signing_completed").exists()
+    page = client_of(enrollment.user).get(reverse("enrolments:detail", args=[enrollment.pk]))
+    text = page.content.decode()
+    assert "Signed by everyone" not in text
+    assert "Not yet signed by the sponsor or the institution" in text
+
+    _sponsor_signs(submission)
+    page = client_of(enrollment.user).get(reverse("enrolments:agreement", args=[enrollment.pk]))
+    assert "Not signed yet" in page.content.decode()
+    assert list(agreements_awaiting_countersign(cohort=sponsored)) == [enrollment]
+    assert learner_agreement_counts(cohort=sponsored)["institution_admin"] == 1
+
+
+def test_the_signatory_countersigns_the_chosen_agreements_in_bulk_each_sealed(
+    sponsored, enrol, admin, admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollments = [enrol(cohort=sponsored, id_number="9506120001083") for _ in range(3)]
+    submissions = []
+    for enrollment in enrollments:
+        with django_capture_on_commit_callbacks(execute=True):
+            submission = _student_signs(enrollment)
+        _sponsor_signs(submission)
+        submissions.append(submission)
+    url = reverse("countersign:list", args=[sponsored.pk])
+    page = admin_client.get(url).content.decode()
+    assert "3 agreements waiting for the institution" in page
+    preview = admin_client.get(
+        reverse("countersign:preview", args=[sponsored.pk, submissions[0].pk])
+    )
+    assert preview["Content-Type"] == "application/pdf"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            url,
+            {
+                "which": "chosen",
+                "agreements": [submissions[0].pk, submissions[1].pk],
+                "signed_name": "Ada Admin",
+                "password": PASSWORD,
+                "consent": "on",
+            },
+        )
+    run = AgreementCountersigning.objects.get()
+    assert response["Location"] == reverse("countersign:progress", args=[sponsored.pk, run.pk])
+    assert (run.status, run.signed_count, run.skipped) == (CountersigningStatus.DONE, 2, [])
+    progress = admin_client.get(response["Location"]).content.decode()
+    assert "Done: 2 of 2 agreements signed for the institution and sealed." in progress
+
+    for enrollment, submission in zip(enrollments[:2], submissions[:2], strict=True):
+        submission.refresh_from_db()
+        assert submission.status == SubmissionStatus.COMPLETED
+        institution = submission.submitters.get(role="institution_admin")
+        assert (institution.user, institution.signed_name) == (admin, "Ada Admin")
+        assert submission.events.filter(kind="signed", submitter=institution).count() == 1
+        with submission.final_pdf.open("rb") as sealed:
+            final = sealed.read()
+        assert pdf_seal_check(final, certificates=certificates_for_verify()).ok
+        text = pdf_text(final)
+        for name in ("Thandi Learner", "Sipho Dlamini", "Ada Admin"):
+            assert name in text
+        enrollment.refresh_from_db()
+        assert enrollment.agreement_signed_at is not None
+    submissions[2].refresh_from_db()
+    assert submissions[2].status == SubmissionStatus.PENDING
+    assert AuditEvent.objects.filter(action="enrollment.agreements_countersigned").exists()
+    # Nothing was e-mailed to the signatory to sign: they sign on the cohort page.
+    assert not OutboundEmail.objects.filter(
+        recipient=admin.email, template="signing_request"
+    ).exists()
+
+
+def test_a_wrong_password_signs_nothing(
+    sponsored, enrol, admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=sponsored, id_number="9506120001083")
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = _student_signs(enrollment)
+    _sponsor_signs(submission)
+
+    response = admin_client.post(
+        reverse("countersign:list", args=[sponsored.pk]),
+        {"which": "all", "signed_name": "Ada Admin", "password": "wrong", "consent": "on"},
+    )
+    assert response.status_code == 200
+    assert "That is not your password. Nothing was signed." in response.content.decode()
+    assert not AgreementCountersigning.objects.exists()
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.PENDING
+
+
+def test_an_agreement_the_sponsor_has_not_signed_cannot_be_countersigned(
+    sponsored, enrol, admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=sponsored, id_number="9506120001083")
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = _student_signs(enrollment)
+    response = admin_client.post(
+        reverse("countersign:list", args=[sponsored.pk]),
+        {
+            "which": "chosen",
+            "agreements": [submission.pk],
+            "signed_name": "Ada",
+            "password": PASSWORD,
+            "consent": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "No agreement waits for the institution" in response.content.decode()
+    assert not AgreementCountersigning.objects.exists()
+
+
+def test_only_a_signatory_may_countersign(sponsored, client_of, institution):
+    verifier = UserFactory(roles=["verifier"])
+    response = client_of(verifier).get(reverse("countersign:list", args=[sponsored.pk]))
+    assert response.status_code == 404  # the audited refusal every staff page gives
