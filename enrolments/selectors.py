@@ -579,11 +579,11 @@ def enrollment_supporting_steps(
         decline_reason = ""
         if agreement is not None and agreement.signed_at:
             status = StepStatus.DONE
-        elif cohort.state == CohortState.DRAFT or not main_signed:
-            status = StepStatus.UNAVAILABLE
         elif latest == SubmissionStatus.DECLINED:
             status = StepStatus.DECLINED
             decline_reason = getattr(agreement, "latest_decline_reason", None) or ""
+        elif cohort.state == CohortState.DRAFT or not main_signed:
+            status = StepStatus.UNAVAILABLE
         else:
             status = StepStatus.TODO
         steps.append(

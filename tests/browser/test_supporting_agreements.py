@@ -17,8 +17,10 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
 from cohorts.services import cohort_activate, cohort_complete, cohort_record_admin_signature
+from enrolments.agreements import agreements_countersign_start
 from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, EnrollmentState, SupportingAgreement
+from enrolments.selectors import agreements_awaiting_countersign
 from enrolments.services import enrollment_details_save, enrollment_invite
 from signing.selectors import submissions_for_subject
 from signing.services.templates import template_create
@@ -51,6 +53,16 @@ def _wait_for_agreements(institution: Institution, enrollment: CohortEnrollment)
                 return
         time.sleep(0.2)
     pytest.fail("the worker did not send the student's agreements")
+
+
+def _wait_for_countersigning(institution: Institution, enrollment: CohortEnrollment) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with tenant_context(institution):
+            if CohortEnrollment.objects.get(pk=enrollment.pk).agreement_signed_at:
+                return
+        time.sleep(0.2)
+    pytest.fail("the worker did not countersign the student's agreement")
 
 
 def _sign_here(page: Page, name: str) -> None:
@@ -109,7 +121,8 @@ def test_student_declines_the_consent_form_and_then_sees_the_cohort_closed(
     page.locator("#agreement").get_by_role("link", name="Read and sign").click()
     page.get_by_role("button", name="Sign the agreement").click()
     _sign_here(page, "Zodwa Dube")
-    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
+    # Back in the portal: her agreement now waits for the institution's signature.
+    expect(page.get_by_text("Not signed yet by: the institution")).to_be_visible()
     page.goto(detail_url)
     consent = page.locator(f"#supporting-{popia.pk}")
 
@@ -195,13 +208,16 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
     page.locator("#agreement").get_by_role("link", name="Read and sign").click()
     page.get_by_role("button", name="Sign the agreement").click()
     _sign_here(page, "Naledi Khumalo")
-    expect(page.get_by_role("heading", name="Thank you, you have signed")).to_be_visible()
-
-    page.goto(detail_url)
-    expect(page.locator("#agreement")).to_contain_text("Signed as “Naledi Khumalo”")
+    # Back in the portal: the consent form opens up once she has signed, before the institution
+    # countersigns her agreement.
+    expect(page.get_by_text("Not signed yet by: the institution")).to_be_visible()
+    assert page.url.startswith(detail_url)
+    expect(page.locator("#agreement")).to_contain_text(
+        "Signed by you. Not yet signed by the institution"
+    )
     expect(consent).to_contain_text("To sign")
     expect(page.get_by_text("All done.")).to_have_count(0)
-    expect(page.get_by_text("4 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("3 of 5 steps done")).to_be_visible()
     portal.look("portal-main-signed")
     with tenant_context(institution):
         assert CohortEnrollment.objects.get(pk=enrollment.pk).state == EnrollmentState.IN_PROGRESS
@@ -213,11 +229,26 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
     page.get_by_role("button", name="Sign it").click()
     _sign_here(page, "Naledi Khumalo")
 
-    # Back in the portal, with a message, at the consent form's step.
+    # Back in the portal, with a message, at the consent form's step; the enrolment waits only
+    # for the institution now.
     expect(page.get_by_text(f"You signed “{popia.title}”.")).to_be_visible()
     assert page.url.startswith(detail_url)
-    expect(page.get_by_text("All done.")).to_be_visible()
     expect(consent).to_contain_text("Signed as “Naledi Khumalo”")
+    expect(page.get_by_text("4 of 5 steps done")).to_be_visible()
+    with tenant_context(institution):
+        assert CohortEnrollment.objects.get(pk=enrollment.pk).state == EnrollmentState.IN_PROGRESS
+        [waiting] = agreements_awaiting_countersign(cohort=cohort)
+        agreements_countersign_start(
+            cohort=cohort,
+            actor=admin,
+            submission_ids=[waiting.latest_agreement_id],
+            signed_name="Ada Admin",
+            password=PASSWORD,
+        )
+    _wait_for_countersigning(institution, enrollment)
+
+    page.reload()
+    expect(page.get_by_text("All done.")).to_be_visible()
     expect(page.get_by_text("5 of 5 steps done")).to_be_visible()
     portal.look("portal-complete")
     with page.expect_download() as download:
