@@ -3,12 +3,10 @@ that lists those waiting for the institution (each with a preview), the form tha
 chosen ones after the password is entered again, and the progress of the task that signs
 them."""
 
-from csp.decorators import csp_replace
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_required
@@ -16,9 +14,8 @@ from cohorts.models import Cohort
 from enrolments.agreements import agreements_countersign_start
 from enrolments.models import AgreementCountersigning
 from enrolments.selectors import agreements_awaiting_countersign
+from signing.http import pdf_in_frame, stored_pdf_response
 from signing.models import Submission
-
-PDF_FRAME_CSP = {"frame-ancestors": ["'self'"], "default-src": ["'none'"], "object-src": ["'self'"]}
 
 
 class CountersignForm(forms.Form):
@@ -121,8 +118,7 @@ def countersign_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int)
 
 
 @permission_required("enrolments.countersign_agreements")
-@xframe_options_sameorigin
-@csp_replace(PDF_FRAME_CSP)
+@pdf_in_frame
 def countersign_preview(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """One agreement waiting for the institution, as its parties signed it (the PDF as sent)."""
     cohort = _cohort(cohort_pk)
@@ -133,8 +129,4 @@ def countersign_preview(request: AuthenticatedRequest, cohort_pk: int, pk: int) 
     if pk not in waiting_ids:
         raise Http404("No such agreement waits for the institution in this cohort.")
     submission = get_object_or_404(Submission, pk=pk)
-    with submission.original_pdf.open("rb") as stored:
-        response = HttpResponse(stored.read(), content_type="application/pdf")
-    response["Content-Disposition"] = 'inline; filename="agreement.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return stored_pdf_response(submission.original_pdf, "agreement.pdf")

@@ -437,30 +437,38 @@ def enrollment_agreement_document(enrollment: CohortEnrollment) -> AgreementDocu
     """The text the student reads: once sent, exactly the frozen version and values their
     submission was made from (a later edit of the template does not change it). None while the
     cohort has no agreement."""
-    submission = (
-        Submission.objects.filter(
-            subject_type=CohortEnrollment._meta.label_lower, subject_id=str(enrollment.pk)
-        )
-        .select_related("template_version")
-        .prefetch_related("submitters")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    if submission is not None:
-        return AgreementDocument(
-            title=submission.title,
-            body_html=submission_text_html(submission),
-            submission=submission,
-        )
+    sent = _latest_sent(submissions_for_subject(enrollment))
+    if sent is not None:
+        return sent
     cohort = enrollment.cohort
     if cohort.main_template is None:
         return None
     agreement = cohort.main_template_version or cohort.main_template  # as the admin signed it
-    # A value not known yet (an ID number not given) shows as what it stands for.
-    body_html = body_fill_for_reading(
-        agreement.body, standard_merge_values() | enrollment_agreement_values(enrollment)
+    return _to_be_sent(agreement.title, agreement.body, enrollment)
+
+
+def _latest_sent(submissions: QuerySet[Submission]) -> AgreementDocument | None:
+    """The latest of `submissions` as its signers read it: its text as frozen when sent."""
+    submission = (
+        submissions.select_related("template_version")
+        .prefetch_related("submitters")
+        .order_by("-created_at", "-pk")
+        .first()
     )
-    return AgreementDocument(title=agreement.title, body_html=body_html, submission=None)
+    if submission is None:
+        return None
+    return AgreementDocument(
+        title=submission.title, body_html=submission_text_html(submission), submission=submission
+    )
+
+
+def _to_be_sent(title: str, body: str, enrollment: CohortEnrollment) -> AgreementDocument:
+    """An agreement not sent yet, filled with the student's values. A value not known yet (an
+    ID number not given) shows as what it stands for."""
+    body_html = body_fill_for_reading(
+        body, standard_merge_values() | enrollment_agreement_values(enrollment)
+    )
+    return AgreementDocument(title=title, body_html=body_html, submission=None)
 
 
 def enrollments_lacking_agreement(
@@ -631,31 +639,14 @@ def supporting_agreement_document(
 ) -> AgreementDocument:
     """The supporting agreement as the student reads it: the text of its latest submission as
     frozen, or before any the template's current text filled with the student's values."""
-    submission = (
+    agreements = SupportingAgreement.objects.filter(enrollment=enrollment, template=template)
+    sent = _latest_sent(
         Submission.objects.filter(
             subject_type=SupportingAgreement._meta.label_lower,
-            subject_id__in=[
-                str(pk)
-                for pk in SupportingAgreement.objects.filter(
-                    enrollment=enrollment, template=template
-                ).values_list("pk", flat=True)
-            ],
+            subject_id__in=[str(pk) for pk in agreements.values_list("pk", flat=True)],
         )
-        .select_related("template_version")
-        .prefetch_related("submitters")
-        .order_by("-created_at", "-pk")
-        .first()
     )
-    if submission is not None:
-        return AgreementDocument(
-            title=submission.title,
-            body_html=submission_text_html(submission),
-            submission=submission,
-        )
-    body_html = body_fill_for_reading(
-        template.body, standard_merge_values() | enrollment_agreement_values(enrollment)
-    )
-    return AgreementDocument(title=template.title, body_html=body_html, submission=None)
+    return sent or _to_be_sent(template.title, template.body, enrollment)
 
 
 def supporting_signed_submission(

@@ -1,4 +1,5 @@
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
@@ -139,14 +140,7 @@ def enrollment_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | 
     """Render and send the agreements of a cohort's students who lack one (of `enrollment_ids`
     only, if given). Idempotent: each enrolment is re-checked under its lock, so a repeated or
     concurrent run sends nobody a second agreement."""
-    cohort = Cohort.objects.filter(pk=cohort_id).first()
-    if cohort is None:
-        return 0
-    # The document names the institution on the connection; a task run in place (eagerly,
-    # inside schema_context) may have only the schema name there.
-    institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
-    with tenant_context(institution):
-        return enrollment_agreements_send(cohort=cohort, enrollment_ids=enrollment_ids)
+    return _agreements_made(enrollment_agreements_send, cohort_id, enrollment_ids)
 
 
 @shared_task(name="enrolments.supporting_agreements_send")
@@ -154,12 +148,21 @@ def supporting_agreements_send_task(cohort_id: int, enrollment_ids: list[int] | 
     """Make the supporting agreements of a cohort's students who lack some (of `enrollment_ids`
     only, if given). Idempotent: each enrolment is re-checked under its lock, so a repeated or
     concurrent run makes nobody a second one."""
+    return _agreements_made(supporting_agreements_send_for_cohort, cohort_id, enrollment_ids)
+
+
+def _agreements_made(
+    send: Callable[..., int], cohort_id: int, enrollment_ids: list[int] | None
+) -> int:
+    """Run `send` for the cohort (gone: nothing to send). The documents name the institution on
+    the connection; a task run in place (eagerly, inside schema_context) may have only the
+    schema name there."""
     cohort = Cohort.objects.filter(pk=cohort_id).first()
     if cohort is None:
         return 0
     institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
     with tenant_context(institution):
-        return supporting_agreements_send_for_cohort(cohort=cohort, enrollment_ids=enrollment_ids)
+        return send(cohort=cohort, enrollment_ids=enrollment_ids)
 
 
 @shared_task(name="enrolments.agreements_countersign")

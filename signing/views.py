@@ -1,14 +1,11 @@
 """Template pages for admins; the signing page and verify page for anyone with the link or the
 file. A signing link grants no session: every request is checked against the token alone."""
 
-from csp.constants import NONE, SELF
-from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -24,6 +21,7 @@ from signing.forms import (
     TemplateForm,
     VerifyForm,
 )
+from signing.http import pdf_in_frame, pdf_response, stored_pdf_response
 from signing.models import (
     MERGE_FIELDS,
     AgreementTemplate,
@@ -53,16 +51,6 @@ RESEND_RATE = "3/h"
 MAX_VERIFY_BYTES = 25 * 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # the form's other fields and the parts' headers
 TOO_LARGE_TO_VERIFY = "The file is larger than any document we seal."
-# A PDF shown in a frame of our own pages: Chromium's viewer is an object of the PDF's own
-# document, so the PDF response allows that and nothing else.
-PDF_FRAME_CSP = {"frame-ancestors": [SELF], "default-src": [NONE], "object-src": [SELF]}
-
-
-def _pdf_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @permission_required("signing.manage_templates")
@@ -129,8 +117,7 @@ def template_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @permission_required("signing.manage_templates")
-@xframe_options_sameorigin
-@csp_replace(PDF_FRAME_CSP)
+@pdf_in_frame
 def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(AgreementTemplate, pk=pk)
     try:
@@ -138,7 +125,7 @@ def template_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("signing:template_edit", pk=pk)
-    return _pdf_response(pdf, "preview.pdf")
+    return pdf_response(pdf, "preview.pdf")
 
 
 @permission_required("signing.manage_templates")
@@ -208,23 +195,19 @@ def submission_revoke_view(request: AuthenticatedRequest, pk: int) -> HttpRespon
 
 
 @permission_required("signing.manage_templates")
-@xframe_options_sameorigin
-@csp_replace(PDF_FRAME_CSP)
+@pdf_in_frame
 def submission_original(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The document as it was frozen when sent, before anyone signed."""
     submission = get_object_or_404(Submission, pk=pk)
-    with submission.original_pdf.open("rb") as stored:
-        return _pdf_response(stored.read(), "agreement.pdf")
+    return stored_pdf_response(submission.original_pdf, "agreement.pdf")
 
 
 @permission_required("signing.manage_templates")
-@xframe_options_sameorigin
-@csp_replace(PDF_FRAME_CSP)
+@pdf_in_frame
 def submission_final(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The sealed PDF of a completed submission, for the institution's admins."""
     submission = get_object_or_404(Submission, pk=pk, status=SubmissionStatus.COMPLETED)
-    with submission.final_pdf.open("rb") as stored:
-        return _pdf_response(stored.read(), "signed-agreement.pdf")
+    return stored_pdf_response(submission.final_pdf, "signed-agreement.pdf")
 
 
 def _too_many_guesses(request: HttpRequest) -> bool | None:
@@ -392,15 +375,13 @@ def sign(request: SiteRequest, token: str) -> HttpResponse:
     )
 
 
-@xframe_options_sameorigin
-@csp_replace(PDF_FRAME_CSP)
+@pdf_in_frame
 def sign_document(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_page(request, token)
     if isinstance(link, HttpResponse):
         raise Http404("No document for this link.")
     submission = link.submitter.submission
-    with submission.original_pdf.open("rb") as stored:
-        return _pdf_response(stored.read(), "agreement.pdf")
+    return stored_pdf_response(submission.original_pdf, "agreement.pdf")
 
 
 @require_POST

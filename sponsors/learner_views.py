@@ -2,19 +2,18 @@
 account (every request is checked against the token alone), and the cohort page's button
 that sends that link."""
 
-from csp.decorators import csp_replace
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_required
 from cohorts.models import Cohort
 from enrolments.selectors import agreements_awaiting_sponsor
+from signing.http import pdf_in_frame, stored_pdf_response
 from signing.models import Submission
 from signing.services.completion import CONSENT_TEXT
 from sponsors.learner_agreements import (
@@ -27,7 +26,6 @@ from sponsors.models import SponsorLearnerLink
 from tenants.ratelimits import rate_limited
 
 GUESS_RATE = "20/10m"
-PDF_FRAME_CSP = {"frame-ancestors": ["'self'"], "default-src": ["'none'"], "object-src": ["'self'"]}
 
 
 class SponsorSignForm(forms.Form):
@@ -140,8 +138,7 @@ def learner_agreements(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@xframe_options_sameorigin
-@csp_replace(PDF_FRAME_CSP)
+@pdf_in_frame
 def learner_agreement_document(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     link = _link(request, token)
     if isinstance(link, HttpResponse):
@@ -153,8 +150,4 @@ def learner_agreement_document(request: HttpRequest, token: str, pk: int) -> Htt
     if pk not in waiting:
         raise Http404("This agreement does not wait for the sponsor.")
     submission = get_object_or_404(Submission, pk=pk)
-    with submission.original_pdf.open("rb") as stored:
-        response = HttpResponse(stored.read(), content_type="application/pdf")
-    response["Content-Disposition"] = 'inline; filename="agreement.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return stored_pdf_response(submission.original_pdf, "agreement.pdf")
