@@ -24,7 +24,6 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort, DocumentType
-from cohorts.templatetags.cohort_tags import signer_party
 from enrolments.forms import StudentDetailsForm
 from enrolments.models import (
     AgreementStatus,
@@ -34,6 +33,7 @@ from enrolments.models import (
     StudentDocument,
 )
 from enrolments.selectors import enrollment_list_for_cohort
+from signing.models import signer_party
 from tenants.zones import institution_zone
 
 CSV = "csv"
@@ -77,11 +77,13 @@ def _agreement_text(enrollment: CohortEnrollment) -> tuple[str, str]:
     """The agreement's status as the students table says it, and a decline's reason."""
     status = AgreementStatus(getattr(enrollment, "agreement_status", AgreementStatus.NOT_SENT))
     if status == AgreementStatus.WAITING:
-        party = signer_party(getattr(enrollment, "agreement_waiting_role", ""))
+        party = signer_party(getattr(enrollment, "latest_agreement_waiting_role", ""))
         return f"Waiting for {party}", ""
     if status == AgreementStatus.DECLINED:
-        party = signer_party(getattr(enrollment, "agreement_declined_role", ""))
-        return f"Declined by {party}", getattr(enrollment, "agreement_decline_reason", "") or ""
+        party = signer_party(getattr(enrollment, "latest_agreement_declined_role", ""))
+        return f"Declined by {party}", getattr(
+            enrollment, "latest_agreement_decline_reason", ""
+        ) or ""
     return str(status.label), ""
 
 

@@ -31,7 +31,14 @@ from enrolments.models import (
     VerificationState,
 )
 from signing.documents import body_fill_for_reading
-from signing.models import AgreementTemplate, SignerRole, Submission, SubmissionStatus, Submitter
+from signing.models import (
+    SIGNER_PARTIES,
+    AgreementTemplate,
+    SignerRole,
+    Submission,
+    SubmissionStatus,
+    Submitter,
+)
 from signing.selectors import (
     standard_merge_values,
     submission_text_html,
@@ -122,38 +129,19 @@ def with_table_statuses(
     """Each enrolment with, in the same query (so the table's query count does not grow with
     its rows, and its filters and sorting work in the database):
 
-    - `agreement_status` (AgreementStatus) from the latest agreement submission;
-    - `agreement_waiting_role`: while it waits, the role of the first signer by `order` who has
-      not signed (the agreement may have several signers: student, sponsor, institution);
-    - `agreement_declined_role` and `agreement_decline_reason`: who declined it, and why;
+    - `agreement_status` (AgreementStatus) from the latest agreement submission, and what
+      `with_agreement_outcome` adds: whose signature it waits for, who declined it and why;
     - `documents_required`, `documents_uploaded`, `documents_waiting`, `documents_rejected`
       (current versions of the cohort's required documents) and `documents_status`
       (DocumentsStatus: a rejection first, then a missing upload, then one waiting for review).
     """
-    subject = Cast(OuterRef("pk"), output_field=CharField())
-    signers = Submitter.objects.filter(
-        submission__subject_type=CohortEnrollment._meta.label_lower, submission__subject_id=subject
-    )
-    waiting_signer = signers.filter(
-        submission__status=SubmissionStatus.PENDING,
-        signed_at__isnull=True,
-        declined_at__isnull=True,
-    ).order_by("-submission__created_at", "-submission__pk", "order")
-    decliner = signers.filter(declined_at__isnull=False).order_by(
-        "-submission__created_at", "-submission__pk", "order"
-    )
     current = StudentDocument.objects.filter(
         enrollment=OuterRef("pk"), is_current=True, document_type__cohorts=OuterRef("cohort_id")
     )
     required = Cohort.required_document_types.through.objects.filter(
         cohort_id=OuterRef("cohort_id")
     )
-    latest_status = Subquery(_agreement_submissions().values("status")[:1])
-    annotated = enrollments.annotate(
-        latest_submission_status=latest_status,
-        agreement_waiting_role=Subquery(waiting_signer.values("role")[:1]),
-        agreement_declined_role=Subquery(decliner.values("role")[:1]),
-        agreement_decline_reason=Subquery(decliner.values("decline_reason")[:1]),
+    annotated = with_agreement_outcome(enrollments).annotate(
         documents_required=_count(required, "cohort_id"),
         documents_uploaded=_count(current, "enrollment"),
         documents_waiting=_count(current.filter(status=DocumentStatus.PENDING), "enrollment"),
@@ -162,19 +150,19 @@ def with_table_statuses(
     return annotated.annotate(
         agreement_status=Case(
             When(
-                latest_submission_status=SubmissionStatus.COMPLETED,
+                latest_agreement_status=SubmissionStatus.COMPLETED,
                 then=Value(AgreementStatus.SIGNED.value),
             ),
             When(
-                latest_submission_status=SubmissionStatus.PENDING,
+                latest_agreement_status=SubmissionStatus.PENDING,
                 then=Value(AgreementStatus.WAITING.value),
             ),
             When(
-                latest_submission_status=SubmissionStatus.DECLINED,
+                latest_agreement_status=SubmissionStatus.DECLINED,
                 then=Value(AgreementStatus.DECLINED.value),
             ),
             When(
-                latest_submission_status=SubmissionStatus.REVOKED,
+                latest_agreement_status=SubmissionStatus.REVOKED,
                 then=Value(AgreementStatus.REVOKED.value),
             ),
             # Signed before agreements were submissions of the signing app.
@@ -264,12 +252,8 @@ class AgreementOutcome:
         return PARTY_NAMES.get(self.declined_role, "")
 
 
-# Each signer role as the parties' pages name it.
-PARTY_NAMES: dict[str, str] = {
-    SignerRole.STUDENT.value: "you",
-    SignerRole.SPONSOR.value: "the sponsor",
-    SignerRole.INSTITUTION_ADMIN.value: "the institution",
-}
+# Each signer role as the student's own pages name it.
+PARTY_NAMES: dict[str, str] = SIGNER_PARTIES | {SignerRole.STUDENT.value: "you"}
 
 
 def enrollment_student_signed(enrollment: CohortEnrollment) -> bool:
@@ -486,38 +470,14 @@ def enrollments_lacking_agreement(
     return enrollments.order_by("pk")
 
 
-# The institution's signer on a learner's agreement.
-INSTITUTION_SIGNER_ROLE = SignerRole.INSTITUTION_ADMIN
-
-
 def agreements_to_countersign_counts(*, cohort_ids: list[int]) -> dict[int, int]:
-    """Per cohort, the students' agreements whose next signer is the institution: a signer
-    of the institution who has not signed (nor declined) on a pending agreement whose
-    earlier signers have all signed, whatever the number and order of signers. One query."""
-    earlier_unsigned = Submitter.objects.filter(
-        submission_id=OuterRef("submission_id"),
-        order__lt=OuterRef("order"),
-        signed_at__isnull=True,
-    )
-    enrollment_cohort = (
-        CohortEnrollment.objects.annotate(key=Cast("pk", output_field=CharField()))
-        .filter(key=OuterRef("submission__subject_id"))
-        .values("cohort_id")[:1]
-    )
+    """Per cohort, the students' agreements whose next signer is the institution. One query."""
+    enrollments = CohortEnrollment.objects.filter(cohort_id__in=cohort_ids)
     rows = (
-        Submitter.objects.filter(
-            role=INSTITUTION_SIGNER_ROLE,
-            signed_at__isnull=True,
-            declined_at__isnull=True,
-            submission__status=SubmissionStatus.PENDING,
-            submission__subject_type=CohortEnrollment._meta.label_lower,
-        )
-        .exclude(Exists(earlier_unsigned))
-        .annotate(cohort_id=Subquery(enrollment_cohort))
-        .filter(cohort_id__in=cohort_ids)
+        agreements_waiting_for(SignerRole.INSTITUTION_ADMIN, enrollments)
         .order_by()
         .values("cohort_id")
-        .annotate(n=Count("submission_id", distinct=True))
+        .annotate(n=Count("pk"))
     )
     return {row["cohort_id"]: row["n"] for row in rows}
 
@@ -666,22 +626,27 @@ def supporting_signed_submission(
     )
 
 
+def agreements_waiting_for(
+    role: str, enrollments: QuerySet[CohortEnrollment]
+) -> QuerySet[CohortEnrollment]:
+    """Of `enrollments`, those whose latest agreement is pending and waits for `role`'s
+    signature next (every earlier signer has signed), with the submission's id
+    (`latest_agreement_id`): one query whatever their number."""
+    # Annotations, which the plugin's field check does not know of.
+    return with_agreement_outcome(enrollments).filter(
+        **{
+            "latest_agreement_status": SubmissionStatus.PENDING,
+            "latest_agreement_waiting_role": role,
+        }
+    )
+
+
 def agreements_awaiting_countersign(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
-    """The cohort's enrolments whose latest agreement waits for the institution's signature
-    (the learner and the sponsor have signed), with the student and the submission's id
-    (`latest_agreement_id`), for the countersign page: one query whatever their number."""
-    return (
-        with_agreement_outcome(
-            CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
-        )
-        # Annotations, which the plugin's field check does not know of.
-        .filter(
-            **{
-                "latest_agreement_status": SubmissionStatus.PENDING,
-                "latest_agreement_waiting_role": SignerRole.INSTITUTION_ADMIN,
-            }
-        )
-        .order_by("user__full_name", "pk")
+    """The cohort's enrolments whose agreement waits for the institution's signature (the
+    learner and the sponsor have signed), with the student, for the countersign page."""
+    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    return agreements_waiting_for(SignerRole.INSTITUTION_ADMIN, enrollments).order_by(
+        "user__full_name", "pk"
     )
 
 
@@ -714,18 +679,7 @@ def learner_agreement_counts(*, cohort: Cohort) -> dict[str, int]:
 
 
 def agreements_awaiting_sponsor(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
-    """The cohort's enrolments whose latest agreement waits for the sponsor's signature (the
-    learner has signed), with the student and the submission's id (`latest_agreement_id`),
-    for the sponsor's page: one query whatever their number."""
-    return (
-        with_agreement_outcome(
-            CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
-        )
-        .filter(
-            **{
-                "latest_agreement_status": SubmissionStatus.PENDING,
-                "latest_agreement_waiting_role": SignerRole.SPONSOR,
-            }
-        )
-        .order_by("user__full_name", "pk")
-    )
+    """The cohort's enrolments whose agreement waits for the sponsor's signature (the learner
+    has signed), with the student, for the sponsor's page."""
+    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    return agreements_waiting_for(SignerRole.SPONSOR, enrollments).order_by("user__full_name", "pk")

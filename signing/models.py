@@ -18,6 +18,24 @@ class SignerRole(models.TextChoices):
     INSTITUTION_ADMIN = "institution_admin", "Institution admin"
 
 
+# Who each signer role stands for, as "Waiting for the sponsor" says it.
+SIGNER_PARTIES: dict[str, str] = {
+    SignerRole.STUDENT.value: "the student",
+    SignerRole.SPONSOR.value: "the sponsor",
+    SignerRole.INSTITUTION_ADMIN.value: "the institution",
+}
+
+
+def signer_party(role: str | None) -> str:
+    """The party a signer role stands for ("the sponsor"); a role this list does not know of
+    reads as its own label."""
+    if not role:
+        return "the next signer"
+    if role in SIGNER_PARTIES:
+        return SIGNER_PARTIES[role]
+    return f"the {dict(SignerRole.choices).get(role, role.replace('_', ' ')).lower()}"
+
+
 # The merge fields a template may use, with the example value shown in previews. A field not
 # listed here is refused when the template is saved, never left blank in a signed contract.
 MERGE_FIELDS: dict[str, tuple[str, str]] = {

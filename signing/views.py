@@ -29,6 +29,7 @@ from signing.models import (
     Submission,
     SubmissionStatus,
     Submitter,
+    signer_party,
 )
 from signing.sealing import pdf_seal_check
 from signing.services.completion import (
@@ -299,12 +300,12 @@ def _signed_message(submitter: Submitter) -> str:
             "its way to each of you by e-mail."
         )
     waiting = [
-        signer.get_role_display().lower()
+        signer_party(signer.role)
         for signer in submission.submitters.filter(signed_at__isnull=True).order_by("order")
     ]
     return (
-        f"You signed “{submission.title}”. Not signed yet by: the {', the '.join(waiting)}. It "
-        "counts once every party has signed."
+        f"You signed “{submission.title}”. Not signed yet by: {', '.join(waiting)}. It counts "
+        "once every party has signed."
     )
 
 

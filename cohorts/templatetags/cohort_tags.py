@@ -2,7 +2,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from signing.models import SignerRole
+from signing.models import signer_party
 
 register = template.Library()
 
@@ -28,23 +28,7 @@ BADGE_CLASSES = {
     "approved": "text-bg-success",
 }
 
-# Who a signer role stands for, as "Waiting for the sponsor" says it.
-SIGNER_PARTIES = {
-    SignerRole.STUDENT: "the student",
-    SignerRole.SPONSOR: "the sponsor",
-    SignerRole.INSTITUTION_ADMIN: "the institution",
-}
-
-
-@register.filter
-def signer_party(role: str | None) -> str:
-    """The party a signer role stands for ("the sponsor"); a role this list does not know of
-    reads as its own label."""
-    if not role:
-        return "the next signer"
-    if role in SIGNER_PARTIES:
-        return SIGNER_PARTIES[SignerRole(role)]
-    return f"the {dict(SignerRole.choices).get(role, role.replace('_', ' ')).lower()}"
+register.filter("signer_party", signer_party)
 
 
 @register.simple_tag
@@ -69,14 +53,16 @@ def agreement_status(enrollment: object, *, with_reason: bool = False) -> SafeSt
         "declined": "Declined",
     }
     if status == "waiting":
-        label = f"Waiting for {signer_party(getattr(enrollment, 'agreement_waiting_role', ''))}"
+        label = (
+            f"Waiting for {signer_party(getattr(enrollment, 'latest_agreement_waiting_role', ''))}"
+        )
     else:
         label = labels.get(status, status)
     badge = state_badge(status, label)
     if status != "declined":
         return badge
-    who = signer_party(getattr(enrollment, "agreement_declined_role", ""))
-    reason = getattr(enrollment, "agreement_decline_reason", "") or ""
+    who = signer_party(getattr(enrollment, "latest_agreement_declined_role", ""))
+    reason = getattr(enrollment, "latest_agreement_decline_reason", "") or ""
     if with_reason and reason:
         return format_html(
             '{}<div class="small text-body-secondary text-break">By {}: “{}”</div>',

@@ -38,7 +38,7 @@ def test_the_selector_tells_every_agreement_and_documents_status_apart(students)
     rows = {e.pk: e for e in enrollment_list_for_cohort(cohort=students.cohort)}
 
     assert [
-        (rows[e.pk].agreement_status, rows[e.pk].agreement_waiting_role)
+        (rows[e.pk].agreement_status, rows[e.pk].latest_agreement_waiting_role)
         for e in (students.not_sent, students.waiting_student, students.waiting_sponsor)
     ] == [
         (AgreementStatus.NOT_SENT, None),
@@ -47,7 +47,7 @@ def test_the_selector_tells_every_agreement_and_documents_status_apart(students)
     ]
     declined = rows[students.declined.pk]
     assert declined.agreement_status == AgreementStatus.DECLINED
-    assert (declined.agreement_declined_role, declined.agreement_decline_reason) == (
+    assert (declined.latest_agreement_declined_role, declined.latest_agreement_decline_reason) == (
         "student",
         DECLINE_REASON,
     )
@@ -96,7 +96,7 @@ def test_the_agreement_waits_for_the_institution_once_student_and_sponsor_have_s
 
     row = enrollment_list_for_cohort(cohort=students.cohort).get(pk=students.waiting_sponsor.pk)
     assert row.agreement_status == AgreementStatus.WAITING
-    assert row.agreement_waiting_role == "institution_admin"
+    assert row.latest_agreement_waiting_role == "institution_admin"
 
 
 def test_a_verifier_sees_who_declined_but_not_the_reason(students, admin, client_of):
