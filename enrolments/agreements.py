@@ -381,21 +381,44 @@ def agreements_countersign_start(
     return run
 
 
+# How many agreements one task signs. A bulk countersigning is shared among the worker's
+# processes in parts of this size, so that two processes sign 200 agreements in the time one
+# signs 100; small enough that the parts spread evenly, large enough that a part's set-up
+# (its queries, the seal's key) is paid rarely.
+COUNTERSIGN_PART_SIZE = 10
+
+
 def agreements_countersign(*, run: AgreementCountersigning) -> AgreementCountersigning:
-    """Sign each agreement of the run as the institution's signatory who started it, one
-    transaction per document (each its own signature, trail entry and seal; a failure keeps
-    the ones before), saving the progress as it goes. Idempotent: an agreement already signed
-    for the institution, or no longer waiting for it, is skipped with the reason, so a
-    redelivered task finishes the run without signing anything twice."""
+    """Start the run: mark it running and hand its agreements, in parts, to tasks that the
+    worker's processes share (`agreements_countersign_part`). Idempotent: a run already
+    running or done is left alone, so a redelivered task hands nothing out twice."""
+    from enrolments.tasks import agreements_countersign_part_task
+
     with transaction.atomic(durable=True):
         run = AgreementCountersigning.objects.select_for_update().get(pk=run.pk)
-        if not run.is_running:
+        if run.status != CountersigningStatus.QUEUED:
             return run
         run.status = CountersigningStatus.RUNNING
         run.save(update_fields=["status"])
+        ids = sorted(run.submission_ids)
+        for start in range(0, len(ids), COUNTERSIGN_PART_SIZE):
+            part = ids[start : start + COUNTERSIGN_PART_SIZE]
+            agreements_countersign_part_task.delay_on_commit(run.pk, part)
+    return run
+
+
+def agreements_countersign_part(
+    *, run: AgreementCountersigning, submission_ids: list[int]
+) -> AgreementCountersigning:
+    """Sign these agreements of the run as the institution's signatory who started it, one
+    transaction per document (each its own signature, trail entry and seal; a failure keeps
+    the ones before), counting the progress as it goes; the part that signs the run's last
+    agreement finishes the run. Idempotent: an agreement already signed for the institution
+    is passed over, and one no longer waiting for it is skipped with the reason, so a
+    redelivered task finishes its part without signing anything twice."""
     actor = run.created_by
     done = set(_countersigned_ids(run))
-    submissions = Submission.objects.filter(pk__in=run.submission_ids).order_by("pk")
+    submissions = Submission.objects.filter(pk__in=submission_ids).order_by("pk")
     for submission in submissions:
         if submission.pk in done:
             continue
@@ -423,13 +446,26 @@ def agreements_countersign(*, run: AgreementCountersigning) -> AgreementCounters
             AgreementCountersigning.objects.filter(pk=run.pk).update(
                 signed_count=F("signed_count") + 1
             )
+    return _countersigning_finish_if_done(run)
+
+
+def _countersigning_finish_if_done(run: AgreementCountersigning) -> AgreementCountersigning:
+    """Mark the run done, with its trail entry, once every agreement in it is signed for the
+    institution (by this run or another) or skipped: only the last part to end does, whichever
+    process ran it, since each part looks only once its own signatures are committed."""
     with transaction.atomic(durable=True):
         run = AgreementCountersigning.objects.select_for_update().get(pk=run.pk)
+        skipped = {entry["submission"] for entry in run.skipped}
+        answered = skipped.union(_countersigned_ids(run))
+        if run.status != CountersigningStatus.RUNNING or not answered.issuperset(
+            run.submission_ids
+        ):
+            return run
         run.status = CountersigningStatus.DONE
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "finished_at"])
         audit_record(
-            actor=actor,
+            actor=run.created_by,
             action="enrollment.agreements_countersigned",
             entity=run.cohort,
             new_values={

@@ -167,7 +167,7 @@ def _agreements_made(
 
 @shared_task(name="enrolments.agreements_countersign")
 def agreements_countersign_task(countersigning_id: int) -> str:
-    """Sign a bulk countersigning's agreements, one transaction each, saving its progress."""
+    """Start a bulk countersigning: its agreements are handed out in parts to the next task."""
     from enrolments.agreements import agreements_countersign
     from enrolments.models import AgreementCountersigning
 
@@ -175,3 +175,20 @@ def agreements_countersign_task(countersigning_id: int) -> str:
     if run is None:
         return "missing"
     return agreements_countersign(run=run).status
+
+
+@shared_task(name="enrolments.agreements_countersign_part")
+def agreements_countersign_part_task(countersigning_id: int, submission_ids: list[int]) -> str:
+    """Sign one part of a bulk countersigning's agreements, one transaction each, counting its
+    progress; the worker's processes share the parts."""
+    from enrolments.agreements import agreements_countersign_part
+    from enrolments.models import AgreementCountersigning
+
+    run = (
+        AgreementCountersigning.objects.select_related("cohort", "created_by")
+        .filter(pk=countersigning_id)
+        .first()
+    )
+    if run is None:
+        return "missing"
+    return agreements_countersign_part(run=run, submission_ids=submission_ids).status

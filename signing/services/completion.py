@@ -5,6 +5,7 @@ the last signature's transaction."""
 
 import datetime
 import io
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -168,6 +169,11 @@ def _signature_record(
         submission, "consented", submitter, consent_sha256=submitter.consent_sha256
     )
     submission_event_record(submission, "signed", submitter, drawn=bool(signature_png))
+    following = next_submitter(submission)
+    # The sealed PDF is made before the audit trail's entry: writing one holds the trail's lock
+    # until the transaction ends, so rendering after it would make the processes of a bulk
+    # countersigning wait for each other.
+    completion = _completion_prepare(submission) if following is None else None
     submission_audit_record(
         "submission_signed",
         submission,
@@ -175,10 +181,9 @@ def _signature_record(
         role=submitter.role,
         drawn=bool(signature_png),
     )
-    following = next_submitter(submission)
-    if following is None:
-        _complete(submission, stored)
-    elif following.notify_turn:
+    if completion is not None:
+        _complete(submission, stored, completion)
+    elif following is not None and following.notify_turn:
         link_issue(following, notify=True)
 
 
@@ -357,12 +362,22 @@ def submission_final_pdf(
     )
 
 
-def _complete(submission: Submission, stored: list[FieldFile]) -> None:
-    """Inside the last signature's transaction: seal, store (listing the file in `stored`),
-    e-mail everyone the final PDF and run the completion callback, so that a failure anywhere
-    leaves the submission unsigned."""
-    completed_at = timezone.now()  # the certificate's and the verify page's completion time
-    final = submission_final_pdf(submission, completed_at=completed_at)
+@dataclass(frozen=True)
+class _Completion:
+    completed_at: datetime.datetime  # the certificate's and the verify page's completion time
+    final_pdf: bytes  # sealed
+
+
+def _completion_prepare(submission: Submission) -> _Completion:
+    completed_at = timezone.now()
+    return _Completion(completed_at, submission_final_pdf(submission, completed_at=completed_at))
+
+
+def _complete(submission: Submission, stored: list[FieldFile], completion: _Completion) -> None:
+    """Inside the last signature's transaction, with its sealed PDF made: store it (listing the
+    file in `stored`), e-mail everyone the final PDF and run the completion callback, so that a
+    failure anywhere leaves the submission unsigned."""
+    completed_at, final = completion.completed_at, completion.final_pdf
     file_store(
         submission.final_pdf,
         name="final.pdf",

@@ -117,9 +117,7 @@ def test_learner_sponsor_and_institution_sign_one_agreement_each_sealed_with_thr
     page.get_by_label("Type your signature").fill("Lindiwe Zulu")
     page.locator("#id_consent").check()
     page.get_by_role("button", name="Sign", exact=True).click()
-    expect(
-        page.get_by_text("Not signed yet by: the sponsor, the institution.")
-    ).to_be_visible()
+    expect(page.get_by_text("Not signed yet by: the sponsor, the institution.")).to_be_visible()
     expect(page.locator("#agreement")).to_contain_text(
         "Signed by you. Not yet signed by the sponsor or the institution"
     )

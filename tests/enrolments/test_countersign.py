@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from enrolments.agreements import enrollment_agreement_start
+from enrolments.agreements import agreements_countersign_start, enrollment_agreement_start
 from enrolments.models import AgreementCountersigning, CountersigningStatus
 from enrolments.selectors import agreements_awaiting_countersign, learner_agreement_counts
 from notifications.models import OutboundEmail
@@ -14,6 +14,7 @@ from signing.models import SubmissionStatus
 from signing.sealing import pdf_seal_check
 from signing.selectors import certificates_for_verify, link_for_token, submissions_for_subject
 from signing.services.completion import submitter_sign, submitter_sign_in_place
+from signing.services.links import link_issue
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.factories import PASSWORD, CohortFactory, UserFactory
 from tests.signing.conftest import pdf_text, token_from
@@ -200,3 +201,54 @@ def test_only_a_signatory_may_countersign(sponsored, client_of, institution):
     verifier = UserFactory(roles=["verifier"])
     response = client_of(verifier).get(reverse("countersign:list", args=[sponsored.pk]))
     assert response.status_code == 404  # the audited refusal every staff page gives
+
+
+def test_a_bulk_countersigning_is_shared_out_in_parts_and_done_when_the_last_part_ends(
+    sponsored, enrol, admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    submissions = []
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            enrollment = enrol(cohort=sponsored, id_number="9506120001083")
+        with django_capture_on_commit_callbacks(execute=True):
+            submission = _student_signs(enrollment)
+        _sponsor_signs(submission)
+        submissions.append(submission)
+    # Already signed for the institution (one link at a time) before the bulk run starts.
+    signatory = submissions[2].submitters.get(role="institution_admin")
+    submitter_sign(
+        link=link_for_token(token_from(link_issue(signatory, notify=False))),
+        signed_name="Ada Admin",
+        consent=True,
+        signature_text="Ada Admin",
+    )
+    monkeypatch.setattr("enrolments.agreements.COUNTERSIGN_PART_SIZE", 1)
+    with django_capture_on_commit_callbacks(execute=False) as started:
+        run = agreements_countersign_start(
+            cohort=sponsored,
+            actor=admin,
+            submission_ids=[submission.pk for submission in submissions[:2]],
+            signed_name="Ada Admin",
+            password=PASSWORD,
+        )
+    assert run.status == CountersigningStatus.QUEUED
+    with django_capture_on_commit_callbacks(execute=False) as handed_out:
+        [start] = started
+        start()
+    run.refresh_from_db()
+    assert (run.status, len(handed_out)) == (CountersigningStatus.RUNNING, 2)
+
+    first, last = handed_out
+    first()
+    run.refresh_from_db()
+    assert (run.status, run.signed_count) == (CountersigningStatus.RUNNING, 1)
+    first()  # redelivered: signs nothing twice
+    run.refresh_from_db()
+    assert (run.status, run.signed_count) == (CountersigningStatus.RUNNING, 1)
+    last()
+    run.refresh_from_db()
+    assert (run.status, run.signed_count, run.skipped) == (CountersigningStatus.DONE, 2, [])
+    for submission in submissions:
+        submission.refresh_from_db()
+        assert submission.status == SubmissionStatus.COMPLETED
+    assert AuditEvent.objects.filter(action="enrollment.agreements_countersigned").count() == 1
