@@ -20,8 +20,10 @@ from cohorts.selectors import cohort_people_to_tell
 from enrolments.models import AgreementCountersigning, CohortEnrollment, CountersigningStatus
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
+    NOT_GIVEN,
+    PRIVATE_MERGE_FIELDS,
     agreements_awaiting_countersign,
-    enrollment_agreement_values,
+    enrollment_agreement_values_split,
     enrollments_lacking_agreement,
 )
 from enrolments.services import (
@@ -44,10 +46,6 @@ from tenants.sites import institution_url
 
 logger = logging.getLogger(__name__)
 
-# Merge fields whose values go into the PDF only, never the submission's stored HTML or values.
-PRIVATE_MERGE_FIELDS = ("student.id_number",)
-# What a copy made before the student gave their ID number says in its place.
-NOT_GIVEN = "(not given yet)"
 # The sponsor signs a cohort's learner agreements on one page (sponsors.views), reached by the
 # link the cohort page e-mails them, rather than by one e-mail per agreement.
 SPONSOR_NOTIFIED_PER_AGREEMENT = False
@@ -123,11 +121,9 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
     version = enrollment.cohort.main_template_version or template.versions.get(
         number=template.version
     )
-    values = enrollment_agreement_values(enrollment)
-    # The learner's ID number goes into the PDF only, never the stored row. Not given yet, the
-    # copy says so, and is made again once it is (`_lacks_id_now_given`) if nobody signed it.
-    private = {name: values.pop(name) for name in PRIVATE_MERGE_FIELDS if values.get(name)}
-    values |= {name: NOT_GIVEN for name in PRIVATE_MERGE_FIELDS if name not in private}
+    # Not given yet, the ID number reads NOT_GIVEN, and the copy is made again once it is
+    # (`_lacks_id_now_given`) if nobody signed it.
+    values, private = enrollment_agreement_values_split(enrollment)
     return submission_create(
         template=template,
         version=version,
@@ -432,12 +428,14 @@ def agreements_countersign_part(
                 consent=True,
                 user=actor,
             )
-        except (ValidationError, PermissionDenied) as error:
-            reason = (
-                " ".join(error.messages)
-                if isinstance(error, ValidationError)
-                else "You may no longer sign for the institution."
-            )
+        except Exception as error:  # noqa: BLE001 (one document failing skips it, not the run)
+            if isinstance(error, ValidationError):
+                reason = " ".join(error.messages)
+            elif isinstance(error, PermissionDenied):
+                reason = "You may no longer sign for the institution."
+            else:
+                logger.exception("Countersigning submission %s failed", submission.pk)
+                reason = "It could not be signed: nothing was changed. Try it again."
             with transaction.atomic(durable=True):
                 locked = AgreementCountersigning.objects.select_for_update().get(pk=run.pk)
                 locked.skipped = [*locked.skipped, {"submission": submission.pk, "reason": reason}]

@@ -5,12 +5,13 @@ them."""
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_required
 from cohorts.models import Cohort
+from cohorts.selectors import cohort_for_dashboard
 from enrolments.agreements import agreements_countersign_start
 from enrolments.models import AgreementCountersigning
 from enrolments.selectors import agreements_awaiting_countersign
@@ -49,19 +50,36 @@ class CountersignForm(forms.Form):
         agreements.choices = [(pk, str(pk)) for pk in waiting_ids]
         self.waiting_ids = waiting_ids
 
+    def clean(self) -> dict:
+        """ "Every agreement listed" means those the signatory was shown (`listed`, one hidden
+        input each), never one that came to wait for them since the page was loaded."""
+        cleaned = super().clean() or {}
+        listed = self.data.getlist("listed") if isinstance(self.data, QueryDict) else []
+        self.listed_ids = [int(pk) for pk in listed if pk.isdigit()]
+        if cleaned.get("which") == "all" and not set(self.listed_ids).issuperset(self.waiting_ids):
+            raise ValidationError(
+                "More agreements wait for your signature than the list you read. Read the list "
+                "below again, then sign."
+            )
+        return cleaned
+
     def chosen_ids(self) -> list[int]:
         if self.cleaned_data["which"] == "all":
-            return list(self.waiting_ids)
+            return list(self.listed_ids)
         return list(self.cleaned_data["agreements"])
 
 
-def _cohort(pk: int) -> Cohort:
-    return get_object_or_404(Cohort, pk=pk)
+def _cohort(request: AuthenticatedRequest, pk: int) -> Cohort:
+    """The cohort, if the signatory may work in it (a 404 for any other, as its own page)."""
+    try:
+        return cohort_for_dashboard(user=request.user, pk=pk)
+    except Cohort.DoesNotExist as missing:
+        raise Http404("No such cohort.") from missing
 
 
 @permission_required("enrolments.countersign_agreements")
 def countersign(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
-    cohort = _cohort(cohort_pk)
+    cohort = _cohort(request, cohort_pk)
     waiting = list(agreements_awaiting_countersign(cohort=cohort))
     waiting_ids = [enrollment.latest_agreement_id for enrollment in waiting]  # type: ignore[attr-defined]
     form = CountersignForm(
@@ -106,7 +124,7 @@ def _progress_context(run: AgreementCountersigning) -> dict:
 def countersign_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """The run's page; htmx polls its progress bar while the task signs. Only the signatory
     who started it sees it."""
-    cohort = _cohort(cohort_pk)
+    cohort = _cohort(request, cohort_pk)
     run = get_object_or_404(AgreementCountersigning, pk=pk, cohort=cohort, created_by=request.user)
     context = {"cohort": cohort, **_progress_context(run)}
     if request.htmx:
@@ -121,7 +139,7 @@ def countersign_progress(request: AuthenticatedRequest, cohort_pk: int, pk: int)
 @pdf_in_frame
 def countersign_preview(request: AuthenticatedRequest, cohort_pk: int, pk: int) -> HttpResponse:
     """One agreement waiting for the institution, as its parties signed it (the PDF as sent)."""
-    cohort = _cohort(cohort_pk)
+    cohort = _cohort(request, cohort_pk)
     waiting_ids = {
         enrollment.latest_agreement_id  # type: ignore[attr-defined]
         for enrollment in agreements_awaiting_countersign(cohort=cohort)

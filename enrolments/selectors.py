@@ -384,6 +384,24 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
     return steps
 
 
+# Merge fields whose values go into the PDF only, never the submission's stored HTML or values.
+PRIVATE_MERGE_FIELDS = ("student.id_number",)
+# What a copy made before the student gave their ID number says in its place.
+NOT_GIVEN = "(not given yet)"
+
+
+def enrollment_agreement_values_split(
+    enrollment: CohortEnrollment,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The student's merge values, split into those stored with a submission and those that
+    go into its PDF only (`submission_create(private_context=...)`): the learner's ID number.
+    A private value not given yet reads NOT_GIVEN."""
+    values = enrollment_agreement_values(enrollment)
+    private = {name: values.pop(name) for name in PRIVATE_MERGE_FIELDS if values.get(name)}
+    values |= {name: NOT_GIVEN for name in PRIVATE_MERGE_FIELDS if name not in private}
+    return values, private
+
+
 def enrollment_agreement_values(enrollment: CohortEnrollment) -> dict[str, str]:
     """The values of the student's copy of the cohort's agreement. A value the student has
     not given yet (an ID number) is empty, and the agreement cannot be made until it is."""

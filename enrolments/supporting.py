@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from accounts.selectors import manager_emails_to_tell
 from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
+from cohorts.selectors import cohort_people_to_tell
 from enrolments.models import CohortEnrollment, SupportingAgreement
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
-    enrollment_agreement_values,
+    enrollment_agreement_values_split,
     enrollment_student_signed,
     enrollments_lacking_supporting,
 )
@@ -90,9 +90,11 @@ def _supporting_pending(
     if pending is not None:
         return pending
     student = enrollment.user
+    values, private = enrollment_agreement_values_split(enrollment)
     return submission_create(
         template=agreement.template,
-        context=enrollment_agreement_values(enrollment),
+        context=values,
+        private_context=private,
         signers=[
             {
                 "role": AGREEMENT_SIGNER_ROLE,
@@ -247,7 +249,7 @@ def supporting_agreement_declined(*, submission: Submission, submitter: Submitte
     url = institution_url(
         tenant_connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
     )
-    for recipient in manager_emails_to_tell(cohort.created_by):
+    for recipient in cohort_people_to_tell(cohort):
         email_enqueue(
             recipient=recipient,
             template="student_agreement_declined",

@@ -84,7 +84,9 @@ def learner_agreements(request: HttpRequest, token: str) -> HttpResponse:
     decline_problem = ""
     if request.method == "POST" and action.startswith("sign") and form.is_valid():
         if action == "sign-all":
-            chosen = [enrollment.latest_agreement_id for enrollment in waiting]  # type: ignore[attr-defined]
+            # The agreements the sponsor was shown (a hidden input each), never one that came
+            # to wait for them since the page was loaded.
+            chosen = [int(pk) for pk in request.POST.getlist("listed") if pk.isdigit()]
         else:
             chosen = [int(action.removeprefix("sign-"))] if action[5:].isdigit() else []
         try:

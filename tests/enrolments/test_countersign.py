@@ -5,6 +5,7 @@ each document its own signature, trail entry and seal)."""
 import pytest
 from django.urls import reverse
 
+from accounts.services import role_create, user_roles_set
 from audit.models import AuditEvent
 from enrolments.agreements import agreements_countersign_start, enrollment_agreement_start
 from enrolments.models import AgreementCountersigning, CountersigningStatus
@@ -166,7 +167,13 @@ def test_a_wrong_password_signs_nothing(
 
     response = admin_client.post(
         reverse("countersign:list", args=[sponsored.pk]),
-        {"which": "all", "signed_name": "Ada Admin", "password": "wrong", "consent": "on"},
+        {
+            "which": "all",
+            "listed": [submission.pk],
+            "signed_name": "Ada Admin",
+            "password": "wrong",
+            "consent": "on",
+        },
     )
     assert response.status_code == 200
     assert "That is not your password. Nothing was signed." in response.content.decode()
@@ -252,3 +259,84 @@ def test_a_bulk_countersigning_is_shared_out_in_parts_and_done_when_the_last_par
         submission.refresh_from_db()
         assert submission.status == SubmissionStatus.COMPLETED
     assert AuditEvent.objects.filter(action="enrollment.agreements_countersigned").count() == 1
+
+
+def _waiting_for_the_institution(cohort, enrol, count, django_capture_on_commit_callbacks):
+    submissions = []
+    for _ in range(count):
+        with django_capture_on_commit_callbacks(execute=True):
+            enrollment = enrol(cohort=cohort, id_number="9506120001083")
+        with django_capture_on_commit_callbacks(execute=True):
+            submission = _student_signs(enrollment)
+        _sponsor_signs(submission)
+        submissions.append(submission)
+    return submissions
+
+
+def test_a_signatory_without_access_to_the_cohort_sees_none_of_its_agreements(
+    sponsored, enrol, super_admin, client_of, django_capture_on_commit_callbacks
+):
+    [submission] = _waiting_for_the_institution(
+        sponsored, enrol, 1, django_capture_on_commit_callbacks
+    )
+    signer = role_create(
+        actor=super_admin,
+        name="Countersigner",
+        description="",
+        permission_codes=["enrolments.countersign_agreements"],
+    )
+    elsewhere = UserFactory(roles=[])
+    user_roles_set(user=elsewhere, roles=[signer], actor=super_admin)
+    client = client_of(elsewhere)
+    assert client.get(reverse("countersign:list", args=[sponsored.pk])).status_code == 404
+    preview = reverse("countersign:preview", args=[sponsored.pk, submission.pk])
+    assert client.get(preview).status_code == 404
+
+
+def test_signing_every_agreement_listed_signs_only_those_the_signatory_was_shown(
+    sponsored, enrol, admin_client, django_capture_on_commit_callbacks
+):
+    shown, arrived = _waiting_for_the_institution(
+        sponsored, enrol, 2, django_capture_on_commit_callbacks
+    )
+    url = reverse("countersign:list", args=[sponsored.pk])
+    form = {"which": "all", "signed_name": "Ada Admin", "password": PASSWORD, "consent": "on"}
+    response = admin_client.post(url, form | {"listed": [shown.pk]})
+    assert response.status_code == 200
+    assert "More agreements wait for your signature than the list you read." in (
+        response.content.decode()
+    )
+    assert not AgreementCountersigning.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, form | {"listed": [shown.pk, arrived.pk]})
+    assert response.status_code == 302
+    assert AgreementCountersigning.objects.get().submission_ids == [shown.pk, arrived.pk]
+
+
+def test_a_document_that_fails_to_seal_is_skipped_and_the_run_still_ends(
+    sponsored, enrol, admin, django_capture_on_commit_callbacks
+):
+    broken, fine = _waiting_for_the_institution(
+        sponsored, enrol, 2, django_capture_on_commit_callbacks
+    )
+    broken.original_pdf.storage.delete(broken.original_pdf.name)  # the file went missing
+    with django_capture_on_commit_callbacks(execute=True):
+        run = agreements_countersign_start(
+            cohort=sponsored,
+            actor=admin,
+            submission_ids=[broken.pk, fine.pk],
+            signed_name="Ada Admin",
+            password=PASSWORD,
+        )
+    run.refresh_from_db()
+    assert (run.status, run.signed_count) == (CountersigningStatus.DONE, 1)
+    assert run.skipped == [
+        {
+            "submission": broken.pk,
+            "reason": "It could not be signed: nothing was changed. Try it again.",
+        }
+    ]
+    broken.refresh_from_db()
+    assert broken.status == SubmissionStatus.PENDING
+    assert not broken.submitters.filter(role="institution_admin", signed_at__isnull=False).exists()

@@ -27,7 +27,7 @@ from signing.selectors import link_for_token, submissions_for_subject
 from signing.services.completion import submitter_sign
 from signing.services.templates import template_create
 from tests.factories import CohortFactory
-from tests.signing.conftest import token_from
+from tests.signing.conftest import pdf_text_contains, token_from
 from verification.services import document_review
 
 from .conftest import upload_document
@@ -422,3 +422,29 @@ def test_the_supporting_callbacks_and_the_way_back_are_registered_at_start_up():
     assert callbacks.return_for("enrolments.supportingagreement") is supporting.signing_return
     with pytest.raises(ImproperlyConfigured, match="already registered"):
         callbacks.register_return("enrolments.supportingagreement", supporting.signing_return)
+
+
+def test_a_supporting_agreement_keeps_the_learners_id_number_in_its_pdf_only(
+    admin, enrol, running, eager, django_capture_on_commit_callbacks
+):
+    consent = template_create(
+        title="ID consent",
+        body="<p>I, {{ student.full_name }} ({{ student.id_number }}), consent.</p>",
+        signer_roles=["student"],
+        actor=admin,
+    )
+    cohort = running(consent)
+    with django_capture_on_commit_callbacks(execute=False) as sending:
+        enrollment = enrol(cohort=cohort)
+    _everything_but_supporting(enrollment, admin)  # her details, ID number included
+    for send in sending:
+        send()
+    supporting_agreement_start(enrollment=enrollment, template=consent, actor=enrollment.user)
+    [agreement] = _supporting(enrollment)
+    submission = submissions_for_subject(agreement).get()
+    enrollment.refresh_from_db()
+    id_number = enrollment.student_data["id_number"]
+    assert id_number not in str(submission.context)
+    assert id_number not in submission.html
+    with submission.original_pdf.open("rb") as stored:
+        assert pdf_text_contains(stored.read(), id_number)

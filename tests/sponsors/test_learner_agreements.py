@@ -81,13 +81,17 @@ def test_the_sponsor_signs_one_then_all_the_others_after_reading_the_list(
         submissions[0].pk
     ]
 
-    refused = anonymous.post(url, {**signature, "action": "sign-all"})
+    # "Sign all" signs the agreements the page listed (a hidden input each).
+    listed = {"listed": [submissions[1].pk, submissions[2].pk]}
+    refused = anonymous.post(url, {**signature, **listed, "action": "sign-all"})
     assert "Tick the box to confirm that you have read every agreement listed." in (
         refused.content.decode()
     )
     assert agreements_awaiting_sponsor(cohort=cohort).count() == 2
 
-    signed = anonymous.post(url, {**signature, "read_all": "on", "action": "sign-all"}, follow=True)
+    signed = anonymous.post(
+        url, {**signature, **listed, "read_all": "on", "action": "sign-all"}, follow=True
+    )
     assert "You signed 2 agreements for Ubuntu Mining." in signed.content.decode()
     assert agreements_awaiting_sponsor(cohort=cohort).count() == 0
     assert agreements_awaiting_countersign(cohort=cohort).count() == 3
