@@ -329,6 +329,7 @@ class SubmissionEvent(models.Model):
         "sent": "Link e-mailed",
         "resent": "New link e-mailed",
         "reminded": "Reminder e-mailed",
+        "readdressed": "Signer's contact changed",
     }
 
     class Meta:

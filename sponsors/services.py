@@ -12,12 +12,15 @@ from accounts.permissions import permission_check
 from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort, CohortState
 from cohorts.selectors import cohort_merge_fields, cohort_people_to_tell
+from enrolments.models import CohortEnrollment
 from notifications.services import email_enqueue
-from signing.models import Submission, SubmissionStatus, Submitter
+from signing.models import SignerRole, Submission, SubmissionStatus, Submitter
 from signing.services.submissions import (
     submission_create,
     submission_revoke_in_transaction,
     submission_send,
+    submissions_revoke_pending,
+    submitters_readdress,
 )
 from sponsors.models import Sponsor, SponsorAgreement
 from sponsors.selectors import sponsor_submission
@@ -100,6 +103,14 @@ def sponsor_update(
                     sponsor_agreement__sponsor=sponsor, status=SubmissionStatus.PENDING
                 ).order_by("pk")
             ]
+            # The learners' agreements the sponsor has yet to sign wait for the new contact.
+            submitters_readdress(
+                subjects=CohortEnrollment.objects.filter(cohort__sponsor=sponsor),
+                role=SignerRole.SPONSOR,
+                old_email=old["contact_email"],
+                name=sponsor.contact_name,
+                email=sponsor.contact_email,
+            )
         audit_record(
             actor=actor,
             action="sponsor.updated",
@@ -127,6 +138,13 @@ def cohort_sponsor_set(*, cohort: Cohort, sponsor: Sponsor | None, actor: User) 
         revoked = None
         if old != (sponsor.pk if sponsor is not None else None):
             revoked = _open_invitation_revoke(cohort, actor, reason="The cohort's sponsor changed.")
+            # The learners' agreements still waiting name the previous sponsor: each learner
+            # signs a new one, made for the new sponsor, from the portal.
+            submissions_revoke_pending(
+                subjects=cohort.enrollments.all(),
+                actor=actor,
+                reason="The cohort's sponsor changed.",
+            )
         cohort.sponsor = sponsor
         update = ["sponsor", "updated_at"]
         if sponsor is not None:

@@ -139,10 +139,12 @@ def _signature_record(
     signed_name: str,
     signature_text: str,
     signature_png: bytes | None,
+    reached_by: str = "",
 ) -> None:
     """Inside the signature's transaction, on the locked submission (`submitter.submission`):
-    record the consent and the signature, then complete the submission if this was the last
-    one, or reach the next signer (by e-mailed link, unless they are reached elsewhere)."""
+    record the consent and the signature (and, for one signed without a link, where they were:
+    `reached_by`, which the certificate gives), then complete the submission if this was the
+    last one, or reach the next signer (by e-mailed link, unless they are reached elsewhere)."""
     submission = submitter.submission
     context = current_context()
     now = timezone.now()
@@ -168,7 +170,8 @@ def _signature_record(
     submission_event_record(
         submission, "consented", submitter, consent_sha256=submitter.consent_sha256
     )
-    submission_event_record(submission, "signed", submitter, drawn=bool(signature_png))
+    extra = {"reached_by": reached_by} if reached_by else {}
+    submission_event_record(submission, "signed", submitter, drawn=bool(signature_png), **extra)
     following = next_submitter(submission)
     # The sealed PDF is made before the audit trail's entry: writing one holds the trail's lock
     # until the transaction ends, so rendering after it would make the processes of a bulk
@@ -220,6 +223,9 @@ def submitter_sign_in_place(
             signed_name=signed_name,
             signature_text=signature_text,
             signature_png=None,
+            reached_by=f"Signed in to their account, {submitter.email}"
+            if user is not None
+            else f"On the page of agreements e-mailed to {submitter.email}",
         )
     return submitter
 
@@ -291,6 +297,18 @@ def _decline_record(submitter: Submitter, reason: str) -> None:
         on_decline(submission=submission, submitter=submitter)
 
 
+def _reached_by(submitter: Submitter) -> str:
+    """How the signer was reached, for the certificate: as their signature recorded it when
+    they signed without a link, else by their latest link."""
+    for event in submitter.events.all():
+        if event.kind == "signed" and event.data.get("reached_by"):
+            return str(event.data["reached_by"])
+    link = submitter.latest_link
+    if link is not None and link.emailed:
+        return f"E-mailed link to {submitter.email}"
+    return f"Signed in to their account, {submitter.email}"
+
+
 def submission_final_pdf(
     submission: Submission, *, completed_at: datetime.datetime | None = None
 ) -> bytes:
@@ -305,19 +323,16 @@ def submission_final_pdf(
         return moment_text(moment, EXACT_MOMENT_FORMAT, zone=zone)
 
     signers = []
-    for submitter in submission.submitters.order_by("order").prefetch_related("links"):
+    for submitter in submission.submitters.order_by("order").prefetch_related("links", "events"):
         png = None
         if submitter.signature_image:
             with submitter.signature_image.open("rb") as image:
                 png = image.read()
-        link = submitter.latest_link
         signers.append(
             {
                 "role": submitter.get_role_display(),
                 "email": submitter.email,
-                "reached_by": f"E-mailed link to {submitter.email}"
-                if link is not None and link.emailed
-                else f"Signed in to their account, {submitter.email}",
+                "reached_by": _reached_by(submitter),
                 "signed_name": submitter.signed_name,
                 "signature_text": submitter.signature_text,
                 "signature_src": documents.png_data_uri(png),

@@ -213,15 +213,9 @@ def submissions_revoke_pending(
     to sign, what no longer applies; returns how many. The caller has checked its own
     permission (withdrawing a student is the admin's decision, not a signing one) and runs
     this in its transaction."""
-    ids_by_type: dict[str, list[str]] = defaultdict(list)
-    for subject in subjects:
-        ids_by_type[subject._meta.label_lower].append(str(subject.pk))
-    by_subject = models.Q(pk__in=[])
-    for subject_type, subject_ids in ids_by_type.items():
-        by_subject |= models.Q(subject_type=subject_type, subject_id__in=subject_ids)
     pending = (
         Submission.objects.select_for_update()
-        .filter(by_subject, status=SubmissionStatus.PENDING)
+        .filter(_about(subjects), status=SubmissionStatus.PENDING)
         .order_by("pk")
     )
     revoked = 0
@@ -229,3 +223,45 @@ def submissions_revoke_pending(
         _revoke(submission, actor, reason)
         revoked += 1
     return revoked
+
+
+def submitters_readdress(
+    *, subjects: Iterable[models.Model], role: str, old_email: str, name: str, email: str
+) -> int:
+    """The `role` signer who has not answered yet on the agreements still waiting about
+    `subjects`, and was to be reached at `old_email`, is now `name` at `email` (a sponsor's
+    contact changed): their agreements wait for the new contact, earlier links stop working,
+    and each submission's trail says so. Returns how many. The caller has checked its own
+    permission and runs this in its transaction."""
+    signers = list(
+        Submitter.objects.select_for_update()
+        .select_related("submission")
+        .filter(
+            submission__in=Submission.objects.filter(_about(subjects)),
+            submission__status=SubmissionStatus.PENDING,
+            role=role,
+            email__iexact=old_email,
+            signed_at__isnull=True,
+            declined_at__isnull=True,
+        )
+        .order_by("pk")
+    )
+    for signer in signers:
+        signer.name, signer.email = name, email
+        signer.save(update_fields=["name", "email"])
+        submission_event_record(signer.submission, "readdressed", signer)
+    SigningLink.objects.filter(submitter__in=signers, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    return len(signers)
+
+
+def _about(subjects: Iterable[models.Model]) -> models.Q:
+    """Submissions whose subject is one of `subjects` (none if there are none)."""
+    ids_by_type: dict[str, list[str]] = defaultdict(list)
+    for subject in subjects:
+        ids_by_type[subject._meta.label_lower].append(str(subject.pk))
+    about = models.Q(pk__in=[])
+    for subject_type, subject_ids in ids_by_type.items():
+        about |= models.Q(subject_type=subject_type, subject_id__in=subject_ids)
+    return about

@@ -18,7 +18,7 @@ from signing.services.completion import submitter_sign, submitter_sign_in_place
 from signing.services.links import link_issue
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.factories import PASSWORD, CohortFactory, UserFactory
-from tests.signing.conftest import pdf_text, token_from
+from tests.signing.conftest import pdf_text, pdf_text_contains, token_from
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +145,9 @@ def test_the_signatory_countersigns_the_chosen_agreements_in_bulk_each_sealed(
         text = pdf_text(final)
         for name in ("Thandi Learner", "Sipho Dlamini", "Ada Admin"):
             assert name in text
+        # The certificate says where each party signed without a link.
+        assert pdf_text_contains(final, "On the page of agreements e-mailed to sipho@ubuntu")
+        assert pdf_text_contains(final, f"Signed in to their account, {admin.email}")
         enrollment.refresh_from_db()
         assert enrollment.agreement_signed_at is not None
     submissions[2].refresh_from_db()

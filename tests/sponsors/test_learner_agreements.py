@@ -140,3 +140,56 @@ def test_a_link_stops_working_when_the_sponsors_address_changes(
     )
     assert anonymous.get(url).status_code == 410
     assert anonymous.get("/sponsor/not-a-token/").status_code == 404
+
+
+def test_the_sponsors_new_contact_signs_the_learners_agreements_the_old_one_had_not(
+    learners, sponsor, admin, admin_client, anonymous, django_capture_on_commit_callbacks
+):
+    cohort, submissions = learners
+    sponsor_update(
+        sponsor=sponsor,
+        actor=admin,
+        company_name=sponsor.company_name,
+        contact_name="Naledi Mokoena",
+        contact_email="naledi@ubuntu.example",
+    )
+    for submission in submissions:
+        signer = submission.submitters.get(role="sponsor")
+        assert (signer.name, signer.email) == ("Naledi Mokoena", "naledi@ubuntu.example")
+        assert submission.events.filter(kind="readdressed", submitter=signer).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("sponsors:learner_agreements_invite", args=[cohort.pk]))
+    email = OutboundEmail.objects.filter(template="sponsor_learner_agreements").latest("id")
+    assert email.recipient == "naledi@ubuntu.example"
+    url = email.context["sign_url"].split("://", 1)[1].split("/", 1)[1].join(["/", ""])
+    signed = anonymous.post(
+        url,
+        {
+            "signed_name": "Naledi Mokoena",
+            "signature_text": "N Mokoena",
+            "consent": "on",
+            "read_all": "on",
+            "action": "sign-all",
+            "listed": [submission.pk for submission in submissions],
+        },
+        follow=True,
+    )
+    assert "You signed 3 agreements for Ubuntu Mining." in signed.content.decode()
+
+
+def test_a_new_sponsor_revokes_the_learners_agreements_that_name_the_previous_one(learners, admin):
+    from sponsors.services import cohort_sponsor_set, sponsor_create
+
+    cohort, submissions = learners
+    other = sponsor_create(
+        actor=admin,
+        company_name="Karoo Solar",
+        contact_name="Anele Zulu",
+        contact_email="anele@karoo.example",
+        tax_number="9123456789",
+    )
+    cohort_sponsor_set(cohort=cohort, sponsor=other, actor=admin)
+    for submission in submissions:
+        submission.refresh_from_db()
+        assert submission.status == SubmissionStatus.REVOKED
+    assert agreements_awaiting_sponsor(cohort=cohort).count() == 0
