@@ -48,14 +48,19 @@ def cohort(site, make_institution, make_person, media):
     def build() -> None:
         try:
             with tenant_context(institution):
-                students = students_at_every_step(head)
                 sponsor = sponsor_create(
                     actor=head,
                     company_name="Pipeworks Ltd",
                     contact_name="Sam Sponsor",
                     contact_email="sam@pipeworks.example",
                 )
-                cohort_sponsor_set(cohort=students.cohort, actor=head, sponsor=sponsor)
+                # The sponsor first: a new sponsor revokes the learners' agreements waiting.
+                plumbing = cohort_sponsor_set(
+                    cohort=CohortFactory(active=True, name="Plumbing 2027"),
+                    actor=head,
+                    sponsor=sponsor,
+                )
+                students = students_at_every_step(head, cohort=plumbing)
                 CohortFactory(active=True, name="Electrical 2027 with a rather long name")
                 made.append(students.cohort)
         except BaseException as error:  # reported in the test's thread
