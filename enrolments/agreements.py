@@ -20,11 +20,10 @@ from cohorts.selectors import cohort_people_to_tell
 from enrolments.models import AgreementCountersigning, CohortEnrollment, CountersigningStatus
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
-    NOT_GIVEN,
-    PRIVATE_MERGE_FIELDS,
     agreements_awaiting_countersign,
     enrollment_agreement_values_split,
     enrollments_lacking_agreement,
+    submission_lacks_id_now_given,
 )
 from enrolments.services import (
     enrollment_lock,
@@ -105,7 +104,7 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
     if (
         submission is not None
         and (signed_text is None or submission.template_version_id == signed_text.pk)
-        and not _lacks_id_now_given(submission, enrollment)
+        and not submission_lacks_id_now_given(submission, enrollment)
     ):
         return submission
     template = enrollment.cohort.main_template
@@ -122,7 +121,7 @@ def _agreement_pending(enrollment: CohortEnrollment, actor: User | None) -> Subm
         number=template.version
     )
     # Not given yet, the ID number reads NOT_GIVEN, and the copy is made again once it is
-    # (`_lacks_id_now_given`) if nobody signed it.
+    # (`submission_lacks_id_now_given`) if nobody signed it.
     values, private = enrollment_agreement_values_split(enrollment)
     return submission_create(
         template=template,
@@ -182,16 +181,6 @@ def _agreement_signers(enrollment: CohortEnrollment, roles: list[str]) -> list[d
                 }
             )
     return signers
-
-
-def _lacks_id_now_given(submission: Submission, enrollment: CohortEnrollment) -> bool:
-    """Whether the pending copy was made before the student gave a value it names (their ID
-    number) that they have given since, and nobody has signed it yet."""
-    if not any(submission.context.get(name) == NOT_GIVEN for name in PRIVATE_MERGE_FIELDS):
-        return False
-    if not (enrollment.student_data or {}).get("id_number"):
-        return False
-    return not any(signer.signed_at for signer in submission.submitters.all())
 
 
 def enrollment_agreement_start(*, enrollment: CohortEnrollment, actor: User) -> str:

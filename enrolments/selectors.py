@@ -402,6 +402,16 @@ def enrollment_agreement_values_split(
     return values, private
 
 
+def submission_lacks_id_now_given(submission: Submission, enrollment: CohortEnrollment) -> bool:
+    """Whether the student's pending copy was made before they gave a value it names (their ID
+    number) that they have given since, and nobody has signed it yet: it is made again."""
+    if not any(submission.context.get(name) == NOT_GIVEN for name in PRIVATE_MERGE_FIELDS):
+        return False
+    if not (enrollment.student_data or {}).get("id_number"):
+        return False
+    return not any(signer.signed_at for signer in submission.submitters.all())
+
+
 def enrollment_agreement_values(enrollment: CohortEnrollment) -> dict[str, str]:
     """The values of the student's copy of the cohort's agreement. A value the student has
     not given yet (an ID number) is empty, and the agreement cannot be made until it is."""

@@ -26,6 +26,7 @@ from enrolments.selectors import (
     enrollment_agreement_values_split,
     enrollment_student_signed,
     enrollments_lacking_supporting,
+    submission_lacks_id_now_given,
 )
 from enrolments.services import (
     AGREEMENT_BATCH,
@@ -84,11 +85,16 @@ def _supporting_pending(
     actor: User | None,
 ) -> Submission:
     """The agreement's pending submission, made now (from the template's current text, filled
-    with the student's values) if there is none: never sent, or the last one declined. Call in
-    a transaction on a locked enrolment."""
+    with the student's values) if there is none: never sent, the last one declined, or the one
+    waiting made before the student gave their ID number. Call in a transaction on a locked
+    enrolment."""
     pending = submissions_for_subject(agreement).filter(status=SubmissionStatus.PENDING).first()
-    if pending is not None:
+    if pending is not None and not submission_lacks_id_now_given(pending, enrollment):
         return pending
+    if pending is not None:
+        submissions_revoke_pending(
+            subjects=[agreement], actor=actor, reason="Replaced by a copy with your details."
+        )
     student = enrollment.user
     values, private = enrollment_agreement_values_split(enrollment)
     return submission_create(

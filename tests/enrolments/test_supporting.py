@@ -448,3 +448,31 @@ def test_a_supporting_agreement_keeps_the_learners_id_number_in_its_pdf_only(
     assert id_number not in submission.html
     with submission.original_pdf.open("rb") as stored:
         assert pdf_text_contains(stored.read(), id_number)
+
+
+def test_a_supporting_agreement_sent_before_the_id_number_was_given_is_made_again_with_it(
+    admin, enrol, running, eager, django_capture_on_commit_callbacks
+):
+    consent = template_create(
+        title="ID consent",
+        body="<p>I, {{ student.full_name }} ({{ student.id_number }}), consent.</p>",
+        signer_roles=["student"],
+        actor=admin,
+    )
+    cohort = running(consent)
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment = enrol(cohort=cohort)  # sent now, before her details
+    [agreement] = _supporting(enrollment)
+    first = submissions_for_subject(agreement).get()
+    assert first.context["student.id_number"] == "(not given yet)"
+
+    _everything_but_supporting(enrollment, admin)
+    supporting_agreement_start(enrollment=enrollment, template=consent, actor=enrollment.user)
+    first.refresh_from_db()
+    assert first.status == SubmissionStatus.REVOKED
+    current = submissions_for_subject(agreement).filter(status=SubmissionStatus.PENDING).get()
+    enrollment.refresh_from_db()
+    id_number = enrollment.student_data["id_number"]
+    assert id_number not in str(current.context)
+    with current.original_pdf.open("rb") as stored:
+        assert pdf_text_contains(stored.read(), id_number)
