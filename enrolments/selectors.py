@@ -30,7 +30,7 @@ from enrolments.models import (
     SupportingAgreement,
     VerificationState,
 )
-from signing.documents import body_fill_for_reading
+from signing.documents import body_fill_for_reading, merge_fields_used
 from signing.models import (
     SIGNER_PARTIES,
     AgreementTemplate,
@@ -405,7 +405,8 @@ def enrollment_agreement_values_split(
 def submission_lacks_id_now_given(submission: Submission, enrollment: CohortEnrollment) -> bool:
     """Whether the student's pending copy was made before they gave a value it names (their ID
     number) that they have given since, and nobody has signed it yet: it is made again."""
-    if not any(submission.context.get(name) == NOT_GIVEN for name in PRIVATE_MERGE_FIELDS):
+    lacking = {name for name in PRIVATE_MERGE_FIELDS if submission.context.get(name) == NOT_GIVEN}
+    if not lacking.intersection(merge_fields_used(submission.template_version.body)):
         return False
     if not (enrollment.student_data or {}).get("id_number"):
         return False
