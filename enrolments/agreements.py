@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ from enrolments.services import (
     enrollment_start_if_waiting,
 )
 from notifications.services import email_enqueue
-from signing.models import SignerRole, Submission, SubmissionStatus, Submitter
+from signing.models import SignerRole, Submission, SubmissionStatus, Submitter, signer_party
 from signing.selectors import submissions_for_subject
 from signing.services.completion import submitter_sign_in_place
 from signing.services.submissions import (
@@ -260,21 +260,23 @@ def enrollment_agreement_signed(*, submission: Submission) -> None:
     )
 
 
-def enrollment_agreement_declined(*, submission: Submission, submitter: Submitter) -> None:
-    """Decline callback (inside the decline's transaction). The submission has stopped; the
-    portal shows the student their reason and lets them sign again (a new submission). The
-    cohort's admins are told, since the enrolment cannot complete until the student signs."""
-    enrollment = CohortEnrollment.objects.select_related("cohort__created_by", "user").get(
-        pk=submission.subject_id
-    )
+def agreement_declined_record(
+    *,
+    enrollment: CohortEnrollment,
+    submission: Submission,
+    submitter: Submitter,
+    action: str,
+    entity: Model,
+) -> None:
+    """A party declined one of the student's agreements (the main one or a supporting one):
+    e-mail the cohort's responsible admins who, why and who had signed before, and record
+    `action` about `entity` in the trail."""
     cohort = enrollment.cohort
     student = enrollment.user
     url = institution_url(
         tenant_connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
     )
     signers = list(submission.submitters.order_by("order"))
-    signed = [signer for signer in signers if signer.signed_at]
-    unsigned = [signer for signer in signers if not signer.signed_at]
     for recipient in cohort_people_to_tell(cohort):
         email_enqueue(
             recipient=recipient,
@@ -288,10 +290,10 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
                 "party": submitter.role,
                 "declined_by": f"{submitter.name} ({submitter.get_role_display().lower()})",
                 "signed_by": ", ".join(
-                    f"the {signer.get_role_display().lower()}" for signer in signed
+                    signer_party(signer.role) for signer in signers if signer.signed_at
                 ),
                 "not_signed_by": ", ".join(
-                    f"the {signer.get_role_display().lower()}" for signer in unsigned
+                    signer_party(signer.role) for signer in signers if not signer.signed_at
                 ),
             },
         )
@@ -300,10 +302,26 @@ def enrollment_agreement_declined(*, submission: Submission, submitter: Submitte
         Submitter, {}, {"submission": submission.pk, "decline_reason": submitter.decline_reason}
     )
     audit_record(
-        action="enrollment.agreement_declined",
-        entity=enrollment,
+        action=action,
+        entity=entity,
         old_values=old_values,
         new_values=new_values,
+    )
+
+
+def enrollment_agreement_declined(*, submission: Submission, submitter: Submitter) -> None:
+    """Decline callback (inside the decline's transaction). The submission has stopped; the
+    portal shows the student their reason and lets them sign again (a new submission). The
+    cohort's admins are told, since the enrolment cannot complete until the student signs."""
+    enrollment = CohortEnrollment.objects.select_related("cohort__created_by", "user").get(
+        pk=submission.subject_id
+    )
+    agreement_declined_record(
+        enrollment=enrollment,
+        submission=submission,
+        submitter=submitter,
+        action="enrollment.agreement_declined",
+        entity=enrollment,
     )
 
 

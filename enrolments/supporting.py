@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import audit_record, personal_values_masked
+from audit.services import audit_record
 from cohorts.models import Cohort, CohortState
-from cohorts.selectors import cohort_people_to_tell
+from enrolments.agreements import agreement_declined_record
 from enrolments.models import CohortEnrollment, SupportingAgreement
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
@@ -35,7 +35,6 @@ from enrolments.services import (
     enrollment_refresh,
     enrollment_start_if_waiting,
 )
-from notifications.services import email_enqueue
 from signing.models import AgreementTemplate, Submission, SubmissionStatus, Submitter
 from signing.selectors import submissions_for_subject
 from signing.services.submissions import (
@@ -43,8 +42,6 @@ from signing.services.submissions import (
     submission_send,
     submissions_revoke_pending,
 )
-from tenants.db import tenant_connection
-from tenants.sites import institution_url
 
 logger = logging.getLogger(__name__)
 
@@ -249,33 +246,12 @@ def supporting_agreement_declined(*, submission: Submission, submitter: Submitte
     agreement = SupportingAgreement.objects.select_related(
         "enrollment__cohort__created_by", "enrollment__user"
     ).get(pk=submission.subject_id)
-    enrollment = agreement.enrollment
-    cohort = enrollment.cohort
-    student = enrollment.user
-    url = institution_url(
-        tenant_connection.tenant, reverse("verification:enrollment", args=[enrollment.pk])
-    )
-    for recipient in cohort_people_to_tell(cohort):
-        email_enqueue(
-            recipient=recipient,
-            template="student_agreement_declined",
-            context={
-                "student_name": student.full_name or student.email,
-                "cohort_name": cohort.name,
-                "title": submission.title,
-                "reason": submitter.decline_reason,
-                "url": url,
-            },
-        )
-    # The reason is the student's own words: the trail records only that they gave one.
-    old_values, new_values = personal_values_masked(
-        Submitter, {}, {"submission": submission.pk, "decline_reason": submitter.decline_reason}
-    )
-    audit_record(
+    agreement_declined_record(
+        enrollment=agreement.enrollment,
+        submission=submission,
+        submitter=submitter,
         action="enrollment.supporting_agreement_declined",
         entity=agreement,
-        old_values=old_values,
-        new_values=new_values,
     )
 
 
