@@ -52,13 +52,23 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "sponsors.manage_sponsors",
                 "signing.manage_templates",
                 "integrations.manage_sync",
+                "learners.view_learners",
+                "learners.manage_learners",
+                "learners.view_national_id",
+                "learners.merge_learners",
             }
         ),
     ),
     SystemRole.VERIFIER: SystemRoleSpec(
         "Verifier",
         "Reviews students' documents in the cohorts they are given.",
-        frozenset({"verification.review_documents"}),
+        frozenset(
+            {
+                "verification.review_documents",
+                "learners.view_learners",
+                "learners.view_national_id",
+            }
+        ),
     ),
     SystemRole.AUDITOR: SystemRoleSpec(
         "Auditor",

@@ -52,7 +52,7 @@ def generated_file(count: int) -> bytes:
     """`count` distinct students with valid ID numbers and a spread of the accepted values."""
     from stdnum import luhn
 
-    from enrolments.choices import Disability, Gender, Race
+    from learners.choices import Disability, Gender, Race
 
     chooser = random.Random(20270201)  # noqa: S311 (test data, not secrets)
     first = ["Thandi", "Sipho", "Lerato", "Johan", "Ayesha", "Pieter", "Naledi", "Kagiso"]

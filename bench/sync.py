@@ -33,6 +33,8 @@ def enrol(count: int):
     from accounts.services import system_role_give
     from cohorts.models import Cohort
     from enrolments.models import CohortEnrollment
+    from learners.models import IdentityType, Learner
+    from learners.services import national_id_fields
 
     cohort = Cohort.objects.create(
         name="Bench run",
@@ -51,9 +53,19 @@ def enrol(count: int):
         for index in range(count)
     )
     system_role_give(users=students, key=SystemRole.STUDENT, granted_by=None)
-    return CohortEnrollment.objects.bulk_create(
-        CohortEnrollment(cohort=cohort, user=student, student_data={"id_number": f"{index:013d}"})
+    learners = Learner.objects.bulk_create(
+        Learner(
+            user=student,
+            first_name="Student",
+            last_name=f"{index:05d}",
+            email=student.email,
+            **national_id_fields(kind=IdentityType.SA_ID, country="ZA", number=f"{index:013d}"),
+        )
         for index, student in enumerate(students)
+    )
+    return CohortEnrollment.objects.bulk_create(
+        CohortEnrollment(cohort=cohort, user=student, learner=learner)
+        for student, learner in zip(students, learners, strict=True)
     )
 
 

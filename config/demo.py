@@ -52,7 +52,6 @@ from cohorts.services import (
     cohort_reviewer_set,
 )
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
-from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.selectors import enrollment_student_signed
 from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
@@ -61,6 +60,7 @@ from enrolments.supporting import (
     supporting_agreements_send_for_cohort,
 )
 from enrolments.uploads import document_upload_check
+from learners.forms import LearnerDetailsForm
 from notifications.models import OutboundEmail
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.selectors import link_for_token
@@ -506,9 +506,9 @@ def _student_progress(
 
 def _details_given(enrollment: CohortEnrollment, student: Student) -> None:
     enrollment.refresh_from_db()
-    if enrollment.details_completed_at is not None:
+    if enrollment.learner.details_completed_at is not None:
         return
-    form = StudentDetailsForm(
+    form = LearnerDetailsForm(
         {
             "id_number": student.id_number,
             "date_of_birth": "",
@@ -518,13 +518,12 @@ def _details_given(enrollment: CohortEnrollment, student: Student) -> None:
             "city": student.city,
             "home_language": student.home_language,
             "highest_qualification": "matric",
-        }
+        },
+        learner=enrollment.learner,
     )
     if not form.is_valid():
         raise ValueError(f"The demo details of {student.full_name} are refused: {form.errors}")
-    enrollment_details_save(
-        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
-    )
+    enrollment_details_save(enrollment=enrollment, actor=enrollment.user, details=form.details())
 
 
 def _document_uploaded(

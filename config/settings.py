@@ -90,6 +90,7 @@ TENANT_APPS = [
     "audit",
     "notifications",
     "signing",
+    "learners",
     "cohorts",
     "enrolments",
     "verification",
@@ -317,6 +318,12 @@ INTEGRATIONS_ENCRYPTION_KEY = (
     env.str("INTEGRATIONS_ENCRYPTION_KEY")
     if PRODUCTION
     else env.str("INTEGRATIONS_ENCRYPTION_KEY", default="")
+)
+
+# Master keys wrapping each institution's data keys for ID numbers (learners.keys): base64, 32
+# bytes each, comma-separated, the first current. Outside production, derived from SECRET_KEY.
+LEARNER_MASTER_KEYS = (
+    env.list("LEARNER_MASTER_KEYS") if PRODUCTION else env.list("LEARNER_MASTER_KEYS", default=[])
 )
 
 # --- Files -----------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from cohorts.selectors import cohort_people_to_tell
 from enrolments.models import AgreementCountersigning, CohortEnrollment, CountersigningStatus
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
+    NOT_GIVEN,
+    PRIVATE_MERGE_FIELDS,
     agreements_awaiting_countersign,
-    enrollment_agreement_values_split,
+    enrollment_agreement_values,
     enrollments_lacking_agreement,
     submission_lacks_id_now_given,
 )
@@ -31,6 +33,7 @@ from enrolments.services import (
     enrollment_refresh,
     enrollment_start_if_waiting,
 )
+from learners.services import national_id_produce
 from notifications.services import email_enqueue
 from signing.models import SignerRole, Submission, SubmissionStatus, Submitter, signer_party
 from signing.selectors import submissions_for_subject
@@ -48,6 +51,23 @@ logger = logging.getLogger(__name__)
 # The sponsor signs a cohort's learner agreements on one page (sponsors.views), reached by the
 # link the cohort page e-mails them, rather than by one e-mail per agreement.
 SPONSOR_NOTIFIED_PER_AGREEMENT = False
+
+
+def enrollment_agreement_values_split(
+    enrollment: CohortEnrollment,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The student's merge values, split into those stored with a submission and those that
+    go into its PDF only (`submission_create(private_context=...)`): the learner's ID number,
+    decrypted for it (audited). A private value not given yet reads NOT_GIVEN."""
+    values = enrollment_agreement_values(enrollment)
+    for name in PRIVATE_MERGE_FIELDS:
+        values.pop(name, None)
+    number = national_id_produce(
+        learner=enrollment.learner, actor=None, purpose="agreement document"
+    )
+    private = {"student.id_number": number} if number else {}
+    values |= {name: NOT_GIVEN for name in PRIVATE_MERGE_FIELDS if name not in private}
+    return values, private
 
 
 def _agreement_check_permission(enrollment: CohortEnrollment, actor: User) -> None:

@@ -13,7 +13,6 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch
@@ -24,7 +23,6 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort, DocumentType
-from enrolments.forms import StudentDetailsForm
 from enrolments.models import (
     AgreementStatus,
     CohortEnrollment,
@@ -33,6 +31,7 @@ from enrolments.models import (
     StudentDocument,
 )
 from enrolments.selectors import enrollment_list_for_cohort
+from learners.selectors import DETAILS_SUMMARY, detail_text
 from signing.models import signer_party
 from tenants.zones import institution_zone
 
@@ -64,15 +63,6 @@ def csv_cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def _detail_fields() -> list[tuple[str, str, dict[str, str]]]:
-    """The student's details as the details form names them: key, label, choice labels."""
-    fields = []
-    for name, field in StudentDetailsForm.base_fields.items():
-        choices = {str(value): str(label) for value, label in getattr(field, "choices", [])}
-        fields.append((name, str(field.label or name.replace("_", " ").capitalize()), choices))
-    return fields
-
-
 def _agreement_text(enrollment: CohortEnrollment) -> tuple[str, str]:
     """The agreement's status as the students table says it, and a decline's reason."""
     status = AgreementStatus(getattr(enrollment, "agreement_status", AgreementStatus.NOT_SENT))
@@ -100,7 +90,6 @@ def _table(
 ) -> list[list[str]]:
     """The header and one row per enrolment, every cell text."""
     zone = institution_zone()
-    details = _detail_fields()
     header = [
         "Full name",
         "E-mail address",
@@ -111,7 +100,8 @@ def _table(
         "Reason for declining",
         "Documents",
         *(f"Document: {document_type.name}" for document_type in document_types),
-        *(label for _name, label, _choices in details),
+        "ID or passport number",
+        *(label for _name, label, _choices in DETAILS_SUMMARY),
     ]
     rows = [header]
     for enrollment in enrollments:
@@ -119,7 +109,7 @@ def _table(
         current = {document.document_type_id: document for document in enrollment.documents.all()}
         agreement, decline_reason = _agreement_text(enrollment)
         documents = DocumentsStatus(getattr(enrollment, "documents_status", ""))
-        data: dict[str, Any] = enrollment.student_data or {}
+        learner = enrollment.learner
         rows.append(
             [
                 student.full_name,
@@ -131,10 +121,8 @@ def _table(
                 decline_reason,
                 str(documents.label),
                 *(_document_text(current.get(kind.pk)) for kind in document_types),
-                *(
-                    choices.get(str(data.get(name, "")), str(data.get(name, "")))
-                    for name, _label, choices in details
-                ),
+                learner.national_id_masked,
+                *(detail_text(learner, name, choices) for name, _label, choices in DETAILS_SUMMARY),
             ]
         )
     return rows

@@ -4,6 +4,7 @@ is withdrawn (integrations.payloads). Other changes are not the gateway's busine
 from enrolments.models import CohortEnrollment, EnrollmentState
 from integrations.models import SyncJobType
 from integrations.payloads import SyncRequest
+from learners.services import national_id_produce
 
 
 def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> SyncRequest | None:
@@ -32,7 +33,9 @@ def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> 
                 "reference": reference,
                 "course": {"run": {"reference": f"cohort-{enrollment.cohort_id}"}},
                 "trainee": {
-                    "idNumber": (enrollment.student_data or {}).get("id_number", ""),
+                    "idNumber": national_id_produce(
+                        learner=enrollment.learner, actor=None, purpose="training gateway"
+                    ),
                     "fullName": student.full_name,
                     "email": student.email,
                 },

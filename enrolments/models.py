@@ -25,13 +25,19 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
 
     # Audit events record that these changed, never their values (audit.services). The
     # rejection reason is about a document, not the person.
-    PERSONAL_FIELDS = frozenset({"student_data", "agreement_signature", "withdrawal_reason"})
+    PERSONAL_FIELDS = frozenset({"agreement_signature", "withdrawal_reason"})
 
     cohort = models.ForeignKey(
         "cohorts.Cohort", on_delete=models.PROTECT, related_name="enrollments"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    learner = models.ForeignKey(
+        "learners.Learner",
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+        help_text="The person; what is about them (details, documents) is kept there.",
     )
     state = FSMField(
         default=EnrollmentState.WAITING, choices=EnrollmentState.choices, protected=True
@@ -40,10 +46,6 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
         default=VerificationState.PENDING, choices=VerificationState.choices, protected=True
     )
     rejection_reason = models.TextField(blank=True)
-    student_data = models.JSONField(
-        default=dict, blank=True, help_text="Validated by enrolments.forms.StudentDetailsForm."
-    )
-    details_completed_at = models.DateTimeField(null=True, blank=True)
     agreement_signed_at = models.DateTimeField(null=True, blank=True)
     agreement_signature = models.CharField(max_length=200, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)

@@ -390,39 +390,28 @@ PRIVATE_MERGE_FIELDS = ("student.id_number",)
 NOT_GIVEN = "(not given yet)"
 
 
-def enrollment_agreement_values_split(
-    enrollment: CohortEnrollment,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The student's merge values, split into those stored with a submission and those that
-    go into its PDF only (`submission_create(private_context=...)`): the learner's ID number.
-    A private value not given yet reads NOT_GIVEN."""
-    values = enrollment_agreement_values(enrollment)
-    private = {name: values.pop(name) for name in PRIVATE_MERGE_FIELDS if values.get(name)}
-    values |= {name: NOT_GIVEN for name in PRIVATE_MERGE_FIELDS if name not in private}
-    return values, private
-
-
 def submission_lacks_id_now_given(submission: Submission, enrollment: CohortEnrollment) -> bool:
     """Whether the student's pending copy was made before they gave a value it names (their ID
     number) that they have given since, and nobody has signed it yet: it is made again."""
     lacking = {name for name in PRIVATE_MERGE_FIELDS if submission.context.get(name) == NOT_GIVEN}
     if not lacking.intersection(merge_fields_used(submission.template_version.body)):
         return False
-    if not (enrollment.student_data or {}).get("id_number"):
+    if not enrollment.learner.national_id_last4:
         return False
     return not any(signer.signed_at for signer in submission.submitters.all())
 
 
 def enrollment_agreement_values(enrollment: CohortEnrollment) -> dict[str, str]:
-    """The values of the student's copy of the cohort's agreement. A value the student has
-    not given yet (an ID number) is empty, and the agreement cannot be made until it is."""
+    """The values of the student's copy of the cohort's agreement, for reading on a page: the
+    ID number masked to its last digits (the PDF gets it whole: enrolments.agreements). A value
+    the student has not given yet is empty."""
     student = enrollment.user
     return cohort_merge_fields(
         enrollment.cohort,
         student={
             "student.full_name": student.full_name,
             "student.email": student.email,
-            "student.id_number": (enrollment.student_data or {}).get("id_number", ""),
+            "student.id_number": enrollment.learner.national_id_masked,
         },
     )
 

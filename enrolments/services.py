@@ -27,6 +27,8 @@ from enrolments.models import (
 from enrolments.selectors import enrollment_supporting_all_signed
 from enrolments.uploads import enrollment_quota_check
 from integrations.services import sync_enqueue_for
+from learners.models import Learner
+from learners.services import learner_details_save, learner_for_user
 from notifications.services import email_enqueue
 from signing.services.submissions import submissions_revoke_pending
 from tenants.db import tenant_connection
@@ -48,7 +50,7 @@ def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
     Every write to an enrolment takes this lock first, so writes to one enrolment take turns."""
     locked: CohortEnrollment = (
         CohortEnrollment.objects.select_for_update()
-        .select_related("cohort", "user")
+        .select_related("cohort", "user", "learner")
         .get(pk=enrollment.pk)
     )
     return locked
@@ -123,8 +125,9 @@ def enrollment_invite_in_transaction(
     system_role_give(users=[student], key=SystemRole.STUDENT, granted_by=actor)
     if CohortEnrollment.objects.filter(cohort=cohort, user=student).exists():
         raise ValidationError(f"{email} is already enrolled in this cohort.")
+    learner = learner_for_user(student, actor=actor, id_number=id_number)
     enrollment: CohortEnrollment = CohortEnrollment.objects.create(
-        cohort=cohort, user=student, student_data={"id_number": id_number} if id_number else {}
+        cohort=cohort, user=student, learner=learner
     )
     _notify_enrolled(enrollment, invited_by=actor)
     audit_record(
@@ -191,7 +194,7 @@ def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
     if (
         enrollment.state == EnrollmentState.IN_PROGRESS
         and target == VerificationState.VERIFIED
-        and enrollment.details_completed_at
+        and enrollment.learner.details_completed_at
         and enrollment.agreement_signed_at
         and enrollment_supporting_all_signed(enrollment)
     ):
@@ -210,9 +213,10 @@ def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
 
 
 def enrollment_details_save(
-    *, enrollment: CohortEnrollment, actor: User, student_data: dict[str, Any]
+    *, enrollment: CohortEnrollment, actor: User, details: dict[str, Any]
 ) -> CohortEnrollment:
-    """Save the student's validated details (enrolments.forms.StudentDetailsForm)."""
+    """Save the student's validated details (learners.forms.LearnerDetailsForm) on their
+    learner record, from one of their enrolments: every enrolment of theirs shares them."""
     permission_check(
         actor=actor,
         allowed=enrollment.user_id == actor.pk,
@@ -222,15 +226,16 @@ def enrollment_details_save(
         enrollment = enrollment_lock(enrollment)
         enrollment_open_check(enrollment, CLOSED_TO_DETAILS)
         enrollment_start_if_waiting(enrollment)
-        enrollment.student_data = student_data
-        enrollment.details_completed_at = timezone.now()
+        learner = Learner.objects.select_for_update().get(pk=enrollment.learner_id)
+        changed = learner_details_save(learner=learner, actor=actor, details=details)
+        enrollment.learner = learner
         enrollment_refresh(enrollment)
-        # Which details were given, never their values (special personal information).
+        # Which details changed, never their values (special personal information).
         audit_record(
             actor=actor,
             action="enrollment.details_saved",
             entity=enrollment,
-            new_values={"fields": sorted(student_data), "student_data": student_data},
+            new_values={"fields": sorted(changed)},
         )
     return enrollment
 

@@ -19,11 +19,10 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort, CohortState
-from enrolments.agreements import agreement_declined_record
+from enrolments.agreements import agreement_declined_record, enrollment_agreement_values_split
 from enrolments.models import CohortEnrollment, SupportingAgreement
 from enrolments.selectors import (
     AGREEMENT_SIGNER_ROLE,
-    enrollment_agreement_values_split,
     enrollment_student_signed,
     enrollments_lacking_supporting,
     submission_lacks_id_now_given,

@@ -20,13 +20,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.http import AuthenticatedRequest
 from cohorts.models import DocumentType
 from enrolments.agreements import enrollment_agreement_start
-from enrolments.choices import Disability, Gender, Race
-from enrolments.forms import (
-    DocumentUploadForm,
-    HomeLanguage,
-    Qualification,
-    StudentDetailsForm,
-)
+from enrolments.forms import DocumentUploadForm
 from enrolments.models import CohortEnrollment, StudentDocument, SupportingAgreement
 from enrolments.scanning import document_scan_schedule, upload_scan_status
 from enrolments.selectors import (
@@ -57,23 +51,13 @@ from enrolments.uploads import (
     stored_file_response,
     too_large_error,
 )
+from learners.forms import LearnerDetailsForm
+from learners.selectors import learner_details_rows
 from signing.models import AgreementTemplate, SubmissionStatus
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
 from tenants.storage import STORAGE_FAILED_MESSAGE
 
 logger = logging.getLogger(__name__)
-
-# What the details summary shows, in order, with the vocabulary to label stored values.
-DETAILS_SUMMARY = [
-    ("id_number", "ID number", None),
-    ("date_of_birth", "Date of birth", None),
-    ("gender", "Gender", Gender),
-    ("race", "Population group", Race),
-    ("disability", "Disability", Disability),
-    ("city", "City or town", None),
-    ("home_language", "Home language", HomeLanguage),
-    ("highest_qualification", "Highest qualification", Qualification),
-]
 
 
 def _portal_enrollments(request: AuthenticatedRequest) -> QuerySet[CohortEnrollment]:
@@ -81,7 +65,7 @@ def _portal_enrollments(request: AuthenticatedRequest) -> QuerySet[CohortEnrollm
     number of queries however many documents there are."""
     return (
         with_agreement_outcome(enrollments_for_student(user=request.user))
-        .select_related("cohort__main_template")
+        .select_related("cohort__main_template", "learner")
         .prefetch_related(
             Prefetch(
                 "cohort__required_document_types", queryset=DocumentType.objects.order_by("name")
@@ -103,18 +87,6 @@ def _portal_enrollment(request: AuthenticatedRequest, pk: int) -> CohortEnrollme
 def _progress(steps: list[EnrollmentStep]) -> dict:
     done = sum(step.status == StepStatus.DONE for step in steps)
     return {"done": done, "total": len(steps), "percent": round(100 * done / len(steps))}
-
-
-def _details_summary(student_data: dict[str, str]) -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    for key, label, choices in DETAILS_SUMMARY:
-        value = student_data.get(key)
-        if not value:
-            continue
-        if choices is not None and value in choices.values:
-            value = str(choices(value).label)
-        rows.append((label, value))
-    return rows
 
 
 def _document_step(enrollment: CohortEnrollment, document_type: DocumentType) -> EnrollmentStep:
@@ -141,7 +113,7 @@ def my_enrolments(request: AuthenticatedRequest) -> HttpResponse:
 def _kept(enrollment: CohortEnrollment, sealed: bool) -> list[str]:
     """What a student of a closed cohort still finds on its page."""
     kept = []
-    if enrollment.details_completed_at:
+    if enrollment.learner.details_completed_at:
         kept.append("your details")
     if enrollment.documents.all():
         kept.append("the documents you uploaded")
@@ -164,7 +136,9 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "enrollment": enrollment,
             "steps": steps,
             "progress": _progress(steps),
-            "details_summary": _details_summary(enrollment.student_data),
+            "details_summary": learner_details_rows(
+                enrollment.learner, demographics=True, empty=None
+            ),
             "sealed": sealed,
             "kept": _kept(enrollment, sealed) if enrollment.cohort.is_closed else [],
         },
@@ -181,13 +155,11 @@ def enrollment_details(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not enrollment.is_open:
         messages.info(request, "This enrolment is closed; your details can no longer change.")
         return redirect("enrolments:detail", pk=enrollment.pk)
-    form = StudentDetailsForm(
-        request.POST or None, initial=StudentDetailsForm.initial_from(enrollment.student_data)
-    )
+    form = LearnerDetailsForm(request.POST or None, learner=enrollment.learner)
     if request.method == "POST" and form.is_valid():
         try:
             enrollment_details_save(
-                enrollment=enrollment, actor=request.user, student_data=form.student_data()
+                enrollment=enrollment, actor=request.user, details=form.details()
             )
         except ValidationError as error:
             form.add_error(None, error)

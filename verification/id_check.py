@@ -1,14 +1,17 @@
 """What a South African ID number says about its holder, set beside what the student entered,
-so that a reviewer looking at an ID document sees at once whether the details agree."""
+so that a reviewer looking at an ID document sees at once whether the details agree. It works on
+the decrypted number and shows only its last four digits (`masked`)."""
 
 import datetime
 from dataclasses import dataclass
 
 from stdnum.za import idnr
 
-from enrolments.choices import Gender, IdNumberError, id_number_clean
+from learners.choices import Gender, IdNumberError, id_number_clean
+from learners.forms import ID_GENDERS
+from learners.models import IdentityType, Learner
+from learners.services import learner_national_id
 
-ID_GENDERS = {"F": Gender.FEMALE, "M": Gender.MALE}
 CITIZENSHIP_LABELS = {"citizen": "South African citizen", "resident": "Permanent resident"}
 
 
@@ -25,7 +28,7 @@ class IdFact:
 
 @dataclass(frozen=True)
 class IdNumberCheck:
-    id_number: str
+    masked: str
     error: str
     facts: tuple[IdFact, ...]
 
@@ -38,31 +41,29 @@ def _date_label(value: datetime.date) -> str:
     return value.strftime("%-d %B %Y")
 
 
-def id_number_check(student_data: dict) -> IdNumberCheck | None:
-    """None when the student gave no ID number (e.g. they have a passport)."""
-    raw = str(student_data.get("id_number") or "").strip()
+def id_number_check(learner: Learner) -> IdNumberCheck | None:
+    """None when the learner gave no South African ID number (e.g. they have a passport)."""
+    if learner.national_id_type != IdentityType.SA_ID:
+        return None
+    raw = learner_national_id(learner)
     if not raw:
         return None
     try:
         id_number = id_number_clean(raw)
     except IdNumberError as error:
-        return IdNumberCheck(id_number=raw, error=str(error), facts=())
+        return IdNumberCheck(masked=learner.national_id_masked, error=str(error), facts=())
 
     birth = idnr.get_birth_date(id_number)
-    entered_birth = str(student_data.get("date_of_birth") or "")
-    try:
-        entered_date = datetime.date.fromisoformat(entered_birth) if entered_birth else None
-    except ValueError:
-        entered_date = None
+    entered_date = learner.date_of_birth
     birth_fact = IdFact(
         label="Date of birth",
         implied=_date_label(birth),
-        entered=_date_label(entered_date) if entered_date else (entered_birth or "not given"),
-        mismatch=None if not entered_birth else entered_date != birth,
+        entered=_date_label(entered_date) if entered_date else "not given",
+        mismatch=None if entered_date is None else entered_date != birth,
     )
 
     gender = ID_GENDERS[idnr.get_gender(id_number)]
-    entered_gender = str(student_data.get("gender") or "")
+    entered_gender = learner.gender
     comparable = entered_gender in (Gender.FEMALE, Gender.MALE)
     gender_fact = IdFact(
         label="Gender",
@@ -74,7 +75,7 @@ def id_number_check(student_data: dict) -> IdNumberCheck | None:
     )
 
     citizenship = idnr.get_citizenship(id_number)
-    entered_citizenship = str(student_data.get("citizenship") or "")
+    entered_citizenship = learner.citizenship
     citizenship_fact = IdFact(
         label="Citizenship",
         implied=CITIZENSHIP_LABELS.get(citizenship, citizenship),
@@ -82,5 +83,7 @@ def id_number_check(student_data: dict) -> IdNumberCheck | None:
         mismatch=(entered_citizenship != citizenship) if entered_citizenship else None,
     )
     return IdNumberCheck(
-        id_number=id_number, error="", facts=(birth_fact, gender_fact, citizenship_fact)
+        masked=learner.national_id_masked,
+        error="",
+        facts=(birth_fact, gender_fact, citizenship_fact),
     )

@@ -3,8 +3,6 @@ the document's file for the inline viewer, and an enrolment's full document hist
 lookup goes through verification.selectors, which only finds what the reviewer may see: any
 other id is a 404, by page, by filter or by file URL."""
 
-import contextlib
-import datetime
 from urllib.parse import urlencode
 
 from csp.constants import NONE, SELF
@@ -15,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,13 +20,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
-from enrolments.choices import Gender
-from enrolments.forms import HomeLanguage, Qualification
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.scanning import scanning_enabled
 from enrolments.selectors import enrollment_steps
 from enrolments.uploads import stored_file_response
 from integrations.selectors import sync_state_for
+from learners.selectors import learner_details_rows
 from verification.forms import BulkApproveForm, DecisionForm, QueueFilterForm
 from verification.id_check import id_number_check
 from verification.selectors import (
@@ -113,30 +109,6 @@ def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
     return redirect(back)
 
 
-# What reviewers see of a student's details. Race and disability (special personal
-# information) are left out: no document decision depends on them.
-REVIEW_DETAILS = [
-    ("date_of_birth", "Date of birth", None),
-    ("gender", "Gender", Gender),
-    ("city", "City or town", None),
-    ("home_language", "Home language", HomeLanguage),
-    ("highest_qualification", "Highest qualification", Qualification),
-]
-
-
-def _student_details(student_data: dict) -> list[tuple[str, str]]:
-    rows = []
-    for key, label, choices in REVIEW_DETAILS:
-        value = student_data.get(key)
-        if value and choices is not None and value in choices.values:
-            value = choices(value).label
-        elif value and key == "date_of_birth":
-            with contextlib.suppress(ValueError):
-                value = date_format(datetime.date.fromisoformat(value), "j F Y")
-        rows.append((label, value or "not given"))
-    return rows
-
-
 @permission_required("verification.review_documents")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -196,8 +168,10 @@ def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "review_query": f"?{query}" if query else "",
             "is_image": document.content_type in IMAGE_TYPES,
             "is_pdf": document.content_type == "application/pdf",
-            "id_check": id_number_check(enrollment.student_data),
-            "student_details": _student_details(enrollment.student_data),
+            "id_check": id_number_check(enrollment.learner),
+            # Race and disability (special personal information) are left out: no document
+            # decision depends on them.
+            "student_details": learner_details_rows(enrollment.learner, demographics=False),
             "scanning_enabled": scanning_enabled(),
         },
         status=400 if request.method == "POST" else 200,
@@ -271,8 +245,10 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "enrollment": enrollment,
             "histories": histories,
             "supporting_steps": [step for step in all_steps if step.kind == "supporting"],
-            "id_check": id_number_check(enrollment.student_data),
-            "student_details": _student_details(enrollment.student_data),
+            "id_check": id_number_check(enrollment.learner),
+            # Race and disability (special personal information) are left out: no document
+            # decision depends on them.
+            "student_details": learner_details_rows(enrollment.learner, demographics=False),
             "sync": sync_state_for(
                 entity_type="enrolments.cohortenrollment", entity_id=enrollment.pk
             ),

@@ -10,7 +10,7 @@
   sweep when a worker or the broker is lost.
 - `selectors`: reads the pages use: what confirming would create, progress.
 
-Race and disability are special personal information: they go into
-`CohortEnrollment.student_data` and nowhere else (not into row errors, audit values, logs or
+Race and disability are special personal information: they go onto the learner
+(`learners.models.Learner`) and nowhere else (not into row errors, audit values, logs or
 e-mails).
 """

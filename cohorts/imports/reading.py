@@ -15,7 +15,7 @@ import filetype
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from enrolments.choices import (
+from learners.choices import (
     Disability,
     Gender,
     Race,

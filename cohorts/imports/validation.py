@@ -14,12 +14,12 @@ from cohorts.imports.reading import CHOICES, MAX_ROWS, too_many_rows
 from cohorts.models import (
     Cohort,
 )
-from enrolments.choices import (
+from enrolments.models import CohortEnrollment, EnrollmentState
+from learners.choices import (
     IdNumberError,
     choice_value,
     id_number_clean,
 )
-from enrolments.models import CohortEnrollment, EnrollmentState
 
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254

@@ -24,6 +24,8 @@ from cohorts.models import Cohort
 from enrolments.models import CohortEnrollment
 from enrolments.services import CLOSED_TO_JOINING, enrollment_agreements_send_on_commit
 from integrations.services import sync_enqueue_many
+from learners.models import IdentityType, Learner
+from learners.services import names_split, national_id_fields
 from notifications.models import OutboundEmail
 from tenants.db import tenant_connection
 from tenants.directory import email_directory_hash
@@ -31,7 +33,8 @@ from tenants.models import Institution, InstitutionDirectoryEntry
 from tenants.sites import institution_url
 from tenants.zones import moment_text
 
-STUDENT_DATA_COLUMNS = ("id_number", "gender", "race", "disability")
+# Columns that become the details of a learner made by the import.
+LEARNER_COLUMNS = ("gender", "race", "disability")
 # Delivery tasks queued per import: one per chunk of e-mails, not one per e-mail.
 EMAIL_CHUNK = 250
 EMAIL_QUEUE = "notifications"
@@ -155,16 +158,9 @@ def enrollments_import(
         system_role_give(users=students, key=SystemRole.STUDENT, granted_by=actor)
         step(35)
 
+        learners = _learners_for(students, by_email, actor=actor)
         enrollments = [
-            CohortEnrollment(
-                cohort=cohort,
-                user=student,
-                student_data={
-                    key: by_email[student.email][key]
-                    for key in STUDENT_DATA_COLUMNS
-                    if by_email[student.email].get(key)
-                },
-            )
+            CohortEnrollment(cohort=cohort, user=student, learner=learners[student.pk])
             for student in students
         ]
         rows_copy(CohortEnrollment, enrollments)
@@ -218,6 +214,39 @@ def enrollments_import(
         )
         step(100)
     return result
+
+
+def _learners_for(
+    students: list[User], by_email: Mapping[str, Mapping[str, Any]], *, actor: User | None
+) -> dict[int, Learner]:
+    """Each student's learner: the one they have, or one made now from their row (names, ID
+    number encrypted, details), by COPY."""
+    learners = {
+        learner.user_id: learner
+        for learner in Learner.objects.filter(user__in=[student.pk for student in students])
+    }
+    made = []
+    for student in students:
+        if student.pk in learners:
+            continue
+        row = by_email[student.email]
+        first_name, last_name = names_split(student.full_name)
+        learner = Learner(
+            user=student,
+            first_name=first_name,
+            last_name=last_name,
+            email=student.email,
+            created_by=actor,
+            updated_by=actor,
+            **{key: row[key] for key in LEARNER_COLUMNS if row.get(key)},
+            **national_id_fields(
+                kind=IdentityType.SA_ID, country="ZA", number=row.get("id_number") or ""
+            ),
+        )
+        learners[student.pk] = learner
+        made.append(learner)
+    rows_copy(Learner, made)
+    return learners
 
 
 def _enrollment_emails(

@@ -10,6 +10,7 @@ from accounts.models import SystemRole
 from audit.models import AuditEvent
 from audit.services import CHANGED, audit_record, personal_fields
 from cohorts.models import Cohort
+from learners.models import Learner
 from tests.factories import CohortFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.django_db
 PERSONAL = {
     "accounts.user": {"email", "full_name", "password"},
     "cohorts.cohort": {"sponsor_email"},
-    "enrolments.cohortenrollment": {"student_data", "agreement_signature", "withdrawal_reason"},
+    "enrolments.cohortenrollment": {"agreement_signature", "withdrawal_reason"},
     "enrolments.studentdocument": {"original_name"},
+    "learners.learner": set(Learner.PERSONAL_FIELDS),
     "enrolments.supportingagreement": {"signature"},
     "signing.submitter": {
         "name",

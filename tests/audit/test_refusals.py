@@ -140,9 +140,7 @@ REFUSALS: list[tuple[str, Callable[[World], object]]] = [
     ),
     (
         "enrolments.enrollment_details_save",
-        lambda w: enrollment_details_save(
-            enrollment=w.enrollment, actor=w.stranger, student_data={}
-        ),
+        lambda w: enrollment_details_save(enrollment=w.enrollment, actor=w.stranger, details={}),
     ),
     (
         "enrolments.enrollment_agreement_sign",

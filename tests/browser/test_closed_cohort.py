@@ -20,9 +20,9 @@ from accounts.models import SystemRole, User
 from cohorts.models import DocumentType
 from cohorts.services import cohort_cancel, cohort_complete
 from enrolments.agreements import enrollment_agreement_start
-from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, EnrollmentState
 from enrolments.services import enrollment_details_save, enrollment_invite
+from learners.forms import LearnerDetailsForm
 from signing.selectors import link_for_token
 from signing.services.completion import submitter_sign
 from tests.browser.support import PASSWORD, PageChecker, sign_in
@@ -106,11 +106,9 @@ def thandi(site, make_institution, media):
         student = enrollment.user
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
-        form = StudentDetailsForm(DETAILS)
+        form = LearnerDetailsForm(DETAILS)
         assert form.is_valid(), form.errors
-        enrollment_details_save(
-            enrollment=enrollment, actor=student, student_data=form.student_data()
-        )
+        enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type, name in [(id_type, "thandi-id.pdf"), (matric, "matric.pdf")]:
             document = upload_document(enrollment, document_type, name=name)
             document_review(document=document, reviewer=admin, approve=True)

@@ -18,10 +18,10 @@ from playwright.sync_api import Page, expect
 from accounts.models import SystemRole
 from cohorts.services import cohort_activate, cohort_complete, cohort_record_admin_signature
 from enrolments.agreements import agreements_countersign_start
-from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, EnrollmentState, SupportingAgreement
 from enrolments.selectors import agreements_awaiting_countersign
 from enrolments.services import enrollment_details_save, enrollment_invite
+from learners.forms import LearnerDetailsForm
 from signing.selectors import submissions_for_subject
 from signing.services.templates import template_create
 from tenants.models import Institution
@@ -81,11 +81,9 @@ def _student_ready(institution: Institution, cohort, admin, email: str, name: st
         student = enrollment.user
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
-        form = StudentDetailsForm(DETAILS)
+        form = LearnerDetailsForm(DETAILS)
         assert form.is_valid(), form.errors
-        enrollment_details_save(
-            enrollment=enrollment, actor=student, student_data=form.student_data()
-        )
+        enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type in cohort.required_document_types.all():
             document_review(
                 document=upload_document(enrollment, document_type), reviewer=admin, approve=True
@@ -183,11 +181,9 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
         # Her details and documents are in and verified: what is left is signing.
-        form = StudentDetailsForm(DETAILS)
+        form = LearnerDetailsForm(DETAILS)
         assert form.is_valid(), form.errors
-        enrollment_details_save(
-            enrollment=enrollment, actor=student, student_data=form.student_data()
-        )
+        enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type in cohort.required_document_types.all():
             document_review(
                 document=upload_document(enrollment, document_type), reviewer=admin, approve=True

@@ -40,7 +40,7 @@ DOMAIN = {
         {"id_number": "9001015009088"},
         {"id_number": "abc"},
     ],
-    "StudentDetailsForm": [
+    "LearnerDetailsForm": [
         {"id_number": "123"},
         {"id_number": "9001015009088"},
         {"id_number": "9013015009087"},

@@ -131,7 +131,7 @@ def test_a_spreadsheet_import_into_an_active_cohort_renders_no_agreement_inline(
 
     for enrollment in cohort.enrollments.all():
         [submission] = _sent(enrollment)
-        id_number = enrollment.student_data["id_number"]
+        id_number = learner_national_id(enrollment.learner)
         # The ID number goes into the PDF only, never the stored row.
         assert id_number not in str(submission.context)
         assert id_number not in submission.html

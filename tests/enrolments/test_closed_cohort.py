@@ -37,11 +37,11 @@ from signing.models import SubmissionStatus
 from signing.selectors import link_for_token, submissions_for_subject
 from tests.factories import CohortFactory
 from tests.imports.support import csv_bytes, student_row
+from tests.learners.support import details_of
 from tests.signing.conftest import token_from
 
 from .closed import counts
 from .conftest import id_type, upload_document
-from .test_views import DETAILS
 
 pytestmark = pytest.mark.django_db
 
@@ -127,12 +127,12 @@ def test_a_student_of_a_closed_cohort_changes_no_details(enrol, close):
     close(enrollment.cohort)
     _refused(
         lambda: enrollment_details_save(
-            enrollment=enrollment, actor=enrollment.user, student_data=DETAILS
+            enrollment=enrollment, actor=enrollment.user, details=details_of()
         ),
         f"This cohort is {close.state}; your details can no longer change.",
     )
-    enrollment.refresh_from_db()
-    assert enrollment.student_data == {}
+    enrollment.learner.refresh_from_db()
+    assert enrollment.learner.details_completed_at is None
 
 
 def test_a_student_of_a_closed_cohort_uploads_nothing(enrol, close, media_files):
@@ -260,6 +260,6 @@ def test_a_running_cohort_still_takes_every_action(enrol, admin, institution):
         cohort=cohort, actor=admin, email="early@example.org", full_name="Early Student"
     )
     enrollment_invitation_resend(enrollment=enrollment, actor=admin)
-    enrollment_details_save(enrollment=enrollment, actor=enrollment.user, student_data=DETAILS)
+    enrollment_details_save(enrollment=enrollment, actor=enrollment.user, details=details_of())
     upload_document(enrollment, id_type())
     enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Moved away")

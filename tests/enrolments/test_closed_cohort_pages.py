@@ -124,8 +124,8 @@ def test_the_details_page_of_a_closed_cohort_refuses(enrol, close, client_of):
         response = getattr(client, method)(url, data)
         assert response["Location"] == reverse("enrolments:detail", args=[enrollment.pk])
         assert message in _messages(client, response["Location"])
-    enrollment.refresh_from_db()
-    assert enrollment.student_data == {}
+    enrollment.learner.refresh_from_db()
+    assert enrollment.learner.details_completed_at is None
 
 
 @pytest.mark.parametrize("htmx", [False, True])

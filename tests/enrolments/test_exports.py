@@ -17,6 +17,7 @@ from enrolments.exports import cohort_students_export, csv_cell
 from enrolments.services import enrollment_details_save, enrollment_invite
 from tests.enrolments.table_support import DECLINE_REASON, students_at_every_step
 from tests.factories import CohortFactory, UserFactory
+from tests.learners.support import details_of
 
 pytestmark = pytest.mark.django_db
 
@@ -76,16 +77,16 @@ def test_the_export_gives_the_details_the_student_entered_with_their_labels(stud
     enrollment_details_save(
         enrollment=student,
         actor=student.user,
-        student_data={
-            "id_number": "",
-            "date_of_birth": "2001-09-24",
-            "gender": "female",
-            "race": "prefer_not_to_say",
-            "disability": "none",
-            "city": "Soweto",
-            "home_language": "english",
-            "highest_qualification": "matric",
-        },
+        details=details_of(
+            id_number="",
+            date_of_birth="2001-09-24",
+            gender="female",
+            race="prefer_not_to_say",
+            disability="none",
+            city="Soweto",
+            home_language="english",
+            highest_qualification="matric",
+        ),
     )
 
     [row] = [

@@ -21,12 +21,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _details(enrollment):
-    from enrolments.forms import StudentDetailsForm
+    from learners.forms import LearnerDetailsForm
 
-    form = StudentDetailsForm(DETAILS)
+    form = LearnerDetailsForm(DETAILS)
     assert form.is_valid(), form.errors
     return enrollment_details_save(
-        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
+        enrollment=enrollment, actor=enrollment.user, details=form.details()
     )
 
 

@@ -83,13 +83,11 @@ def _main_signed(enrollment):
 
 def _everything_but_supporting(enrollment, admin):
     """Details given, documents verified and the main agreement signed."""
-    from enrolments.forms import StudentDetailsForm
+    from learners.forms import LearnerDetailsForm
 
-    form = StudentDetailsForm(DETAILS)
+    form = LearnerDetailsForm(DETAILS)
     assert form.is_valid(), form.errors
-    enrollment_details_save(
-        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
-    )
+    enrollment_details_save(enrollment=enrollment, actor=enrollment.user, details=form.details())
     for document_type in enrollment.cohort.required_document_types.all():
         document_review(
             document=upload_document(enrollment, document_type), reviewer=admin, approve=True
@@ -443,7 +441,7 @@ def test_a_supporting_agreement_keeps_the_learners_id_number_in_its_pdf_only(
     [agreement] = _supporting(enrollment)
     submission = submissions_for_subject(agreement).get()
     enrollment.refresh_from_db()
-    id_number = enrollment.student_data["id_number"]
+    id_number = learner_national_id(enrollment.learner)
     assert id_number not in str(submission.context)
     assert id_number not in submission.html
     with submission.original_pdf.open("rb") as stored:
@@ -472,7 +470,7 @@ def test_a_supporting_agreement_sent_before_the_id_number_was_given_is_made_agai
     assert first.status == SubmissionStatus.REVOKED
     current = submissions_for_subject(agreement).filter(status=SubmissionStatus.PENDING).get()
     enrollment.refresh_from_db()
-    id_number = enrollment.student_data["id_number"]
+    id_number = learner_national_id(enrollment.learner)
     assert id_number not in str(current.context)
     with current.original_pdf.open("rb") as stored:
         assert pdf_text_contains(stored.read(), id_number)

@@ -1,5 +1,7 @@
 """The student portal: a student sees and changes only their own enrolments."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -94,8 +96,8 @@ def test_another_students_enrolment_is_not_found(enrol, client_of):
     for url in _urls(theirs):
         assert client.get(url).status_code == 404
         assert client.post(url).status_code == 404
-    theirs.refresh_from_db()
-    assert theirs.details_completed_at is None
+    theirs.learner.refresh_from_db()
+    assert theirs.learner.details_completed_at is None
 
 
 def test_an_admin_has_no_portal_view_of_a_students_enrolment(enrol, client_of, admin):
@@ -145,9 +147,12 @@ def test_details_form_saves_validated_details_and_fills_in_from_the_id(enrol, cl
     assert response.status_code == 302
     enrollment.refresh_from_db()
     assert enrollment.state == EnrollmentState.IN_PROGRESS
-    assert enrollment.details_completed_at is not None
-    assert enrollment.student_data["date_of_birth"] == "1999-04-12"
-    assert enrollment.student_data["gender"] == "male"
+    learner = enrollment.learner
+    learner.refresh_from_db()
+    assert learner.details_completed_at is not None
+    assert learner.date_of_birth == datetime.date(1999, 4, 12)
+    assert learner.gender == "male"
+    assert learner.national_id_last4 == "0080"
     page = client.get(response["Location"]).content.decode()
     assert "Your details are saved." in page
     assert "Coloured" in page
@@ -174,8 +179,8 @@ def test_details_form_shows_the_mismatch_next_to_the_field(enrol, client_of):
     assert "The date of birth does not match your ID number (it says 1999-04-12)." in (
         response.content.decode()
     )
-    enrollment.refresh_from_db()
-    assert enrollment.details_completed_at is None
+    enrollment.learner.refresh_from_db()
+    assert enrollment.learner.details_completed_at is None
 
 
 def _sign_through(url: str, name: str):

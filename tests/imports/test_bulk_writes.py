@@ -9,6 +9,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_chain_first_break
 from audit.services import audit_record
 from enrolments.models import CohortEnrollment, EnrollmentState
+from learners.models import Learner
 from notifications.models import OutboundEmail
 from tests.imports.support import unique_email
 
@@ -25,9 +26,14 @@ def test_rows_copy_writes_every_field_as_save_would_and_sets_the_keys_in_order(c
     ]
 
     rows_copy(User, users)
-    enrollments = [
-        CohortEnrollment(cohort=cohort, user=user, student_data={"gender": "female", "n": n})
+    learners = [
+        Learner(user=user, first_name="Person", last_name=str(n), gender="female")
         for n, user in enumerate(users)
+    ]
+    rows_copy(Learner, learners)
+    enrollments = [
+        CohortEnrollment(cohort=cohort, user=user, learner=learner)
+        for user, learner in zip(users, learners, strict=True)
     ]
     rows_copy(CohortEnrollment, enrollments)
 
@@ -39,7 +45,7 @@ def test_rows_copy_writes_every_field_as_save_would_and_sets_the_keys_in_order(c
         assert stored.date_joined is not None
         enrollment = CohortEnrollment.objects.get(pk=enrollments[n].pk)
         assert enrollment.user_id == user.pk
-        assert enrollment.student_data == {"gender": "female", "n": n}
+        assert (enrollment.learner.last_name, enrollment.learner.gender) == (str(n), "female")
         assert enrollment.state == EnrollmentState.WAITING
         assert enrollment.invited_at is not None  # auto_now_add
         assert enrollment.updated_at is not None  # auto_now

@@ -16,6 +16,7 @@ from cohorts.imports.selectors import enrollments_import_plan
 from cohorts.imports.writing import EMAIL_CHUNK, enrollments_import
 from cohorts.services import cohort_cancel
 from enrolments.models import CohortEnrollment, EnrollmentState
+from learners.services import learner_national_id
 from notifications.models import OutboundEmail
 from tenants.directory import email_directory_hash
 from tenants.models import InstitutionDirectoryEntry
@@ -52,12 +53,9 @@ def test_an_import_creates_accounts_enrolments_invitations_and_emails(cohort, ad
         assert not user.has_usable_password()
         enrollment = CohortEnrollment.objects.get(cohort=cohort, user=user)
         assert enrollment.state == EnrollmentState.WAITING
-        assert enrollment.student_data == {
-            "id_number": row["id_number"],
-            "gender": "female",
-            "race": "white",
-            "disability": "hearing",
-        }
+        learner = enrollment.learner
+        assert learner_national_id(learner) == row["id_number"]
+        assert (learner.gender, learner.race, learner.disability) == ("female", "white", "hearing")
         assert InstitutionDirectoryEntry.objects.filter(
             email_hash=email_directory_hash(row["email"]), institution=connection.tenant
         ).exists()

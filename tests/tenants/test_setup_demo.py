@@ -100,7 +100,7 @@ def _cohorts_check() -> None:
         assert invited.state == EnrollmentState.WAITING
         assert not invited.user.has_usable_password()
         details = students["kagiso@demo.example"]
-        assert details.details_completed_at is not None
+        assert details.learner.details_completed_at is not None
         assert _current_documents(details) == {}
         for waiting in ("ayanda@demo.example", "bongani@demo.example"):
             assert set(_current_documents(students[waiting]).values()) == {DocumentStatus.PENDING}

@@ -9,9 +9,9 @@ import pytest
 from accounts.models import SystemRole, User
 from cohorts.models import Cohort, DocumentType
 from cohorts.services import cohort_reviewer_set
-from enrolments.forms import StudentDetailsForm
 from enrolments.models import CohortEnrollment, StudentDocument
 from enrolments.services import enrollment_details_save
+from learners.forms import LearnerDetailsForm
 from tests.enrolments.conftest import (  # noqa: F401 (fixtures)
     _media,
     close,
@@ -41,10 +41,10 @@ def matric_type() -> DocumentType:
 
 
 def give_details(enrollment: CohortEnrollment, **changes) -> CohortEnrollment:
-    form = StudentDetailsForm({**DETAILS, **changes})
+    form = LearnerDetailsForm({**DETAILS, **changes})
     assert form.is_valid(), form.errors
     return enrollment_details_save(
-        enrollment=enrollment, actor=enrollment.user, student_data=form.student_data()
+        enrollment=enrollment, actor=enrollment.user, details=form.details()
     )
 
 

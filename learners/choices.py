@@ -1,8 +1,8 @@
-"""The vocabulary of a student's personal details, shared by the student's details form and the
-cohort import so that both store the same values in `CohortEnrollment.student_data`.
+"""The vocabulary of a learner's personal details, shared by the forms and the cohort import so
+that both store the same values on `learners.models.Learner`.
 
-Race and disability are special personal information (POPIA section 26): store them only in
-`student_data`, never in logs, audit values or e-mails.
+Race and disability are special personal information (POPIA section 26): store them only on the
+learner, never in logs, audit values or e-mails.
 """
 
 from functools import lru_cache
@@ -44,7 +44,35 @@ class Disability(models.TextChoices):
     PREFER_NOT_TO_SAY = "prefer_not_to_say", _("Prefer not to say")
 
 
-# Keys of CohortEnrollment.student_data that are special personal information.
+class HomeLanguage(models.TextChoices):
+    """The twelve official languages of South Africa (sign language since 2023), and other."""
+
+    AFRIKAANS = "afrikaans", "Afrikaans"
+    ENGLISH = "english", "English"
+    ISINDEBELE = "isindebele", "isiNdebele"
+    ISIXHOSA = "isixhosa", "isiXhosa"
+    ISIZULU = "isizulu", "isiZulu"
+    SEPEDI = "sepedi", "Sepedi (Sesotho sa Leboa)"
+    SESOTHO = "sesotho", "Sesotho"
+    SETSWANA = "setswana", "Setswana"
+    SISWATI = "siswati", "siSwati"
+    TSHIVENDA = "tshivenda", "Tshivenda"
+    XITSONGA = "xitsonga", "Xitsonga"
+    SASL = "sasl", "South African Sign Language"
+    OTHER = "other", "Other"
+
+
+class Qualification(models.TextChoices):
+    NONE = "none", "No formal schooling completed"
+    GRADE_9_11 = "grade_9_11", "Grade 9 to 11"
+    MATRIC = "matric", "Matric (National Senior Certificate) or equivalent"
+    HIGHER_CERTIFICATE = "higher_certificate", "Higher certificate"
+    DIPLOMA = "diploma", "Diploma or advanced certificate"
+    DEGREE = "degree", "Bachelor's degree"
+    POSTGRADUATE = "postgraduate", "Postgraduate qualification"
+
+
+# Learner fields that are special personal information.
 SPECIAL_PERSONAL_FIELDS = frozenset({"race", "disability"})
 
 

@@ -5,7 +5,10 @@ import datetime
 
 import pytest
 
-from enrolments.forms import StudentDetailsForm
+from learners.forms import LearnerDetailsForm
+from learners.models import Learner
+
+pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2026, 11, 22)
 # 12 April 1999, sequence 5xxx (male), citizen, valid Luhn check digit.
@@ -25,8 +28,8 @@ VALID = {
 }
 
 
-def _form(**changes) -> StudentDetailsForm:
-    return StudentDetailsForm({**VALID, **changes}, today=TODAY)
+def _form(**changes) -> LearnerDetailsForm:
+    return LearnerDetailsForm({**VALID, **changes}, today=TODAY)
 
 
 def _errors(**changes) -> dict[str, list[str]]:
@@ -35,19 +38,19 @@ def _errors(**changes) -> dict[str, list[str]]:
     return form.errors
 
 
-def test_valid_details_become_student_data():
+def test_valid_details_become_the_learners_details():
     form = _form()
     assert form.is_valid(), form.errors
-    assert form.student_data() == {
-        "id_number": "",
-        "date_of_birth": "2001-09-24",
+    details = form.details()
+    assert details["date_of_birth"] == datetime.date(2001, 9, 24)
+    assert {name: details[name] for name in ("gender", "race", "disability", "city")} == {
         "gender": "female",
         "race": "african",
         "disability": "none",
         "city": "Gqeberha",
-        "home_language": "isixhosa",
-        "highest_qualification": "matric",
     }
+    assert (details["home_language"], details["highest_qualification"]) == ("isixhosa", "matric")
+    assert "national_id_number" not in details
 
 
 def test_test_id_numbers_are_valid():
@@ -60,9 +63,9 @@ def test_test_id_numbers_are_valid():
 def test_id_number_fills_in_date_of_birth_gender_and_citizenship():
     form = _form(id_number="990412 5800 08 0", date_of_birth="", gender="")
     assert form.is_valid(), form.errors
-    data = form.student_data()
-    assert data["id_number"] == ID_MALE_1999
-    assert data["date_of_birth"] == "1999-04-12"
+    data = form.details()
+    assert (data["national_id_type"], data["national_id_number"]) == ("sa_id", ID_MALE_1999)
+    assert data["date_of_birth"] == datetime.date(1999, 4, 12)
     assert data["gender"] == "male"
     assert data["citizenship"] == "citizen"
 
@@ -70,14 +73,14 @@ def test_id_number_fills_in_date_of_birth_gender_and_citizenship():
 def test_id_number_gives_female_for_sequence_below_5000():
     form = _form(id_number=ID_FEMALE_1975, date_of_birth="", gender="")
     assert form.is_valid(), form.errors
-    assert form.student_data()["gender"] == "female"
-    assert form.student_data()["date_of_birth"] == "1975-03-30"
+    assert form.details()["gender"] == "female"
+    assert form.details()["date_of_birth"] == datetime.date(1975, 3, 30)
 
 
 def test_a_chosen_gender_is_kept_even_with_an_id_number():
     form = _form(id_number=ID_MALE_1999, date_of_birth="", gender="non_binary")
     assert form.is_valid(), form.errors
-    assert form.student_data()["gender"] == "non_binary"
+    assert form.details()["gender"] == "non_binary"
 
 
 def test_date_of_birth_that_differs_from_the_id_number_is_refused():
@@ -183,10 +186,19 @@ def test_city_must_be_a_name():
 def test_city_spaces_are_tidied():
     form = _form(city="  Port   Elizabeth ")
     assert form.is_valid()
-    assert form.student_data()["city"] == "Port Elizabeth"
+    assert form.details()["city"] == "Port Elizabeth"
 
 
-def test_initial_values_come_from_stored_details():
-    initial = StudentDetailsForm.initial_from({**VALID, "date_of_birth": "2001-09-24"})
-    assert initial["date_of_birth"] == datetime.date(2001, 9, 24)
-    assert initial["race"] == "african"
+def test_initial_values_come_from_the_learner_without_their_number():
+    learner = Learner(
+        first_name="Aya",
+        date_of_birth=datetime.date(2001, 9, 24),
+        race="african",
+        national_id_type="sa_id",
+        national_id_last4="0080",
+    )
+    form = LearnerDetailsForm(learner=learner)
+    assert form.initial["date_of_birth"] == datetime.date(2001, 9, 24)
+    assert form.initial["race"] == "african"
+    assert "id_number" not in form.initial
+    assert "ending 0080" in form.fields["id_number"].help_text

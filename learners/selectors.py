@@ -1,0 +1,52 @@
+"""Reads about learners that pages use."""
+
+from django.db.models import TextChoices
+from django.utils.formats import date_format
+
+from learners.choices import Disability, Gender, HomeLanguage, Qualification, Race
+from learners.models import Learner
+
+# What a learner's details summary shows, in order, with the vocabulary of stored values.
+# Race and disability (special personal information) only where `demographics` is asked for.
+DETAILS_SUMMARY: list[tuple[str, str, type[TextChoices] | None]] = [
+    ("date_of_birth", "Date of birth", None),
+    ("gender", "Gender", Gender),
+    ("race", "Population group", Race),
+    ("disability", "Disability", Disability),
+    ("phone_number", "Mobile number", None),
+    ("city", "City or town", None),
+    ("home_language", "Home language", HomeLanguage),
+    ("highest_qualification", "Highest qualification", Qualification),
+]
+DEMOGRAPHIC_FIELDS = frozenset({"race", "disability"})
+
+
+def detail_text(learner: Learner, name: str, choices: type[TextChoices] | None) -> str:
+    """One detail of `learner` as people read it; empty when not known."""
+    value = getattr(learner, name)
+    if not value:
+        return ""
+    if name == "date_of_birth":
+        return date_format(value, "j F Y")
+    if choices is not None and value in choices.values:
+        return str(choices(value).label)
+    return str(value)
+
+
+def learner_details_rows(
+    learner: Learner, *, demographics: bool, empty: str | None = "not given"
+) -> list[tuple[str, str]]:
+    """Label and value of each detail, the ID or passport number masked to its last four
+    characters. `empty`: what an unknown value reads as; None leaves the row out."""
+    rows: list[tuple[str, str]] = []
+    if learner.national_id_last4:
+        rows.append((str(learner.get_national_id_type_display()), learner.national_id_masked))
+    elif empty is not None:
+        rows.append(("ID number", empty))
+    for name, label, choices in DETAILS_SUMMARY:
+        if name in DEMOGRAPHIC_FIELDS and not demographics:
+            continue
+        text = detail_text(learner, name, choices)
+        if text or empty is not None:
+            rows.append((label, text or str(empty)))
+    return rows

@@ -1,0 +1,202 @@
+"""Every write to a learner: each checks permission, runs in one transaction (or the caller's)
+and records its audit event, which names the fields that changed, never their values."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.permissions import permission_check
+from audit.services import audit_record
+from learners.keys import national_id_decrypt, national_id_digest, national_id_encrypt
+from learners.models import IdentityType, Learner
+
+# The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
+DETAIL_FIELDS = (
+    "date_of_birth",
+    "gender",
+    "race",
+    "disability",
+    "citizenship",
+    "home_language",
+    "highest_qualification",
+    "phone_number",
+    "address_line1",
+    "address_line2",
+    "city",
+    "province",
+    "postal_code",
+    "country",
+)
+
+
+def names_split(full_name: str) -> tuple[str, str]:
+    """First names and surname from one name as people type it ("Thandi Grace Mokoena"): the
+    last word is the surname. A single word is a first name."""
+    words = full_name.split()
+    if len(words) < 2:
+        return (" ".join(words), "")
+    return (" ".join(words[:-1]), words[-1])
+
+
+def national_id_fields(*, kind: str, country: str, number: str) -> dict[str, Any]:
+    """The stored form of a number: encrypted, its keyed hash and its last four characters.
+    Empty fields for no number."""
+    if not number:
+        return {
+            "national_id_type": "",
+            "national_id_country": "",
+            "national_id_encrypted": None,
+            "national_id_hash": "",
+            "national_id_last4": "",
+        }
+    country = "ZA" if kind == IdentityType.SA_ID else country.upper()
+    digest = national_id_digest(number, kind=kind, country=country)
+    normalised = "".join(number.split()).upper()
+    return {
+        "national_id_type": kind,
+        "national_id_country": country,
+        "national_id_encrypted": national_id_encrypt(number),
+        "national_id_hash": digest,
+        "national_id_last4": normalised[-4:],
+    }
+
+
+def national_id_holder(
+    *, kind: str, country: str, number: str, excluding: Learner | None = None
+) -> Learner | None:
+    """The learner who already has this number, found by its keyed hash."""
+    country = "ZA" if kind == IdentityType.SA_ID else country.upper()
+    holders = Learner.objects.filter(
+        national_id_hash=national_id_digest(number, kind=kind, country=country)
+    )
+    if excluding is not None:
+        holders = holders.exclude(pk=excluding.pk)
+    return holders.first()
+
+
+def national_id_taken_error(holder: Learner) -> ValidationError:
+    return ValidationError(
+        "This ID number belongs to %(name)s (learner %(pk)s) already. If they are the same "
+        "person, an admin can merge the two records.",
+        code="national_id_taken",
+        params={"name": holder.full_name or holder.email, "pk": holder.pk},
+    )
+
+
+def learner_national_id_set(
+    learner: Learner, *, kind: str, country: str = "", number: str
+) -> list[str]:
+    """Put a number on `learner` (not saved), refusing one another learner has. The fields
+    that changed, for the caller's audit event."""
+    if number:
+        holder = national_id_holder(kind=kind, country=country, number=number, excluding=learner)
+        if holder is not None:
+            raise national_id_taken_error(holder)
+    fields = national_id_fields(kind=kind, country=country, number=number)
+    if fields["national_id_hash"] == learner.national_id_hash and (
+        fields["national_id_type"] == learner.national_id_type
+    ):
+        return []
+    for name, value in fields.items():
+        setattr(learner, name, value)
+    return list(fields)
+
+
+def learner_national_id(learner: Learner) -> str:
+    """The number in clear, for code that works on it without showing it (the verification
+    cross-check). Anything that shows it or sends it out goes through `national_id_produce`."""
+    if learner.national_id_encrypted is None:
+        return ""
+    return national_id_decrypt(learner.national_id_encrypted)
+
+
+def national_id_produce(*, learner: Learner, actor: User | None, purpose: str) -> str:
+    """The number in clear for something that must carry it (a sealed PDF, the gateway's
+    encrypted payload, an export, an allowed person's "show"), audited with its purpose, in
+    the caller's transaction when there is one."""
+    number = learner_national_id(learner)
+    if not number:
+        return ""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="learner.national_id_produced",
+            entity=learner,
+            new_values={"purpose": purpose},
+        )
+    return number
+
+
+def national_id_reveal(*, learner: Learner, actor: User) -> str:
+    """A person with the right to see it asked to see a learner's full number."""
+    permission_check(
+        actor=actor,
+        permission="learners.view_national_id",
+        action="learners.national_id_reveal",
+    )
+    return national_id_produce(learner=learner, actor=actor, purpose="shown")
+
+
+def learner_for_user(user: User, *, actor: User | None, id_number: str = "") -> Learner:
+    """The learner whose account `user` is, made now (from the account's name and e-mail, with
+    an ID number the admin typed) if there is none yet. In the caller's transaction; the
+    caller has checked that `actor` may enrol."""
+    learner = Learner.objects.select_for_update().filter(user=user).first()
+    if learner is not None:
+        if id_number and not learner.national_id_hash:
+            changed = learner_national_id_set(learner, kind=IdentityType.SA_ID, number=id_number)
+            learner.updated_by = actor
+            learner.save()
+            audit_record(
+                actor=actor,
+                action="learner.changed",
+                entity=learner,
+                new_values=dict.fromkeys(changed, ""),
+            )
+        return learner
+    first_name, last_name = names_split(user.full_name)
+    learner = Learner(
+        user=user,
+        first_name=first_name,
+        last_name=last_name,
+        email=user.email,
+        created_by=actor,
+        updated_by=actor,
+    )
+    if id_number:
+        learner_national_id_set(learner, kind=IdentityType.SA_ID, number=id_number)
+    learner.save()
+    audit_record(actor=actor, action="learner.created", entity=learner, new_values={})
+    return learner
+
+
+def learner_details_save(*, learner: Learner, actor: User, details: dict[str, Any]) -> list[str]:
+    """Save validated details (learners.forms.LearnerDetailsForm) on `learner`, in the caller's
+    transaction: the student's own, or an admin's. Returns the fields that changed."""
+    changed = [
+        name
+        for name in DETAIL_FIELDS
+        if name in details and getattr(learner, name) != details[name]
+    ]
+    for name in changed:
+        setattr(learner, name, details[name])
+    if "national_id_number" in details:
+        changed += learner_national_id_set(
+            learner,
+            kind=details.get("national_id_type") or IdentityType.SA_ID,
+            country=details.get("national_id_country", ""),
+            number=details["national_id_number"],
+        )
+    learner.details_completed_at = timezone.now()
+    learner.updated_by = actor
+    learner.save()
+    audit_record(
+        actor=actor,
+        action="learner.details_saved",
+        entity=learner,
+        new_values={"fields": sorted(changed), **dict.fromkeys(changed, "")},
+    )
+    return changed
