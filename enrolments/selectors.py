@@ -322,7 +322,7 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
         EnrollmentStep(
             kind="details",
             title="Your details",
-            status=StepStatus.DONE if enrollment.details_completed_at else StepStatus.TODO,
+            status=StepStatus.DONE if enrollment.learner.details_completed_at else StepStatus.TODO,
         )
     ]
     versions: dict[int, list[StudentDocument]] = {}

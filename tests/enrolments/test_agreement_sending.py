@@ -21,6 +21,7 @@ from enrolments.models import EnrollmentState
 from enrolments.selectors import StepStatus, enrollment_steps
 from enrolments.services import enrollment_withdraw
 from enrolments.tasks import enrollment_agreements_send_task
+from learners.services import learner_national_id
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.documents import sha256_hex

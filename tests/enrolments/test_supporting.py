@@ -19,6 +19,7 @@ from enrolments.selectors import StepStatus, enrollment_steps, enrollments_lacki
 from enrolments.services import enrollment_details_save, enrollment_withdraw
 from enrolments.supporting import supporting_agreement_start
 from enrolments.tasks import supporting_agreements_send_task
+from learners.services import learner_national_id
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.documents import sha256_hex

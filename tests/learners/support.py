@@ -21,3 +21,11 @@ def details_of(**changes: Any) -> dict[str, Any]:
     form = LearnerDetailsForm({**FORM_DETAILS, **changes})
     assert form.is_valid(), form.errors
     return form.details()
+
+
+def sa_id_number(serial: int, birth: str = "950612") -> str:
+    """A valid South African ID number, different for each `serial` (0 to 9999)."""
+    from stdnum import luhn
+
+    body = f"{birth}{serial:04d}08"
+    return body + luhn.calc_check_digit(body)
