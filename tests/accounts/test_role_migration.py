@@ -34,6 +34,12 @@ ACCESS_BEFORE = {
     "signing.manage_certificate": {"super_admin"},
     "integrations.configure_gateway": {"super_admin"},
     "tenants.manage_institution": {"super_admin"},
+    # Learners came after the roles: admins manage them, verifiers see them (and, audited,
+    # their ID numbers) to review their documents.
+    "learners.view_learners": ADMINS | {"verifier"},
+    "learners.view_national_id": ADMINS | {"verifier"},
+    "learners.manage_learners": ADMINS,
+    "learners.merge_learners": ADMINS,
 }
 PEOPLE = [
     ["super_admin"],

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.cohortly.example:6379/0",
     "EMAIL_URL": "smtp://mail.cohortly.example:25",
     "INTEGRATIONS_ENCRYPTION_KEY": "1PT3S7Mz2cQ3Jpc3nX7Zt3hm0y8qQWb7m2wQ4s8Rk1U=",
+    "LEARNER_MASTER_KEYS": "q5ck8vP0eRk1lJ7yH3mZb2xT9wN4sF6uA8dG0cE2iLo=",
     "CLAMAV_ADDRESS": "clamav.cohortly.example:3310",
 }
 
@@ -51,7 +52,14 @@ def test_production_passes_the_deployment_checklist():
 
 
 @pytest.mark.parametrize(
-    "variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "INTEGRATIONS_ENCRYPTION_KEY"]
+    "variable",
+    [
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "INTEGRATIONS_ENCRYPTION_KEY",
+        "LEARNER_MASTER_KEYS",
+    ],
 )
 def test_production_refuses_to_start_without(variable):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}

@@ -18,6 +18,7 @@ from signing.services.completion import submitter_sign, submitter_sign_in_place
 from signing.services.links import link_issue
 from sponsors.services import cohort_sponsor_set, sponsor_create
 from tests.factories import PASSWORD, CohortFactory, UserFactory
+from tests.learners.support import sa_id_number
 from tests.signing.conftest import pdf_text, pdf_text_contains, token_from
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_the_signatory_countersigns_the_chosen_agreements_in_bulk_each_sealed(
     sponsored, enrol, admin, admin_client, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        enrollments = [enrol(cohort=sponsored, id_number="9506120001083") for _ in range(3)]
+        enrollments = [enrol(cohort=sponsored, id_number=sa_id_number(n)) for n in range(3)]
     submissions = []
     for enrollment in enrollments:
         with django_capture_on_commit_callbacks(execute=True):
@@ -217,9 +218,9 @@ def test_a_bulk_countersigning_is_shared_out_in_parts_and_done_when_the_last_par
     sponsored, enrol, admin, monkeypatch, django_capture_on_commit_callbacks
 ):
     submissions = []
-    for _ in range(3):
+    for n in range(3):
         with django_capture_on_commit_callbacks(execute=True):
-            enrollment = enrol(cohort=sponsored, id_number="9506120001083")
+            enrollment = enrol(cohort=sponsored, id_number=sa_id_number(n))
         with django_capture_on_commit_callbacks(execute=True):
             submission = _student_signs(enrollment)
         _sponsor_signs(submission)
@@ -266,9 +267,9 @@ def test_a_bulk_countersigning_is_shared_out_in_parts_and_done_when_the_last_par
 
 def _waiting_for_the_institution(cohort, enrol, count, django_capture_on_commit_callbacks):
     submissions = []
-    for _ in range(count):
+    for n in range(count):
         with django_capture_on_commit_callbacks(execute=True):
-            enrollment = enrol(cohort=cohort, id_number="9506120001083")
+            enrollment = enrol(cohort=cohort, id_number=sa_id_number(n))
         with django_capture_on_commit_callbacks(execute=True):
             submission = _student_signs(enrollment)
         _sponsor_signs(submission)

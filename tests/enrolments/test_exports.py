@@ -95,7 +95,7 @@ def test_the_export_gives_the_details_the_student_entered_with_their_labels(stud
         if r["Full name"] == "Ben Waitingstudent"
     ]
 
-    assert row["City or town where you live"] == "Soweto"
+    assert row["City or town"] == "Soweto"
     assert row["Gender"] == "Female"
     assert row["Population group"] == "Prefer not to say"
     assert row["Highest qualification"] == "Matric (National Senior Certificate) or equivalent"

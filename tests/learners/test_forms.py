@@ -8,7 +8,7 @@ import pytest
 from learners.forms import LearnerDetailsForm
 from learners.models import Learner
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("institution")]
 
 TODAY = datetime.date(2026, 11, 22)
 # 12 April 1999, sequence 5xxx (male), citizen, valid Luhn check digit.

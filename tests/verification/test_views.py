@@ -158,8 +158,10 @@ def test_the_review_page_shows_the_document_beside_the_students_details(
     file_url = reverse("verification:document_file", args=[document.pk])
     assert f'<img src="{file_url}"' in page
     assert 'data-zoom="in"' in page
-    # The ID number's implications beside what the student entered, the mismatch flagged.
-    assert ID_NUMBER in page
+    # The ID number's implications beside what the student entered, the mismatch flagged; the
+    # number itself masked.
+    assert ID_NUMBER not in page
+    assert f"•••• {ID_NUMBER[-4:]}" in page
     assert "1 January 1990" in page
     assert "South African citizen" in page
     assert re.search(r'<tr class="table-danger">\s*<th[^>]*>Gender</th>\s*<td>Female</td>', page)
