@@ -25,7 +25,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+
+from tenants.db import tenant_connection
 
 WRAP_CONTEXT = b"cohortly-learner-data-key"
 NUMBER_CONTEXT = b"cohortly-national-id"
@@ -137,7 +139,7 @@ def keys_forget() -> None:
 
 
 def _keys(*, model: Any = None, reload: bool = False) -> InstitutionKeys:
-    schema = connection.schema_name
+    schema = tenant_connection.schema_name
     if not reload and schema in _loaded:
         return _loaded[schema]
     model = model or _data_key_model()

@@ -74,7 +74,8 @@ def national_id_holder(
     )
     if excluding is not None:
         holders = holders.exclude(pk=excluding.pk)
-    return holders.first()
+    holder: Learner | None = holders.first()
+    return holder
 
 
 def national_id_taken_error(holder: Learner) -> ValidationError:
@@ -144,21 +145,21 @@ def learner_for_user(user: User, *, actor: User | None, id_number: str = "") -> 
     """The learner whose account `user` is, made now (from the account's name and e-mail, with
     an ID number the admin typed) if there is none yet. In the caller's transaction; the
     caller has checked that `actor` may enrol."""
-    learner = Learner.objects.select_for_update().filter(user=user).first()
-    if learner is not None:
-        if id_number and not learner.national_id_hash:
-            changed = learner_national_id_set(learner, kind=IdentityType.SA_ID, number=id_number)
-            learner.updated_by = actor
-            learner.save()
+    existing: Learner | None = Learner.objects.select_for_update().filter(user=user).first()
+    if existing is not None:
+        if id_number and not existing.national_id_hash:
+            changed = learner_national_id_set(existing, kind=IdentityType.SA_ID, number=id_number)
+            existing.updated_by = actor
+            existing.save()
             audit_record(
                 actor=actor,
                 action="learner.changed",
-                entity=learner,
+                entity=existing,
                 new_values=dict.fromkeys(changed, ""),
             )
-        return learner
+        return existing
     first_name, last_name = names_split(user.full_name)
-    learner = Learner(
+    learner: Learner = Learner(
         user=user,
         first_name=first_name,
         last_name=last_name,
