@@ -272,7 +272,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     page.get_by_label("South African ID number").fill(THANDI_ID)
     page.get_by_role("button", name="Save your details").click()
     expect(page.get_by_role("alert")).to_contain_text("Your details are saved.")
-    expect(page.get_by_text("2000-03-15")).to_be_visible()
+    expect(page.get_by_text("15 March 2000")).to_be_visible()
     expect(page.get_by_text("1 of 4 steps done")).to_be_visible()
 
     # Each required document, with the file picker.

@@ -109,7 +109,7 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     checker.look("details-errors")
     fill_in_details(page, "9904125800080")
     expect(page.get_by_text("Your details are saved.")).to_be_visible()
-    expect(page.get_by_text("1999-04-12")).to_be_visible()
+    expect(page.get_by_text("12 April 1999")).to_be_visible()
     expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
 
     # The ID with the file picker, through htmx: the card is replaced in place and the progress
