@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp://mail.cohortly.example:25",
     "INTEGRATIONS_ENCRYPTION_KEY": "1PT3S7Mz2cQ3Jpc3nX7Zt3hm0y8qQWb7m2wQ4s8Rk1U=",
     "CLAMAV_ADDRESS": "clamav.cohortly.example:3310",
+    "LEARNER_MASTER_KEYS": "q2Vh0cXq6JbN0d8mC3hM1Jb3M3vQ0m4yS1b4nWk9yZw=",
 }
 
 
@@ -51,7 +52,14 @@ def test_production_passes_the_deployment_checklist():
 
 
 @pytest.mark.parametrize(
-    "variable", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "INTEGRATIONS_ENCRYPTION_KEY"]
+    "variable",
+    [
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "INTEGRATIONS_ENCRYPTION_KEY",
+        "LEARNER_MASTER_KEYS",
+    ],
 )
 def test_production_refuses_to_start_without(variable):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
