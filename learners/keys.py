@@ -32,9 +32,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django_tenants.utils import get_public_schema_name
 
+from tenants.db import tenant_connection
 from tenants.services import POOL_PREFIX
 
 WRAP_CONTEXT = b"cohortly-learner-data-key"
@@ -132,7 +133,7 @@ def _data_key_model() -> Any:
 def _schema_check() -> None:
     """Keys belong to one institution: never to the template schema or a pooled clone of it,
     which every new institution copies (it would share them), nor to the public schema."""
-    schema = connection.schema_name
+    schema = tenant_connection.schema_name
     if schema in (settings.TENANT_BASE_SCHEMA, get_public_schema_name()) or schema.startswith(
         POOL_PREFIX
     ):
@@ -196,7 +197,7 @@ def keys_forget() -> None:
 
 
 def _keys(*, model: Any = None, reload: bool = False) -> InstitutionKeys:
-    schema = connection.schema_name
+    schema = tenant_connection.schema_name
     if not reload and schema in _loaded:
         return _loaded[schema]
     model = model or _data_key_model()
