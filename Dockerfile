@@ -31,7 +31,7 @@ COPY . .
 # production settings load for collectstatic and are never used at run time.
 RUN DJANGO_ENV=production SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
     DATABASE_URL=postgres://unused@localhost/unused REDIS_URL=redis://localhost:6379/0 \
-    EMAIL_URL=consolemail:// \
+    EMAIL_URL=consolemail:// LEARNER_MASTER_KEYS= \
     python manage.py collectstatic --noinput \
     && mkdir -p /data/media \
     && chown cohortly:cohortly /data/media

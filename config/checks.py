@@ -1,8 +1,10 @@
 """System checks for a deployment (`manage.py check --deploy`)."""
 
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from enrolments.scanning import clamav_address
+from learners.keys import master_keys
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -20,4 +22,15 @@ def virus_scanner_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
                 id="cohortly.W001",
             )
         ]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def learner_master_keys_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Every command refuses to run (migrate_platform first, before a release starts) with a
+    master key that cannot be used: ID numbers could be neither written nor read."""
+    try:
+        master_keys()
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="cohortly.E002")]
     return []

@@ -9,10 +9,16 @@ so a new master key can be brought in before the old one goes):
   the institution and findable without decrypting anything.
 
 Outside production the master key is derived from SECRET_KEY; the settings refuse to start
-production without LEARNER_MASTER_KEYS.
+production without LEARNER_MASTER_KEYS, and the system check `cohortly.E002` (config.checks)
+refuses a malformed one.
+
+Rotation (learners.services.learner_keys_rotate) re-wraps a schema's keys under the current
+master key and adds an encryption key version; `learner_ids_reencrypt` then moves every number
+to it. The lookup key is not rotated: every keyed hash would change with it.
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -25,9 +31,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django_tenants.utils import get_public_schema_name
 
 from tenants.db import tenant_connection
+from tenants.services import POOL_PREFIX
 
 WRAP_CONTEXT = b"cohortly-learner-data-key"
 NUMBER_CONTEXT = b"cohortly-national-id"
@@ -40,15 +49,33 @@ class KeyUnavailable(RuntimeError):
     data key was destroyed."""
 
 
+def _master_key_decode(encoded: str, position: int) -> bytes:
+    """One configured master key, or ImproperlyConfigured naming it by position (never by
+    value: the message may reach a log)."""
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ImproperlyConfigured(
+            f"LEARNER_MASTER_KEYS: key {position} is not 32 bytes encoded in base64 (make one "
+            "with: python -c 'import base64, os; "
+            "print(base64.b64encode(os.urandom(32)).decode())')."
+        )
+    return key
+
+
 def master_keys() -> list[bytes]:
     """LEARNER_MASTER_KEYS (base64, 32 bytes each; the first is current), or in development
-    and tests one key derived from SECRET_KEY."""
+    and tests one key derived from SECRET_KEY. ImproperlyConfigured for a malformed key, or
+    none in production."""
     configured = getattr(settings, "LEARNER_MASTER_KEYS", [])
     if configured:
-        keys = [base64.b64decode(key) for key in configured]
-        if any(len(key) != 32 for key in keys):
-            raise ValueError("Each of LEARNER_MASTER_KEYS must be 32 bytes, base64-encoded.")
-        return keys
+        return [_master_key_decode(key, position) for position, key in enumerate(configured, 1)]
+    if settings.PRODUCTION:
+        raise ImproperlyConfigured(
+            "LEARNER_MASTER_KEYS is empty: production needs at least one master key."
+        )
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"cohortly-learner-master"
     ).derive(settings.SECRET_KEY.encode())
@@ -103,8 +130,19 @@ def _data_key_model() -> Any:
     return DataKey
 
 
+def _schema_check() -> None:
+    """Keys belong to one institution: never to the template schema or a pooled clone of it,
+    which every new institution copies (it would share them), nor to the public schema."""
+    schema = tenant_connection.schema_name
+    if schema in (settings.TENANT_BASE_SCHEMA, get_public_schema_name()) or schema.startswith(
+        POOL_PREFIX
+    ):
+        raise KeyUnavailable(f"The schema {schema} is no institution's: it gets no data keys.")
+
+
 def data_key_create(purpose: str, *, model: Any = None) -> Any:
     """A new key for `purpose` (the next version), wrapped by the current master key."""
+    _schema_check()
     model = model or _data_key_model()
     master = master_keys()[0]
     latest = model.objects.filter(purpose=purpose).order_by("-version").first()
@@ -131,6 +169,26 @@ def data_keys_ensure(*, model: Any = None) -> None:
                 data_key_create(purpose, model=model)
         except IntegrityError:
             pass  # another process made version 1 first
+
+
+def data_keys_rewrap() -> int:
+    """Wrap again, under the current master key, every key of this schema that another master
+    key wrapped; the keys themselves do not change. In the caller's transaction, with the rows
+    locked. Returns how many were re-wrapped."""
+    model = _data_key_model()
+    master = master_keys()[0]
+    fingerprint = master_fingerprint(master)
+    rewrapped = 0
+    # Every row locked, not only those to re-wrap: two rotations at once take turns.
+    for row in model.objects.select_for_update().order_by("pk"):
+        if row.master_fingerprint == fingerprint:
+            continue
+        row.wrapped_key = key_wrap(key_unwrap(row.wrapped_key, row.master_fingerprint), master)
+        row.master_fingerprint = fingerprint
+        row.save(update_fields=["wrapped_key", "master_fingerprint"])
+        rewrapped += 1
+    keys_forget()
+    return rewrapped
 
 
 def keys_forget() -> None:
@@ -207,3 +265,11 @@ def national_id_decrypt(blob: bytes | memoryview, *, model: Any = None) -> str:
 def encrypted_version(blob: bytes | memoryview) -> int:
     (version,) = _VERSION.unpack(bytes(blob)[: _VERSION.size])
     return version
+
+
+def national_id_reencrypt(blob: bytes | memoryview) -> bytes | None:
+    """The number of `blob` encrypted again under the current encryption key version, or None
+    when it already is."""
+    if encrypted_version(blob) == _keys().current_version:
+        return None
+    return national_id_encrypt(national_id_decrypt(blob))

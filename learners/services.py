@@ -1,7 +1,8 @@
 """Every write to a learner: each checks permission, runs in one transaction (or the caller's)
 and records its audit event, which names the fields that changed, never their values."""
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,8 +11,19 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
-from learners.keys import national_id_decrypt, national_id_digest, national_id_encrypt
-from learners.models import IdentityType, Learner
+from learners.keys import (
+    data_key_create,
+    data_keys_ensure,
+    data_keys_rewrap,
+    keys_forget,
+    master_fingerprint,
+    master_keys,
+    national_id_decrypt,
+    national_id_digest,
+    national_id_encrypt,
+    national_id_reencrypt,
+)
+from learners.models import IdentityType, KeyPurpose, Learner
 
 # The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
 DETAIL_FIELDS = (
@@ -201,3 +213,84 @@ def learner_details_save(*, learner: Learner, actor: User, details: dict[str, An
         new_values={"fields": sorted(changed), **dict.fromkeys(changed, "")},
     )
     return changed
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    rewrapped: int
+    encryption_version: int
+    master_fingerprint: str
+
+
+def learner_keys_rotate() -> KeyRotation:
+    """Rotate this institution's keys (the `learner_keys_rotate` command, run by the operator):
+    every data key is wrapped again under the current master key, so that an older master key
+    can then be withdrawn, and a new encryption key version encrypts from now on; older
+    versions keep decrypting. Running it again does no harm: it adds another version."""
+    with transaction.atomic(durable=True):
+        data_keys_ensure()
+        rewrapped = data_keys_rewrap()
+        key = data_key_create(KeyPurpose.ENCRYPTION)
+        rotation = KeyRotation(
+            rewrapped=rewrapped,
+            encryption_version=key.version,
+            master_fingerprint=master_fingerprint(master_keys()[0]),
+        )
+        audit_record(
+            action="learner.keys_rotated",
+            entity=key,
+            new_values={
+                "rewrapped": rotation.rewrapped,
+                "encryption_version": rotation.encryption_version,
+                "master_fingerprint": rotation.master_fingerprint,
+            },
+        )
+    return rotation
+
+
+@dataclass(frozen=True)
+class Reencryption:
+    reencrypted: int
+    already_current: int
+
+
+def learner_ids_reencrypt(*, batch_size: int = 1000) -> Reencryption:
+    """Encrypt every learner's number of this institution again under the current encryption
+    key version (after a rotation, before an old data key is destroyed). Each batch is its own
+    transaction with its rows locked and its audit event, so a long run holds no lock for
+    long and an interrupted one resumes where it stopped."""
+    keys_forget()  # another process may have rotated: start from the stored keys
+    reencrypted = already_current = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic(durable=True):
+            batch = list(
+                Learner.objects.select_for_update()
+                .filter(pk__gt=last_pk, national_id_encrypted__isnull=False)
+                .order_by("pk")
+                .only("pk", "national_id_encrypted")[:batch_size]
+            )
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            changed = []
+            for learner in batch:
+                blob = national_id_reencrypt(cast(bytes, learner.national_id_encrypted))
+                if blob is None:
+                    already_current += 1
+                    continue
+                learner.national_id_encrypted = blob
+                changed.append(learner)
+            if changed:
+                Learner.objects.bulk_update(changed, ["national_id_encrypted"])
+                audit_record(
+                    action="learner.national_ids_reencrypted",
+                    entity_type=Learner._meta.label_lower,
+                    new_values={
+                        "learners": len(changed),
+                        "first_pk": changed[0].pk,
+                        "last_pk": changed[-1].pk,
+                    },
+                )
+            reencrypted += len(changed)
+    return Reencryption(reencrypted=reencrypted, already_current=already_current)

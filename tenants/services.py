@@ -22,6 +22,7 @@ from notifications.services import email_enqueue
 from tenants.directory import email_directory_hash
 from tenants.models import Domain, Institution
 from tenants.selectors import institutions_for_email_hash
+from tenants.signals import institution_provisioned
 from tenants.sites import institution_domain, institution_url, site_url
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ def institution_provision(
                 email=admin_email, full_name=admin_name, roles=[SystemRole.SUPER_ADMIN], actor=None
             )
             certificate_for_institution()  # the key pair that seals its signed agreements
+            institution_provisioned.send(sender=Institution, institution=institution)
         refill_schema_pool.delay_on_commit()
     return institution
 

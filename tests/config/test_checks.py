@@ -38,3 +38,28 @@ def test_production_without_a_scanner_fails_the_deployment_checklist():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
     assert "cohortly.W001" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [["not base64!"], ["c2hvcnQ="], [PRODUCTION_ENV["LEARNER_MASTER_KEYS"], "dG9vIHNob3J0"]],
+)
+def test_a_malformed_master_key_is_an_error_for_every_command(settings, keys):
+    settings.LEARNER_MASTER_KEYS = keys
+    errors = [message for message in run_checks() if message.id == "cohortly.E002"]
+    assert len(errors) == 1
+    assert f"key {len(keys)} is not 32 bytes encoded in base64" in errors[0].msg
+    assert keys[-1] not in errors[0].msg
+
+
+def test_production_refuses_to_start_with_an_empty_master_key_list():
+    result = manage("migrate_platform", env={**PRODUCTION_ENV, "LEARNER_MASTER_KEYS": ""})
+    assert result.returncode != 0
+    assert "cohortly.E002" in result.stderr
+    assert "LEARNER_MASTER_KEYS is empty" in result.stderr
+
+
+def test_production_refuses_to_start_with_a_malformed_master_key():
+    result = manage("check", env={**PRODUCTION_ENV, "LEARNER_MASTER_KEYS": "c2hvcnQ="})
+    assert result.returncode != 0
+    assert "LEARNER_MASTER_KEYS: key 1 is not 32 bytes" in result.stderr
