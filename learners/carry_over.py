@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from learners.keys import national_id_decrypt, national_id_digest, national_id_encrypt
+from learners.services import names_split
 
 # student_data keys that become learner fields of the same name.
 PLAIN_KEYS = (
@@ -25,13 +26,6 @@ PLAIN_KEYS = (
     "citizenship",
 )
 STARTED_STATES = ("in_progress", "complete")
-
-
-def _names(full_name: str) -> tuple[str, str]:
-    words = full_name.split()
-    if len(words) < 2:
-        return (" ".join(words), "")
-    return (" ".join(words[:-1]), words[-1])
 
 
 def _birth_date(value: Any) -> datetime.date | None:
@@ -77,7 +71,7 @@ def learners_from_student_data(
                     )
                 values[key] = value
                 source[key] = enrollment.pk
-        first_name, last_name = _names(user.full_name)
+        first_name, last_name = names_split(user.full_name)
         started = any(enrollment.state in STARTED_STATES for enrollment in group)
         learner = Learner(
             user=user,

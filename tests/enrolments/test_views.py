@@ -15,21 +15,13 @@ from enrolments.models import EnrollmentState
 from enrolments.services import enrollment_withdraw
 from tests.factories import CohortFactory, UserFactory
 from tests.files import PDF_BYTES
+from tests.learners.support import FORM_DETAILS
 
 from .conftest import upload_url
 
 pytestmark = pytest.mark.django_db
 
-DETAILS = {
-    "id_number": "9904125800080",
-    "date_of_birth": "",
-    "gender": "",
-    "race": "coloured",
-    "disability": "hearing",
-    "city": "Cape Town",
-    "home_language": "afrikaans",
-    "highest_qualification": "diploma",
-}
+DETAILS = FORM_DETAILS
 
 
 def _urls(enrollment) -> list[str]:
