@@ -18,7 +18,6 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.cohortly.example:6379/0",
     "EMAIL_URL": "smtp://mail.cohortly.example:25",
     "INTEGRATIONS_ENCRYPTION_KEY": "1PT3S7Mz2cQ3Jpc3nX7Zt3hm0y8qQWb7m2wQ4s8Rk1U=",
-    "LEARNER_MASTER_KEYS": "q5ck8vP0eRk1lJ7yH3mZb2xT9wN4sF6uA8dG0cE2iLo=",
     "CLAMAV_ADDRESS": "clamav.cohortly.example:3310",
     "LEARNER_MASTER_KEYS": "q2Vh0cXq6JbN0d8mC3hM1Jb3M3vQ0m4yS1b4nWk9yZw=",
 }
