@@ -216,7 +216,7 @@ def learner_create(*, actor: User, names: dict[str, str], details: dict[str, Any
     )
     with transaction.atomic(durable=True):
         learner: Learner = Learner(created_by=actor, updated_by=actor, **names)
-        learner.full_clean(validate_constraints=False)
+        learner.full_clean(exclude=["status"], validate_constraints=False)
         learner.save()
         given = sorted(name for name in NAME_FIELDS if names.get(name))
         audit_record(
@@ -242,7 +242,7 @@ def learner_update(
         for name in renamed:
             setattr(learner, name, names[name])
         if renamed:
-            learner.full_clean(validate_constraints=False)
+            learner.full_clean(exclude=["status"], validate_constraints=False)
             audit_record(
                 actor=actor,
                 action="learner.changed",
