@@ -263,7 +263,7 @@ def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
     )
     with transaction.atomic(durable=True):
         locked = (
-            Learner.objects.select_for_update()
+            Learner.objects.select_for_update(of=("self",))
             .select_related("user")
             .in_bulk(sorted({keep.pk, other.pk}))
         )

@@ -134,7 +134,8 @@ def test_the_learner_page_shows_enrolments_documents_consents_and_trail(admin_cl
     text = admin_client.get(f"/learners/{learner.pk}/").content.decode()
     assert enrollment.cohort.name in text
     assert "South African ID or passport" in text
-    assert "Sharing my details with my sponsor" in text and "Withdrawn" in text
+    assert "Sharing my details with my sponsor" in text
+    assert "Withdrawn" in text
     assert "learner.created" in text
     assert f"•••• {learner.national_id_last4}" in text
     assert sa_id_number(42) not in text
