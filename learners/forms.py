@@ -430,9 +430,7 @@ class LearnerSearchForm(FilterForm):
         required=False,
         label="Search",
         max_length=100,
-        widget=forms.TextInput(
-            attrs={"placeholder": "Name, e-mail or last 4 digits of the ID number"}
-        ),
+        widget=forms.TextInput(attrs={"placeholder": "Name, e-mail or last 4 ID digits"}),
     )
 
 
@@ -441,7 +439,7 @@ class LearnerFilterForm(LearnerSearchForm):
 
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "Any status but archived"), *LearnerStatus.choices],
+        choices=[("", "Not archived"), *LearnerStatus.choices],
         error_messages={"invalid_choice": "Choose a status from the list."},
     )
     cohort = forms.TypedChoiceField(
