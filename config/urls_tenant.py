@@ -24,6 +24,7 @@ urlpatterns = [
     path("sponsors/", include("sponsors.urls")),
     path("sponsor/", include("sponsors.public_urls")),
     path("review/", include("verification.urls")),
+    path("learners/", include("learners.urls")),
     path("integrations/", include("integrations.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("settings/seal/", tenant_views.institution_seal_upload, name="institution_seal_upload"),

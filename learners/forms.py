@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from stdnum.za import idnr
 
+from accounts.lists import FilterForm
 from learners.choices import (
     Disability,
     Gender,
@@ -23,7 +24,8 @@ from learners.choices import (
     Race,
     id_number_clean,
 )
-from learners.models import IdentityType, Learner
+from learners.models import IdentityType, Learner, LearnerStatus
+from learners.selectors import learner_cohort_choices, program_type_choices
 from learners.services import learner_national_id, national_id_holder, national_id_taken_error
 
 # ICAO 9303 passport numbers: up to nine characters in the machine-readable zone, some
@@ -390,3 +392,73 @@ class LearnerDetailsForm(forms.Form):
         elif self.learner is not None and self.learner.national_id_type == IdentityType.PASSPORT:
             details["citizenship"] = ""
         return details
+
+
+class LearnerNamesForm(forms.Form):
+    """Who the learner is and how to reach them, beside LearnerDetailsForm on the staff's
+    learner form (learners.services.NAME_FIELDS)."""
+
+    first_name = forms.CharField(
+        label="First names", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    last_name = forms.CharField(
+        label="Surname",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    email = forms.EmailField(
+        label="E-mail address",
+        required=False,
+        help_text="Where the learner is reached; their account's address may differ.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, learner: Learner | None = None, **kwargs: Any) -> None:
+        if learner is not None and "initial" not in kwargs:
+            kwargs["initial"] = {name: getattr(learner, name) for name in self.base_fields}
+        super().__init__(*args, **kwargs)
+
+    def names(self) -> dict[str, str]:
+        return {name: " ".join(self.cleaned_data[name].split()) for name in self.base_fields}
+
+
+class LearnerSearchForm(FilterForm):
+    """The search box of the learners list, and of the merge's choice of the other record."""
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Name, e-mail or last 4 ID digits"}),
+    )
+
+
+class LearnerFilterForm(LearnerSearchForm):
+    """The learners list's search and filters (learners.selectors.learner_list_for_staff)."""
+
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Not archived"), *LearnerStatus.choices],
+        error_messages={"invalid_choice": "Choose a status from the list."},
+    )
+    cohort = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a cohort from the list."},
+    )
+    program_type = forms.ChoiceField(
+        label="Programme",
+        required=False,
+        error_messages={"invalid_choice": "Choose a programme from the list."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cohort = self.fields["cohort"]
+        assert isinstance(cohort, forms.TypedChoiceField)
+        cohort.choices = [("", "Any cohort"), *learner_cohort_choices()]
+        program_type = self.fields["program_type"]
+        assert isinstance(program_type, forms.ChoiceField)
+        program_type.choices = [("", "Any programme"), *program_type_choices()]

@@ -1,10 +1,21 @@
-"""Reads about learners that pages use."""
+"""Reads about learners that pages use.
 
-from django.db.models import TextChoices
+Learners sit below cohorts and enrolments (the import contracts in pyproject.toml): what a
+learner page shows of them is reached through the relations that point here
+(`Learner.enrollments`, and on from there), never by importing their models."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Field, Q, QuerySet, TextChoices, Value
+from django.db.models.functions import Concat
 from django.utils.formats import date_format
 
+from audit.models import AuditEvent
+from audit.selectors import audit_event_list
 from learners.choices import Disability, Gender, HomeLanguage, Qualification, Race
-from learners.models import Learner
+from learners.models import Learner, LearnerConsent, LearnerStatus
+from signing.models import Submission
 
 # What a learner's details summary shows, in order, with the vocabulary of stored values.
 # Race and disability (special personal information) only where `demographics` is asked for.
@@ -50,3 +61,240 @@ def learner_details_rows(
         if text or empty is not None:
             rows.append((label, text or str(empty)))
     return rows
+
+
+def program_type_choices() -> list[tuple[str, str]]:
+    """The cohorts' programme types (Cohort.program_type), for the list's filter."""
+    enrollment = Learner._meta.get_field("enrollments").related_model
+    cohort = enrollment._meta.get_field("cohort").related_model
+    field = cohort._meta.get_field("program_type")
+    assert isinstance(field, Field)
+    return [(str(value), str(label)) for value, label in field.flatchoices]
+
+
+def learner_cohort_choices() -> list[tuple[int, str]]:
+    """The cohorts anyone is enrolled in, by name, for the list's filter: one query."""
+    rows = (
+        Learner.objects.filter(enrollments__isnull=False)
+        .values_list("enrollments__cohort_id", "enrollments__cohort__name")
+        .distinct()
+        .order_by("enrollments__cohort__name", "enrollments__cohort_id")
+    )
+    return [(pk, name) for pk, name in rows]
+
+
+# How many characters of a number are kept in clear (Learner.national_id_last4).
+LAST_CHARACTERS = 4
+
+
+def _last_characters(search: str) -> str:
+    """`search` read as the last four characters of an ID or passport number (with a digit in
+    them, so that a four-letter name is not one), or nothing. A whole number is never looked
+    up by a search box."""
+    term = "".join(search.split()).upper()
+    if len(term) == LAST_CHARACTERS and term.isalnum() and any(c.isdigit() for c in term):
+        return term
+    return ""
+
+
+def learner_list_for_staff(
+    *, search: str = "", status: str = "", cohort: int | None = None, program_type: str = ""
+) -> QuerySet[Learner]:
+    """The learners list, each row with its number of enrolments, in one query whatever the
+    page size. `search` matches a name, an e-mail address or the last four characters of the
+    number. Archived records (e.g. the other side of a merge) only when asked for."""
+    learners: QuerySet[Learner] = Learner.objects.annotate(enrollment_count=Count("enrollments"))
+    if status:
+        learners = learners.filter(status=status)
+    else:
+        learners = learners.exclude(status=LearnerStatus.ARCHIVED)
+    if search:
+        term = " ".join(search.split())
+        matches = Q(whole_name__icontains=term) | Q(email__icontains=term)
+        matches |= Q(user__email__icontains=term)
+        if last := _last_characters(term):
+            matches |= Q(national_id_last4=last)
+        learners = learners.annotate(
+            whole_name=Concat("first_name", Value(" "), "last_name")
+        ).filter(matches)
+    if cohort is not None:
+        learners = learners.filter(
+            pk__in=Learner.objects.filter(enrollments__cohort_id=cohort).values("pk")
+        )
+    if program_type:
+        learners = learners.filter(
+            pk__in=Learner.objects.filter(enrollments__cohort__program_type=program_type).values(
+                "pk"
+            )
+        )
+    return learners.order_by("last_name", "first_name", "pk")
+
+
+def learner_for_staff(*, pk: int) -> Learner:
+    """One learner with their account and who made and last changed the record
+    (Learner.DoesNotExist if there is none)."""
+    learner: Learner = Learner.objects.select_related("user", "created_by", "updated_by").get(pk=pk)
+    return learner
+
+
+def learner_enrollments(learner: Learner) -> list[Any]:
+    """The learner's enrolments across cohorts, newest first, each with its cohort and its
+    documents (every version, newest first, with its type): three queries."""
+    return list(
+        learner.enrollments.select_related("cohort")
+        .prefetch_related("documents__document_type")
+        .order_by("-invited_at", "-pk")
+    )
+
+
+def enrollments_documents(enrollments: list[Any]) -> list[Any]:
+    """The documents of enrolments from `learner_enrollments` (no query: prefetched), newest
+    enrolment first; each knows its enrolment and cohort."""
+    return [document for enrollment in enrollments for document in enrollment.documents.all()]
+
+
+def learner_agreements(enrollments: list[Any]) -> list[Submission]:
+    """What was sent for signing for these enrolments (each main agreement and supporting
+    agreement), newest first, each with `enrollment` set to the enrolment it is part of: two
+    queries."""
+    if not enrollments:
+        return []
+    by_pk = {str(enrollment.pk): enrollment for enrollment in enrollments}
+    supporting_model = enrollments[0].supporting_agreements.model
+    supporting = {
+        str(pk): by_pk[str(enrollment_id)]
+        for pk, enrollment_id in supporting_model._default_manager.filter(
+            enrollment_id__in=[enrollment.pk for enrollment in enrollments]
+        ).values_list("pk", "enrollment_id")
+    }
+    enrollment_type = enrollments[0]._meta.label_lower
+    supporting_type = supporting_model._meta.label_lower
+    submissions = list(
+        Submission.objects.filter(
+            Q(subject_type=enrollment_type, subject_id__in=by_pk)
+            | Q(subject_type=supporting_type, subject_id__in=supporting)
+        ).order_by("-created_at", "-pk")
+    )
+    for submission in submissions:
+        owners = by_pk if submission.subject_type == enrollment_type else supporting
+        submission.enrollment = owners[submission.subject_id]  # type: ignore[attr-defined]
+    return submissions
+
+
+def learner_consents(learner: Learner) -> QuerySet[LearnerConsent]:
+    """The learner's consent history, newest first, with who recorded each answer."""
+    return learner.consents.select_related("recorded_by").order_by("-recorded_at", "-pk")
+
+
+def learner_trail(learner: Learner) -> QuerySet[AuditEvent]:
+    """The audit events about the learner's record, newest first."""
+    return audit_event_list(entity_type=Learner._meta.label_lower, entity_id=str(learner.pk))
+
+
+# What a merge copies from the other record into the kept one where the kept one has nothing.
+MERGE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone_number",
+    "date_of_birth",
+    "gender",
+    "race",
+    "disability",
+    "citizenship",
+    "home_language",
+    "highest_qualification",
+    "address_line1",
+    "address_line2",
+    "city",
+    "province",
+    "postal_code",
+    "country",
+    "details_completed_at",
+)
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What merging `other` into `keep` does (learners.services.learner_merge does exactly
+    this, and refuses while there are `conflicts`). Field names, never values."""
+
+    keep: Learner
+    other: Learner
+    filled: list[str]
+    differing: list[str]
+    number_moves: bool
+    account_moves: bool
+    consent_kinds: list[str]
+    conflicts: list[str]
+
+    @staticmethod
+    def labels(names: list[str]) -> list[str]:
+        return [
+            "ID or passport number"
+            if name == "national_id"
+            else str(Learner._meta.get_field(name).verbose_name)
+            for name in names
+        ]
+
+    @property
+    def filled_labels(self) -> list[str]:
+        return self.labels(self.filled + (["national_id"] if self.number_moves else []))
+
+    @property
+    def differing_labels(self) -> list[str]:
+        return self.labels(self.differing)
+
+
+def _merge_conflicts(keep: Learner, other: Learner) -> list[str]:
+    if keep.pk == other.pk:
+        return ["A record cannot be merged with itself."]
+    conflicts = [
+        f"{learner.full_name or learner.email} (learner {learner.pk}) is archived: an archived "
+        "record is not merged."
+        for learner in (keep, other)
+        if learner.status == LearnerStatus.ARCHIVED
+    ]
+    if keep.user is not None and other.user is not None:
+        conflicts.append(
+            f"Both records have an account ({keep.user.email} and {other.user.email}), and a "
+            "person keeps one: these two cannot be merged."
+        )
+    shared = list(
+        keep.enrollments.filter(cohort__in=other.enrollments.values("cohort"))
+        .order_by("cohort__name")
+        .values_list("cohort__name", flat=True)
+    )
+    if shared:
+        conflicts.append(
+            f"Both records are enrolled in {', '.join(shared)}, and a learner is enrolled once "
+            "in a cohort: withdraw and keep one of the two before merging, or keep them apart."
+        )
+    return conflicts
+
+
+def learner_merge_plan(*, keep: Learner, other: Learner) -> MergePlan:
+    """What a merge of `other` into `keep` would move, fill and keep, and what stops it: one
+    query (the cohorts both are enrolled in) beyond the two records and their accounts."""
+    filled, differing = [], []
+    for name in MERGE_FIELDS:
+        kept, offered = getattr(keep, name), getattr(other, name)
+        if offered in ("", None):
+            continue
+        if kept in ("", None):
+            filled.append(name)
+        elif kept != offered and name != "details_completed_at":
+            differing.append(name)
+    both_numbered = bool(keep.national_id_hash and other.national_id_hash)
+    if both_numbered and keep.national_id_hash != other.national_id_hash:
+        differing.append("national_id")
+    return MergePlan(
+        keep=keep,
+        other=other,
+        filled=filled,
+        differing=differing,
+        number_moves=bool(other.national_id_hash and not keep.national_id_hash),
+        account_moves=other.user is not None and keep.user is None,
+        consent_kinds=sorted(set(other.consent_flags) - set(keep.consent_flags)),
+        conflicts=_merge_conflicts(keep, other),
+    )

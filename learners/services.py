@@ -24,6 +24,7 @@ from learners.keys import (
     national_id_reencrypt,
 )
 from learners.models import IdentityType, KeyPurpose, Learner
+from learners.selectors import learner_merge_plan
 
 # The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
 DETAIL_FIELDS = (
@@ -294,3 +295,119 @@ def learner_ids_reencrypt(*, batch_size: int = 1000) -> Reencryption:
                 )
             reencrypted += len(changed)
     return Reencryption(reencrypted=reencrypted, already_current=already_current)
+
+
+# What the staff's learner form names besides the details (LearnerDetailsForm).
+NAME_FIELDS = ("first_name", "last_name", "email")
+
+
+def learner_create(*, actor: User, names: dict[str, str], details: dict[str, Any]) -> Learner:
+    """An admin registers a learner who may have no account yet (a candidate): `names` as
+    NAME_FIELDS, `details` as LearnerDetailsForm.details(). A number another learner has is
+    refused naming them (learner_national_id_set)."""
+    permission_check(
+        actor=actor, permission="learners.manage_learners", action="learners.learner_create"
+    )
+    with transaction.atomic(durable=True):
+        learner: Learner = Learner(created_by=actor, updated_by=actor, **names)
+        learner.full_clean(exclude=["status"], validate_constraints=False)
+        learner.save()
+        given = sorted(name for name in NAME_FIELDS if names.get(name))
+        audit_record(
+            actor=actor,
+            action="learner.created",
+            entity=learner,
+            new_values={"fields": given, **dict.fromkeys(given, "")},
+        )
+        learner_details_save(learner=learner, actor=actor, details=details)
+    return learner
+
+
+def learner_update(
+    *, learner: Learner, actor: User, names: dict[str, str], details: dict[str, Any]
+) -> list[str]:
+    """An admin changes a learner's names, e-mail and details. The fields that changed."""
+    permission_check(
+        actor=actor, permission="learners.manage_learners", action="learners.learner_update"
+    )
+    with transaction.atomic(durable=True):
+        learner = Learner.objects.select_for_update().get(pk=learner.pk)
+        renamed = [name for name in NAME_FIELDS if getattr(learner, name) != names[name]]
+        for name in renamed:
+            setattr(learner, name, names[name])
+        if renamed:
+            learner.full_clean(exclude=["status"], validate_constraints=False)
+            audit_record(
+                actor=actor,
+                action="learner.changed",
+                entity=learner,
+                new_values={"fields": renamed, **dict.fromkeys(renamed, "")},
+            )
+        return renamed + learner_details_save(learner=learner, actor=actor, details=details)
+
+
+def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
+    """`other` is the same person as `keep`: their enrolments (and so their documents) and
+    consents move to `keep`, `keep`'s empty fields are filled from `other`, `other`'s account
+    moves when `keep` has none, and `other` is archived without a number (so that its hash is
+    free). Refused, with the reasons, while learners.selectors.learner_merge_plan finds
+    conflicts (both have an account; both are enrolled in one cohort)."""
+    permission_check(
+        actor=actor, permission="learners.merge_learners", action="learners.learner_merge"
+    )
+    with transaction.atomic(durable=True):
+        locked = (
+            Learner.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .in_bulk(sorted({keep.pk, other.pk}))
+        )
+        keep, other = locked[keep.pk], locked[other.pk]
+        plan = learner_merge_plan(keep=keep, other=other)
+        if plan.conflicts:
+            raise ValidationError(plan.conflicts, code="merge_conflict")
+        moved_enrollments = other.enrollments.update(learner=keep)
+        moved_consents = other.consents.update(learner=keep)
+        no_number = national_id_fields(kind="", country="", number="")
+        number = {name: getattr(other, name) for name in no_number}
+        account = other.user
+        # The other record lets go of its account and number first: both are unique.
+        for name, empty in no_number.items():
+            setattr(other, name, empty)
+        other.user = None
+        other.archive()
+        other.updated_by = actor
+        other.save()
+        for name in plan.filled:
+            setattr(keep, name, getattr(other, name))
+        if plan.number_moves:
+            for name, value in number.items():
+                setattr(keep, name, value)
+        if plan.account_moves:
+            keep.user = account
+        keep.consent_flags = {
+            **{kind: other.consent_flags[kind] for kind in plan.consent_kinds},
+            **keep.consent_flags,
+        }
+        keep.updated_by = actor
+        keep.save()
+        filled = plan.filled + (sorted(number) if plan.number_moves else [])
+        audit_record(
+            actor=actor,
+            action="learner.merged",
+            entity=keep,
+            new_values={
+                "merged_learner": other.pk,
+                "enrollments_moved": moved_enrollments,
+                "consents_moved": moved_consents,
+                "account_moved": plan.account_moves,
+                "fields": filled,
+                **dict.fromkeys(filled, ""),
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="learner.merged_away",
+            entity=other,
+            new_values={"kept_learner": keep.pk, "status": other.status},
+        )
+    return keep
