@@ -28,7 +28,11 @@ from enrolments.selectors import enrollment_supporting_all_signed
 from enrolments.uploads import enrollment_quota_check
 from integrations.services import sync_enqueue_for
 from learners.models import Learner
-from learners.services import learner_details_save, learner_for_user
+from learners.services import (
+    learner_activate_if_candidate,
+    learner_details_save,
+    learner_for_user,
+)
 from notifications.services import email_enqueue
 from signing.services.submissions import submissions_revoke_pending
 from tenants.db import tenant_connection
@@ -159,9 +163,11 @@ def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -
 
 
 def enrollment_start_if_waiting(enrollment: CohortEnrollment) -> None:
-    """A student's first step (details, a document, the signature) starts their enrolment."""
+    """A student's first step (details, a document, the signature) starts their enrolment,
+    and makes a candidate an active learner."""
     if enrollment.state == EnrollmentState.WAITING:
         enrollment.start()
+        learner_activate_if_candidate(enrollment.learner)
 
 
 def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:

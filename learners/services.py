@@ -23,7 +23,7 @@ from learners.keys import (
     national_id_encrypt,
     national_id_reencrypt,
 )
-from learners.models import IdentityType, KeyPurpose, Learner
+from learners.models import IdentityType, KeyPurpose, Learner, LearnerStatus
 from learners.selectors import learner_merge_plan
 
 # The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
@@ -185,6 +185,15 @@ def learner_for_user(user: User, *, actor: User | None, id_number: str = "") -> 
     learner.save()
     audit_record(actor=actor, action="learner.created", entity=learner, new_values={})
     return learner
+
+
+def learner_activate_if_candidate(learner: Learner) -> None:
+    """A candidate who starts an enrolment is an active learner. In the caller's transaction
+    (the student's first step is recorded on the enrolment)."""
+    if learner.status == LearnerStatus.CANDIDATE:
+        learner.activate()
+        learner.save(update_fields=["status", "updated_at"])
+        audit_record(action="learner.activated", entity=learner)
 
 
 def learner_details_save(*, learner: Learner, actor: User, details: dict[str, Any]) -> list[str]:

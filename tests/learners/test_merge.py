@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _consent(learner, kind=ConsentKind.DATA_PROCESSING) -> LearnerConsent:
+    learner.refresh_from_db()
     learner.consent_flags = {kind: {"given": True, "version": "v1"}}
     learner.save(update_fields=["consent_flags"])
     return LearnerConsent.objects.create(
