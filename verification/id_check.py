@@ -1,6 +1,6 @@
 """What a South African ID number says about its holder, set beside what the student entered,
 so that a reviewer looking at an ID document sees at once whether the details agree. It works on
-the decrypted number and shows only its last four digits (`masked`)."""
+the decrypted number; pages show the number itself masked (templates/learners/_national_id.html)."""
 
 import datetime
 from dataclasses import dataclass
@@ -28,7 +28,6 @@ class IdFact:
 
 @dataclass(frozen=True)
 class IdNumberCheck:
-    masked: str
     error: str
     facts: tuple[IdFact, ...]
 
@@ -51,7 +50,7 @@ def id_number_check(learner: Learner) -> IdNumberCheck | None:
     try:
         id_number = id_number_clean(raw)
     except IdNumberError as error:
-        return IdNumberCheck(masked=learner.national_id_masked, error=str(error), facts=())
+        return IdNumberCheck(error=str(error), facts=())
 
     birth = idnr.get_birth_date(id_number)
     entered_date = learner.date_of_birth
@@ -83,7 +82,6 @@ def id_number_check(learner: Learner) -> IdNumberCheck | None:
         mismatch=(entered_citizenship != citizenship) if entered_citizenship else None,
     )
     return IdNumberCheck(
-        masked=learner.national_id_masked,
         error="",
         facts=(birth_fact, gender_fact, citizenship_fact),
     )
