@@ -396,8 +396,9 @@ def enrollment_document_steps(enrollment: CohortEnrollment) -> list[EnrollmentSt
     learner's current one of that type, whichever of their enrolments it was uploaded for
     (a verified ID is not uploaded again; one waiting for review, or rejected, shows too, so
     that it is not sent twice), unless it was uploaded for another and the cohort asks for a
-    fresh copy of that type (Cohort.fresh_document_types). An expired one is to do again.
-    Earlier versions are those uploaded for this enrolment. Uses the prefetched
+    fresh copy of that type (Cohort.fresh_document_types). An expired one is to do again. An
+    enrolment that can no longer change keeps showing its own latest upload. Earlier versions
+    are those uploaded for this enrolment. Uses the prefetched
     `cohort.required_document_types`, `cohort.fresh_document_types` and `learner.documents`
     when the caller loaded them (enrolments.selectors.enrollment_document_prefetches)."""
     fresh = {document_type.pk for document_type in enrollment.cohort.fresh_document_types.all()}
@@ -413,6 +414,9 @@ def enrollment_document_steps(enrollment: CohortEnrollment) -> list[EnrollmentSt
     steps = []
     for document_type in enrollment.cohort.required_document_types.all():
         counted = current.get(document_type.pk)
+        own = versions.get(document_type.pk, [])
+        if own and not enrollment.can_change:
+            counted = own[0]  # as it was when the enrolment closed, whatever came after
         reused = counted is not None and counted.enrollment_id != enrollment.pk
         if reused and document_type.pk in fresh:
             counted, reused = None, False
@@ -427,9 +431,7 @@ def enrollment_document_steps(enrollment: CohortEnrollment) -> list[EnrollmentSt
                 status=status,
                 document_type=document_type,
                 document=counted,
-                earlier_documents=tuple(
-                    doc for doc in versions.get(document_type.pk, []) if doc is not counted
-                ),
+                earlier_documents=tuple(doc for doc in own if doc is not counted),
                 reused=reused,
                 fresh=document_type.pk in fresh,
             )
