@@ -189,7 +189,9 @@ def test_a_student_of_a_completed_cohort_sees_it_closed(page: Page, site, thandi
     page.goto(f"{base.rstrip('/')}/my/{stopped.pk}/")
     closed = page.locator("#cohort-closed")
     expect(closed.get_by_role("heading", name="This cohort is cancelled")).to_be_visible()
-    expect(closed).to_contain_text("What you gave is kept here for you to see: the documents")
+    expect(closed).to_contain_text(
+        "What you gave is kept here for you to see: your details and the documents"
+    )
     expect(page.get_by_text("Not reviewed", exact=True)).to_be_visible()
     expect(page.get_by_text("Not uploaded before the cohort closed.")).to_be_visible()
     expect(page.get_by_text("Not signed before the cohort closed.")).to_be_visible()
