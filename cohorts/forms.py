@@ -12,7 +12,7 @@ from cohorts.models import (
     FileKind,
     ProgramType,
 )
-from cohorts.services import NO_RESPONSIBLE_ADMIN
+from cohorts.services import NO_RESPONSIBLE_ADMIN, NOT_REQUIRED_FRESH
 from enrolments.models import AgreementStatus, DocumentsStatus, EnrollmentState
 from signing.models import AgreementTemplate
 
@@ -47,16 +47,19 @@ class CohortForm(forms.ModelForm):
             "main_template",
             "supporting_templates",
             "required_document_types",
+            "fresh_document_types",
         ]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "supporting_templates": forms.CheckboxSelectMultiple,
             "required_document_types": forms.CheckboxSelectMultiple,
+            "fresh_document_types": forms.CheckboxSelectMultiple,
         }
         labels = {
             "program_type": "Programme type",
             "supporting_templates": "Supporting agreements",
+            "fresh_document_types": "Documents uploaded again",
         }
         help_texts = {
             "name": "How pages, e-mails and agreements name the cohort, e.g. "
@@ -71,6 +74,9 @@ class CohortForm(forms.ModelForm):
             "agreement, such as a POPIA consent form or a code of conduct.",
             "required_document_types": "The documents every student uploads; a verifier "
             "reviews each one before the student's enrolment is complete.",
+            "fresh_document_types": "A student who has a required document verified from an "
+            "earlier cohort uses it again without uploading it. Tick the required documents "
+            "each student must upload anew for this cohort, such as a recent proof of address.",
         }
         error_messages = {
             "name": {"required": "Enter the cohort's name."},
@@ -90,8 +96,9 @@ class CohortForm(forms.ModelForm):
         templates = AgreementTemplate.objects.filter(is_archived=False)
         for name in ("main_template", "supporting_templates"):
             cast(forms.ModelChoiceField, self.fields[name]).queryset = templates
-        document_types = cast(forms.ModelChoiceField, self.fields["required_document_types"])
-        document_types.queryset = DocumentType.objects.filter(is_active=True)
+        for name in ("required_document_types", "fresh_document_types"):
+            document_types = cast(forms.ModelChoiceField, self.fields[name])
+            document_types.queryset = DocumentType.objects.filter(is_active=True)
         if not self.instance.pk:
             # Sensible defaults for a new cohort: the first agreement and the identity documents.
             self.initial.setdefault("main_template", templates.order_by("pk").first())
@@ -122,6 +129,12 @@ class CohortForm(forms.ModelForm):
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
         if start and end and end < start:
             self.add_error("end_date", "The cohort cannot end before it starts.")
+        fresh, required = (
+            cleaned.get("fresh_document_types"),
+            cleaned.get("required_document_types"),
+        )
+        if fresh and required is not None and set(fresh) - set(required):
+            self.add_error("fresh_document_types", NOT_REQUIRED_FRESH)
         main, supporting = cleaned.get("main_template"), cleaned.get("supporting_templates") or []
         if main is not None and main in supporting:
             self.add_error(

@@ -104,6 +104,14 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     required_document_types = models.ManyToManyField(
         DocumentType, blank=True, related_name="cohorts", verbose_name="required documents"
     )
+    fresh_document_types = models.ManyToManyField(
+        DocumentType,
+        blank=True,
+        related_name="+",
+        verbose_name="documents uploaded again",
+        help_text="Of the required documents, those a student uploads for this cohort even "
+        "when they have one verified in an earlier cohort.",
+    )
     admin_signed_at = models.DateTimeField(null=True, blank=True)
     admin_signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

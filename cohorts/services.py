@@ -1,5 +1,6 @@
 """Every write to cohorts: creation, edits, the admin's signature and each state transition."""
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -39,7 +40,11 @@ SCALAR_FIELDS = (
     "end_date",
     "main_template",
 )
-RELATION_FIELDS = ("supporting_templates", "required_document_types")
+RELATION_FIELDS = ("supporting_templates", "required_document_types", "fresh_document_types")
+NOT_REQUIRED_FRESH = (
+    "Only a required document can be asked for again: tick it among the required documents, "
+    "or untick it here."
+)
 # Filled from the chosen sponsor's contact (sponsors.services), never typed.
 SPONSOR_ONLY_FIELDS = frozenset({"sponsor", "sponsor_email"})
 
@@ -66,6 +71,12 @@ def _audit_value(value: Any) -> Any:
     return value
 
 
+def _fresh_documents_check(required: Iterable[DocumentType], fresh: Iterable[DocumentType]) -> None:
+    """The documents a cohort asks for a fresh copy of are among those it requires."""
+    if {document_type.pk for document_type in fresh} - {doc.pk for doc in required}:
+        raise ValidationError({"fresh_document_types": NOT_REQUIRED_FRESH})
+
+
 def _lock(cohort: Cohort) -> Cohort:
     locked: Cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
     return locked
@@ -79,6 +90,7 @@ def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     )
     _sponsor_fields_refuse(fields)
     relations = {name: fields.pop(name, []) for name in RELATION_FIELDS}
+    _fresh_documents_check(relations["required_document_types"], relations["fresh_document_types"])
     with transaction.atomic(durable=True):
         cohort: Cohort = Cohort(created_by=actor, **fields)
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
@@ -131,6 +143,11 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
         if "main_template" in new_values:
             # Nobody goes on signing the text the cohort no longer has (the sponsor's link).
             _agreements_revoke(cohort, actor, reason="The cohort's agreement changed.")
+        if {"required_document_types", "fresh_document_types"} & new_values.keys():
+            _fresh_documents_check(
+                changes.get("required_document_types", cohort.required_document_types.all()),
+                changes.get("fresh_document_types", cohort.fresh_document_types.all()),
+            )
         cohort.full_clean(exclude=["state"])  # protected FSM field: clean_fields would set it
         cohort.save()
         for name in RELATION_FIELDS:

@@ -53,7 +53,7 @@ from cohorts.services import (
 )
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
-from enrolments.selectors import enrollment_student_signed
+from enrolments.selectors import enrollment_document_steps, enrollment_student_signed
 from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
 from enrolments.supporting import (
     supporting_agreement_start,
@@ -269,6 +269,8 @@ def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
                     city="Bloemfontein",
                     home_language="sesotho",
                 ),
+                # Back after last year's intake: her details and verified documents came along.
+                _student("Zanele Mokoena", "2001-03-14", Step.REVIEWED, female=True),
             ),
             verifier=True,
         ),
@@ -529,13 +531,16 @@ def _details_given(enrollment: CohortEnrollment, student: Student) -> None:
 def _document_uploaded(
     enrollment: CohortEnrollment, document_type: DocumentType, student: Student
 ) -> StudentDocument:
-    """The student's current document of that type, uploaded now if there is none, checked
-    as the upload page checks it (with no virus scanner configured)."""
-    current = StudentDocument.objects.filter(
-        enrollment=enrollment, document_type=document_type, is_current=True
-    ).first()
-    if current is not None:
-        return current
+    """The student's document of that type that counts for the enrolment (one verified in an
+    earlier cohort included), uploaded now if there is none, checked as the upload page checks
+    it (with no virus scanner configured)."""
+    step = next(
+        step
+        for step in enrollment_document_steps(enrollment)
+        if step.document_type == document_type
+    )
+    if step.document is not None and not step.expired:
+        return step.document
     if document_type.name == "Matric certificate":
         upload = SimpleUploadedFile(
             "matric-certificate.pdf", certificate_pdf(student.full_name), "application/pdf"

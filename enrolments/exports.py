@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -30,7 +29,12 @@ from enrolments.models import (
     DocumentStatus,
     StudentDocument,
 )
-from enrolments.selectors import enrollment_list_for_cohort
+from enrolments.selectors import (
+    EnrollmentStep,
+    enrollment_document_prefetches,
+    enrollment_document_steps,
+    enrollment_list_for_cohort,
+)
 from learners.selectors import DETAILS_SUMMARY, detail_text
 from signing.models import signer_party
 from tenants.zones import institution_zone
@@ -77,12 +81,19 @@ def _agreement_text(enrollment: CohortEnrollment) -> tuple[str, str]:
     return str(status.label), ""
 
 
-def _document_text(document: StudentDocument | None) -> str:
+def _document_text(step: EnrollmentStep) -> str:
+    """The document that counts for the enrolment, as its step says, and the cohort it was
+    verified or uploaded for when that is another."""
+    document = step.document
+    if step.expired:
+        return "Expired"
     if document is None:
         return "Not uploaded"
     if document.status == DocumentStatus.REJECTED and document.rejection_reason:
-        return f"Rejected: {document.rejection_reason}"
-    return str(DocumentStatus(document.status).label)
+        text = f"Rejected: {document.rejection_reason}"
+    else:
+        text = str(DocumentStatus(document.status).label)
+    return f"{text} (in {document.enrollment.cohort.name})" if step.reused else text
 
 
 def _table(
@@ -106,7 +117,11 @@ def _table(
     rows = [header]
     for enrollment in enrollments:
         student = enrollment.user
-        current = {document.document_type_id: document for document in enrollment.documents.all()}
+        steps = {
+            step.document_type.pk: step
+            for step in enrollment_document_steps(enrollment)
+            if step.document_type is not None
+        }
         agreement, decline_reason = _agreement_text(enrollment)
         documents = DocumentsStatus(getattr(enrollment, "documents_status", ""))
         learner = enrollment.learner
@@ -120,7 +135,7 @@ def _table(
                 agreement,
                 decline_reason,
                 str(documents.label),
-                *(_document_text(current.get(kind.pk)) for kind in document_types),
+                *(_document_text(steps[kind.pk]) for kind in document_types),
                 learner.national_id_masked,
                 *(detail_text(learner, name, choices) for name, _label, choices in DETAILS_SUMMARY),
             ]
@@ -181,8 +196,12 @@ def cohort_students_export(
     if file_format not in FORMATS:
         raise ValueError(f"Not an export format: {file_format!r}.")
     chosen = {name: value for name, value in (filters or {}).items() if name in FILTERS and value}
-    enrollments = enrollment_list_for_cohort(cohort=cohort, **chosen).prefetch_related(
-        Prefetch("documents", queryset=StudentDocument.objects.filter(is_current=True))
+    enrollments = (
+        enrollment_list_for_cohort(cohort=cohort, **chosen)
+        .select_related("cohort", "learner")
+        .prefetch_related(
+            *enrollment_document_prefetches(StudentDocument.objects.filter(is_current=True))
+        )
     )
     document_types = list(cohort.required_document_types.order_by("name"))
     rows = _table(cohort, enrollments, document_types)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
@@ -190,14 +191,22 @@ def student_document_path(instance: "StudentDocument", filename: str) -> str:
 
 
 class StudentDocument(models.Model):
-    """One uploaded file for one required document. A new upload after a rejection is a new
-    row; earlier versions are kept for the record."""
+    """One uploaded file of one of the learner's documents (seed 001 `candidate_documents`),
+    uploaded for one of their enrolments. The learner has one current document per type, which
+    their later enrolments use again once verified (enrolments.selectors.enrollment_steps). A
+    new upload is a new row; earlier versions are kept, each with its own review trail."""
 
     # A file's own name often carries its owner's (audit.services).
     PERSONAL_FIELDS = frozenset({"original_name"})
 
+    learner = models.ForeignKey(
+        "learners.Learner", on_delete=models.PROTECT, related_name="documents"
+    )
     enrollment = models.ForeignKey(
-        CohortEnrollment, on_delete=models.PROTECT, related_name="documents"
+        CohortEnrollment,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        help_text="The enrolment it was uploaded for.",
     )
     document_type = models.ForeignKey(
         "cohorts.DocumentType", on_delete=models.PROTECT, related_name="+"
@@ -215,6 +224,9 @@ class StudentDocument(models.Model):
     )
     rejection_reason = models.TextField(blank=True)
     is_current = models.BooleanField(default=True)
+    expires_on = models.DateField(
+        null=True, blank=True, help_text="Asked for when its document type expires."
+    )
     uploaded_at = models.DateTimeField(auto_now_add=True)
     scan_status = models.CharField(
         max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
@@ -224,15 +236,20 @@ class StudentDocument(models.Model):
         ordering = ["-uploaded_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["enrollment", "document_type"],
+                fields=["learner", "document_type"],
                 condition=models.Q(is_current=True),
-                name="one_current_document_per_type",
+                name="one_current_document_per_learner_and_type",
             )
         ]
         indexes = [models.Index(fields=["status", "uploaded_at"])]
 
     def __str__(self) -> str:
         return f"{self.document_type} for {self.enrollment}"
+
+    @property
+    def is_expired(self) -> bool:
+        """Whether its expiry date has passed: it no longer counts, even verified."""
+        return self.expires_on is not None and self.expires_on < timezone.localdate()
 
     @property
     def is_reviewable(self) -> bool:

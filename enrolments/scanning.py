@@ -16,7 +16,11 @@ from django_tenants.utils import schema_context
 
 from audit.services import audit_record
 from enrolments.models import DocumentStatus, ScanStatus, StudentDocument
-from enrolments.services import enrollment_lock, enrollment_portal_url, enrollment_refresh
+from enrolments.services import (
+    enrollment_portal_url,
+    enrollment_refresh,
+    learner_enrollments_lock,
+)
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 
@@ -112,7 +116,7 @@ def student_document_scan_record(
     if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
         raise ValueError(f"Not a scan verdict: {verdict!r}")
     with transaction.atomic(durable=True):
-        enrollment = enrollment_lock(document.enrollment)
+        enrollment, others = learner_enrollments_lock(document.enrollment)
         document = (
             StudentDocument.objects.select_for_update(of=("self",))
             .select_related("document_type")
@@ -153,6 +157,10 @@ def student_document_scan_record(
             if document.is_current and enrollment.is_open:
                 enrollment.rejection_reason = QUARANTINE_REASON
                 enrollment_refresh(enrollment)
+            if document.is_current:
+                # The learner's other open enrolments that the document counts for follow.
+                for other in others:
+                    enrollment_refresh(other)
             email_enqueue(
                 recipient=enrollment.user.email,
                 template="document_quarantined",

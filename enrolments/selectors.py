@@ -9,6 +9,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -16,6 +17,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from accounts.models import User
 from cohorts.models import Cohort, CohortState, DocumentType
@@ -132,20 +134,32 @@ def with_table_statuses(
     - `agreement_status` (AgreementStatus) from the latest agreement submission, and what
       `with_agreement_outcome` adds: whose signature it waits for, who declined it and why;
     - `documents_required`, `documents_uploaded`, `documents_waiting`, `documents_rejected`
-      (current versions of the cohort's required documents) and `documents_status`
+      (the learner's current documents that count for the enrolment) and `documents_status`
       (DocumentsStatus: a rejection first, then a missing upload, then one waiting for review).
     """
-    current = StudentDocument.objects.filter(
-        enrollment=OuterRef("pk"), is_current=True, document_type__cohorts=OuterRef("cohort_id")
-    )
     required = Cohort.required_document_types.through.objects.filter(
         cohort_id=OuterRef("cohort_id")
     )
+    # The learner's current documents that count for the enrolment (`enrollment_document_steps`
+    # says which, row by row): one of a type the cohort requires, uploaded for this enrolment or,
+    # unless the cohort asks for a fresh copy of that type, for another; not expired.
+    fresh_here = Cohort.fresh_document_types.through.objects.filter(
+        cohort_id=OuterRef(OuterRef("cohort_id")), documenttype_id=OuterRef("document_type_id")
+    )
+    current = (
+        StudentDocument.objects.filter(
+            learner_id=OuterRef("learner_id"),
+            is_current=True,
+            document_type__cohorts=OuterRef("cohort_id"),
+        )
+        .filter(Q(enrollment_id=OuterRef("pk")) | ~Exists(fresh_here))
+        .exclude(expires_on__lt=timezone.localdate())
+    )
     annotated = with_agreement_outcome(enrollments).annotate(
         documents_required=_count(required, "cohort_id"),
-        documents_uploaded=_count(current, "enrollment"),
-        documents_waiting=_count(current.filter(status=DocumentStatus.PENDING), "enrollment"),
-        documents_rejected=_count(current.filter(status=DocumentStatus.REJECTED), "enrollment"),
+        documents_uploaded=_count(current, "learner"),
+        documents_waiting=_count(current.filter(status=DocumentStatus.PENDING), "learner"),
+        documents_rejected=_count(current.filter(status=DocumentStatus.REJECTED), "learner"),
     )
     return annotated.annotate(
         agreement_status=Case(
@@ -305,6 +319,15 @@ class EnrollmentStep:
     supporting: SupportingAgreement | None = None
     declined_party: str = ""
     waiting_party: str = ""
+    # A document step's: the document counted was uploaded for another of the learner's
+    # enrolments (`document.enrollment`), and whether the cohort asks for a copy of its own.
+    reused: bool = False
+    fresh: bool = False
+
+    @property
+    def expired(self) -> bool:
+        """The document counted has expired: the student uploads a new one."""
+        return self.document is not None and self.document.is_expired
 
     @property
     def is_outstanding(self) -> bool:
@@ -313,8 +336,8 @@ class EnrollmentStep:
 
 
 def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
-    """The steps in the order a student does them. Uses the prefetched
-    `cohort.required_document_types` and `documents`, and the agreement's outcome
+    """The steps in the order a student does them. Uses what `enrollment_document_steps` can
+    use prefetched, and the agreement's outcome
     (enrolments.selectors.with_agreement_outcome), when the caller loaded them (the portal
     does, so that its query count does not grow with the number of documents or enrolments).
     A declined agreement is a step to do again: the enrolment completes only once signed."""
@@ -325,30 +348,7 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
             status=StepStatus.DONE if enrollment.learner.details_completed_at else StepStatus.TODO,
         )
     ]
-    versions: dict[int, list[StudentDocument]] = {}
-    for document in sorted(
-        enrollment.documents.all(), key=lambda doc: (doc.uploaded_at, doc.pk), reverse=True
-    ):
-        versions.setdefault(document.document_type_id, []).append(document)
-    for document_type in enrollment.cohort.required_document_types.all():
-        uploaded = versions.get(document_type.pk, [])
-        current = next((doc for doc in uploaded if doc.is_current), None)
-        status = {
-            None: StepStatus.TODO,
-            DocumentStatus.PENDING: StepStatus.PENDING,
-            DocumentStatus.VERIFIED: StepStatus.DONE,
-            DocumentStatus.REJECTED: StepStatus.REJECTED,
-        }[DocumentStatus(current.status) if current else None]
-        steps.append(
-            EnrollmentStep(
-                kind="document",
-                title=document_type.name,
-                status=status,
-                document_type=document_type,
-                document=current,
-                earlier_documents=tuple(doc for doc in uploaded if doc is not current),
-            )
-        )
+    steps.extend(enrollment_document_steps(enrollment))
     decline_reason = declined_party = waiting_party = ""
     if enrollment.agreement_signed_at:
         agreement_status = StepStatus.DONE
@@ -382,6 +382,78 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
         )
     )
     return steps
+
+
+DOCUMENT_STEP_STATUS = {
+    DocumentStatus.PENDING: StepStatus.PENDING,
+    DocumentStatus.VERIFIED: StepStatus.DONE,
+    DocumentStatus.REJECTED: StepStatus.REJECTED,
+}
+
+
+def enrollment_document_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
+    """A step per document the cohort requires, with the document that counts for it: the
+    learner's current one of that type, whichever of their enrolments it was uploaded for
+    (a verified ID is not uploaded again; one waiting for review, or rejected, shows too, so
+    that it is not sent twice), unless it was uploaded for another and the cohort asks for a
+    fresh copy of that type (Cohort.fresh_document_types). An expired one is to do again. An
+    enrolment that can no longer change keeps showing its own latest upload. Earlier versions
+    are those uploaded for this enrolment. Uses the prefetched
+    `cohort.required_document_types`, `cohort.fresh_document_types` and `learner.documents`
+    when the caller loaded them (enrolments.selectors.enrollment_document_prefetches)."""
+    fresh = {document_type.pk for document_type in enrollment.cohort.fresh_document_types.all()}
+    current: dict[int, StudentDocument] = {}
+    versions: dict[int, list[StudentDocument]] = {}
+    for document in sorted(
+        enrollment.learner.documents.all(), key=lambda doc: (doc.uploaded_at, doc.pk), reverse=True
+    ):
+        if document.is_current:
+            current[document.document_type_id] = document
+        if document.enrollment_id == enrollment.pk:
+            versions.setdefault(document.document_type_id, []).append(document)
+    steps = []
+    for document_type in enrollment.cohort.required_document_types.all():
+        counted = current.get(document_type.pk)
+        own = versions.get(document_type.pk, [])
+        if own and not enrollment.can_change:
+            counted = own[0]  # as it was when the enrolment closed, whatever came after
+        reused = counted is not None and counted.enrollment_id != enrollment.pk
+        if reused and document_type.pk in fresh:
+            counted, reused = None, False
+        if counted is None or counted.is_expired:
+            status = StepStatus.TODO
+        else:
+            status = DOCUMENT_STEP_STATUS[DocumentStatus(counted.status)]
+        steps.append(
+            EnrollmentStep(
+                kind="document",
+                title=document_type.name,
+                status=status,
+                document_type=document_type,
+                document=counted,
+                earlier_documents=tuple(doc for doc in own if doc is not counted),
+                reused=reused,
+                fresh=document_type.pk in fresh,
+            )
+        )
+    return steps
+
+
+def enrollment_document_prefetches(
+    documents: QuerySet[StudentDocument] | None = None,
+) -> list["str | Prefetch[str, QuerySet[Any], str]"]:
+    """What `enrollment_document_steps` reads, for a page's enrolments (with `learner` in their
+    select_related): three queries however many enrolments and documents. `documents` may load
+    more with each document (its decisions, say)."""
+    documents = StudentDocument.objects.all() if documents is None else documents
+    return [
+        Prefetch("cohort__required_document_types", queryset=DocumentType.objects.order_by("name")),
+        "cohort__fresh_document_types",
+        Prefetch(
+            "learner__documents",
+            queryset=documents.select_related("enrollment__cohort").order_by("-uploaded_at", "-pk"),
+        ),
+    ]
 
 
 # Merge fields whose values go into the PDF only, never the submission's stored HTML or values.

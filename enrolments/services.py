@@ -24,8 +24,12 @@ from enrolments.models import (
     StudentDocument,
     VerificationState,
 )
-from enrolments.selectors import enrollment_supporting_all_signed
-from enrolments.uploads import enrollment_quota_check
+from enrolments.selectors import (
+    StepStatus,
+    enrollment_document_steps,
+    enrollment_supporting_all_signed,
+)
+from enrolments.uploads import document_expiry_clean, enrollment_quota_check
 from integrations.services import sync_enqueue_for
 from learners.models import Learner
 from learners.services import (
@@ -58,6 +62,23 @@ def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
         .get(pk=enrollment.pk)
     )
     return locked
+
+
+def learner_enrollments_lock(
+    enrollment: CohortEnrollment,
+) -> tuple[CohortEnrollment, list[CohortEnrollment]]:
+    """`enrollment` locked as `enrollment_lock` locks it, and the learner's other enrolments that
+    can still change, locked too: a change to the learner's documents refreshes each of them
+    (`enrollment_refresh`). All of the learner's enrolments are locked first, in the order of
+    their ids, so that two such changes take turns instead of waiting for each other."""
+    enrollments = list(
+        CohortEnrollment.objects.select_for_update(of=("self",))
+        .filter(learner_id=enrollment.learner_id)
+        .select_related("cohort", "user", "learner")
+        .order_by("pk")
+    )
+    locked = enrollment_lock(enrollment)
+    return locked, [other for other in enrollments if other.pk != locked.pk and other.can_change]
 
 
 def enrollment_open_check(
@@ -133,6 +154,9 @@ def enrollment_invite_in_transaction(
     enrollment: CohortEnrollment = CohortEnrollment.objects.create(
         cohort=cohort, user=student, learner=learner
     )
+    if learner.documents.filter(is_current=True).exists():
+        # A returning learner's documents may count for this enrolment already.
+        enrollment_refresh(enrollment)
     _notify_enrolled(enrollment, invited_by=actor)
     audit_record(
         actor=actor,
@@ -171,21 +195,13 @@ def enrollment_start_if_waiting(enrollment: CohortEnrollment) -> None:
 
 
 def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:
-    """Recompute the verification state from the current documents and complete the enrolment
-    when everything is in. Call inside the transaction of the change, on a locked row."""
-    required = set(enrollment.cohort.required_document_types.values_list("pk", flat=True))
-    statuses = dict(
-        enrollment.documents.filter(is_current=True, document_type_id__in=required).values_list(
-            "document_type_id", "status"
-        )
-    )
-    if DocumentStatus.REJECTED in statuses.values():
+    """Recompute the verification state from the documents that count for the enrolment (the
+    learner's, enrolments.selectors.enrollment_document_steps) and complete the enrolment when
+    everything is in. Call inside the transaction of the change, on a locked row."""
+    statuses = {step.status for step in enrollment_document_steps(enrollment)}
+    if StepStatus.REJECTED in statuses:
         target = VerificationState.REJECTED
-    elif (
-        required
-        and len(statuses) == len(required)
-        and set(statuses.values()) == {DocumentStatus.VERIFIED}
-    ):
+    elif statuses == {StepStatus.DONE}:
         target = VerificationState.VERIFIED
     else:
         target = VerificationState.PENDING
@@ -271,9 +287,11 @@ def enrollment_agreements_send_on_commit(
 def enrollment_document_add(
     *, enrollment: CohortEnrollment, actor: User, document: StudentDocument
 ) -> StudentDocument:
-    """Store a checked upload as the current version of its document type; the previous
-    version stays for the record. `document` is unsaved, with its file and metadata. If the
-    change is refused or fails after the file was written, the file is removed again."""
+    """Store a checked upload as the learner's current document of its type, uploaded for
+    `enrollment`; the one it replaces (uploaded for this enrolment or another) stays for the
+    record, and every open enrolment of the learner follows. Refused when a verified one counts
+    for the enrolment already. `document` is unsaved, with its file, metadata and expiry date.
+    If the change is refused or fails after the file was written, the file is removed again."""
     stored_name = ""
     permission_check(
         actor=actor,
@@ -282,22 +300,31 @@ def enrollment_document_add(
     )
     try:
         with transaction.atomic(durable=True):
-            enrollment = enrollment_lock(enrollment)
+            enrollment, others = learner_enrollments_lock(enrollment)
             enrollment_open_check(enrollment, CLOSED_TO_UPLOADS)
             # Under the enrolment's lock: uploads sent at the same moment cannot each pass.
             enrollment_quota_check(enrollment=enrollment, size=document.size)
-            if not enrollment.cohort.required_document_types.filter(
+            document_type = enrollment.cohort.required_document_types.filter(
                 pk=document.document_type_id
-            ).exists():
-                raise ValidationError("This cohort does not ask for that document.")
-            current = enrollment.documents.filter(
-                document_type_id=document.document_type_id, is_current=True
             ).first()
-            if current and current.status == DocumentStatus.VERIFIED:
+            if document_type is None:
+                raise ValidationError("This cohort does not ask for that document.")
+            document.expires_on = document_expiry_clean(document_type, document.expires_on)
+            step = next(
+                step
+                for step in enrollment_document_steps(enrollment)
+                if step.document_type == document_type
+            )
+            if step.status == StepStatus.DONE:
                 raise ValidationError("This document is already verified.")
-            enrollment.documents.filter(
-                document_type_id=document.document_type_id, is_current=True
-            ).update(is_current=False)
+            # The learner's current one of that type, whichever enrolment it was uploaded for.
+            current = StudentDocument.objects.filter(
+                learner_id=enrollment.learner_id, document_type=document_type, is_current=True
+            ).first()
+            if current is not None:
+                current.is_current = False
+                current.save(update_fields=["is_current"])
+            document.learner = enrollment.learner
             document.enrollment = enrollment
             document.status = DocumentStatus.PENDING
             document.is_current = True
@@ -306,7 +333,8 @@ def enrollment_document_add(
             stored_name = document.file.name or ""
             document.save()
             enrollment_start_if_waiting(enrollment)
-            enrollment_refresh(enrollment)
+            for refreshed in (enrollment, *others):
+                enrollment_refresh(refreshed)
             audit_record(
                 actor=actor,
                 action="enrollment.document_uploaded",

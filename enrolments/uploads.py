@@ -15,6 +15,7 @@ After storing: files are never served from a public URL. `stored_file_response` 
 file with a safe Content-Disposition, or with S3-compatible storage redirects to a signed URL
 that expires within AWS_QUERYSTRING_EXPIRE (300 seconds)."""
 
+import datetime
 import hashlib
 import html
 import logging
@@ -38,6 +39,7 @@ from django.http import FileResponse, HttpRequest, HttpResponseRedirect, QueryDi
 from django.http.multipartparser import MultiPartParser
 from django.http.response import HttpResponseBase
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import content_disposition_header
 from PIL import Image
@@ -98,11 +100,16 @@ class CheckedUpload:
     original_sha256: str = ""
 
     def document(
-        self, *, document_type: DocumentType, scan_status: str = ScanStatus.NOT_SCANNED
+        self,
+        *,
+        document_type: DocumentType,
+        scan_status: str = ScanStatus.NOT_SCANNED,
+        expires_on: datetime.date | None = None,
     ) -> StudentDocument:
         """The unsaved document that keeps this upload (enrollment_document_add stores it)."""
         return StudentDocument(
             document_type=document_type,
+            expires_on=expires_on,
             file=self.file,
             original_name=self.original_name,
             size=self.size,
@@ -224,6 +231,23 @@ def too_large_error(document_type: DocumentType, size: int | None = None) -> Val
             "document": document_type.name,
         },
     )
+
+
+def document_expiry_clean(
+    document_type: DocumentType, expires_on: datetime.date | None
+) -> datetime.date | None:
+    """The expiry date the student gave, asked for when the document type expires (a passport)
+    and left empty for one that does not (an ID card): it must be after today, since an
+    expired document does not count. None for a type that does not expire."""
+    if not document_type.expires:
+        return None
+    if expires_on is not None and expires_on <= timezone.localdate():
+        raise ValidationError(
+            "This date has passed (or is today): an expired document cannot be accepted. Check "
+            "the date, or upload a document that is still valid.",
+            code="expired",
+        )
+    return expires_on
 
 
 # --- The name ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from enrolments.selectors import (
     StepStatus,
     enrollment_agreement_document,
     enrollment_agreement_outcome,
+    enrollment_document_prefetches,
     enrollment_steps,
     enrollments_for_student,
     supporting_agreement_document,
@@ -45,6 +46,7 @@ from enrolments.services import (
 from enrolments.supporting import supporting_agreement_start
 from enrolments.uploads import (
     UploadGuard,
+    document_expiry_clean,
     document_upload_check,
     enrollment_quota_check,
     max_size_bytes,
@@ -67,10 +69,7 @@ def _portal_enrollments(request: AuthenticatedRequest) -> QuerySet[CohortEnrollm
         with_agreement_outcome(enrollments_for_student(user=request.user))
         .select_related("cohort__main_template", "learner")
         .prefetch_related(
-            Prefetch(
-                "cohort__required_document_types", queryset=DocumentType.objects.order_by("name")
-            ),
-            Prefetch("documents", queryset=StudentDocument.objects.order_by("-uploaded_at")),
+            *enrollment_document_prefetches(),
             "cohort__supporting_templates",
             Prefetch(
                 "supporting_agreements",
@@ -115,7 +114,7 @@ def _kept(enrollment: CohortEnrollment, sealed: bool) -> list[str]:
     kept = []
     if enrollment.learner.details_completed_at:
         kept.append("your details")
-    if enrollment.documents.all():
+    if any(doc.enrollment_id == enrollment.pk for doc in enrollment.learner.documents.all()):
         kept.append("the documents you uploaded")
     if sealed:
         kept.append("your signed agreement")
@@ -203,6 +202,7 @@ def _document_store(
     """Check the upload and store it, or raise ValidationError saying what is wrong (a file
     the storage could not keep included: it is logged with its cause, and nothing of it stays,
     neither a row nor a file)."""
+    expires_on = document_expiry_clean(document_type, form.cleaned_data["expires_on"])
     checked = document_upload_check(
         upload=form.cleaned_data["file"],
         document_type=document_type,
@@ -214,7 +214,9 @@ def _document_store(
             enrollment=enrollment,
             actor=request.user,
             document=checked.document(
-                document_type=document_type, scan_status=upload_scan_status()
+                document_type=document_type,
+                scan_status=upload_scan_status(),
+                expires_on=expires_on,
             ),
         )
     except OSError as error:
@@ -253,7 +255,9 @@ def _document_upload(
             if guard.exceeded:
                 raise too_large_error(document_type)
             if not form.is_valid():
-                raise ValidationError(list(form.errors.get("file", form.non_field_errors())))
+                raise ValidationError(
+                    [message for field in form.errors.values() for message in field]
+                )
             document = _document_store(request, enrollment, document_type, form)
         except ValidationError as error:
             errors = error.messages
@@ -286,11 +290,12 @@ def _document_upload(
 
 @login_required
 def document_file(request: AuthenticatedRequest, pk: int, document_pk: int) -> HttpResponseBase:
-    """One of the student's own uploads, as a download: streamed by us, or a redirect to a
-    signed URL that expires within five minutes (never a public URL). A quarantined file is
-    gone, so it is not found."""
+    """One of the student's own uploads (for this enrolment or another of theirs: documents
+    are the learner's), as a download: streamed by us, or a redirect to a signed URL that
+    expires within five minutes (never a public URL). A quarantined file is gone, so it is not
+    found."""
     enrollment = _portal_enrollment(request, pk)
-    document = get_object_or_404(StudentDocument, enrollment=enrollment, pk=document_pk)
+    document = get_object_or_404(StudentDocument, learner_id=enrollment.learner_id, pk=document_pk)
     if not document.file:
         raise Http404("This file was removed.")
     return stored_file_response(

@@ -256,8 +256,9 @@ def test_my_enrolments_of_a_student(admin, client_of, page_queries):
     ]
     for enrollment in enrollments[:2]:
         upload_document(enrollment, id_type())
-    # Two of them (each with its search path) load the supporting agreements, whatever the count.
-    text = page_queries(client_of(enrollments[0].user), "/my/", 22)
+    # Two of them (each with its search path) load the supporting agreements, two the documents
+    # a cohort asks a fresh copy of, whatever the count.
+    text = page_queries(client_of(enrollments[0].user), "/my/", 24)
     assert all(cohort.name in text for cohort in cohorts)
 
 

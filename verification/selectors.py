@@ -18,6 +18,7 @@ from enrolments.models import (
     EnrollmentState,
     StudentDocument,
 )
+from enrolments.selectors import enrollment_document_prefetches
 from verification.models import DocumentVerification
 
 # Documents are reviewed while the cohort is being filled or running (not closed), and the
@@ -40,13 +41,14 @@ def may_review_cohort(*, user: User, cohort_id: int) -> bool:
 
 
 def _versions() -> Subquery:
-    """How many versions of the same document the student has uploaded (this one included)."""
+    """How many versions of the same document the learner has uploaded, for any of their
+    enrolments (this one included)."""
     return Subquery(
         StudentDocument.objects.filter(
-            enrollment_id=OuterRef("enrollment_id"), document_type_id=OuterRef("document_type_id")
+            learner_id=OuterRef("learner_id"), document_type_id=OuterRef("document_type_id")
         )
         .order_by()
-        .values("enrollment_id")
+        .values("learner_id")
         .annotate(n=Count("pk"))
         .values("n")
     )
@@ -174,11 +176,13 @@ def _verifications() -> "Prefetch[str, QuerySet[DocumentVerification], str]":
 
 
 def document_versions(*, document: StudentDocument) -> list[StudentDocument]:
-    """Every version of `document` the student uploaded, newest first, with its decisions."""
+    """Every version of `document` the learner uploaded, for any of their enrolments, newest
+    first, with its decisions and the cohort it was uploaded for."""
     return list(
         StudentDocument.objects.filter(
-            enrollment_id=document.enrollment_id, document_type_id=document.document_type_id
+            learner_id=document.learner_id, document_type_id=document.document_type_id
         )
+        .select_related("enrollment__cohort")
         .prefetch_related(_verifications())
         .order_by("-uploaded_at", "-pk")
     )
@@ -198,21 +202,18 @@ def document_next_for_review(
 
 def enrollment_for_review(*, user: User, pk: int) -> CohortEnrollment:
     """An enrolment in a cohort `user` may review (DoesNotExist otherwise) with its required
-    documents and every version of every document with its decisions, in a fixed number of
-    queries."""
+    documents and every version of every document of its learner with its decisions (those
+    that count for it may have been uploaded for another of their enrolments), in a fixed
+    number of queries."""
     enrollment: CohortEnrollment = (
         CohortEnrollment.objects.filter(cohort__in=reviewable_cohorts(user))
-        .select_related("user", "cohort")
+        .select_related("user", "cohort", "learner")
         .prefetch_related(
-            Prefetch(
-                "cohort__required_document_types", queryset=DocumentType.objects.order_by("name")
-            ),
-            Prefetch(
-                "documents",
-                queryset=StudentDocument.objects.select_related("document_type")
-                .prefetch_related(_verifications())
-                .order_by("-uploaded_at", "-pk"),
-            ),
+            *enrollment_document_prefetches(
+                StudentDocument.objects.select_related("document_type").prefetch_related(
+                    _verifications()
+                )
+            )
         )
         .get(pk=pk)
     )

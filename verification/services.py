@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
-from enrolments.services import enrollment_refresh
+from enrolments.services import enrollment_refresh, learner_enrollments_lock
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
@@ -74,8 +74,9 @@ def document_review(
     """Approve the current version of a student's document, or reject it with a reason the
     student is e-mailed and sees in their portal. Admins may review every cohort, verifiers the
     cohorts granted to them. Refused (ValidationError) when the version is no longer waiting:
-    a newer one was uploaded, or another reviewer decided it first. The enrolment's verification
-    state follows, and the enrolment completes when this was the last thing missing."""
+    a newer one was uploaded, or another reviewer decided it first. The verification state of
+    each open enrolment of the learner follows (the document counts for those that use it
+    again), and an enrolment completes when this was the last thing missing."""
     enrollment_pk = document.enrollment_id
     cohort_id = (
         CohortEnrollment.objects.filter(pk=enrollment_pk).values_list("cohort_id", flat=True).get()
@@ -91,12 +92,11 @@ def document_review(
     if seconds_spent is not None and not 0 <= seconds_spent <= MAX_SECONDS_SPENT:
         seconds_spent = None
     with transaction.atomic(durable=True):
-        # The enrolment and its cohort first, then the document: the order uploads lock them
-        # in. The cohort's lock keeps it from closing while the decision is written.
-        enrollment = (
-            CohortEnrollment.objects.select_for_update(of=("self", "cohort"))
-            .select_related("cohort", "user")
-            .get(pk=enrollment_pk)
+        # The learner's enrolments and the document's own with its cohort first, then the
+        # document: the order uploads lock them in. The cohort's lock keeps it from closing
+        # while the decision is written.
+        enrollment, others = learner_enrollments_lock(
+            CohortEnrollment.objects.get(pk=enrollment_pk)
         )
         document = (
             StudentDocument.objects.select_for_update(of=("self",))
@@ -126,7 +126,9 @@ def document_review(
         document.save(update_fields=["status", "rejection_reason"])
         if not approve:
             enrollment.rejection_reason = reason
-        enrollment_refresh(enrollment)
+        # Every open enrolment of the learner that the document counts for follows.
+        for refreshed in (enrollment, *others):
+            enrollment_refresh(refreshed)
         verification = DocumentVerification.objects.create(
             cohort_enrollment=enrollment,
             admin=reviewer,

@@ -213,7 +213,8 @@ def document_file(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
 @permission_required("verification.review_documents")
 def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A student's enrolment as reviewers see it: their details, the ID number check and every
-    version of every document with each decision, who made it and when."""
+    version of every document with each decision, who made it and when (a document verified
+    for another of the learner's enrolments and used again here among them)."""
     try:
         enrollment = enrollment_for_review(user=request.user, pk=pk)
     except CohortEnrollment.DoesNotExist as missing:
@@ -221,14 +222,16 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     all_steps = enrollment_steps(enrollment)
     steps = [step for step in all_steps if step.kind == "document"]
     required = {step.document_type.pk for step in steps if step.document_type is not None}
+    # Uploads for this enrolment of documents its cohort no longer asks for.
     others: dict[int, list[StudentDocument]] = {}
-    for document in enrollment.documents.all():
-        if document.document_type_id not in required:
+    for document in enrollment.learner.documents.all():
+        if document.enrollment_id == enrollment.pk and document.document_type_id not in required:
             others.setdefault(document.document_type_id, []).append(document)
     histories = [
         {
             "document_type": step.document_type,
             "status": step.status,
+            "step": step,
             "versions": [step.document, *step.earlier_documents]
             if step.document
             else list(step.earlier_documents),

@@ -118,11 +118,17 @@ def thandi(site, make_institution, media):
         assert enrollment.state == EnrollmentState.COMPLETE
         cohort_complete(cohort=finished, actor=admin)
 
+        # It asks for an ID uploaded for it (her verified one would count otherwise) and for
+        # a document the first did not ask for.
         stopped = CohortFactory(
             active=True,
             name=STOPPED,
-            required_document_types=[id_type, matric],
+            required_document_types=[
+                id_type,
+                DocumentType.objects.get(name="Highest qualification"),
+            ],
         )
+        stopped.fresh_document_types.set([id_type])
         other = enrollment_invite(
             cohort=stopped, actor=admin, email=student.email, full_name="Thandi Mokoena"
         )

@@ -328,9 +328,13 @@ def test_a_version_is_decided_once_even_behind_the_services_back(enrol, upload, 
         )
 
 
-def test_another_cohort_of_the_same_student_is_not_affected(enrol, upload, admin):
+def test_another_cohort_asking_for_its_own_copy_is_not_affected(enrol, upload, admin):
+    """Documents are the learner's: a decision counts in each enrolment of theirs that uses the
+    document (tests/enrolments/test_returning_learner.py), not in one asking for a fresh copy."""
     first = enrol(email="twice@example.org")
-    second = enrol(cohort=CohortFactory(), email="twice@example.org")
+    cohort = CohortFactory()
+    cohort.fresh_document_types.set([id_type()])
+    second = enrol(cohort=cohort, email="twice@example.org")
     document_review(
         document=upload(first, id_type()), reviewer=admin, approve=False, reason="Cut off."
     )
