@@ -173,6 +173,7 @@ def test_sweep_does_nothing_without_a_scanner(student, settings):
     enrollment, _client = student()
     StudentDocument.objects.create(
         enrollment=enrollment,
+        learner=enrollment.learner,
         document_type=id_type(),
         file="documents/x/y",
         original_name="id.pdf",

@@ -110,6 +110,7 @@ def test_with_s3_storage_the_view_redirects_to_a_url_signed_for_five_minutes(
     enrollment, client = student()
     document = StudentDocument.objects.create(
         enrollment=enrollment,
+        learner=enrollment.learner,
         document_type=id_type(),
         file=f"documents/{enrollment.pk}/0123456789abcdef",
         original_name="My ID.pdf",
