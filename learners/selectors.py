@@ -1,9 +1,20 @@
 """Reads about learners that pages use."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import TextChoices
 from django.utils.formats import date_format
 
+from accounts.models import User
 from learners.choices import Disability, Gender, HomeLanguage, Qualification, Race
+from learners.consents import (
+    WORDINGS,
+    ConsentWording,
+    consent_answer,
+    consent_given,
+    consents_required,
+)
 from learners.models import Learner
 
 # What a learner's details summary shows, in order, with the vocabulary of stored values.
@@ -50,3 +61,41 @@ def learner_details_rows(
         if text or empty is not None:
             rows.append((label, text or str(empty)))
     return rows
+
+
+def learner_of_user(user: User) -> Learner | None:
+    """The learner whose account `user` is, if any (staff accounts have none)."""
+    return Learner.objects.filter(user=user).first()
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """One consent as the learner's profile shows it: its wording, whether the institution asks
+    for it, and the learner's latest answer. `outdated`: given to an earlier wording, so asked
+    again."""
+
+    wording: ConsentWording
+    required: bool
+    given: bool
+    outdated: bool
+    answered_at: datetime | None
+
+
+def learner_consent_rows(learner: Learner) -> list[ConsentRow]:
+    """Every consent, those the institution asks for first. No query: the answers are on the
+    learner."""
+    required = consents_required()
+    rows = []
+    for kind, wording in WORDINGS.items():
+        answer = consent_answer(learner, kind)
+        at = answer.get("at")
+        rows.append(
+            ConsentRow(
+                wording=wording,
+                required=kind in required,
+                given=consent_given(learner, kind),
+                outdated=bool(answer.get("given")) and answer.get("version") != wording.version,
+                answered_at=datetime.fromisoformat(at) if at else None,
+            )
+        )
+    return sorted(rows, key=lambda row: not row.required)
