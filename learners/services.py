@@ -271,18 +271,18 @@ def consent_record(
     _consent_permission_check(learner=learner, actor=actor, method=method)
     wording = consent_wording(kind)
     with transaction.atomic(durable=True):
-        learner = Learner.objects.select_for_update().get(pk=learner.pk)
-        previous = (learner.consent_flags or {}).get(kind) or {}
+        locked = Learner.objects.select_for_update().get(pk=learner.pk)
+        previous = (locked.consent_flags or {}).get(kind) or {}
         answer = LearnerConsent.objects.create(
-            learner=learner,
+            learner=locked,
             kind=kind,
             wording_version=wording.version,
             given=given,
             method=method,
             recorded_by=actor,
         )
-        learner.consent_flags = {
-            **(learner.consent_flags or {}),
+        locked.consent_flags = {
+            **(locked.consent_flags or {}),
             kind: {
                 "given": given,
                 "version": wording.version,
@@ -290,17 +290,18 @@ def consent_record(
                 "method": method,
             },
         }
-        learner.save(update_fields=["consent_flags", "updated_at"])
+        locked.save(update_fields=["consent_flags", "updated_at"])
         audit_record(
             actor=actor,
             action="learner.consent_given" if given else "learner.consent_withdrawn",
-            entity=learner,
+            entity=locked,
             old_values={"given": previous.get("given"), "version": previous.get("version")},
             new_values={"kind": kind, "given": given, "version": wording.version, "method": method},
         )
         learner_consent_changed.send(
-            sender=Learner, learner=learner, kind=kind, given=given, actor=actor
+            sender=Learner, learner=locked, kind=kind, given=given, actor=actor
         )
+    learner.consent_flags = locked.consent_flags  # the caller's copy says what was recorded
     return answer
 
 
