@@ -17,7 +17,7 @@ from accounts.http import AuthenticatedRequest
 from learners.consents import WORDINGS
 from learners.forms import LearnerDetailsForm
 from learners.models import ConsentMethod, Learner
-from learners.selectors import learner_consent_rows, learner_details_rows, learner_of_user
+from learners.selectors import learner_consent_rows, learner_of_user
 from learners.services import consent_record, learner_profile_save
 
 REOPENED_NOTICE = (
@@ -57,20 +57,20 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
         {
             "learner": learner,
             "form": form,
-            "details": learner_details_rows(learner, demographics=True),
             "consents": learner_consent_rows(learner),
         },
     )
 
 
 def _next(request: AuthenticatedRequest) -> str:
-    """Where to go back to: a page of this site the form named, or the profile's consents."""
+    """Where to go back to: a page of this site the form named, or the profile (its top,
+    where the message about the answer shows)."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("profile:profile") + "#consents"
+    return reverse("profile:profile")
 
 
 @login_required
