@@ -65,7 +65,8 @@ def learner_details_rows(
 
 def learner_of_user(user: User) -> Learner | None:
     """The learner whose account `user` is, if any (staff accounts have none)."""
-    return Learner.objects.filter(user=user).first()
+    learner: Learner | None = Learner.objects.filter(user=user).first()
+    return learner
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ def test_the_consents_form_never_sends_the_student_to_another_site(enrol, client
     response = client_of(enrollment.user).post(
         reverse("profile:consents"), {"give": [PROCESSING], "next": "https://evil.example/"}
     )
-    assert response["Location"] == reverse("profile:profile") + "#consents"
+    assert response["Location"] == reverse("profile:profile")
 
 
 def test_a_form_without_a_consent_ticked_records_nothing(enrol, client_of):
