@@ -19,6 +19,7 @@ urlpatterns = [
     path("cohorts/<int:cohort_pk>/export/", include("enrolments.export_urls")),
     path("cohorts/<int:cohort_pk>/countersign/", include("enrolments.countersign_urls")),
     path("my/", include("enrolments.urls")),
+    path("profile/", include("learners.profile_urls")),
     path("agreements/", include("signing.urls")),
     path("sign/", include("signing.public_urls")),
     path("sponsors/", include("sponsors.urls")),

@@ -20,6 +20,7 @@ class EnrolmentsConfig(AppConfig):
         )
         from enrolments.gateway import build_enrolment_payload
         from integrations import payloads
+        from learners.signals import learner_consent_changed, learner_verified_facts_changed
         from signing import callbacks
 
         cohort_activated.connect(receivers.cohort_activated_send_agreements)
@@ -34,3 +35,5 @@ class EnrolmentsConfig(AppConfig):
         callbacks.register(supporting.ON_DECLINE, supporting.supporting_agreement_declined)
         callbacks.register_return("enrolments.supportingagreement", supporting.signing_return)
         payloads.register("enrolments.cohortenrollment", build_enrolment_payload)
+        learner_consent_changed.connect(receivers.learner_consent_changed_sync)
+        learner_verified_facts_changed.connect(receivers.learner_verified_facts_changed_reopen)

@@ -1,10 +1,14 @@
-"""What the training gateway is sent for an enrolment: created once, cancelled when the student
-is withdrawn (integrations.payloads). Other changes are not the gateway's business."""
+"""What the training gateway is sent for an enrolment: created once the student consents to
+sharing with the funding body, cancelled when the student is withdrawn (integrations.payloads).
+Other changes are not the gateway's business. The ID number is a reference in the stored job,
+filled in when it is sent (learners.gateway)."""
 
 from enrolments.models import CohortEnrollment, EnrollmentState
 from integrations.models import SyncJobType
 from integrations.payloads import SyncRequest
-from learners.services import national_id_produce
+from learners.consents import consent_given
+from learners.gateway import national_id_reference
+from learners.models import ConsentKind
 
 
 def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> SyncRequest | None:
@@ -23,7 +27,8 @@ def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> 
                 }
             },
         )
-    if reported:
+    if reported or not consent_given(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING):
+        # Without the consent it waits: enrolments.receivers queues it when the student gives it.
         return None
     student = enrollment.user
     return SyncRequest(
@@ -33,9 +38,7 @@ def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> 
                 "reference": reference,
                 "course": {"run": {"reference": f"cohort-{enrollment.cohort_id}"}},
                 "trainee": {
-                    "idNumber": national_id_produce(
-                        learner=enrollment.learner, actor=None, purpose="training gateway"
-                    ),
+                    "idNumber": national_id_reference(enrollment.learner),
                     "fullName": student.full_name,
                     "email": student.email,
                 },

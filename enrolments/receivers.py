@@ -15,7 +15,12 @@ from enrolments.selectors import (
     enrollment_counts,
     invitations_not_accepted_counts,
 )
-from enrolments.services import enrollment_agreements_send_on_commit
+from enrolments.services import (
+    enrollment_agreements_send_on_commit,
+    enrollments_sync_for_learner,
+    identity_documents_reopen,
+)
+from learners.models import ConsentKind, Learner
 from signing.services.submissions import submissions_revoke_pending
 
 
@@ -102,3 +107,20 @@ def invitation_refused_closed_cohorts(sender: type[User], *, user: User, **kwarg
         return f"You were invited to {cohorts[0].name}, which is now {state}."
     names = ", ".join(cohort.name for cohort in cohorts)
     return f"You were invited to {names}, which are all now completed or cancelled."
+
+
+def learner_consent_changed_sync(
+    sender: type[Learner], *, learner: Learner, kind: str, given: bool, **kwargs: Any
+) -> None:
+    """An enrolment's gateway sync waits for the student's consent to sharing with the
+    funding body: it goes once given."""
+    if given and kind == ConsentKind.FUNDING_BODY_SHARING:
+        enrollments_sync_for_learner(learner=learner)
+
+
+def learner_verified_facts_changed_reopen(
+    sender: type[Learner], *, learner: Learner, actor: User | None, **kwargs: Any
+) -> int:
+    """Facts the learner's verified identity document vouches for changed: it is reviewed
+    again."""
+    return identity_documents_reopen(learner=learner, actor=actor)

@@ -56,6 +56,8 @@ def _reminder_line(step: EnrollmentStep) -> str:
         return f"{step.title}: upload it"
     if step.kind == "supporting":
         return f"{step.title}: sign it"
+    if step.kind == "consents":
+        return f"{step.title}: give them"
     return step.title
 
 

@@ -32,6 +32,9 @@ from enrolments.models import (
     SupportingAgreement,
     VerificationState,
 )
+from integrations.selectors import sync_reporting
+from learners.consents import ConsentWording, consent_given, consents_missing
+from learners.models import ConsentKind
 from signing.documents import body_fill_for_reading, merge_fields_used
 from signing.models import (
     SIGNER_PARTIES,
@@ -304,10 +307,11 @@ class StepStatus:
 
 @dataclass(frozen=True)
 class EnrollmentStep:
-    """One thing a student does for an enrolment: their details, one required document, or
-    the agreement, with its status and (for documents) the versions uploaded so far."""
+    """One thing a student does for an enrolment: the consents the institution asks for, their
+    details, one required document, or the agreement, with its status and (for documents) the
+    versions uploaded so far."""
 
-    kind: str  # "details", "document" or "agreement"
+    kind: str  # "consents", "details", "document", "agreement" or "supporting"
     title: str
     status: str
     document_type: DocumentType | None = None
@@ -329,6 +333,9 @@ class EnrollmentStep:
         """The document counted has expired: the student uploads a new one."""
         return self.document is not None and self.document.is_expired
 
+    # The consents step: the ones still to give, in the words the student is asked.
+    consents: tuple[ConsentWording, ...] = ()
+
     @property
     def is_outstanding(self) -> bool:
         """The student has to act (a step waiting for review or not ready is not theirs)."""
@@ -341,12 +348,19 @@ def enrollment_steps(enrollment: CohortEnrollment) -> list[EnrollmentStep]:
     (enrolments.selectors.with_agreement_outcome), when the caller loaded them (the portal
     does, so that its query count does not grow with the number of documents or enrolments).
     A declined agreement is a step to do again: the enrolment completes only once signed."""
+    missing = tuple(consents_missing(enrollment.learner))
     steps = [
+        EnrollmentStep(
+            kind="consents",
+            title="Your consents",
+            status=StepStatus.TODO if missing else StepStatus.DONE,
+            consents=missing,
+        ),
         EnrollmentStep(
             kind="details",
             title="Your details",
             status=StepStatus.DONE if enrollment.learner.details_completed_at else StepStatus.TODO,
-        )
+        ),
     ]
     steps.extend(enrollment_document_steps(enrollment))
     decline_reason = declined_party = waiting_party = ""
@@ -454,6 +468,27 @@ def enrollment_document_prefetches(
             queryset=documents.select_related("enrollment__cohort").order_by("-uploaded_at", "-pk"),
         ),
     ]
+
+
+def enrollment_gateway_waiting(enrollment: CohortEnrollment, *, has_job: bool) -> str:
+    """What the student's consent to sharing with the funding body means for the enrolment's
+    gateway sync, for the place its status shows (`has_job`: the gateway has had a job for
+    it). Empty when the consent is given, or the institution reports nowhere."""
+    if (
+        enrollment.state == EnrollmentState.WITHDRAWN
+        or not sync_reporting()
+        or consent_given(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+    ):
+        return ""
+    if has_job:
+        return (
+            "The student has withdrawn their consent to sharing their details with the funding "
+            "body: nothing more is sent until they give it again."
+        )
+    return (
+        "Waits for the student's consent to sharing their details with the funding body: the "
+        "enrolment is sent to the gateway when they give it."
+    )
 
 
 # Merge fields whose values go into the PDF only, never the submission's stored HTML or values.
@@ -770,6 +805,6 @@ def learner_agreement_counts(*, cohort: Cohort) -> dict[str, int]:
 
 def agreements_awaiting_sponsor(*, cohort: Cohort) -> QuerySet[CohortEnrollment]:
     """The cohort's enrolments whose agreement waits for the sponsor's signature (the learner
-    has signed), with the student, for the sponsor's page."""
-    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    has signed), with the student and their learner record, for the sponsor's page."""
+    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user", "learner")
     return agreements_waiting_for(SignerRole.SPONSOR, enrollments).order_by("user__full_name", "pk")

@@ -5,6 +5,7 @@ documents). The other writes to enrolments are grouped by topic beside this modu
 enrolments.agreements (the student's agreement), enrolments.reminders and enrolments.scanning
 (virus verdicts); the review itself is verification.services."""
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import permission_check
 from accounts.services import invitation_issue, system_role_give
 from audit.services import audit_record
-from cohorts.models import Cohort, CohortState
+from cohorts.models import CLOSED_STATES, Cohort, CohortState
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
@@ -30,9 +31,10 @@ from enrolments.selectors import (
     enrollment_supporting_all_signed,
 )
 from enrolments.uploads import document_expiry_clean, enrollment_quota_check
-from integrations.services import sync_enqueue_for
+from integrations.services import sync_enqueue_for, sync_enqueue_many
 from learners.models import Learner
 from learners.services import (
+    VERIFIED_FACTS,
     learner_activate_if_candidate,
     learner_details_save,
     learner_for_user,
@@ -49,6 +51,9 @@ CLOSED_TO_INVITATIONS = "invitations to it can no longer be sent"
 CLOSED_TO_WITHDRAWALS = "its students can no longer be withdrawn"
 CLOSED_TO_DETAILS = "your details can no longer change"
 CLOSED_TO_UPLOADS = "documents can no longer be uploaded"
+# Document types that prove a person's identity (the catalogue's "South African ID or
+# passport"), by name: the catalogue has no flag for it.
+IDENTITY_DOCUMENT = re.compile(r"\b(id|identity|passport)\b", re.IGNORECASE)
 # Enrolments per agreement task: a big import's agreements are rendered by several workers.
 AGREEMENT_BATCH = 200
 
@@ -250,6 +255,8 @@ def enrollment_details_save(
         enrollment_start_if_waiting(enrollment)
         learner = Learner.objects.select_for_update().get(pk=enrollment.learner_id)
         changed = learner_details_save(learner=learner, actor=actor, details=details)
+        if VERIFIED_FACTS.intersection(changed):
+            identity_documents_reopen(learner=learner, actor=actor, held=enrollment)
         enrollment.learner = learner
         enrollment_refresh(enrollment)
         # Which details changed, never their values (special personal information).
@@ -260,6 +267,50 @@ def enrollment_details_save(
             new_values={"fields": sorted(changed)},
         )
     return enrollment
+
+
+def identity_documents_reopen(
+    *, learner: Learner, actor: User | None, held: CohortEnrollment | None = None
+) -> int:
+    """The learner changed facts their verified identity document vouches for (their number,
+    date of birth, gender): each such document of an enrolment that can still change goes
+    back to review, audited. In the caller's transaction; `held`: an enrolment the caller has
+    locked and refreshes itself. Returns how many documents went back."""
+    documents = list(
+        StudentDocument.objects.select_related("document_type")
+        .filter(
+            enrollment__learner=learner,
+            enrollment__state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
+            is_current=True,
+            status=DocumentStatus.VERIFIED,
+        )
+        .exclude(enrollment__cohort__state__in=CLOSED_STATES)
+    )
+    documents = [doc for doc in documents if IDENTITY_DOCUMENT.search(doc.document_type.name)]
+    for document in documents:
+        document.status = DocumentStatus.PENDING
+        document.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="document.reopened",
+            entity=document,
+            old_values={"status": DocumentStatus.VERIFIED},
+            new_values={"status": DocumentStatus.PENDING, "reason": "verified facts changed"},
+        )
+    for enrollment_id in sorted({doc.enrollment_id for doc in documents}):
+        if held is None or enrollment_id != held.pk:
+            enrollment_refresh(enrollment_lock(CohortEnrollment(pk=enrollment_id)))
+    return len(documents)
+
+
+def enrollments_sync_for_learner(*, learner: Learner) -> None:
+    """Queue the gateway jobs the learner's enrolments need now (one waited for their consent
+    to sharing with the funding body), in the caller's transaction."""
+    sync_enqueue_many(
+        CohortEnrollment.objects.filter(learner=learner)
+        .select_related("user", "learner")
+        .order_by("pk")
+    )
 
 
 def enrollment_agreements_send_on_commit(

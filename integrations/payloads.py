@@ -22,8 +22,16 @@ Adding a record to the sync (course runs, attendance, assessments):
 
 Queueing a job for a type that has no builder raises `PayloadBuilderMissing`, whether or not
 the institution has a connector, so that a forgotten registration fails every test that
-changes such a record."""
+changes such a record.
 
+A value that must not be stored in the job (a national ID number) is put in the payload as a
+reference, a dict with a registered `$name` key, e.g. {"$national_id": 12, "digest": "..."}.
+The job row keeps the reference; `resolve` fills in the value when the job is sent, into the
+payload the connector encrypts, and nowhere else. The app that owns the value registers its
+resolver (`payloads.register_resolver("$national_id", resolve_national_id)`); a resolver
+that may not give the value now raises `PayloadWithheld`, and the job fails with its reason."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -82,3 +90,49 @@ class PayloadBuilders:
 builders = PayloadBuilders()
 register = builders.register
 builder_for = builders.builder_for
+
+
+class PayloadWithheld(Exception):
+    """A value the payload refers to may not be sent (now): the job is not sent, and fails with
+    this message."""
+
+
+ReferenceResolver = Callable[[dict[str, Any]], Any]
+
+
+class PayloadResolvers:
+    """Resolvers of references by their `$name` key."""
+
+    def __init__(self) -> None:
+        self._resolvers: dict[str, ReferenceResolver] = {}
+
+    def register(self, name: str, resolver: ReferenceResolver) -> None:
+        if not name.startswith("$"):
+            raise ValueError(f"A reference's name starts with $: {name!r}.")
+        registered = self._resolvers.get(name)
+        if registered is not None and registered is not resolver:
+            raise ImproperlyConfigured(f"A resolver for {name!r} is already registered.")
+        self._resolvers[name] = resolver
+
+    def resolve(self, value: Any) -> Any:
+        """A copy of `value` with every reference replaced by what its resolver gives."""
+        if isinstance(value, dict):
+            names = [key for key in value if isinstance(key, str) and key.startswith("$")]
+            if names:
+                try:
+                    resolver = self._resolvers[names[0]]
+                except KeyError:
+                    raise ImproperlyConfigured(
+                        f"No resolver is registered for {names[0]!r}: register one with "
+                        "integrations.payloads.register_resolver."
+                    ) from None
+                return resolver(value)
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        return value
+
+
+resolvers = PayloadResolvers()
+register_resolver = resolvers.register
+resolve = resolvers.resolve

@@ -56,6 +56,15 @@ def _connector_ever_configured() -> bool:
     return not isinstance(flags, dict) or SETTINGS_FLAG in flags
 
 
+def sync_reporting() -> bool:
+    """Whether the institution reports to an external system now (an active connector), from
+    the flag connector_config_save keeps in Institution.settings: no query."""
+    from integrations.services import SETTINGS_FLAG
+
+    flags = getattr(tenant_connection.tenant, "settings", None)
+    return isinstance(flags, dict) and bool(flags.get(SETTINGS_FLAG))
+
+
 def sync_state_for(*, entity_type: str, entity_id: int | str) -> SyncState | None:
     """None when the record has never had a job (no connector, or nothing to send). An
     institution that never configured a connector costs no query."""

@@ -333,14 +333,17 @@ def sync_job_run(
         return None
     job, attempt = claimed
     try:
+        # Values kept out of the job row (an ID number) are filled in here, for this send only.
         result = connector.send(
             job_type=job.job_type,
-            payload=job.payload,
+            payload=payloads.resolve(job.payload),
             idempotency_key=job.idempotency_key,
             references=_reference_of,
             entity_type=job.entity_type,
             entity_id=job.entity_id,
         )
+    except payloads.PayloadWithheld as withheld:
+        result = SendResult("permanent", error=f"Not sent: {withheld}")
     except Exception as error:  # a connector bug must not leave the job running
         logger.exception("Sync job %s: the connector failed", job.pk)
         result = SendResult("retryable", error=f"{type(error).__name__}: {error}")

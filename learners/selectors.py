@@ -5,15 +5,24 @@ learner page shows of them is reached through the relations that point here
 (`Learner.enrollments`, and on from there), never by importing their models."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Field, Q, QuerySet, TextChoices, Value
 from django.db.models.functions import Concat
 from django.utils.formats import date_format
 
+from accounts.models import User
 from audit.models import AuditEvent
 from audit.selectors import audit_event_list
 from learners.choices import Disability, Gender, HomeLanguage, Qualification, Race
+from learners.consents import (
+    WORDINGS,
+    ConsentWording,
+    consent_answer,
+    consent_given,
+    consents_required,
+)
 from learners.models import Learner, LearnerConsent, LearnerStatus
 from signing.models import Submission
 
@@ -298,3 +307,42 @@ def learner_merge_plan(*, keep: Learner, other: Learner) -> MergePlan:
         consent_kinds=sorted(set(other.consent_flags) - set(keep.consent_flags)),
         conflicts=_merge_conflicts(keep, other),
     )
+
+
+def learner_of_user(user: User) -> Learner | None:
+    """The learner whose account `user` is, if any (staff accounts have none)."""
+    learner: Learner | None = Learner.objects.filter(user=user).first()
+    return learner
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """One consent as the learner's profile shows it: its wording, whether the institution asks
+    for it, and the learner's latest answer. `outdated`: given to an earlier wording, so asked
+    again."""
+
+    wording: ConsentWording
+    required: bool
+    given: bool
+    outdated: bool
+    answered_at: datetime | None
+
+
+def learner_consent_rows(learner: Learner) -> list[ConsentRow]:
+    """Every consent, those the institution asks for first. No query: the answers are on the
+    learner."""
+    required = consents_required()
+    rows = []
+    for kind, wording in WORDINGS.items():
+        answer = consent_answer(learner, kind)
+        at = answer.get("at")
+        rows.append(
+            ConsentRow(
+                wording=wording,
+                required=kind in required,
+                given=consent_given(learner, kind),
+                outdated=bool(answer.get("given")) and answer.get("version") != wording.version,
+                answered_at=datetime.fromisoformat(at) if at else None,
+            )
+        )
+    return sorted(rows, key=lambda row: not row.required)

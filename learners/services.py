@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
+from learners.consents import consent_wording
 from learners.keys import (
     data_key_create,
     data_keys_ensure,
@@ -23,8 +24,17 @@ from learners.keys import (
     national_id_encrypt,
     national_id_reencrypt,
 )
-from learners.models import IdentityType, KeyPurpose, Learner, LearnerStatus
+from learners.models import (
+    ConsentKind,
+    ConsentMethod,
+    IdentityType,
+    KeyPurpose,
+    Learner,
+    LearnerConsent,
+    LearnerStatus,
+)
 from learners.selectors import learner_merge_plan
+from learners.signals import learner_consent_changed, learner_verified_facts_changed
 
 # The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
 DETAIL_FIELDS = (
@@ -42,6 +52,10 @@ DETAIL_FIELDS = (
     "province",
     "postal_code",
     "country",
+)
+# What a verified identity document vouches for: changing one sends it back for review.
+VERIFIED_FACTS = frozenset(
+    {"national_id_type", "national_id_country", "national_id_hash", "date_of_birth", "gender"}
 )
 
 
@@ -420,3 +434,107 @@ def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
             new_values={"kept_learner": keep.pk, "status": other.status},
         )
     return keep
+
+
+@dataclass(frozen=True)
+class ProfileSaved:
+    """What a learner's own change did: the fields that changed, and how many of their verified
+    documents went back to review because of it."""
+
+    changed: list[str]
+    documents_reopened: int
+
+
+def learner_verified_facts_review(*, learner: Learner, changed: list[str], actor: User) -> int:
+    """Send the verified documents that vouch for facts the learner just changed back to
+    review (enrolments answers the signal), in the caller's transaction. How many went back."""
+    facts = sorted(VERIFIED_FACTS.intersection(changed))
+    if not facts:
+        return 0
+    answers = learner_verified_facts_changed.send(
+        sender=Learner, learner=learner, fields=facts, actor=actor
+    )
+    return sum(int(reopened or 0) for _receiver, reopened in answers)
+
+
+def learner_profile_save(*, learner: Learner, actor: User, details: dict[str, Any]) -> ProfileSaved:
+    """A learner changes their own details on their profile (learners.forms.LearnerDetailsForm).
+    A change to a fact a verified identity document vouches for sends that document back to
+    review."""
+    permission_check(
+        actor=actor, allowed=learner.user_id == actor.pk, action="learners.learner_profile_save"
+    )
+    with transaction.atomic(durable=True):
+        learner = Learner.objects.select_for_update().get(pk=learner.pk)
+        changed = learner_details_save(learner=learner, actor=actor, details=details)
+        reopened = learner_verified_facts_review(learner=learner, changed=changed, actor=actor)
+    return ProfileSaved(changed=changed, documents_reopened=reopened)
+
+
+def _consent_permission_check(*, learner: Learner, actor: User | None, method: str) -> None:
+    """The learner answers for themself in the portal; a person who manages learners records
+    an answer given otherwise (on paper)."""
+    if actor is None:
+        return
+    own = learner.user_id == actor.pk
+    permission_check(
+        actor=actor,
+        allowed=(own and method == ConsentMethod.PORTAL)
+        or (not own and method != ConsentMethod.PORTAL and actor.may("learners.manage_learners")),
+        action="learners.consent_record",
+    )
+
+
+def consent_record(
+    *, learner: Learner, kind: str, given: bool, method: str, actor: User | None
+) -> LearnerConsent:
+    """Record a learner's answer to one consent, to its current wording: a history row, the
+    current answer in `consent_flags`, an audit event, and the signal that lets what depends on
+    the consent act on it (a gateway sync waiting for it goes)."""
+    if kind not in ConsentKind.values:
+        raise ValidationError(f"Not a consent: {kind!r}.", code="consent_kind")
+    if method not in ConsentMethod.values:
+        raise ValidationError(f"Not a way of recording a consent: {method!r}.", code="method")
+    _consent_permission_check(learner=learner, actor=actor, method=method)
+    wording = consent_wording(kind)
+    with transaction.atomic(durable=True):
+        locked = Learner.objects.select_for_update().get(pk=learner.pk)
+        previous = (locked.consent_flags or {}).get(kind) or {}
+        answer = LearnerConsent.objects.create(
+            learner=locked,
+            kind=kind,
+            wording_version=wording.version,
+            given=given,
+            method=method,
+            recorded_by=actor,
+        )
+        locked.consent_flags = {
+            **(locked.consent_flags or {}),
+            kind: {
+                "given": given,
+                "version": wording.version,
+                "at": answer.recorded_at.isoformat(),
+                "method": method,
+            },
+        }
+        locked.save(update_fields=["consent_flags", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="learner.consent_given" if given else "learner.consent_withdrawn",
+            entity=locked,
+            old_values={"given": previous.get("given"), "version": previous.get("version")},
+            new_values={"kind": kind, "given": given, "version": wording.version, "method": method},
+        )
+        learner_consent_changed.send(
+            sender=Learner, learner=locked, kind=kind, given=given, actor=actor
+        )
+    learner.consent_flags = locked.consent_flags  # the caller's copy says what was recorded
+    return answer
+
+
+def consent_withdraw(
+    *, learner: Learner, kind: str, actor: User | None, method: str = ConsentMethod.PORTAL
+) -> LearnerConsent:
+    """The learner takes a consent back: recorded as an answer like any other, so that its
+    history shows when it was given and when withdrawn."""
+    return consent_record(learner=learner, kind=kind, given=False, method=method, actor=actor)

@@ -23,6 +23,7 @@ from sponsors.learner_agreements import (
     sponsor_learner_link_for_token,
 )
 from sponsors.models import SponsorLearnerLink
+from sponsors.selectors import sponsor_learner_rows
 from tenants.ratelimits import rate_limited
 
 GUESS_RATE = "20/10m"
@@ -132,7 +133,7 @@ def learner_agreements(request: HttpRequest, token: str) -> HttpResponse:
             "link": link,
             "cohort": link.cohort,
             "sponsor": link.sponsor,
-            "waiting": waiting,
+            "waiting": sponsor_learner_rows(waiting),
             "form": form,
             "token": token,
             "decline_problem": decline_problem,

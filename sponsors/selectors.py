@@ -10,10 +10,46 @@ from django.utils import timezone
 from accounts.models import SystemRole, User
 from accounts.selectors import users_holding
 from cohorts.models import Cohort
+from enrolments.models import CohortEnrollment
+from learners.consents import consent_given
+from learners.models import ConsentKind
 from signing.models import Submission
 from sponsors.models import Sponsor, SponsorAgreement
 
 SPONSOR_ROLE = "sponsor"
+
+
+@dataclass(frozen=True)
+class SponsorLearnerRow:
+    """A learner as the sponsor's page shows them: the name on their agreement, and their
+    contact details only when they consent to sharing them with the sponsor."""
+
+    enrollment: CohortEnrollment
+    name: str
+    email: str
+    phone_number: str
+
+    @property
+    def shares_contact(self) -> bool:
+        return bool(self.email or self.phone_number)
+
+
+def sponsor_learner_rows(enrollments: list[CohortEnrollment]) -> list[SponsorLearnerRow]:
+    """`enrollments` with their learners loaded (enrolments.selectors.agreements_awaiting_sponsor):
+    no query."""
+    rows = []
+    for enrollment in enrollments:
+        learner = enrollment.learner
+        shares = consent_given(learner, ConsentKind.SPONSOR_SHARING)
+        rows.append(
+            SponsorLearnerRow(
+                enrollment=enrollment,
+                name=enrollment.user.full_name or learner.full_name or "A learner",
+                email=enrollment.user.email if shares else "",
+                phone_number=learner.phone_number if shares else "",
+            )
+        )
+    return rows
 
 
 def sponsor_list(*, search: str = "") -> QuerySet[Sponsor]:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from accounts.lists import FilterForm
 from signing.services.certificates import PKCS12_MAX_BYTES
 from tenants.models import Institution
+from tenants.options import choices_settings
 from tenants.provisioning import provisioning_code_validate
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
 from tenants.zones import time_zone_choices
@@ -120,9 +121,23 @@ class InstitutionProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        stored = self.instance.settings or {}
         self.fields[REMOVE_PDF_ACTIVE_CONTENT].initial = bool(
-            (self.instance.settings or {}).get(REMOVE_PDF_ACTIVE_CONTENT, False)
+            stored.get(REMOVE_PDF_ACTIVE_CONTENT, False)
         )
+        for setting in choices_settings():
+            self.fields[setting.key] = forms.MultipleChoiceField(
+                label=setting.label,
+                help_text=setting.help_text,
+                choices=setting.offered(),
+                required=False,
+                initial=stored.get(setting.key, []),
+                widget=forms.CheckboxSelectMultiple,
+            )
+
+    def choices_sections(self) -> list[tuple[str, forms.BoundField]]:
+        """Each registered setting's section title and field, for the page."""
+        return [(setting.section, self[setting.key]) for setting in choices_settings()]
 
     def clean_time_zone(self) -> str:
         return self.cleaned_data["time_zone"] or self.instance.time_zone

@@ -21,6 +21,7 @@ from audit.services import audit_record
 from notifications.services import email_enqueue
 from tenants.directory import email_directory_hash
 from tenants.models import Domain, Institution
+from tenants.options import choices_settings
 from tenants.selectors import institutions_for_email_hash
 from tenants.signals import institution_provisioned
 from tenants.sites import institution_domain, institution_url, site_url
@@ -283,6 +284,14 @@ def institution_profile_update(
             if key in changes and changes[key] != old:
                 old_values[key], new_values[key] = old, changes[key]
                 institution.settings = {**institution.settings, key: changes[key]}
+        for setting in choices_settings():
+            if setting.key not in changes:
+                continue
+            chosen = sorted(set(changes[setting.key]) | setting.always)
+            old = institution.settings.get(setting.key, sorted(setting.always))
+            if chosen != old:
+                old_values[setting.key], new_values[setting.key] = old, chosen
+                institution.settings = {**institution.settings, setting.key: chosen}
         logo = changes.get("logo")
         if logo is False and institution.logo:
             old_values["logo"], new_values["logo"] = institution.logo.name, ""

@@ -22,7 +22,7 @@ from accounts.lists import list_page
 from accounts.permissions import permission_required
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.scanning import scanning_enabled
-from enrolments.selectors import enrollment_steps
+from enrolments.selectors import enrollment_gateway_waiting, enrollment_steps
 from enrolments.uploads import stored_file_response
 from integrations.selectors import sync_state_for
 from learners.selectors import learner_details_rows
@@ -241,6 +241,7 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {"document_type": versions[0].document_type, "status": None, "versions": versions}
         for versions in others.values()
     ]
+    sync = sync_state_for(entity_type="enrolments.cohortenrollment", entity_id=enrollment.pk)
     return render(
         request,
         "verification/enrollment_detail.html",
@@ -252,8 +253,7 @@ def enrollment_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             # Race and disability (special personal information) are left out: no document
             # decision depends on them.
             "student_details": learner_details_rows(enrollment.learner, demographics=False),
-            "sync": sync_state_for(
-                entity_type="enrolments.cohortenrollment", entity_id=enrollment.pk
-            ),
+            "sync": sync,
+            "sync_waiting": enrollment_gateway_waiting(enrollment, has_job=sync is not None),
         },
     )

@@ -259,7 +259,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     _accept_invitation(page, links["Thandi Mokoena"])
     expect(page).to_have_url(re.compile(re.escape(url("/my/")) + r"\d+/$"))
     expect(page.get_by_role("heading", name=cohort_name)).to_be_visible()
-    expect(page.get_by_text("0 of 4 steps done")).to_be_visible()
+    expect(page.get_by_text("0 of 5 steps done")).to_be_visible()
     thandi_enrolment_url = page.url
     journey.look("portal-start")
 
@@ -273,7 +273,7 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     page.get_by_role("button", name="Save your details").click()
     expect(page.get_by_role("alert")).to_contain_text("Your details are saved.")
     expect(page.get_by_text("15 March 2000")).to_be_visible()
-    expect(page.get_by_text("1 of 4 steps done")).to_be_visible()
+    expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
 
     # Each required document, with the file picker.
     for document, file in [
@@ -305,13 +305,13 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     expect(page.locator("#agreement")).to_contain_text(
         "Signed by you. Not yet signed by the institution"
     )
-    expect(page.get_by_text("1 of 4 steps done")).to_be_visible()
+    expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
     _countersign_in_a_thread_of_its_own(institution, thandi_enrolment_url)
     page.goto(thandi_enrolment_url)
     expect(page.locator("#agreement")).to_contain_text(
         "Signed by every party: you signed as “Thandi Mokoena”"
     )
-    expect(page.get_by_text("2 of 4 steps done")).to_be_visible()
+    expect(page.get_by_text("2 of 5 steps done")).to_be_visible()
     journey.look("portal-signed")
     page.locator("#agreement").get_by_role("link", name="Read the agreement").click()
     with page.expect_download() as download:

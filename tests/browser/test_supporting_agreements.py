@@ -29,6 +29,7 @@ from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_views import DETAILS
 from tests.factories import CohortFactory
+from tests.learners.support import consents_give
 from verification.services import document_review
 
 pytestmark = pytest.mark.browser
@@ -180,7 +181,8 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
         student = enrollment.user
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
-        # Her details and documents are in and verified: what is left is signing.
+        # Her consent, details and documents are in and verified: what is left is signing.
+        consents_give(enrollment.learner)
         form = LearnerDetailsForm(DETAILS)
         assert form.is_valid(), form.errors
         enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
@@ -213,7 +215,7 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
     )
     expect(consent).to_contain_text("To sign")
     expect(page.get_by_text("All done.")).to_have_count(0)
-    expect(page.get_by_text("3 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("4 of 6 steps done")).to_be_visible()
     portal.look("portal-main-signed")
     with tenant_context(institution):
         assert CohortEnrollment.objects.get(pk=enrollment.pk).state == EnrollmentState.IN_PROGRESS
@@ -230,7 +232,7 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
     expect(page.get_by_text(f"You signed “{popia.title}”.")).to_be_visible()
     assert page.url.startswith(detail_url)
     expect(consent).to_contain_text("Signed as “Naledi Khumalo”")
-    expect(page.get_by_text("4 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("5 of 6 steps done")).to_be_visible()
     with tenant_context(institution):
         assert CohortEnrollment.objects.get(pk=enrollment.pk).state == EnrollmentState.IN_PROGRESS
         [waiting] = agreements_awaiting_countersign(cohort=cohort)
@@ -245,7 +247,7 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
 
     page.reload()
     expect(page.get_by_text("All done.")).to_be_visible()
-    expect(page.get_by_text("5 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("6 of 6 steps done")).to_be_visible()
     portal.look("portal-complete")
     with page.expect_download() as download:
         consent.get_by_role("link", name="Download the signed copy (PDF)").click()

@@ -8,11 +8,11 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
 from cohorts.services import cohort_create
-from enrolments.services import enrollment_invite
 from integrations.models import SyncJob
 from integrations.services import connector_config_save, sync_job_run
 from integrations.testing import FakeGateway
 from tests.browser.support import PageChecker, open_account_menu_item, sign_in
+from tests.integrations.conftest import invite_consenting
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +37,7 @@ def test_an_admin_sees_a_rejected_submission_and_retries_it(
             start_date="2027-02-01",
             end_date="2027-11-30",
         )
-        enrollment_invite(
+        invite_consenting(
             cohort=cohort,
             actor=admin,
             email=f"sipho@{institution.code}.example",

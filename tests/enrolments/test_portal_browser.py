@@ -97,7 +97,7 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     # With one enrolment, "my enrolments" is the enrolment itself.
     expect(page).to_have_url(f"{base}/my/{enrollment.pk}/")
     expect(page.get_by_role("heading", name=enrollment.cohort.name)).to_be_visible()
-    expect(page.get_by_text("0 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("0 of 6 steps done")).to_be_visible()
     checker.look("enrolment-start")
 
     # Details: refused first, then accepted with the date of birth from the ID number.
@@ -110,7 +110,7 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     fill_in_details(page, "9904125800080")
     expect(page.get_by_text("Your details are saved.")).to_be_visible()
     expect(page.get_by_text("12 April 1999")).to_be_visible()
-    expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("1 of 6 steps done")).to_be_visible()
 
     # The ID with the file picker, through htmx: the card is replaced in place and the progress
     # bar saw the upload.
@@ -196,7 +196,7 @@ def test_student_completes_their_part_in_the_browser(page: Page, live_server_por
     expect(page.locator("#agreement-waiting")).to_contain_text("You have signed.")
     expect(page.locator("#agreement-parties")).to_contain_text("Not signed yet")
     page.goto(agreement_url.replace("agreement/", ""))
-    expect(page.get_by_text("1 of 5 steps done")).to_be_visible()
+    expect(page.get_by_text("1 of 6 steps done")).to_be_visible()
 
     # The reviewer rejects the ID: the reason shows beside it, with a way to send a new version.
     with tenant_context(institution):

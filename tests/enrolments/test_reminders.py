@@ -17,6 +17,7 @@ from enrolments.tasks import send_reminders, send_reminders_all_institutions
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tenants.models import Institution
+from tests.learners.support import consents_give
 from verification.services import document_review
 
 from .conftest import upload_document
@@ -55,6 +56,7 @@ def test_reminder_lists_what_is_outstanding_and_links_to_the_enrolment(enrol, in
 
     email = OutboundEmail.objects.get(template="reminder", recipient=enrollment.user.email)
     assert email.context["outstanding"] == [
+        "Your consents: give them",
         "Matric certificate: upload it",
         "South African ID or passport: upload it",
         "Your agreement",
@@ -175,6 +177,7 @@ def test_never_to_a_complete_enrolment(enrol, institution, admin):
 
 def test_not_while_everything_waits_for_review(enrol, institution):
     enrollment = enrol()
+    consents_give(enrollment.learner)
     _details(enrollment)
     for document_type in enrollment.cohort.required_document_types.all():
         upload_document(enrollment, document_type)
@@ -187,6 +190,7 @@ def test_not_while_everything_waits_for_review(enrol, institution):
 def test_a_rejected_document_is_outstanding(enrol, institution, admin):
 
     enrollment = enrol()
+    consents_give(enrollment.learner)
     _details(enrollment)
     documents = [
         upload_document(enrollment, t) for t in enrollment.cohort.required_document_types.all()

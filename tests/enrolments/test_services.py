@@ -12,6 +12,7 @@ from enrolments.services import enrollment_details_save, enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from tests.factories import CohortFactory
+from tests.learners.support import consents_give
 from verification.services import document_review
 
 from .conftest import upload_document
@@ -33,6 +34,7 @@ def _details(enrollment):
 def test_details_documents_and_agreement_complete_the_enrolment(enrol, admin, client_of):
     enrollment = enrol()
     types = list(enrollment.cohort.required_document_types.all())
+    consents_give(enrollment.learner)
     _details(enrollment)
     documents = [upload_document(enrollment, document_type) for document_type in types]
     enrollment_agreement_sign(enrollment=enrollment, actor=enrollment.user, signature="Sipho")
@@ -63,7 +65,7 @@ def test_details_documents_and_agreement_complete_the_enrolment(enrol, admin, cl
         .content.decode()
     )
     assert "All done." in page
-    assert "4 of 4 steps done" in page
+    assert "5 of 5 steps done" in page
     assert "<form" not in page.split("<main", 1)[1].split("</main>")[0]
 
 

@@ -28,6 +28,7 @@ from signing.selectors import link_for_token, submissions_for_subject
 from signing.services.completion import submitter_sign
 from signing.services.templates import template_create
 from tests.factories import CohortFactory
+from tests.learners.support import consents_give
 from tests.signing.conftest import pdf_text_contains, token_from
 from verification.services import document_review
 
@@ -89,6 +90,7 @@ def _everything_but_supporting(enrollment, admin):
     form = LearnerDetailsForm(DETAILS)
     assert form.is_valid(), form.errors
     enrollment_details_save(enrollment=enrollment, actor=enrollment.user, details=form.details())
+    consents_give(enrollment.learner)
     for document_type in enrollment.cohort.required_document_types.all():
         document_review(
             document=upload_document(enrollment, document_type), reviewer=admin, approve=True
@@ -220,7 +222,7 @@ def test_the_enrolment_completes_only_once_every_supporting_agreement_is_signed(
     assert completion.count() == 1
     page = client_of(enrollment.user).get(reverse("enrolments:detail", args=[enrollment.pk]))
     assert "All done." in page.content.decode()
-    assert "6 of 6 steps done" in page.content.decode()
+    assert "7 of 7 steps done" in page.content.decode()
     with pytest.raises(ValidationError, match="This enrolment is complete."):
         supporting_agreement_start(enrollment=enrollment, template=popia, actor=enrollment.user)
 

@@ -40,10 +40,16 @@ def test_enrolment_page_lists_every_step_in_order(enrol, client_of):
 
     page = client.get(reverse("enrolments:detail", args=[enrollment.pk])).content.decode()
 
-    order = ["Your details", "Matric certificate", "South African ID or passport", "Your agreement"]
+    order = [
+        "Your consents",
+        "Your details",
+        "Matric certificate",
+        "South African ID or passport",
+        "Your agreement",
+    ]
     positions = [page.index(title) for title in order]
     assert positions == sorted(positions)
-    assert "0 of 4 steps done" in page
+    assert "0 of 5 steps done" in page
     assert page.count("Not uploaded") == 2
     assert "To sign" in page
     assert "PDF, JPEG or PNG · up to 10 MB" in page
@@ -149,7 +155,7 @@ def test_details_form_saves_validated_details_and_fills_in_from_the_id(enrol, cl
     assert "Your details are saved." in page
     assert "Coloured" in page
     assert "Hearing" in page
-    assert "1 of 4 steps done" in page
+    assert "1 of 5 steps done" in page
 
 
 def test_special_personal_information_stays_out_of_the_audit_trail(enrol, client_of):

@@ -7,11 +7,15 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from enrolments.models import CohortEnrollment
+from enrolments.services import enrollment_invite
 from integrations.connectors.training_gateway import TrainingGatewayConnector
 from integrations.models import ConnectorConfig, SyncJob
 from integrations.services import SETTINGS_FLAG, connector_config_save
 from integrations.testing import FakeGateway
+from learners.models import ConsentKind
 from tenants.models import Institution
+from tests.learners.support import consents_give
 
 MAX_ATTEMPTS = 4
 
@@ -64,3 +68,11 @@ def committed_connector(gateway: FakeGateway, code: str = "alpha", **overrides):
         institution.refresh_from_db()
         institution.settings.pop(SETTINGS_FLAG, None)
         Institution.objects.filter(pk=institution.pk).update(settings=institution.settings)
+
+
+def invite_consenting(**invitation) -> CohortEnrollment:
+    """Invite a student (enrollment_invite's arguments) who then consents to sharing with the
+    funding body: their enrolment's gateway job is queued."""
+    enrollment = enrollment_invite(**invitation)
+    consents_give(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+    return enrollment

@@ -7,13 +7,14 @@ from django.core.exceptions import ImproperlyConfigured
 from cohorts.gateway import build_cohort_payload
 from cohorts.services import cohort_cancel, cohort_create
 from enrolments.gateway import build_enrolment_payload
-from enrolments.services import enrollment_invite, enrollment_withdraw
+from enrolments.services import enrollment_withdraw
 from integrations import payloads
 from integrations.models import SyncJob, SyncJobStatus
 from integrations.payloads import PayloadBuilderMissing, PayloadBuilders, SyncRequest
 from integrations.services import sync_enqueue_for, sync_enqueue_many, sync_job_run
 from signing.models import AgreementTemplate
 from tests.factories import CohortFactory, UserFactory
+from tests.integrations.conftest import invite_consenting
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +145,7 @@ def test_an_enrolment_is_sent_with_its_trainee_and_cancelled_with_the_reason(
     connected, admin, institution
 ):
     cohort = CohortFactory()
-    enrollment = enrollment_invite(
+    enrollment = invite_consenting(
         cohort=cohort,
         actor=admin,
         email="thandi@example.org",
@@ -164,7 +165,11 @@ def test_an_enrolment_is_sent_with_its_trainee_and_cancelled_with_the_reason(
             "reference": f"enrolment-{enrollment.pk}",
             "course": {"run": {"reference": f"cohort-{cohort.pk}"}},
             "trainee": {
-                "idNumber": "9001015009087",
+                # The number itself is filled in when the job is sent (learners.gateway).
+                "idNumber": {
+                    "$national_id": enrollment.learner_id,
+                    "digest": enrollment.learner.national_id_hash[:16],
+                },
                 "fullName": "Thandi Nkosi",
                 "email": "thandi@example.org",
             },

@@ -24,10 +24,12 @@ from integrations.services import (
     sync_job_run,
     sync_jobs_sweep,
 )
+from learners.models import ConsentKind
 from notifications.models import OutboundEmail
 from signing.models import AgreementTemplate
 from tests.factories import CohortFactory, UserFactory
-from tests.integrations.conftest import MAX_ATTEMPTS
+from tests.integrations.conftest import MAX_ATTEMPTS, invite_consenting
+from tests.learners.support import consents_give
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +108,9 @@ def test_a_rolled_back_change_leaves_no_job(connected, admin):
     assert not SyncJob.objects.exists()
 
 
-def test_enrolments_are_created_and_cancelled_at_the_gateway(connected, admin):
+def test_enrolments_are_created_once_the_student_consents_and_cancelled_at_the_gateway(
+    connected, admin
+):
     cohort = CohortFactory()
     enrollment = enrollment_invite(
         cohort=cohort,
@@ -115,9 +119,22 @@ def test_enrolments_are_created_and_cancelled_at_the_gateway(connected, admin):
         full_name="Thandi Nkosi",
         id_number="9001015009087",
     )
-    (create,) = SyncJob.objects.filter(entity_type="enrolments.cohortenrollment")
+    jobs = SyncJob.objects.filter(entity_type="enrolments.cohortenrollment")
+    assert not jobs.exists()  # waits for the consent to sharing with the funding body
+    consents_give(enrollment.learner, ConsentKind.DATA_PROCESSING)
+    assert not jobs.exists()
+
+    consents_give(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+
+    (create,) = jobs
     assert create.job_type == "enrolment_create"
-    assert create.payload["enrolment"]["trainee"]["idNumber"] == "9001015009087"
+    learner = enrollment.learner
+    assert create.payload["enrolment"]["trainee"]["idNumber"] == {
+        "$national_id": learner.pk,
+        "digest": learner.national_id_hash[:16],
+    }
+    consents_give(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)  # again: no new job
+    assert jobs.count() == 1
 
     enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Moved away")
 
@@ -300,7 +317,7 @@ def test_a_job_whose_worker_died_is_finished_once_by_the_sweep(connected, admin)
 def test_an_enrolment_cancellation_waits_for_its_creation_to_be_accepted(
     connected, admin, fast_retries
 ):
-    enrollment = enrollment_invite(
+    enrollment = invite_consenting(
         cohort=CohortFactory(), actor=admin, email="sipho@example.org", full_name="Sipho"
     )
     enrollment_withdraw(enrollment=enrollment, actor=admin, reason="Found a job")

@@ -11,12 +11,15 @@ from accounts.models import SystemRole
 from audit.models import AuditEvent
 from cohorts.imports.writing import enrollments_import
 from cohorts.services import cohort_create
-from enrolments.services import enrollment_invite
 from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus
 from integrations.selectors import sync_state_for
 from integrations.services import sync_job_run
+from learners.models import ConsentKind
+from learners.services import learner_for_user
 from tests.factories import CohortFactory, UserFactory
 from tests.imports.support import student_row
+from tests.integrations.conftest import invite_consenting
+from tests.learners.support import consents_give
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +37,7 @@ def signed_in(institution, client_for):
 
 @pytest.fixture
 def enrolment_job(connected, admin) -> SyncJob:
-    enrollment_invite(
+    invite_consenting(
         cohort=CohortFactory(),
         actor=admin,
         email="naledi@example.org",
@@ -191,6 +194,12 @@ def test_the_sync_status_include_shows_the_reference(signed_in, connected, admin
 def test_an_import_queues_its_enrolments_in_one_bulk_insert(connected, admin):
     cohort = CohortFactory()
     rows = [{"line": line, **student_row(full_name=f"S {line}")} for line in range(2, 12)]
+    # Returning students, who consented to sharing with the funding body before.
+    for row in rows:
+        student = UserFactory(email=row["email"], full_name=row["full_name"])
+        learner = learner_for_user(student, actor=None, id_number=row["id_number"])
+        consents_give(learner, ConsentKind.FUNDING_BODY_SHARING)
+    assert not SyncJob.objects.exists()
 
     enrollments_import(cohort=cohort, actor=admin, rows=rows, reference="test")
 

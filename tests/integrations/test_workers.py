@@ -17,12 +17,11 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import SystemRole
 from enrolments.models import CohortEnrollment
-from enrolments.services import enrollment_invite
 from integrations.models import SyncAttemptOutcome, SyncJob, SyncJobStatus
 from integrations.services import sync_jobs_sweep
 from integrations.tasks import sync_jobs_sweep_task
 from tests.factories import CohortFactory, UserFactory
-from tests.integrations.conftest import committed_connector
+from tests.integrations.conftest import committed_connector, invite_consenting
 from tests.notifications.support import wait_for
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -127,7 +126,7 @@ def test_enrolments_saved_while_the_broker_is_down_are_sent_when_it_is_back(cele
 
         with broker_unreachable(), tenant_context(alpha):
             enrollments = [
-                enrollment_invite(
+                invite_consenting(
                     cohort=cohort,
                     actor=admin,
                     email=f"{unique('student')}@example.org",

@@ -29,3 +29,14 @@ def sa_id_number(serial: int, birth: str = "950612") -> str:
 
     body = f"{birth}{serial:04d}08"
     return body + luhn.calc_check_digit(body)
+
+
+def consents_give(learner: Any, *kinds: str) -> None:
+    """The learner gives `kinds` (data processing when none is named) in the portal."""
+    from learners.models import ConsentKind, ConsentMethod
+    from learners.services import consent_record
+
+    for kind in kinds or (ConsentKind.DATA_PROCESSING,):
+        consent_record(
+            learner=learner, kind=kind, given=True, method=ConsentMethod.PORTAL, actor=learner.user
+        )

@@ -5,7 +5,9 @@ import pytest
 from django.urls import reverse
 
 from enrolments.agreements import enrollment_agreement_start
+from enrolments.models import CohortEnrollment
 from enrolments.selectors import agreements_awaiting_countersign, agreements_awaiting_sponsor
+from learners.models import ConsentKind
 from notifications.models import OutboundEmail
 from notifications.services import email_render
 from signing.models import SubmissionStatus
@@ -13,6 +15,7 @@ from signing.selectors import link_for_token
 from signing.services.completion import submitter_sign
 from sponsors.services import sponsor_update
 from tests.factories import CohortFactory
+from tests.learners.support import consents_give
 from tests.signing.conftest import token_from
 
 pytestmark = pytest.mark.django_db
@@ -193,3 +196,22 @@ def test_a_new_sponsor_revokes_the_learners_agreements_that_name_the_previous_on
         submission.refresh_from_db()
         assert submission.status == SubmissionStatus.REVOKED
     assert agreements_awaiting_sponsor(cohort=cohort).count() == 0
+
+
+def test_the_sponsor_sees_a_learners_contact_details_only_with_their_consent(
+    learners, admin_client, anonymous, django_capture_on_commit_callbacks
+):
+    cohort, _submissions = learners
+    enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user")
+    sharing = enrollments.get(user__full_name="Learner 1")
+    consents_give(sharing.learner, ConsentKind.SPONSOR_SHARING)
+
+    page = anonymous.get(
+        _sponsor_url(admin_client, cohort, django_capture_on_commit_callbacks)
+    ).content.decode()
+
+    assert sharing.user.email in page
+    for other in enrollments.exclude(pk=sharing.pk):
+        assert other.user.full_name in page
+        assert other.user.email not in page
+    assert page.count("Contact details not shared") == 2

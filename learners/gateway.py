@@ -1,0 +1,35 @@
+"""A learner's ID number in a sync job (integrations.payloads): the job row keeps a reference
+to it, and the number is filled in only when the job is sent, into the payload the connector
+encrypts, if the learner still consents to sharing with the funding body. Each fill-in is an
+audited production of the number."""
+
+from typing import Any
+
+from integrations.payloads import PayloadWithheld
+from learners.consents import consent_given
+from learners.models import ConsentKind, Learner
+from learners.services import national_id_produce
+
+NATIONAL_ID = "$national_id"
+
+
+def national_id_reference(learner: Learner) -> dict[str, Any] | str:
+    """What a payload holds in place of the learner's number: their id and the start of the
+    number's keyed hash (so that a changed number makes a new version of the payload). Empty
+    when they have no number."""
+    if not learner.national_id_hash:
+        return ""
+    return {NATIONAL_ID: learner.pk, "digest": learner.national_id_hash[:16]}
+
+
+def national_id_resolve(reference: dict[str, Any]) -> str:
+    """The number a reference stands for, as the job is sent to the training gateway."""
+    learner = Learner.objects.filter(pk=reference[NATIONAL_ID]).first()
+    if learner is None:
+        raise PayloadWithheld("the learner's record no longer exists.")
+    if not consent_given(learner, ConsentKind.FUNDING_BODY_SHARING):
+        raise PayloadWithheld(
+            "the student has not given (or has withdrawn) their consent to sharing their "
+            "details with the funding body."
+        )
+    return national_id_produce(learner=learner, actor=None, purpose="training gateway")

@@ -1,0 +1,154 @@
+"""The ID number in a gateway job: the SyncJob row keeps a reference to it, the fake gateway
+receives the number inside the encrypted payload, and every fill-in is audited. A job queued
+before the student withdrew their consent to sharing with the funding body is not sent."""
+
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from enrolments.services import enrollment_invite
+from integrations import payloads
+from integrations.models import SyncJob, SyncJobStatus
+from integrations.services import sync_job_run
+from learners.gateway import NATIONAL_ID, national_id_resolve
+from learners.models import ConsentKind
+from learners.services import consent_withdraw
+from tests.factories import CohortFactory
+from tests.integrations.conftest import invite_consenting
+from tests.learners.support import consents_give, sa_id_number
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "9001015009087"
+
+
+def _enrol(admin, **overrides):
+    return invite_consenting(
+        cohort=CohortFactory(),
+        actor=admin,
+        email="thandi@example.org",
+        full_name="Thandi Nkosi",
+        id_number=NUMBER,
+        **overrides,
+    )
+
+
+def _job_rows_text() -> str:
+    """Every column of every sync job and attempt, as the database holds them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT row_to_json(job)::text FROM integrations_syncjob job "
+            "UNION ALL SELECT row_to_json(attempt)::text FROM integrations_syncattempt attempt"
+        )
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_gateway_receives_the_number_that_the_job_row_never_holds(connected, admin):
+    enrollment = _enrol(admin)
+    (job,) = SyncJob.objects.filter(entity_type="enrolments.cohortenrollment")
+    assert NUMBER not in _job_rows_text()
+
+    done = sync_job_run(job_id=job.pk)
+
+    assert done.status == SyncJobStatus.SUCCEEDED
+    (submission,) = connected.submissions
+    assert submission.payload["enrolment"]["trainee"]["idNumber"] == NUMBER
+    assert submission.payload["enrolment"]["trainee"]["fullName"] == "Thandi Nkosi"
+    job.refresh_from_db()
+    assert job.payload["enrolment"]["trainee"]["idNumber"] == {
+        NATIONAL_ID: enrollment.learner_id,
+        "digest": enrollment.learner.national_id_hash[:16],
+    }
+    assert NUMBER not in _job_rows_text()
+    produced = AuditEvent.objects.get(action="learner.national_id_produced")
+    assert produced.entity_id == str(enrollment.learner_id)
+    assert produced.new_values == {"purpose": "training gateway"}
+    assert NUMBER not in json.dumps([produced.old_values, produced.new_values])
+
+
+def test_a_job_queued_before_the_consent_was_withdrawn_is_not_sent(connected, admin):
+    enrollment = _enrol(admin)
+    (job,) = SyncJob.objects.all()
+    consent_withdraw(
+        learner=enrollment.learner, kind=ConsentKind.FUNDING_BODY_SHARING, actor=enrollment.user
+    )
+
+    done = sync_job_run(job_id=job.pk)
+
+    assert done.status == SyncJobStatus.FAILED
+    assert "consent" in done.last_error
+    assert connected.submissions == []
+    assert not AuditEvent.objects.filter(action="learner.national_id_produced").exists()
+
+
+def test_a_new_number_makes_a_new_version_of_the_stored_payload(connected, admin):
+    enrollment = _enrol(admin)
+    first = SyncJob.objects.get().payload["enrolment"]["trainee"]["idNumber"]
+    other = invite_consenting(
+        cohort=CohortFactory(),
+        actor=admin,
+        email="sipho@example.org",
+        full_name="Sipho",
+        id_number=sa_id_number(1),
+    )
+    second = SyncJob.objects.get(entity_id=str(other.pk)).payload["enrolment"]["trainee"]
+    assert first["digest"] != second["idNumber"]["digest"]
+    assert first[NATIONAL_ID] == enrollment.learner_id
+
+
+def test_the_enrolment_page_says_the_sync_waits_for_the_consent_and_then_shows_the_job(
+    connected, admin, institution, client_for
+):
+    enrollment = enrollment_invite(
+        cohort=CohortFactory(), actor=admin, email="naledi@example.org", full_name="Naledi"
+    )
+    client = client_for(institution)
+    client.force_login(admin)
+    url = reverse("verification:enrollment", args=[enrollment.pk])
+
+    waiting = client.get(url).content.decode()
+    assert "Waits for the student&#x27;s consent to sharing their details" in waiting
+
+    consents_give(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+    sync_job_run(job_id=SyncJob.objects.get().pk)
+    sent = client.get(url).content.decode()
+    assert "Waits for the student" not in sent
+    assert "Succeeded" in sent
+
+    consent_withdraw(
+        learner=enrollment.learner, kind=ConsentKind.FUNDING_BODY_SHARING, actor=enrollment.user
+    )
+    withdrawn = client.get(url).content.decode()
+    assert "The student has withdrawn their consent" in withdrawn
+
+
+def test_an_institution_without_a_connector_shows_no_waiting(institution, admin, client_for):
+    enrollment = enrollment_invite(
+        cohort=CohortFactory(), actor=admin, email="naledi@example.org", full_name="Naledi"
+    )
+    client = client_for(institution)
+    client.force_login(admin)
+    page = client.get(reverse("verification:enrollment", args=[enrollment.pk])).content.decode()
+    assert "Waits for the student" not in page
+    assert 'data-testid="sync-status"' not in page
+
+
+def test_learners_registers_the_national_id_resolver():
+    assert payloads.resolvers._resolvers[NATIONAL_ID] is national_id_resolve
+
+
+def test_a_reference_nobody_resolves_is_refused():
+    with pytest.raises(ImproperlyConfigured, match=r"\$unknown"):
+        payloads.resolve({"a": [{"$unknown": 1}]})
+
+
+def test_resolving_leaves_the_stored_payload_as_it_was():
+    stored = {"a": [{"b": 1}, "c"], "d": {"$echo": 5}}
+    resolvers = payloads.PayloadResolvers()
+    resolvers.register("$echo", lambda reference: reference["$echo"] * 2)
+    assert resolvers.resolve(stored) == {"a": [{"b": 1}, "c"], "d": 10}
+    assert stored == {"a": [{"b": 1}, "c"], "d": {"$echo": 5}}
