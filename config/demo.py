@@ -60,7 +60,10 @@ from enrolments.supporting import (
     supporting_agreements_send_for_cohort,
 )
 from enrolments.uploads import document_upload_check
+from learners.consents import consents_missing
 from learners.forms import LearnerDetailsForm
+from learners.models import ConsentMethod
+from learners.services import consent_record
 from notifications.models import OutboundEmail
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.selectors import link_for_token
@@ -490,6 +493,7 @@ def _student_progress(
     """The student's steps as far as `student.step`, and the reviewer's decisions."""
     if student.step >= Step.DETAILS:
         account_ready(enrollment.user, passwords)
+        _consents_given(enrollment)
         _details_given(enrollment, student)
     if student.step >= Step.UPLOADED:
         for document_type in enrollment.cohort.required_document_types.order_by("name"):
@@ -504,6 +508,18 @@ def _student_progress(
                 )
     if student.step >= Step.SIGNED:
         student_signs(enrollment)
+
+
+def _consents_given(enrollment: CohortEnrollment) -> None:
+    """The consents the institution asks for, given in the portal by the student."""
+    for wording in consents_missing(enrollment.learner):
+        consent_record(
+            learner=enrollment.learner,
+            kind=wording.kind,
+            given=True,
+            method=ConsentMethod.PORTAL,
+            actor=enrollment.user,
+        )
 
 
 def _details_given(enrollment: CohortEnrollment, student: Student) -> None:

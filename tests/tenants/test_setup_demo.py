@@ -101,6 +101,8 @@ def _cohorts_check() -> None:
         assert not invited.user.has_usable_password()
         details = students["kagiso@demo.example"]
         assert details.learner.details_completed_at is not None
+        assert details.learner.consent_flags["data_processing"]["given"] is True
+        assert not invited.learner.consent_flags
         assert _current_documents(details) == {}
         for waiting in ("ayanda@demo.example", "bongani@demo.example"):
             assert set(_current_documents(students[waiting]).values()) == {DocumentStatus.PENDING}
