@@ -62,13 +62,7 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
     SystemRole.VERIFIER: SystemRoleSpec(
         "Verifier",
         "Reviews students' documents in the cohorts they are given.",
-        frozenset(
-            {
-                "verification.review_documents",
-                "learners.view_learners",
-                "learners.view_national_id",
-            }
-        ),
+        frozenset({"verification.review_documents"}),
     ),
     SystemRole.AUDITOR: SystemRoleSpec(
         "Auditor",

@@ -12,6 +12,8 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import F
+
 from learners.keys import national_id_decrypt, national_id_digest, national_id_encrypt
 from learners.services import names_split
 
@@ -46,7 +48,9 @@ def learners_from_student_data(
     enrollments = list(
         Enrollment.objects.filter(learner__isnull=True)
         .select_related("user")
-        .order_by("user_id", "details_completed_at", "invited_at", "pk")
+        # Details never given (an admin's typed ID number at the invitation) count as the
+        # oldest, whatever the order of the enrolments.
+        .order_by("user_id", F("details_completed_at").asc(nulls_first=True), "invited_at", "pk")
     )
     by_user: dict[int, list[Any]] = {}
     for enrollment in enrollments:
@@ -110,8 +114,11 @@ def learners_from_student_data(
 
 
 def student_data_from_learners(apps: Any, schema_editor: Any = None) -> None:
-    """The way back: each enrolment gets its learner's details as `student_data` again."""
+    """The way back: each enrolment gets its learner's details as `student_data` again, and the
+    learners are removed (what the old shape cannot hold, such as a passport number or an
+    address, goes with them)."""
     Enrollment = apps.get_model("enrolments", "CohortEnrollment")
+    Learner = apps.get_model("learners", "Learner")
     DataKey = apps.get_model("learners", "DataKey")
     for enrollment in Enrollment.objects.select_related("learner").exclude(learner=None):
         learner = enrollment.learner
@@ -122,4 +129,6 @@ def student_data_from_learners(apps: Any, schema_editor: Any = None) -> None:
             data["id_number"] = national_id_decrypt(learner.national_id_encrypted, model=DataKey)
         enrollment.student_data = data
         enrollment.details_completed_at = learner.details_completed_at
-        enrollment.save(update_fields=["student_data", "details_completed_at"])
+        enrollment.learner = None
+        enrollment.save(update_fields=["student_data", "details_completed_at", "learner"])
+    Learner.objects.filter(user__isnull=False, enrollments__isnull=True).delete()

@@ -433,6 +433,49 @@ class LearnerSearchForm(FilterForm):
         widget=forms.TextInput(attrs={"placeholder": "Name, e-mail or last 4 ID digits"}),
     )
 
+    def clean_q(self) -> str:
+        query = " ".join(self.cleaned_data["q"].split())
+        if re.search(r"\d{5,}", query):
+            raise ValidationError(
+                "Search by the last 4 digits only. To find a whole ID or passport number, use "
+                "“Find by number”: it is not kept in the address bar or the server's logs.",
+                code="whole_number",
+            )
+        return query
+
+
+class NationalIdLookupForm(forms.Form):
+    """An exact lookup by a whole ID or passport number, through its keyed hash (posted, so
+    that the number never goes into an address or a log)."""
+
+    number = forms.CharField(
+        label="ID or passport number",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": "Type the whole ID or passport number."},
+    )
+    passport_country = forms.ChoiceField(
+        label="Passport from",
+        required=False,
+        choices=[("", "A South African ID number"), *PASSPORT_COUNTRIES],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        number = "".join(str(cleaned.get("number") or "").replace("-", " ").split()).upper()
+        country = cleaned.get("passport_country") or ""
+        if number:
+            holder = national_id_holder(
+                kind=IdentityType.PASSPORT if country else IdentityType.SA_ID,
+                country=country or "ZA",
+                number=number,
+            )
+            if holder is None:
+                raise ValidationError("No learner here has that number.", code="not_found")
+            cleaned["holder"] = holder
+        return cleaned
+
 
 class LearnerFilterForm(LearnerSearchForm):
     """The learners list's search and filters (learners.selectors.learner_list_for_staff)."""

@@ -119,9 +119,11 @@ class InstitutionKeys:
         return max(self.encryption)
 
 
-# Per process, per schema. Keys are only ever added (rotation adds a version), so a process
-# that has not seen a newer version still encrypts readably and reloads on an unknown one.
-_loaded: dict[str, InstitutionKeys] = {}
+# Per process, per schema and institution (a schema name comes back if an institution whose
+# provisioning failed is made again; its id does not). Keys are only ever added (rotation adds
+# a version), so a process that has not seen a newer version still encrypts readably and
+# reloads on an unknown one. A schema restored from a dump wants the processes restarted.
+_loaded: dict[tuple[str, object], InstitutionKeys] = {}
 
 
 def _data_key_model() -> Any:
@@ -158,8 +160,11 @@ def data_key_create(purpose: str, *, model: Any = None) -> Any:
 
 
 def data_keys_ensure(*, model: Any = None) -> None:
-    """Make the schema's keys if it has none yet: at provisioning, and on first use in a schema
-    made before keys existed. Two processes racing both end with the same keys."""
+    """Make the schema's keys if it has none yet: at provisioning, and once for the institutions
+    made before keys existed (learners migration 0002). Never on first use: keys made inside a
+    transaction that then rolls back would live on in a process's memory, and numbers
+    encrypted under them could never be read. Two processes racing both end with the same
+    keys."""
     model = model or _data_key_model()
     for purpose in ("encryption", "lookup"):
         if model.objects.filter(purpose=purpose).exists():
@@ -197,14 +202,19 @@ def keys_forget() -> None:
 
 
 def _keys(*, model: Any = None, reload: bool = False) -> InstitutionKeys:
-    schema = tenant_connection.schema_name
-    if not reload and schema in _loaded:
-        return _loaded[schema]
+    cache_key = (
+        tenant_connection.schema_name,
+        getattr(getattr(tenant_connection, "tenant", None), "pk", None),
+    )
+    if not reload and cache_key in _loaded:
+        return _loaded[cache_key]
     model = model or _data_key_model()
     rows = list(model.objects.all())
     if not rows:
-        data_keys_ensure(model=model)
-        rows = list(model.objects.all())
+        raise KeyUnavailable(
+            f"The schema {cache_key[0]} has no ID-number keys: an institution gets them when it "
+            "is provisioned (learners.keys.data_keys_ensure)."
+        )
     keys = InstitutionKeys()
     for row in rows:
         unwrapped = key_unwrap(row.wrapped_key, row.master_fingerprint)
@@ -215,7 +225,7 @@ def _keys(*, model: Any = None, reload: bool = False) -> InstitutionKeys:
             keys.encryption[row.version] = unwrapped
     if not keys.lookup or not keys.encryption:
         raise KeyUnavailable("This institution's data keys are incomplete.")
-    _loaded[schema] = keys
+    _loaded[cache_key] = keys
     return keys
 
 

@@ -10,6 +10,6 @@ from tenants.models import Institution
 def institution_provisioned_make_keys(
     sender: type[Institution], *, institution: Institution, **kwargs: Any
 ) -> None:
-    """A new institution gets its own ID-number keys now, in its own schema, rather than on
-    its first number (which stays the fallback for institutions made before keys existed)."""
+    """A new institution gets its own ID-number keys now, in its own schema (those made before
+    keys existed got theirs from learners migration 0002)."""
     data_keys_ensure()

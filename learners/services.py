@@ -227,7 +227,9 @@ def learner_details_save(*, learner: Learner, actor: User, details: dict[str, An
             country=details.get("national_id_country", ""),
             number=details["national_id_number"],
         )
-    learner.details_completed_at = timezone.now()
+    if learner.user_id is not None and learner.user_id == actor.pk:
+        # The student confirmed their details; an admin's edit does not do it for them.
+        learner.details_completed_at = timezone.now()
     learner.updated_by = actor
     learner.save()
     audit_record(

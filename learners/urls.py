@@ -7,6 +7,7 @@ app_name = "learners"
 urlpatterns = [
     path("", views.learner_list, name="list"),
     path("new/", views.learner_create_view, name="create"),
+    path("find/", views.learner_find, name="find"),
     path("<int:pk>/", views.learner_detail, name="detail"),
     path("<int:pk>/edit/", views.learner_edit, name="edit"),
     path("<int:pk>/national-id/", views.national_id_show, name="national_id"),

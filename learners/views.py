@@ -16,6 +16,7 @@ from learners.forms import (
     LearnerFilterForm,
     LearnerNamesForm,
     LearnerSearchForm,
+    NationalIdLookupForm,
 )
 from learners.models import Learner
 from learners.selectors import (
@@ -46,7 +47,32 @@ def learner_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "learners/learner_list.html",
-        {"page": list_page(request, learners), "filters": filters},
+        {
+            "page": list_page(request, learners),
+            "filters": filters,
+            "lookup": NationalIdLookupForm(),
+        },
+    )
+
+
+@permission_required("learners.view_learners")
+@require_POST
+@never_cache
+def learner_find(request: AuthenticatedRequest) -> HttpResponse:
+    """The learner with a whole ID or passport number, found through its keyed hash."""
+    lookup = NationalIdLookupForm(request.POST)
+    if lookup.is_valid():
+        return redirect(lookup.cleaned_data["holder"])
+    filters = LearnerFilterForm(None)
+    return render(
+        request,
+        "learners/learner_list.html",
+        {
+            "page": list_page(request, learner_list_for_staff(**filters.selector_filters())),
+            "filters": filters,
+            "lookup": lookup,
+        },
+        status=400,
     )
 
 
@@ -96,6 +122,7 @@ def _learner_form(
 
 
 @permission_required("learners.manage_learners")
+@never_cache
 def learner_create_view(request: AuthenticatedRequest) -> HttpResponse:
     names, details = _learner_form(request, None)
     if request.method == "POST" and names.is_valid() and details.is_valid():
@@ -112,6 +139,7 @@ def learner_create_view(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @permission_required("learners.manage_learners")
+@never_cache
 def learner_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     learner = _learner(pk)
     names, details = _learner_form(request, learner)

@@ -8,6 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("enrolments", "0007_cohortenrollment_learner"),
+        ("learners", "0002_data_keys_for_existing_institutions"),
     ]
 
     operations = [

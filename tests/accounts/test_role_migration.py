@@ -34,10 +34,10 @@ ACCESS_BEFORE = {
     "signing.manage_certificate": {"super_admin"},
     "integrations.configure_gateway": {"super_admin"},
     "tenants.manage_institution": {"super_admin"},
-    # Learners came after the roles: admins manage them, verifiers see them (and, audited,
-    # their ID numbers) to review their documents.
-    "learners.view_learners": ADMINS | {"verifier"},
-    "learners.view_national_id": ADMINS | {"verifier"},
+    # Learners came after the roles: admins manage them. Verifiers see only the learners of
+    # the cohorts they review, on the review pages, their numbers masked.
+    "learners.view_learners": ADMINS,
+    "learners.view_national_id": ADMINS,
     "learners.manage_learners": ADMINS,
     "learners.merge_learners": ADMINS,
 }

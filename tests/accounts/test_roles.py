@@ -17,7 +17,6 @@ from tests.factories import CohortFactory, UserFactory
 from verification.selectors import reviewable_cohorts
 
 REVIEW = "verification.review_documents"
-VERIFIER_NEEDS = [REVIEW, "learners.view_learners", "learners.view_national_id"]
 
 
 def fresh(user: User) -> User:
@@ -151,7 +150,7 @@ def test_system_roles_cannot_be_deleted_or_cut_below_what_the_product_needs(
         role=verifier_role,
         name="Renamed",
         description="Reviews documents and reads the trail.",
-        permission_codes=[*VERIFIER_NEEDS, "audit.view_audit_trail"],
+        permission_codes=[REVIEW, "audit.view_audit_trail"],
     )
     verifier_role.refresh_from_db()
     assert verifier_role.name == "Verifier"
@@ -317,7 +316,5 @@ def test_a_system_roles_form_keeps_what_it_needs_ticked(institution, super_admin
     )
     assert set(role.permissions.values_list("codename", flat=True)) == {
         "review_documents",
-        "view_learners",
-        "view_national_id",
         "view_audit_trail",
     }

@@ -141,10 +141,11 @@ def test_admin_runs_a_cohort_and_a_student_enrols(
     page.get_by_label("Start date").fill("2027-02-01")
     page.get_by_label("End date").fill("2027-11-30")
     # The identity documents are ticked for a new cohort; this one asks for others.
-    expect(page.get_by_label("South African ID or passport")).to_be_checked()
-    page.get_by_label("South African ID or passport").uncheck()
-    page.get_by_label("CV", exact=True).check()
-    page.get_by_label("Matric certificate").check()
+    required = page.get_by_role("group", name="Required documents")
+    expect(required.get_by_label("South African ID or passport")).to_be_checked()
+    required.get_by_label("South African ID or passport").uncheck()
+    required.get_by_label("CV", exact=True).check()
+    required.get_by_label("Matric certificate").check()
     journey.look("create")
     page.get_by_role("button", name="Create draft").click()
 

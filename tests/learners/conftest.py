@@ -42,6 +42,19 @@ def student(institution) -> User:
 
 
 @pytest.fixture
+def records_clerk(super_admin) -> User:
+    """Someone whose role lets them see learners and, audited, their numbers, but not change
+    them."""
+    role = role_create(
+        actor=super_admin,
+        name="Records desk",
+        description="",
+        permission_codes=["learners.view_learners", "learners.view_national_id"],
+    )
+    return UserFactory(roles=[role], full_name="Rika Records")
+
+
+@pytest.fixture
 def learner_reader(super_admin) -> User:
     """Someone whose role lets them see learners but not their full numbers."""
     role = role_create(

@@ -5,6 +5,7 @@ import pytest
 from audit.models import AuditEvent
 from enrolments.services import enrollment_details_save
 from learners.models import LearnerStatus
+from learners.services import learner_update
 from tests.learners.support import details_of
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +31,18 @@ def test_a_second_enrolment_keeps_the_learner_active(enrol):
     assert second.learner == first.learner
     second.learner.refresh_from_db()
     assert second.learner.status == LearnerStatus.ACTIVE
+
+
+def test_an_admins_edit_does_not_confirm_the_students_details_for_them(enrol, admin):
+    enrollment = enrol(full_name="Thandi Mokoena")
+
+    learner_update(
+        learner=enrollment.learner,
+        actor=admin,
+        names={"first_name": "Thandi", "last_name": "Mokoena", "email": "t@example.org"},
+        details=details_of(),
+    )
+
+    enrollment.learner.refresh_from_db()
+    assert enrollment.learner.race == "coloured"
+    assert enrollment.learner.details_completed_at is None
