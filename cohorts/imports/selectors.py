@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from redis.exceptions import RedisError
 
 from accounts.models import User, normalise_email
-from cohorts.imports.validation import learners_known
+from cohorts.imports.validation import array_of, learners_known
 from cohorts.imports.writing import ImportResult
 from cohorts.models import (
     Cohort,
@@ -57,11 +57,13 @@ def enrollments_import_plan(*, cohort: Cohort, rows: Iterable[Mapping[str, Any]]
         email = normalise_email(str(row["email"]))
         by_email[email] = {**row, "email": email}
     emails = list(by_email)
-    accounts = dict(User.objects.filter(email__in=emails).values_list("email", "password"))
+    accounts = dict(
+        User.objects.filter(email__in=array_of(emails)).values_list("email", "password")
+    )
     enrolled = set(
-        CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).values_list(
-            "user__email", flat=True
-        )
+        CohortEnrollment.objects.filter(
+            cohort=cohort, user__email__in=array_of(emails)
+        ).values_list("user__email", flat=True)
     )
     known = learners_known(by_email.values())
     plan = ImportResult(already_enrolled=len(enrolled))

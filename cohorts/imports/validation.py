@@ -17,8 +17,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
-from accounts.models import normalise_email
+from accounts.models import User, normalise_email
 from cohorts.imports.reading import CHOICES, MAX_ROWS, too_many_rows
 from cohorts.models import (
     Cohort,
@@ -234,6 +235,12 @@ class KnownLearners:
         return bool(digest and digest in self.by_hash) or row["email"] in self.by_email
 
 
+def array_of(values: list[str]) -> RawSQL:
+    """For `filter(column__in=array_of(values))`: thousands of values as one array parameter,
+    where an IN list's placeholders each cost the driver and the planner time."""
+    return RawSQL("SELECT unnest(%s::varchar[])", [values])
+
+
 def learners_known(rows: Iterable[Mapping[str, Any]], *, lock: bool = False) -> KnownLearners:
     """The learners whom checked rows' ID numbers or e-mail addresses belong to, in one query
     whatever the number of rows; `lock` holds them for the caller's transaction."""
@@ -242,11 +249,12 @@ def learners_known(rows: Iterable[Mapping[str, Any]], *, lock: bool = False) -> 
         emails.append(row["email"])
         if row.get("national_id_hash"):
             hashes.append(row["national_id_hash"])
+    # Each condition on the learners' own indexed columns, so that they combine in one scan.
     found = (
         Learner.objects.filter(
-            Q(national_id_hash__in=hashes)
-            | Q(user__email__in=emails)
-            | Q(user__isnull=True, email__in=emails)
+            Q(national_id_hash__in=array_of(hashes))
+            | Q(user__in=User.objects.filter(email__in=array_of(emails)).values("pk"))
+            | Q(user__isnull=True, email__in=array_of(emails))
         )
         .select_related("user")
         # With the status: the FSM mixin reads it as each learner loads.
@@ -287,9 +295,9 @@ def rows_check(
     emails = [row.cleaned["email"] for row in checked if "email" in row.cleaned]
     known = learners_known(row.cleaned for row in checked if "email" in row.cleaned)
     in_cohort = dict(
-        CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).values_list(
-            "user__email", "state"
-        )
+        CohortEnrollment.objects.filter(
+            cohort=cohort, user__email__in=array_of(emails)
+        ).values_list("user__email", "state")
     )
     report = RowsReport()
     for row in checked:

@@ -22,6 +22,7 @@ from accounts.selectors import role_names_of
 from accounts.services import system_role_give, token_hash
 from audit.bulk import AuditEntry, audit_record_many, rows_copy
 from cohorts.imports.validation import (
+    array_of,
     learners_known,
     national_id_unsealed,
     rows_for_import,
@@ -142,7 +143,7 @@ def enrollments_import(
         accounts = {
             user.email: user
             for user in User.objects.select_for_update()
-            .filter(email__in=list(by_email))
+            .filter(email__in=array_of(list(by_email)))
             .only("pk", "email", "full_name", "roles", "password")
         }
         enrolled_ids = set(
@@ -308,9 +309,7 @@ def _learners_for(
             AuditEntry.about(
                 learner,
                 action="learner.changed",
-                new_values={
-                    name: learner.user_id if name == "user" else "" for name in fields
-                },
+                new_values={name: learner.user_id if name == "user" else "" for name in fields},
             )
             for fields, group in changed.items()
             for learner in group

@@ -132,9 +132,7 @@ def test_a_row_without_a_number_joins_the_learner_of_its_address(cohort, admin, 
     assert learner_national_id(known) == sa_id_number(101)
 
 
-def test_a_candidate_without_an_account_is_given_the_new_account_and_the_number(
-    cohort, admin
-):
+def test_a_candidate_without_an_account_is_given_the_new_account_and_the_number(cohort, admin):
     registered = candidate(email=unique_email("candidate"))
     number = sa_id_number(104)
 
@@ -200,9 +198,7 @@ def test_rows_in_storage_are_matched_again_when_the_import_runs(client, cohort):
     assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
 
 
-def test_the_preview_counts_new_and_existing_learners_and_masks_the_numbers(
-    client, cohort, known
-):
+def test_the_preview_counts_new_and_existing_learners_and_masks_the_numbers(client, cohort, known):
     number = sa_id_number(108)
     rows = [
         student_row(full_name="New Learner", id_number=number),
