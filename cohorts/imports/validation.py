@@ -198,7 +198,7 @@ class RowsReport:
 
 def learner_email(learner: Learner) -> str:
     """The address a learner is known by: their account's, or, without one, their own."""
-    return learner.user.email if learner.user_id else normalise_email(learner.email)
+    return learner.user.email if learner.user is not None else normalise_email(learner.email)
 
 
 @dataclass
@@ -339,7 +339,7 @@ def rows_refused(refused: list[tuple[int, list[str]]]) -> ValidationError:
     return ValidationError(f"{counted} cannot be imported. {shown}{more}")
 
 
-def rows_for_import(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+def rows_for_import(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows (with their row number as "line" and their ID numbers sealed), checked again
     unless `rows_check` has just done it: a caller may hand in anything, and time may have
     passed since the preview. Any invalid row refuses the whole import."""

@@ -255,3 +255,34 @@ def test_matching_takes_the_same_number_of_queries_for_few_and_many_rows(cohort,
 
     queries(1)
     assert queries(2) == queries(5)
+
+
+def test_rows_waiting_for_confirmation_keep_numbers_sealed_and_refusals_masked(client, cohort):
+    number, misplaced = sa_id_number(120), sa_id_number(121)
+    upload(
+        client,
+        cohort,
+        csv_bytes([student_row(id_number=number), student_row(email=misplaced)]),
+    )
+    student_import = StudentImport.objects.get(cohort=cohort)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT valid_rows::text || row_errors::text FROM cohorts_studentimport WHERE id = %s",
+            [student_import.pk],
+        )
+        [(stored,)] = cursor.fetchall()
+
+    assert number not in stored
+    assert misplaced not in stored
+    (row,) = student_import.valid_rows
+    assert row["national_id_last4"] == number[-4:]
+    (refused,) = student_import.row_errors
+    assert refused["email"] == f"•••• {misplaced[-4:]}"
+    assert refused["messages"] == [f"“•••• {misplaced[-4:]}” is not a valid e-mail address."]
+
+    client.post(reverse("cohort_import:confirm", args=[cohort.pk, student_import.pk]))
+
+    # Opened only to be written: the learner has the number, encrypted under its own key.
+    learner = CohortEnrollment.objects.get(cohort=cohort).learner
+    assert learner_national_id(learner) == number
+    assert learner.national_id_last4 == number[-4:]
