@@ -49,7 +49,8 @@ COLUMNS = ("full_name", "email", "id_number", "gender", "race", "disability")
 
 
 def generated_file(count: int) -> bytes:
-    """`count` distinct students with valid ID numbers and a spread of the accepted values."""
+    """`count` distinct students with valid, distinct ID numbers and a spread of the accepted
+    values."""
     from stdnum import luhn
 
     from learners.choices import Disability, Gender, Race
@@ -61,9 +62,12 @@ def generated_file(count: int) -> bytes:
     writer = csv.writer(output)
     writer.writerow(COLUMNS)
     for index in range(count):
-        year, month, day = chooser.randint(85, 99), chooser.randint(1, 12), chooser.randint(1, 28)
-        birth = f"{year:02d}{month:02d}{day:02d}"
-        body = f"{birth}{chooser.randint(0, 9999):04d}08"
+        # Distinct numbers, as the import requires: the sequence digits count within each block
+        # of 10,000, and each block has birth years of its own.
+        block, serial = divmod(index, 10_000)
+        year = 85 - 15 * block + chooser.randint(0, 14)
+        month, day = chooser.randint(1, 12), chooser.randint(1, 28)
+        body = f"{year:02d}{month:02d}{day:02d}{serial:04d}08"
         writer.writerow(
             [
                 f"{chooser.choice(first)} {chooser.choice(last)}",

@@ -24,6 +24,7 @@ from cohorts.imports.uploads import (
     student_import_start,
 )
 from cohorts.models import Cohort, StudentImport, StudentImportStatus
+from learners.models import Learner
 
 PREVIEW_ROWS = 100
 TEMPLATE_TYPES = {
@@ -63,10 +64,14 @@ def _progress_context(student_import: StudentImport) -> dict:
 
 
 def _display_rows(rows: list[dict]) -> list[dict]:
-    """Valid rows with the labels of their choices, as the admin wrote them."""
+    """Valid rows with the labels of their choices, as the admin wrote them, and their ID
+    numbers masked as a learner's are (the rows hold them sealed)."""
     shown = []
     for row in rows[:PREVIEW_ROWS]:
         labelled = dict(row)
+        labelled["national_id_masked"] = Learner(
+            national_id_last4=row.get("national_id_last4", "")
+        ).national_id_masked
         for column, choices in CHOICES.items():
             if row.get(column):
                 labelled[column] = choices(row[column]).label

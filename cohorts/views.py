@@ -269,7 +269,8 @@ def student_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
             enrollment = enrollment_invite(cohort=cohort, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            # A number another learner has is a fault of the field, said beside it.
+            form.add_error("id_number" if error.code == "national_id_taken" else None, error)
         else:
             messages.success(request, f"{enrollment.user.email} is enrolled and invited.")
             return redirect("cohorts:dashboard", pk=cohort.pk)

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from redis.exceptions import RedisError
 
 from accounts.models import User, normalise_email
+from cohorts.imports.validation import array_of, learners_known
 from cohorts.imports.writing import ImportResult
 from cohorts.models import (
     Cohort,
@@ -48,19 +49,32 @@ def student_import_progress(student_import: StudentImport) -> int:
 
 def enrollments_import_plan(*, cohort: Cohort, rows: Iterable[Mapping[str, Any]]) -> ImportResult:
     """What `enrollments_import` would create for rows that have been checked (a preview's or
-    `rows_check`'s valid rows), without writing: two queries, whatever the number of rows."""
-    emails = list(dict.fromkeys(normalise_email(str(row["email"])) for row in rows))
-    accounts = dict(User.objects.filter(email__in=emails).values_list("email", "password"))
-    enrolled = set(
-        CohortEnrollment.objects.filter(cohort=cohort, user__email__in=emails).values_list(
-            "user__email", flat=True
-        )
+    `rows_check`'s valid rows), without writing: three queries, whatever the number of rows.
+    A row counts as an existing learner when its ID number or e-mail address is one's; whether
+    they still agree is for the import to check again."""
+    by_email: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        email = normalise_email(str(row["email"]))
+        by_email[email] = {**row, "email": email}
+    emails = list(by_email)
+    accounts = dict(
+        User.objects.filter(email__in=array_of(emails)).values_list("email", "password")
     )
+    enrolled = set(
+        CohortEnrollment.objects.filter(
+            cohort=cohort, user__email__in=array_of(emails)
+        ).values_list("user__email", flat=True)
+    )
+    known = learners_known(by_email.values())
     plan = ImportResult(already_enrolled=len(enrolled))
-    for email in emails:
+    for email, row in by_email.items():
         if email in enrolled:
             continue
         plan.enrolled += 1
+        if known.knows(row):
+            plan.existing_learners += 1
+        else:
+            plan.new_learners += 1
         password = accounts.get(email)
         if password is None:
             plan.new_accounts += 1

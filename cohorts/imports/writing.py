@@ -3,6 +3,7 @@
 upload pages' tasks and the `import_students` command alike."""
 
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -19,13 +21,19 @@ from accounts.permissions import permission_check
 from accounts.selectors import role_names_of
 from accounts.services import system_role_give, token_hash
 from audit.bulk import AuditEntry, audit_record_many, rows_copy
-from cohorts.imports.validation import rows_for_import
+from cohorts.imports.validation import (
+    array_of,
+    learners_known,
+    national_id_unsealed,
+    rows_for_import,
+    rows_refused,
+)
 from cohorts.models import Cohort
 from enrolments.models import CohortEnrollment
 from enrolments.services import CLOSED_TO_JOINING, enrollment_agreements_send_on_commit
 from integrations.services import sync_enqueue_many
-from learners.models import IdentityType, Learner
-from learners.services import names_split, national_id_fields
+from learners.models import Learner
+from learners.services import names_split
 from notifications.models import OutboundEmail
 from tenants.db import tenant_connection
 from tenants.directory import email_directory_hash
@@ -47,6 +55,8 @@ class ImportResult:
     enrolled: int = 0
     new_accounts: int = 0
     existing_accounts: int = 0
+    new_learners: int = 0
+    existing_learners: int = 0
     already_enrolled: int = 0
     invitations: int = 0
     notices: int = 0
@@ -106,10 +116,13 @@ def enrollments_import(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Enrol the students of `rows` (dicts with full_name, email and optional id_number,
-    gender, race, disability) in `cohort`, all or nothing.
+    gender, race, disability; or `rows_check`'s, the ID number sealed) in `cohort`, all or
+    nothing.
 
     New addresses get a student account without a password; an address that already has an
-    account here is attached to it (and given the student role). Students already in the
+    account here is attached to it (and given the student role). Each row is matched to the
+    learner its ID number and e-mail address belong to, or makes a new one; a row whose number
+    and address are different people's refuses the import. Students already in the
     cohort are skipped, so importing the same rows twice adds nobody twice. Each new enrolment
     gets an invitation e-mail (or, for someone who has a password, a notice), queued in the
     outbox and delivered after commit. Writes are bulk (COPY): the number of queries does not grow
@@ -130,13 +143,20 @@ def enrollments_import(
         accounts = {
             user.email: user
             for user in User.objects.select_for_update()
-            .filter(email__in=list(by_email))
+            .filter(email__in=array_of(list(by_email)))
             .only("pk", "email", "full_name", "roles", "password")
         }
         enrolled_ids = set(
             CohortEnrollment.objects.filter(
                 cohort=cohort, user_id__in=[user.pk for user in accounts.values()]
             ).values_list("user_id", flat=True)
+        )
+        matched = _learners_matched(
+            [
+                row
+                for email, row in by_email.items()
+                if email not in accounts or accounts[email].pk not in enrolled_ids
+            ]
         )
         step(10)
 
@@ -158,7 +178,7 @@ def enrollments_import(
         system_role_give(users=students, key=SystemRole.STUDENT, granted_by=actor)
         step(35)
 
-        learners = _learners_for(students, by_email, actor=actor)
+        learners = _learners_for(students, by_email, matched, actor=actor, now=now)
         enrollments = [
             CohortEnrollment(cohort=cohort, user=student, learner=learners[student.pk])
             for student in students
@@ -182,6 +202,8 @@ def enrollments_import(
             enrolled=len(enrollments),
             new_accounts=len(new_users),
             existing_accounts=len(enrollments) - len(new_users),
+            existing_learners=sum(learner is not None for learner in matched.values()),
+            new_learners=sum(learner is None for learner in matched.values()),
             already_enrolled=len(enrolled_ids),
             invitations=len(invitations),
             notices=len(emails) - len(invitations),
@@ -216,36 +238,83 @@ def enrollments_import(
     return result
 
 
+def _learners_matched(rows: list[Mapping[str, Any]]) -> dict[str, Learner | None]:
+    """The learner each row is, by e-mail address (None: a new one), matched again with those
+    learners locked: a row that has become another person's since its check refuses the
+    import. One query."""
+    known = learners_known(rows, lock=True)
+    matched: dict[str, Learner | None] = {}
+    refused: list[tuple[int, list[str]]] = []
+    for row in rows:
+        try:
+            matched[row["email"]] = known.match(row)
+        except ValidationError as error:
+            refused.append((int(row["line"]), error.messages))
+    if refused:
+        raise rows_refused(refused)
+    return matched
+
+
 def _learners_for(
-    students: list[User], by_email: Mapping[str, Mapping[str, Any]], *, actor: User | None
+    students: list[User],
+    by_email: Mapping[str, Mapping[str, Any]],
+    matched: Mapping[str, Learner | None],
+    *,
+    actor: User | None,
+    now: datetime,
 ) -> dict[int, Learner]:
-    """Each student's learner: the one they have, or one made now from their row (names, ID
-    number encrypted, details), by COPY."""
-    learners = {
-        learner.user_id: learner
-        for learner in Learner.objects.filter(user__in=[student.pk for student in students])
-    }
-    made = []
+    """Each student's learner: the one their row matched, given the student's account and
+    their row's ID number when it had neither (audited, by what changed); or one made now from
+    their row (names, sealed ID number, details), by COPY. Bulk: a few queries in all."""
+    learners: dict[int, Learner] = {}
+    made: list[Learner] = []
+    # Learners changed, grouped by the fields that changed, for one UPDATE per group.
+    changed: dict[tuple[str, ...], list[Learner]] = defaultdict(list)
     for student in students:
-        if student.pk in learners:
-            continue
         row = by_email[student.email]
-        first_name, last_name = names_split(student.full_name)
-        learner = Learner(
-            user=student,
-            first_name=first_name,
-            last_name=last_name,
-            email=student.email,
-            created_by=actor,
-            updated_by=actor,
-            **{key: row[key] for key in LEARNER_COLUMNS if row.get(key)},
-            **national_id_fields(
-                kind=IdentityType.SA_ID, country="ZA", number=row.get("id_number") or ""
-            ),
-        )
+        number = national_id_unsealed(row)
+        learner = matched.get(student.email)
+        if learner is None:
+            first_name, last_name = names_split(student.full_name)
+            learner = Learner(
+                user=student,
+                first_name=first_name,
+                last_name=last_name,
+                email=student.email,
+                created_by=actor,
+                updated_by=actor,
+                **{key: row[key] for key in LEARNER_COLUMNS if row.get(key)},
+                **number,
+            )
+            made.append(learner)
+        else:
+            fields: tuple[str, ...] = ()
+            if learner.user_id is None:
+                learner.user = student
+                fields += ("user",)
+            if number["national_id_hash"] and not learner.national_id_hash:
+                for name, value in number.items():
+                    setattr(learner, name, value)
+                fields += tuple(number)
+            if fields:
+                learner.updated_by, learner.updated_at = actor, now
+                changed[fields].append(learner)
         learners[student.pk] = learner
-        made.append(learner)
     rows_copy(Learner, made)
+    for fields, group in changed.items():
+        Learner.objects.bulk_update(group, [*fields, "updated_by", "updated_at"], batch_size=500)
+    audit_record_many(
+        actor=actor,
+        entries=[
+            AuditEntry.about(
+                learner,
+                action="learner.changed",
+                new_values={name: learner.user_id if name == "user" else "" for name in fields},
+            )
+            for fields, group in changed.items()
+            for learner in group
+        ],
+    )
     return learners
 
 

@@ -40,7 +40,10 @@ def test_good_rows_are_imported_with_a_progress_bar(cohort, tmp_path):
     out, err = run(cohort, path, "--progress")
 
     assert "3 rows checked in students.xlsx: 3 to import" in out
-    assert "Enrolled 3 students: 3 new accounts, 0 existing accounts; 3 invitation e-mails" in out
+    assert (
+        "Enrolled 3 students: 3 new accounts, 0 existing accounts; 3 new learners, 0 existing "
+        "learners; 3 invitation e-mails"
+    ) in out
     assert "Checking rows" in err
     assert "[##############################] 100%" in err
     emails = [row["email"] for row in students]

@@ -42,6 +42,8 @@ def test_an_import_creates_accounts_enrolments_invitations_and_emails(cohort, ad
         "enrolled": 3,
         "new_accounts": 3,
         "existing_accounts": 0,
+        "new_learners": 3,
+        "existing_learners": 0,
         "already_enrolled": 0,
         "invitations": 3,
         "notices": 0,
@@ -139,12 +141,14 @@ def test_an_invited_account_that_never_signed_in_gets_a_fresh_invitation(cohort,
         end_date=cohort.end_date,
     )  # fmt: skip
     email = unique_email()
-    enrollments_import(cohort=other_cohort, actor=admin, rows=rows(1, email=email))
+    student = rows(1, email=email)
+    enrollments_import(cohort=other_cohort, actor=admin, rows=student)
     (first,) = Invitation.objects.filter(user__email=email)
 
-    result = enrollments_import(cohort=cohort, actor=admin, rows=rows(1, email=email))
+    result = enrollments_import(cohort=cohort, actor=admin, rows=student)
 
     assert (result.new_accounts, result.existing_accounts, result.invitations) == (0, 1, 1)
+    assert (result.new_learners, result.existing_learners) == (0, 1)
     first.refresh_from_db()
     assert first.revoked_at is not None
     assert Invitation.objects.filter(user__email=email, revoked_at__isnull=True).count() == 1

@@ -3,8 +3,14 @@
 import pytest
 
 from accounts.models import SystemRole
-from cohorts.imports.validation import row_clean, rows_check
+from cohorts.imports.validation import (
+    SEALED_NUMBER_KEYS,
+    national_id_opened,
+    row_clean,
+    rows_check,
+)
 from enrolments.services import enrollment_invite, enrollment_withdraw
+from learners.keys import national_id_digest
 from tests.factories import UserFactory
 from tests.imports.support import id_number, student_row, unique_email
 
@@ -38,17 +44,21 @@ def test_a_good_row_is_normalised_to_the_stored_values(cohort):
     )
 
     assert report.invalid == []
-    assert report.valid == [
-        {
-            "line": 2,
-            "full_name": "Thandi Nkosi",
-            "email": email.lower(),
-            "id_number": number,
-            "gender": "female",
-            "race": "coloured",
-            "disability": "prefer_not_to_say",
-        }
-    ]
+    (row,) = report.valid
+    sealed = {key: row.pop(key) for key in SEALED_NUMBER_KEYS}
+    assert row == {
+        "line": 2,
+        "full_name": "Thandi Nkosi",
+        "email": email.lower(),
+        "gender": "female",
+        "race": "coloured",
+        "disability": "prefer_not_to_say",
+    }
+    # The number is kept sealed, never in clear: encrypted, its keyed hash, its last four.
+    assert number not in str(sealed)
+    assert national_id_opened(sealed) == number
+    assert sealed["national_id_hash"] == national_id_digest(number, kind="sa_id", country="ZA")
+    assert sealed["national_id_last4"] == number[-4:]
 
 
 def test_optional_columns_may_be_left_empty(cohort):

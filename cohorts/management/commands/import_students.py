@@ -186,7 +186,8 @@ class Command(BaseCommand):
     def _summary(result: ImportResult, *, prefix: str) -> str:
         return (
             f"{prefix} {result.enrolled} students: {result.new_accounts} new accounts, "
-            f"{result.existing_accounts} existing accounts; {result.invitations} invitation "
+            f"{result.existing_accounts} existing accounts; {result.new_learners} new learners, "
+            f"{result.existing_learners} existing learners; {result.invitations} invitation "
             f"e-mails, {result.notices} enrolment notices; {result.already_enrolled} already in "
             "the cohort."
         )
