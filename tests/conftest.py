@@ -18,7 +18,6 @@ from accounts.models import SystemRole, User
 from cohorts.models import Cohort
 from cohorts.services import cohort_activate, cohort_record_admin_signature
 from config.celery import app
-from learners.keys import keys_forget
 from tenants.models import Institution
 from tenants.services import institution_domain, institution_provision
 from tests.browser.support import DESKTOP, AccessibilityAudit
@@ -71,15 +70,6 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django
                 teardown_databases(created, verbosity=0)
             except Exception as error:  # as pytest-django does: a warning, not a failed test
                 warnings.warn(f"The test database was not dropped: {error!r}", stacklevel=1)
-
-
-@pytest.fixture(autouse=True)
-def _learner_keys_forgotten() -> Iterator[None]:
-    """The process keeps the data keys it has unwrapped; a test's rolled-back transaction may
-    have made them. Forgotten after each test, so that the next one (or a worker process it
-    starts) never seals a number with a key that is not in the database."""
-    yield
-    keys_forget()
 
 
 @pytest.fixture
