@@ -58,6 +58,7 @@ from enrolments.services import (
     enrollment_withdraw,
 )
 from integrations.selectors import sync_state_for
+from learners.services import NATIONAL_ID_REFUSALS
 from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
 from sponsors.selectors import cohort_sponsor_status, sponsor_choices
@@ -270,7 +271,7 @@ def student_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             enrollment = enrollment_invite(cohort=cohort, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             # A number another learner has is a fault of the field, said beside it.
-            form.add_error("id_number" if error.code == "national_id_taken" else None, error)
+            form.add_error("id_number" if error.code in NATIONAL_ID_REFUSALS else None, error)
         else:
             messages.success(request, f"{enrollment.user.email} is enrolled and invited.")
             return redirect("cohorts:dashboard", pk=cohort.pk)

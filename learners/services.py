@@ -105,6 +105,10 @@ def national_id_holder(
     return holder
 
 
+# The codes of a refused ID number, for forms that put the refusal beside their number field.
+NATIONAL_ID_REFUSALS = ("national_id_taken", "national_id_differs")
+
+
 def national_id_taken_error(holder: Learner) -> ValidationError:
     return ValidationError(
         "This ID number belongs to %(name)s (learner %(pk)s) already. If they are the same "
@@ -174,6 +178,18 @@ def learner_for_user(user: User, *, actor: User | None, id_number: str = "") -> 
     caller has checked that `actor` may enrol."""
     existing: Learner | None = Learner.objects.select_for_update().filter(user=user).first()
     if existing is not None:
+        if (
+            id_number
+            and existing.national_id_hash
+            and national_id_holder(kind=IdentityType.SA_ID, country="ZA", number=id_number)
+            != existing
+        ):
+            raise ValidationError(
+                "%(email)s has a different ID number on file (ending %(last4)s): check the "
+                "number, or leave it empty.",
+                code="national_id_differs",
+                params={"email": user.email, "last4": existing.national_id_last4},
+            )
         if id_number and not existing.national_id_hash:
             changed = learner_national_id_set(existing, kind=IdentityType.SA_ID, number=id_number)
             existing.updated_by = actor

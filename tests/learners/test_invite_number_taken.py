@@ -61,3 +61,30 @@ def test_the_same_number_for_the_same_person_enrols_them(admin, admin_client):
 
     assert response.status_code == 302
     assert CohortEnrollment.objects.get(cohort=cohort).learner == known
+
+
+def test_a_returning_student_with_another_number_on_file_is_refused(admin, admin_client):
+    enrollment_invite(
+        cohort=CohortFactory(),
+        actor=admin,
+        email="naledi@example.org",
+        full_name="Naledi Mokoena",
+        id_number=sa_id_number(203),
+    )
+    cohort = CohortFactory()
+
+    response = admin_client.post(
+        reverse("cohorts:student_invite", args=[cohort.pk]),
+        {
+            "full_name": "Naledi Mokoena",
+            "email": "naledi@example.org",
+            "id_number": sa_id_number(204),
+        },
+    )
+
+    assert response.status_code == 200
+    assert (
+        f"naledi@example.org has a different ID number on file (ending {sa_id_number(203)[-4:]})"
+        in response.content.decode()
+    )
+    assert not CohortEnrollment.objects.filter(cohort=cohort).exists()
