@@ -18,9 +18,14 @@ class EnrolmentsConfig(AppConfig):
             enrollment_agreement_declined,
             enrollment_agreement_signed,
         )
-        from enrolments.gateway import build_enrolment_payload
+        from enrolments.gateway import build_enrolment_payload, enrolment_send_check
         from integrations import payloads
-        from learners.signals import learner_consent_changed, learner_verified_facts_changed
+        from learners.signals import (
+            learner_consent_changed,
+            learner_merged,
+            learner_national_id_changed,
+            learner_verified_facts_changed,
+        )
         from signing import callbacks
 
         cohort_activated.connect(receivers.cohort_activated_send_agreements)
@@ -35,5 +40,8 @@ class EnrolmentsConfig(AppConfig):
         callbacks.register(supporting.ON_DECLINE, supporting.supporting_agreement_declined)
         callbacks.register_return("enrolments.supportingagreement", supporting.signing_return)
         payloads.register("enrolments.cohortenrollment", build_enrolment_payload)
+        payloads.register_send_check("enrolments.cohortenrollment", enrolment_send_check)
         learner_consent_changed.connect(receivers.learner_consent_changed_sync)
         learner_verified_facts_changed.connect(receivers.learner_verified_facts_changed_reopen)
+        learner_merged.connect(receivers.learner_merged_refresh)
+        learner_national_id_changed.connect(receivers.learner_national_id_changed_sync)

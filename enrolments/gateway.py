@@ -7,8 +7,8 @@ from enrolments.models import CohortEnrollment, EnrollmentState
 from integrations.models import SyncJobType
 from integrations.payloads import SyncRequest
 from learners.consents import consent_given
-from learners.gateway import national_id_reference
-from learners.models import ConsentKind
+from learners.gateway import funding_body_sharing_check, national_id_reference
+from learners.models import ConsentKind, Learner
 
 
 def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> SyncRequest | None:
@@ -45,3 +45,12 @@ def build_enrolment_payload(enrollment: CohortEnrollment, *, reported: bool) -> 
             }
         },
     )
+
+
+def enrolment_send_check(entity_id: str, *, job_type: str) -> None:
+    """An enrolment's details go to the gateway only while the student consents to sharing
+    them with the funding body, whether or not the job carries their number. A cancellation
+    carries no details and always goes."""
+    if job_type == SyncJobType.ENROLMENT_CANCEL:
+        return
+    funding_body_sharing_check(Learner.objects.filter(enrollments__pk=entity_id).first())

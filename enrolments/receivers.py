@@ -19,6 +19,7 @@ from enrolments.services import (
     enrollment_agreements_send_on_commit,
     enrollments_sync_for_learner,
     identity_documents_reopen,
+    learner_enrollments_refresh,
 )
 from learners.models import ConsentKind, Learner
 from signing.services.submissions import submissions_revoke_pending
@@ -124,3 +125,18 @@ def learner_verified_facts_changed_reopen(
     """Facts the learner's verified identity document vouches for changed: it is reviewed
     again."""
     return identity_documents_reopen(learner=learner, actor=actor)
+
+
+def learner_merged_refresh(sender: type[Learner], *, learner: Learner, **kwargs: Any) -> None:
+    """Another record's enrolments and documents are the learner's now: each open enrolment
+    counts the documents it has now, and the gateway gets what the merged record needs."""
+    learner_enrollments_refresh(learner=learner)
+    enrollments_sync_for_learner(learner=learner)
+
+
+def learner_national_id_changed_sync(
+    sender: type[Learner], *, learner: Learner, **kwargs: Any
+) -> None:
+    """An enrolment the gateway has not accepted yet is sent again with the new number (a job
+    queued with the old one is withheld when it runs: learners.gateway)."""
+    enrollments_sync_for_learner(learner=learner)

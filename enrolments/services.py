@@ -313,6 +313,19 @@ def enrollments_sync_for_learner(*, learner: Learner) -> None:
     )
 
 
+def learner_enrollments_refresh(*, learner: Learner) -> None:
+    """Recompute each of the learner's enrolments that can still change from the documents
+    that count for it now (after a merge brought the other record's enrolments and documents),
+    locked as learner_enrollments_lock locks them, in the caller's transaction."""
+    first = CohortEnrollment.objects.filter(learner=learner).order_by("pk").first()
+    if first is None:
+        return
+    locked, others = learner_enrollments_lock(first)
+    for enrollment in [locked, *others]:
+        if enrollment.can_change:
+            enrollment_refresh(enrollment)
+
+
 def enrollment_agreements_send_on_commit(
     *, cohort: Cohort, enrollment_ids: list[int] | None = None
 ) -> None:

@@ -29,7 +29,15 @@ reference, a dict with a registered `$name` key, e.g. {"$national_id": 12, "dige
 The job row keeps the reference; `resolve` fills in the value when the job is sent, into the
 payload the connector encrypts, and nowhere else. The app that owns the value registers its
 resolver (`payloads.register_resolver("$national_id", resolve_national_id)`); a resolver
-that may not give the value now raises `PayloadWithheld`, and the job fails with its reason."""
+that may not give the value now raises `PayloadWithheld`, and the job fails with its reason.
+`resolve` returns the values it filled in too, so that an answer that quotes one (a gateway's
+error message) is scrubbed before it is stored.
+
+Whether a record may be sent at all, whatever its payload holds (the student's consent to
+sharing with the funding body), is asked of a send check its app registers like a builder
+(`payloads.register_send_check("enrolments.cohortenrollment", enrolment_send_check)`): it is
+called with the record's id and the job type just before each send, and raises
+`PayloadWithheld` to hold the job back."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,7 +105,46 @@ class PayloadWithheld(Exception):
     this message."""
 
 
+class SendCheck(Protocol):
+    """check(entity_id, job_type=...) -> None, or PayloadWithheld when it may not be sent now."""
+
+    def __call__(self, entity_id: str, /, *, job_type: str) -> None: ...
+
+
+class SendChecks:
+    """Send checks by entity type (a model's `_meta.label_lower`); a type without one is sent
+    as its payload allows."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, SendCheck] = {}
+
+    def register(self, entity_type: str, check: SendCheck) -> None:
+        registered = self._checks.get(entity_type)
+        if registered is not None and registered is not check:
+            raise ImproperlyConfigured(f"A send check for {entity_type!r} is already registered.")
+        self._checks[entity_type] = check
+
+    def check(self, entity_type: str, entity_id: str, *, job_type: str) -> None:
+        registered = self._checks.get(entity_type)
+        if registered is not None:
+            registered(entity_id, job_type=job_type)
+
+
+send_checks = SendChecks()
+register_send_check = send_checks.register
+send_check = send_checks.check
+
+
 ReferenceResolver = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A payload with its references filled in, and the values filled in (to scrub from
+    whatever comes back)."""
+
+    payload: Any
+    filled: tuple[str, ...]
 
 
 class PayloadResolvers:
@@ -114,8 +161,12 @@ class PayloadResolvers:
             raise ImproperlyConfigured(f"A resolver for {name!r} is already registered.")
         self._resolvers[name] = resolver
 
-    def resolve(self, value: Any) -> Any:
+    def resolve(self, value: Any) -> Resolved:
         """A copy of `value` with every reference replaced by what its resolver gives."""
+        filled: list[str] = []
+        return Resolved(self._fill(value, filled), tuple(filled))
+
+    def _fill(self, value: Any, filled: list[str]) -> Any:
         if isinstance(value, dict):
             names = [key for key in value if isinstance(key, str) and key.startswith("$")]
             if names:
@@ -126,10 +177,13 @@ class PayloadResolvers:
                         f"No resolver is registered for {names[0]!r}: register one with "
                         "integrations.payloads.register_resolver."
                     ) from None
-                return resolver(value)
-            return {key: self.resolve(item) for key, item in value.items()}
+                resolved = resolver(value)
+                if resolved not in ("", None):
+                    filled.append(str(resolved))
+                return resolved
+            return {key: self._fill(item, filled) for key, item in value.items()}
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [self._fill(item, filled) for item in value]
         return value
 
 

@@ -16,9 +16,11 @@ import logging
 import random
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -160,9 +162,15 @@ def sync_enqueue_for(entity: Model) -> SyncJob | None:
     return jobs[0] if jobs else None
 
 
-def sync_enqueue_many(entities: Iterable[Model]) -> list[SyncJob]:
+# A record whose last job ended so is not at the external system as that job had it.
+ENDED_UNSENT = (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER, SyncJobStatus.CANCELLED)
+
+
+def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = True) -> list[SyncJob]:
     """`sync_enqueue_for` for many records of one type at once (a bulk import): two queries
-    and one bulk insert, whatever their number."""
+    and one bulk insert, whatever their number. A record whose last job ended unsent (failed,
+    dead letter, cancelled: one withheld for a consent since given) is queued again even if
+    unchanged, unless `resend_unsent` is False."""
     entities = list(entities)
     if not entities:
         return []
@@ -173,7 +181,7 @@ def sync_enqueue_many(entities: Iterable[Model]) -> list[SyncJob]:
     if _connector_for_enqueue() is None:
         return []
     ids = [str(entity.pk) for entity in entities]
-    latest: dict[str, tuple[str, str]] = {}  # entity id -> its last job's hash and key
+    latest: dict[str, tuple[str, str, str]] = {}  # entity id -> its last job's hash, key, status
     reported: set[str] = set()
     history = (
         SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
@@ -181,7 +189,7 @@ def sync_enqueue_many(entities: Iterable[Model]) -> list[SyncJob]:
         .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key")
     )
     for row in history:
-        latest[row["entity_id"]] = (row["payload_hash"], row["idempotency_key"])
+        latest[row["entity_id"]] = (row["payload_hash"], row["idempotency_key"], row["status"])
         if row["job_type"].endswith("_create") and row["status"] not in (
             SyncJobStatus.FAILED,
             SyncJobStatus.CANCELLED,
@@ -196,8 +204,8 @@ def sync_enqueue_many(entities: Iterable[Model]) -> list[SyncJob]:
         version = payload_hash(
             entity_type=entity_type, entity_id=entity_id, payload=request.payload
         )
-        last_hash, chain = latest.get(entity_id, ("", ""))
-        if last_hash == version:
+        last_hash, chain, last_status = latest.get(entity_id, ("", "", ""))
+        if last_hash == version and (not resend_unsent or last_status not in ENDED_UNSENT):
             continue  # unchanged since the last job
         # Chained to the previous job, so that a record changed back to an earlier version
         # still makes a new job; the same change saved twice makes the same key, hence one job.
@@ -332,22 +340,60 @@ def sync_job_run(
     if claimed is None:
         return None
     job, attempt = claimed
+    filled: tuple[str, ...] = ()
+    withheld = False
     try:
+        payloads.send_check(job.entity_type, job.entity_id, job_type=job.job_type)
         # Values kept out of the job row (an ID number) are filled in here, for this send only.
+        resolved = payloads.resolve(job.payload)
+        filled = resolved.filled
         result = connector.send(
             job_type=job.job_type,
-            payload=payloads.resolve(job.payload),
+            payload=resolved.payload,
             idempotency_key=job.idempotency_key,
             references=_reference_of,
             entity_type=job.entity_type,
             entity_id=job.entity_id,
         )
-    except payloads.PayloadWithheld as withheld:
-        result = SendResult("permanent", error=f"Not sent: {withheld}")
+    except payloads.PayloadWithheld as reason:
+        withheld = True
+        result = SendResult("permanent", error=f"Not sent: {reason}")
     except Exception as error:  # a connector bug must not leave the job running
         logger.exception("Sync job %s: the connector failed", job.pk)
         result = SendResult("retryable", error=f"{type(error).__name__}: {error}")
-    return sync_job_record(job=job, attempt=attempt, result=result, connector=connector)
+    if filled:
+        # The gateway may quote what it was sent (an ID number) in its error: not stored.
+        result = replace(
+            result, error=_scrub(result.error, filled), response=_scrub(result.response, filled)
+        )
+    recorded = sync_job_record(job=job, attempt=attempt, result=result, connector=connector)
+    if withheld:
+        _withheld_rebuild(recorded)
+    return recorded
+
+
+def _scrub(value: Any, filled: tuple[str, ...]) -> Any:
+    """`value` with each filled-in value replaced by its last four characters."""
+    if isinstance(value, str):
+        for clear in filled:
+            value = value.replace(clear, f"•••• {clear[-4:]}")
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub(item, filled) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, filled) for item in value]
+    return value
+
+
+def _withheld_rebuild(job: SyncJob) -> None:
+    """A job withheld at send time is built again from its record as it is now: a job queued
+    with a number since changed makes way for one with the new number. One that would be the
+    same again is not queued (it would be withheld again)."""
+    model = apps.get_model(job.entity_type)
+    with transaction.atomic(durable=True):
+        entity = model._default_manager.filter(pk=job.entity_id).first()
+        if entity is not None:
+            sync_enqueue_many([entity], resend_unsent=False)
 
 
 def sync_job_record(

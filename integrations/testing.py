@@ -10,11 +10,13 @@ payloads, API key header, idempotency key) and can be told how to misbehave.
     gateway.stop()
 
 Behaviours: ok, slow (answers late but processes), error_500, timeout (never processes; answers
-504 too late), validation (400 with a message), duplicate (409 naming the request's own key),
-lost_response (processes, then answers 500 as if the response was lost on the way)."""
+504 too late), validation (400 with a message), quoting (422 quoting what it was sent, as some
+gateways do), duplicate (409 naming the request's own key), lost_response (processes, then
+answers 500 as if the response was lost on the way)."""
 
 import base64
 import itertools
+import json
 import os
 import random
 import threading
@@ -26,7 +28,16 @@ from typing import Any
 
 from integrations.crypto import PayloadDecryptionError, gateway_decrypt, gateway_encrypt
 
-BEHAVIOURS = ("ok", "slow", "error_500", "timeout", "validation", "duplicate", "lost_response")
+BEHAVIOURS = (
+    "ok",
+    "slow",
+    "error_500",
+    "timeout",
+    "validation",
+    "quoting",
+    "duplicate",
+    "lost_response",
+)
 
 
 @dataclass
@@ -171,6 +182,21 @@ class FakeGateway:
                         "message": "Course run dates are invalid.",
                         "details": ["courseDates.end: must be after the start date"],
                     }
+                },
+            )
+            return
+        if behaviour == "quoting":
+            quoted = json.dumps(payload, sort_keys=True)
+            self._answer(
+                handler,
+                422,
+                {
+                    "error": {
+                        "code": "VALIDATION",
+                        "message": f"Not a valid submission: {quoted}",
+                        "details": [f"request: {quoted}"],
+                    },
+                    "request": payload,
                 },
             )
             return

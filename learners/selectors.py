@@ -5,7 +5,7 @@ learner page shows of them is reached through the relations that point here
 (`Learner.enrollments`, and on from there), never by importing their models."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count, Field, Q, QuerySet, TextChoices, Value
@@ -282,6 +282,22 @@ def _merge_conflicts(keep: Learner, other: Learner) -> list[str]:
     return conflicts
 
 
+def _answered_at(learner: Learner, kind: str) -> datetime:
+    at = consent_answer(learner, kind).get("at")
+    return datetime.fromisoformat(at) if at else datetime.min.replace(tzinfo=UTC)
+
+
+def _later_consent_answers(keep: Learner, other: Learner) -> list[str]:
+    """The consents whose answer on `other` is the later one, so the merged record keeps it: a
+    consent withdrawn on one record is not revived by an earlier one given on the other."""
+    return sorted(
+        kind
+        for kind in other.consent_flags or {}
+        if kind not in (keep.consent_flags or {})
+        or _answered_at(other, kind) > _answered_at(keep, kind)
+    )
+
+
 def learner_merge_plan(*, keep: Learner, other: Learner) -> MergePlan:
     """What a merge of `other` into `keep` would move, fill and keep, and what stops it: one
     query (the cohorts both are enrolled in) beyond the two records and their accounts."""
@@ -304,7 +320,7 @@ def learner_merge_plan(*, keep: Learner, other: Learner) -> MergePlan:
         differing=differing,
         number_moves=bool(other.national_id_hash and not keep.national_id_hash),
         account_moves=other.user is not None and keep.user is None,
-        consent_kinds=sorted(set(other.consent_flags) - set(keep.consent_flags)),
+        consent_kinds=_later_consent_answers(keep, other),
         conflicts=_merge_conflicts(keep, other),
     )
 

@@ -34,7 +34,12 @@ from learners.models import (
     LearnerStatus,
 )
 from learners.selectors import learner_merge_plan
-from learners.signals import learner_consent_changed, learner_verified_facts_changed
+from learners.signals import (
+    learner_consent_changed,
+    learner_merged,
+    learner_national_id_changed,
+    learner_verified_facts_changed,
+)
 
 # The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
 DETAIL_FIELDS = (
@@ -248,6 +253,8 @@ def learner_details_save(*, learner: Learner, actor: User, details: dict[str, An
         learner.details_completed_at = timezone.now()
     learner.updated_by = actor
     learner.save()
+    if "national_id_hash" in changed:
+        learner_national_id_changed.send(sender=Learner, learner=learner, actor=actor)
     audit_record(
         actor=actor,
         action="learner.details_saved",
@@ -388,11 +395,14 @@ def learner_update(
 
 
 def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
-    """`other` is the same person as `keep`: their enrolments (and so their documents) and
-    consents move to `keep`, `keep`'s empty fields are filled from `other`, `other`'s account
+    """`other` is the same person as `keep`: their enrolments, documents and consents move to
+    `keep` (of two current documents of a type, the later one stays current), `keep`'s empty
+    fields are filled from `other`, the later answer to each consent counts, `other`'s account
     moves when `keep` has none, and `other` is archived without a number (so that its hash is
-    free). Refused, with the reasons, while learners.selectors.learner_merge_plan finds
-    conflicts (both have an account; both are enrolled in one cohort)."""
+    free). The apps above are told (`learner_merged`), so that the moved enrolments follow the
+    documents they count now. Refused, with the reasons, while
+    learners.selectors.learner_merge_plan finds conflicts (both have an account; both are
+    enrolled in one cohort)."""
     permission_check(
         actor=actor, permission="learners.merge_learners", action="learners.learner_merge"
     )
@@ -407,6 +417,7 @@ def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
         if plan.conflicts:
             raise ValidationError(plan.conflicts, code="merge_conflict")
         moved_enrollments = other.enrollments.update(learner=keep)
+        moved_documents, superseded_documents = _documents_move(keep=keep, other=other)
         moved_consents = other.consents.update(learner=keep)
         no_number = national_id_fields(kind="", country="", number="")
         number = {name: getattr(other, name) for name in no_number}
@@ -426,8 +437,8 @@ def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
         if plan.account_moves:
             keep.user = account
         keep.consent_flags = {
-            **{kind: other.consent_flags[kind] for kind in plan.consent_kinds},
             **keep.consent_flags,
+            **{kind: other.consent_flags[kind] for kind in plan.consent_kinds},
         }
         keep.updated_by = actor
         keep.save()
@@ -439,6 +450,8 @@ def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
             new_values={
                 "merged_learner": other.pk,
                 "enrollments_moved": moved_enrollments,
+                "documents_moved": moved_documents,
+                "documents_no_longer_current": superseded_documents,
                 "consents_moved": moved_consents,
                 "account_moved": plan.account_moves,
                 "fields": filled,
@@ -451,7 +464,28 @@ def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:
             entity=other,
             new_values={"kept_learner": keep.pk, "status": other.status},
         )
+        learner_merged.send(sender=Learner, learner=keep, actor=actor)
     return keep
+
+
+def _documents_move(*, keep: Learner, other: Learner) -> tuple[int, int]:
+    """Move `other`'s documents to `keep` (through StudentDocument.learner's reverse relation:
+    enrolments is above learners). A learner has one current document per type, so where both
+    have one, the earlier upload stops being current first. How many moved, and how many
+    stopped being current."""
+    documents = other.documents.model.objects
+    current = documents.filter(learner__in=[keep.pk, other.pk], is_current=True).order_by(
+        "-uploaded_at", "-pk"
+    )
+    types: set[int] = set()
+    earlier = []
+    for pk, document_type in current.values_list("pk", "document_type_id"):
+        if document_type in types:
+            earlier.append(pk)
+        types.add(document_type)
+    superseded: int = documents.filter(pk__in=earlier).update(is_current=False)
+    moved: int = other.documents.update(learner=keep)
+    return moved, superseded
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,15 @@ from integrations.models import SyncJob, SyncJobStatus
 from integrations.services import sync_job_run
 from learners.gateway import NATIONAL_ID, national_id_resolve
 from learners.models import ConsentKind
-from learners.services import consent_withdraw
+from learners.services import (
+    consent_withdraw,
+    learner_create,
+    learner_merge,
+    learner_update,
+)
 from tests.factories import CohortFactory
 from tests.integrations.conftest import invite_consenting
-from tests.learners.support import consents_give, sa_id_number
+from tests.learners.support import consents_give, details_of, sa_id_number
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +88,114 @@ def test_a_job_queued_before_the_consent_was_withdrawn_is_not_sent(connected, ad
     assert "consent" in done.last_error
     assert connected.submissions == []
     assert not AuditEvent.objects.filter(action="learner.national_id_produced").exists()
+
+
+def _number_change(learner, admin, number: str) -> None:
+    learner.refresh_from_db()
+    learner_update(
+        learner=learner,
+        actor=admin,
+        names={name: getattr(learner, name) for name in ("first_name", "last_name", "email")},
+        details=details_of(id_number=number),
+    )
+
+
+def test_a_student_without_a_number_who_withdrew_consent_is_not_sent(connected, admin):
+    enrollment = invite_consenting(
+        cohort=CohortFactory(), actor=admin, email="naledi@example.org", full_name="Naledi"
+    )
+    (job,) = SyncJob.objects.all()
+    assert job.payload["enrolment"]["trainee"]["idNumber"] == ""  # nothing to resolve
+    consent_withdraw(
+        learner=enrollment.learner, kind=ConsentKind.FUNDING_BODY_SHARING, actor=enrollment.user
+    )
+
+    done = sync_job_run(job_id=job.pk)
+
+    assert done.status == SyncJobStatus.FAILED
+    assert "consent" in done.last_error
+    assert connected.submissions == []
+
+
+def test_a_job_withheld_for_consent_goes_once_the_consent_is_given_again(connected, admin):
+    enrollment = _enrol(admin)
+    (job,) = SyncJob.objects.all()
+    consent_withdraw(
+        learner=enrollment.learner, kind=ConsentKind.FUNDING_BODY_SHARING, actor=enrollment.user
+    )
+    assert sync_job_run(job_id=job.pk).status == SyncJobStatus.FAILED
+    assert SyncJob.objects.count() == 1  # withheld: nothing queued instead while withdrawn
+
+    consents_give(enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+    again = SyncJob.objects.exclude(pk=job.pk).get(status=SyncJobStatus.QUEUED)
+
+    assert sync_job_run(job_id=again.pk).status == SyncJobStatus.SUCCEEDED
+    (submission,) = connected.submissions
+    assert submission.payload["enrolment"]["reference"] == f"enrolment-{enrollment.pk}"
+    assert submission.payload["enrolment"]["trainee"]["idNumber"] == NUMBER
+
+
+def test_a_job_queued_before_the_number_changed_sends_the_new_number(connected, admin):
+    enrollment = _enrol(admin)
+    (stale,) = SyncJob.objects.all()
+    _number_change(enrollment.learner, admin, sa_id_number(3))
+
+    withheld = sync_job_run(job_id=stale.pk)
+
+    assert withheld.status == SyncJobStatus.FAILED
+    assert "ID number has changed" in withheld.last_error
+    assert connected.submissions == []
+    current = SyncJob.objects.get(status=SyncJobStatus.QUEUED)
+    assert sync_job_run(job_id=current.pk).status == SyncJobStatus.SUCCEEDED
+    (submission,) = connected.submissions
+    assert submission.payload["enrolment"]["trainee"]["idNumber"] == sa_id_number(3)
+
+
+def test_a_number_corrected_after_the_gateway_refused_the_enrolment_is_sent_again(connected, admin):
+    enrollment = _enrol(admin)
+    connected.will("validation")
+    assert sync_job_run(job_id=SyncJob.objects.get().pk).status == SyncJobStatus.FAILED
+
+    _number_change(enrollment.learner, admin, sa_id_number(4))
+
+    corrected = SyncJob.objects.get(status=SyncJobStatus.QUEUED)
+    assert sync_job_run(job_id=corrected.pk).status == SyncJobStatus.SUCCEEDED
+    assert connected.submissions[-1].payload["enrolment"]["trainee"]["idNumber"] == (
+        sa_id_number(4)
+    )
+
+
+def test_a_job_queued_before_a_merge_sends_the_kept_records_number(connected, admin):
+    enrollment = _enrol(admin)
+    (stale,) = SyncJob.objects.all()
+    kept = learner_create(
+        actor=admin,
+        names={"first_name": "Thandi", "last_name": "Nkosi", "email": ""},
+        details=details_of(id_number=sa_id_number(5)),
+    )
+
+    learner_merge(keep=kept, other=enrollment.learner, actor=admin)
+
+    assert sync_job_run(job_id=stale.pk).status == SyncJobStatus.FAILED
+    assert connected.submissions == []
+    current = SyncJob.objects.get(status=SyncJobStatus.QUEUED)
+    assert current.payload["enrolment"]["trainee"]["idNumber"][NATIONAL_ID] == kept.pk
+    assert sync_job_run(job_id=current.pk).status == SyncJobStatus.SUCCEEDED
+    (submission,) = connected.submissions
+    assert submission.payload["enrolment"]["trainee"]["idNumber"] == sa_id_number(5)
+
+
+def test_a_gateway_error_quoting_the_number_is_stored_without_it(connected, admin):
+    _enrol(admin)
+    connected.will("quoting")
+
+    done = sync_job_run(job_id=SyncJob.objects.get().pk)
+
+    assert done.status == SyncJobStatus.FAILED
+    assert "•••• 9087" in done.last_error
+    assert NUMBER not in _job_rows_text()
+    failed = AuditEvent.objects.get(action="sync_job.failed")
+    assert NUMBER not in json.dumps([failed.old_values, failed.new_values])
 
 
 def test_a_new_number_makes_a_new_version_of_the_stored_payload(connected, admin):
@@ -150,5 +263,5 @@ def test_resolving_leaves_the_stored_payload_as_it_was():
     stored = {"a": [{"b": 1}, "c"], "d": {"$echo": 5}}
     resolvers = payloads.PayloadResolvers()
     resolvers.register("$echo", lambda reference: reference["$echo"] * 2)
-    assert resolvers.resolve(stored) == {"a": [{"b": 1}, "c"], "d": 10}
+    assert resolvers.resolve(stored) == payloads.Resolved({"a": [{"b": 1}, "c"], "d": 10}, ("10",))
     assert stored == {"a": [{"b": 1}, "c"], "d": {"$echo": 5}}

@@ -32,12 +32,13 @@ def unique(label: str) -> str:
 
 
 def queued_jobs(count: int) -> list[SyncJob]:
-    """Jobs as the outbox writes them, for records that exist only at the gateway's end."""
+    """Jobs as the outbox writes them, for records that exist only at the gateway's end: of a
+    type no app checks before it is sent (enrolments checks its students' consent)."""
     run = unique("run")
     return SyncJob.objects.bulk_create(
         SyncJob(
             job_type="enrolment_create",
-            entity_type="enrolments.cohortenrollment",
+            entity_type="gateway.record",
             entity_id=f"{run}-{index}",
             idempotency_key=uuid.uuid4().hex + uuid.uuid4().hex,
             payload={"enrolment": {"reference": f"{run}-{index}"}},

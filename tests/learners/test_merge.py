@@ -5,12 +5,20 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEvent
-from enrolments.models import CohortEnrollment
+from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.selectors import StepStatus, enrollment_document_steps
+from learners.consents import consent_given
 from learners.models import ConsentKind, ConsentMethod, LearnerConsent, LearnerStatus
-from learners.services import learner_merge, learner_national_id, national_id_holder
+from learners.services import (
+    consent_withdraw,
+    learner_merge,
+    learner_national_id,
+    national_id_holder,
+)
 from tests.enrolments.conftest import id_type, upload_document
 from tests.factories import CohortFactory
-from tests.learners.support import sa_id_number
+from tests.learners.support import consents_give, sa_id_number
+from verification.services import document_review
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +37,7 @@ def test_the_other_records_enrolments_documents_consents_and_account_move(admin,
     enrollment = enrol(full_name="Thandi Mokoena", email="thandi@example.org")
     other = enrollment.learner
     document = upload_document(enrollment, id_type())
+    document_review(document=document, reviewer=admin, approve=True)
     consent = _consent(other)
     account = other.user
 
@@ -41,12 +50,57 @@ def test_the_other_records_enrolments_documents_consents_and_account_move(admin,
     consent.refresh_from_db()
     assert enrollment.learner == kept
     assert document.enrollment.learner == kept
+    assert document.learner == kept
+    moved = CohortEnrollment.objects.select_related("cohort", "learner").get(pk=enrollment.pk)
+    (identity,) = [step for step in enrollment_document_steps(moved) if step.document == document]
+    assert identity.status == StepStatus.DONE
     assert consent.learner == kept
     assert kept.consent_flags == {ConsentKind.DATA_PROCESSING: {"given": True, "version": "v1"}}
     assert (kept.user, other.user) == (account, None)
     assert kept.email == "thandi@example.org"  # filled: the kept record had none
     assert other.status == LearnerStatus.ARCHIVED
     assert learner_national_id(kept) == sa_id_number(11)
+
+
+def test_of_two_current_documents_of_a_type_the_later_upload_stays_current(admin, register, enrol):
+    kept_enrollment = enrol(full_name="Thandi Mokoena")
+    kept = kept_enrollment.learner
+    earlier = upload_document(kept_enrollment, id_type())
+    other = register()
+    other_enrollment = enrol(full_name="Someone Else")
+    later = upload_document(other_enrollment, id_type())
+    # An earlier mistake: the enrolment and its document were put on a record without account.
+    CohortEnrollment.objects.filter(pk=other_enrollment.pk).update(learner=other)
+    StudentDocument.objects.filter(pk=later.pk).update(learner=other)
+
+    learner_merge(keep=kept, other=other, actor=admin)
+
+    earlier.refresh_from_db()
+    later.refresh_from_db()
+    assert (earlier.learner, later.learner) == (kept, kept)
+    assert (earlier.is_current, later.is_current) == (False, True)
+    merged = AuditEvent.objects.get(action="learner.merged", entity_id=str(kept.pk))
+    assert merged.new_values["documents_moved"] == 1
+    assert merged.new_values["documents_no_longer_current"] == 1
+
+
+def test_the_later_answer_to_a_consent_counts_whichever_record_has_it(admin, register):
+    kept = register()
+    other = register(first_name="Thandiwe")
+    consents_give(kept, ConsentKind.FUNDING_BODY_SHARING)
+    consents_give(other, ConsentKind.FUNDING_BODY_SHARING, ConsentKind.SPONSOR_SHARING)
+    consent_withdraw(learner=other, kind=ConsentKind.FUNDING_BODY_SHARING, actor=None)
+    consent_withdraw(learner=kept, kind=ConsentKind.SPONSOR_SHARING, actor=None)
+    consents_give(kept, ConsentKind.DATA_PROCESSING)
+    consent_withdraw(learner=other, kind=ConsentKind.DATA_PROCESSING, actor=None)
+    consents_give(kept, ConsentKind.DATA_PROCESSING)
+
+    learner_merge(keep=kept, other=other, actor=admin)
+
+    kept.refresh_from_db()
+    assert not consent_given(kept, ConsentKind.FUNDING_BODY_SHARING)  # withdrawn later
+    assert not consent_given(kept, ConsentKind.SPONSOR_SHARING)  # withdrawn later, on kept
+    assert consent_given(kept, ConsentKind.DATA_PROCESSING)  # given again later, on kept
 
 
 def test_the_kept_record_takes_the_other_number_when_it_has_none(admin, register, enrol):
