@@ -33,7 +33,8 @@ def enrol(count: int):
     from accounts.services import system_role_give
     from cohorts.models import Cohort
     from enrolments.models import CohortEnrollment
-    from learners.models import IdentityType, Learner
+    from learners.consents import WORDINGS
+    from learners.models import ConsentKind, ConsentMethod, IdentityType, Learner
     from learners.services import national_id_fields
 
     cohort = Cohort.objects.create(
@@ -59,6 +60,14 @@ def enrol(count: int):
             first_name="Student",
             last_name=f"{index:05d}",
             email=student.email,
+            # What the gateway sync needs: their consent to sharing with the funding body.
+            consent_flags={
+                ConsentKind.FUNDING_BODY_SHARING: {
+                    "given": True,
+                    "version": WORDINGS[ConsentKind.FUNDING_BODY_SHARING].version,
+                    "method": ConsentMethod.PORTAL,
+                }
+            },
             **national_id_fields(kind=IdentityType.SA_ID, country="ZA", number=f"{index:013d}"),
         )
         for index, student in enumerate(students)
