@@ -18,8 +18,8 @@ from enrolments.models import (
 from enrolments.selectors import StepStatus, enrollment_list_for_cohort
 from enrolments.services import enrollment_withdraw, learner_enrollments_lock
 from learners.services import learner_profile_save, learner_update
-from tests.enrolments.conftest import id_type, upload_document
-from tests.enrolments.test_returning_learner import _step, matric_type, returning  # noqa: F401
+from tests.enrolments.conftest import id_type, matric_type, upload_document
+from tests.enrolments.test_returning_learner import _step
 from tests.learners.support import details_of, sa_id_number
 
 pytestmark = pytest.mark.django_db
