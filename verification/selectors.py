@@ -39,6 +39,8 @@ from verification.models import DocumentVerification
 # review.
 REVIEWABLE_COHORT_STATES = tuple(state for state in CohortState if state not in CLOSED_STATES)
 OPEN_ENROLLMENT_STATES = (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
+# The annotation of `_awaiting_review` naming the cohort the queue shows a document in.
+REVIEW_COHORT = "review_cohort_id"
 
 
 def reviewable_cohorts(user: User) -> QuerySet[Cohort]:
@@ -82,7 +84,7 @@ def enrollments_counting(
     fresh = Cohort.fresh_document_types.through.objects.filter(
         cohort_id=OuterRef("cohort_id"), documenttype_id=of_type
     )
-    return (
+    enrollments: QuerySet[CohortEnrollment] = (
         CohortEnrollment.objects.filter(learner_id=learner_id, cohort__in=reviewable_cohorts(user))
         .filter(
             Q(pk=enrollment_id)
@@ -99,6 +101,7 @@ def enrollments_counting(
         )
         .order_by("closed_rank", "other_rank", "pk")
     )
+    return enrollments
 
 
 def _open_here() -> Q:
@@ -185,12 +188,13 @@ def review_counts_by_cohort(*, user: User, cohort_ids: list[int]) -> dict[int, i
     the queue shows it in."""
     rows = (
         _awaiting_review(user)
-        .filter(review_cohort_id__in=cohort_ids)
+        # An annotation, which the plugin's field check does not know of.
+        .filter(**{f"{REVIEW_COHORT}__in": cohort_ids})
         .order_by()
-        .values("review_cohort_id")
+        .values(REVIEW_COHORT)
         .annotate(n=Count("pk"))
     )
-    return {row["review_cohort_id"]: row["n"] for row in rows}
+    return {row[REVIEW_COHORT]: row["n"] for row in rows}
 
 
 def queue_cohort_choices(*, user: User) -> QuerySet[Cohort]:
