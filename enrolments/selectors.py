@@ -1,10 +1,13 @@
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import (
     Case,
     CharField,
     Count,
+    DateTimeField,
     Exists,
     F,
     IntegerField,
@@ -16,11 +19,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.models import CLOSED_STATES, Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_merge_fields
 from enrolments.models import (
     AgreementStatus,
@@ -128,6 +131,52 @@ def _count(queryset: QuerySet[Any], group: str) -> Coalesce:
     )
 
 
+def _usable_documents(ref: Callable[[str], Any]) -> QuerySet[StudentDocument]:
+    """The learner's documents that may count for an enrolment (correlated to it through `ref`,
+    which reaches its fields from where the query is nested): of a type its cohort requires,
+    uploaded for it or, unless the cohort asks for a fresh copy of that type, for another."""
+    fresh = Cohort.fresh_document_types.through.objects.filter(
+        cohort_id=OuterRef(ref("cohort_id")), documenttype_id=OuterRef("document_type_id")
+    )
+    return StudentDocument.objects.filter(
+        learner_id=ref("learner_id"), document_type__cohorts=ref("cohort_id")
+    ).filter(Q(enrollment_id=ref("pk")) | ~Exists(fresh))
+
+
+def with_documents_closed_at(
+    enrollments: QuerySet[CohortEnrollment],
+) -> QuerySet[CohortEnrollment]:
+    """Each enrolment with `documents_closed_at` (and its day, `documents_closed_on`), as
+    `enrollment_documents_closed_at` works it out, in SQL."""
+    return enrollments.annotate(
+        documents_closed_at=Case(
+            When(
+                state=EnrollmentState.WITHDRAWN,
+                then=Coalesce("withdrawn_at", "updated_at"),
+            ),
+            When(state=EnrollmentState.COMPLETE, then=F("updated_at")),
+            When(cohort__state__in=CLOSED_STATES, then=F("cohort__updated_at")),
+            default=None,
+            output_field=DateTimeField(),
+        )
+    ).annotate(documents_closed_on=TruncDate("documents_closed_at"))
+
+
+def enrollment_documents_closed_at(enrollment: CohortEnrollment) -> datetime | None:
+    """When the enrolment stopped changing, for the documents it shows from then on (None while
+    it can change): withdrawn, when it was; complete, its last change (its completion); in a
+    closed cohort, the cohort's last change (its closing: a closed cohort is not edited). A
+    later upload, rejection or expiry, in another of the learner's enrolments, does not change
+    what a closed one shows."""
+    if enrollment.state == EnrollmentState.WITHDRAWN:
+        return enrollment.withdrawn_at or enrollment.updated_at
+    if enrollment.state == EnrollmentState.COMPLETE:
+        return enrollment.updated_at
+    if enrollment.cohort.is_closed:
+        return enrollment.cohort.updated_at
+    return None
+
+
 def with_table_statuses(
     enrollments: QuerySet[CohortEnrollment],
 ) -> QuerySet[CohortEnrollment]:
@@ -137,32 +186,54 @@ def with_table_statuses(
     - `agreement_status` (AgreementStatus) from the latest agreement submission, and what
       `with_agreement_outcome` adds: whose signature it waits for, who declined it and why;
     - `documents_required`, `documents_uploaded`, `documents_waiting`, `documents_rejected`
-      (the learner's current documents that count for the enrolment) and `documents_status`
+      (the documents that count for the enrolment, as `enrollment_document_steps` finds them)
+      and `documents_status`
       (DocumentsStatus: a rejection first, then a missing upload, then one waiting for review).
     """
     required = Cohort.required_document_types.through.objects.filter(
         cohort_id=OuterRef("cohort_id")
     )
-    # The learner's current documents that count for the enrolment (`enrollment_document_steps`
-    # says which, row by row): one of a type the cohort requires, uploaded for this enrolment or,
-    # unless the cohort asks for a fresh copy of that type, for another; not expired.
-    fresh_here = Cohort.fresh_document_types.through.objects.filter(
-        cohort_id=OuterRef(OuterRef("cohort_id")), documenttype_id=OuterRef("document_type_id")
-    )
+    # The documents that count for the enrolment, as `enrollment_document_steps` says row by
+    # row: while it can change, the learner's current ones not expired today; once closed
+    # (`documents_closed_at`), the latest of each type uploaded by then, not expired then.
     current = (
-        StudentDocument.objects.filter(
-            learner_id=OuterRef("learner_id"),
-            is_current=True,
-            document_type__cohorts=OuterRef("cohort_id"),
-        )
-        .filter(Q(enrollment_id=OuterRef("pk")) | ~Exists(fresh_here))
+        _usable_documents(OuterRef)
+        .filter(is_current=True)
         .exclude(expires_on__lt=timezone.localdate())
     )
-    annotated = with_agreement_outcome(enrollments).annotate(
+    latest_by_then = (
+        _usable_documents(lambda name: OuterRef(OuterRef(name)))
+        .filter(
+            document_type_id=OuterRef("document_type_id"),
+            uploaded_at__lte=OuterRef(OuterRef("documents_closed_at")),
+        )
+        .order_by("-uploaded_at", "-pk")
+        .values("pk")[:1]
+    )
+    by_then = (
+        _usable_documents(OuterRef)
+        .filter(pk=Subquery(latest_by_then))
+        .exclude(expires_on__lt=OuterRef("documents_closed_on"))
+    )
+
+    def counted(status: str | None = None) -> Case:
+        """How many documents count for the enrolment (of `status` if given)."""
+        counts = [
+            _count(documents if status is None else documents.filter(status=status), "learner")
+            for documents in (current, by_then)
+        ]
+        return Case(
+            When(documents_closed_at__isnull=True, then=counts[0]),
+            default=counts[1],
+            output_field=IntegerField(),
+        )
+
+    closed_at = with_documents_closed_at(enrollments)
+    annotated = with_agreement_outcome(closed_at).annotate(
         documents_required=_count(required, "cohort_id"),
-        documents_uploaded=_count(current, "learner"),
-        documents_waiting=_count(current.filter(status=DocumentStatus.PENDING), "learner"),
-        documents_rejected=_count(current.filter(status=DocumentStatus.REJECTED), "learner"),
+        documents_uploaded=counted(),
+        documents_waiting=counted(DocumentStatus.PENDING),
+        documents_rejected=counted(DocumentStatus.REJECTED),
     )
     return annotated.annotate(
         agreement_status=Case(
@@ -327,11 +398,9 @@ class EnrollmentStep:
     # enrolments (`document.enrollment`), and whether the cohort asks for a copy of its own.
     reused: bool = False
     fresh: bool = False
-
-    @property
-    def expired(self) -> bool:
-        """The document counted has expired: the student uploads a new one."""
-        return self.document is not None and self.document.is_expired
+    # The document counted has expired (by the day the enrolment closed, for a closed one): the
+    # student uploads a new one.
+    expired: bool = False
 
     # The consents step: the ones still to give, in the words the student is asked.
     consents: tuple[ConsentWording, ...] = ()
@@ -411,30 +480,33 @@ def enrollment_document_steps(enrollment: CohortEnrollment) -> list[EnrollmentSt
     (a verified ID is not uploaded again; one waiting for review, or rejected, shows too, so
     that it is not sent twice), unless it was uploaded for another and the cohort asks for a
     fresh copy of that type (Cohort.fresh_document_types). An expired one is to do again. An
-    enrolment that can no longer change keeps showing its own latest upload. Earlier versions
-    are those uploaded for this enrolment. Uses the prefetched
+    enrolment that can no longer change shows what counted when it closed
+    (`enrollment_documents_closed_at`): the latest of that type uploaded by then, expired or
+    not by then. Earlier versions are those uploaded for this enrolment. Uses the prefetched
     `cohort.required_document_types`, `cohort.fresh_document_types` and `learner.documents`
-    when the caller loaded them (enrolments.selectors.enrollment_document_prefetches)."""
+    when the caller loaded them (enrolments.selectors.enrollment_document_prefetches);
+    `with_table_statuses` counts the same documents in SQL."""
     fresh = {document_type.pk for document_type in enrollment.cohort.fresh_document_types.all()}
-    current: dict[int, StudentDocument] = {}
+    closed_at = enrollment_documents_closed_at(enrollment)
+    today = timezone.localdate() if closed_at is None else timezone.localdate(closed_at)
+    counted_by_type: dict[int, StudentDocument] = {}
     versions: dict[int, list[StudentDocument]] = {}
     for document in sorted(
         enrollment.learner.documents.all(), key=lambda doc: (doc.uploaded_at, doc.pk), reverse=True
     ):
-        if document.is_current:
-            current[document.document_type_id] = document
-        if document.enrollment_id == enrollment.pk:
+        own = document.enrollment_id == enrollment.pk
+        if own:
             versions.setdefault(document.document_type_id, []).append(document)
+        if not own and document.document_type_id in fresh:
+            continue
+        if document.is_current if closed_at is None else document.uploaded_at <= closed_at:
+            counted_by_type.setdefault(document.document_type_id, document)
     steps = []
     for document_type in enrollment.cohort.required_document_types.all():
-        counted = current.get(document_type.pk)
-        own = versions.get(document_type.pk, [])
-        if own and not enrollment.can_change:
-            counted = own[0]  # as it was when the enrolment closed, whatever came after
-        reused = counted is not None and counted.enrollment_id != enrollment.pk
-        if reused and document_type.pk in fresh:
-            counted, reused = None, False
-        if counted is None or counted.is_expired:
+        counted = counted_by_type.get(document_type.pk)
+        expires_on = counted.expires_on if counted is not None else None
+        expired = expires_on is not None and expires_on < today
+        if counted is None or expired:
             status = StepStatus.TODO
         else:
             status = DOCUMENT_STEP_STATUS[DocumentStatus(counted.status)]
@@ -445,9 +517,12 @@ def enrollment_document_steps(enrollment: CohortEnrollment) -> list[EnrollmentSt
                 status=status,
                 document_type=document_type,
                 document=counted,
-                earlier_documents=tuple(doc for doc in own if doc is not counted),
-                reused=reused,
+                earlier_documents=tuple(
+                    doc for doc in versions.get(document_type.pk, []) if doc is not counted
+                ),
+                reused=counted is not None and counted.enrollment_id != enrollment.pk,
                 fresh=document_type.pk in fresh,
+                expired=expired,
             )
         )
     return steps

@@ -17,7 +17,7 @@ from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import permission_check
 from accounts.services import invitation_issue, system_role_give
 from audit.services import audit_record
-from cohorts.models import CLOSED_STATES, Cohort, CohortState
+from cohorts.models import Cohort, CohortState
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
@@ -58,15 +58,44 @@ IDENTITY_DOCUMENT = re.compile(r"\b(id|identity|passport)\b", re.IGNORECASE)
 AGREEMENT_BATCH = 200
 
 
-def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
-    """The enrolment again, locked for the caller's transaction, with its cohort and student.
-    Every write to an enrolment takes this lock first, so writes to one enrolment take turns."""
-    locked: CohortEnrollment = (
-        CohortEnrollment.objects.select_for_update()
-        .select_related("cohort", "user", "learner")
-        .get(pk=enrollment.pk)
-    )
+def learner_lock(learner_id: int) -> Learner:
+    """The learner's row, locked for the caller's transaction. Locks are taken in one order
+    everywhere, so that two changes take turns instead of waiting for each other: the learner's
+    row first (learners.services locks it too, for their details or a merge), then their
+    enrolments, then the enrolments' cohorts."""
+    locked: Learner = Learner.objects.select_for_update().get(pk=learner_id)
     return locked
+
+
+def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
+    """The enrolment again, locked for the caller's transaction after its learner
+    (`learner_lock`), with its cohort (locked too: a cohort closes under its own lock, so it
+    cannot close while a change of the enrolment is written), its student and its learner.
+    Every write to an enrolment takes this lock first, so writes to one enrolment take turns."""
+    learner_id = enrollment.learner_id
+    while True:
+        learner_lock(learner_id)
+        locked: CohortEnrollment = (
+            CohortEnrollment.objects.select_for_update(of=("self", "cohort"))
+            .select_related("cohort", "user", "learner")
+            .get(pk=enrollment.pk)
+        )
+        if locked.learner_id == learner_id:
+            return locked
+        learner_id = locked.learner_id  # merged into another learner meanwhile: lock that one
+
+
+def learner_open_enrollments_lock(learner: Learner) -> list[CohortEnrollment]:
+    """The learner's enrolments that can still change, locked with their cohorts in the order
+    of their ids, once the caller has locked the learner (`learner_lock`)."""
+    return [
+        enrollment
+        for enrollment in CohortEnrollment.objects.select_for_update(of=("self", "cohort"))
+        .filter(learner_id=learner.pk)
+        .select_related("cohort", "user", "learner")
+        .order_by("pk")
+        if enrollment.can_change
+    ]
 
 
 def learner_enrollments_lock(
@@ -74,16 +103,11 @@ def learner_enrollments_lock(
 ) -> tuple[CohortEnrollment, list[CohortEnrollment]]:
     """`enrollment` locked as `enrollment_lock` locks it, and the learner's other enrolments that
     can still change, locked too: a change to the learner's documents refreshes each of them
-    (`enrollment_refresh`). All of the learner's enrolments are locked first, in the order of
-    their ids, so that two such changes take turns instead of waiting for each other."""
-    enrollments = list(
-        CohortEnrollment.objects.select_for_update(of=("self",))
-        .filter(learner_id=enrollment.learner_id)
-        .select_related("cohort", "user", "learner")
-        .order_by("pk")
-    )
+    (`enrollment_refresh`). The learner's lock, taken first, makes two such changes take turns."""
     locked = enrollment_lock(enrollment)
-    return locked, [other for other in enrollments if other.pk != locked.pk and other.can_change]
+    return locked, [
+        other for other in learner_open_enrollments_lock(locked.learner) if other.pk != locked.pk
+    ]
 
 
 def enrollment_open_check(
@@ -253,11 +277,10 @@ def enrollment_details_save(
         enrollment = enrollment_lock(enrollment)
         enrollment_open_check(enrollment, CLOSED_TO_DETAILS)
         enrollment_start_if_waiting(enrollment)
-        learner = Learner.objects.select_for_update().get(pk=enrollment.learner_id)
+        learner = enrollment.learner  # read under the learner's lock
         changed = learner_details_save(learner=learner, actor=actor, details=details)
         if VERIFIED_FACTS.intersection(changed):
             identity_documents_reopen(learner=learner, actor=actor, held=enrollment)
-        enrollment.learner = learner
         enrollment_refresh(enrollment)
         # Which details changed, never their values (special personal information).
         audit_record(
@@ -273,33 +296,45 @@ def identity_documents_reopen(
     *, learner: Learner, actor: User | None, held: CohortEnrollment | None = None
 ) -> int:
     """The learner changed facts their verified identity document vouches for (their number,
-    date of birth, gender): each such document of an enrolment that can still change goes
-    back to review, audited. In the caller's transaction; `held`: an enrolment the caller has
-    locked and refreshes itself. Returns how many documents went back."""
-    documents = list(
-        StudentDocument.objects.select_related("document_type")
-        .filter(
-            enrollment__learner=learner,
-            enrollment__state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
-            is_current=True,
-            status=DocumentStatus.VERIFIED,
+    date of birth, gender): their current verified identity document, whichever enrolment it
+    was uploaded for, no longer counts as verified, audited. One uploaded for an enrolment that
+    can still change goes back to review. One uploaded for an enrolment that can no longer
+    change (an earlier, completed cohort's) keeps its status, so that enrolment's history stays
+    as it was, and stops being the learner's current one: their open enrolments ask for a new
+    upload. Every open enrolment of the learner follows. In the caller's transaction, the
+    learner locked first (`learner_lock`); `held`: an enrolment the caller has locked and
+    refreshes itself. Returns how many documents went back."""
+    documents = [
+        document
+        for document in StudentDocument.objects.select_related("document_type").filter(
+            learner=learner, is_current=True, status=DocumentStatus.VERIFIED
         )
-        .exclude(enrollment__cohort__state__in=CLOSED_STATES)
-    )
-    documents = [doc for doc in documents if IDENTITY_DOCUMENT.search(doc.document_type.name)]
+        if IDENTITY_DOCUMENT.search(document.document_type.name)
+    ]
+    if not documents:
+        return 0
+    enrollments = learner_open_enrollments_lock(learner)
+    open_ids = {enrollment.pk for enrollment in enrollments}
     for document in documents:
-        document.status = DocumentStatus.PENDING
-        document.save(update_fields=["status"])
+        if document.enrollment_id in open_ids:
+            document.status = DocumentStatus.PENDING
+            document.save(update_fields=["status"])
+            old_values: dict[str, Any] = {"status": DocumentStatus.VERIFIED}
+            new_values: dict[str, Any] = {"status": DocumentStatus.PENDING}
+        else:
+            document.is_current = False
+            document.save(update_fields=["is_current"])
+            old_values, new_values = {"is_current": True}, {"is_current": False}
         audit_record(
             actor=actor,
             action="document.reopened",
             entity=document,
-            old_values={"status": DocumentStatus.VERIFIED},
-            new_values={"status": DocumentStatus.PENDING, "reason": "verified facts changed"},
+            old_values=old_values,
+            new_values={**new_values, "reason": "verified facts changed"},
         )
-    for enrollment_id in sorted({doc.enrollment_id for doc in documents}):
-        if held is None or enrollment_id != held.pk:
-            enrollment_refresh(enrollment_lock(CohortEnrollment(pk=enrollment_id)))
+    for enrollment in enrollments:
+        if held is None or enrollment.pk != held.pk:
+            enrollment_refresh(enrollment)
     return len(documents)
 
 

@@ -23,7 +23,8 @@ from learners.services import consent_record, learner_profile_save
 REOPENED_NOTICE = (
     "You changed your ID or passport number, date of birth or gender, which your verified ID "
     "document vouches for: the document goes back to the institution for review, and your "
-    "enrolment shows it as waiting for review until they have checked it again."
+    "enrolment shows it as waiting for review until they have checked it again (one verified "
+    "for a cohort that has ended is asked for again: upload it once more)."
 )
 
 

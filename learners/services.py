@@ -374,7 +374,9 @@ def learner_create(*, actor: User, names: dict[str, str], details: dict[str, Any
 def learner_update(
     *, learner: Learner, actor: User, names: dict[str, str], details: dict[str, Any]
 ) -> list[str]:
-    """An admin changes a learner's names, e-mail and details. The fields that changed."""
+    """An admin changes a learner's names, e-mail and details. The fields that changed. A change
+    to a fact a verified identity document vouches for sends it back to review, as the
+    learner's own change does (`learner_profile_save`)."""
     permission_check(
         actor=actor, permission="learners.manage_learners", action="learners.learner_update"
     )
@@ -391,7 +393,9 @@ def learner_update(
                 entity=learner,
                 new_values={"fields": renamed, **dict.fromkeys(renamed, "")},
             )
-        return renamed + learner_details_save(learner=learner, actor=actor, details=details)
+        changed = renamed + learner_details_save(learner=learner, actor=actor, details=details)
+        learner_verified_facts_review(learner=learner, changed=changed, actor=actor)
+    return changed
 
 
 def learner_merge(*, keep: Learner, other: Learner, actor: User) -> Learner:

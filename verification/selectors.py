@@ -5,7 +5,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,6 +39,8 @@ from verification.models import DocumentVerification
 # review.
 REVIEWABLE_COHORT_STATES = tuple(state for state in CohortState if state not in CLOSED_STATES)
 OPEN_ENROLLMENT_STATES = (EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS)
+# The annotation of `_awaiting_review` naming the cohort the queue shows a document in.
+REVIEW_COHORT = "review_cohort_id"
 
 
 def reviewable_cohorts(user: User) -> QuerySet[Cohort]:
@@ -54,14 +69,74 @@ def _versions() -> Subquery:
     )
 
 
-def _awaiting_review(user: User) -> QuerySet[StudentDocument]:
+def enrollments_counting(
+    *, user: User, learner_id: Any, enrollment_id: Any, document_type_id: Any
+) -> QuerySet[CohortEnrollment]:
+    """The enrolments, in cohorts `user` may review, that a document counts for (given its
+    learner, the enrolment it was uploaded for and its type, as values or OuterRefs): the one
+    it was uploaded for, and each other of its learner's whose cohort requires its type without
+    asking for a fresh copy (enrolments.selectors.enrollment_document_steps). The enrolments
+    that can still change come first, then the one it was uploaded for."""
+    # One query further in, an outer reference is one level further out.
+    of_type = (
+        OuterRef(document_type_id) if isinstance(document_type_id, OuterRef) else document_type_id
+    )
+    fresh = Cohort.fresh_document_types.through.objects.filter(
+        cohort_id=OuterRef("cohort_id"), documenttype_id=of_type
+    )
+    enrollments: QuerySet[CohortEnrollment] = (
+        CohortEnrollment.objects.filter(learner_id=learner_id, cohort__in=reviewable_cohorts(user))
+        .filter(
+            Q(pk=enrollment_id)
+            | Q(cohort__required_document_types=document_type_id) & ~Exists(fresh)
+        )
+        # Annotated, not ordered by expressions: an outer reference in ORDER BY is not resolved.
+        .alias(
+            closed_rank=Case(
+                When(_open_here(), then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
+            other_rank=Case(
+                When(pk=enrollment_id, then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
+        )
+        .order_by("closed_rank", "other_rank", "pk")
+    )
+    return enrollments
+
+
+def _open_here() -> Q:
+    """An enrolment whose documents are still reviewed: open, in a cohort that is not closed."""
+    return Q(state__in=OPEN_ENROLLMENT_STATES, cohort__state__in=REVIEWABLE_COHORT_STATES)
+
+
+def _counting_here(user: User) -> QuerySet[CohortEnrollment]:
+    """`enrollments_counting` of the document in the outer query."""
+    return enrollments_counting(
+        user=user,
+        learner_id=OuterRef("learner_id"),
+        enrollment_id=OuterRef("enrollment_id"),
+        document_type_id=OuterRef("document_type_id"),
+    )
+
+
+def _awaiting_review(user: User, cohort: Cohort | None = None) -> QuerySet[StudentDocument]:
+    """Current documents waiting for a decision that count for an open enrolment in a cohort
+    `user` may review (`cohort`, if given): the one they were uploaded for, or another of the
+    learner's that uses them again. A document uploaded for an enrolment since withdrawn, or in
+    a cohort the reviewer does not work in, is reviewed from the enrolment that waits for it."""
+    counting = _counting_here(user).filter(_open_here())
+    if cohort is not None:
+        counting = counting.filter(cohort=cohort)
     return StudentDocument.objects.filter(
+        Exists(counting),
         status=DocumentStatus.PENDING,
         is_current=True,
         scan_status__in=REVIEWABLE_SCAN_STATUSES,
-        enrollment__state__in=OPEN_ENROLLMENT_STATES,
-        enrollment__cohort__state__in=REVIEWABLE_COHORT_STATES,
-        enrollment__cohort__in=reviewable_cohorts(user),
+    ).annotate(
+        # The enrolment (and its cohort) the queue shows the document in.
+        review_enrollment_id=Subquery(counting.values("pk")[:1]),
+        review_cohort_id=Subquery(counting.values("cohort_id")[:1]),
+        review_cohort_name=Subquery(counting.values("cohort__name")[:1]),
     )
 
 
@@ -74,9 +149,7 @@ def review_queue(
 ) -> QuerySet[StudentDocument]:
     """Documents waiting for a decision in the cohorts `user` may review, oldest first, with
     the student, cohort, document type and number of versions loaded in the same query."""
-    documents = _awaiting_review(user)
-    if cohort is not None:
-        documents = documents.filter(enrollment__cohort=cohort)
+    documents = _awaiting_review(user, cohort)
     if document_type is not None:
         documents = documents.filter(document_type=document_type)
     if waiting_days:
@@ -111,15 +184,17 @@ def review_queue_counts(*, user: User) -> QueueCounts:
 
 
 def review_counts_by_cohort(*, user: User, cohort_ids: list[int]) -> dict[int, int]:
-    """Per cohort, the documents waiting for `user`'s review, in one query."""
+    """Per cohort, the documents waiting for `user`'s review, in one query: each in the cohort
+    the queue shows it in."""
     rows = (
         _awaiting_review(user)
-        .filter(enrollment__cohort_id__in=cohort_ids)
+        # An annotation, which the plugin's field check does not know of.
+        .filter(**{f"{REVIEW_COHORT}__in": cohort_ids})
         .order_by()
-        .values("enrollment__cohort_id")
+        .values(REVIEW_COHORT)
         .annotate(n=Count("pk"))
     )
-    return {row["enrollment__cohort_id"]: row["n"] for row in rows}
+    return {row[REVIEW_COHORT]: row["n"] for row in rows}
 
 
 def queue_cohort_choices(*, user: User) -> QuerySet[Cohort]:
@@ -153,10 +228,10 @@ def documents_ticked(*, user: User, pks: list[int]) -> QuerySet[StudentDocument]
     closed, say), which the review then refuses, saying why."""
     return (
         StudentDocument.objects.filter(
+            Exists(_counting_here(user)),
             pk__in=pks,
             status=DocumentStatus.PENDING,
             is_current=True,
-            enrollment__cohort__in=reviewable_cohorts(user),
         )
         .select_related("enrollment__user", "enrollment__cohort", "document_type")
         .order_by("uploaded_at", "pk")
@@ -164,11 +239,28 @@ def documents_ticked(*, user: User, pks: list[int]) -> QuerySet[StudentDocument]
 
 
 def document_for_review(*, user: User, pk: int) -> StudentDocument:
-    """Any version of a document in a cohort `user` may review (DoesNotExist otherwise), with
-    what the review page shows of its student and cohort."""
+    """Any version of a document that counts for an enrolment in a cohort `user` may review
+    (`enrollments_counting`; DoesNotExist otherwise), with its student and document type."""
     return StudentDocument.objects.select_related(
         "enrollment__user", "enrollment__cohort", "document_type"
-    ).get(pk=pk, enrollment__cohort__in=reviewable_cohorts(user))
+    ).get(Exists(_counting_here(user)), pk=pk)
+
+
+def document_review_enrollment(*, user: User, document: StudentDocument) -> CohortEnrollment | None:
+    """The enrolment `user` reviews `document` in: of those it counts for in the cohorts they may
+    review, one whose documents are still reviewed, the one it was uploaded for first. None
+    when it counts for none of them."""
+    enrollment: CohortEnrollment | None = (
+        enrollments_counting(
+            user=user,
+            learner_id=document.learner_id,
+            enrollment_id=document.enrollment_id,
+            document_type_id=document.document_type_id,
+        )
+        .select_related("user", "cohort", "learner")
+        .first()
+    )
+    return enrollment
 
 
 def _verifications() -> "Prefetch[str, QuerySet[DocumentVerification], str]":

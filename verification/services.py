@@ -19,7 +19,7 @@ from tenants.db import tenant_connection
 from tenants.sites import institution_url
 from tenants.zones import moment_text
 from verification.models import DocumentVerification, VerificationAction
-from verification.selectors import may_review_cohort
+from verification.selectors import document_review_enrollment
 
 REASON_REQUIRED = "Say why the document is rejected."
 # What a closed cohort refuses (Cohort.closed_check).
@@ -76,16 +76,15 @@ def document_review(
     cohorts granted to them. Refused (ValidationError) when the version is no longer waiting:
     a newer one was uploaded, or another reviewer decided it first. The verification state of
     each open enrolment of the learner follows (the document counts for those that use it
-    again), and an enrolment completes when this was the last thing missing."""
-    enrollment_pk = document.enrollment_id
-    cohort_id = (
-        CohortEnrollment.objects.filter(pk=enrollment_pk).values_list("cohort_id", flat=True).get()
-    )
+    again), and an enrolment completes when this was the last thing missing. The decision is
+    made in an enrolment the document counts for in a cohort the reviewer may review
+    (verification.selectors.document_review_enrollment): the one it was uploaded for, or, once
+    that one is withdrawn or closed, or outside the reviewer's cohorts, another that uses it."""
+    review_in = document_review_enrollment(user=reviewer, document=document)
     permission_check(
-        actor=reviewer,
-        allowed=may_review_cohort(user=reviewer, cohort_id=cohort_id),
-        action="verification.document_review",
+        actor=reviewer, allowed=review_in is not None, action="verification.document_review"
     )
+    assert review_in is not None  # noqa: S101 (for the type checker: refused above)
     reason = "" if approve else reason.strip()
     if not approve and not reason:
         raise ValidationError({"reason": REASON_REQUIRED})
@@ -95,9 +94,7 @@ def document_review(
         # The learner's enrolments and the document's own with its cohort first, then the
         # document: the order uploads lock them in. The cohort's lock keeps it from closing
         # while the decision is written.
-        enrollment, others = learner_enrollments_lock(
-            CohortEnrollment.objects.get(pk=enrollment_pk)
-        )
+        enrollment, others = learner_enrollments_lock(review_in)
         document = (
             StudentDocument.objects.select_for_update(of=("self",))
             .select_related("document_type")

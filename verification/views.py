@@ -31,6 +31,7 @@ from verification.id_check import id_number_check
 from verification.selectors import (
     document_for_review,
     document_next_for_review,
+    document_review_enrollment,
     document_versions,
     documents_ticked,
     enrollment_for_review,
@@ -150,7 +151,10 @@ def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         ),
         None,
     )
-    enrollment = document.enrollment
+    # The enrolment the document is reviewed in: the one it was uploaded for, or another of the
+    # learner's that uses it again (document_for_review found one).
+    enrollment = document_review_enrollment(user=request.user, document=document)
+    enrollment = enrollment or document.enrollment
     return render(
         request,
         "verification/document_review.html",

@@ -10,15 +10,25 @@ from django.urls import reverse
 
 from cohorts.models import DocumentType
 from enrolments.models import CohortEnrollment, StudentDocument
-from enrolments.services import enrollment_document_add, enrollment_invite
+from enrolments.services import (
+    enrollment_details_save,
+    enrollment_document_add,
+    enrollment_invite,
+)
 from enrolments.uploads import document_upload_check
 from tests.enrolments.closed import close  # noqa: F401 (a fixture)
 from tests.factories import PASSWORD, CohortFactory
 from tests.files import PDF_BYTES
+from tests.learners.support import details_of
+from verification.services import document_review
 
 
 def id_type() -> DocumentType:
     return DocumentType.objects.get(name="South African ID or passport")
+
+
+def matric_type() -> DocumentType:
+    return DocumentType.objects.get(name="Matric certificate")
 
 
 def upload_url(enrollment: CohortEnrollment, document_type: DocumentType) -> str:
@@ -83,3 +93,24 @@ def enrol(institution, admin) -> Callable[..., CohortEnrollment]:
         return enrollment
 
     return make
+
+
+@pytest.fixture
+def returning(enrol, admin):
+    """A student whose ID and matric were verified in a first cohort, enrolled again in a second
+    (made by `make`, asking for ID and matric and whatever else is given)."""
+    first = enrol(email="returning@example.org")
+    enrollment_details_save(enrollment=first, actor=first.user, details=details_of())
+    for document_type in (id_type(), matric_type()):
+        document_review(
+            document=upload_document(first, document_type), reviewer=admin, approve=True
+        )
+
+    def make(*also: DocumentType, fresh: tuple[DocumentType, ...] = ()) -> CohortEnrollment:
+        cohort = CohortFactory(
+            active=True, required_document_types=[id_type(), matric_type(), *also]
+        )
+        cohort.fresh_document_types.set(fresh)
+        return enrol(cohort=cohort, email="returning@example.org")
+
+    return first, make

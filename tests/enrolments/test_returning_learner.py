@@ -23,19 +23,14 @@ from enrolments.selectors import (
     enrollment_document_steps,
     enrollment_list_for_cohort,
 )
-from enrolments.services import enrollment_details_save, enrollment_document_add
+from enrolments.services import enrollment_document_add
 from enrolments.uploads import document_upload_check
-from tests.enrolments.conftest import id_type, upload_document
+from tests.enrolments.conftest import id_type, matric_type, upload_document
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES
-from tests.learners.support import details_of
 from verification.services import document_review
 
 pytestmark = pytest.mark.django_db
-
-
-def matric_type() -> DocumentType:
-    return DocumentType.objects.get(name="Matric certificate")
 
 
 def cv_type() -> DocumentType:
@@ -49,27 +44,6 @@ def _step(enrollment: CohortEnrollment, document_type: DocumentType) -> Enrollme
         for step in enrollment_document_steps(enrollment)
         if step.document_type == document_type
     )
-
-
-@pytest.fixture
-def returning(enrol, admin):
-    """A student whose ID and matric were verified in a first cohort, enrolled again in a second
-    (made by `make`, asking for ID and matric and whatever else is given)."""
-    first = enrol(email="returning@example.org")
-    enrollment_details_save(enrollment=first, actor=first.user, details=details_of())
-    for document_type in (id_type(), matric_type()):
-        document_review(
-            document=upload_document(first, document_type), reviewer=admin, approve=True
-        )
-
-    def make(*also: DocumentType, fresh: tuple[DocumentType, ...] = ()) -> CohortEnrollment:
-        cohort = CohortFactory(
-            active=True, required_document_types=[id_type(), matric_type(), *also]
-        )
-        cohort.fresh_document_types.set(fresh)
-        return enrol(cohort=cohort, email="returning@example.org")
-
-    return first, make
 
 
 def test_a_verified_document_counts_for_the_next_cohort_without_a_new_upload(returning, admin):

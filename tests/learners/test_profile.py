@@ -149,8 +149,11 @@ def test_a_withdrawn_enrolments_verified_document_stays_as_it_was(verified, admi
         actor=verified.user,
         details=details_of(id_number=sa_id_number(19, birth="990412")),
     )
-    assert result.documents_reopened == 0
-    assert _status(verified, ID_DOCUMENT) == DocumentStatus.VERIFIED
+    # Verified as it was for that enrolment, but no longer the learner's current one: a later
+    # enrolment asks for it again.
+    assert result.documents_reopened == 1
+    document = StudentDocument.objects.get(enrollment=verified, document_type__name=ID_DOCUMENT)
+    assert (document.status, document.is_current) == (DocumentStatus.VERIFIED, False)
 
 
 def test_only_the_student_saves_their_own_profile(verified, admin):
