@@ -63,10 +63,11 @@ def generated_file(count: int) -> bytes:
     writer.writerow(COLUMNS)
     for index in range(count):
         # Distinct numbers, as the import requires: the sequence digits count within each block
-        # of 10,000, and each block has birth years of its own.
+        # of 10,000; six blocks in a row have birth years of their own, and each round of six
+        # a day of the month of its own.
         block, serial = divmod(index, 10_000)
-        year = 85 - 15 * block + chooser.randint(0, 14)
-        month, day = chooser.randint(1, 12), chooser.randint(1, 28)
+        year = 85 - 15 * (block % 6) + chooser.randint(0, 14)
+        month, day = chooser.randint(1, 12), block // 6 + 1
         body = f"{year:02d}{month:02d}{day:02d}{serial:04d}08"
         writer.writerow(
             [

@@ -6,10 +6,11 @@ enrolments.agreements (the student's agreement), enrolments.reminders and enrolm
 (virus verdicts); the review itself is verification.services."""
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,35 +68,49 @@ def learner_lock(learner_id: int) -> Learner:
     return locked
 
 
+def cohorts_share_lock(cohort_ids: Iterable[int]) -> None:
+    """Hold the cohorts as they are for the caller's transaction: a cohort closes under its
+    own update lock, so it cannot close while a change of one of its enrolments is written.
+    Shared, and in the order of their ids, so that changes of two learners in the same cohorts
+    never wait for each other."""
+    ids = sorted(set(cohort_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM cohorts_cohort WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+            [ids],
+        )
+
+
 def enrollment_lock(enrollment: CohortEnrollment) -> CohortEnrollment:
     """The enrolment again, locked for the caller's transaction after its learner
-    (`learner_lock`), with its cohort (locked too: a cohort closes under its own lock, so it
-    cannot close while a change of the enrolment is written), its student and its learner.
+    (`learner_lock`), its cohort held (`cohorts_share_lock`), with its student and its learner.
     Every write to an enrolment takes this lock first, so writes to one enrolment take turns."""
     learner_id = enrollment.learner_id
     while True:
         learner_lock(learner_id)
         locked: CohortEnrollment = (
-            CohortEnrollment.objects.select_for_update(of=("self", "cohort"))
+            CohortEnrollment.objects.select_for_update(of=("self",))
             .select_related("cohort", "user", "learner")
             .get(pk=enrollment.pk)
         )
         if locked.learner_id == learner_id:
+            cohorts_share_lock([locked.cohort_id])
             return locked
         learner_id = locked.learner_id  # merged into another learner meanwhile: lock that one
 
 
 def learner_open_enrollments_lock(learner: Learner) -> list[CohortEnrollment]:
-    """The learner's enrolments that can still change, locked with their cohorts in the order
-    of their ids, once the caller has locked the learner (`learner_lock`)."""
-    return [
-        enrollment
-        for enrollment in CohortEnrollment.objects.select_for_update(of=("self", "cohort"))
+    """The learner's enrolments that can still change, locked in the order of their ids, their
+    cohorts held (`cohorts_share_lock`), once the caller has locked the learner
+    (`learner_lock`)."""
+    enrollments = list(
+        CohortEnrollment.objects.select_for_update(of=("self",))
         .filter(learner_id=learner.pk)
         .select_related("cohort", "user", "learner")
         .order_by("pk")
-        if enrollment.can_change
-    ]
+    )
+    cohorts_share_lock(enrollment.cohort_id for enrollment in enrollments)
+    return [enrollment for enrollment in enrollments if enrollment.can_change]
 
 
 def learner_enrollments_lock(
@@ -340,11 +355,13 @@ def identity_documents_reopen(
 
 def enrollments_sync_for_learner(*, learner: Learner) -> None:
     """Queue the gateway jobs the learner's enrolments need now (one waited for their consent
-    to sharing with the funding body), in the caller's transaction."""
+    to sharing with the funding body), in the caller's transaction: a job that ended unsent
+    goes again, the learner having changed."""
     sync_enqueue_many(
         CohortEnrollment.objects.filter(learner=learner)
         .select_related("user", "learner")
-        .order_by("pk")
+        .order_by("pk"),
+        resend_unsent=True,
     )
 
 

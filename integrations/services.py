@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -166,11 +167,12 @@ def sync_enqueue_for(entity: Model) -> SyncJob | None:
 ENDED_UNSENT = (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER, SyncJobStatus.CANCELLED)
 
 
-def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = True) -> list[SyncJob]:
+def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = False) -> list[SyncJob]:
     """`sync_enqueue_for` for many records of one type at once (a bulk import): two queries
-    and one bulk insert, whatever their number. A record whose last job ended unsent (failed,
-    dead letter, cancelled: one withheld for a consent since given) is queued again even if
-    unchanged, unless `resend_unsent` is False."""
+    and one bulk insert, whatever their number. With `resend_unsent`, a record whose last job
+    ended unsent (failed, dead letter, cancelled: one withheld for a consent since given) is
+    queued again even if unchanged: for a change of the person the record is about, never for
+    an unrelated change (a job an admin cancelled stays cancelled)."""
     entities = list(entities)
     if not entities:
         return []
@@ -359,12 +361,19 @@ def sync_job_run(
         withheld = True
         result = SendResult("permanent", error=f"Not sent: {reason}")
     except Exception as error:  # a connector bug must not leave the job running
-        logger.exception("Sync job %s: the connector failed", job.pk)
+        # The error's text may quote what was sent: logged scrubbed, without the traceback.
+        logger.error(
+            "Sync job %s: the connector failed: %s",
+            job.pk,
+            _long_numbers_cut(_scrub(f"{type(error).__name__}: {error}", filled)),
+        )
         result = SendResult("retryable", error=f"{type(error).__name__}: {error}")
     if filled:
         # The gateway may quote what it was sent (an ID number) in its error: not stored.
         result = replace(
-            result, error=_scrub(result.error, filled), response=_scrub(result.response, filled)
+            result,
+            error=_long_numbers_cut(_scrub(result.error, filled)),
+            response=_scrub(result.response, filled),
         )
     recorded = sync_job_record(job=job, attempt=attempt, result=result, connector=connector)
     if withheld:
@@ -372,14 +381,30 @@ def sync_job_run(
     return recorded
 
 
+# A run of seven digits or more, spaces and hyphens between them allowed: a filled-in number
+# the external system quoted in another shape (spaced, say), or part of one.
+_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){6,}")
+
+
+def _long_numbers_cut(text: str) -> str:
+    """The error text of a job that carried a secret number, every long run of digits cut to
+    its last four: what is kept, logged and e-mailed of it."""
+    return _LONG_NUMBER.sub(lambda found: "•••• " + re.sub(r"\D", "", found[0])[-4:], text)
+
+
 def _scrub(value: Any, filled: tuple[str, ...]) -> Any:
-    """`value` with each filled-in value replaced by its last four characters."""
+    """`value` with each filled-in value (also where it comes back as a JSON number or a key)
+    cut to its last four characters."""
+    if not filled:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and str(value) in filled:
+        value = str(value)
     if isinstance(value, str):
         for clear in filled:
             value = value.replace(clear, f"•••• {clear[-4:]}")
         return value
     if isinstance(value, dict):
-        return {key: _scrub(item, filled) for key, item in value.items()}
+        return {_scrub(key, filled): _scrub(item, filled) for key, item in value.items()}
     if isinstance(value, list):
         return [_scrub(item, filled) for item in value]
     return value
@@ -389,11 +414,16 @@ def _withheld_rebuild(job: SyncJob) -> None:
     """A job withheld at send time is built again from its record as it is now: a job queued
     with a number since changed makes way for one with the new number. One that would be the
     same again is not queued (it would be withheld again)."""
-    model = apps.get_model(job.entity_type)
-    with transaction.atomic(durable=True):
-        entity = model._default_manager.filter(pk=job.entity_id).first()
-        if entity is not None:
-            sync_enqueue_many([entity], resend_unsent=False)
+    try:
+        model = apps.get_model(job.entity_type)
+        with transaction.atomic(durable=True):
+            entity = model._default_manager.filter(pk=job.entity_id).first()
+            if entity is not None:
+                sync_enqueue_many([entity])
+    except Exception as error:  # the sweep goes on to the other jobs whatever this one does
+        logger.warning(
+            "Sync job %s: its record could not be queued again (%s).", job.pk, type(error).__name__
+        )
 
 
 def sync_job_record(

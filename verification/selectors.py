@@ -74,8 +74,9 @@ def enrollments_counting(
 ) -> QuerySet[CohortEnrollment]:
     """The enrolments, in cohorts `user` may review, that a document counts for (given its
     learner, the enrolment it was uploaded for and its type, as values or OuterRefs): the one
-    it was uploaded for, and each other of its learner's whose cohort requires its type without
-    asking for a fresh copy (enrolments.selectors.enrollment_document_steps). The enrolments
+    it was uploaded for, and each other open one of its learner's whose cohort requires its type
+    without asking for a fresh copy (enrolments.selectors.enrollment_document_steps): a reviewer
+    of a cohort that has ended sees nothing uploaded for the learner's later ones. The enrolments
     that can still change come first, then the one it was uploaded for."""
     # One query further in, an outer reference is one level further out.
     of_type = (
@@ -88,7 +89,7 @@ def enrollments_counting(
         CohortEnrollment.objects.filter(learner_id=learner_id, cohort__in=reviewable_cohorts(user))
         .filter(
             Q(pk=enrollment_id)
-            | Q(cohort__required_document_types=document_type_id) & ~Exists(fresh)
+            | Q(cohort__required_document_types=document_type_id) & ~Exists(fresh) & _open_here()
         )
         # Annotated, not ordered by expressions: an outer reference in ORDER BY is not resolved.
         .alias(

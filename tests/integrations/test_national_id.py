@@ -265,3 +265,17 @@ def test_resolving_leaves_the_stored_payload_as_it_was():
     resolvers.register("$echo", lambda reference: reference["$echo"] * 2)
     assert resolvers.resolve(stored) == payloads.Resolved({"a": [{"b": 1}, "c"], "d": 10}, ("10",))
     assert stored == {"a": [{"b": 1}, "c"], "d": {"$echo": 5}}
+
+
+def test_a_number_quoted_in_another_shape_is_cut_too():
+    """A gateway may quote the number spaced, or as a JSON number: the error keeps the last
+    four digits only."""
+    from integrations.services import _long_numbers_cut, _scrub
+
+    filled = ("9001015009087",)
+    error = _long_numbers_cut(_scrub("idNumber 900101 5009 087 is not valid", filled))
+    response = _scrub({"idNumber": 9001015009087, "9001015009087": "bad"}, filled)
+
+    assert "900101" not in error
+    assert error.endswith("•••• 9087 is not valid")
+    assert "9001015009087" not in str(response)

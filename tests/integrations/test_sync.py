@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import SystemRole
@@ -345,6 +346,17 @@ def test_an_admin_cancels_a_queued_job_and_it_is_never_sent(connected, admin):
     assert AuditEvent.objects.filter(action="sync_job.cancelled", entity_id=str(job.pk)).exists()
     with pytest.raises(ValidationError):
         sync_job_cancel(job=job, actor=admin)
+
+
+def test_a_cancelled_job_stays_cancelled_when_its_record_is_saved_again(connected, admin):
+    cohort = cohort_create(actor=admin, **cohort_fields())
+    job = SyncJob.objects.get()
+    sync_job_cancel(job=job, actor=admin)
+
+    with transaction.atomic():
+        sync_enqueue_for(cohort)
+
+    assert list(SyncJob.objects.values_list("status", flat=True)) == [SyncJobStatus.CANCELLED]
 
 
 def test_a_student_may_not_retry_or_cancel(connected, admin):

@@ -83,3 +83,20 @@ def test_a_cohort_asking_for_a_fresh_copy_does_not_count_it(enrol, verifier_for)
     document = upload_document(first, id_type())
     verifier = verifier_for(second.cohort)
     assert document not in review_queue(user=verifier)
+
+
+def test_a_reviewer_of_an_ended_enrolment_does_not_see_what_came_after(
+    reused, admin, verifier_for, client_of
+):
+    """A reviewer kept on a cohort whose enrolment of the learner ended sees nothing uploaded
+    for the learner's later enrolments."""
+    first, second, _document = reused
+    enrollment_withdraw(enrollment=first, actor=admin, reason="Moved")
+    later = upload_document(second, id_type())  # a type the ended enrolment required too
+    verifier = verifier_for(first.cohort)
+
+    assert later not in review_queue(user=verifier)
+    assert (
+        client_of(verifier).get(reverse("verification:document", args=[later.pk])).status_code
+        == 404
+    )
