@@ -29,8 +29,12 @@ from cohorts.imports.validation import (
     rows_refused,
 )
 from cohorts.models import Cohort
-from enrolments.models import CohortEnrollment
-from enrolments.services import CLOSED_TO_JOINING, enrollment_agreements_send_on_commit
+from enrolments.models import CohortEnrollment, StudentDocument
+from enrolments.services import (
+    CLOSED_TO_JOINING,
+    enrollment_agreements_send_on_commit,
+    enrollment_refresh,
+)
 from integrations.services import sync_enqueue_many
 from learners.models import Learner
 from learners.services import names_split
@@ -184,6 +188,7 @@ def enrollments_import(
             for student in students
         ]
         rows_copy(CohortEnrollment, enrollments)
+        _returning_enrollments_refresh(enrollments)
         step(55)
 
         emails, invitations = _enrollment_emails(
@@ -253,6 +258,23 @@ def _learners_matched(rows: list[Mapping[str, Any]]) -> dict[str, Learner | None
     if refused:
         raise rows_refused(refused)
     return matched
+
+
+def _returning_enrollments_refresh(enrollments: list[CohortEnrollment]) -> None:
+    """The new enrolments of returning learners, whose documents may count already, with their
+    states worked out as an invitation works them out (one query when nobody returns)."""
+    returning = set(
+        StudentDocument.objects.filter(
+            is_current=True, learner_id__in=[enrollment.learner_id for enrollment in enrollments]
+        ).values_list("learner_id", flat=True)
+    )
+    new_ids = [enrollment.pk for enrollment in enrollments if enrollment.learner_id in returning]
+    for enrollment in (
+        CohortEnrollment.objects.filter(pk__in=new_ids)
+        .select_related("cohort", "learner")
+        .order_by("pk")
+    ):
+        enrollment_refresh(enrollment)
 
 
 def _learners_for(

@@ -28,6 +28,7 @@ from signing.services.completion import submitter_sign
 from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.enrolments.conftest import upload_document
 from tests.factories import CohortFactory
+from tests.learners.support import unused_sa_id_number
 from tests.signing.conftest import others_sign, token_from
 from verification.services import document_review
 
@@ -37,7 +38,6 @@ FINISHED = "Electrical Engineering Learnership 2026"
 STOPPED = "Solar Installation Learnership 2026"
 
 DETAILS = {
-    "id_number": "0003150120081",
     "date_of_birth": "",
     "gender": "",
     "race": "african",
@@ -106,7 +106,7 @@ def thandi(site, make_institution, media):
         student = enrollment.user
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
-        form = LearnerDetailsForm(DETAILS)
+        form = LearnerDetailsForm({**DETAILS, "id_number": unused_sa_id_number()})
         assert form.is_valid(), form.errors
         enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type, name in [(id_type, "thandi-id.pdf"), (matric, "matric.pdf")]:

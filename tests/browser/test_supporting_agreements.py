@@ -29,7 +29,7 @@ from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.enrolments.conftest import upload_document
 from tests.enrolments.test_views import DETAILS
 from tests.factories import CohortFactory
-from tests.learners.support import consents_give
+from tests.learners.support import consents_give, unused_sa_id_number
 from verification.services import document_review
 
 pytestmark = pytest.mark.browser
@@ -82,7 +82,7 @@ def _student_ready(institution: Institution, cohort, admin, email: str, name: st
         student = enrollment.user
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
-        form = LearnerDetailsForm(DETAILS)
+        form = LearnerDetailsForm({**DETAILS, "id_number": unused_sa_id_number()})
         assert form.is_valid(), form.errors
         enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type in cohort.required_document_types.all():
@@ -183,7 +183,7 @@ def test_student_signs_the_main_agreement_then_the_popia_consent_and_only_then_i
         student.save(update_fields=["password"])
         # Her consent, details and documents are in and verified: what is left is signing.
         consents_give(enrollment.learner)
-        form = LearnerDetailsForm(DETAILS)
+        form = LearnerDetailsForm({**DETAILS, "id_number": unused_sa_id_number()})
         assert form.is_valid(), form.errors
         enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type in cohort.required_document_types.all():

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from cohorts.imports.validation import rows_check
+from cohorts.imports.writing import enrollments_import
 from cohorts.models import DocumentType
 from cohorts.services import cohort_update
 from enrolments.models import (
@@ -28,6 +30,7 @@ from enrolments.uploads import document_upload_check
 from tests.enrolments.conftest import id_type, matric_type, upload_document
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES
+from tests.imports.support import student_row
 from verification.services import document_review
 
 pytestmark = pytest.mark.django_db
@@ -193,3 +196,17 @@ def test_a_fresh_document_must_be_a_required_one(admin):
         cohort_update(cohort=cohort, actor=admin, changes={"fresh_document_types": [cv_type()]})
     cohort_update(cohort=cohort, actor=admin, changes={"fresh_document_types": [id_type()]})
     assert list(cohort.fresh_document_types.all()) == [id_type()]
+
+
+def test_an_imported_returning_learners_verified_documents_count_at_once(admin, returning):
+    first, _make = returning
+    cohort = CohortFactory(active=True, required_document_types=[id_type(), matric_type()])
+    rows = rows_check(
+        cohort=cohort, rows=[(2, student_row(email=first.user.email, id_number=""))]
+    ).valid
+
+    enrollments_import(cohort=cohort, actor=admin, rows=rows)
+
+    enrollment = CohortEnrollment.objects.get(cohort=cohort)
+    assert enrollment.learner == first.learner
+    assert enrollment.document_verification_state == VerificationState.VERIFIED

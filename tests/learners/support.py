@@ -40,3 +40,16 @@ def consents_give(learner: Any, *kinds: str) -> None:
         consent_record(
             learner=learner, kind=kind, given=True, method=ConsentMethod.PORTAL, actor=learner.user
         )
+
+
+def unused_sa_id_number(birth: str = "950612") -> str:
+    """A valid South African ID number no learner of the current institution has: for tests on
+    an institution that keeps its data from one test to the next (the browser tests')."""
+    from learners.models import IdentityType
+    from learners.services import national_id_holder
+
+    for serial in range(10_000):
+        number = sa_id_number(serial, birth)
+        if national_id_holder(kind=IdentityType.SA_ID, country="ZA", number=number) is None:
+            return number
+    raise LookupError(f"Every ID number born {birth} is taken.")
