@@ -225,7 +225,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": DESKTOP}
+    # Without motion (Bootstrap then makes no transitions), axe-core never measures a button
+    # halfway between two colours.
+    return {**browser_context_args, "viewport": DESKTOP, "reduced_motion": "reduce"}
 
 
 @pytest.fixture
@@ -240,7 +242,7 @@ def page(django_db_setup, page: Page, browser: Browser, monkeypatch) -> Iterator
     new_context = browser.new_context
 
     def watched_context(**kwargs) -> BrowserContext:
-        context = new_context(**kwargs)
+        context = new_context(**{"reduced_motion": "reduce", **kwargs})
         audit.watch(context)
         return context
 

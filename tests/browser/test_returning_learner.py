@@ -23,6 +23,7 @@ from tests.browser.test_closed_cohort import DETAILS, _sign_in_a_thread_of_its_o
 from tests.enrolments.conftest import upload_document
 from tests.factories import CohortFactory
 from tests.files import PDF_BYTES
+from tests.learners.support import unused_sa_id_number
 from verification.services import document_review
 
 pytestmark = pytest.mark.browser
@@ -56,7 +57,7 @@ def thandi(site, make_institution, media):
         student = enrollment.user
         student.set_password(PASSWORD)
         student.save(update_fields=["password"])
-        form = LearnerDetailsForm(DETAILS)
+        form = LearnerDetailsForm({**DETAILS, "id_number": unused_sa_id_number()})
         assert form.is_valid(), form.errors
         enrollment_details_save(enrollment=enrollment, actor=student, details=form.details())
         for document_type, name in [(id_type, "thandi-id.pdf"), (matric, "matric.pdf")]:
