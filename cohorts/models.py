@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
@@ -126,6 +127,9 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the cohort was completed or cancelled."
+    )
     responsible_admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="cohorts_responsible_for",
@@ -217,12 +221,14 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=CohortState.ACTIVE, target=CohortState.COMPLETED)
     def complete(self) -> None:
         """Close a finished cohort (the service checks every enrolment first)."""
+        self.closed_at = timezone.now()
 
     @transition(
         field=state, source=[CohortState.DRAFT, CohortState.ACTIVE], target=CohortState.CANCELLED
     )
     def cancel(self) -> None:
         """Stop the cohort for good."""
+        self.closed_at = timezone.now()
 
 
 class CohortUserObjectPermission(UserObjectPermissionBase):

@@ -49,6 +49,9 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
     rejection_reason = models.TextField(blank=True)
     agreement_signed_at = models.DateTimeField(null=True, blank=True)
     agreement_signature = models.CharField(max_length=200, blank=True)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the enrolment became complete."
+    )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
@@ -103,6 +106,7 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
     def finish(self) -> None:
         """Every required document verified, the agreement and every supporting agreement signed
         (checked by enrolments.services.enrollment_refresh)."""
+        self.completed_at = timezone.now()
 
     @transition(
         field=state,

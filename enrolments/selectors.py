@@ -154,8 +154,8 @@ def with_documents_closed_at(
                 state=EnrollmentState.WITHDRAWN,
                 then=Coalesce("withdrawn_at", "updated_at"),
             ),
-            When(state=EnrollmentState.COMPLETE, then=F("updated_at")),
-            When(cohort__state__in=CLOSED_STATES, then=F("cohort__updated_at")),
+            When(state=EnrollmentState.COMPLETE, then=F("completed_at")),
+            When(cohort__state__in=CLOSED_STATES, then=F("cohort__closed_at")),
             default=None,
             output_field=DateTimeField(),
         )
@@ -164,16 +164,15 @@ def with_documents_closed_at(
 
 def enrollment_documents_closed_at(enrollment: CohortEnrollment) -> datetime | None:
     """When the enrolment stopped changing, for the documents it shows from then on (None while
-    it can change): withdrawn, when it was; complete, its last change (its completion); in a
-    closed cohort, the cohort's last change (its closing: a closed cohort is not edited). A
-    later upload, rejection or expiry, in another of the learner's enrolments, does not change
-    what a closed one shows."""
+    it can change): withdrawn, when it was; complete, when it became so; in a closed cohort,
+    when the cohort closed. A later upload, rejection or expiry, in another of the learner's
+    enrolments, does not change what a closed one shows."""
     if enrollment.state == EnrollmentState.WITHDRAWN:
         return enrollment.withdrawn_at or enrollment.updated_at
     if enrollment.state == EnrollmentState.COMPLETE:
-        return enrollment.updated_at
+        return enrollment.completed_at
     if enrollment.cohort.is_closed:
-        return enrollment.cohort.updated_at
+        return enrollment.cohort.closed_at
     return None
 
 

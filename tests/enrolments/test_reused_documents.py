@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from cohorts.services import cohort_cancel
 from enrolments.models import (
     CohortEnrollment,
     DocumentsStatus,
@@ -15,7 +16,12 @@ from enrolments.models import (
     StudentDocument,
     VerificationState,
 )
-from enrolments.selectors import StepStatus, enrollment_list_for_cohort
+from enrolments.selectors import (
+    StepStatus,
+    enrollment_documents_closed_at,
+    enrollment_list_for_cohort,
+    with_documents_closed_at,
+)
 from enrolments.services import enrollment_withdraw, learner_enrollments_lock
 from learners.services import learner_profile_save, learner_update
 from tests.enrolments.conftest import id_type, matric_type, upload_document
@@ -175,3 +181,20 @@ def test_a_closed_enrolment_judges_expiry_on_the_day_it_closed(returning, admin)
     # The open one asks for a new copy.
     assert _step(first, id_type()).expired
     assert _row(first).documents_status == DocumentsStatus.NOT_UPLOADED
+
+
+def test_a_closed_cohort_keeps_its_closing_time_when_its_row_is_saved_again(enrol, admin):
+    """What a closed enrolment shows is fixed at the cohort's closing, recorded as it closes,
+    not at the row's last save."""
+    enrollment = enrol()
+    cohort = cohort_cancel(cohort=enrollment.cohort, actor=admin, reason="No funding")
+    closed_at = cohort.closed_at
+    assert closed_at is not None
+
+    cohort.name = "Renamed after closing"
+    cohort.save()
+    enrollment.refresh_from_db()
+
+    assert enrollment_documents_closed_at(enrollment) == closed_at
+    annotated = with_documents_closed_at(CohortEnrollment.objects.filter(pk=enrollment.pk)).get()
+    assert annotated.documents_closed_at == closed_at
