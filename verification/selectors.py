@@ -19,6 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -199,16 +200,21 @@ def review_counts_by_cohort(*, user: User, cohort_ids: list[int]) -> dict[int, i
 
 
 def queue_cohort_choices(*, user: User) -> QuerySet[Cohort]:
-    """The cohorts a reviewer may filter the queue by, each with its number waiting."""
-    waiting = Q(
-        enrollments__documents__status=DocumentStatus.PENDING,
-        enrollments__documents__is_current=True,
-        enrollments__state__in=OPEN_ENROLLMENT_STATES,
+    """The cohorts a reviewer may filter the queue by, each with its number waiting: each
+    document in the cohort the queue shows it in (`review_counts_by_cohort`)."""
+    waiting = (
+        _awaiting_review(user)
+        # An annotation, which the plugin's field check does not know of.
+        .filter(**{REVIEW_COHORT: OuterRef("pk")})
+        .order_by()
+        .values(REVIEW_COHORT)
+        .annotate(n=Count("pk"))
+        .values("n")
     )
     return (
         reviewable_cohorts(user)
         .filter(state__in=REVIEWABLE_COHORT_STATES)
-        .annotate(waiting=Count("enrollments__documents", filter=waiting))
+        .annotate(waiting=Coalesce(Subquery(waiting), 0))
         .order_by("name", "pk")
     )
 

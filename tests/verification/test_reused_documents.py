@@ -9,7 +9,7 @@ from enrolments.models import DocumentStatus, VerificationState
 from enrolments.services import enrollment_withdraw
 from tests.factories import CohortFactory
 from verification.models import DocumentVerification
-from verification.selectors import review_counts_by_cohort, review_queue
+from verification.selectors import queue_cohort_choices, review_counts_by_cohort, review_queue
 from verification.services import document_review
 
 from .conftest import id_type, matric_type, upload_document
@@ -38,6 +38,9 @@ def test_a_reviewer_of_the_other_cohort_finds_and_decides_it(reused, verifier_fo
     assert review_counts_by_cohort(user=verifier, cohort_ids=[second.cohort.pk]) == {
         second.cohort.pk: 1
     }
+    assert [(cohort.pk, cohort.waiting) for cohort in queue_cohort_choices(user=verifier)] == [
+        (second.cohort.pk, 1)
+    ]
     client = client_of(verifier)
     page = client.get(reverse("verification:queue")).content.decode()
     assert reverse("verification:enrollment", args=[second.pk]) in page
