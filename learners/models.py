@@ -5,6 +5,24 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from learners.choices import Disability, Gender, HomeLanguage, Qualification, Race
 
+# The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
+LEARNER_DETAIL_FIELDS = (
+    "date_of_birth",
+    "gender",
+    "race",
+    "disability",
+    "citizenship",
+    "home_language",
+    "highest_qualification",
+    "phone_number",
+    "address_line1",
+    "address_line2",
+    "city",
+    "province",
+    "postal_code",
+    "country",
+)
+
 
 class LearnerStatus(models.TextChoices):
     CANDIDATE = "candidate", "Candidate"

@@ -23,7 +23,7 @@ from learners.consents import (
     consent_given,
     consents_required,
 )
-from learners.models import Learner, LearnerConsent, LearnerStatus
+from learners.models import LEARNER_DETAIL_FIELDS, Learner, LearnerConsent, LearnerStatus
 from signing.models import Submission
 
 # What a learner's details summary shows, in order, with the vocabulary of stored values.
@@ -201,26 +201,7 @@ def learner_trail(learner: Learner) -> QuerySet[AuditEvent]:
 
 
 # What a merge copies from the other record into the kept one where the kept one has nothing.
-MERGE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone_number",
-    "date_of_birth",
-    "gender",
-    "race",
-    "disability",
-    "citizenship",
-    "home_language",
-    "highest_qualification",
-    "address_line1",
-    "address_line2",
-    "city",
-    "province",
-    "postal_code",
-    "country",
-    "details_completed_at",
-)
+MERGE_FIELDS = ("first_name", "last_name", "email", *LEARNER_DETAIL_FIELDS, "details_completed_at")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from learners.keys import (
     national_id_reencrypt,
 )
 from learners.models import (
+    LEARNER_DETAIL_FIELDS,
     ConsentKind,
     ConsentMethod,
     IdentityType,
@@ -41,23 +42,6 @@ from learners.signals import (
     learner_verified_facts_changed,
 )
 
-# The profile fields a learner's details form writes (learners.forms.LearnerDetailsForm).
-DETAIL_FIELDS = (
-    "date_of_birth",
-    "gender",
-    "race",
-    "disability",
-    "citizenship",
-    "home_language",
-    "highest_qualification",
-    "phone_number",
-    "address_line1",
-    "address_line2",
-    "city",
-    "province",
-    "postal_code",
-    "country",
-)
 # What a verified identity document vouches for: changing one sends it back for review.
 VERIFIED_FACTS = frozenset(
     {"national_id_type", "national_id_country", "national_id_hash", "date_of_birth", "gender"}
@@ -236,7 +220,7 @@ def learner_details_save(*, learner: Learner, actor: User, details: dict[str, An
     transaction: the student's own, or an admin's. Returns the fields that changed."""
     changed = [
         name
-        for name in DETAIL_FIELDS
+        for name in LEARNER_DETAIL_FIELDS
         if name in details and getattr(learner, name) != details[name]
     ]
     for name in changed:

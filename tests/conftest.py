@@ -2,6 +2,7 @@
 per test session (DESIGN: tests); each test then runs inside one of them and is rolled back."""
 
 import os
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,6 +71,18 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django
                 teardown_databases(created, verbosity=0)
             except Exception as error:  # as pytest-django does: a warning, not a failed test
                 warnings.warn(f"The test database was not dropped: {error!r}", stacklevel=1)
+
+
+@pytest.fixture
+def scratch_schema(institution) -> Iterator[str]:
+    """A new, empty schema made current for a migration's test (tests.migrating), gone with
+    the test's transaction when it rolls back."""
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{name}"')
+    connection.set_schema(name)
+    yield name
+    connection.set_tenant(institution)
 
 
 @pytest.fixture

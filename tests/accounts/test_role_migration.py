@@ -3,14 +3,9 @@ gave them. Run on a scratch schema migrated to before the change, filled with pe
 every combination that matters, then migrated forward as `migrate` does (the data migration,
 then the catalogue sync that runs after every migrate)."""
 
-import uuid
-
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from accounts.models import User
 from accounts.roles import catalogue_sync
+from tests.migrating import migrate_to
 
 BEFORE = [("accounts", "0001_initial")]
 AFTER = [("accounts", "0003_permission_catalogue")]
@@ -56,33 +51,15 @@ PEOPLE = [
 ]
 
 
-@pytest.fixture
-def scratch_schema(institution):
-    """A new schema, gone with the test's transaction when it rolls back."""
-    name = f"roles_{uuid.uuid4().hex[:8]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{name}"')
-    connection.set_schema(name)
-    yield name
-    connection.set_tenant(institution)
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_every_person_keeps_exactly_their_access(scratch_schema):
-    old_apps = _migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     OldUser = old_apps.get_model("accounts", "User")
     people = [
         OldUser.objects.create(email=f"person{n}@example.org", roles=roles, password="!")
         for n, roles in enumerate(PEOPLE)
     ]
 
-    _migrate(AFTER)
+    migrate_to(AFTER)
     catalogue_sync()
 
     for person, names in zip(people, PEOPLE, strict=True):

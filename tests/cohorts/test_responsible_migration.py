@@ -4,11 +4,10 @@ nobody (its news goes to every admin, as before). Run on a scratch schema migrat
 the change, then forward."""
 
 import datetime
-import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -16,30 +15,8 @@ BEFORE = [("cohorts", "0008_cohort_expects_at_least_one_student")]
 AFTER = [("cohorts", "0009_cohort_responsible_admins")]
 
 
-@pytest.fixture
-def scratch_schema(institution):
-    """A new schema, gone with the test's transaction when it rolls back."""
-    name = f"responsible_{uuid.uuid4().hex[:8]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{name}"')
-    connection.set_schema(name)
-    yield name
-    connection.set_tenant(institution)
-
-
-def _migrate(targets):
-    # Foreign keys checked at once: a check deferred to the end of the test's transaction
-    # would stop a later migration altering a table whose rows an earlier one wrote.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_each_existing_cohort_gets_its_creator_as_responsible_admin(scratch_schema):
-    old_apps = _migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     User = old_apps.get_model("accounts", "User")
     Cohort = old_apps.get_model("cohorts", "Cohort")
     creator = User.objects.create(email="creator@example.org", password="!")
@@ -49,7 +26,7 @@ def test_each_existing_cohort_gets_its_creator_as_responsible_admin(scratch_sche
     )
     orphan = Cohort.objects.create(name="Creator gone", program_type="learnership", **dates)
 
-    new_apps = _migrate(AFTER)
+    new_apps = migrate_to(AFTER)
 
     NewCohort = new_apps.get_model("cohorts", "Cohort")
     assert list(

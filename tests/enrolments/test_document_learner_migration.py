@@ -7,9 +7,9 @@ import datetime
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migrating import migrate_to
 
 pytestmark = pytest.mark.django_db
 
@@ -17,30 +17,8 @@ BEFORE = [("enrolments", "0009_learner_required")]
 AFTER = [("enrolments", "0010_document_belongs_to_learner")]
 
 
-@pytest.fixture
-def scratch_schema(institution):
-    """A new schema, gone with the test's transaction when it rolls back."""
-    name = f"documents_{uuid.uuid4().hex[:8]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{name}"')
-    connection.set_schema(name)
-    yield name
-    connection.set_tenant(institution)
-
-
-def _migrate(targets):
-    # Foreign keys checked at once: a check deferred to the end of the test's transaction
-    # would stop a later migration altering a table whose rows an earlier one wrote.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_each_document_gets_its_enrolments_learner_and_one_stays_current(scratch_schema, capsys):
-    old_apps = _migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     User = old_apps.get_model("accounts", "User")
     Learner = old_apps.get_model("learners", "Learner")
     Cohort = old_apps.get_model("cohorts", "Cohort")
@@ -81,7 +59,7 @@ def test_each_document_gets_its_enrolments_learner_and_one_stays_current(scratch
     lindiwe_learner = Learner.objects.create(first_name="Lindiwe", user=lindiwe)
     her_id = document(enrolled(lindiwe_learner, lindiwe, "2027 intake"), id_type, days_ago=1)
 
-    new_apps = _migrate(AFTER)
+    new_apps = migrate_to(AFTER)
 
     NewDocument = new_apps.get_model("enrolments", "StudentDocument")
     rows = {

@@ -6,8 +6,8 @@ import base64
 import pytest
 
 from learners.keys import national_id_decrypt
-from tests.enrolments.test_document_learner_migration import _migrate, scratch_schema  # noqa: F401
 from tests.learners.support import sa_id_number
+from tests.migrating import migrate_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scratch_schema")]
 
@@ -16,7 +16,7 @@ AFTER = [("cohorts", "0011_student_import_numbers_sealed")]
 
 
 def test_a_waiting_imports_rows_keep_no_number_in_clear():
-    old_apps = _migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     Cohort = old_apps.get_model("cohorts", "Cohort")
     StudentImport = old_apps.get_model("cohorts", "StudentImport")
     cohort = Cohort.objects.create(
@@ -35,7 +35,7 @@ def test_a_waiting_imports_rows_keep_no_number_in_clear():
         row_errors=[{"line": 3, "id_number": typo, "messages": [f"{typo} is 12 digits"]}],
     )
 
-    new_apps = _migrate(AFTER)
+    new_apps = migrate_to(AFTER)
 
     sealed = new_apps.get_model("cohorts", "StudentImport").objects.get(pk=waiting.pk)
     DataKey = new_apps.get_model("learners", "DataKey")

@@ -7,8 +7,8 @@ import datetime
 import pytest
 
 from learners.keys import national_id_decrypt
-from tests.enrolments.test_document_learner_migration import _migrate, scratch_schema  # noqa: F401
 from tests.learners.support import sa_id_number
+from tests.migrating import migrate_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scratch_schema")]
 
@@ -32,7 +32,7 @@ def _enrolled(apps, user, cohort_name: str, student_data: dict, details_days_ago
 
 
 def test_two_enrolments_of_one_student_make_one_learner_the_latest_details_winning(capsys):
-    old_apps = _migrate(BEFORE)
+    old_apps = migrate_to(BEFORE)
     User = old_apps.get_model("accounts", "User")
     sipho = User.objects.create(email="sipho@example.org", full_name="Sipho Jacob Dlamini")
     older = {"id_number": sa_id_number(1), "gender": "male", "race": "african", "city": "Durban"}
@@ -46,7 +46,7 @@ def test_two_enrolments_of_one_student_make_one_learner_the_latest_details_winni
     thandi = User.objects.create(email="thandi@example.org", full_name="Thandi")
     hers = _enrolled(old_apps, thandi, "2027 intake b", {}, details_days_ago=None)
 
-    new_apps = _migrate(AFTER)
+    new_apps = migrate_to(AFTER)
 
     Learner = new_apps.get_model("learners", "Learner")
     DataKey = new_apps.get_model("learners", "DataKey")
@@ -71,7 +71,7 @@ def test_two_enrolments_of_one_student_make_one_learner_the_latest_details_winni
     assert "Soweto" not in output
     assert "2 learners made from 4 enrolments." in output
 
-    back_apps = _migrate(BEFORE)
+    back_apps = migrate_to(BEFORE)
 
     OldEnrollment = back_apps.get_model("enrolments", "CohortEnrollment")
     restored = OldEnrollment.objects.get(pk=last_year.pk)
