@@ -64,6 +64,7 @@ lint: install
 	$(BIN)/ruff format --check . || status=1; \
 	$(BIN)/mypy || status=1; \
 	$(BIN)/mypy bench/learners.py || status=1; \
+	$(BIN)/mypy bench/delivery.py || status=1; \
 	$(BIN)/lint-imports || status=1; \
 	exit $$status
 

@@ -18,6 +18,7 @@ class SystemRole(models.TextChoices):
     VERIFIER = "verifier", "Verifier"
     AUDITOR = "auditor", "Auditor"
     TRAINER = "trainer", "Trainer"
+    MODERATOR = "moderator", "Moderator"
     STUDENT = "student", "Student"
     SPONSOR_CONTACT = "sponsor_contact", "Sponsor contact"
 

@@ -56,6 +56,9 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "learners.manage_learners",
                 "learners.view_national_id",
                 "learners.merge_learners",
+                "academics.manage_catalogue",
+                "delivery.manage_delivery",
+                "delivery.issue_certificates",
             }
         ),
     ),
@@ -70,7 +73,14 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
         frozenset({"audit.view_audit_trail"}),
     ),
     SystemRole.TRAINER: SystemRoleSpec(
-        "Trainer", "Teaches the institution's programmes.", frozenset()
+        "Trainer",
+        "Teaches the institution's programmes: the registers and results of their own runs.",
+        frozenset({"delivery.teach"}),
+    ),
+    SystemRole.MODERATOR: SystemRoleSpec(
+        "Moderator",
+        "Checks and signs off the results of the course runs they are given to moderate.",
+        frozenset({"delivery.moderate_results"}),
     ),
     SystemRole.STUDENT: SystemRoleSpec(
         "Student",

@@ -137,6 +137,14 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
         help_text="The admins told of declines and decisions in this cohort, whose start "
         "pages show its work first. The creator, until someone changes it; never nobody.",
     )
+    programme = models.ForeignKey(
+        "academics.Programme",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cohorts",
+        help_text="What the cohort studies: its courses become the cohort's course runs.",
+    )
     sponsor = models.ForeignKey(
         "sponsors.Sponsor",
         null=True,

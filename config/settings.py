@@ -91,11 +91,13 @@ TENANT_APPS = [
     "notifications",
     "signing",
     "learners",
+    "academics",
     "cohorts",
     "enrolments",
     "verification",
     "integrations",
     "sponsors",
+    "delivery",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system checks

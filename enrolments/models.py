@@ -19,6 +19,14 @@ class VerificationState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ProgrammeOutcome(models.TextChoices):
+    """How the learner left the programme (recorded beside the onboarding `state`)."""
+
+    COMPLETED = "completed", "Completed"
+    NOT_YET_COMPETENT = "not_yet_competent", "Not yet competent"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
 class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
     """A student's place in a cohort. `state` follows the student's progress; the
     `document_verification_state` follows the reviewers' decisions on their documents.
@@ -54,6 +62,15 @@ class CohortEnrollment(ConcurrentTransitionMixin, models.Model):
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
+    completion_date = models.DateField(
+        null=True, blank=True, help_text="When the learner finished the programme (seed 004)."
+    )
+    programme_outcome = models.CharField(
+        max_length=20,
+        choices=ProgrammeOutcome.choices,
+        blank=True,
+        help_text="Recorded once every required course is completed, or the learner left.",
+    )
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     invited_at = models.DateTimeField(auto_now_add=True)

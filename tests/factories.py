@@ -92,3 +92,85 @@ def role_keys(user: User) -> set[str]:
     return set(
         Role.objects.filter(holdings__user=user, key__isnull=False).values_list("key", flat=True)
     )
+
+
+class ProgrammeFactory(DjangoModelFactory):
+    """An active programme of the current institution, without a department."""
+
+    class Meta:
+        model = "academics.Programme"
+
+    name = factory.Sequence(lambda n: f"Business Administration {n}")
+    code = factory.Sequence(lambda n: f"BA{n:03}")
+    duration_years = 1
+    total_credits = 120
+    degree_type = "learnership"
+
+
+class CourseFactory(DjangoModelFactory):
+    class Meta:
+        model = "academics.Course"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    code = factory.Sequence(lambda n: f"C{n:03}")
+    name = factory.Sequence(lambda n: f"Course {n}")
+    credits = 12
+    hours_per_week = 6
+
+
+class TrainerFactory(DjangoModelFactory):
+    """A trainer with an account holding the trainer role."""
+
+    class Meta:
+        model = "delivery.Trainer"
+
+    user = factory.SubFactory(UserFactory, roles=[SystemRole.TRAINER])
+    name = factory.LazyAttribute(lambda trainer: trainer.user.full_name)
+    email = factory.LazyAttribute(lambda trainer: trainer.user.email)
+
+
+class CourseRunFactory(DjangoModelFactory):
+    """A run of a course of the cohort's programme (the cohort gets `course`'s programme when
+    it has none)."""
+
+    class Meta:
+        model = "delivery.CourseRun"
+
+    cohort = factory.SubFactory(CohortFactory, active=True)
+    course = factory.SubFactory(CourseFactory)
+    course_ref = factory.LazyAttribute(lambda run: run.course.code)
+    title = factory.LazyAttribute(lambda run: run.course.name)
+    start_date = factory.LazyAttribute(lambda run: run.cohort.start_date)
+    end_date = factory.LazyAttribute(lambda run: run.cohort.end_date)
+    trainer = factory.SubFactory(TrainerFactory)
+
+    @factory.post_generation
+    def programme(self, create: bool, extracted, **kwargs) -> None:
+        if create and self.cohort.programme_id is None:
+            self.cohort.programme = self.course.programme
+            self.cohort.save(update_fields=["programme"])
+
+
+class SessionFactory(DjangoModelFactory):
+    class Meta:
+        model = "delivery.Session"
+
+    course_run = factory.SubFactory(CourseRunFactory)
+    session_date = factory.LazyAttribute(lambda session: session.course_run.start_date)
+    start_time = datetime.time(9, 0)
+    end_time = datetime.time(12, 0)
+    trainer = factory.LazyAttribute(lambda session: session.course_run.trainer)
+
+
+class CourseEnrollmentFactory(DjangoModelFactory):
+    """`enrollment` (a CohortEnrollment of the run's cohort) in `course_run`."""
+
+    class Meta:
+        model = "delivery.CourseEnrollment"
+
+    course_run = factory.SubFactory(CourseRunFactory)
+    course = factory.LazyAttribute(lambda enrolment: enrolment.course_run.course)
+    academic_session = factory.LazyAttribute(
+        lambda enrolment: enrolment.course_run.academic_session
+    )
+    enrollment_date = factory.LazyAttribute(lambda enrolment: enrolment.course_run.start_date)

@@ -51,10 +51,10 @@ def test_every_institution_has_the_system_roles_with_what_they_need(institution)
 def test_a_super_admin_creates_a_custom_role_and_a_person_given_it_may_do_what_it_allows(
     institution, super_admin, clerk_role
 ):
-    person = UserFactory(roles=[SystemRole.TRAINER])
+    person = UserFactory(roles=[SystemRole.STUDENT])
     assert not person.may(REVIEW)
 
-    user_roles_set(user=person, roles=[SystemRole.TRAINER, clerk_role], actor=super_admin)
+    user_roles_set(user=person, roles=[SystemRole.STUDENT, clerk_role], actor=super_admin)
 
     person = fresh(person)
     assert person.permission_codes == {REVIEW}
