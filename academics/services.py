@@ -4,7 +4,6 @@ the catalogue before its transaction opens, runs in one durable transaction and 
 audit event (the fields that changed, old and new). Grading scales are academics.grading's."""
 
 import datetime
-from collections import deque
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError
 
+from academics.imports import catalogue_plan
 from academics.models import (
     AcademicSession,
     AcademicYear,
@@ -23,6 +23,7 @@ from academics.models import (
     Faculty,
     Programme,
 )
+from academics.prerequisites import cycle_message, prerequisite_path
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
@@ -254,38 +255,6 @@ def course_delete(*, course: Course, actor: User | None) -> None:
             action="course.deleted",
             in_use=f"{course} has been run or taken: make it inactive instead.",
         )
-
-
-def prerequisite_path(
-    edges: Iterable[tuple[int, int]], *, start: int, goal: int
-) -> list[int] | None:
-    """The shortest chain start → … → goal along `edges` (course, the course it requires), or
-    None. Adding "goal requires start" would close that chain into a cycle."""
-    requires: dict[int, list[int]] = {}
-    for course, prerequisite in edges:
-        requires.setdefault(course, []).append(prerequisite)
-    came_from: dict[int, int | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        current = queue.popleft()
-        if current == goal:
-            path = [current]
-            while (previous := came_from[path[-1]]) is not None:
-                path.append(previous)
-            return path[::-1]
-        for prerequisite in requires.get(current, []):
-            if prerequisite not in came_from:
-                came_from[prerequisite] = current
-                queue.append(prerequisite)
-    return None
-
-
-def cycle_message(codes: list[str]) -> str:
-    """ "C1 requires C2, which requires C3, which requires C1": the cycle a new prerequisite
-    would close, as people read it."""
-    words = [f"{codes[0]} requires {codes[1]}"]
-    words += [f"which requires {code}" for code in codes[2:]]
-    return f"That would make a cycle: {', '.join(words)}."
 
 
 def prerequisite_refusal(
@@ -539,3 +508,73 @@ def closure_delete(*, closure: Closure, actor: User | None) -> None:
     catalogue_check(actor=actor, action="closure_delete")
     with transaction.atomic(durable=True):
         _delete(closure, actor=actor, action="closure.deleted", in_use="")
+
+
+# The catalogue from a spreadsheet
+
+
+def catalogue_import(
+    *, actor: User | None, rows: list[tuple[int, dict[str, str]]]
+) -> dict[str, int]:
+    """Create and update the programmes, courses and prerequisites of checked rows (see
+    academics.imports), all or nothing: the rows are checked again against the catalogue as
+    it is now, and any refused row refuses the import. Each object written has its own audit
+    event, and the import one more with the counts. Prerequisites are added, never removed."""
+    catalogue_check(actor=actor, action="catalogue_import")
+    with transaction.atomic(durable=True):
+        # One import at a time (and no prerequisite added beside it): the plan stays true.
+        list(Programme.objects.select_for_update().order_by("pk").values_list("pk"))
+        plan = catalogue_plan(rows)
+        if plan.errors:
+            raise ValidationError(
+                f"{plan.errors} row{'s' if plan.errors != 1 else ''} of the file "
+                f"{'are' if plan.errors != 1 else 'is'} refused: nothing was imported. Fix the "
+                "file and upload it again.",
+                code="rows_refused",
+            )
+        programmes: dict[str, Programme] = {}
+        for code, fields in plan.programmes.items():
+            existing = plan.existing_programmes.get(code)
+            programmes[code] = (
+                _update(existing, actor=actor, action="programme.changed", changes=fields)
+                if existing
+                else _create(
+                    Programme,
+                    actor=actor,
+                    action="programme.created",
+                    fields={"code": code, **fields},
+                )
+            )
+        courses: dict[tuple[str, str], Course] = {}
+        for (programme_code, code), fields in plan.courses.items():
+            course = plan.existing_courses.get((programme_code, code))
+            courses[programme_code, code] = (
+                _update(course, actor=actor, action="course.changed", changes=fields)
+                if course
+                else _create(
+                    Course,
+                    actor=actor,
+                    action="course.created",
+                    fields={"programme": programmes[programme_code], "code": code, **fields},
+                )
+            )
+        for course_key, prerequisite_key in plan.prerequisites:
+            course, prerequisite = courses.get(course_key), courses.get(prerequisite_key)
+            course = course or plan.existing_courses[course_key]
+            prerequisite = prerequisite or plan.existing_courses[prerequisite_key]
+            CoursePrerequisite.objects.create(course=course, prerequisite_course=prerequisite)
+            audit_record(
+                actor=actor,
+                action="course.prerequisite_added",
+                entity=course,
+                new_values={"prerequisite_course": prerequisite.pk},
+            )
+        counts = plan.counts()
+        audit_record(
+            actor=actor,
+            action="catalogue.imported",
+            entity_type="academics.catalogue",
+            entity_id="import",
+            new_values={**counts, "rows": len(rows)},
+        )
+    return counts

@@ -1,8 +1,10 @@
 from typing import cast
 
 from django import forms
+from django.db.models import Q
 from django.utils.http import urlencode
 
+from academics.models import Programme
 from accounts.lists import FilterForm
 from cohorts.models import (
     MAX_EXPECTED_STUDENTS,
@@ -12,7 +14,7 @@ from cohorts.models import (
     FileKind,
     ProgramType,
 )
-from cohorts.services import NO_RESPONSIBLE_ADMIN, NOT_REQUIRED_FRESH
+from cohorts.services import NO_RESPONSIBLE_ADMIN, NOT_REQUIRED_FRESH, programme_settable
 from enrolments.models import AgreementStatus, DocumentsStatus, EnrollmentState
 from signing.models import AgreementTemplate
 
@@ -41,6 +43,7 @@ class CohortForm(forms.ModelForm):
         fields = [
             "name",
             "program_type",
+            "programme",
             "start_date",
             "end_date",
             "student_count",
@@ -66,6 +69,8 @@ class CohortForm(forms.ModelForm):
             "“Electrical learnership 2027”.",
             "program_type": "The kind of programme, named in the agreements and in the "
             "sponsor's notices.",
+            "programme": "What the cohort studies: its courses become the cohort's course "
+            "runs. Optional; it can be chosen later while the cohort has none.",
             "start_date": "The programme's first day, as the agreements state it.",
             "end_date": "The programme's last day, as the agreements state it.",
             "main_template": "The agreement signed for this cohort by the institution, the "
@@ -96,6 +101,12 @@ class CohortForm(forms.ModelForm):
         templates = AgreementTemplate.objects.filter(is_archived=False)
         for name in ("main_template", "supporting_templates"):
             cast(forms.ModelChoiceField, self.fields[name]).queryset = templates
+        programme = cast(forms.ModelChoiceField, self.fields["programme"])
+        # Active programmes, and the one the cohort has even if it was retired since.
+        programme.queryset = Programme.objects.filter(
+            Q(is_active=True) | Q(pk=self.instance.programme_id)
+        ).order_by("name")
+        programme.empty_label = "None yet"
         for name in ("required_document_types", "fresh_document_types"):
             document_types = cast(forms.ModelChoiceField, self.fields[name])
             document_types.queryset = DocumentType.objects.filter(is_active=True)
@@ -119,7 +130,9 @@ class CohortForm(forms.ModelForm):
             )
         if self.instance.pk and not self.instance.is_editable:
             for name, field in self.fields.items():
-                if name not in {"start_date", "end_date", "student_count"}:
+                if name not in {"start_date", "end_date", "student_count"} and not (
+                    name == "programme" and programme_settable(self.instance)
+                ):
                     field.disabled = True
                     field.help_text = "Fixed once the cohort is active."
 

@@ -82,6 +82,12 @@ def _lock(cohort: Cohort) -> Cohort:
     return locked
 
 
+def programme_settable(cohort: Cohort) -> bool:
+    """A cohort picks its programme while a draft, or later while it has none yet (a cohort
+    made before programmes existed) and is still running."""
+    return cohort.is_editable or (cohort.programme_id is None and not cohort.is_closed)
+
+
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     """Create a draft cohort from the fields of `CohortForm`. Its sponsor is chosen afterwards
     (sponsors.services.cohort_sponsor_set), which also sets where the sponsor's notices go."""
@@ -125,7 +131,11 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
             current_value = current.all() if name in RELATION_FIELDS else current
             if _audit_value(current_value) == _audit_value(value):
                 continue
-            if not cohort.is_editable and name not in ALWAYS_EDITABLE:
+            if (
+                not cohort.is_editable
+                and name not in ALWAYS_EDITABLE
+                and not (name == "programme" and programme_settable(cohort))
+            ):
                 raise ValidationError(
                     {
                         name: f"Only dates and the expected number of students can change once a "

@@ -1,0 +1,336 @@
+"""Importing the catalogue from a spreadsheet (CSV or XLSX): one row per course, its programme's
+columns on each row (a row without a course sets up the programme alone). Reading judges the
+file by its content (filetype, openpyxl, csv: the libraries the student import uses); checking
+(`catalogue_plan`) says what confirming would create or change, row by row, and why a row is
+refused. Nothing here writes: academics.services.catalogue_import does, from the same rows."""
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import filetype
+from django.core.exceptions import ValidationError
+
+from academics.models import Course, CoursePrerequisite, Programme, QualificationType
+from academics.prerequisites import cycle_message, prerequisite_path
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = (
+    "programme_code",
+    "programme_name",
+    "qualification_type",
+    "duration_years",
+    "total_credits",
+    "nqf_level",
+    "saqa_qualification_id",
+    "course_code",
+    "course_name",
+    "credits",
+    "hours_per_week",
+    "core",
+    "prerequisites",
+)
+REQUIRED_COLUMNS = ("programme_code",)
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 2000
+HINT = "Upload a CSV or Excel (.xlsx) file; download the template for the columns."
+YES, NO = {"yes", "y", "true", "1", "core"}, {"no", "n", "false", "0", "elective"}
+
+# (programme code, course code): a course as the file names it.
+CourseKey = tuple[str, str]
+
+
+def _file_error(message: str) -> ValidationError:
+    return ValidationError(message, code="file")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _table(content: bytes) -> list[list[str]]:
+    """The file's cells as text, judged CSV or XLSX by its first bytes, never its name."""
+    if len(content) > MAX_FILE_BYTES:
+        raise _file_error(f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB.")
+    if not content.strip():
+        raise _file_error("The file is empty. " + HINT)
+    guess = filetype.guess(content[:8192])
+    if guess is not None and guess.extension == "xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            rows = [
+                [_cell(value) for value in values]
+                for values in workbook.worksheets[0].iter_rows(
+                    max_row=MAX_ROWS + 2, values_only=True
+                )
+            ]
+            workbook.close()
+        except Exception:  # openpyxl raises many kinds of error on a malformed file
+            logger.info("Unreadable catalogue XLSX", exc_info=True)
+            raise _file_error(
+                "The Excel file cannot be read: it may be damaged or protected with a password."
+            ) from None
+        return rows
+    if guess is not None or b"\x00" in content[:8192]:
+        raise _file_error("This is not a spreadsheet. " + HINT)
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes almost anything
+        raise _file_error('The file\'s text encoding is not recognised: save it as "CSV UTF-8".')
+    delimiter = max(",;\t", key=text.split("\n", 1)[0].count)
+    try:
+        return [
+            [cell.strip() for cell in cells]
+            for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        ]
+    except csv.Error as error:
+        raise _file_error(f"The CSV file cannot be read ({error}). Check its quotes.") from None
+
+
+def catalogue_rows_read(content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """The file's non-blank rows, each with its number as a spreadsheet shows it, keyed by
+    the template's columns. Refuses (ValidationError) a file that is not a spreadsheet, too
+    large, has unknown or missing columns, or no rows."""
+    table = _table(content)
+    numbered = [(number, cells) for number, cells in enumerate(table, 1) if any(cells)]
+    if not numbered:
+        raise _file_error("The file is empty. " + HINT)
+    header_number, headings = numbered[0]
+    columns = ["_".join(heading.casefold().replace("-", " ").split()) for heading in headings]
+    unknown = [heading for heading, column in zip(headings, columns, strict=True)
+               if column and column not in COLUMNS]  # fmt: skip
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if unknown or missing:
+        problems = [f"unknown: {', '.join(unknown[:5])}"] if unknown else []
+        problems += [f"missing: {', '.join(missing)}"] if missing else []
+        raise _file_error(
+            f"The file has the wrong columns ({'; '.join(problems)}). The first row names the "
+            f"columns: {', '.join(COLUMNS)}."
+        )
+    rows = [
+        (
+            number,
+            {
+                column: (cells[i] if i < len(cells) else "")
+                for i, column in enumerate(columns)
+                if column
+            },
+        )  # fmt: skip
+        for number, cells in numbered[1:]
+    ]
+    if not rows:
+        raise _file_error("The file has a header row but no rows under it.")
+    if len(rows) > MAX_ROWS:
+        raise _file_error(f"The file has more than {MAX_ROWS:,} rows: split it.")
+    return rows
+
+
+def catalogue_template(kind: str) -> bytes:
+    """An empty import file with the columns, and an example row."""
+    example = ["EE-N4", "Electrical Engineering N4", "Occupational certificate", "1", "120",
+               "4", "", "EL101", "Wiring basics", "12", "6", "yes", ""]  # fmt: skip
+    if kind == "csv":
+        return ("\ufeff" + ",".join(COLUMNS) + "\r\n" + ",".join(example) + "\r\n").encode()
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None  # a new workbook has its sheet
+    sheet.title = "Catalogue"
+    sheet.append(list(COLUMNS))
+    sheet.append(example)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+@dataclass
+class PlannedRow:
+    number: int
+    values: dict[str, str]
+    action: str = ""  # what confirming does with the row's course (or programme)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CataloguePlan:
+    """What confirming the rows would do. `programmes` and `courses` hold the fields to write
+    per code (`existing` for an update), `prerequisites` the links to add."""
+
+    rows: list[PlannedRow]
+    programmes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    courses: dict[CourseKey, dict[str, Any]] = field(default_factory=dict)
+    prerequisites: list[tuple[CourseKey, CourseKey]] = field(default_factory=list)
+    existing_programmes: dict[str, Programme] = field(default_factory=dict)
+    existing_courses: dict[CourseKey, Course] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for row in self.rows if row.errors)
+
+    def counts(self) -> dict[str, int]:
+        new_programmes = sum(code not in self.existing_programmes for code in self.programmes)
+        new_courses = sum(key not in self.existing_courses for key in self.courses)
+        return {
+            "new_programmes": new_programmes,
+            "changed_programmes": len(self.programmes) - new_programmes,
+            "new_courses": new_courses,
+            "changed_courses": len(self.courses) - new_courses,
+            "prerequisites": len(self.prerequisites),
+        }
+
+
+def _qualification(text: str) -> str:
+    for value, label in QualificationType.choices:
+        if text.casefold() in (value, str(label).casefold()):
+            return value
+    raise ValueError(
+        "qualification_type must be one of: "
+        + ", ".join(str(label) for label in QualificationType.labels)
+    )
+
+
+def _number(text: str, column: str, *, whole: bool = True) -> Any:
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise ValueError(f"{column} must be a number, not “{text[:20]}”") from None
+    if value <= 0 or (whole and value != value.to_integral_value()):
+        raise ValueError(f"{column} must be a {'whole ' if whole else ''}number above 0")
+    return int(value) if whole else value
+
+
+PROGRAMME_COLUMNS = {
+    "programme_name": ("name", str),
+    "qualification_type": ("degree_type", _qualification),
+    "duration_years": ("duration_years", lambda text: _number(text, "duration_years", whole=False)),
+    "total_credits": ("total_credits", lambda text: _number(text, "total_credits")),
+    "nqf_level": ("nqf_level", lambda text: _number(text, "nqf_level")),
+    "saqa_qualification_id": ("saqa_qualification_id", str),
+}
+PROGRAMME_REQUIRED = ("programme_name", "qualification_type", "duration_years", "total_credits")
+COURSE_COLUMNS = {
+    "course_name": ("name", str),
+    "credits": ("credits", lambda text: _number(text, "credits")),
+    "hours_per_week": ("hours_per_week", lambda text: _number(text, "hours_per_week")),
+}
+COURSE_REQUIRED = ("course_name", "credits")
+
+
+def _core(text: str) -> bool:
+    if text.casefold() in YES:
+        return True
+    if text.casefold() in NO:
+        return False
+    raise ValueError("core must be yes (core) or no (elective)")
+
+
+def _fields(
+    row: PlannedRow, columns: dict[str, tuple[str, Any]], required: tuple[str, ...], new: bool
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for column, (name, parse) in columns.items():
+        text = row.values.get(column, "")
+        if not text:
+            continue
+        try:
+            fields[name] = parse(text)
+        except ValueError as error:
+            row.errors.append(str(error))
+    if new:
+        missing = [column for column in required if not row.values.get(column)]
+        if missing:
+            row.errors.append(f"a new {'course' if 'credits' in required else 'programme'} "
+                              f"needs {', '.join(missing)}")  # fmt: skip
+    return fields
+
+
+def catalogue_plan(rows: list[tuple[int, dict[str, str]]]) -> CataloguePlan:
+    """Check every row against the rows above it and the catalogue as it stands: what would be
+    created, what changed, and each row's refusals (a missing value, a programme given two
+    ways, a prerequisite that is not a course of the programme, or that would close a cycle,
+    named by its path)."""
+    plan = CataloguePlan(rows=[PlannedRow(number, values) for number, values in rows])
+    codes = {row.values.get("programme_code", "") for row in plan.rows}
+    plan.existing_programmes = {p.code: p for p in Programme.objects.filter(code__in=codes)}
+    plan.existing_courses = {
+        (course.programme.code, course.code): course
+        for course in Course.objects.filter(programme__code__in=codes).select_related("programme")
+    }
+    edges: set[tuple[CourseKey, CourseKey]] = {
+        ((link.course.programme.code, link.course.code), (link.course.programme.code,
+                                                          link.prerequisite_course.code))
+        for link in CoursePrerequisite.objects.filter(
+            course__programme__code__in=codes
+        ).select_related("course__programme", "prerequisite_course")
+    }  # fmt: skip
+    wanted: list[tuple[PlannedRow, CourseKey, str]] = []
+    seen_courses: dict[CourseKey, int] = {}
+    for row in plan.rows:
+        code = row.values.get("programme_code", "")
+        if not code:
+            row.errors.append("programme_code is empty")
+            continue
+        existing = plan.existing_programmes.get(code)
+        fields = _fields(
+            row,
+            PROGRAMME_COLUMNS,
+            PROGRAMME_REQUIRED if code not in plan.programmes else (),
+            new=existing is None,
+        )
+        known = plan.programmes.setdefault(code, {})
+        for name, value in fields.items():
+            if name in known and known[name] != value:
+                row.errors.append(f"{name} differs from the value given above for {code}")
+            known.setdefault(name, value)
+        course_code = row.values.get("course_code", "")
+        if not course_code:
+            row.action = "updates programme" if existing else "new programme"
+            continue
+        key = (code, course_code)
+        if key in seen_courses:
+            row.errors.append(f"{course_code} is on row {seen_courses[key]} too")
+            continue
+        seen_courses[key] = row.number
+        course_fields = _fields(
+            row, COURSE_COLUMNS, COURSE_REQUIRED, new=key not in plan.existing_courses
+        )
+        if row.values.get("core"):
+            try:
+                course_fields["is_core"] = _core(row.values["core"])
+            except ValueError as error:
+                row.errors.append(str(error))
+        plan.courses[key] = course_fields
+        row.action = "updates course" if key in plan.existing_courses else "new course"
+        for required in filter(None, (text.strip() for text in
+                                      row.values.get("prerequisites", "").replace(",", ";")
+                                      .split(";"))):  # fmt: skip
+            wanted.append((row, key, required))
+    for row, key, required in wanted:
+        target = (key[0], required)
+        if target == key:
+            row.errors.append(f"{key[1]} cannot require itself")
+        elif target not in plan.courses and target not in plan.existing_courses:
+            row.errors.append(f"prerequisite {required} is not a course of {key[0]}")
+        elif (key, target) not in edges:
+            path = prerequisite_path(edges, start=target, goal=key)
+            if path is not None:
+                row.errors.append(cycle_message([key[1], *(course for _, course in path)]))
+            else:
+                edges.add((key, target))
+                plan.prerequisites.append((key, target))
+    return plan
