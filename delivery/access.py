@@ -21,8 +21,8 @@ def _managed(user: User) -> Q:
 
 
 def _taught(user: User) -> Q:
-    return Q(trainer__user=user) | Exists(
-        Session.objects.filter(course_run=OuterRef("pk"), trainer__user=user)
+    return Q(trainer__user=user) | Q(
+        Exists(Session.objects.filter(course_run=OuterRef("pk"), trainer__user=user))
     )
 
 
