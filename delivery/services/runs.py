@@ -60,7 +60,11 @@ def cohort_runs_create(
     enrolled in the runs of core courses without prerequisites."""
     manage_check(actor=actor, action="delivery.cohort_runs_create", cohort=cohort)
     with transaction.atomic(durable=True):
-        cohort = Cohort.objects.select_for_update().select_related("programme").get(pk=cohort.pk)
+        cohort = (
+            Cohort.objects.select_for_update(of=("self",))
+            .select_related("programme")
+            .get(pk=cohort.pk)
+        )
         cohort.closed_check(CLOSED_TO_RUNS)
         if cohort.programme is None:
             raise ValidationError(
@@ -180,7 +184,9 @@ def run_learners_enrol(
     manage_check(actor=actor, action="delivery.run_learners_enrol", cohort=run.cohort)
     with transaction.atomic(durable=True):
         run = (
-            CourseRun.objects.select_for_update().select_related("cohort", "course").get(pk=run.pk)
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort", "course")
+            .get(pk=run.pk)
         )
         run.cohort.closed_check(CLOSED_TO_RUNS)
         if run.status == CourseRunStatus.CANCELLED:
@@ -238,7 +244,11 @@ def run_update(*, actor: User | None, run: CourseRun, changes: RunChanges) -> Co
     session would fall outside the new dates, naming it."""
     manage_check(actor=actor, action="delivery.run_update", cohort=run.cohort)
     with transaction.atomic(durable=True):
-        run = CourseRun.objects.select_for_update().select_related("cohort").get(pk=run.pk)
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort")
+            .get(pk=run.pk)
+        )
         run.cohort.closed_check(CLOSED_TO_RUNS)
         new: dict[str, Any] = {
             "title": changes.title,

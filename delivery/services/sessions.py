@@ -99,7 +99,11 @@ def session_clashes(slots: Sequence[Slot], *, excluding: Session | None = None) 
 
 
 def _run_for_sessions(run: CourseRun) -> CourseRun:
-    run = CourseRun.objects.select_for_update().select_related("cohort", "trainer").get(pk=run.pk)
+    run = (
+        CourseRun.objects.select_for_update(of=("self",))
+        .select_related("cohort", "trainer")
+        .get(pk=run.pk)
+    )
     run.cohort.closed_check(CLOSED_TO_SESSIONS)
     if run.status == CourseRunStatus.CANCELLED:
         raise ValidationError("This run is cancelled: it has no more sessions.")
@@ -284,7 +288,7 @@ def _slot_values(session: Session) -> dict[str, object]:
 
 def _session_for_change(session: Session) -> Session:
     session = (
-        Session.objects.select_for_update()
+        Session.objects.select_for_update(of=("self",))
         .select_related("course_run__cohort", "course_run__trainer", "trainer__user")
         .get(pk=session.pk)
     )
