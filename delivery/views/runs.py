@@ -149,7 +149,7 @@ def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @never_cache
 def run_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = run_managed(request, pk, "delivery.run_update")
-    form = RunForm(request.POST or None, instance=run)
+    form = RunForm(request.POST if request.method == "POST" else None, instance=run)
     if request.method == "POST" and form.is_valid():
         try:
             run_update(actor=request.user, run=run, changes=form.changes())
@@ -166,7 +166,9 @@ def run_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def run_enrol(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Choose learners of the cohort to enrol in the run (electives, later courses)."""
     run = run_managed(request, pk, "delivery.run_learners_enrol")
-    form = EnrolLearnersForm(request.POST or None, candidates=run_candidates(run))
+    form = EnrolLearnersForm(
+        request.POST if request.method == "POST" else None, candidates=run_candidates(run)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             enrolled = run_learners_enrol(

@@ -35,7 +35,7 @@ from delivery.views.runs import run_managed
 @never_cache
 def session_add_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = run_managed(request, pk, "delivery.session_add")
-    form = SessionForm(request.POST or None, run=run)
+    form = SessionForm(request.POST if request.method == "POST" else None, run=run)
     if request.method == "POST" and form.is_valid():
         try:
             session = session_add(actor=request.user, run=run, slot=form.slot())
@@ -56,7 +56,7 @@ def session_add_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @never_cache
 def session_schedule(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = run_managed(request, pk, "delivery.sessions_schedule_weekly")
-    form = WeeklyScheduleForm(request.POST or None, run=run)
+    form = WeeklyScheduleForm(request.POST if request.method == "POST" else None, run=run)
     if request.method == "POST" and form.is_valid():
         try:
             schedule = sessions_schedule_weekly(actor=request.user, run=run, **form.cleaned_data)
@@ -94,7 +94,7 @@ def _session(request: AuthenticatedRequest, pk: int, action: str) -> Session:
 @never_cache
 def session_move_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = _session(request, pk, "delivery.session_move")
-    form = SessionMoveForm(request.POST or None, session=session)
+    form = SessionMoveForm(request.POST if request.method == "POST" else None, session=session)
     if request.method == "POST" and form.is_valid():
         try:
             session_move(actor=request.user, session=session, slot=form.slot())
@@ -121,7 +121,7 @@ def session_move_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @never_cache
 def session_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = _session(request, pk, "delivery.session_cancel")
-    form = SessionCancelForm(request.POST or None)
+    form = SessionCancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             session_cancel(actor=request.user, session=session, reason=form.cleaned_data["reason"])

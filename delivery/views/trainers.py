@@ -50,7 +50,7 @@ def trainer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @never_cache
 def trainer_form(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     trainer = get_object_or_404(Trainer, pk=pk) if pk else None
-    form = TrainerForm(request.POST or None, instance=trainer)
+    form = TrainerForm(request.POST if request.method == "POST" else None, instance=trainer)
     if request.method == "POST" and form.is_valid():
         try:
             if trainer is None:
