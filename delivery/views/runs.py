@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -118,8 +119,9 @@ def cohort_runs_create_view(request: AuthenticatedRequest, pk: int) -> HttpRespo
         else:
             messages.success(
                 request,
-                f"{len(made.runs)} course runs created; {made.enrolments} course enrolments "
-                "made for the cohort's learners.",
+                f"{len(made.runs)} course run{pluralize(len(made.runs))} created; "
+                f"{made.enrolments} course enrolment{pluralize(made.enrolments)} made for the "
+                "cohort's learners.",
             )
             return redirect("delivery:cohort", cohort.pk)
     return _cohort_page(request, cohort, form, status=400)
@@ -177,7 +179,9 @@ def run_enrol(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"{enrolled} learners enrolled in {run.course_ref}.")
+            messages.success(
+                request, f"{enrolled} learner{pluralize(enrolled)} enrolled in {run.course_ref}."
+            )
             return redirect(run)
     return render(
         request,

@@ -43,7 +43,7 @@ def test_an_admin_creates_a_cohorts_runs_from_its_delivery_page(admin, admin_cli
         {"trainer": trainer.pk, "delivery_mode": "blended", "venue": "Room 4"},
         follow=True,
     )
-    assert "3 course runs created; 1 course enrolments made" in response.content.decode()
+    assert "3 course runs created; 1 course enrolment made" in response.content.decode()
     assert (
         CourseRun.objects.filter(cohort=cohort, trainer=trainer, delivery_mode="blended").count()
         == 3
