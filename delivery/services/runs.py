@@ -1,0 +1,290 @@
+"""Course runs: a course of the cohort's programme delivered to the cohort, and the course
+enrolments that put the cohort's learners in it. Creating a cohort's runs is one action, which
+also enrols every learner in the core courses that need nothing before them; electives and
+later courses (those with prerequisites) are enrolled from the run, prerequisites checked."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from academics.models import AcademicSession, Course, CoursePrerequisite
+from accounts.models import User
+from audit.services import audit_record
+from cohorts.models import Cohort
+from delivery.access import manage_check
+from delivery.models import (
+    CourseEnrollment,
+    CourseEnrollmentStatus,
+    CourseRun,
+    CourseRunStatus,
+    Session,
+    SessionStatus,
+    Trainer,
+)
+from delivery.selectors.runs import cohort_learners
+from enrolments.models import CohortEnrollment
+
+CLOSED_TO_RUNS = "its course runs can no longer change"
+
+
+@dataclass(frozen=True)
+class RunsCreated:
+    """What creating a cohort's runs did: the new runs and how many course enrolments."""
+
+    runs: list[CourseRun]
+    enrolments: int
+
+
+def _current_session() -> AcademicSession | None:
+    current: AcademicSession | None = AcademicSession.objects.filter(is_current=True).first()
+    return current
+
+
+def cohort_runs_create(
+    *,
+    actor: User | None,
+    cohort: Cohort,
+    trainer: Trainer | None = None,
+    academic_session: AcademicSession | None = None,
+    delivery_mode: str = "",
+    venue: str = "",
+) -> RunsCreated:
+    """One run per active course of the cohort's programme that has none yet, over the cohort's
+    dates, in `academic_session` (the current one by default); every learner of the cohort is
+    enrolled in the runs of core courses without prerequisites."""
+    manage_check(actor=actor, action="delivery.cohort_runs_create", cohort=cohort)
+    with transaction.atomic(durable=True):
+        cohort = (
+            Cohort.objects.select_for_update(of=("self",))
+            .select_related("programme")
+            .get(pk=cohort.pk)
+        )
+        cohort.closed_check(CLOSED_TO_RUNS)
+        if cohort.programme is None:
+            raise ValidationError(
+                "This cohort has no programme: choose its programme on the cohort's form first."
+            )
+        if trainer is not None and not trainer.active_status:
+            raise ValidationError({"trainer": f"{trainer} is not an active trainer."})
+        courses = list(
+            cohort.programme.courses.filter(is_active=True)
+            .exclude(
+                pk__in=CourseRun.objects.filter(cohort=cohort)
+                .exclude(status=CourseRunStatus.CANCELLED)
+                .values("course_id")
+            )
+            .prefetch_related("prerequisites")
+        )
+        if not courses:
+            raise ValidationError(
+                f"Every active course of {cohort.programme} has a run in this cohort already."
+                if cohort.programme.courses.filter(is_active=True).exists()
+                else f"{cohort.programme} has no active courses: add its courses first."
+            )
+        session = academic_session or _current_session()
+        runs = CourseRun.objects.bulk_create(
+            [
+                CourseRun(
+                    cohort=cohort,
+                    course=course,
+                    academic_session=session,
+                    course_ref=course.code,
+                    title=course.name,
+                    start_date=cohort.start_date,
+                    end_date=cohort.end_date,
+                    trainer=trainer,
+                    venue=venue,
+                    **({"delivery_mode": delivery_mode} if delivery_mode else {}),
+                )
+                for course in courses
+            ]
+        )
+        first_courses = [
+            run
+            for run, course in zip(runs, courses, strict=True)
+            if course.is_core and not course.prerequisites.all()
+        ]
+        learners = list(cohort_learners(cohort))
+        enrolled = _enrol(runs=first_courses, learners=learners)
+        audit_record(
+            actor=actor,
+            action="course_runs.created",
+            entity=cohort,
+            new_values={
+                "runs": [run.course_ref for run in runs],
+                "academic_session": session.code if session else None,
+                "trainer": trainer.pk if trainer else None,
+                "course_enrolments": enrolled,
+            },
+        )
+        return RunsCreated(runs=runs, enrolments=enrolled)
+
+
+def _enrol(*, runs: Iterable[CourseRun], learners: Sequence[CohortEnrollment]) -> int:
+    """Course enrolments of `learners` in `runs` (those they are not in already)."""
+    today = timezone.localdate()
+    made = CourseEnrollment.objects.bulk_create(
+        [
+            CourseEnrollment(
+                enrollment=learner,
+                course_id=run.course_id,
+                academic_session_id=run.academic_session_id,
+                course_run=run,
+                enrollment_date=today,
+            )
+            for run in runs
+            for learner in learners
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(made)
+
+
+def prerequisites_missing(
+    *, course: Course, learners: Sequence[CohortEnrollment]
+) -> dict[int, list[Course]]:
+    """For each of `learners` (by enrolment id) the prerequisites of `course` they have not
+    completed, in any cohort; learners with none missing are left out. Two queries."""
+    required = [
+        link.prerequisite_course
+        for link in CoursePrerequisite.objects.filter(course=course).select_related(
+            "prerequisite_course"
+        )
+    ]
+    if not required:
+        return {}
+    completed: dict[int, set[int]] = defaultdict(set)
+    for learner_id, course_id in CourseEnrollment.objects.filter(
+        enrollment__learner__in=[learner.learner_id for learner in learners],
+        course__in=required,
+        status=CourseEnrollmentStatus.COMPLETED,
+    ).values_list("enrollment__learner_id", "course_id"):
+        completed[learner_id].add(course_id)
+    missing = {}
+    for learner in learners:
+        lacking = [prior for prior in required if prior.pk not in completed[learner.learner_id]]
+        if lacking:
+            missing[learner.pk] = lacking
+    return missing
+
+
+def run_learners_enrol(
+    *, actor: User | None, run: CourseRun, learners: Sequence[CohortEnrollment]
+) -> int:
+    """Enrol `learners` (of the run's cohort) in `run`, all or none: refused, naming each
+    learner and what they lack, when one has not completed a prerequisite of the course, and
+    when the run would go past its capacity. How many were enrolled."""
+    manage_check(actor=actor, action="delivery.run_learners_enrol", cohort=run.cohort)
+    with transaction.atomic(durable=True):
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort", "course")
+            .get(pk=run.pk)
+        )
+        run.cohort.closed_check(CLOSED_TO_RUNS)
+        if run.status == CourseRunStatus.CANCELLED:
+            raise ValidationError("This run is cancelled: nobody can be enrolled in it.")
+        learners = list(
+            cohort_learners(run.cohort)
+            .filter(pk__in=[learner.pk for learner in learners])
+            .exclude(course_enrollments__course_run=run)
+        )
+        if not learners:
+            raise ValidationError("Choose at least one learner who is not in this run yet.")
+        missing = prerequisites_missing(course=run.course, learners=learners)
+        if missing:
+            by_id = {learner.pk: learner for learner in learners}
+            raise ValidationError(
+                [
+                    f"{by_id[pk].learner.full_name} has not completed "
+                    f"{', '.join(str(course) for course in lacking)}, which {run.course_ref} "
+                    "requires."
+                    for pk, lacking in missing.items()
+                ]
+            )
+        if run.capacity is not None:
+            taken = run.enrollments.exclude(status=CourseEnrollmentStatus.DROPPED).count()
+            if taken + len(learners) > run.capacity:
+                raise ValidationError(
+                    f"This run takes {run.capacity} learners and has {taken}: "
+                    f"{len(learners)} more would be too many."
+                )
+        enrolled = _enrol(runs=[run], learners=learners)
+        audit_record(
+            actor=actor,
+            action="course_enrolments.created",
+            entity=run,
+            new_values={"enrolments": sorted(learner.pk for learner in learners)},
+        )
+        return enrolled
+
+
+@dataclass(frozen=True)
+class RunChanges:
+    """What an admin may change on a run."""
+
+    title: str
+    start_date: date
+    end_date: date
+    delivery_mode: str
+    venue: str
+    capacity: int | None
+    trainer: Trainer | None
+
+
+def run_update(*, actor: User | None, run: CourseRun, changes: RunChanges) -> CourseRun:
+    """Change a run's dates, mode, venue, capacity or trainer. Refused when a scheduled
+    session would fall outside the new dates, naming it."""
+    manage_check(actor=actor, action="delivery.run_update", cohort=run.cohort)
+    with transaction.atomic(durable=True):
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort")
+            .get(pk=run.pk)
+        )
+        run.cohort.closed_check(CLOSED_TO_RUNS)
+        new: dict[str, Any] = {
+            "title": changes.title,
+            "start_date": changes.start_date,
+            "end_date": changes.end_date,
+            "delivery_mode": changes.delivery_mode,
+            "venue": changes.venue,
+            "capacity": changes.capacity,
+            "trainer_id": changes.trainer.pk if changes.trainer else None,
+        }
+        old = {name: getattr(run, name) for name in new}
+        changed = [name for name in new if old[name] != new[name]]
+        if not changed:
+            return run
+        if changes.end_date < changes.start_date:
+            raise ValidationError({"end_date": "The run cannot end before it starts."})
+        outside = (
+            Session.objects.filter(course_run=run, status=SessionStatus.SCHEDULED)
+            .exclude(session_date__range=(changes.start_date, changes.end_date))
+            .order_by("session_date")
+            .first()
+        )
+        if outside is not None:
+            raise ValidationError(
+                f"The session on {outside.session_date:%d %b %Y} falls outside these dates: "
+                "move or cancel it first."
+            )
+        for name in changed:
+            setattr(run, name, new[name])
+        run.full_clean(exclude=["cohort", "course"])
+        run.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="course_run.changed",
+            entity=run,
+            old_values={name: old[name] for name in changed},
+            new_values={name: new[name] for name in changed},
+        )
+        return run

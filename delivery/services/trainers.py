@@ -1,0 +1,77 @@
+"""Trainers (seed 002): a person who teaches, linked to an account that holds the trainer role.
+Adding a trainer gives an existing account the role, or invites a new person with it."""
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import SystemRole, User, normalise_email
+from accounts.services import system_role_give, user_invite_in_transaction
+from audit.services import audit_record
+from delivery.access import manage_check
+from delivery.models import Trainer
+
+
+@dataclass(frozen=True)
+class TrainerDetails:
+    """What an admin types about a trainer (seed 002 fields)."""
+
+    name: str
+    phone_number: str = ""
+    credentials: str = ""
+    accreditation_number: str = ""
+    accreditation_expires_on: date | None = None
+    active_status: bool = True
+
+
+def trainer_create(*, actor: User | None, email: str, details: TrainerDetails) -> Trainer:
+    """Make the person with `email` a trainer: an account here is given the trainer role, an
+    address without one is invited with it. Refused for someone who is a trainer already."""
+    manage_check(actor=actor, action="delivery.trainer_create")
+    email = normalise_email(email)
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().filter(email=email).first()
+        if user is None:
+            user = user_invite_in_transaction(
+                email=email, full_name=details.name, roles=[SystemRole.TRAINER], actor=actor
+            )
+        elif Trainer.objects.filter(user=user).exists():
+            raise ValidationError({"email": f"{email} is a trainer already."})
+        else:
+            system_role_give(users=[user], key=SystemRole.TRAINER, granted_by=actor)
+        trainer = Trainer(user=user, email=email, **asdict(details))
+        trainer.full_clean()
+        trainer.save()
+        audit_record(
+            actor=actor,
+            action="trainer.created",
+            entity=trainer,
+            new_values={**asdict(details), "email": email, "user": user.pk},
+        )
+        return trainer
+
+
+def trainer_update(*, actor: User | None, trainer: Trainer, details: TrainerDetails) -> Trainer:
+    """Change what is on file about a trainer (their account stays as it is)."""
+    manage_check(actor=actor, action="delivery.trainer_update")
+    with transaction.atomic(durable=True):
+        trainer = Trainer.objects.select_for_update().get(pk=trainer.pk)
+        new = asdict(details)
+        old = {name: getattr(trainer, name) for name in new}
+        changed = [name for name in new if old[name] != new[name]]
+        if not changed:
+            return trainer
+        for name in changed:
+            setattr(trainer, name, new[name])
+        trainer.full_clean()
+        trainer.save(update_fields=[*changed, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="trainer.changed",
+            entity=trainer,
+            old_values={name: old[name] for name in changed},
+            new_values={name: new[name] for name in changed},
+        )
+        return trainer

@@ -1,0 +1,207 @@
+"""The cohort's delivery page (its runs, made from its programme in one action, and its
+calendar), a run's page with its sessions and learners, the run's form and enrolling learners
+in it; and the delivery start page of trainers and of those who manage delivery."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedRequest
+from accounts.permissions import may_reach, permission_required
+from cohorts.models import Cohort
+from delivery.access import MANAGE, MODERATE, TEACH, manage_check, open_check
+from delivery.forms.runs import (
+    CohortRunsForm,
+    EnrolLearnersForm,
+    RunForm,
+    SessionForm,
+    WeeklyScheduleForm,
+)
+from delivery.models import CourseRun, CourseRunStatus
+from delivery.selectors.runs import (
+    cohort_runs,
+    run_candidates,
+    run_for_page,
+    run_learners,
+    run_phase,
+    runs_on_home,
+)
+from delivery.selectors.sessions import (
+    cohort_sessions,
+    live_feeds,
+    month_of,
+    month_start,
+    run_sessions,
+    sessions_on_home,
+    upcoming,
+)
+from delivery.services.runs import cohort_runs_create, run_learners_enrol, run_update
+
+
+def _cohort(request: AuthenticatedRequest, pk: int, action: str) -> Cohort:
+    cohort = Cohort.objects.select_related("programme").filter(pk=pk).first()
+    if cohort is None:
+        raise Http404
+    manage_check(actor=request.user, action=action, cohort=cohort)
+    return cohort
+
+
+def run_opened(request: AuthenticatedRequest, pk: int, action: str) -> CourseRun:
+    """The run `pk` as its page shows it, if the person may open it (an audited 404 if not)."""
+    found = CourseRun.objects.select_related("cohort").filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    open_check(actor=request.user, run=found, action=action)
+    return run_for_page(request.user, pk)
+
+
+def run_managed(request: AuthenticatedRequest, pk: int, action: str) -> CourseRun:
+    """The run `pk` if the person manages delivery in its cohort (an audited 404 if not)."""
+    run = run_opened(request, pk, action)
+    manage_check(actor=request.user, action=action, cohort=run.cohort)
+    return run
+
+
+def _month_default(cohort: Cohort) -> datetime.date:
+    """The month a cohort's calendar opens on: this one while it runs, else its first."""
+    today = timezone.localdate()
+    return today if cohort.start_date <= today <= cohort.end_date else cohort.start_date
+
+
+def _cohort_page(
+    request: AuthenticatedRequest, cohort: Cohort, form: CohortRunsForm, *, status: int = 200
+) -> HttpResponse:
+    runs = list(cohort_runs(cohort))
+    for run in runs:
+        run.phase = run_phase(run)  # type: ignore[attr-defined]
+    courses = cohort.programme.courses.filter(is_active=True).count() if cohort.programme else 0
+    live = sum(1 for run in runs if run.status != CourseRunStatus.CANCELLED)
+    return render(
+        request,
+        "delivery/runs/cohort_delivery.html",
+        {
+            "cohort": cohort,
+            "runs": runs,
+            "form": form,
+            "courses_without_run": max(courses - live, 0),
+            "month": month_of(
+                cohort_sessions(cohort),
+                month_start(request.GET.get("month"), default=_month_default(cohort)),
+            ),
+        },
+        status=status,
+    )
+
+
+@permission_required(MANAGE)
+def cohort_delivery(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk, "view:delivery.cohort")
+    return _cohort_page(request, cohort, CohortRunsForm())
+
+
+@permission_required(MANAGE)
+@require_POST
+def cohort_runs_create_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    cohort = _cohort(request, pk, "delivery.cohort_runs_create")
+    form = CohortRunsForm(request.POST)
+    if form.is_valid():
+        try:
+            made = cohort_runs_create(actor=request.user, cohort=cohort, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"{len(made.runs)} course run{pluralize(len(made.runs))} created; "
+                f"{made.enrolments} course enrolment{pluralize(made.enrolments)} made for the "
+                "cohort's learners.",
+            )
+            return redirect("delivery:cohort", cohort.pk)
+    return _cohort_page(request, cohort, form, status=400)
+
+
+@permission_required(MANAGE, TEACH, MODERATE)
+def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    run = run_opened(request, pk, "view:delivery.run")
+    manages = request.user.may(MANAGE) and may_reach(request.user, run.cohort)
+    return render(
+        request,
+        "delivery/runs/run_detail.html",
+        {
+            "run": run,
+            "phase": run_phase(run),
+            "manages": manages,
+            "sessions": run_sessions(run),
+            "learners": run_learners(run),
+            "candidates": run_candidates(run).count() if manages else 0,
+            "session_form": SessionForm(run=run) if manages else None,
+            "schedule_form": WeeklyScheduleForm(run=run) if manages else None,
+        },
+    )
+
+
+@permission_required(MANAGE)
+@never_cache
+def run_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    run = run_managed(request, pk, "delivery.run_update")
+    form = RunForm(request.POST if request.method == "POST" else None, instance=run)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run_update(actor=request.user, run=run, changes=form.changes())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Run saved.")
+            return redirect(run)
+    return render(request, "delivery/runs/run_form.html", {"form": form, "run": run})
+
+
+@permission_required(MANAGE)
+@never_cache
+def run_enrol(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Choose learners of the cohort to enrol in the run (electives, later courses)."""
+    run = run_managed(request, pk, "delivery.run_learners_enrol")
+    form = EnrolLearnersForm(
+        request.POST if request.method == "POST" else None, candidates=run_candidates(run)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrolled = run_learners_enrol(
+                actor=request.user, run=run, learners=list(form.cleaned_data["learners"])
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"{enrolled} learner{pluralize(enrolled)} enrolled in {run.course_ref}."
+            )
+            return redirect(run)
+    return render(
+        request,
+        "delivery/runs/run_enrol.html",
+        {"form": form, "run": run, "prerequisites": run.course.prerequisites.all()},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required(MANAGE, TEACH, MODERATE)
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    """A trainer's start page: the runs they teach and their next sessions (for those who manage
+    delivery or moderate, the runs they reach)."""
+    return render(
+        request,
+        "delivery/runs/home.html",
+        {
+            "runs": runs_on_home(request.user),
+            "sessions": upcoming(sessions_on_home(request.user), limit=15),
+            "feed": live_feeds(request.user).get("trainer"),
+            "is_trainer": hasattr(request.user, "trainer"),
+        },
+    )
