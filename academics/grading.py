@@ -88,6 +88,10 @@ def grading_scale_list() -> QuerySet[GradingScale]:
     )
 
 
+def programmes_with_scales() -> QuerySet[Programme]:
+    return Programme.objects.select_related("grading_scale").order_by("code")
+
+
 def bands_check(bands: list[Band]) -> list[Band]:
     """The bands, highest first, refusing a scale that leaves percentages ungraded (no band
     from 0%), or repeats a start or a symbol."""
