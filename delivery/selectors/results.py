@@ -26,6 +26,7 @@ class GradebookCell:
     result (or None) and the text it shows."""
 
     name: str
+    assessment_type: str
     label: str
     result: Assessment | None
     text: str
@@ -96,6 +97,7 @@ def gradebook_for(run: CourseRun) -> Gradebook:
             cells.append(
                 GradebookCell(
                     name=f"cell-{enrolment.pk}-{index}",
+                    assessment_type=name,
                     label=f"{who}, {name}",
                     result=result,
                     text=mark_shown(result) if result else "",
@@ -107,6 +109,7 @@ def gradebook_for(run: CourseRun) -> Gradebook:
                 cells=cells,
                 new_cell=GradebookCell(
                     name=f"cell-{enrolment.pk}-new",
+                    assessment_type="",
                     label=f"{who}, new assessment",
                     result=None,
                     text="",
