@@ -1,6 +1,6 @@
 from django.urls import path
 
-from academics import views
+from academics import grading_views, views
 
 app_name = "academics"
 urlpatterns = [
@@ -41,4 +41,21 @@ urlpatterns = [
     path("import/preview/", views.catalogue_import_preview, name="import_preview"),
     path("import/confirm/", views.catalogue_import_confirm, name="import_confirm"),
     path("import/template.<str:kind>", views.catalogue_import_template, name="import_template"),
+    # Grading scales.
+    path("grading/", grading_views.grading_scales, name="grading_scales"),
+    path("grading/new/", grading_views.grading_scale_new, name="grading_scale_new"),
+    path("grading/<int:pk>/", grading_views.grading_scale_edit, name="grading_scale_edit"),
+    path(
+        "grading/<int:pk>/default/",
+        grading_views.grading_scale_default,
+        name="grading_scale_default",
+    ),
+    path(
+        "grading/<int:pk>/delete/", grading_views.grading_scale_remove, name="grading_scale_delete"
+    ),
+    path(
+        "grading/programmes/<int:pk>/",
+        grading_views.programme_grading_scale,
+        name="programme_grading_scale",
+    ),
 ]

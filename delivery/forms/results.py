@@ -1,0 +1,86 @@
+"""The results pages' forms. The gradebook is a grid of plain inputs named
+`cell-<course enrolment>-<column>` (columns: the recorded assessments by index, then `new`,
+whose name is typed in `type-new`), read here into what gradebook_save takes."""
+
+from typing import cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.models import User
+from delivery.selectors.results import Gradebook
+from enrolments.models import ProgrammeOutcome
+
+NEW = "new"
+
+
+def gradebook_cells(data: QueryDict, book: Gradebook) -> dict[tuple[int, str], str]:
+    """The grid as posted: (course enrolment, assessment) to the cell's text. A new column's
+    cells count once it is named."""
+    new_type = str(data.get("type-new", "")).strip()
+    columns = [(str(index), name) for index, name in enumerate(book.assessment_types)]
+    cells: dict[tuple[int, str], str] = {}
+    unnamed = False
+    for row in book.rows:
+        pk = row.enrolment.pk
+        for key, name in columns:
+            field = f"cell-{pk}-{key}"
+            if field in data:
+                cells[(pk, name)] = str(data[field])
+        text = str(data.get(f"cell-{pk}-{NEW}", ""))
+        if new_type:
+            cells[(pk, new_type)] = text
+        elif text.strip():
+            unnamed = True
+    if unnamed:
+        raise ValidationError(
+            "Name the new assessment (its column's heading) before entering its results.",
+            code="type_missing",
+        )
+    return cells
+
+
+def posted_values(data: QueryDict) -> dict[str, str]:
+    """The grid's inputs as typed, to show again when a save is refused."""
+    return {key: str(value) for key, value in data.items() if key.startswith(("cell-", "type-"))}
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for voiding",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Required. It stays in the result's history.",
+    )
+
+
+class ModeratorForm(forms.Form):
+    moderator = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        empty_label="Choose a moderator",
+        help_text="People with the moderator role; the run's trainer cannot moderate it.",
+    )
+
+    def __init__(self, *args, candidates=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if candidates is not None:
+            cast(forms.ModelChoiceField, self.fields["moderator"]).queryset = candidates
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[("", "Choose an outcome"), *ProgrammeOutcome.choices])
+    completion_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When the learner finished or left (a withdrawal: today if empty).",
+    )
+
+
+class CohortOutcomesForm(forms.Form):
+    completion_date = forms.DateField(
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The date recorded for each learner whose results allow an outcome.",
+    )

@@ -1,0 +1,178 @@
+"""Moderation: who manages delivery gives a run a moderator (a second person, never the run's
+trainer); the moderator signs off the run's results, which makes them final and gives each
+learner's course enrolment its score, grade, grade points and status from them."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from academics.grading import GradeRules, grade_rules_for
+from accounts.models import User
+from audit.services import audit_record
+from delivery.access import MODERATE, manage_check, moderate_check
+from delivery.models import (
+    Assessment,
+    AssessmentResult,
+    CourseEnrollment,
+    CourseEnrollmentStatus,
+    CourseRun,
+)
+
+# A course result without a percentage: competent / not yet competent.
+COMPETENT, NOT_YET_COMPETENT = "C", "NYC"
+
+
+@dataclass(frozen=True)
+class CourseGrade:
+    """A learner's final result in a run, from their results that are not void."""
+
+    score: Decimal | None
+    grade: str
+    grade_points: Decimal | None
+    passed: bool
+
+
+def course_grade(results: list[Assessment], rules: GradeRules) -> CourseGrade | None:
+    """The mean of the percentages, graded on `rules`; passed when every result passes and the
+    mean reaches the pass mark. None without a result that counts."""
+    counted = [result for result in results if result.result != AssessmentResult.VOID]
+    if not counted:
+        return None
+    scores = [result.score for result in counted if result.score is not None]
+    all_pass = all(result.result == AssessmentResult.PASS for result in counted)
+    if not scores:
+        return CourseGrade(None, COMPETENT if all_pass else NOT_YET_COMPETENT, None, all_pass)
+    score = (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01"))
+    band = rules.band_for(score)
+    return CourseGrade(score, band.symbol, band.grade_points, all_pass and rules.passes(score))
+
+
+def moderator_candidates(run: CourseRun) -> QuerySet[User]:
+    """Who may be given `run` to moderate: active people whose roles allow moderating, other
+    than the run's trainer."""
+    app_label, codename = MODERATE.split(".")
+    people = User.objects.filter(
+        is_active=True,
+        roles__permissions__content_type__app_label=app_label,
+        roles__permissions__codename=codename,
+    ).distinct()
+    if run.trainer_id is not None:
+        people = people.exclude(trainer__pk=run.trainer_id)
+    return people.order_by("full_name")
+
+
+def run_moderator_assign(*, run: CourseRun, actor: User | None, moderator: User) -> CourseRun:
+    """Give `run` to `moderator`: someone who may moderate and who does not teach it."""
+    manage_check(actor=actor, action="run.moderator_assign", cohort=run.cohort)
+    if not moderator.may(MODERATE):
+        raise ValidationError(
+            {"moderator": f"{moderator} may not moderate results: give them the moderator role."},
+            code="not_a_moderator",
+        )
+    with transaction.atomic(durable=True):
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("trainer")
+            .get(pk=run.pk)
+        )
+        if run.moderated_at is not None:
+            raise ValidationError("The run's results are moderated already.", code="results_final")
+        if run.trainer is not None and run.trainer.user_id == moderator.pk:
+            raise ValidationError(
+                {"moderator": "The run's trainer cannot moderate it: choose a second person."},
+                code="moderator_is_trainer",
+            )
+        old = run.moderator_id
+        run.moderator = moderator
+        run.save(update_fields=["moderator", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="run.moderator_assigned",
+            entity=run,
+            old_values={"moderator": old},
+            new_values={"moderator": moderator.pk},
+        )
+    return run
+
+
+def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
+    """The moderator signs off the run's results: every learner of the run needs a result that
+    counts, and the moderator must not have assessed any. The results become final and each
+    course enrolment gets its score, grade and grade points; a learner who passed has completed
+    the course."""
+    moderate_check(actor=actor, run=run, action="run.results_sign_off")
+    with transaction.atomic(durable=True):
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort__programme", "trainer")
+            .get(pk=run.pk)
+        )
+        if run.moderated_at is not None:
+            raise ValidationError(
+                "The run's results were signed off already.", code="results_final"
+            )
+        if actor is not None and run.trainer is not None and run.trainer.user_id == actor.pk:
+            raise ValidationError(
+                "The run's trainer cannot moderate it.", code="moderator_is_trainer"
+            )
+        enrolments = list(
+            CourseEnrollment.objects.filter(course_run=run)
+            .exclude(status=CourseEnrollmentStatus.DROPPED)
+            .select_related("enrollment__learner")
+            .prefetch_related("assessments")
+        )
+        if not enrolments:
+            raise ValidationError("The run has no learners to moderate.", code="no_learners")
+        if actor is not None and any(
+            a.assessor_id == actor.pk and a.result != AssessmentResult.VOID
+            for enrolment in enrolments
+            for a in enrolment.assessments.all()
+        ):
+            raise ValidationError(
+                "You recorded results in this run: a second person moderates them.",
+                code="moderator_assessed",
+            )
+        rules = grade_rules_for(run.cohort.programme)
+        grades = {e.pk: course_grade(list(e.assessments.all()), rules) for e in enrolments}
+        missing = [e.enrollment.learner.full_name for e in enrolments if grades[e.pk] is None]
+        if missing:
+            raise ValidationError(
+                "%(n)s learner(s) have no result yet: %(names)s.",
+                code="results_missing",
+                params={"n": len(missing), "names": ", ".join(missing[:10])},
+            )
+        now = timezone.now()
+        for enrolment in enrolments:
+            grade = grades[enrolment.pk]
+            if grade is None:  # refused above; says so to the type checker
+                continue
+            enrolment.updated_at = now
+            enrolment.score, enrolment.grade = grade.score, grade.grade
+            enrolment.grade_points = grade.grade_points
+            enrolment.status = (
+                CourseEnrollmentStatus.COMPLETED
+                if grade.passed
+                else CourseEnrollmentStatus.ENROLLED
+            )
+        CourseEnrollment.objects.bulk_update(
+            enrolments, ["score", "grade", "grade_points", "status", "updated_at"]
+        )
+        run.moderated_at, run.moderated_by = now, actor
+        run.save(update_fields=["moderated_at", "moderated_by", "updated_at"])
+        passed = sum(1 for grade in grades.values() if grade and grade.passed)
+        audit_record(
+            actor=actor,
+            action="run.results_moderated",
+            entity=run,
+            new_values={
+                "learners": len(enrolments),
+                "passed": passed,
+                "not_yet_competent": len(enrolments) - passed,
+                "grading_scale": rules.name,
+            },
+        )
+    return run
