@@ -4,15 +4,13 @@ Each returns its rows in a fixed number of queries, however many learners there 
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
+    FloatField,
     OuterRef,
     Prefetch,
     Q,
@@ -20,6 +18,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import User
@@ -159,11 +158,8 @@ def with_attendance_rate(queryset: QuerySet, *, records: str) -> QuerySet:
     return annotated.annotate(
         rate=Case(
             When(counted_count=0, then=Value(None)),
-            default=ExpressionWrapper(
-                Value(Decimal(100)) * F("attended_count") / F("counted_count"),
-                output_field=DecimalField(max_digits=6, decimal_places=2),
-            ),
-            output_field=DecimalField(max_digits=6, decimal_places=2),
+            default=Cast(F("attended_count") * 100, output_field=FloatField()) / F("counted_count"),
+            output_field=FloatField(),
         )
     )
 

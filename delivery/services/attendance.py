@@ -32,6 +32,8 @@ from delivery.selectors.attendance import (
 from tenants.models import Institution
 
 REASON_MAX_LENGTH = 500
+# The code of the refusal of a correction without its reason (for the form's field).
+CHANGE_REASON_NEEDED = "change_reason_needed"
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,8 @@ def register_correct(
             return 0
         if not change_reason:
             raise ValidationError(
-                "Say why the signed-off register changes: a correction needs its reason."
+                "Say why the signed-off register changes: a correction needs its reason.",
+                code=CHANGE_REASON_NEEDED,
             )
         if any(mark.status == AttendanceStatus.UNKNOWN for _row, mark in changing):
             raise ValidationError("A signed-off register marks everyone: choose a status.")

@@ -55,6 +55,16 @@ def learners_enrol(run: CourseRun, count: int, *, start: int = 0) -> list[Course
     )
 
 
+def session_today(run: CourseRun, hour: int) -> Session:
+    """A session of `run` today, from `hour` for 50 minutes."""
+    return SessionFactory(
+        course_run=run,
+        session_date=timezone.localdate(),
+        start_time=datetime.time(hour, 0),
+        end_time=datetime.time(hour, 50),
+    )
+
+
 def all_marked(enrolments: list[CourseEnrollment], status: str = "present") -> dict[int, Mark]:
     return {enrolment.pk: Mark(status=status) for enrolment in enrolments}
 
