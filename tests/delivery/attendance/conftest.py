@@ -1,72 +1,15 @@
-"""Fixtures of the attendance tests: a course run whose learners are set up in bulk (as a
-large cohort would be; the set-up is not what is tested), a session held today, and the
-register's marks."""
+"""Fixtures of the attendance tests: a trainer's course run with a month behind and ahead of
+it, its sessions and four learners."""
 
 import datetime
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.models import Role, SystemRole, User, UserRole
 from delivery.models import CourseEnrollment, CourseRun, Session, Trainer
-from delivery.services.attendance import Mark
-from enrolments.models import CohortEnrollment
-from learners.models import Learner
+from tests.delivery.attendance.support import learners_enrol
 from tests.factories import CourseRunFactory, SessionFactory, TrainerFactory
-
-
-def learners_enrol(run: CourseRun, count: int, *, start: int = 0) -> list[CourseEnrollment]:
-    """`count` learners with accounts (the student role) enrolled in `run`'s cohort and in
-    `run`, surnames in alphabetical order ("Learner0000", ...)."""
-    unusable = make_password(None)
-    users = User.objects.bulk_create(
-        User(
-            email=f"learner{index}@run{run.pk}.example",
-            full_name=f"Thandi Learner{index:04d}",
-            password=unusable,
-        )
-        for index in range(start, start + count)
-    )
-    student = Role.objects.get(key=SystemRole.STUDENT)
-    UserRole.objects.bulk_create(UserRole(user=user, role=student) for user in users)
-    learners = Learner.objects.bulk_create(
-        Learner(
-            user=user,
-            first_name="Thandi",
-            last_name=user.full_name.split()[-1],
-            email=user.email,
-        )
-        for user in users
-    )
-    enrollments = CohortEnrollment.objects.bulk_create(
-        CohortEnrollment(cohort=run.cohort, user=user, learner=learner)
-        for user, learner in zip(users, learners, strict=True)
-    )
-    return CourseEnrollment.objects.bulk_create(
-        CourseEnrollment(
-            enrollment=enrollment,
-            course=run.course,
-            course_run=run,
-            enrollment_date=run.start_date,
-        )
-        for enrollment in enrollments
-    )
-
-
-def session_today(run: CourseRun, hour: int) -> Session:
-    """A session of `run` today, from `hour` for 50 minutes."""
-    return SessionFactory(
-        course_run=run,
-        session_date=timezone.localdate(),
-        start_time=datetime.time(hour, 0),
-        end_time=datetime.time(hour, 50),
-    )
-
-
-def all_marked(enrolments: list[CourseEnrollment], status: str = "present") -> dict[int, Mark]:
-    return {enrolment.pk: Mark(status=status) for enrolment in enrolments}
 
 
 @pytest.fixture

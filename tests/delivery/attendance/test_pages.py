@@ -19,7 +19,7 @@ from delivery.services.attendance import (
     register_save,
     register_sign_off,
 )
-from tests.delivery.attendance.conftest import all_marked, learners_enrol, session_today
+from tests.delivery.attendance.support import all_marked, learners_enrol, session_today
 from tests.factories import CohortFactory, CourseRunFactory, TrainerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from delivery.services.attendance import (
     register_save,
     register_sign_off,
 )
-from tests.delivery.attendance.conftest import all_marked, learners_enrol
+from tests.delivery.attendance.support import all_marked, learners_enrol
 from tests.factories import CourseRunFactory, TrainerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
