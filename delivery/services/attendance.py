@@ -24,10 +24,10 @@ from delivery.models import (
 )
 from delivery.selectors.attendance import (
     ATTENDANCE_THRESHOLD,
-    RegisterRow,
+    RegisterEntry,
     attendance_threshold,
     register_counts,
-    register_rows,
+    register_entries,
 )
 from tenants.models import Institution
 
@@ -62,11 +62,11 @@ def _locked(session: Session) -> Session:
     return locked
 
 
-def _checked_marks(rows: list[RegisterRow], marks: Mapping[int, Mark]) -> dict[int, Mark]:
+def _checked_marks(rows: list[RegisterEntry], marks: Mapping[int, Mark]) -> dict[int, Mark]:
     """`marks` (by course enrolment id) checked against the register: every learner on it,
     a status the register knows, and a reason for an excused absence. The reason of a learner
     marked present is dropped: a reason explains an exception."""
-    names = {row.enrolment.pk: row.name for row in rows}
+    names = {row.enrolment_id: row.name for row in rows}
     strangers = set(marks) - set(names)
     if strangers:
         raise ValidationError(
@@ -91,15 +91,17 @@ def _checked_marks(rows: list[RegisterRow], marks: Mapping[int, Mark]) -> dict[i
     return checked
 
 
-def _changes(rows: list[RegisterRow], wanted: dict[int, Mark]) -> list[tuple[RegisterRow, Mark]]:
-    """The rows whose mark differs from their record (leaving a learner unmarked is no
+def _changes(
+    rows: list[RegisterEntry], wanted: dict[int, Mark]
+) -> list[tuple[RegisterEntry, Mark]]:
+    """The learners whose mark differs from their record (leaving a learner unmarked is no
     change)."""
     return [
         (row, mark)
         for row in rows
-        if (mark := wanted.get(row.enrolment.pk)) is not None
+        if (mark := wanted.get(row.enrolment_id)) is not None
         and (mark.status, mark.reason) != (row.status, row.reason)
-        and not (row.record is None and mark.status == AttendanceStatus.UNKNOWN)
+        and not (row.record_id is None and mark.status == AttendanceStatus.UNKNOWN)
     ]
 
 
@@ -121,19 +123,19 @@ def register_save(
             raise ValidationError(
                 "This register is signed off: a change now is a correction, with its reason."
             )
-        rows = register_rows(session)
+        rows = register_entries(session)
         wanted = _checked_marks(rows, marks)
         if rest_present:
             for row in rows:
                 if (
-                    wanted.get(row.enrolment.pk, Mark(row.status)).status
+                    wanted.get(row.enrolment_id, Mark(row.status)).status
                     == AttendanceStatus.UNKNOWN
                 ):
-                    wanted[row.enrolment.pk] = Mark(status=AttendanceStatus.PRESENT)
+                    wanted[row.enrolment_id] = Mark(status=AttendanceStatus.PRESENT)
         changed = [
             AttendanceRecord(
                 session=session,
-                enrolment=row.enrolment,
+                enrolment_id=row.enrolment_id,
                 status=mark.status,
                 reason=mark.reason,
                 recorded_by=actor,
@@ -155,8 +157,8 @@ def register_save(
                     "changed": len(changed),
                     "everyone_else_present": rest_present,
                     **register_counts(
-                        wanted[row.enrolment.pk].status
-                        if row.enrolment.pk in wanted
+                        wanted[row.enrolment_id].status
+                        if row.enrolment_id in wanted
                         else row.status
                         for row in rows
                     ),
@@ -174,7 +176,7 @@ def register_sign_off(*, session: Session, actor: User | None) -> Session:
         session = _locked(session)
         if session.is_signed_off:
             raise ValidationError("This register is signed off already.")
-        rows = register_rows(session)
+        rows = register_entries(session)
         if not rows:
             raise ValidationError("Nobody is on this register: there is nothing to sign off.")
         unmarked = [row.name for row in rows if row.status == AttendanceStatus.UNKNOWN]
@@ -215,7 +217,7 @@ def register_correct(
         session = _locked(session)
         if not session.is_signed_off:
             raise ValidationError("This register is not signed off yet: save it as usual.")
-        rows = register_rows(session)
+        rows = register_entries(session)
         wanted = _checked_marks(rows, marks)
         changing = _changes(rows, wanted)
         if not changing:
@@ -233,7 +235,7 @@ def register_correct(
 
 def _corrections_write(
     session: Session,
-    changing: list[tuple[RegisterRow, Mark]],
+    changing: list[tuple[RegisterEntry, Mark]],
     *,
     actor: User | None,
     change_reason: str,
@@ -244,8 +246,11 @@ def _corrections_write(
     records = []
     for row, mark in changing:
         old_status, old_reason = row.status, row.reason
-        record = row.record or AttendanceRecord(
-            session=session, enrolment=row.enrolment, signed_off_at=session.register_signed_off_at
+        record = AttendanceRecord(
+            pk=row.record_id,
+            session=session,
+            enrolment_id=row.enrolment_id,
+            signed_off_at=session.register_signed_off_at,
         )
         record.status, record.reason = mark.status, mark.reason
         record.recorded_by, record.recorded_at = actor, now

@@ -40,8 +40,8 @@ def learners_enrol(
     learners = Learner.objects.bulk_create(
         Learner(
             user=user,
-            first_name=user.full_name.split()[0],
-            last_name=user.full_name.split()[-1],
+            first_name=user.full_name.split(maxsplit=1)[0],
+            last_name=user.full_name.split(maxsplit=1)[-1],
             email=user.email,
         )
         for user in users
