@@ -79,12 +79,14 @@ class RegisterRow:
 
 
 def register_enrolments(session: Session) -> QuerySet[CourseEnrollment]:
-    """Who is on `session`'s register: the run's learners who have not dropped the course,
-    and anyone already marked at the session (a learner who dropped later stays on it)."""
+    """Who is on `session`'s register: the run's learners who have neither dropped the course
+    nor withdrawn from the cohort, and anyone already marked at the session (a learner who
+    left later stays on the registers that marked them)."""
     marked = AttendanceRecord.objects.filter(session=session, enrolment=OuterRef("pk"))
+    left = Q(status=CourseEnrollmentStatus.DROPPED) | Q(enrollment__state=EnrollmentState.WITHDRAWN)
     return (
         CourseEnrollment.objects.filter(course_run_id=session.course_run_id)
-        .filter(~Q(status=CourseEnrollmentStatus.DROPPED) | Exists(marked))
+        .filter(~left | Exists(marked))
         .order_by("enrollment__learner__last_name", "enrollment__learner__first_name", "pk")
     )
 

@@ -18,6 +18,7 @@ from delivery.services.attendance import (
     register_save,
     register_sign_off,
 )
+from enrolments.models import CohortEnrollment
 from tests.delivery.attendance.support import all_marked, learners_enrol
 from tests.factories import CourseRunFactory, TrainerFactory, UserFactory
 
@@ -126,7 +127,7 @@ def test_a_learner_of_another_run_is_not_on_the_register(trainer, session, learn
         register_save(session=session, actor=trainer.user, marks={stranger.pk: Mark("present")})
 
 
-def test_a_learner_who_dropped_the_course_leaves_the_register_unless_already_marked(
+def test_a_learner_who_dropped_or_withdrew_leaves_the_register_unless_already_marked(
     trainer, session_on, learners
 ):
     marked_before = session_on(-1)
@@ -134,9 +135,11 @@ def test_a_learner_who_dropped_the_course_leaves_the_register_unless_already_mar
     learners[0].status = CourseEnrollmentStatus.DROPPED
     learners[0].save(update_fields=["status"])
 
+    CohortEnrollment.objects.filter(pk=learners[1].enrollment_id).update(state="withdrawn")
+
     today = session_on(0)
 
-    assert len(register_rows(today)) == 3
+    assert [row.enrolment for row in register_rows(today)] == learners[2:]
     assert len(register_rows(marked_before)) == 4
 
 
