@@ -135,6 +135,7 @@ class CourseRunFactory(DjangoModelFactory):
 
     class Meta:
         model = "delivery.CourseRun"
+        skip_postgeneration_save = True
 
     cohort = factory.SubFactory(CohortFactory, active=True)
     course = factory.SubFactory(CourseFactory)
