@@ -149,7 +149,7 @@ def certificate_issue_view(
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("delivery:cohort_certificates", cohort_pk=cohort.pk)
-    messages.success(request, f"Issued {certificate.get_kind_display().lower()} {certificate}.")
+    messages.success(request, f"Issued {certificate}.")
     return redirect("delivery:certificate", pk=certificate.pk)
 
 
