@@ -487,6 +487,11 @@ class Certificate(models.Model):
     replaces = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )
+    contents = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the certificate shows, as it was issued: the verify page shows this.",
+    )
 
     class Meta:
         ordering = ["-issued_at"]

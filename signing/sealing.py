@@ -88,8 +88,19 @@ def pdf_seal(pdf: bytes, *, certificate: InstitutionCertificate, reason: str) ->
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    output = signers.sign_pdf(writer, metadata, signer=_cached_signer(certificate))
+    signer = _cached_signer(certificate)
+    output = signers.sign_pdf(
+        writer, metadata, signer=signer, bytes_reserved=_bytes_reserved(signer)
+    )
     return output.getvalue()
+
+
+def _bytes_reserved(signer) -> int:
+    """Room for the seal in the file, as hexadecimal: the certificates it carries, and ample
+    room for the signed attributes and the signature (a 4096-bit RSA signature is 512 bytes).
+    Given, pyHanko need not make a trial signature to size it, which cost a third of a seal."""
+    certificates = [signer.signing_cert, *signer.cert_registry]
+    return 2 * (sum(len(certificate.dump()) for certificate in certificates) + 4096)
 
 
 # Decrypting the key (PKCS#8's key derivation) took a good part of each seal; a bulk
