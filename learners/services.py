@@ -215,6 +215,30 @@ def learner_activate_if_candidate(learner: Learner) -> None:
         audit_record(action="learner.activated", entity=learner)
 
 
+def learner_graduate_if_done(learner: Learner) -> None:
+    """A learner whose every enrolment (withdrawals aside) has its programme outcome, one of
+    them completed, is alumni. In the caller's transaction (an outcome being recorded). The
+    enrolment's values are named here as enrolments stores them: learners stands below it."""
+    enrollments = learner.enrollments.exclude(state="withdrawn")
+    if enrollments.filter(programme_outcome="").exists():
+        return
+    if not enrollments.filter(programme_outcome="completed").exists():
+        return
+    old_status = learner.status
+    if learner.status == LearnerStatus.CANDIDATE:
+        learner.activate()
+    if learner.status != LearnerStatus.ACTIVE:
+        return
+    learner.graduate()
+    learner.save(update_fields=["status", "updated_at"])
+    audit_record(
+        action="learner.graduated",
+        entity=learner,
+        old_values={"status": old_status},
+        new_values={"status": LearnerStatus.ALUMNI},
+    )
+
+
 def learner_details_save(*, learner: Learner, actor: User, details: dict[str, Any]) -> list[str]:
     """Save validated details (learners.forms.LearnerDetailsForm) on `learner`, in the caller's
     transaction: the student's own, or an admin's. Returns the fields that changed."""

@@ -16,6 +16,7 @@ from cohorts.models import Cohort
 from delivery.models import Certificate
 from delivery.selectors.outcomes import LearnerStanding, learner_standings
 from enrolments.models import CohortEnrollment, ProgrammeOutcome
+from learners.services import learner_graduate_if_done
 
 RECORD = "delivery.issue_certificates"
 
@@ -88,6 +89,7 @@ def _record(
         old_values=old,
         new_values={"programme_outcome": outcome, "completion_date": str(completion_date)},
     )
+    learner_graduate_if_done(enrollment.learner)
 
 
 def programme_outcome_record(

@@ -143,6 +143,7 @@ def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "candidates": run_candidates(run).count() if manages else 0,
             "session_form": SessionForm(run=run) if manages else None,
             "schedule_form": WeeklyScheduleForm(run=run) if manages else None,
+            "today": timezone.localdate(),
         },
     )
 

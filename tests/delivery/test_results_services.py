@@ -29,6 +29,7 @@ from delivery.services.assessments import Mark, assessment_void, gradebook_save,
 from delivery.services.moderation import run_moderator_assign, run_results_sign_off
 from delivery.services.outcomes import cohort_outcomes_record, programme_outcome_record
 from enrolments.models import CohortEnrollment, ProgrammeOutcome
+from learners.models import LearnerStatus
 from tests.delivery.results_support import moderator, run_with  # noqa: F401 (fixtures)
 from tests.factories import (
     CohortFactory,
@@ -395,6 +396,11 @@ def test_an_outcome_is_recorded_once_the_results_allow_it(admin, run_with, moder
     programme_outcome_record(
         enrollment=failed, actor=admin, outcome="not_yet_competent", completion_date=day
     )
+    passed.learner.refresh_from_db()
+    failed.learner.refresh_from_db()
+    assert passed.learner.status == LearnerStatus.ALUMNI
+    assert last_event("learner.graduated").entity_id == str(passed.learner.pk)
+    assert failed.learner.status != LearnerStatus.ALUMNI
 
 
 def test_every_core_course_counts_even_without_a_run_yet(admin, run_with, moderator):
