@@ -202,6 +202,9 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         {
             "runs": runs_on_home(request.user),
             "sessions": upcoming(sessions_on_home(request.user), limit=15),
+            "month": month_of(
+                sessions_on_home(request.user), month_start(request.GET.get("month"))
+            ),
             "feed": live_feeds(request.user).get("trainer"),
             "is_trainer": hasattr(request.user, "trainer"),
         },

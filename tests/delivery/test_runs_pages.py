@@ -146,3 +146,15 @@ def test_a_feed_address_is_shown_once_from_the_schedule_page(admin, client_of, r
     assert "It is shown only now" in response.content.decode()
     assert "New address" in client.get(reverse("delivery:my_schedule")).content.decode()
     assert client.post(reverse("delivery:feed_issue", args=["nobody"])).status_code == 404
+
+
+def test_a_trainers_home_has_the_month_of_their_own_sessions(client_of, run):
+    SessionFactory(course_run=run, session_date=MONDAY, venue="Room 4")
+    someone_else = CourseRunFactory(course__code="ZZ900", course__name="Not Mine")
+    SessionFactory(course_run=someone_else, session_date=MONDAY)
+    month = f"{MONDAY:%Y-%m}"
+    page = client_of(run.trainer.user).get(reverse("delivery:home"), {"month": month})
+    text = page.content.decode()
+    assert f"{MONDAY:%B %Y}" in text
+    assert f"{MONDAY:%a} {MONDAY.day} {MONDAY:%b}" in text
+    assert "ZZ900" not in text
