@@ -11,3 +11,14 @@ class DeliveryConfig(AppConfig):
         from delivery.selectors.outcomes import cohort_completion_blockers_outcomes
 
         cohort_completion_blockers_asked.connect(cohort_completion_blockers_outcomes)
+
+        # The start page: registers to take, runs to moderate.
+        from accounts.home import home_panel_register
+        from delivery.home import delivery_home_panel
+
+        home_panel_register(
+            "delivery",
+            template="delivery/_home_panel.html",
+            context=delivery_home_panel,
+            order=25,
+        )
