@@ -51,6 +51,7 @@ Progress goes to stderr; stdout ends with one figure per line (medians of the ro
 Targets: register_save_s, register_exceptions_save_s, gradebook_save_s and
 gradebook_correct_s under 0.3 s each, certificate_s under 0.3 s. The exit status is non-zero
 when one is missed or anything could not be measured.
+
 Measured on the development machine (2 cores, busy with other work: load 4 to 9): the saves
 0.04 to 0.2 s (one by one: 0.2 to 1.2 s); a certificate 0.34 to 0.48 s in the batch with two
 processes, 0.3 s of CPU each, two thirds of it WeasyPrint's rendering and most of the rest
