@@ -345,7 +345,7 @@ def _month_start(day: datetime.date, months: int) -> datetime.date:
 @dataclass
 class Demo:
     """What the demo is made of: the command prints its credentials; what is added to the
-    demo later builds on its people, sponsor and cohorts (by state)."""
+    demo later builds on its people, sponsor, catalogue and cohorts (by state)."""
 
     institution: Institution
     super_admin: User
