@@ -1,11 +1,15 @@
 """The demo institution's contents (`manage.py setup_demo`): a sponsor, one programme's cohorts
-in every state, students at every step, and a person for each role.
+in every state, students at every step, a person for each role, and the programme's delivery:
+its catalogue, course runs, sessions, registers, results, outcomes and certificates.
 
 Everything is made through the services, as the people would make it: the demo's super admin
 creates, signs and runs the cohorts, invites the staff and the students; each student accepts
 their invitation, fills in their details, uploads their documents and signs their agreement;
-the verifier reviews; the sponsor's contact signs from the link e-mailed to them. So the audit
-trail, the state machines and the sealed agreements are what real use leaves behind.
+the verifier reviews; the sponsor's contact signs from the link e-mailed to them. The admin sets
+up the catalogue and the cohorts' runs and schedules; the trainer takes the registers and records
+the results, which the moderator signs off; the admin records last year's outcomes and issues
+its certificates before completing that cohort. So the audit trail, the state machines and the
+sealed agreements and certificates are what real use leaves behind.
 
 Each step first looks whether it was done (by names and addresses that never change), so a
 second run adds nothing, and a run that stopped half-way finishes the job. Dates follow the day
@@ -23,6 +27,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
@@ -32,6 +37,29 @@ from django_tenants.utils import tenant_context
 from PIL import Image, ImageDraw
 from stdnum import luhn
 
+from academics.grading import Band, grading_scale_create
+from academics.models import (
+    AcademicSession,
+    AcademicYear,
+    Closure,
+    Course,
+    CoursePrerequisite,
+    Department,
+    Faculty,
+    GradingScale,
+    Programme,
+    QualificationType,
+)
+from academics.services import (
+    academic_session_create,
+    academic_year_create,
+    closure_create,
+    course_create,
+    course_prerequisite_add,
+    department_create,
+    faculty_create,
+    programme_create,
+)
 from accounts.models import SystemRole, User
 from accounts.roles import SYSTEM_ROLES
 from accounts.services import (
@@ -50,7 +78,27 @@ from cohorts.services import (
     cohort_main_agreement_start,
     cohort_responsible_admins_set,
     cohort_reviewer_set,
+    cohort_update,
+    programme_settable,
 )
+from delivery.models import (
+    AttendanceStatus,
+    CourseEnrollment,
+    CourseRun,
+    CourseRunStatus,
+    DeliveryMode,
+    Session,
+    SessionStatus,
+    Trainer,
+)
+from delivery.services.assessments import gradebook_save
+from delivery.services.attendance import Mark, register_save, register_sign_off
+from delivery.services.certificates import certificate_issue, certificates_due
+from delivery.services.moderation import run_moderator_assign, run_results_sign_off
+from delivery.services.outcomes import cohort_outcomes_record
+from delivery.services.runs import cohort_runs_create, prerequisites_missing, run_learners_enrol
+from delivery.services.sessions import sessions_schedule_weekly
+from delivery.services.trainers import TrainerDetails, trainer_create
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.selectors import enrollment_document_steps, enrollment_student_signed
@@ -126,6 +174,7 @@ STAFF = (
     Staff(SystemRole.VERIFIER, f"verifier@{DOMAIN}", "Vusi Mahlangu"),
     Staff(SystemRole.AUDITOR, f"auditor@{DOMAIN}", "Anele Mthembu"),
     Staff(SystemRole.TRAINER, f"trainer@{DOMAIN}", "Pieter van Wyk"),
+    Staff(SystemRole.MODERATOR, f"moderator@{DOMAIN}", "Nomsa Dube"),
     Staff(SystemRole.SPONSOR_CONTACT, SPONSOR["contact_email"], SPONSOR["contact_name"]),
 )
 
@@ -201,7 +250,7 @@ class CohortPlan:
 def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
     """The programme's cohorts around `anchor` (the day the demo institution was made): last
     year's intake completed, this year's running, one cancelled and the next one in draft."""
-    running = _month_start(anchor, -2)
+    running = _running_start(anchor)
 
     def intake(months: int) -> dict[str, Any]:
         """An intake starting `months` after the running one's, for ten months."""
@@ -282,6 +331,11 @@ def cohort_plans(anchor: datetime.date) -> list[CohortPlan]:
     ]
 
 
+def _running_start(anchor: datetime.date) -> datetime.date:
+    """The running intake's first day: it started two months before the demo was made."""
+    return _month_start(anchor, -2)
+
+
 def _month_start(day: datetime.date, months: int) -> datetime.date:
     """The first day of the month `months` after (or before) `day`'s."""
     index = day.year * 12 + day.month - 1 + months
@@ -291,12 +345,13 @@ def _month_start(day: datetime.date, months: int) -> datetime.date:
 @dataclass
 class Demo:
     """What the demo is made of: the command prints its credentials; what is added to the
-    demo later builds on its people, sponsor and cohorts (by state)."""
+    demo later builds on its people, sponsor, catalogue and cohorts (by state)."""
 
     institution: Institution
     super_admin: User
     staff: dict[str, User]
     sponsor: Sponsor
+    catalogue: "Catalogue"
     cohorts: dict[str, Cohort] = field(default_factory=dict)
 
     def credentials(self) -> list[tuple[str, str]]:
@@ -322,14 +377,23 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
         _profile_filled(institution, admin)
         staff = {person.role: _staff_member(person, admin, passwords) for person in STAFF}
         sponsor = _sponsor(admin, staff[SystemRole.SPONSOR_CONTACT])
-        demo = Demo(institution, admin, staff, sponsor)
-        for plan in cohort_plans(timezone.localdate(institution.created_at)):
+        anchor = timezone.localdate(institution.created_at)
+        catalogue = _catalogue(admin, head=staff[SystemRole.ADMIN], anchor=anchor)
+        demo = Demo(institution, admin, staff, sponsor, catalogue)
+        delivery = Delivery(
+            catalogue=catalogue,
+            admin=admin,
+            trainer=_trainer(admin, staff[SystemRole.TRAINER], anchor=anchor),
+            moderator=staff[SystemRole.MODERATOR],
+        )
+        for plan in cohort_plans(anchor):
             demo.cohorts[plan.state] = _cohort_run(
                 plan,
                 admin=admin,
                 verifier=staff[SystemRole.VERIFIER],
                 sponsor=sponsor,
                 passwords=passwords,
+                delivery=delivery,
             )
         # The programme's admin looks after the running intake with the super admin: it comes
         # first on their start page, and they hear of its declines.
@@ -412,12 +476,21 @@ CLOSED = (CohortState.COMPLETED, CohortState.CANCELLED)
 
 
 def _cohort_run(
-    plan: CohortPlan, *, admin: User, verifier: User, sponsor: Sponsor, passwords: Passwords
+    plan: CohortPlan,
+    *,
+    admin: User,
+    verifier: User,
+    sponsor: Sponsor,
+    passwords: Passwords,
+    delivery: "Delivery",
 ) -> Cohort:
     """Take the cohort of `plan` as far as the plan says, from wherever it is."""
-    cohort = Cohort.objects.filter(name=plan.name).first() or _cohort_create(plan, admin)
+    programme = delivery.catalogue.programme
+    cohort = Cohort.objects.filter(name=plan.name).first() or _cohort_create(plan, admin, programme)
     if cohort.state in CLOSED:
         return cohort
+    if cohort.programme_id is None and programme_settable(cohort):  # made before programmes
+        cohort = cohort_update(cohort=cohort, actor=admin, changes={"programme": programme})
     if cohort.sponsor_id != sponsor.pk:
         cohort = cohort_sponsor_set(cohort=cohort, sponsor=sponsor, actor=admin)
     if plan.state == CohortState.CANCELLED:
@@ -443,15 +516,19 @@ def _cohort_run(
     if plan.sponsor_signs:
         sponsor_signs(cohort, admin)
         learner_agreements_signed_by_sponsor_and_institution(cohort, admin)
+    if plan.state == CohortState.ACTIVE:
+        running_delivery(cohort, delivery)
     if plan.state == CohortState.COMPLETED:
+        completed_delivery(cohort, plan, delivery)
         cohort = cohort_complete(cohort=cohort, actor=admin)
     return cohort
 
 
-def _cohort_create(plan: CohortPlan, admin: User) -> Cohort:
+def _cohort_create(plan: CohortPlan, admin: User, programme: Programme) -> Cohort:
     return cohort_create(
         actor=admin,
         name=plan.name,
+        programme=programme,
         program_type="learnership",
         student_count=plan.expected,
         start_date=plan.start,
@@ -475,6 +552,331 @@ def _popia_consent(admin: User) -> AgreementTemplate:
 def _reviewer_granted(cohort: Cohort, verifier: User, admin: User) -> None:
     if not CohortUserObjectPermission.objects.filter(user=verifier, content_object=cohort).exists():
         cohort_reviewer_set(cohort=cohort, actor=admin, reviewer=verifier, allowed=True)
+
+
+# --- The programme: what it teaches ---------------------------------------------------------
+
+FACULTY = {
+    "name": "Faculty of Information Technology",
+    "code": "IT",
+    "description": "Occupational programmes in software, data and IT support.",
+}
+DEPARTMENT = {
+    "name": "Data and Analytics",
+    "code": "DATA",
+    "description": "Learnerships and skills programmes in data analysis.",
+}
+SCALE = "Learnership scale"
+SCALE_BANDS = [
+    Band(Decimal("75"), "A", Decimal("4.00")),
+    Band(Decimal("65"), "B", Decimal("3.00")),
+    Band(Decimal("50"), "C", Decimal("2.00")),
+    Band(Decimal("0"), "NYC", Decimal("0.00")),
+]
+PROGRAMME_FIELDS: dict[str, Any] = {
+    "code": "DA-LP5",
+    "name": PROGRAMME,
+    "description": "A twelve-month learnership: spreadsheets, databases and SQL, and "
+    "dashboards, with workplace practice at the sponsor.",
+    "duration_years": Decimal("1.0"),
+    "total_credits": 120,
+    "degree_type": QualificationType.LEARNERSHIP,
+    "nqf_level": 5,
+    "saqa_qualification_id": "118708",
+}
+
+
+@dataclass(frozen=True)
+class CoursePlan:
+    code: str
+    name: str
+    credits: int
+    hours_per_week: int
+    core: bool
+    requires: str = ""  # the code of the course that must be completed first
+
+
+COURSES = (
+    CoursePlan("DA101", "Data foundations and spreadsheets", 50, 6, core=True),
+    CoursePlan("DA102", "Databases and SQL", 50, 6, core=True),
+    CoursePlan("DA201", "Dashboards and data storytelling", 20, 3, core=False, requires="DA101"),
+)
+CLOSURE = "Staff development week"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The programme the demo cohorts study, its courses by code, and the academic sessions of
+    the running intake's year (current) and of last year's."""
+
+    programme: Programme
+    courses: dict[str, Course]
+    current_session: AcademicSession
+    last_session: AcademicSession
+
+
+def _catalogue(admin: User, *, head: User, anchor: datetime.date) -> Catalogue:
+    """The faculty and department (headed by the programmes' admin), the grading scale, the
+    programme and its courses, the academic years with their sessions, and a closure."""
+    faculty = Faculty.objects.filter(code=FACULTY["code"]).first() or faculty_create(
+        actor=admin, fields=FACULTY
+    )
+    department = Department.objects.filter(
+        faculty=faculty, code=DEPARTMENT["code"]
+    ).first() or department_create(
+        actor=admin, fields={**DEPARTMENT, "faculty": faculty, "head_of_department": head}
+    )
+    scale = GradingScale.objects.filter(name=SCALE).first() or grading_scale_create(
+        actor=admin, name=SCALE, pass_mark=Decimal("50"), bands=SCALE_BANDS
+    )
+    programme = Programme.objects.filter(code=PROGRAMME_FIELDS["code"]).first() or (
+        programme_create(
+            actor=admin,
+            fields={**PROGRAMME_FIELDS, "department": department, "grading_scale": scale},
+        )
+    )
+    courses = {}
+    for plan in COURSES:
+        courses[plan.code] = Course.objects.filter(
+            programme=programme, code=plan.code
+        ).first() or course_create(
+            actor=admin,
+            fields={
+                "programme": programme,
+                "code": plan.code,
+                "name": plan.name,
+                "credits": plan.credits,
+                "hours_per_week": plan.hours_per_week,
+                "is_core": plan.core,
+            },
+        )
+        if plan.requires:
+            required = courses[plan.requires]
+            if not CoursePrerequisite.objects.filter(
+                course=courses[plan.code], prerequisite_course=required
+            ).exists():
+                course_prerequisite_add(
+                    course=courses[plan.code], prerequisite=required, actor=admin
+                )
+    running = _running_start(anchor)
+    current = _academic_session(admin, starts_on=running, current=True)
+    last = _academic_session(admin, starts_on=_month_start(running, -12), current=False)
+    if not Closure.objects.filter(name=CLOSURE).exists():
+        # A week the running intake's schedule skips, three months in.
+        starts_on = _month_start(running, 3)
+        starts_on += datetime.timedelta(days=-starts_on.weekday() % 7)  # its first Monday
+        closure_create(
+            actor=admin,
+            fields={
+                "name": CLOSURE,
+                "starts_on": starts_on,
+                "ends_on": starts_on + datetime.timedelta(days=4),
+            },
+        )
+    return Catalogue(programme, courses, current_session=current, last_session=last)
+
+
+def _academic_session(admin: User, *, starts_on: datetime.date, current: bool) -> AcademicSession:
+    """The academic year of an intake (twelve months from its start) and its one session."""
+    ends_on = _month_start(starts_on, 12) - datetime.timedelta(days=1)
+    name = f"{starts_on:%Y}" if starts_on.year == ends_on.year else f"{starts_on:%Y}–{ends_on:%y}"
+    year = AcademicYear.objects.filter(name=name).first() or academic_year_create(
+        actor=admin, fields={"name": name, "starts_on": starts_on, "ends_on": ends_on}
+    )
+    code = f"INT-{starts_on:%Y-%m}"
+    return AcademicSession.objects.filter(code=code).first() or academic_session_create(
+        actor=admin,
+        fields={
+            "academic_year": year,
+            "name": f"{starts_on:%B %Y} intake",
+            "code": code,
+            "start_date": starts_on,
+            "end_date": ends_on,
+            "is_current": current,
+        },
+    )
+
+
+# --- The programme: how it is delivered ----------------------------------------------------
+
+VENUE = "Training room 1, Braamfontein campus"
+MORNING = (datetime.time(9), datetime.time(12))
+TUESDAY, WEDNESDAY, THURSDAY = 1, 2, 3
+FORMATIVE, SUMMATIVE = "Formative assessment", "Summative assessment"
+# The running intake's first registers: everyone present but for these (e-mail: mark).
+REGISTERS: tuple[dict[str, Mark], ...] = (
+    {},
+    {f"kagiso@{DOMAIN}": Mark(AttendanceStatus.ABSENT)},
+    {
+        f"bongani@{DOMAIN}": Mark(
+            AttendanceStatus.EXCUSED, "Clinic appointment; the clinic's letter was handed in."
+        )
+    },
+)
+# Last year's results (formative, summative) by course and learner. Zanele did not pass the
+# databases course (she is back in this year's intake); Precious took the elective as well.
+RESULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "DA101": {
+        f"zanele@{DOMAIN}": ("72", "68"),
+        f"sibusiso@{DOMAIN}": ("81", "77"),
+        f"precious@{DOMAIN}": ("64", "70"),
+    },
+    "DA102": {
+        f"zanele@{DOMAIN}": ("55", "41"),
+        f"sibusiso@{DOMAIN}": ("74", "79"),
+        f"precious@{DOMAIN}": ("66", "71"),
+    },
+    "DA201": {f"precious@{DOMAIN}": ("78", "83")},
+}
+# When last year's runs met: weekday, and the month of the intake their four weeks began.
+LAST_YEAR_SCHEDULE = {"DA101": (TUESDAY, 0), "DA102": (WEDNESDAY, 0), "DA201": (THURSDAY, 6)}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Who delivers the programme: the admin who sets it up, the trainer and the moderator."""
+
+    catalogue: Catalogue
+    admin: User
+    trainer: Trainer
+    moderator: User
+
+
+def _trainer(admin: User, user: User, *, anchor: datetime.date) -> Trainer:
+    """The trainer's record (accreditation and all) for the demo trainer's account."""
+    trainer = Trainer.objects.filter(user=user).first()
+    return trainer or trainer_create(
+        actor=admin,
+        email=user.email,
+        details=TrainerDetails(
+            name=user.full_name,
+            phone_number="+27 82 555 0177",
+            credentials="ETDP SETA registered facilitator and assessor; BCom Informatics.",
+            accreditation_number="ETDP-ASR-0412-2019",
+            accreditation_expires_on=_month_start(anchor, 26) - datetime.timedelta(days=1),
+        ),
+    )
+
+
+def running_delivery(cohort: Cohort, delivery: Delivery) -> None:
+    """The running intake's runs (the trainer's, the first one given to the moderator), its
+    first course's weekly schedule with its first three registers taken and signed off, and
+    the returning learner in the elective her last year's course opened."""
+    runs = _runs(cohort, delivery, delivery.catalogue.current_session)
+    first = runs["DA101"]
+    sessions = _scheduled(first, delivery, [TUESDAY, THURSDAY], first.start_date, first.end_date)
+    past = [session for session in sessions if session.session_date < timezone.localdate()]
+    for session, exceptions in zip(past, REGISTERS, strict=False):
+        _register_taken(session, delivery, exceptions)
+    if first.moderator_id is None:
+        run_moderator_assign(run=first, actor=delivery.admin, moderator=delivery.moderator)
+    elective = runs["DA201"]
+    returning = CohortEnrollment.objects.filter(
+        cohort=cohort, user__email=f"zanele@{DOMAIN}"
+    ).first()
+    if (
+        returning is not None
+        and not CourseEnrollment.objects.filter(enrollment=returning, course_run=elective).exists()
+        and not prerequisites_missing(course=elective.course, learners=[returning])
+    ):
+        run_learners_enrol(actor=delivery.admin, run=elective, learners=[returning])
+
+
+def completed_delivery(cohort: Cohort, plan: CohortPlan, delivery: Delivery) -> None:
+    """Last year's intake, delivered: each run's four weeks of sessions with their registers,
+    results recorded by the trainer and moderated; the elective taken by one learner once its
+    prerequisite was completed; every learner's outcome recorded and their certificate (or
+    statement of results) issued."""
+    runs = _runs(cohort, delivery, delivery.catalogue.last_session)
+    for code in ("DA101", "DA102"):
+        _run_finished(runs[code], plan, delivery)
+    elective = runs["DA201"]
+    taking = list(
+        CohortEnrollment.objects.filter(cohort=cohort, user__email__in=RESULTS["DA201"]).exclude(
+            course_enrollments__course_run=elective
+        )
+    )
+    if taking:
+        run_learners_enrol(actor=delivery.admin, run=elective, learners=taking)
+    _run_finished(elective, plan, delivery)
+    cohort_outcomes_record(cohort=cohort, actor=delivery.admin, completion_date=plan.end)
+    for enrollment in certificates_due(cohort):
+        certificate_issue(enrollment=enrollment, actor=delivery.admin)
+
+
+def _runs(cohort: Cohort, delivery: Delivery, session: AcademicSession) -> dict[str, CourseRun]:
+    """The cohort's runs by course code, created (with the learners' course enrolments) by the
+    admin unless they were."""
+    runs = CourseRun.objects.filter(cohort=cohort).exclude(status=CourseRunStatus.CANCELLED)
+    if not runs.exists():
+        cohort_runs_create(
+            actor=delivery.admin,
+            cohort=cohort,
+            trainer=delivery.trainer,
+            academic_session=session,
+            delivery_mode=DeliveryMode.CLASSROOM,
+            venue=VENUE,
+        )
+    return {run.course.code: run for run in runs.select_related("course", "cohort")}
+
+
+def _scheduled(
+    run: CourseRun,
+    delivery: Delivery,
+    weekdays: list[int],
+    first: datetime.date,
+    last: datetime.date,
+) -> list[Session]:
+    """The run's sessions, the admin's weekly schedule (mornings, skipping holidays and
+    closures) unless it has some."""
+    if not run.sessions.exists():
+        sessions_schedule_weekly(
+            actor=delivery.admin,
+            run=run,
+            weekdays=weekdays,
+            first=first,
+            last=last,
+            start_time=MORNING[0],
+            end_time=MORNING[1],
+        )
+    return list(run.sessions.filter(status=SessionStatus.SCHEDULED).order_by("session_date"))
+
+
+def _register_taken(session: Session, delivery: Delivery, exceptions: dict[str, Mark]) -> None:
+    """The trainer marks the exceptions, everyone else present in one tap, and signs off."""
+    if session.is_signed_off:
+        return
+    trainer = delivery.trainer.user
+    enrolments = dict(
+        CourseEnrollment.objects.filter(
+            course_run=session.course_run, enrollment__user__email__in=exceptions
+        ).values_list("enrollment__user__email", "pk")
+    )
+    marks = {enrolments[email]: mark for email, mark in exceptions.items() if email in enrolments}
+    register_save(session=session, actor=trainer, marks=marks, rest_present=True)
+    register_sign_off(session=session, actor=trainer)
+
+
+def _run_finished(run: CourseRun, plan: CohortPlan, delivery: Delivery) -> None:
+    """A run of last year: four weeks of sessions, every register taken, the trainer's results
+    in the gradebook, signed off by the moderator."""
+    weekday, month = LAST_YEAR_SCHEDULE[run.course.code]
+    first = _month_start(plan.start, month)
+    for session in _scheduled(run, delivery, [weekday], first, first + datetime.timedelta(27)):
+        _register_taken(session, delivery, {})
+    if run.moderated_at is not None:
+        return
+    enrolments = dict(
+        CourseEnrollment.objects.filter(course_run=run).values_list("enrollment__user__email", "pk")
+    )
+    cells = {}
+    for email, (formative, summative) in RESULTS[run.course.code].items():
+        cells[enrolments[email], FORMATIVE] = formative
+        cells[enrolments[email], SUMMATIVE] = summative
+    gradebook_save(run=run, actor=delivery.trainer.user, cells=cells)
+    if run.moderator_id is None:
+        run = run_moderator_assign(run=run, actor=delivery.admin, moderator=delivery.moderator)
+    run_results_sign_off(run=run, actor=delivery.moderator)
 
 
 # --- Students -------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ ROLES = [
     RoleStart("Verifier", "Welcome, Vusi Mahlangu", _review_queue),
     RoleStart("Auditor", "Welcome, Anele Mthembu", _audit_trail),
     RoleStart("Trainer", "Welcome, Pieter van Wyk", None),
+    RoleStart("Moderator", "Welcome, Nomsa Dube", None),
     RoleStart("Sponsor contact", "Welcome, Sipho Dlamini", None),
     RoleStart("Student", re.compile(r"^Data Analytics, .* intake$"), _portal),
 ]

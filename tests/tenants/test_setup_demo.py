@@ -1,6 +1,7 @@
 """`manage.py setup_demo`: the demo institution shows the product (cohorts in every state,
-students at every step, a person for each role who signs in with the printed password), sends
-no invitation to anyone who has a password, and a second run changes nothing."""
+students at every step, a person for each role who signs in with the printed password, the
+programme's catalogue and its delivery), sends no invitation to anyone who has a password, and a
+second run changes nothing."""
 
 import io
 import re
@@ -11,15 +12,39 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from academics.calendar import working_calendar
+from academics.models import (
+    AcademicSession,
+    AcademicYear,
+    Closure,
+    Department,
+    Faculty,
+    GradingScale,
+    Programme,
+)
 from accounts.models import Invitation, SystemRole, User
 from audit.models import AuditEvent
 from cohorts.models import Cohort, CohortState
+from delivery.models import (
+    Assessment,
+    AttendanceRecord,
+    AttendanceStatus,
+    Certificate,
+    CertificateKind,
+    CourseEnrollment,
+    CourseEnrollmentStatus,
+    CourseRun,
+    Session,
+    Trainer,
+)
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
     EnrollmentState,
+    ProgrammeOutcome,
     StudentDocument,
     VerificationState,
 )
@@ -77,6 +102,9 @@ def test_the_demo_shows_every_state_and_every_role_and_invites_nobody_signed_up(
 
     _cohorts_check()
     _people_check(output, client_for)
+    _catalogue_check()
+    _running_delivery_check()
+    _completed_delivery_check()
 
 
 def _cohorts_check() -> None:
@@ -176,6 +204,7 @@ def _people_check(output: str, client_for) -> None:
             "Verifier": SystemRole.VERIFIER,
             "Auditor": SystemRole.AUDITOR,
             "Trainer": SystemRole.TRAINER,
+            "Moderator": SystemRole.MODERATOR,
             "Sponsor contact": SystemRole.SPONSOR_CONTACT,
             "Student": SystemRole.STUDENT,
         }
@@ -215,10 +244,156 @@ def _people_check(output: str, client_for) -> None:
                 assert invitation.used_at is not None, invitation.user.email
 
 
+def _catalogue_check() -> None:
+    """What the programme teaches: its faculty and department, its NQF level and SAQA ID, its
+    grading scale, two core courses and an elective that needs one of them, this year and last
+    (this year's session current) and a closure."""
+    with tenant_context(_demo()):
+        department = Department.objects.select_related("faculty", "head_of_department").get()
+        assert department.faculty == Faculty.objects.get()
+        assert department.head_of_department.email == "programmes@demo.example"
+        programme = Programme.objects.select_related("grading_scale").get()
+        assert programme.department == department
+        assert (programme.nqf_level, programme.saqa_qualification_id) == (5, "118708")
+        scale = GradingScale.objects.get()
+        assert programme.grading_scale == scale
+        assert scale.is_default
+        assert scale.bands.count() == 4
+        courses = {course.code: course for course in programme.courses.all()}
+        assert {code: course.is_core for code, course in courses.items()} == {
+            "DA101": True,
+            "DA102": True,
+            "DA201": False,
+        }
+        assert list(courses["DA201"].prerequisites.all()) == [courses["DA101"]]
+        assert not courses["DA101"].prerequisites.exists()
+        assert AcademicYear.objects.count() == 2
+        current = AcademicSession.objects.get(is_current=True)
+        running = Cohort.objects.get(state=CohortState.ACTIVE)
+        assert current.start_date == running.start_date <= current.end_date
+        assert AcademicSession.objects.count() == 2
+        assert Closure.objects.count() == 1
+        assert set(Cohort.objects.values_list("programme", flat=True)) == {programme.pk}
+
+
+def _running_delivery_check() -> None:
+    """The running intake: its three runs taught by the demo trainer, its first course's weekly
+    schedule (no session on a holiday or a closure), three registers signed off by the trainer
+    with one absence and one excused absence, its moderator given, and the returning learner
+    in the elective her last year's course opened."""
+    with tenant_context(_demo()):
+        trainer = Trainer.objects.select_related("user").get()
+        assert trainer.user.email == "trainer@demo.example"
+        assert trainer.accreditation_number
+        assert trainer.accreditation_expires_on
+        moderator = User.objects.get(email="moderator@demo.example")
+        running = Cohort.objects.get(state=CohortState.ACTIVE)
+        runs = {run.course_ref: run for run in CourseRun.objects.filter(cohort=running)}
+        assert sorted(runs) == ["DA101", "DA102", "DA201"]
+        assert {run.trainer for run in runs.values()} == {trainer}
+        first = runs["DA101"]
+        assert first.moderator == moderator
+        assert first.moderated_at is None
+        sessions = list(Session.objects.filter(course_run=first))
+        assert len(sessions) > 60
+        assert {session.session_date.weekday() for session in sessions} == {1, 3}
+        calendar = working_calendar()
+        assert all(calendar.is_working_day(session.session_date) for session in sessions)
+        closure = Closure.objects.get()
+        assert not [s for s in sessions if closure.starts_on <= s.session_date <= closure.ends_on]
+        signed = [session for session in sessions if session.is_signed_off]
+        assert len(signed) == 3
+        assert {session.register_signed_off_by for session in signed} == {trainer.user}
+        records = AttendanceRecord.objects.filter(session__in=signed).select_related(
+            "enrolment__enrollment__user"
+        )
+        assert records.count() == 3 * running.enrollments.count()
+        exceptions = {
+            (r.enrolment.enrollment.user.email, r.status)
+            for r in records
+            if r.status != AttendanceStatus.PRESENT
+        }
+        assert exceptions == {
+            ("kagiso@demo.example", AttendanceStatus.ABSENT),
+            ("bongani@demo.example", AttendanceStatus.EXCUSED),
+        }
+        assert records.get(status=AttendanceStatus.EXCUSED).reason
+        assert not Session.objects.filter(
+            course_run__cohort=running,
+            session_date__gt=timezone.localdate(),
+            attendance__isnull=False,
+        ).exists()
+        [returning] = CourseEnrollment.objects.filter(course_run=runs["DA201"])
+        assert returning.enrollment.user.email == "zanele@demo.example"
+        assert AuditEvent.objects.filter(action="sessions.scheduled").count() == 4
+
+
+def _completed_delivery_check() -> None:
+    """Last year's intake: every run's registers signed off and its results moderated by the
+    moderator (recorded by the trainer); two learners completed the programme and hold a
+    certificate, the third, not yet competent, a statement of results; sealed PDFs stored."""
+    with tenant_context(_demo()):
+        completed = Cohort.objects.get(state=CohortState.COMPLETED)
+        trainer = Trainer.objects.get()
+        moderator = User.objects.get(email="moderator@demo.example")
+        runs = list(CourseRun.objects.filter(cohort=completed))
+        assert len(runs) == 3
+        for run in runs:
+            assert run.moderated_by == moderator
+            sessions = Session.objects.filter(course_run=run)
+            assert sessions.exists()
+            assert not sessions.filter(register_signed_off_at__isnull=True).exists()
+        assessors = set(
+            Assessment.objects.filter(enrolment__course_run__in=runs).values_list(
+                "assessor", flat=True
+            )
+        )
+        assert assessors == {trainer.user_id}
+        grades = {
+            (e.enrollment.user.email, e.course.code): (e.status, e.grade)
+            for e in CourseEnrollment.objects.filter(enrollment__cohort=completed).select_related(
+                "enrollment__user", "course"
+            )
+        }
+        assert grades[("sibusiso@demo.example", "DA101")] == (
+            CourseEnrollmentStatus.COMPLETED,
+            "A",
+        )
+        assert grades[("zanele@demo.example", "DA102")][0] == CourseEnrollmentStatus.ENROLLED
+        assert grades[("precious@demo.example", "DA201")][0] == CourseEnrollmentStatus.COMPLETED
+        assert len(grades) == 7
+        outcomes = {
+            e.user.email: (e.programme_outcome, e.completion_date)
+            for e in completed.enrollments.select_related("user")
+        }
+        assert outcomes == {
+            "sibusiso@demo.example": (ProgrammeOutcome.COMPLETED, completed.end_date),
+            "precious@demo.example": (ProgrammeOutcome.COMPLETED, completed.end_date),
+            "zanele@demo.example": (ProgrammeOutcome.NOT_YET_COMPETENT, completed.end_date),
+        }
+        kinds = {
+            c.enrollment.user.email: c.kind
+            for c in Certificate.objects.select_related("enrollment__user")
+        }
+        assert kinds == {
+            "sibusiso@demo.example": CertificateKind.CERTIFICATE,
+            "precious@demo.example": CertificateKind.CERTIFICATE,
+            "zanele@demo.example": CertificateKind.STATEMENT_OF_RESULTS,
+        }
+        for certificate in Certificate.objects.all():
+            assert certificate.revoked_at is None
+            with certificate.pdf.open("rb") as stored:
+                assert sha256_hex(stored.read()) == certificate.sha256
+        precious = Certificate.objects.get(enrollment__user__email="precious@demo.example")
+        assert [c["code"] for c in precious.contents["courses"]] == ["DA101", "DA102", "DA201"]
+        assert precious.contents["credits_achieved"] == 120
+
+
 def _counts() -> dict[str, int]:
     """Rows of every model in the demo institution's schema, and its public rows."""
     tenant_labels = {"accounts", "audit", "notifications", "signing", "cohorts", "enrolments"}
     tenant_labels |= {"verification", "integrations", "sponsors", "guardian", "auth"}
+    tenant_labels |= {"academics", "delivery"}
     with tenant_context(_demo()):
         counts = {
             model._meta.label: model.objects.count()
@@ -237,5 +412,7 @@ def test_a_second_run_adds_nothing_and_prints_the_same_credentials(setup_demo):
     second = setup_demo()
 
     assert before["cohorts.Cohort"] == 4
+    assert before["delivery.Certificate"] == 3
+    assert before["delivery.AttendanceRecord"] > 0
     assert _counts() == before
     assert CREDENTIAL.findall(second) == CREDENTIAL.findall(first)

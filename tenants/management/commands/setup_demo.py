@@ -17,8 +17,9 @@ DEMO_OPERATOR = "operator@cohortly.example"
 class Command(BaseCommand):
     help = (
         "Development only: a demo institution with a sponsor, cohorts in every state, students "
-        "at every step and a person for each role (config.demo), and a platform operator. Run "
-        "it again to finish an interrupted run; it adds nothing twice."
+        "at every step, a person for each role and the programme's delivery (runs, sessions, "
+        "registers, results, certificates) (config.demo), and a platform operator. Run it again "
+        "to finish an interrupted run; it adds nothing twice."
     )
 
     def handle(self, *args, **options) -> None:
