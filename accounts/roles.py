@@ -59,6 +59,10 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "academics.manage_catalogue",
                 "delivery.manage_delivery",
                 "delivery.issue_certificates",
+                # So that admins may give the trainer and moderator roles (accounts.permissions.
+                # may_grant); who teaches or moderates a run is still said per run.
+                "delivery.teach",
+                "delivery.moderate_results",
             }
         ),
     ),

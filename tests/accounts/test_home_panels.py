@@ -168,9 +168,9 @@ def test_an_auditor_sees_the_latest_events_with_a_link_to_the_trail(admin, clien
     assert 'data-panel="review"' not in page
 
 
-def test_a_trainer_is_told_nothing_is_waiting(client_of):
-    trainer = UserFactory(roles=[SystemRole.TRAINER], full_name="Pieter Trainer")
-    page = _home(client_of(trainer))
+def test_a_sponsor_contact_is_told_nothing_is_waiting(client_of):
+    contact = UserFactory(roles=[SystemRole.SPONSOR_CONTACT], full_name="Pieter Sponsor")
+    page = _home(client_of(contact))
     assert "Nothing is waiting for you" in page
     assert 'data-panel="nothing-waiting"' in page
     assert 'data-panel="cohorts"' not in page

@@ -35,6 +35,12 @@ ACCESS_BEFORE = {
     "learners.view_national_id": ADMINS,
     "learners.manage_learners": ADMINS,
     "learners.merge_learners": ADMINS,
+    # Delivery came after too: admins set it up; trainers teach, moderators moderate.
+    "academics.manage_catalogue": ADMINS,
+    "delivery.manage_delivery": ADMINS,
+    "delivery.issue_certificates": ADMINS,
+    "delivery.teach": ADMINS | {"trainer"},
+    "delivery.moderate_results": ADMINS,
 }
 PEOPLE = [
     ["super_admin"],

@@ -63,7 +63,7 @@ def test_a_super_admin_creates_a_custom_role_and_a_person_given_it_may_do_what_i
     created = AuditEvent.objects.get(action="role.created")
     assert created.new_values == {"name": "Document clerk", "permissions": [REVIEW]}
     changed = AuditEvent.objects.get(action="user.roles_changed", entity_id=str(person.pk))
-    assert changed.new_values == {"roles": ["Document clerk", "Trainer"]}
+    assert changed.new_values == {"roles": ["Document clerk", "Student"]}
 
 
 def test_taking_a_permission_from_a_role_takes_it_from_everyone_who_holds_it(
