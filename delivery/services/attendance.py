@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from audit.services import CHANGED, audit_record
-from delivery.access import manage_check, teach_check
+from delivery.access import manage_check, register_check
 from delivery.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -115,7 +115,7 @@ def register_save(
     """Save the trainer's marks (by course enrolment id) on a register not yet signed off;
     with `rest_present`, every learner still unmarked after them is marked present (the one
     tap). Only what changed is written, in one statement. Returns how many records changed."""
-    teach_check(actor=actor, run=session.course_run, action="attendance.register_save")
+    register_check(actor=actor, session=session, action="attendance.register_save")
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
@@ -170,7 +170,7 @@ def register_save(
 def register_sign_off(*, session: Session, actor: User | None) -> Session:
     """Sign the register off once every learner on it is marked: from now on a change needs a
     reason and keeps the earlier value (register_correct)."""
-    teach_check(actor=actor, run=session.course_run, action="attendance.register_sign_off")
+    register_check(actor=actor, session=session, action="attendance.register_sign_off")
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
@@ -211,7 +211,7 @@ def register_correct(
     """Correct a signed-off register: each record that changes keeps its earlier status and
     reason in its history (AttendanceChange) with `change_reason`, and is audited. Nothing is
     written without a reason. Returns how many records changed."""
-    teach_check(actor=actor, run=session.course_run, action="attendance.register_correct")
+    register_check(actor=actor, session=session, action="attendance.register_correct")
     change_reason = change_reason.strip()
     with transaction.atomic(durable=True):
         session = _locked(session)
