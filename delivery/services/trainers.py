@@ -11,7 +11,8 @@ from accounts.models import SystemRole, User, normalise_email
 from accounts.services import system_role_give, user_invite_in_transaction
 from audit.services import audit_record
 from delivery.access import manage_check
-from delivery.models import Trainer
+from delivery.models import CalendarFeedOwner, Trainer
+from delivery.services.feeds import calendar_feed_end_in_transaction
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def trainer_create(*, actor: User | None, email: str, details: TrainerDetails) -
 
 
 def trainer_update(*, actor: User | None, trainer: Trainer, details: TrainerDetails) -> Trainer:
-    """Change what is on file about a trainer (their account stays as it is)."""
+    """Change what is on file about a trainer (their account stays as it is). A trainer made
+    inactive loses their calendar feed: it would go on showing sessions they no longer teach."""
     manage_check(actor=actor, action="delivery.trainer_update")
     with transaction.atomic(durable=True):
         trainer = Trainer.objects.select_for_update().get(pk=trainer.pk)
@@ -74,4 +76,8 @@ def trainer_update(*, actor: User | None, trainer: Trainer, details: TrainerDeta
             old_values={name: old[name] for name in changed},
             new_values={name: new[name] for name in changed},
         )
+        if not trainer.active_status:
+            calendar_feed_end_in_transaction(
+                actor=actor, user=trainer.user, owner=CalendarFeedOwner.TRAINER
+            )
         return trainer

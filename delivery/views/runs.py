@@ -24,7 +24,7 @@ from delivery.forms.runs import (
     SessionForm,
     WeeklyScheduleForm,
 )
-from delivery.models import CourseRun, CourseRunStatus
+from delivery.models import CalendarFeedOwner, CourseRun, CourseRunStatus
 from delivery.selectors.runs import (
     cohort_runs,
     run_candidates,
@@ -42,6 +42,7 @@ from delivery.selectors.sessions import (
     sessions_on_home,
     upcoming,
 )
+from delivery.services.feeds import feed_owner_allowed
 from delivery.services.runs import cohort_runs_create, run_learners_enrol, run_update
 
 
@@ -203,6 +204,6 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
             "runs": runs_on_home(request.user),
             "sessions": upcoming(sessions_on_home(request.user), limit=15),
             "feed": live_feeds(request.user).get("trainer"),
-            "is_trainer": hasattr(request.user, "trainer"),
+            "is_trainer": feed_owner_allowed(request.user, CalendarFeedOwner.TRAINER),
         },
     )
