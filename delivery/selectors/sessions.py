@@ -45,8 +45,9 @@ def cohort_sessions(cohort: Cohort) -> QuerySet[Session]:
     return _sessions().filter(course_run__cohort=cohort)
 
 
-def trainer_sessions(trainer: Trainer) -> QuerySet[Session]:
-    return _sessions().filter(trainer=trainer)
+def trainer_sessions(trainer: Trainer, *, user: User) -> QuerySet[Session]:
+    """`trainer`'s sessions in the runs `user` may open."""
+    return _sessions().filter(trainer=trainer, course_run__in=runs_for(user))
 
 
 def _learner_runs(user: User) -> QuerySet[CourseEnrollment]:

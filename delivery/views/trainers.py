@@ -27,7 +27,9 @@ def trainers(request: AuthenticatedRequest) -> HttpResponse:
         "delivery/trainers/trainer_list.html",
         {
             "filters": filters,
-            "page": list_page(request, trainer_list(**filters.selector_filters())),
+            "page": list_page(
+                request, trainer_list(user=request.user, **filters.selector_filters())
+            ),
         },
     )
 
@@ -40,8 +42,11 @@ def trainer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "delivery/trainers/trainer_detail.html",
         {
             "trainer": trainer,
-            "runs": trainer_runs(trainer),
-            "month": month_of(trainer_sessions(trainer), month_start(request.GET.get("month"))),
+            "runs": trainer_runs(trainer, user=request.user),
+            "month": month_of(
+                trainer_sessions(trainer, user=request.user),
+                month_start(request.GET.get("month")),
+            ),
         },
     )
 

@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import SystemRole
+from accounts.services import role_create
+from cohorts.services import cohort_reviewer_set
 from delivery.models import CourseRun, Session, Trainer
 from tests.delivery.runs_support import MONDAY, cohort_of, enrol, programme_with_courses
 from tests.factories import (
@@ -146,3 +148,33 @@ def test_a_feed_address_is_shown_once_from_the_schedule_page(admin, client_of, r
     assert "It is shown only now" in response.content.decode()
     assert "New address" in client.get(reverse("delivery:my_schedule")).content.decode()
     assert client.post(reverse("delivery:feed_issue", args=["nobody"])).status_code == 404
+
+
+def test_a_trainers_page_shows_only_the_runs_and_sessions_of_the_cohorts_one_reaches(
+    client_of, admin, super_admin, run
+):
+    coordinator = role_create(
+        actor=super_admin,
+        name="Delivery coordinator",
+        description="Sets up delivery in the cohorts they are given.",
+        permission_codes=["delivery.manage_delivery"],
+    )
+    limited = UserFactory(roles=[SystemRole.VERIFIER, coordinator])
+    cohort_reviewer_set(cohort=run.cohort, actor=admin, reviewer=limited, allowed=True)
+    trainer = run.trainer
+    elsewhere = CourseRunFactory(
+        trainer=trainer, course__code="NU900", course__name="Ward Ethics", cohort__name="Nursing"
+    )
+    SessionFactory(course_run=run, session_date=MONDAY)
+    SessionFactory(course_run=elsewhere, session_date=MONDAY + datetime.timedelta(days=1))
+    url = reverse("delivery:trainer", args=[trainer.pk]) + "?month=2027-03"
+
+    page = client_of(limited).get(url).content.decode()
+    assert "BA101" in page
+    assert "NU900" not in page
+    assert "Nursing" not in page
+    listed = client_of(limited).get(reverse("delivery:trainers")).context["page"]
+    assert [(t.pk, t.run_count) for t in listed] == [(trainer.pk, 1)]
+    everything = client_of(admin).get(url).content.decode()
+    assert "BA101" in everything
+    assert "NU900" in everything
