@@ -106,8 +106,11 @@ def test_a_moderator_opens_only_the_run_they_moderate(client_of, run):
     assert client.get(reverse("delivery:run", args=[CourseRunFactory().pk])).status_code == 404
 
 
-def test_the_trainers_pages(admin_client):
-    response = admin_client.post(
+def test_the_trainers_pages(admin_client, super_admin_client):
+    assert "New trainer" not in admin_client.get(reverse("delivery:trainers")).content.decode()
+    assert admin_client.get(reverse("delivery:trainer_create")).status_code == 404
+    assert "New trainer" in super_admin_client.get(reverse("delivery:trainers")).content.decode()
+    response = super_admin_client.post(
         reverse("delivery:trainer_create"),
         {"name": "Thandi Trainer", "email": "thandi@example.org", "active_status": "on"},
         follow=True,
@@ -115,7 +118,7 @@ def test_the_trainers_pages(admin_client):
     assert "Thandi Trainer is a trainer now." in response.content.decode()
     trainer = Trainer.objects.get(email="thandi@example.org")
     assert "Thandi Trainer" in admin_client.get(reverse("delivery:trainers")).content.decode()
-    again = admin_client.post(
+    again = super_admin_client.post(
         reverse("delivery:trainer_create"),
         {"name": "Thandi", "email": "thandi@example.org", "active_status": "on"},
     )
