@@ -363,7 +363,10 @@ def _revoke_in_place(certificate: Certificate, actor: User, reason: str) -> Cert
         actor=actor,
         action="certificate.revoked",
         entity=certificate,
-        new_values={"verification_code": certificate.verification_code, "reason": reason},
+        new_values={
+            "verification_code": certificate.verification_code,
+            "revocation_reason": reason,
+        },
     )
     return certificate
 

@@ -389,7 +389,7 @@ def session_cancel(*, actor: User | None, session: Session, reason: str) -> Sess
             action="session.cancelled",
             entity=session,
             old_values={"status": SessionStatus.SCHEDULED},
-            new_values={"status": SessionStatus.CANCELLED, "reason": reason},
+            new_values={"status": SessionStatus.CANCELLED, "cancellation_reason": reason},
         )
         _tell(
             session,

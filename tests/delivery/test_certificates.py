@@ -267,7 +267,7 @@ def test_revoking_needs_a_reason_and_is_audited(graduate, admin):
     (event,) = _events("certificate.revoked")
     assert event.new_values == {
         "verification_code": certificate.verification_code,
-        "reason": "Issued before moderation",
+        "revocation_reason": "(changed)",
     }
     with pytest.raises(ValidationError, match="already revoked"):
         certificate_revoke(certificate=revoked, actor=admin, reason="Again")
