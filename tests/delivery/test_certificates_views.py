@@ -235,8 +235,16 @@ def test_the_verify_page_checks_a_code(graduate, admin, public_client):
 
     certificate_revoke(certificate=certificate, actor=admin, reason="Fraudulent results")
     revoked = public_client.get(url, {"code": certificate.verification_code})
-    assert "Revoked" in revoked.content.decode()
-    assert "Fraudulent results" not in revoked.content.decode()
+    page = revoked.content.decode()
+    assert "Revoked" in page
+    assert "Fraudulent results" not in page
+    # A revoked certificate shows that it is revoked, when, its kind and code; not its contents.
+    assert "Revoked on " in page
+    assert certificate.verification_code in page
+    assert "Certificate" in page
+    assert "Thandi Mokoena" not in page
+    assert "Business communication" not in page
+    assert "Credits achieved" not in page
 
 
 def test_the_verify_page_checks_a_pdf_and_refuses_a_changed_one(graduate, admin, public_client):
