@@ -15,6 +15,9 @@ from delivery.models import CourseRun, Session
 MANAGE = "delivery.manage_delivery"
 TEACH = "delivery.teach"
 MODERATE = "delivery.moderate_results"
+# Institution-wide delivery settings (the attendance threshold, the certificates' wording) are
+# for who works in every cohort, not for someone limited to some.
+ALL_COHORTS = "cohorts.access_all_cohorts"
 
 
 def _managed(user: User) -> Q:

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
+from accounts.permissions import permission_check
 from audit.services import CHANGED, audit_record
-from delivery.access import manage_check, register_check
+from delivery.access import ALL_COHORTS, manage_check, register_check
 from delivery.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -285,8 +286,10 @@ def _corrections_write(
 
 
 def attendance_threshold_set(*, institution: Institution, actor: User | None, percent: int) -> int:
-    """Set the attendance rate (percent) under which the institution's learners are flagged."""
+    """Set the attendance rate (percent) under which the institution's learners are flagged: for
+    who manages delivery in every cohort."""
     manage_check(actor=actor, action="attendance.threshold_set")
+    permission_check(actor=actor, action="attendance.threshold_set", permission=ALL_COHORTS)
     if not 1 <= percent <= 100:
         raise ValidationError("The threshold is a percentage from 1 to 100.")
     with transaction.atomic(durable=True):

@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort
+from delivery.access import ALL_COHORTS
 from delivery.certificates_pdf import DEFAULT_WORDING, certificate_pdf, wording_check, wording_fill
 from delivery.models import (
     Certificate,
@@ -68,8 +69,14 @@ def certificate_template_save(
     *, kind: str, actor: User, values: dict[str, str]
 ) -> CertificateTemplate:
     """Save the wording of `kind`'s template. The body and footer may use only the listed
-    fields ({learner}, {programme} ...); certificates already issued keep their wording."""
-    permission_check(actor=actor, action="delivery.certificate_template_save", permission=ISSUE)
+    fields ({learner}, {programme} ...); certificates already issued keep their wording. The
+    wording is the institution's: for who issues certificates in every cohort."""
+    permission_check(
+        actor=actor,
+        action="delivery.certificate_template_save",
+        permission=ISSUE,
+        allowed=actor.may(ALL_COHORTS),
+    )
     if kind not in CertificateKind.values:
         raise ValidationError("Not a kind of certificate.")
     errors: dict[str, list[ValidationError]] = {}

@@ -12,9 +12,9 @@ from django.views.decorators.cache import never_cache
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
 from cohorts.models import Cohort
-from delivery.access import MANAGE, TEACH, manage_check, may_take_register, open_check
+from delivery.access import ALL_COHORTS, MANAGE, TEACH, manage_check, may_take_register, open_check
 from delivery.forms.attendance import AttendanceThresholdForm, RegisterForm
 from delivery.models import Session, SessionStatus
 from delivery.selectors.attendance import (
@@ -175,6 +175,9 @@ def cohort_attendance_view(request: AuthenticatedRequest, pk: int) -> HttpRespon
 @permission_required(MANAGE)
 @never_cache
 def threshold(request: AuthenticatedRequest) -> HttpResponse:
+    permission_check(
+        actor=request.user, action="view:delivery.attendance_threshold", permission=ALL_COHORTS
+    )
     current = attendance_threshold(request.tenant)
     form = AttendanceThresholdForm(
         request.POST if request.method == "POST" else None, initial={"percent": current}

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
+from delivery.access import ALL_COHORTS
 from delivery.forms.certificates import (
     CertificateTemplateForm,
     ReasonForm,
@@ -59,8 +60,18 @@ def certificate_index(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
+def _templates_check(request: AuthenticatedRequest) -> None:
+    """The wording is the institution's: someone limited to some cohorts gets the 404."""
+    permission_check(
+        actor=request.user,
+        action="view:delivery.certificate_templates",
+        allowed=request.user.may(ALL_COHORTS),
+    )
+
+
 @permission_required(ISSUE)
 def certificate_templates(request: AuthenticatedRequest) -> HttpResponse:
+    _templates_check(request)
     templates = [certificate_template_for(kind) for kind in CertificateKind.values]
     return render(request, "delivery/certificates/templates.html", {"templates": templates})
 
@@ -73,6 +84,7 @@ def _kind(kind: str) -> str:
 
 @permission_required(ISSUE)
 def certificate_template_edit(request: AuthenticatedRequest, kind: str) -> HttpResponse:
+    _templates_check(request)
     template = certificate_template_for(_kind(kind))
     form = CertificateTemplateForm(
         request.POST or None,
@@ -97,6 +109,7 @@ def certificate_template_edit(request: AuthenticatedRequest, kind: str) -> HttpR
 
 @permission_required(ISSUE)
 def certificate_template_preview(request: AuthenticatedRequest, kind: str) -> HttpResponse:
+    _templates_check(request)
     return pdf_response(selectors.template_preview_pdf(_kind(kind)), f"{slugify(kind)}-preview.pdf")
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from accounts.models import SystemRole
@@ -247,6 +248,41 @@ def test_a_trainer_may_not_edit_templates():
         certificate_template_save(
             kind=CertificateKind.CERTIFICATE, actor=trainer, values={"title": "x", "body": "y"}
         )
+
+
+def test_an_issuer_limited_to_some_cohorts_may_not_edit_the_institutions_wording(
+    graduate, programme_runs, super_admin_actor, client_of
+):
+    role = role_create(
+        actor=super_admin_actor,
+        name="Certificates officer",
+        description="Issues certificates in the cohorts they are given.",
+        permission_codes=["delivery.issue_certificates"],
+    )
+    officer = UserFactory(roles=[role])
+    assign_perm("cohorts.review_cohort", officer, graduate(programme_runs()).cohort)
+
+    with pytest.raises(PermissionDenied):
+        certificate_template_save(
+            kind=CertificateKind.CERTIFICATE,
+            actor=officer,
+            values={"title": "Mine", "body": "{learner} did it."},
+        )
+    assert not CertificateTemplate.objects.exists()
+    refusal = AuditEvent.objects.get(action="permission.denied", actor=officer)
+    assert refusal.entity_id == "delivery.certificate_template_save"
+    client = client_of(officer)
+    assert client.get(reverse("delivery:certificates")).status_code == 200
+    assert (
+        reverse("delivery:certificate_templates")
+        not in client.get(reverse("delivery:certificates")).content.decode()
+    )
+    for url in (
+        reverse("delivery:certificate_templates"),
+        reverse("delivery:certificate_template_edit", args=[CertificateKind.CERTIFICATE]),
+        reverse("delivery:certificate_template_preview", args=[CertificateKind.CERTIFICATE]),
+    ):
+        assert client.get(url).status_code == 404, url
 
 
 # Revoking and reissuing
