@@ -315,9 +315,8 @@ def _issue_in_place(
         new_values={
             "enrollment": enrollment.pk,
             "kind": kind,
-            "verification_code": code,
             "sha256": certificate.sha256,
-            **({"replaces": replaces.verification_code} if replaces else {}),
+            **({"replaces": replaces.pk} if replaces else {}),
         },
     )
     return certificate
@@ -352,9 +351,7 @@ def certificate_revoke(*, certificate: Certificate, actor: User, reason: str) ->
 def _reason_check(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(
-            {"reason": "Give the reason: it is kept with the certificate and in the audit trail."}
-        )
+        raise ValidationError({"reason": "Give the reason: it is kept with the certificate."})
     return reason
 
 
@@ -370,10 +367,7 @@ def _revoke_in_place(certificate: Certificate, actor: User, reason: str) -> Cert
         actor=actor,
         action="certificate.revoked",
         entity=certificate,
-        new_values={
-            "verification_code": certificate.verification_code,
-            "revocation_reason": reason,
-        },
+        new_values={"sha256": certificate.sha256, "revocation_reason": reason},
     )
     return certificate
 
