@@ -46,6 +46,9 @@ MAX_VERIFY_BYTES = 5 * 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024
 TOO_LARGE_TO_VERIFY = "The file is larger than any certificate we issue."
 TOO_MANY_CHECKS = "Too many checks from your address; try again in an hour."
+# A transcript is sealed as it is asked for: a learner needs a few, not a stream. Counted per
+# person (the cache's keys are per institution).
+TRANSCRIPT_RATE = "20/h"
 
 
 # Templates
@@ -262,6 +265,8 @@ def my_transcript(request: AuthenticatedRequest, enrollment_pk: int) -> HttpResp
     enrollment = selectors.learner_enrollment(user=request.user, pk=enrollment_pk)
     if enrollment is None:
         raise Http404("No such enrolment.")
+    if rate_limited(request, group="delivery.transcript", key="user", rate=TRANSCRIPT_RATE):
+        return render(request, "delivery/certificates/transcript_limited.html", status=429)
     response = pdf_response(selectors.transcript_pdf(enrollment), "transcript.pdf")
     response["Content-Disposition"] = 'attachment; filename="transcript.pdf"'
     return response

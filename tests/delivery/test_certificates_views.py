@@ -14,7 +14,7 @@ from accounts.models import SystemRole
 from audit.models import AuditEvent
 from delivery.models import Certificate, CertificateKind
 from delivery.services.certificates import certificate_issue, certificate_revoke
-from delivery.views.certificates import VERIFY_RATE
+from delivery.views.certificates import TRANSCRIPT_RATE, VERIFY_RATE
 from enrolments.models import ProgrammeOutcome
 from signing.sealing import pdf_seal_check
 from signing.selectors import certificates_for_verify
@@ -286,3 +286,25 @@ def test_the_verify_page_is_rate_limited_per_address(public_client):
     assert limited.status_code == 429
     assert "Too many checks from your address" in limited.content.decode()
     assert public_client.get(url).status_code == 200  # the empty page is not counted
+
+
+def test_transcripts_are_rate_limited_per_person(graduate, admin, client_of):
+    enrollment = graduate()
+    certificate = certificate_issue(enrollment=enrollment, actor=admin)
+    client = client_of(enrollment.user)
+    url = reverse("delivery:my_transcript", args=[enrollment.pk])
+    for _ in range(int(TRANSCRIPT_RATE.split("/")[0])):
+        assert client.get(url).status_code == 200
+
+    limited = client.get(url)
+
+    assert limited.status_code == 429
+    assert "Try the transcript again later" in limited.content.decode()
+    assert "try again in an hour" in limited.content.decode().lower()
+    download = client.get(reverse("delivery:my_certificate_pdf", args=[certificate.pk]))
+    assert download.status_code == 200  # the certificate is not limited
+    other = graduate(full_name="Sipho Dlamini")
+    assert (
+        client_of(other.user).get(reverse("delivery:my_transcript", args=[other.pk])).status_code
+        == 200
+    )  # another person has their own count
