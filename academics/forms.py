@@ -7,7 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
-from academics.imports import MAX_FILE_BYTES, MAX_ROWS
+from academics.imports import MAX_FILE_BYTES, MAX_ROWS, TOO_LARGE
 from academics.models import (
     AcademicSession,
     AcademicYear,
@@ -194,3 +194,10 @@ class CatalogueImportForm(forms.Form):
             }
         ),
     )
+
+    def clean_file(self) -> Any:
+        """Refused by its size before anything reads it."""
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise ValidationError(TOO_LARGE, code="file")
+        return upload

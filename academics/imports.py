@@ -7,6 +7,7 @@ refused. Nothing here writes: academics.services.catalogue_import does, from the
 import csv
 import io
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +38,10 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("programme_code",)
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
+# An XLSX is a zip: what it unpacks to is checked before it is opened (a small file can unpack
+# to gigabytes). A catalogue of MAX_ROWS rows unpacks to a few MB.
+MAX_XLSX_UNPACKED_BYTES = 20 * 1024 * 1024
+TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."
 HINT = "Upload a CSV or Excel (.xlsx) file; download the template for the columns."
 YES, NO = {"yes", "y", "true", "1", "core"}, {"no", "n", "false", "0", "elective"}
 
@@ -59,13 +64,14 @@ def _cell(value: Any) -> str:
 def _table(content: bytes) -> list[list[str]]:
     """The file's cells as text, judged CSV or XLSX by its first bytes, never its name."""
     if len(content) > MAX_FILE_BYTES:
-        raise _file_error(f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB.")
+        raise _file_error(TOO_LARGE)
     if not content.strip():
         raise _file_error("The file is empty. " + HINT)
     guess = filetype.guess(content[:8192])
     if guess is not None and guess.extension == "xlsx":
         from openpyxl import load_workbook
 
+        _unpacked_size_check(content)
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
             rows = [
@@ -99,6 +105,24 @@ def _table(content: bytes) -> list[list[str]]:
         ]
     except csv.Error as error:
         raise _file_error(f"The CSV file cannot be read ({error}). Check its quotes.") from None
+
+
+def _unpacked_size_check(content: bytes) -> None:
+    """Refuse an XLSX whose parts unpack to more than MAX_XLSX_UNPACKED_BYTES, from the zip's
+    directory alone (nothing is unpacked to find out)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        raise _file_error(
+            "The Excel file cannot be read: it may be damaged or protected with a password."
+        ) from None
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise _file_error(
+            "The Excel file unpacks to more than "
+            f"{MAX_XLSX_UNPACKED_BYTES // 1024 // 1024} MB, far more than a catalogue needs: "
+            "save it again without images or other sheets, or as CSV."
+        )
 
 
 def catalogue_rows_read(content: bytes) -> list[tuple[int, dict[str, str]]]:

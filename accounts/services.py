@@ -53,6 +53,12 @@ def _allows(roles: Iterable[Role]) -> list[frozenset[str]]:
     return [frozenset(codes) for codes in by_role.values()]
 
 
+def roles_allow(roles: Iterable[Role | str]) -> list[frozenset[str]]:
+    """What each of `roles` (rows or system role keys) allows, for may_grant: a service that
+    gives a role checks it before its transaction."""
+    return _allows(_clean_roles(roles))
+
+
 def _names(roles: Iterable[Role]) -> list[str]:
     return sorted(role.name for role in roles)
 
@@ -65,6 +71,24 @@ def system_role_give(*, users: Sequence[User], key: str, granted_by: User | None
         [UserRole(user=user, role=role, granted_by=granted_by) for user in users],
         ignore_conflicts=True,
         batch_size=2000,
+    )
+
+
+def user_role_add_in_transaction(*, user: User, role: Role | str, actor: User | None) -> None:
+    """Give `user` one more role inside the caller's transaction, with the event that
+    user_roles_set writes (nothing when they hold it already); the caller has checked that
+    `actor` may grant it (may_grant with roles_allow)."""
+    [role] = _clean_roles([role])
+    held = list(user.roles.all())
+    if role.pk in {other.pk for other in held}:
+        return
+    UserRole.objects.create(user=user, role=role, granted_by=actor)
+    audit_record(
+        actor=actor,
+        action="user.roles_changed",
+        entity=user,
+        old_values={"roles": _names(held)},
+        new_values={"roles": _names([*held, role])},
     )
 
 

@@ -15,7 +15,16 @@ class Trainer(models.Model):
     """Seed 002 `trainers`: a person who teaches, with their credentials and accreditation,
     linked to the account (with the trainer role) they work in."""
 
-    PERSONAL_FIELDS = frozenset({"name", "email", "phone_number"})
+    PERSONAL_FIELDS = frozenset(
+        {
+            "name",
+            "email",
+            "phone_number",
+            "credentials",
+            "accreditation_number",
+            "accreditation_expires_on",
+        }
+    )
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trainer"
@@ -192,6 +201,8 @@ def _at(time_field: str) -> models.ExpressionWrapper:
 class Session(models.Model):
     """Seed 002 `sessions`: one meeting of a course run. A trainer is never booked twice at the
     same time (the database says so; delivery.services names the clash first)."""
+
+    PERSONAL_FIELDS = frozenset({"cancellation_reason"})
 
     course_run = models.ForeignKey(CourseRun, on_delete=models.PROTECT, related_name="sessions")
     session_date = models.DateField()
@@ -373,6 +384,8 @@ class Assessment(models.Model):
     a voided or corrected result stays visible in AssessmentChange ("versioned updates by
     status history"). Final once the run is moderated."""
 
+    PERSONAL_FIELDS = frozenset({"void_reason"})
+
     enrolment = models.ForeignKey(
         CourseEnrollment, on_delete=models.PROTECT, related_name="assessments"
     )
@@ -414,6 +427,8 @@ class Assessment(models.Model):
 
 class AssessmentChange(models.Model):
     """A result as it was before a correction or a void, who changed it and why."""
+
+    PERSONAL_FIELDS = frozenset({"reason"})
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="changes")
     old_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
@@ -467,6 +482,8 @@ class Certificate(models.Model):
     """Seed 001 `certificates`: a sealed PDF issued to a learner for a programme (or a
     statement of results), found again by its verification code. Revoked with a reason;
     reissuing revokes the earlier one and points back to it."""
+
+    PERSONAL_FIELDS = frozenset({"revocation_reason"})
 
     enrollment = models.ForeignKey(
         "enrolments.CohortEnrollment", on_delete=models.PROTECT, related_name="certificates"

@@ -30,8 +30,8 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text="Kept with the certificate and in the audit trail; the verify page does not "
-        "show it.",
+        help_text="Kept with the certificate (the audit trail records that one was given, not "
+        "what it says); the verify page does not show it.",
     )
 
 

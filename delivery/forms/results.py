@@ -1,6 +1,7 @@
 """The results pages' forms. The gradebook is a grid of plain inputs named
-`cell-<course enrolment>-<column>` (columns: the recorded assessments by index, then `new`,
-whose name is typed in `type-new`), read here into what gradebook_save takes."""
+`cell-<course enrolment>-<column>` (columns: the recorded assessments by index, each named in
+a hidden `type-<index>`, then `new`, whose name is typed in `type-new`), read here into what
+gradebook_save takes."""
 
 from typing import cast
 
@@ -16,11 +17,23 @@ from enrolments.models import ProgrammeOutcome
 NEW = "new"
 
 
+STALE = "The gradebook changed while you were typing: reload it."
+
+
 def gradebook_cells(data: QueryDict, book: Gradebook) -> dict[tuple[int, str], str]:
     """The grid as posted: (course enrolment, assessment) to the cell's text. A new column's
-    cells count once it is named."""
+    cells count once it is named. Refused when a posted column is not the assessment the
+    gradebook has at its place now (someone recorded another meanwhile): a cell must never
+    land in another assessment's column."""
     new_type = str(data.get("type-new", "")).strip()
     columns = [(str(index), name) for index, name in enumerate(book.assessment_types)]
+    posted_types = {
+        key.removeprefix("type-"): str(value)
+        for key, value in data.items()
+        if key.startswith("type-") and key != "type-new"
+    }
+    if any(dict(columns).get(key) != name for key, name in posted_types.items()):
+        raise ValidationError(STALE, code="gradebook_changed")
     cells: dict[tuple[int, str], str] = {}
     unnamed = False
     for row in book.rows:
@@ -28,6 +41,8 @@ def gradebook_cells(data: QueryDict, book: Gradebook) -> dict[tuple[int, str], s
         for key, name in columns:
             field = f"cell-{pk}-{key}"
             if field in data:
+                if key not in posted_types:
+                    raise ValidationError(STALE, code="gradebook_changed")
                 cells[(pk, name)] = str(data[field])
         text = str(data.get(f"cell-{pk}-{NEW}", ""))
         if new_type:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cohorts.models import Cohort
-from delivery.access import runs_taught_by
+from delivery.access import sessions_registered_by
 from delivery.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -278,11 +278,12 @@ def learner_attendance_records(user: User) -> QuerySet[AttendanceRecord]:
 
 
 def registers_to_take(user: User) -> QuerySet[Session]:
-    """The sessions whose registers `user` takes (the runs they teach, or manage), held up to
-    today and not yet signed off, oldest first: what is left to do."""
+    """The sessions whose registers `user` takes (those of the runs they teach or manage, and
+    those they stand in for), held up to today and not yet signed off, oldest first: what is
+    left to do."""
     sessions: QuerySet[Session] = (
-        Session.objects.filter(
-            course_run__in=runs_taught_by(user),
+        sessions_registered_by(user)
+        .filter(
             status=SessionStatus.SCHEDULED,
             session_date__lte=timezone.localdate(),
             register_signed_off_at__isnull=True,

@@ -32,9 +32,14 @@ def cohort_learners(cohort: Cohort) -> QuerySet[CohortEnrollment]:
     )
 
 
-def trainer_list(*, search: str = "", active: bool | None = None) -> QuerySet[Trainer]:
+def trainer_list(*, user: User, search: str = "", active: bool | None = None) -> QuerySet[Trainer]:
+    """The trainers, each with the count of their runs (not cancelled) that `user` may open."""
     trainers = Trainer.objects.select_related("user").annotate(
-        run_count=Count("runs", filter=~Q(runs__status=CourseRunStatus.CANCELLED), distinct=True)
+        run_count=Count(
+            "runs",
+            filter=~Q(runs__status=CourseRunStatus.CANCELLED) & Q(runs__in=runs_for(user)),
+            distinct=True,
+        )
     )
     if search:
         trainers = trainers.filter(
@@ -47,10 +52,12 @@ def trainer_list(*, search: str = "", active: bool | None = None) -> QuerySet[Tr
     return trainers.order_by("name")
 
 
-def trainer_runs(trainer: Trainer) -> QuerySet[CourseRun]:
-    """The runs `trainer` teaches (as the run's trainer or in one of its sessions)."""
+def trainer_runs(trainer: Trainer, *, user: User) -> QuerySet[CourseRun]:
+    """The runs `trainer` teaches (as the run's trainer or in one of its sessions) that `user`
+    may open: someone limited to some cohorts sees only theirs."""
     return _with_counts(
-        CourseRun.objects.filter(Q(trainer=trainer) | Q(sessions__trainer=trainer))
+        runs_for(user)
+        .filter(Q(trainer=trainer) | Q(sessions__trainer=trainer))
         .distinct()
         .select_related("cohort", "course")
     )

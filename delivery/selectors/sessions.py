@@ -13,7 +13,7 @@ from academics.calendar import ONE_DAY, working_calendar
 from accounts.models import User
 from accounts.services import token_hash
 from cohorts.models import Cohort
-from delivery.access import runs_for
+from delivery.access import TEACH, runs_for
 from delivery.models import (
     CalendarFeed,
     CalendarFeedOwner,
@@ -45,8 +45,9 @@ def cohort_sessions(cohort: Cohort) -> QuerySet[Session]:
     return _sessions().filter(course_run__cohort=cohort)
 
 
-def trainer_sessions(trainer: Trainer) -> QuerySet[Session]:
-    return _sessions().filter(trainer=trainer)
+def trainer_sessions(trainer: Trainer, *, user: User) -> QuerySet[Session]:
+    """`trainer`'s sessions in the runs `user` may open."""
+    return _sessions().filter(trainer=trainer, course_run__in=runs_for(user))
 
 
 def _learner_runs(user: User) -> QuerySet[CourseEnrollment]:
@@ -79,7 +80,7 @@ def upcoming(sessions: QuerySet[Session], *, limit: int = 10) -> list[Session]:
 def sessions_on_home(user: User) -> QuerySet[Session]:
     """The sessions on a person's start page: those they teach; for those who manage delivery
     or moderate, those of the runs they reach."""
-    trainer = Trainer.objects.filter(user=user).first()
+    trainer = Trainer.objects.filter(user=user, active_status=True).first()
     reach = Q(course_run__in=runs_for(user))
     if trainer is not None:
         reach |= Q(trainer=trainer)
@@ -158,10 +159,13 @@ def live_feeds(user: User) -> dict[str, CalendarFeed]:
 
 def feed_sessions(feed: CalendarFeed) -> QuerySet[Session]:
     """The sessions a feed carries: from FEED_HISTORY ago on, cancelled ones included so that
-    subscribed calendars take them off."""
+    subscribed calendars take them off. A trainer's feed carries nothing once they are no longer
+    an active trainer who may teach."""
     since = timezone.localdate() - FEED_HISTORY
     if feed.owner == CalendarFeedOwner.TRAINER:
-        sessions = _sessions().filter(trainer__user=feed.user)
+        if not feed.user.may(TEACH):
+            return Session.objects.none()
+        sessions = _sessions().filter(trainer__user=feed.user, trainer__active_status=True)
     else:
         sessions = learner_sessions(feed.user)
     return sessions.filter(session_date__gte=since)

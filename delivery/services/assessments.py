@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from academics.grading import grade_rules_for
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, personal_values_masked
 from delivery.access import teach_check
 from delivery.models import (
     Assessment,
@@ -254,17 +254,18 @@ def gradebook_save(
         AssessmentChange.objects.bulk_create(changes)
         saved.created, saved.corrected = len(new), len(changed)
         if new or changed:
-            audit_record(
-                actor=actor,
-                action="gradebook.saved",
-                entity=run,
-                new_values={
+            # The reason is the corrections' (AssessmentChange.reason): recorded as changed.
+            _old, values = personal_values_masked(
+                AssessmentChange,
+                None,
+                {
                     "created": saved.created,
                     "corrected": saved.corrections,
-                    "reason": reason,
+                    **({"reason": reason} if changes else {}),
                     "assessment_types": sorted({a.assessment_type for a in [*new, *changed]}),
                 },
             )
+            audit_record(actor=actor, action="gradebook.saved", entity=run, new_values=values)
     return saved
 
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
+from accounts.permissions import permission_check
 from audit.services import CHANGED, audit_record
-from delivery.access import manage_check, teach_check
+from delivery.access import ALL_COHORTS, manage_check, register_check
 from delivery.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -115,7 +116,7 @@ def register_save(
     """Save the trainer's marks (by course enrolment id) on a register not yet signed off;
     with `rest_present`, every learner still unmarked after them is marked present (the one
     tap). Only what changed is written, in one statement. Returns how many records changed."""
-    teach_check(actor=actor, run=session.course_run, action="attendance.register_save")
+    register_check(actor=actor, session=session, action="attendance.register_save")
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
@@ -170,7 +171,7 @@ def register_save(
 def register_sign_off(*, session: Session, actor: User | None) -> Session:
     """Sign the register off once every learner on it is marked: from now on a change needs a
     reason and keeps the earlier value (register_correct)."""
-    teach_check(actor=actor, run=session.course_run, action="attendance.register_sign_off")
+    register_check(actor=actor, session=session, action="attendance.register_sign_off")
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
@@ -211,7 +212,7 @@ def register_correct(
     """Correct a signed-off register: each record that changes keeps its earlier status and
     reason in its history (AttendanceChange) with `change_reason`, and is audited. Nothing is
     written without a reason. Returns how many records changed."""
-    teach_check(actor=actor, run=session.course_run, action="attendance.register_correct")
+    register_check(actor=actor, session=session, action="attendance.register_correct")
     change_reason = change_reason.strip()
     with transaction.atomic(durable=True):
         session = _locked(session)
@@ -285,8 +286,10 @@ def _corrections_write(
 
 
 def attendance_threshold_set(*, institution: Institution, actor: User | None, percent: int) -> int:
-    """Set the attendance rate (percent) under which the institution's learners are flagged."""
+    """Set the attendance rate (percent) under which the institution's learners are flagged: for
+    who manages delivery in every cohort."""
     manage_check(actor=actor, action="attendance.threshold_set")
+    permission_check(actor=actor, action="attendance.threshold_set", permission=ALL_COHORTS)
     if not 1 <= percent <= 100:
         raise ValidationError("The threshold is a percentage from 1 to 100.")
     with transaction.atomic(durable=True):

@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort
+from delivery.access import ALL_COHORTS
 from delivery.certificates_pdf import DEFAULT_WORDING, certificate_pdf, wording_check, wording_fill
 from delivery.models import (
     Certificate,
@@ -68,8 +69,14 @@ def certificate_template_save(
     *, kind: str, actor: User, values: dict[str, str]
 ) -> CertificateTemplate:
     """Save the wording of `kind`'s template. The body and footer may use only the listed
-    fields ({learner}, {programme} ...); certificates already issued keep their wording."""
-    permission_check(actor=actor, action="delivery.certificate_template_save", permission=ISSUE)
+    fields ({learner}, {programme} ...); certificates already issued keep their wording. The
+    wording is the institution's: for who issues certificates in every cohort."""
+    permission_check(
+        actor=actor,
+        action="delivery.certificate_template_save",
+        permission=ISSUE,
+        allowed=actor.may(ALL_COHORTS),
+    )
     if kind not in CertificateKind.values:
         raise ValidationError("Not a kind of certificate.")
     errors: dict[str, list[ValidationError]] = {}
@@ -308,9 +315,8 @@ def _issue_in_place(
         new_values={
             "enrollment": enrollment.pk,
             "kind": kind,
-            "verification_code": code,
             "sha256": certificate.sha256,
-            **({"replaces": replaces.verification_code} if replaces else {}),
+            **({"replaces": replaces.pk} if replaces else {}),
         },
     )
     return certificate
@@ -345,9 +351,7 @@ def certificate_revoke(*, certificate: Certificate, actor: User, reason: str) ->
 def _reason_check(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(
-            {"reason": "Give the reason: it is kept with the certificate and in the audit trail."}
-        )
+        raise ValidationError({"reason": "Give the reason: it is kept with the certificate."})
     return reason
 
 
@@ -363,7 +367,7 @@ def _revoke_in_place(certificate: Certificate, actor: User, reason: str) -> Cert
         actor=actor,
         action="certificate.revoked",
         entity=certificate,
-        new_values={"verification_code": certificate.verification_code, "reason": reason},
+        new_values={"sha256": certificate.sha256, "revocation_reason": reason},
     )
     return certificate
 

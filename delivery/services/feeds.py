@@ -12,14 +12,15 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from accounts.services import token_hash
 from audit.services import audit_record
+from delivery.access import TEACH
 from delivery.models import CalendarFeed, CalendarFeedOwner, CourseEnrollment, Trainer
 
 
 def feed_owner_allowed(user: User, owner: str) -> bool:
-    """A trainer's feed for someone on file as a trainer; a learner's for someone in a course
+    """A trainer's feed for an active trainer who may teach; a learner's for someone in a course
     run."""
     if owner == CalendarFeedOwner.TRAINER:
-        return Trainer.objects.filter(user=user).exists()
+        return user.may(TEACH) and Trainer.objects.filter(user=user, active_status=True).exists()
     if owner == CalendarFeedOwner.LEARNER:
         return CourseEnrollment.objects.filter(enrollment__user=user).exists()
     return False
@@ -47,9 +48,15 @@ def calendar_feed_issue(*, actor: User, owner: str) -> str:
 def calendar_feed_revoke(*, actor: User, owner: str) -> None:
     """End `actor`'s feed: calendars subscribed to it stop receiving sessions."""
     with transaction.atomic(durable=True):
-        revoked = _revoke(actor, owner)
-        if revoked is None:
+        if calendar_feed_end_in_transaction(actor=actor, user=actor, owner=owner) is None:
             raise ValidationError("There is no calendar feed to revoke.")
+
+
+def calendar_feed_end_in_transaction(*, actor: User | None, user: User, owner: str) -> int | None:
+    """End `user`'s live feed of `owner` (if any) inside the caller's transaction, audited:
+    their own choice, or a trainer no longer active. The feed's id, or None without one."""
+    revoked = _revoke(user, owner)
+    if revoked is not None:
         audit_record(
             actor=actor,
             action="calendar_feed.revoked",
@@ -57,6 +64,7 @@ def calendar_feed_revoke(*, actor: User, owner: str) -> None:
             entity_id=revoked,
             new_values={"owner": owner},
         )
+    return revoked
 
 
 def _revoke(user: User, owner: str) -> int | None:

@@ -1,13 +1,14 @@
-"""Moderation: who manages delivery gives a run a moderator (a second person, never the run's
-trainer); the moderator signs off the run's results, which makes them final and gives each
-learner's course enrolment its score, grade, grade points and status from them."""
+"""Moderation: who manages delivery gives a run a moderator (a second person: never someone who
+teaches the run, its trainer or the trainer of one of its sessions, nor someone who recorded or
+corrected its results); the moderator signs off the run's results, which makes them final and
+gives each learner's course enrolment its score, grade, grade points and status from them."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from academics.grading import GradeRules, grade_rules_for
@@ -16,6 +17,7 @@ from audit.services import audit_record
 from delivery.access import MODERATE, manage_check, moderate_check
 from delivery.models import (
     Assessment,
+    AssessmentChange,
     AssessmentResult,
     CourseEnrollment,
     CourseEnrollmentStatus,
@@ -51,18 +53,36 @@ def course_grade(results: list[Assessment], rules: GradeRules) -> CourseGrade | 
     return CourseGrade(score, band.symbol, band.grade_points, all_pass and rules.passes(score))
 
 
+def _involved(run: CourseRun) -> Q:
+    """The people who took part in `run`'s results and so cannot moderate them: its trainer,
+    the trainer of any of its sessions, and whoever recorded, corrected or voided a result."""
+    results = Assessment.objects.filter(enrolment__course_run=run)
+    return (
+        Q(trainer__runs=run)
+        | Q(trainer__sessions__course_run=run)
+        | Q(pk__in=results.values("assessor"))
+        | Q(
+            pk__in=AssessmentChange.objects.filter(
+                assessment__in=results, changed_by__isnull=False
+            ).values("changed_by")
+        )
+    )
+
+
+def is_involved(run: CourseRun, user: User) -> bool:
+    return User.objects.filter(_involved(run), pk=user.pk).exists()
+
+
 def moderator_candidates(run: CourseRun) -> QuerySet[User]:
     """Who may be given `run` to moderate: active people whose roles allow moderating, other
-    than the run's trainer."""
+    than those who took part in its results (_involved)."""
     app_label, codename = MODERATE.split(".")
     people = User.objects.filter(
         is_active=True,
         roles__permissions__content_type__app_label=app_label,
         roles__permissions__codename=codename,
-    ).distinct()
-    if run.trainer_id is not None:
-        people = people.exclude(trainer__pk=run.trainer_id)
-    return people.order_by("full_name")
+    ).exclude(pk__in=User.objects.filter(_involved(run)).values("pk"))
+    return people.distinct().order_by("full_name")
 
 
 def run_moderator_assign(*, run: CourseRun, actor: User | None, moderator: User) -> CourseRun:
@@ -86,6 +106,14 @@ def run_moderator_assign(*, run: CourseRun, actor: User | None, moderator: User)
                 {"moderator": "The run's trainer cannot moderate it: choose a second person."},
                 code="moderator_is_trainer",
             )
+        if is_involved(run, moderator):
+            raise ValidationError(
+                {
+                    "moderator": f"{moderator} teaches a session of this run or recorded its "
+                    "results: choose a second person."
+                },
+                code="moderator_involved",
+            )
         old = run.moderator_id
         run.moderator = moderator
         run.save(update_fields=["moderator", "updated_at"])
@@ -101,9 +129,9 @@ def run_moderator_assign(*, run: CourseRun, actor: User | None, moderator: User)
 
 def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
     """The moderator signs off the run's results: every learner of the run needs a result that
-    counts, and the moderator must not have assessed any. The results become final and each
-    course enrolment gets its score, grade and grade points; a learner who passed has completed
-    the course."""
+    counts, and the moderator must have taken no part in them (_involved). The results become
+    final and each course enrolment gets its score, grade and grade points; a learner who passed
+    has completed the course."""
     moderate_check(actor=actor, run=run, action="run.results_sign_off")
     with transaction.atomic(durable=True):
         run = (
@@ -119,6 +147,12 @@ def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
             raise ValidationError(
                 "The run's trainer cannot moderate it.", code="moderator_is_trainer"
             )
+        if actor is not None and is_involved(run, actor):
+            raise ValidationError(
+                "You teach a session of this run or recorded or corrected its results: a second "
+                "person moderates them.",
+                code="moderator_assessed",
+            )
         enrolments = list(
             CourseEnrollment.objects.filter(course_run=run)
             .exclude(status=CourseEnrollmentStatus.DROPPED)
@@ -127,15 +161,6 @@ def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
         )
         if not enrolments:
             raise ValidationError("The run has no learners to moderate.", code="no_learners")
-        if actor is not None and any(
-            a.assessor_id == actor.pk and a.result != AssessmentResult.VOID
-            for enrolment in enrolments
-            for a in enrolment.assessments.all()
-        ):
-            raise ValidationError(
-                "You recorded results in this run: a second person moderates them.",
-                code="moderator_assessed",
-            )
         rules = grade_rules_for(run.cohort.programme)
         grades = {e.pk: course_grade(list(e.assessments.all()), rules) for e in enrolments}
         missing = [e.enrollment.learner.full_name for e in enrolments if grades[e.pk] is None]

@@ -15,7 +15,9 @@ from django.utils.dateformat import format as date_format
 
 from academics.calendar import ONE_DAY, WorkingCalendar, working_calendar
 from accounts.models import User
+from accounts.permissions import reachable
 from audit.services import audit_record
+from cohorts.models import Cohort
 from delivery.access import manage_check
 from delivery.models import (
     CourseEnrollment,
@@ -60,9 +62,13 @@ def holiday(calendar: WorkingCalendar, day: datetime.date) -> str:
     return "" if reason == WEEKDAYS[day.weekday()] else reason
 
 
-def session_clashes(slots: Sequence[Slot], *, excluding: Session | None = None) -> list[str]:
+def session_clashes(
+    slots: Sequence[Slot], *, excluding: Session | None = None, actor: User | None = None
+) -> list[str]:
     """What each of `slots` clashes with: a scheduled session at an overlapping time of the same
-    trainer, or in the same venue, named. One query for all the slots."""
+    trainer, or in the same venue, named; one in a cohort `actor` does not reach is only said
+    to be elsewhere (`actor=None`, the system, reaches every cohort). One query for all the
+    slots, and one more for the cohorts reached."""
     if not slots:
         return []
     near = Q()
@@ -80,10 +86,20 @@ def session_clashes(slots: Sequence[Slot], *, excluding: Session | None = None) 
     )
     if excluding is not None:
         others = others.exclude(pk=excluding.pk)
+    others_list = list(others.order_by("session_date", "start_time"))
+    seen = {other.course_run.cohort_id for other in others_list}
+    if actor is not None and seen:
+        seen = set(
+            reachable(actor, Cohort.objects.filter(pk__in=seen)).values_list("pk", flat=True)
+        )
     found = []
-    for other in others.order_by("session_date", "start_time"):
+    for other in others_list:
         when = when_text(other.session_date, other.start_time, other.end_time)
-        what = f"{other.course_run} ({other.course_run.cohort})"
+        if other.course_run.cohort_id in seen:
+            what = f"{other.course_run} ({other.course_run.cohort})"
+            teaches, booked = f"already teaches {what}", f"is booked for {what}"
+        else:
+            teaches = booked = "is booked elsewhere"
         for slot in slots:
             if not (
                 other.session_date == slot.session_date
@@ -92,9 +108,9 @@ def session_clashes(slots: Sequence[Slot], *, excluding: Session | None = None) 
             ):
                 continue
             if slot.trainer and other.trainer_id == slot.trainer.pk:
-                found.append(f"{slot.trainer} already teaches {what} on {when}.")
+                found.append(f"{slot.trainer} {teaches} on {when}.")
             if slot.venue.strip() and other.venue.strip().lower() == slot.venue.strip().lower():
-                found.append(f"{other.venue} is booked for {what} on {when}.")
+                found.append(f"{other.venue} {booked} on {when}.")
     return list(dict.fromkeys(found))
 
 
@@ -132,8 +148,10 @@ def _holiday_refuse(day: datetime.date) -> None:
         raise ValidationError({"session_date": f"{day:%d %b %Y} is {day_off}: choose another day."})
 
 
-def _clash_refuse(slots: Sequence[Slot], *, excluding: Session | None = None) -> None:
-    clashes = session_clashes(slots, excluding=excluding)
+def _clash_refuse(
+    slots: Sequence[Slot], *, actor: User | None, excluding: Session | None = None
+) -> None:
+    clashes = session_clashes(slots, excluding=excluding, actor=actor)
     if clashes:
         raise ValidationError(clashes, code="clash")
 
@@ -165,7 +183,7 @@ def session_add(*, actor: User | None, run: CourseRun, slot: Slot) -> Session:
             )
             _slot_check(run, slot)
             _holiday_refuse(slot.session_date)
-            _clash_refuse([slot])
+            _clash_refuse([slot], actor=actor)
             session = Session.objects.create(
                 course_run=run,
                 session_date=slot.session_date,
@@ -241,7 +259,7 @@ def sessions_schedule_weekly(
                 )
             for slot in (slots[0], slots[-1]):
                 _slot_check(run, slot)
-            _clash_refuse(slots)
+            _clash_refuse(slots, actor=actor)
             sessions = Session.objects.bulk_create(
                 [
                     Session(
@@ -313,7 +331,7 @@ def session_move(*, actor: User | None, session: Session, slot: Slot) -> Session
             run = session.course_run
             _slot_check(run, slot)
             _holiday_refuse(slot.session_date)
-            _clash_refuse([slot], excluding=session)
+            _clash_refuse([slot], actor=actor, excluding=session)
             old = _slot_values(session)
             new: dict[str, object] = {
                 "session_date": slot.session_date,
@@ -371,7 +389,7 @@ def session_cancel(*, actor: User | None, session: Session, reason: str) -> Sess
             action="session.cancelled",
             entity=session,
             old_values={"status": SessionStatus.SCHEDULED},
-            new_values={"status": SessionStatus.CANCELLED, "reason": reason},
+            new_values={"status": SessionStatus.CANCELLED, "cancellation_reason": reason},
         )
         _tell(
             session,

@@ -8,10 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import SystemRole, User, normalise_email
-from accounts.services import system_role_give, user_invite_in_transaction
+from accounts.permissions import may_grant, permission_check
+from accounts.services import roles_allow, user_invite_in_transaction, user_role_add_in_transaction
 from audit.services import audit_record
-from delivery.access import manage_check
-from delivery.models import Trainer
+from delivery.access import MANAGE, manage_check
+from delivery.models import CalendarFeedOwner, Trainer
+from delivery.services.feeds import calendar_feed_end_in_transaction
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,27 @@ class TrainerDetails:
     active_status: bool = True
 
 
+def may_add_trainers(user: User) -> bool:
+    """Whether `user` may make people trainers: they manage delivery and may give the trainer
+    role (as the people pages decide who may give a role)."""
+    return user.may(MANAGE) and may_grant(user, roles_allow([SystemRole.TRAINER]))
+
+
 def trainer_create(*, actor: User | None, email: str, details: TrainerDetails) -> Trainer:
     """Make the person with `email` a trainer: an account here is given the trainer role, an
-    address without one is invited with it. Refused for someone who is a trainer already."""
+    address without one is invited with it (which needs managing people). Refused for someone
+    who is a trainer already, and for whoever may not give the trainer role."""
     manage_check(actor=actor, action="delivery.trainer_create")
+    permission_check(
+        actor=actor,
+        action="delivery.trainer_create",
+        allowed=may_grant(actor, roles_allow([SystemRole.TRAINER])),
+    )
     email = normalise_email(email)
+    if not User.objects.filter(email=email).exists():
+        permission_check(
+            actor=actor, action="delivery.trainer_invite", permission="accounts.manage_people"
+        )
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().filter(email=email).first()
         if user is None:
@@ -40,7 +58,7 @@ def trainer_create(*, actor: User | None, email: str, details: TrainerDetails) -
         elif Trainer.objects.filter(user=user).exists():
             raise ValidationError({"email": f"{email} is a trainer already."})
         else:
-            system_role_give(users=[user], key=SystemRole.TRAINER, granted_by=actor)
+            user_role_add_in_transaction(user=user, role=SystemRole.TRAINER, actor=actor)
         trainer = Trainer(user=user, email=email, **asdict(details))
         trainer.full_clean()
         trainer.save()
@@ -54,7 +72,8 @@ def trainer_create(*, actor: User | None, email: str, details: TrainerDetails) -
 
 
 def trainer_update(*, actor: User | None, trainer: Trainer, details: TrainerDetails) -> Trainer:
-    """Change what is on file about a trainer (their account stays as it is)."""
+    """Change what is on file about a trainer (their account stays as it is). A trainer made
+    inactive loses their calendar feed: it would go on showing sessions they no longer teach."""
     manage_check(actor=actor, action="delivery.trainer_update")
     with transaction.atomic(durable=True):
         trainer = Trainer.objects.select_for_update().get(pk=trainer.pk)
@@ -74,4 +93,8 @@ def trainer_update(*, actor: User | None, trainer: Trainer, details: TrainerDeta
             old_values={name: old[name] for name in changed},
             new_values={name: new[name] for name in changed},
         )
+        if not trainer.active_status:
+            calendar_feed_end_in_transaction(
+                actor=actor, user=trainer.user, owner=CalendarFeedOwner.TRAINER
+            )
         return trainer

@@ -12,9 +12,9 @@ from django.views.decorators.cache import never_cache
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
 from cohorts.models import Cohort
-from delivery.access import MANAGE, TEACH, manage_check, may_teach, open_check
+from delivery.access import ALL_COHORTS, MANAGE, TEACH, manage_check, may_take_register, open_check
 from delivery.forms.attendance import AttendanceThresholdForm, RegisterForm
 from delivery.models import Session, SessionStatus
 from delivery.selectors.attendance import (
@@ -86,14 +86,14 @@ def _register_post(request: AuthenticatedRequest, session: Session, form: Regist
 @login_required
 @never_cache
 def register(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """A session's register: marked and signed off by who teaches the run; seen by who may open
-    it (a moderator, staff who manage delivery)."""
+    """A session's register: marked and signed off by the run's trainer, the session's own
+    trainer or who manages delivery; seen by who may open the run (a moderator, a stand-in)."""
     session = _session(pk)
     run = session.course_run
     open_check(actor=request.user, run=run, action="attendance.register_view")
     rows = register_rows(session)
     editable = (
-        may_teach(request.user, run)
+        may_take_register(request.user, session)
         and session.status != SessionStatus.CANCELLED
         and session.session_date <= timezone.localdate()
     )
@@ -175,6 +175,9 @@ def cohort_attendance_view(request: AuthenticatedRequest, pk: int) -> HttpRespon
 @permission_required(MANAGE)
 @never_cache
 def threshold(request: AuthenticatedRequest) -> HttpResponse:
+    permission_check(
+        actor=request.user, action="view:delivery.attendance_threshold", permission=ALL_COHORTS
+    )
     current = attendance_threshold(request.tenant)
     form = AttendanceThresholdForm(
         request.POST if request.method == "POST" else None, initial={"percent": current}

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
+from delivery.access import ALL_COHORTS
 from delivery.forms.certificates import (
     CertificateTemplateForm,
     ReasonForm,
@@ -45,6 +46,9 @@ MAX_VERIFY_BYTES = 5 * 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024
 TOO_LARGE_TO_VERIFY = "The file is larger than any certificate we issue."
 TOO_MANY_CHECKS = "Too many checks from your address; try again in an hour."
+# A transcript is sealed as it is asked for: a learner needs a few, not a stream. Counted per
+# person (the cache's keys are per institution).
+TRANSCRIPT_RATE = "20/h"
 
 
 # Templates
@@ -59,8 +63,18 @@ def certificate_index(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
+def _templates_check(request: AuthenticatedRequest) -> None:
+    """The wording is the institution's: someone limited to some cohorts gets the 404."""
+    permission_check(
+        actor=request.user,
+        action="view:delivery.certificate_templates",
+        allowed=request.user.may(ALL_COHORTS),
+    )
+
+
 @permission_required(ISSUE)
 def certificate_templates(request: AuthenticatedRequest) -> HttpResponse:
+    _templates_check(request)
     templates = [certificate_template_for(kind) for kind in CertificateKind.values]
     return render(request, "delivery/certificates/templates.html", {"templates": templates})
 
@@ -73,6 +87,7 @@ def _kind(kind: str) -> str:
 
 @permission_required(ISSUE)
 def certificate_template_edit(request: AuthenticatedRequest, kind: str) -> HttpResponse:
+    _templates_check(request)
     template = certificate_template_for(_kind(kind))
     form = CertificateTemplateForm(
         request.POST or None,
@@ -97,6 +112,7 @@ def certificate_template_edit(request: AuthenticatedRequest, kind: str) -> HttpR
 
 @permission_required(ISSUE)
 def certificate_template_preview(request: AuthenticatedRequest, kind: str) -> HttpResponse:
+    _templates_check(request)
     return pdf_response(selectors.template_preview_pdf(_kind(kind)), f"{slugify(kind)}-preview.pdf")
 
 
@@ -249,6 +265,8 @@ def my_transcript(request: AuthenticatedRequest, enrollment_pk: int) -> HttpResp
     enrollment = selectors.learner_enrollment(user=request.user, pk=enrollment_pk)
     if enrollment is None:
         raise Http404("No such enrolment.")
+    if rate_limited(request, group="delivery.transcript", key="user", rate=TRANSCRIPT_RATE):
+        return render(request, "delivery/certificates/transcript_limited.html", status=429)
     response = pdf_response(selectors.transcript_pdf(enrollment), "transcript.pdf")
     response["Content-Disposition"] = 'attachment; filename="transcript.pdf"'
     return response

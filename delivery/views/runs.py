@@ -24,7 +24,7 @@ from delivery.forms.runs import (
     SessionForm,
     WeeklyScheduleForm,
 )
-from delivery.models import CourseRun, CourseRunStatus
+from delivery.models import CalendarFeedOwner, CourseRun, CourseRunStatus
 from delivery.selectors.runs import (
     cohort_runs,
     run_candidates,
@@ -42,6 +42,7 @@ from delivery.selectors.sessions import (
     sessions_on_home,
     upcoming,
 )
+from delivery.services.feeds import feed_owner_allowed
 from delivery.services.runs import cohort_runs_create, run_learners_enrol, run_update
 
 
@@ -206,6 +207,6 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
                 sessions_on_home(request.user), month_start(request.GET.get("month"))
             ),
             "feed": live_feeds(request.user).get("trainer"),
-            "is_trainer": hasattr(request.user, "trainer"),
+            "is_trainer": feed_owner_allowed(request.user, CalendarFeedOwner.TRAINER),
         },
     )

@@ -9,12 +9,12 @@ from django.views.decorators.cache import never_cache
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
 from delivery.forms.runs import TrainerFilterForm, TrainerForm
 from delivery.models import Trainer
 from delivery.selectors.runs import trainer_list, trainer_runs
 from delivery.selectors.sessions import month_of, month_start, trainer_sessions
-from delivery.services.trainers import trainer_create, trainer_update
+from delivery.services.trainers import may_add_trainers, trainer_create, trainer_update
 
 MANAGE = "delivery.manage_delivery"
 
@@ -27,7 +27,10 @@ def trainers(request: AuthenticatedRequest) -> HttpResponse:
         "delivery/trainers/trainer_list.html",
         {
             "filters": filters,
-            "page": list_page(request, trainer_list(**filters.selector_filters())),
+            "may_add": may_add_trainers(request.user),
+            "page": list_page(
+                request, trainer_list(user=request.user, **filters.selector_filters())
+            ),
         },
     )
 
@@ -40,8 +43,11 @@ def trainer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "delivery/trainers/trainer_detail.html",
         {
             "trainer": trainer,
-            "runs": trainer_runs(trainer),
-            "month": month_of(trainer_sessions(trainer), month_start(request.GET.get("month"))),
+            "runs": trainer_runs(trainer, user=request.user),
+            "month": month_of(
+                trainer_sessions(trainer, user=request.user),
+                month_start(request.GET.get("month")),
+            ),
         },
     )
 
@@ -50,6 +56,12 @@ def trainer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @never_cache
 def trainer_form(request: AuthenticatedRequest, pk: int | None = None) -> HttpResponse:
     trainer = get_object_or_404(Trainer, pk=pk) if pk else None
+    if trainer is None:
+        permission_check(
+            actor=request.user,
+            action="view:delivery.trainer_create",
+            allowed=may_add_trainers(request.user),
+        )
     form = TrainerForm(request.POST if request.method == "POST" else None, instance=trainer)
     if request.method == "POST" and form.is_valid():
         try:

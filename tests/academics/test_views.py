@@ -5,10 +5,14 @@ a programme."""
 
 import datetime
 import io
+import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
+from academics.forms import CatalogueImportForm
+from academics.imports import MAX_FILE_BYTES, MAX_XLSX_UNPACKED_BYTES
 from academics.models import AcademicSession, Course, CoursePrerequisite, Programme
 from academics.services import academic_session_create, academic_year_create
 from accounts.models import SystemRole
@@ -307,6 +311,48 @@ def test_a_bad_file_is_refused_with_the_reason(admin_client, content, message):
     response = _upload(admin_client, content)
     assert response.status_code == 400
     assert message in response.content.decode()
+
+
+class _Unreadable(SimpleUploadedFile):
+    """An upload that must be refused by its size alone."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("read before its size was checked")
+
+    def chunks(self, *args, **kwargs):
+        raise AssertionError("read before its size was checked")
+
+
+def test_a_file_too_large_is_refused_by_its_size_before_it_is_read(admin_client):
+    upload = _Unreadable("catalogue.csv", b"x", "text/csv")
+    upload.size = MAX_FILE_BYTES + 1
+    form = CatalogueImportForm(data={}, files={"file": upload})
+    assert not form.is_valid()
+    assert form.errors["file"] == ["The file is larger than 2 MB."]
+
+    response = _upload(admin_client, HEADER + "\n" + "x" * MAX_FILE_BYTES)
+    assert response.status_code == 400
+    assert "The file is larger than 2 MB." in response.content.decode()
+
+
+def test_an_xlsx_that_unpacks_to_too_much_is_refused_before_it_is_opened(admin_client):
+    workbook = Workbook()
+    workbook.active.append(HEADER.split(","))
+    workbook.active.append(["BK01", "Bookkeeping", "short_course", 1, 20, None, "BK1",
+                            "Ledgers", 20, "yes", None])  # fmt: skip
+    content = io.BytesIO()
+    workbook.save(content)
+    with zipfile.ZipFile(content, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"\0" * (MAX_XLSX_UNPACKED_BYTES + 1))
+    assert len(content.getvalue()) < MAX_FILE_BYTES  # small to upload, huge unpacked
+    content.seek(0)
+    content.name = "catalogue.xlsx"
+
+    response = admin_client.post("/academics/import/", {"file": content})
+
+    assert response.status_code == 400
+    assert "The Excel file unpacks to more than 20 MB" in response.content.decode()
+    assert not Programme.objects.filter(code="BK01").exists()
 
 
 def test_the_templates_download(admin_client):

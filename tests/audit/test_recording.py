@@ -20,6 +20,18 @@ pytestmark = pytest.mark.django_db
 PERSONAL = {
     "accounts.user": {"email", "full_name", "password"},
     "cohorts.cohort": {"sponsor_email"},
+    "delivery.trainer": {
+        "name",
+        "email",
+        "phone_number",
+        "credentials",
+        "accreditation_number",
+        "accreditation_expires_on",
+    },
+    "delivery.session": {"cancellation_reason"},
+    "delivery.assessment": {"void_reason"},
+    "delivery.assessmentchange": {"reason"},
+    "delivery.certificate": {"revocation_reason"},
     "enrolments.cohortenrollment": {"agreement_signature", "withdrawal_reason"},
     "enrolments.studentdocument": {"original_name"},
     "learners.learner": set(Learner.PERSONAL_FIELDS),

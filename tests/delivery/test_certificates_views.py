@@ -14,7 +14,7 @@ from accounts.models import SystemRole
 from audit.models import AuditEvent
 from delivery.models import Certificate, CertificateKind
 from delivery.services.certificates import certificate_issue, certificate_revoke
-from delivery.views.certificates import VERIFY_RATE
+from delivery.views.certificates import TRANSCRIPT_RATE, VERIFY_RATE
 from enrolments.models import ProgrammeOutcome
 from signing.sealing import pdf_seal_check
 from signing.selectors import certificates_for_verify
@@ -235,8 +235,16 @@ def test_the_verify_page_checks_a_code(graduate, admin, public_client):
 
     certificate_revoke(certificate=certificate, actor=admin, reason="Fraudulent results")
     revoked = public_client.get(url, {"code": certificate.verification_code})
-    assert "Revoked" in revoked.content.decode()
-    assert "Fraudulent results" not in revoked.content.decode()
+    page = revoked.content.decode()
+    assert "Revoked" in page
+    assert "Fraudulent results" not in page
+    # A revoked certificate shows that it is revoked, when, its kind and code; not its contents.
+    assert "Revoked on " in page
+    assert certificate.verification_code in page
+    assert "Certificate" in page
+    assert "Thandi Mokoena" not in page
+    assert "Business communication" not in page
+    assert "Credits achieved" not in page
 
 
 def test_the_verify_page_checks_a_pdf_and_refuses_a_changed_one(graduate, admin, public_client):
@@ -278,3 +286,25 @@ def test_the_verify_page_is_rate_limited_per_address(public_client):
     assert limited.status_code == 429
     assert "Too many checks from your address" in limited.content.decode()
     assert public_client.get(url).status_code == 200  # the empty page is not counted
+
+
+def test_transcripts_are_rate_limited_per_person(graduate, admin, client_of):
+    enrollment = graduate()
+    certificate = certificate_issue(enrollment=enrollment, actor=admin)
+    client = client_of(enrollment.user)
+    url = reverse("delivery:my_transcript", args=[enrollment.pk])
+    for _ in range(int(TRANSCRIPT_RATE.split("/")[0])):
+        assert client.get(url).status_code == 200
+
+    limited = client.get(url)
+
+    assert limited.status_code == 429
+    assert "Try the transcript again later" in limited.content.decode()
+    assert "try again in an hour" in limited.content.decode().lower()
+    download = client.get(reverse("delivery:my_certificate_pdf", args=[certificate.pk]))
+    assert download.status_code == 200  # the certificate is not limited
+    other = graduate(full_name="Sipho Dlamini")
+    assert (
+        client_of(other.user).get(reverse("delivery:my_transcript", args=[other.pk])).status_code
+        == 200
+    )  # another person has their own count

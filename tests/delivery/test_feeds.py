@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from delivery.models import CalendarFeed, SessionStatus
+from delivery.models import CalendarFeed, SessionStatus, Trainer
 from delivery.services.feeds import calendar_feed_issue, calendar_feed_revoke
+from delivery.services.trainers import TrainerDetails, trainer_update
 from tenants.models import Institution
 from tests.delivery.runs_support import MONDAY, enrol, events
 from tests.factories import CourseEnrollmentFactory, CourseRunFactory, SessionFactory, UserFactory
@@ -104,3 +105,41 @@ def test_a_feed_token_does_not_open_another_institutions_feed(run, institution, 
     token = calendar_feed_issue(actor=run.trainer.user, owner="trainer")
     other_institution = Institution.objects.get(code="beta")
     assert client_for(other_institution).get(f"/delivery/feeds/{token}.ics").status_code == 404
+
+
+def _deactivate(admin, trainer) -> None:
+    trainer_update(
+        actor=admin,
+        trainer=trainer,
+        details=TrainerDetails(name=trainer.name, active_status=False),
+    )
+
+
+def test_a_trainer_made_inactive_loses_their_feed(run, admin, institution, client_for):
+    SessionFactory(course_run=run, session_date=MONDAY)
+    trainer = run.trainer
+    token = calendar_feed_issue(actor=trainer.user, owner="trainer")
+
+    _deactivate(admin, trainer)
+
+    assert _feed(client_for, institution, token).status_code == 404
+    [revoked] = events("calendar_feed.revoked")
+    assert (revoked.actor, revoked.new_values) == (admin, {"owner": "trainer"})
+    with pytest.raises(PermissionDenied):
+        calendar_feed_issue(actor=trainer.user, owner="trainer")
+
+
+def test_a_trainers_feed_carries_nothing_once_they_are_inactive_or_may_no_longer_teach(
+    run, institution, client_for
+):
+    SessionFactory(course_run=run, session_date=MONDAY)
+    trainer = run.trainer
+    token = calendar_feed_issue(actor=trainer.user, owner="trainer")
+    assert len(_events(_feed(client_for, institution, token))) == 1
+
+    Trainer.objects.filter(pk=trainer.pk).update(active_status=False)  # not through the service
+    assert _events(_feed(client_for, institution, token)) == []
+
+    Trainer.objects.filter(pk=trainer.pk).update(active_status=True)
+    trainer.user.roles.clear()
+    assert _events(_feed(client_for, institution, token)) == []

@@ -223,3 +223,29 @@ def test_the_gradebook_asks_the_same_number_of_queries_at_any_size(
     client.get(url)
     with django_assert_num_queries(GRADEBOOK_QUERIES):
         assert client.get(url).status_code == 200
+
+
+def test_a_gradebook_that_changed_while_typing_is_refused(client_of, run_with):
+    course = run_with(2)
+    first, second = course.enrolments  # Learner 000, Learner 001 (the grid's order)
+    gradebook_save(run=course.run, actor=course.trainer, cells={(second.pk, "Test"): "60"})
+    client = client_of(course.trainer)
+    url = reverse("delivery:gradebook", args=[course.run.pk])
+    assert 'name="type-0" value="Test"' in client.get(url).content.decode()
+    # Meanwhile a Quiz is recorded for the first learner: it becomes the grid's first column.
+    gradebook_save(run=course.run, actor=course.trainer, cells={(first.pk, "Quiz"): "50"})
+
+    response = client.post(url, {"type-0": "Test", f"cell-{second.pk}-0": "80", "reason": "x"})
+
+    assert response.status_code == 400
+    assert "The gradebook changed while you were typing: reload it." in response.content.decode()
+    assert not Assessment.objects.filter(enrolment=second, assessment_type="Quiz").exists()
+    assert Assessment.objects.get(enrolment=second, assessment_type="Test").score == 60
+    # A cell posted without its column's name is refused too.
+    response = client.post(url, {f"cell-{second.pk}-0": "80", "reason": "x"})
+    assert response.status_code == 400
+    assert not Assessment.objects.filter(enrolment=second, assessment_type="Quiz").exists()
+    # The current columns save.
+    response = client.post(url, {"type-0": "Quiz", "type-1": "Test", f"cell-{second.pk}-0": "70"})
+    assert response.status_code == 302
+    assert Assessment.objects.get(enrolment=second, assessment_type="Quiz").score == 70

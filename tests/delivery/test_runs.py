@@ -40,9 +40,9 @@ pytestmark = pytest.mark.django_db
 # Trainers
 
 
-def test_a_new_address_becomes_a_trainer_invited_with_the_trainer_role(admin):
+def test_a_new_address_becomes_a_trainer_invited_with_the_trainer_role(super_admin):
     trainer = trainer_create(
-        actor=admin,
+        actor=super_admin,
         email="Thandi.Trainer@Example.org",
         details=TrainerDetails(name="Thandi Trainer", accreditation_number="ETDP-123"),
     )
@@ -52,22 +52,36 @@ def test_a_new_address_becomes_a_trainer_invited_with_the_trainer_role(admin):
     assert OutboundEmail.objects.filter(recipient=user.email, template="invitation").exists()
     [event] = events("trainer.created")
     assert event.entity_id == str(trainer.pk)
-    assert event.new_values["accreditation_number"] == "ETDP-123"
-    assert "Thandi" not in str(event.new_values)  # a person's name is recorded as changed
+    assert event.new_values["accreditation_number"] == "(changed)"
+    # A person's name and accreditation are recorded as changed, without their values.
+    assert "Thandi" not in str(event.new_values)
+    assert "ETDP-123" not in str(event.new_values)
+    [invited] = [e for e in events("user.invited") if e.entity_id == str(user.pk)]
+    assert invited.new_values["roles"] == ["Trainer"]
 
 
-def test_an_existing_account_is_given_the_trainer_role(admin):
+def test_an_existing_account_is_given_the_trainer_role(super_admin):
     person = UserFactory(roles=[SystemRole.VERIFIER], email="vera@example.org")
-    trainer = trainer_create(actor=admin, email="vera@example.org", details=TrainerDetails("Vera"))
+    trainer = trainer_create(
+        actor=super_admin, email="vera@example.org", details=TrainerDetails("Vera")
+    )
     person.refresh_from_db()
     assert trainer.user == person
     assert set(person.roles.values_list("key", flat=True)) == {"verifier", "trainer"}
+    [changed] = events("user.roles_changed")
+    assert changed.entity_id == str(person.pk)
+    assert (changed.old_values, changed.new_values) == (
+        {"roles": ["Verifier"]},
+        {"roles": ["Trainer", "Verifier"]},
+    )
 
 
-def test_a_trainer_cannot_be_added_twice(admin):
+def test_a_trainer_cannot_be_added_twice(super_admin):
     existing = TrainerFactory()
     with pytest.raises(ValidationError, match="is a trainer already"):
-        trainer_create(actor=admin, email=existing.user.email, details=TrainerDetails("Again"))
+        trainer_create(
+            actor=super_admin, email=existing.user.email, details=TrainerDetails("Again")
+        )
     assert not events("trainer.created")
 
 
@@ -77,6 +91,36 @@ def test_only_who_manages_delivery_adds_trainers(institution):
         trainer_create(actor=trainer.user, email="x@example.org", details=TrainerDetails("X"))
     assert events("permission.denied")[-1].entity_id == "delivery.trainer_create"
     assert not Trainer.objects.filter(email="x@example.org").exists()
+
+
+def test_who_may_not_give_the_trainer_role_adds_no_trainer(admin):
+    """An admin manages people and delivery, but may not teach: the trainer role is not theirs
+    to give (accounts.permissions.may_grant), neither to an account nor in an invitation."""
+    person = UserFactory(roles=[SystemRole.VERIFIER], email="vera@example.org")
+    for email in ("vera@example.org", "new@example.org"):
+        with pytest.raises(PermissionDenied):
+            trainer_create(actor=admin, email=email, details=TrainerDetails("X"))
+    assert not Trainer.objects.exists()
+    assert set(person.roles.values_list("key", flat=True)) == {"verifier"}
+    assert not User.objects.filter(email="new@example.org").exists()
+    assert [e.entity_id for e in events("permission.denied")] == ["delivery.trainer_create"] * 2
+
+
+def test_inviting_a_new_trainer_needs_managing_people(institution):
+    """Someone who manages delivery and teaches may give the trainer role to an account here,
+    but inviting a new address is for who manages people."""
+    role = Role.objects.create(name="Lead trainer")
+    role.permissions.set(permissions_for(["delivery.manage_delivery", "delivery.teach"]))
+    lead = UserFactory(roles=[role])
+    UserFactory(roles=[SystemRole.VERIFIER], email="vera@example.org")
+
+    trainer_create(actor=lead, email="vera@example.org", details=TrainerDetails("Vera"))
+    with pytest.raises(PermissionDenied):
+        trainer_create(actor=lead, email="new@example.org", details=TrainerDetails("New"))
+
+    assert list(Trainer.objects.values_list("email", flat=True)) == ["vera@example.org"]
+    assert not User.objects.filter(email="new@example.org").exists()
+    assert events("permission.denied")[-1].entity_id == "delivery.trainer_invite"
 
 
 def test_a_trainers_details_change_with_an_audit_event(admin):
@@ -94,11 +138,12 @@ def test_a_trainers_details_change_with_an_audit_event(admin):
     trainer.refresh_from_db()
     assert (trainer.accreditation_number, trainer.active_status) == ("NEW-9", False)
     [event] = events("trainer.changed")
-    assert set(event.new_values) == {
-        "accreditation_number",
-        "accreditation_expires_on",
-        "active_status",
+    assert event.new_values == {
+        "accreditation_number": "(changed)",
+        "accreditation_expires_on": "(changed)",
+        "active_status": False,
     }
+    assert "accreditation_number" not in event.old_values
 
 
 # Creating a cohort's runs

@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import SystemRole
+from accounts.services import role_create
+from cohorts.services import cohort_reviewer_set
 from delivery.models import CourseRun, Session, Trainer
 from tests.delivery.runs_support import MONDAY, cohort_of, enrol, programme_with_courses
 from tests.factories import (
@@ -104,8 +106,11 @@ def test_a_moderator_opens_only_the_run_they_moderate(client_of, run):
     assert client.get(reverse("delivery:run", args=[CourseRunFactory().pk])).status_code == 404
 
 
-def test_the_trainers_pages(admin_client):
-    response = admin_client.post(
+def test_the_trainers_pages(admin_client, super_admin_client):
+    assert "New trainer" not in admin_client.get(reverse("delivery:trainers")).content.decode()
+    assert admin_client.get(reverse("delivery:trainer_create")).status_code == 404
+    assert "New trainer" in super_admin_client.get(reverse("delivery:trainers")).content.decode()
+    response = super_admin_client.post(
         reverse("delivery:trainer_create"),
         {"name": "Thandi Trainer", "email": "thandi@example.org", "active_status": "on"},
         follow=True,
@@ -113,7 +118,7 @@ def test_the_trainers_pages(admin_client):
     assert "Thandi Trainer is a trainer now." in response.content.decode()
     trainer = Trainer.objects.get(email="thandi@example.org")
     assert "Thandi Trainer" in admin_client.get(reverse("delivery:trainers")).content.decode()
-    again = admin_client.post(
+    again = super_admin_client.post(
         reverse("delivery:trainer_create"),
         {"name": "Thandi", "email": "thandi@example.org", "active_status": "on"},
     )
@@ -158,3 +163,33 @@ def test_a_trainers_home_has_the_month_of_their_own_sessions(client_of, run):
     assert f"{MONDAY:%B %Y}" in text
     assert f"{MONDAY:%a} {MONDAY.day} {MONDAY:%b}" in text
     assert "ZZ900" not in text
+
+
+def test_a_trainers_page_shows_only_the_runs_and_sessions_of_the_cohorts_one_reaches(
+    client_of, admin, super_admin, run
+):
+    coordinator = role_create(
+        actor=super_admin,
+        name="Delivery coordinator",
+        description="Sets up delivery in the cohorts they are given.",
+        permission_codes=["delivery.manage_delivery"],
+    )
+    limited = UserFactory(roles=[SystemRole.VERIFIER, coordinator])
+    cohort_reviewer_set(cohort=run.cohort, actor=admin, reviewer=limited, allowed=True)
+    trainer = run.trainer
+    elsewhere = CourseRunFactory(
+        trainer=trainer, course__code="NU900", course__name="Ward Ethics", cohort__name="Nursing"
+    )
+    SessionFactory(course_run=run, session_date=MONDAY)
+    SessionFactory(course_run=elsewhere, session_date=MONDAY + datetime.timedelta(days=1))
+    url = reverse("delivery:trainer", args=[trainer.pk]) + "?month=2027-03"
+
+    page = client_of(limited).get(url).content.decode()
+    assert "BA101" in page
+    assert "NU900" not in page
+    assert "Nursing" not in page
+    listed = client_of(limited).get(reverse("delivery:trainers")).context["page"]
+    assert [(t.pk, t.run_count) for t in listed] == [(trainer.pk, 1)]
+    everything = client_of(admin).get(url).content.decode()
+    assert "BA101" in everything
+    assert "NU900" in everything

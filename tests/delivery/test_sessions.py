@@ -7,6 +7,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from academics.models import Closure
+from accounts.models import SystemRole
+from accounts.services import role_create
+from cohorts.services import cohort_reviewer_set
 from delivery.models import CourseEnrollmentStatus, Session, SessionStatus
 from delivery.services.sessions import (
     Slot,
@@ -23,6 +26,7 @@ from tests.factories import (
     CourseRunFactory,
     SessionFactory,
     TrainerFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +201,7 @@ def test_cancelling_a_session_tells_its_learners_and_trainer(admin, run, learner
     assert {email.context["kind"] for email in told} == {"cancelled"}
     assert told.first().context["reason"] == "The trainer is ill"
     [event] = events("session.cancelled")
-    assert event.new_values == {"status": "cancelled", "reason": "The trainer is ill"}
+    assert event.new_values == {"status": "cancelled", "cancellation_reason": "(changed)"}
 
 
 def test_a_cancellation_needs_a_reason(admin, run):
@@ -261,3 +265,37 @@ def test_a_signed_off_session_is_neither_moved_nor_cancelled(admin, run):
         session_cancel(actor=admin, session=session, reason="Oops")
     with pytest.raises(ValidationError, match="signed off"):
         session_move(actor=admin, session=session, slot=Slot(MONDAY, TWELVE, datetime.time(14, 0)))
+
+
+@pytest.fixture
+def limited(admin, super_admin, run):
+    """Someone who manages delivery in `run`'s cohort only."""
+    coordinator = role_create(
+        actor=super_admin,
+        name="Delivery coordinator",
+        description="Sets up delivery in the cohorts they are given.",
+        permission_codes=["delivery.manage_delivery"],
+    )
+    person = UserFactory(roles=[SystemRole.VERIFIER, coordinator])
+    cohort_reviewer_set(cohort=run.cohort, actor=admin, reviewer=person, allowed=True)
+    return person
+
+
+def test_a_clash_in_a_cohort_the_person_does_not_reach_is_not_named(admin, run, limited):
+    other = CourseRunFactory(
+        trainer=run.trainer, course__code="BA900", course__name="Ethics", cohort__name="Nursing"
+    )
+    SessionFactory(course_run=other, session_date=MONDAY, start_time=datetime.time(11, 0),
+                   end_time=datetime.time(13, 0), venue="Room 4")  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        session_add(actor=limited, run=run, slot=Slot(MONDAY, NINE, TWELVE))
+    assert refused.value.messages == [
+        "Thandi Trainer is booked elsewhere on Mon 1 Mar 2027, 11:00–13:00.",
+        "Room 4 is booked elsewhere on Mon 1 Mar 2027, 11:00–13:00.",
+    ]
+    assert "Nursing" not in " ".join(refused.value.messages)
+    with pytest.raises(ValidationError) as refused:
+        session_add(actor=admin, run=run, slot=Slot(MONDAY, NINE, TWELVE))
+    assert refused.value.messages[0] == (
+        "Thandi Trainer already teaches BA900 Ethics (Nursing) on Mon 1 Mar 2027, 11:00–13:00."
+    )

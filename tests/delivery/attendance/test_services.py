@@ -6,9 +6,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.models import SystemRole
+from accounts.services import role_create
 from audit.models import AuditEvent
+from cohorts.services import cohort_reviewer_set
 from delivery.models import AttendanceChange, AttendanceRecord, CourseEnrollmentStatus
 from delivery.selectors.attendance import attendance_threshold, register_rows
 from delivery.services.attendance import (
@@ -400,3 +403,29 @@ def test_a_trainer_cannot_change_the_threshold(trainer, institution):
     assert [event.entity_id for event in events("permission.denied")] == [
         "attendance.threshold_set"
     ]
+
+
+def test_someone_limited_to_some_cohorts_cannot_change_the_threshold(
+    admin, super_admin, institution, run, client_of
+):
+    coordinator = role_create(
+        actor=super_admin,
+        name="Delivery coordinator",
+        description="Sets up delivery in the cohorts they are given.",
+        permission_codes=["delivery.manage_delivery"],
+    )
+    limited = UserFactory(roles=[SystemRole.VERIFIER, coordinator])
+    cohort_reviewer_set(cohort=run.cohort, actor=admin, reviewer=limited, allowed=True)
+
+    with pytest.raises(PermissionDenied):
+        attendance_threshold_set(institution=institution, actor=limited, percent=50)
+    institution.refresh_from_db()
+    assert attendance_threshold(institution) == 80
+    assert [event.entity_id for event in events("permission.denied")] == [
+        "attendance.threshold_set"
+    ]
+    client = client_of(limited)
+    assert client.get(reverse("delivery:attendance_threshold")).status_code == 404
+    page = client.get(reverse("delivery:cohort_attendance", args=[run.cohort.pk]))
+    assert page.status_code == 200
+    assert reverse("delivery:attendance_threshold") not in page.content.decode()
