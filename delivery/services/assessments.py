@@ -208,7 +208,10 @@ def gradebook_save(
                     "with a reason from the learner's results."
                 )
                 continue
-            if (mark.score, mark.result) == (current.score, current.result):
+            if (mark.score, mark.result) == (current.score, current.result) or (
+                mark.result == current.result == AssessmentResult.VOID
+            ):
+                # A void cell shows "void" without its score: as shown, it is unchanged.
                 saved.unchanged += 1
                 continue
             if mark.result == AssessmentResult.VOID:

@@ -5,6 +5,7 @@ the gradebook's query count at 10 and 200 learners."""
 # ruff: noqa: F811 (the fixtures of tests.delivery.results_support are imported by name)
 
 import datetime
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -13,7 +14,7 @@ from academics.models import GradingScale
 from accounts.models import SystemRole
 from audit.models import AuditEvent
 from delivery.models import Assessment
-from delivery.services.assessments import gradebook_save
+from delivery.services.assessments import assessment_void, gradebook_save
 from tests.delivery.results_support import moderator, run_with  # noqa: F401 (fixtures)
 from tests.factories import CourseRunFactory, TrainerFactory, UserFactory
 
@@ -30,6 +31,32 @@ def grid(course, column: str, *values: str) -> dict[str, str]:
         "type-new": column,
         **{f"cell-{e.pk}-new": v for e, v in zip(course.enrolments, values, strict=True)},
     }
+
+
+class _FormInputs(HTMLParser):
+    """The named inputs of a page's gradebook form, as a browser posts them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "form" and "data-gradebook" in found:
+            self.in_form = True
+        elif tag == "input" and self.in_form and found.get("name") and "disabled" not in found:
+            self.values[str(found["name"])] = found.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.in_form = False
+
+
+def gradebook_as_posted(page) -> dict[str, str]:
+    inputs = _FormInputs()
+    inputs.feed(page.content.decode())
+    return inputs.values
 
 
 def test_a_trainer_records_results_in_the_gradebook(client_of, run_with):
@@ -75,6 +102,36 @@ def test_a_void_without_a_reason_is_refused_on_the_page(client_of, run_with):
     page = client.get(response["Location"]).content.decode()
     assert "Wrong learner" in page
     assert "70%" in page
+
+
+def test_the_gradebook_saves_again_after_a_void(client_of, run_with):
+    course = run_with(2)
+    first, second = course.enrolments
+    gradebook_save(
+        run=course.run,
+        actor=course.trainer,
+        cells={(first.pk, "Test"): "72", (second.pk, "Test"): "55"},
+    )
+    client = client_of(course.trainer)
+    voided = Assessment.objects.get(enrolment=first)
+    client.post(reverse("delivery:result_void", args=[voided.pk]), {"reason": "Wrong paper"})
+    url = reverse("delivery:gradebook", args=[course.run.pk])
+    data = gradebook_as_posted(client.get(url))
+    assert f"cell-{first.pk}-0" not in data
+    data.update({f"cell-{second.pk}-0": "58", "reason": "Re-marked"})
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert Assessment.objects.get(enrolment=second).score == 58
+    assert Assessment.objects.get(enrolment=first).result == "void"
+
+
+def test_a_void_shown_as_void_is_unchanged_in_a_save(run_with):
+    course = run_with(1)
+    cell = (course.enrolments[0].pk, "Test")
+    gradebook_save(run=course.run, actor=course.trainer, cells={cell: "72"})
+    assessment_void(assessment=Assessment.objects.get(), actor=course.trainer, reason="Mix-up")
+    saved = gradebook_save(run=course.run, actor=course.trainer, cells={cell: "void"})
+    assert (saved.unchanged, saved.corrected) == (1, 0)
 
 
 def test_people_outside_a_run_get_404_everywhere(client_of, run_with, moderator):
