@@ -11,3 +11,9 @@ class DeliveryConfig(AppConfig):
         from delivery.selectors.outcomes import cohort_completion_blockers_outcomes
 
         cohort_completion_blockers_asked.connect(cohort_completion_blockers_outcomes)
+
+        # Runs: a learner withdrawn from the cohort leaves the runs whose results are open.
+        from delivery.services.runs import enrollment_withdrawn_drop_runs
+        from enrolments.signals import enrollment_withdrawn
+
+        enrollment_withdrawn.connect(enrollment_withdrawn_drop_runs)

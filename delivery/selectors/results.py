@@ -17,7 +17,7 @@ from delivery.models import (
     CourseRun,
 )
 from delivery.services.assessments import mark_shown
-from delivery.services.moderation import CourseGrade, course_grade
+from delivery.services.moderation import LEFT_THE_RUN, CourseGrade, course_grade
 
 
 @dataclass
@@ -70,12 +70,12 @@ def run_for_results(*, user: User, pk: int) -> CourseRun:
 
 
 def gradebook_for(run: CourseRun) -> Gradebook:
-    """The run's learners (dropped ones aside) by its assessments, in the order the
+    """The run's learners (those who left it aside) by its assessments, in the order the
     assessments were first recorded, with the course grade the results give so far."""
     rules = grade_rules_for(run.cohort.programme)
     enrolments = list(
         CourseEnrollment.objects.filter(course_run=run)
-        .exclude(status=CourseEnrollmentStatus.DROPPED)
+        .exclude(LEFT_THE_RUN)
         .select_related("enrollment__learner")
         .prefetch_related(
             Prefetch("assessments", queryset=Assessment.objects.order_by("created_at", "pk"))

@@ -19,9 +19,9 @@ from delivery.models import (
     AssessmentChange,
     AssessmentResult,
     CourseEnrollment,
-    CourseEnrollmentStatus,
     CourseRun,
 )
+from delivery.services.moderation import LEFT_THE_RUN
 
 TYPE_MAX_LENGTH = Assessment._meta.get_field("assessment_type").max_length or 100
 PASS_WORDS = frozenset({"pass", "p", "c", "competent"})
@@ -158,7 +158,7 @@ def gradebook_save(
         enrolments = {
             enrolment.pk: enrolment
             for enrolment in CourseEnrollment.objects.filter(course_run=run)
-            .exclude(status=CourseEnrollmentStatus.DROPPED)
+            .exclude(LEFT_THE_RUN)
             .select_related("enrollment__learner")
         }
         existing = {
