@@ -4,6 +4,8 @@ for their results, and a dropped elective no longer counts towards the programme
 
 # ruff: noqa: F811 (the fixtures of tests.delivery.results_support are imported by name)
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -18,6 +20,7 @@ from delivery.services.outcomes import programme_outcome_record
 from delivery.services.runs import run_learner_drop
 from enrolments.services import enrollment_withdraw
 from tests.delivery.results_support import moderator, run_with  # noqa: F401 (fixtures)
+from tests.factories import CourseFactory, CourseRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +85,39 @@ def test_a_core_course_is_not_dropped_once_its_results_are_moderated(admin, run_
     with pytest.raises(ValidationError, match="moderated and final"):
         run_learner_drop(actor=admin, enrolment=course.enrolments[0], reason="Failed it")
     assert status_of(course.enrolments[0]) == CourseEnrollmentStatus.ENROLLED
+
+
+def test_a_failed_elective_once_dropped_no_longer_blocks_completion(admin, run_with, moderator):
+    core = run_with(1)
+    enrollment = core.enrolments[0].enrollment
+    elective_run = CourseRunFactory(
+        cohort=core.run.cohort,
+        course=CourseFactory(programme=core.run.cohort.programme, is_core=False, code="EL1"),
+    )
+    elective = CourseEnrollment.objects.create(
+        enrollment=enrollment,
+        course=elective_run.course,
+        course_run=elective_run,
+        enrollment_date=elective_run.start_date,
+    )
+    for run, enrolment, mark in (
+        (core.run, core.enrolments[0], "80"),
+        (elective_run, elective, "20"),
+    ):
+        run = run_moderator_assign(run=run, actor=admin, moderator=moderator)
+        gradebook_save(run=run, actor=run.trainer.user, cells={(enrolment.pk, "Exam"): mark})
+        run_results_sign_off(run=run, actor=moderator)
+    day = datetime.date(2025, 12, 1)
+    with pytest.raises(ValidationError, match="EL1"):
+        programme_outcome_record(
+            enrollment=enrollment, actor=admin, outcome="completed", completion_date=day
+        )
+    run_learner_drop(actor=admin, enrolment=elective, reason="Chose another elective")
+    programme_outcome_record(
+        enrollment=enrollment, actor=admin, outcome="completed", completion_date=day
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.programme_outcome == "completed"
 
 
 def test_the_run_page_drops_a_learner_and_others_get_404(admin_client, client_of, run_with):
