@@ -140,10 +140,13 @@ def gradebook_save(
     actor: User | None,
     cells: dict[tuple[int, str], str],
     reason: str = "",
+    seen: dict[tuple[int, str], str] | None = None,
 ) -> GradebookSaved:
     """Save a gradebook: `cells` maps (course enrolment id, assessment type) to the text of
     its cell. New results are created, changed ones corrected (which needs `reason`); a
-    blank cell of a recorded result is refused (void it instead). All or nothing."""
+    blank cell of a recorded result is refused (void it instead). With `seen` (what the
+    cells showed when the page was opened), a cell left as shown is not applied and a cell
+    changed on a result that changed since is refused. All or nothing."""
     teach_check(actor=actor, run=run, action="gradebook.save")
     reason = reason.strip()
     with transaction.atomic(durable=True):
@@ -179,6 +182,18 @@ def gradebook_save(
                 )
             assessment_type = _assessment_type(raw_type)
             who = enrolment.enrollment.learner.full_name
+            shown = (seen or {}).get((enrolment_id, raw_type))
+            if shown is not None:
+                if text.strip() == shown.strip():
+                    saved.unchanged += 1
+                    continue
+                now_shown = existing.get((enrolment_id, assessment_type))
+                if (mark_shown(now_shown) if now_shown else "") != shown.strip():
+                    problems.append(
+                        f"{who}, {assessment_type}: the result changed since you opened the "
+                        "gradebook: reload it."
+                    )
+                    continue
             try:
                 mark = mark_parse(text, pass_mark=rules.pass_mark)
             except ValidationError as error:

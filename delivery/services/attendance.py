@@ -42,6 +42,30 @@ class Mark:
 
     status: str
     reason: str = ""
+    # The status and reason the page showed when it was opened (None: not known).
+    seen: tuple[str, str] | None = None
+
+
+def _as_seen(rows: list[RegisterEntry], marks: Mapping[int, Mark]) -> dict[int, Mark]:
+    """The marks the person changed on their page: one left as the page showed it is not
+    applied (a save by someone else since then stands), and one changed on a record that
+    changed since the page was opened is refused rather than silently undoing that save."""
+    by_id = {row.enrolment_id: row for row in rows}
+    applied: dict[int, Mark] = {}
+    stale = []
+    for pk, mark in marks.items():
+        row = by_id.get(pk)
+        if mark.seen is None or row is None:
+            applied[pk] = mark
+        elif (mark.status, mark.reason.strip()) == (mark.seen[0], mark.seen[1].strip()):
+            continue
+        elif (row.status, row.reason.strip()) != (mark.seen[0], mark.seen[1].strip()):
+            stale.append(f"{row.name}'s mark changed since you opened the register: reload it.")
+        else:
+            applied[pk] = mark
+    if stale:
+        raise ValidationError(" ".join(stale), code="register_stale")
+    return applied
 
 
 def _register_open_check(session: Session) -> None:
@@ -124,7 +148,7 @@ def register_save(
                 "This register is signed off: a change now is a correction, with its reason."
             )
         rows = register_entries(session)
-        wanted = _checked_marks(rows, marks)
+        wanted = _checked_marks(rows, _as_seen(rows, marks))
         if rest_present:
             for row in rows:
                 if (
@@ -218,7 +242,7 @@ def register_correct(
         if not session.is_signed_off:
             raise ValidationError("This register is not signed off yet: save it as usual.")
         rows = register_entries(session)
-        wanted = _checked_marks(rows, marks)
+        wanted = _checked_marks(rows, _as_seen(rows, marks))
         changing = _changes(rows, wanted)
         if not changing:
             return 0

@@ -5,7 +5,6 @@ the gradebook's query count at 10 and 200 learners."""
 # ruff: noqa: F811 (the fixtures of tests.delivery.results_support are imported by name)
 
 import datetime
-from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -15,6 +14,7 @@ from accounts.models import SystemRole
 from audit.models import AuditEvent
 from delivery.models import Assessment
 from delivery.services.assessments import assessment_void, gradebook_save
+from tests.delivery.page_forms import form_as_posted
 from tests.delivery.results_support import moderator, run_with  # noqa: F401 (fixtures)
 from tests.factories import CourseRunFactory, TrainerFactory, UserFactory
 
@@ -33,30 +33,8 @@ def grid(course, column: str, *values: str) -> dict[str, str]:
     }
 
 
-class _FormInputs(HTMLParser):
-    """The named inputs of a page's gradebook form, as a browser posts them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, str] = {}
-        self.in_form = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "form" and "data-gradebook" in found:
-            self.in_form = True
-        elif tag == "input" and self.in_form and found.get("name") and "disabled" not in found:
-            self.values[str(found["name"])] = found.get("value") or ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.in_form = False
-
-
 def gradebook_as_posted(page) -> dict[str, str]:
-    inputs = _FormInputs()
-    inputs.feed(page.content.decode())
-    return inputs.values
+    return form_as_posted(page.content.decode(), "data-gradebook")
 
 
 def test_a_trainer_records_results_in_the_gradebook(client_of, run_with):
@@ -132,6 +110,36 @@ def test_a_void_shown_as_void_is_unchanged_in_a_save(run_with):
     assessment_void(assessment=Assessment.objects.get(), actor=course.trainer, reason="Mix-up")
     saved = gradebook_save(run=course.run, actor=course.trainer, cells={cell: "void"})
     assert (saved.unchanged, saved.corrected) == (1, 0)
+
+
+def test_a_stale_gradebook_leaves_another_save_alone_and_refuses_a_clash(client_of, run_with):
+    course = run_with(2)
+    first, second = course.enrolments
+    gradebook_save(
+        run=course.run,
+        actor=course.trainer,
+        cells={(first.pk, "Test"): "70", (second.pk, "Test"): "50"},
+    )
+    client = client_of(course.trainer)
+    url = reverse("delivery:gradebook", args=[course.run.pk])
+    opened = gradebook_as_posted(client.get(url))
+    assert opened[f"was-cell-{first.pk}-0"] == "70"
+    gradebook_save(
+        run=course.run,
+        actor=course.trainer,
+        cells={(first.pk, "Test"): "75"},
+        reason="Added up again",
+    )
+    response = client.post(url, {**opened, f"cell-{second.pk}-0": "55", "reason": "Re-marked"})
+    assert response.status_code == 302
+    scores = dict(Assessment.objects.values_list("enrolment_id", "score"))
+    assert scores == {first.pk: 75, second.pk: 55}
+    refused = client.post(url, {**opened, f"cell-{first.pk}-0": "72", "reason": "Typo"})
+    assert refused.status_code == 400
+    assert "Learner 000, Test: the result changed since you opened the gradebook: reload it" in (
+        refused.content.decode()
+    )
+    assert Assessment.objects.get(enrolment=first).score == 75
 
 
 def test_people_outside_a_run_get_404_everywhere(client_of, run_with, moderator):
