@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from academics.grading import (
     Band,
@@ -57,3 +58,18 @@ def test_scales_do_not_change_under_results_waiting_for_moderation(admin, run_wi
     run_results_sign_off(run=course.run, actor=moderator)
     programme = programme_grading_scale_set(programme=programme, actor=admin, scale=other)
     assert grade_rules_for(programme).pass_mark == Decimal("70")
+
+
+def test_the_scales_page_says_why_a_programmes_scale_stays(admin_client, admin, run_with):
+    grading_scale_create(actor=admin, name="Default", pass_mark=Decimal("50"), bands=BANDS)
+    other = grading_scale_create(actor=admin, name="Other", pass_mark=Decimal("60"), bands=BANDS)
+    course = run_with(1)
+    gradebook_save(
+        run=course.run, actor=course.trainer, cells={(course.enrolments[0].pk, "Exam"): "55"}
+    )
+    programme = course.run.cohort.programme
+    url = reverse("academics:programme_grading_scale", args=[programme.pk])
+    response = admin_client.post(url, {"grading_scale": other.pk}, follow=True)
+    assert "has results not yet moderated" in response.content.decode()
+    programme.refresh_from_db()
+    assert programme.grading_scale is None
