@@ -14,8 +14,12 @@ from academics.models import Course, GradeBand, GradingScale, Programme
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
+from tenants.db import schema_lock
 
 MANAGE = "academics.manage_catalogue"
+# The advisory lock (tenants.db.schema_lock) of choosing the default scale: the first scale
+# finds no row to lock.
+DEFAULT_LOCK = "grading_scale_default"
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ def grading_scale_create(
     permission_check(actor=actor, action="grading_scale.create", permission=MANAGE)
     bands = bands_check(bands)
     with transaction.atomic(durable=True):
+        schema_lock(DEFAULT_LOCK)
         first = not GradingScale.objects.exists()
         if is_default or first:
             _open_results_check(ON_THE_DEFAULT, "The default scale cannot change")
@@ -243,6 +248,7 @@ def grading_scale_make_default(*, scale: GradingScale, actor: User | None) -> Gr
     """Grade every programme without a scale of its own on `scale`."""
     permission_check(actor=actor, action="grading_scale.make_default", permission=MANAGE)
     with transaction.atomic(durable=True):
+        schema_lock(DEFAULT_LOCK)
         previous = GradingScale.objects.select_for_update().filter(is_default=True).first()
         if previous is not None and previous.pk == scale.pk:
             return scale
