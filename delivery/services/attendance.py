@@ -143,6 +143,7 @@ def register_save(
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
+        _register_open_check(session)  # cancelled or moved meanwhile
         if session.is_signed_off:
             raise ValidationError(
                 "This register is signed off: a change now is a correction, with its reason."
@@ -198,6 +199,7 @@ def register_sign_off(*, session: Session, actor: User | None) -> Session:
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
+        _register_open_check(session)  # cancelled or moved meanwhile
         if session.is_signed_off:
             raise ValidationError("This register is signed off already.")
         rows = register_entries(session)
@@ -239,6 +241,7 @@ def register_correct(
     change_reason = change_reason.strip()
     with transaction.atomic(durable=True):
         session = _locked(session)
+        _register_open_check(session)  # cancelled or moved meanwhile
         if not session.is_signed_off:
             raise ValidationError("This register is not signed off yet: save it as usual.")
         rows = register_entries(session)
