@@ -1,8 +1,9 @@
 """Checks that find no row to lock (the first academic session or grading scale, dates free of
-other years, a person's first calendar feed) take turns through the schema's advisory lock: a
-second writer waits for the first, then its check sees the first one's row and refuses with a
-message instead of failing on the database's constraint. Shown by holding the lock from
-another connection: the service waits for it (here until its lock timeout)."""
+other years, a person's first calendar feed, a venue free at an hour) take turns through the
+schema's advisory lock: a second writer waits for the first, then its check sees the first
+one's row and refuses with a message instead of failing on the database's constraint or
+booking twice. Shown by holding the lock from another connection: the service waits for it
+(here until its lock timeout)."""
 
 import contextlib
 import datetime
@@ -22,7 +23,8 @@ from academics.services import (
     academic_year_create,
 )
 from delivery.services.feeds import calendar_feed_issue, feed_lock
-from tests.factories import TrainerFactory
+from delivery.services.sessions import SCHEDULING_LOCK, Slot, session_add, session_move
+from tests.factories import CourseRunFactory, SessionFactory, TrainerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +105,15 @@ def test_issuing_a_feed_waits_for_another_issue_of_the_same_feed(institution):
         pytest.raises(OperationalError, match="lock timeout"),
     ):
         calendar_feed_issue(actor=user, owner="trainer")
+
+
+def test_schedulers_take_turns_before_looking_for_a_clash(admin):
+    run = CourseRunFactory(venue="Room 4")
+    monday = datetime.date(2027, 3, 1)
+    nine, noon = datetime.time(9), datetime.time(12)
+    with held_elsewhere(SCHEDULING_LOCK), pytest.raises(OperationalError, match="lock timeout"):
+        session_add(actor=admin, run=run, slot=Slot(monday, nine, noon))
+    session = SessionFactory(course_run=run, session_date=monday, start_time=nine, end_time=noon)
+    later = Slot(monday + datetime.timedelta(days=1), nine, noon)
+    with held_elsewhere(SCHEDULING_LOCK), pytest.raises(OperationalError, match="lock timeout"):
+        session_move(actor=admin, session=session, slot=later)
