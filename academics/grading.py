@@ -8,14 +8,18 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from academics.models import GradeBand, GradingScale, Programme
+from academics.models import Course, GradeBand, GradingScale, Programme
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
+from tenants.db import schema_lock
 
 MANAGE = "academics.manage_catalogue"
+# The advisory lock (tenants.db.schema_lock) of choosing the default scale: the first scale
+# finds no row to lock.
+DEFAULT_LOCK = "grading_scale_default"
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,38 @@ def _scale_values(scale: GradingScale) -> dict[str, object]:
     }
 
 
+# The programmes graded on the institution's default scale (or the built-in one).
+ON_THE_DEFAULT = Q(grading_scale__isnull=True)
+
+
+def _open_results_check(programmes: Q, change: str) -> None:
+    """Refuse `change` to how `programmes` are graded while one of their runs has results not
+    yet moderated: each result's pass or fail was set by the rules at entry, and moderation
+    grades by the rules of its day. Runs are reached through the courses' reverse relation
+    (academics does not import delivery)."""
+    run = (
+        Course.objects.filter(
+            programme__in=Programme.objects.filter(programmes),
+            runs__moderated_at__isnull=True,
+            runs__enrollments__assessments__isnull=False,
+        )
+        .values_list("runs__course_ref", "runs__cohort__name")
+        .order_by("runs__course_ref")
+        .first()
+    )
+    if run is not None:
+        raise ValidationError(
+            "%(change)s while results are waiting for moderation: %(run)s of %(cohort)s has "
+            "results not yet moderated. Change it once they are.",
+            code="results_not_moderated",
+            params={"change": change, "run": run[0], "cohort": run[1]},
+        )
+
+
+def _graded_on(scale: GradingScale) -> Q:
+    return Q(grading_scale=scale) | (ON_THE_DEFAULT if scale.is_default else Q(pk__in=[]))
+
+
 def _bands_write(scale: GradingScale, bands: list[Band]) -> None:
     scale.bands.all().delete()
     GradeBand.objects.bulk_create(
@@ -160,7 +196,10 @@ def grading_scale_create(
     permission_check(actor=actor, action="grading_scale.create", permission=MANAGE)
     bands = bands_check(bands)
     with transaction.atomic(durable=True):
+        schema_lock(DEFAULT_LOCK)
         first = not GradingScale.objects.exists()
+        if is_default or first:
+            _open_results_check(ON_THE_DEFAULT, "The default scale cannot change")
         if is_default:
             GradingScale.objects.filter(is_default=True).update(is_default=False)
         scale = GradingScale(name=name.strip(), pass_mark=pass_mark, is_default=is_default or first)
@@ -185,6 +224,11 @@ def grading_scale_update(
     bands = bands_check(bands)
     with transaction.atomic(durable=True):
         scale = GradingScale.objects.select_for_update().get(pk=scale.pk)
+        before = _rules(scale)
+        if before.pass_mark != pass_mark or before.bands != tuple(bands):
+            _open_results_check(
+                _graded_on(scale), "The pass mark and bands of this scale cannot change"
+            )
         old = _scale_values(scale)
         scale.name, scale.pass_mark = name.strip(), pass_mark
         scale.full_clean()
@@ -204,9 +248,11 @@ def grading_scale_make_default(*, scale: GradingScale, actor: User | None) -> Gr
     """Grade every programme without a scale of its own on `scale`."""
     permission_check(actor=actor, action="grading_scale.make_default", permission=MANAGE)
     with transaction.atomic(durable=True):
+        schema_lock(DEFAULT_LOCK)
         previous = GradingScale.objects.select_for_update().filter(is_default=True).first()
         if previous is not None and previous.pk == scale.pk:
             return scale
+        _open_results_check(ON_THE_DEFAULT, "The default scale cannot change")
         GradingScale.objects.filter(is_default=True).update(is_default=False)
         scale.is_default = True
         scale.save(update_fields=["is_default", "updated_at"])
@@ -239,6 +285,8 @@ def grading_scale_delete(*, scale: GradingScale, actor: User | None) -> None:
                 "This is the default scale: make another scale the default first.",
                 code="scale_is_default",
             )
+        if scale.is_default:
+            _open_results_check(ON_THE_DEFAULT, "The default scale cannot be deleted")
         old = _scale_values(scale)
         audit_record(actor=actor, action="grading_scale.deleted", entity=scale, old_values=old)
         scale.delete()
@@ -251,6 +299,10 @@ def programme_grading_scale_set(
     permission_check(actor=actor, action="programme.grading_scale", permission=MANAGE)
     with transaction.atomic(durable=True):
         programme = Programme.objects.select_for_update().get(pk=programme.pk)
+        if grade_rules_for(programme) != grade_rules_for(
+            Programme(grading_scale=scale) if scale else None
+        ):
+            _open_results_check(Q(pk=programme.pk), "The programme's scale cannot change")
         old = programme.grading_scale.name if programme.grading_scale else None
         programme.grading_scale = scale
         programme.save(update_fields=["grading_scale", "updated_at"])

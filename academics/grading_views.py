@@ -87,10 +87,14 @@ def grading_scale_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @permission_required(MANAGE)
 @require_POST
 def grading_scale_default(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    scale = grading_scale_make_default(
-        scale=get_object_or_404(GradingScale, pk=pk), actor=request.user
-    )
-    messages.success(request, f"Programmes without a scale of their own are graded on {scale}.")
+    try:
+        scale = grading_scale_make_default(
+            scale=get_object_or_404(GradingScale, pk=pk), actor=request.user
+        )
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        messages.success(request, f"Programmes without a scale of their own are graded on {scale}.")
     return redirect("academics:grading_scales")
 
 
@@ -114,8 +118,14 @@ def programme_grading_scale(request: AuthenticatedRequest, pk: int) -> HttpRespo
     form = ProgrammeScaleForm(request.POST)
     if form.is_valid():
         scale = form.cleaned_data["grading_scale"]
-        programme_grading_scale_set(programme=programme, actor=request.user, scale=scale)
-        messages.success(request, f"{programme.code} is graded on {scale or 'the default scale'}.")
+        try:
+            programme_grading_scale_set(programme=programme, actor=request.user, scale=scale)
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(
+                request, f"{programme.code} is graded on {scale or 'the default scale'}."
+            )
     else:
         messages.error(request, "Choose one of the scales.")
     return redirect("academics:grading_scales")

@@ -9,11 +9,13 @@ import io
 import logging
 import zipfile
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 import filetype
 from django.core.exceptions import ValidationError
+from django.db.models import Field
+from django.db.models.functions import Upper
 
 from academics.models import Course, CoursePrerequisite, Programme, QualificationType
 from academics.prerequisites import cycle_message, prerequisite_path
@@ -231,8 +233,12 @@ def _qualification(text: str) -> str:
 def _number(text: str, column: str, *, whole: bool = True) -> Any:
     try:
         value = Decimal(text.replace(",", "."))
-    except InvalidOperation:
-        raise ValueError(f"{column} must be a number, not “{text[:20]}”") from None
+    except ArithmeticError:  # InvalidOperation and its kin
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValueError(f"{column} must be a number, not “{text[:20]}”")
+    if value.adjusted() > 15:  # "1e999999999": rounding it would take the machine's memory
+        raise ValueError(f"{column} is too large")
     if value <= 0 or (whole and value != value.to_integral_value()):
         raise ValueError(f"{column} must be a {'whole ' if whole else ''}number above 0")
     return int(value) if whole else value
@@ -263,6 +269,57 @@ def _core(text: str) -> bool:
     raise ValueError("core must be yes (core) or no (elective)")
 
 
+def _model_check(
+    row: PlannedRow, model: type[Programme] | type[Course], fields: dict[str, Any]
+) -> None:
+    """The model's own rules for each value (NQF level 1 to 10, duration with one decimal up
+    to 99.9, lengths), named by the file's column, so that the preview refuses what saving
+    would."""
+    given = PROGRAMME_COLUMNS if model is Programme else COURSE_COLUMNS
+    columns = {name: column for column, (name, _parse) in given.items()}
+    code_column = "programme_code" if model is Programme else "course_code"
+    for name, value in fields.items():
+        try:
+            cast(Field, model._meta.get_field(name)).clean(value, None)
+        except ValidationError as error:
+            column = code_column if name == "code" else columns.get(name, name)
+            row.errors.extend(f"{column}: {message}" for message in error.messages)
+
+
+def _codes_matched(rows: list[PlannedRow]) -> None:
+    """Codes match whatever their case, as the catalogue's services match them: each row's
+    programme, course and prerequisite codes are spelt as the catalogue (or else the first row
+    giving them) spells them."""
+    given = {row.values.get("programme_code", "").upper() for row in rows} - {""}
+    programmes = {
+        code.upper(): code
+        for code in Programme.objects.annotate(key=Upper("code"))
+        .filter(key__in=given)
+        .values_list("code", flat=True)
+    }
+    courses = {
+        (programme.upper(), code.upper()): code
+        for programme, code in Course.objects.annotate(key=Upper("programme__code"))
+        .filter(key__in=given)
+        .values_list("programme__code", "code")
+    }
+    for row in rows:
+        code = row.values.get("programme_code", "")
+        if code:
+            code = row.values["programme_code"] = programmes.setdefault(code.upper(), code)
+        course = row.values.get("course_code", "")
+        if code and course:
+            row.values["course_code"] = courses.setdefault((code.upper(), course.upper()), course)
+    for row in rows:
+        code, listed = row.values.get("programme_code", ""), row.values.get("prerequisites", "")
+        if code and listed:
+            row.values["prerequisites"] = "; ".join(
+                courses.get((code.upper(), text.strip().upper()), text.strip())
+                for text in listed.replace(",", ";").split(";")
+                if text.strip()
+            )
+
+
 def _fields(
     row: PlannedRow, columns: dict[str, tuple[str, Any]], required: tuple[str, ...], new: bool
 ) -> dict[str, Any]:
@@ -288,7 +345,8 @@ def catalogue_plan(rows: list[tuple[int, dict[str, str]]]) -> CataloguePlan:
     created, what changed, and each row's refusals (a missing value, a programme given two
     ways, a prerequisite that is not a course of the programme, or that would close a cycle,
     named by its path)."""
-    plan = CataloguePlan(rows=[PlannedRow(number, values) for number, values in rows])
+    plan = CataloguePlan(rows=[PlannedRow(number, dict(values)) for number, values in rows])
+    _codes_matched(plan.rows)
     codes = {row.values.get("programme_code", "") for row in plan.rows}
     plan.existing_programmes = {p.code: p for p in Programme.objects.filter(code__in=codes)}
     plan.existing_courses = {
@@ -316,6 +374,7 @@ def catalogue_plan(rows: list[tuple[int, dict[str, str]]]) -> CataloguePlan:
             PROGRAMME_REQUIRED if code not in plan.programmes else (),
             new=existing is None,
         )
+        _model_check(row, Programme, {"code": code, **fields})
         known = plan.programmes.setdefault(code, {})
         for name, value in fields.items():
             if name in known and known[name] != value:
@@ -333,6 +392,7 @@ def catalogue_plan(rows: list[tuple[int, dict[str, str]]]) -> CataloguePlan:
         course_fields = _fields(
             row, COURSE_COLUMNS, COURSE_REQUIRED, new=key not in plan.existing_courses
         )
+        _model_check(row, Course, {"code": course_code, **course_fields})
         if row.values.get("core"):
             try:
                 course_fields["is_core"] = _core(row.values["core"])

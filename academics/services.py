@@ -27,6 +27,7 @@ from academics.prerequisites import cycle_message, prerequisite_path
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
+from tenants.db import schema_lock
 
 MANAGE_CATALOGUE = "academics.manage_catalogue"
 
@@ -333,6 +334,10 @@ def _dates(value: datetime.date) -> str:
     return f"{value:%-d %b %Y}"
 
 
+# Advisory locks (tenants.db.schema_lock) of checks that find no row to lock.
+YEARS_LOCK, SESSIONS_LOCK = "academic_years", "academic_sessions"
+
+
 def _year_overlap_check(
     starts_on: datetime.date, ends_on: datetime.date, *, excluding: int | None
 ) -> None:
@@ -340,6 +345,7 @@ def _year_overlap_check(
     full_clean, whose exclusion-constraint query cannot take a range that ends first)."""
     if ends_on < starts_on:
         raise ValidationError({"ends_on": "The year cannot end before it starts."})
+    schema_lock(YEARS_LOCK)
     others = AcademicYear.objects.filter(starts_on__lte=ends_on, ends_on__gte=starts_on)
     if excluding is not None:
         others = others.exclude(pk=excluding)
@@ -427,7 +433,8 @@ def academic_session_create(*, actor: User | None, fields: Mapping[str, Any]) ->
         _code_taken(AcademicSession.objects.all(), fields["code"], what="the session")
         if fields["end_date"] >= fields["start_date"]:
             _session_within_year(fields)
-        first = not AcademicSession.objects.select_for_update().exists()
+        schema_lock(SESSIONS_LOCK)
+        first = not AcademicSession.objects.exists()
         fields["is_current"] = bool(fields.get("is_current")) or first
         if fields["is_current"]:
             _current_unset(actor=actor, keeping=None)
@@ -465,6 +472,7 @@ def academic_session_make_current(
     never no current session, nor two)."""
     catalogue_check(actor=actor, action="academic_session_make_current")
     with transaction.atomic(durable=True):
+        schema_lock(SESSIONS_LOCK)
         _current_unset(actor=actor, keeping=session)
         return _update(
             session, actor=actor, action="academic_session.changed", changes={"is_current": True}

@@ -88,6 +88,22 @@ def programme_settable(cohort: Cohort) -> bool:
     return cohort.is_editable or (cohort.programme_id is None and not cohort.is_closed)
 
 
+def _programme_change_check(cohort: Cohort) -> None:
+    """A cohort's runs deliver courses of its programme: it keeps the programme while it has
+    runs that are not cancelled (through the reverse relation: cohorts does not import
+    delivery)."""
+    runs = cohort.runs.exclude(status="cancelled").order_by("course_ref")
+    first = runs.values_list("course_ref", flat=True).first()
+    if first is not None:
+        raise ValidationError(
+            {
+                "programme": f"The programme cannot change while the cohort has course runs "
+                f"({first}{' and others' if runs.count() > 1 else ''}): cancel them first."
+            },
+            code="programme_has_runs",
+        )
+
+
 def cohort_create(*, actor: User, **fields: Any) -> Cohort:
     """Create a draft cohort from the fields of `CohortForm`. Its sponsor is chosen afterwards
     (sponsors.services.cohort_sponsor_set), which also sets where the sponsor's notices go."""
@@ -142,6 +158,8 @@ def cohort_update(*, cohort: Cohort, actor: User, changes: dict[str, Any]) -> Co
                         f"cohort is {cohort.get_state_display().lower()}."
                     }
                 )
+            if name == "programme":
+                _programme_change_check(cohort)
             old_values[name], new_values[name] = _audit_value(current_value), _audit_value(value)
             if name not in RELATION_FIELDS:
                 setattr(cohort, name, value)

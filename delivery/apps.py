@@ -22,3 +22,9 @@ class DeliveryConfig(AppConfig):
             context=delivery_home_panel,
             order=25,
         )
+
+        # Runs: a learner withdrawn from the cohort leaves the runs whose results are open.
+        from delivery.services.runs import enrollment_withdrawn_drop_runs
+        from enrolments.signals import enrollment_withdrawn
+
+        enrollment_withdrawn.connect(enrollment_withdrawn_drop_runs)

@@ -31,6 +31,7 @@ from enrolments.selectors import (
     enrollment_document_steps,
     enrollment_supporting_all_signed,
 )
+from enrolments.signals import enrollment_withdrawn
 from enrolments.uploads import document_expiry_clean, enrollment_quota_check
 from integrations.services import sync_enqueue_for, sync_enqueue_many
 from learners.models import Learner
@@ -504,5 +505,6 @@ def enrollment_withdraw(
             actor=actor,
             reason="The student was withdrawn.",
         )
+        enrollment_withdrawn.send(CohortEnrollment, enrollment=enrollment, actor=actor)
         sync_enqueue_for(enrollment)
     return enrollment

@@ -24,3 +24,13 @@ class TenantConnection(Protocol):
 
 # The same object as django.db.connection (a proxy to the current thread's connection).
 tenant_connection = cast(TenantConnection, connection)
+
+
+def schema_lock(name: str) -> None:
+    """Take the current schema's advisory lock `name` until the transaction ends: writers whose
+    check finds nothing to lock (the first row of a table, dates free of others) take turns,
+    so that the second one's check sees the first one's row and refuses with its message."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || %s))", [name]
+        )

@@ -19,11 +19,14 @@ class RegisterItem:
     row: RegisterRow
     status: forms.BoundField
     reason: forms.BoundField
+    was: forms.BoundField
+    was_reason: forms.BoundField
 
 
 class RegisterForm(forms.Form):
     """A register as the trainer marks it: `status-<course enrolment id>` (empty: not marked)
-    and `reason-<id>` per learner; `change_reason` once the register is signed off."""
+    and `reason-<id>` per learner, with the status and reason the page showed (`was-<id>`,
+    `was-reason-<id>`); `change_reason` once the register is signed off."""
 
     def __init__(
         self, data: Any = None, *, rows: list[RegisterRow], correcting: bool = False
@@ -47,6 +50,12 @@ class RegisterForm(forms.Form):
                 max_length=REASON_MAX_LENGTH,
                 initial=row.reason,
             )
+            self.fields[f"was-{pk}"] = forms.CharField(
+                required=False, widget=forms.HiddenInput, initial=row.status
+            )
+            self.fields[f"was-reason-{pk}"] = forms.CharField(
+                required=False, strip=False, widget=forms.HiddenInput, initial=row.reason
+            )
         if correcting:
             self.fields["change_reason"] = forms.CharField(
                 label="Why does the signed-off register change?",
@@ -59,7 +68,13 @@ class RegisterForm(forms.Form):
     def items(self) -> Iterator[RegisterItem]:
         for row in self.rows:
             pk = row.enrolment.pk
-            yield RegisterItem(row=row, status=self[f"status-{pk}"], reason=self[f"reason-{pk}"])
+            yield RegisterItem(
+                row=row,
+                status=self[f"status-{pk}"],
+                reason=self[f"reason-{pk}"],
+                was=self[f"was-{pk}"],
+                was_reason=self[f"was-reason-{pk}"],
+            )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -80,9 +95,15 @@ class RegisterForm(forms.Form):
             row.enrolment.pk: Mark(
                 status=self.cleaned_data[f"status-{row.enrolment.pk}"] or AttendanceStatus.UNKNOWN,
                 reason=self.cleaned_data[f"reason-{row.enrolment.pk}"],
+                seen=self._seen(row.enrolment.pk),
             )
             for row in self.rows
         }
+
+    def _seen(self, pk: int) -> tuple[str, str] | None:
+        if f"was-{pk}" not in self.data:
+            return None
+        return (self.cleaned_data[f"was-{pk}"], self.cleaned_data[f"was-reason-{pk}"])
 
 
 class AttendanceThresholdForm(forms.Form):

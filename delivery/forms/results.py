@@ -57,9 +57,25 @@ def gradebook_cells(data: QueryDict, book: Gradebook) -> dict[tuple[int, str], s
     return cells
 
 
+def cells_seen(data: QueryDict, book: Gradebook) -> dict[tuple[int, str], str]:
+    """What the cells of the recorded columns showed when the page was opened (each posted
+    back as `was-cell-...`), keyed as gradebook_cells keys the cells."""
+    shown = QueryDict(mutable=True)
+    for key, value in data.items():
+        if key.startswith("was-cell-"):
+            shown[key.removeprefix("was-")] = str(value)
+        elif key.startswith("type-") and key != f"type-{NEW}":
+            shown[key] = str(value)
+    return gradebook_cells(shown, book)
+
+
 def posted_values(data: QueryDict) -> dict[str, str]:
     """The grid's inputs as typed, to show again when a save is refused."""
-    return {key: str(value) for key, value in data.items() if key.startswith(("cell-", "type-"))}
+    return {
+        key: str(value)
+        for key, value in data.items()
+        if key.startswith(("cell-", "type-", "was-cell-"))
+    }
 
 
 class VoidForm(forms.Form):

@@ -225,6 +225,14 @@ class SessionCancelForm(forms.Form):
     )
 
 
+class LearnerDropForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text="Kept in the audit log, e.g. changed elective, withdrew from the course.",
+    )
+
+
 class LearnerChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: CohortEnrollment) -> str:
         return obj.learner.full_name or str(obj.user)

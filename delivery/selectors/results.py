@@ -17,19 +17,21 @@ from delivery.models import (
     CourseRun,
 )
 from delivery.services.assessments import mark_shown
-from delivery.services.moderation import CourseGrade, course_grade
+from delivery.services.moderation import LEFT_THE_RUN, CourseGrade, course_grade
 
 
 @dataclass
 class GradebookCell:
     """One input of the grid: its field name, what a screen reader calls it, the recorded
-    result (or None) and the text it shows."""
+    result (or None), the text it shows and the text the page first showed (`was`, posted
+    back to tell a change from a save by someone else since)."""
 
     name: str
     assessment_type: str
     label: str
     result: Assessment | None
     text: str
+    was: str = ""
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Gradebook:
         for row in self.rows:
             for cell in [*row.cells, row.new_cell]:
                 cell.text = posted.get(cell.name, cell.text)
+                cell.was = posted.get(f"was-{cell.name}", cell.was)
 
     @property
     def missing(self) -> int:
@@ -70,12 +73,12 @@ def run_for_results(*, user: User, pk: int) -> CourseRun:
 
 
 def gradebook_for(run: CourseRun) -> Gradebook:
-    """The run's learners (dropped ones aside) by its assessments, in the order the
+    """The run's learners (those who left it aside) by its assessments, in the order the
     assessments were first recorded, with the course grade the results give so far."""
     rules = grade_rules_for(run.cohort.programme)
     enrolments = list(
         CourseEnrollment.objects.filter(course_run=run)
-        .exclude(status=CourseEnrollmentStatus.DROPPED)
+        .exclude(LEFT_THE_RUN)
         .select_related("enrollment__learner")
         .prefetch_related(
             Prefetch("assessments", queryset=Assessment.objects.order_by("created_at", "pk"))
@@ -94,13 +97,15 @@ def gradebook_for(run: CourseRun) -> Gradebook:
         cells = []
         for index, name in enumerate(types):
             result = mine.get(name)
+            text = mark_shown(result) if result else ""
             cells.append(
                 GradebookCell(
                     name=f"cell-{enrolment.pk}-{index}",
                     assessment_type=name,
                     label=f"{who}, {name}",
                     result=result,
-                    text=mark_shown(result) if result else "",
+                    text=text,
+                    was=text,
                 )
             )
         book.rows.append(

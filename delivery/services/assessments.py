@@ -19,9 +19,9 @@ from delivery.models import (
     AssessmentChange,
     AssessmentResult,
     CourseEnrollment,
-    CourseEnrollmentStatus,
     CourseRun,
 )
+from delivery.services.moderation import LEFT_THE_RUN
 
 TYPE_MAX_LENGTH = Assessment._meta.get_field("assessment_type").max_length or 100
 PASS_WORDS = frozenset({"pass", "p", "c", "competent"})
@@ -140,10 +140,13 @@ def gradebook_save(
     actor: User | None,
     cells: dict[tuple[int, str], str],
     reason: str = "",
+    seen: dict[tuple[int, str], str] | None = None,
 ) -> GradebookSaved:
     """Save a gradebook: `cells` maps (course enrolment id, assessment type) to the text of
     its cell. New results are created, changed ones corrected (which needs `reason`); a
-    blank cell of a recorded result is refused (void it instead). All or nothing."""
+    blank cell of a recorded result is refused (void it instead). With `seen` (what the
+    cells showed when the page was opened), a cell left as shown is not applied and a cell
+    changed on a result that changed since is refused. All or nothing."""
     teach_check(actor=actor, run=run, action="gradebook.save")
     reason = reason.strip()
     with transaction.atomic(durable=True):
@@ -160,7 +163,7 @@ def gradebook_save(
         learner_names = {
             pk: " ".join(part for part in (first, last) if part)
             for pk, first, last in CourseEnrollment.objects.filter(course_run=run)
-            .exclude(status=CourseEnrollmentStatus.DROPPED)
+            .exclude(LEFT_THE_RUN)
             .values_list("pk", "enrollment__learner__first_name", "enrollment__learner__last_name")
         }
         existing = {
@@ -182,6 +185,18 @@ def gradebook_save(
                     "A row of the gradebook is not a learner of this run.", code="not_in_run"
                 )
             assessment_type = _assessment_type(raw_type)
+            shown = (seen or {}).get((enrolment_id, raw_type))
+            if shown is not None:
+                if text.strip() == shown.strip():
+                    saved.unchanged += 1
+                    continue
+                now_shown = existing.get((enrolment_id, assessment_type))
+                if (mark_shown(now_shown) if now_shown else "") != shown.strip():
+                    problems.append(
+                        f"{who}, {assessment_type}: the result changed since you opened the "
+                        "gradebook: reload it."
+                    )
+                    continue
             try:
                 mark = mark_parse(text, pass_mark=rules.pass_mark)
             except ValidationError as error:
@@ -211,7 +226,10 @@ def gradebook_save(
                     "with a reason from the learner's results."
                 )
                 continue
-            if (mark.score, mark.result) == (current.score, current.result):
+            if (mark.score, mark.result) == (current.score, current.result) or (
+                mark.result == current.result == AssessmentResult.VOID
+            ):
+                # A void cell shows "void" without its score: as shown, it is unchanged.
                 saved.unchanged += 1
                 continue
             if mark.result == AssessmentResult.VOID:

@@ -43,6 +43,30 @@ class Mark:
 
     status: str
     reason: str = ""
+    # The status and reason the page showed when it was opened (None: not known).
+    seen: tuple[str, str] | None = None
+
+
+def _as_seen(rows: list[RegisterEntry], marks: Mapping[int, Mark]) -> dict[int, Mark]:
+    """The marks the person changed on their page: one left as the page showed it is not
+    applied (a save by someone else since then stands), and one changed on a record that
+    changed since the page was opened is refused rather than silently undoing that save."""
+    by_id = {row.enrolment_id: row for row in rows}
+    applied: dict[int, Mark] = {}
+    stale = []
+    for pk, mark in marks.items():
+        row = by_id.get(pk)
+        if mark.seen is None or row is None:
+            applied[pk] = mark
+        elif (mark.status, mark.reason.strip()) == (mark.seen[0], mark.seen[1].strip()):
+            continue
+        elif (row.status, row.reason.strip()) != (mark.seen[0], mark.seen[1].strip()):
+            stale.append(f"{row.name}'s mark changed since you opened the register: reload it.")
+        else:
+            applied[pk] = mark
+    if stale:
+        raise ValidationError(" ".join(stale), code="register_stale")
+    return applied
 
 
 def _register_open_check(session: Session) -> None:
@@ -120,12 +144,13 @@ def register_save(
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
+        _register_open_check(session)  # cancelled or moved meanwhile
         if session.is_signed_off:
             raise ValidationError(
                 "This register is signed off: a change now is a correction, with its reason."
             )
         rows = register_entries(session)
-        wanted = _checked_marks(rows, marks)
+        wanted = _checked_marks(rows, _as_seen(rows, marks))
         if rest_present:
             for row in rows:
                 if (
@@ -175,6 +200,7 @@ def register_sign_off(*, session: Session, actor: User | None) -> Session:
     _register_open_check(session)
     with transaction.atomic(durable=True):
         session = _locked(session)
+        _register_open_check(session)  # cancelled or moved meanwhile
         if session.is_signed_off:
             raise ValidationError("This register is signed off already.")
         rows = register_entries(session)
@@ -216,10 +242,11 @@ def register_correct(
     change_reason = change_reason.strip()
     with transaction.atomic(durable=True):
         session = _locked(session)
+        _register_open_check(session)  # cancelled or moved meanwhile
         if not session.is_signed_off:
             raise ValidationError("This register is not signed off yet: save it as usual.")
         rows = register_entries(session)
-        wanted = _checked_marks(rows, marks)
+        wanted = _checked_marks(rows, _as_seen(rows, marks))
         changing = _changes(rows, wanted)
         if not changing:
             return 0

@@ -14,6 +14,7 @@ from accounts.services import token_hash
 from audit.services import audit_record
 from delivery.access import TEACH
 from delivery.models import CalendarFeed, CalendarFeedOwner, CourseEnrollment, Trainer
+from tenants.db import schema_lock
 
 
 def feed_owner_allowed(user: User, owner: str) -> bool:
@@ -26,6 +27,11 @@ def feed_owner_allowed(user: User, owner: str) -> bool:
     return False
 
 
+def feed_lock(user: User, owner: str) -> str:
+    """The advisory lock of issuing `user`'s feed (tenants.db.schema_lock)."""
+    return f"calendar_feed:{user.pk}:{owner}"
+
+
 def calendar_feed_issue(*, actor: User, owner: str) -> str:
     """A new feed of `actor`'s own sessions; their earlier one (if any) stops working. The
     token, to build the address from: it is not kept and cannot be shown again."""
@@ -34,6 +40,8 @@ def calendar_feed_issue(*, actor: User, owner: str) -> str:
     )
     token = secrets.token_urlsafe(32)
     with transaction.atomic(durable=True):
+        # Two issues at once: the second finds the first's feed to revoke.
+        schema_lock(feed_lock(actor, owner))
         revoked = _revoke(actor, owner)
         feed = CalendarFeed.objects.create(user=actor, owner=owner, token_hash=token_hash(token))
         audit_record(

@@ -23,6 +23,15 @@ from delivery.models import (
     CourseEnrollmentStatus,
     CourseRun,
 )
+from enrolments.models import EnrollmentState, ProgrammeOutcome
+
+# Course enrolments out of a run's results: dropped from it, or the learner withdrawn from the
+# cohort (or recorded as withdrawn from the programme). Nobody awaits their results.
+LEFT_THE_RUN = (
+    Q(status=CourseEnrollmentStatus.DROPPED)
+    | Q(enrollment__state=EnrollmentState.WITHDRAWN)
+    | Q(enrollment__programme_outcome=ProgrammeOutcome.WITHDRAWN)
+)
 
 # A course result without a percentage: competent / not yet competent.
 COMPETENT, NOT_YET_COMPETENT = "C", "NYC"
@@ -155,7 +164,7 @@ def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
             )
         enrolments = list(
             CourseEnrollment.objects.filter(course_run=run)
-            .exclude(status=CourseEnrollmentStatus.DROPPED)
+            .exclude(LEFT_THE_RUN)
             .select_related("enrollment__learner")
             .prefetch_related("assessments")
         )

@@ -226,6 +226,76 @@ def run_learners_enrol(
         return enrolled
 
 
+def run_learner_drop(*, actor: User | None, enrolment: CourseEnrollment, reason: str) -> None:
+    """Take a learner out of a run (their results stay, and stop counting). Refused once the
+    run's results are moderated, except for an elective the learner did not pass: dropped, it
+    no longer stands between them and their programme outcome."""
+    run = enrolment.course_run
+    manage_check(actor=actor, action="delivery.run_learner_drop", cohort=run.cohort)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why the learner leaves the run."}, code="drop_reason_missing"
+        )
+    with transaction.atomic(durable=True):
+        run = CourseRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
+        enrolment = (
+            CourseEnrollment.objects.select_for_update(of=("self",))
+            .select_related("course", "enrollment__learner")
+            .get(pk=enrolment.pk)
+        )
+        who = enrolment.enrollment.learner.full_name
+        if enrolment.status == CourseEnrollmentStatus.DROPPED:
+            raise ValidationError(f"{who} has left this run already.", code="dropped_already")
+        if run.moderated_at is not None and (
+            enrolment.course.is_core or enrolment.status == CourseEnrollmentStatus.COMPLETED
+        ):
+            raise ValidationError(
+                f"The results of {run.course_ref} are moderated and final: only an elective "
+                f"{who} did not pass can still be dropped.",
+                code="results_final",
+            )
+        old_status = enrolment.status
+        enrolment.status = CourseEnrollmentStatus.DROPPED
+        enrolment.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="course_enrolment.dropped",
+            entity=enrolment,
+            old_values={"status": old_status},
+            new_values={"status": CourseEnrollmentStatus.DROPPED, "reason": reason},
+        )
+
+
+def enrollment_withdrawn_drop_runs(
+    sender: type[CohortEnrollment],
+    *,
+    enrollment: CohortEnrollment,
+    actor: User | None,
+    **kwargs: Any,
+) -> None:
+    """A learner withdrawn from their cohort leaves the runs whose results are not final, so
+    that nobody waits for their results (a final result stays as it is)."""
+    leaving = list(
+        CourseEnrollment.objects.filter(
+            enrollment=enrollment,
+            status=CourseEnrollmentStatus.ENROLLED,
+            course_run__moderated_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    if not leaving:
+        return
+    CourseEnrollment.objects.filter(pk__in=leaving).update(
+        status=CourseEnrollmentStatus.DROPPED, updated_at=timezone.now()
+    )
+    audit_record(
+        actor=actor,
+        action="course_enrolments.dropped",
+        entity=enrollment,
+        new_values={"course_enrolments": leaving, "reason": "Withdrawn from the cohort."},
+    )
+
+
 @dataclass(frozen=True)
 class RunChanges:
     """What an admin may change on a run."""

@@ -30,7 +30,7 @@ from delivery.models import (
 )
 from enrolments.models import EnrollmentState
 from notifications.services import email_enqueue
-from tenants.db import tenant_connection
+from tenants.db import schema_lock, tenant_connection
 from tenants.sites import institution_url
 
 CLOSED_TO_SESSIONS = "its sessions can no longer change"
@@ -148,9 +148,15 @@ def _holiday_refuse(day: datetime.date) -> None:
         raise ValidationError({"session_date": f"{day:%d %b %Y} is {day_off}: choose another day."})
 
 
+# The advisory lock (tenants.db.schema_lock) that schedulers take in turns before looking for
+# clashes: a venue, unlike a trainer, has no database constraint against double booking.
+SCHEDULING_LOCK = "session_scheduling"
+
+
 def _clash_refuse(
     slots: Sequence[Slot], *, actor: User | None, excluding: Session | None = None
 ) -> None:
+    schema_lock(SCHEDULING_LOCK)
     clashes = session_clashes(slots, excluding=excluding, actor=actor)
     if clashes:
         raise ValidationError(clashes, code="clash")

@@ -15,6 +15,11 @@ urlpatterns = [
     path("runs/<int:pk>/", runs.run_detail, name="run"),
     path("runs/<int:pk>/edit/", runs.run_edit, name="run_edit"),
     path("runs/<int:pk>/enrol/", runs.run_enrol, name="run_enrol"),
+    path(
+        "runs/<int:pk>/learners/<int:enrolment_pk>/drop/",
+        runs.run_learner_drop_view,
+        name="run_learner_drop",
+    ),
     path("runs/<int:pk>/sessions/new/", sessions.session_add_view, name="session_add"),
     path("runs/<int:pk>/schedule/", sessions.session_schedule, name="session_schedule"),
     path("sessions/<int:pk>/move/", sessions.session_move_view, name="session_move"),

@@ -21,6 +21,7 @@ from delivery.forms.results import (
     ModeratorForm,
     OutcomeForm,
     VoidForm,
+    cells_seen,
     gradebook_cells,
     posted_values,
 )
@@ -98,9 +99,13 @@ def gradebook(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _gradebook_page(request, run)
     try:
-        cells = gradebook_cells(request.POST, gradebook_for(run))
+        book = gradebook_for(run)
         saved = gradebook_save(
-            run=run, actor=request.user, cells=cells, reason=request.POST.get("reason", "")
+            run=run,
+            actor=request.user,
+            cells=gradebook_cells(request.POST, book),
+            reason=request.POST.get("reason", ""),
+            seen=cells_seen(request.POST, book),
         )
     except ValidationError as refused:
         return _gradebook_page(

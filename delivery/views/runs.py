@@ -20,11 +20,12 @@ from delivery.access import MANAGE, MODERATE, TEACH, manage_check, open_check
 from delivery.forms.runs import (
     CohortRunsForm,
     EnrolLearnersForm,
+    LearnerDropForm,
     RunForm,
     SessionForm,
     WeeklyScheduleForm,
 )
-from delivery.models import CalendarFeedOwner, CourseRun, CourseRunStatus
+from delivery.models import CalendarFeedOwner, CourseEnrollmentStatus, CourseRun, CourseRunStatus
 from delivery.selectors.runs import (
     cohort_runs,
     run_candidates,
@@ -43,7 +44,12 @@ from delivery.selectors.sessions import (
     upcoming,
 )
 from delivery.services.feeds import feed_owner_allowed
-from delivery.services.runs import cohort_runs_create, run_learners_enrol, run_update
+from delivery.services.runs import (
+    cohort_runs_create,
+    run_learner_drop,
+    run_learners_enrol,
+    run_update,
+)
 
 
 def _cohort(request: AuthenticatedRequest, pk: int, action: str) -> Cohort:
@@ -189,6 +195,38 @@ def run_enrol(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         request,
         "delivery/runs/run_enrol.html",
         {"form": form, "run": run, "prerequisites": run.course.prerequisites.all()},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required(MANAGE)
+@never_cache
+def run_learner_drop_view(
+    request: AuthenticatedRequest, pk: int, enrolment_pk: int
+) -> HttpResponse:
+    """Take a learner out of the run, with a reason (a changed or failed elective)."""
+    run = run_managed(request, pk, "delivery.run_learner_drop")
+    enrolment = (
+        run_learners(run).filter(pk=enrolment_pk).exclude(status=CourseEnrollmentStatus.DROPPED)
+    ).first()
+    if enrolment is None:
+        raise Http404
+    form = LearnerDropForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run_learner_drop(
+                actor=request.user, enrolment=enrolment, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            who = enrolment.enrollment.learner.full_name
+            messages.success(request, f"{who} left {run.course_ref}.")
+            return redirect(run)
+    return render(
+        request,
+        "delivery/runs/run_learner_drop.html",
+        {"form": form, "run": run, "enrolment": enrolment},
         status=400 if form.errors else 200,
     )
 

@@ -17,7 +17,7 @@ from cohorts.services import (
 )
 from enrolments.services import enrollment_invite
 from signing.models import AgreementTemplate
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortFactory, CourseRunFactory, ProgrammeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -321,3 +321,18 @@ def test_the_version_recorded_for_a_signed_cohort_is_the_one_its_admin_signed(ad
 
     cohort.refresh_from_db()
     assert cohort.main_template_version == signed
+
+
+def test_a_cohorts_programme_stays_while_it_has_runs(admin):
+    run = CourseRunFactory(cohort=CohortFactory())
+    cohort = run.cohort
+    other = ProgrammeFactory()
+    with pytest.raises(ValidationError, match=f"has course runs \\({run.course_ref}\\)"):
+        cohort_update(cohort=cohort, actor=admin, changes={"programme": other})
+    assert Cohort.objects.get(pk=cohort.pk).programme == run.course.programme
+    run.status = "cancelled"
+    run.save(update_fields=["status"])
+    cohort_update(cohort=cohort, actor=admin, changes={"programme": other})
+    assert Cohort.objects.get(pk=cohort.pk).programme == other
+    event = AuditEvent.objects.filter(action="cohort.updated").latest("pk")
+    assert event.new_values == {"programme": other.pk}

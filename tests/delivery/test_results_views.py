@@ -13,7 +13,8 @@ from academics.models import GradingScale
 from accounts.models import SystemRole
 from audit.models import AuditEvent
 from delivery.models import Assessment
-from delivery.services.assessments import gradebook_save
+from delivery.services.assessments import assessment_void, gradebook_save
+from tests.delivery.page_forms import form_as_posted
 from tests.delivery.results_support import moderator, run_with  # noqa: F401 (fixtures)
 from tests.factories import CourseRunFactory, TrainerFactory, UserFactory
 
@@ -30,6 +31,10 @@ def grid(course, column: str, *values: str) -> dict[str, str]:
         "type-new": column,
         **{f"cell-{e.pk}-new": v for e, v in zip(course.enrolments, values, strict=True)},
     }
+
+
+def gradebook_as_posted(page) -> dict[str, str]:
+    return form_as_posted(page.content.decode(), "data-gradebook")
 
 
 def test_a_trainer_records_results_in_the_gradebook(client_of, run_with):
@@ -75,6 +80,66 @@ def test_a_void_without_a_reason_is_refused_on_the_page(client_of, run_with):
     page = client.get(response["Location"]).content.decode()
     assert "Wrong learner" in page
     assert "70%" in page
+
+
+def test_the_gradebook_saves_again_after_a_void(client_of, run_with):
+    course = run_with(2)
+    first, second = course.enrolments
+    gradebook_save(
+        run=course.run,
+        actor=course.trainer,
+        cells={(first.pk, "Test"): "72", (second.pk, "Test"): "55"},
+    )
+    client = client_of(course.trainer)
+    voided = Assessment.objects.get(enrolment=first)
+    client.post(reverse("delivery:result_void", args=[voided.pk]), {"reason": "Wrong paper"})
+    url = reverse("delivery:gradebook", args=[course.run.pk])
+    data = gradebook_as_posted(client.get(url))
+    assert f"cell-{first.pk}-0" not in data
+    data.update({f"cell-{second.pk}-0": "58", "reason": "Re-marked"})
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert Assessment.objects.get(enrolment=second).score == 58
+    assert Assessment.objects.get(enrolment=first).result == "void"
+
+
+def test_a_void_shown_as_void_is_unchanged_in_a_save(run_with):
+    course = run_with(1)
+    cell = (course.enrolments[0].pk, "Test")
+    gradebook_save(run=course.run, actor=course.trainer, cells={cell: "72"})
+    assessment_void(assessment=Assessment.objects.get(), actor=course.trainer, reason="Mix-up")
+    saved = gradebook_save(run=course.run, actor=course.trainer, cells={cell: "void"})
+    assert (saved.unchanged, saved.corrected) == (1, 0)
+
+
+def test_a_stale_gradebook_leaves_another_save_alone_and_refuses_a_clash(client_of, run_with):
+    course = run_with(2)
+    first, second = course.enrolments
+    gradebook_save(
+        run=course.run,
+        actor=course.trainer,
+        cells={(first.pk, "Test"): "70", (second.pk, "Test"): "50"},
+    )
+    client = client_of(course.trainer)
+    url = reverse("delivery:gradebook", args=[course.run.pk])
+    opened = gradebook_as_posted(client.get(url))
+    assert opened[f"was-cell-{first.pk}-0"] == "70"
+    gradebook_save(
+        run=course.run,
+        actor=course.trainer,
+        cells={(first.pk, "Test"): "75"},
+        reason="Added up again",
+    )
+    response = client.post(url, {**opened, f"cell-{second.pk}-0": "55", "reason": "Re-marked"})
+    assert response.status_code == 302
+    scores = dict(Assessment.objects.values_list("enrolment_id", "score"))
+    assert scores == {first.pk: 75, second.pk: 55}
+    refused = client.post(url, {**opened, f"cell-{first.pk}-0": "72", "reason": "Typo"})
+    assert refused.status_code == 400
+    assert "Learner 000, Test: the result changed since you opened the gradebook: reload it" in (
+        refused.content.decode()
+    )
+    assert Assessment.objects.get(enrolment=first).score == 75
 
 
 def test_people_outside_a_run_get_404_everywhere(client_of, run_with, moderator):
