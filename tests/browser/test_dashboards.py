@@ -1,8 +1,8 @@
 """The demo institution's start pages, in Chromium: after `manage.py setup_demo` each role
 signs in and sees its own work on the start page (the admins their open cohorts with what
 waits in each, theirs first; the verifier their queue; the auditor the latest events; the
-trainer a friendly word), and an admin changes a cohort's responsible admins on its page,
-refused when nobody is left.
+trainer the registers left to take), and an admin changes a cohort's responsible admins on
+its page, refused when nobody is left.
 
 With SCREENSHOTS=1 every page passed through is saved under screenshots/:
 `SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_dashboards.py -p no:xdist`."""
@@ -98,8 +98,11 @@ def test_each_demo_role_sees_its_work_on_the_start_page(page: Page, site, demo):
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit trail")
 
     _signed_in_as(page, site, demo, "Trainer")
-    expect(page.get_by_role("heading", name="Nothing is waiting for you")).to_be_visible()
+    teaching = page.get_by_role("region", name="Teaching")
+    expect(teaching.get_by_role("link", name="Take registers")).to_be_visible()
     checker.look("trainer-start")
+    teaching.get_by_role("link", name="Take registers").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Registers")
 
     checker.assert_clean()
 

@@ -35,6 +35,13 @@ def _cohorts(page: Page) -> None:
     expect(cohort_links).to_have_count(4)
 
 
+def _teaching(page: Page) -> None:
+    """A trainer's or moderator's Teaching panel leads to their runs: the running intake's."""
+    page.get_by_role("region", name="Teaching").get_by_role("link", name="All my runs").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My runs")
+    expect(page.get_by_role("main").get_by_text("DA101").first).to_be_visible()
+
+
 def _review_queue(page: Page) -> None:
     """The verifier's queue: the four documents two students of the running cohort uploaded."""
     page.get_by_role("navigation").get_by_role("link", name="Review").click()
@@ -78,8 +85,8 @@ ROLES = [
     RoleStart("Admin", "Welcome, Thabo Nkosi", _cohorts, structured=False),
     RoleStart("Verifier", "Welcome, Vusi Mahlangu", _review_queue),
     RoleStart("Auditor", "Welcome, Anele Mthembu", _audit_trail),
-    RoleStart("Trainer", "Welcome, Pieter van Wyk", None),
-    RoleStart("Moderator", "Welcome, Nomsa Dube", None),
+    RoleStart("Trainer", "Welcome, Pieter van Wyk", _teaching),
+    RoleStart("Moderator", "Welcome, Nomsa Dube", _teaching),
     RoleStart("Sponsor contact", "Welcome, Sipho Dlamini", None),
     RoleStart("Student", re.compile(r"^Data Analytics, .* intake$"), _portal),
 ]

@@ -93,13 +93,17 @@ def test_only_who_manages_delivery_adds_trainers(institution):
     assert not Trainer.objects.filter(email="x@example.org").exists()
 
 
-def test_who_may_not_give_the_trainer_role_adds_no_trainer(admin):
-    """An admin manages people and delivery, but may not teach: the trainer role is not theirs
-    to give (accounts.permissions.may_grant), neither to an account nor in an invitation."""
+def test_who_may_not_give_the_trainer_role_adds_no_trainer(institution):
+    """A clerk who manages people and delivery, but may not teach: the trainer role is not
+    theirs to give (accounts.permissions.may_grant), neither to an account nor in an
+    invitation."""
+    role = Role.objects.create(name="Delivery clerk")
+    role.permissions.set(permissions_for(["delivery.manage_delivery", "accounts.manage_people"]))
+    clerk = UserFactory(roles=[role])
     person = UserFactory(roles=[SystemRole.VERIFIER], email="vera@example.org")
     for email in ("vera@example.org", "new@example.org"):
         with pytest.raises(PermissionDenied):
-            trainer_create(actor=admin, email=email, details=TrainerDetails("X"))
+            trainer_create(actor=clerk, email=email, details=TrainerDetails("X"))
     assert not Trainer.objects.exists()
     assert set(person.roles.values_list("key", flat=True)) == {"verifier"}
     assert not User.objects.filter(email="new@example.org").exists()
