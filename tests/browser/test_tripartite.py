@@ -27,6 +27,7 @@ from sponsors.services import cohort_sponsor_set, sponsor_create
 from tenants.models import Institution
 from tests.browser.support import DESKTOP, PASSWORD, PHONE, PageChecker, sign_in
 from tests.factories import CohortFactory
+from tests.learners.support import unused_sa_id_number
 from tests.signing.conftest import pdf_text, token_from
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset")]
@@ -91,7 +92,7 @@ def test_learner_sponsor_and_institution_sign_one_agreement_each_sealed_with_thr
                 actor=admin,
                 email=f"learner{number}-{unique}@example.org",
                 full_name=name,
-                id_number=f"95061200{number}1083"[:13],
+                id_number=unused_sa_id_number(),
             )
             enrollment.user.set_password(PASSWORD)
             enrollment.user.save(update_fields=["password"])
