@@ -9,9 +9,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+
+# A currency as ISO 4217 writes it; finance uses the same pair of amount and code.
+CURRENCY_CODE = RegexValidator(
+    r"^[A-Z]{3}$", "Give the currency as its three-letter ISO 4217 code, such as ZAR."
+)
 
 
 class DateRange(models.Func):
@@ -184,6 +189,26 @@ class Programme(models.Model):
         on_delete=models.PROTECT,
         related_name="programmes",
         help_text="Leave empty to grade on the institution's default scale.",
+    )
+    fee_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What a learner's place in each of the programme's course runs costs; new "
+        "course enrolments start with it.",
+    )
+    fee_currency = models.CharField(
+        max_length=3,
+        default="ZAR",
+        validators=[CURRENCY_CODE],
+        help_text="The fee's currency, as its ISO 4217 code (ZAR).",
+    )
+    subsidy_info = models.TextField(
+        blank=True,
+        help_text='Who pays what, as the gateway is told (e.g. "MICT SETA discretionary grant, '
+        '90%"); new course enrolments start with it.',
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,6 +19,8 @@ class SystemRole(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
     TRAINER = "trainer", "Trainer"
     MODERATOR = "moderator", "Moderator"
+    OPS_ADMIN = "ops_admin", "Ops admin"
+    FINANCE = "finance", "Finance"
     STUDENT = "student", "Student"
     SPONSOR_CONTACT = "sponsor_contact", "Sponsor contact"
 

@@ -59,6 +59,7 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "academics.manage_catalogue",
                 "delivery.manage_delivery",
                 "delivery.issue_certificates",
+                "delivery.manage_fees",
                 # So that admins may give the trainer and moderator roles (accounts.permissions.
                 # may_grant); who teaches or moderates a run is still said per run.
                 "delivery.teach",
@@ -85,6 +86,17 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
         "Moderator",
         "Checks and signs off the results of the course runs they are given to moderate.",
         frozenset({"delivery.moderate_results"}),
+    ),
+    SystemRole.OPS_ADMIN: SystemRoleSpec(
+        "Ops admin",
+        "Runs the sync to the training gateway: reads what was sent and what failed, re-drives "
+        "dead letters and reconciles the gateway with the institution's records.",
+        frozenset({"integrations.manage_sync", "cohorts.access_all_cohorts"}),
+    ),
+    SystemRole.FINANCE: SystemRoleSpec(
+        "Finance",
+        "Sets programme fees and learners' fees and subsidies.",
+        frozenset({"delivery.manage_fees", "cohorts.access_all_cohorts"}),
     ),
     SystemRole.STUDENT: SystemRoleSpec(
         "Student",

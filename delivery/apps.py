@@ -28,3 +28,15 @@ class DeliveryConfig(AppConfig):
         from enrolments.signals import enrollment_withdrawn
 
         enrollment_withdrawn.connect(enrollment_withdrawn_drop_runs)
+
+        # The training gateway: what is sent of runs, enrolments, attendance and results.
+        from delivery import gateway
+        from integrations import payloads
+
+        payloads.register(gateway.COURSE_RUN, gateway.build_course_run_payload)
+        payloads.register(gateway.COURSE_ENROLMENT, gateway.build_course_enrolment_payload)
+        payloads.register(gateway.ATTENDANCE, gateway.build_attendance_payload)
+        payloads.register(gateway.ASSESSMENT, gateway.build_assessment_payload)
+        payloads.register_send_check(gateway.COURSE_ENROLMENT, gateway.course_enrolment_send_check)
+        payloads.register_send_check(gateway.ATTENDANCE, gateway.attendance_send_check)
+        payloads.register_send_check(gateway.ASSESSMENT, gateway.assessment_send_check)

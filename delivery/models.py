@@ -3,12 +3,18 @@ course delivered to a cohort), their sessions, attendance registers, assessments
 moderation, course enrolments (a learner in a course run, with the grade) and certificates.
 Written only by delivery.services."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django_fsm import FSMField, transition
+
+from academics.models import CURRENCY_CODE
+from integrations.models import SyncStatus
 
 
 class Trainer(models.Model):
@@ -62,6 +68,10 @@ class Trainer(models.Model):
                 "Record programme outcomes, issue, revoke and reissue certificates and "
                 "statements of results, and edit their templates.",
             ),
+            (
+                "manage_fees",
+                "Set programme fees and each learner's fee and subsidy in their course runs.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,7 +121,10 @@ class CourseRun(models.Model):
     venue = models.CharField(max_length=200, blank=True)
     capacity = models.PositiveIntegerField(null=True, blank=True)
     status = FSMField(default=CourseRunStatus.DRAFT, choices=CourseRunStatus.choices)
-    sync_version = models.PositiveIntegerField(default=0)
+    sync_version = models.PositiveIntegerField(
+        default=0, help_text="The version of the run last queued for the gateway."
+    )
+    sync_error = models.TextField(blank=True, help_text="Why the gateway has not got it, if so.")
     trainer = models.ForeignKey(
         Trainer,
         null=True,
@@ -295,6 +308,24 @@ class CourseEnrollment(models.Model):
     )
     grade = models.CharField(max_length=5, blank=True)
     grade_points = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    fee_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What the learner's place costs; starts as the programme's fee.",
+    )
+    fee_currency = models.CharField(max_length=3, default="ZAR", validators=[CURRENCY_CODE])
+    subsidy_info = models.TextField(
+        blank=True, help_text="Who pays what; starts as the programme's subsidy information."
+    )
+    sync_reference = models.CharField(max_length=100, blank=True)
+    sync_status = models.CharField(
+        max_length=20, choices=SyncStatus.choices, blank=True, default=SyncStatus.NOT_SENT
+    )
+    sync_attempts = models.PositiveIntegerField(default=0)
+    sync_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -340,6 +371,11 @@ class AttendanceRecord(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now=True)
     signed_off_at = models.DateTimeField(null=True, blank=True)
+    sync_reference = models.CharField(max_length=100, blank=True)
+    sync_status = models.CharField(
+        max_length=20, choices=SyncStatus.choices, blank=True, default=SyncStatus.NOT_SENT
+    )
+    sync_error = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -401,6 +437,11 @@ class Assessment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments_assessed"
     )
     void_reason = models.TextField(blank=True)
+    sync_reference = models.CharField(max_length=100, blank=True)
+    sync_status = models.CharField(
+        max_length=20, choices=SyncStatus.choices, blank=True, default=SyncStatus.NOT_SENT
+    )
+    sync_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -35,13 +35,37 @@ class SyncJobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     DEAD_LETTER = "dead_letter", "Dead letter"
     CANCELLED = "cancelled", "Cancelled"
+    # The gateway holds a newer version of the record than this job's: nothing to send.
+    SUPERSEDED = "superseded", "Superseded"
 
 
 class SyncJobType(models.TextChoices):
+    """What a job does at the gateway. A type ending in `_create` registers the record there;
+    the others change a record the gateway has registered (they wait for its reference)."""
+
     COURSE_RUN_CREATE = "course_run_create", "Course run: create"
     COURSE_RUN_UPDATE = "course_run_update", "Course run: update"
+    COURSE_RUN_CANCEL = "course_run_cancel", "Course run: cancel"
     ENROLMENT_CREATE = "enrolment_create", "Enrolment: create"
+    ENROLMENT_UPDATE = "enrolment_update", "Enrolment: update"
     ENROLMENT_CANCEL = "enrolment_cancel", "Enrolment: cancel"
+    ATTENDANCE_CREATE = "attendance_create", "Attendance: create"
+    ATTENDANCE_UPDATE = "attendance_update", "Attendance: correction"
+    ASSESSMENT_CREATE = "assessment_create", "Assessment: create"
+    ASSESSMENT_UPDATE = "assessment_update", "Assessment: correction"
+    ASSESSMENT_VOID = "assessment_void", "Assessment: void"
+
+
+class SyncStatus(models.TextChoices):
+    """A record's standing at the gateway (seed 002 `sync_status`), kept on the record by its
+    app from the jobs' outcomes (integrations.signals.sync_job_recorded)."""
+
+    NOT_SENT = "", "Not sent"
+    WITHHELD = "withheld", "Withheld"
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class SyncJob(models.Model):
@@ -64,6 +88,11 @@ class SyncJob(models.Model):
         null=True, blank=True, help_text="Lease of the worker running the job."
     )
     payload = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(
+        default=1,
+        help_text="The record's version this job sends (1 for its first job, then one more "
+        "per job): the gateway refuses a version older than the one it holds.",
+    )
     payload_hash = models.CharField(max_length=64)
     response = models.JSONField(default=dict, blank=True)
     external_reference = models.CharField(max_length=200, blank=True)
@@ -106,6 +135,7 @@ class SyncAttemptOutcome(models.TextChoices):
     DUPLICATE = "duplicate", "Already accepted (duplicate)"
     RETRYABLE = "retryable", "Failed, will retry"
     PERMANENT = "permanent", "Rejected"
+    STALE = "stale", "Refused: the gateway holds a newer version"
     ABANDONED = "abandoned", "Worker stopped"
 
 
@@ -130,3 +160,28 @@ class SyncAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of job {self.job_id}: {self.outcome}"
+
+
+class SyncReceipt(models.Model):
+    """What the gateway answered when it accepted a submission (seed 002 "MISSING INFO": keep
+    the receipt): its reference and its acknowledgement as received, encrypted at rest because
+    a gateway may quote the personal data it was sent. A duplicate acknowledgement (a re-send
+    the gateway already had) is kept too, marked so."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="receipts")
+    attempt = models.OneToOneField(
+        SyncAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="receipt"
+    )
+    external_reference = models.CharField(max_length=200, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duplicate = models.BooleanField(default=False)
+    acknowledgement_encrypted = models.TextField(
+        blank=True, help_text="The gateway's answer as received (integrations.crypto)."
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["job", "received_at"]
+
+    def __str__(self) -> str:
+        return f"receipt {self.external_reference or '(no reference)'} for job {self.job_id}"

@@ -33,6 +33,12 @@ that may not give the value now raises `PayloadWithheld`, and the job fails with
 `resolve` returns the values it filled in too, so that an answer that quotes one (a gateway's
 error message) is scrubbed before it is stored.
 
+A record that belongs to another at the gateway (an enrolment to its course run) names the
+other by the reference the gateway gave it, which is not known when the job is queued: the
+payload holds {"$gateway_reference": "delivery.courserun", "id": "12"}, filled in when the job
+is sent from the other record's accepted jobs. Until the gateway has accepted the other record
+the resolver raises `PayloadNotReady`, and the job waits (is retried) rather than fails.
+
 Whether a record may be sent at all, whatever its payload holds (the student's consent to
 sharing with the funding body), is asked of a send check its app registers like a builder
 (`payloads.register_send_check("enrolments.cohortenrollment", enrolment_send_check)`): it is
@@ -105,6 +111,15 @@ class PayloadWithheld(Exception):
     this message."""
 
 
+class PayloadNotReady(Exception):
+    """The payload refers to something the gateway has not got yet (the record it belongs to):
+    the job is not sent now, and is retried."""
+
+
+# The placeholder for another record's gateway reference (integrations.services resolves it).
+GATEWAY_REFERENCE = "$gateway_reference"
+
+
 class SendCheck(Protocol):
     """check(entity_id, job_type=...) -> None, or PayloadWithheld when it may not be sent now."""
 
@@ -152,14 +167,19 @@ class PayloadResolvers:
 
     def __init__(self) -> None:
         self._resolvers: dict[str, ReferenceResolver] = {}
+        self._public: set[str] = set()
 
-    def register(self, name: str, resolver: ReferenceResolver) -> None:
+    def register(self, name: str, resolver: ReferenceResolver, *, secret: bool = True) -> None:
+        """Make `resolver` fill in `name` references. What a secret resolver gives is scrubbed
+        from whatever comes back; a public one's (another record's reference) is not."""
         if not name.startswith("$"):
             raise ValueError(f"A reference's name starts with $: {name!r}.")
         registered = self._resolvers.get(name)
         if registered is not None and registered is not resolver:
             raise ImproperlyConfigured(f"A resolver for {name!r} is already registered.")
         self._resolvers[name] = resolver
+        if not secret:
+            self._public.add(name)
 
     def resolve(self, value: Any) -> Resolved:
         """A copy of `value` with every reference replaced by what its resolver gives."""
@@ -178,7 +198,7 @@ class PayloadResolvers:
                         "integrations.payloads.register_resolver."
                     ) from None
                 resolved = resolver(value)
-                if resolved not in ("", None):
+                if resolved not in ("", None) and names[0] not in self._public:
                     filled.append(str(resolved))
                 return resolved
             return {key: self._fill(item, filled) for key, item in value.items()}

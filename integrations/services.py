@@ -167,12 +167,21 @@ def sync_enqueue_for(entity: Model) -> SyncJob | None:
 ENDED_UNSENT = (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER, SyncJobStatus.CANCELLED)
 
 
-def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = False) -> list[SyncJob]:
+def sync_enqueue_many(
+    entities: Iterable[Model], *, resend_unsent: bool = False, resend: str = ""
+) -> list[SyncJob]:
     """`sync_enqueue_for` for many records of one type at once (a bulk import): two queries
     and one bulk insert, whatever their number. With `resend_unsent`, a record whose last job
     ended unsent (failed, dead letter, cancelled: one withheld for a consent since given) is
     queued again even if unchanged: for a change of the person the record is about, never for
-    an unrelated change (a job an admin cancelled stays cancelled)."""
+    an unrelated change (a job an admin cancelled stays cancelled).
+
+    With `resend` (a token naming why: the gateway's differing state, from reconciliation),
+    every record is queued as a new version even if unchanged; the same token again makes the
+    same job, so a re-send asked for twice is sent once.
+
+    Each job carries the record's next version (its last job's plus one), which the gateway
+    holds the record at: it refuses an older version than it has (integrations.connectors)."""
     entities = list(entities)
     if not entities:
         return []
@@ -183,15 +192,21 @@ def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = False)
     if _connector_for_enqueue() is None:
         return []
     ids = [str(entity.pk) for entity in entities]
-    latest: dict[str, tuple[str, str, str]] = {}  # entity id -> its last job's hash, key, status
+    # entity id -> its last job's hash, key, status and version
+    latest: dict[str, tuple[str, str, str, int]] = {}
     reported: set[str] = set()
     history = (
         SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
         .order_by("id")
-        .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key")
+        .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key", "version")
     )
     for row in history:
-        latest[row["entity_id"]] = (row["payload_hash"], row["idempotency_key"], row["status"])
+        latest[row["entity_id"]] = (
+            row["payload_hash"],
+            row["idempotency_key"],
+            row["status"],
+            row["version"],
+        )
         if row["job_type"].endswith("_create") and row["status"] not in (
             SyncJobStatus.FAILED,
             SyncJobStatus.CANCELLED,
@@ -206,12 +221,14 @@ def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = False)
         version = payload_hash(
             entity_type=entity_type, entity_id=entity_id, payload=request.payload
         )
-        last_hash, chain, last_status = latest.get(entity_id, ("", "", ""))
-        if last_hash == version and (not resend_unsent or last_status not in ENDED_UNSENT):
+        last_hash, chain, last_status, last_version = latest.get(entity_id, ("", "", "", 0))
+        unchanged = last_hash == version and (not resend_unsent or last_status not in ENDED_UNSENT)
+        if unchanged and not resend:
             continue  # unchanged since the last job
         # Chained to the previous job, so that a record changed back to an earlier version
         # still makes a new job; the same change saved twice makes the same key, hence one job.
-        key = hashlib.sha256(f"{request.job_type}:{version}:{chain}".encode()).hexdigest()
+        seed = f"{request.job_type}:{version}:{chain}" + (f":{resend}" if resend else "")
+        key = hashlib.sha256(seed.encode()).hexdigest()
         jobs.append(
             SyncJob(
                 job_type=request.job_type,
@@ -221,6 +238,7 @@ def sync_enqueue_many(entities: Iterable[Model], *, resend_unsent: bool = False)
                 idempotency_key=key,
                 payload=request.payload,
                 payload_hash=version,
+                version=last_version + 1,
             )
         )
     if not jobs:
@@ -323,6 +341,21 @@ def _reference_of(entity_type: str, entity_id: str) -> str:
     )
 
 
+def _gateway_reference_resolve(placeholder: dict[str, Any]) -> str:
+    """The reference the gateway gave another record (payloads.GATEWAY_REFERENCE), or wait."""
+    entity_type, entity_id = placeholder[payloads.GATEWAY_REFERENCE], str(placeholder["id"])
+    reference = _reference_of(entity_type, entity_id)
+    if not reference:
+        label = entity_type.split(".", 1)[-1]
+        raise payloads.PayloadNotReady(
+            f"the gateway has not yet accepted the {label} #{entity_id} this record belongs to."
+        )
+    return reference
+
+
+payloads.register_resolver(payloads.GATEWAY_REFERENCE, _gateway_reference_resolve, secret=False)
+
+
 def retry_delay(connector: Connector, attempts: int) -> float:
     """Exponential backoff with full jitter."""
     ceiling = min(connector.retry_cap_seconds, connector.retry_base_seconds * 2**attempts)
@@ -353,6 +386,7 @@ def sync_job_run(
             job_type=job.job_type,
             payload=resolved.payload,
             idempotency_key=job.idempotency_key,
+            version=job.version,
             references=_reference_of,
             entity_type=job.entity_type,
             entity_id=job.entity_id,
@@ -360,6 +394,8 @@ def sync_job_run(
     except payloads.PayloadWithheld as reason:
         withheld = True
         result = SendResult("permanent", error=f"Not sent: {reason}")
+    except payloads.PayloadNotReady as reason:
+        result = SendResult("retryable", error=f"Waiting: {reason}")
     except Exception as error:  # a connector bug must not leave the job running
         # The error's text may quote what was sent: logged scrubbed, without the traceback.
         logger.error(

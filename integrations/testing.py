@@ -12,7 +12,13 @@ payloads, API key header, idempotency key) and can be told how to misbehave.
 Behaviours: ok, slow (answers late but processes), error_500, timeout (never processes; answers
 504 too late), validation (400 with a message), quoting (422 quoting what it was sent, as some
 gateways do), duplicate (409 naming the request's own key), lost_response (processes, then
-answers 500 as if the response was lost on the way)."""
+answers 500 as if the response was lost on the way).
+
+Like the real gateway it keeps what it accepted: each record (a course run, an enrolment, an
+attendance record, an assessment) under the reference it gave it, at the version last accepted
+(`syncVersion` in the payload); an older version is refused with 409 STALE_VERSION. A run and
+the records that belong to it are served by GET /courses/runs/{reference}/records, for
+reconciliation. Tests change what it holds with `alter`, `forget` and `plant`."""
 
 import base64
 import itertools
@@ -40,6 +46,45 @@ BEHAVIOURS = (
 )
 
 
+# Where each kind of record is created at the gateway; its changes go to `<path>/details/<ref>`
+# (a run's to `/courses/runs/<ref>`).
+CREATE_PATHS = {
+    "/courses/runs": "run",
+    "/tpg/enrolments": "enrolment",
+    "/tpg/attendance": "attendance",
+    "/tpg/assessments": "assessment",
+}
+PAYLOAD_KEYS = {
+    "run": "course",
+    "enrolment": "enrolment",
+    "attendance": "attendance",
+    "assessment": "assessment",
+}
+LISTS = {"enrolment": "enrolments", "attendance": "attendance", "assessment": "assessments"}
+
+
+@dataclass
+class GatewayRecord:
+    """A record as the gateway holds it: the last accepted body, at its version."""
+
+    kind: str
+    reference: str  # the provider's own reference (run-12)
+    gateway_reference: str
+    version: int
+    body: dict[str, Any]
+    status: str = "active"  # active, cancelled or void
+    run: str = ""  # the gateway reference of the run it belongs to
+
+    def view(self) -> dict[str, Any]:
+        return {
+            **self.body,
+            "reference": self.reference,
+            "gatewayReference": self.gateway_reference,
+            "syncVersion": self.version,
+            "gatewayStatus": self.status,
+        }
+
+
 @dataclass
 class Submission:
     path: str
@@ -64,6 +109,8 @@ class FakeGateway:
         self.submissions: list[Submission] = []
         self.accepted: dict[str, str] = {}  # idempotency key -> reference
         self.processed: Counter[str] = Counter()  # requests that reached processing, per key
+        self.records: dict[str, GatewayRecord] = {}  # by gateway reference
+        self.stale_refusals = 0
         self._server: ThreadingHTTPServer | None = None
 
     # --- Control ------------------------------------------------------------------------
@@ -94,6 +141,41 @@ class FakeGateway:
         with self._lock:
             return [item for item in self.submissions if item.idempotency_key == idempotency_key]
 
+    def record(self, kind: str, reference: str) -> GatewayRecord | None:
+        """What the gateway holds of the provider's record `reference` (run-12), or None."""
+        with self._lock:
+            return self._find(kind, reference)
+
+    def alter(self, kind: str, reference: str, **fields: Any) -> None:
+        """Change what the gateway holds of a record, as if changed at its end."""
+        with self._lock:
+            found = self._find(kind, reference)
+            assert found is not None, f"the gateway holds no {kind} {reference}"
+            found.body.update(fields)
+
+    def forget(self, kind: str, reference: str) -> None:
+        """Lose a record, as if the gateway never had it."""
+        with self._lock:
+            found = self._find(kind, reference)
+            assert found is not None, f"the gateway holds no {kind} {reference}"
+            del self.records[found.gateway_reference]
+
+    def plant(self, kind: str, reference: str, *, run: str, body: dict[str, Any]) -> str:
+        """A record only the gateway has (entered at its end), under the run with gateway
+        reference `run`. Returns its gateway reference."""
+        with self._lock:
+            gateway_reference = self._reference(kind)
+            self.records[gateway_reference] = GatewayRecord(
+                kind, reference, gateway_reference, 1, dict(body), run=run
+            )
+            return gateway_reference
+
+    def _find(self, kind: str, reference: str) -> GatewayRecord | None:
+        for item in self.records.values():
+            if item.kind == kind and item.reference == reference:
+                return item
+        return None
+
     # --- Serving ------------------------------------------------------------------------
 
     def start(self) -> "FakeGateway":
@@ -106,6 +188,10 @@ class FakeGateway:
             def do_POST(self) -> None:
                 gateway._handle(self)
 
+            def do_GET(self) -> None:
+                gateway._retrieve(self)
+
+        Handler.protocol_version = "HTTP/1.1"  # keep-alive, as a real gateway's front does
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -203,12 +289,24 @@ class FakeGateway:
         if behaviour == "slow":
             time.sleep(seconds or self.slow_seconds)
         with self._lock:
-            self.processed[key] += 1
             reference = self.accepted.get(key)
             duplicate = reference is not None or behaviour == "duplicate"
             if reference is None:
-                reference = self._reference(handler.path)
-                self.accepted[key] = reference
+                try:
+                    reference = self._apply(handler.path, payload)
+                except LookupError as error:
+                    refusal: tuple[int, str, str] | None = (404, "NOT_FOUND", str(error))
+                except _Stale as error:
+                    refusal = (409, "STALE_VERSION", str(error))
+                    self.stale_refusals += 1
+                else:
+                    refusal = None
+                    self.accepted[key] = reference
+                if refusal is not None:
+                    status, code, message = refusal
+                    self._answer(handler, status, {"error": {"code": code, "message": message}})
+                    return
+            self.processed[key] += 1
         if behaviour == "lost_response":
             self._answer(handler, 500, {"error": {"code": "INTERNAL", "message": "Lost."}})
         elif duplicate:
@@ -227,10 +325,88 @@ class FakeGateway:
         else:
             self._answer(handler, 200, {"status": 200, "data": {"reference": reference}})
 
-    def _reference(self, path: str) -> str:
+    def _reference(self, kind: str) -> str:
         number = next(self._numbers)
-        if path == "/courses/runs":
-            return f"RUN-{number:06d}"
-        if path == "/tpg/enrolments":
-            return f"ENR-{number:06d}"
-        return path.rstrip("/").rsplit("/", 1)[-1]  # an update or cancellation keeps its ref
+        return f"{kind[:3].upper()}-{number:06d}"
+
+    def _apply(self, path: str, payload: Any) -> str:
+        """Keep what a submission says (under the lock); its record's gateway reference.
+        Raises LookupError for a change of a record the gateway does not hold, _Stale for a
+        version older than the one it holds."""
+        path = path.rstrip("/")
+        version = int(payload.get("syncVersion") or 0) if isinstance(payload, dict) else 0
+        kind = CREATE_PATHS.get(path)
+        if kind is not None:
+            body = self._body(kind, payload)
+            reference = str(body.get("reference", ""))
+            found = self._find(kind, reference) if reference else None
+            if found is None:
+                gateway_reference = self._reference(kind)
+                self.records[gateway_reference] = GatewayRecord(
+                    kind, reference, gateway_reference, version, body, run=self._run_of(body)
+                )
+                return gateway_reference
+        else:
+            gateway_reference = path.rsplit("/", 1)[-1]
+            found = self.records.get(gateway_reference)
+            if found is None:
+                raise LookupError(f"No record {gateway_reference}.")
+            body = self._body(found.kind, payload)
+        if version and version < found.version:
+            raise _Stale(f"Version {version} is older than the {found.version} held.")
+        found.version = max(version, found.version)
+        found.body.update(body)
+        action = str(body.get("action", "")).lower()
+        if action == "cancel":
+            found.status = "cancelled"
+        elif action == "void":
+            found.status = "void"
+        return found.gateway_reference
+
+    @staticmethod
+    def _body(kind: str, payload: Any) -> dict[str, Any]:
+        inner = payload.get(PAYLOAD_KEYS[kind], {}) if isinstance(payload, dict) else {}
+        if kind == "run" and isinstance(inner, dict):
+            run = dict(inner.get("run") or {})
+            run["courseReferenceNumber"] = inner.get("courseReferenceNumber", "")
+            return run
+        return dict(inner) if isinstance(inner, dict) else {}
+
+    @staticmethod
+    def _run_of(body: dict[str, Any]) -> str:
+        course = body.get("course")
+        run = course.get("run") if isinstance(course, dict) else None
+        return str(run.get("reference", "")) if isinstance(run, dict) else ""
+
+    def _retrieve(self, handler: BaseHTTPRequestHandler) -> None:
+        """GET /courses/runs/{reference}/records: the run and what belongs to it."""
+        if handler.headers.get("x-api-key") != self.api_key:
+            self._answer(
+                handler, 401, {"error": {"code": "UNAUTHORISED", "message": "Bad API key."}}
+            )
+            return
+        parts = handler.path.rstrip("/").split("/")
+        behaviour, seconds = self._next_behaviour()
+        if behaviour in ("error_500", "timeout"):
+            time.sleep(seconds if behaviour == "timeout" else 0)
+            self._answer(
+                handler, 500, {"error": {"code": "INTERNAL", "message": "Internal error."}}
+            )
+            return
+        with self._lock:
+            run = self.records.get(parts[-2]) if parts[-1] == "records" else None
+            found: dict[str, Any] | None = None
+            if run is not None and run.kind == "run":
+                belonging: dict[str, list[dict[str, Any]]] = {name: [] for name in LISTS.values()}
+                for item in self.records.values():
+                    if item.kind != "run" and item.run == run.gateway_reference:
+                        belonging[LISTS[item.kind]].append(item.view())
+                found = {"run": run.view(), **belonging}
+        if found is None:
+            self._answer(handler, 404, {"error": {"code": "NOT_FOUND", "message": "No such run."}})
+        else:
+            self._answer(handler, 200, {"status": 200, "data": found})
+
+
+class _Stale(Exception):
+    pass

@@ -13,7 +13,7 @@ REDACTED = "•••"
 @dataclass
 class SendResult:
     """How one attempt ended. `outcome` is one of SyncAttemptOutcome's succeeded, duplicate,
-    retryable or permanent."""
+    retryable, permanent or stale (the gateway holds a newer version of the record)."""
 
     outcome: str
     http_status: int | None = None
@@ -24,6 +24,10 @@ class SendResult:
     @property
     def accepted(self) -> bool:
         return self.outcome in ("succeeded", "duplicate")
+
+
+class RetrieveFailed(Exception):
+    """The external system could not be read (unreachable, refused, unreadable answer)."""
 
 
 # Looks up the external reference an earlier accepted job of a record received.
@@ -67,10 +71,19 @@ class Connector:
         job_type: str,
         payload: dict[str, Any],
         idempotency_key: str,
+        version: int,
         references: ReferenceLookup,
         entity_type: str,
         entity_id: str,
     ) -> SendResult:
+        raise NotImplementedError
+
+    def retrieve(self, reference: str) -> dict[str, Any]:
+        """What the external system holds of a course run (its gateway reference) and of the
+        records that belong to it, for reconciliation: {"run": {...}, "enrolments": [...],
+        "attendance": [...], "assessments": [...]}, each as last accepted, with our
+        `reference` and the gateway's `gatewayReference` and `syncVersion`. Raises
+        RetrieveFailed when it cannot be read."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from integrations.connectors.base import Connector, ReferenceLookup, SendResult
+from integrations.connectors.base import Connector, ReferenceLookup, RetrieveFailed, SendResult
 from integrations.crypto import PayloadDecryptionError, gateway_decrypt, gateway_encrypt
 from integrations.models import SyncJobType
 
@@ -27,8 +27,15 @@ class TrainingGatewayConnector(Connector):
     paths: ClassVar[dict[str, str]] = {
         SyncJobType.COURSE_RUN_CREATE: "/courses/runs",
         SyncJobType.COURSE_RUN_UPDATE: "/courses/runs/{reference}",
+        SyncJobType.COURSE_RUN_CANCEL: "/courses/runs/{reference}",
         SyncJobType.ENROLMENT_CREATE: "/tpg/enrolments",
+        SyncJobType.ENROLMENT_UPDATE: "/tpg/enrolments/details/{reference}",
         SyncJobType.ENROLMENT_CANCEL: "/tpg/enrolments/details/{reference}",
+        SyncJobType.ATTENDANCE_CREATE: "/tpg/attendance",
+        SyncJobType.ATTENDANCE_UPDATE: "/tpg/attendance/details/{reference}",
+        SyncJobType.ASSESSMENT_CREATE: "/tpg/assessments",
+        SyncJobType.ASSESSMENT_UPDATE: "/tpg/assessments/details/{reference}",
+        SyncJobType.ASSESSMENT_VOID: "/tpg/assessments/details/{reference}",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -84,6 +91,7 @@ class TrainingGatewayConnector(Connector):
         job_type: str,
         payload: dict[str, Any],
         idempotency_key: str,
+        version: int,
         references: ReferenceLookup,
         entity_type: str,
         entity_id: str,
@@ -97,7 +105,9 @@ class TrainingGatewayConnector(Connector):
             )
         try:
             body = gateway_encrypt(
-                payload, key_b64=self.credentials.get("encryption_key", ""), iv=self._iv()
+                {**payload, "syncVersion": version},
+                key_b64=self.credentials.get("encryption_key", ""),
+                iv=self._iv(),
             )
         except ValueError as error:
             return SendResult("permanent", error=f"Connector configuration: {error}")
@@ -119,6 +129,13 @@ class TrainingGatewayConnector(Connector):
         if 200 <= status < 300:
             data = decoded.get("data") or {}
             return SendResult("succeeded", status, str(data.get("reference", "")), decoded)
+        if status == 409 and problem.get("code") == "STALE_VERSION":
+            return SendResult(
+                "stale",
+                status,
+                response=decoded,
+                error=f"The gateway holds a newer version of the record. {message}",
+            )
         if status == 409 and problem.get("code") == "DUPLICATE":
             if problem.get("idempotencyKey") == idempotency_key:
                 return SendResult("duplicate", status, str(problem.get("reference", "")), decoded)
@@ -134,3 +151,18 @@ class TrainingGatewayConnector(Connector):
         return SendResult(
             "retryable", status, response=decoded, error=f"Gateway {status}: {message}"
         )
+
+    def retrieve(self, reference: str) -> dict[str, Any]:
+        try:
+            response = self.client.get(f"{self.base_url}/courses/runs/{reference}/records")
+        except httpx.HTTPError as error:
+            raise RetrieveFailed(f"{type(error).__name__}: {error}") from error
+        decoded = self._decode(response)
+        if response.status_code != 200:
+            problem = decoded.get("error")
+            message = problem.get("message", "") if isinstance(problem, dict) else ""
+            raise RetrieveFailed(f"Gateway {response.status_code}: {message or 'no answer'}")
+        data = decoded.get("data")
+        if not isinstance(data, dict):
+            raise RetrieveFailed("The gateway's answer holds no records.")
+        return data

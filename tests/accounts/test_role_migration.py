@@ -41,6 +41,7 @@ ACCESS_BEFORE = {
     "delivery.issue_certificates": ADMINS,
     "delivery.teach": ADMINS | {"trainer"},
     "delivery.moderate_results": ADMINS,
+    "delivery.manage_fees": ADMINS,
 }
 PEOPLE = [
     ["super_admin"],

@@ -81,18 +81,18 @@ def test_records_of_two_types_cannot_be_queued_together(connected, admin):
 
 def test_a_job_type_the_gateway_has_no_path_for_fails_at_once(connected):
     job = SyncJob.objects.create(
-        job_type="attendance_create",
-        entity_type="delivery.attendancerecord",
+        job_type="learner_create",
+        entity_type="gateway.record",
         entity_id="1",
         idempotency_key="k" * 64,
-        payload={"attendance": {}},
+        payload={"learner": {}},
         payload_hash="h" * 64,
     )
 
     failed = sync_job_run(job_id=job.pk)
 
     assert failed.status == SyncJobStatus.FAILED
-    assert "takes no 'attendance_create' jobs" in failed.last_error
+    assert "takes no 'learner_create' jobs" in failed.last_error
     assert connected.submissions == []
 
 
