@@ -44,6 +44,7 @@ from integrations.models import (
     SyncJob,
     SyncJobStatus,
 )
+from integrations.signals import sync_job_recorded
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 
@@ -249,6 +250,8 @@ def sync_enqueue_many(
             idempotency_key__in=[job.idempotency_key for job in jobs], status=SyncJobStatus.QUEUED
         )
     )
+    for job in created:
+        sync_job_recorded.send(sender=SyncJob, job=job)
     if len(created) <= TASK_PER_JOB_LIMIT:
         for job in created:
             _publish_on_commit("run", job.pk)
@@ -521,6 +524,7 @@ def sync_job_record(
             )
         if job.status == SyncJobStatus.DEAD_LETTER and job.dead_letter_notified_at is None:
             _notify_dead_letter(job)
+        sync_job_recorded.send(sender=SyncJob, job=job)
         if countdown is not None:
             _publish_on_commit("run", job.pk, countdown)
     return job
@@ -612,6 +616,7 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
             old_values=old,
             new_values={"status": job.status},
         )
+        sync_job_recorded.send(sender=SyncJob, job=job)
         _publish_on_commit("run", job.pk)
     return job
 
@@ -638,6 +643,7 @@ def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
             old_values={"status": SyncJobStatus.QUEUED},
             new_values={"status": SyncJobStatus.CANCELLED},
         )
+        sync_job_recorded.send(sender=SyncJob, job=job)
     return job
 
 
