@@ -175,6 +175,8 @@ STAFF = (
     Staff(SystemRole.AUDITOR, f"auditor@{DOMAIN}", "Anele Mthembu"),
     Staff(SystemRole.TRAINER, f"trainer@{DOMAIN}", "Pieter van Wyk"),
     Staff(SystemRole.MODERATOR, f"moderator@{DOMAIN}", "Nomsa Dube"),
+    Staff(SystemRole.OPS_ADMIN, f"ops@{DOMAIN}", "Sipho Khumalo"),
+    Staff(SystemRole.FINANCE, f"finance@{DOMAIN}", "Lindiwe Zulu"),
     Staff(SystemRole.SPONSOR_CONTACT, SPONSOR["contact_email"], SPONSOR["contact_name"]),
 )
 
@@ -583,6 +585,10 @@ PROGRAMME_FIELDS: dict[str, Any] = {
     "degree_type": QualificationType.LEARNERSHIP,
     "nqf_level": 5,
     "saqa_qualification_id": "118708",
+    # Each course run's place; the sponsor pays it all through its SETA grant.
+    "fee_amount": Decimal("4500.00"),
+    "fee_currency": "ZAR",
+    "subsidy_info": "MICT SETA discretionary grant through the sponsor, 100%",
 }
 
 

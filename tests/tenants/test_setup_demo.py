@@ -205,6 +205,8 @@ def _people_check(output: str, client_for) -> None:
             "Auditor": SystemRole.AUDITOR,
             "Trainer": SystemRole.TRAINER,
             "Moderator": SystemRole.MODERATOR,
+            "Ops admin": SystemRole.OPS_ADMIN,
+            "Finance": SystemRole.FINANCE,
             "Sponsor contact": SystemRole.SPONSOR_CONTACT,
             "Student": SystemRole.STUDENT,
         }
