@@ -40,3 +40,13 @@ class DeliveryConfig(AppConfig):
         payloads.register_send_check(gateway.COURSE_ENROLMENT, gateway.course_enrolment_send_check)
         payloads.register_send_check(gateway.ATTENDANCE, gateway.attendance_send_check)
         payloads.register_send_check(gateway.ASSESSMENT, gateway.assessment_send_check)
+
+        # Each record's gateway standing follows its jobs; what waited for a learner's consent
+        # to sharing with the funding body goes once they give it.
+        from delivery import receivers
+        from integrations.models import SyncJob
+        from integrations.signals import sync_job_recorded
+        from learners.signals import learner_consent_changed
+
+        sync_job_recorded.connect(receivers.sync_job_recorded_follow, sender=SyncJob)
+        learner_consent_changed.connect(receivers.learner_consent_changed_sync)

@@ -95,6 +95,15 @@ class CourseRunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The states of a run that is not cancelled: its gateway standing may move between them.
+_AT_THE_GATEWAY = [
+    CourseRunStatus.DRAFT,
+    CourseRunStatus.PENDING,
+    CourseRunStatus.SYNCED,
+    CourseRunStatus.FAILED,
+]
+
+
 class CourseRun(models.Model):
     """Seed 002 `course_runs`: a course of the cohort's programme delivered to the cohort.
     Whether it is scheduled, running or finished follows from its dates and sessions."""
@@ -178,18 +187,23 @@ class CourseRun(models.Model):
     def is_moderated(self) -> bool:
         return self.moderated_at is not None
 
-    @transition(
-        field=status,
-        source=[
-            CourseRunStatus.DRAFT,
-            CourseRunStatus.PENDING,
-            CourseRunStatus.SYNCED,
-            CourseRunStatus.FAILED,
-        ],
-        target=CourseRunStatus.CANCELLED,
-    )
+    @transition(field=status, source=_AT_THE_GATEWAY, target=CourseRunStatus.CANCELLED)
     def cancel(self) -> None:
         """Stop the run; its sessions are cancelled by the service."""
+
+    # Its standing at the gateway follows its latest job (delivery.receivers); a cancelled
+    # run stays cancelled whatever becomes of its cancellation's job.
+    @transition(field=status, source=_AT_THE_GATEWAY, target=CourseRunStatus.PENDING)
+    def sync_queued(self) -> None:
+        """A version of the run is on its way to the gateway."""
+
+    @transition(field=status, source=_AT_THE_GATEWAY, target=CourseRunStatus.SYNCED)
+    def sync_accepted(self) -> None:
+        """The gateway accepted the run's latest version."""
+
+    @transition(field=status, source=_AT_THE_GATEWAY, target=CourseRunStatus.FAILED)
+    def sync_failed(self) -> None:
+        """The gateway refused the run's latest version, or it could not be sent."""
 
 
 class SessionStatus(models.TextChoices):

@@ -225,6 +225,15 @@ class SessionCancelForm(forms.Form):
     )
 
 
+class RunCancelForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text="Kept in the audit log and sent to the training gateway with the "
+        "cancellation, e.g. too few learners, the venue closed.",
+    )
+
+
 class LearnerDropForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -35,6 +35,7 @@ from delivery.models import (
     Session,
     SessionStatus,
 )
+from delivery.selectors.gateway import GatewayStanding, gateway_standing
 from enrolments.models import CohortEnrollment, EnrollmentState
 from tenants.models import Institution
 
@@ -76,6 +77,17 @@ class RegisterRow:
     def name(self) -> str:
         learner = self.enrolment.enrollment.learner
         return learner.full_name or learner.email or self.enrolment.enrollment.user.email
+
+    @property
+    def gateway(self) -> GatewayStanding:
+        """The record's standing at the training gateway (none sent before sign-off)."""
+        record = self.record or AttendanceRecord()
+        return gateway_standing(
+            sync_status=record.sync_status,
+            sync_reference=record.sync_reference,
+            sync_error=record.sync_error,
+            learner=self.enrolment.enrollment.learner,
+        )
 
 
 def register_enrolments(session: Session) -> QuerySet[CourseEnrollment]:

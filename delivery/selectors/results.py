@@ -16,6 +16,7 @@ from delivery.models import (
     CourseEnrollmentStatus,
     CourseRun,
 )
+from delivery.selectors.gateway import GatewayStanding, gateway_standing
 from delivery.services.assessments import mark_shown
 from delivery.services.moderation import LEFT_THE_RUN, CourseGrade, course_grade
 
@@ -32,6 +33,7 @@ class GradebookCell:
     result: Assessment | None
     text: str
     was: str = ""
+    gateway: GatewayStanding | None = None
 
 
 @dataclass
@@ -72,6 +74,19 @@ def run_for_results(*, user: User, pk: int) -> CourseRun:
     return run
 
 
+def _result_standing(
+    result: Assessment | None, enrolment: CourseEnrollment
+) -> GatewayStanding | None:
+    if result is None:
+        return None
+    return gateway_standing(
+        sync_status=result.sync_status,
+        sync_reference=result.sync_reference,
+        sync_error=result.sync_error,
+        learner=enrolment.enrollment.learner,
+    )
+
+
 def gradebook_for(run: CourseRun) -> Gradebook:
     """The run's learners (those who left it aside) by its assessments, in the order the
     assessments were first recorded, with the course grade the results give so far."""
@@ -106,6 +121,7 @@ def gradebook_for(run: CourseRun) -> Gradebook:
                     result=result,
                     text=text,
                     was=text,
+                    gateway=_result_standing(result, enrolment),
                 )
             )
         book.rows.append(

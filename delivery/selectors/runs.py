@@ -18,6 +18,7 @@ from delivery.models import (
     SessionStatus,
     Trainer,
 )
+from delivery.selectors.gateway import gateway_standing
 from enrolments.models import CohortEnrollment, EnrollmentState
 
 SCHEDULED = Q(sessions__status=SessionStatus.SCHEDULED)
@@ -114,6 +115,19 @@ def run_learners(run: CourseRun) -> QuerySet[CourseEnrollment]:
         .select_related("enrollment__learner", "enrollment__user")
         .order_by("enrollment__learner__last_name", "enrollment__learner__first_name")
     )
+
+
+def run_learners_with_standing(run: CourseRun) -> list[CourseEnrollment]:
+    """The run's learners, each with its standing at the training gateway (`gateway`)."""
+    learners = list(run_learners(run))
+    for enrolment in learners:
+        enrolment.gateway = gateway_standing(  # type: ignore[attr-defined]
+            sync_status=enrolment.sync_status,
+            sync_reference=enrolment.sync_reference,
+            sync_error=enrolment.sync_error,
+            learner=enrolment.enrollment.learner,
+        )
+    return learners
 
 
 def run_candidates(run: CourseRun) -> QuerySet[CohortEnrollment]:

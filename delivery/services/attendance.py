@@ -1,6 +1,7 @@
 """Attendance registers: the trainer marks a session's learners (everyone present in one tap,
-then the exceptions, with reasons), signs the register off, and from then on a change is a
-correction that needs a reason, keeps the earlier value and is audited. Also the institution's
+then the exceptions, with reasons), signs the register off (the gateway gets it then), and from
+then on a change is a correction that needs a reason, keeps the earlier value, is audited and
+goes to the gateway as an update. Also the institution's
 attendance threshold. Writes are bulk, so that a register of 200 learners saves in one
 statement."""
 
@@ -30,6 +31,7 @@ from delivery.selectors.attendance import (
     register_counts,
     register_entries,
 )
+from delivery.services.gateway_sync import session_attendance_sync
 from tenants.models import Institution
 
 REASON_MAX_LENGTH = 500
@@ -225,6 +227,7 @@ def register_sign_off(*, session: Session, actor: User | None) -> Session:
                 **register_counts(row.status for row in rows),
             },
         )
+        session_attendance_sync(session)
     return session
 
 
@@ -258,6 +261,7 @@ def register_correct(
         if any(mark.status == AttendanceStatus.UNKNOWN for _row, mark in changing):
             raise ValidationError("A signed-off register marks everyone: choose a status.")
         _corrections_write(session, changing, actor=actor, change_reason=change_reason)
+        session_attendance_sync(session)
     return len(changing)
 
 

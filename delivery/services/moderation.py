@@ -23,6 +23,7 @@ from delivery.models import (
     CourseEnrollmentStatus,
     CourseRun,
 )
+from delivery.services.gateway_sync import run_results_sync
 from enrolments.models import EnrollmentState, ProgrammeOutcome
 
 # Course enrolments out of a run's results: dropped from it, or the learner withdrawn from the
@@ -209,4 +210,5 @@ def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
                 "grading_scale": rules.name,
             },
         )
+        run_results_sync(run)
     return run

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from academics.models import AcademicSession, Course, CoursePrerequisite
+from academics.models import AcademicSession, Course, CoursePrerequisite, Programme
 from accounts.models import User
 from audit.services import audit_record
 from cohorts.models import Cohort
@@ -28,6 +28,7 @@ from delivery.models import (
     Trainer,
 )
 from delivery.selectors.runs import cohort_learners
+from delivery.services.gateway_sync import course_enrolments_sync, runs_sync
 from enrolments.models import CohortEnrollment
 
 CLOSED_TO_RUNS = "its course runs can no longer change"
@@ -111,7 +112,7 @@ def cohort_runs_create(
             if course.is_core and not course.prerequisites.all()
         ]
         learners = list(cohort_learners(cohort))
-        enrolled = _enrol(runs=first_courses, learners=learners)
+        enrolled = _enrol(runs=first_courses, learners=learners, programme=cohort.programme)
         audit_record(
             actor=actor,
             action="course_runs.created",
@@ -123,11 +124,18 @@ def cohort_runs_create(
                 "course_enrolments": enrolled,
             },
         )
+        runs_sync(runs)
+        course_enrolments_sync(
+            CourseEnrollment.objects.filter(course_run__in=first_courses, enrollment__in=learners)
+        )
         return RunsCreated(runs=runs, enrolments=enrolled)
 
 
-def _enrol(*, runs: Iterable[CourseRun], learners: Sequence[CohortEnrollment]) -> int:
-    """Course enrolments of `learners` in `runs` (those they are not in already)."""
+def _enrol(
+    *, runs: Iterable[CourseRun], learners: Sequence[CohortEnrollment], programme: Programme
+) -> int:
+    """Course enrolments of `learners` in `runs` (those they are not in already), each with the
+    programme's fee and subsidy to start with."""
     today = timezone.localdate()
     made = CourseEnrollment.objects.bulk_create(
         [
@@ -137,6 +145,9 @@ def _enrol(*, runs: Iterable[CourseRun], learners: Sequence[CohortEnrollment]) -
                 academic_session_id=run.academic_session_id,
                 course_run=run,
                 enrollment_date=today,
+                fee_amount=programme.fee_amount,
+                fee_currency=programme.fee_currency,
+                subsidy_info=programme.subsidy_info,
             )
             for run in runs
             for learner in learners
@@ -185,7 +196,7 @@ def run_learners_enrol(
     with transaction.atomic(durable=True):
         run = (
             CourseRun.objects.select_for_update(of=("self",))
-            .select_related("cohort", "course")
+            .select_related("cohort", "course__programme")
             .get(pk=run.pk)
         )
         run.cohort.closed_check(CLOSED_TO_RUNS)
@@ -216,12 +227,15 @@ def run_learners_enrol(
                     f"This run takes {run.capacity} learners and has {taken}: "
                     f"{len(learners)} more would be too many."
                 )
-        enrolled = _enrol(runs=[run], learners=learners)
+        enrolled = _enrol(runs=[run], learners=learners, programme=run.course.programme)
         audit_record(
             actor=actor,
             action="course_enrolments.created",
             entity=run,
             new_values={"enrolments": sorted(learner.pk for learner in learners)},
+        )
+        course_enrolments_sync(
+            CourseEnrollment.objects.filter(course_run=run, enrollment__in=learners)
         )
         return enrolled
 
@@ -265,6 +279,7 @@ def run_learner_drop(*, actor: User | None, enrolment: CourseEnrollment, reason:
             old_values={"status": old_status},
             new_values={"status": CourseEnrollmentStatus.DROPPED, "reason": reason},
         )
+        course_enrolments_sync(CourseEnrollment.objects.filter(pk=enrolment.pk))
 
 
 def enrollment_withdrawn_drop_runs(
@@ -294,6 +309,7 @@ def enrollment_withdrawn_drop_runs(
         entity=enrollment,
         new_values={"course_enrolments": leaving, "reason": "Withdrawn from the cohort."},
     )
+    course_enrolments_sync(CourseEnrollment.objects.filter(pk__in=leaving))
 
 
 @dataclass(frozen=True)
@@ -357,4 +373,57 @@ def run_update(*, actor: User | None, run: CourseRun, changes: RunChanges) -> Co
             old_values={name: old[name] for name in changed},
             new_values={name: new[name] for name in changed},
         )
+        runs_sync([run])
+        return run
+
+
+def run_cancel(*, actor: User | None, run: CourseRun, reason: str) -> CourseRun:
+    """Cancel a run with a reason: its scheduled sessions whose registers are not signed off
+    are cancelled with it, and the gateway is told to cancel the run's registration (a run it
+    never had is not sent). Refused once the run's results are moderated: they are final."""
+    manage_check(actor=actor, action="delivery.run_cancel", cohort=run.cohort)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why the run is cancelled: the gateway is told the reason."},
+            code="cancel_reason_missing",
+        )
+    with transaction.atomic(durable=True):
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort")
+            .get(pk=run.pk)
+        )
+        run.cohort.closed_check(CLOSED_TO_RUNS)
+        if run.status == CourseRunStatus.CANCELLED:
+            raise ValidationError("This run is cancelled already.", code="cancelled_already")
+        if run.moderated_at is not None:
+            raise ValidationError(
+                f"The results of {run.course_ref} are moderated and final: the run took place "
+                "and cannot be cancelled.",
+                code="results_final",
+            )
+        old_status = run.status
+        run.cancel()
+        run.cancellation_reason = reason
+        run.save(update_fields=["status", "cancellation_reason", "updated_at"])
+        sessions = Session.objects.filter(
+            course_run=run, status=SessionStatus.SCHEDULED, register_signed_off_at__isnull=True
+        )
+        cancelled_sessions = sorted(sessions.values_list("pk", flat=True))
+        sessions.update(
+            status=SessionStatus.CANCELLED, cancellation_reason=reason, updated_at=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="course_run.cancelled",
+            entity=run,
+            old_values={"status": old_status},
+            new_values={
+                "status": CourseRunStatus.CANCELLED,
+                "reason": reason,
+                "sessions_cancelled": cancelled_sessions,
+            },
+        )
+        runs_sync([run])
         return run

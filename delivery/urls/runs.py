@@ -15,6 +15,7 @@ urlpatterns = [
     path("runs/<int:pk>/", runs.run_detail, name="run"),
     path("runs/<int:pk>/edit/", runs.run_edit, name="run_edit"),
     path("runs/<int:pk>/enrol/", runs.run_enrol, name="run_enrol"),
+    path("runs/<int:pk>/cancel/", runs.run_cancel_view, name="run_cancel"),
     path(
         "runs/<int:pk>/learners/<int:enrolment_pk>/drop/",
         runs.run_learner_drop_view,

@@ -35,6 +35,7 @@ from delivery.services.attendance import (
     register_save,
     register_sign_off,
 )
+from integrations.selectors import sync_reporting
 
 
 def _session(pk: int) -> Session:
@@ -119,6 +120,7 @@ def register(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "editable": editable,
             "counts": register_counts(row.status for row in rows),
             "future": session.session_date > timezone.localdate(),
+            "reporting": sync_reporting() and session.is_signed_off,
         },
         status=status,
     )

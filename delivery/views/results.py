@@ -42,6 +42,7 @@ from delivery.services.moderation import (
 )
 from delivery.services.outcomes import RECORD, cohort_outcomes_record, programme_outcome_record
 from enrolments.models import CohortEnrollment
+from integrations.selectors import sync_reporting
 
 
 def _run(request: AuthenticatedRequest, pk: int, action: str) -> CourseRun:
@@ -88,6 +89,7 @@ def _gradebook_page(
             "errors": errors or [],
             "new_type": (posted or {}).get("type-new", ""),
             "new": NEW,
+            "reporting": sync_reporting() and run.moderated_at is not None,
         },
         status=status,
     )

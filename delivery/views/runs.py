@@ -21,6 +21,7 @@ from delivery.forms.runs import (
     CohortRunsForm,
     EnrolLearnersForm,
     LearnerDropForm,
+    RunCancelForm,
     RunForm,
     SessionForm,
     WeeklyScheduleForm,
@@ -31,6 +32,7 @@ from delivery.selectors.runs import (
     run_candidates,
     run_for_page,
     run_learners,
+    run_learners_with_standing,
     run_phase,
     runs_on_home,
 )
@@ -46,10 +48,12 @@ from delivery.selectors.sessions import (
 from delivery.services.feeds import feed_owner_allowed
 from delivery.services.runs import (
     cohort_runs_create,
+    run_cancel,
     run_learner_drop,
     run_learners_enrol,
     run_update,
 )
+from integrations.selectors import sync_reporting
 
 
 def _cohort(request: AuthenticatedRequest, pk: int, action: str) -> Cohort:
@@ -138,6 +142,7 @@ def cohort_runs_create_view(request: AuthenticatedRequest, pk: int) -> HttpRespo
 def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = run_opened(request, pk, "view:delivery.run")
     manages = request.user.may(MANAGE) and may_reach(request.user, run.cohort)
+    reporting = sync_reporting()
     return render(
         request,
         "delivery/runs/run_detail.html",
@@ -146,7 +151,8 @@ def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "phase": run_phase(run),
             "manages": manages,
             "sessions": run_sessions(run),
-            "learners": run_learners(run),
+            "learners": run_learners_with_standing(run) if reporting else run_learners(run),
+            "reporting": reporting,
             "candidates": run_candidates(run).count() if manages else 0,
             "session_form": SessionForm(run=run) if manages else None,
             "schedule_form": WeeklyScheduleForm(run=run) if manages else None,
@@ -227,6 +233,35 @@ def run_learner_drop_view(
         request,
         "delivery/runs/run_learner_drop.html",
         {"form": form, "run": run, "enrolment": enrolment},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required(MANAGE)
+@never_cache
+def run_cancel_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Cancel the run, with a reason, after saying what that does."""
+    run = run_managed(request, pk, "delivery.run_cancel")
+    if run.status == CourseRunStatus.CANCELLED:
+        raise Http404
+    form = RunCancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run_cancel(actor=request.user, run=run, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{run.course_ref} is cancelled, with its sessions to come.")
+            return redirect(run)
+    return render(
+        request,
+        "delivery/runs/run_cancel.html",
+        {
+            "form": form,
+            "run": run,
+            "reporting": sync_reporting(),
+            "reported": run.status != CourseRunStatus.DRAFT,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -1,7 +1,9 @@
 """Course runs and sessions in Chromium: an admin opens a cohort's delivery page from its
 dashboard, creates its runs from the programme's two courses in one action, gives one run a
 weekly schedule (a public holiday skipped), and is refused a session that would book the
-trainer twice, with the clash named. Desktop and phone widths, axe-core on every page.
+trainer twice, with the clash named. An admin of an institution that reports to the training
+gateway sees a run's registration there and its learners' standing, and cancels the run with
+a reason after a confirmation. Desktop and phone widths, axe-core on every page.
 
 With SCREENSHOTS=1 the pages are saved under screenshots/ (runs-*.png)."""
 
@@ -13,8 +15,11 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
-from delivery.models import CourseRun, Session
+from delivery.models import CourseRun, CourseRunStatus, Session, SessionStatus
+from delivery.services.runs import cohort_runs_create
 from enrolments.services import enrollment_invite
+from integrations.services import connector_config_save, sync_jobs_sweep
+from integrations.testing import FakeGateway
 from tests.browser.support import PageChecker, sign_in
 from tests.factories import CohortFactory, CourseFactory, ProgrammeFactory, TrainerFactory
 
@@ -117,3 +122,62 @@ def test_an_admin_creates_a_cohorts_runs_and_a_weekly_schedule(page: Page, site,
     with tenant_context(institution):
         assert CourseRun.objects.filter(cohort=the_cohort).count() == 2
         assert Session.objects.filter(course_run__cohort=the_cohort).count() == 4
+
+
+def test_an_admin_cancels_a_run_the_gateway_has(page: Page, site, cohort):
+    institution, admin, the_cohort = cohort
+    with FakeGateway() as gateway:
+        with tenant_context(institution):
+            connector_config_save(
+                actor=None,
+                connector="training_gateway",
+                base_url=gateway.url,
+                credentials=gateway.credentials,
+                timeout_seconds=5,
+            )
+            run = cohort_runs_create(actor=admin, cohort=the_cohort).runs[0]
+            Session.objects.create(
+                course_run=run,
+                session_date=datetime.date(2027, 3, 1),
+                start_time=datetime.time(9),
+                end_time=datetime.time(12),
+            )
+            sync_jobs_sweep()
+            run.refresh_from_db()
+            reference = run.external_id
+        checker = PageChecker(page, "runs-cancel", structure=True)
+        sign_in(page, site.institution(institution.code, "/accounts/login/"), admin.email)
+        page.goto(site.institution(institution.code, f"/delivery/runs/{run.pk}/"))
+        expect(page.get_by_test_id("run-gateway")).to_contain_text(f"Synced ({reference})")
+        expect(
+            page.get_by_text(
+                "Not sent: Sipho Dlamini has not consented to sharing with the funding body."
+            )
+        ).to_be_visible()
+        checker.look("run")
+
+        page.get_by_role("link", name="Cancel run").click()
+        expect(page.get_by_role("heading", name=re.compile("Cancel PLB101"))).to_be_visible()
+        expect(page.get_by_text(f"cancel the run's registration ({reference})")).to_be_visible()
+        page.get_by_role("button", name="Cancel the run").click()
+        expect(page.get_by_text("This field is required.")).to_be_visible()
+        checker.look("cancel-refused")
+        page.get_by_label("Reason").fill("Too few learners signed up.")
+        page.get_by_role("button", name="Cancel the run").click()
+        expect(page.get_by_text("PLB101 is cancelled, with its sessions to come.")).to_be_visible()
+        expect(page.get_by_role("link", name="Cancel run")).to_have_count(0)
+        with tenant_context(institution):
+            sync_jobs_sweep()
+        page.reload()
+        expect(page.get_by_test_id("run-gateway")).to_contain_text("Cancelled")
+        expect(page.get_by_text("Too few learners signed up.").first).to_be_visible()
+        checker.look("run-cancelled")
+        checker.assert_clean()
+
+        with tenant_context(institution):
+            run.refresh_from_db()
+            assert run.status == CourseRunStatus.CANCELLED
+            assert not Session.objects.filter(
+                course_run=run, status=SessionStatus.SCHEDULED
+            ).exists()
+        assert gateway.record("run", f"run-{run.pk}").status == "cancelled"
