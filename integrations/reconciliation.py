@@ -35,6 +35,11 @@ class Outcome(models.TextChoices):
 DIFFERENCES = frozenset({Outcome.MISSING, Outcome.DIFFERENT, Outcome.ONLY_AT_GATEWAY})
 # What the external system adds to each record it serves back: not ours to compare.
 GATEWAY_FIELDS = frozenset({"gatewayReference", "syncVersion", "gatewayStatus"})
+# Why a record the gateway accepted once and lost since is not re-sent from here.
+LOST = (
+    "The gateway accepted it earlier but no longer holds it: a re-send would go to a record it "
+    "lacks and be refused. Ask the gateway to restore it."
+)
 # The field a withdrawal's outcome is read from, as the page names it.
 STATUS_FIELD = "gatewayStatus"
 
@@ -56,7 +61,7 @@ class ReconciledItem:
     label: str
     outcome: str
     differences: tuple[FieldDifference, ...] = ()
-    reason: str = ""  # why it is not sent
+    reason: str = ""  # why it is not sent, or cannot be sent again
     theirs: Mapping[str, Any] | None = None
     on_its_way: bool = False  # a job of it is queued or running
 
@@ -72,7 +77,11 @@ class ReconciledItem:
     def resendable(self) -> bool:
         """Whether queueing our version again could put it right (a record of ours that the
         builder sends)."""
-        return bool(self.entity_id) and self.outcome in (Outcome.MISSING, Outcome.DIFFERENT)
+        return (
+            bool(self.entity_id)
+            and self.outcome in (Outcome.MISSING, Outcome.DIFFERENT)
+            and not self.reason
+        )
 
     @property
     def gateway_reference(self) -> str:
@@ -124,7 +133,7 @@ def _placeholders(value: Any) -> Iterable[tuple[str, str]]:
             yield from _placeholders(item)
 
 
-def _filled(value: Any, references: Mapping[tuple[str, str], str]) -> Any:
+def _filled(value: Any, references: Mapping[tuple[str, str], str | None]) -> Any:
     """`value` with other records' gateway references filled in (None while the gateway has
     not accepted them) and every other reference left out of the comparison."""
     if isinstance(value, dict):
@@ -304,6 +313,9 @@ def _item_reconcile(
             return item(Outcome.NOT_SENT, reason=record.not_sent_reason)
         return item(Outcome.ONLY_AT_GATEWAY, reason=record.not_sent_reason)
     if theirs is None:
+        if not request.job_type.endswith("_create"):
+            # A change goes to the record's gateway reference, which the gateway no longer has.
+            return item(Outcome.MISSING, reason=LOST)
         return item(Outcome.MISSING)
     status = _expected_status(request.job_type)
     held_status = theirs.get(STATUS_FIELD, "active")
