@@ -45,7 +45,8 @@ def test_an_ops_admin_sees_a_difference_field_by_field(sent, connected, ops_clie
     assert response.status_code == 200
     page = response.content.decode()
     assert 'data-outcome="different"' in page
-    assert "<code>venue</code></td><td>Room 1</td><td>Hall B</td>" in page
+    assert '<code>venue</code></td><td data-label="Cohortly">Room 1</td>' in page
+    assert '<td data-label="Gateway">Hall B</td>' in page
     assert "Re-send all 1 difference" in page
 
 
