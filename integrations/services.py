@@ -341,7 +341,9 @@ def _newest_accepted(jobs: Iterable[SyncJob]) -> dict[tuple[str, str], int]:
 def _supersede(jobs: list[SyncJob], *, newest: dict[tuple[str, str], int]) -> None:
     """Retire jobs whose record the gateway has accepted in a newer version: sending them now
     would put an older version over a newer one. Inside the caller's transaction."""
+    now = timezone.now()
     for job in jobs:
+        job.updated_at = now
         accepted = newest[(job.entity_type, job.entity_id)]
         job.status = SyncJobStatus.SUPERSEDED
         job.last_error = (
@@ -399,7 +401,7 @@ def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None 
         )
         lease = now + timedelta(seconds=connector.lease_seconds)
         for job in jobs:
-            job.status, job.locked_until = SyncJobStatus.RUNNING, lease
+            job.status, job.locked_until, job.updated_at = SyncJobStatus.RUNNING, lease, now
             job.attempts += 1
         SyncJob.objects.bulk_update(jobs, ["status", "attempts", "locked_until", "updated_at"])
         attempts = SyncAttempt.objects.bulk_create(
