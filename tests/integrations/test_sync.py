@@ -15,14 +15,20 @@ from cohorts.services import cohort_cancel, cohort_create, cohort_update
 from enrolments.services import enrollment_invite, enrollment_withdraw
 from integrations import services
 from integrations.crypto import gateway_decrypt
-from integrations.models import ConnectorConfig, SyncAttemptOutcome, SyncJob, SyncJobStatus
+from integrations.models import (
+    ConnectorConfig,
+    SyncAttempt,
+    SyncAttemptOutcome,
+    SyncJob,
+    SyncJobStatus,
+)
 from integrations.selectors import sync_state_for
 from integrations.services import (
     sync_enqueue_for,
     sync_job_cancel,
-    sync_job_claim,
     sync_job_retry,
     sync_job_run,
+    sync_jobs_claim,
     sync_jobs_sweep,
 )
 from learners.models import ConsentKind
@@ -172,7 +178,8 @@ def test_a_job_is_sent_encrypted_with_the_api_key_and_its_reference_recorded(con
     (submission,) = connected.submissions
     assert submission.path == "/courses/runs"
     assert submission.idempotency_key == job.idempotency_key
-    assert submission.payload == job.payload  # decrypted by the gateway with the shared key
+    # Decrypted by the gateway with the shared key; the record's version travels with it.
+    assert submission.payload == {**job.payload, "syncVersion": 1}
     assert (
         sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk).external_reference
         == done.external_reference
@@ -301,8 +308,8 @@ def test_a_job_whose_worker_died_is_finished_once_by_the_sweep(connected, admin)
     cohort_create(actor=admin, **cohort_fields())
     job = SyncJob.objects.get()
     # A worker claimed it and was killed before sending: running, with a lease.
-    claimed, _ = sync_job_claim(connector=services.connector_load(), job_id=job.pk)
-    assert claimed.status == SyncJobStatus.RUNNING
+    (claimed,) = sync_jobs_claim(connector=services.connector_load(), job_id=job.pk).jobs
+    assert claimed.job.status == SyncJobStatus.RUNNING
     assert sync_jobs_sweep() == 0  # the lease still holds
     SyncJob.objects.filter(pk=job.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
 
@@ -446,3 +453,59 @@ def test_the_cohort_and_enrolment_pages_show_their_sync_status(
     enrollment = CohortEnrollment.objects.get(user__email="synced@example.org")
     page = client.get(reverse("verification:enrollment", args=[enrollment.pk])).content.decode()
     assert "Gateway:" in page
+
+
+# --- Batches ------------------------------------------------------------------------------
+
+
+def gateway_records(count: int, *, first: int = 0) -> list[SyncJob]:
+    """Create jobs of records no app checks or fills in before sending: nothing per job but
+    the send itself."""
+    return SyncJob.objects.bulk_create(
+        SyncJob(
+            job_type="course_run_create",
+            entity_type="gateway.record",
+            entity_id=f"run-{index}",
+            idempotency_key=f"{index:064d}",
+            payload={"course": {"run": {"reference": f"run-{index}"}}},
+            payload_hash=f"{index:064d}",
+        )
+        for index in range(first, first + count)
+    )
+
+
+def test_a_batch_is_claimed_and_recorded_in_as_many_queries_for_many_jobs_as_for_few(connected):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    connector = services.connector_load()
+    counts = []
+    for first, size in ((0, 2), (2, 8)):
+        jobs = gateway_records(size, first=first)
+        with CaptureQueriesContext(connection) as queries:
+            done = services.sync_jobs_run(connector=connector, limit=size)
+        assert [job.status for job in done] == [SyncJobStatus.SUCCEEDED] * size
+        assert [job.pk for job in done] == [job.pk for job in jobs]
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
+    assert len(connected.accepted) == 10
+
+
+def test_jobs_a_batch_has_no_time_left_to_send_go_back_to_the_queue_untried(connected):
+    jobs = gateway_records(5)
+    connector = services.connector_load()
+    connector.timeout = 1.0  # sends may start during the batch's first second only
+    connected.will("timeout", seconds=1.5)  # the first send uses it all up
+
+    done = services.sync_jobs_run(connector=connector, limit=5)
+
+    assert [(job.pk, job.status) for job in done] == [(jobs[0].pk, SyncJobStatus.QUEUED)]
+    assert "Timed out" in done[0].last_error
+    rest = SyncJob.objects.filter(pk__in=[job.pk for job in jobs[1:]])
+    assert set(rest.values_list("status", "attempts", "locked_until")) == {
+        (SyncJobStatus.QUEUED, 0, None)
+    }
+    assert not SyncAttempt.objects.filter(job__in=rest).exists()
+    assert sync_jobs_sweep() == 4  # the first waits for its retry
+    assert len(connected.submissions) == 5
