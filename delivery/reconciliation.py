@@ -316,7 +316,8 @@ def reconciliation_resend(
         queued = []
         for item in wanted:
             entity = report.records[(item.entity_type, item.entity_id)]
-            if sync_enqueue_many([entity], resend=item.resend_token):
+            anew = item.outcome == Outcome.MISSING
+            if sync_enqueue_many([entity], resend=item.resend_token, anew=anew):
                 queued.append(item)
         audit_record(
             actor=actor,

@@ -47,6 +47,7 @@ called with the record's id and the job type just before each send, and raises
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
@@ -113,7 +114,13 @@ class PayloadWithheld(Exception):
 
 class PayloadNotReady(Exception):
     """The payload refers to something the gateway has not got yet (the record it belongs to):
-    the job is not sent now, and is retried."""
+    the job is not sent now. With `due_at` (that record is on its way: queued or being sent),
+    it waits until then without counting as a failed attempt; without, it is retried as after
+    a failure, and dead-letters in the end if that record never reaches the gateway."""
+
+    def __init__(self, message: str, *, due_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.due_at = due_at
 
 
 # The placeholder for another record's gateway reference (integrations.services resolves it).

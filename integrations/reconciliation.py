@@ -35,10 +35,10 @@ class Outcome(models.TextChoices):
 DIFFERENCES = frozenset({Outcome.MISSING, Outcome.DIFFERENT, Outcome.ONLY_AT_GATEWAY})
 # What the external system adds to each record it serves back: not ours to compare.
 GATEWAY_FIELDS = frozenset({"gatewayReference", "syncVersion", "gatewayStatus"})
-# Why a record the gateway accepted once and lost since is not re-sent from here.
-LOST = (
-    "The gateway accepted it earlier but no longer holds it: a re-send would go to a record it "
-    "lacks and be refused. Ask the gateway to restore it."
+# Why a record withdrawn here (cancelled, voided) that the gateway lost is left alone.
+LOST_WITHDRAWN = (
+    "The gateway accepted it earlier but no longer holds it, and it is withdrawn here: there "
+    "is nothing to send."
 )
 # The field a withdrawal's outcome is read from, as the page names it.
 STATUS_FIELD = "gatewayStatus"
@@ -313,9 +313,9 @@ def _item_reconcile(
             return item(Outcome.NOT_SENT, reason=record.not_sent_reason)
         return item(Outcome.ONLY_AT_GATEWAY, reason=record.not_sent_reason)
     if theirs is None:
-        if not request.job_type.endswith("_create"):
-            # A change goes to the record's gateway reference, which the gateway no longer has.
-            return item(Outcome.MISSING, reason=LOST)
+        if _expected_status(request.job_type) != "active":
+            return item(Outcome.MISSING, reason=LOST_WITHDRAWN)
+        # Never sent, or lost by the gateway: a re-send registers it anew (a create).
         return item(Outcome.MISSING)
     status = _expected_status(request.job_type)
     held_status = theirs.get(STATUS_FIELD, "active")

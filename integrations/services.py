@@ -18,6 +18,7 @@ import random
 import re
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,7 +172,7 @@ ENDED_UNSENT = (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER, SyncJobStatus.C
 
 
 def sync_enqueue_many(
-    entities: Iterable[Model], *, resend_unsent: bool = False, resend: str = ""
+    entities: Iterable[Model], *, resend_unsent: bool = False, resend: str = "", anew: bool = False
 ) -> list[SyncJob]:
     """`sync_enqueue_for` for many records of one type at once (a bulk import): two queries
     and one bulk insert, whatever their number. With `resend_unsent`, a record whose last job
@@ -181,7 +182,9 @@ def sync_enqueue_many(
 
     With `resend` (a token naming why: the gateway's differing state, from reconciliation),
     every record is queued as a new version even if unchanged; the same token again makes the
-    same job, so a re-send asked for twice is sent once.
+    same job, so a re-send asked for twice is sent once. With `anew` as well, each record is
+    built as if the gateway had never had it (a create): for a record it accepted once and has
+    lost since, whose changes would go to a reference it no longer knows.
 
     Each job carries the record's next version (its last job's plus one), which the gateway
     holds the record at: it refuses an older version than it has (integrations.connectors)."""
@@ -218,7 +221,7 @@ def sync_enqueue_many(
     correlation_id = current_context().correlation_id or ""
     jobs = []
     for entity, entity_id in zip(entities, ids, strict=True):
-        request = build(entity, reported=entity_id in reported)
+        request = build(entity, reported=entity_id in reported and not anew)
         if request is None:
             continue
         version = payload_hash(
@@ -412,7 +415,18 @@ def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None 
     )
 
 
+# References the gateway gave records in the batch being sent, before they are recorded: a
+# record sent later in the same batch that belongs to one of them (an enrolment to its run)
+# goes in the same batch instead of waiting for a retry.
+_accepted_in_batch: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
+    "accepted_in_batch", default=None
+)
+
+
 def _reference_of(entity_type: str, entity_id: str) -> str:
+    accepted = _accepted_in_batch.get()
+    if accepted and (entity_type, entity_id) in accepted:
+        return accepted[(entity_type, entity_id)]
     return (
         SyncJob.objects.filter(
             entity_type=entity_type, entity_id=entity_id, status=SyncJobStatus.SUCCEEDED
@@ -432,9 +446,35 @@ def _gateway_reference_resolve(placeholder: dict[str, Any]) -> str:
     if not reference:
         label = entity_type.split(".", 1)[-1]
         raise payloads.PayloadNotReady(
-            f"the gateway has not yet accepted the {label} #{entity_id} this record belongs to."
+            f"the gateway has not yet accepted the {label} #{entity_id} this record belongs to.",
+            due_at=_on_its_way_until(entity_type, entity_id),
         )
     return reference
+
+
+# How long a record waits for one that another worker is sending now.
+WAIT_FOR_SENDING_SECONDS = 1.0
+
+
+def _on_its_way_until(entity_type: str, entity_id: str) -> datetime | None:
+    """When a record that waits for this one should look again: when this one's queued job is
+    due, shortly if it is being sent; None when no job of it is on its way."""
+    job = (
+        SyncJob.objects.filter(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING),
+        )
+        .order_by("id")
+        .values("status", "next_retry_at")
+        .first()
+    )
+    now = timezone.now()
+    if job is None:
+        return None
+    if job["status"] == SyncJobStatus.RUNNING:
+        return now + timedelta(seconds=WAIT_FOR_SENDING_SECONDS)
+    return max(job["next_retry_at"] or now, now)
 
 
 payloads.register_resolver(payloads.GATEWAY_REFERENCE, _gateway_reference_resolve, secret=False)
@@ -448,18 +488,20 @@ def retry_delay(connector: Connector, attempts: int) -> float:
 
 @dataclass
 class SentJob:
-    """A claimed job after its send: how it ended, and whether its record withheld it."""
+    """A claimed job after its send: how it ended, whether its record withheld it, and whether
+    it waits for another record the gateway has not accepted yet."""
 
     claimed: ClaimedJob
     result: SendResult
     withheld: bool = False
+    waiting: bool = False
 
 
 def _send(claimed: ClaimedJob, connector: Connector) -> SentJob:
     """Send one claimed job, outside any transaction; every failure becomes a result."""
     job = claimed.job
     filled: tuple[str, ...] = ()
-    withheld = False
+    withheld = waiting = False
     try:
         payloads.send_check(job.entity_type, job.entity_id, job_type=job.job_type)
         # Values kept out of the job row (an ID number) are filled in here, for this send only.
@@ -478,7 +520,8 @@ def _send(claimed: ClaimedJob, connector: Connector) -> SentJob:
         withheld = True
         result = SendResult("permanent", error=f"Not sent: {reason}")
     except payloads.PayloadNotReady as reason:
-        result = SendResult("retryable", error=f"Waiting: {reason}")
+        waiting = True
+        result = SendResult("retryable", error=f"Waiting: {reason}", wait_until=reason.due_at)
     except Exception as error:  # a connector bug must not leave the job running
         # The error's text may quote what was sent: logged scrubbed, without the traceback.
         logger.error(
@@ -494,7 +537,15 @@ def _send(claimed: ClaimedJob, connector: Connector) -> SentJob:
             error=_long_numbers_cut(_scrub(result.error, filled)),
             response=_scrub(result.response, filled),
         )
-    return SentJob(claimed, result, withheld)
+    return SentJob(claimed, result, withheld, waiting)
+
+
+def _sent_noted(item: SentJob, accepted: dict[tuple[str, str], str]) -> SentJob:
+    """Note the reference an accepted send was given, for the rest of the batch."""
+    if item.result.accepted and item.result.external_reference:
+        job = item.claimed.job
+        accepted[(job.entity_type, job.entity_id)] = item.result.external_reference
+    return item
 
 
 def sync_jobs_run(
@@ -509,11 +560,20 @@ def sync_jobs_run(
     # A send may start only while the lease has room for the longest it may take, so that no
     # other worker takes a job over while we still hold it; the rest go back to the queue.
     last_start = time.monotonic() + connector.lease_seconds - connector.send_seconds - 30
-    sent: list[SentJob] = []
-    for claimed in claim.jobs:
-        if sent and time.monotonic() > last_start:
-            break
-        sent.append(_send(claimed, connector))
+    accepted: dict[tuple[str, str], str] = {}
+    context = _accepted_in_batch.set(accepted)
+    try:
+        sent: list[SentJob] = []
+        for claimed in claim.jobs:
+            if sent and time.monotonic() > last_start:
+                break
+            sent.append(_sent_noted(_send(claimed, connector), accepted))
+        # Records that waited for one accepted later in the batch go now, once.
+        for index, item in enumerate(sent):
+            if item.waiting and accepted and time.monotonic() <= last_start:
+                sent[index] = _sent_noted(_send(item.claimed, connector), accepted)
+    finally:
+        _accepted_in_batch.reset(context)
     recorded = sync_jobs_record(sent=sent, unsent=claim.jobs[len(sent) :], connector=connector)
     for item, job in zip(sent, recorded, strict=True):
         if item.withheld:
@@ -602,6 +662,13 @@ def _outcome_apply(
         )
     elif result.outcome == SyncAttemptOutcome.PERMANENT:
         job.status = SyncJobStatus.FAILED
+    elif result.wait_until is not None:
+        # Not a failed try: it goes once the record it belongs to has reached the gateway.
+        job.status = SyncJobStatus.QUEUED
+        job.attempts -= 1
+        job.next_retry_at = max(result.wait_until, now)
+        wait = (job.next_retry_at - now).total_seconds()
+        return wait if wait <= COUNTDOWN_LIMIT_SECONDS else None
     elif job.attempts >= connector.max_attempts:
         job.status = SyncJobStatus.DEAD_LETTER
     else:
@@ -706,6 +773,7 @@ def sync_jobs_record(
             changed,
             [
                 "status",
+                "attempts",
                 "response",
                 "locked_until",
                 "external_reference",

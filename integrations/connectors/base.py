@@ -4,6 +4,7 @@ retry policy. What a record's job carries comes from its app's payload builder
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 SECRET_MARKERS = ("apikey", "api_key", "secret", "password", "token", "encryption", "credential")
@@ -20,6 +21,8 @@ class SendResult:
     external_reference: str = ""
     response: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    # Not tried: it belongs to a record still on its way to the gateway, due again then.
+    wait_until: datetime | None = None
 
     @property
     def accepted(self) -> bool:

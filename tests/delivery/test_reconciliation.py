@@ -17,7 +17,7 @@ from delivery import gateway as delivery_gateway
 from delivery.models import Assessment, AssessmentResult
 from delivery.reconciliation import cohort_reconcile, reconciliation_resend
 from integrations.models import SyncJob, SyncJobStatus
-from integrations.reconciliation import LOST, FieldDifference, Outcome
+from integrations.reconciliation import FieldDifference, Outcome
 from integrations.services import connector_load, sync_enqueue_many, sync_jobs_sweep
 from learners.models import ConsentKind
 from tests.delivery.reconciliation_support import delivery_make, delivery_send
@@ -70,14 +70,31 @@ def test_a_record_never_sent_is_missing_at_the_gateway_and_may_be_sent(sent, con
     assert not report.all_matched
 
 
-def test_a_record_the_gateway_lost_is_missing_and_not_re_sent_as_a_change(sent, connected):
-    reference = delivery_gateway.enrolment_reference(sent.enrolments[0].pk)
+def test_a_record_the_gateway_lost_is_re_sent_as_a_new_registration(sent, connected, admin):
+    enrolment = sent.enrolments[0]
+    reference = delivery_gateway.enrolment_reference(enrolment.pk)
     connected.forget("enrolment", reference)
 
     item = outcome_of(reconciled(sent), reference)
+    assert (item.outcome, item.reason, item.resendable) == (Outcome.MISSING, "", True)
 
-    assert (item.outcome, item.reason) == (Outcome.MISSING, LOST)
-    assert not item.resendable
+    reconciliation_resend(
+        actor=admin,
+        cohort=sent.run.cohort,
+        connector=connector_load(),
+        entity_type="delivery.courseenrollment",
+        entity_id=str(enrolment.pk),
+    )
+    resent = SyncJob.objects.filter(entity_id=str(enrolment.pk)).latest("pk")
+    assert resent.job_type == "enrolment_create"
+    sync_jobs_sweep()
+
+    assert connected.record("enrolment", reference) is not None
+    assert outcome_of(reconciled(sent), reference).outcome == Outcome.MATCHED
+    # Later changes go to the reference the gateway gave the record anew.
+    assert SyncJob.objects.get(pk=resent.pk).external_reference == (
+        connected.record("enrolment", reference).gateway_reference
+    )
 
 
 def test_a_record_changed_at_the_gateway_is_different_field_by_field(sent, connected):
