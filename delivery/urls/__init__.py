@@ -1,6 +1,6 @@
 """The staff and learner pages of delivery, one module per area, under one namespace."""
 
-from delivery.urls import attendance, certificates, results, runs
+from delivery.urls import attendance, certificates, fees, results, runs
 
 app_name = "delivery"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     *attendance.urlpatterns,
     *results.urlpatterns,
     *certificates.urlpatterns,
+    *fees.urlpatterns,
 ]
