@@ -118,13 +118,14 @@ class ProgrammeForm(CatalogueForm):
         department = cast(forms.ModelChoiceField, self.fields["department"])
         department.queryset = Department.objects.select_related("faculty")
         department.empty_label = "No department"
+        self.fields["fee_currency"].required = False  # empty: the default, ZAR
         if not may_set_fee:
             for name in FEE_FIELDS:
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Set by finance (who manages fees)."
 
     def clean_fee_currency(self) -> str:
-        code = str(self.cleaned_data.get("fee_currency") or "").strip().upper()
+        code = str(self.cleaned_data.get("fee_currency") or "").strip().upper() or "ZAR"
         if error := currency_error(code):
             raise ValidationError(error)
         return code
