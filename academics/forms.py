@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from academics.currencies import currency_error
 from academics.imports import MAX_FILE_BYTES, MAX_ROWS, TOO_LARGE
 from academics.models import (
     AcademicSession,
@@ -18,6 +19,10 @@ from academics.models import (
     Programme,
 )
 from accounts.models import User
+
+# The programme's fee fields (academics.models.Programme): whoever manages fees sets them.
+FEE_FIELDS = ("fee_amount", "fee_currency", "subsidy_info")
+MANAGE_FEES = "delivery.manage_fees"
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -90,10 +95,14 @@ class ProgrammeForm(CatalogueForm):
             "saqa_qualification_id",
             "description",
             "is_active",
+            *FEE_FIELDS,
         ]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "subsidy_info": forms.Textarea(attrs={"rows": 2}),
+        }
         field_classes = {"department": DepartmentChoiceField}
-        labels = {"is_active": "Active"}
+        labels = {"is_active": "Active", "fee_amount": "Fee", "subsidy_info": "Subsidy"}
         help_texts = {
             "code": "Unique within the institution, e.g. EE-N4.",
             "department": "Optional: leave empty if you do not organise programmes by department.",
@@ -102,11 +111,32 @@ class ProgrammeForm(CatalogueForm):
             "it keep it.",
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_set_fee: bool, **kwargs: Any) -> None:
+        """The fee fields are shown to everyone who edits the programme, and only people who
+        manage fees (finance) may change them."""
         super().__init__(*args, **kwargs)
         department = cast(forms.ModelChoiceField, self.fields["department"])
         department.queryset = Department.objects.select_related("faculty")
         department.empty_label = "No department"
+        self.fields["fee_currency"].required = False  # empty: the default, ZAR
+        if not may_set_fee:
+            for name in FEE_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Set by finance (who manages fees)."
+
+    def clean_fee_currency(self) -> str:
+        code = str(self.cleaned_data.get("fee_currency") or "").strip().upper() or "ZAR"
+        if error := currency_error(code):
+            raise ValidationError(error)
+        return code
+
+    def changes(self) -> dict[str, Any]:
+        """Disabled fee fields are left out: they keep what finance set."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if not self.fields[name].disabled
+        }
 
 
 class CourseForm(CatalogueForm):

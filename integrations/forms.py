@@ -1,10 +1,27 @@
-from typing import cast
+from typing import Any, cast
 
 from django import forms
+from django.apps import apps
 from django.conf import settings
+from django.utils.text import capfirst
 
 from accounts.lists import FilterForm
+from integrations import payloads
 from integrations.models import SyncJobStatus, SyncJobType
+
+
+def synced_record_types() -> list[tuple[str, str]]:
+    """Every record type an app registered a payload builder for (integrations.payloads), as
+    (model label, the model's name), by name: the record filter's choices."""
+    types = []
+    for model in apps.get_models():
+        label = model._meta.label_lower
+        try:
+            payloads.builder_for(label)
+        except payloads.PayloadBuilderMissing:
+            continue
+        types.append((label, str(capfirst(model._meta.verbose_name))))
+    return sorted(types, key=lambda choice: choice[1])
 
 
 class SyncJobFilterForm(FilterForm):
@@ -14,16 +31,25 @@ class SyncJobFilterForm(FilterForm):
     job_type = forms.ChoiceField(
         label="Type", required=False, choices=[("", "Any type"), *SyncJobType.choices]
     )
-    entity_type = forms.ChoiceField(
-        label="Record",
-        required=False,
-        choices=[
-            ("", "Any record"),
-            ("cohorts.cohort", "Cohort (course run)"),
-            ("enrolments.cohortenrollment", "Enrolment"),
-        ],
-    )
+    entity_type = forms.ChoiceField(label="Record", required=False, choices=())
     entity_id = forms.CharField(label="Record id", required=False, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["entity_type"]).choices = [
+            ("", "Any record"),
+            *synced_record_types(),
+        ]
+
+    def chosen(self) -> list[tuple[str, str, str, str]]:
+        """The filters given a value, as (name, label, value, the value as shown): what a bulk
+        action on the filtered list says it covers and posts along."""
+        chosen = []
+        for name, value in self.selector_filters().items():
+            field = self.fields[name]
+            shown = dict(getattr(field, "choices", ())).get(value, value)
+            chosen.append((name, str(field.label), value, str(shown)))
+        return chosen
 
 
 class ConnectorConfigForm(forms.Form):

@@ -2,13 +2,23 @@
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
 
 from accounts.models import User
 from integrations.crypto import at_rest_decrypt
-from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus, SyncReceipt
+from integrations.models import (
+    ConnectorConfig,
+    SyncAttempt,
+    SyncAttemptOutcome,
+    SyncJob,
+    SyncJobStatus,
+    SyncReceipt,
+)
 from tenants.db import tenant_connection
 
 
@@ -139,3 +149,84 @@ def sync_states_for(*, entity_type: str, entity_ids: list[int | str]) -> dict[st
         entity_id: SyncState(latest=job, external_reference=references.get(entity_id, ""))
         for entity_id, job in latest.items()
     }
+
+
+# --- Throughput (the jobs page's chart) -------------------------------------------------------
+
+# Outcomes that end a job: accepted (also as a duplicate), superseded by a newer version, or
+# refused for good. A retryable failure ends it only when it sent the job to the dead letter.
+_FINISHING = (
+    SyncAttemptOutcome.SUCCEEDED,
+    SyncAttemptOutcome.DUPLICATE,
+    SyncAttemptOutcome.STALE,
+    SyncAttemptOutcome.PERMANENT,
+)
+
+
+@dataclass(frozen=True)
+class HourThroughput:
+    """Jobs that finished in one hour, and how many of them failed (refused or dead-lettered)."""
+
+    hour: datetime
+    finished: int
+    failed: int
+
+    @property
+    def succeeded(self) -> int:
+        return self.finished - self.failed
+
+    @property
+    def failed_share(self) -> float:
+        return self.failed / self.finished if self.finished else 0.0
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """The last hours' jobs, hour by hour (oldest first), with their totals."""
+
+    hours: list[HourThroughput]
+
+    @property
+    def finished(self) -> int:
+        return sum(hour.finished for hour in self.hours)
+
+    @property
+    def failed(self) -> int:
+        return sum(hour.failed for hour in self.hours)
+
+    @property
+    def failed_share(self) -> float:
+        return self.failed / self.finished if self.finished else 0.0
+
+    @property
+    def busiest(self) -> int:
+        """The most jobs finished in one hour (at least 1: the chart's scale)."""
+        return max([1, *(hour.finished for hour in self.hours)])
+
+
+def sync_throughput(*, hours: int = 24, now: datetime | None = None) -> Throughput:
+    """Every one of the last `hours` hours (the current one last, empty hours included) with
+    the jobs that finished in it, in one query. A job finishes with the attempt that ended it:
+    accepted, superseded, refused, or the last try before the dead letter."""
+    end = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=hours - 1)
+    last_try = ~Exists(
+        SyncAttempt.objects.filter(job=OuterRef("job"), number__gt=OuterRef("number"))
+    )
+    dead_lettered = Q(
+        Q(outcome=SyncAttemptOutcome.RETRYABLE) | Q(outcome=SyncAttemptOutcome.ABANDONED),
+        last_try,
+        job__status=SyncJobStatus.DEAD_LETTER,
+    )
+    failed = Q(outcome=SyncAttemptOutcome.PERMANENT) | dead_lettered
+    rows = (
+        SyncAttempt.objects.filter(finished_at__gte=start)
+        .filter(Q(outcome__in=_FINISHING) | dead_lettered)
+        .annotate(hour=TruncHour("finished_at", tzinfo=UTC))
+        .order_by()
+        .values("hour")
+        .annotate(finished=Count("id"), failed=Count("id", filter=failed))
+    )
+    counts = {row["hour"]: (row["finished"], row["failed"]) for row in rows}
+    hours_shown = [start + timedelta(hours=offset) for offset in range(hours)]
+    return Throughput([HourThroughput(hour, *counts.get(hour, (0, 0))) for hour in hours_shown])

@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -11,7 +13,13 @@ from accounts.lists import LOG_PAGE_SIZE, list_page
 from accounts.permissions import permission_required
 from integrations.forms import ConnectorConfigForm, SyncJobFilterForm
 from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus
-from integrations.selectors import sync_job_detail, sync_job_list, sync_job_status_counts
+from integrations.redrive import sync_jobs_redrive
+from integrations.selectors import (
+    sync_job_detail,
+    sync_job_list,
+    sync_job_status_counts,
+    sync_throughput,
+)
 from integrations.services import (
     connector_class,
     connector_config_save,
@@ -28,14 +36,55 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 def job_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = SyncJobFilterForm(request.GET or None)
     jobs = sync_job_list(**filters.selector_filters())
+    page = list_page(request, jobs, per_page=LOG_PAGE_SIZE)
     return render(
         request,
         "integrations/job_list.html",
         {
-            "page": list_page(request, jobs, per_page=LOG_PAGE_SIZE),
+            "page": page,
             "filters": filters,
             "counts": _labelled(sync_job_status_counts()),
+            "dead_letters": jobs.filter(status=SyncJobStatus.DEAD_LETTER).count(),
+            "redrive_url": _with_filters(reverse("integrations:jobs_redrive"), page.query),
+            "throughput": sync_throughput(),
             "configured": ConnectorConfig.objects.filter(pk=1, is_active=True).exists(),
+        },
+    )
+
+
+def _with_filters(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
+@permission_required("integrations.manage_sync")
+def jobs_redrive(request: AuthenticatedRequest) -> HttpResponse:
+    """Send the dead letters of the jobs list (as filtered) again, after a confirmation. Filters
+    that do not parse cover nothing (never every job)."""
+    filters = SyncJobFilterForm(request.POST if request.method == "POST" else request.GET)
+    valid = filters.is_valid()
+    jobs = sync_job_list(**filters.selector_filters()) if valid else SyncJob.objects.none()
+    back = _with_filters(
+        reverse("integrations:job_list"),
+        urlencode([(name, value) for name, _, value, _ in filters.chosen()]),
+    )
+    if request.method == "POST" and valid:
+        queued = sync_jobs_redrive(actor=request.user, jobs=jobs)
+        if queued:
+            messages.success(
+                request,
+                f"{queued} dead-letter job{'s are' if queued != 1 else ' is'} queued again, "
+                "each with a fresh set of attempts.",
+            )
+        else:
+            messages.info(request, "No dead-letter job matched: nothing was queued.")
+        return redirect(back)
+    return render(
+        request,
+        "integrations/jobs_redrive.html",
+        {
+            "filters": filters,
+            "dead_letters": jobs.filter(status=SyncJobStatus.DEAD_LETTER).count(),
+            "back": back,
         },
     )
 

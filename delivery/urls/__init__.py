@@ -1,6 +1,6 @@
 """The staff and learner pages of delivery, one module per area, under one namespace."""
 
-from delivery.urls import attendance, certificates, reconciliation, results, runs
+from delivery.urls import attendance, certificates, fees, reconciliation, results, runs
 
 app_name = "delivery"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     *results.urlpatterns,
     *certificates.urlpatterns,
     *reconciliation.urlpatterns,
+    *fees.urlpatterns,
 ]

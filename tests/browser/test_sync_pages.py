@@ -1,6 +1,12 @@
 """An admin follows a submission to the training gateway: the Sync link, the jobs with their
 counts, a job the gateway rejected with its message and redacted payload, and a retry that
-sends it again."""
+sends it again. An ops admin re-drives the dead letters in bulk, after a confirmation; a finance
+user sets a programme's fee, applies it to a run's learners and changes one learner's fee.
+
+With SCREENSHOTS=1 the pages are saved under screenshots/ (sync-*.png, ops-*.png, fees-*.png)."""
+
+import datetime
+import re
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -8,10 +14,19 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
 from cohorts.services import cohort_create
-from integrations.models import SyncJob
+from delivery.models import CourseEnrollment
+from enrolments.services import enrollment_invite
+from integrations.models import SyncJob, SyncJobStatus
 from integrations.services import connector_config_save, sync_job_run
 from integrations.testing import FakeGateway
 from tests.browser.support import PageChecker, open_account_menu_item, sign_in
+from tests.factories import (
+    CohortFactory,
+    CourseEnrollmentFactory,
+    CourseFactory,
+    CourseRunFactory,
+    ProgrammeFactory,
+)
 from tests.integrations.conftest import invite_consenting
 
 pytestmark = pytest.mark.browser
@@ -73,3 +88,126 @@ def test_an_admin_sees_a_rejected_submission_and_retries_it(
         expect(page.get_by_role("button", name="Cancel job")).to_be_visible()
         checker.look("enrolment-job")
     checker.assert_clean()
+
+
+def test_an_ops_admin_redrives_the_dead_letters_after_a_confirmation(
+    page: Page, site, make_institution, make_person, ratelimit_reset
+):
+    institution = make_institution("ops")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
+    ops_admin = make_person(institution, SystemRole.OPS_ADMIN, name="Olu Ops")
+    with FakeGateway() as gateway, tenant_context(institution):
+        connector_config_save(
+            actor=None,
+            connector="training_gateway",
+            base_url=gateway.url,
+            credentials=gateway.credentials,
+            max_attempts=1,
+            timeout_seconds=5,
+        )
+        for name in ("Welding 2027", "Plumbing 2027"):
+            cohort_create(
+                actor=admin,
+                name=name,
+                program_type="learnership",
+                start_date="2027-02-01",
+                end_date="2027-11-30",
+            )
+        gateway.will("error_500", times=2)
+        for job in SyncJob.objects.all():
+            sync_job_run(job_id=job.pk)
+        assert SyncJob.objects.filter(status=SyncJobStatus.DEAD_LETTER).count() == 2
+        checker = PageChecker(page, "ops", structure=True)
+
+        sign_in(page, site.institution(institution.code, "/accounts/login/"), ops_admin.email)
+        open_account_menu_item(page, "Sync")
+        expect(page.get_by_test_id("throughput-summary")).to_contain_text(
+            "2 jobs finished, 2 failed (100%)"
+        )
+        page.get_by_text("Show the hours as a table").click()
+        expect(page.get_by_test_id("throughput-table")).to_contain_text("2")
+        expect(page.get_by_test_id("dead-letters")).to_contain_text("2 jobs")
+        checker.look("dead-letters")
+
+        page.get_by_role("link", name="Re-drive all 2 dead letters").click()
+        expect(page.get_by_role("heading", name="Send 2 dead-letter jobs again?")).to_be_visible()
+        checker.look("redrive-confirm")
+        page.get_by_role("button", name="Send 2 jobs again").click()
+        expect(page.get_by_text("2 dead-letter jobs are queued again")).to_be_visible()
+        expect(page.get_by_test_id("dead-letters")).to_have_count(0)
+        expect(page.locator("a[data-status=dead_letter]")).to_contain_text("0")
+        checker.look("redriven")
+    checker.assert_clean()
+
+
+def test_finance_sets_a_programme_fee_applies_it_and_changes_one_learners(
+    page: Page, site, make_institution, make_person, ratelimit_reset
+):
+    institution = make_institution("fees")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
+    finance = make_person(institution, SystemRole.FINANCE, name="Fiona Finance")
+    with tenant_context(institution):
+        programme = ProgrammeFactory(name="Plumbing", code="PLB-NQF3")
+        course = CourseFactory(programme=programme, code="PLB101", name="Pipework")
+        cohort = CohortFactory(
+            active=True,
+            name="Plumbing 2027",
+            programme=programme,
+            start_date=datetime.date(2027, 2, 1),
+            end_date=datetime.date(2027, 11, 30),
+        )
+        run = CourseRunFactory(cohort=cohort, course=course)
+        for name in ("Sipho Dlamini", "Naledi Mokoena"):
+            enrollment = enrollment_invite(
+                cohort=cohort,
+                actor=admin,
+                email=f"{name.split()[0].lower()}@{institution.code}.example",
+                full_name=name,
+            )
+            CourseEnrollmentFactory(course_run=run, enrollment=enrollment)
+    checker = PageChecker(page, "fees", structure=True)
+
+    sign_in(page, site.institution(institution.code, "/accounts/login/"), finance.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Fees", exact=True).click()
+    expect(page.get_by_role("heading", name="Fees", exact=True)).to_be_visible()
+    checker.look("home")
+
+    page.get_by_role("link", name="Set fee of PLB-NQF3").click()
+    page.get_by_label("Fee", exact=True).fill("-5")
+    page.get_by_label("Currency").fill("ZAR")
+    page.get_by_role("button", name="Save fee").click()
+    expect(page.get_by_text("Ensure this value is greater than or equal to 0")).to_be_visible()
+    checker.look("programme-fee-refused")
+    page.get_by_label("Fee", exact=True).fill("12500")
+    page.get_by_label("Subsidy").fill("MICT SETA discretionary grant, 90%")
+    page.get_by_role("button", name="Save fee").click()
+    expect(page.get_by_text("The fee of PLB-NQF3 Plumbing is saved.")).to_be_visible()
+    expect(page.get_by_test_id("programme-fees")).to_contain_text("ZAR 12500.00")
+
+    page.get_by_role("link", name="PLB101 Pipework").click()
+    expect(page.get_by_test_id("fee-row")).to_have_count(2)
+    checker.look("run")
+    page.get_by_role("link", name="Apply the programme's fee to all").click()
+    expect(page.get_by_role("heading", name=re.compile("Give all 2 learners"))).to_be_visible()
+    checker.look("apply-confirm")
+    page.get_by_role("button", name="Apply to all learners").click()
+    expect(page.get_by_text("The programme's fee is applied to 2 learners")).to_be_visible()
+
+    page.get_by_role("link", name="Edit the fee of Sipho Dlamini").click()
+    page.get_by_label("Fee", exact=True).fill("6250")
+    page.get_by_label("Subsidy").fill("Employer pays half")
+    checker.look("learner-fee")
+    page.get_by_role("button", name="Save fee").click()
+    expect(page.get_by_text("Sipho Dlamini's fee in PLB101 is saved.")).to_be_visible()
+    row = page.get_by_test_id("fee-row").filter(has_text="Sipho Dlamini")
+    expect(row).to_contain_text("ZAR 6250.00")
+    checker.look("run-after")
+    checker.assert_clean()
+    with tenant_context(institution):
+        fees = dict(
+            CourseEnrollment.objects.values_list("enrollment__learner__first_name", "fee_amount")
+        )
+    assert {name: str(fee) for name, fee in fees.items()} == {
+        "Sipho": "6250.00",
+        "Naledi": "12500.00",
+    }
