@@ -1,6 +1,6 @@
-"""Encryption, from `cryptography` only: credentials at rest (Fernet, key from
-INTEGRATIONS_ENCRYPTION_KEY) and the AES-256-CBC payload encryption that training gateways such
-as Singapore's TPGateway demand (a shared 256-bit key, PKCS#7 padding, base64)."""
+"""Encryption, from `cryptography` only: credentials and acknowledgements at rest (Fernet, key
+from INTEGRATIONS_ENCRYPTION_KEY) and the AES-256-CBC payload encryption that training gateways
+such as Singapore's TPGateway demand (a shared 256-bit key, PKCS#7 padding, base64)."""
 
 import base64
 import json
@@ -36,17 +36,28 @@ def at_rest_key() -> str:
     return base64.urlsafe_b64encode(derived).decode()
 
 
-def credentials_encrypt(credentials: dict[str, str]) -> str:
-    return _fernet(at_rest_key()).encrypt(json.dumps(credentials).encode()).decode()
+def at_rest_encrypt(value: Any) -> str:
+    """JSON under the at-rest key: what we keep that must not be readable in the database
+    (credentials, a gateway's acknowledgements)."""
+    return _fernet(at_rest_key()).encrypt(json.dumps(value).encode()).decode()
 
 
-def credentials_decrypt(token: str) -> dict[str, str]:
+def at_rest_decrypt(token: str) -> Any:
+    """What `at_rest_encrypt` stored; None for nothing stored."""
     if not token:
-        return {}
+        return None
     try:
         return json.loads(_fernet(at_rest_key()).decrypt(token.encode()))
     except InvalidToken as error:
-        raise ValueError("The stored credentials cannot be read with this key.") from error
+        raise ValueError("The stored value cannot be read with this key.") from error
+
+
+def credentials_encrypt(credentials: dict[str, str]) -> str:
+    return at_rest_encrypt(credentials)
+
+
+def credentials_decrypt(token: str) -> dict[str, str]:
+    return at_rest_decrypt(token) or {}
 
 
 def _aes_key(key_b64: str) -> bytes:

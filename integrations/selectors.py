@@ -1,10 +1,14 @@
 """Reads for the sync pages, the operators' command and the sync status shown on records."""
 
+import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 
-from integrations.models import SyncJob, SyncJobStatus
+from accounts.models import User
+from integrations.crypto import at_rest_decrypt
+from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus, SyncReceipt
 from tenants.db import tenant_connection
 
 
@@ -30,7 +34,41 @@ def sync_job_status_counts() -> dict[str, int]:
 
 
 def sync_job_detail(*, job_id: int) -> SyncJob:
-    return SyncJob.objects.prefetch_related("attempt_log").get(pk=job_id)
+    return SyncJob.objects.prefetch_related("attempt_log", "receipts__attempt").get(pk=job_id)
+
+
+@dataclass(frozen=True)
+class ReceiptShown:
+    """A receipt as the job page lists it: the acknowledgement decrypted and redacted by the
+    connector for people who manage sync, empty for anyone else."""
+
+    receipt: SyncReceipt
+    acknowledgement: str
+
+
+def sync_job_receipts(*, job: SyncJob, user: User) -> list[ReceiptShown]:
+    """The job's receipts (prefetched by sync_job_detail), oldest first."""
+    receipts = sorted(job.receipts.all(), key=lambda receipt: (receipt.received_at, receipt.pk))
+    if not receipts or not user.has_perm("integrations.manage_sync"):
+        return [ReceiptShown(receipt, "") for receipt in receipts]
+    from integrations.services import connector_class
+
+    config = ConnectorConfig.objects.filter(pk=1).first()
+    connector = (
+        connector_class(config.connector)(base_url=config.base_url, credentials={})
+        if config and config.connector in settings.SYNC_CONNECTORS
+        else None
+    )
+
+    def shown(receipt: SyncReceipt) -> str:
+        acknowledgement = at_rest_decrypt(receipt.acknowledgement_encrypted)
+        if not acknowledgement or connector is None:
+            return ""
+        return json.dumps(
+            connector.redact(acknowledgement), indent=2, ensure_ascii=False, sort_keys=True
+        )
+
+    return [ReceiptShown(receipt, shown(receipt)) for receipt in receipts]
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 retry and cancel. Nothing here knows about cohorts: what a record's job carries comes from the
 payload builder its app registered (integrations.payloads), and a connector sends it.
 
-Running a job: claim it with SELECT ... FOR UPDATE SKIP LOCKED (queued and due, or running with
-an expired lease: its worker died), mark it running with a lease and commit; send it outside any
-transaction; record the outcome in a new transaction. Two workers never hold the same job, and
+Running jobs: claim a batch with SELECT ... FOR UPDATE SKIP LOCKED (queued and due, or running
+with an expired lease: its worker died), mark them running with a lease and commit; send them
+one after the other outside any transaction over one kept-alive connection; record their
+outcomes in one new transaction. Two workers never hold the same job, and
 a job whose worker died is taken over once its lease has passed. Every send carries the job's
 idempotency key, so a re-send of a submission the gateway had accepted is reported as a
 duplicate and counts as success."""
@@ -17,7 +18,7 @@ import random
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,13 +37,14 @@ from audit.context import current_context
 from audit.services import audit_record
 from integrations import payloads
 from integrations.connectors.base import Connector, SendResult
-from integrations.crypto import credentials_decrypt, credentials_encrypt
+from integrations.crypto import at_rest_encrypt, credentials_decrypt, credentials_encrypt
 from integrations.models import (
     ConnectorConfig,
     SyncAttempt,
     SyncAttemptOutcome,
     SyncJob,
     SyncJobStatus,
+    SyncReceipt,
 )
 from integrations.signals import sync_job_recorded
 from notifications.services import email_enqueue
@@ -291,6 +293,10 @@ def _publish_on_commit(kind: str, job_id: int | None, countdown: float | None = 
 
 # --- Running jobs ---------------------------------------------------------------------------
 
+# Due jobs a sweep claims, sends and records together: one claim and one record transaction
+# for the batch instead of two per job.
+SWEEP_BATCH_SIZE = 25
+
 
 def _due(now: datetime) -> Q:
     queued = Q(status=SyncJobStatus.QUEUED) & (
@@ -300,35 +306,108 @@ def _due(now: datetime) -> Q:
     return queued | abandoned
 
 
-def sync_job_claim(
-    *, connector: Connector, job_id: int | None = None
-) -> tuple[SyncJob, SyncAttempt] | None:
-    """Take one due job (this one, or the most overdue) for this worker, or None. Committed
-    before anything is sent: the lease is what keeps other workers away while we send."""
+@dataclass
+class ClaimedJob:
+    """A job this worker holds (under its lease) with the attempt it is making."""
+
+    job: SyncJob
+    attempt: SyncAttempt
+
+
+@dataclass
+class Claim:
+    """What one claim took: the jobs to send, and those it found superseded (not to send)."""
+
+    jobs: list[ClaimedJob]
+    superseded: list[SyncJob]
+
+
+def _newest_accepted(jobs: Iterable[SyncJob]) -> dict[tuple[str, str], int]:
+    """The newest version of each of these jobs' records that the gateway accepted."""
+    jobs = list(jobs)
+    accepted = (
+        SyncJob.objects.filter(
+            status=SyncJobStatus.SUCCEEDED,
+            entity_type__in={job.entity_type for job in jobs},
+            entity_id__in={job.entity_id for job in jobs},
+        )
+        .order_by()
+        .values_list("entity_type", "entity_id")
+        .annotate(newest=Max("version"))
+    )
+    return {(entity_type, entity_id): newest for entity_type, entity_id, newest in accepted}
+
+
+def _supersede(jobs: list[SyncJob], *, newest: dict[tuple[str, str], int]) -> None:
+    """Retire jobs whose record the gateway has accepted in a newer version: sending them now
+    would put an older version over a newer one. Inside the caller's transaction."""
+    for job in jobs:
+        accepted = newest[(job.entity_type, job.entity_id)]
+        job.status = SyncJobStatus.SUPERSEDED
+        job.last_error = (
+            f"Superseded: the gateway accepted version {accepted} of this record, newer than "
+            f"this job's version {job.version}, so this one is not sent."
+        )
+        job.next_retry_at = job.locked_until = None
+    SyncJob.objects.bulk_update(
+        jobs, ["status", "last_error", "next_retry_at", "locked_until", "updated_at"]
+    )
+    for job in jobs:
+        sync_job_recorded.send(sender=SyncJob, job=job)
+
+
+def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None = None) -> Claim:
+    """Take up to `limit` due jobs (this one, or the most overdue) for this worker, with
+    SELECT ... FOR UPDATE SKIP LOCKED. Committed before anything is sent: the lease is what
+    keeps other workers away while we send. A job whose record the gateway already holds in a
+    newer version is superseded here instead of being sent."""
     now = timezone.now()
     with transaction.atomic(durable=True):
-        jobs = SyncJob.objects.select_for_update(skip_locked=True).filter(_due(now))
+        due = SyncJob.objects.select_for_update(skip_locked=True).filter(_due(now))
         if job_id is not None:
-            jobs = jobs.filter(pk=job_id)
+            due = due.filter(pk=job_id)
         else:
-            jobs = jobs.order_by(F("next_retry_at").asc(nulls_first=True), "id")
-        job = jobs.first()
-        if job is None:
-            return None
-        if job.status == SyncJobStatus.RUNNING:
-            # Its worker died (or hung) past the lease; it may or may not have sent.
-            SyncAttempt.objects.filter(job=job, outcome=SyncAttemptOutcome.RUNNING).update(
+            due = due.order_by(F("next_retry_at").asc(nulls_first=True), "id")
+        jobs = list(due[:limit])
+        if not jobs:
+            return Claim([], [])
+        abandoned = [job.pk for job in jobs if job.status == SyncJobStatus.RUNNING]
+        if abandoned:
+            # Their worker died (or hung) past the lease; it may or may not have sent.
+            SyncAttempt.objects.filter(
+                job_id__in=abandoned, outcome=SyncAttemptOutcome.RUNNING
+            ).update(
                 outcome=SyncAttemptOutcome.ABANDONED,
                 finished_at=now,
                 error="The worker stopped before recording an outcome.",
             )
-        number = (job.attempt_log.aggregate(last=Max("number"))["last"] or 0) + 1
-        job.status = SyncJobStatus.RUNNING
-        job.attempts += 1
-        job.locked_until = now + timedelta(seconds=connector.lease_seconds)
-        job.save(update_fields=["status", "attempts", "locked_until", "updated_at"])
-        attempt = SyncAttempt.objects.create(job=job, number=number, started_at=now)
-    return job, attempt
+        newest = _newest_accepted(jobs)
+        outdated = [
+            job for job in jobs if newest.get((job.entity_type, job.entity_id), 0) > job.version
+        ]
+        if outdated:
+            _supersede(outdated, newest=newest)
+        # Sent in the order they were queued: a record's versions go oldest first.
+        jobs = sorted((job for job in jobs if job not in outdated), key=lambda job: job.pk)
+        if not jobs:
+            return Claim([], outdated)
+        numbers = dict(
+            SyncAttempt.objects.filter(job__in=jobs)
+            .order_by()
+            .values_list("job")
+            .annotate(last=Max("number"))
+        )
+        lease = now + timedelta(seconds=connector.lease_seconds)
+        for job in jobs:
+            job.status, job.locked_until = SyncJobStatus.RUNNING, lease
+            job.attempts += 1
+        SyncJob.objects.bulk_update(jobs, ["status", "attempts", "locked_until", "updated_at"])
+        attempts = SyncAttempt.objects.bulk_create(
+            SyncAttempt(job=job, number=numbers.get(job.pk, 0) + 1, started_at=now) for job in jobs
+        )
+    return Claim(
+        [ClaimedJob(job, attempt) for job, attempt in zip(jobs, attempts, strict=True)], outdated
+    )
 
 
 def _reference_of(entity_type: str, entity_id: str) -> str:
@@ -365,19 +444,18 @@ def retry_delay(connector: Connector, attempts: int) -> float:
     return random.uniform(0, ceiling)  # noqa: S311 - spreading retries, not a secret
 
 
-def sync_job_run(
-    *, job_id: int | None = None, connector: Connector | None = None
-) -> SyncJob | None:
-    """Claim, send and record one job (`job_id`, or the most overdue due one). Returns the job
-    as recorded, or None when there was nothing to run (not due, done, or another worker has
-    it): a repeated task is harmless."""
-    connector = connector or connector_load()
-    if connector is None:
-        return None
-    claimed = sync_job_claim(connector=connector, job_id=job_id)
-    if claimed is None:
-        return None
-    job, attempt = claimed
+@dataclass
+class SentJob:
+    """A claimed job after its send: how it ended, and whether its record withheld it."""
+
+    claimed: ClaimedJob
+    result: SendResult
+    withheld: bool = False
+
+
+def _send(claimed: ClaimedJob, connector: Connector) -> SentJob:
+    """Send one claimed job, outside any transaction; every failure becomes a result."""
+    job = claimed.job
     filled: tuple[str, ...] = ()
     withheld = False
     try:
@@ -414,10 +492,44 @@ def sync_job_run(
             error=_long_numbers_cut(_scrub(result.error, filled)),
             response=_scrub(result.response, filled),
         )
-    recorded = sync_job_record(job=job, attempt=attempt, result=result, connector=connector)
-    if withheld:
-        _withheld_rebuild(recorded)
-    return recorded
+    return SentJob(claimed, result, withheld)
+
+
+def sync_jobs_run(
+    *, connector: Connector, limit: int = SWEEP_BATCH_SIZE, job_id: int | None = None
+) -> list[SyncJob]:
+    """Claim up to `limit` due jobs (or `job_id`), send them one after the other over the
+    connector's kept-alive connection, and record their outcomes in one transaction. Returns
+    the jobs as recorded, superseded ones included; empty when nothing was due."""
+    claim = sync_jobs_claim(connector=connector, limit=limit, job_id=job_id)
+    if not claim.jobs:
+        return claim.superseded
+    # A send may start only while the lease has room for the longest it may take, so that no
+    # other worker takes a job over while we still hold it; the rest go back to the queue.
+    last_start = time.monotonic() + connector.lease_seconds - connector.send_seconds - 30
+    sent: list[SentJob] = []
+    for claimed in claim.jobs:
+        if sent and time.monotonic() > last_start:
+            break
+        sent.append(_send(claimed, connector))
+    recorded = sync_jobs_record(sent=sent, unsent=claim.jobs[len(sent) :], connector=connector)
+    for item, job in zip(sent, recorded, strict=True):
+        if item.withheld:
+            _withheld_rebuild(job)
+    return claim.superseded + recorded
+
+
+def sync_job_run(
+    *, job_id: int | None = None, connector: Connector | None = None
+) -> SyncJob | None:
+    """Claim, send and record one job (`job_id`, or the most overdue due one). Returns the job
+    as recorded, or None when there was nothing to run (not due, done, or another worker has
+    it): a repeated task is harmless."""
+    connector = connector or connector_load()
+    if connector is None:
+        return None
+    handled = sync_jobs_run(connector=connector, limit=1, job_id=job_id)
+    return handled[0] if handled else None
 
 
 # A run of seven digits or more, spaces and hyphens between them allowed: a filled-in number
@@ -465,48 +577,132 @@ def _withheld_rebuild(job: SyncJob) -> None:
         )
 
 
-def sync_job_record(
-    *, job: SyncJob, attempt: SyncAttempt, result: SendResult, connector: Connector
-) -> SyncJob:
+def _outcome_apply(
+    job: SyncJob, result: SendResult, *, connector: Connector, now: datetime
+) -> float | None:
+    """Move a job on from its attempt's result. Returns the countdown of a retry soon enough
+    to publish as a task (later ones wait for the sweep)."""
+    job.response = connector.redact(result.response) if result.response else {}
+    job.locked_until = None
+    job.next_retry_at = None
+    job.updated_at = now
+    job.last_error = result.error
+    if result.accepted:
+        job.status = SyncJobStatus.SUCCEEDED
+        job.external_reference = result.external_reference or job.external_reference
+        job.last_error = ""
+    elif result.outcome == SyncAttemptOutcome.STALE:
+        # Nothing went wrong and nothing is left to do: the gateway has a later version.
+        job.status = SyncJobStatus.SUPERSEDED
+        job.last_error = (
+            "Superseded: the gateway already holds a newer version of this record than this "
+            f"job's version {job.version}, so it kept that one; nothing more to send."
+        )
+    elif result.outcome == SyncAttemptOutcome.PERMANENT:
+        job.status = SyncJobStatus.FAILED
+    elif job.attempts >= connector.max_attempts:
+        job.status = SyncJobStatus.DEAD_LETTER
+    else:
+        delay = retry_delay(connector, job.attempts)
+        job.status = SyncJobStatus.QUEUED
+        job.next_retry_at = now + timedelta(seconds=delay)
+        return delay if delay <= COUNTDOWN_LIMIT_SECONDS else None
+    return None
+
+
+def _receipt(job: SyncJob, attempt: SyncAttempt, result: SendResult, now: datetime) -> SyncReceipt:
+    """What the gateway acknowledged, kept whole but encrypted: it may quote personal data."""
+    return SyncReceipt(
+        job=job,
+        attempt=attempt,
+        external_reference=result.external_reference,
+        http_status=result.http_status,
+        duplicate=result.outcome == SyncAttemptOutcome.DUPLICATE,
+        acknowledgement_encrypted=at_rest_encrypt(result.response),
+        received_at=now,
+    )
+
+
+def _supersede_older_queued(accepted: list[SyncJob]) -> None:
+    """Queued jobs of older versions of records just accepted are superseded at once: they
+    must never follow the newer version to the gateway. Jobs another worker has locked (in its
+    claim) are left to the claim's own check."""
+    newest: dict[tuple[str, str], int] = {}
+    for job in accepted:
+        key = (job.entity_type, job.entity_id)
+        newest[key] = max(newest.get(key, 0), job.version)
+    older = Q()
+    for (entity_type, entity_id), version in newest.items():
+        older |= Q(entity_type=entity_type, entity_id=entity_id, version__lt=version)
+    outdated = list(
+        SyncJob.objects.select_for_update(skip_locked=True)
+        .filter(older, status=SyncJobStatus.QUEUED)
+        .order_by("pk")
+    )
+    if outdated:
+        _supersede(outdated, newest=newest)
+
+
+def sync_jobs_record(
+    *, sent: list[SentJob], unsent: list[ClaimedJob], connector: Connector
+) -> list[SyncJob]:
+    """Record a batch in one transaction: each attempt's outcome, each job's next state, a
+    receipt for each acknowledgement; claimed jobs not sent go back to the queue untried. A job
+    whose lease ran out and that another worker took over is left for that worker to record.
+    Returns the jobs of `sent`, in its order, as recorded."""
     now = timezone.now()
-    countdown = None
+    countdowns: list[tuple[int, float]] = []
+    claimed = [item.claimed for item in sent] + unsent
     with transaction.atomic(durable=True):
-        job = SyncJob.objects.select_for_update().get(pk=job.pk)
-        attempt.outcome = result.outcome
-        attempt.http_status = result.http_status
-        attempt.error = result.error[:4000]
-        attempt.finished_at = now
-        held = SyncAttempt.objects.filter(
-            pk=attempt.pk, outcome=SyncAttemptOutcome.RUNNING
-        ).exists()
-        attempt.save(update_fields=["outcome", "http_status", "error", "finished_at"])
-        if not held or job.status != SyncJobStatus.RUNNING:
-            # Our lease ran out and another worker took the job over: it records the outcome.
-            return job
-        job.response = connector.redact(result.response) if result.response else {}
-        job.locked_until = None
-        if result.accepted:
-            job.status = SyncJobStatus.SUCCEEDED
-            job.external_reference = result.external_reference or job.external_reference
-            job.last_error = ""
-            job.next_retry_at = None
-        elif result.outcome == "permanent":
-            job.status = SyncJobStatus.FAILED
-            job.last_error = result.error
-            job.next_retry_at = None
-        elif job.attempts >= connector.max_attempts:
-            job.status = SyncJobStatus.DEAD_LETTER
-            job.last_error = result.error
-            job.next_retry_at = None
-        else:
-            delay = retry_delay(connector, job.attempts)
-            job.status = SyncJobStatus.QUEUED
-            job.last_error = result.error
-            job.next_retry_at = now + timedelta(seconds=delay)
-            if delay <= COUNTDOWN_LIMIT_SECONDS:
-                countdown = delay
-        job.save(
-            update_fields=[
+        locked = {
+            job.pk: job
+            for job in SyncJob.objects.select_for_update()
+            .filter(pk__in=[item.job.pk for item in claimed])
+            .order_by("pk")
+        }
+        held = set(
+            SyncAttempt.objects.filter(
+                pk__in=[item.attempt.pk for item in claimed], outcome=SyncAttemptOutcome.RUNNING
+            ).values_list("pk", flat=True)
+        )
+
+        def ours(item: ClaimedJob) -> bool:
+            return item.attempt.pk in held and locked[item.job.pk].status == SyncJobStatus.RUNNING
+
+        released = [locked[item.job.pk] for item in unsent if ours(item)]
+        if released:
+            SyncAttempt.objects.filter(
+                pk__in=[item.attempt.pk for item in unsent if ours(item)]
+            ).delete()
+            for job in released:
+                job.status, job.locked_until, job.updated_at = SyncJobStatus.QUEUED, None, now
+                job.attempts -= 1
+            SyncJob.objects.bulk_update(
+                released, ["status", "locked_until", "attempts", "updated_at"]
+            )
+        changed: list[SyncJob] = []
+        receipts: list[SyncReceipt] = []
+        for item in sent:
+            attempt, result, job = item.claimed.attempt, item.result, locked[item.claimed.job.pk]
+            if ours(item.claimed):
+                changed.append(job)
+                countdown = _outcome_apply(job, result, connector=connector, now=now)
+                if countdown is not None:
+                    countdowns.append((job.pk, countdown))
+            attempt.outcome = result.outcome
+            attempt.http_status = result.http_status
+            attempt.error = result.error[:4000]
+            attempt.finished_at = now
+            if result.accepted:
+                receipts.append(_receipt(job, attempt, result, now))
+        SyncAttempt.objects.bulk_update(
+            [item.claimed.attempt for item in sent],
+            ["outcome", "http_status", "error", "finished_at"],
+        )
+        SyncReceipt.objects.bulk_create(receipts)
+        SyncJob.objects.bulk_update(
+            changed,
+            [
                 "status",
                 "response",
                 "locked_until",
@@ -514,20 +710,24 @@ def sync_job_record(
                 "last_error",
                 "next_retry_at",
                 "updated_at",
-            ]
+            ],
         )
-        if job.status in (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER):
-            audit_record(
-                action=f"sync_job.{job.status}",
-                entity=job,
-                new_values={"attempts": job.attempts, "error": job.last_error[:500]},
-            )
-        if job.status == SyncJobStatus.DEAD_LETTER and job.dead_letter_notified_at is None:
-            _notify_dead_letter(job)
-        sync_job_recorded.send(sender=SyncJob, job=job)
-        if countdown is not None:
-            _publish_on_commit("run", job.pk, countdown)
-    return job
+        for job in changed:
+            if job.status in (SyncJobStatus.FAILED, SyncJobStatus.DEAD_LETTER):
+                audit_record(
+                    action=f"sync_job.{job.status}",
+                    entity=job,
+                    new_values={"attempts": job.attempts, "error": job.last_error[:500]},
+                )
+            if job.status == SyncJobStatus.DEAD_LETTER and job.dead_letter_notified_at is None:
+                _notify_dead_letter(job)
+            sync_job_recorded.send(sender=SyncJob, job=job)
+        accepted = [job for job in changed if job.status == SyncJobStatus.SUCCEEDED]
+        if accepted:
+            _supersede_older_queued(accepted)
+        for job_id, countdown in countdowns:
+            _publish_on_commit("run", job_id, countdown)
+    return [locked[item.claimed.job.pk] for item in sent]
 
 
 def _notify_dead_letter(job: SyncJob) -> None:
@@ -559,22 +759,21 @@ def _notify_dead_letter(job: SyncJob) -> None:
 def sync_jobs_sweep(
     *, limit: int = 500, seconds: float = 240.0, connector: Connector | None = None
 ) -> int:
-    """Run due jobs one claim at a time until none is left, `limit` jobs have run or `seconds`
+    """Run due jobs a batch at a time until none is left, `limit` jobs have run or `seconds`
     have passed (well inside the broker's visibility timeout): the beat's safety net for jobs
-    whose task was lost, whose retry is due or whose worker died. Safe to run in many workers
-    at once. Returns how many jobs it ran."""
+    whose task was lost, whose retry is due or whose worker died, and the bulk sender after an
+    import. Safe to run in many workers at once. Returns how many jobs it ran."""
     connector = connector or connector_load()
     if connector is None:
         return 0
     ran = 0
     deadline = time.monotonic() + seconds
     try:
-        while (
-            ran < limit
-            and time.monotonic() < deadline
-            and sync_job_run(connector=connector) is not None
-        ):
-            ran += 1
+        while ran < limit and time.monotonic() < deadline:
+            handled = sync_jobs_run(connector=connector, limit=min(SWEEP_BATCH_SIZE, limit - ran))
+            if not handled:
+                break
+            ran += len(handled)
     finally:
         connector.close()
     return ran

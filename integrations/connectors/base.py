@@ -60,10 +60,15 @@ class Connector:
         self.max_attempts = max_attempts
 
     @property
+    def send_seconds(self) -> float:
+        """The longest one send may take: each of connect, write and read up to `timeout`."""
+        return 3 * self.timeout
+
+    @property
     def lease_seconds(self) -> float:
-        """How long a worker may hold a job before another may take it over: the request's
-        time-outs (each of connect, write and read may take up to `timeout`) with a margin."""
-        return 4 * self.timeout + 30
+        """How long a worker may hold its jobs before another may take them over: one send's
+        longest, with room to start sends for `timeout` seconds and to record them."""
+        return self.send_seconds + self.timeout + 30
 
     def send(
         self,

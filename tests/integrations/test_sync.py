@@ -20,9 +20,9 @@ from integrations.selectors import sync_state_for
 from integrations.services import (
     sync_enqueue_for,
     sync_job_cancel,
-    sync_job_claim,
     sync_job_retry,
     sync_job_run,
+    sync_jobs_claim,
     sync_jobs_sweep,
 )
 from learners.models import ConsentKind
@@ -172,7 +172,8 @@ def test_a_job_is_sent_encrypted_with_the_api_key_and_its_reference_recorded(con
     (submission,) = connected.submissions
     assert submission.path == "/courses/runs"
     assert submission.idempotency_key == job.idempotency_key
-    assert submission.payload == job.payload  # decrypted by the gateway with the shared key
+    # Decrypted by the gateway with the shared key; the record's version travels with it.
+    assert submission.payload == {**job.payload, "syncVersion": 1}
     assert (
         sync_state_for(entity_type="cohorts.cohort", entity_id=cohort.pk).external_reference
         == done.external_reference
@@ -301,8 +302,8 @@ def test_a_job_whose_worker_died_is_finished_once_by_the_sweep(connected, admin)
     cohort_create(actor=admin, **cohort_fields())
     job = SyncJob.objects.get()
     # A worker claimed it and was killed before sending: running, with a lease.
-    claimed, _ = sync_job_claim(connector=services.connector_load(), job_id=job.pk)
-    assert claimed.status == SyncJobStatus.RUNNING
+    (claimed,) = sync_jobs_claim(connector=services.connector_load(), job_id=job.pk).jobs
+    assert claimed.job.status == SyncJobStatus.RUNNING
     assert sync_jobs_sweep() == 0  # the lease still holds
     SyncJob.objects.filter(pk=job.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
 
