@@ -15,8 +15,9 @@ accepted the run (`$gateway_reference`).
 
 Measured: the workers (separate processes, each with its own database connection) call
 `sync_jobs_sweep` until no job is left to run. Retries are made due within milliseconds so that
-the run measures the machinery, not the backoff, and the lease is a few seconds (a small
-connector time-out) so that the killed worker's jobs are taken over during the run.
+the run measures the machinery, not the backoff. The connector's time-out is 1 s, so the lease
+(4 time-outs and 30 s) lets the killed worker's jobs be taken over 34 s after it claimed them:
+it is killed when a tenth of the jobs have finished, so that the takeover falls within the run.
 
 Runs in a scratch database of its own (see scratch.py). Progress goes to stderr; stdout ends
 with, one per line:
@@ -54,12 +55,12 @@ COHORTS = 2
 # Jobs queued per learner of a cohort: their cohort enrolment, and per course run their
 # enrolment, attendance and result (three creates) plus a share of second versions.
 JOBS_PER_LEARNER = 1 + COURSES_PER_COHORT * 3.3
-# How long a worker may hold a job before another takes it over: the connector's time-out is
-# small here, so is the lease (in production it is a multiple of a time-out of seconds).
+# The connector's time-out, small here: the lease (how long a worker may hold its jobs before
+# another takes them over) follows from it, 4 x 1 s + 30 s, so the killed worker's jobs are
+# taken over during the run.
 CONNECTOR_TIMEOUT_SECONDS = 1.0
-LEASE_SECONDS = 5.0
 # When this share of the jobs has finished, one worker is killed.
-KILL_AT = 0.3
+KILL_AT = 0.1
 
 # What each record type is at the gateway, and our reference for it there.
 GATEWAY_KINDS = {
@@ -316,7 +317,6 @@ def worker(database_url: str, schema_name: str, deadline: float) -> None:
 
     TrainingGatewayConnector.retry_base_seconds = 0.002
     TrainingGatewayConnector.retry_cap_seconds = 0.02
-    TrainingGatewayConnector.lease_seconds = property(lambda self: LEASE_SECONDS)  # type: ignore[assignment,method-assign]
     # The institution itself (not its schema alone): a dead letter e-mails its admins a link.
     with tenant_context(Institution.objects.get(schema_name=schema_name)):
         unfinished = SyncJob.objects.filter(
