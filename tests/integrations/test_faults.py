@@ -140,6 +140,8 @@ def test_a_duplicate_acknowledgement_counts_as_accepted_with_the_gateways_refere
     assert outcomes(job)[-1] == SyncAttemptOutcome.DUPLICATE
     assert held is not None
     assert job.external_reference == held.gateway_reference
+    receipts = job.receipts.values_list("external_reference", "duplicate")
+    assert list(receipts) == [(held.gateway_reference, True)]
     assert list(connected.accepted) == [job.idempotency_key]
     assert len(connected.records) == 1
 
@@ -208,8 +210,9 @@ def test_an_older_version_still_queued_is_never_sent_after_a_newer_one_was_accep
     sync_job_run(job_id=first.pk)
     sync_job_run(job_id=third.pk)
 
-    second = sync_job_run(job_id=second.pk)
+    sync_job_run(job_id=second.pk)  # superseded when the third was accepted, if not here
 
+    second.refresh_from_db()
     assert second.status == SyncJobStatus.SUPERSEDED
     assert connected.requests_for(second.idempotency_key) == []
     held = connected.record("run", run_reference(run.pk))
@@ -221,7 +224,8 @@ def test_versions_raced_by_two_workers_through_failures_leave_the_newest_at_the_
     committed_db, gateway, fast_retries
 ):
     gateway.failure_ratio = 0.3
-    with committed_connector(gateway) as alpha:
+    # Waiting for the run's creation takes attempts too: enough that none is dead-lettered.
+    with committed_connector(gateway, max_attempts=25) as alpha:
         with tenant_context(alpha):
             runs = CourseRunFactory.create_batch(8)
             jobs = [job for run in runs for job in versions_queued(run)]
