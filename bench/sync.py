@@ -17,7 +17,8 @@ Measured: the workers (separate processes, each with its own database connection
 `sync_jobs_sweep` until no job is left to run. Retries are made due within milliseconds so that
 the run measures the machinery, not the backoff. The connector's time-out is 1 s, so the lease
 (4 time-outs and 30 s) lets the killed worker's jobs be taken over 34 s after it claimed them:
-it is killed when a tenth of the jobs have finished, so that the takeover falls within the run.
+it is killed when a tenth of the jobs have finished, so that the takeover falls within the run,
+at a moment when it holds claimed jobs (frozen first to find one).
 
 Runs in a scratch database of its own (see scratch.py). Progress goes to stderr; stdout ends
 with, one per line:
@@ -39,6 +40,7 @@ import argparse
 import datetime
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 import time
@@ -329,6 +331,14 @@ def worker(database_url: str, schema_name: str, deadline: float) -> None:
                 time.sleep(0.01)  # retries not yet due, or held by another worker
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user and system) of the worker processes that have ended, and of this one
+    (the fake gateway's threads)."""
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return workers.ru_utime + workers.ru_stime, own.ru_utime + own.ru_stime
+
+
 @dataclass
 class Pool:
     """The worker processes; one is killed once, and another started in its place."""
@@ -349,12 +359,36 @@ class Pool:
         process.start()
         self.processes.append(process)
 
-    def kill_one(self) -> None:
+    def kill_one(self, *, lease_seconds: float) -> None:
+        """Kill a worker while it holds claimed jobs: it is frozen (SIGSTOP) until the other
+        workers' batches of that moment are recorded; if it still holds jobs claimed before
+        it froze, it is killed, else thawed and tried again a moment later."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from integrations.models import SyncJob, SyncJobStatus
+
         victim = next(process for process in self.processes if process.is_alive())
+        while True:
+            os.kill(victim.pid, signal.SIGSTOP)
+            frozen_at = timezone.now()
+            time.sleep(5)  # longer than a batch takes to send and record
+            held = SyncJob.objects.filter(
+                status=SyncJobStatus.RUNNING,
+                locked_until__lt=frozen_at + timedelta(seconds=lease_seconds),
+            ).count()
+            if held:
+                break
+            os.kill(victim.pid, signal.SIGCONT)
+            time.sleep(0.3)
         os.kill(victim.pid, signal.SIGKILL)
         victim.join(10)
         self.killed += 1
-        log(f"  worker {victim.pid} killed (SIGKILL); a new one starts in its place")
+        log(
+            f"  worker {victim.pid} killed (SIGKILL) holding {held} jobs; a new one starts in "
+            "its place"
+        )
         self.start()
 
     def running(self) -> bool:
@@ -433,7 +467,7 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     from django.db.models import Count
 
     from integrations.models import SyncAttempt, SyncJob
-    from integrations.services import connector_config_save
+    from integrations.services import connector_config_save, connector_load
     from integrations.testing import FakeGateway
     from tenants.db import tenant_connection
     from tenants.services import institution_provision
@@ -451,6 +485,10 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
         max_attempts=12,
         timeout_seconds=CONNECTOR_TIMEOUT_SECONDS,
     )
+    connector = connector_load()
+    if connector is None:
+        raise CouldNotMeasure("the connector is not configured")
+    lease_seconds = connector.lease_seconds
     started = time.perf_counter()
     deliver(max(1, round(jobs / JOBS_PER_LEARNER / COHORTS)))
     queued = queue_everything()
@@ -468,6 +506,7 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     connections.close_all()
     pool = Pool(database_url, institution.schema_name, time.time() + DEADLINE_SECONDS)
     log(f"{workers} worker processes sweeping; one is killed when {KILL_AT:.0%} have finished")
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     for _ in range(workers):
         pool.start()
@@ -475,8 +514,9 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     while pool.running():
         time.sleep(0.2)
         if not pool.killed and finished.count() >= KILL_AT * queued:
-            pool.kill_one()
+            pool.kill_one(lease_seconds=lease_seconds)
     elapsed = time.perf_counter() - started
+    cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True)]
     gateway.stop()
     if time.time() >= pool.deadline:
         raise CouldNotMeasure(f"the workers did not finish within {DEADLINE_SECONDS} s")
@@ -493,6 +533,11 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     finished_count = sum(statuses.get(status, 0) for status in FINISHED)
     if finished_count == 0:
         raise CouldNotMeasure("no job finished")
+    log(
+        f"  CPU while sending: workers {cpu[0]:.1f} s, the gateway {cpu[1]:.1f} s "
+        f"({1000 * sum(cpu) / finished_count:.1f} ms per job, the database's not counted; "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})"
+    )
     return {
         **counted(gateway, finished_count=finished_count),
         "jobs_per_s": finished_count / elapsed,
