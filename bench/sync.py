@@ -1,66 +1,111 @@
-"""Sync benchmark: 2,000 enrolment jobs sent to the fake training gateway (a real HTTP server on
-loopback, integrations.testing) with 10% of requests failing with a 500, by several workers
-sweeping at once, as the beat's sweeps do.
+"""Sync benchmark: about 5,000 gateway jobs of every kind the training gateway takes (course runs,
+learners' enrolments in them, attendance, results, and cohort enrolments) sent to the fake
+training gateway (a real HTTP server on loopback, integrations.testing) with 10% of requests
+failing with a 500, by worker processes sweeping at once, as the worker's processes do; one of
+them is killed with SIGKILL once, mid-run, and a new one started in its place.
 
-    .venv/bin/python bench/sync.py [--jobs 2000] [--workers 4] [--failure-ratio 0.1]
+    .venv/bin/python bench/sync.py [--jobs 5000] [--workers 4] [--failure-ratio 0.1]
 
-Runs in a scratch database of its own (see scratch.py). The jobs are written by the outbox
-(`sync_enqueue_many`, as an import writes them); the workers are threads, each with its own
-database connection, each calling `sync_jobs_sweep` until no job is left to run. Retries are
-made due within milliseconds so that the run measures the machinery, not the backoff. stdout
-ends with:
+Set-up (not measured): records written with bulk inserts, then queued by the outbox
+(`sync_enqueue_many`, as the services queue them): each run created and changed twice at once
+(three versions of it queued together, so that they race), some enrolments' fees changed,
+some attendance corrected, some results corrected or voided (each a second version queued
+behind the first). Records that belong to a run wait at send time until the gateway has
+accepted the run (`$gateway_reference`).
 
-    jobs_per_s: <jobs finished per second of sending>
-    duplicates: <submissions the gateway processed more than once; target 0>
-    lost: <jobs neither accepted nor dead-lettered; target 0>
+Measured: the workers (separate processes, each with its own database connection) call
+`sync_jobs_sweep` until no job is left to run. Retries are made due within milliseconds so that
+the run measures the machinery, not the backoff. The connector's time-out is 1 s, so the lease
+(4 time-outs and 30 s) lets the killed worker's jobs be taken over 34 s after it claimed them:
+it is killed when a tenth of the jobs have finished, so that the takeover falls within the run,
+at a moment when it holds claimed jobs (frozen first to find one).
+
+Runs in a scratch database of its own (see scratch.py). Progress goes to stderr; stdout ends
+with, one per line:
+
+    duplicates: <submissions the gateway processed more often than they were sent with cause:
+                 once, plus once per attempt abandoned by a killed worker; target 0>
+    lost: <jobs neither accepted, superseded nor dead-lettered, plus records with an accepted
+           job that the gateway does not hold; target 0>
+    stale_wins: <records the gateway holds at an older version than the newest one it accepted
+                 from us, plus records whose older version it accepted after a newer one;
+                 target 0>
+    jobs_per_s: <jobs finished (accepted, superseded or dead-lettered) per second of sending;
+                 target 150>
+
+The exit status is non-zero when the run could not be measured (or did not finish in time).
 """
 
 import argparse
+import datetime
+import multiprocessing
+import os
+import resource
+import signal
 import sys
-import threading
 import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from scratch import log, run_benchmark
+from scratch import CouldNotMeasure, log, run_benchmark
 
 DEADLINE_SECONDS = 600
+COURSES_PER_COHORT = 5
+COHORTS = 2
+# Jobs queued per learner of a cohort: their cohort enrolment, and per course run their
+# enrolment, attendance and result (three creates) plus a share of second versions.
+JOBS_PER_LEARNER = 1 + COURSES_PER_COHORT * 3.3
+# The connector's time-out, small here: the lease (how long a worker may hold its jobs before
+# another takes them over) follows from it, 4 x 1 s + 30 s, so the killed worker's jobs are
+# taken over during the run.
+CONNECTOR_TIMEOUT_SECONDS = 1.0
+# When this share of the jobs has finished, one worker is killed.
+KILL_AT = 0.1
+
+# What each record type is at the gateway, and our reference for it there.
+GATEWAY_KINDS = {
+    "delivery.courserun": ("run", "run-{}"),
+    "delivery.courseenrollment": ("enrolment", "course-enrolment-{}"),
+    "delivery.attendancerecord": ("attendance", "attendance-{}"),
+    "delivery.assessment": ("assessment", "assessment-{}"),
+    "enrolments.cohortenrollment": ("enrolment", "enrolment-{}"),
+}
+FINISHED = ("succeeded", "superseded", "dead_letter")
 
 
-def enrol(count: int):
-    """Bulk set-up (not what is measured): a cohort, its students and their enrolments."""
+# --- Set-up (not measured) ------------------------------------------------------------------
+
+
+def learners_for(cohort, count: int, offset: int) -> list:
+    """A cohort's students, consenting to sharing with the funding body, and their enrolments."""
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import SystemRole, User
     from accounts.services import system_role_give
-    from cohorts.models import Cohort
     from enrolments.models import CohortEnrollment
     from learners.consents import WORDINGS
     from learners.models import ConsentKind, ConsentMethod, IdentityType, Learner
     from learners.services import national_id_fields
 
-    cohort = Cohort.objects.create(
-        name="Bench run",
-        program_type="learnership",
-        start_date="2027-02-01",
-        end_date="2027-11-30",
-        student_count=count,
-    )
     unusable = make_password(None)
+    numbers = range(offset, offset + count)
     students = User.objects.bulk_create(
         User(
-            email=f"student{index}@sync.example",
-            full_name=f"Student {index:05d}",
+            email=f"student{number}@sync.example",
+            full_name=f"Student {number:05d}",
             password=unusable,
         )
-        for index in range(count)
+        for number in numbers
     )
     system_role_give(users=students, key=SystemRole.STUDENT, granted_by=None)
     learners = Learner.objects.bulk_create(
         Learner(
             user=student,
             first_name="Student",
-            last_name=f"{index:05d}",
+            last_name=f"{number:05d}",
             email=student.email,
-            # What the gateway sync needs: their consent to sharing with the funding body.
             consent_flags={
                 ConsentKind.FUNDING_BODY_SHARING: {
                     "given": True,
@@ -68,9 +113,9 @@ def enrol(count: int):
                     "method": ConsentMethod.PORTAL,
                 }
             },
-            **national_id_fields(kind=IdentityType.SA_ID, country="ZA", number=f"{index:013d}"),
+            **national_id_fields(kind=IdentityType.SA_ID, country="ZA", number=f"{number:013d}"),
         )
-        for index, student in enumerate(students)
+        for number, student in zip(numbers, students, strict=True)
     )
     return CohortEnrollment.objects.bulk_create(
         CohortEnrollment(cohort=cohort, user=student, learner=learner)
@@ -78,13 +123,351 @@ def enrol(count: int):
     )
 
 
-def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | int]:
-    from django.db import connections, transaction
-    from django.db.models import Count
+def deliver(learners_per_cohort: int) -> None:
+    """Two cohorts of a programme of five courses, a run of each course per cohort with one
+    signed-off session and moderated results, every learner enrolled in each run."""
+    from django.utils import timezone
+
+    from academics.models import Course, Programme
+    from accounts.models import User
+    from cohorts.models import Cohort
+    from delivery.models import (
+        Assessment,
+        AssessmentResult,
+        AttendanceRecord,
+        AttendanceStatus,
+        CourseEnrollment,
+        CourseRun,
+        Session,
+    )
+
+    now = timezone.now()
+    start, end = datetime.date(2027, 2, 1), datetime.date(2027, 11, 30)
+    programme = Programme.objects.create(
+        name="Business Administration",
+        code="BA",
+        duration_years=Decimal(1),
+        total_credits=120,
+        degree_type="learnership",
+        fee_amount=Decimal("4500.00"),
+        fee_currency="ZAR",
+    )
+    courses = Course.objects.bulk_create(
+        Course(programme=programme, code=f"BA40{index}", name=f"Module {index}", credits=24)
+        for index in range(COURSES_PER_COHORT)
+    )
+    assessor = User.objects.create_user("assessor@sync.example", None, full_name="Ada Assessor")
+    for number in range(COHORTS):
+        cohort = Cohort.objects.create(
+            name=f"Bench run {number}",
+            program_type="learnership",
+            start_date=start,
+            end_date=end,
+            student_count=learners_per_cohort,
+            programme=programme,
+        )
+        enrollments = learners_for(cohort, learners_per_cohort, number * learners_per_cohort)
+        runs = CourseRun.objects.bulk_create(
+            CourseRun(
+                cohort=cohort,
+                course=course,
+                course_ref=course.code,
+                title=course.name,
+                start_date=start,
+                end_date=end,
+                venue="Room 1",
+                capacity=learners_per_cohort,
+                moderated_at=now,
+            )
+            for course in courses
+        )
+        sessions = Session.objects.bulk_create(
+            Session(
+                course_run=run,
+                session_date=start,
+                start_time=datetime.time(9),
+                end_time=datetime.time(12),
+                register_signed_off_at=now,
+            )
+            for run in runs
+        )
+        course_enrolments = CourseEnrollment.objects.bulk_create(
+            CourseEnrollment(
+                enrollment=enrollment,
+                course=run.course,
+                course_run=run,
+                enrollment_date=start,
+                fee_amount=programme.fee_amount,
+                fee_currency=programme.fee_currency,
+            )
+            for run in runs
+            for enrollment in enrollments
+        )
+        AttendanceRecord.objects.bulk_create(
+            AttendanceRecord(
+                session=session,
+                enrolment=enrolment,
+                status=AttendanceStatus.PRESENT,
+                signed_off_at=now,
+            )
+            for session, run in zip(sessions, runs, strict=True)
+            for enrolment in course_enrolments
+            if enrolment.course_run_id == run.pk
+        )
+        Assessment.objects.bulk_create(
+            Assessment(
+                enrolment=enrolment,
+                assessment_type="Summative",
+                score=Decimal(60 + enrolment.pk % 40),
+                result=AssessmentResult.PASS,
+                assessed_at=now,
+                assessor=assessor,
+            )
+            for enrolment in course_enrolments
+        )
+
+
+def records():
+    """Every record the gateway is sent, each type read with what its builder reads."""
+    from delivery.models import Assessment, AttendanceRecord, CourseEnrollment, CourseRun
+    from enrolments.models import CohortEnrollment
+
+    return {
+        "runs": list(CourseRun.objects.order_by("pk")),
+        "course_enrolments": list(
+            CourseEnrollment.objects.select_related(
+                "course_run", "enrollment__learner", "enrollment__user"
+            ).order_by("pk")
+        ),
+        "attendance": list(
+            AttendanceRecord.objects.select_related(
+                "session", "enrolment__enrollment__learner"
+            ).order_by("pk")
+        ),
+        "assessments": list(
+            Assessment.objects.select_related(
+                "enrolment__course_run", "enrolment__enrollment__learner", "assessor"
+            ).order_by("pk")
+        ),
+        "cohort_enrolments": list(
+            CohortEnrollment.objects.select_related("learner", "user", "cohort").order_by("pk")
+        ),
+    }
+
+
+def queue_everything() -> int:
+    """Queue every record's jobs as the services would, with second versions behind some of
+    them; returns how many jobs were queued."""
+    from django.db import transaction
+
+    from delivery.models import AssessmentResult, AttendanceStatus
+    from integrations.services import sync_enqueue_many
+
+    found = records()
+    queued = 0
+    with transaction.atomic():
+        # Runs first: everything else waits for its run's reference.
+        for run in found["runs"]:
+            queued += len(sync_enqueue_many([run]))
+            for venue in ("Room 2", "Room 3"):  # changed twice before anything was sent
+                run.venue = venue
+                run.save(update_fields=["venue"])
+                queued += len(sync_enqueue_many([run]))
+        for name in ("cohort_enrolments", "course_enrolments", "attendance", "assessments"):
+            queued += len(sync_enqueue_many(found[name]))
+        # Second versions, queued while their first versions are still waiting.
+        changed_fees = found["course_enrolments"][::10]
+        for enrolment in changed_fees:
+            enrolment.fee_amount = Decimal("3900.00")
+            enrolment.subsidy_info = "Sector training fund: 600.00"
+            enrolment.save(update_fields=["fee_amount", "subsidy_info"])
+        queued += len(sync_enqueue_many(changed_fees))
+        corrected = found["attendance"][3::10]
+        for record in corrected:
+            record.status = AttendanceStatus.LATE
+            record.save(update_fields=["status"])
+        queued += len(sync_enqueue_many(corrected))
+        changed = found["assessments"][5::10]
+        for index, assessment in enumerate(changed):
+            if index % 2:
+                assessment.result = AssessmentResult.VOID
+                assessment.void_reason = "Assessed against the wrong rubric."
+                assessment.save(update_fields=["result", "void_reason"])
+            else:
+                assessment.score = Decimal(45)
+                assessment.result = AssessmentResult.FAIL
+                assessment.save(update_fields=["score", "result"])
+        queued += len(sync_enqueue_many(changed))
+    return queued
+
+
+# --- Workers --------------------------------------------------------------------------------
+
+
+def worker(database_url: str, schema_name: str, deadline: float) -> None:
+    """One worker process: sweeps until no job is queued or running (a running job whose
+    worker was killed is taken over once its lease has passed)."""
+    from scratch import configure_django
+
+    configure_django(database_url)
+    from django_tenants.utils import tenant_context
 
     from integrations.connectors.training_gateway import TrainingGatewayConnector
     from integrations.models import SyncJob, SyncJobStatus
-    from integrations.services import connector_config_save, sync_enqueue_many, sync_jobs_sweep
+    from integrations.services import sync_jobs_sweep
+    from tenants.models import Institution
+
+    TrainingGatewayConnector.retry_base_seconds = 0.002
+    TrainingGatewayConnector.retry_cap_seconds = 0.02
+    # The institution itself (not its schema alone): a dead letter e-mails its admins a link.
+    with tenant_context(Institution.objects.get(schema_name=schema_name)):
+        unfinished = SyncJob.objects.filter(
+            status__in=[SyncJobStatus.QUEUED, SyncJobStatus.RUNNING]
+        )
+        while time.time() < deadline:
+            if sync_jobs_sweep() == 0:
+                if not unfinished.exists():
+                    return
+                time.sleep(0.01)  # retries not yet due, or held by another worker
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user and system) of the worker processes that have ended, and of this one
+    (the fake gateway's threads)."""
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return workers.ru_utime + workers.ru_stime, own.ru_utime + own.ru_stime
+
+
+@dataclass
+class Pool:
+    """The worker processes; one is killed once, and another started in its place."""
+
+    database_url: str
+    schema_name: str
+    deadline: float
+
+    def __post_init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self.processes: list[Any] = []
+        self.killed = 0
+
+    def start(self) -> None:
+        process = self._context.Process(
+            target=worker, args=(self.database_url, self.schema_name, self.deadline)
+        )
+        process.start()
+        self.processes.append(process)
+
+    def kill_one(self, *, lease_seconds: float) -> None:
+        """Kill a worker while it holds claimed jobs: it is frozen (SIGSTOP) until the other
+        workers' batches of that moment are recorded; if it still holds jobs claimed before
+        it froze, it is killed, else thawed and tried again a moment later."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from integrations.models import SyncJob, SyncJobStatus
+
+        victim = next(process for process in self.processes if process.is_alive())
+        while True:
+            os.kill(victim.pid, signal.SIGSTOP)
+            frozen_at = timezone.now()
+            time.sleep(5)  # longer than a batch takes to send and record
+            held = SyncJob.objects.filter(
+                status=SyncJobStatus.RUNNING,
+                locked_until__lt=frozen_at + timedelta(seconds=lease_seconds),
+            ).count()
+            if held:
+                break
+            os.kill(victim.pid, signal.SIGCONT)
+            time.sleep(0.3)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(10)
+        self.killed += 1
+        log(
+            f"  worker {victim.pid} killed (SIGKILL) holding {held} jobs; a new one starts in "
+            "its place"
+        )
+        self.start()
+
+    def running(self) -> bool:
+        return any(process.is_alive() for process in self.processes)
+
+    def failed(self) -> list[int]:
+        return [
+            process.exitcode
+            for process in self.processes
+            if process.exitcode not in (0, -signal.SIGKILL)
+        ]
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+def counted(gateway, *, finished_count: int) -> dict[str, int]:
+    """duplicates, lost and stale_wins, from what the gateway holds and what our jobs say."""
+    from django.db.models import Count, Q
+
+    from integrations.models import SyncAttemptOutcome, SyncJob, SyncJobStatus
+
+    abandoned = Count("attempt_log", filter=Q(attempt_log__outcome=SyncAttemptOutcome.ABANDONED))
+    jobs = list(
+        SyncJob.objects.annotate(abandoned=abandoned).values_list(
+            "entity_type", "entity_id", "idempotency_key", "version", "status", "abandoned"
+        )
+    )
+    by_key = {job[2]: (job[0], job[1], job[3]) for job in jobs}
+    # A job a killed worker had sent may be sent again by the worker taking it over (the
+    # gateway answers it as a duplicate of its key): once more per abandoned attempt.
+    allowed = {job[2]: 1 + job[5] for job in jobs}
+    duplicates = sum(1 for key, times in gateway.processed.items() if times > allowed.get(key, 1))
+
+    unfinished = sum(1 for *_, status, _ in jobs if status not in FINISHED)
+    newest: dict[tuple[str, str], int] = {}
+    for entity_type, entity_id, _, version, status, _ in jobs:
+        if status == SyncJobStatus.SUCCEEDED:
+            record = (entity_type, entity_id)
+            newest[record] = max(newest.get(record, 0), version)
+    held = {(item.kind, item.reference): item.version for item in gateway.records.values()}
+    missing = older = 0
+    for (entity_type, entity_id), version in newest.items():
+        kind, reference = GATEWAY_KINDS[entity_type]
+        at_gateway = held.get((kind, reference.format(entity_id)))
+        if at_gateway is None:
+            missing += 1
+        elif at_gateway < version:
+            older += 1
+    # The order the gateway accepted submissions in (the keys it keeps, oldest first).
+    accepted_versions: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for key in gateway.accepted:
+        entity_type, entity_id, version = by_key[key]
+        accepted_versions[(entity_type, entity_id)].append(version)
+    out_of_order = sum(
+        1
+        for versions in accepted_versions.values()
+        if any(later < earlier for earlier, later in zip(versions, versions[1:], strict=False))
+    )
+    log(
+        f"  {unfinished} jobs unfinished, {missing} records missing at the gateway; "
+        f"{older} records held at an older version, {out_of_order} accepted out of order; "
+        f"{gateway.stale_refusals} stale versions refused by the gateway"
+    )
+    if finished_count + unfinished != len(jobs):
+        raise CouldNotMeasure("the job counts do not add up")
+    return {
+        "duplicates": duplicates,
+        "lost": unfinished + missing,
+        "stale_wins": older + out_of_order,
+    }
+
+
+def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | int]:
+    from django.db import connection, connections
+    from django.db.models import Count
+
+    from integrations.models import SyncAttempt, SyncJob
+    from integrations.services import connector_config_save, connector_load
     from integrations.testing import FakeGateway
     from tenants.db import tenant_connection
     from tenants.services import institution_provision
@@ -94,69 +477,76 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     )
     tenant_connection.set_tenant(institution)
     gateway = FakeGateway().start()
-    TrainingGatewayConnector.retry_base_seconds = 0.002
-    TrainingGatewayConnector.retry_cap_seconds = 0.02
     connector_config_save(
         actor=None,
         connector="training_gateway",
         base_url=gateway.url,
         credentials=gateway.credentials,
-        max_attempts=8,
-        timeout_seconds=5,
+        max_attempts=12,
+        timeout_seconds=CONNECTOR_TIMEOUT_SECONDS,
     )
-    enrollments = enrol(jobs)
-    with transaction.atomic():
-        queued = sync_enqueue_many(enrollments)
-    log(f"{len(queued)} jobs queued by the outbox; {workers} workers sweeping")
+    connector = connector_load()
+    if connector is None:
+        raise CouldNotMeasure("the connector is not configured")
+    lease_seconds = connector.lease_seconds
+    started = time.perf_counter()
+    deliver(max(1, round(jobs / JOBS_PER_LEARNER / COHORTS)))
+    queued = queue_everything()
+    kinds = Counter(SyncJob.objects.values_list("entity_type", flat=True))
+    log(f"{queued} jobs queued in {time.perf_counter() - started:.1f} s: {dict(kinds)}")
+    if queued == 0:
+        raise CouldNotMeasure("no job was queued")
     gateway.failure_ratio = failure_ratio
 
-    errors: list[BaseException] = []
-    deadline = time.monotonic() + DEADLINE_SECONDS
-
-    def worker() -> None:
-        try:
-            tenant_connection.set_tenant(institution)
-            unfinished = SyncJob.objects.filter(
-                status__in=[SyncJobStatus.QUEUED, SyncJobStatus.RUNNING]
-            )
-            while time.monotonic() < deadline:
-                if sync_jobs_sweep() == 0:
-                    if not unfinished.exists():
-                        return
-                    time.sleep(0.005)  # retries not yet due, or held by another worker
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    connections.close_all()
+    pool = Pool(database_url, institution.schema_name, time.time() + DEADLINE_SECONDS)
+    log(f"{workers} worker processes sweeping; one is killed when {KILL_AT:.0%} have finished")
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for _ in range(workers):
+        pool.start()
+    finished = SyncJob.objects.filter(status__in=FINISHED)
+    while pool.running():
+        time.sleep(0.2)
+        if not pool.killed and finished.count() >= KILL_AT * queued:
+            pool.kill_one(lease_seconds=lease_seconds)
     elapsed = time.perf_counter() - started
+    cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True)]
     gateway.stop()
-    if errors:
-        raise errors[0]
+    if time.time() >= pool.deadline:
+        raise CouldNotMeasure(f"the workers did not finish within {DEADLINE_SECONDS} s")
+    if pool.failed():
+        raise CouldNotMeasure(f"a worker failed (exit status {pool.failed()})")
 
-    counts = dict(SyncJob.objects.order_by().values_list("status").annotate(n=Count("id")))
+    statuses = dict(SyncJob.objects.order_by().values_list("status").annotate(n=Count("id")))
+    outcomes = dict(SyncAttempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
     failures = sum(1 for item in gateway.submissions if item.behaviour == "error_500")
     log(
-        f"sent in {elapsed:.1f} s: {counts}; {len(gateway.submissions)} requests, "
-        f"{failures} failed by injection"
+        f"sent in {elapsed:.1f} s: jobs {statuses}; attempts {outcomes}; "
+        f"{len(gateway.submissions)} requests, {failures} failed by injection"
     )
-    finished = counts.get(SyncJobStatus.SUCCEEDED, 0) + counts.get(SyncJobStatus.DEAD_LETTER, 0)
+    finished_count = sum(statuses.get(status, 0) for status in FINISHED)
+    if finished_count == 0:
+        raise CouldNotMeasure("no job finished")
+    log(
+        f"  CPU while sending: workers {cpu[0]:.1f} s, the gateway {cpu[1]:.1f} s "
+        f"({1000 * sum(cpu) / finished_count:.1f} ms per job, the database's not counted; "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})"
+    )
     return {
-        "jobs_per_s": finished / elapsed,
-        "duplicates": gateway.seen_twice(),
-        "lost": len(queued) - finished,
+        **counted(gateway, finished_count=finished_count),
+        "jobs_per_s": finished_count / elapsed,
     }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--failure-ratio", type=float, default=0.1)
     args = parser.parse_args()
