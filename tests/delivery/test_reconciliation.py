@@ -251,8 +251,7 @@ def test_the_same_gateway_state_names_the_same_job(sent, connected):
 
 
 def test_re_sending_all_differences_puts_every_one_right(sent, connected, admin):
-    (late,) = learners_enrol(sent.run, 1, start=10)
-    consents_give(late.enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+    connected.forget("enrolment", delivery_gateway.enrolment_reference(sent.enrolments[1].pk))
     connected.alter(
         "attendance", delivery_gateway.attendance_reference(sent.attendance[1].pk), status="absent"
     )
@@ -263,6 +262,15 @@ def test_re_sending_all_differences_puts_every_one_right(sent, connected, admin)
     queued = reconciliation_resend(actor=admin, cohort=sent.run.cohort, connector=connector_load())
 
     assert sorted(item.outcome for item in queued) == ["different", "different", "missing"]
+    sync_jobs_sweep()
+    # The lost enrolment is registered anew under a new gateway reference: its result still
+    # names the old one at the gateway, and differs until it is sent again (its attendance was
+    # re-sent with the new reference, being a difference of its own).
+    report = reconciled(sent)
+    assert {item.reference for item in report.items if item.differs} == {
+        delivery_gateway.assessment_reference(sent.results[1].pk)
+    }
+    reconciliation_resend(actor=admin, cohort=sent.run.cohort, connector=connector_load())
     sync_jobs_sweep()
     assert reconciled(sent).all_matched
     assert (
