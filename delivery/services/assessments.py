@@ -1,6 +1,8 @@
 """Recording results in a course run's gradebook: a whole grid saved at once (bulk writes, one
 audit event), a correction needs a reason and a void needs one too; both keep the earlier value
-in AssessmentChange. Nothing changes once the run's results are moderated."""
+in AssessmentChange. Once the run's results are moderated nothing changes, except that its
+moderator or who manages delivery may void a result found wrong: the learner's course result
+follows and the training gateway is told."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,16 +14,26 @@ from django.utils import timezone
 
 from academics.grading import grade_rules_for
 from accounts.models import User
+from accounts.permissions import may_reach, permission_check
 from audit.services import audit_record, personal_values_masked
-from delivery.access import teach_check
+from delivery.access import MANAGE, may_moderate, teach_check
 from delivery.models import (
     Assessment,
     AssessmentChange,
     AssessmentResult,
+    Certificate,
     CourseEnrollment,
     CourseRun,
 )
-from delivery.services.moderation import LEFT_THE_RUN
+from delivery.services.gateway_sync import course_enrolments_sync
+from delivery.services.moderation import (
+    COURSE_RESULT_FIELDS,
+    LEFT_THE_RUN,
+    course_grade,
+    course_result_set,
+)
+from integrations.selectors import sync_reporting
+from integrations.services import sync_enqueue_many
 
 TYPE_MAX_LENGTH = Assessment._meta.get_field("assessment_type").max_length or 100
 PASS_WORDS = frozenset({"pass", "p", "c", "competent"})
@@ -287,34 +299,49 @@ def gradebook_save(
     return saved
 
 
-def assessment_void(*, assessment: Assessment, actor: User | None, reason: str) -> Assessment:
-    """Void a result, with a reason; the voided value stays in its history and on the page."""
-    run = assessment.enrolment.course_run
-    teach_check(actor=actor, run=run, action="assessment.void")
+def _void_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise ValidationError(
             {"reason": "Say why the result is voided: the reason stays in its history."},
             code="void_reason_missing",
         )
+    return reason
+
+
+def _voided(
+    assessment: Assessment, *, actor: User | None, reason: str
+) -> tuple[Assessment, dict[str, str]]:
+    """Void `assessment` (inside the caller's transaction, its run locked), keeping its value
+    in its history; returns it voided, with its earlier result and score for the audit event."""
+    assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if assessment.result == AssessmentResult.VOID:
+        raise ValidationError("This result is void already.", code="already_void")
+    AssessmentChange.objects.create(
+        assessment=assessment,
+        old_score=assessment.score,
+        old_result=assessment.result,
+        new_score=assessment.score,
+        new_result=AssessmentResult.VOID,
+        reason=reason,
+        changed_by=actor,
+    )
+    old = {"result": assessment.result, "score": str(assessment.score)}
+    assessment.result, assessment.void_reason = AssessmentResult.VOID, reason
+    assessment.save(update_fields=["result", "void_reason", "updated_at"])
+    return assessment, old
+
+
+def assessment_void(*, assessment: Assessment, actor: User | None, reason: str) -> Assessment:
+    """Void a result before moderation, with a reason; the voided value stays in its history
+    and on the page."""
+    run = assessment.enrolment.course_run
+    teach_check(actor=actor, run=run, action="assessment.void")
+    reason = _void_reason(reason)
     with transaction.atomic(durable=True):
         run = CourseRun.objects.select_for_update().get(pk=run.pk)
         _not_final(run)
-        assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
-        if assessment.result == AssessmentResult.VOID:
-            raise ValidationError("This result is void already.", code="already_void")
-        AssessmentChange.objects.create(
-            assessment=assessment,
-            old_score=assessment.score,
-            old_result=assessment.result,
-            new_score=assessment.score,
-            new_result=AssessmentResult.VOID,
-            reason=reason,
-            changed_by=actor,
-        )
-        old = {"result": assessment.result, "score": str(assessment.score)}
-        assessment.result, assessment.void_reason = AssessmentResult.VOID, reason
-        assessment.save(update_fields=["result", "void_reason", "updated_at"])
+        assessment, old = _voided(assessment, actor=actor, reason=reason)
         audit_record(
             actor=actor,
             action="assessment.voided",
@@ -323,3 +350,94 @@ def assessment_void(*, assessment: Assessment, actor: User | None, reason: str) 
             new_values={"result": AssessmentResult.VOID, "void_reason": reason},
         )
     return assessment
+
+
+def may_void_moderated(user: User, run: CourseRun) -> bool:
+    """Whether `user` may void a result of `run` once moderated: its moderator, or someone who
+    manages delivery in its cohort."""
+    return may_moderate(user, run) or (user.may(MANAGE) and may_reach(user, run.cohort))
+
+
+@dataclass(frozen=True)
+class ModeratedVoid:
+    """A result voided after moderation, the learner's course enrolment with the course result
+    their other results now give, and the certificates issued to the learner (left as they
+    are: whoever issues certificates revokes or reissues them)."""
+
+    assessment: Assessment
+    enrolment: CourseEnrollment
+    regraded: bool  # False for a learner who left the run (they have no course result)
+    certificates: list[Certificate]
+
+
+def moderated_result_void(
+    *, assessment: Assessment, actor: User | None, reason: str
+) -> ModeratedVoid:
+    """Void a result of a moderated run, with a reason (a result found wrong after sign-off):
+    the learner's course result is worked out again from their other results, and the training
+    gateway is told of the void and of the course enrolment's new result."""
+    # Read afresh: who moderates the run is what is asked, not what a caller's copy says.
+    run = CourseRun.objects.select_related("cohort").get(pk=assessment.enrolment.course_run_id)
+    permission_check(
+        actor=actor,
+        action="assessment.void_moderated",
+        allowed=actor is None or may_void_moderated(actor, run),
+    )
+    reason = _void_reason(reason)
+    with transaction.atomic(durable=True):
+        run = (
+            CourseRun.objects.select_for_update(of=("self",))
+            .select_related("cohort__programme")
+            .get(pk=run.pk)
+        )
+        if run.moderated_at is None:
+            raise ValidationError(
+                "The results of %(run)s are not moderated yet: the trainer voids a result from "
+                "the learner's results.",
+                code="results_open",
+                params={"run": run},
+            )
+        assessment, old = _voided(assessment, actor=actor, reason=reason)
+        enrolment = CourseEnrollment.objects.select_for_update().get(pk=assessment.enrolment_id)
+        course_old = _course_result(enrolment)
+        # A learner who left the run was given no course result at sign-off: none to redo.
+        regraded = CourseEnrollment.objects.filter(pk=enrolment.pk).exclude(LEFT_THE_RUN).exists()
+        if regraded:
+            grade = course_grade(
+                list(enrolment.assessments.all()), grade_rules_for(run.cohort.programme)
+            )
+            course_result_set(enrolment, grade, at=timezone.now())
+            enrolment.save(update_fields=COURSE_RESULT_FIELDS)
+        audit_record(
+            actor=actor,
+            action="assessment.voided_after_moderation",
+            entity=assessment,
+            old_values={**old, **course_old},
+            new_values={
+                "result": AssessmentResult.VOID,
+                "void_reason": reason,
+                **_course_result(enrolment),
+            },
+        )
+        if sync_reporting():
+            course_enrolments_sync(CourseEnrollment.objects.filter(pk=enrolment.pk))
+            sync_enqueue_many(
+                Assessment.objects.select_related(
+                    "enrolment__course_run", "enrolment__enrollment__learner", "assessor"
+                ).filter(pk=assessment.pk)
+            )
+        certificates = list(
+            Certificate.objects.filter(enrollment_id=enrolment.enrollment_id, revoked_at=None)
+        )
+    return ModeratedVoid(
+        assessment=assessment, enrolment=enrolment, regraded=regraded, certificates=certificates
+    )
+
+
+def _course_result(enrolment: CourseEnrollment) -> dict[str, str]:
+    """The course result of `enrolment` as the audit trail records it."""
+    return {
+        "course_score": str(enrolment.score),
+        "course_grade": enrolment.grade,
+        "course_status": enrolment.status,
+    }

@@ -4,6 +4,7 @@ corrected its results); the moderator signs off the run's results, which makes t
 gives each learner's course enrolment its score, grade, grade points and status from them."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -61,6 +62,27 @@ def course_grade(results: list[Assessment], rules: GradeRules) -> CourseGrade | 
     score = (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01"))
     band = rules.band_for(score)
     return CourseGrade(score, band.symbol, band.grade_points, all_pass and rules.passes(score))
+
+
+COURSE_RESULT_FIELDS = ["score", "grade", "grade_points", "status", "updated_at"]
+
+
+def course_result_set(
+    enrolment: CourseEnrollment, grade: CourseGrade | None, *, at: datetime
+) -> None:
+    """Give `enrolment` (unsaved: the caller saves COURSE_RESULT_FIELDS) the course result of
+    its moderated results: a pass completes the course; with no result that counts any more
+    (the last one voided) it has no grade and the learner is enrolled again."""
+    enrolment.updated_at = at
+    if grade is None:
+        enrolment.score, enrolment.grade, enrolment.grade_points = None, "", None
+        enrolment.status = CourseEnrollmentStatus.ENROLLED
+        return
+    enrolment.score, enrolment.grade = grade.score, grade.grade
+    enrolment.grade_points = grade.grade_points
+    enrolment.status = (
+        CourseEnrollmentStatus.COMPLETED if grade.passed else CourseEnrollmentStatus.ENROLLED
+    )
 
 
 def _involved(run: CourseRun) -> Q:
@@ -182,20 +204,8 @@ def run_results_sign_off(*, run: CourseRun, actor: User | None) -> CourseRun:
             )
         now = timezone.now()
         for enrolment in enrolments:
-            grade = grades[enrolment.pk]
-            if grade is None:  # refused above; says so to the type checker
-                continue
-            enrolment.updated_at = now
-            enrolment.score, enrolment.grade = grade.score, grade.grade
-            enrolment.grade_points = grade.grade_points
-            enrolment.status = (
-                CourseEnrollmentStatus.COMPLETED
-                if grade.passed
-                else CourseEnrollmentStatus.ENROLLED
-            )
-        CourseEnrollment.objects.bulk_update(
-            enrolments, ["score", "grade", "grade_points", "status", "updated_at"]
-        )
+            course_result_set(enrolment, grades[enrolment.pk], at=now)
+        CourseEnrollment.objects.bulk_update(enrolments, COURSE_RESULT_FIELDS)
         run.moderated_at, run.moderated_by = now, actor
         run.save(update_fields=["moderated_at", "moderated_by", "updated_at"])
         passed = sum(1 for grade in grades.values() if grade and grade.passed)

@@ -11,6 +11,11 @@ urlpatterns = [
         name="gradebook_learner",
     ),
     path("results/<int:pk>/void/", results.result_void, name="result_void"),
+    path(
+        "results/<int:pk>/void-moderated/",
+        results.moderated_void,
+        name="moderated_result_void",
+    ),
     path("runs/<int:pk>/moderation/", results.moderation, name="moderation"),
     path("runs/<int:pk>/moderator/", results.run_moderator, name="run_moderator"),
     path("cohorts/<int:pk>/outcomes/", results.cohort_outcomes, name="cohort_outcomes"),

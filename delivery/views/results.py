@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -25,7 +26,7 @@ from delivery.forms.results import (
     gradebook_cells,
     posted_values,
 )
-from delivery.models import Assessment, CourseEnrollment, CourseRun
+from delivery.models import Assessment, CourseEnrollment, CourseEnrollmentStatus, CourseRun
 from delivery.selectors.outcomes import learner_standings
 from delivery.selectors.results import (
     course_enrolment_in_run,
@@ -34,7 +35,13 @@ from delivery.selectors.results import (
     results_runs_for,
     results_with_history,
 )
-from delivery.services.assessments import assessment_void, gradebook_save
+from delivery.services.assessments import (
+    ModeratedVoid,
+    assessment_void,
+    gradebook_save,
+    may_void_moderated,
+    moderated_result_void,
+)
 from delivery.services.moderation import (
     moderator_candidates,
     run_moderator_assign,
@@ -127,6 +134,14 @@ def gradebook(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return redirect("delivery:gradebook", run.pk)
 
 
+def _void_action(request: AuthenticatedRequest, run: CourseRun) -> str:
+    """The page that voids a result of `run` for this person: the trainer's before moderation,
+    the moderator's (or a delivery manager's) after; "" when they may not void."""
+    if run.moderated_at is None:
+        return "delivery:result_void" if may_teach(request.user, run) else ""
+    return "delivery:moderated_result_void" if may_void_moderated(request.user, run) else ""
+
+
 def _learner_page(
     request: AuthenticatedRequest,
     run: CourseRun,
@@ -143,7 +158,8 @@ def _learner_page(
             "run": run,
             "enrolment": enrolment,
             "results": results_with_history(enrolment),
-            "editable": run.moderated_at is None and may_teach(request.user, run),
+            "void_action": _void_action(request, run),
+            "reporting": sync_reporting(),
             "void_form": void_form,
             "voiding": voiding,
         },
@@ -183,6 +199,51 @@ def result_void(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return redirect("delivery:gradebook_learner", run.pk, assessment.enrolment_id)
 
 
+@login_required
+@require_POST
+def moderated_void(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Void a result of a moderated run: the moderator or who manages delivery, with a reason."""
+    assessment = get_object_or_404(
+        Assessment.objects.select_related("enrolment__enrollment__learner"), pk=pk
+    )
+    run = _run(request, assessment.enrolment.course_run_id, "assessment.void_moderated")
+    form = VoidForm(request.POST)
+    form.is_valid()
+    try:
+        done = moderated_result_void(
+            assessment=assessment, actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as refused:
+        form.add_error(None, refused)
+        return _learner_page(
+            request, run, assessment.enrolment, void_form=form, voiding=assessment.pk, status=400
+        )
+    messages.success(request, _moderated_void_said(done))
+    for certificate in done.certificates:
+        messages.warning(
+            request,
+            f"{done.assessment.enrolment.enrollment.learner.full_name}'s "
+            f"{certificate.get_kind_display().lower()} issued on "
+            f"{timezone.localtime(certificate.issued_at):%d %b %Y} still shows the earlier "
+            "result: it is unchanged here; whoever issues certificates revokes or reissues it.",
+        )
+    return redirect("delivery:gradebook_learner", run.pk, assessment.enrolment_id)
+
+
+def _moderated_void_said(done: ModeratedVoid) -> str:
+    """What a void after moderation did, in words: the learner's course result now."""
+    enrolment = done.enrolment
+    learner = done.assessment.enrolment.enrollment.learner.full_name
+    voided = f"{done.assessment.assessment_type} voided; it stays in the history."
+    if not done.regraded:
+        return voided
+    if not enrolment.grade:
+        return f"{voided} {learner} has no result that counts any more: no course grade."
+    score = f"{enrolment.score.normalize():f}% " if enrolment.score is not None else ""
+    standing = "completed" if enrolment.status == CourseEnrollmentStatus.COMPLETED else "not passed"
+    return f"{voided} {learner}'s course result is now {score}{enrolment.grade} ({standing})."
+
+
 def _moderation_page(
     request: AuthenticatedRequest,
     run: CourseRun,
@@ -203,6 +264,7 @@ def _moderation_page(
             "run": run,
             "book": gradebook_for(run),
             "may_sign_off": run.moderated_at is None and may_moderate(request.user, run),
+            "may_void": run.moderated_at is not None and may_void_moderated(request.user, run),
             "moderator_form": moderator_form if manages else None,
             "errors": errors or [],
         },

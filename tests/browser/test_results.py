@@ -1,7 +1,9 @@
 """Results in Chromium: a trainer fills a gradebook by typing (Enter moves down) and by pasting a
 block copied from a spreadsheet, has a cell that is not a result refused, then voids one result
 (refused without a reason, accepted with one, kept in its history); the moderator signs the
-run off and its results become final. Desktop and phone widths, axe-core on every page.
+run off and its results become final. Once final, the moderator voids a result found wrong
+(refused without a reason) and the learner's course grade follows. Desktop and phone widths,
+axe-core on every page.
 
 With SCREENSHOTS=1 the pages are saved under screenshots/ (results-*.png)."""
 
@@ -11,7 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import SystemRole
 from delivery.models import Trainer
-from delivery.services.moderation import run_moderator_assign
+from delivery.services.assessments import gradebook_save
+from delivery.services.moderation import run_moderator_assign, run_results_sign_off
 from tests.browser.support import PageChecker, sign_in
 from tests.delivery.results_support import learners_enrol
 from tests.factories import CourseRunFactory
@@ -125,3 +128,59 @@ def test_a_trainer_records_and_voids_results_and_the_moderator_signs_off(
     moderating.close()
     checker.assert_clean()
     moderator_checker.assert_clean()
+
+
+@pytest.fixture
+def moderated_course(course):
+    """The run of `course` with two results per learner, signed off by Mpho."""
+    institution, teacher, moderator, run = course
+    with tenant_context(institution):
+        run.refresh_from_db()  # its moderator, given by `course`
+        enrolments = list(run.enrollments.order_by("enrollment__learner__last_name"))
+        for name, marks in (("Formative", ["80", "65", "70"]), ("Summative", ["75", "30", "68"])):
+            cells = {(e.pk, name): mark for e, mark in zip(enrolments, marks, strict=True)}
+            gradebook_save(run=run, actor=teacher, cells=cells)
+        run_results_sign_off(run=run, actor=moderator)
+    return course
+
+
+def test_the_moderator_voids_a_moderated_result_with_a_reason(page: Page, site, moderated_course):
+    institution, _teacher, moderator, run = moderated_course
+    checker = PageChecker(page, "results-moderated-void", structure=True)
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(
+        page,
+        site.institution(institution.code, f"/delivery/runs/{run.pk}/moderation/"),
+        moderator.email,
+    )
+    expect(page.get_by_role("heading", name="Moderation")).to_be_visible()
+    expect(page.get_by_text("A result found wrong since sign-off can")).to_be_visible()
+    checker.look("moderation")
+    page.get_by_role("link", name="Void Learner 001, Summative").click()
+    expect(page.get_by_role("heading", name="Learner 001")).to_be_visible()
+    summative = page.get_by_role("region", name="Summative")
+    expect(summative.get_by_text("works out Learner 001's course result again")).to_be_visible()
+    checker.look("learner")
+
+    summative.get_by_role("button", name="Void result").click()
+    expect(page.get_by_text("Say why the result is voided")).to_be_visible()
+    checker.look("refused")
+    page.get_by_label("Reason for voiding Summative").fill("Marked against the wrong memo")
+    page.get_by_role("region", name="Summative").get_by_role("button", name="Void result").click()
+    expect(
+        page.get_by_text(
+            "Summative voided; it stays in the history. Learner 001's course result is now "
+            "65% C (completed)."
+        )
+    ).to_be_visible()
+    summative = page.get_by_role("region", name="Summative")
+    expect(summative.get_by_text("“Marked against the wrong memo”")).to_be_visible()
+    expect(summative.get_by_role("button", name="Void result")).to_have_count(0)
+    checker.look("voided")
+
+    page.get_by_role("link", name="Moderation").click()
+    row = page.get_by_role("row", name="Learner 001")
+    expect(row.get_by_text("C", exact=True)).to_be_visible()
+    expect(row.get_by_role("link", name="Void Learner 001, Summative")).to_have_count(0)
+    checker.look("moderation-after")
+    checker.assert_clean()
