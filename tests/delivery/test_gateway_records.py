@@ -9,13 +9,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from delivery.models import AssessmentResult, AttendanceStatus, CourseRun
-from delivery.services.assessments import gradebook_save
+from delivery.models import AttendanceStatus, CourseRun
+from delivery.services.assessments import gradebook_save, moderated_result_void
 from delivery.services.attendance import Mark, register_correct, register_save, register_sign_off
 from delivery.services.gateway_sync import runs_sync
 from delivery.services.moderation import run_moderator_assign, run_results_sign_off
 from integrations.models import SyncJob, SyncJobType, SyncStatus
-from integrations.services import sync_enqueue_many, sync_jobs_sweep
+from integrations.services import sync_jobs_sweep
 from learners.models import ConsentKind
 from tests.delivery.attendance.support import all_marked, learners_enrol, session_today
 from tests.delivery.results_support import moderator  # noqa: F401, F811 (fixture)
@@ -162,10 +162,7 @@ def test_moderated_results_are_sent_and_a_void_goes_as_a_void_with_its_reason(
     assert sent.sync_reference in text
     assert f"Not sent: Sizwe Withheld0 {NO_CONSENT}." in text
 
-    # No page voids a moderated result yet; the builder's void is what the gateway gets.
-    sent.result, sent.void_reason = AssessmentResult.VOID, "Marked against the wrong memo."
-    sent.save(update_fields=["result", "void_reason"])
-    sync_enqueue_many([sent])
+    moderated_result_void(assessment=sent, actor=moderator, reason="Marked against the wrong memo.")
     (void,) = _jobs(SyncJobType.ASSESSMENT_VOID)
     assert void.payload["assessment"]["voidReason"] == "Marked against the wrong memo."
     sync_jobs_sweep()
