@@ -15,10 +15,11 @@ accepted the run (`$gateway_reference`).
 
 Measured: the workers (separate processes, each with its own database connection) call
 `sync_jobs_sweep` until no job is left to run. Retries are made due within milliseconds so that
-the run measures the machinery, not the backoff. The connector's time-out is 1 s, so the lease
-(4 time-outs and 30 s) lets the killed worker's jobs be taken over 34 s after it claimed them:
-it is killed when a tenth of the jobs have finished, so that the takeover falls within the run,
-at a moment when it holds claimed jobs (frozen first to find one).
+the run measures the machinery, not the backoff. The connector's time-out is 1 s and the lease's
+margin 2 s, so the lease (4 time-outs and the margin) lets the killed worker's jobs be taken
+over 6 s after it claimed them: it is killed when a tenth of the jobs have finished, so that
+the takeover falls within the run, at a moment when it holds claimed jobs (frozen first to
+find one).
 
 Runs in a scratch database of its own (see scratch.py). Progress goes to stderr; stdout ends
 with, one per line:
@@ -57,10 +58,11 @@ COHORTS = 2
 # Jobs queued per learner of a cohort: their cohort enrolment, and per course run their
 # enrolment, attendance and result (three creates) plus a share of second versions.
 JOBS_PER_LEARNER = 1 + COURSES_PER_COHORT * 3.3
-# The connector's time-out, small here: the lease (how long a worker may hold its jobs before
-# another takes them over) follows from it, 4 x 1 s + 30 s, so the killed worker's jobs are
-# taken over during the run.
+# The connector's time-out and the lease's margin, small here: the lease (how long a worker may
+# hold its jobs before another takes them over) follows from them, 4 x 1 s + 2 s, so the
+# killed worker's jobs are taken over during the run without the others idling long for them.
 CONNECTOR_TIMEOUT_SECONDS = 1.0
+LEASE_MARGIN_SECONDS = 2.0
 # When this share of the jobs has finished, one worker is killed.
 KILL_AT = 0.1
 
@@ -319,6 +321,7 @@ def worker(database_url: str, schema_name: str, deadline: float) -> None:
 
     TrainingGatewayConnector.retry_base_seconds = 0.002
     TrainingGatewayConnector.retry_cap_seconds = 0.02
+    TrainingGatewayConnector.lease_margin_seconds = LEASE_MARGIN_SECONDS
     # The institution itself (not its schema alone): a dead letter e-mails its admins a link.
     with tenant_context(Institution.objects.get(schema_name=schema_name)):
         unfinished = SyncJob.objects.filter(
@@ -466,6 +469,7 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     from django.db import connection, connections
     from django.db.models import Count
 
+    from integrations.connectors.training_gateway import TrainingGatewayConnector
     from integrations.models import SyncAttempt, SyncJob
     from integrations.services import connector_config_save, connector_load
     from integrations.testing import FakeGateway
@@ -476,6 +480,7 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
         name="Bench Sync", code="benchsync", admin_email="admin@benchsync.example"
     )
     tenant_connection.set_tenant(institution)
+    TrainingGatewayConnector.lease_margin_seconds = LEASE_MARGIN_SECONDS
     gateway = FakeGateway().start()
     connector_config_save(
         actor=None,

@@ -559,7 +559,12 @@ def sync_jobs_run(
         return claim.superseded
     # A send may start only while the lease has room for the longest it may take, so that no
     # other worker takes a job over while we still hold it; the rest go back to the queue.
-    last_start = time.monotonic() + connector.lease_seconds - connector.send_seconds - 30
+    last_start = (
+        time.monotonic()
+        + connector.lease_seconds
+        - connector.send_seconds
+        - connector.lease_margin_seconds
+    )
     accepted: dict[tuple[str, str], str] = {}
     context = _accepted_in_batch.set(accepted)
     try:

@@ -45,6 +45,8 @@ class Connector:
     # Full-jitter exponential backoff: a retry waits uniform(0, min(cap, base * 2**attempts)).
     retry_base_seconds: ClassVar[float] = 5.0
     retry_cap_seconds: ClassVar[float] = 30 * 60.0
+    # Room in a lease, beyond the sends it covers, to record their outcomes.
+    lease_margin_seconds: ClassVar[float] = 30.0
     # Fields never shown on the job page (besides names that look like secrets).
     redacted_fields: ClassVar[frozenset[str]] = frozenset()
     credential_fields: ClassVar[tuple[str, ...]] = ()
@@ -71,7 +73,7 @@ class Connector:
     def lease_seconds(self) -> float:
         """How long a worker may hold its jobs before another may take them over: one send's
         longest, with room to start sends for `timeout` seconds and to record them."""
-        return self.send_seconds + self.timeout + 30
+        return self.send_seconds + self.timeout + self.lease_margin_seconds
 
     def send(
         self,
