@@ -175,7 +175,7 @@ STAFF = (
     Staff(SystemRole.AUDITOR, f"auditor@{DOMAIN}", "Anele Mthembu"),
     Staff(SystemRole.TRAINER, f"trainer@{DOMAIN}", "Pieter van Wyk"),
     Staff(SystemRole.MODERATOR, f"moderator@{DOMAIN}", "Nomsa Dube"),
-    Staff(SystemRole.OPS_ADMIN, f"ops@{DOMAIN}", "Sipho Khumalo"),
+    Staff(SystemRole.OPS_ADMIN, f"ops@{DOMAIN}", "Kagiso Mokoena"),
     Staff(SystemRole.FINANCE, f"finance@{DOMAIN}", "Lindiwe Zulu"),
     Staff(SystemRole.SPONSOR_CONTACT, SPONSOR["contact_email"], SPONSOR["contact_name"]),
 )

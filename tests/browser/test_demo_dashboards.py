@@ -68,6 +68,22 @@ def _portal(page: Page) -> None:
     expect(main.get_by_text("Sign your agreement").first).to_be_visible()
 
 
+def _sync(page: Page) -> None:
+    """The ops admin's Sync pages, from the account menu: the demo reports to no gateway yet."""
+    page.get_by_role("button", name=re.compile("Kagiso Mokoena")).click()
+    page.get_by_role("link", name="Sync", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sync jobs")
+    expect(page.get_by_text("No gateway connector is active")).to_be_visible()
+
+
+def _fees(page: Page) -> None:
+    """Finance's fees: the demo programme's fee and its runs."""
+    page.get_by_role("navigation").get_by_role("link", name="Fees").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fees")
+    programmes = page.get_by_test_id("programme-fees")
+    expect(programmes.get_by_text("ZAR 4500.00")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class RoleStart:
     role: str  # as setup_demo prints it
@@ -87,6 +103,8 @@ ROLES = [
     RoleStart("Auditor", "Welcome, Anele Mthembu", _audit_trail),
     RoleStart("Trainer", "Welcome, Pieter van Wyk", _teaching),
     RoleStart("Moderator", "Welcome, Nomsa Dube", _teaching),
+    RoleStart("Ops admin", "Welcome, Kagiso Mokoena", _sync),
+    RoleStart("Finance", "Welcome, Lindiwe Zulu", _fees),
     RoleStart("Sponsor contact", "Welcome, Sipho Dlamini", None),
     RoleStart("Student", re.compile(r"^Data Analytics, .* intake$"), _portal),
 ]
