@@ -45,8 +45,8 @@ class DeliveryConfig(AppConfig):
         # to sharing with the funding body goes once they give it.
         from delivery import receivers
         from integrations.models import SyncJob
-        from integrations.signals import sync_job_recorded
+        from integrations.signals import sync_jobs_recorded
         from learners.signals import learner_consent_changed
 
-        sync_job_recorded.connect(receivers.sync_job_recorded_follow, sender=SyncJob)
+        sync_jobs_recorded.connect(receivers.sync_jobs_recorded_follow, sender=SyncJob)
         learner_consent_changed.connect(receivers.learner_consent_changed_sync)

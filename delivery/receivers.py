@@ -18,6 +18,7 @@ from delivery.models import (
     CourseRunStatus,
 )
 from delivery.services.gateway_sync import learner_delivery_sync
+from integrations import payloads
 from integrations.models import SyncJob, SyncJobStatus, SyncJobType, SyncStatus
 from learners.models import ConsentKind, Learner
 
@@ -32,7 +33,7 @@ _WITHDRAWALS = frozenset(
     {SyncJobType.COURSE_RUN_CANCEL, SyncJobType.ENROLMENT_CANCEL, SyncJobType.ASSESSMENT_VOID}
 )
 # How integrations words a job held back by a send check (payloads.PayloadWithheld).
-_WITHHELD_PREFIX = "Not sent:"
+_WITHHELD_PREFIX = payloads.WITHHELD_PREFIX
 _JOB_CANCELLED = "An administrator took this version out of the queue: it was not sent."
 
 
@@ -57,7 +58,12 @@ def job_standing(job: SyncJob) -> Standing:
     return Standing(SyncStatus.FAILED, job.last_error)
 
 
-def sync_job_recorded_follow(sender: type[SyncJob], *, job: SyncJob, **kwargs: Any) -> None:
+def sync_jobs_recorded_follow(sender: type[SyncJob], *, jobs: list[SyncJob], **kwargs: Any) -> None:
+    for job in jobs:
+        _job_follow(job)
+
+
+def _job_follow(job: SyncJob) -> None:
     """Keep the record's sync columns from its latest job. A superseded job, or one a newer
     version of the record has followed, leaves them as the newer job has them."""
     model = _RECORDS.get(job.entity_type)

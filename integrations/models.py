@@ -58,7 +58,7 @@ class SyncJobType(models.TextChoices):
 
 class SyncStatus(models.TextChoices):
     """A record's standing at the gateway (seed 002 `sync_status`), kept on the record by its
-    app from the jobs' outcomes (integrations.signals.sync_job_recorded)."""
+    app from the jobs' outcomes (integrations.signals.sync_jobs_recorded)."""
 
     NOT_SENT = "", "Not sent"
     WITHHELD = "withheld", "Withheld"

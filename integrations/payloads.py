@@ -109,7 +109,11 @@ builder_for = builders.builder_for
 
 class PayloadWithheld(Exception):
     """A value the payload refers to may not be sent (now): the job is not sent, and fails with
-    this message."""
+    this message after WITHHELD_PREFIX."""
+
+
+# How the error of a job withheld at send time begins ("Not sent: the student has not ...").
+WITHHELD_PREFIX = "Not sent:"
 
 
 class PayloadNotReady(Exception):

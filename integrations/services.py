@@ -47,7 +47,7 @@ from integrations.models import (
     SyncJobStatus,
     SyncReceipt,
 )
-from integrations.signals import sync_job_recorded
+from integrations.signals import sync_jobs_recorded
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 
@@ -255,8 +255,7 @@ def sync_enqueue_many(
             idempotency_key__in=[job.idempotency_key for job in jobs], status=SyncJobStatus.QUEUED
         )
     )
-    for job in created:
-        sync_job_recorded.send(sender=SyncJob, job=job)
+    sync_jobs_recorded.send(sender=SyncJob, jobs=created)
     if len(created) <= TASK_PER_JOB_LIMIT:
         for job in created:
             _publish_on_commit("run", job.pk)
@@ -357,8 +356,7 @@ def _supersede(jobs: list[SyncJob], *, newest: dict[tuple[str, str], int]) -> No
     SyncJob.objects.bulk_update(
         jobs, ["status", "last_error", "next_retry_at", "locked_until", "updated_at"]
     )
-    for job in jobs:
-        sync_job_recorded.send(sender=SyncJob, job=job)
+    sync_jobs_recorded.send(sender=SyncJob, jobs=jobs)
 
 
 def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None = None) -> Claim:
@@ -518,7 +516,7 @@ def _send(claimed: ClaimedJob, connector: Connector) -> SentJob:
         )
     except payloads.PayloadWithheld as reason:
         withheld = True
-        result = SendResult("permanent", error=f"Not sent: {reason}")
+        result = SendResult("permanent", error=f"{payloads.WITHHELD_PREFIX} {reason}")
     except payloads.PayloadNotReady as reason:
         waiting = True
         result = SendResult("retryable", error=f"Waiting: {reason}", wait_until=reason.due_at)
@@ -796,7 +794,7 @@ def sync_jobs_record(
                 )
             if job.status == SyncJobStatus.DEAD_LETTER and job.dead_letter_notified_at is None:
                 _notify_dead_letter(job)
-            sync_job_recorded.send(sender=SyncJob, job=job)
+        sync_jobs_recorded.send(sender=SyncJob, jobs=changed)
         accepted = [job for job in changed if job.status == SyncJobStatus.SUCCEEDED]
         if accepted:
             _supersede_older_queued(accepted)
@@ -890,7 +888,7 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
             old_values=old,
             new_values={"status": job.status},
         )
-        sync_job_recorded.send(sender=SyncJob, job=job)
+        sync_jobs_recorded.send(sender=SyncJob, jobs=[job])
         _publish_on_commit("run", job.pk)
     return job
 
@@ -917,7 +915,7 @@ def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
             old_values={"status": SyncJobStatus.QUEUED},
             new_values={"status": SyncJobStatus.CANCELLED},
         )
-        sync_job_recorded.send(sender=SyncJob, job=job)
+        sync_jobs_recorded.send(sender=SyncJob, jobs=[job])
     return job
 
 

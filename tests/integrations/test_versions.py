@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from integrations.models import SyncAttemptOutcome, SyncJob, SyncJobStatus
 from integrations.services import sync_job_retry, sync_job_run, sync_jobs_sweep
-from integrations.signals import sync_job_recorded
+from integrations.signals import sync_jobs_recorded
 from notifications.models import OutboundEmail
 from tests.integrations.conftest import committed_connector
 from tests.notifications.support import wait_for
@@ -149,10 +149,10 @@ def test_a_record_waits_for_the_gateway_reference_of_the_record_it_belongs_to(
 def test_the_apps_hear_of_every_step_of_a_job(connected):
     heard: list[tuple[int, str]] = []
 
-    def listen(sender, job, **kwargs):
-        heard.append((job.pk, job.status))
+    def listen(sender, jobs, **kwargs):
+        heard.extend((job.pk, job.status) for job in jobs)
 
-    sync_job_recorded.connect(listen)
+    sync_jobs_recorded.connect(listen)
     try:
         created = accepted_run(connected)
         connected.record("run", "run-1").version = 9
@@ -166,7 +166,7 @@ def test_the_apps_hear_of_every_step_of_a_job(connected):
         connected.record("run", "run-1").version = 1
         newer = sync_job_run(job_id=version_job("run-1", 4).pk)
     finally:
-        sync_job_recorded.disconnect(listen)
+        sync_jobs_recorded.disconnect(listen)
 
     assert heard == [
         (created.pk, SyncJobStatus.SUCCEEDED),
