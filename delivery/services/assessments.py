@@ -25,15 +25,13 @@ from delivery.models import (
     CourseEnrollment,
     CourseRun,
 )
-from delivery.services.gateway_sync import course_enrolments_sync
+from delivery.services.gateway_sync import assessment_sync
 from delivery.services.moderation import (
     COURSE_RESULT_FIELDS,
     LEFT_THE_RUN,
     course_grade,
     course_result_set,
 )
-from integrations.selectors import sync_reporting
-from integrations.services import sync_enqueue_many
 
 TYPE_MAX_LENGTH = Assessment._meta.get_field("assessment_type").max_length or 100
 PASS_WORDS = frozenset({"pass", "p", "c", "competent"})
@@ -419,13 +417,7 @@ def moderated_result_void(
                 **_course_result(enrolment),
             },
         )
-        if sync_reporting():
-            course_enrolments_sync(CourseEnrollment.objects.filter(pk=enrolment.pk))
-            sync_enqueue_many(
-                Assessment.objects.select_related(
-                    "enrolment__course_run", "enrolment__enrollment__learner", "assessor"
-                ).filter(pk=assessment.pk)
-            )
+        assessment_sync(assessment)
         certificates = list(
             Certificate.objects.filter(enrollment_id=enrolment.enrollment_id, revoked_at=None)
         )
