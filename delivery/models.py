@@ -205,6 +205,11 @@ class CourseRun(models.Model):
     def sync_failed(self) -> None:
         """The gateway refused the run's latest version, or it could not be sent."""
 
+    @transition(field=status, source=_AT_THE_GATEWAY, target=CourseRunStatus.DRAFT)
+    def sync_unsent(self) -> None:
+        """The only version of the run on its way was taken out of the queue: the gateway
+        never had it."""
+
 
 class SessionStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"

@@ -6,6 +6,8 @@ say why; their records go once they consent."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,3 +173,27 @@ def test_moderated_results_are_sent_and_a_void_goes_as_a_void_with_its_reason(
     assert held.status == "void"
     assert held.body["voidReason"] == "Marked against the wrong memo."
     assert sent.sync_status == SyncStatus.CANCELLED
+
+
+def _sign_off_queries(run: CourseRun, learners: int, hour: int) -> int:
+    """The queries a register sign-off of `learners` consenting learners makes, jobs and their
+    records' sync columns included."""
+    enrolments = learners_enrol(run, learners, start=hour * 100)
+    for enrolment in enrolments:
+        consents_give(enrolment.enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
+    session = session_today(run, hour)
+    register_save(session=session, actor=run.trainer.user, marks=all_marked(enrolments))
+    with CaptureQueriesContext(connection) as queries:
+        register_sign_off(session=session, actor=run.trainer.user)
+    assert session.attendance.filter(sync_status=SyncStatus.PENDING).count() == learners
+    return len(queries)
+
+
+def test_a_register_sign_off_costs_the_same_queries_for_2_or_20_learners(connected, institution):
+    today = timezone.localdate()
+    runs = [
+        CourseRunFactory(start_date=today - datetime.timedelta(days=1), end_date=today)
+        for _ in range(2)
+    ]
+    runs_sync(runs)
+    assert _sign_off_queries(runs[0], 2, 9) == _sign_off_queries(runs[1], 20, 11)

@@ -18,7 +18,7 @@ from delivery.services.runs import (
     run_update,
 )
 from integrations.models import SyncJob, SyncJobStatus, SyncJobType, SyncStatus
-from integrations.services import sync_jobs_sweep
+from integrations.services import sync_job_cancel, sync_jobs_sweep
 from learners.models import ConsentKind
 from tests.delivery.runs_support import cohort_of, enrol, events
 from tests.factories import CourseFactory, ProgrammeFactory, SessionFactory, UserFactory
@@ -98,6 +98,29 @@ def test_a_failed_run_says_why_in_words(admin, connected, course):
     assert run.status == CourseRunStatus.FAILED
     assert run.sync_error
     assert run.sync_error == SyncJob.objects.get(entity_id=str(run.pk)).last_error
+
+
+def test_a_run_whose_queued_version_is_taken_out_of_the_queue_is_not_left_pending(
+    admin, connected, course
+):
+    run = cohort_runs_create(actor=admin, cohort=cohort_of(course)).runs[0]
+    sync_job_cancel(job=SyncJob.objects.get(entity_id=str(run.pk)), actor=None)
+    run.refresh_from_db()
+    assert run.status == CourseRunStatus.DRAFT  # the gateway never had it
+    assert "took this version out of the queue" in run.sync_error
+
+
+def test_a_run_whose_change_is_taken_out_of_the_queue_says_the_gateway_has_the_earlier(
+    admin, connected, course
+):
+    run = cohort_runs_create(actor=admin, cohort=cohort_of(course)).runs[0]
+    sync_jobs_sweep()
+    run = run_update(actor=admin, run=run, changes=_changes(run, venue="Hall B"))
+    sync_job_cancel(job=SyncJob.objects.filter(entity_id=str(run.pk)).latest("pk"), actor=None)
+    run.refresh_from_db()
+    assert run.status == CourseRunStatus.FAILED
+    assert "the gateway keeps the version it accepted before" in run.sync_error
+    assert connected.record("run", f"run-{run.pk}").body["venue"] != "Hall B"
 
 
 def test_cancelling_a_run_cancels_its_sessions_and_its_registration(admin, connected, course):

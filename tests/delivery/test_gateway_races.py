@@ -1,9 +1,13 @@
-"""A delivery change racing a learner's consent to sharing with the funding body: the consent is
+"""Delivery's gateway jobs racing other transactions, on committed data with a second connection
+and the racing work in a thread.
+
+A delivery change racing a learner's consent to sharing with the funding body: the consent is
 recorded with the learner's row locked, and a delivery service that queues the learner's
 records waits for that lock before it reads them, so that it sees the jobs the consent queued
 (a void committing while consent is given goes as a void, not left behind a live pass).
-Committed data, a second connection holding the learner as the consent's transaction does, and
-the service in a thread."""
+
+A worker recording the outcome of a run's job while the run is cancelled: it waits for the
+cancellation and leaves the run cancelled."""
 
 import contextlib
 import threading
@@ -11,15 +15,17 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import psycopg
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django_tenants.utils import tenant_context
 
 from accounts.models import SystemRole
-from delivery.models import CourseRun
+from delivery.models import CourseRun, CourseRunStatus
 from delivery.services.assessments import gradebook_save, moderated_result_void
 from delivery.services.attendance import register_save, register_sign_off
+from delivery.services.gateway_sync import runs_sync
 from delivery.services.moderation import run_moderator_assign, run_results_sign_off
 from integrations.models import SyncJob, SyncJobType
+from integrations.services import sync_jobs_sweep
 from learners.models import ConsentKind, Learner
 from tenants.models import Institution
 from tests.delivery.attendance.support import all_marked, session_today
@@ -52,9 +58,9 @@ def _run() -> CourseRun:
 
 
 @contextlib.contextmanager
-def _learner_held(institution: Institution, learner: Learner) -> Iterator[None]:
-    """Another connection's transaction holds the learner's row (as consent_record does while
-    it records a consent and queues what waited for it) until the block ends."""
+def _held(institution: Institution, statement: str, pk: int) -> Iterator[None]:
+    """Another connection's transaction runs `statement` on the row `pk` (taking its lock) and
+    holds it until the block ends, then commits."""
     database = connection.settings_dict
     with psycopg.connect(
         host=database["HOST"] or "127.0.0.1",
@@ -63,11 +69,18 @@ def _learner_held(institution: Institution, learner: Learner) -> Iterator[None]:
         dbname=database["NAME"],
     ) as other:
         other.execute(f'SET search_path TO "{institution.schema_name}"')
-        other.execute("SELECT id FROM learners_learner WHERE id = %s FOR UPDATE", [learner.pk])
+        other.execute(statement, [pk])
         try:
             yield
         finally:
-            other.rollback()
+            other.commit()
+
+
+def _learner_held(institution: Institution, learner: Learner):
+    """The learner's row held, as consent_record holds it while it records a consent and
+    queues what waited for it."""
+    locking = "SELECT id FROM learners_learner WHERE id = %s FOR UPDATE"
+    return _held(institution, locking, learner.pk)
 
 
 def _waiting_on_locks() -> int:
@@ -81,32 +94,34 @@ def _waiting_on_locks() -> int:
         return cursor.fetchone()[0]
 
 
-def _waits_for_the_learner(
-    institution: Institution, learner: Learner, service: Callable[[], object]
+def _waits_for(
+    held: contextlib.AbstractContextManager[None],
+    institution: Institution,
+    work: Callable[[], object],
 ) -> None:
-    """Run `service` in a thread while the learner is held: it must wait for them, then
-    finish once they are released."""
+    """Run `work` in a thread while a row is `held`: it must wait for the row, then finish
+    once the row is let go."""
     failures: list[BaseException] = []
 
     def run() -> None:
         try:
             connection.set_tenant(institution)
-            service()
+            work()
         except BaseException as error:  # noqa: BLE001 (reported by the test's thread)
             failures.append(error)
         finally:
             connections.close_all()
 
     thread = threading.Thread(target=run)
-    with _learner_held(institution, learner):
+    with held:
         thread.start()
 
         def waiting() -> bool:
-            """the service to wait for the learner's row"""
+            """the work to wait for the held row"""
             return _waiting_on_locks() > 0 or not thread.is_alive()
 
         wait_for(waiting, timeout=10)
-        assert thread.is_alive(), "the service went ahead without waiting for the learner"
+        assert thread.is_alive(), "the work went ahead without waiting for the held row"
     thread.join(timeout=30)
     assert not thread.is_alive()
     assert not failures, failures
@@ -127,9 +142,9 @@ def test_a_moderated_void_waits_for_a_consent_being_recorded(committed_db, gatew
         run_results_sign_off(run=run, actor=moderator)
         exam = enrolment.assessments.get()
 
-        _waits_for_the_learner(
+        _waits_for(
+            _learner_held(alpha, learner),
             alpha,
-            learner,
             lambda: moderated_result_void(assessment=exam, actor=moderator, reason="Wrong memo"),
         )
         assert SyncJob.objects.filter(
@@ -147,9 +162,25 @@ def test_a_register_sign_off_waits_for_a_consent_being_recorded(committed_db, ga
         trainer = run.trainer.user
         register_save(session=session, actor=trainer, marks=all_marked(enrolments))
 
-        _waits_for_the_learner(
+        _waits_for(
+            _learner_held(alpha, enrolments[1].enrollment.learner),
             alpha,
-            enrolments[1].enrollment.learner,
             lambda: register_sign_off(session=session, actor=trainer),
         )
         assert SyncJob.objects.filter(job_type=SyncJobType.ATTENDANCE_CREATE).count() == 2
+
+
+def test_a_run_cancelled_while_its_job_is_recorded_stays_cancelled(committed_db, gateway):
+    with committed_connector(gateway) as alpha, tenant_context(alpha):
+        run = _run()
+        with transaction.atomic():  # as a delivery service queues it
+            runs_sync([run])
+        cancelling = _held(
+            alpha,
+            "UPDATE delivery_courserun SET status = 'cancelled' WHERE id = %s",
+            run.pk,
+        )
+        _waits_for(cancelling, alpha, sync_jobs_sweep)
+        run.refresh_from_db()
+        assert run.status == CourseRunStatus.CANCELLED
+        assert run.external_id  # accepted: the gateway's reference is kept
