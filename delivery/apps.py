@@ -40,6 +40,7 @@ class DeliveryConfig(AppConfig):
         payloads.register_send_check(gateway.COURSE_ENROLMENT, gateway.course_enrolment_send_check)
         payloads.register_send_check(gateway.ATTENDANCE, gateway.attendance_send_check)
         payloads.register_send_check(gateway.ASSESSMENT, gateway.assessment_send_check)
+        payloads.register_resolver(gateway.VOID_REASON, gateway.void_reason_resolve)
 
         # Each record's gateway standing follows its jobs; what waited for a learner's consent
         # to sharing with the funding body goes once they give it.

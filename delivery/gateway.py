@@ -8,13 +8,16 @@ until the gateway has accepted the other record.
 A learner's enrolment, attendance and results go only while they consent to sharing with the
 funding body (the builders send nothing without it, and the send check holds back a job whose
 consent was withdrawn after it was queued); a cancellation or a void withdraws what the gateway
-holds and always goes."""
+holds and always goes. A void's reason may say something personal: the job keeps a reference
+to it (`$void_reason`), filled in when the void is sent, with the reason while the learner
+consents and a generic one otherwise."""
 
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.crypto import salted_hmac
 
 from delivery.models import (
     Assessment,
@@ -36,6 +39,10 @@ COURSE_RUN = "delivery.courserun"
 COURSE_ENROLMENT = "delivery.courseenrollment"
 ATTENDANCE = "delivery.attendancerecord"
 ASSESSMENT = "delivery.assessment"
+
+VOID_REASON = "$void_reason"
+# What the gateway is told of a void whose learner does not consent to sharing when it is sent.
+GENERIC_VOID_REASON = "Voided by the training provider."
 
 
 def run_reference(run_id: int) -> str:
@@ -199,7 +206,7 @@ def build_assessment_payload(assessment: Assessment, *, reported: bool) -> SyncR
                 "assessment": {
                     "action": "void",
                     "reference": reference,
-                    "voidReason": assessment.void_reason,
+                    "voidReason": void_reason_reference(assessment),
                 }
             },
         )
@@ -220,6 +227,33 @@ def build_assessment_payload(assessment: Assessment, *, reported: bool) -> SyncR
             }
         },
     )
+
+
+def _void_reason_digest(reason: str) -> str:
+    return salted_hmac("delivery.void_reason", reason).hexdigest()[:16]
+
+
+def void_reason_reference(assessment: Assessment) -> dict[str, Any]:
+    """What a void's payload holds in place of its reason: the result's id and a keyed digest
+    of the reason (so that a changed reason makes a new version of the payload)."""
+    return {VOID_REASON: assessment.pk, "digest": _void_reason_digest(assessment.void_reason)}
+
+
+def void_reason_resolve(reference: dict[str, Any]) -> str:
+    """The reason a void is sent with: the one it was queued with while the learner consents to
+    sharing with the funding body, else the generic one (the void itself always goes)."""
+    assessment = (
+        Assessment.objects.select_related("enrolment__enrollment__learner")
+        .filter(pk=reference[VOID_REASON])
+        .first()
+    )
+    if (
+        assessment is None
+        or _void_reason_digest(assessment.void_reason) != reference.get("digest")
+        or not learner_may_be_sent(assessment.enrolment.enrollment.learner)
+    ):
+        return GENERIC_VOID_REASON
+    return assessment.void_reason
 
 
 # Job types that withdraw what the gateway holds: they carry no learner's details.

@@ -18,6 +18,7 @@ from accounts.permissions import ActionRefused
 from accounts.services import role_create
 from audit.models import AuditEvent
 from audit.services import CHANGED
+from delivery.gateway import GENERIC_VOID_REASON, void_reason_reference
 from delivery.models import (
     Assessment,
     AssessmentResult,
@@ -32,6 +33,7 @@ from delivery.services.moderation import run_moderator_assign, run_results_sign_
 from integrations.models import SyncJob, SyncJobType, SyncStatus
 from integrations.services import sync_jobs_sweep
 from learners.models import ConsentKind
+from learners.services import consent_withdraw
 from tests.delivery.results_support import moderator, run_with  # noqa: F401 (fixtures)
 from tests.factories import UserFactory
 from tests.learners.support import consents_give
@@ -257,3 +259,37 @@ def test_the_gateway_gets_the_void_with_its_reason_and_the_new_standing(
     assert summative.sync_status == SyncStatus.CANCELLED
     formative = result(enrolment, "Formative")
     assert connected.record("assessment", f"assessment-{formative.pk}").version == 1
+
+
+def test_a_void_of_a_learner_who_withdrew_consent_goes_with_a_generic_reason(
+    admin, run_with, moderator, connected
+):
+    course = run_with(1)
+    runs_sync([course.run])
+    (enrolment,) = course.enrolments
+    learner = enrolment.enrollment.learner
+    consents_give(learner, ConsentKind.FUNDING_BODY_SHARING)
+    moderated(course, admin, moderator, {"Summative": ["30"]})
+    sync_jobs_sweep()
+    summative = result(enrolment, "Summative")
+
+    moderated_result_void(assessment=summative, actor=moderator, reason="Caught copying")
+    void = SyncJob.objects.get(job_type=SyncJobType.ASSESSMENT_VOID)
+    assert "Caught copying" not in json.dumps(void.payload)
+    consent_withdraw(learner=learner, kind=ConsentKind.FUNDING_BODY_SHARING, actor=learner.user)
+    sync_jobs_sweep()
+
+    voided = connected.record("assessment", f"assessment-{summative.pk}")
+    assert voided.status == "void"
+    assert voided.body["voidReason"] == GENERIC_VOID_REASON
+    summative.refresh_from_db()
+    assert summative.sync_status == SyncStatus.CANCELLED
+
+
+def test_a_changed_void_reason_makes_a_new_version_of_the_void(run_with):
+    (enrolment,) = run_with(1).enrolments
+    voided = Assessment(pk=1, enrolment=enrolment, void_reason="Wrong memo")
+    first = void_reason_reference(voided)
+    voided.void_reason = "Marked twice"
+    assert void_reason_reference(voided) != first
+    assert "Marked twice" not in json.dumps(void_reason_reference(voided))
