@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from academics.models import AcademicSession, Course, CoursePrerequisite, Programme
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, personal_values_masked
 from cohorts.models import Cohort
 from delivery.access import manage_check
 from delivery.models import (
@@ -414,16 +414,22 @@ def run_cancel(*, actor: User | None, run: CourseRun, reason: str) -> CourseRun:
         sessions.update(
             status=SessionStatus.CANCELLED, cancellation_reason=reason, updated_at=timezone.now()
         )
+        # The reason, which the run's sessions take, may say something personal (as theirs).
+        old_values, new_values = personal_values_masked(
+            Session,
+            {"status": old_status},
+            {
+                "status": CourseRunStatus.CANCELLED,
+                "cancellation_reason": reason,
+                "sessions_cancelled": cancelled_sessions,
+            },
+        )
         audit_record(
             actor=actor,
             action="course_run.cancelled",
             entity=run,
-            old_values={"status": old_status},
-            new_values={
-                "status": CourseRunStatus.CANCELLED,
-                "reason": reason,
-                "sessions_cancelled": cancelled_sessions,
-            },
+            old_values=old_values,
+            new_values=new_values,
         )
         runs_sync([run])
         return run

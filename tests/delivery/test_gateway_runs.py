@@ -3,12 +3,14 @@ services: created, changed and cancelled runs, enrolments with the programme's f
 each record's sync columns following its jobs' outcomes."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import SystemRole
+from audit.services import CHANGED
 from delivery.models import CourseRunStatus, SessionStatus
 from delivery.services.runs import (
     RunChanges,
@@ -140,6 +142,8 @@ def test_cancelling_a_run_cancels_its_sessions_and_its_registration(admin, conne
     assert connected.record("run", f"run-{run.pk}").status == "cancelled"
     (event,) = events("course_run.cancelled")
     assert event.new_values["sessions_cancelled"] == [ahead.pk]
+    assert event.new_values["cancellation_reason"] == CHANGED  # a reason may say something personal
+    assert "The venue closed." not in json.dumps([event.old_values, event.new_values])
 
 
 def test_a_run_the_gateway_never_had_is_cancelled_without_a_job(admin, course):
