@@ -30,6 +30,10 @@ from audit.services import audit_record
 from tenants.db import schema_lock
 
 MANAGE_CATALOGUE = "academics.manage_catalogue"
+# A programme's fee fields: only who manages fees (finance) sets them. The permission is
+# delivery's, named by its code (academics does not depend on delivery).
+MANAGE_FEES = "delivery.manage_fees"
+FEE_FIELDS = ("fee_amount", "fee_currency", "subsidy_info")
 
 M = TypeVar("M", bound=models.Model)
 
@@ -189,8 +193,23 @@ def department_delete(*, department: Department, actor: User | None) -> None:
 # Programmes and courses
 
 
+def _fee_changes_check(
+    *, actor: User | None, programme: Programme, fields: Mapping[str, Any], action: str
+) -> None:
+    """Refuse (audited) a change to the programme's fee or subsidy by someone who does not
+    manage fees; the values it has already (a form showing them unchanged) pass."""
+    changing = [
+        name
+        for name in FEE_FIELDS
+        if name in fields and audit_value(fields[name]) != audit_value(getattr(programme, name))
+    ]
+    if changing:
+        permission_check(actor=actor, permission=MANAGE_FEES, action=f"academics.{action}_fee")
+
+
 def programme_create(*, actor: User | None, fields: Mapping[str, Any]) -> Programme:
     catalogue_check(actor=actor, action="programme_create")
+    _fee_changes_check(actor=actor, programme=Programme(), fields=fields, action="programme_create")
     with transaction.atomic(durable=True):
         _code_taken(Programme.objects.all(), fields["code"], what="the programme")
         return _create(Programme, actor=actor, action="programme.created", fields=fields)
@@ -202,6 +221,7 @@ def programme_update(
     """Change a programme; `is_active=False` retires it (new cohorts cannot pick it; cohorts
     that study it keep it)."""
     catalogue_check(actor=actor, action="programme_update")
+    _fee_changes_check(actor=actor, programme=programme, fields=changes, action="programme_update")
     with transaction.atomic(durable=True):
         if "code" in changes:
             _code_taken(

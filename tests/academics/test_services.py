@@ -3,6 +3,7 @@
 exactly one current once any exists, and only who manages the catalogue changes it."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +31,7 @@ from academics.services import (
     programme_update,
 )
 from accounts.models import SystemRole
+from accounts.services import role_create
 from audit.models import AuditEvent
 from tests.factories import CourseFactory, ProgrammeFactory, UserFactory
 
@@ -381,3 +383,41 @@ def test_only_who_manages_the_catalogue_changes_it(role, chain):
         "academics.course_prerequisite_add",
     }
     assert Course.objects.count() == 3
+
+
+@pytest.fixture
+def catalogue_manager(super_admin):
+    """Manages the catalogue, not fees."""
+    role = role_create(
+        actor=super_admin,
+        name="Catalogue editor",
+        description="Keeps the programmes and courses.",
+        permission_codes=["academics.manage_catalogue"],
+    )
+    return UserFactory(roles=[role])
+
+
+def test_only_who_manages_fees_sets_a_programmes_fee(catalogue_manager, admin):
+    fee = {"fee_amount": Decimal("1500.00"), "fee_currency": "ZAR", "subsidy_info": "SETA grant"}
+    with pytest.raises(PermissionDenied):
+        programme_create(actor=catalogue_manager, fields={**PROGRAMME, **fee})
+    assert not Programme.objects.filter(code=PROGRAMME["code"]).exists()
+    programme = programme_create(actor=catalogue_manager, fields=PROGRAMME)
+    for change in ({"fee_amount": Decimal("900")}, {"subsidy_info": "Paid by the employer"}):
+        with pytest.raises(PermissionDenied):
+            programme_update(programme=programme, actor=catalogue_manager, changes=change)
+    programme.refresh_from_db()
+    assert (programme.fee_amount, programme.subsidy_info) == (None, "")
+    assert _event("permission.denied").entity_id == "academics.programme_update_fee"
+
+    programme_update(programme=programme, actor=admin, changes=fee)  # admins manage fees
+    programme.refresh_from_db()
+    # The fee as it stands, sent back unchanged with a catalogue change, is no change to it.
+    programme_update(
+        programme=programme,
+        actor=catalogue_manager,
+        changes={"name": "Electrical Engineering (NQF 4)", **fee},
+    )
+    programme.refresh_from_db()
+    assert programme.name == "Electrical Engineering (NQF 4)"
+    assert programme.fee_amount == Decimal("1500.00")
