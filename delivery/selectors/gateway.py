@@ -2,10 +2,11 @@
 record's own sync columns (kept by delivery.receivers) and its learner's consent, both already
 loaded with the row, so that showing it costs no query."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from delivery.gateway import learner_may_be_sent
 from integrations.models import SyncStatus
+from integrations.payloads import WITHHELD_PREFIX
 from learners.models import Learner
 
 _BADGES = {
@@ -29,19 +30,26 @@ class GatewayStanding:
 def gateway_standing(
     *, sync_status: str, sync_reference: str, sync_error: str, learner: Learner
 ) -> GatewayStanding:
-    """The record's standing; one of a learner without consent to sharing with the funding
-    body, not at the gateway, says so (nothing of theirs is sent until they give it)."""
-    if sync_status in (SyncStatus.NOT_SENT, SyncStatus.WITHHELD) and not learner_may_be_sent(
-        learner
-    ):
-        return GatewayStanding(
-            label="Not sent",
-            badge=_BADGES[SyncStatus.WITHHELD],
-            reference=sync_reference,
-            error=f"Not sent: {learner.full_name} has not consented to sharing with the "
-            "funding body.",
-        )
+    """The record's standing. While its learner does not consent to sharing with the funding
+    body nothing of theirs is sent, and it says so: "Not sent" for a record the gateway never
+    had, and, for one it had (or that was on its way), its standing with the words that its
+    changes are not sent."""
     status = SyncStatus(sync_status)
-    return GatewayStanding(
+    standing = GatewayStanding(
         label=status.label, badge=_BADGES[status], reference=sync_reference, error=sync_error
+    )
+    if learner_may_be_sent(learner):
+        return standing
+    if sync_reference or status not in (SyncStatus.NOT_SENT, SyncStatus.WITHHELD):
+        return replace(
+            standing,
+            error=f"Changes are not sent: {learner.full_name} has withdrawn consent to sharing "
+            "with the funding body.",
+        )
+    return replace(
+        standing,
+        label="Not sent",
+        badge=_BADGES[SyncStatus.WITHHELD],
+        error=f"{WITHHELD_PREFIX} {learner.full_name} has not consented to sharing with the "
+        "funding body.",
     )

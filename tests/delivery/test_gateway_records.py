@@ -18,8 +18,10 @@ from delivery.services.attendance import Mark, register_correct, register_save, 
 from delivery.services.gateway_sync import runs_sync
 from delivery.services.moderation import run_moderator_assign, run_results_sign_off
 from integrations.models import SyncJob, SyncJobType, SyncStatus
+from integrations.payloads import WITHHELD_PREFIX
 from integrations.services import sync_jobs_sweep
 from learners.models import ConsentKind
+from learners.services import consent_withdraw
 from tests.delivery.attendance.support import all_marked, learners_enrol, session_today
 from tests.delivery.results_support import moderator  # noqa: F401, F811 (fixture)
 from tests.factories import CourseRunFactory
@@ -198,3 +200,38 @@ def test_a_register_sign_off_costs_the_same_queries_for_2_or_20_learners(connect
     ]
     runs_sync(runs)
     assert _sign_off_queries(runs[0], 2, 9) == _sign_off_queries(runs[1], 20, 11)
+
+
+def test_consent_withdrawn_after_a_change_was_queued_holds_it_back_and_says_why(
+    connected, run, client_of
+):
+    (enrolment,) = _learners(run, consenting=1, without=0)
+    learner = enrolment.enrollment.learner
+    session = session_today(run, 9)
+    trainer = run.trainer.user
+    register_save(session=session, actor=trainer, marks=all_marked([enrolment]))
+    register_sign_off(session=session, actor=trainer)
+    sync_jobs_sweep()
+    register_correct(
+        session=session,
+        actor=trainer,
+        marks={enrolment.pk: Mark(status=AttendanceStatus.ABSENT)},
+        change_reason="Left before the register was taken.",
+    )
+    (update,) = _jobs(SyncJobType.ATTENDANCE_UPDATE)
+    consent_withdraw(learner=learner, kind=ConsentKind.FUNDING_BODY_SHARING, actor=learner.user)
+    sync_jobs_sweep()
+
+    record = session.attendance.get()
+    assert record.sync_status == SyncStatus.WITHHELD
+    assert record.sync_error.startswith(WITHHELD_PREFIX)
+    held = connected.record("attendance", f"attendance-{record.pk}")
+    assert held.body["status"] == AttendanceStatus.PRESENT  # the gateway keeps the earlier one
+    withdrawn = f"Changes are not sent: {learner.full_name} has withdrawn consent to sharing"
+    register = client_of(trainer).get(reverse("delivery:register", args=[session.pk]))
+    assert withdrawn in register.content.decode()
+    # The enrolment the gateway accepted keeps its standing, and says why it no longer follows.
+    enrolment.refresh_from_db()
+    assert enrolment.sync_status == SyncStatus.ACCEPTED
+    run_page = client_of(trainer).get(reverse("delivery:run", args=[run.pk]))
+    assert withdrawn in run_page.content.decode()
