@@ -18,11 +18,10 @@ from academics.models import (
     Faculty,
     Programme,
 )
+from academics.services import FEE_FIELDS
 from accounts.models import User
 
 # The programme's fee fields (academics.models.Programme): whoever manages fees sets them.
-FEE_FIELDS = ("fee_amount", "fee_currency", "subsidy_info")
-MANAGE_FEES = "delivery.manage_fees"
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from academics import services
 from academics.forms import (
-    MANAGE_FEES,
     AcademicSessionForm,
     AcademicYearForm,
     CatalogueForm,
@@ -156,7 +155,7 @@ def programme(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def programme_create(request: AuthenticatedRequest) -> HttpResponse:
     return _form_page(
         request,
-        ProgrammeForm(request.POST or None, may_set_fee=request.user.may(MANAGE_FEES)),
+        ProgrammeForm(request.POST or None, may_set_fee=request.user.may(services.MANAGE_FEES)),
         lambda fields: services.programme_create(actor=request.user, fields=fields),
         heading="New programme",
         submit="Create programme",
@@ -173,7 +172,7 @@ def programme_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _form_page(
         request,
         ProgrammeForm(
-            request.POST or None, instance=item, may_set_fee=request.user.may(MANAGE_FEES)
+            request.POST or None, instance=item, may_set_fee=request.user.may(services.MANAGE_FEES)
         ),
         lambda changes: services.programme_update(
             programme=item, actor=request.user, changes=changes
