@@ -26,7 +26,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Model, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -187,7 +187,9 @@ def sync_enqueue_many(
     lost since, whose changes would go to a reference it no longer knows.
 
     Each job carries the record's next version (its last job's plus one), which the gateway
-    holds the record at: it refuses an older version than it has (integrations.connectors)."""
+    holds the record at: it refuses an older version than it has (integrations.connectors).
+    The records are locked (until the caller's transaction ends) before their jobs are read,
+    so that two changes queued at once take one version each, in the order they commit."""
     entities = list(entities)
     if not entities:
         return []
@@ -198,6 +200,53 @@ def sync_enqueue_many(
     if _connector_for_enqueue() is None:
         return []
     ids = [str(entity.pk) for entity in entities]
+    with transaction.atomic():
+        _records_lock(entity_type, ids)
+        return _enqueue_locked(
+            entities, ids, entity_type, build, resend_unsent=resend_unsent, resend=resend, anew=anew
+        )
+
+
+# A change queueing more records than this locks their whole type instead of each record:
+# every advisory lock takes a slot of the server's lock table until the transaction ends.
+RECORD_LOCK_LIMIT = 500
+
+
+def _lock_key(*parts: str) -> int:
+    """A stable signed 64-bit advisory lock key for a record (or a record type) in this
+    institution's schema."""
+    seed = "\x1f".join([tenant_connection.schema_name, *parts]).encode()
+    return int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest(), "big", signed=True)
+
+
+def _records_lock(entity_type: str, ids: list[str]) -> None:
+    """Hold each record's lock until the transaction ends, so that two changes of a record
+    queued at once read each other's jobs and take the next version one after the other.
+    Every caller holds its type's lock, shared for a few records (each record's lock then, in
+    key order: no deadlock), alone for many."""
+    type_key = _lock_key(entity_type)
+    with connection.cursor() as cursor:
+        if len(ids) > RECORD_LOCK_LIMIT:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [type_key])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [type_key])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key",
+            [sorted({_lock_key(entity_type, entity_id) for entity_id in ids})],
+        )
+
+
+def _enqueue_locked(
+    entities: list[Model],
+    ids: list[str],
+    entity_type: str,
+    build: payloads.PayloadBuilder,
+    *,
+    resend_unsent: bool,
+    resend: str,
+    anew: bool,
+) -> list[SyncJob]:
+    """sync_enqueue_many's work once its records are locked."""
     # entity id -> its last job's hash, key, status and version
     latest: dict[str, tuple[str, str, str, int]] = {}
     reported: set[str] = set()
@@ -249,12 +298,18 @@ def sync_enqueue_many(
         )
     if not jobs:
         return []
+    # A job whose key exists is the same change queued already: that one stands.
     SyncJob.objects.bulk_create(jobs, ignore_conflicts=True, batch_size=2000)
-    created = list(
-        SyncJob.objects.filter(
-            idempotency_key__in=[job.idempotency_key for job in jobs], status=SyncJobStatus.QUEUED
+    stored = list(SyncJob.objects.filter(idempotency_key__in=[job.idempotency_key for job in jobs]))
+    missing = {job.idempotency_key for job in jobs} - {job.idempotency_key for job in stored}
+    if missing:
+        # Skipped for another conflict (a version taken by a job queued without the lock):
+        # an error rather than a change that silently never reaches the gateway.
+        raise IntegrityError(
+            f"{len(missing)} sync job(s) of {entity_type} could not be queued: their version "
+            "is taken by another job."
         )
-    )
+    created = [job for job in stored if job.status == SyncJobStatus.QUEUED]
     sync_jobs_recorded.send(sender=SyncJob, jobs=created)
     if len(created) <= TASK_PER_JOB_LIMIT:
         for job in created:
