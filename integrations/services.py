@@ -711,6 +711,8 @@ def _outcome_apply(
         job.status = SyncJobStatus.SUCCEEDED
         job.external_reference = result.external_reference or job.external_reference
         job.last_error = ""
+        # The acknowledgement may quote personal data: only its receipt keeps it (encrypted).
+        job.response = {"reference": job.external_reference} if job.external_reference else {}
     elif result.outcome == SyncAttemptOutcome.STALE:
         # Nothing went wrong and nothing is left to do: the gateway has a later version.
         job.status = SyncJobStatus.SUPERSEDED

@@ -44,6 +44,19 @@ def test_an_accepted_submission_keeps_its_acknowledgement_encrypted(connected):
     }
 
 
+def test_an_accepted_job_keeps_only_the_reference_in_clear_and_a_failed_one_the_answer(
+    connected,
+):
+    done = sync_job_run(job_id=run_job().pk)
+    connected.will("validation")
+    failed = sync_job_run(job_id=run_job().pk)
+
+    done.refresh_from_db()
+    assert done.response == {"reference": done.external_reference}
+    assert failed.status == SyncJobStatus.FAILED
+    assert failed.response["error"]
+
+
 def test_a_duplicate_acknowledgement_is_kept_and_marked(connected):
     job = run_job()
     connected.will("lost_response")  # the gateway accepted it, but the answer was lost
