@@ -6,17 +6,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
-from accounts.permissions import permission_check
 from integrations.models import SyncJob, SyncJobStatus
-from integrations.services import sync_job_retry
+from integrations.services import sync_job_retry, sync_manager_check
 
 
 def sync_jobs_redrive(*, actor: User | None, jobs: QuerySet[SyncJob]) -> int:
     """Queue again the dead letters among `jobs` (the jobs page's filtered list, or all) with
     a fresh set of attempts; returns how many were queued."""
-    permission_check(
-        actor=actor, permission="integrations.manage_sync", action="integrations.sync_jobs_redrive"
-    )
+    sync_manager_check(actor=actor, action="integrations.sync_jobs_redrive")
     dead = jobs.filter(status=SyncJobStatus.DEAD_LETTER).order_by("id")
     queued = 0
     for job_id in dead.values_list("pk", flat=True):

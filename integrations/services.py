@@ -911,12 +911,20 @@ def sync_jobs_sweep(
 
 # --- People's actions -----------------------------------------------------------------------
 
+# What a person needs for the sync pages and their actions: managing sync, and reaching every
+# cohort, since a job may be about any record and sync knows nothing of cohorts to limit it by.
+SYNC_MANAGER_PERMISSIONS = ("integrations.manage_sync", "cohorts.access_all_cohorts")
+
+
+def sync_manager_check(*, actor: User | None, action: str) -> None:
+    """Refuse (audited) unless `actor` has every one of SYNC_MANAGER_PERMISSIONS."""
+    for permission in SYNC_MANAGER_PERMISSIONS:
+        permission_check(actor=actor, permission=permission, action=action)
+
 
 def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Send a failed or dead-letter job again, with a fresh set of attempts."""
-    permission_check(
-        actor=actor, permission="integrations.manage_sync", action="integrations.sync_job_retry"
-    )
+    sync_manager_check(actor=actor, action="integrations.sync_job_retry")
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_retry:
@@ -952,9 +960,7 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
 
 def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Take a queued job out of the queue: it will not be sent."""
-    permission_check(
-        actor=actor, permission="integrations.manage_sync", action="integrations.sync_job_cancel"
-    )
+    sync_manager_check(actor=actor, action="integrations.sync_job_cancel")
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_cancel:
