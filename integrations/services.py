@@ -922,11 +922,22 @@ def sync_manager_check(*, actor: User | None, action: str) -> None:
         permission_check(actor=actor, permission=permission, action=action)
 
 
-def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
-    """Send a failed or dead-letter job again, with a fresh set of attempts."""
+class StatusChanged(ValidationError):
+    """The job is no longer in the status the person (or the list they acted on) saw."""
+
+
+def sync_job_retry(*, job: SyncJob, actor: User | None, expected_status: str = "") -> SyncJob:
+    """Send a failed or dead-letter job again, with a fresh set of attempts. With
+    `expected_status`, only a job still in that status (under its row lock) is retried; any
+    other raises StatusChanged: a list read before may be out of date."""
     sync_manager_check(actor=actor, action="integrations.sync_job_retry")
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
+        if expected_status and job.status != expected_status:
+            raise StatusChanged(
+                f"This job is {job.get_status_display().lower()} now, no longer "
+                f"{SyncJobStatus(expected_status).label.lower()}: it was left as it is."
+            )
         if not job.can_retry:
             raise ValidationError(
                 "Only failed or dead-letter jobs can be retried; "
@@ -980,13 +991,3 @@ def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
         )
         sync_jobs_recorded.send(sender=SyncJob, jobs=[job])
     return job
-
-
-def sync_jobs_requeue_dead(*, actor: User | None = None) -> int:
-    """Retry every dead-letter job of this institution (an operator's command)."""
-    ids = list(
-        SyncJob.objects.filter(status=SyncJobStatus.DEAD_LETTER).values_list("pk", flat=True)
-    )
-    for job_id in ids:
-        sync_job_retry(job=SyncJob(pk=job_id), actor=actor)
-    return len(ids)

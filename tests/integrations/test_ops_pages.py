@@ -15,8 +15,10 @@ from audit.models import AuditEvent
 from cohorts.services import cohort_create
 from integrations.forms import SyncJobFilterForm, synced_record_types
 from integrations.models import SyncAttempt, SyncJob, SyncJobStatus
+from integrations.redrive import sync_jobs_redrive
 from integrations.selectors import sync_throughput
 from integrations.services import sync_job_run
+from integrations.signals import sync_jobs_recorded
 from tests.factories import UserFactory
 from tests.integrations.conftest import configure
 
@@ -144,6 +146,28 @@ def test_filters_that_do_not_parse_redrive_nothing(signed_in, connected, admin):
     assert page.status_code == 200
     assert "These filters cannot be used" in page.content.decode()
     assert SyncJob.objects.get().status == SyncJobStatus.DEAD_LETTER
+
+
+def test_a_redrive_skips_a_job_that_stopped_being_a_dead_letter_meanwhile(connected, admin):
+    first, second = _cohorts(admin, "One", "Two")
+    SyncJob.objects.update(status=SyncJobStatus.DEAD_LETTER)
+    ops_admin = UserFactory(roles=[SystemRole.OPS_ADMIN])
+
+    def second_retried_and_failed_meanwhile(sender, jobs, **kwargs) -> None:
+        if [job.pk for job in jobs] == [first.pk]:
+            SyncJob.objects.filter(pk=second.pk).update(status=SyncJobStatus.FAILED)
+
+    sync_jobs_recorded.connect(second_retried_and_failed_meanwhile)
+    try:
+        queued = sync_jobs_redrive(actor=ops_admin, jobs=SyncJob.objects.all())
+    finally:
+        sync_jobs_recorded.disconnect(second_retried_and_failed_meanwhile)
+
+    assert queued == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (SyncJobStatus.QUEUED, SyncJobStatus.FAILED)
+    assert not AuditEvent.objects.filter(action="sync_job.retried", entity_id=str(second.pk))
 
 
 @pytest.mark.parametrize("role", [SystemRole.FINANCE, SystemRole.TRAINER, SystemRole.AUDITOR])
