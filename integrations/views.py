@@ -47,6 +47,9 @@ def job_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = SyncJobFilterForm(request.GET or None)
     jobs = sync_job_list(**filters.selector_filters())
     page = list_page(request, jobs, per_page=LOG_PAGE_SIZE)
+    # Filters that do not parse show every job, with their errors: a re-drive offered then
+    # would cover nothing (jobs_redrive refuses them), so none is.
+    offer_redrive = not filters.is_bound or filters.is_valid()
     return render(
         request,
         "integrations/job_list.html",
@@ -54,7 +57,9 @@ def job_list(request: AuthenticatedRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "counts": _labelled(sync_job_status_counts()),
-            "dead_letters": jobs.filter(status=SyncJobStatus.DEAD_LETTER).count(),
+            "dead_letters": (
+                jobs.filter(status=SyncJobStatus.DEAD_LETTER).count() if offer_redrive else 0
+            ),
             "redrive_url": _with_filters(reverse("integrations:jobs_redrive"), page.query),
             "throughput": sync_throughput(),
             "configured": ConnectorConfig.objects.filter(pk=1, is_active=True).exists(),
