@@ -27,7 +27,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, Model, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Max, Model, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -149,13 +149,30 @@ def connector_config_save(
 # --- The outbox -----------------------------------------------------------------------------
 
 
-def _canonical(value: Any) -> str:
+def canonical_json(value: Any) -> str:
+    """`value` as JSON, the same text for the same content: what hashes and tokens are of."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def payload_hash(*, entity_type: str, entity_id: str, payload: dict[str, Any]) -> str:
     """The version of a record as the external system sees it."""
-    return hashlib.sha256(_canonical([entity_type, entity_id, payload]).encode()).hexdigest()
+    return hashlib.sha256(canonical_json([entity_type, entity_id, payload]).encode()).hexdigest()
+
+
+# A record is reported (registered at the gateway, or its registration on its way) once it has
+# a create job that did not fail or was not cancelled: its builder then sends changes to it.
+_REPORTING = Q(job_type__endswith="_create") & ~Q(
+    status__in=(SyncJobStatus.FAILED, SyncJobStatus.CANCELLED)
+)
+
+
+def reported_ids(entity_type: str, ids: Iterable[str]) -> set[str]:
+    """The ids among `ids` of records of `entity_type` that are reported (see _REPORTING)."""
+    return set(
+        SyncJob.objects.filter(_REPORTING, entity_type=entity_type, entity_id__in=list(ids))
+        .values_list("entity_id", flat=True)
+        .distinct()
+    )
 
 
 def sync_enqueue_for(entity: Model) -> SyncJob | None:
@@ -252,9 +269,11 @@ def _enqueue_locked(
     reported: set[str] = set()
     history = (
         SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
+        .annotate(reports=ExpressionWrapper(_REPORTING, output_field=BooleanField()))
         .order_by("id")
-        .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key", "version")
+        .values("entity_id", "reports", "status", "payload_hash", "idempotency_key", "version")
     )
+    # reported_ids' rule, read with the history in its one query.
     for row in history:
         latest[row["entity_id"]] = (
             row["payload_hash"],
@@ -262,10 +281,7 @@ def _enqueue_locked(
             row["status"],
             row["version"],
         )
-        if row["job_type"].endswith("_create") and row["status"] not in (
-            SyncJobStatus.FAILED,
-            SyncJobStatus.CANCELLED,
-        ):
+        if row["reports"]:
             reported.add(row["entity_id"])
     correlation_id = current_context().correlation_id or ""
     jobs = []

@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 
 from integrations.models import SyncAttemptOutcome, SyncJob, SyncJobStatus
 from integrations.services import (
+    reported_ids,
     sync_enqueue_many,
     sync_job_retry,
     sync_job_run,
@@ -281,3 +282,18 @@ def test_a_change_whose_version_is_taken_fails_rather_than_being_dropped(connect
     with pytest.raises(IntegrityError, match="version is taken"), transaction.atomic():
         sync_enqueue_many([cohort])
     assert SyncJob.objects.filter(entity_id=str(cohort.pk)).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_record_is_reported_once_its_creation_is_accepted_or_on_its_way(connected):
+    for record, status in (
+        ("accepted", SyncJobStatus.SUCCEEDED),
+        ("on-its-way", SyncJobStatus.QUEUED),
+        ("refused", SyncJobStatus.FAILED),
+        ("cancelled", SyncJobStatus.CANCELLED),
+    ):
+        SyncJob.objects.filter(pk=version_job(record, 1).pk).update(status=status)
+    version_job("changed-only", 2)  # an update without a create of its own
+
+    names = ["accepted", "on-its-way", "refused", "cancelled", "changed-only", "unknown"]
+    assert reported_ids(RECORD, names) == {"accepted", "on-its-way"}
