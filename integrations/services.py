@@ -484,18 +484,54 @@ def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None 
     )
 
 
-# References the gateway gave records in the batch being sent, before they are recorded: a
-# record sent later in the same batch that belongs to one of them (an enrolment to its run)
-# goes in the same batch instead of waiting for a retry.
-_accepted_in_batch: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
-    "accepted_in_batch", default=None
+# The references of the records the batch being sent names (its jobs' own records and those
+# their payloads refer to), read in one query when the batch starts ("" for a record without
+# one yet), and those the gateway gives records of the batch as they are accepted, before they
+# are recorded: a record sent later in the same batch that belongs to one of them (an
+# enrolment to its run) goes in the same batch instead of waiting for a retry.
+_batch_references: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
+    "batch_references", default=None
 )
 
 
+def _accepted_references(keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The reference the gateway last gave each of these records ("" for none), in one query."""
+    if not keys:
+        return {}
+    ids_by_type: dict[str, set[str]] = {}
+    for entity_type, entity_id in keys:
+        ids_by_type.setdefault(entity_type, set()).add(entity_id)
+    records = Q()
+    for entity_type, ids in ids_by_type.items():
+        records |= Q(entity_type=entity_type, entity_id__in=sorted(ids))
+    found = (
+        SyncJob.objects.filter(records, status=SyncJobStatus.SUCCEEDED)
+        .exclude(external_reference="")
+        .order_by("entity_type", "entity_id", "-id")
+        .distinct("entity_type", "entity_id")
+        .values_list("entity_type", "entity_id", "external_reference")
+    )
+    references = dict.fromkeys(keys, "")
+    references.update({(entity_type, entity_id): ref for entity_type, entity_id, ref in found})
+    return references
+
+
+def _named_records(value: Any) -> Iterable[tuple[str, str]]:
+    """The records a payload names by their gateway reference (payloads.GATEWAY_REFERENCE)."""
+    if isinstance(value, dict):
+        if payloads.GATEWAY_REFERENCE in value:
+            yield value[payloads.GATEWAY_REFERENCE], str(value["id"])
+            return
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _named_records(item)
+
+
 def _reference_of(entity_type: str, entity_id: str) -> str:
-    accepted = _accepted_in_batch.get()
-    if accepted and (entity_type, entity_id) in accepted:
-        return accepted[(entity_type, entity_id)]
+    known = _batch_references.get()
+    if known is not None and (entity_type, entity_id) in known:
+        return known[(entity_type, entity_id)]
     return (
         SyncJob.objects.filter(
             entity_type=entity_type, entity_id=entity_id, status=SyncJobStatus.SUCCEEDED
@@ -634,20 +670,32 @@ def sync_jobs_run(
         - connector.send_seconds
         - connector.lease_margin_seconds
     )
+    known = _accepted_references(
+        {
+            key
+            for claimed in claim.jobs
+            for key in [
+                (claimed.job.entity_type, claimed.job.entity_id),
+                *_named_records(claimed.job.payload),
+            ]
+        }
+    )
     accepted: dict[tuple[str, str], str] = {}
-    context = _accepted_in_batch.set(accepted)
+    context = _batch_references.set(known)
     try:
         sent: list[SentJob] = []
         for claimed in claim.jobs:
             if sent and time.monotonic() > last_start:
                 break
             sent.append(_sent_noted(_send(claimed, connector), accepted))
+            known.update(accepted)
         # Records that waited for one accepted later in the batch go now, once.
         for index, item in enumerate(sent):
             if item.waiting and accepted and time.monotonic() <= last_start:
                 sent[index] = _sent_noted(_send(item.claimed, connector), accepted)
+                known.update(accepted)
     finally:
-        _accepted_in_batch.reset(context)
+        _batch_references.reset(context)
     recorded = sync_jobs_record(sent=sent, unsent=claim.jobs[len(sent) :], connector=connector)
     for item, job in zip(sent, recorded, strict=True):
         if item.withheld:
