@@ -21,8 +21,9 @@ over 6 s after it claimed them: it is killed when a tenth of the jobs have finis
 the takeover falls within the run, at a moment when it holds claimed jobs (frozen first to
 find one).
 
-Runs in a scratch database of its own (see scratch.py). Progress goes to stderr; stdout ends
-with, one per line:
+With SYNC_BENCH_PROFILE=DIR, each worker that finishes writes its cProfile statistics to
+DIR/worker-PID.prof. Runs in a scratch database of its own (see scratch.py). Progress goes to
+stderr; stdout ends with, one per line:
 
     duplicates: <submissions the gateway processed more often than they were sent with cause:
                  once, plus once per attempt abandoned by a killed worker; target 0>
@@ -38,6 +39,7 @@ The exit status is non-zero when the run could not be measured (or did not finis
 """
 
 import argparse
+import cProfile
 import datetime
 import multiprocessing
 import os
@@ -63,6 +65,9 @@ JOBS_PER_LEARNER = 1 + COURSES_PER_COHORT * 3.3
 # killed worker's jobs are taken over during the run without the others idling long for them.
 CONNECTOR_TIMEOUT_SECONDS = 1.0
 LEASE_MARGIN_SECONDS = 2.0
+# A directory in this environment variable: each worker that finishes writes its cProfile
+# statistics there (worker-PID.prof), to see where a worker's time goes.
+PROFILE_VARIABLE = "SYNC_BENCH_PROFILE"
 # When this share of the jobs has finished, one worker is killed.
 KILL_AT = 0.1
 
@@ -322,16 +327,25 @@ def worker(database_url: str, schema_name: str, deadline: float) -> None:
     TrainingGatewayConnector.retry_base_seconds = 0.002
     TrainingGatewayConnector.retry_cap_seconds = 0.02
     TrainingGatewayConnector.lease_margin_seconds = LEASE_MARGIN_SECONDS
+    profile_dir = os.environ.get(PROFILE_VARIABLE)
+    profiler = cProfile.Profile() if profile_dir else None
     # The institution itself (not its schema alone): a dead letter e-mails its admins a link.
     with tenant_context(Institution.objects.get(schema_name=schema_name)):
         unfinished = SyncJob.objects.filter(
             status__in=[SyncJobStatus.QUEUED, SyncJobStatus.RUNNING]
         )
-        while time.time() < deadline:
-            if sync_jobs_sweep() == 0:
-                if not unfinished.exists():
-                    return
-                time.sleep(0.01)  # retries not yet due, or held by another worker
+        if profiler:
+            profiler.enable()
+        try:
+            while time.time() < deadline:
+                if sync_jobs_sweep() == 0:
+                    if not unfinished.exists():
+                        return
+                    time.sleep(0.01)  # retries not yet due, or held by another worker
+        finally:
+            if profiler and profile_dir:
+                profiler.disable()
+                profiler.dump_stats(os.path.join(profile_dir, f"worker-{os.getpid()}.prof"))
 
 
 def cpu_seconds() -> tuple[float, float]:

@@ -106,6 +106,13 @@ class SyncJob(models.Model):
             models.Index(fields=["status", "next_retry_at"]),
             models.Index(fields=["entity_type", "entity_id", "-id"]),
         ]
+        constraints = [
+            # One job per version of a record: two changes queued at once never share a version
+            # (the gateway would take whichever came last, the older payload included).
+            models.UniqueConstraint(
+                fields=["entity_type", "entity_id", "version"], name="sync_job_unique_version"
+            )
+        ]
         permissions = [
             (
                 "manage_sync",

@@ -19,8 +19,9 @@ from django.db import models
 
 from integrations import payloads
 from integrations.connectors.base import Connector
-from integrations.models import SyncJob, SyncJobStatus
+from integrations.models import SyncJobStatus
 from integrations.selectors import SyncState, sync_states_for
+from integrations.services import canonical_json, reported_ids
 
 
 class Outcome(models.TextChoices):
@@ -91,7 +92,7 @@ class ReconciledItem:
     def resend_token(self) -> str:
         """Names the gateway's state of the record: a re-send asked for twice against the same
         state is one job (integrations.services.sync_enqueue_many's `resend`)."""
-        state = _canonical([self.entity_type, self.entity_id, self.theirs])
+        state = canonical_json([self.entity_type, self.entity_id, self.theirs])
         return "reconcile:" + hashlib.sha256(state.encode()).hexdigest()[:32]
 
 
@@ -111,13 +112,9 @@ class _Skipped:
 SKIPPED = _Skipped()
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _as_sent(value: Any) -> Any:
     """`value` as it would arrive: what JSON makes of it."""
-    return json.loads(_canonical(value))
+    return json.loads(canonical_json(value))
 
 
 def _placeholders(value: Any) -> Iterable[tuple[str, str]]:
@@ -190,18 +187,6 @@ def _expected_status(job_type: str) -> str:
     return "active"
 
 
-def _reported_ids(entity_type: str, ids: Sequence[str]) -> set[str]:
-    """Records whose creation the gateway has accepted or that is on its way (as the outbox
-    counts it): the builders send these an update, a cancellation or a void."""
-    return set(
-        SyncJob.objects.filter(
-            entity_type=entity_type, entity_id__in=ids, job_type__endswith="_create"
-        )
-        .exclude(status__in=(SyncJobStatus.FAILED, SyncJobStatus.CANCELLED))
-        .values_list("entity_id", flat=True)
-    )
-
-
 @dataclass(frozen=True)
 class Record:
     """One of our records to reconcile, with how the page names it."""
@@ -226,7 +211,7 @@ def records_reconcile(
     here, a few queries whatever the number of records."""
     held = {str(item.get("reference", "")): item for item in theirs}
     ids = [str(record.entity.pk) for record in records]
-    reported = _reported_ids(kind.entity_type, ids)
+    reported = reported_ids(kind.entity_type, ids)
     requests = {
         entity_id: payloads.builder_for(kind.entity_type)(
             record.entity, reported=entity_id in reported or record.reference in held

@@ -10,6 +10,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from accounts.models import User
+from integrations import payloads
 from integrations.crypto import at_rest_decrypt
 from integrations.models import (
     ConnectorConfig,
@@ -207,7 +208,8 @@ class Throughput:
 def sync_throughput(*, hours: int = 24, now: datetime | None = None) -> Throughput:
     """Every one of the last `hours` hours (the current one last, empty hours included) with
     the jobs that finished in it, in one query. A job finishes with the attempt that ended it:
-    accepted, superseded, refused, or the last try before the dead letter."""
+    accepted, superseded, refused, or the last try before the dead letter. Jobs withheld for a
+    missing consent are left out: they were never sent."""
     end = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(hours=hours - 1)
     last_try = ~Exists(
@@ -219,9 +221,12 @@ def sync_throughput(*, hours: int = 24, now: datetime | None = None) -> Throughp
         job__status=SyncJobStatus.DEAD_LETTER,
     )
     failed = Q(outcome=SyncAttemptOutcome.PERMANENT) | dead_lettered
+    # A job withheld here (no consent) never reached the gateway: neither sent nor failed.
+    withheld = Q(outcome=SyncAttemptOutcome.PERMANENT, error__startswith=payloads.WITHHELD_PREFIX)
     rows = (
         SyncAttempt.objects.filter(finished_at__gte=start)
         .filter(Q(outcome__in=_FINISHING) | dead_lettered)
+        .exclude(withheld)
         .annotate(hour=TruncHour("finished_at", tzinfo=UTC))
         .order_by()
         .values("hour")

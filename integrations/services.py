@@ -26,8 +26,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Max, Model, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F, Max, Model, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -149,13 +149,30 @@ def connector_config_save(
 # --- The outbox -----------------------------------------------------------------------------
 
 
-def _canonical(value: Any) -> str:
+def canonical_json(value: Any) -> str:
+    """`value` as JSON, the same text for the same content: what hashes and tokens are of."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def payload_hash(*, entity_type: str, entity_id: str, payload: dict[str, Any]) -> str:
     """The version of a record as the external system sees it."""
-    return hashlib.sha256(_canonical([entity_type, entity_id, payload]).encode()).hexdigest()
+    return hashlib.sha256(canonical_json([entity_type, entity_id, payload]).encode()).hexdigest()
+
+
+# A record is reported (registered at the gateway, or its registration on its way) once it has
+# a create job that did not fail or was not cancelled: its builder then sends changes to it.
+_REPORTING = Q(job_type__endswith="_create") & ~Q(
+    status__in=(SyncJobStatus.FAILED, SyncJobStatus.CANCELLED)
+)
+
+
+def reported_ids(entity_type: str, ids: Iterable[str]) -> set[str]:
+    """The ids among `ids` of records of `entity_type` that are reported (see _REPORTING)."""
+    return set(
+        SyncJob.objects.filter(_REPORTING, entity_type=entity_type, entity_id__in=list(ids))
+        .values_list("entity_id", flat=True)
+        .distinct()
+    )
 
 
 def sync_enqueue_for(entity: Model) -> SyncJob | None:
@@ -187,7 +204,9 @@ def sync_enqueue_many(
     lost since, whose changes would go to a reference it no longer knows.
 
     Each job carries the record's next version (its last job's plus one), which the gateway
-    holds the record at: it refuses an older version than it has (integrations.connectors)."""
+    holds the record at: it refuses an older version than it has (integrations.connectors).
+    The records are locked (until the caller's transaction ends) before their jobs are read,
+    so that two changes queued at once take one version each, in the order they commit."""
     entities = list(entities)
     if not entities:
         return []
@@ -198,14 +217,63 @@ def sync_enqueue_many(
     if _connector_for_enqueue() is None:
         return []
     ids = [str(entity.pk) for entity in entities]
+    with transaction.atomic():
+        _records_lock(entity_type, ids)
+        return _enqueue_locked(
+            entities, ids, entity_type, build, resend_unsent=resend_unsent, resend=resend, anew=anew
+        )
+
+
+# A change queueing more records than this locks their whole type instead of each record:
+# every advisory lock takes a slot of the server's lock table until the transaction ends.
+RECORD_LOCK_LIMIT = 500
+
+
+def _lock_key(*parts: str) -> int:
+    """A stable signed 64-bit advisory lock key for a record (or a record type) in this
+    institution's schema."""
+    seed = "\x1f".join([tenant_connection.schema_name, *parts]).encode()
+    return int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest(), "big", signed=True)
+
+
+def _records_lock(entity_type: str, ids: list[str]) -> None:
+    """Hold each record's lock until the transaction ends, so that two changes of a record
+    queued at once read each other's jobs and take the next version one after the other.
+    Every caller holds its type's lock, shared for a few records (each record's lock then, in
+    key order: no deadlock), alone for many."""
+    type_key = _lock_key(entity_type)
+    with connection.cursor() as cursor:
+        if len(ids) > RECORD_LOCK_LIMIT:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [type_key])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [type_key])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key",
+            [sorted({_lock_key(entity_type, entity_id) for entity_id in ids})],
+        )
+
+
+def _enqueue_locked(
+    entities: list[Model],
+    ids: list[str],
+    entity_type: str,
+    build: payloads.PayloadBuilder,
+    *,
+    resend_unsent: bool,
+    resend: str,
+    anew: bool,
+) -> list[SyncJob]:
+    """sync_enqueue_many's work once its records are locked."""
     # entity id -> its last job's hash, key, status and version
     latest: dict[str, tuple[str, str, str, int]] = {}
     reported: set[str] = set()
     history = (
         SyncJob.objects.filter(entity_type=entity_type, entity_id__in=ids)
+        .annotate(reports=ExpressionWrapper(_REPORTING, output_field=BooleanField()))
         .order_by("id")
-        .values("entity_id", "job_type", "status", "payload_hash", "idempotency_key", "version")
+        .values("entity_id", "reports", "status", "payload_hash", "idempotency_key", "version")
     )
+    # reported_ids' rule, read with the history in its one query.
     for row in history:
         latest[row["entity_id"]] = (
             row["payload_hash"],
@@ -213,10 +281,7 @@ def sync_enqueue_many(
             row["status"],
             row["version"],
         )
-        if row["job_type"].endswith("_create") and row["status"] not in (
-            SyncJobStatus.FAILED,
-            SyncJobStatus.CANCELLED,
-        ):
+        if row["reports"]:
             reported.add(row["entity_id"])
     correlation_id = current_context().correlation_id or ""
     jobs = []
@@ -249,12 +314,18 @@ def sync_enqueue_many(
         )
     if not jobs:
         return []
+    # A job whose key exists is the same change queued already: that one stands.
     SyncJob.objects.bulk_create(jobs, ignore_conflicts=True, batch_size=2000)
-    created = list(
-        SyncJob.objects.filter(
-            idempotency_key__in=[job.idempotency_key for job in jobs], status=SyncJobStatus.QUEUED
+    stored = list(SyncJob.objects.filter(idempotency_key__in=[job.idempotency_key for job in jobs]))
+    missing = {job.idempotency_key for job in jobs} - {job.idempotency_key for job in stored}
+    if missing:
+        # Skipped for another conflict (a version taken by a job queued without the lock):
+        # an error rather than a change that silently never reaches the gateway.
+        raise IntegrityError(
+            f"{len(missing)} sync job(s) of {entity_type} could not be queued: their version "
+            "is taken by another job."
         )
-    )
+    created = [job for job in stored if job.status == SyncJobStatus.QUEUED]
     sync_jobs_recorded.send(sender=SyncJob, jobs=created)
     if len(created) <= TASK_PER_JOB_LIMIT:
         for job in created:
@@ -413,18 +484,54 @@ def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None 
     )
 
 
-# References the gateway gave records in the batch being sent, before they are recorded: a
-# record sent later in the same batch that belongs to one of them (an enrolment to its run)
-# goes in the same batch instead of waiting for a retry.
-_accepted_in_batch: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
-    "accepted_in_batch", default=None
+# The references of the records the batch being sent names (its jobs' own records and those
+# their payloads refer to), read in one query when the batch starts ("" for a record without
+# one yet), and those the gateway gives records of the batch as they are accepted, before they
+# are recorded: a record sent later in the same batch that belongs to one of them (an
+# enrolment to its run) goes in the same batch instead of waiting for a retry.
+_batch_references: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
+    "batch_references", default=None
 )
 
 
+def _accepted_references(keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The reference the gateway last gave each of these records ("" for none), in one query."""
+    if not keys:
+        return {}
+    ids_by_type: dict[str, set[str]] = {}
+    for entity_type, entity_id in keys:
+        ids_by_type.setdefault(entity_type, set()).add(entity_id)
+    records = Q()
+    for entity_type, ids in ids_by_type.items():
+        records |= Q(entity_type=entity_type, entity_id__in=sorted(ids))
+    found = (
+        SyncJob.objects.filter(records, status=SyncJobStatus.SUCCEEDED)
+        .exclude(external_reference="")
+        .order_by("entity_type", "entity_id", "-id")
+        .distinct("entity_type", "entity_id")
+        .values_list("entity_type", "entity_id", "external_reference")
+    )
+    references = dict.fromkeys(keys, "")
+    references.update({(entity_type, entity_id): ref for entity_type, entity_id, ref in found})
+    return references
+
+
+def _named_records(value: Any) -> Iterable[tuple[str, str]]:
+    """The records a payload names by their gateway reference (payloads.GATEWAY_REFERENCE)."""
+    if isinstance(value, dict):
+        if payloads.GATEWAY_REFERENCE in value:
+            yield value[payloads.GATEWAY_REFERENCE], str(value["id"])
+            return
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _named_records(item)
+
+
 def _reference_of(entity_type: str, entity_id: str) -> str:
-    accepted = _accepted_in_batch.get()
-    if accepted and (entity_type, entity_id) in accepted:
-        return accepted[(entity_type, entity_id)]
+    known = _batch_references.get()
+    if known is not None and (entity_type, entity_id) in known:
+        return known[(entity_type, entity_id)]
     return (
         SyncJob.objects.filter(
             entity_type=entity_type, entity_id=entity_id, status=SyncJobStatus.SUCCEEDED
@@ -563,20 +670,32 @@ def sync_jobs_run(
         - connector.send_seconds
         - connector.lease_margin_seconds
     )
+    known = _accepted_references(
+        {
+            key
+            for claimed in claim.jobs
+            for key in [
+                (claimed.job.entity_type, claimed.job.entity_id),
+                *_named_records(claimed.job.payload),
+            ]
+        }
+    )
     accepted: dict[tuple[str, str], str] = {}
-    context = _accepted_in_batch.set(accepted)
+    context = _batch_references.set(known)
     try:
         sent: list[SentJob] = []
         for claimed in claim.jobs:
             if sent and time.monotonic() > last_start:
                 break
             sent.append(_sent_noted(_send(claimed, connector), accepted))
+            known.update(accepted)
         # Records that waited for one accepted later in the batch go now, once.
         for index, item in enumerate(sent):
             if item.waiting and accepted and time.monotonic() <= last_start:
                 sent[index] = _sent_noted(_send(item.claimed, connector), accepted)
+                known.update(accepted)
     finally:
-        _accepted_in_batch.reset(context)
+        _batch_references.reset(context)
     recorded = sync_jobs_record(sent=sent, unsent=claim.jobs[len(sent) :], connector=connector)
     for item, job in zip(sent, recorded, strict=True):
         if item.withheld:
@@ -656,6 +775,8 @@ def _outcome_apply(
         job.status = SyncJobStatus.SUCCEEDED
         job.external_reference = result.external_reference or job.external_reference
         job.last_error = ""
+        # The acknowledgement may quote personal data: only its receipt keeps it (encrypted).
+        job.response = {"reference": job.external_reference} if job.external_reference else {}
     elif result.outcome == SyncAttemptOutcome.STALE:
         # Nothing went wrong and nothing is left to do: the gateway has a later version.
         job.status = SyncJobStatus.SUPERSEDED
@@ -854,14 +975,33 @@ def sync_jobs_sweep(
 
 # --- People's actions -----------------------------------------------------------------------
 
+# What a person needs for the sync pages and their actions: managing sync, and reaching every
+# cohort, since a job may be about any record and sync knows nothing of cohorts to limit it by.
+SYNC_MANAGER_PERMISSIONS = ("integrations.manage_sync", "cohorts.access_all_cohorts")
 
-def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
-    """Send a failed or dead-letter job again, with a fresh set of attempts."""
-    permission_check(
-        actor=actor, permission="integrations.manage_sync", action="integrations.sync_job_retry"
-    )
+
+def sync_manager_check(*, actor: User | None, action: str) -> None:
+    """Refuse (audited) unless `actor` has every one of SYNC_MANAGER_PERMISSIONS."""
+    for permission in SYNC_MANAGER_PERMISSIONS:
+        permission_check(actor=actor, permission=permission, action=action)
+
+
+class StatusChanged(ValidationError):
+    """The job is no longer in the status the person (or the list they acted on) saw."""
+
+
+def sync_job_retry(*, job: SyncJob, actor: User | None, expected_status: str = "") -> SyncJob:
+    """Send a failed or dead-letter job again, with a fresh set of attempts. With
+    `expected_status`, only a job still in that status (under its row lock) is retried; any
+    other raises StatusChanged: a list read before may be out of date."""
+    sync_manager_check(actor=actor, action="integrations.sync_job_retry")
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
+        if expected_status and job.status != expected_status:
+            raise StatusChanged(
+                f"This job is {job.get_status_display().lower()} now, no longer "
+                f"{SyncJobStatus(expected_status).label.lower()}: it was left as it is."
+            )
         if not job.can_retry:
             raise ValidationError(
                 "Only failed or dead-letter jobs can be retried; "
@@ -895,9 +1035,7 @@ def sync_job_retry(*, job: SyncJob, actor: User | None) -> SyncJob:
 
 def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
     """Take a queued job out of the queue: it will not be sent."""
-    permission_check(
-        actor=actor, permission="integrations.manage_sync", action="integrations.sync_job_cancel"
-    )
+    sync_manager_check(actor=actor, action="integrations.sync_job_cancel")
     with transaction.atomic(durable=True):
         job = SyncJob.objects.select_for_update().get(pk=job.pk)
         if not job.can_cancel:
@@ -917,13 +1055,3 @@ def sync_job_cancel(*, job: SyncJob, actor: User | None) -> SyncJob:
         )
         sync_jobs_recorded.send(sender=SyncJob, jobs=[job])
     return job
-
-
-def sync_jobs_requeue_dead(*, actor: User | None = None) -> int:
-    """Retry every dead-letter job of this institution (an operator's command)."""
-    ids = list(
-        SyncJob.objects.filter(status=SyncJobStatus.DEAD_LETTER).values_list("pk", flat=True)
-    )
-    for job_id in ids:
-        sync_job_retry(job=SyncJob(pk=job_id), actor=actor)
-    return len(ids)

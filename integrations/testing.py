@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -92,6 +93,16 @@ class Submission:
     payload: Any
     behaviour: str
     received_at: float = field(default_factory=time.monotonic)
+
+
+class _QuietOnHangUpServer(ThreadingHTTPServer):
+    """A client that hangs up mid-request (a worker timed out or was killed) is what a server
+    sees every day: no traceback for it. Every other error in a handler is still printed."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset, broken pipe, aborted
+            return
+        super().handle_error(request, client_address)
 
 
 class FakeGateway:
@@ -192,7 +203,7 @@ class FakeGateway:
                 gateway._retrieve(self)
 
         Handler.protocol_version = "HTTP/1.1"  # keep-alive, as a real gateway's front does
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietOnHangUpServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from integrations.selectors import (
     sync_throughput,
 )
 from integrations.services import (
+    SYNC_MANAGER_PERMISSIONS,
     connector_class,
     connector_config_save,
     sync_job_cancel,
@@ -28,15 +30,26 @@ from integrations.services import (
 )
 
 
+def sync_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The sync pages are for people with every one of SYNC_MANAGER_PERMISSIONS (others get
+    the audited 404); permission_required alone asks for any one of its codes."""
+    for permission in SYNC_MANAGER_PERMISSIONS:
+        view = permission_required(permission)(view)
+    return view
+
+
 def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     return [(status, label, counts[status]) for status, label in SyncJobStatus.choices]
 
 
-@permission_required("integrations.manage_sync")
+@sync_pages
 def job_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = SyncJobFilterForm(request.GET or None)
     jobs = sync_job_list(**filters.selector_filters())
     page = list_page(request, jobs, per_page=LOG_PAGE_SIZE)
+    # Filters that do not parse show every job, with their errors: a re-drive offered then
+    # would cover nothing (jobs_redrive refuses them), so none is.
+    offer_redrive = not filters.is_bound or filters.is_valid()
     return render(
         request,
         "integrations/job_list.html",
@@ -44,7 +57,9 @@ def job_list(request: AuthenticatedRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "counts": _labelled(sync_job_status_counts()),
-            "dead_letters": jobs.filter(status=SyncJobStatus.DEAD_LETTER).count(),
+            "dead_letters": (
+                jobs.filter(status=SyncJobStatus.DEAD_LETTER).count() if offer_redrive else 0
+            ),
             "redrive_url": _with_filters(reverse("integrations:jobs_redrive"), page.query),
             "throughput": sync_throughput(),
             "configured": ConnectorConfig.objects.filter(pk=1, is_active=True).exists(),
@@ -56,7 +71,7 @@ def _with_filters(url: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-@permission_required("integrations.manage_sync")
+@sync_pages
 def jobs_redrive(request: AuthenticatedRequest) -> HttpResponse:
     """Send the dead letters of the jobs list (as filtered) again, after a confirmation. Filters
     that do not parse cover nothing (never every job)."""
@@ -100,7 +115,7 @@ def _job(job_id: int) -> SyncJob:
         raise Http404 from error
 
 
-@permission_required("integrations.manage_sync")
+@sync_pages
 def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job = _job(job_id)
     config = ConnectorConfig.objects.filter(pk=1).first()
@@ -134,13 +149,13 @@ def _act(request: AuthenticatedRequest, job_id: int, service, done: str) -> Http
 
 
 @require_POST
-@permission_required("integrations.manage_sync")
+@sync_pages
 def job_retry(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return _act(request, job_id, sync_job_retry, "The job is queued again.")
 
 
 @require_POST
-@permission_required("integrations.manage_sync")
+@sync_pages
 def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return _act(request, job_id, sync_job_cancel, "The job is cancelled: it will not be sent.")
 

@@ -15,8 +15,11 @@ from audit.models import AuditEvent
 from cohorts.services import cohort_create
 from integrations.forms import SyncJobFilterForm, synced_record_types
 from integrations.models import SyncAttempt, SyncJob, SyncJobStatus
+from integrations.payloads import WITHHELD_PREFIX
+from integrations.redrive import sync_jobs_redrive
 from integrations.selectors import sync_throughput
 from integrations.services import sync_job_run
+from integrations.signals import sync_jobs_recorded
 from tests.factories import UserFactory
 from tests.integrations.conftest import configure
 
@@ -134,6 +137,22 @@ def test_a_filtered_redrive_sends_only_the_filtered_dead_letters(signed_in, conn
     assert (first.status, second.status) == (SyncJobStatus.QUEUED, SyncJobStatus.DEAD_LETTER)
 
 
+def test_a_list_with_filters_that_do_not_parse_says_so_and_offers_no_redrive(
+    signed_in, connected, admin
+):
+    _cohorts(admin, "One")
+    SyncJob.objects.update(status=SyncJobStatus.DEAD_LETTER)
+    client, _ = signed_in(SystemRole.OPS_ADMIN)
+
+    page = client.get(reverse("integrations:job_list"), {"entity_type": "no.such"})
+
+    content = page.content.decode()
+    assert 'data-testid="filter-errors"' in content
+    assert "Select a valid choice" in content
+    assert page.context["dead_letters"] == 0
+    assert "Re-drive" not in content
+
+
 def test_filters_that_do_not_parse_redrive_nothing(signed_in, connected, admin):
     _cohorts(admin, "One")
     SyncJob.objects.update(status=SyncJobStatus.DEAD_LETTER)
@@ -144,6 +163,28 @@ def test_filters_that_do_not_parse_redrive_nothing(signed_in, connected, admin):
     assert page.status_code == 200
     assert "These filters cannot be used" in page.content.decode()
     assert SyncJob.objects.get().status == SyncJobStatus.DEAD_LETTER
+
+
+def test_a_redrive_skips_a_job_that_stopped_being_a_dead_letter_meanwhile(connected, admin):
+    first, second = _cohorts(admin, "One", "Two")
+    SyncJob.objects.update(status=SyncJobStatus.DEAD_LETTER)
+    ops_admin = UserFactory(roles=[SystemRole.OPS_ADMIN])
+
+    def second_retried_and_failed_meanwhile(sender, jobs, **kwargs) -> None:
+        if [job.pk for job in jobs] == [first.pk]:
+            SyncJob.objects.filter(pk=second.pk).update(status=SyncJobStatus.FAILED)
+
+    sync_jobs_recorded.connect(second_retried_and_failed_meanwhile)
+    try:
+        queued = sync_jobs_redrive(actor=ops_admin, jobs=SyncJob.objects.all())
+    finally:
+        sync_jobs_recorded.disconnect(second_retried_and_failed_meanwhile)
+
+    assert queued == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (SyncJobStatus.QUEUED, SyncJobStatus.FAILED)
+    assert not AuditEvent.objects.filter(action="sync_job.retried", entity_id=str(second.pk))
 
 
 @pytest.mark.parametrize("role", [SystemRole.FINANCE, SystemRole.TRAINER, SystemRole.AUDITOR])
@@ -157,9 +198,11 @@ def test_only_who_manages_sync_may_redrive(signed_in, connected, admin, role):
     assert SyncJob.objects.get().status == SyncJobStatus.DEAD_LETTER
 
 
-def _finished(job: SyncJob, outcome: str, at: datetime.datetime, number: int = 1) -> None:
+def _finished(
+    job: SyncJob, outcome: str, at: datetime.datetime, number: int = 1, error: str = ""
+) -> None:
     SyncAttempt.objects.create(
-        job=job, number=number, outcome=outcome, started_at=at, finished_at=at
+        job=job, number=number, outcome=outcome, started_at=at, finished_at=at, error=error
     )
 
 
@@ -168,8 +211,10 @@ def test_the_throughput_counts_finished_and_failed_jobs_per_hour_in_one_query(
 ):
     now = timezone.now().replace(minute=30)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    accepted, refused, dead, retried, old = _cohorts(admin, "A", "B", "C", "D", "E")
+    accepted, refused, dead, retried, old, withheld = _cohorts(admin, *"ABCDEF")
     _finished(accepted, "succeeded", now)
+    # Never sent: the learner has not consented. Not a gateway failure.
+    _finished(withheld, "permanent", now, error=f"{WITHHELD_PREFIX} no consent to share.")
     _finished(refused, "permanent", now - datetime.timedelta(hours=2))
     _finished(dead, "retryable", now - datetime.timedelta(hours=2, minutes=5))
     _finished(dead, "retryable", now - datetime.timedelta(hours=2), number=2)

@@ -18,13 +18,13 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def run_job() -> SyncJob:
+def run_job(record: str = "run-1") -> SyncJob:
     return SyncJob.objects.create(
         job_type="course_run_create",
         entity_type="gateway.record",
-        entity_id="run-1",
+        entity_id=record,
         idempotency_key=uuid.uuid4().hex,
-        payload={"course": {"run": {"reference": "run-1", "title": "Welding"}}},
+        payload={"course": {"run": {"reference": record, "title": "Welding"}}},
         payload_hash=uuid.uuid4().hex,
     )
 
@@ -42,6 +42,19 @@ def test_an_accepted_submission_keeps_its_acknowledgement_encrypted(connected):
         "status": 200,
         "data": {"reference": receipt.external_reference},
     }
+
+
+def test_an_accepted_job_keeps_only_the_reference_in_clear_and_a_failed_one_the_answer(
+    connected,
+):
+    done = sync_job_run(job_id=run_job().pk)
+    connected.will("validation")
+    failed = sync_job_run(job_id=run_job("run-2").pk)
+
+    done.refresh_from_db()
+    assert done.response == {"reference": done.external_reference}
+    assert failed.status == SyncJobStatus.FAILED
+    assert failed.response["error"]
 
 
 def test_a_duplicate_acknowledgement_is_kept_and_marked(connected):

@@ -22,6 +22,7 @@ from integrations.models import (
     SyncJob,
     SyncJobStatus,
 )
+from integrations.payloads import GATEWAY_REFERENCE
 from integrations.selectors import sync_state_for
 from integrations.services import (
     sync_enqueue_for,
@@ -490,6 +491,43 @@ def test_a_batch_is_claimed_and_recorded_in_as_many_queries_for_many_jobs_as_for
 
     assert counts[0] == counts[1]
     assert len(connected.accepted) == 10
+
+
+def test_a_batch_reads_the_gateway_references_its_jobs_need_in_as_many_queries_for_many(
+    connected,
+):
+    """Updates go to the reference the gateway gave their record, and name another record by
+    its reference: read for the whole batch at once, not per job."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    connector = services.connector_load()
+    counts = []
+    for first, size in ((0, 2), (2, 8)):
+        created = gateway_records(size, first=first)
+        services.sync_jobs_run(connector=connector, limit=size)
+        updates = SyncJob.objects.bulk_create(
+            SyncJob(
+                job_type="course_run_update",
+                entity_type="gateway.record",
+                entity_id=job.entity_id,
+                idempotency_key=f"update-{job.entity_id}",
+                payload={
+                    "course": {"run": {"reference": job.entity_id, "title": "Changed"}},
+                    "previous": {GATEWAY_REFERENCE: "gateway.record", "id": job.entity_id},
+                },
+                payload_hash=f"update-{job.entity_id}",
+                version=2,
+            )
+            for job in created
+        )
+        with CaptureQueriesContext(connection) as queries:
+            done = services.sync_jobs_run(connector=connector, limit=size)
+        assert [job.pk for job in done] == [job.pk for job in updates]
+        assert {job.status for job in done} == {SyncJobStatus.SUCCEEDED}
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
 
 
 def test_jobs_a_batch_has_no_time_left_to_send_go_back_to_the_queue_untried(connected):

@@ -3,18 +3,26 @@ holds, and we never send an older version after a newer one landed. Jobs of a re
 gateway knows of ("gateway.record", no app checks it) against the fake gateway on loopback."""
 
 import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from integrations.models import SyncAttemptOutcome, SyncJob, SyncJobStatus
-from integrations.services import sync_job_retry, sync_job_run, sync_jobs_sweep
+from integrations.services import (
+    reported_ids,
+    sync_enqueue_many,
+    sync_job_retry,
+    sync_job_run,
+    sync_jobs_sweep,
+)
 from integrations.signals import sync_jobs_recorded
 from notifications.models import OutboundEmail
+from tests.factories import CohortFactory
 from tests.integrations.conftest import committed_connector
 from tests.notifications.support import wait_for
 
@@ -215,3 +223,77 @@ def test_two_versions_raced_by_two_workers_leave_the_newer_one_at_the_gateway(
             newer.refresh_from_db()
         assert older.status == SyncJobStatus.SUPERSEDED
         assert newer.status == SyncJobStatus.SUCCEEDED
+
+
+def test_two_changes_of_a_record_queued_at_once_take_one_version_each(committed_db, gateway):
+    """The first change holds its transaction open while the second is queued: the second
+    waits for it and takes the next version, never the same one."""
+    with committed_connector(gateway) as alpha:
+        with tenant_context(alpha):
+            cohort = CohortFactory(name=f"Raced {uuid.uuid4().hex[:8]}")
+        first_queued, second_started = threading.Event(), threading.Event()
+        errors: list[BaseException] = []
+
+        def change(intake: int, *, first: bool) -> None:
+            try:
+                connection.set_tenant(alpha)
+                if not first:
+                    first_queued.wait(10)
+                    second_started.set()
+                with transaction.atomic():
+                    cohort.student_count = intake
+                    assert len(sync_enqueue_many([cohort])) == 1
+                    if first:
+                        first_queued.set()
+                        second_started.wait(10)
+                        time.sleep(0.3)  # the second change is queued meanwhile
+            except BaseException as error:
+                errors.append(error)
+            finally:
+                connections.close_all()
+
+        threads = [
+            threading.Thread(target=change, args=(21,), kwargs={"first": True}),
+            threading.Thread(target=change, args=(22,), kwargs={"first": False}),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+        assert errors == []
+        with tenant_context(alpha):
+            jobs = list(
+                SyncJob.objects.filter(entity_type="cohorts.cohort", entity_id=str(cohort.pk))
+                .order_by("version")
+                .values_list("version", "payload__course__run__intakeSize")
+            )
+        assert jobs == [(1, 21), (2, 22)]
+
+
+@pytest.mark.django_db
+def test_a_change_whose_version_is_taken_fails_rather_than_being_dropped(connected):
+    cohort = CohortFactory()
+    # Jobs written without the outbox: the record's last job has version 1, an earlier one 2.
+    for version in (2, 1):
+        SyncJob.objects.filter(pk=version_job(f"taken-{version}", version).pk).update(
+            entity_type="cohorts.cohort", entity_id=str(cohort.pk)
+        )
+    with pytest.raises(IntegrityError, match="version is taken"), transaction.atomic():
+        sync_enqueue_many([cohort])
+    assert SyncJob.objects.filter(entity_id=str(cohort.pk)).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_record_is_reported_once_its_creation_is_accepted_or_on_its_way(connected):
+    for record, status in (
+        ("accepted", SyncJobStatus.SUCCEEDED),
+        ("on-its-way", SyncJobStatus.QUEUED),
+        ("refused", SyncJobStatus.FAILED),
+        ("cancelled", SyncJobStatus.CANCELLED),
+    ):
+        SyncJob.objects.filter(pk=version_job(record, 1).pk).update(status=status)
+    version_job("changed-only", 2)  # an update without a create of its own
+
+    names = ["accepted", "on-its-way", "refused", "cancelled", "changed-only", "unknown"]
+    assert reported_ids(RECORD, names) == {"accepted", "on-its-way"}

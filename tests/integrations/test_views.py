@@ -3,17 +3,20 @@ and redacted payload, retry and cancel (audited), the connector settings; and th
 command."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.urls import reverse
 
 import integrations.views
 from accounts.models import SystemRole
+from accounts.services import role_create
 from audit.models import AuditEvent
 from cohorts.imports.writing import enrollments_import
 from cohorts.services import cohort_create
 from integrations.models import ConnectorConfig, SyncJob, SyncJobStatus
+from integrations.redrive import sync_jobs_redrive
 from integrations.selectors import sync_state_for
-from integrations.services import sync_job_run
+from integrations.services import sync_job_cancel, sync_job_run
 from learners.models import ConsentKind
 from learners.services import learner_for_user
 from tests.factories import CohortFactory, UserFactory
@@ -143,6 +146,38 @@ def test_others_get_a_404(signed_in, enrolment_job, role):
     )
     enrolment_job.refresh_from_db()
     assert enrolment_job.status == SyncJobStatus.QUEUED
+
+
+def test_managing_sync_without_reaching_every_cohort_gets_a_404(
+    signed_in, enrolment_job, super_admin, admin
+):
+    """A custom role limited to its cohorts elsewhere: sync jobs may be about any cohort."""
+    role = role_create(
+        actor=super_admin,
+        name="Cohort sync clerk",
+        description="Manages sync for the cohorts they are given.",
+        permission_codes=["integrations.manage_sync"],
+    )
+    client, clerk = signed_in(role)
+    job = enrolment_job
+    for url in (
+        reverse("integrations:job_list"),
+        reverse("integrations:job_detail", args=[job.pk]),
+        reverse("integrations:jobs_redrive"),
+    ):
+        assert client.get(url).status_code == 404, url
+    for name in ("job_cancel", "job_retry"):
+        assert client.post(reverse(f"integrations:{name}", args=[job.pk])).status_code == 404
+    assert client.post(reverse("integrations:jobs_redrive")).status_code == 404
+    with pytest.raises(PermissionDenied):
+        sync_job_cancel(job=job, actor=clerk)
+    with pytest.raises(PermissionDenied):
+        sync_jobs_redrive(actor=clerk, jobs=SyncJob.objects.all())
+    job.refresh_from_db()
+    assert job.status == SyncJobStatus.QUEUED
+
+    ops_client, _ = signed_in(SystemRole.OPS_ADMIN)
+    assert ops_client.get(reverse("integrations:job_detail", args=[job.pk])).status_code == 200
 
 
 def test_a_super_admin_configures_the_connector_without_seeing_the_keys(

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from integrations.models import SyncJob
+from integrations.redrive import sync_jobs_redrive
 from integrations.selectors import sync_job_list, sync_job_status_counts
-from integrations.services import sync_job_retry, sync_jobs_requeue_dead
+from integrations.services import sync_job_retry
 from tenants.selectors import schema_names_for_background_work
 
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
                 elif action == "retry":
                     self._retry(job_ids)
                 else:
-                    count = sync_jobs_requeue_dead(actor=None)
+                    count = sync_jobs_redrive(actor=None, jobs=SyncJob.objects.all())
                     self.stdout.write(f"{schema_name}: {count} dead-letter job(s) queued again")
 
     def _list(self, schema_name: str, status: str, limit: int) -> None:
