@@ -58,6 +58,19 @@ def test_everything_matched_says_so_and_lists_the_records_on_asking(sent, ops_cl
     assert everything.content.decode().count('data-outcome="matched"') == 7
 
 
+def test_the_run_is_linked_only_for_who_may_open_its_page(sent, ops_client, admin_client):
+    run_url = reverse("delivery:run", args=[sent.run.pk])
+    title = f"{sent.run.course_ref} {sent.run.title}"
+
+    for_ops = ops_client.get(page_url(sent)).content.decode()
+    for_admin = admin_client.get(page_url(sent)).content.decode()
+
+    assert ops_client.get(run_url).status_code == 404
+    assert run_url not in for_ops
+    assert title in for_ops
+    assert f'<a href="{run_url}">{title}</a>' in for_admin
+
+
 def test_the_cohort_list_leads_to_the_cohorts_with_runs(sent, ops_client):
     response = ops_client.get(reverse("delivery:reconciliation_cohorts"))
 
