@@ -72,7 +72,7 @@ def test_an_ops_admin_sees_a_difference_field_by_field(sent, connected, ops_clie
     assert 'data-outcome="different"' in page
     assert '<code>venue</code></td><td data-label="Cohortly">Room 1</td>' in page
     assert '<td data-label="Gateway">Hall B</td>' in page
-    assert "Re-send all 1 difference" in page
+    assert "Re-send the difference…" in page
 
 
 def test_everything_matched_says_so_and_lists_the_records_on_asking(sent, ops_client):
