@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from accounts.models import User
 from accounts.permissions import permission_check
@@ -174,33 +174,42 @@ def _by_run(records: Iterable[Any], run_id_of: Any) -> dict[int, list[Any]]:
     return grouped
 
 
-def cohort_reconcile(cohort: Cohort, *, connector: Connector) -> CohortReconciliation:
-    """Compare the cohort's runs and what belongs to them with what the gateway holds. Reads a
-    few queries whatever the cohort's size, and one `retrieve` per run the gateway has
-    accepted; a run the gateway cannot be read for says why."""
-    runs = list(CourseRun.objects.filter(cohort=cohort).order_by("start_date", "course_ref", "pk"))
+def cohort_runs(cohort: Cohort) -> QuerySet[CourseRun]:
+    """The cohort's runs in the report's order (the page shows them a few at a time)."""
+    return CourseRun.objects.filter(cohort=cohort).order_by("start_date", "course_ref", "pk")
+
+
+def cohort_reconcile(
+    cohort: Cohort, *, connector: Connector, runs: Sequence[CourseRun] | None = None
+) -> CohortReconciliation:
+    """Compare the cohort's runs (or only `runs`, runs of the cohort) and what belongs to them
+    with what the gateway holds. Reads a few queries whatever the number of runs and learners,
+    and one `retrieve` per run the gateway has accepted; a run the gateway cannot be read for
+    says why."""
+    runs = list(cohort_runs(cohort) if runs is None else runs)
+    run_ids = [run.pk for run in runs]
     learner = ("enrollment__learner", "enrollment__user")
     enrolments = _by_run(
-        CourseEnrollment.objects.filter(course_run__cohort=cohort)
+        CourseEnrollment.objects.filter(course_run_id__in=run_ids)
         .select_related(*learner, "course_run")
         .order_by("enrollment__user__full_name", "pk"),
         lambda enrolment: enrolment.course_run_id,
     )
     attendance = _by_run(
-        AttendanceRecord.objects.filter(session__course_run__cohort=cohort)
+        AttendanceRecord.objects.filter(session__course_run_id__in=run_ids)
         .select_related("session", *(f"enrolment__{path}" for path in learner))
         .order_by("session__session_date", "session__start_time", "session_id", "pk"),
         lambda record: record.session.course_run_id,
     )
     results = _by_run(
-        Assessment.objects.filter(enrolment__course_run__cohort=cohort)
+        Assessment.objects.filter(enrolment__course_run_id__in=run_ids)
         .select_related(
             "assessor", "enrolment__course_run", *(f"enrolment__{path}" for path in learner)
         )
         .order_by("enrolment__enrollment__user__full_name", "assessment_type", "pk"),
         lambda assessment: assessment.enrolment.course_run_id,
     )
-    run_states = sync_states_for(entity_type=RUNS.entity_type, entity_ids=[run.pk for run in runs])
+    run_states = sync_states_for(entity_type=RUNS.entity_type, entity_ids=[*run_ids])
     states = {RUNS.entity_type: run_states}
 
     def reconciled(kind: RecordKind, records: list[Record], theirs: Any) -> list[ReconciledItem]:

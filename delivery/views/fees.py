@@ -14,7 +14,13 @@ from accounts.lists import list_page
 from accounts.permissions import permission_required
 from delivery.forms.fees import FeeForm
 from delivery.models import CourseEnrollmentStatus, CourseRun
-from delivery.selectors.fees import fee_enrolments, fee_programmes, fee_run, fee_runs
+from delivery.selectors.fees import (
+    fee_enrolments,
+    fee_enrolments_with_standing,
+    fee_programmes,
+    fee_run,
+    fee_runs,
+)
 from delivery.services.fees import (
     MANAGE_FEES,
     course_enrollment_fee_set,
@@ -96,15 +102,14 @@ def programme_fee_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @permission_required(MANAGE_FEES)
 def run_fees(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
+    page = list_page(request, fee_enrolments(run))
+    reporting = sync_reporting()
+    if reporting:
+        page.object_list = fee_enrolments_with_standing(page.object_list)
     return render(
         request,
         "delivery/fees_run.html",
-        {
-            "run": run,
-            "programme": run.course.programme,
-            "page": list_page(request, fee_enrolments(run)),
-            "reporting": sync_reporting(),
-        },
+        {"run": run, "programme": run.course.programme, "page": page, "reporting": reporting},
     )
 
 

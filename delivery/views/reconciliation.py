@@ -1,6 +1,9 @@
 """The ops admin's reconciliation of a cohort's delivery with the training gateway: the report
 (delivery.reconciliation), and re-sending one record or every difference."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -14,9 +17,30 @@ from accounts.lists import list_page
 from accounts.permissions import permission_check, permission_required, reachable
 from cohorts.models import Cohort
 from delivery.forms.reconciliation import OutcomeFilterForm, ResendForm
-from delivery.reconciliation import MANAGE_SYNC, cohort_reconcile, reconciliation_resend
+from delivery.reconciliation import (
+    MANAGE_SYNC,
+    cohort_reconcile,
+    cohort_runs,
+    reconciliation_resend,
+)
+from integrations.connectors.base import Connector
 from integrations.reconciliation import Outcome, ReconciledItem
 from integrations.services import connector_load
+
+# Runs per page: each run on the page is read from the gateway while the page is drawn.
+RUNS_PER_PAGE = 5
+
+
+@contextmanager
+def _connector() -> Iterator[Connector | None]:
+    """The active connector (None without one), closed (its connection pool with it) when the
+    view is done with it."""
+    connector = connector_load()
+    try:
+        yield connector
+    finally:
+        if connector is not None:
+            connector.close()
 
 
 def _cohort(request: AuthenticatedRequest, pk: int, action: str) -> Cohort:
@@ -45,20 +69,26 @@ def reconciliation_cohorts(request: AuthenticatedRequest) -> HttpResponse:
         .select_related("programme")
         .order_by("-start_date", "name")
     )
-    return render(
-        request,
-        "delivery/reconciliation/cohorts.html",
-        {"page": list_page(request, cohorts), "connector": connector_load()},
-    )
+    with _connector() as connector:
+        return render(
+            request,
+            "delivery/reconciliation/cohorts.html",
+            {"page": list_page(request, cohorts), "connector": connector},
+        )
 
 
 @permission_required(MANAGE_SYNC)
 def reconciliation(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """A few of the cohort's runs at a time, each compared with what the gateway holds: only
+    the runs on the page are read from the gateway."""
     cohort = _cohort(request, pk, "view:delivery.reconciliation")
-    connector = connector_load()
     filters = OutcomeFilterForm(request.GET or None)
     outcome = filters.chosen()
-    report = cohort_reconcile(cohort, connector=connector) if connector else None
+    page = list_page(request, cohort_runs(cohort), per_page=RUNS_PER_PAGE)
+    with _connector() as connector:
+        report = (
+            cohort_reconcile(cohort, connector=connector, runs=list(page)) if connector else None
+        )
     runs = []
     if report is not None:
         for run in report.runs:
@@ -73,6 +103,7 @@ def reconciliation(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "delivery/reconciliation/cohort.html",
         {
             "cohort": cohort,
+            "page": page,
             "report": report,
             "runs": runs,
             "outcome": outcome,
@@ -90,35 +121,36 @@ def reconciliation(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @permission_required(MANAGE_SYNC)
 def reconciliation_resend_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """GET: confirm re-sending every difference. POST: queue one record, or all of them."""
+    """GET: confirm re-sending every difference of the cohort. POST: queue one record, or all
+    of them."""
     cohort = _cohort(request, pk, "delivery.reconciliation_resend")
-    connector = connector_load()
     back = reverse("delivery:reconciliation", args=[cohort.pk])
-    if connector is None:
-        messages.error(request, "No gateway connector is active: nothing can be sent.")
-        return redirect(back)
-    if request.method != "POST":
-        report = cohort_reconcile(cohort, connector=connector)
-        return render(
-            request,
-            "delivery/reconciliation/resend_confirm.html",
-            {
-                "cohort": cohort,
-                "report": report,
-                "resendable": [item for item in report.differences if item.resendable],
-            },
-        )
-    form = ResendForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(str(error) for error in form.non_field_errors()))
-        return redirect(back)
-    try:
-        queued = reconciliation_resend(
-            actor=request.user, cohort=cohort, connector=connector, **form.cleaned_data
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect(back)
+    with _connector() as connector:
+        if connector is None:
+            messages.error(request, "No gateway connector is active: nothing can be sent.")
+            return redirect(back)
+        if request.method != "POST":
+            report = cohort_reconcile(cohort, connector=connector)
+            return render(
+                request,
+                "delivery/reconciliation/resend_confirm.html",
+                {
+                    "cohort": cohort,
+                    "report": report,
+                    "resendable": [item for item in report.differences if item.resendable],
+                },
+            )
+        form = ResendForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(str(error) for error in form.non_field_errors()))
+            return redirect(back)
+        try:
+            queued = reconciliation_resend(
+                actor=request.user, cohort=cohort, connector=connector, **form.cleaned_data
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(back)
     if queued:
         names = ", ".join(item.label for item in queued[:5]) + ("…" if len(queued) > 5 else "")
         messages.success(

@@ -1,6 +1,8 @@
 """An ops admin finds a cohort on the reconciliation page, sees a course run the gateway holds
 differently, re-sends it, and once the sync has run sees it matched."""
 
+import re
+
 import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
@@ -39,6 +41,9 @@ def test_an_ops_admin_re_sends_a_difference_and_sees_it_matched(
         checker.look("cohorts")
 
         page.get_by_role("link", name=delivered.run.cohort.name).click()
+        run_heading = page.get_by_role("heading", name=re.compile("Welding basics"))
+        expect(run_heading).to_be_visible()
+        expect(run_heading.get_by_role("link")).to_have_count(0)  # the run page is not theirs
         row = page.locator(f"tr[data-reference=run-{delivered.run.pk}]")
         expect(row.locator("[data-outcome]")).to_have_text("Different")
         expect(row).to_contain_text("Hall B")

@@ -17,7 +17,12 @@ from cohorts.services import cohort_create
 from delivery.models import CourseEnrollment
 from enrolments.services import enrollment_invite
 from integrations.models import SyncJob, SyncJobStatus
-from integrations.services import connector_config_save, sync_job_run
+from integrations.services import (
+    connector_config_save,
+    sync_enqueue_many,
+    sync_job_run,
+    sync_jobs_sweep,
+)
 from integrations.testing import FakeGateway
 from tests.browser.support import PageChecker, open_account_menu_item, sign_in
 from tests.factories import (
@@ -146,63 +151,86 @@ def test_finance_sets_a_programme_fee_applies_it_and_changes_one_learners(
     institution = make_institution("fees")
     admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
     finance = make_person(institution, SystemRole.FINANCE, name="Fiona Finance")
-    with tenant_context(institution):
-        programme = ProgrammeFactory(name="Plumbing", code="PLB-NQF3")
-        course = CourseFactory(programme=programme, code="PLB101", name="Pipework")
-        cohort = CohortFactory(
-            active=True,
-            name="Plumbing 2027",
-            programme=programme,
-            start_date=datetime.date(2027, 2, 1),
-            end_date=datetime.date(2027, 11, 30),
-        )
-        run = CourseRunFactory(cohort=cohort, course=course)
-        for name in ("Sipho Dlamini", "Naledi Mokoena"):
-            enrollment = enrollment_invite(
-                cohort=cohort,
-                actor=admin,
-                email=f"{name.split()[0].lower()}@{institution.code}.example",
-                full_name=name,
+    with FakeGateway() as gateway:
+        with tenant_context(institution):
+            connector_config_save(
+                actor=None,
+                connector="training_gateway",
+                base_url=gateway.url,
+                credentials=gateway.credentials,
+                timeout_seconds=5,
             )
-            CourseEnrollmentFactory(course_run=run, enrollment=enrollment)
-    checker = PageChecker(page, "fees", structure=True)
+            programme = ProgrammeFactory(name="Plumbing", code="PLB-NQF3")
+            course = CourseFactory(programme=programme, code="PLB101", name="Pipework")
+            cohort = CohortFactory(
+                active=True,
+                name="Plumbing 2027",
+                programme=programme,
+                start_date=datetime.date(2027, 2, 1),
+                end_date=datetime.date(2027, 11, 30),
+            )
+            run = CourseRunFactory(cohort=cohort, course=course)
+            # Sipho consents to sharing with the funding body; Naledi has not yet.
+            for name, invite in (
+                ("Sipho Dlamini", invite_consenting),
+                ("Naledi Mokoena", enrollment_invite),
+            ):
+                enrollment = invite(
+                    cohort=cohort,
+                    actor=admin,
+                    email=f"{name.split()[0].lower()}@{institution.code}.example",
+                    full_name=name,
+                )
+                CourseEnrollmentFactory(course_run=run, enrollment=enrollment)
+            sync_enqueue_many([run])
+            sync_enqueue_many(CourseEnrollment.objects.filter(course_run=run))
+            sync_jobs_sweep()
+        checker = PageChecker(page, "fees", structure=True)
 
-    sign_in(page, site.institution(institution.code, "/accounts/login/"), finance.email)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Fees", exact=True).click()
-    expect(page.get_by_role("heading", name="Fees", exact=True)).to_be_visible()
-    checker.look("home")
+        sign_in(page, site.institution(institution.code, "/accounts/login/"), finance.email)
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="Fees", exact=True
+        ).click()
+        expect(page.get_by_role("heading", name="Fees", exact=True)).to_be_visible()
+        checker.look("home")
 
-    page.get_by_role("link", name="Set fee of PLB-NQF3").click()
-    page.get_by_label("Fee", exact=True).fill("-5")
-    page.get_by_label("Currency").fill("ZAR")
-    page.get_by_role("button", name="Save fee").click()
-    expect(page.get_by_text("Ensure this value is greater than or equal to 0")).to_be_visible()
-    checker.look("programme-fee-refused")
-    page.get_by_label("Fee", exact=True).fill("12500")
-    page.get_by_label("Subsidy").fill("MICT SETA discretionary grant, 90%")
-    page.get_by_role("button", name="Save fee").click()
-    expect(page.get_by_text("The fee of PLB-NQF3 Plumbing is saved.")).to_be_visible()
-    expect(page.get_by_test_id("programme-fees")).to_contain_text("ZAR 12500.00")
+        page.get_by_role("link", name="Set fee of PLB-NQF3").click()
+        page.get_by_label("Fee", exact=True).fill("-5")
+        page.get_by_label("Currency").fill("ZAR")
+        page.get_by_role("button", name="Save fee").click()
+        expect(page.get_by_text("Ensure this value is greater than or equal to 0")).to_be_visible()
+        checker.look("programme-fee-refused")
+        page.get_by_label("Fee", exact=True).fill("12500")
+        page.get_by_label("Subsidy").fill("MICT SETA discretionary grant, 90%")
+        page.get_by_role("button", name="Save fee").click()
+        expect(page.get_by_text("The fee of PLB-NQF3 Plumbing is saved.")).to_be_visible()
+        expect(page.get_by_test_id("programme-fees")).to_contain_text("ZAR 12500.00")
 
-    page.get_by_role("link", name="PLB101 Pipework").click()
-    expect(page.get_by_test_id("fee-row")).to_have_count(2)
-    checker.look("run")
-    page.get_by_role("link", name="Apply the programme's fee to all").click()
-    expect(page.get_by_role("heading", name=re.compile("Give all 2 learners"))).to_be_visible()
-    checker.look("apply-confirm")
-    page.get_by_role("button", name="Apply to all learners").click()
-    expect(page.get_by_text("The programme's fee is applied to 2 learners")).to_be_visible()
+        page.get_by_role("link", name="PLB101 Pipework").click()
+        expect(page.get_by_test_id("fee-row")).to_have_count(2)
+        sipho = page.get_by_test_id("fee-row").filter(has_text="Sipho Dlamini")
+        naledi = page.get_by_test_id("fee-row").filter(has_text="Naledi Mokoena")
+        expect(sipho.get_by_test_id("gateway-standing")).to_contain_text("Accepted")
+        expect(naledi.get_by_test_id("gateway-error")).to_have_text(
+            "Not sent: Naledi Mokoena has not consented to sharing with the funding body."
+        )
+        checker.look("run")
+        page.get_by_role("link", name="Apply the programme's fee to all").click()
+        expect(page.get_by_role("heading", name=re.compile("Give all 2 learners"))).to_be_visible()
+        checker.look("apply-confirm")
+        page.get_by_role("button", name="Apply to all learners").click()
+        expect(page.get_by_text("The programme's fee is applied to 2 learners")).to_be_visible()
 
-    page.get_by_role("link", name="Edit the fee of Sipho Dlamini").click()
-    page.get_by_label("Fee", exact=True).fill("6250")
-    page.get_by_label("Subsidy").fill("Employer pays half")
-    checker.look("learner-fee")
-    page.get_by_role("button", name="Save fee").click()
-    expect(page.get_by_text("Sipho Dlamini's fee in PLB101 is saved.")).to_be_visible()
-    row = page.get_by_test_id("fee-row").filter(has_text="Sipho Dlamini")
-    expect(row).to_contain_text("ZAR 6250.00")
-    checker.look("run-after")
-    checker.assert_clean()
+        page.get_by_role("link", name="Edit the fee of Sipho Dlamini").click()
+        page.get_by_label("Fee", exact=True).fill("6250")
+        page.get_by_label("Subsidy").fill("Employer pays half")
+        checker.look("learner-fee")
+        page.get_by_role("button", name="Save fee").click()
+        expect(page.get_by_text("Sipho Dlamini's fee in PLB101 is saved.")).to_be_visible()
+        expect(sipho).to_contain_text("ZAR 6250.00")
+        expect(sipho.get_by_test_id("gateway-standing")).to_contain_text("Pending")
+        checker.look("run-after")
+        checker.assert_clean()
     with tenant_context(institution):
         fees = dict(
             CourseEnrollment.objects.values_list("enrollment__learner__first_name", "fee_amount")

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import SystemRole
@@ -19,7 +21,8 @@ from delivery.services.fees import (
     course_run_programme_fee_apply,
     programme_fee_set,
 )
-from integrations.models import SyncJob
+from enrolments.services import enrollment_invite
+from integrations.models import SyncJob, SyncStatus
 from integrations.testing import FakeGateway
 from tests.factories import CourseEnrollmentFactory, CourseRunFactory, ProgrammeFactory, UserFactory
 from tests.integrations.conftest import configure, invite_consenting
@@ -250,12 +253,30 @@ def test_the_fees_pages_are_for_finance_only(client_of, role, admin, run):
         assert client.get(url).status_code == 404, url
 
 
-def test_the_runs_fees_page_makes_as_many_queries_for_many_learners(
-    client_of, finance, admin, run, django_assert_num_queries
+def test_the_runs_fees_page_shows_each_learners_standing_as_the_run_page_does(
+    connected, client_of, finance, admin, run
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    accepted = _learner_in(run, admin, "Sipho Dube")
+    CourseEnrollment.objects.filter(pk=accepted.pk).update(
+        sync_status=SyncStatus.ACCEPTED, sync_reference="ENR-000042", sync_attempts=2
+    )
+    unconsenting = enrollment_invite(
+        cohort=run.cohort, actor=admin, email="lerato@example.org", full_name="Lerato Mokoena"
+    )
+    CourseEnrollmentFactory(course_run=run, enrollment=unconsenting)
 
+    page = client_of(finance).get(reverse("delivery:fee_run", args=[run.pk])).content.decode()
+
+    assert '<span class="badge text-bg-success">Accepted</span>' in page
+    assert "<code>ENR-000042</code>" in page
+    assert "2 attempts" in page
+    assert '<span class="badge text-bg-warning">Not sent</span>' in page
+    assert "Not sent: Lerato Mokoena has not consented to sharing with the funding body." in page
+
+
+def test_the_runs_fees_page_makes_as_many_queries_for_many_learners(
+    connected, client_of, finance, admin, run, django_assert_num_queries
+):
     _learner_in(run, admin, "Learner One")
     client = client_of(finance)
     url = reverse("delivery:fee_run", args=[run.pk])

@@ -58,6 +58,18 @@ def test_what_the_gateway_accepted_is_matched_for_runs_enrolments_attendance_and
     assert report.all_matched
 
 
+def test_every_record_is_sent_even_when_the_gateway_answers_slowly(connected):
+    delivered = delivery_make(learners=3)
+    connected.will("slow", seconds=0.45)  # the run's send uses up the batch's time to start
+
+    delivery_send(delivered)
+
+    assert not SyncJob.objects.filter(
+        status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING)
+    ).exists()
+    assert reconciled(delivered).all_matched
+
+
 def test_a_record_never_sent_is_missing_at_the_gateway_and_may_be_sent(sent, connected):
     (late,) = learners_enrol(sent.run, 1, start=10)
     consents_give(late.enrollment.learner, ConsentKind.FUNDING_BODY_SHARING)
