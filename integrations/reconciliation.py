@@ -299,7 +299,7 @@ def _item_reconcile(
         return item(Outcome.ONLY_AT_GATEWAY, reason=record.not_sent_reason)
     if theirs is None:
         if _expected_status(request.job_type) != "active":
-            return item(Outcome.MISSING, reason=LOST_WITHDRAWN)
+            return item(Outcome.NOT_SENT, reason=LOST_WITHDRAWN)
         # Never sent, or lost by the gateway: a re-send registers it anew (a create).
         return item(Outcome.MISSING)
     status = _expected_status(request.job_type)

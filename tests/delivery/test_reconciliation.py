@@ -203,6 +203,24 @@ def test_a_void_is_matched_once_the_gateway_says_void_and_different_until_then(s
     assert outcome_of(reconciled(sent), reference).outcome == Outcome.MATCHED
 
 
+def test_a_void_the_gateway_lost_is_not_sent_and_not_a_difference(sent, connected):
+    assessment = sent.results[0]
+    Assessment.objects.filter(pk=assessment.pk).update(
+        result=AssessmentResult.VOID, void_reason="Marked twice"
+    )
+    reference = delivery_gateway.assessment_reference(assessment.pk)
+    connected.forget("assessment", reference)
+
+    report = reconciled(sent)
+    item = outcome_of(report, reference)
+
+    assert (item.outcome, item.resendable) == (Outcome.NOT_SENT, False)
+    assert "no longer holds it" in item.reason
+    assert report.all_matched
+    code, printed = reconcile_command("--institution", "alpha")
+    assert code == 0, printed
+
+
 def test_a_gateway_that_cannot_be_read_is_said_so_per_run(sent, connected):
     connected.will("error_500")
 
