@@ -37,7 +37,7 @@ from accounts.selectors import users_with_permission
 from audit.context import current_context
 from audit.services import audit_record
 from integrations import payloads
-from integrations.connectors.base import Connector, SendResult
+from integrations.connectors.base import Connector, ReferenceLookup, SendResult
 from integrations.crypto import at_rest_encrypt, credentials_decrypt, credentials_encrypt
 from integrations.models import (
     ConnectorConfig,
@@ -561,19 +561,20 @@ def _gateway_reference_resolve(placeholder: dict[str, Any]) -> str:
 WAIT_FOR_SENDING_SECONDS = 1.0
 
 
-def _on_its_way_until(entity_type: str, entity_id: str) -> datetime | None:
-    """When a record that waits for this one should look again: when this one's queued job is
-    due, shortly if it is being sent; None when no job of it is on its way."""
-    job = (
-        SyncJob.objects.filter(
-            entity_type=entity_type,
-            entity_id=entity_id,
-            status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING),
-        )
-        .order_by("id")
-        .values("status", "next_retry_at")
-        .first()
+def _on_its_way_until(
+    entity_type: str, entity_id: str, *, besides: int | None = None
+) -> datetime | None:
+    """When a job that waits for this record's reference should look again: when the record's
+    queued job (other than `besides`, the waiting job itself) is due, shortly if it is being
+    sent; None when no such job is on its way."""
+    jobs = SyncJob.objects.filter(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING),
     )
+    if besides is not None:
+        jobs = jobs.exclude(pk=besides)
+    job = jobs.order_by("id").values("status", "next_retry_at").first()
     now = timezone.now()
     if job is None:
         return None
@@ -583,6 +584,24 @@ def _on_its_way_until(entity_type: str, entity_id: str) -> datetime | None:
 
 
 payloads.register_resolver(payloads.GATEWAY_REFERENCE, _gateway_reference_resolve, secret=False)
+
+
+def _own_reference_or_wait(job: SyncJob) -> ReferenceLookup:
+    """The connector's lookup of a record's own reference for a change (an update goes to it),
+    waiting like a placeholder while the record's creation is still on its way."""
+
+    def lookup(entity_type: str, entity_id: str) -> str:
+        reference = _reference_of(entity_type, entity_id)
+        if reference:
+            return reference
+        due_at = _on_its_way_until(entity_type, entity_id, besides=job.pk)
+        if due_at is None:
+            return ""  # nothing on its way: the connector fails it as a retry
+        raise payloads.PayloadNotReady(
+            "the gateway has to accept the record's creation first.", due_at=due_at
+        )
+
+    return lookup
 
 
 def retry_delay(connector: Connector, attempts: int) -> float:
@@ -617,7 +636,7 @@ def _send(claimed: ClaimedJob, connector: Connector) -> SentJob:
             payload=resolved.payload,
             idempotency_key=job.idempotency_key,
             version=job.version,
-            references=_reference_of,
+            references=_own_reference_or_wait(job),
             entity_type=job.entity_type,
             entity_id=job.entity_id,
         )

@@ -335,6 +335,8 @@ def test_an_enrolment_cancellation_waits_for_its_creation_to_be_accepted(
     waiting = sync_job_run(job_id=cancel.pk)
     assert waiting.status == SyncJobStatus.QUEUED
     assert "creation first" in waiting.last_error
+    assert waiting.attempts == 0  # waiting for its creation is not a failed try
+    assert connected.submissions == []
     sync_job_run(job_id=create.pk)
     make_due(cancel)
     done = sync_job_run(job_id=cancel.pk)
