@@ -9,10 +9,11 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
 from delivery import gateway as delivery_gateway
-from integrations.services import connector_config_save, sync_jobs_sweep
+from integrations.services import sync_jobs_sweep
 from integrations.testing import FakeGateway
 from tests.browser.support import PageChecker, sign_in
 from tests.delivery.reconciliation_support import delivery_make, delivery_send
+from tests.integrations.conftest import configure
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +24,7 @@ def test_an_ops_admin_re_sends_a_difference_and_sees_it_matched(
     institution = make_institution("reconcile")
     ops_admin = make_person(institution, SystemRole.OPS_ADMIN, name="Olu Ops")
     with FakeGateway() as gateway, tenant_context(institution):
-        connector_config_save(
-            actor=None,
-            connector="training_gateway",
-            base_url=gateway.url,
-            credentials=gateway.credentials,
-            timeout_seconds=5,
-        )
+        configure(gateway, timeout_seconds=5)
         delivered = delivery_make(title="Welding basics")
         delivery_send(delivered)
         gateway.alter("run", delivery_gateway.run_reference(delivered.run.pk), venue="Hall B")

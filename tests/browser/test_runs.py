@@ -18,10 +18,11 @@ from accounts.models import SystemRole
 from delivery.models import CourseRun, CourseRunStatus, Session, SessionStatus
 from delivery.services.runs import cohort_runs_create
 from enrolments.services import enrollment_invite
-from integrations.services import connector_config_save, sync_jobs_sweep
+from integrations.services import sync_jobs_sweep
 from integrations.testing import FakeGateway
 from tests.browser.support import PageChecker, sign_in
 from tests.factories import CohortFactory, CourseFactory, ProgrammeFactory, TrainerFactory
+from tests.integrations.conftest import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset")]
 
@@ -128,13 +129,7 @@ def test_an_admin_cancels_a_run_the_gateway_has(page: Page, site, cohort):
     institution, admin, the_cohort = cohort
     with FakeGateway() as gateway:
         with tenant_context(institution):
-            connector_config_save(
-                actor=None,
-                connector="training_gateway",
-                base_url=gateway.url,
-                credentials=gateway.credentials,
-                timeout_seconds=5,
-            )
+            configure(gateway, timeout_seconds=5)
             run = cohort_runs_create(actor=admin, cohort=the_cohort).runs[0]
             Session.objects.create(
                 course_run=run,

@@ -18,7 +18,6 @@ from delivery.models import CourseEnrollment
 from enrolments.services import enrollment_invite
 from integrations.models import SyncJob, SyncJobStatus
 from integrations.services import (
-    connector_config_save,
     sync_enqueue_many,
     sync_job_run,
     sync_jobs_sweep,
@@ -32,7 +31,7 @@ from tests.factories import (
     CourseRunFactory,
     ProgrammeFactory,
 )
-from tests.integrations.conftest import invite_consenting
+from tests.integrations.conftest import configure, invite_consenting
 
 pytestmark = pytest.mark.browser
 
@@ -43,13 +42,7 @@ def test_an_admin_sees_a_rejected_submission_and_retries_it(
     institution = make_institution("sync")
     admin = make_person(institution, SystemRole.ADMIN, name="Ayanda Admin")
     with FakeGateway() as gateway, tenant_context(institution):
-        connector_config_save(
-            actor=None,
-            connector="training_gateway",
-            base_url=gateway.url,
-            credentials=gateway.credentials,
-            timeout_seconds=5,
-        )
+        configure(gateway, timeout_seconds=5)
         cohort = cohort_create(
             actor=admin,
             name="Welding 2027",
@@ -102,14 +95,7 @@ def test_an_ops_admin_redrives_the_dead_letters_after_a_confirmation(
     admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
     ops_admin = make_person(institution, SystemRole.OPS_ADMIN, name="Olu Ops")
     with FakeGateway() as gateway, tenant_context(institution):
-        connector_config_save(
-            actor=None,
-            connector="training_gateway",
-            base_url=gateway.url,
-            credentials=gateway.credentials,
-            max_attempts=1,
-            timeout_seconds=5,
-        )
+        configure(gateway, max_attempts=1, timeout_seconds=5)
         for name in ("Welding 2027", "Plumbing 2027"):
             cohort_create(
                 actor=admin,
@@ -153,13 +139,7 @@ def test_finance_sets_a_programme_fee_applies_it_and_changes_one_learners(
     finance = make_person(institution, SystemRole.FINANCE, name="Fiona Finance")
     with FakeGateway() as gateway:
         with tenant_context(institution):
-            connector_config_save(
-                actor=None,
-                connector="training_gateway",
-                base_url=gateway.url,
-                credentials=gateway.credentials,
-                timeout_seconds=5,
-            )
+            configure(gateway, timeout_seconds=5)
             programme = ProgrammeFactory(name="Plumbing", code="PLB-NQF3")
             course = CourseFactory(programme=programme, code="PLB101", name="Pipework")
             cohort = CohortFactory(
