@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 
+from academics.models import Programme
+from delivery.models import CourseEnrollment
 from delivery.services.fees import Fee
 
 
@@ -32,12 +34,15 @@ class FeeForm(forms.Form):
     )
 
     @classmethod
-    def for_fee(
-        cls, data: Any, *, amount: Decimal | None, currency: str, subsidy: str
-    ) -> "FeeForm":
+    def for_record(cls, data: Any, record: Programme | CourseEnrollment) -> "FeeForm":
+        """The form for the fee a programme or a course enrolment has now."""
         return cls(
             data,
-            initial={"fee_amount": amount, "fee_currency": currency, "subsidy_info": subsidy},
+            initial={
+                "fee_amount": record.fee_amount,
+                "fee_currency": record.fee_currency,
+                "subsidy_info": record.subsidy_info,
+            },
         )
 
     def fee(self) -> Fee:

@@ -1,8 +1,6 @@
 """What the fees pages read: programmes with their fees, the runs finance reaches with their
 learner counts, and a run's enrolments with fees and gateway standing, each in one query."""
 
-from collections.abc import Iterable
-
 from django.db.models import Count, Q, QuerySet
 
 from academics.models import Programme
@@ -10,7 +8,6 @@ from accounts.models import User
 from accounts.permissions import reachable
 from cohorts.models import Cohort
 from delivery.models import CourseEnrollment, CourseEnrollmentStatus, CourseRun
-from delivery.selectors.gateway import gateway_standing
 
 IN_RUN = ~Q(enrollments__status=CourseEnrollmentStatus.DROPPED)
 
@@ -53,17 +50,3 @@ def fee_enrolments(run: CourseRun) -> QuerySet[CourseEnrollment]:
         .select_related("enrollment__learner")
         .order_by("enrollment__learner__last_name", "enrollment__learner__first_name", "pk")
     )
-
-
-def fee_enrolments_with_standing(enrolments: Iterable[CourseEnrollment]) -> list[CourseEnrollment]:
-    """The enrolments (a page of `fee_enrolments`), each with its standing at the training
-    gateway (`gateway`) as the run's page shows it: read from the rows, no query."""
-    shown = list(enrolments)
-    for enrolment in shown:
-        enrolment.gateway = gateway_standing(  # type: ignore[attr-defined]
-            sync_status=enrolment.sync_status,
-            sync_reference=enrolment.sync_reference,
-            sync_error=enrolment.sync_error,
-            learner=enrolment.enrollment.learner,
-        )
-    return shown

@@ -2,9 +2,11 @@
 record's own sync columns (kept by delivery.receivers) and its learner's consent, both already
 loaded with the row, so that showing it costs no query."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from delivery.gateway import learner_may_be_sent
+from delivery.models import CourseEnrollment
 from integrations.models import SyncStatus
 from integrations.payloads import WITHHELD_PREFIX
 from learners.models import Learner
@@ -53,3 +55,17 @@ def gateway_standing(
         error=f"{WITHHELD_PREFIX} {learner.full_name} has not consented to sharing with the "
         "funding body.",
     )
+
+
+def enrolments_with_standing(enrolments: Iterable[CourseEnrollment]) -> list[CourseEnrollment]:
+    """Course enrolments (their learners loaded) each with its standing at the training gateway
+    (`gateway`): read from the rows, no query."""
+    shown = list(enrolments)
+    for enrolment in shown:
+        enrolment.gateway = gateway_standing(  # type: ignore[attr-defined]
+            sync_status=enrolment.sync_status,
+            sync_reference=enrolment.sync_reference,
+            sync_error=enrolment.sync_error,
+            learner=enrolment.enrollment.learner,
+        )
+    return shown

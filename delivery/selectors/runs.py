@@ -18,7 +18,7 @@ from delivery.models import (
     SessionStatus,
     Trainer,
 )
-from delivery.selectors.gateway import gateway_standing
+from delivery.selectors.gateway import enrolments_with_standing
 from enrolments.models import CohortEnrollment, EnrollmentState
 
 SCHEDULED = Q(sessions__status=SessionStatus.SCHEDULED)
@@ -119,15 +119,7 @@ def run_learners(run: CourseRun) -> QuerySet[CourseEnrollment]:
 
 def run_learners_with_standing(run: CourseRun) -> list[CourseEnrollment]:
     """The run's learners, each with its standing at the training gateway (`gateway`)."""
-    learners = list(run_learners(run))
-    for enrolment in learners:
-        enrolment.gateway = gateway_standing(  # type: ignore[attr-defined]
-            sync_status=enrolment.sync_status,
-            sync_reference=enrolment.sync_reference,
-            sync_error=enrolment.sync_error,
-            learner=enrolment.enrollment.learner,
-        )
-    return learners
+    return enrolments_with_standing(run_learners(run))
 
 
 def run_candidates(run: CourseRun) -> QuerySet[CohortEnrollment]:

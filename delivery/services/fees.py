@@ -17,7 +17,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from delivery.models import CourseEnrollment, CourseEnrollmentStatus, CourseRun
-from integrations.services import sync_enqueue_many
+from delivery.services.gateway_sync import course_enrolments_sync
 
 MANAGE_FEES = "delivery.manage_fees"
 FEE_FIELDS = ("fee_amount", "fee_currency", "subsidy_info")
@@ -80,17 +80,26 @@ def programme_fee_set(*, actor: User | None, programme: Programme, fee: Fee) -> 
     fee = fee_validate(fee)
     with transaction.atomic(durable=True):
         programme = Programme.objects.select_for_update().get(pk=programme.pk)
-        changed = _fees_set(programme, fee)
-        if changed["new"]:
-            programme.save(update_fields=[*changed["new"], "updated_at"])
-            audit_record(
-                actor=actor,
-                action="programme.fee_set",
-                entity=programme,
-                old_values=changed["old"],
-                new_values=changed["new"],
-            )
+        _fee_saved(actor, programme, fee, action="programme.fee_set")
     return programme
+
+
+def _fee_saved(
+    actor: User | None, record: Programme | CourseEnrollment, fee: Fee, action: str
+) -> bool:
+    """Give `record` the fee, saving and auditing what changed; whether anything did."""
+    changed = _fees_set(record, fee)
+    if not changed["new"]:
+        return False
+    record.save(update_fields=[*changed["new"], "updated_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        entity=record,
+        old_values=changed["old"],
+        new_values=changed["new"],
+    )
+    return True
 
 
 def _fee_check(actor: User | None, run: CourseRun, action: str) -> None:
@@ -120,17 +129,8 @@ def course_enrollment_fee_set(
                 f"{enrolment.enrollment.learner.full_name} has left the run: "
                 "their fee no longer changes."
             )
-        changed = _fees_set(enrolment, fee)
-        if changed["new"]:
-            enrolment.save(update_fields=[*changed["new"], "updated_at"])
-            audit_record(
-                actor=actor,
-                action="course_enrollment.fee_set",
-                entity=enrolment,
-                old_values=changed["old"],
-                new_values=changed["new"],
-            )
-            sync_enqueue_many([enrolment])
+        if _fee_saved(actor, enrolment, fee, action="course_enrollment.fee_set"):
+            course_enrolments_sync(CourseEnrollment.objects.filter(pk=enrolment.pk))
     return enrolment
 
 
@@ -163,5 +163,7 @@ def course_run_programme_fee_apply(*, actor: User | None, run: CourseRun) -> int
             enrolment.updated_at = now  # bulk_update does not touch auto_now fields
             changed_enrolments.append(enrolment)
         CourseEnrollment.objects.bulk_update(changed_enrolments, [*FEE_FIELDS, "updated_at"])
-        sync_enqueue_many(changed_enrolments)
+        course_enrolments_sync(
+            CourseEnrollment.objects.filter(pk__in=[item.pk for item in changed_enrolments])
+        )
     return len(changed_enrolments)

@@ -16,11 +16,11 @@ from delivery.forms.fees import FeeForm
 from delivery.models import CourseEnrollmentStatus, CourseRun
 from delivery.selectors.fees import (
     fee_enrolments,
-    fee_enrolments_with_standing,
     fee_programmes,
     fee_run,
     fee_runs,
 )
+from delivery.selectors.gateway import enrolments_with_standing
 from delivery.services.fees import (
     MANAGE_FEES,
     course_enrollment_fee_set,
@@ -74,12 +74,7 @@ def _refusal_show(form: FeeForm, error: ValidationError) -> None:
 @never_cache
 def programme_fee_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     programme = get_object_or_404(Programme, pk=pk)
-    form = FeeForm.for_fee(
-        request.POST if request.method == "POST" else None,
-        amount=programme.fee_amount,
-        currency=programme.fee_currency,
-        subsidy=programme.subsidy_info,
-    )
+    form = FeeForm.for_record(request.POST if request.method == "POST" else None, programme)
     if request.method == "POST" and form.is_valid():
         try:
             programme_fee_set(actor=request.user, programme=programme, fee=form.fee())
@@ -105,7 +100,7 @@ def run_fees(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     page = list_page(request, fee_enrolments(run))
     reporting = sync_reporting()
     if reporting:
-        page.object_list = fee_enrolments_with_standing(page.object_list)
+        page.object_list = enrolments_with_standing(page.object_list)
     return render(
         request,
         "delivery/fees_run.html",
@@ -126,12 +121,7 @@ def enrolment_fee_edit(request: AuthenticatedRequest, pk: int, enrolment_pk: int
     if enrolment is None:
         raise Http404
     enrolment.course_run = run
-    form = FeeForm.for_fee(
-        request.POST if request.method == "POST" else None,
-        amount=enrolment.fee_amount,
-        currency=enrolment.fee_currency,
-        subsidy=enrolment.subsidy_info,
-    )
+    form = FeeForm.for_record(request.POST if request.method == "POST" else None, enrolment)
     who = enrolment.enrollment.learner.full_name
     if request.method == "POST" and form.is_valid():
         try:
