@@ -2,6 +2,9 @@
 results in a run (history and voids), moderation, a cohort's programme outcomes and a learner's
 own results. Run pages ask delivery.access: anyone else gets the audited 404."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -177,47 +180,52 @@ def gradebook_learner(request: AuthenticatedRequest, pk: int, enrolment_pk: int)
     return _learner_page(request, run, enrolment)
 
 
-@login_required
-@require_POST
-def result_void(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+T = TypeVar("T")
+
+
+def _void_posted(
+    request: AuthenticatedRequest, pk: int, action: str, void: Callable[..., T]
+) -> T | HttpResponse:
+    """Void the result `pk` with the posted reason through `void` (a service); what it gives
+    back, or the learner's page again with the refusal."""
     assessment = get_object_or_404(
         Assessment.objects.select_related("enrolment__enrollment__learner"), pk=pk
     )
-    run = _run(request, assessment.enrolment.course_run_id, "assessment.void")
+    run = _run(request, assessment.enrolment.course_run_id, action)
     form = VoidForm(request.POST)
     form.is_valid()
     try:
-        assessment_void(
-            assessment=assessment, actor=request.user, reason=form.cleaned_data["reason"]
-        )
+        return void(assessment=assessment, actor=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as refused:
         form.add_error(None, refused)
         return _learner_page(
             request, run, assessment.enrolment, void_form=form, voiding=assessment.pk, status=400
         )
-    messages.success(request, f"{assessment.assessment_type} voided; it stays in the history.")
-    return redirect("delivery:gradebook_learner", run.pk, assessment.enrolment_id)
+
+
+def _to_learner_page(assessment: Assessment) -> HttpResponse:
+    return redirect(
+        "delivery:gradebook_learner", assessment.enrolment.course_run_id, assessment.enrolment_id
+    )
+
+
+@login_required
+@require_POST
+def result_void(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    voided = _void_posted(request, pk, "assessment.void", assessment_void)
+    if isinstance(voided, HttpResponse):
+        return voided
+    messages.success(request, f"{voided.assessment_type} voided; it stays in the history.")
+    return _to_learner_page(voided)
 
 
 @login_required
 @require_POST
 def moderated_void(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Void a result of a moderated run: the moderator or who manages delivery, with a reason."""
-    assessment = get_object_or_404(
-        Assessment.objects.select_related("enrolment__enrollment__learner"), pk=pk
-    )
-    run = _run(request, assessment.enrolment.course_run_id, "assessment.void_moderated")
-    form = VoidForm(request.POST)
-    form.is_valid()
-    try:
-        done = moderated_result_void(
-            assessment=assessment, actor=request.user, reason=form.cleaned_data["reason"]
-        )
-    except ValidationError as refused:
-        form.add_error(None, refused)
-        return _learner_page(
-            request, run, assessment.enrolment, void_form=form, voiding=assessment.pk, status=400
-        )
+    done = _void_posted(request, pk, "assessment.void_moderated", moderated_result_void)
+    if isinstance(done, HttpResponse):
+        return done
     messages.success(request, _moderated_void_said(done))
     for certificate in done.certificates:
         messages.warning(
@@ -227,7 +235,7 @@ def moderated_void(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             f"{timezone.localtime(certificate.issued_at):%d %b %Y} still shows the earlier "
             "result: it is unchanged here; whoever issues certificates revokes or reissues it.",
         )
-    return redirect("delivery:gradebook_learner", run.pk, assessment.enrolment_id)
+    return _to_learner_page(done.assessment)
 
 
 def _moderated_void_said(done: ModeratedVoid) -> str:
