@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from delivery.gateway import learner_may_be_sent
 from delivery.models import CourseEnrollment
 from integrations.models import SyncStatus
-from integrations.payloads import WITHHELD_PREFIX
 from learners.models import Learner
 
 _BADGES = {
@@ -52,8 +51,7 @@ def gateway_standing(
         standing,
         label="Not sent",
         badge=_BADGES[SyncStatus.WITHHELD],
-        error=f"{WITHHELD_PREFIX} {learner.full_name} has not consented to sharing with the "
-        "funding body.",
+        error=f"{learner.full_name} has not consented to sharing with the funding body.",
     )
 
 

@@ -192,7 +192,7 @@ def test_finance_sets_a_programme_fee_applies_it_and_changes_one_learners(
         naledi = page.get_by_test_id("fee-row").filter(has_text="Naledi Mokoena")
         expect(sipho.get_by_test_id("gateway-standing")).to_contain_text("Accepted")
         expect(naledi.get_by_test_id("gateway-error")).to_have_text(
-            "Not sent: Naledi Mokoena has not consented to sharing with the funding body."
+            "Naledi Mokoena has not consented to sharing with the funding body."
         )
         checker.look("run")
         page.get_by_role("link", name="Apply the programme's fee to all").click()

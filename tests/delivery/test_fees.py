@@ -271,7 +271,7 @@ def test_the_runs_fees_page_shows_each_learners_standing_as_the_run_page_does(
     assert "<code>ENR-000042</code>" in page
     assert "2 attempts" in page
     assert '<span class="badge text-bg-warning">Not sent</span>' in page
-    assert "Not sent: Lerato Mokoena has not consented to sharing with the funding body." in page
+    assert "Lerato Mokoena has not consented to sharing with the funding body." in page
 
 
 def test_the_runs_fees_page_makes_as_many_queries_for_many_learners(
