@@ -21,10 +21,14 @@ over 6 s after it claimed them: it is killed when a tenth of the jobs have finis
 the takeover falls within the run, at a moment when it holds claimed jobs (frozen first to
 find one).
 
+The baseline is measured after, in the same run: the same jobs, in an institution of their
+own, sent by the same workers claiming one job at a time (as before batching), none killed.
+
 With SYNC_BENCH_PROFILE=DIR, each worker that finishes writes its cProfile statistics to
 DIR/worker-PID.prof. Runs in a scratch database of its own (see scratch.py). Progress goes to
 stderr; stdout ends with, one per line:
 
+    jobs_per_s_one_job_per_claim: <the baseline's jobs finished per second of sending>
     duplicates: <submissions the gateway processed more often than they were sent with cause:
                  once, plus once per attempt abandoned by a killed worker; target 0>
     lost: <jobs neither accepted, superseded nor dead-lettered, plus records with an accepted
@@ -311,18 +315,22 @@ def queue_everything() -> int:
 # --- Workers --------------------------------------------------------------------------------
 
 
-def worker(database_url: str, schema_name: str, deadline: float) -> None:
-    """One worker process: sweeps until no job is queued or running (a running job whose
-    worker was killed is taken over once its lease has passed)."""
+def worker(database_url: str, schema_name: str, deadline: float, batch_size: int) -> None:
+    """One worker process: sweeps, claiming `batch_size` jobs at a time, until no job is queued
+    or running (a running job whose worker was killed is taken over once its lease has
+    passed)."""
     from scratch import configure_django
 
     configure_django(database_url)
     from django_tenants.utils import tenant_context
 
+    from integrations import services
     from integrations.connectors.training_gateway import TrainingGatewayConnector
     from integrations.models import SyncJob, SyncJobStatus
     from integrations.services import sync_jobs_sweep
     from tenants.models import Institution
+
+    services.SWEEP_BATCH_SIZE = batch_size
 
     TrainingGatewayConnector.retry_base_seconds = 0.002
     TrainingGatewayConnector.retry_cap_seconds = 0.02
@@ -363,6 +371,7 @@ class Pool:
     database_url: str
     schema_name: str
     deadline: float
+    batch_size: int
 
     def __post_init__(self) -> None:
         self._context = multiprocessing.get_context("spawn")
@@ -371,7 +380,8 @@ class Pool:
 
     def start(self) -> None:
         process = self._context.Process(
-            target=worker, args=(self.database_url, self.schema_name, self.deadline)
+            target=worker,
+            args=(self.database_url, self.schema_name, self.deadline, self.batch_size),
         )
         process.start()
         self.processes.append(process)
@@ -480,18 +490,39 @@ def counted(gateway, *, finished_count: int) -> dict[str, int]:
 
 
 def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | int]:
+    """The run the figures are about, then its baseline: the same jobs sent one claim per job
+    (as before batching), no worker killed."""
+    figures = send_round(jobs, workers, failure_ratio, code="benchsync")
+    baseline = send_round(
+        jobs, workers, failure_ratio, code="benchsyncbase", batch_size=1, kill=False
+    )
+    log(f"baseline, one job per claim: {baseline['jobs_per_s']:.1f} jobs/s")
+    return {"jobs_per_s_one_job_per_claim": baseline["jobs_per_s"], **figures}
+
+
+def send_round(
+    jobs: int,
+    workers: int,
+    failure_ratio: float,
+    *,
+    code: str,
+    batch_size: int | None = None,
+    kill: bool = True,
+) -> dict[str, float | int]:
+    """Queue the jobs in a new institution and send them; the figures of the round."""
     from django.db import connection, connections
     from django.db.models import Count
 
     from integrations.connectors.training_gateway import TrainingGatewayConnector
     from integrations.models import SyncAttempt, SyncJob
-    from integrations.services import connector_config_save, connector_load
+    from integrations.services import SWEEP_BATCH_SIZE, connector_config_save, connector_load
     from integrations.testing import FakeGateway
     from tenants.db import tenant_connection
     from tenants.services import institution_provision
 
+    tenant_connection.set_schema_to_public()  # provisioning happens there, after a round
     institution = institution_provision(
-        name="Bench Sync", code="benchsync", admin_email="admin@benchsync.example"
+        name=f"Bench Sync {code}", code=code, admin_email=f"admin@{code}.example"
     )
     tenant_connection.set_tenant(institution)
     TrainingGatewayConnector.lease_margin_seconds = LEASE_MARGIN_SECONDS
@@ -523,8 +554,16 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
         f"{database['PORT'] or 5432}/{database['NAME']}"
     )
     connections.close_all()
-    pool = Pool(database_url, institution.schema_name, time.time() + DEADLINE_SECONDS)
-    log(f"{workers} worker processes sweeping; one is killed when {KILL_AT:.0%} have finished")
+    pool = Pool(
+        database_url,
+        institution.schema_name,
+        time.time() + DEADLINE_SECONDS,
+        batch_size or SWEEP_BATCH_SIZE,
+    )
+    log(
+        f"{workers} worker processes sweeping"
+        + (f"; one is killed when {KILL_AT:.0%} have finished" if kill else "")
+    )
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     for _ in range(workers):
@@ -532,7 +571,7 @@ def measure(jobs: int, workers: int, failure_ratio: float) -> dict[str, float | 
     finished = SyncJob.objects.filter(status__in=FINISHED)
     while pool.running():
         time.sleep(0.2)
-        if not pool.killed and finished.count() >= KILL_AT * queued:
+        if kill and not pool.killed and finished.count() >= KILL_AT * queued:
             pool.kill_one(lease_seconds=lease_seconds)
     elapsed = time.perf_counter() - started
     cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True)]
