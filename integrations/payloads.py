@@ -45,7 +45,7 @@ sharing with the funding body), is asked of a send check its app registers like 
 called with the record's id and the job type just before each send, and raises
 `PayloadWithheld` to hold the job back."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -129,6 +129,18 @@ class PayloadNotReady(Exception):
 
 # The placeholder for another record's gateway reference (integrations.services resolves it).
 GATEWAY_REFERENCE = "$gateway_reference"
+
+
+def records_named(value: Any) -> Iterator[tuple[str, str]]:
+    """The (entity type, id) of each other record a payload names by its gateway reference."""
+    if isinstance(value, dict):
+        if GATEWAY_REFERENCE in value:
+            yield str(value[GATEWAY_REFERENCE]), str(value["id"])
+            return
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from records_named(item)
 
 
 class SendCheck(Protocol):

@@ -117,19 +117,6 @@ def _as_sent(value: Any) -> Any:
     return json.loads(canonical_json(value))
 
 
-def _placeholders(value: Any) -> Iterable[tuple[str, str]]:
-    """The (entity type, id) of each other record a payload names by its gateway reference."""
-    if isinstance(value, dict):
-        if payloads.GATEWAY_REFERENCE in value:
-            yield str(value[payloads.GATEWAY_REFERENCE]), str(value["id"])
-            return
-        for item in value.values():
-            yield from _placeholders(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _placeholders(item)
-
-
 def _filled(value: Any, references: Mapping[tuple[str, str], str | None]) -> Any:
     """`value` with other records' gateway references filled in (None while the gateway has
     not accepted them) and every other reference left out of the comparison."""
@@ -221,7 +208,7 @@ def records_reconcile(
     known = dict(states or {})
     wanted: dict[str, set[str]] = {kind.entity_type: set(ids)}
     for request in requests.values():
-        for entity_type, entity_id in _placeholders(request.payload if request else None):
+        for entity_type, entity_id in payloads.records_named(request.payload if request else None):
             wanted.setdefault(entity_type, set()).add(entity_id)
     for entity_type, entity_ids in wanted.items():
         if entity_type not in known or not entity_ids <= set(known[entity_type]):

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -389,10 +389,12 @@ class ClaimedJob:
 
 @dataclass
 class Claim:
-    """What one claim took: the jobs to send, and those it found superseded (not to send)."""
+    """What one claim took: the jobs to send, those it found superseded (not to send), and
+    those it put off to wait for a record they belong to."""
 
     jobs: list[ClaimedJob]
     superseded: list[SyncJob]
+    deferred: list[SyncJob] = field(default_factory=list)
 
 
 def _newest_accepted(jobs: Iterable[SyncJob]) -> dict[tuple[str, str], int]:
@@ -463,8 +465,10 @@ def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None 
             _supersede(outdated, newest=newest)
         # Sent in the order they were queued: a record's versions go oldest first.
         jobs = sorted((job for job in jobs if job not in outdated), key=lambda job: job.pk)
+        deferred = _waiting_deferred(jobs, now)
+        jobs = [job for job in jobs if job not in deferred]
         if not jobs:
-            return Claim([], outdated)
+            return Claim([], outdated, deferred)
         numbers = dict(
             SyncAttempt.objects.filter(job__in=jobs)
             .order_by()
@@ -480,8 +484,58 @@ def sync_jobs_claim(*, connector: Connector, limit: int = 1, job_id: int | None 
             SyncAttempt(job=job, number=numbers.get(job.pk, 0) + 1, started_at=now) for job in jobs
         )
     return Claim(
-        [ClaimedJob(job, attempt) for job, attempt in zip(jobs, attempts, strict=True)], outdated
+        [ClaimedJob(job, attempt) for job, attempt in zip(jobs, attempts, strict=True)],
+        outdated,
+        deferred,
     )
+
+
+def _waiting_deferred(jobs: list[SyncJob], now: datetime) -> list[SyncJob]:
+    """Of the jobs being claimed, those that name a record (payloads.GATEWAY_REFERENCE) the
+    gateway has not accepted, which is not in the batch but on its way: put off, untried, until
+    that record's job is due (shortly, if it is being sent). Without a try they cost no
+    attempt and no send; inside the claim's transaction."""
+    batch = {(job.entity_type, job.entity_id) for job in jobs}
+    named = {job.pk: set(payloads.records_named(job.payload)) - batch for job in jobs}
+    references = _accepted_references(set().union(*named.values()))
+    missing = {key for key, reference in references.items() if not reference}
+    if not missing:
+        return []
+    due = _on_its_way_due(missing, now)
+    deferred = []
+    for job in jobs:
+        waits = [due[key] for key in named[job.pk] & missing if key in due]
+        if waits:
+            entity_type, entity_id = next(iter(sorted(named[job.pk] & missing)))
+            job.next_retry_at = max(waits)
+            job.last_error = (
+                f"Waiting: the gateway has not yet accepted the "
+                f"{entity_type.split('.', 1)[-1]} #{entity_id} this record belongs to."
+            )
+            job.updated_at = now
+            deferred.append(job)
+    if deferred:
+        SyncJob.objects.bulk_update(deferred, ["next_retry_at", "last_error", "updated_at"])
+    return deferred
+
+
+def _on_its_way_due(keys: set[tuple[str, str]], now: datetime) -> dict[tuple[str, str], datetime]:
+    """For each of these records with a job on its way, when a job waiting for it should look
+    again: when its queued job is due, shortly if it is being sent. One query."""
+    records = Q()
+    for entity_type, entity_id in keys:
+        records |= Q(entity_type=entity_type, entity_id=entity_id)
+    on_its_way = SyncJob.objects.filter(
+        records, status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING)
+    ).values_list("entity_type", "entity_id", "status", "next_retry_at")
+    soon = now + timedelta(seconds=WAIT_FOR_SENDING_SECONDS)
+    due: dict[tuple[str, str], datetime] = {}
+    for entity_type, entity_id, status, next_retry_at in on_its_way:
+        when = soon if status == SyncJobStatus.RUNNING else max(next_retry_at or now, now)
+        key = (entity_type, entity_id)
+        due[key] = min(due.get(key, when), when)
+    # Just after it: claims take jobs due first first, so it goes before those waiting for it.
+    return {key: when + timedelta(milliseconds=20) for key, when in due.items()}
 
 
 # The references of the records the batch being sent names (its jobs' own records and those
@@ -514,18 +568,6 @@ def _accepted_references(keys: set[tuple[str, str]]) -> dict[tuple[str, str], st
     references = dict.fromkeys(keys, "")
     references.update({(entity_type, entity_id): ref for entity_type, entity_id, ref in found})
     return references
-
-
-def _named_records(value: Any) -> Iterable[tuple[str, str]]:
-    """The records a payload names by their gateway reference (payloads.GATEWAY_REFERENCE)."""
-    if isinstance(value, dict):
-        if payloads.GATEWAY_REFERENCE in value:
-            yield value[payloads.GATEWAY_REFERENCE], str(value["id"])
-            return
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            yield from _named_records(item)
 
 
 def _reference_of(entity_type: str, entity_id: str) -> str:
@@ -680,7 +722,7 @@ def sync_jobs_run(
     the jobs as recorded, superseded ones included; empty when nothing was due."""
     claim = sync_jobs_claim(connector=connector, limit=limit, job_id=job_id)
     if not claim.jobs:
-        return claim.superseded
+        return claim.superseded + claim.deferred
     # A send may start only while the lease has room for the longest it may take, so that no
     # other worker takes a job over while we still hold it; the rest go back to the queue.
     last_start = (
@@ -695,7 +737,7 @@ def sync_jobs_run(
             for claimed in claim.jobs
             for key in [
                 (claimed.job.entity_type, claimed.job.entity_id),
-                *_named_records(claimed.job.payload),
+                *payloads.records_named(claimed.job.payload),
             ]
         }
     )
@@ -719,7 +761,7 @@ def sync_jobs_run(
     for item, job in zip(sent, recorded, strict=True):
         if item.withheld:
             _withheld_rebuild(job)
-    return claim.superseded + recorded
+    return claim.superseded + claim.deferred + recorded
 
 
 def sync_job_run(

@@ -153,6 +153,32 @@ def test_a_record_waits_for_the_gateway_reference_of_the_record_it_belongs_to(
     assert done.payload["enrolment"]["course"]["run"]["reference"]["$gateway_reference"]
 
 
+def test_a_record_whose_run_is_on_its_way_is_put_off_untried_until_after_it(connected):
+    run = version_job("run-1", 1, title="One")
+    run_due = timezone.now() + timedelta(minutes=5)
+    SyncJob.objects.filter(pk=run.pk).update(next_retry_at=run_due)  # a retry, later
+    enrolment = SyncJob.objects.create(
+        job_type="enrolment_create",
+        entity_type=RECORD,
+        entity_id="enrolment-1",
+        idempotency_key=uuid.uuid4().hex,
+        payload={
+            "enrolment": {
+                "course": {"run": {"reference": {"$gateway_reference": RECORD, "id": "run-1"}}}
+            }
+        },
+        payload_hash=uuid.uuid4().hex,
+    )
+
+    put_off = sync_job_run(job_id=enrolment.pk)
+
+    assert put_off.status == SyncJobStatus.QUEUED
+    assert put_off.next_retry_at > run_due  # due just after the run
+    assert put_off.last_error.startswith("Waiting: the gateway has not yet accepted")
+    assert (put_off.attempts, put_off.attempt_log.count()) == (0, 0)  # not a try
+    assert connected.submissions == []
+
+
 @pytest.mark.django_db
 def test_the_apps_hear_of_every_step_of_a_job(connected):
     heard: list[tuple[int, str]] = []
