@@ -36,8 +36,6 @@ _RECORDS: dict[str, type[Model]] = {
 _WITHDRAWALS = frozenset(
     {SyncJobType.COURSE_RUN_CANCEL, SyncJobType.ENROLMENT_CANCEL, SyncJobType.ASSESSMENT_VOID}
 )
-# How integrations words a job held back by a send check (payloads.PayloadWithheld).
-_WITHHELD_PREFIX = payloads.WITHHELD_PREFIX
 _JOB_CANCELLED = "An administrator took this version out of the queue: it was not sent."
 _RUN_VERSION_CANCELLED = (
     "An administrator took the run's latest version out of the queue: it was not sent, and the "
@@ -61,7 +59,7 @@ def job_standing(job: SyncJob) -> Standing:
         return Standing(accepted, "")
     if job.status == SyncJobStatus.CANCELLED:
         return Standing(SyncStatus.NOT_SENT, _JOB_CANCELLED)
-    if job.last_error.startswith(_WITHHELD_PREFIX):
+    if job.last_error.startswith(payloads.WITHHELD_PREFIX):
         return Standing(SyncStatus.WITHHELD, job.last_error)
     return Standing(SyncStatus.FAILED, job.last_error)
 

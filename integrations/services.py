@@ -519,23 +519,38 @@ def _waiting_deferred(jobs: list[SyncJob], now: datetime) -> list[SyncJob]:
     return deferred
 
 
-def _on_its_way_due(keys: set[tuple[str, str]], now: datetime) -> dict[tuple[str, str], datetime]:
-    """For each of these records with a job on its way, when a job waiting for it should look
-    again: when its queued job is due, shortly if it is being sent. One query."""
+def _on_its_way_due(
+    keys: set[tuple[str, str]], now: datetime, *, besides: int | None = None
+) -> dict[tuple[str, str], datetime]:
+    """For each of these records with a job on its way (other than `besides`, the waiting job
+    itself), when a job waiting for it should look again: just after its queued job is due,
+    shortly if it is being sent. One query."""
     records = Q()
     for entity_type, entity_id in keys:
         records |= Q(entity_type=entity_type, entity_id=entity_id)
     on_its_way = SyncJob.objects.filter(
         records, status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING)
-    ).values_list("entity_type", "entity_id", "status", "next_retry_at")
+    )
+    if besides is not None:
+        on_its_way = on_its_way.exclude(pk=besides)
     soon = now + timedelta(seconds=WAIT_FOR_SENDING_SECONDS)
     due: dict[tuple[str, str], datetime] = {}
-    for entity_type, entity_id, status, next_retry_at in on_its_way:
+    for entity_type, entity_id, status, next_retry_at in on_its_way.values_list(
+        "entity_type", "entity_id", "status", "next_retry_at"
+    ):
         when = soon if status == SyncJobStatus.RUNNING else max(next_retry_at or now, now)
         key = (entity_type, entity_id)
         due[key] = min(due.get(key, when), when)
     # Just after it: claims take jobs due first first, so it goes before those waiting for it.
     return {key: when + timedelta(milliseconds=20) for key, when in due.items()}
+
+
+def _on_its_way_until(
+    entity_type: str, entity_id: str, *, besides: int | None = None
+) -> datetime | None:
+    """`_on_its_way_due` for one record; None when no job of it is on its way."""
+    key = (entity_type, entity_id)
+    return _on_its_way_due({key}, timezone.now(), besides=besides).get(key)
 
 
 # The references of the records the batch being sent names (its jobs' own records and those
@@ -601,28 +616,6 @@ def _gateway_reference_resolve(placeholder: dict[str, Any]) -> str:
 
 # How long a record waits for one that another worker is sending now.
 WAIT_FOR_SENDING_SECONDS = 1.0
-
-
-def _on_its_way_until(
-    entity_type: str, entity_id: str, *, besides: int | None = None
-) -> datetime | None:
-    """When a job that waits for this record's reference should look again: when the record's
-    queued job (other than `besides`, the waiting job itself) is due, shortly if it is being
-    sent; None when no such job is on its way."""
-    jobs = SyncJob.objects.filter(
-        entity_type=entity_type,
-        entity_id=entity_id,
-        status__in=(SyncJobStatus.QUEUED, SyncJobStatus.RUNNING),
-    )
-    if besides is not None:
-        jobs = jobs.exclude(pk=besides)
-    job = jobs.order_by("id").values("status", "next_retry_at").first()
-    now = timezone.now()
-    if job is None:
-        return None
-    if job["status"] == SyncJobStatus.RUNNING:
-        return now + timedelta(seconds=WAIT_FOR_SENDING_SECONDS)
-    return max(job["next_retry_at"] or now, now)
 
 
 payloads.register_resolver(payloads.GATEWAY_REFERENCE, _gateway_reference_resolve, secret=False)

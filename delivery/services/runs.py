@@ -325,17 +325,19 @@ class RunChanges:
     trainer: Trainer | None
 
 
+def _run_locked_open(run: CourseRun) -> CourseRun:
+    """The run locked for a change, refused while its cohort is closed to runs."""
+    run = CourseRun.objects.select_for_update(of=("self",)).select_related("cohort").get(pk=run.pk)
+    run.cohort.closed_check(CLOSED_TO_RUNS)
+    return run
+
+
 def run_update(*, actor: User | None, run: CourseRun, changes: RunChanges) -> CourseRun:
     """Change a run's dates, mode, venue, capacity or trainer. Refused when a scheduled
     session would fall outside the new dates, naming it."""
     manage_check(actor=actor, action="delivery.run_update", cohort=run.cohort)
     with transaction.atomic(durable=True):
-        run = (
-            CourseRun.objects.select_for_update(of=("self",))
-            .select_related("cohort")
-            .get(pk=run.pk)
-        )
-        run.cohort.closed_check(CLOSED_TO_RUNS)
+        run = _run_locked_open(run)
         new: dict[str, Any] = {
             "title": changes.title,
             "start_date": changes.start_date,
@@ -389,12 +391,7 @@ def run_cancel(*, actor: User | None, run: CourseRun, reason: str) -> CourseRun:
             code="cancel_reason_missing",
         )
     with transaction.atomic(durable=True):
-        run = (
-            CourseRun.objects.select_for_update(of=("self",))
-            .select_related("cohort")
-            .get(pk=run.pk)
-        )
-        run.cohort.closed_check(CLOSED_TO_RUNS)
+        run = _run_locked_open(run)
         if run.status == CourseRunStatus.CANCELLED:
             raise ValidationError("This run is cancelled already.", code="cancelled_already")
         if run.moderated_at is not None:
