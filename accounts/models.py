@@ -23,6 +23,7 @@ class SystemRole(models.TextChoices):
     FINANCE = "finance", "Finance"
     STUDENT = "student", "Student"
     SPONSOR_CONTACT = "sponsor_contact", "Sponsor contact"
+    ORGANISATION_MEMBER = "organisation_member", "Organisation member"
 
 
 def normalise_email(email: str) -> str:

@@ -60,6 +60,9 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "delivery.manage_delivery",
                 "delivery.issue_certificates",
                 "delivery.manage_fees",
+                "placements.manage_organisations",
+                "placements.manage_placements",
+                "placements.manage_vetting",
                 # So that admins may give the trainer and moderator roles (accounts.permissions.
                 # may_grant); who teaches or moderates a run is still said per run.
                 "delivery.teach",
@@ -106,6 +109,12 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
     SystemRole.SPONSOR_CONTACT: SystemRoleSpec(
         "Sponsor contact",
         "Speaks for a sponsor: signs its agreements and follows the cohorts it pays for.",
+        frozenset(),
+    ),
+    SystemRole.ORGANISATION_MEMBER: SystemRoleSpec(
+        "Organisation member",
+        "Speaks for a host organisation (a school, an employer): says each year which "
+        "placements it offers, and confirms or declines the learners proposed to it.",
         frozenset(),
     ),
 }

@@ -98,6 +98,7 @@ TENANT_APPS = [
     "integrations",
     "sponsors",
     "delivery",
+    "placements",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system checks
@@ -303,6 +304,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrolments.send_reminders_all_institutions",
         "schedule": 60.0 * 60,
     },
+    # Daily: cleared vetting past its expiry date expires; a month before, the learner's admins
+    # are warned once.
+    "placements-expire-vetting": {
+        "task": "placements.vetting_expire_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
+    # Addresses whose lookup is pending (its task lost, the geocoder down) are looked up again.
+    "placements-geocode-sweep": {
+        "task": "placements.geocode_sweep_all_institutions",
+        "schedule": 60.0 * 10,
+    },
     # Hourly: a link is reminded once, when it comes within SIGNING_REMINDER_BEFORE of expiring.
     "signing-send-link-reminders": {
         "task": "signing.send_link_reminders_all_institutions",
@@ -321,6 +333,14 @@ INTEGRATIONS_ENCRYPTION_KEY = (
     if PRODUCTION
     else env.str("INTEGRATIONS_ENCRYPTION_KEY", default="")
 )
+
+# --- Geocoding (placements.geocoding) ------------------------------------------------------
+# A Nominatim-style search endpoint (GET ?q=<address>&format=jsonv2&limit=1 answering
+# [{"lat": "...", "lon": "..."}]); unset, addresses are not looked up and coordinates are
+# entered by hand.
+GEOCODER_URL = env.str("GEOCODER_URL", default="")
+GEOCODER_API_KEY = env.str("GEOCODER_API_KEY", default="")
+GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", default=5.0)
 
 # Master keys wrapping each institution's data keys for ID numbers (learners.keys): base64, 32
 # bytes each, comma-separated, the first current. Outside production, derived from SECRET_KEY.
