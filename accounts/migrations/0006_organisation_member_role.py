@@ -4,15 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_ops_admin_and_finance_roles'),
+        ("accounts", "0005_ops_admin_and_finance_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='role',
-            name='key',
-            field=models.CharField(blank=True, choices=[('super_admin', 'Super admin'), ('admin', 'Admin'), ('verifier', 'Verifier'), ('auditor', 'Auditor'), ('trainer', 'Trainer'), ('moderator', 'Moderator'), ('ops_admin', 'Ops admin'), ('finance', 'Finance'), ('student', 'Student'), ('sponsor_contact', 'Sponsor contact'), ('organisation_member', 'Organisation member')], help_text='Which system role this is; empty for a custom role.', max_length=30, null=True, unique=True),
+            model_name="role",
+            name="key",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("super_admin", "Super admin"),
+                    ("admin", "Admin"),
+                    ("verifier", "Verifier"),
+                    ("auditor", "Auditor"),
+                    ("trainer", "Trainer"),
+                    ("moderator", "Moderator"),
+                    ("ops_admin", "Ops admin"),
+                    ("finance", "Finance"),
+                    ("student", "Student"),
+                    ("sponsor_contact", "Sponsor contact"),
+                    ("organisation_member", "Organisation member"),
+                ],
+                help_text="Which system role this is; empty for a custom role.",
+                max_length=30,
+                null=True,
+                unique=True,
+            ),
         ),
     ]
