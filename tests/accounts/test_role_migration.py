@@ -42,6 +42,10 @@ ACCESS_BEFORE = {
     "delivery.teach": ADMINS | {"trainer"},
     "delivery.moderate_results": ADMINS,
     "delivery.manage_fees": ADMINS,
+    # Placements came after too: admins run them.
+    "placements.manage_organisations": ADMINS,
+    "placements.manage_placements": ADMINS,
+    "placements.manage_vetting": ADMINS,
 }
 PEOPLE = [
     ["super_admin"],
