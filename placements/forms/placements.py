@@ -82,6 +82,7 @@ class PlacementForm(forms.Form):
     cohort = forms.ModelChoiceField(
         queryset=Cohort.objects.exclude(state=CohortState.CANCELLED).order_by("-start_date"),
         required=False,
+        empty_label="No cohort",
         help_text="The cohort whose workplace component this is: its programme decides the "
         "vetting the learner needs before the placement is confirmed.",
     )
@@ -95,6 +96,7 @@ class PlacementForm(forms.Form):
     supervisor = SupervisorChoiceField(
         queryset=_contacts(),
         required=False,
+        empty_label="Not named yet",
         help_text="The person at the organisation who looks after the learner.",
     )
 

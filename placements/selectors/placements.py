@@ -58,11 +58,24 @@ def placement_detail(pk: int) -> Placement:
     return placement
 
 
-def placement_history(placement: Placement) -> QuerySet[AuditEvent]:
-    """What happened to the placement, oldest first, from the audit trail."""
-    return audit_event_list(
+HISTORY_LABELS = {
+    "placement.propose": "Proposed",
+    "placement.confirm": "Confirmed",
+    "placement.decline": "Declined",
+    "placement.cancel": "Cancelled",
+    "placement.start": "Started",
+    "placement.complete": "Completed",
+    "placement.terminate": "Terminated",
+}
+
+
+def placement_history(placement: Placement) -> list[tuple[str, AuditEvent]]:
+    """What happened to the placement, oldest first, from the audit trail: each event with
+    what it was in words."""
+    events = audit_event_list(
         entity_type=Placement._meta.label_lower, entity_id=str(placement.pk)
     ).order_by("id")
+    return [(HISTORY_LABELS.get(event.action, event.action), event) for event in events]
 
 
 def organisation_placements(organisation: Organisation, *, status: str = "") -> QuerySet[Placement]:

@@ -161,7 +161,7 @@ def test_the_detail_page_shows_its_history_and_actions(here, admin_client):
     page = admin_client.get(reverse("placements:placement_detail", args=[placement.pk]))
     text = page.content.decode()
     assert "Ayanda Dube at Hillview High" in text
-    assert "Propose</strong> by Ada Admin" in text
+    assert "Proposed</strong> by Ada Admin" in text
     assert [action.name for action in page.context["actions"]] == ["confirm", "cancel"]
     assert "Thandi Nkosi" in text
 
