@@ -324,3 +324,21 @@ def test_what_a_receiver_writes_rolls_back_with_a_failed_confirmation(here):
         assert Sponsor.objects.filter(company_name=f"Commission for {placement.pk}").exists()
     finally:
         placement_confirmed.disconnect(dispatch_uid="test-accrue")
+
+
+def test_the_emails_read_as_typed(institution, admin):
+    from notifications.services import email_render
+
+    here = world(admin, name="Smith & O'Neil Academy")
+    learner = here.learner("Ayanda Dube")
+    placement_confirm(placement=here.propose(learner), actor=here.member)
+
+    proposed = email_render(OutboundEmail.objects.get(template="placement_proposed"))
+    assert proposed.subject == (
+        "Alpha College would like to place Ayanda Dube with Smith & O'Neil Academy"
+    )
+    assert "- Ayanda Dube, Mathematics, 1 March 2027 to 30 June 2027" in proposed.body
+    assert "Smith &amp; O&#x27;Neil Academy" in proposed.alternatives[0][0]
+    confirmed = email_render(OutboundEmail.objects.get(template="placement_confirmed"))
+    assert confirmed.subject == "Your placement at Smith & O'Neil Academy is confirmed"
+    assert "Your supervisor there is Thandi Nkosi." in confirmed.body
