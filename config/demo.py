@@ -1,6 +1,8 @@
 """The demo institution's contents (`manage.py setup_demo`): a sponsor, one programme's cohorts
 in every state, students at every step, a person for each role, and the programme's delivery:
-its catalogue, course runs, sessions, registers, results, outcomes and certificates.
+its catalogue, course runs, sessions, registers, results, outcomes and certificates; and two host
+organisations near the campus with a member, their places this year, and a cleared learner's
+placement waiting for the school to confirm it.
 
 Everything is made through the services, as the people would make it: the demo's super admin
 creates, signs and runs the cohorts, invites the staff and the students; each student accepts
@@ -113,6 +115,24 @@ from learners.forms import LearnerDetailsForm
 from learners.models import ConsentMethod
 from learners.services import consent_record
 from notifications.models import OutboundEmail
+from placements.models import (
+    Appetite,
+    GeocodeStatus,
+    Organisation,
+    OrganisationAddress,
+    OrganisationContact,
+    OrganisationDetail,
+    OrganisationMembership,
+    Placement,
+    PlacementPreference,
+    PlacementSubject,
+    ProgrammeVettingRequirement,
+    VettingRecord,
+    VettingStatus,
+    VettingType,
+)
+from placements.preferences import details_validate
+from placements.services.placements import Proposal, placements_propose
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.selectors import link_for_token
 from signing.services.completion import submitter_open, submitter_sign, submitter_sign_in_place
@@ -178,6 +198,7 @@ STAFF = (
     Staff(SystemRole.OPS_ADMIN, f"ops@{DOMAIN}", "Kagiso Mokoena"),
     Staff(SystemRole.FINANCE, f"finance@{DOMAIN}", "Lindiwe Zulu"),
     Staff(SystemRole.SPONSOR_CONTACT, SPONSOR["contact_email"], SPONSOR["contact_name"]),
+    Staff(SystemRole.ORGANISATION_MEMBER, f"host@{DOMAIN}", "Nomsa Dlamini"),
 )
 
 
@@ -404,6 +425,7 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
             actor=admin,
             admins=[admin, staff[SystemRole.ADMIN]],
         )
+        placements_hosted(demo, member=staff[SystemRole.ORGANISATION_MEMBER], anchor=anchor)
     return demo
 
 
@@ -883,6 +905,180 @@ def _run_finished(run: CourseRun, plan: CohortPlan, delivery: Delivery) -> None:
     if run.moderator_id is None:
         run = run_moderator_assign(run=run, actor=delivery.admin, moderator=delivery.moderator)
     run_results_sign_off(run=run, actor=delivery.moderator)
+
+
+# --- Placements -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """A host organisation near the campus, its placement lead and what it offers this year."""
+
+    name: str
+    school: bool
+    employer: bool
+    address: dict[str, str]
+    latitude: float
+    longitude: float
+    detail: dict[str, Any]
+    contact: dict[str, str]
+    places: int
+
+
+HOSTS = (
+    HostPlan(
+        name="Orlando West High School",
+        school=True,
+        employer=False,
+        address={
+            "address_1": "8115 Vilakazi Street",
+            "town": "Orlando West",
+            "city": "Soweto",
+            "county": "Gauteng",
+            "postcode": "1804",
+        },
+        latitude=-26.2385,
+        longitude=27.9084,
+        detail={"phase": OrganisationDetail.Phase.SECONDARY, "pupil_count": 1240},
+        contact={
+            "first_name": "Thabo",
+            "last_name": "Mabena",
+            "email_address": f"placements@orlandowest.{DOMAIN}",
+            "phone": "+27 11 555 0231",
+            "role": "Placement lead",
+        },
+        places=2,
+    ),
+    HostPlan(
+        name="Braamfontein Data Works (Pty) Ltd",
+        school=False,
+        employer=True,
+        address={
+            "address_1": "31 Juta Street",
+            "town": "Braamfontein",
+            "city": "Johannesburg",
+            "county": "Gauteng",
+            "postcode": "2001",
+        },
+        latitude=-26.1935,
+        longitude=28.0344,
+        detail={
+            "phase": OrganisationDetail.Phase.NOT_APPLICABLE,
+            "employee_count": 85,
+            "sector": "Information technology",
+        },
+        contact={
+            "first_name": "Refilwe",
+            "last_name": "Mokoena",
+            "email_address": f"mentors@datawork.{DOMAIN}",
+            "phone": "+27 11 555 0388",
+            "role": "Workplace mentor",
+        },
+        places=3,
+    ),
+)
+PLACEMENT_SUBJECT = "IT"
+# The learner cleared for placement, with a placement proposed to the school.
+PLACED_EMAIL = STUDENT_EMAIL
+
+
+def placements_hosted(demo: Demo, *, member: User, anchor: datetime.date) -> None:
+    """Two host organisations near the campus, with their placement leads and places for this
+    year; their member (Nomsa Dlamini, of both, the school current); the police clearance the
+    programme requires, cleared for Thandi; and her placement at the school, proposed by the
+    admin for two months from now, waiting for the school to confirm it.
+
+    The organisations, memberships, preferences and vetting are written here as the
+    organisation, member and vetting pages store them; the placement goes through its
+    service."""
+    year = demo.catalogue.current_session.academic_year
+    subject = PlacementSubject.objects.get(code=PLACEMENT_SUBJECT)
+    hosts = [_host(plan, demo.super_admin, year, subject) for plan in HOSTS]
+    for number, host in enumerate(hosts):
+        OrganisationMembership.objects.get_or_create(
+            user=member,
+            organisation=host,
+            defaults={"is_current": number == 0, "added_by": demo.super_admin},
+        )
+    programme = demo.catalogue.programme
+    police = VettingType.objects.get(code="police_clearance")
+    ProgrammeVettingRequirement.objects.get_or_create(programme=programme, vetting_type=police)
+    enrollment = CohortEnrollment.objects.select_related("learner").get(
+        cohort=demo.cohorts[CohortState.ACTIVE], user__email=PLACED_EMAIL
+    )
+    learner = enrollment.learner
+    if not VettingRecord.objects.filter(learner=learner, vetting_type=police).exists():
+        VettingRecord.objects.create(
+            learner=learner,
+            vetting_type=police,
+            status=VettingStatus.CLEARED,
+            reference="SAPS-PCC-2026-118204",
+            expires_on=anchor + datetime.timedelta(days=police.validity_days or 180),
+            reviewer=demo.super_admin,
+            reviewed_at=timezone.now(),
+            created_by=demo.super_admin,
+        )
+    if not Placement.objects.filter(learner=learner).exists():
+        starts_on = _month_start(anchor, 2)
+        placements_propose(
+            actor=demo.super_admin,
+            proposals=[
+                Proposal(
+                    learner=learner,
+                    organisation=hosts[0],
+                    cohort=enrollment.cohort,
+                    academic_year=year,
+                    subject=subject,
+                    starts_on=starts_on,
+                    ends_on=min(
+                        _month_start(starts_on, 2) - datetime.timedelta(days=1), year.ends_on
+                    ),
+                    supervisor=hosts[0].contacts.first(),
+                )
+            ],
+        )
+
+
+def _host(
+    plan: HostPlan, admin: User, year: AcademicYear, subject: PlacementSubject
+) -> Organisation:
+    host = Organisation.objects.filter(name=plan.name).first()
+    if host is None:
+        host = Organisation.objects.create(
+            name=plan.name,
+            school=plan.school,
+            employer=plan.employer,
+            latitude=plan.latitude,
+            longitude=plan.longitude,
+            geocode_status=GeocodeStatus.ENTERED,
+            email_address=plan.contact["email_address"],
+            phone=plan.contact["phone"],
+            created_by=admin,
+        )
+        OrganisationAddress.objects.create(organisation=host, **plan.address)
+        OrganisationDetail.objects.create(organisation=host, **plan.detail)
+        OrganisationContact.objects.create(organisation=host, **plan.contact)
+    if not PlacementPreference.objects.filter(organisation=host, academic_year=year).exists():
+        details = details_validate(
+            {
+                "places": [
+                    {"subject": subject.code, "phase": subject.phase, "places": plan.places}
+                ],
+                "notes": "Learners work alongside the placement lead, mornings and afternoons.",
+            },
+            appetite=Appetite.INTERESTED,
+            subject_codes=set(PlacementSubject.objects.values_list("code", flat=True)),
+            year_starts_on=year.starts_on,
+            year_ends_on=year.ends_on,
+        )
+        PlacementPreference.objects.create(
+            organisation=host,
+            academic_year=year,
+            appetite=Appetite.INTERESTED,
+            placement_details=details,
+            created_by=admin,
+        )
+    return host
 
 
 # --- Students -------------------------------------------------------------------------------

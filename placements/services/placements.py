@@ -1,11 +1,23 @@
 """Placements from proposal to their end (seed 001 `placements`). Every change checks the
-permission, runs in one transaction and writes its audit event."""
+permission, runs in one transaction and writes its audit event.
+
+Who does what: the institution (`placements.manage_placements`) proposes, cancels, starts,
+completes and terminates; the host organisation's member, acting for their current organisation
+(placements.access), confirms or declines what was proposed to it; an admin may confirm on the
+organisation's behalf. Confirming needs the learner cleared for placement on the start date and
+a free place for the subject and year, checked under a lock on the organisation's preference
+for that year, so that two confirmations at once never take the same last place."""
 
 import datetime
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 
 from academics.models import AcademicYear
 from accounts.models import User
@@ -13,14 +25,25 @@ from accounts.permissions import permission_check
 from audit.services import audit_record
 from cohorts.models import Cohort
 from learners.models import Learner
+from notifications.services import email_enqueue
+from placements.access import current_organisation
 from placements.models import (
     OPEN_PLACEMENT_STATUSES,
     Organisation,
     OrganisationContact,
+    OrganisationMembership,
     Placement,
+    PlacementPreference,
+    PlacementStatus,
     PlacementSubject,
     UrgentPlacementRequest,
 )
+from placements.preferences import offered_places
+from placements.selectors.capacity import places_free
+from placements.selectors.clearance import vetting_missing
+from placements.signals import placement_confirmed
+from tenants.db import tenant_connection
+from tenants.sites import institution_url
 
 MANAGE_PLACEMENTS = "placements.manage_placements"
 
@@ -59,8 +82,8 @@ def _proposal_errors(proposal: Proposal) -> list[str]:
 
 def placements_propose(*, actor: User | None, proposals: list[Proposal]) -> list[Placement]:
     """Propose placements, all or none: a learner may not have two open placements (proposed,
-    confirmed or active) that overlap in time. Each is audited; the organisation's members
-    answer it from their own pages."""
+    confirmed or active) that overlap in time. Each is audited; the organisation's members are
+    e-mailed (once per organisation) and answer from their own pages."""
     permission_check(actor=actor, permission=MANAGE_PLACEMENTS, action="placement.propose")
     errors = [error for proposal in proposals for error in _proposal_errors(proposal)]
     if errors:
@@ -119,4 +142,265 @@ def placements_propose(*, actor: User | None, proposals: list[Proposal]) -> list
             made.append(placement)
         if errors:
             raise ValidationError(errors)
+        _members_notify(made)
     return made
+
+
+def _members_notify(placements: list[Placement]) -> None:
+    """E-mail each member of each organisation the learners proposed to it, one message per
+    organisation (a bulk proposal may put several learners at one school)."""
+    by_organisation: dict[Organisation, list[Placement]] = defaultdict(list)
+    for placement in placements:
+        by_organisation[placement.organisation].append(placement)
+    url = institution_url(tenant_connection.tenant, reverse("placements:member_placements"))
+    for organisation, proposed in by_organisation.items():
+        members = OrganisationMembership.objects.filter(
+            organisation=organisation, user__is_active=True
+        ).select_related("user")
+        for membership in members:
+            email_enqueue(
+                recipient=membership.user.email,
+                template="placement_proposed",
+                context={
+                    "full_name": membership.user.full_name,
+                    "organisation_name": organisation.name,
+                    "placements": [
+                        {
+                            "learner": placement.learner.full_name,
+                            "subject": placement.subject.name,
+                            "starts_on": f"{placement.starts_on:%-d %B %Y}",
+                            "ends_on": f"{placement.ends_on:%-d %B %Y}",
+                        }
+                        for placement in proposed
+                    ],
+                    "url": url,
+                },
+            )
+
+
+def _lock(placement: Placement) -> Placement:
+    """The placement re-read under its row lock: its status is the committed one, so the FSM
+    transition starts from it and ConcurrentTransitionMixin's save finds the same status."""
+    locked: Placement = (
+        Placement.objects.select_for_update(of=("self",))
+        .select_related("learner", "organisation", "academic_year", "subject", "cohort__programme")
+        .get(pk=placement.pk)
+    )
+    return locked
+
+
+def _transition(placement: Placement, move: Callable[[], None], verb: str) -> None:
+    try:
+        move()
+    except TransitionNotAllowed as refused:
+        raise ValidationError(
+            f"Cannot {verb} this placement: it is {placement.get_status_display().lower()}.",
+            code="wrong_status",
+        ) from refused
+
+
+def _reason(reason: str, field: str, message: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({field: message}, code="required")
+    return reason
+
+
+def may_answer_for(user: User, placement: Placement) -> bool:
+    """Whether `user` speaks for the placement's organisation: it is their current one."""
+    organisation = current_organisation(user)
+    return organisation is not None and organisation.pk == placement.organisation_id
+
+
+def _clearance_check(placement: Placement) -> None:
+    programme = placement.cohort.programme if placement.cohort else None
+    missing = vetting_missing(placement.learner, programme, on=placement.starts_on)
+    if missing:
+        names = ", ".join(vetting_type.name for vetting_type in missing)
+        raise ValidationError(
+            f"{placement.learner.full_name} is not cleared for placement on "
+            f"{placement.starts_on:%-d %B %Y}: {names} not cleared.",
+            code="not_cleared",
+        )
+
+
+def _capacity_check(placement: Placement) -> None:
+    """Under a lock on the organisation's preference for the year: whoever confirms next waits
+    here until this transaction ends, then counts this placement among the places taken."""
+    preference = (
+        PlacementPreference.objects.select_for_update()
+        .filter(organisation=placement.organisation, academic_year=placement.academic_year)
+        .first()
+    )
+    where = f"{placement.organisation} in {placement.academic_year}"
+    if preference is None:
+        raise ValidationError(
+            f"{where} has not said which placements it offers: it has no places to fill. "
+            "Ask the organisation to set its preference for the year first.",
+            code="no_capacity",
+        )
+    if places_free(placement.organisation, placement.academic_year, placement.subject) < 1:
+        subject = placement.subject
+        offered = offered_places(
+            preference.placement_details, subject=subject.code, phase=subject.phase
+        )
+        raise ValidationError(
+            f"{where} has no free place for {subject}: "
+            + (
+                f"the {offered} place{'s' if offered != 1 else ''} it offers "
+                f"{'are' if offered != 1 else 'is'} taken."
+                if offered
+                else "it offers none in this subject."
+            ),
+            code="no_capacity",
+        )
+
+
+def placement_confirm(*, placement: Placement, actor: User) -> Placement:
+    """Confirm a proposed placement, for the organisation (its member, for their current
+    organisation) or on its behalf (an admin). Refused unless the learner is cleared on the
+    start date and the organisation has a free place. `placement_confirmed` is sent inside
+    the transaction: what a receiver writes rolls back with a failed confirmation. The learner
+    is e-mailed."""
+    permission_check(
+        actor=actor,
+        action="placement.confirm",
+        allowed=actor.may(MANAGE_PLACEMENTS) or may_answer_for(actor, placement),
+    )
+    with transaction.atomic(durable=True):
+        placement = _lock(placement)
+        _transition(placement, placement.confirm, "confirm")
+        _clearance_check(placement)
+        _capacity_check(placement)
+        placement.confirmed_by = actor
+        placement.confirmed_at = timezone.now()
+        placement.save()
+        audit_record(
+            actor=actor,
+            action="placement.confirm",
+            entity=placement,
+            old_values={"status": PlacementStatus.PROPOSED},
+            new_values={"status": PlacementStatus.CONFIRMED},
+        )
+        placement_confirmed.send(sender=Placement, placement=placement, actor=actor)
+        _learner_notify(placement)
+    return placement
+
+
+def _learner_notify(placement: Placement) -> None:
+    learner = placement.learner
+    recipient = learner.user.email if learner.user else learner.email
+    if not recipient:
+        return
+    supervisor = placement.supervisor
+    email_enqueue(
+        recipient=recipient,
+        template="placement_confirmed",
+        context={
+            "full_name": learner.full_name,
+            "organisation_name": placement.organisation.name,
+            "subject": placement.subject.name,
+            "starts_on": f"{placement.starts_on:%-d %B %Y}",
+            "ends_on": f"{placement.ends_on:%-d %B %Y}",
+            "supervisor": supervisor.full_name if supervisor else "",
+            "url": institution_url(tenant_connection.tenant, reverse("placements:my_placements")),
+        },
+    )
+
+
+def placement_decline(*, placement: Placement, actor: User, reason: str) -> Placement:
+    """The organisation says no to a proposed placement (its member, for their current
+    organisation): it is cancelled, marked as declined by the organisation, with the reason
+    the institution reads."""
+    permission_check(
+        actor=actor, action="placement.decline", allowed=may_answer_for(actor, placement)
+    )
+    reason = _reason(reason, "reason", "Say why the organisation cannot host this learner.")
+    with transaction.atomic(durable=True):
+        placement = _lock(placement)
+        _transition(placement, placement.cancel, "decline")
+        placement.declined_by_organisation = True
+        placement.end_reason = reason
+        placement.ended_at = timezone.now()
+        placement.save()
+        audit_record(
+            actor=actor,
+            action="placement.decline",
+            entity=placement,
+            old_values={"status": PlacementStatus.PROPOSED},
+            new_values={"status": PlacementStatus.CANCELLED, "reason": reason},
+        )
+    return placement
+
+
+def _admin_change(
+    *,
+    placement: Placement,
+    actor: User,
+    verb: str,
+    move: Callable[[Placement], Callable[[], None]],
+    fields: dict[str, str],
+) -> Placement:
+    """One of the institution's transitions: lock, move, set `fields`, save, audit."""
+    permission_check(actor=actor, permission=MANAGE_PLACEMENTS, action=f"placement.{verb}")
+    with transaction.atomic(durable=True):
+        placement = _lock(placement)
+        old_status = placement.status
+        _transition(placement, move(placement), verb)
+        for name, value in fields.items():
+            setattr(placement, name, value)
+        if placement.status in (PlacementStatus.TERMINATED, PlacementStatus.CANCELLED):
+            placement.ended_at = timezone.now()
+        placement.save()
+        audit_record(
+            actor=actor,
+            action=f"placement.{verb}",
+            entity=placement,
+            old_values={"status": old_status},
+            new_values={"status": placement.status, **fields},
+        )
+    return placement
+
+
+def placement_cancel(*, placement: Placement, actor: User, reason: str) -> Placement:
+    """The institution withdraws a proposed placement."""
+    reason = _reason(reason, "reason", "Say why the placement is cancelled.")
+    return _admin_change(
+        placement=placement,
+        actor=actor,
+        verb="cancel",
+        move=lambda locked: locked.cancel,
+        fields={"end_reason": reason},
+    )
+
+
+def placement_start(*, placement: Placement, actor: User) -> Placement:
+    """The learner started at the organisation."""
+    return _admin_change(
+        placement=placement, actor=actor, verb="start", move=lambda locked: locked.start, fields={}
+    )
+
+
+def placement_complete(*, placement: Placement, actor: User, outcome_notes: str) -> Placement:
+    """The placement ran its course; the outcome notes say how it went."""
+    notes = _reason(outcome_notes, "outcome_notes", "Say how the placement went.")
+    return _admin_change(
+        placement=placement,
+        actor=actor,
+        verb="complete",
+        move=lambda locked: locked.complete,
+        fields={"outcome_notes": notes},
+    )
+
+
+def placement_terminate(*, placement: Placement, actor: User, reason: str) -> Placement:
+    """End a confirmed or active placement early; the reason is required (the database
+    refuses a terminated placement without one, too)."""
+    reason = _reason(reason, "reason", "Say why the placement ends early.")
+    return _admin_change(
+        placement=placement,
+        actor=actor,
+        verb="terminate",
+        move=lambda locked: locked.terminate,
+        fields={"end_reason": reason},
+    )

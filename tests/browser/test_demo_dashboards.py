@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import pytest
 from django.core.management import call_command
@@ -84,6 +85,15 @@ def _fees(page: Page) -> None:
     expect(programmes.get_by_text("ZAR 4500.00")).to_be_visible()
 
 
+def _hosting(page: Page) -> None:
+    """The organisation member's placements: Thandi's, proposed to the school, to answer."""
+    page.goto(urljoin(page.url, "/placements/member/placements/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Placements at Orlando West High School"
+    )
+    expect(page.get_by_role("link", name="Confirm Thandi Mokoena")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class RoleStart:
     role: str  # as setup_demo prints it
@@ -106,6 +116,7 @@ ROLES = [
     RoleStart("Ops admin", "Welcome, Kagiso Mokoena", _sync),
     RoleStart("Finance", "Welcome, Lindiwe Zulu", _fees),
     RoleStart("Sponsor contact", "Welcome, Sipho Dlamini", None),
+    RoleStart("Organisation member", "Welcome, Nomsa Dlamini", _hosting),
     RoleStart("Student", re.compile(r"^Data Analytics, .* intake$"), _portal),
 ]
 

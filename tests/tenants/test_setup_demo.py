@@ -49,6 +49,11 @@ from enrolments.models import (
     VerificationState,
 )
 from notifications.models import OutboundEmail
+from placements.access import current_organisation
+from placements.models import Organisation, Placement, PlacementStatus, PlacementSubject
+from placements.selectors.capacity import places_free
+from placements.selectors.clearance import required_vetting_types, vetting_missing
+from placements.selectors.distance import Point, organisations_near
 from signing.documents import sha256_hex
 from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
@@ -105,6 +110,7 @@ def test_the_demo_shows_every_state_and_every_role_and_invites_nobody_signed_up(
     _catalogue_check()
     _running_delivery_check()
     _completed_delivery_check()
+    _placements_check()
 
 
 def _cohorts_check() -> None:
@@ -208,6 +214,7 @@ def _people_check(output: str, client_for) -> None:
             "Ops admin": SystemRole.OPS_ADMIN,
             "Finance": SystemRole.FINANCE,
             "Sponsor contact": SystemRole.SPONSOR_CONTACT,
+            "Organisation member": SystemRole.ORGANISATION_MEMBER,
             "Student": SystemRole.STUDENT,
         }
         assert set(credentials) == {*expected_roles, "Operator"}
@@ -391,11 +398,54 @@ def _completed_delivery_check() -> None:
         assert precious.contents["credits_achieved"] == 120
 
 
+def _placements_check() -> None:
+    """Two host organisations near the campus with addresses, coordinates, a placement lead
+    and places this year; their member belongs to both (the school current); the programme
+    requires a police clearance, which Thandi has, and her placement at the school is proposed
+    and can be confirmed."""
+    with tenant_context(_demo()):
+        member = User.objects.get(email="host@demo.example")
+        assert member.full_name == "Nomsa Dlamini"
+        hosts = list(Organisation.objects.select_related("address").order_by("name"))
+        assert [host.name for host in hosts] == [
+            "Braamfontein Data Works (Pty) Ltd",
+            "Orlando West High School",
+        ]
+        campus = Point(-26.1929, 28.0305)  # Braamfontein
+        assert [host.name for host in organisations_near(campus, 25)] == [
+            "Braamfontein Data Works (Pty) Ltd",
+            "Orlando West High School",
+        ]
+        for host in hosts:
+            assert host.address.postcode
+            assert host.contacts.count() == 1
+        assert current_organisation(member).name == "Orlando West High School"
+        assert set(member.organisation_memberships.values_list("organisation", flat=True)) == {
+            host.pk for host in hosts
+        }
+        year = AcademicSession.objects.get(is_current=True).academic_year
+        it = PlacementSubject.objects.get(code="IT")
+        assert {host.name: places_free(host, year, it) for host in hosts} == {
+            "Braamfontein Data Works (Pty) Ltd": 3,
+            "Orlando West High School": 2,
+        }
+        programme = Programme.objects.get()
+        assert [t.code for t in required_vetting_types(programme)] == ["police_clearance"]
+        placement = Placement.objects.select_related("learner", "cohort").get()
+        assert placement.learner.user.email == "thandi@demo.example"
+        assert placement.status == PlacementStatus.PROPOSED
+        assert placement.supervisor.organisation == placement.organisation
+        assert vetting_missing(placement.learner, programme, on=placement.starts_on) == []
+        assert OutboundEmail.objects.filter(
+            template="placement_proposed", recipient="host@demo.example"
+        ).exists()
+
+
 def _counts() -> dict[str, int]:
     """Rows of every model in the demo institution's schema, and its public rows."""
     tenant_labels = {"accounts", "audit", "notifications", "signing", "cohorts", "enrolments"}
     tenant_labels |= {"verification", "integrations", "sponsors", "guardian", "auth"}
-    tenant_labels |= {"academics", "delivery"}
+    tenant_labels |= {"academics", "delivery", "placements"}
     with tenant_context(_demo()):
         counts = {
             model._meta.label: model.objects.count()
