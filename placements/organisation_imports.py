@@ -230,6 +230,18 @@ class PlannedRow:
     existing: Organisation | None = None
 
     @property
+    def name(self) -> str:
+        return self.values.get("name") or (self.existing.name if self.existing else "")
+
+    @property
+    def reference(self) -> str:
+        return self.values.get("urn") or self.values.get("code") or ""
+
+    @property
+    def town(self) -> str:
+        return self.values.get("town") or self.values.get("city") or ""
+
+    @property
     def result(self) -> str:
         if self.errors:
             return "Refused: " + "; ".join(self.errors)

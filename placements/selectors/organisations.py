@@ -92,6 +92,21 @@ class OrganisationMap:
     width: int = MAP_WIDTH
     height: int = MAP_HEIGHT
 
+    @property
+    def grid(self) -> list[tuple[float, float, float, float]]:
+        """Lines every two degrees of latitude and longitude, for bearings."""
+        verticals = [
+            (x, 0.0, x, float(self.height))
+            for lon in range(int(MAP_WEST) + 2, int(MAP_EAST), 2)
+            for x in [round((lon - MAP_WEST) / (MAP_EAST - MAP_WEST) * self.width, 1)]
+        ]
+        horizontals = [
+            (0.0, y, float(self.width), y)
+            for lat in range(int(MAP_NORTH) - 2, int(MAP_SOUTH), -2)
+            for y in [round((MAP_NORTH - lat) / (MAP_NORTH - MAP_SOUTH) * self.height, 1)]
+        ]
+        return verticals + horizontals
+
 
 def organisation_map(organisations: QuerySet[Organisation]) -> OrganisationMap:
     """The filtered organisations as points over South Africa's bounding box (an SVG drawn by
