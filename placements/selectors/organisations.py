@@ -19,6 +19,22 @@ KINDS = ("school", "provider", "employer")
 MAP_SOUTH, MAP_NORTH, MAP_WEST, MAP_EAST = -35.0, -22.0, 16.0, 33.0
 MAP_WIDTH, MAP_HEIGHT = 600, 460
 MAP_MAX_POINTS = 2000
+# Cities named on the map, for bearings.
+MAP_CITIES = (
+    ("Johannesburg", -26.2041, 28.0473),
+    ("Polokwane", -23.9045, 29.4689),
+    ("Bloemfontein", -29.0852, 26.1596),
+    ("Durban", -29.8587, 31.0218),
+    ("Gqeberha", -33.9608, 25.6022),
+    ("Cape Town", -33.9249, 18.4241),
+)
+
+
+def _map_xy(latitude: float, longitude: float) -> tuple[float, float]:
+    return (
+        round((longitude - MAP_WEST) / (MAP_EAST - MAP_WEST) * MAP_WIDTH, 1),
+        round((MAP_NORTH - latitude) / (MAP_NORTH - MAP_SOUTH) * MAP_HEIGHT, 1),
+    )
 
 
 def organisation_list(
@@ -107,6 +123,10 @@ class OrganisationMap:
         ]
         return verticals + horizontals
 
+    @property
+    def cities(self) -> list[tuple[str, float, float]]:
+        return [(name, *_map_xy(latitude, longitude)) for name, latitude, longitude in MAP_CITIES]
+
 
 def organisation_map(organisations: QuerySet[Organisation]) -> OrganisationMap:
     """The filtered organisations as points over South Africa's bounding box (an SVG drawn by
@@ -122,13 +142,8 @@ def organisation_map(organisations: QuerySet[Organisation]) -> OrganisationMap:
         if latitude is None or longitude is None:
             continue
         if MAP_SOUTH <= latitude <= MAP_NORTH and MAP_WEST <= longitude <= MAP_EAST:
-            points.append(
-                MapPoint(
-                    x=round((longitude - MAP_WEST) / (MAP_EAST - MAP_WEST) * MAP_WIDTH, 1),
-                    y=round((MAP_NORTH - latitude) / (MAP_NORTH - MAP_SOUTH) * MAP_HEIGHT, 1),
-                    flagged=status in COORDINATE_FLAGS,
-                )
-            )
+            x, y = _map_xy(latitude, longitude)
+            points.append(MapPoint(x=x, y=y, flagged=status in COORDINATE_FLAGS))
     return OrganisationMap(points=points, outside=len(rows) - len(points), missing=missing)
 
 

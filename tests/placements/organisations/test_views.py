@@ -330,3 +330,25 @@ def test_someone_who_places_learners_may_see_organisations_but_not_change_them(
     assert client.get(_url("organisation_edit", organisation.pk)).status_code == 404
     learner = Learner.objects.create(first_name="Sipho")
     assert client.get(_url("learner_location", learner.pk)).status_code == 200
+
+
+def test_another_institutions_organisations_are_404(client_for, institution, other_institution):
+    connection.set_tenant(institution)  # other_institution left the connection on public
+    organisation = OrganisationFactory()
+    contact = ContactFactory(organisation=organisation)
+    connection.set_tenant(other_institution)
+    try:
+        other_admin = UserFactory(roles=[SystemRole.ADMIN])
+        client = client_for(other_institution)
+        client.force_login(other_admin, backend="accounts.backends.RoleBackend")
+        for url in [
+            _url("organisation_detail", organisation.pk),
+            _url("organisation_edit", organisation.pk),
+            _url("organisation_contact_edit", organisation.pk, contact.pk),
+        ]:
+            assert client.get(url).status_code == 404, url
+        assert client.post(_url("organisation_deactivate", organisation.pk)).status_code == 404
+    finally:
+        connection.set_tenant(institution)
+    organisation.refresh_from_db()
+    assert organisation.is_active
