@@ -95,6 +95,12 @@ class OrganisationDetailForm(CatalogueForm):
         model = OrganisationDetail
         fields = ["phase", "pupil_count", "employee_count", "sector", "website"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        phase = self.fields["phase"]
+        assert isinstance(phase, forms.TypedChoiceField)
+        phase.choices = [("", "Not given"), *OrganisationDetail.Phase.choices]
+
 
 class OrganisationAddressForm(CatalogueForm):
     class Meta:
