@@ -2,6 +2,7 @@
 what it offers in an academic year; the institution reminds those that have not answered."""
 
 import datetime
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,11 +51,14 @@ def _messages(error: ValidationError) -> list[str]:
     return list(error.messages)
 
 
+# The schema's path in front of a line's complaint: "places → 2 → places: ", "windows → 0: ".
+_LINE_PATH = re.compile(r"^(?:(?:places|windows) → \d+(?: → \w+)?|notes): ")
+
+
 def _strip_location(message: str) -> str:
-    """A row's message without the schema's path ("places → 0 → places: ..."): it is shown
-    beside the row it is about."""
-    parts = message.split(" → ")
-    return parts[-1] if len(parts) > 1 else message
+    """A line's complaint without the schema's path: it is shown beside the line it is about
+    (whose position in the list checked is not the row's on the page)."""
+    return _LINE_PATH.sub("", message)
 
 
 def details_errors_located(

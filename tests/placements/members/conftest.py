@@ -9,6 +9,7 @@ from placements.models import Organisation, OrganisationMembership
 from placements.services.memberships import membership_add
 from tests.factories import UserFactory
 from tests.placements.factories import OrganisationFactory, academic_year
+from tests.placements.members.calendar_years import NEXT
 
 
 @pytest.fixture
@@ -36,5 +37,5 @@ def two_schools(member, add_member) -> tuple[Organisation, Organisation]:
 
 
 @pytest.fixture
-def year_2027(institution):
-    return academic_year("2027")
+def next_year(institution):
+    return academic_year(str(NEXT))
