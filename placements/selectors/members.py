@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from academics.models import AcademicYear
@@ -14,6 +15,7 @@ from placements.access import current_membership
 from placements.models import (
     Appetite,
     Organisation,
+    OrganisationContact,
     OrganisationMembership,
     PlacementPreference,
     PlacementSubject,
@@ -144,7 +146,8 @@ def preference_counts(year: AcademicYear) -> dict[str, int]:
 
 def unanswered_organisations(year: AcademicYear) -> QuerySet[Organisation]:
     """Active organisations without a preference for `year`, with when they were last reminded
-    about it (`last_reminded`) and their active members (`member_count`)."""
+    about it (`last_reminded`), their active members (`member_count`) and whether a placement
+    lead with an e-mail address is on file (`has_lead`): who a reminder would reach."""
     last = PreferenceReminder.objects.filter(organisation=OuterRef("pk"), academic_year=year)
     members = (
         OrganisationMembership.objects.filter(organisation=OuterRef("pk"), user__is_active=True)
@@ -163,6 +166,11 @@ def unanswered_organisations(year: AcademicYear) -> QuerySet[Organisation]:
         .annotate(
             last_reminded=Subquery(last.order_by("-sent_at").values("sent_at")[:1]),
             member_count=Subquery(members),
+            has_lead=Exists(
+                OrganisationContact.objects.filter(
+                    organisation=OuterRef("pk"), role__icontains="placement lead"
+                ).exclude(email_address="")
+            ),
         )
         .order_by("name", "pk")
     )
@@ -192,7 +200,9 @@ class SubjectRow:
 def subject_tree(*, active_only: bool = False) -> list[SubjectRow]:
     """The subject tree in reading order (by phase, then name, each subject followed by those
     within it) with each subject's depth, from one query."""
-    subjects = PlacementSubject.objects.select_related("parent").order_by("phase", "name", "pk")
+    subjects = PlacementSubject.objects.select_related("parent").order_by(
+        "phase", Lower("name"), "pk"
+    )
     if active_only:
         subjects = subjects.filter(is_active=True)
     rows = list(subjects)

@@ -12,7 +12,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -73,9 +72,6 @@ def member_switch(request: AuthenticatedRequest) -> HttpResponse:
     except (ValueError, OrganisationMembership.DoesNotExist) as missing:
         raise Http404 from missing
     messages.success(request, f"You are now acting for {membership.organisation}.")
-    back = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-        return redirect(back)
     return redirect("placements:member_home")
 
 
