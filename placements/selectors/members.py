@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from academics.models import AcademicYear
-from accounts.models import User
+from accounts.models import SystemRole, User
 from placements.access import current_membership
 from placements.models import (
     Appetite,
@@ -119,7 +119,11 @@ def years_awaiting(
 
 def member_home_panel(user: User) -> dict[str, Any] | None:
     """The start page's panel for an organisation member: the organisation they act for and the
-    preferences it still owes (accounts.home; registered in PlacementsConfig.ready)."""
+    preferences it still owes (accounts.home; registered in PlacementsConfig.ready). Read only
+    for holders of the organisation member role (loaded with the user: no query for others),
+    which memberships.py gives with a first membership and takes with the last."""
+    if SystemRole.ORGANISATION_MEMBER not in user.role_keys:
+        return None
     membership = current_membership(user)
     if membership is None:
         return None
