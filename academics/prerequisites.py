@@ -1,6 +1,7 @@
 """Prerequisite chains: finding the path a new prerequisite would close into a cycle, and saying
 it as people read it. Shared by the services and the catalogue import (which checks a file's
-prerequisites by code before any course exists)."""
+prerequisites by code before any course exists), and by placements' subject tree, whose
+parent links are chains of the same kind."""
 
 from collections import deque
 from collections.abc import Hashable, Iterable
@@ -31,9 +32,10 @@ def prerequisite_path(edges: Iterable[tuple[K, K]], *, start: K, goal: K) -> lis
     return None
 
 
-def cycle_message(codes: list[str]) -> str:
-    """ "C1 requires C2, which requires C3, which requires C1": the cycle a new prerequisite
-    would close, as people read it."""
-    words = [f"{codes[0]} requires {codes[1]}"]
-    words += [f"which requires {code}" for code in codes[2:]]
+def cycle_message(codes: list[str], *, relation: str = "requires") -> str:
+    """ "C1 requires C2, which requires C3, which requires C1": the cycle a new link would
+    close, as people read it. `relation` names the link for other chains (placement subjects:
+    "is within")."""
+    words = [f"{codes[0]} {relation} {codes[1]}"]
+    words += [f"which {relation} {code}" for code in codes[2:]]
     return f"That would make a cycle: {', '.join(words)}."

@@ -92,6 +92,24 @@ def user_role_add_in_transaction(*, user: User, role: Role | str, actor: User | 
     )
 
 
+def user_role_remove_in_transaction(*, user: User, role_key: str, actor: User | None) -> None:
+    """Take one system role from `user` inside the caller's transaction, with the event that
+    user_roles_set writes (nothing when they do not hold it): the counterpart of
+    user_role_add_in_transaction for roles that follow a person's place somewhere (an
+    organisation member's last membership ended); the caller has checked."""
+    held = list(user.roles.all())
+    if role_key not in {role.key for role in held}:
+        return
+    user.role_holdings.filter(role__key=role_key).delete()
+    audit_record(
+        actor=actor,
+        action="user.roles_changed",
+        entity=user,
+        old_values={"roles": _names(held)},
+        new_values={"roles": _names(role for role in held if role.key != role_key)},
+    )
+
+
 def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
     """Revoke the person's earlier unused invitations and e-mail a new single-use link."""
     now = timezone.now()
