@@ -122,12 +122,16 @@ class CentreForm(forms.Form):
         return data
 
     def _learner(self, data: dict[str, Any]) -> Learner | None:
+        name = (data.get("learner_name") or "").strip()
         if data.get("learner"):
             learner = Learner.objects.filter(pk=data["learner"]).first()
             if learner is None:
                 self.add_error("learner_name", "That learner is not in the institution.")
-            return learner
-        name = (data.get("learner_name") or "").strip()
+                return None
+            # The learner chosen from a list, unless the name was changed since to another's.
+            full_name = learner.full_name.lower()
+            if all(word in full_name for word in name.lower().split()):
+                return learner
         if not name:
             return None
         found = learners_named(name)
@@ -174,7 +178,7 @@ class SearchForm(CentreForm):
     appetite = forms.MultipleChoiceField(
         choices=Appetite.choices,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="None ticked: every organisation, whatever it answered.",
     )
 

@@ -194,13 +194,17 @@ def learner_matches(
 
 def urgent_requests() -> QuerySet[UrgentPlacementRequest]:
     """Every request, newest first, with its invite and answer counts and places offered."""
-    return UrgentPlacementRequest.objects.select_related("subject", "academic_year").annotate(
-        invite_count=Count("invites"),
-        can_host_count=Count("invites", filter=Q(invites__answer=UrgentAnswer.CAN_HOST)),
-        cannot_host_count=Count("invites", filter=Q(invites__answer=UrgentAnswer.CANNOT_HOST)),
-        places_offered_total=Sum(
-            "invites__places_offered", filter=Q(invites__answer=UrgentAnswer.CAN_HOST)
-        ),
+    return (
+        UrgentPlacementRequest.objects.select_related("subject", "academic_year")
+        .annotate(
+            invite_count=Count("invites"),
+            can_host_count=Count("invites", filter=Q(invites__answer=UrgentAnswer.CAN_HOST)),
+            cannot_host_count=Count("invites", filter=Q(invites__answer=UrgentAnswer.CANNOT_HOST)),
+            places_offered_total=Sum(
+                "invites__places_offered", filter=Q(invites__answer=UrgentAnswer.CAN_HOST)
+            ),
+        )
+        .order_by("-created_at", "-pk")
     )
 
 

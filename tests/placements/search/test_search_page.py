@@ -2,6 +2,8 @@
 places, and refusals of a bad centre or radius."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import SystemRole
 from placements.models import Appetite, LearnerLocation
@@ -166,3 +168,40 @@ def test_the_search_needs_the_permission(client_of, year):
     )
 
     assert response.status_code == 404
+
+
+def test_a_learner_chosen_from_the_list_is_kept_until_the_name_changes(admin, admin_client, year):
+    cohort = cohort_needing_police_clearance()
+    learner_in(admin, cohort, "Sipho Dlamini", JOHANNESBURG)
+    nkosi = learner_in(admin, cohort, "Sipho Nkosi", PRETORIA)
+    learner_in(admin, cohort, "Thandi Mokoena", DURBAN)
+
+    chosen = _search(admin_client, learner_name="Sipho", learner=nkosi.pk)
+    changed = _search(admin_client, learner_name="Mokoena", learner=nkosi.pk)
+
+    assert chosen.context["centre_label"] == "Sipho Nkosi's home"
+    assert changed.context["centre_label"] == "Thandi Mokoena's home"
+
+
+def _reads(client, **query) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = _search(client, **query)
+    assert response.status_code == 200
+    # The tenant connection sets its search path before a query: count the reads alone.
+    return sum(not q["sql"].startswith("SET search_path") for q in captured.captured_queries)
+
+
+def test_the_results_page_reads_as_much_for_twenty_organisations_as_for_two(admin_client, year):
+    query = {
+        "latitude": JOHANNESBURG[0],
+        "longitude": JOHANNESBURG[1],
+        "subject": subject("MATH").pk,
+        "academic_year": year.pk,
+    }
+    for _ in range(2):
+        preference(OrganisationFactory(), year, places={("MATH", "secondary"): 1})
+    few = _reads(admin_client, **query)
+    for _ in range(18):
+        preference(OrganisationFactory(), year, places={("MATH", "secondary"): 1})
+
+    assert _reads(admin_client, **query) == few

@@ -6,6 +6,8 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
@@ -308,3 +310,21 @@ def test_admin_pages_need_the_permission(client_of, sent, organisations):
     for url in ("/placements/urgent/", "/placements/urgent/new/", f"/placements/urgent/{sent.pk}/"):
         assert client.get(url).status_code == 404
     assert client.post(f"/placements/urgent/{sent.pk}/close/").status_code == 404
+
+
+def test_the_detail_page_reads_as_much_for_ten_invites_as_for_two(admin, admin_client, year):
+    def reads(request) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = admin_client.get(f"/placements/urgent/{request.pk}/")
+        assert response.status_code == 200
+        return sum(not q["sql"].startswith("SET search_path") for q in captured.captured_queries)
+
+    for _ in range(2):
+        preference(OrganisationFactory(), year)
+    few = reads(urgent_request_broadcast(actor=admin, need=_need(year)))
+    for _ in range(8):
+        preference(OrganisationFactory(), year)
+    many = urgent_request_broadcast(actor=admin, need=_need(year))
+
+    assert many.invites.count() == 10
+    assert reads(many) == few
