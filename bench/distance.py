@@ -32,6 +32,11 @@ a scratch database of its own (see scratch.py). Progress goes to stderr; stdout 
 
 Targets: search_median_ms under 50 and ratio at least 10; the exit status is non-zero when
 one is missed or anything could not be measured.
+
+Measured on the development machine (2 cores, load 4 to 10 from other work): the search 13 to
+16 ms median (about 12 organisations found in 50 km), the naive way 0.8 to 1.0 s: a ratio of 60
+to 66. The search needed no change: the bounding box on the latitude/longitude index leaves a
+few dozen rows for the haversine and the preference filter.
 """
 
 import argparse
