@@ -1,0 +1,379 @@
+"""The distance search, the matching page and urgent requests (admins), and urgent requests as
+an organisation's members see and answer them."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedRequest
+from accounts.lists import list_page
+from accounts.permissions import permission_required
+from cohorts.models import Cohort
+from placements.access import current_organisation_or_404
+from placements.forms.search import (
+    MatchingForm,
+    ProposeForm,
+    SearchForm,
+    UrgentAnswerForm,
+    UrgentRequestForm,
+    dates_default,
+    pairs_parse,
+)
+from placements.models import (
+    Organisation,
+    UrgentAnswer,
+    UrgentPlacementRequest,
+    UrgentRequestStatus,
+)
+from placements.selectors.search import (
+    cohort_learners_for_matching,
+    learner_matches,
+    member_urgent_invites,
+    places_free_for,
+    search_results,
+    urgent_invites,
+    urgent_requests,
+)
+from placements.services.placements import MANAGE_PLACEMENTS, Proposal, placements_propose
+from placements.services.urgent import (
+    UrgentNeed,
+    urgent_invite_answer,
+    urgent_request_broadcast,
+    urgent_request_close,
+)
+
+# Learners per page of the matching page: one distance query each, so the page is capped.
+MATCHING_PAGE_SIZE = 20
+
+
+def url_if_built(name: str, *args: Any) -> str | None:
+    """The address of a page that may not exist in this build yet (another area's), else
+    None: links to it appear once it does."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _refusal_show(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- Distance search --------------------------------------------------------------------
+
+
+@permission_required(MANAGE_PLACEMENTS)
+def search(request: AuthenticatedRequest) -> HttpResponse:
+    """Organisations near a learner or a point, nearest first."""
+    form = SearchForm(request.GET or None)
+    context: dict[str, Any] = {"form": form, "page": None}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        year, subject = data["academic_year"], data["subject"]
+        results = search_results(
+            form.centre(),
+            form.radius(),
+            academic_year=year,
+            subject=subject,
+            phase=data["phase"],
+            appetites=data["appetite"],
+        )
+        page = list_page(request, results)
+        organisations = list(page.object_list)
+        if subject is not None:
+            places_free_for(organisations, year, subject)
+        learner = form.chosen_learner
+        create_url = url_if_built("placements:placement_create")
+        for organisation in organisations:
+            organisation.propose_url = (  # type: ignore[attr-defined]
+                f"{create_url}?"
+                + urlencode(
+                    {
+                        "learner": learner.pk,
+                        "organisation": organisation.pk,
+                        "subject": subject.pk,
+                        "academic_year": year.pk,
+                    }
+                )
+                if create_url and learner is not None and subject is not None
+                else None
+            )
+        page.object_list = organisations
+        context.update(
+            page=page,
+            centre_label=form.centre_label(),
+            radius=form.radius(),
+            year=year,
+            subject=subject,
+        )
+    elif form.location_problem is not None:
+        context["location_url"] = url_if_built(
+            "placements:learner_location", form.location_problem.pk
+        )
+    return render(
+        request, "placements/search/search.html", context, status=400 if form.errors else 200
+    )
+
+
+# --- Matching ---------------------------------------------------------------------------
+
+
+def _cohort(pk: int) -> Cohort:
+    return get_object_or_404(Cohort.objects.select_related("programme"), pk=pk)
+
+
+@permission_required(MANAGE_PLACEMENTS)
+@never_cache
+def matching(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
+    """The cohort's unplaced learners: the cleared beside the nearest organisations with a
+    free place (chosen pairs proposed together), the others with the vetting they miss."""
+    cohort = _cohort(cohort_pk)
+    query = request.GET if request.method == "GET" else request.POST
+    form = MatchingForm(query if query.get("subject") else None)
+    propose = ProposeForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"cohort": cohort, "form": form, "propose": propose, "page": None}
+    if request.method == "POST" and form.is_valid():
+        made = _propose(request, cohort, form, propose)
+        if made is not None:
+            messages.success(
+                request,
+                f"{made} placement{'s' if made != 1 else ''} proposed to the organisations.",
+            )
+            return redirect(f"{request.path}?{urlencode(_matching_query(form))}")
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        page = list_page(request, cohort_learners_for_matching(cohort), per_page=MATCHING_PAGE_SIZE)
+        matches = learner_matches(
+            list(page.object_list),
+            cohort,
+            academic_year=data["academic_year"],
+            subject=data["subject"],
+            radius_km=form.radius(),
+        )
+        for match in matches:
+            match.location_url = (
+                None
+                if match.located
+                else url_if_built("placements:learner_location", match.learner.pk)
+            )
+            for organisation in match.organisations:
+                organisation.pair = f"{match.learner.pk}:{organisation.pk}"  # type: ignore[attr-defined]
+        page.object_list = matches  # type: ignore[assignment]
+        if not propose.is_bound:
+            propose = ProposeForm(initial=dates_default(data["academic_year"]))
+        context.update(
+            page=page,
+            propose=propose,
+            query=_matching_query(form),
+            chosen=set(request.POST.getlist("pair")),
+        )
+    return render(request, "placements/search/matching.html", context)
+
+
+def _matching_query(form: MatchingForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {
+        "subject": data["subject"].pk,
+        "academic_year": data["academic_year"].pk,
+        "radius_km": form.radius(),
+    }
+
+
+def _propose(
+    request: AuthenticatedRequest, cohort: Cohort, form: MatchingForm, propose: ProposeForm
+) -> int | None:
+    """Propose the chosen pairs, all or none; the count made, or None with the errors shown."""
+    pairs = pairs_parse(request.POST.getlist("pair"))
+    if not propose.is_valid():
+        return None
+    if not pairs:
+        propose.add_error(None, "Choose at least one learner and organisation to propose.")
+        return None
+    learners = {
+        learner.pk: learner
+        for learner in cohort_learners_for_matching(cohort).filter(
+            pk__in=[learner for learner, _ in pairs]
+        )
+    }
+    organisations = Organisation.objects.in_bulk([organisation for _, organisation in pairs])
+    if len(learners) != len({learner for learner, _ in pairs}) or len(organisations) != len(
+        {organisation for _, organisation in pairs}
+    ):
+        propose.add_error(
+            None,
+            "A chosen learner is no longer waiting for a placement in this cohort, or an "
+            "organisation is gone: reload the page and choose again.",
+        )
+        return None
+    data = form.cleaned_data
+    proposals = [
+        Proposal(
+            learner=learners[learner],
+            organisation=organisations[organisation],
+            academic_year=data["academic_year"],
+            subject=data["subject"],
+            starts_on=propose.cleaned_data["starts_on"],
+            ends_on=propose.cleaned_data["ends_on"],
+            cohort=cohort,
+        )
+        for learner, organisation in pairs
+    ]
+    try:
+        return len(placements_propose(actor=request.user, proposals=proposals))
+    except ValidationError as error:
+        for message in error.messages:
+            propose.add_error(None, message)
+        return None
+
+
+# --- Urgent requests (admins) -----------------------------------------------------------
+
+
+@permission_required(MANAGE_PLACEMENTS)
+def urgent_list(request: AuthenticatedRequest) -> HttpResponse:
+    return render(
+        request,
+        "placements/search/urgent_list.html",
+        {"page": list_page(request, urgent_requests())},
+    )
+
+
+@permission_required(MANAGE_PLACEMENTS)
+@never_cache
+def urgent_create(request: AuthenticatedRequest) -> HttpResponse:
+    form = UrgentRequestForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        need = UrgentNeed(
+            subject=data["subject"],
+            phase=data["phase"],
+            academic_year=data["academic_year"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            places=data["places"],
+            centre=form.centre(),
+            radius_km=form.radius(),
+            centre_label=form.centre_label(),
+            message=data["message"],
+        )
+        try:
+            urgent = urgent_request_broadcast(actor=request.user, need=need)
+        except ValidationError as error:
+            _refusal_show(form, error)
+        else:
+            invited = urgent.invites.count()
+            messages.success(
+                request,
+                f"The request is sent to {invited} organisation{'s' if invited != 1 else ''}.",
+            )
+            return redirect(urgent)
+    elif form.location_problem is not None:
+        context["location_url"] = url_if_built(
+            "placements:learner_location", form.location_problem.pk
+        )
+    return render(
+        request,
+        "placements/search/urgent_form.html",
+        context,
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _urgent(pk: int) -> UrgentPlacementRequest:
+    request = urgent_requests().filter(pk=pk).first()
+    if request is None:
+        raise Http404
+    return request
+
+
+@permission_required(MANAGE_PLACEMENTS)
+def urgent_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    urgent = _urgent(pk)
+    invites = list(urgent_invites(urgent))
+    return render(
+        request,
+        "placements/search/urgent_detail.html",
+        {
+            "urgent": urgent,
+            "invites": invites,
+            "can_host": [i for i in invites if i.answer == UrgentAnswer.CAN_HOST],
+            "waiting": sum(1 for i in invites if not i.answer),
+        },
+    )
+
+
+@permission_required(MANAGE_PLACEMENTS)
+@require_POST
+def urgent_close(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    urgent = _urgent(pk)
+    try:
+        urgent_request_close(actor=request.user, request=urgent)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The request is closed: organisations can no longer answer.")
+    return redirect(urgent)
+
+
+# --- Urgent requests (organisation members) ---------------------------------------------
+
+
+@login_required
+def member_urgent_list(request: AuthenticatedRequest) -> HttpResponse:
+    organisation = current_organisation_or_404(request.user)
+    return render(
+        request,
+        "placements/search/member_urgent_list.html",
+        {
+            "organisation": organisation,
+            "page": list_page(request, member_urgent_invites(organisation)),
+        },
+    )
+
+
+@login_required
+@never_cache
+def member_urgent_answer(request: AuthenticatedRequest, invite_pk: int) -> HttpResponse:
+    organisation = current_organisation_or_404(request.user)
+    invite = get_object_or_404(
+        member_urgent_invites(organisation).select_related("request__created_by"), pk=invite_pk
+    )
+    is_open = invite.request.status == UrgentRequestStatus.OPEN
+    form = UrgentAnswerForm(request.POST if request.method == "POST" else None, invite=invite)
+    if request.method == "POST":
+        if not is_open:
+            messages.error(request, "This request is closed: it can no longer be answered.")
+            return redirect("placements:member_urgent_answer", invite_pk=invite.pk)
+        if form.is_valid():
+            try:
+                urgent_invite_answer(
+                    actor=request.user,
+                    invite=invite,
+                    answer=form.cleaned_data["answer"],
+                    places_offered=form.cleaned_data["places_offered"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                _refusal_show(form, error)
+            else:
+                messages.success(request, "Thank you: your answer is sent to the institution.")
+                return redirect("placements:member_urgent_list")
+    return render(
+        request,
+        "placements/search/member_urgent_answer.html",
+        {"organisation": organisation, "invite": invite, "form": form, "is_open": is_open},
+        status=400 if form.is_bound and form.errors else 200,
+    )
