@@ -11,7 +11,6 @@ from academics.models import AcademicYear
 from learners.models import Learner
 from placements.models import (
     Appetite,
-    LearnerLocation,
     PlacementSubject,
     SubjectPhase,
     UrgentAnswer,
@@ -20,11 +19,10 @@ from placements.models import (
     longitude_validators,
 )
 from placements.selectors.distance import Point
+from placements.selectors.locations import learner_point
 from placements.selectors.search import (
     academic_year_default,
-    learner_location,
     learners_named,
-    location_usable,
     subjects_for_choice,
 )
 
@@ -111,14 +109,13 @@ class CentreForm(forms.Form):
             self._point = Point(latitude, longitude)
             return data
         self.chosen_learner = learner
-        location = learner_location(learner)
-        if not location_usable(location):
+        point, why_not = learner_point(learner)
+        if point is None:
             self.location_problem = learner
-            raise forms.ValidationError(_location_message(learner, location))
-        assert location is not None
-        assert location.latitude is not None
-        assert location.longitude is not None
-        self._point = Point(location.latitude, location.longitude)
+            raise forms.ValidationError(
+                f"Cannot search around {learner.full_name}'s home. {why_not}"
+            )
+        self._point = point
         return data
 
     def _learner(self, data: dict[str, Any]) -> Learner | None:
@@ -153,16 +150,6 @@ class CentreForm(forms.Form):
             return f"{self.chosen_learner.full_name}'s home"
         point = self.centre()
         return f"{point.latitude:.4f}, {point.longitude:.4f}"
-
-
-def _location_message(learner: Learner, location: LearnerLocation | None) -> str:
-    name = learner.full_name
-    if location is None or not location.has_coordinates:
-        return f"{name} has no coordinates yet: look up or enter their location first."
-    return (
-        f"{name}'s coordinates are flagged ({location.get_geocode_status_display().lower()}): "
-        "check their location before searching around it."
-    )
 
 
 class SearchForm(CentreForm):

@@ -15,7 +15,6 @@ from learners.models import Learner
 from placements.models import (
     OPEN_PLACEMENT_STATUSES,
     Appetite,
-    LearnerLocation,
     Organisation,
     Placement,
     PlacementPreference,
@@ -29,6 +28,7 @@ from placements.preferences import subject_filter
 from placements.selectors.capacity import places_free_many
 from placements.selectors.clearance import learners_cleared, vetting_missing
 from placements.selectors.distance import Point, organisations_near
+from placements.selectors.locations import learner_point
 
 # Organisations that may take a learner: those that said yes or maybe for the year.
 WILLING: list[str] = [Appetite.INTERESTED.value, Appetite.UNSURE.value]
@@ -58,15 +58,6 @@ def learners_named(name: str, *, limit: int = 10) -> list[Learner]:
     return list(
         learners.select_related("location").order_by("first_name", "last_name", "pk")[:limit]
     )
-
-
-def learner_location(learner: Learner) -> LearnerLocation | None:
-    return LearnerLocation.objects.filter(learner=learner).first()
-
-
-def location_usable(location: LearnerLocation | None) -> bool:
-    """Coordinates a search may start from: present and not flagged (never guessed)."""
-    return location is not None and location.has_coordinates and not location.coordinates_flagged
 
 
 def subjects_for_choice() -> QuerySet[PlacementSubject]:
@@ -164,19 +155,15 @@ def learner_matches(
     )
     matches = []
     for learner in learners:
+        # Read with the learner (select_related); without one, there is no point to look up.
         location = getattr(learner, "location", None)
-        match = LearnerMatch(
-            learner=learner, cleared=learner.pk in cleared, located=location_usable(location)
-        )
+        point = learner_point(learner, location)[0] if location is not None else None
+        match = LearnerMatch(learner=learner, cleared=learner.pk in cleared, located=bool(point))
         if not match.cleared:
             match.missing = vetting_missing(learner, cohort.programme)
-        elif match.located and location is not None:
-            assert location.latitude is not None
-            assert location.longitude is not None
+        elif point is not None:
             match.organisations = list(
-                organisations_near(
-                    Point(location.latitude, location.longitude), radius_km, queryset=offering
-                )[:MATCHES_READ]
+                organisations_near(point, radius_km, queryset=offering)[:MATCHES_READ]
             )
         matches.append(match)
     nearby = {o.pk: o for match in matches for o in match.organisations}

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -54,15 +54,6 @@ from placements.services.urgent import (
 MATCHING_PAGE_SIZE = 20
 
 
-def url_if_built(name: str, *args: Any) -> str | None:
-    """The address of a page that may not exist in this build yet (another area's), else
-    None: links to it appear once it does."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
 def _refusal_show(form: Any, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for name, errors in error.error_dict.items():
@@ -95,7 +86,7 @@ def search(request: AuthenticatedRequest) -> HttpResponse:
         if subject is not None:
             places_free_for(organisations, year, subject)
         learner = form.chosen_learner
-        create_url = url_if_built("placements:placement_create")
+        create_url = reverse("placements:placement_create")
         for organisation in organisations:
             organisation.propose_url = (  # type: ignore[attr-defined]
                 f"{create_url}?"
@@ -119,8 +110,8 @@ def search(request: AuthenticatedRequest) -> HttpResponse:
             subject=subject,
         )
     elif form.location_problem is not None:
-        context["location_url"] = url_if_built(
-            "placements:learner_location", form.location_problem.pk
+        context["location_url"] = reverse(
+            "placements:learner_location", args=[form.location_problem.pk]
         )
     return render(
         request, "placements/search/search.html", context, status=400 if form.errors else 200
@@ -166,7 +157,7 @@ def matching(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
             match.location_url = (
                 None
                 if match.located
-                else url_if_built("placements:learner_location", match.learner.pk)
+                else reverse("placements:learner_location", args=[match.learner.pk])
             )
             for organisation in match.organisations:
                 organisation.pair = f"{match.learner.pk}:{organisation.pk}"  # type: ignore[attr-defined]
@@ -281,8 +272,8 @@ def urgent_create(request: AuthenticatedRequest) -> HttpResponse:
             )
             return redirect(urgent)
     elif form.location_problem is not None:
-        context["location_url"] = url_if_built(
-            "placements:learner_location", form.location_problem.pk
+        context["location_url"] = reverse(
+            "placements:learner_location", args=[form.location_problem.pk]
         )
     return render(
         request,
