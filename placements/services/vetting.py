@@ -79,7 +79,7 @@ def _vetting_type_clean(
         errors["name"] = ["Give the vetting type a name."]
     elif (
         VettingType.objects.filter(name__iexact=name)
-        .exclude(pk=existing.pk if existing else None)
+        .exclude(pk=existing.pk if existing else 0)
         .exists()
     ):
         errors["name"] = [f"There is already a vetting type named {name}."]
@@ -300,7 +300,7 @@ def vetting_record_open(
                 f"{learner.full_name} already has an open {vetting_type.name.lower()} check: "
                 "decide that one (clear or fail it) before opening another."
             )
-        record = VettingRecord.objects.create(
+        record: VettingRecord = VettingRecord.objects.create(
             learner=learner,
             vetting_type=vetting_type,
             reference=reference.strip(),
@@ -638,7 +638,7 @@ def vetting_evidence_scan_record(
         fields = ["scan_status"]
         if verdict == ScanStatus.INFECTED:
             stored_name, storage = evidence.file.name, evidence.file.storage
-            evidence.file = ""  # type: ignore[assignment]
+            evidence.file = ""
             fields.append("file")
             new_values |= {"signature": signature, "removed_file": stored_name}
             if stored_name:

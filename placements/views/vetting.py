@@ -227,6 +227,9 @@ def vetting_clear(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         form,
         decision="clear",
         heading=f"Clear {record.learner.full_name}'s {vetting_type.name.lower()}",
+        intro="The learner counts as cleared of this type"
+        + (" until the expiry date." if vetting_type.expires else ".")
+        + " The reviewer and the time are recorded with your notes.",
         submit="Clear the check",
         blocked=""
         if reviewable

@@ -27,6 +27,7 @@ from placements.services.vetting import (
 from tests.delivery.runs_support import enrol
 from tests.factories import CohortFactory, ProgrammeFactory
 from tests.files import PDF_BYTES
+from tests.uploads.conftest import fake_clamd  # noqa: F401 (a fixture for the scanning tests)
 
 
 def vetting_type(code: str) -> VettingType:
