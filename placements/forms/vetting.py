@@ -145,7 +145,7 @@ class VettingReasonForm(forms.Form):
     reason = forms.CharField(
         label="Reason",
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept on the record; the learner may ask for it.",
+        help_text="Kept on the record and shown to the learner in their portal.",
     )
 
 

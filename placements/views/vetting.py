@@ -226,7 +226,7 @@ def vetting_clear(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         record,
         form,
         decision="clear",
-        heading=f"Clear {record.learner.full_name}'s {vetting_type.name.lower()}",
+        heading=f"Clear {record.learner.full_name}'s {vetting_type.name.lower()} check",
         intro="The learner counts as cleared of this type"
         + (" until the expiry date." if vetting_type.expires else ".")
         + " The reviewer and the time are recorded with your notes.",
@@ -258,7 +258,7 @@ def vetting_fail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         record,
         form,
         decision="fail",
-        heading=f"Fail {record.learner.full_name}'s {record.vetting_type.name.lower()}",
+        heading=f"Fail {record.learner.full_name}'s {record.vetting_type.name.lower()} check",
         intro="The learner is not cleared of this type until a new check is opened and cleared.",
         submit="Fail the check",
     )
@@ -284,7 +284,7 @@ def vetting_withdraw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         record,
         form,
         decision="withdraw",
-        heading=f"Withdraw {record.learner.full_name}'s {record.vetting_type.name.lower()}",
+        heading=f"Withdraw {record.learner.full_name}'s {record.vetting_type.name.lower()} check",
         intro="The clearance expires now. Placements that need it can no longer be confirmed.",
         submit="Withdraw the clearance",
     )

@@ -74,7 +74,7 @@ def test_an_admin_clears_one_check_with_evidence_and_fails_another(
 
     page.get_by_role("link", name="Clear…").click()
     expect(
-        page.get_by_role("heading", name="Clear Thandi Mokoena's police clearance?")
+        page.get_by_role("heading", name="Clear Thandi Mokoena's police clearance check?")
     ).to_be_visible()
     offered = timezone.localdate() + datetime.timedelta(days=180)
     expires = page.get_by_label("Expires on")
@@ -95,7 +95,9 @@ def test_an_admin_clears_one_check_with_evidence_and_fails_another(
     page.get_by_label("Type").select_option(label="Identity")
     page.get_by_role("button", name="Open the check").click()
     page.get_by_role("link", name="Fail…").click()
-    expect(page.get_by_role("heading", name="Fail Thandi Mokoena's identity?")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Fail Thandi Mokoena's identity check?")
+    ).to_be_visible()
     page.get_by_role("button", name="Fail the check").click()
     expect(page.get_by_text("This field is required.")).to_be_visible()
     checker.look("fail-without-reason")

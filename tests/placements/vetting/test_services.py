@@ -234,7 +234,9 @@ def test_failing_needs_a_reason_and_records_it(admin, opened):
         admin,
     )
     [event] = events(record, "vetting.fail")
-    assert event.new_values["reason"] == "A conviction was found"
+    # The reason may be about a conviction: the trail says one was given, not what it says.
+    assert event.new_values["reason"] == "(changed)"
+    assert "conviction" not in str(event.new_values)
 
 
 def test_a_decided_check_refuses_other_decisions(admin, opened, evidence_add):
