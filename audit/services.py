@@ -24,6 +24,12 @@ GENESIS_HASH = "0" * 64
 CHANGED = "(changed)"
 
 
+def kept_out(text: str) -> str:
+    """What an event records of free text a person typed (a reason, a note): that it was
+    given, never what it says, which may tell of an illness or a conviction."""
+    return CHANGED if text else ""
+
+
 def personal_fields(model: type[models.Model] | models.Model) -> frozenset[str]:
     """The fields of `model` that hold personal values (its `PERSONAL_FIELDS`)."""
     return getattr(model, "PERSONAL_FIELDS", frozenset())

@@ -19,7 +19,7 @@ from academics.models import Programme
 from accounts.models import User
 from accounts.permissions import permission_check
 from accounts.selectors import users_with_permission
-from audit.services import CHANGED, audit_record
+from audit.services import audit_record, kept_out
 from cohorts.models import DocumentType, FileKind
 from enrolments.models import REVIEWABLE_SCAN_STATUSES, ScanStatus
 from enrolments.uploads import CheckedUpload
@@ -313,16 +313,10 @@ def vetting_record_open(
             new_values={
                 "learner": learner.pk,
                 "vetting_type": vetting_type.code,
-                "reference": _kept_out(record.reference),
+                "reference": kept_out(record.reference),
             },
         )
     return record
-
-
-def _kept_out(value: str) -> str:
-    """A reviewer's free text (a reason, a certificate's number) can say much about a person
-    (a conviction, an illness): the trail records that it was given, never the text."""
-    return CHANGED if value else ""
 
 
 def _decision_save(
@@ -343,7 +337,7 @@ def _decision_save(
         action=action,
         entity=record,
         old_values={"status": old_status},
-        new_values={"status": record.status, "reason": _kept_out(record.reason), **(extra or {})},
+        new_values={"status": record.status, "reason": kept_out(record.reason), **(extra or {})},
     )
 
 
@@ -365,7 +359,7 @@ def vetting_record_start(
             action="vetting.start",
             old_status=old_status,
             fields=["reference"],
-            extra={"reference": _kept_out(record.reference)},
+            extra={"reference": kept_out(record.reference)},
         )
     return record
 
@@ -437,7 +431,7 @@ def vetting_record_clear(
             fields=["expires_on", "reference"],
             extra={
                 "expires_on": str(expires_on) if expires_on else None,
-                "reference": _kept_out(record.reference),
+                "reference": kept_out(record.reference),
             },
         )
     return record
