@@ -75,7 +75,6 @@ def _organisations_make(count: int, year: Any, chooser: random.Random) -> None:
     from placements.preferences import details_validate
 
     subjects = list(PlacementSubject.objects.values_list("code", "phase"))
-    codes = {code for code, _ in subjects}
     organisations = []
     for number in range(count):
         located = chooser.random() > 0.01
@@ -104,7 +103,7 @@ def _organisations_make(count: int, year: Any, chooser: random.Random) -> None:
                 ]
             },
             appetite=appetite,
-            subject_codes=codes,
+            subject_phases=dict(subjects),
             year_starts_on=year.starts_on,
             year_ends_on=year.ends_on,
         )

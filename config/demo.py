@@ -1067,7 +1067,7 @@ def _host(
                 "notes": "Learners work alongside the placement lead, mornings and afternoons.",
             },
             appetite=Appetite.INTERESTED,
-            subject_codes=set(PlacementSubject.objects.values_list("code", flat=True)),
+            subject_phases=dict(PlacementSubject.objects.values_list("code", "phase")),
             year_starts_on=year.starts_on,
             year_ends_on=year.ends_on,
         )

@@ -4,14 +4,15 @@ organisation's data: member pages look everything up through `current_organisati
 
 from django.http import Http404
 
-from accounts.models import User
+from accounts.models import SystemRole, User
 from placements.models import Organisation, OrganisationMembership
 
 
 def current_membership(user: User) -> OrganisationMembership | None:
     """The membership marked current, else the person's first one (by organisation name) until
-    they choose; None for someone who belongs to no organisation."""
-    if not user.is_authenticated:
+    they choose; None for someone who belongs to no organisation, or who no longer holds the
+    organisation member role (taken on the People page while the membership rows stay)."""
+    if not user.is_authenticated or SystemRole.ORGANISATION_MEMBER not in user.role_keys:
         return None
     memberships = OrganisationMembership.objects.filter(
         user=user, organisation__is_active=True

@@ -79,21 +79,30 @@ def details_validate(
     raw: Any,
     *,
     appetite: str,
-    subject_codes: set[str],
+    subject_phases: dict[str, str],
     year_starts_on: datetime.date,
     year_ends_on: datetime.date,
 ) -> dict[str, Any]:
     """The details as stored (JSON types only), or a ValidationError: the schema's complaints,
-    subjects that are not in the subject tree (`subject_codes`, active ones), windows outside
+    subjects that are not in the subject tree (`subject_phases`: code → phase, active ones) or
+    given with a phase that is not theirs (such places would never be found), windows outside
     the academic year, and places offered by an organisation that is not interested."""
     try:
         details = PlacementDetails.model_validate(raw if raw is not None else {})
     except SchemaError as error:
         raise ValidationError(_schema_message(error)) from None
     errors = []
-    unknown = sorted({line.subject for line in details.places} - subject_codes)
+    unknown = sorted({line.subject for line in details.places} - subject_phases.keys())
     if unknown:
         errors.append(f"Not a subject in the subject list: {', '.join(unknown)}.")
+    phase_names = dict(SubjectPhase.choices)
+    for line in details.places:
+        phase = subject_phases.get(line.subject)
+        if phase is not None and phase != line.phase:
+            errors.append(
+                f"{line.subject} is a {phase_names.get(phase, phase).lower()} subject, not "
+                f"{phase_names[line.phase].lower()}: give its places under its own phase."
+            )
     for window in details.windows:
         if window.starts_on < year_starts_on or window.ends_on > year_ends_on:
             errors.append(

@@ -3,6 +3,7 @@ what it offers in an academic year; the institution reminds those that have not 
 
 import datetime
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,17 +15,20 @@ from django.utils import timezone
 from academics.models import AcademicYear
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import audit_record
+from audit.services import audit_record, kept_out
 from notifications.services import email_enqueue
+from placements.access import current_organisation
 from placements.models import (
+    PLACES_TAKEN_STATUSES,
     Appetite,
     Organisation,
     OrganisationMembership,
+    Placement,
     PlacementPreference,
     PlacementSubject,
     PreferenceReminder,
 )
-from placements.preferences import details_validate
+from placements.preferences import details_validate, offered_places
 from placements.services.memberships import MANAGE_ORGANISATIONS
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
@@ -33,15 +37,16 @@ from tenants.sites import institution_url
 REMINDER_INTERVAL = datetime.timedelta(hours=24)
 
 
-def active_subject_codes() -> set[str]:
-    return set(PlacementSubject.objects.filter(is_active=True).values_list("code", flat=True))
+def active_subject_phases() -> dict[str, str]:
+    """Each subject in use, by code, with its phase: what a preference may offer places in."""
+    return dict(PlacementSubject.objects.filter(is_active=True).values_list("code", "phase"))
 
 
 def _validate(raw: dict[str, Any], *, appetite: str, year: AcademicYear) -> dict[str, Any]:
     return details_validate(
         raw,
         appetite=appetite,
-        subject_codes=active_subject_codes(),
+        subject_phases=active_subject_phases(),
         year_starts_on=year.starts_on,
         year_ends_on=year.ends_on,
     )
@@ -98,6 +103,48 @@ def details_errors_located(
     return {"appetite": _messages(complaint)}
 
 
+def _audited(details: dict[str, Any]) -> dict[str, Any]:
+    """The details as an audit event keeps them: the notes are typed free text, so only whether
+    there were any."""
+    return {**details, "notes": kept_out(details.get("notes", ""))}
+
+
+def places_taken_refusals(
+    *,
+    organisation: Organisation,
+    academic_year: AcademicYear,
+    appetite: str,
+    details: dict[str, Any],
+) -> dict[str, list[str]]:
+    """Why `details` (as stored) would offer fewer places in a subject than the organisation's
+    placements already take in that year (confirmed, active or completed), keyed "appetite"
+    when the answer is not interested, else "__all__"; empty when nothing is refused."""
+    taken = Counter(
+        Placement.objects.filter(
+            organisation=organisation,
+            academic_year=academic_year,
+            status__in=PLACES_TAKEN_STATUSES,
+        ).values_list("subject_id", flat=True)
+    )
+    if not taken:
+        return {}
+    messages = []
+    for subject in PlacementSubject.objects.filter(pk__in=taken).order_by("name"):
+        count = taken[subject.pk]
+        offered = offered_places(details, subject=subject.code, phase=subject.phase)
+        taken_by = (
+            f"{subject.name} has {count} placement{'s' * (count != 1)} taken this year "
+            "(confirmed, active or completed)"
+        )
+        if appetite == Appetite.NOT_INTERESTED:
+            messages.append(f"{taken_by}: answer interested or unsure while they stand.")
+        elif offered < count:
+            messages.append(f"{taken_by}: offer at least {count} place{'s' * (count != 1)} in it.")
+    if not messages:
+        return {}
+    return {"appetite" if appetite == Appetite.NOT_INTERESTED else "__all__": messages}
+
+
 def preference_set(
     *,
     actor: User,
@@ -107,16 +154,16 @@ def preference_set(
     details: dict[str, Any],
 ) -> PlacementPreference:
     """Create or replace `organisation`'s preference for `academic_year`. A member may set
-    their own organisation's (the page checks it is their current one), an admin
-    (manage_organisations) any organisation's. Refused for a year that has ended; the details
-    are stored only as placements.preferences accepts them, and a refusal says where each
-    complaint belongs (see details_errors_located)."""
-    is_member = OrganisationMembership.objects.filter(
-        user=actor, organisation=organisation
-    ).exists()
+    their current organisation's (not another they belong to), an admin (manage_organisations)
+    any organisation's. Refused for a year that has ended, and for fewer places in a subject
+    than its placements already take (see places_taken_refusals); the details are stored only
+    as placements.preferences accepts them, and a refusal says where each complaint belongs
+    (see details_errors_located)."""
+    current = current_organisation(actor)
     permission_check(
         actor=actor,
-        allowed=is_member or actor.may(MANAGE_ORGANISATIONS),
+        allowed=(current is not None and current.pk == organisation.pk)
+        or actor.may(MANAGE_ORGANISATIONS),
         action="placement_preference.set",
     )
     if appetite not in Appetite.values:
@@ -133,6 +180,15 @@ def preference_set(
             .filter(organisation=organisation, academic_year=academic_year)
             .first()
         )
+        # Confirming a placement re-reads the free places under this same lock.
+        refusals = places_taken_refusals(
+            organisation=organisation,
+            academic_year=academic_year,
+            appetite=appetite,
+            details=stored,
+        )
+        if refusals:
+            raise ValidationError(refusals)
         old_values: dict[str, Any] = {}
         if preference is None:
             preference = PlacementPreference(
@@ -141,7 +197,7 @@ def preference_set(
         else:
             old_values = {
                 "appetite": preference.appetite,
-                "placement_details": preference.placement_details,
+                "placement_details": _audited(preference.placement_details),
             }
         preference.appetite = appetite
         preference.placement_details = stored
@@ -157,7 +213,7 @@ def preference_set(
                 "organisation": organisation.pk,
                 "academic_year": academic_year.pk,
                 "appetite": appetite,
-                "placement_details": stored,
+                "placement_details": _audited(stored),
             },
         )
     return preference

@@ -11,7 +11,13 @@ from academics.prerequisites import cycle_message, prerequisite_path
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
-from placements.models import OPEN_PLACEMENT_STATUSES, Placement, PlacementSubject
+from placements.models import (
+    OPEN_PLACEMENT_STATUSES,
+    Placement,
+    PlacementPreference,
+    PlacementSubject,
+)
+from placements.preferences import subject_filter
 from placements.services.memberships import MANAGE_ORGANISATIONS
 
 SUBJECT_FIELDS = ("name", "code", "phase", "parent_id", "is_active")
@@ -108,6 +114,37 @@ def subject_create(
         return _save(actor=actor, subject=subject, action="placement_subject.created", old={})
 
 
+def _identity_kept(subject: PlacementSubject, *, code: str, phase: str) -> None:
+    """Refuse a new code or phase for a subject that preferences or placements refer to:
+    preferences hold the code and phase as JSON, so changing either would silently drop every
+    offer of it. The name and the parent may change."""
+    changed = [
+        field
+        for field, old, new in (("code", subject.code, code), ("phase", subject.phase, phase))
+        if old != new
+    ]
+    if not changed:
+        return
+    preferences = PlacementPreference.objects.filter(
+        placement_details__contains=subject_filter(subject=subject.code)
+    ).count()
+    placements = Placement.objects.filter(subject=subject).count()
+    uses = [
+        f"{count} {noun}{'s' * (count != 1)}"
+        for count, noun in ((preferences, "preference"), (placements, "placement"))
+        if count
+    ]
+    if not uses:
+        return
+    message = (
+        f"{subject.name} is in use ({' and '.join(uses)}): its code and phase stay "
+        f"{subject.code} and {subject.get_phase_display().lower()}, as organisations' "
+        "preferences record them. Change its name or parent, or add a new subject and "
+        "deactivate this one."
+    )
+    raise ValidationError(dict.fromkeys(changed, message))
+
+
 def subject_update(
     *,
     actor: User | None,
@@ -118,13 +155,15 @@ def subject_update(
     parent: PlacementSubject | None,
 ) -> PlacementSubject:
     """Change a subject. A parent within the subject already is refused with the cycle's
-    path; so is a parent of the other phase."""
+    path; so is a parent of the other phase, and a new code or phase while preferences or
+    placements refer to the subject."""
     permission_check(
         actor=actor, permission=MANAGE_ORGANISATIONS, action="placement_subject.update"
     )
     with transaction.atomic(durable=True):
         subject = PlacementSubject.objects.select_for_update().get(pk=subject.pk)
         old = _values(subject)
+        _identity_kept(subject, code=code.strip().upper(), phase=phase)
         subject.name, subject.code, subject.phase, subject.parent = name, code, phase, parent
         return _save(actor=actor, subject=subject, action="placement_subject.updated", old=old)
 

@@ -84,7 +84,17 @@ def _preference_page(
     on_behalf: bool,
 ) -> HttpResponse:
     """The preference form for one organisation and year, shared by the member's page and the
-    admin's (who sets it on the organisation's behalf)."""
+    admin's (who sets it on the organisation's behalf). The form carries the organisation it
+    was opened for: a member who switched organisation in another window since is not saving
+    the form onto the new one."""
+    if request.method == "POST" and request.POST.get("organisation") != str(organisation.pk):
+        # Opened for another organisation (the member switched since, in another window).
+        messages.error(
+            request,
+            "This form was opened for another organisation: nothing was saved. Below is "
+            f"{organisation}'s preference; check it and save again.",
+        )
+        return redirect(request.path)
     preference = PlacementPreference.objects.filter(
         organisation=organisation, academic_year=year
     ).first()

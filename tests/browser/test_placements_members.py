@@ -1,7 +1,9 @@
 """Organisation members in Chromium: a member of two schools switches to the second and sets
 its preference for next year (a repeated subject is refused on its row and nothing is saved),
-signs out and in, and still acts for the second school; an admin sees who has not answered and
-reminds them (once a day); the subject tree refuses a cycle with its path. Desktop and phone
+saving a form opened before a switch in another tab is refused; signs out and in, and still
+acts for the second school; an admin sees who has not answered and
+reminds them (once a day); the subject tree refuses a cycle with its path, and a new code
+for a subject a preference offers places in. Desktop and phone
 widths, axe-core on every page.
 
 With SCREENSHOTS=1 the pages are saved under screenshots/ (members-*.png, preferences-*.png)."""
@@ -11,10 +13,10 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
-from placements.models import PlacementPreference, PreferenceReminder
+from placements.models import PlacementPreference, PlacementSubject, PreferenceReminder
 from placements.services.memberships import membership_add
 from tests.browser.support import PageChecker, sign_in
-from tests.placements.factories import OrganisationFactory, academic_year
+from tests.placements.factories import OrganisationFactory, academic_year, preference
 from tests.placements.members.calendar_years import NEXT
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset")]
@@ -94,6 +96,27 @@ def test_a_member_switches_organisation_and_sets_a_years_preference(
             {"starts_on": f"{NEXT}-02-01", "ends_on": f"{NEXT}-03-26"}
         ]
 
+    # A form opened for Baobab, then a switch to Acacia in another tab: saving it changes
+    # neither organisation's preference.
+    page.get_by_role("link", name=f"Change for {NEXT}").click()
+    page.get_by_label("Places row 1").fill("5")
+    other_tab = page.context.new_page()
+    other_tab.goto(site.institution(institution.code, "/placements/my-organisation/"))
+    other_tab.get_by_role("button", name="Switch to Acacia Primary").click()
+    expect(other_tab.get_by_role("heading", level=1)).to_have_text("Acacia Primary")
+    other_tab.close()
+    page.get_by_role("button", name="Save preference").click()
+    expect(
+        page.get_by_text("This form was opened for another organisation: nothing was saved.")
+    ).to_be_visible()
+    expect(page.locator("main")).to_contain_text("For Acacia Primary.")
+    expect(page.get_by_label("Places row 1")).to_have_value("")
+    checker.look("preference-stale")
+    with tenant_context(institution):
+        assert PlacementPreference.objects.get().placement_details["places"][0]["places"] == 3
+    page.goto(site.institution(institution.code, "/placements/my-organisation/"))
+    page.get_by_role("button", name="Switch to Baobab High").click()
+
     # The choice of organisation is stored: it holds at the next sign-in.
     _sign_out(page)
     sign_in(page, login, member.email)
@@ -170,7 +193,10 @@ def test_an_admin_reminds_organisations_that_have_not_answered(
     page.get_by_role("button", name="Remove member").click()
     expect(page.get_by_text("Mia Member is no longer a member of Acacia Primary.")).to_be_visible()
 
-    # The subject tree, and a cycle refused with its path.
+    # The subject tree, and a cycle refused with its path; the code of a subject that a
+    # preference offers places in stays.
+    with tenant_context(institution):
+        preference(acacia, year, places={("MATH", "secondary"): 2})
     page.goto(site.institution(institution.code, "/placements/subjects/"))
     expect(page.get_by_role("heading", name="Placement subjects")).to_be_visible()
     checker.look("subjects")
@@ -184,4 +210,14 @@ def test_an_admin_reminds_organisations_that_have_not_answered(
         )
     ).to_be_visible()
     checker.look("subject-cycle-refused")
+    page.goto(site.institution(institution.code, "/placements/subjects/"))
+    page.get_by_role("link", name="Edit Mathematics", exact=True).click()
+    page.get_by_label("Code").fill("MATHS")
+    page.get_by_role("button", name="Save subject").click()
+    expect(
+        page.get_by_text("Mathematics is in use (1 preference): its code and phase stay MATH")
+    ).to_be_visible()
+    checker.look("subject-in-use-refused")
+    with tenant_context(institution):
+        assert PlacementSubject.objects.filter(code="MATH").exists()
     checker.assert_clean()

@@ -79,7 +79,7 @@ def preference(
     stored = details_validate(
         raw,
         appetite=appetite,
-        subject_codes=set(PlacementSubject.objects.values_list("code", flat=True)),
+        subject_phases=dict(PlacementSubject.objects.values_list("code", "phase")),
         year_starts_on=year.starts_on,
         year_ends_on=year.ends_on,
     )

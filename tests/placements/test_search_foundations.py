@@ -90,7 +90,7 @@ def _validate(raw, appetite=Appetite.INTERESTED):
     return details_validate(
         raw,
         appetite=appetite,
-        subject_codes={"MATH", "ENG"},
+        subject_phases={"MATH": "secondary", "ENG": "secondary"},
         year_starts_on=year.starts_on,
         year_ends_on=year.ends_on,
     )
@@ -118,6 +118,10 @@ def test_the_preference_schema_stores_only_its_structure():
         ({"places": [{"subject": "MATH", "phase": "tertiary", "places": 1}]}, "phase"),
         ({"colour": "blue"}, "Extra inputs"),
         ({"places": [{"subject": "BIO", "phase": "secondary", "places": 1}]}, "BIO"),
+        (
+            {"places": [{"subject": "MATH", "phase": "primary", "places": 1}]},
+            "MATH is a secondary subject, not primary",
+        ),
         (
             {
                 "places": [

@@ -9,8 +9,15 @@ from django.utils import timezone
 
 from accounts.models import SystemRole
 from audit.models import AuditEvent
+from learners.models import Learner
 from notifications.models import OutboundEmail
-from placements.models import Appetite, PlacementPreference, PreferenceReminder
+from placements.models import (
+    Appetite,
+    Placement,
+    PlacementPreference,
+    PlacementStatus,
+    PreferenceReminder,
+)
 from placements.services.preferences import preference_reminders_send, preference_set
 from placements.services.subjects import subject_deactivate
 from tests.factories import UserFactory
@@ -262,3 +269,105 @@ def test_only_those_who_manage_organisations_send_reminders(member, two_schools,
         preference_reminders_send(
             actor=member, academic_year=next_year, organisations=list(two_schools)
         )
+
+
+def test_a_phase_not_the_subjects_own_is_placed_on_its_row(member, two_schools, next_year):
+    errors = _refusal(
+        actor=member,
+        organisation=two_schools[0],
+        academic_year=next_year,
+        appetite=Appetite.INTERESTED,
+        details=_details(places=[("ENG", "secondary", 1), ("MATH", "primary", 2)]),
+    )
+    assert errors == {
+        "places-1": [
+            "MATH is a secondary subject, not primary: give its places under its own phase."
+        ]
+    }
+
+
+def test_a_member_sets_only_their_current_organisations_preference(member, two_schools, next_year):
+    acacia, baobab = two_schools
+
+    with pytest.raises(PermissionDenied):
+        preference_set(
+            actor=member,
+            organisation=baobab,
+            academic_year=next_year,
+            appetite=Appetite.UNSURE,
+            details=_details(),
+        )
+    assert not PlacementPreference.objects.exists()
+
+
+def _placements_taken(organisation, year, code: str, statuses) -> None:
+    for number, status in enumerate(statuses):
+        Placement.objects.create(
+            learner=Learner.objects.create(first_name=f"Learner {number}"),
+            organisation=organisation,
+            academic_year=year,
+            subject=subject(code),
+            starts_on=datetime.date(NEXT, 2, 1),
+            ends_on=datetime.date(NEXT, 3, 1),
+            status=status,
+        )
+
+
+def test_fewer_places_than_placements_take_are_refused(member, two_schools, next_year):
+    acacia, _ = two_schools
+    kept = preference(acacia, next_year, places={("MATH", "secondary"): 3})
+    _placements_taken(
+        acacia,
+        next_year,
+        "MATH",
+        [PlacementStatus.CONFIRMED, PlacementStatus.ACTIVE, PlacementStatus.PROPOSED],
+    )
+    _placements_taken(acacia, academic_year(str(THIS)), "MATH", [PlacementStatus.COMPLETED] * 3)
+    arguments = {"actor": member, "organisation": acacia, "academic_year": next_year}
+
+    errors = _refusal(
+        **arguments,
+        appetite=Appetite.INTERESTED,
+        details=_details(places=[("ENG", "secondary", 2)]),
+    )
+    assert errors == {
+        "__all__": [
+            "Mathematics has 2 placements taken this year (confirmed, active or completed): "
+            "offer at least 2 places in it."
+        ]
+    }
+    errors = _refusal(**arguments, appetite=Appetite.NOT_INTERESTED, details=_details())
+    assert errors == {
+        "appetite": [
+            "Mathematics has 2 placements taken this year (confirmed, active or completed): "
+            "answer interested or unsure while they stand."
+        ]
+    }
+    kept.refresh_from_db()
+    assert kept.placement_details["places"][0]["places"] == 3
+
+    lowered = preference_set(
+        **arguments, appetite=Appetite.UNSURE, details=_details(places=[("math", "secondary", 2)])
+    )
+    assert lowered.placement_details["places"][0]["places"] == 2
+
+
+def test_the_audit_event_keeps_out_the_notes(member, two_schools, next_year):
+    acacia, _ = two_schools
+    for notes in ("Our mentor is on sick leave until March", "Parking at the back"):
+        preference_set(
+            actor=member,
+            organisation=acacia,
+            academic_year=next_year,
+            appetite=Appetite.UNSURE,
+            details=_details(notes=notes),
+        )
+
+    events = AuditEvent.objects.filter(action="placement_preference.set").order_by("pk")
+    assert [event.new_values["placement_details"]["notes"] for event in events] == [
+        "(changed)",
+        "(changed)",
+    ]
+    assert events[1].old_values["placement_details"]["notes"] == "(changed)"
+    assert "sick leave" not in str([(event.old_values, event.new_values) for event in events])
+    assert PlacementPreference.objects.get().placement_details["notes"] == "Parking at the back"

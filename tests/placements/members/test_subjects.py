@@ -1,6 +1,7 @@
 """The subject tree: a parent that would make a cycle is refused with the cycle's path (itself,
 two subjects, a longer chain), so is a parent of the other phase; deactivating is refused while
-subjects sit within it or placements in it are open."""
+subjects sit within it or placements in it are open; a subject that preferences or placements
+refer to keeps its code and phase."""
 
 import datetime
 
@@ -14,7 +15,7 @@ from learners.models import Learner
 from placements.models import Placement, PlacementSubject
 from placements.services.subjects import subject_create, subject_deactivate, subject_update
 from tests.factories import UserFactory
-from tests.placements.factories import OrganisationFactory, academic_year, subject
+from tests.placements.factories import OrganisationFactory, academic_year, preference, subject
 from tests.placements.members.calendar_years import NEXT
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +156,58 @@ def test_only_those_who_manage_organisations_change_subjects(institution):
     with pytest.raises(PermissionDenied):
         subject_deactivate(actor=member, subject=subject("FRE"))
     assert subject("FRE").is_active
+
+
+def _change(actor, of: str, **changes) -> PlacementSubject:
+    changed = subject(of)
+    fields = {
+        "name": changed.name,
+        "code": changed.code,
+        "phase": changed.phase,
+        "parent": changed.parent,
+        **changes,
+    }
+    return subject_update(actor=actor, subject=changed, **fields)
+
+
+def test_the_code_of_a_subject_offered_in_a_preference_stays(admin):
+    preference(OrganisationFactory(), academic_year(str(NEXT)), places={("MATH", "secondary"): 3})
+
+    with pytest.raises(ValidationError) as refused:
+        _change(admin, "MATH", code="MATHS")
+
+    assert refused.value.message_dict == {
+        "code": [
+            "Mathematics is in use (1 preference): its code and phase stay MATH and secondary, "
+            "as organisations' preferences record them. Change its name or parent, or add a new "
+            "subject and deactivate this one."
+        ]
+    }
+    assert subject("MATH").name == "Mathematics"
+    renamed = _change(admin, "MATH", name="Maths")
+    assert renamed.name == "Maths"
+    assert not AuditEvent.objects.filter(new_values__code="MATHS").exists()
+
+
+def test_the_phase_of_a_subject_with_placements_stays(admin):
+    Placement.objects.create(
+        learner=Learner.objects.create(first_name="Sipho"),
+        organisation=OrganisationFactory(),
+        academic_year=academic_year(str(NEXT)),
+        subject=subject("FRE"),
+        starts_on=datetime.date(NEXT, 2, 1),
+        ends_on=datetime.date(NEXT, 3, 1),
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        _change(admin, "FRE", code="fr", phase="primary", parent=None)
+
+    assert set(refused.value.message_dict) == {"code", "phase"}
+    assert "French is in use (1 placement)" in refused.value.message_dict["phase"][0]
+    assert subject("FRE").phase == "secondary"
+
+
+def test_an_unused_subject_changes_code_and_phase(admin):
+    changed = _change(admin, "FRE", code="fr", phase="primary", parent=None)
+
+    assert (changed.code, changed.phase) == ("FR", "primary")

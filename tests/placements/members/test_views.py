@@ -8,8 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import SystemRole
+from accounts.models import SystemRole, User
+from accounts.services import user_roles_set
 from notifications.models import OutboundEmail
+from placements.access import current_membership
 from placements.models import OrganisationMembership, PlacementPreference, PreferenceReminder
 from placements.services.memberships import membership_remove
 from tests.factories import UserFactory
@@ -22,9 +24,16 @@ HOME = reverse("placements:member_home")
 SWITCH = reverse("placements:member_switch")
 
 
-def _preference_post(appetite="interested", places=(), windows=(), notes="", extra=2):
-    """The preference form as a browser sends it: the filled rows, then `extra` blank ones."""
-    data = {"appetite": appetite, "notes": notes}
+def _preference_post(
+    organisation=None, appetite="interested", places=(), windows=(), notes="", extra=2
+):
+    """The preference form as a browser sends it, opened for `organisation`: the filled rows,
+    then `extra` blank ones."""
+    data = {
+        "organisation": str(organisation.pk) if organisation else "",
+        "appetite": appetite,
+        "notes": notes,
+    }
     places_rows = [*places, *[("", "")] * extra]
     window_rows = [*windows, *[("", "")] * extra]
     for prefix, rows, names in (
@@ -99,7 +108,7 @@ def test_a_member_gets_404_for_every_page_about_another_organisation(
             ),
         ):
             assert client.get(url).status_code == 404, url
-            assert client.post(url, _preference_post()).status_code == 404, url
+            assert client.post(url, _preference_post(organisation)).status_code == 404, url
     remove = reverse(
         "placements:organisation_member_remove", args=[stranger.pk, their_membership.pk]
     )
@@ -122,7 +131,7 @@ def test_switching_changes_what_the_member_sees_and_sets(client_of, member, two_
     assert response["Location"] == HOME
     assert '<h1 class="h3 mb-1">Baobab High</h1>' in client.get(HOME).content.decode()
     url = reverse("placements:member_preference", args=[next_year.pk])
-    saved = client.post(url, _preference_post(places=[("ENG", "4")]))
+    saved = client.post(url, _preference_post(baobab, places=[("ENG", "4")]))
     assert saved.status_code == 302
     stored = PlacementPreference.objects.get()
     assert stored.organisation == baobab
@@ -131,6 +140,41 @@ def test_switching_changes_what_the_member_sees_and_sets(client_of, member, two_
     ]
     # Stored: a new session (a sign-in later) acts for Baobab too.
     assert "Baobab High</h1>" in client_of(member).get(HOME).content.decode()
+
+
+def test_a_form_opened_for_the_organisation_switched_from_saves_nothing(
+    client_of, member, two_schools, next_year
+):
+    acacia, baobab = two_schools
+    client = client_of(member)
+    url = reverse("placements:member_preference", args=[next_year.pk])
+    assert f'name="organisation" value="{acacia.pk}"' in client.get(url).content.decode()
+    client.post(SWITCH, {"organisation": baobab.pk})  # in another window
+
+    response = client.post(url, _preference_post(acacia, places=[("ENG", "4")]), follow=True)
+
+    assert not PlacementPreference.objects.exists()
+    text = response.content.decode()
+    assert "This form was opened for another organisation: nothing was saved." in text
+    assert "For <strong>Baobab High</strong>." in text
+    assert client.post(url, _preference_post(None)).status_code == 302
+    assert not PlacementPreference.objects.exists()
+
+
+def test_taking_the_organisation_member_role_takes_the_member_pages(
+    admin, client_of, member, two_schools, next_year
+):
+    client = client_of(member)
+    assert client.get(HOME).status_code == 200
+
+    # On the People page, the role is replaced by another; the membership rows stay.
+    user_roles_set(user=member, roles=[SystemRole.TRAINER], actor=admin)
+
+    assert client.get(HOME).status_code == 404
+    url = reverse("placements:member_preference", args=[next_year.pk])
+    assert client.get(url).status_code == 404
+    assert current_membership(User.objects.get(pk=member.pk)) is None
+    assert OrganisationMembership.objects.filter(user=member).count() == 2
 
 
 def test_switching_is_a_post(client_of, member, two_schools):
@@ -159,6 +203,7 @@ def test_the_preference_form_shows_each_complaint_on_its_row_and_saves_nothing(
     response = client_of(member).post(
         url,
         _preference_post(
+            two_schools[0],
             places=[("MATH", "3"), ("MATH", "1"), ("ENG", "0")],
             windows=[(f"{THIS}-12-01", f"{NEXT}-01-10")],
         ),
@@ -174,7 +219,9 @@ def test_the_preference_form_shows_each_complaint_on_its_row_and_saves_nothing(
     response = client_of(member).post(
         url,
         _preference_post(
-            places=[("MATH", "3"), ("MATH", "1")], windows=[(f"{THIS}-12-01", f"{NEXT}-01-10")]
+            two_schools[0],
+            places=[("MATH", "3"), ("MATH", "1")],
+            windows=[(f"{THIS}-12-01", f"{NEXT}-01-10")],
         ),
     )
     forms = response.context["forms"]
@@ -188,7 +235,7 @@ def test_the_preference_form_shows_each_complaint_on_its_row_and_saves_nothing(
 
 def test_a_row_with_places_but_no_subject_is_refused(client_of, member, two_schools, next_year):
     url = reverse("placements:member_preference", args=[next_year.pk])
-    response = client_of(member).post(url, _preference_post(places=[("", "3")]))
+    response = client_of(member).post(url, _preference_post(two_schools[0], places=[("", "3")]))
 
     assert response.status_code == 400
     assert "Choose the subject these places are in." in response.content.decode()
@@ -199,7 +246,7 @@ def test_not_interested_with_places_is_shown_at_the_answer(
 ):
     url = reverse("placements:member_preference", args=[next_year.pk])
     response = client_of(member).post(
-        url, _preference_post(appetite="not_interested", places=[("MATH", "2")])
+        url, _preference_post(two_schools[0], appetite="not_interested", places=[("MATH", "2")])
     )
 
     assert response.context["forms"].form.errors["appetite"] == [
@@ -232,7 +279,7 @@ def test_an_admin_sets_a_preference_on_an_organisations_behalf(admin_client, adm
     school = OrganisationFactory(name="Cedar College")
     url = reverse("placements:organisation_preference_edit", args=[school.pk, next_year.pk])
 
-    response = admin_client.post(url, _preference_post(appetite="unsure"))
+    response = admin_client.post(url, _preference_post(school, appetite="unsure"))
 
     assert response.status_code == 302
     stored = PlacementPreference.objects.get(organisation=school)
