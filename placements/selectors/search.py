@@ -3,6 +3,7 @@ starts on, learners found by name with their coordinates, a cohort's learners so
 matching, the nearest organisations with free places, and urgent requests with their
 invites."""
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
@@ -24,10 +25,10 @@ from placements.models import (
     UrgentPlacementRequest,
     VettingType,
 )
-from placements.preferences import subject_filter
+from placements.preferences import offered_places, subject_filter
 from placements.selectors.capacity import places_free_many
-from placements.selectors.clearance import learners_cleared, vetting_missing
-from placements.selectors.distance import Point, organisations_near
+from placements.selectors.clearance import vetting_missing_many
+from placements.selectors.distance import Point, organisations_near, subject_codes_within
 from placements.selectors.locations import learner_point
 
 # Organisations that may take a learner: those that said yes or maybe for the year.
@@ -83,13 +84,68 @@ def search_results(
     ).select_related("address")
 
 
-def places_free_for(
-    organisations: list[Organisation], academic_year: AcademicYear, subject: PlacementSubject
+@dataclass
+class SubjectOffer:
+    """A subject an organisation offers places in (an exact code: places are counted per
+    subject), with its free places, and where to propose a placement in it (set by the view)."""
+
+    subject: PlacementSubject
+    places_free: int
+    propose_url: str | None = None
+
+
+def offers_within(
+    organisations: list[Organisation],
+    academic_year: AcademicYear,
+    subject: PlacementSubject,
+    phase: str | None = None,
 ) -> None:
-    """Annotate each of a page of organisations with `places_free` (two queries)."""
-    free = places_free_many([o.pk for o in organisations], academic_year, subject)
+    """Annotate each of a page of organisations with `offers`, the active subjects within
+    `subject` (itself and those under it, in `phase` if given) that its preference for the year
+    offers places in, each with its free places, and `places_free`, their sum. A search for
+    Sciences so shows Physical sciences' places, and proposes Physical sciences, which can be
+    confirmed, not Sciences, which cannot. Reads: the subject tree, one for the preferences,
+    and two per subject offered on the page (however many organisations)."""
+    subjects = {
+        found.code: found
+        for found in PlacementSubject.objects.filter(
+            code__in=subject_codes_within(subject), is_active=True
+        ).order_by("name")
+    }
+    offering: dict[str, list[int]] = {}
+    for organisation_id, details in PlacementPreference.objects.filter(
+        organisation__in=organisations, academic_year=academic_year
+    ).values_list("organisation_id", "placement_details"):
+        for found in subjects.values():
+            if (not phase or found.phase == phase) and offered_places(
+                details, subject=found.code, phase=found.phase
+            ):
+                offering.setdefault(found.code, []).append(organisation_id)
+    free = {
+        code: places_free_many(organisation_ids, academic_year, subjects[code])
+        for code, organisation_ids in offering.items()
+    }
     for organisation in organisations:
-        organisation.places_free = free[organisation.pk]  # type: ignore[attr-defined]
+        offers = [
+            SubjectOffer(subject=found, places_free=free[code][organisation.pk])
+            for code, found in subjects.items()
+            if organisation.pk in free.get(code, {})
+        ]
+        organisation.offers = offers  # type: ignore[attr-defined]
+        organisation.places_free = sum(offer.places_free for offer in offers)  # type: ignore[attr-defined]
+
+
+def open_cohort(learner: Learner) -> Cohort | None:
+    """The learner's cohort when they have exactly one enrolment that is not withdrawn: the
+    cohort a placement of theirs is for without asking."""
+    cohorts = list(
+        Cohort.objects.filter(
+            pk__in=CohortEnrollment.objects.filter(learner=learner)
+            .exclude(state=EnrollmentState.WITHDRAWN)
+            .values("cohort")
+        )[:2]
+    )
+    return cohorts[0] if len(cohorts) == 1 else None
 
 
 # --- Matching ---------------------------------------------------------------------------
@@ -133,12 +189,14 @@ def learner_matches(
     academic_year: AcademicYear,
     subject: PlacementSubject,
     radius_km: float,
+    on: datetime.date,
 ) -> list[LearnerMatch]:
-    """For a page of learners (the caller caps it): clearance in two queries, then one
-    distance query per cleared, located learner (among the organisations that offer the
-    subject itself, interested or unsure) and one free-places read for all their organisations
-    together; the missing vetting of those not cleared, one query per learner."""
-    cleared = learners_cleared([learner.pk for learner in learners], cohort.programme)
+    """For a page of learners (the caller caps it): what each misses of the vetting their
+    cohort's programme requires on `on` (the proposed start, the day confirming judges), two
+    queries for all; then one distance query per cleared, located learner (among the
+    organisations that offer the subject itself, interested or unsure) and one free-places read
+    for all their organisations together."""
+    missing = vetting_missing_many([learner.pk for learner in learners], cohort.programme, on=on)
     # Places are counted per subject code (placements.selectors.capacity), so only an offer of
     # the subject itself can have a free place: filtered once here, not per learner.
     offering = Organisation.objects.filter(
@@ -158,10 +216,13 @@ def learner_matches(
         # Read with the learner (select_related); without one, there is no point to look up.
         location = getattr(learner, "location", None)
         point = learner_point(learner, location)[0] if location is not None else None
-        match = LearnerMatch(learner=learner, cleared=learner.pk in cleared, located=bool(point))
-        if not match.cleared:
-            match.missing = vetting_missing(learner, cohort.programme)
-        elif point is not None:
+        match = LearnerMatch(
+            learner=learner,
+            cleared=not missing[learner.pk],
+            located=bool(point),
+            missing=missing[learner.pk],
+        )
+        if match.cleared and point is not None:
             match.organisations = list(
                 organisations_near(point, radius_km, queryset=offering)[:MATCHES_READ]
             )
@@ -196,8 +257,21 @@ def urgent_requests() -> QuerySet[UrgentPlacementRequest]:
 
 
 def urgent_invites(request: UrgentPlacementRequest) -> QuerySet[UrgentPlacementInvite]:
-    return request.invites.select_related("organisation", "answered_by").order_by(
-        "distance_km", "pk"
+    """A request's invites, those whose organisation offers places in the request's subject
+    that year first (`offers_subject`), nearest first. The broadcast asks every interested or
+    unsure organisation in range, whatever it offers; those that offer the subject are the
+    likeliest hosts."""
+    offers = PlacementPreference.objects.filter(
+        organisation=OuterRef("organisation"),
+        academic_year=request.academic_year_id,
+        placement_details__contains=subject_filter(
+            subject=request.subject.code, phase=request.phase
+        ),
+    )
+    return (
+        request.invites.select_related("organisation", "answered_by")
+        .annotate(offers_subject=Exists(offers))
+        .order_by("-offers_subject", "distance_km", "pk")
     )
 
 

@@ -1,7 +1,8 @@
 """The distance search, the matching page and urgent requests (admins), and urgent requests as
 an organisation's members see and answer them."""
 
-from typing import Any
+import datetime
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,10 +14,12 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from academics.models import AcademicYear
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
 from cohorts.models import Cohort
+from learners.models import Learner
 from placements.access import current_organisation_or_404
 from placements.forms.search import (
     MatchingForm,
@@ -37,7 +40,8 @@ from placements.selectors.search import (
     cohort_learners_for_matching,
     learner_matches,
     member_urgent_invites,
-    places_free_for,
+    offers_within,
+    open_cohort,
     search_results,
     urgent_invites,
     urgent_requests,
@@ -84,23 +88,8 @@ def search(request: AuthenticatedRequest) -> HttpResponse:
         page = list_page(request, results)
         organisations = list(page.object_list)
         if subject is not None:
-            places_free_for(organisations, year, subject)
-        learner = form.chosen_learner
-        create_url = reverse("placements:placement_create")
-        for organisation in organisations:
-            organisation.propose_url = (  # type: ignore[attr-defined]
-                f"{create_url}?"
-                + urlencode(
-                    {
-                        "learner": learner.pk,
-                        "organisation": organisation.pk,
-                        "subject": subject.pk,
-                        "academic_year": year.pk,
-                    }
-                )
-                if create_url and learner is not None and subject is not None
-                else None
-            )
+            offers_within(organisations, year, subject, data["phase"] or None)
+            _propose_urls(organisations, form.chosen_learner, year)
         page.object_list = organisations
         context.update(
             page=page,
@@ -116,6 +105,28 @@ def search(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request, "placements/search/search.html", context, status=400 if form.errors else 200
     )
+
+
+def _propose_urls(
+    organisations: list[Organisation], learner: Learner | None, year: AcademicYear
+) -> None:
+    """Each offer's link to the proposal page for the learner searched around, in the offered
+    subject itself (capacity is per subject), with their cohort when they have only one."""
+    if learner is None:
+        return
+    cohort = open_cohort(learner)
+    create_url = reverse("placements:placement_create")
+    for organisation in organisations:
+        for offer in organisation.offers:  # type: ignore[attr-defined]
+            query = {
+                "learner": learner.pk,
+                "organisation": organisation.pk,
+                "subject": offer.subject.pk,
+                "academic_year": year.pk,
+            }
+            if cohort is not None:
+                query["cohort"] = cohort.pk
+            offer.propose_url = f"{create_url}?{urlencode(query)}"
 
 
 # --- Matching ---------------------------------------------------------------------------
@@ -142,16 +153,22 @@ def matching(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
                 request,
                 f"{made} placement{'s' if made != 1 else ''} proposed to the organisations.",
             )
-            return redirect(f"{request.path}?{urlencode(_matching_query(form))}")
+            dates = {name: str(propose.cleaned_data[name]) for name in ("starts_on", "ends_on")}
+            return redirect(f"{request.path}?{urlencode({**_matching_query(form), **dates})}")
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
+        year = data["academic_year"]
+        if not propose.is_bound:
+            propose = ProposeForm(initial=_dates_asked(request, year))
+        on = _start_judged(propose, year)
         page = list_page(request, cohort_learners_for_matching(cohort), per_page=MATCHING_PAGE_SIZE)
         matches = learner_matches(
             list(page.object_list),
             cohort,
-            academic_year=data["academic_year"],
+            academic_year=year,
             subject=data["subject"],
             radius_km=form.radius(),
+            on=on,
         )
         for match in matches:
             match.location_url = (
@@ -162,15 +179,35 @@ def matching(request: AuthenticatedRequest, cohort_pk: int) -> HttpResponse:
             for organisation in match.organisations:
                 organisation.pair = f"{match.learner.pk}:{organisation.pk}"  # type: ignore[attr-defined]
         page.object_list = matches  # type: ignore[assignment]
-        if not propose.is_bound:
-            propose = ProposeForm(initial=dates_default(data["academic_year"]))
         context.update(
             page=page,
             propose=propose,
             query=_matching_query(form),
             chosen=set(request.POST.getlist("pair")),
+            judged_on=on,
         )
     return render(request, "placements/search/matching.html", context)
+
+
+def _dates_asked(request: AuthenticatedRequest, year: AcademicYear) -> dict[str, datetime.date]:
+    """The dates the page offers: those in the query (kept after a proposal) when they are
+    good, else from today or the year's start to the year's end."""
+    dates = dates_default(year)
+    asked = ProposeForm(request.GET)
+    if asked.is_valid():
+        dates.update(asked.cleaned_data)
+    return dates
+
+
+def _start_judged(propose: ProposeForm, year: AcademicYear) -> datetime.date:
+    """The day clearance is judged on: the proposed start, which is what confirming checks
+    (the posted one once sent, even if refused)."""
+    if propose.is_bound:
+        starts_on = getattr(propose, "cleaned_data", {}).get("starts_on")
+        if starts_on is not None:
+            return cast(datetime.date, starts_on)
+        return dates_default(year)["starts_on"]
+    return cast(datetime.date, propose.initial["starts_on"])
 
 
 def _matching_query(form: MatchingForm) -> dict[str, Any]:
@@ -294,6 +331,21 @@ def _urgent(pk: int) -> UrgentPlacementRequest:
 def urgent_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     urgent = _urgent(pk)
     invites = list(urgent_invites(urgent))
+    create_url = reverse("placements:placement_create")
+    for invite in invites:
+        invite.propose_url = (  # type: ignore[attr-defined]
+            f"{create_url}?"
+            + urlencode(
+                {
+                    "organisation": invite.organisation_id,
+                    "subject": urgent.subject_id,
+                    "academic_year": urgent.academic_year_id,
+                    "urgent_request": urgent.pk,
+                }
+            )
+            if invite.answer == UrgentAnswer.CAN_HOST
+            else None
+        )
     return render(
         request,
         "placements/search/urgent_detail.html",

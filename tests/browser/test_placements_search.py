@@ -6,12 +6,20 @@ and closes the request. Desktop and phone widths, axe-core on every page.
 
 With SCREENSHOTS=1 the pages are saved under screenshots/ (placements-search-*.png)."""
 
+import re
+
 import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
-from placements.models import Appetite, OrganisationAddress, OrganisationMembership, Placement
+from placements.models import (
+    Appetite,
+    OrganisationAddress,
+    OrganisationMembership,
+    Placement,
+    PlacementSubject,
+)
 from tests.browser.support import PageChecker, sign_in
 from tests.placements.factories import (
     DURBAN,
@@ -39,7 +47,7 @@ def placements(site, make_institution, make_person):
         learner = learner_in(admin, cohort, "Thandi Mokoena", JOHANNESBURG)
         joburg = OrganisationFactory(name="Parktown High", employer=True)
         OrganisationAddress.objects.create(organisation=joburg, town="Parktown")
-        preference(joburg, year, places={("MATH", "secondary"): 2})
+        preference(joburg, year, places={("MATH", "secondary"): 2, ("PHYS", "secondary"): 1})
         pretoria = OrganisationFactory(
             name="Pretoria Boys High", latitude=PRETORIA[0], longitude=PRETORIA[1]
         )
@@ -84,6 +92,21 @@ def test_an_admin_finds_organisations_near_a_learner_and_matches_the_cohort(
     assert 50 < float(rows.nth(1).locator("td").nth(0).inner_text().split()[0]) < 60
     checker.look("results")
 
+    # A broad subject: the subject under it that the school offers, with its places, proposed.
+    page.get_by_label("Subject").select_option(label="Sciences (Secondary, SCI)")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("Physical sciences: 1 free")
+    propose = page.get_by_role(
+        "link", name="Propose a placement in Physical sciences at Parktown High"
+    )
+    with tenant_context(institution):
+        physics = PlacementSubject.objects.get(code="PHYS")
+    expect(propose).to_have_attribute(
+        "href", re.compile(rf"subject={physics.pk}&academic_year=\d+&cohort={cohort.pk}")
+    )
+    checker.look("broad-subject")
+
     page.goto(site.institution(institution.code, f"/placements/cohorts/{cohort.pk}/matching/"))
     expect(page.get_by_role("heading", name="Match learners to places")).to_be_visible()
     checker.look("matching-empty")
@@ -95,6 +118,9 @@ def test_an_admin_finds_organisations_near_a_learner_and_matches_the_cohort(
 
     page.get_by_role("button", name="Propose placements").click()
     expect(page.get_by_text("Choose at least one learner")).to_be_visible()
+    # The refused proposal leaves the page on its filters.
+    expect(page).to_have_url(re.compile(r"\?subject=\d+&academic_year=\d+&radius_km=100"))
+    expect(page.get_by_label("Radius (km)")).to_have_value("100")
     page.get_by_label("Parktown High").check()
     page.get_by_label("Starts on").fill("2027-03-01")
     page.get_by_label("Ends on").fill("2027-06-30")
@@ -167,6 +193,10 @@ def test_an_urgent_request_is_answered_by_a_member_and_read_by_the_admin(
     expect(invites.locator("tr", has_text="Pretoria Boys High")).to_contain_text("Can host")
     expect(invites.locator("tr", has_text="Parktown High")).to_contain_text("No answer yet")
     expect(page.get_by_test_id("urgent-counts")).to_contain_text("2 of 3")
+    expect(
+        page.get_by_role("link", name="Propose placement at Pretoria Boys High")
+    ).to_have_attribute("href", re.compile(r"urgent_request=\d+"))
+    expect(invites.locator("tbody tr").nth(0)).to_contain_text("Offers Mathematics")
     checker.look("detail")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Close the request").click()

@@ -7,8 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import SystemRole
-from placements.models import Appetite, LearnerLocation
-from tests.factories import UserFactory
+from placements.models import Appetite, LearnerLocation, Placement, PlacementStatus
+from placements.services.placements import Proposal, placements_propose
+from tests.delivery.runs_support import enrol
+from tests.factories import CohortFactory, UserFactory
 from tests.placements.factories import (
     CAPE_TOWN,
     DURBAN,
@@ -203,3 +205,99 @@ def test_the_results_page_reads_as_much_for_twenty_organisations_as_for_two(admi
         preference(OrganisationFactory(), year, places={("MATH", "secondary"): 1})
 
     assert _reads(admin_client, **query) == few
+
+
+def _propose_query(url: str) -> dict[str, str]:
+    path, _, query = url.partition("?")
+    assert path == reverse("placements:placement_create")
+    return dict(pair.split("=") for pair in query.split("&"))
+
+
+def test_a_broad_subject_shows_and_proposes_the_subjects_under_it_that_are_offered(
+    admin, admin_client, year
+):
+    cohort = cohort_needing_police_clearance()
+    learner = learner_in(admin, cohort, "Thabo Mokoena", JOHANNESBURG)
+    both = OrganisationFactory(name="Science High")
+    preference(both, year, places={("PHYS", "secondary"): 2, ("LIFESCI", "secondary"): 1})
+    physics = OrganisationFactory(name="Physics Academy")
+    preference(physics, year, places={("PHYS", "secondary"): 1, ("MATH", "secondary"): 4})
+
+    response = _search(
+        admin_client, learner=learner.pk, academic_year=year.pk, subject=subject("SCI").pk
+    )
+
+    organisations = {o.name: o for o in response.context["page"].object_list}
+    assert set(organisations) == {"Science High", "Physics Academy"}
+    science = organisations["Science High"]
+    assert [(o.subject.code, o.places_free) for o in science.offers] == [
+        ("LIFESCI", 1),
+        ("PHYS", 2),
+    ]
+    assert science.places_free == 3
+    assert [(o.subject.code, o.places_free) for o in organisations["Physics Academy"].offers] == [
+        ("PHYS", 1)
+    ]
+    # Each link proposes the subject offered (places are counted per subject), in the
+    # learner's only cohort.
+    assert _propose_query(science.offers[1].propose_url) == {
+        "learner": str(learner.pk),
+        "organisation": str(both.pk),
+        "subject": str(subject("PHYS").pk),
+        "academic_year": str(year.pk),
+        "cohort": str(cohort.pk),
+    }
+    text = response.content.decode()
+    assert "Physical sciences: 2 free" in text
+    assert "Life sciences: 1 free" in text
+
+
+def test_a_taken_place_is_counted_in_the_subject_under_the_broad_one(admin, admin_client, year):
+    cohort = cohort_needing_police_clearance()
+    placed = learner_in(admin, cohort, "Lerato Placed", JOHANNESBURG)
+    school = OrganisationFactory(name="Science High")
+    preference(school, year, places={("PHYS", "secondary"): 2})
+    taken = placements_propose(
+        actor=admin,
+        proposals=[
+            Proposal(
+                learner=placed,
+                organisation=school,
+                academic_year=year,
+                subject=subject("PHYS"),
+                starts_on=year.starts_on,
+                ends_on=year.ends_on,
+                cohort=cohort,
+            )
+        ],
+    )[0]
+    Placement.objects.filter(pk=taken.pk).update(status=PlacementStatus.CONFIRMED)
+
+    response = _search(
+        admin_client,
+        latitude=JOHANNESBURG[0],
+        longitude=JOHANNESBURG[1],
+        academic_year=year.pk,
+        subject=subject("SCI").pk,
+    )
+
+    (found,) = response.context["page"].object_list
+    assert [(o.subject.code, o.places_free) for o in found.offers] == [("PHYS", 1)]
+    # Around a point there is no learner to propose for.
+    assert found.offers[0].propose_url is None
+
+
+def test_the_cohort_is_left_to_choose_when_the_learner_has_two_open_enrolments(
+    admin, admin_client, year
+):
+    learner = learner_in(admin, cohort_needing_police_clearance(), "Thabo Mokoena", JOHANNESBURG)
+    again = enrol(admin, CohortFactory(active=True), full_name="Thabo Mokoena", email=learner.email)
+    assert again.learner == learner
+    preference(OrganisationFactory(), year, places={("MATH", "secondary"): 1})
+
+    response = _search(
+        admin_client, learner=learner.pk, academic_year=year.pk, subject=subject("MATH").pk
+    )
+
+    (found,) = response.context["page"].object_list
+    assert "cohort" not in _propose_query(found.offers[0].propose_url)

@@ -8,11 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from placements.models import (
     Appetite,
+    PlacementPreference,
     UrgentAnswer,
     UrgentPlacementInvite,
     UrgentPlacementRequest,
@@ -328,3 +330,46 @@ def test_the_detail_page_reads_as_much_for_ten_invites_as_for_two(admin, admin_c
 
     assert many.invites.count() == 10
     assert reads(many) == few
+
+
+def test_each_can_host_answer_links_to_proposing_a_placement_there(
+    admin_client, client_of, sent, organisations, year
+):
+    keen = sent.invites.get(organisation=organisations["Keen High"])
+    client_of(member_of(organisations["Keen High"])).post(
+        f"/placements/my-organisation/urgent/{keen.pk}/",
+        {"answer": "can_host", "places_offered": "2"},
+    )
+    maybe = sent.invites.get(organisation=organisations["Maybe High"])
+    client_of(member_of(organisations["Maybe High"])).post(
+        f"/placements/my-organisation/urgent/{maybe.pk}/", {"answer": "cannot_host"}
+    )
+
+    response = admin_client.get(f"/placements/urgent/{sent.pk}/")
+
+    links = {i.organisation.name: i.propose_url for i in response.context["invites"]}
+    create_url = reverse("placements:placement_create")
+    assert links == {
+        "Keen High": f"{create_url}?organisation={organisations['Keen High'].pk}"
+        f"&subject={subject('MATH').pk}&academic_year={year.pk}&urgent_request={sent.pk}",
+        "Maybe High": None,
+    }
+    assert links["Keen High"].replace("&", "&amp;") in response.content.decode()
+
+
+def test_organisations_offering_the_subject_come_first_and_are_marked(
+    admin_client, sent, organisations, year
+):
+    # Maybe High (further) offers maths places; Keen High (nearer) offers none.
+    PlacementPreference.objects.filter(
+        organisation=organisations["Maybe High"], academic_year=year
+    ).update(placement_details={"places": [{"subject": "MATH", "phase": "secondary", "places": 2}]})
+
+    response = admin_client.get(f"/placements/urgent/{sent.pk}/")
+
+    invites = response.context["invites"]
+    assert [(i.organisation.name, i.offers_subject) for i in invites] == [
+        ("Maybe High", True),
+        ("Keen High", False),
+    ]
+    assert response.content.decode().count("Offers Mathematics") == 1
