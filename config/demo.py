@@ -118,6 +118,7 @@ from notifications.models import OutboundEmail
 from placements.models import (
     OPEN_VETTING_STATUSES,
     Appetite,
+    LearnerLocation,
     Organisation,
     OrganisationDetail,
     OrganisationMembership,
@@ -128,6 +129,7 @@ from placements.models import (
     VettingType,
 )
 from placements.selectors.clearance import required_vetting_types
+from placements.services.geocoding import learner_location_enter
 from placements.services.memberships import membership_add
 from placements.services.organisations import organisation_contact_add, organisation_create
 from placements.services.placements import Proposal, placements_propose
@@ -986,15 +988,18 @@ HOSTS = (
     ),
 )
 PLACEMENT_SUBJECT = "IT"
-# The learner cleared for placement, with a placement proposed to the school.
+# The learner cleared for placement, with a placement proposed to the school, and her home in
+# Soweto (entered coordinates: the distance search finds the hosts near her).
 PLACED_EMAIL = STUDENT_EMAIL
+PLACED_HOME = (-26.2485, 27.8540)
 
 
 def placements_hosted(demo: Demo, *, member: User, anchor: datetime.date) -> None:
     """Two host organisations near the campus, with their placement leads and places for this
-    year; their member (Nomsa Dlamini, of both, the school current); the police clearance the
-    programme requires, cleared for Thandi on her certificate; and her placement at the school,
-    proposed by the admin for two months from now, waiting for the school to confirm it.
+    year; their member (Nomsa Dlamini, of both, the school current); Thandi's home in Soweto;
+    the police clearance the programme requires, cleared for her on her certificate; and her
+    placement at the school, proposed by the admin for two months from now, waiting for the
+    school to confirm it.
 
     The super admin does each of these through the services the organisation, member,
     vetting and placement pages use."""
@@ -1017,6 +1022,10 @@ def placements_hosted(demo: Demo, *, member: User, anchor: datetime.date) -> Non
         cohort=demo.cohorts[CohortState.ACTIVE], user__email=PLACED_EMAIL
     )
     learner = enrollment.learner
+    if not LearnerLocation.objects.filter(learner=learner, latitude__isnull=False).exists():
+        learner_location_enter(
+            actor=admin, learner=learner, latitude=PLACED_HOME[0], longitude=PLACED_HOME[1]
+        )
     _cleared(learner, police, admin)
     if not Placement.objects.filter(learner=learner).exists():
         starts_on = _month_start(anchor, 2)

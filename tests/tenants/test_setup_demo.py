@@ -456,6 +456,10 @@ def _placements_made_through_the_services(placement: Placement, hosts: list[Orga
     pages use: entered coordinates, the trail's events, and a clearance given on evidence a
     reviewer can open."""
     assert {host.geocode_status for host in hosts} == {GeocodeStatus.ENTERED}
+    home = placement.learner.location
+    assert home.geocode_status == GeocodeStatus.ENTERED
+    nearest = organisations_near(Point(home.latitude, home.longitude), 25).first()
+    assert nearest.name == "Orlando West High School"
     record = VettingRecord.objects.select_related("reviewer").get(learner=placement.learner)
     assert record.status == VettingStatus.CLEARED
     assert record.reviewer.email == "admin@demo.example"
