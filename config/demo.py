@@ -102,7 +102,7 @@ from delivery.services.runs import cohort_runs_create, prerequisites_missing, ru
 from delivery.services.sessions import sessions_schedule_weekly
 from delivery.services.trainers import TrainerDetails, trainer_create
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
-from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
+from enrolments.models import CohortEnrollment, DocumentStatus, ScanStatus, StudentDocument
 from enrolments.selectors import enrollment_document_steps, enrollment_student_signed
 from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
 from enrolments.supporting import (
@@ -112,27 +112,37 @@ from enrolments.supporting import (
 from enrolments.uploads import document_upload_check
 from learners.consents import consents_missing
 from learners.forms import LearnerDetailsForm
-from learners.models import ConsentMethod
+from learners.models import ConsentMethod, Learner
 from learners.services import consent_record
 from notifications.models import OutboundEmail
 from placements.models import (
+    OPEN_VETTING_STATUSES,
     Appetite,
-    GeocodeStatus,
+    LearnerLocation,
     Organisation,
-    OrganisationAddress,
-    OrganisationContact,
     OrganisationDetail,
     OrganisationMembership,
     Placement,
     PlacementPreference,
     PlacementSubject,
-    ProgrammeVettingRequirement,
     VettingRecord,
-    VettingStatus,
     VettingType,
 )
-from placements.preferences import details_validate
+from placements.selectors.clearance import required_vetting_types
+from placements.services.geocoding import learner_location_enter
+from placements.services.memberships import membership_add
+from placements.services.organisations import organisation_contact_add, organisation_create
 from placements.services.placements import Proposal, placements_propose
+from placements.services.preferences import preference_set
+from placements.services.vetting import (
+    clearance_expiry_default,
+    evidence_document_type,
+    evidence_is_reviewable,
+    programme_vetting_requirements_set,
+    vetting_evidence_add,
+    vetting_record_clear,
+    vetting_record_open,
+)
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.selectors import link_for_token
 from signing.services.completion import submitter_open, submitter_sign, submitter_sign_in_place
@@ -978,50 +988,49 @@ HOSTS = (
     ),
 )
 PLACEMENT_SUBJECT = "IT"
-# The learner cleared for placement, with a placement proposed to the school.
+# The learner cleared for placement, with a placement proposed to the school, and her home in
+# Soweto (entered coordinates: the distance search finds the hosts near her).
 PLACED_EMAIL = STUDENT_EMAIL
+PLACED_HOME = (-26.2485, 27.8540)
 
 
 def placements_hosted(demo: Demo, *, member: User, anchor: datetime.date) -> None:
     """Two host organisations near the campus, with their placement leads and places for this
-    year; their member (Nomsa Dlamini, of both, the school current); the police clearance the
-    programme requires, cleared for Thandi; and her placement at the school, proposed by the
-    admin for two months from now, waiting for the school to confirm it.
+    year; their member (Nomsa Dlamini, of both, the school current); Thandi's home in Soweto;
+    the police clearance the programme requires, cleared for her on her certificate; and her
+    placement at the school, proposed by the admin for two months from now, waiting for the
+    school to confirm it.
 
-    The organisations, memberships, preferences and vetting are written here as the
-    organisation, member and vetting pages store them; the placement goes through its
-    service."""
+    The super admin does each of these through the services the organisation, member,
+    vetting and placement pages use."""
+    admin = demo.super_admin
     year = demo.catalogue.current_session.academic_year
     subject = PlacementSubject.objects.get(code=PLACEMENT_SUBJECT)
-    hosts = [_host(plan, demo.super_admin, year, subject) for plan in HOSTS]
-    for number, host in enumerate(hosts):
-        OrganisationMembership.objects.get_or_create(
-            user=member,
-            organisation=host,
-            defaults={"is_current": number == 0, "added_by": demo.super_admin},
-        )
+    hosts = [_host(plan, admin, year, subject) for plan in HOSTS]
+    # The school first: a person's first membership is their current one.
+    for host in hosts:
+        if not OrganisationMembership.objects.filter(user=member, organisation=host).exists():
+            membership_add(actor=admin, organisation=host, email=member.email)
     programme = demo.catalogue.programme
     police = VettingType.objects.get(code="police_clearance")
-    ProgrammeVettingRequirement.objects.get_or_create(programme=programme, vetting_type=police)
+    required = list(required_vetting_types(programme))
+    if police not in required:
+        programme_vetting_requirements_set(
+            actor=admin, programme=programme, vetting_types=[*required, police]
+        )
     enrollment = CohortEnrollment.objects.select_related("learner").get(
         cohort=demo.cohorts[CohortState.ACTIVE], user__email=PLACED_EMAIL
     )
     learner = enrollment.learner
-    if not VettingRecord.objects.filter(learner=learner, vetting_type=police).exists():
-        VettingRecord.objects.create(
-            learner=learner,
-            vetting_type=police,
-            status=VettingStatus.CLEARED,
-            reference="SAPS-PCC-2026-118204",
-            expires_on=anchor + datetime.timedelta(days=police.validity_days or 180),
-            reviewer=demo.super_admin,
-            reviewed_at=timezone.now(),
-            created_by=demo.super_admin,
+    if not LearnerLocation.objects.filter(learner=learner, latitude__isnull=False).exists():
+        learner_location_enter(
+            actor=admin, learner=learner, latitude=PLACED_HOME[0], longitude=PLACED_HOME[1]
         )
+    _cleared(learner, police, admin)
     if not Placement.objects.filter(learner=learner).exists():
         starts_on = _month_start(anchor, 2)
         placements_propose(
-            actor=demo.super_admin,
+            actor=admin,
             proposals=[
                 Proposal(
                     learner=learner,
@@ -1042,43 +1051,85 @@ def placements_hosted(demo: Demo, *, member: User, anchor: datetime.date) -> Non
 def _host(
     plan: HostPlan, admin: User, year: AcademicYear, subject: PlacementSubject
 ) -> Organisation:
+    """The organisation with its address, details and entered coordinates, its placement lead,
+    and its preference for the year."""
     host = Organisation.objects.filter(name=plan.name).first()
     if host is None:
-        host = Organisation.objects.create(
-            name=plan.name,
-            school=plan.school,
-            employer=plan.employer,
+        host = organisation_create(
+            actor=admin,
+            fields={
+                "name": plan.name,
+                "school": plan.school,
+                "employer": plan.employer,
+                "email_address": plan.contact["email_address"],
+                "phone": plan.contact["phone"],
+            },
+            address=plan.address,
+            detail=plan.detail,
             latitude=plan.latitude,
             longitude=plan.longitude,
-            geocode_status=GeocodeStatus.ENTERED,
-            email_address=plan.contact["email_address"],
-            phone=plan.contact["phone"],
-            created_by=admin,
         )
-        OrganisationAddress.objects.create(organisation=host, **plan.address)
-        OrganisationDetail.objects.create(organisation=host, **plan.detail)
-        OrganisationContact.objects.create(organisation=host, **plan.contact)
+    if not host.contacts.exists():
+        organisation_contact_add(actor=admin, organisation=host, fields=plan.contact)
     if not PlacementPreference.objects.filter(organisation=host, academic_year=year).exists():
-        details = details_validate(
-            {
+        preference_set(
+            actor=admin,
+            organisation=host,
+            academic_year=year,
+            appetite=Appetite.INTERESTED,
+            details={
                 "places": [
                     {"subject": subject.code, "phase": subject.phase, "places": plan.places}
                 ],
                 "notes": "Learners work alongside the placement lead, mornings and afternoons.",
             },
-            appetite=Appetite.INTERESTED,
-            subject_phases=dict(PlacementSubject.objects.values_list("code", "phase")),
-            year_starts_on=year.starts_on,
-            year_ends_on=year.ends_on,
-        )
-        PlacementPreference.objects.create(
-            organisation=host,
-            academic_year=year,
-            appetite=Appetite.INTERESTED,
-            placement_details=details,
-            created_by=admin,
         )
     return host
+
+
+def _cleared(learner: Learner, vetting_type: VettingType, admin: User) -> VettingRecord:
+    """The learner's check of that type, opened, given its certificate as evidence and cleared
+    (with the type's usual validity from today) unless it was done before."""
+    record = (
+        VettingRecord.objects.filter(learner=learner, vetting_type=vetting_type)
+        .order_by("-pk")
+        .first()
+    )
+    if record is None:
+        record = vetting_record_open(
+            actor=admin,
+            learner=learner,
+            vetting_type=vetting_type,
+            reference="SAPS-PCC-2026-118204",
+        )
+    if record.status not in OPEN_VETTING_STATUSES:
+        return record
+    if not any(evidence_is_reviewable(evidence) for evidence in record.evidence.all()):
+        upload = SimpleUploadedFile(
+            "police-clearance.pdf",
+            demo_pdf(
+                [
+                    "Police clearance certificate (demo copy)",
+                    f"Issued to {learner.full_name}",
+                    "Not a real certificate: made by Cohortly's demo set-up.",
+                ]
+            ),
+            "application/pdf",
+        )
+        checked = document_upload_check(
+            upload=upload, document_type=evidence_document_type(vetting_type)
+        )
+        try:
+            vetting_evidence_add(
+                actor=admin, record=record, checked=checked, scan_status=ScanStatus.NOT_SCANNED
+            )
+        finally:
+            checked.file.close()
+    return vetting_record_clear(
+        actor=admin,
+        record=record,
+        expires_on=clearance_expiry_default(vetting_type, timezone.localdate()),
+    )
 
 
 # --- Students -------------------------------------------------------------------------------
@@ -1163,7 +1214,15 @@ def _document_uploaded(
         return step.document
     if document_type.name == "Matric certificate":
         upload = SimpleUploadedFile(
-            "matric-certificate.pdf", certificate_pdf(student.full_name), "application/pdf"
+            "matric-certificate.pdf",
+            demo_pdf(
+                [
+                    "National Senior Certificate (demo copy)",
+                    f"Issued to {student.full_name}",
+                    "Not a real certificate: made by Cohortly's demo set-up.",
+                ]
+            ),
+            "application/pdf",
         )
     else:
         upload = SimpleUploadedFile("id-card.png", id_card_png(student.full_name), "image/png")
@@ -1175,14 +1234,9 @@ def _document_uploaded(
     )
 
 
-def certificate_pdf(full_name: str) -> bytes:
-    """A one-page PDF, written by hand (with its cross-reference table), that says what it
-    stands for."""
-    lines = [
-        "National Senior Certificate (demo copy)",
-        f"Issued to {full_name}",
-        "Not a real certificate: made by Cohortly's demo set-up.",
-    ]
+def demo_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF, written by hand (with its cross-reference table), whose `lines` (the
+    first a title) say what it stands for."""
     escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
     text = " ".join(
         f"BT /F1 {14 if number == 0 else 11} Tf 36 {240 - 28 * number} Td ({line}) Tj ET"

@@ -52,6 +52,25 @@ class PlacementFilterForm(FilterForm):
         self.fields["q"].widget.attrs["placeholder"] = "Learner's name or e-mail"
 
 
+class MatchCohortForm(forms.Form):
+    """The placement list's way to the matching page: a running cohort whose learners to
+    match (the matching page's address names the cohort)."""
+
+    match = forms.ModelChoiceField(
+        label="Match a cohort's learners",
+        queryset=Cohort.objects.filter(state=CohortState.ACTIVE).order_by("-start_date", "name"),
+        empty_label="Choose an active cohort",
+        error_messages={
+            "required": "Choose an active cohort to match its learners.",
+            "invalid_choice": "That cohort is not running any more: choose an active cohort.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["match"].widget.attrs["class"] = "form-select"
+
+
 class LearnerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         learner = cast(Learner, obj)

@@ -1,5 +1,6 @@
-"""Reads for organisation members' pages, the organisations' member lists, preferences by
-academic year, the institution's overview of who has answered, and the subject tree."""
+"""Reads for organisation members' pages (what waits for their answer, preferences by academic
+year), the organisations' member lists, the institution's overview of who has answered, and the
+subject tree."""
 
 import datetime
 from dataclasses import dataclass
@@ -17,11 +18,17 @@ from placements.models import (
     Organisation,
     OrganisationContact,
     OrganisationMembership,
+    Placement,
     PlacementPreference,
+    PlacementStatus,
     PlacementSubject,
     PreferenceReminder,
     SubjectPhase,
+    UrgentAnswer,
+    UrgentPlacementInvite,
+    UrgentRequestStatus,
 )
+from placements.selectors.search import member_urgent_invites
 
 
 def memberships_of(user: User) -> QuerySet[OrganisationMembership]:
@@ -132,6 +139,42 @@ def member_home_panel(user: User) -> dict[str, Any] | None:
         "awaiting": years_awaiting(membership.organisation),
         "others": memberships_of(user).exclude(pk=membership.pk).count(),
     }
+
+
+# How many of each kind of waiting item the member's home page lists before its link to all.
+WAITING_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class MemberWaiting:
+    """What the current organisation owes the institution an answer on: placements proposed to
+    it, and open urgent requests it has not answered; the first few of each and how many."""
+
+    placements: list[Placement]
+    placement_count: int
+    invites: list[UrgentPlacementInvite]
+    invite_count: int
+
+
+def member_waiting(organisation: Organisation, *, shown: int = WAITING_SHOWN) -> MemberWaiting:
+    """The member home page's sections, in four queries whatever the numbers: the proposed
+    placements soonest to start first, the urgent requests newest first."""
+    proposed = (
+        Placement.objects.filter(organisation=organisation, status=PlacementStatus.PROPOSED)
+        .select_related("learner", "subject")
+        .order_by("starts_on", "pk")
+    )
+    invites = (
+        member_urgent_invites(organisation)
+        .filter(answer=UrgentAnswer.WAITING, request__status=UrgentRequestStatus.OPEN)
+        .order_by("-request__created_at", "-pk")
+    )
+    return MemberWaiting(
+        placements=list(proposed[:shown]),
+        placement_count=proposed.count(),
+        invites=list(invites[:shown]),
+        invite_count=invites.count(),
+    )
 
 
 def preference_counts(year: AcademicYear) -> dict[str, int]:

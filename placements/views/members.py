@@ -25,6 +25,7 @@ from placements.models import Organisation, OrganisationMembership, PlacementPre
 from placements.selectors.members import (
     academic_years,
     default_overview_year,
+    member_waiting,
     members_of_organisation,
     memberships_of,
     preference_counts,
@@ -59,6 +60,7 @@ def member_home(request: AuthenticatedRequest) -> HttpResponse:
             "organisation": organisation,
             "memberships": list(memberships_of(request.user)),
             "years": preferences_by_year(organisation),
+            "waiting": member_waiting(organisation),
         },
     )
 

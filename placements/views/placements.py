@@ -18,8 +18,10 @@ from django.views.decorators.cache import never_cache
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
+from learners.selectors import learner_of_user
 from placements.access import current_organisation_or_404
 from placements.forms.placements import (
+    MatchCohortForm,
     OutcomeForm,
     PlacementFilterForm,
     PlacementForm,
@@ -142,12 +144,21 @@ def _refusal_show(form: forms.Form, error: ValidationError) -> None:
 
 @permission_required(MANAGE_PLACEMENTS)
 def placement_list_view(request: AuthenticatedRequest) -> HttpResponse:
+    """The institution's placements; its "Match a cohort's learners" control sends `match`
+    here, answered with the chosen cohort's matching page."""
+    if "match" in request.GET:
+        match = MatchCohortForm(request.GET)
+        if match.is_valid():
+            return redirect("placements:matching", cohort_pk=match.cleaned_data["match"].pk)
+        messages.error(request, " ".join(str(error) for error in match.errors["match"]))
+        return redirect("placements:placement_list")
     filters = PlacementFilterForm(request.GET or None)
     return render(
         request,
         "placements/placements/placement_list.html",
         {
             "filters": filters,
+            "match": MatchCohortForm(),
             "page": list_page(request, placement_list(**filters.selector_filters())),
         },
     )
@@ -319,8 +330,12 @@ def member_placement_action(request: AuthenticatedRequest, pk: int, action: str)
 
 @login_required
 def my_placements(request: AuthenticatedRequest) -> HttpResponse:
+    """The learner's placements, with the way to their vetting (only a learner has any)."""
     return render(
         request,
         "placements/placements/my_placements.html",
-        {"placements": learner_placements(request.user)},
+        {
+            "placements": learner_placements(request.user),
+            "is_learner": learner_of_user(request.user) is not None,
+        },
     )

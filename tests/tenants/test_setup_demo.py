@@ -50,10 +50,19 @@ from enrolments.models import (
 )
 from notifications.models import OutboundEmail
 from placements.access import current_organisation
-from placements.models import Organisation, Placement, PlacementStatus, PlacementSubject
+from placements.models import (
+    GeocodeStatus,
+    Organisation,
+    Placement,
+    PlacementStatus,
+    PlacementSubject,
+    VettingRecord,
+    VettingStatus,
+)
 from placements.selectors.capacity import places_free
 from placements.selectors.clearance import required_vetting_types, vetting_missing
 from placements.selectors.distance import Point, organisations_near
+from placements.services.vetting import evidence_is_reviewable
 from signing.documents import sha256_hex
 from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
@@ -439,6 +448,41 @@ def _placements_check() -> None:
         assert OutboundEmail.objects.filter(
             template="placement_proposed", recipient="host@demo.example"
         ).exists()
+        _placements_made_through_the_services(placement, hosts)
+
+
+def _placements_made_through_the_services(placement: Placement, hosts: list[Organisation]) -> None:
+    """The organisations, memberships, preferences and vetting were written by the services the
+    pages use: entered coordinates, the trail's events, and a clearance given on evidence a
+    reviewer can open."""
+    assert {host.geocode_status for host in hosts} == {GeocodeStatus.ENTERED}
+    home = placement.learner.location
+    assert home.geocode_status == GeocodeStatus.ENTERED
+    nearest = organisations_near(Point(home.latitude, home.longitude), 25).first()
+    assert nearest.name == "Orlando West High School"
+    record = VettingRecord.objects.select_related("reviewer").get(learner=placement.learner)
+    assert record.status == VettingStatus.CLEARED
+    assert record.reviewer.email == "admin@demo.example"
+    assert record.expires_on > timezone.localdate()
+    [evidence] = record.evidence.all()
+    assert evidence_is_reviewable(evidence)
+    assert evidence.original_name == "police-clearance.pdf"
+    with evidence.file.open("rb") as stored:
+        assert stored.read(5) == b"%PDF-"
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {
+        "organisation.created",
+        "organisation.address_changed",
+        "organisation.detail_changed",
+        "organisation_contact.added",
+        "organisation_membership.added",
+        "placement_preference.set",
+        "programme.vetting_requirements_set",
+        "vetting.open",
+        "vetting.evidence_add",
+        "vetting.clear",
+        "placement.propose",
+    } <= actions
 
 
 def _counts() -> dict[str, int]:
