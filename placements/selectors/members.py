@@ -137,6 +137,7 @@ def member_home_panel(user: User) -> dict[str, Any] | None:
     return {
         "organisation": membership.organisation,
         "awaiting": years_awaiting(membership.organisation),
+        "waiting": member_waiting(membership.organisation, shown=0),
         "others": memberships_of(user).exclude(pk=membership.pk).count(),
     }
 

@@ -120,3 +120,17 @@ def test_the_sections_show_the_first_few_and_read_as_much_for_many_as_for_one(he
     assert "6 learners are proposed" in text
     assert "All 6 proposed placements" in text
     assert "All 6 urgent requests to answer" in text
+
+
+def test_the_start_page_panel_says_what_waits(here, client_of):
+    client = client_of(here.member)
+    quiet = client.get("/").content.decode()
+    here.propose(here.learner("Ayanda Dube"))
+    _broadcast(here)
+
+    busy = client.get("/").content.decode()
+
+    assert 'data-panel="organisation-member"' in quiet
+    assert "1 proposed placement</a> to confirm or decline" in busy
+    assert "1 urgent request</a> to answer" in busy
+    assert "proposed placement</a>" not in quiet
