@@ -12,6 +12,7 @@ from clamdpy.exceptions import ClamdException
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django_tenants.utils import schema_context
 
 from audit.services import audit_record
@@ -105,6 +106,24 @@ def document_scan_schedule(document: StudentDocument) -> None:
 QUARANTINE_REASON = "This file contains a virus and was removed from review."
 
 
+def quarantined_file_remove_on_commit(file: FieldFile) -> str | None:
+    """Delete an infected upload's stored file once the transaction recording the verdict
+    commits (never before: a rollback keeps the row pointing at it). Returns its stored name,
+    for the audit trail. Students' documents and vetting evidence both quarantine this way."""
+    stored_name, storage = file.name, file.storage
+    if stored_name:
+        # Stored paths start with the schema's name: delete under this one, whichever the
+        # connection is on when the transaction commits.
+        schema_name = tenant_connection.schema_name
+
+        def remove_quarantined_file() -> None:
+            with schema_context(schema_name):
+                storage.delete(stored_name)
+
+        transaction.on_commit(remove_quarantined_file)
+    return stored_name
+
+
 def student_document_scan_record(
     *, document: StudentDocument, verdict: str, signature: str = "", detail: str = ""
 ) -> StudentDocument:
@@ -129,7 +148,7 @@ def student_document_scan_record(
         document.scan_status = verdict
         fields = ["scan_status"]
         if verdict == ScanStatus.INFECTED:
-            stored_name, storage = document.file.name, document.file.storage
+            stored_name = quarantined_file_remove_on_commit(document.file)
             document.status = DocumentStatus.REJECTED
             document.rejection_reason = QUARANTINE_REASON
             document.file = ""
@@ -140,16 +159,6 @@ def student_document_scan_record(
                 "sha256": document.sha256,
                 "removed_file": stored_name,
             }
-            if stored_name:
-                # Stored paths start with the schema's name: delete under this one, whichever
-                # the connection is on when the transaction commits.
-                schema_name = tenant_connection.schema_name
-
-                def remove_quarantined_file() -> None:
-                    with schema_context(schema_name):
-                        storage.delete(stored_name)
-
-                transaction.on_commit(remove_quarantined_file)
         elif verdict == ScanStatus.ERROR:
             new_values["error"] = detail[:500]
         document.save(update_fields=fields)

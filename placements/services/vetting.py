@@ -11,9 +11,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from academics.models import Programme
 from accounts.models import User
@@ -22,6 +22,7 @@ from accounts.selectors import users_with_permission
 from audit.services import audit_record, kept_out
 from cohorts.models import DocumentType, FileKind
 from enrolments.models import REVIEWABLE_SCAN_STATUSES, ScanStatus
+from enrolments.scanning import quarantined_file_remove_on_commit
 from enrolments.uploads import CheckedUpload
 from learners.models import Learner
 from notifications.services import email_enqueue
@@ -44,7 +45,6 @@ EVIDENCE_MAX_SIZE_MB = 10
 # "expiring" filter looks.
 EXPIRY_WARNING_DAYS = 30
 MAX_VALIDITY_DAYS = 3650
-QUARANTINE_REASON = "This file contains a virus and was removed."
 
 
 def evidence_document_type(vetting_type: VettingType) -> DocumentType:
@@ -264,6 +264,13 @@ def programme_vetting_requirements_set(
 # --- Records ----------------------------------------------------------------------------------
 
 
+def _learner_lock(learner_id: int) -> None:
+    """Lock the learner's row before any of their records: placements lock it before reading
+    clearance, so a clearance failed, withdrawn or expiring now cannot let a placement be
+    confirmed on it at the same moment. Always learner first, then record."""
+    Learner.objects.select_for_update().filter(pk=learner_id).get()
+
+
 def _record_lock(record: VettingRecord) -> VettingRecord:
     locked: VettingRecord = (
         VettingRecord.objects.select_for_update(of=("self",))
@@ -289,7 +296,7 @@ def vetting_record_open(
     backs."""
     permission_check(actor=actor, permission=MANAGE_VETTING, action="vetting.open")
     with transaction.atomic(durable=True):
-        Learner.objects.select_for_update().filter(pk=learner.pk).get()
+        _learner_lock(learner.pk)
         vetting_type = VettingType.objects.get(pk=vetting_type.pk)
         if not vetting_type.is_active:
             raise ValidationError(f"{vetting_type.name} is no longer in use.")
@@ -449,6 +456,7 @@ def vetting_record_fail(*, actor: User | None, record: VettingRecord, reason: st
     permission_check(actor=actor, permission=MANAGE_VETTING, action="vetting.fail")
     reason = _reason_required(reason, "the check failed")
     with transaction.atomic(durable=True):
+        _learner_lock(record.learner_id)
         record = _record_lock(record)
         _state_check(record, OPEN_VETTING_STATUSES, "failed")
         old_status = record.status
@@ -466,6 +474,7 @@ def vetting_record_withdraw(
     permission_check(actor=actor, permission=MANAGE_VETTING, action="vetting.withdraw")
     reason = _reason_required(reason, "the clearance is withdrawn")
     with transaction.atomic(durable=True):
+        _learner_lock(record.learner_id)
         record = _record_lock(record)
         _state_check(record, (VettingStatus.CLEARED,), "withdrawn")
         old_status = record.status
@@ -482,8 +491,15 @@ def vetting_record_withdraw(
 
 def vetting_record_expire(*, record_id: int, today: datetime.date) -> bool:
     """Expire a clearance whose expiry date is before `today`. False, changing nothing, when
-    it is no longer due (already expired, withdrawn or renewed by another run)."""
+    it is no longer due (already expired, withdrawn or renewed by another run). Nobody is
+    e-mailed: the warning went a month before, and a renewal may already stand in for it."""
+    learner_id = (
+        VettingRecord.objects.filter(pk=record_id).values_list("learner_id", flat=True).first()
+    )
+    if learner_id is None:
+        return False
     with transaction.atomic(durable=True):
+        _learner_lock(learner_id)
         record = (
             VettingRecord.objects.select_for_update()
             .filter(pk=record_id, status=VettingStatus.CLEARED, expires_on__lt=today)
@@ -506,10 +522,26 @@ def vetting_record_expire(*, record_id: int, today: datetime.date) -> bool:
     return True
 
 
+def clearance_renewed() -> Exists:
+    """For a cleared record in a queryset: the learner holds another clearance of the same type
+    that stays valid longer (no expiry date, or a later one), so this one running out needs
+    nobody's attention."""
+    return Exists(
+        VettingRecord.objects.filter(
+            learner=OuterRef("learner"),
+            vetting_type=OuterRef("vetting_type"),
+            status=VettingStatus.CLEARED,
+        )
+        .exclude(pk=OuterRef("pk"))
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=OuterRef("expires_on")))
+    )
+
+
 def vetting_expiry_warn(*, record_id: int, today: datetime.date) -> bool:
     """E-mail, once per record, that a clearance expires within EXPIRY_WARNING_DAYS: to the
     people who manage vetting and to the learner if they have an account. The record's lock and
-    `expiry_warned_at` make a second (or concurrent) run send nothing. False when not due."""
+    `expiry_warned_at` make a second (or concurrent) run send nothing. A clearance already
+    renewed (`clearance_renewed`) is not warned about. False when not due."""
     with transaction.atomic(durable=True):
         record = (
             VettingRecord.objects.select_for_update(of=("self",))
@@ -521,6 +553,7 @@ def vetting_expiry_warn(*, record_id: int, today: datetime.date) -> bool:
                 expires_on__gte=today,
                 expires_on__lte=today + datetime.timedelta(days=EXPIRY_WARNING_DAYS),
             )
+            .exclude(clearance_renewed())
             .first()
         )
         if record is None:
@@ -637,20 +670,10 @@ def vetting_evidence_scan_record(
         evidence.scan_status = verdict
         fields = ["scan_status"]
         if verdict == ScanStatus.INFECTED:
-            stored_name, storage = evidence.file.name, evidence.file.storage
+            stored_name = quarantined_file_remove_on_commit(evidence.file)
             evidence.file = ""
             fields.append("file")
             new_values |= {"signature": signature, "removed_file": stored_name}
-            if stored_name:
-                # Stored paths start with the schema's name: delete under this one, whichever
-                # the connection is on when the transaction commits.
-                schema_name = tenant_connection.schema_name
-
-                def remove_quarantined_file() -> None:
-                    with schema_context(schema_name):
-                        storage.delete(stored_name)
-
-                transaction.on_commit(remove_quarantined_file)
         elif verdict == ScanStatus.ERROR:
             new_values["error"] = detail[:500]
         evidence.save(update_fields=fields)

@@ -14,6 +14,7 @@ from enrolments.scanning import ScannerUnavailable, stream_scan
 from placements.models import VettingEvidence, VettingRecord, VettingStatus
 from placements.services.vetting import (
     EXPIRY_WARNING_DAYS,
+    clearance_renewed,
     vetting_evidence_scan_record,
     vetting_expiry_warn,
     vetting_record_expire,
@@ -32,7 +33,8 @@ SCAN_RETRY_SECONDS = (60, 300, 900)
 @shared_task(name="placements.vetting_expire")
 def vetting_expire() -> dict[str, int]:
     """Expire this institution's clearances whose expiry date has passed (in its time zone),
-    then warn about those expiring within EXPIRY_WARNING_DAYS that were not warned about yet.
+    then warn about those expiring within EXPIRY_WARNING_DAYS that were not warned about yet
+    and have not been renewed.
     Idempotent: each record is re-checked under its lock, so a repeated or concurrent run
     expires nothing twice and sends no second warning."""
     if tenant_connection.schema_name == get_public_schema_name():
@@ -51,6 +53,7 @@ def vetting_expire() -> dict[str, int]:
                 expires_on__gte=today,
                 expires_on__lte=today + datetime.timedelta(days=EXPIRY_WARNING_DAYS),
             )
+            .exclude(clearance_renewed())
             .order_by("pk")
             .values_list("pk", flat=True)
         )

@@ -143,4 +143,6 @@ def test_an_admin_clears_one_check_with_evidence_and_fails_another(
     expect(page.get_by_text("The ID document does not match the person.")).to_be_visible()
     expect(page.get_by_role("link", name="SAPS certificate.pdf")).to_have_count(0)
     checker.look("my-vetting")
+    page.get_by_role("link", name="See my placements").click()
+    expect(page).to_have_url(url("/placements/my/placements/"))
     checker.assert_clean()

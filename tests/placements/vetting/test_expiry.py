@@ -122,3 +122,43 @@ def test_the_beat_task_runs_the_expiry_in_each_institution(cleared, eager):
     vetting_expire_all_institutions()
     record.refresh_from_db()
     assert record.status == VettingStatus.EXPIRED
+
+
+def test_a_renewed_clearance_is_not_warned_about_and_expires_quietly(
+    admin, cleared, opened, evidence_add
+):
+    """The learner brought a new certificate before the old one ran out: nobody needs telling
+    that the old one expires, and when it does it expires without an e-mail."""
+    old = cleared(days(20))
+    renewal = opened()
+    evidence_add(renewal)
+    vetting_record_clear(actor=admin, record=renewal, expires_on=days(365))
+
+    assert vetting_expire() == {"expired": 0, "warned": 0}
+    assert vetting_expiry_warn(record_id=old.pk, today=timezone.localdate()) is False
+    old.refresh_from_db()
+    assert old.expiry_warned_at is None
+    assert warnings_sent() == []
+
+    VettingRecord.objects.filter(pk=old.pk).update(expires_on=days(-1))
+    assert vetting_expire() == {"expired": 1, "warned": 0}
+    old.refresh_from_db()
+    assert old.status == VettingStatus.EXPIRED
+    assert not OutboundEmail.objects.filter(template__startswith="vetting").exists()
+
+
+def test_a_renewal_expiring_sooner_does_not_silence_the_warning(
+    admin, cleared, opened, evidence_add
+):
+    """Only a clearance valid for longer stands in for the one expiring; and each record is
+    warned about once, whichever of the two runs out first."""
+    later = cleared(days(25))
+    sooner = opened()
+    evidence_add(sooner)
+    vetting_record_clear(actor=admin, record=sooner, expires_on=days(10))
+
+    assert vetting_expire() == {"expired": 0, "warned": 1}
+    sooner.refresh_from_db()
+    later.refresh_from_db()
+    assert (sooner.expiry_warned_at is None, later.expiry_warned_at is None) == (True, False)
+    assert vetting_expire() == {"expired": 0, "warned": 0}

@@ -2,14 +2,18 @@
 against the fake clamd on the loopback address: it waits for the scan before it counts, and
 an infected file is removed and can never clear a check."""
 
+import contextlib
 import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from audit.models import AuditEvent
+from enrolments.scanning import quarantined_file_remove_on_commit
 from placements.models import VettingEvidence
 from placements.services.vetting import evidence_is_reviewable, vetting_record_clear
 from tests.files import PDF_BYTES
@@ -71,3 +75,31 @@ def test_infected_evidence_is_removed_and_never_counts(
         vetting_record_clear(actor=admin, record=record, expires_on=IN_A_YEAR)
     file_url = reverse("placements:vetting_evidence_file", args=[record.pk, evidence.pk])
     assert admin_client.get(file_url).status_code == 404
+
+
+def test_a_quarantined_file_is_deleted_only_once_the_verdict_commits(
+    opened, evidence_add, media_files, django_capture_on_commit_callbacks
+):
+    """The quarantine step vetting evidence shares with students' documents: nothing is
+    deleted if the verdict's transaction rolls back; once it commits, the file goes, under the
+    institution's schema whichever schema the connection is on by then."""
+    evidence = evidence_add(opened())
+    [stored] = media_files()
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        quarantined_file_remove_on_commit(evidence.file)
+        raise RuntimeError("the verdict was not recorded")
+    assert callbacks == []
+    assert stored.exists()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert quarantined_file_remove_on_commit(evidence.file) == evidence.file.name
+    assert stored.exists()
+    with schema_context(get_public_schema_name()):
+        for callback in callbacks:
+            callback()
+    assert media_files() == []

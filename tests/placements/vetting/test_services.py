@@ -5,6 +5,8 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -19,6 +21,7 @@ from placements.services.vetting import (
     clearance_expiry_default,
     programme_vetting_requirements_set,
     vetting_record_clear,
+    vetting_record_expire,
     vetting_record_fail,
     vetting_record_open,
     vetting_record_start,
@@ -261,7 +264,47 @@ def test_withdrawing_a_clearance_expires_it_with_the_reason(admin, opened, evide
     vetting_record_withdraw(actor=admin, record=record, reason="New information from SAPS")
     record.refresh_from_db()
     assert (record.status, record.reason) == (VettingStatus.EXPIRED, "New information from SAPS")
-    assert len(events(record, "vetting.withdraw")) == 1
+    [event] = events(record, "vetting.withdraw")
+    assert event.new_values["reason"] == "(changed)"
+    assert "SAPS" not in str(event.new_values)
+
+
+def _locked_tables(queries: list[dict[str, str]]) -> list[str]:
+    """The tables rows were locked in, in the order the locks were taken."""
+    return [
+        table
+        for query in queries
+        if "FOR UPDATE" in query["sql"]
+        for table in ("learners_learner", "placements_vettingrecord")
+        if f'FROM "{table}"' in query["sql"]
+    ]
+
+
+@pytest.mark.parametrize("change", ["fail", "withdraw", "expire"])
+def test_a_clearance_changes_under_the_learner_s_lock_taken_first(
+    admin, opened, evidence_add, change
+):
+    """Placements lock the learner before reading clearance: a clearance failed, withdrawn or
+    expiring takes the same lock first, so the two take turns (and in one order: no deadlock)."""
+    record = opened()
+    if change != "fail":
+        evidence_add(record)
+        vetting_record_clear(actor=admin, record=record, expires_on=IN_A_YEAR)
+    if change == "expire":
+        VettingRecord.objects.filter(pk=record.pk).update(
+            expires_on=timezone.localdate() - datetime.timedelta(days=1)
+        )
+    with CaptureQueriesContext(connection) as queries:
+        if change == "fail":
+            vetting_record_fail(actor=admin, record=record, reason="Unreadable")
+        elif change == "withdraw":
+            vetting_record_withdraw(actor=admin, record=record, reason="Forged")
+        else:
+            assert vetting_record_expire(record_id=record.pk, today=timezone.localdate())
+    assert _locked_tables(queries.captured_queries) == [
+        "learners_learner",
+        "placements_vettingrecord",
+    ]
 
 
 def test_someone_without_manage_vetting_is_refused_and_it_is_audited(opened, learner):

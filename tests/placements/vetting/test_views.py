@@ -374,6 +374,9 @@ def test_a_learner_sees_only_their_own_vetting_without_downloads(
     assert "Certificate unreadable" in page
     assert "Medical" not in page.split("Your checks")[1]
     assert reverse("placements:vetting_evidence_file", args=[mine.pk, evidence.pk]) not in page
+    # The page's own link (the navbar has one too): from vetting to the placements it is for.
+    link = f'<a href="{reverse("placements:my_placements")}" data-testid="my-placements-link">'
+    assert f"{link}See my placements</a>" in response.content.decode()
 
 
 def test_someone_without_a_learner_record_has_no_vetting_page(admin_client):
