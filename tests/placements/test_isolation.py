@@ -59,7 +59,8 @@ class Elsewhere:
     records: dict[type[Model], int]
     admin: User
     member: User
-    # Pages shown on GET; actions only answer POST. Each with an id of the other institution.
+    # Pages shown on GET; actions are changes (POST; some show their form on GET). Each with
+    # an id of the other institution.
     admin_pages: list[str]
     admin_actions: list[str]
     member_pages: list[str]
@@ -153,6 +154,7 @@ def elsewhere(institution, other_institution) -> Elsewhere:
             _url("organisation_contact_edit", organisation, contact),
             _url("organisation_contact_remove", organisation, contact),
             _url("organisation_members", organisation),
+            _url("organisation_member_remove", organisation, membership.pk),
             _url("organisation_preferences", organisation),
             _url("organisation_preference_edit", organisation, year.pk),
             _url("learner_location", learner.pk),
@@ -170,7 +172,6 @@ def elsewhere(institution, other_institution) -> Elsewhere:
         admin_actions=[
             _url("organisation_lookup", organisation),
             _url("organisation_reactivate", organisation),
-            _url("organisation_member_remove", organisation, membership.pk),
             _url("learner_location_lookup", learner.pk),
             _url("urgent_close", urgent.pk),
             _url("vetting_start", record.pk),
@@ -193,7 +194,10 @@ def test_the_other_institutions_pages_answer_there(client_for, other_institution
     for url in elsewhere.admin_pages:
         assert admin.get(url).status_code == 200, url
     for url in elsewhere.admin_actions:
-        assert admin.get(url).status_code in (404, 405), url  # POST only
+        if url.endswith("/reactivate/"):  # answers POST only, and is a no-op on an active one
+            assert admin.post(url).status_code == 302, url
+        else:  # found: its form, a redirect to the record's page, or POST only
+            assert admin.get(url).status_code in (200, 302, 405), url
     member = _signed_in(client_for, other_institution, elsewhere.member)
     for url in elsewhere.member_pages:
         assert member.get(url).status_code == 200, url
