@@ -2,7 +2,9 @@
 columns on each row (a row without a course sets up the programme alone). Reading judges the
 file by its content (filetype, openpyxl, csv: the libraries the student import uses); checking
 (`catalogue_plan`) says what confirming would create or change, row by row, and why a row is
-refused. Nothing here writes: academics.services.catalogue_import does, from the same rows."""
+refused. Nothing here writes: academics.services.catalogue_import does, from the same rows.
+The reading itself (and the upload's wait in the session, and the template download) is
+shared with placements' import of organisations: one implementation, each with its limits."""
 
 import csv
 import io
@@ -13,9 +15,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 import filetype
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db.models import Field
 from django.db.models.functions import Upper
+from django.http import HttpResponse
 
 from academics.models import Course, CoursePrerequisite, Programme, QualificationType
 from academics.prerequisites import cycle_message, prerequisite_path
@@ -40,10 +44,8 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("programme_code",)
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
-# An XLSX is a zip: what it unpacks to is checked before it is opened (a small file can unpack
-# to gigabytes). A catalogue of MAX_ROWS rows unpacks to a few MB.
+# A catalogue of MAX_ROWS rows unpacks to a few MB.
 MAX_XLSX_UNPACKED_BYTES = 20 * 1024 * 1024
-TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."
 HINT = "Upload a CSV or Excel (.xlsx) file; download the template for the columns."
 YES, NO = {"yes", "y", "true", "1", "core"}, {"no", "n", "false", "0", "elective"}
 
@@ -51,46 +53,92 @@ YES, NO = {"yes", "y", "true", "1", "core"}, {"no", "n", "false", "0", "elective
 CourseKey = tuple[str, str]
 
 
-def _file_error(message: str) -> ValidationError:
+# Reading a spreadsheet, shared with the other imports of reference data (placements'
+# organisations): the limits differ, the reading does not.
+
+
+@dataclass(frozen=True)
+class SpreadsheetLimits:
+    """What one import accepts. `holds` names what the file is, for messages ("a catalogue")."""
+
+    max_file_bytes: int
+    max_rows: int
+    # An XLSX is a zip: what it unpacks to is checked before it is opened (a small file can
+    # unpack to gigabytes).
+    max_unpacked_bytes: int
+    holds: str
+
+    @property
+    def too_large(self) -> str:
+        return f"The file is larger than {self.max_file_bytes // 1024 // 1024} MB."
+
+
+UNREADABLE = "The Excel file cannot be read: it may be damaged or protected with a password."
+TEMPLATE_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def file_error(message: str) -> ValidationError:
+    """A refusal of the whole file (the form shows it beside the file field)."""
     return ValidationError(message, code="file")
 
 
-def _cell(value: Any) -> str:
+def spreadsheet_cell(value: Any) -> str:
+    """An XLSX cell as the text a CSV would hold: whole numbers without ".0" (a URN or a code
+    typed as a number), booleans as yes/no."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return str(value).strip()
 
 
-def _table(content: bytes) -> list[list[str]]:
+def unpacked_size_check(content: bytes, limits: SpreadsheetLimits) -> None:
+    """Refuse an XLSX whose parts unpack to more than the limit, from the zip's directory
+    alone (nothing is unpacked to find out)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        raise file_error(UNREADABLE) from None
+    if unpacked > limits.max_unpacked_bytes:
+        raise file_error(
+            "The Excel file unpacks to more than "
+            f"{limits.max_unpacked_bytes // 1024 // 1024} MB, far more than {limits.holds} "
+            "needs: save it again without images or other sheets, or as CSV."
+        )
+
+
+def spreadsheet_table(content: bytes, limits: SpreadsheetLimits) -> list[list[str]]:
     """The file's cells as text, judged CSV or XLSX by its first bytes, never its name."""
-    if len(content) > MAX_FILE_BYTES:
-        raise _file_error(TOO_LARGE)
+    if len(content) > limits.max_file_bytes:
+        raise file_error(limits.too_large)
     if not content.strip():
-        raise _file_error("The file is empty. " + HINT)
+        raise file_error("The file is empty. " + HINT)
     guess = filetype.guess(content[:8192])
     if guess is not None and guess.extension == "xlsx":
         from openpyxl import load_workbook
 
-        _unpacked_size_check(content)
+        unpacked_size_check(content, limits)
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
             rows = [
-                [_cell(value) for value in values]
+                [spreadsheet_cell(value) for value in values]
                 for values in workbook.worksheets[0].iter_rows(
-                    max_row=MAX_ROWS + 2, values_only=True
+                    max_row=limits.max_rows + 2, values_only=True
                 )
             ]
             workbook.close()
         except Exception:  # openpyxl raises many kinds of error on a malformed file
-            logger.info("Unreadable catalogue XLSX", exc_info=True)
-            raise _file_error(
-                "The Excel file cannot be read: it may be damaged or protected with a password."
-            ) from None
+            logger.info("Unreadable XLSX of %s", limits.holds, exc_info=True)
+            raise file_error(UNREADABLE) from None
         return rows
     if guess is not None or b"\x00" in content[:8192]:
-        raise _file_error("This is not a spreadsheet. " + HINT)
+        raise file_error("This is not a spreadsheet. " + HINT)
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = content.decode(encoding)
@@ -98,7 +146,7 @@ def _table(content: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - cp1252 decodes almost anything
-        raise _file_error('The file\'s text encoding is not recognised: save it as "CSV UTF-8".')
+        raise file_error('The file\'s text encoding is not recognised: save it as "CSV UTF-8".')
     delimiter = max(",;\t", key=text.split("\n", 1)[0].count)
     try:
         return [
@@ -106,47 +154,23 @@ def _table(content: bytes) -> list[list[str]]:
             for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         ]
     except csv.Error as error:
-        raise _file_error(f"The CSV file cannot be read ({error}). Check its quotes.") from None
+        raise file_error(f"The CSV file cannot be read ({error}). Check its quotes.") from None
 
 
-def _unpacked_size_check(content: bytes) -> None:
-    """Refuse an XLSX whose parts unpack to more than MAX_XLSX_UNPACKED_BYTES, from the zip's
-    directory alone (nothing is unpacked to find out)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except zipfile.BadZipFile:
-        raise _file_error(
-            "The Excel file cannot be read: it may be damaged or protected with a password."
-        ) from None
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise _file_error(
-            "The Excel file unpacks to more than "
-            f"{MAX_XLSX_UNPACKED_BYTES // 1024 // 1024} MB, far more than a catalogue needs: "
-            "save it again without images or other sheets, or as CSV."
-        )
-
-
-def catalogue_rows_read(content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """The file's non-blank rows, each with its number as a spreadsheet shows it, keyed by
-    the template's columns. Refuses (ValidationError) a file that is not a spreadsheet, too
-    large, has unknown or missing columns, or no rows."""
-    table = _table(content)
+def spreadsheet_numbered(table: list[list[str]]) -> list[tuple[int, list[str]]]:
+    """The non-blank rows, each with its number as a spreadsheet program shows it; refuses a
+    file without any."""
     numbered = [(number, cells) for number, cells in enumerate(table, 1) if any(cells)]
     if not numbered:
-        raise _file_error("The file is empty. " + HINT)
-    header_number, headings = numbered[0]
-    columns = ["_".join(heading.casefold().replace("-", " ").split()) for heading in headings]
-    unknown = [heading for heading, column in zip(headings, columns, strict=True)
-               if column and column not in COLUMNS]  # fmt: skip
-    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
-    if unknown or missing:
-        problems = [f"unknown: {', '.join(unknown[:5])}"] if unknown else []
-        problems += [f"missing: {', '.join(missing)}"] if missing else []
-        raise _file_error(
-            f"The file has the wrong columns ({'; '.join(problems)}). The first row names the "
-            f"columns: {', '.join(COLUMNS)}."
-        )
+        raise file_error("The file is empty. " + HINT)
+    return numbered
+
+
+def spreadsheet_rows(
+    numbered: list[tuple[int, list[str]]], columns: list[str], limits: SpreadsheetLimits
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows under the header, keyed by `columns` (one per heading, "" for a column left
+    out); refuses a file without rows or with too many."""
     rows = [
         (
             number,
@@ -159,29 +183,87 @@ def catalogue_rows_read(content: bytes) -> list[tuple[int, dict[str, str]]]:
         for number, cells in numbered[1:]
     ]
     if not rows:
-        raise _file_error("The file has a header row but no rows under it.")
-    if len(rows) > MAX_ROWS:
-        raise _file_error(f"The file has more than {MAX_ROWS:,} rows: split it.")
+        raise file_error("The file has a header row but no rows under it.")
+    if len(rows) > limits.max_rows:
+        raise file_error(f"The file has more than {limits.max_rows:,} rows: split it.")
     return rows
+
+
+def spreadsheet_template(columns: tuple[str, ...], example: list[str], kind: str, title: str
+                         ) -> bytes:  # fmt: skip
+    """An empty import file with the columns and an example row, as CSV or XLSX."""
+    if kind == "csv":
+        return ("\ufeff" + ",".join(columns) + "\r\n" + ",".join(example) + "\r\n").encode()
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None  # a new workbook has its sheet
+    sheet.title = title
+    sheet.append(list(columns))
+    sheet.append(example)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+ImportRows = list[tuple[int, dict[str, str]]]
+
+
+def import_rows_keep(session: SessionBase, key: str, name: str, rows: ImportRows) -> None:
+    """An uploaded file's rows wait in the session for the preview and the confirmation."""
+    session[key] = {"name": name[:200], "rows": rows}
+
+
+def import_rows_kept(session: SessionBase, key: str) -> tuple[str, ImportRows] | None:
+    """The file's name and rows kept by `import_rows_keep`, or None when none wait."""
+    stored = session.get(key)
+    if not stored:
+        return None
+    return stored["name"], [(number, values) for number, values in stored["rows"]]
+
+
+def template_download(content: bytes, kind: str, filename: str) -> HttpResponse:
+    """The template as an attachment (`kind` one of TEMPLATE_TYPES)."""
+    response = HttpResponse(content, content_type=TEMPLATE_TYPES[kind])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{kind}"'
+    return response
+
+
+CATALOGUE_LIMITS = SpreadsheetLimits(
+    max_file_bytes=MAX_FILE_BYTES,
+    max_rows=MAX_ROWS,
+    max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES,
+    holds="a catalogue",
+)
+TOO_LARGE = CATALOGUE_LIMITS.too_large
+
+
+def catalogue_rows_read(content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """The file's non-blank rows, each with its number as a spreadsheet shows it, keyed by
+    the template's columns. Refuses (ValidationError) a file that is not a spreadsheet, too
+    large, has unknown or missing columns, or no rows."""
+    numbered = spreadsheet_numbered(spreadsheet_table(content, CATALOGUE_LIMITS))
+    _, headings = numbered[0]
+    columns = ["_".join(heading.casefold().replace("-", " ").split()) for heading in headings]
+    unknown = [heading for heading, column in zip(headings, columns, strict=True)
+               if column and column not in COLUMNS]  # fmt: skip
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if unknown or missing:
+        problems = [f"unknown: {', '.join(unknown[:5])}"] if unknown else []
+        problems += [f"missing: {', '.join(missing)}"] if missing else []
+        raise file_error(
+            f"The file has the wrong columns ({'; '.join(problems)}). The first row names the "
+            f"columns: {', '.join(COLUMNS)}."
+        )
+    return spreadsheet_rows(numbered, columns, CATALOGUE_LIMITS)
 
 
 def catalogue_template(kind: str) -> bytes:
     """An empty import file with the columns, and an example row."""
     example = ["EE-N4", "Electrical Engineering N4", "Occupational certificate", "1", "120",
                "4", "", "EL101", "Wiring basics", "12", "6", "yes", ""]  # fmt: skip
-    if kind == "csv":
-        return ("\ufeff" + ",".join(COLUMNS) + "\r\n" + ",".join(example) + "\r\n").encode()
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook has its sheet
-    sheet.title = "Catalogue"
-    sheet.append(list(COLUMNS))
-    sheet.append(example)
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    return spreadsheet_template(COLUMNS, example, kind, "Catalogue")
 
 
 @dataclass

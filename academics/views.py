@@ -31,9 +31,13 @@ from academics.forms import (
 from academics.imports import (
     COLUMNS,
     MAX_ROWS,
+    TEMPLATE_TYPES,
     catalogue_plan,
     catalogue_rows_read,
     catalogue_template,
+    import_rows_keep,
+    import_rows_kept,
+    template_download,
 )
 from academics.models import (
     AcademicSession,
@@ -588,10 +592,6 @@ def closure_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 # The catalogue from a spreadsheet
 
 IMPORT_SESSION_KEY = "academics_catalogue_import"
-TEMPLATE_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @permission_required(MANAGE)
@@ -606,7 +606,7 @@ def catalogue_import(request: AuthenticatedRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error("file", error)
         else:
-            request.session[IMPORT_SESSION_KEY] = {"name": upload.name[:200], "rows": rows}
+            import_rows_keep(request.session, IMPORT_SESSION_KEY, upload.name, rows)
             return redirect("academics:import_preview")
     return render(
         request,
@@ -616,21 +616,14 @@ def catalogue_import(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-def _import_rows(request: AuthenticatedRequest) -> tuple[str, list[tuple[int, dict[str, str]]]]:
-    stored = request.session.get(IMPORT_SESSION_KEY)
-    if not stored:
-        raise Http404
-    return stored["name"], [(number, values) for number, values in stored["rows"]]
-
-
 @permission_required(MANAGE)
 def catalogue_import_preview(request: AuthenticatedRequest) -> HttpResponse:
     """What confirming would create and change, and each refused row with its reasons."""
-    try:
-        name, rows = _import_rows(request)
-    except Http404:
+    kept = import_rows_kept(request.session, IMPORT_SESSION_KEY)
+    if kept is None:
         messages.info(request, "Upload a file to import first.")
         return redirect("academics:import")
+    name, rows = kept
     plan = catalogue_plan(rows)
     return render(
         request,
@@ -642,13 +635,12 @@ def catalogue_import_preview(request: AuthenticatedRequest) -> HttpResponse:
 @permission_required(MANAGE)
 @require_POST
 def catalogue_import_confirm(request: AuthenticatedRequest) -> HttpResponse:
-    try:
-        _, rows = _import_rows(request)
-    except Http404:
+    kept = import_rows_kept(request.session, IMPORT_SESSION_KEY)
+    if kept is None:
         messages.info(request, "Upload a file to import first.")
         return redirect("academics:import")
     try:
-        counts = services.catalogue_import(actor=request.user, rows=rows)
+        counts = services.catalogue_import(actor=request.user, rows=kept[1])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("academics:import_preview")
@@ -666,6 +658,4 @@ def catalogue_import_confirm(request: AuthenticatedRequest) -> HttpResponse:
 def catalogue_import_template(request: AuthenticatedRequest, kind: str) -> HttpResponse:
     if kind not in TEMPLATE_TYPES:
         raise Http404
-    response = HttpResponse(catalogue_template(kind), content_type=TEMPLATE_TYPES[kind])
-    response["Content-Disposition"] = f'attachment; filename="catalogue-template.{kind}"'
-    return response
+    return template_download(catalogue_template(kind), kind, "catalogue-template")

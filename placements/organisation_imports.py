@@ -1,16 +1,12 @@
 """Importing organisations from a register's extract (a GIAS-like CSV or XLSX: urn, name,
 address, postcode, coordinates, e-mail, phone, kind flags), as the catalogue import does it
-(academics.imports): the file is judged by its content (filetype, openpyxl, csv), its size,
-rows and unpacked size are limited, and `organisation_plan` says row by row what confirming
+(and with its reading: academics.imports): the file is judged by its content, its size, rows
+and unpacked size are limited, and `organisation_plan` says row by row what confirming
 would create or update, and why a row is refused. Nothing here writes:
 placements.services.organisations.organisations_import does, from the same rows, skipping
 the refused ones."""
 
-import csv
-import io
-import logging
 import math
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -18,11 +14,16 @@ from django.core.exceptions import ValidationError
 from django.db.models import Field
 from django.db.models.functions import Lower
 
-from cohorts.imports.reading import spreadsheet_kind
+from academics.imports import (
+    SpreadsheetLimits,
+    file_error,
+    spreadsheet_numbered,
+    spreadsheet_rows,
+    spreadsheet_table,
+    spreadsheet_template,
+)
 from placements.geocoding import Coordinates
 from placements.models import GeocodeStatus, Organisation, OrganisationAddress
-
-logger = logging.getLogger(__name__)
 
 COLUMNS = (
     "urn",
@@ -67,12 +68,15 @@ COLUMN_ALIASES = {
 REQUIRED_COLUMNS = ("name",)
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
-# An XLSX is a zip: what it unpacks to is checked before it is opened (a small file can unpack
-# to gigabytes). An extract of MAX_ROWS rows unpacks to a few MB.
+# An extract of MAX_ROWS rows unpacks to a few MB.
 MAX_XLSX_UNPACKED_BYTES = 40 * 1024 * 1024
-TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."
-HINT = "Upload a CSV or Excel (.xlsx) file; download the template for the columns."
-UNREADABLE = "The Excel file cannot be read: it may be damaged or protected with a password."
+LIMITS = SpreadsheetLimits(
+    max_file_bytes=MAX_FILE_BYTES,
+    max_rows=MAX_ROWS,
+    max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES,
+    holds="an extract of organisations",
+)
+TOO_LARGE = LIMITS.too_large
 YES, NO = {"yes", "y", "true", "1", "x"}, {"no", "n", "false", "0", ""}
 KIND_COLUMNS = ("school", "provider", "employer")
 ORGANISATION_COLUMNS = {
@@ -86,75 +90,6 @@ ORGANISATION_COLUMNS = {
 ADDRESS_COLUMNS = ("address_1", "address_2", "address_3", "town", "city", "county", "postcode")
 
 
-def _file_error(message: str) -> ValidationError:
-    return ValidationError(message, code="file")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return str(value).strip()
-
-
-def _unpacked_size_check(content: bytes) -> None:
-    """Refuse an XLSX that unpacks to more than MAX_XLSX_UNPACKED_BYTES, from the zip's
-    directory alone (nothing is unpacked to find out)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except zipfile.BadZipFile:
-        raise _file_error(UNREADABLE) from None
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise _file_error(
-            f"The Excel file unpacks to more than {MAX_XLSX_UNPACKED_BYTES // 1024 // 1024} MB, "
-            "far more than an extract of organisations needs: save it again without images or "
-            "other sheets, or as CSV."
-        )
-
-
-def _table(content: bytes) -> list[list[str]]:
-    """The file's cells as text, judged CSV or XLSX by its first bytes, never its name."""
-    if len(content) > MAX_FILE_BYTES:
-        raise _file_error(TOO_LARGE)
-    if spreadsheet_kind(content[:8192]) == "xlsx":
-        from openpyxl import load_workbook
-
-        _unpacked_size_check(content)
-        try:
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            rows = [
-                [_cell(value) for value in values]
-                for values in workbook.worksheets[0].iter_rows(
-                    max_row=MAX_ROWS + 2, values_only=True
-                )
-            ]
-            workbook.close()
-        except Exception:  # openpyxl raises many kinds of error on a malformed file
-            logger.info("Unreadable organisations XLSX", exc_info=True)
-            raise _file_error(UNREADABLE) from None
-        return rows
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise _file_error('The file\'s text encoding is not recognised: save it as "CSV UTF-8".')
-    delimiter = max(",;\t", key=text.split("\n", 1)[0].count)
-    try:
-        return [
-            [cell.strip() for cell in cells]
-            for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        ]
-    except csv.Error as error:
-        raise _file_error(f"The CSV file cannot be read ({error}). Check its quotes.") from None
-
-
 def _column(heading: str) -> str:
     name = "_".join(heading.casefold().replace("-", " ").replace("(", " ").replace(")", " ")
                     .split())  # fmt: skip
@@ -166,35 +101,17 @@ def organisation_rows_read(content: bytes) -> list[tuple[int, dict[str, str]]]:
     template's columns (a register's own headings are understood, columns it has besides are
     ignored). Refuses (ValidationError) a file that is not a spreadsheet, too large, without a
     name column, or without rows."""
-    table = _table(content)
-    numbered = [(number, cells) for number, cells in enumerate(table, 1) if any(cells)]
-    if not numbered:
-        raise _file_error("The file is empty. " + HINT)
+    numbered = spreadsheet_numbered(spreadsheet_table(content, LIMITS))
     _, headings = numbered[0]
     columns = [_column(heading) for heading in headings]
     known = [column if column in COLUMNS else "" for column in columns]
     missing = [column for column in REQUIRED_COLUMNS if column not in known]
     if missing or not any(column in known for column in ("urn", "code")):
-        raise _file_error(
+        raise file_error(
             "The first row must name the columns, with at least name and urn or code. The "
             f"columns: {', '.join(COLUMNS)}."
         )
-    rows = [
-        (
-            number,
-            {
-                column: (cells[i] if i < len(cells) else "")
-                for i, column in enumerate(known)
-                if column
-            },
-        )  # fmt: skip
-        for number, cells in numbered[1:]
-    ]
-    if not rows:
-        raise _file_error("The file has a header row but no rows under it.")
-    if len(rows) > MAX_ROWS:
-        raise _file_error(f"The file has more than {MAX_ROWS:,} rows: split it.")
-    return rows
+    return spreadsheet_rows(numbered, known, LIMITS)
 
 
 def organisation_template(kind: str) -> bytes:
@@ -202,19 +119,7 @@ def organisation_template(kind: str) -> bytes:
     example = ["100234", "", "", "Soweto Secondary School", "12 Vilakazi Street", "Orlando West",
                "", "Soweto", "Johannesburg", "Gauteng", "1804", "ZA", "-26.2385", "27.9085",
                "office@soweto-secondary.example", "011 555 0100", "yes", "no", "no"]  # fmt: skip
-    if kind == "csv":
-        return ("\ufeff" + ",".join(COLUMNS) + "\r\n" + ",".join(example) + "\r\n").encode()
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook has its sheet
-    sheet.title = "Organisations"
-    sheet.append(list(COLUMNS))
-    sheet.append(example)
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    return spreadsheet_template(COLUMNS, example, kind, "Organisations")
 
 
 @dataclass

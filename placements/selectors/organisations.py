@@ -84,6 +84,14 @@ def organisation_page(pk: int) -> Organisation:
     )
 
 
+def organisation_open_placements(organisation: Organisation) -> int:
+    """How many of its placements are open (proposed, confirmed or active): deactivating an
+    organisation is refused while any are."""
+    return Placement.objects.filter(
+        organisation=organisation, status__in=OPEN_PLACEMENT_STATUSES
+    ).count()
+
+
 def contact_supervising(contact: OrganisationContact) -> list[Placement]:
     """The open placements a contact supervises, for the removal page."""
     return list(

@@ -25,8 +25,9 @@ from placements.geocoding import Coordinates, GeocodeFailed, address_hash
 from placements.models import GeocodeStatus, LearnerLocation, Located, Organisation
 
 MANAGE_ORGANISATIONS = "placements.manage_organisations"
-# Who may look up or enter a learner's home coordinates: those who search near learners.
-LOCATE_LEARNERS = ("placements.manage_placements", MANAGE_ORGANISATIONS)
+# Who may see, look up or enter a learner's home coordinates: only those who place learners
+# (and so search near their homes). Managing host organisations gives no sight of learners.
+LOCATE_LEARNERS = ("placements.manage_placements",)
 # Records a lookup is waiting for: the task and the sweep take only these.
 WAITING = (GeocodeStatus.PENDING, GeocodeStatus.STALE)
 # Coordinates that belong to the address they were got for: a new address makes them stale.

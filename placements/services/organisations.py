@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
+from django.template.defaultfilters import pluralize
 
 from accounts.models import User
 from accounts.permissions import permission_check
@@ -21,6 +22,7 @@ from placements.models import (
     OrganisationDetail,
     Placement,
 )
+from placements.selectors.organisations import organisation_open_placements
 from placements.services.geocoding import (
     MANAGE_ORGANISATIONS,
     located_address_changed,
@@ -357,6 +359,15 @@ def _active_set(actor: User | None, organisation: Organisation, active: bool) ->
         organisation = _locked(organisation)
         if organisation.is_active == active:
             return organisation
+        if not active:
+            open_placements = organisation_open_placements(organisation)
+            if open_placements:
+                raise ValidationError(
+                    f"{organisation} has {open_placements} open "
+                    f"placement{pluralize(open_placements)} (proposed, confirmed or active): "
+                    "cancel, end or complete them before deactivating it.",
+                    code="open_placements",
+                )
         organisation.is_active = active
         organisation.save(update_fields=["is_active", "updated_at"])
         audit_record(
@@ -370,7 +381,8 @@ def _active_set(actor: User | None, organisation: Organisation, active: bool) ->
 
 def organisation_deactivate(*, actor: User | None, organisation: Organisation) -> Organisation:
     """It no longer hosts learners: searches leave it out and no placement can be proposed
-    there. Its placements, contacts and history stay."""
+    there. Refused while it has open placements (they would be left waiting on a host that is
+    gone). Its past placements, contacts and history stay."""
     return _active_set(actor, organisation, False)
 
 

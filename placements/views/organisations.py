@@ -14,6 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from academics.forms import CatalogueForm
+from academics.imports import (
+    TEMPLATE_TYPES,
+    import_rows_keep,
+    import_rows_kept,
+    template_download,
+)
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
@@ -41,6 +47,7 @@ from placements.selectors.organisations import (
     coordinate_flag_sentence,
     organisation_list,
     organisation_map,
+    organisation_open_placements,
     organisation_page,
 )
 from placements.services.geocoding import (
@@ -312,18 +319,31 @@ def organisation_lookup_view(request: AuthenticatedRequest, pk: int) -> HttpResp
 def organisation_active_view(request: AuthenticatedRequest, pk: int, active: bool) -> HttpResponse:
     """Deactivate (after a confirmation) or reactivate."""
     organisation = _organisation(pk)
+    refused = ""
     if request.method == "POST":
-        if active:
-            organisation_reactivate(actor=request.user, organisation=organisation)
-            messages.success(request, f"{organisation} hosts learners again.")
-        else:
-            organisation_deactivate(actor=request.user, organisation=organisation)
-            messages.success(request, f"{organisation} is deactivated.")
-        return redirect(organisation)
+        try:
+            if active:
+                organisation_reactivate(actor=request.user, organisation=organisation)
+                messages.success(request, f"{organisation} hosts learners again.")
+            else:
+                organisation_deactivate(actor=request.user, organisation=organisation)
+                messages.success(request, f"{organisation} is deactivated.")
+            return redirect(organisation)
+        except ValidationError as error:
+            refused = " ".join(error.messages)
     if active:
         raise Http404  # reactivating needs no confirmation page: the button posts
     return render(
-        request, "placements/organisations/deactivate.html", {"organisation": organisation}
+        request,
+        "placements/organisations/deactivate.html",
+        {
+            "organisation": organisation,
+            "refused": refused,
+            "open_placements": organisation_open_placements(organisation),
+            "placements_url": (
+                f"{reverse('placements:placement_list')}?organisation={organisation.pk}"
+            ),
+        },
     )
 
 
@@ -402,10 +422,6 @@ def organisation_contact_remove_view(
 # Organisations from a register's extract
 
 IMPORT_SESSION_KEY = "placements_organisation_import"
-TEMPLATE_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @permission_required(MANAGE_ORGANISATIONS)
@@ -420,7 +436,7 @@ def organisation_import_view(request: AuthenticatedRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error("file", error)
         else:
-            request.session[IMPORT_SESSION_KEY] = {"name": upload.name[:200], "rows": rows}
+            import_rows_keep(request.session, IMPORT_SESSION_KEY, upload.name, rows)
             return redirect("placements:organisation_import_preview")
     return render(
         request,
@@ -430,21 +446,14 @@ def organisation_import_view(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
-def _import_rows(request: AuthenticatedRequest) -> tuple[str, list[tuple[int, dict[str, str]]]]:
-    stored = request.session.get(IMPORT_SESSION_KEY)
-    if not stored:
-        raise Http404
-    return stored["name"], [(number, values) for number, values in stored["rows"]]
-
-
 @permission_required(MANAGE_ORGANISATIONS)
 def organisation_import_preview_view(request: AuthenticatedRequest) -> HttpResponse:
     """What confirming would create and update, and each refused row with its reasons."""
-    try:
-        name, rows = _import_rows(request)
-    except Http404:
+    kept = import_rows_kept(request.session, IMPORT_SESSION_KEY)
+    if kept is None:
         messages.info(request, "Upload a file to import first.")
         return redirect("placements:organisation_import")
+    name, rows = kept
     plan = organisation_plan(rows, geocoding=geocoder_configured())
     return render(
         request, "placements/organisations/import_preview.html", {"name": name, "plan": plan}
@@ -454,13 +463,12 @@ def organisation_import_preview_view(request: AuthenticatedRequest) -> HttpRespo
 @permission_required(MANAGE_ORGANISATIONS)
 @require_POST
 def organisation_import_confirm_view(request: AuthenticatedRequest) -> HttpResponse:
-    try:
-        _, rows = _import_rows(request)
-    except Http404:
+    kept = import_rows_kept(request.session, IMPORT_SESSION_KEY)
+    if kept is None:
         messages.info(request, "Upload a file to import first.")
         return redirect("placements:organisation_import")
     try:
-        counts = organisations_import(actor=request.user, rows=rows)
+        counts = organisations_import(actor=request.user, rows=kept[1])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("placements:organisation_import_preview")
@@ -482,9 +490,7 @@ def organisation_import_confirm_view(request: AuthenticatedRequest) -> HttpRespo
 def organisation_import_template_view(request: AuthenticatedRequest, kind: str) -> HttpResponse:
     if kind not in TEMPLATE_TYPES:
         raise Http404
-    response = HttpResponse(organisation_template(kind), content_type=TEMPLATE_TYPES[kind])
-    response["Content-Disposition"] = f'attachment; filename="organisations-template.{kind}"'
-    return response
+    return template_download(organisation_template(kind), kind, "organisations-template")
 
 
 # A learner's home, for the distance search

@@ -2,11 +2,13 @@
 (the Celery worker looks it up through the fake geocoder on loopback), moves it and sees the new
 address looked up, is refused a contact form without a name, imports a register's extract with
 one bad row (the preview shows the refusal, confirming imports the rest), searches the list and
-looks at the map; then enters a learner's home coordinates by hand. Desktop and phone widths,
+looks at the map; then enters a learner's home coordinates by hand; and is refused
+deactivating an organisation with an open placement, with a link to it. Desktop and phone widths,
 axe-core on every page.
 
 With SCREENSHOTS=1 the pages are saved under screenshots/ (organisations-*.png)."""
 
+import datetime
 import re
 
 import pytest
@@ -15,7 +17,9 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
 from learners.models import Learner
+from placements.models import Placement
 from tests.browser.support import PageChecker, sign_in
+from tests.placements.factories import OrganisationFactory, academic_year, subject
 from tests.placements.fake_geocoder import geocoder  # noqa: F401 (a fixture for this test)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset")]
@@ -196,4 +200,35 @@ def test_an_admin_enters_a_learners_home_coordinates(
     expect(page.get_by_text("Used by the distance search.")).to_be_visible()
     expect(page.get_by_test_id("coordinates")).to_contain_text("Entered by hand")
     checker.look("entered")
+    checker.assert_clean()
+
+
+def test_an_organisation_with_open_placements_is_not_deactivated(
+    page: Page, site, make_institution, make_person
+):
+    institution = make_institution("busy")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
+    with tenant_context(institution):
+        organisation = OrganisationFactory(name="Hillview High")
+        Placement.objects.create(
+            learner=Learner.objects.create(first_name="Sipho", last_name="Mokoena"),
+            organisation=organisation,
+            academic_year=academic_year("2027"),
+            subject=subject("MATH"),
+            starts_on=datetime.date(2027, 2, 1),
+            ends_on=datetime.date(2027, 6, 30),
+        )
+    checker = PageChecker(page, "organisation-deactivate", structure=True)
+    sign_in(page, site.institution(institution.code, "/accounts/login/"), admin.email)
+
+    page.goto(site.institution(institution.code, f"/placements/organisations/{organisation.pk}/"))
+    page.get_by_role("link", name="Deactivate").click()
+    expect(page.get_by_text("it has 1 proposed, confirmed or active placement.")).to_be_visible()
+    expect(page.get_by_role("button", name="Deactivate")).to_have_count(0)
+    checker.look("refused")
+    page.get_by_role("link", name="See its placements").click()
+    expect(page).to_have_url(
+        re.compile(rf"/placements/placements/\?organisation={organisation.pk}$")
+    )
+    expect(page.get_by_text("Sipho Mokoena")).to_be_visible()
     checker.assert_clean()

@@ -1,8 +1,9 @@
 """A geocoder on loopback that answers Nominatim's search API as placements.geocoding's
 HttpGeocoder asks it (GET ?q=<address>&format=jsonv2&limit=1): the addresses it knows get their
 coordinates, others an empty list. It can also answer 500 or hang, as a real one does on a bad
-day. The `geocoder` fixture starts it on a free port in a thread and points
-settings.GEOCODER_URL at it."""
+day, or (as a hostile or broken one might) send a huge answer or drip one out slowly. The
+`geocoder` fixture starts it on a free port in a thread and points settings.GEOCODER_URL at
+it."""
 
 import json
 import threading
@@ -21,7 +22,9 @@ class FakeGeocoder:
     url: str = ""
     # Address (as the app writes it, compared without case or extra spaces): (lat, lon).
     known: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # "answer", "error" (HTTP 500) or "hang" (no answer until the test ends).
+    # "answer", "error" (HTTP 500), "hang" (no answer until the test ends), "huge" (a found
+    # answer padded to a megabyte, sent with no Content-Length) or "drip" (a found answer sent
+    # a few bytes every tenth of a second, each read well inside the timeout).
     mode: str = "answer"
     asked: list[str] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
@@ -47,12 +50,22 @@ def _handler(fake: FakeGeocoder) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
             params = parse_qs(urlparse(self.path).query)
             status, body = fake.answer(params.get("q", [""])[0])
+            if fake.mode == "huge" and isinstance(body, list) and body:
+                body[0]["padding"] = "x" * (1024 * 1024)
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
+            if fake.mode not in ("huge", "drip"):
+                self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if fake.mode != "drip":
+                self.wfile.write(payload)
+                return
+            for start in range(0, len(payload), 4):
+                if fake.released.wait(0.1):
+                    return
+                self.wfile.write(payload[start : start + 4])
+                self.wfile.flush()
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the tests read `asked` instead."""

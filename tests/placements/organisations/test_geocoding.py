@@ -2,12 +2,14 @@
 found, not found, the geocoder failing (the sweep asks again), an address changed, entered
 coordinates kept; and the same for a learner's home."""
 
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from audit.models import AuditEvent
 from learners.models import Learner
-from placements.geocoding import address_hash
+from placements.geocoding import GeocodeFailed, HttpGeocoder, address_hash
 from placements.models import GeocodeStatus, LearnerLocation, Organisation
 from placements.selectors.distance import Point
 from placements.selectors.locations import ADDRESS_CHANGED, learner_point
@@ -100,6 +102,28 @@ def test_a_geocoder_that_hangs_is_given_up_on_and_tried_again(
     organisation = _create(admin, django_capture_on_commit_callbacks)
     assert organisation.geocode_status == GeocodeStatus.PENDING
     assert "could not be reached" in organisation.geocode_error
+
+
+def test_a_huge_answer_is_refused_without_being_read_whole(geocoder):
+    geocoder.add(SOWETO_LINE, -26.2385, 27.9085)
+    geocoder.mode = "huge"
+    with pytest.raises(GeocodeFailed) as failed:
+        HttpGeocoder(geocoder.url, timeout=1.0).lookup(SOWETO_LINE)
+    assert failed.value.reason == "The geocoder's answer was too large to read."
+    assert failed.value.retry
+
+
+def test_an_answer_dripped_out_slowly_is_given_up_on_at_the_deadline(
+    admin, geocoder, django_capture_on_commit_callbacks
+):
+    geocoder.add(SOWETO_LINE, -26.2385, 27.9085)
+    geocoder.mode = "drip"
+    started = time.monotonic()
+    organisation = _create(admin, django_capture_on_commit_callbacks)
+    assert time.monotonic() - started < 1.8  # the whole answer takes over two seconds
+    assert organisation.geocode_status == GeocodeStatus.PENDING
+    assert organisation.geocode_error.startswith("The geocoder took too long to answer.")
+    assert not organisation.has_coordinates
 
 
 def test_the_beat_sweep_runs_in_each_institution(

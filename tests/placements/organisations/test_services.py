@@ -279,3 +279,31 @@ def test_an_unchanged_address_is_not_saved_again(admin):
         ).count()
         == 1
     )
+
+
+@pytest.mark.parametrize("status_path", [[], ["confirm"], ["confirm", "start"]])
+def test_an_organisation_with_open_placements_is_not_deactivated(admin, status_path):
+    contact = ContactFactory(organisation__name="Hillview High")
+    _placement(contact, status_path)
+    _placement(contact, ["cancel"])  # ended: does not count
+    organisation = contact.organisation
+
+    with pytest.raises(ValidationError) as refused:
+        organisation_deactivate(actor=admin, organisation=organisation)
+
+    assert refused.value.messages == [
+        "Hillview High has 1 open placement (proposed, confirmed or active): cancel, end or "
+        "complete them before deactivating it."
+    ]
+    organisation.refresh_from_db()
+    assert organisation.is_active
+    assert not AuditEvent.objects.filter(action="organisation.deactivated").exists()
+
+
+def test_an_organisation_whose_placements_all_ended_is_deactivated(admin):
+    contact = ContactFactory()
+    _placement(contact, ["cancel"])
+    _placement(contact, ["confirm", "start", "complete"])
+    organisation_deactivate(actor=admin, organisation=contact.organisation)
+    contact.organisation.refresh_from_db()
+    assert not contact.organisation.is_active

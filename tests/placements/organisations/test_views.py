@@ -2,8 +2,11 @@
 are 404s), the forms' refusals beside their fields, the import's preview and confirmation,
 the learner location page, and the list's queries not growing with its rows."""
 
+import datetime
+
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,10 +14,22 @@ from django.urls import reverse
 
 from accounts.models import Role, SystemRole
 from learners.models import Learner
-from placements.models import GeocodeStatus, LearnerLocation, Organisation, OrganisationContact
+from placements.models import (
+    GeocodeStatus,
+    LearnerLocation,
+    Organisation,
+    OrganisationContact,
+    Placement,
+)
+from placements.services.geocoding import learner_location_enter, learner_location_lookup
 from sponsors.models import Sponsor
 from tests.factories import UserFactory
-from tests.placements.factories import ContactFactory, OrganisationFactory
+from tests.placements.factories import (
+    ContactFactory,
+    OrganisationFactory,
+    academic_year,
+    subject,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -215,6 +230,34 @@ def test_coordinates_are_entered_on_their_page(admin_client):
     assert (organisation.latitude, organisation.geocode_status) == (-26.1, "entered")
 
 
+def test_deactivating_with_open_placements_is_refused_with_a_link_to_them(admin_client):
+    contact = ContactFactory(organisation__name="Hillview High")
+    organisation = contact.organisation
+    for _ in range(2):
+        Placement.objects.create(
+            learner=Learner.objects.create(first_name="Sipho"),
+            organisation=organisation,
+            academic_year=academic_year("2027"),
+            subject=subject("MATH"),
+            starts_on=datetime.date(2027, 2, 1),
+            ends_on=datetime.date(2027, 6, 30),
+        )
+    listed = f"{_url('placement_list')}?organisation={organisation.pk}"
+
+    page = admin_client.get(_url("organisation_deactivate", organisation.pk)).content.decode()
+    assert "it has 2 proposed, confirmed or active placements" in page
+    assert f'href="{listed}"' in page
+    assert ">Deactivate</button>" not in page
+
+    refused = admin_client.post(_url("organisation_deactivate", organisation.pk))
+    assert refused.status_code == 200
+    assert "Hillview High has 2 open placements" in refused.content.decode()
+    assert f'href="{listed}"' in refused.content.decode()
+    organisation.refresh_from_db()
+    assert organisation.is_active
+    assert admin_client.get(listed).status_code == 200
+
+
 def test_asking_for_a_lookup_without_a_geocoder_says_so(admin_client, settings):
     settings.GEOCODER_URL = ""
     organisation = OrganisationFactory()
@@ -330,6 +373,26 @@ def test_someone_who_places_learners_may_see_organisations_but_not_change_them(
     assert client.get(_url("organisation_edit", organisation.pk)).status_code == 404
     learner = Learner.objects.create(first_name="Sipho")
     assert client.get(_url("learner_location", learner.pk)).status_code == 200
+
+
+def test_managing_organisations_alone_gives_no_sight_of_learners_homes(client_of, institution):
+    role = Role.objects.create(name="Host liaison")
+    role.permissions.add(*Permission.objects.filter(codename="manage_organisations"))
+    user = UserFactory(roles=[role])
+    client = client_of(user)
+    learner = Learner.objects.create(first_name="Sipho", address_line1="12 Vilakazi Street")
+    assert client.get(_url("organisation_list")).status_code == 200
+    assert client.get(_url("learner_location", learner.pk)).status_code == 404
+    entered = client.post(
+        _url("learner_location", learner.pk), {"latitude": "-26.2", "longitude": "27.9"}
+    )
+    assert entered.status_code == 404
+    assert client.post(_url("learner_location_lookup", learner.pk)).status_code == 404
+    with pytest.raises(PermissionDenied):
+        learner_location_enter(actor=user, learner=learner, latitude=-26.2, longitude=27.9)
+    with pytest.raises(PermissionDenied):
+        learner_location_lookup(actor=user, learner=learner)
+    assert not LearnerLocation.objects.filter(learner=learner).exists()
 
 
 def test_another_institutions_organisations_are_404(client_for, institution, other_institution):
