@@ -139,8 +139,7 @@ def _offer_errors(proposal: Proposal) -> list[str]:
     details = preference.placement_details if preference else {}
     if not offered_places(details, subject=subject.code, phase=subject.phase):
         return [
-            f"{name}: {organisation} offers no places in {subject} ({subject.get_phase_display()})"
-            f" in {proposal.academic_year}."
+            f"{name}: {organisation} offers no places in {subject} in {proposal.academic_year}."
         ]
     windows = details.get("windows", [])
     starts_on, ends_on = str(proposal.starts_on), str(proposal.ends_on)
