@@ -9,12 +9,14 @@ from django.db.models import QuerySet
 from academics.models import AcademicYear
 from accounts.lists import FilterForm
 from cohorts.models import Cohort, CohortState
+from enrolments.models import CohortEnrollment, EnrollmentState
 from learners.models import Learner
 from placements.models import (
     Organisation,
     OrganisationContact,
     PlacementStatus,
     PlacementSubject,
+    UrgentPlacementRequest,
 )
 from placements.services.placements import Proposal
 
@@ -84,6 +86,20 @@ class SupervisorChoiceField(forms.ModelChoiceField):
         return f"{contact.full_name}{role} ({contact.organisation})"
 
 
+def _cohorts() -> QuerySet[Cohort]:
+    return Cohort.objects.exclude(state=CohortState.CANCELLED).order_by("-start_date")
+
+
+def open_cohorts(learner: Learner) -> QuerySet[Cohort]:
+    """The cohorts a placement of `learner` may count towards: those they have an enrolment in
+    that is not withdrawn."""
+    return _cohorts().filter(
+        pk__in=CohortEnrollment.objects.filter(learner=learner)
+        .exclude(state=EnrollmentState.WITHDRAWN)
+        .values("cohort")
+    )
+
+
 def _contacts() -> QuerySet[OrganisationContact]:
     return OrganisationContact.objects.select_related("organisation").order_by(
         "organisation__name", "last_name", "first_name"
@@ -99,11 +115,12 @@ class PlacementForm(forms.Form):
         queryset=Organisation.objects.filter(is_active=True).order_by("name")
     )
     cohort = forms.ModelChoiceField(
-        queryset=Cohort.objects.exclude(state=CohortState.CANCELLED).order_by("-start_date"),
-        required=False,
-        empty_label="No cohort",
-        help_text="The cohort whose workplace component this is: its programme decides the "
-        "vetting the learner needs before the placement is confirmed.",
+        queryset=_cohorts(),
+        empty_label="Choose the learner's cohort",
+        help_text="The cohort whose workplace component this is (the learner must be enrolled "
+        "in it): its programme decides the vetting the learner needs before the placement is "
+        "confirmed.",
+        error_messages={"required": "Choose the cohort whose workplace component this is."},
     )
     academic_year = forms.ModelChoiceField(queryset=AcademicYear.objects.order_by("-starts_on"))
     subject = forms.ModelChoiceField(
@@ -117,6 +134,10 @@ class PlacementForm(forms.Form):
         required=False,
         empty_label="Not named yet",
         help_text="The person at the organisation who looks after the learner.",
+    )
+    # Set from the urgent request page's link: the organisation answered it "can host".
+    urgent_request = forms.ModelChoiceField(
+        queryset=UrgentPlacementRequest.objects.all(), required=False, widget=forms.HiddenInput
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -151,6 +172,7 @@ class PlacementForm(forms.Form):
             starts_on=data["starts_on"],
             ends_on=data["ends_on"],
             supervisor=data["supervisor"],
+            urgent_request=data["urgent_request"],
         )
 
 
@@ -160,6 +182,28 @@ class ReasonForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Give a reason."},
     )
+
+
+class CancelReasonForm(ReasonForm):
+    """The institution's own reason for withdrawing a proposal."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = (
+            "Internal: kept for the institution's staff. Neither the organisation nor the "
+            "learner sees it."
+        )
+
+
+class TerminateReasonForm(ReasonForm):
+    """The institution's own reason for ending a placement early."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = (
+            "Internal to the institution: the organisation does not see it. The learner's own "
+            "page says why their placement ended."
+        )
 
 
 class OutcomeForm(forms.Form):

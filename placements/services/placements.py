@@ -6,7 +6,13 @@ completes and terminates; the host organisation's member, acting for their curre
 (placements.access), confirms or declines what was proposed to it; an admin may confirm on the
 organisation's behalf. Confirming needs the learner cleared for placement on the start date and
 a free place for the subject and year, checked under a lock on the organisation's preference
-for that year, so that two confirmations at once never take the same last place."""
+for that year (and on the urgent request's invite, for a placement linked to one), so that two
+confirmations at once never take the same last place. Clearance is read under a lock on the
+learner's row, which the vetting services take too when a clearance fails or lapses.
+
+A placement belongs to a cohort the learner is enrolled in (not withdrawn): its programme says
+which vetting the learner needs. Its subject is one the organisation offers places in for the
+year, or the subject of an urgent request the organisation answered "can host"."""
 
 import datetime
 from collections import defaultdict
@@ -22,8 +28,9 @@ from django_fsm import TransitionNotAllowed
 from academics.models import AcademicYear
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import audit_record
+from audit.services import audit_record, kept_out
 from cohorts.models import Cohort
+from enrolments.models import CohortEnrollment, EnrollmentState
 from learners.models import Learner
 from notifications.services import email_enqueue
 from placements.access import current_organisation
@@ -36,10 +43,12 @@ from placements.models import (
     PlacementPreference,
     PlacementStatus,
     PlacementSubject,
+    UrgentAnswer,
+    UrgentPlacementInvite,
     UrgentPlacementRequest,
 )
 from placements.preferences import offered_places
-from placements.selectors.capacity import places_free
+from placements.selectors.capacity import places_free, urgent_places_free
 from placements.selectors.clearance import vetting_missing
 from placements.signals import placement_confirmed
 from tenants.db import tenant_connection
@@ -63,9 +72,98 @@ class Proposal:
     urgent_request: UrgentPlacementRequest | None = None
 
 
+def _day(day: datetime.date) -> str:
+    return f"{day:%-d %b %Y}"
+
+
+def _enrolment_error(learner: Learner, cohort: Cohort | None) -> str:
+    """Why the placement cannot count towards `cohort` ("" when it can): the learner must have
+    an enrolment in it that is not withdrawn."""
+    if cohort is None:
+        return (
+            f"{learner.full_name}: choose the cohort whose workplace component this is: its "
+            "programme decides the vetting the learner needs."
+        )
+    enrolled = (
+        CohortEnrollment.objects.filter(cohort=cohort, learner=learner)
+        .exclude(state=EnrollmentState.WITHDRAWN)
+        .exists()
+    )
+    if not enrolled:
+        return f"{learner.full_name} is not enrolled in {cohort} (or has withdrawn from it)."
+    return ""
+
+
+def _can_host(proposal: Proposal) -> UrgentPlacementInvite | None:
+    """The organisation's can-host answer to the proposal's urgent request, when it has one."""
+    if proposal.urgent_request is None:
+        return None
+    invite: UrgentPlacementInvite | None = UrgentPlacementInvite.objects.filter(
+        request=proposal.urgent_request,
+        organisation=proposal.organisation,
+        answer=UrgentAnswer.CAN_HOST,
+    ).first()
+    return invite
+
+
+def _offer_errors(proposal: Proposal) -> list[str]:
+    """The organisation must offer places in the subject that year, on the proposal's dates
+    when its preference lists windows; or have answered the urgent request "can host", the
+    proposal being for that request's subject, year and dates."""
+    name, organisation, subject = (
+        proposal.learner.full_name,
+        proposal.organisation,
+        proposal.subject,
+    )
+    request = proposal.urgent_request
+    if request is not None:
+        if _can_host(proposal) is None:
+            return [f'{name}: {organisation} has not answered the urgent request "can host".']
+        errors = []
+        if request.subject_id != subject.pk or request.academic_year_id != (
+            proposal.academic_year.pk
+        ):
+            errors.append(
+                f"{name}: the urgent request is for {request.subject} in "
+                f"{request.academic_year}: propose that subject and year."
+            )
+        if proposal.starts_on < request.starts_on or proposal.ends_on > request.ends_on:
+            errors.append(
+                f"{name}: the dates are not within the urgent request's "
+                f"({_day(request.starts_on)} to {_day(request.ends_on)})."
+            )
+        return errors
+    preference = PlacementPreference.objects.filter(
+        organisation=organisation, academic_year=proposal.academic_year
+    ).first()
+    details = preference.placement_details if preference else {}
+    if not offered_places(details, subject=subject.code, phase=subject.phase):
+        return [
+            f"{name}: {organisation} offers no places in {subject} in {proposal.academic_year}."
+        ]
+    windows = details.get("windows", [])
+    starts_on, ends_on = str(proposal.starts_on), str(proposal.ends_on)
+    within = any(
+        starts_on >= window["starts_on"] and ends_on <= window["ends_on"] for window in windows
+    )
+    if windows and not within:
+        listed = "; ".join(
+            f"{_day(datetime.date.fromisoformat(window['starts_on']))} to "
+            f"{_day(datetime.date.fromisoformat(window['ends_on']))}"
+            for window in windows
+        )
+        return [
+            f"{name}: {organisation} hosts learners in {proposal.academic_year} only within "
+            f"one of its windows: {listed}."
+        ]
+    return []
+
+
 def _proposal_errors(proposal: Proposal) -> list[str]:
     name = proposal.learner.full_name
     errors = []
+    if enrolment_error := _enrolment_error(proposal.learner, proposal.cohort):
+        errors.append(enrolment_error)
     if proposal.ends_on < proposal.starts_on:
         errors.append(f"{name}: the placement cannot end before it starts.")
     year = proposal.academic_year
@@ -77,6 +175,8 @@ def _proposal_errors(proposal: Proposal) -> list[str]:
         errors.append(f"{name}: {proposal.subject} is no longer offered as a subject.")
     if proposal.supervisor and proposal.supervisor.organisation_id != proposal.organisation.pk:
         errors.append(f"{name}: the supervisor must be one of {proposal.organisation}'s contacts.")
+    if not errors:
+        errors.extend(_offer_errors(proposal))
     return errors
 
 
@@ -183,7 +283,15 @@ def _lock(placement: Placement) -> Placement:
     transition starts from it and ConcurrentTransitionMixin's save finds the same status."""
     locked: Placement = (
         Placement.objects.select_for_update(of=("self",))
-        .select_related("learner", "organisation", "academic_year", "subject", "cohort__programme")
+        .select_related(
+            "learner",
+            "organisation",
+            "academic_year",
+            "subject",
+            "cohort__programme",
+            "urgent_request__subject",
+            "urgent_request__academic_year",
+        )
         .get(pk=placement.pk)
     )
     return locked
@@ -212,27 +320,68 @@ def may_answer_for(user: User, placement: Placement) -> bool:
     return organisation is not None and organisation.pk == placement.organisation_id
 
 
-def _clearance_check(placement: Placement) -> None:
-    programme = placement.cohort.programme if placement.cohort else None
-    missing = vetting_missing(placement.learner, programme, on=placement.starts_on)
+def _clearance_check(placement: Placement, *, on: datetime.date) -> None:
+    """Under a lock on the learner's row (vetting services lock it to fail, withdraw or expire a
+    clearance): the learner is still enrolled in the placement's cohort and cleared on `on`
+    for every vetting its programme requires."""
+    Learner.objects.select_for_update().filter(pk=placement.learner_id).get()
+    if enrolment_error := _enrolment_error(placement.learner, placement.cohort):
+        raise ValidationError(enrolment_error, code="not_enrolled")
+    assert placement.cohort is not None  # _enrolment_error refuses a placement without one
+    missing = vetting_missing(placement.learner, placement.cohort.programme, on=on)
     if missing:
         names = ", ".join(vetting_type.name for vetting_type in missing)
         raise ValidationError(
             f"{placement.learner.full_name} is not cleared for placement on "
-            f"{placement.starts_on:%-d %B %Y}: {names} not cleared.",
+            f"{on:%-d %B %Y}: {names} not cleared.",
             code="not_cleared",
+        )
+
+
+def _hosting_check(placement: Placement) -> None:
+    """The organisation still hosts learners and the subject is still offered."""
+    if not placement.organisation.is_active:
+        raise ValidationError(
+            f"{placement.organisation} no longer hosts learners.", code="inactive_organisation"
+        )
+    if not placement.subject.is_active:
+        raise ValidationError(
+            f"{placement.subject} is no longer offered as a subject.", code="inactive_subject"
         )
 
 
 def _capacity_check(placement: Placement) -> None:
     """Under a lock on the organisation's preference for the year: whoever confirms next waits
-    here until this transaction ends, then counts this placement among the places taken."""
+    here until this transaction ends, then counts this placement among the places taken. A
+    placement linked to an urgent request also locks the organisation's answer to it, whose
+    places count on top of the preference's."""
     preference = (
         PlacementPreference.objects.select_for_update()
         .filter(organisation=placement.organisation, academic_year=placement.academic_year)
         .first()
     )
     where = f"{placement.organisation} in {placement.academic_year}"
+    request = placement.urgent_request
+    if request is not None:
+        invite = (
+            UrgentPlacementInvite.objects.select_for_update()
+            .filter(
+                request=request, organisation=placement.organisation, answer=UrgentAnswer.CAN_HOST
+            )
+            .first()
+        )
+        if invite is None:
+            raise ValidationError(
+                f"{placement.organisation} no longer says it can host for the urgent request.",
+                code="no_capacity",
+            )
+        if urgent_places_free(placement.organisation, request, invite) < 1:
+            raise ValidationError(
+                f"{where} has no free place for {placement.subject}: the places it offered "
+                "for the urgent request and those of its preference are taken.",
+                code="no_capacity",
+            )
+        return
     if preference is None:
         raise ValidationError(
             f"{where} has not said which placements it offers: it has no places to fill. "
@@ -270,7 +419,8 @@ def placement_confirm(*, placement: Placement, actor: User) -> Placement:
     with transaction.atomic(durable=True):
         placement = _lock(placement)
         _transition(placement, placement.confirm, "confirm")
-        _clearance_check(placement)
+        _hosting_check(placement)
+        _clearance_check(placement, on=placement.starts_on)
         _capacity_check(placement)
         placement.confirmed_by = actor
         placement.confirmed_at = timezone.now()
@@ -328,7 +478,7 @@ def placement_decline(*, placement: Placement, actor: User, reason: str) -> Plac
             action="placement.decline",
             entity=placement,
             old_values={"status": PlacementStatus.PROPOSED},
-            new_values={"status": PlacementStatus.CANCELLED, "reason": reason},
+            new_values={"status": PlacementStatus.CANCELLED, "reason": kept_out(reason)},
         )
     return placement
 
@@ -340,13 +490,18 @@ def _admin_change(
     verb: str,
     move: Callable[[Placement], Callable[[], None]],
     fields: dict[str, str],
+    check: Callable[[Placement], None] | None = None,
 ) -> Placement:
-    """One of the institution's transitions: lock, move, set `fields`, save, audit."""
+    """One of the institution's transitions: lock, move, `check` the moved placement, set
+    `fields` (free text typed by staff: the audit event records only that it was given),
+    save, audit."""
     permission_check(actor=actor, permission=MANAGE_PLACEMENTS, action=f"placement.{verb}")
     with transaction.atomic(durable=True):
         placement = _lock(placement)
         old_status = placement.status
         _transition(placement, move(placement), verb)
+        if check is not None:
+            check(placement)
         for name, value in fields.items():
             setattr(placement, name, value)
         if placement.status in (PlacementStatus.TERMINATED, PlacementStatus.CANCELLED):
@@ -357,7 +512,10 @@ def _admin_change(
             action=f"placement.{verb}",
             entity=placement,
             old_values={"status": old_status},
-            new_values={"status": placement.status, **fields},
+            new_values={
+                "status": placement.status,
+                **{name: kept_out(value) for name, value in fields.items()},
+            },
         )
     return placement
 
@@ -375,9 +533,15 @@ def placement_cancel(*, placement: Placement, actor: User, reason: str) -> Place
 
 
 def placement_start(*, placement: Placement, actor: User) -> Placement:
-    """The learner started at the organisation."""
+    """The learner started at the organisation: refused unless they are cleared today (a
+    clearance may have lapsed or failed since the placement was confirmed)."""
     return _admin_change(
-        placement=placement, actor=actor, verb="start", move=lambda locked: locked.start, fields={}
+        placement=placement,
+        actor=actor,
+        verb="start",
+        move=lambda locked: locked.start,
+        fields={},
+        check=lambda locked: _clearance_check(locked, on=timezone.localdate()),
     )
 
 

@@ -18,16 +18,20 @@ from django.views.decorators.cache import never_cache
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
+from learners.models import Learner
 from learners.selectors import learner_of_user
 from placements.access import current_organisation_or_404
 from placements.forms.placements import (
+    CancelReasonForm,
     MatchCohortForm,
     OutcomeForm,
     PlacementFilterForm,
     PlacementForm,
     ReasonForm,
+    TerminateReasonForm,
+    open_cohorts,
 )
-from placements.models import Placement, PlacementStatus
+from placements.models import Placement, PlacementStatus, UrgentPlacementRequest
 from placements.selectors.placements import (
     learner_placements,
     organisation_placements,
@@ -45,9 +49,11 @@ from placements.services.placements import (
     placement_terminate,
     placements_propose,
 )
+from placements.views.refusals import refusal_show
 
-# What the create page takes from its address to prefill (the distance search links here).
-PREFILL = ("learner", "organisation", "subject", "academic_year", "cohort")
+# What the create page takes from its address to prefill (the distance search and the urgent
+# request pages link here).
+PREFILL = ("learner", "organisation", "subject", "academic_year", "cohort", "urgent_request")
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ ACTIONS = {
             "Cancel this proposed placement?",
             "The organisation no longer sees it as waiting for an answer. This cannot be undone: "
             "propose it again if needed.",
-            ReasonForm,
+            CancelReasonForm,
             placement_cancel,
             danger=True,
             done="The placement is cancelled.",
@@ -112,7 +118,7 @@ ACTIONS = {
             "Terminate the placement",
             "End this placement early?",
             "The learner leaves the organisation before the end date. This cannot be undone.",
-            ReasonForm,
+            TerminateReasonForm,
             placement_terminate,
             danger=True,
             done="The placement is terminated.",
@@ -132,14 +138,6 @@ def _placement(pk: int) -> Placement:
         return placement_detail(pk)
     except Placement.DoesNotExist as missing:
         raise Http404("No such placement.") from missing
-
-
-def _refusal_show(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @permission_required(MANAGE_PLACEMENTS)
@@ -178,12 +176,42 @@ def placement_detail_view(request: AuthenticatedRequest, pk: int) -> HttpRespons
     )
 
 
-def _prefill(request: AuthenticatedRequest) -> dict[str, str]:
-    return {
+def _prefill(request: AuthenticatedRequest) -> tuple[dict[str, Any], str]:
+    """The create page's initial values from its address, and what to say about the cohort.
+    An urgent request gives its subject, year and dates. Without a cohort, a learner with
+    exactly one open enrolment has its cohort chosen; otherwise the page says why not."""
+    initial: dict[str, Any] = {
         name: value
         for name in PREFILL
         if (value := request.GET.get(name, "").strip()) and value.isdigit()
     }
+    if "urgent_request" in initial:
+        urgent = UrgentPlacementRequest.objects.filter(pk=initial["urgent_request"]).first()
+        if urgent is None:
+            del initial["urgent_request"]
+        else:
+            initial.update(
+                subject=urgent.subject_id,
+                academic_year=urgent.academic_year_id,
+                starts_on=urgent.starts_on,
+                ends_on=urgent.ends_on,
+            )
+    learner = Learner.objects.filter(pk=initial.get("learner", 0)).first()
+    if learner is None or "cohort" in initial:
+        return initial, ""
+    cohorts = list(open_cohorts(learner)[:2])
+    if len(cohorts) == 1:
+        initial["cohort"] = cohorts[0].pk
+        return initial, ""
+    if not cohorts:
+        return initial, (
+            f"{learner.full_name} has no open enrolment in a cohort: enrol them before "
+            "proposing a placement."
+        )
+    return initial, (
+        f"{learner.full_name} is enrolled in more than one cohort: choose the one whose "
+        "workplace component this is."
+    )
 
 
 @permission_required(MANAGE_PLACEMENTS)
@@ -196,7 +224,7 @@ def placement_create(request: AuthenticatedRequest) -> HttpResponse:
             try:
                 [placement] = placements_propose(actor=request.user, proposals=[form.proposal()])
             except ValidationError as error:
-                _refusal_show(form, error)
+                refusal_show(form, error)
             else:
                 messages.success(
                     request,
@@ -205,7 +233,10 @@ def placement_create(request: AuthenticatedRequest) -> HttpResponse:
                 )
                 return redirect("placements:placement_detail", pk=placement.pk)
     else:
-        form = PlacementForm(initial=_prefill(request))
+        initial, cohort_note = _prefill(request)
+        form = PlacementForm(initial=initial)
+        if cohort_note:
+            form.fields["cohort"].help_text = cohort_note
     return render(
         request,
         "placements/placements/placement_form.html",
@@ -230,7 +261,7 @@ def _action_page(
         try:
             run(form.cleaned_data)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, action.done)
             return redirect(done_url)

@@ -14,6 +14,9 @@ from placements.models import (
     OrganisationMembership,
     Placement,
     ProgrammeVettingRequirement,
+    UrgentAnswer,
+    UrgentPlacementInvite,
+    UrgentPlacementRequest,
     VettingRecord,
     VettingStatus,
     VettingType,
@@ -96,3 +99,35 @@ def world(admin: User, *, places: int = 1, name: str = "Hillview High") -> World
         contact=contact,
         member=member_of(organisation, full_name="Nomsa Member"),
     )
+
+
+def urgent_request(
+    here: World,
+    *,
+    code: str = "ENG",
+    answer: str = UrgentAnswer.CAN_HOST,
+    places_offered: int | None = 2,
+) -> UrgentPlacementRequest:
+    """An urgent request for `code` over the placement dates, which the world's organisation
+    answered (can host `places_offered`, by default)."""
+    wanted = subject(code)
+    request: UrgentPlacementRequest = UrgentPlacementRequest.objects.create(
+        subject=wanted,
+        phase=wanted.phase,
+        academic_year=academic_year("2027"),
+        starts_on=STARTS_ON,
+        ends_on=ENDS_ON,
+        places=3,
+        latitude=-26.2041,
+        longitude=28.0473,
+        radius_km=30,
+        created_by=here.admin,
+    )
+    UrgentPlacementInvite.objects.create(
+        request=request,
+        organisation=here.organisation,
+        distance_km=4.5,
+        answer=answer,
+        places_offered=places_offered if answer == UrgentAnswer.CAN_HOST else None,
+    )
+    return request

@@ -7,12 +7,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import SystemRole
-from placements.models import Placement, PlacementStatus
-from placements.services.placements import placement_confirm
-from tests.factories import UserFactory
+from enrolments.models import CohortEnrollment
+from enrolments.services import enrollment_withdraw
+from placements.models import Placement, PlacementPreference, PlacementStatus
+from placements.services.placements import (
+    placement_cancel,
+    placement_confirm,
+    placement_decline,
+    placement_terminate,
+)
+from tests.delivery.runs_support import enrol
+from tests.factories import CohortFactory, UserFactory
 from tests.placements.factories import OrganisationFactory, academic_year, subject
 
-from .support import ENDS_ON, STARTS_ON, world
+from .support import ENDS_ON, STARTS_ON, urgent_request, world
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +116,8 @@ def test_the_create_page_is_prefilled_from_its_address(here, admin_client):
         "organisation": str(here.organisation.pk),
         "subject": str(subject("MATH").pk),
         "academic_year": str(year.pk),
+        # The learner's only open enrolment.
+        "cohort": here.cohort.pk,
     }
     # Only the organisation's contacts are offered as the supervisor.
     assert list(form.fields["supervisor"].queryset) == [here.contact]
@@ -143,6 +153,7 @@ def test_bad_dates_are_refused_next_to_the_field(here, admin_client):
         {
             "learner": here.learner().pk,
             "organisation": here.organisation.pk,
+            "cohort": here.cohort.pk,
             "academic_year": academic_year("2027").pk,
             "subject": subject("MATH").pk,
             "starts_on": "2027-06-01",
@@ -166,9 +177,9 @@ def test_the_detail_page_shows_its_history_and_actions(here, admin_client):
     assert "Thandi Nkosi" in text
 
 
-def test_an_admin_action_refused_shows_why(institution, admin, admin_client):
-    here = world(admin, places=0)
+def test_an_admin_action_refused_shows_why(here, admin_client):
     placement = here.propose(here.learner())
+    PlacementPreference.objects.filter(organisation=here.organisation).delete()
     url = reverse("placements:placement_confirm", args=[placement.pk])
     assert "Confirm this placement?" in admin_client.get(url).content.decode()
     response = admin_client.post(url)
@@ -271,3 +282,113 @@ def test_a_member_who_belongs_to_another_organisation_too_sees_the_current_one(h
         "Placements at Hillview High"
         in client.get(reverse("placements:member_placements")).content.decode()
     )
+
+
+def _create_page(client, **query):
+    return client.get(reverse("placements:placement_create"), query)
+
+
+def test_the_create_page_says_why_no_cohort_is_chosen(here, admin_client):
+    learner = here.learner("Ayanda Dube")
+    # A second open enrolment: the page cannot choose for the admin.
+    enrol(here.admin, CohortFactory(active=True), full_name="Ayanda Dube", email=learner.user.email)
+    several = _create_page(admin_client, learner=learner.pk)
+    assert "cohort" not in several.context["form"].initial
+    assert "Ayanda Dube is enrolled in more than one cohort: choose the one" in (
+        several.content.decode()
+    )
+    # A cohort in the address wins.
+    chosen = _create_page(admin_client, learner=learner.pk, cohort=here.cohort.pk)
+    assert chosen.context["form"].initial["cohort"] == str(here.cohort.pk)
+
+    withdrawn = here.learner("Bongani Mthembu")
+    enrollment_withdraw(
+        enrollment=CohortEnrollment.objects.get(learner=withdrawn),
+        actor=here.admin,
+        reason="Moved away.",
+    )
+    none = _create_page(admin_client, learner=withdrawn.pk)
+    assert "cohort" not in none.context["form"].initial
+    assert "Bongani Mthembu has no open enrolment in a cohort: enrol them" in (
+        none.content.decode()
+    )
+
+
+def test_proposing_without_a_cohort_is_refused_next_to_the_field(here, admin_client):
+    response = admin_client.post(
+        reverse("placements:placement_create"),
+        {
+            "learner": here.learner().pk,
+            "organisation": here.organisation.pk,
+            "academic_year": academic_year("2027").pk,
+            "subject": subject("MATH").pk,
+            "starts_on": "2027-03-01",
+            "ends_on": "2027-06-30",
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "cohort": ["Choose the cohort whose workplace component this is."]
+    }
+
+
+def test_the_create_page_proposes_for_an_urgent_request(here, admin_client):
+    request = urgent_request(here, code="ENG")
+    learner = here.learner("Ayanda Dube")
+    page = _create_page(
+        admin_client,
+        learner=learner.pk,
+        organisation=here.organisation.pk,
+        urgent_request=request.pk,
+    )
+    initial = page.context["form"].initial
+    assert initial["subject"] == subject("ENG").pk
+    assert initial["academic_year"] == academic_year("2027").pk
+    assert (initial["starts_on"], initial["ends_on"]) == (STARTS_ON, ENDS_ON)
+    assert f'name="urgent_request" value="{request.pk}"' in page.content.decode()
+
+    data = {
+        "learner": learner.pk,
+        "organisation": here.organisation.pk,
+        "cohort": here.cohort.pk,
+        "academic_year": academic_year("2027").pk,
+        "subject": subject("ENG").pk,
+        "starts_on": "2027-03-01",
+        "ends_on": "2027-06-30",
+    }
+    # Without the request, the organisation offers no English places.
+    refused = admin_client.post(reverse("placements:placement_create"), data)
+    assert refused.status_code == 400
+    assert "Hillview High offers no places in English" in refused.content.decode()
+    response = admin_client.post(
+        reverse("placements:placement_create"), {**data, "urgent_request": request.pk}
+    )
+    assert response.status_code == 302
+    assert Placement.objects.get(learner=learner).urgent_request == request
+
+
+def test_the_member_reads_only_their_own_reasons(here, client_of):
+    declined = here.propose(here.learner("Ayanda Dube"))
+    placement_decline(placement=declined, actor=here.member, reason="No maths teacher.")
+    cancelled = here.propose(here.learner("Bongani Mthembu"))
+    placement_cancel(placement=cancelled, actor=here.admin, reason="Her mother is ill.")
+    terminated = placement_confirm(
+        placement=here.propose(here.learner("Sipho Dlamini")), actor=here.member
+    )
+    placement_terminate(placement=terminated, actor=here.admin, reason="Failed a drug test.")
+
+    page = client_of(here.member).get(reverse("placements:member_placements")).content.decode()
+    assert "Declined: No maths teacher." in page
+    assert "Her mother is ill." not in page
+    assert "Failed a drug test." not in page
+
+
+def test_the_staff_reason_forms_say_who_reads_the_reason(here, admin_client):
+    proposed = here.propose(here.learner("Ayanda Dube"))
+    cancel = admin_client.get(reverse("placements:placement_cancel", args=[proposed.pk]))
+    assert "Neither the organisation nor the learner sees it." in cancel.content.decode()
+    confirmed = placement_confirm(
+        placement=here.propose(here.learner("Bongani Mthembu")), actor=here.member
+    )
+    terminate = admin_client.get(reverse("placements:placement_terminate", args=[confirmed.pk]))
+    assert "the organisation does not see it" in terminate.content.decode()
