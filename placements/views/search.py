@@ -53,17 +53,10 @@ from placements.services.urgent import (
     urgent_request_broadcast,
     urgent_request_close,
 )
+from placements.views.refusals import refusal_show
 
 # Learners per page of the matching page: one distance query each, so the page is capped.
 MATCHING_PAGE_SIZE = 20
-
-
-def _refusal_show(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Distance search --------------------------------------------------------------------
@@ -300,7 +293,7 @@ def urgent_create(request: AuthenticatedRequest) -> HttpResponse:
         try:
             urgent = urgent_request_broadcast(actor=request.user, need=need)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             invited = urgent.invites.count()
             messages.success(
@@ -410,7 +403,7 @@ def member_urgent_answer(request: AuthenticatedRequest, invite_pk: int) -> HttpR
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as error:
-                _refusal_show(form, error)
+                refusal_show(form, error)
             else:
                 messages.success(request, "Thank you: your answer is sent to the institution.")
                 return redirect("placements:member_urgent_list")

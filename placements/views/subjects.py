@@ -15,17 +15,10 @@ from placements.models import PlacementSubject
 from placements.selectors.members import subject_tree
 from placements.services.memberships import MANAGE_ORGANISATIONS
 from placements.services.subjects import subject_create, subject_deactivate, subject_update
+from placements.views.refusals import refusal_show
 
 # The tree is read whole; a page holds this many of its rows.
 TREE_PAGE_SIZE = 100
-
-
-def _refusal_show(form: SubjectForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @permission_required(MANAGE_ORGANISATIONS)
@@ -56,7 +49,7 @@ def subject_add(request: AuthenticatedRequest) -> HttpResponse:
         try:
             subject = subject_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{subject} added.")
             return redirect("placements:subject_list")
@@ -72,7 +65,7 @@ def subject_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
             subject = subject_update(actor=request.user, subject=subject, **form.cleaned_data)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{subject} saved.")
             return redirect("placements:subject_list")

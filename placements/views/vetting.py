@@ -68,19 +68,11 @@ from placements.services.vetting import (
     vetting_type_create,
     vetting_type_update,
 )
+from placements.views.refusals import refusal_show
 from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
 from tenants.storage import STORAGE_FAILED_MESSAGE
 
 logger = logging.getLogger(__name__)
-
-
-def _refusal_show(form: Form, error: ValidationError) -> None:
-    """A service's refusal beside the field it is about, or above the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _record(pk: int) -> VettingRecord:
@@ -117,7 +109,7 @@ def learner_vetting(request: AuthenticatedRequest, learner_pk: int) -> HttpRespo
                 reference=form.cleaned_data["reference"],
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"A {record.vetting_type.name.lower()} check is opened.")
             return redirect(record)
@@ -216,7 +208,7 @@ def vetting_clear(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{record.learner.full_name}'s {vetting_type} is cleared.")
             return redirect(record)
@@ -249,7 +241,7 @@ def vetting_fail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 actor=request.user, record=record, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, "The check is recorded as failed.")
             return redirect(record)
@@ -275,7 +267,7 @@ def vetting_withdraw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 actor=request.user, record=record, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, "The clearance is withdrawn.")
             return redirect(record)
@@ -375,7 +367,7 @@ def vetting_types(request: AuthenticatedRequest) -> HttpResponse:
         try:
             vetting_type = vetting_type_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{vetting_type.name} is added.")
             return redirect("placements:vetting_types")
@@ -409,7 +401,7 @@ def vetting_type_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
             vetting_type_update(actor=request.user, vetting_type=vetting_type, **form.cleaned_data)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{vetting_type.name} is saved.")
             return redirect("placements:vetting_types")
@@ -455,7 +447,7 @@ def programme_vetting(request: AuthenticatedRequest, programme_pk: int) -> HttpR
                 vetting_types=list(form.cleaned_data["vetting_types"]),
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"What {programme.name} requires is saved.")
             return redirect("placements:vetting_types")
