@@ -153,6 +153,19 @@ class Organisation(Located):
         ]
 
 
+# The postal address's fields, in the order forms, imports and lookups take them.
+ADDRESS_FIELDS = (
+    "address_1",
+    "address_2",
+    "address_3",
+    "town",
+    "city",
+    "county",
+    "postcode",
+    "country",
+)
+
+
 class OrganisationAddress(models.Model):
     """Seed 003's postal address, kept apart so that it can be looked up for coordinates."""
 

@@ -23,21 +23,14 @@ from academics.imports import (
     spreadsheet_template,
 )
 from placements.geocoding import Coordinates
-from placements.models import GeocodeStatus, Organisation, OrganisationAddress
+from placements.models import ADDRESS_FIELDS, GeocodeStatus, Organisation, OrganisationAddress
 
 COLUMNS = (
     "urn",
     "ukprn",
     "code",
     "name",
-    "address_1",
-    "address_2",
-    "address_3",
-    "town",
-    "city",
-    "county",
-    "postcode",
-    "country",
+    *ADDRESS_FIELDS,
     "latitude",
     "longitude",
     "email",

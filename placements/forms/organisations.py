@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from academics.forms import CatalogueForm
 from accounts.lists import FilterForm
 from placements.models import (
+    ADDRESS_FIELDS,
     Organisation,
     OrganisationAddress,
     OrganisationContact,
@@ -105,16 +106,7 @@ class OrganisationDetailForm(CatalogueForm):
 class OrganisationAddressForm(CatalogueForm):
     class Meta:
         model = OrganisationAddress
-        fields = [
-            "address_1",
-            "address_2",
-            "address_3",
-            "town",
-            "city",
-            "county",
-            "postcode",
-            "country",
-        ]
+        fields = list(ADDRESS_FIELDS)
         help_texts = {"country": "Two letters, e.g. ZA."}
 
 

@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
 from placements.models import (
+    ADDRESS_FIELDS,
     OPEN_PLACEMENT_STATUSES,
     Organisation,
     OrganisationAddress,
@@ -43,16 +44,6 @@ ORGANISATION_FIELDS = (
     "provider",
     "employer",
     "sponsor",
-)
-ADDRESS_FIELDS = (
-    "address_1",
-    "address_2",
-    "address_3",
-    "town",
-    "city",
-    "county",
-    "postcode",
-    "country",
 )
 DETAIL_FIELDS = ("phase", "pupil_count", "employee_count", "sector", "website")
 CONTACT_FIELDS = ("first_name", "last_name", "email_address", "phone", "role")
