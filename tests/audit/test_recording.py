@@ -51,6 +51,8 @@ PERSONAL = {
     "enrolments.agreementcountersigning": {"signed_name"},
     "tenants.institution": {"contact_email", "contact_phone"},
     "tenants.provisioningrequest": {"admin_email", "admin_name"},
+    "placements.organisationcontact": {"first_name", "last_name", "email_address", "phone"},
+    "placements.vettingevidence": {"original_name"},
 }
 
 
