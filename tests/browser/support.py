@@ -54,7 +54,7 @@ def fill_in_details(page: Page, id_number: str) -> None:
 def open_account_menu_item(page: Page, name: str) -> None:
     """Follow one of the links of the signed-in user's menu (Settings, Sync, Audit trail ...),
     at desktop width."""
-    page.get_by_role("navigation").locator(".dropdown-toggle").click()
+    page.get_by_test_id("account-menu").click()
     page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
 
 

@@ -176,7 +176,7 @@ def test_a_placement_found_near_a_learner_is_proposed_confirmed_and_seen(page: P
     expect(rows.nth(0)).to_contain_text("Orlando West High")
     expect(rows.nth(0)).to_contain_text("2")
     checker.look("search")
-    page.get_by_role("link", name="Propose placement at Orlando West High").click()
+    page.get_by_role("link", name="Propose a placement in Mathematics at Orlando West High").click()
 
     # The create page, prefilled from the result; a bad end date first.
     expect(page.get_by_role("heading", name="Propose a placement")).to_be_visible()

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset")]
 
 
 def _sign_out(page: Page) -> None:
-    page.get_by_role("navigation").locator(".dropdown-toggle").click()
+    page.get_by_test_id("account-menu").click()
     page.get_by_role("button", name="Sign out").click()
 
 
