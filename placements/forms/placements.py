@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from academics.models import AcademicYear
 from accounts.lists import FilterForm
 from cohorts.models import Cohort, CohortState
-from enrolments.models import CohortEnrollment, EnrollmentState
 from learners.models import Learner
 from placements.models import (
     Organisation,
@@ -88,16 +87,6 @@ class SupervisorChoiceField(forms.ModelChoiceField):
 
 def _cohorts() -> QuerySet[Cohort]:
     return Cohort.objects.exclude(state=CohortState.CANCELLED).order_by("-start_date")
-
-
-def open_cohorts(learner: Learner) -> QuerySet[Cohort]:
-    """The cohorts a placement of `learner` may count towards: those they have an enrolment in
-    that is not withdrawn."""
-    return _cohorts().filter(
-        pk__in=CohortEnrollment.objects.filter(learner=learner)
-        .exclude(state=EnrollmentState.WITHDRAWN)
-        .values("cohort")
-    )
 
 
 def _contacts() -> QuerySet[OrganisationContact]:

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from academics.models import AcademicYear
-from cohorts.models import Cohort
+from cohorts.models import Cohort, CohortState
 from enrolments.models import CohortEnrollment, EnrollmentState
 from learners.models import Learner
 from placements.models import (
@@ -135,16 +135,20 @@ def offers_within(
         organisation.places_free = sum(offer.places_free for offer in offers)  # type: ignore[attr-defined]
 
 
-def open_cohort(learner: Learner) -> Cohort | None:
-    """The learner's cohort when they have exactly one enrolment that is not withdrawn: the
-    cohort a placement of theirs is for without asking."""
-    cohorts = list(
-        Cohort.objects.filter(
-            pk__in=CohortEnrollment.objects.filter(learner=learner)
-            .exclude(state=EnrollmentState.WITHDRAWN)
-            .values("cohort")
-        )[:2]
+def open_cohorts(learner: Learner) -> QuerySet[Cohort]:
+    """The cohorts a placement of `learner` may count towards: those, not cancelled, they have
+    an enrolment in that is not withdrawn."""
+    return Cohort.objects.exclude(state=CohortState.CANCELLED).filter(
+        pk__in=CohortEnrollment.objects.filter(learner=learner)
+        .exclude(state=EnrollmentState.WITHDRAWN)
+        .values("cohort")
     )
+
+
+def open_cohort(learner: Learner) -> Cohort | None:
+    """The learner's one open cohort, when there is exactly one: the cohort a placement of
+    theirs is for without asking."""
+    cohorts = list(open_cohorts(learner)[:2])
     return cohorts[0] if len(cohorts) == 1 else None
 
 

@@ -29,7 +29,6 @@ from placements.forms.placements import (
     PlacementForm,
     ReasonForm,
     TerminateReasonForm,
-    open_cohorts,
 )
 from placements.models import Placement, PlacementStatus, UrgentPlacementRequest
 from placements.selectors.placements import (
@@ -39,6 +38,7 @@ from placements.selectors.placements import (
     placement_history,
     placement_list,
 )
+from placements.selectors.search import open_cohorts
 from placements.services.placements import (
     MANAGE_PLACEMENTS,
     placement_cancel,
