@@ -265,6 +265,47 @@ class Course(models.Model):
         return f"{self.code} {self.name}"
 
 
+class OutcomeKind(models.TextChoices):
+    UNIT_STANDARD = "unit_standard", "Unit standard"
+    MODULE = "module", "Module"
+
+
+class Outcome(models.Model):
+    """What a course's learners must show they can do (a unit standard or a module, with its
+    code and credits): a portfolio of evidence is built and assessed per outcome (workplace)."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="outcomes")
+    kind = models.CharField(
+        max_length=20, choices=OutcomeKind.choices, default=OutcomeKind.UNIT_STANDARD
+    )
+    code = models.CharField(
+        max_length=50, help_text="The unit standard's SAQA id (e.g. 119472) or the module code."
+    )
+    title = models.CharField(max_length=255)
+    credits = models.PositiveIntegerField()
+    nqf_level = models.PositiveSmallIntegerField(
+        "NQF level",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Order on the course's page.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "code"], name="outcome_code_unique_per_course"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
 class CoursePrerequisite(models.Model):
     """`course` may be taken once `prerequisite_course` is completed. Cycles are refused by
     academics.services (with the path of the cycle); a course requiring itself by the

@@ -19,6 +19,7 @@ class SystemRole(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
     TRAINER = "trainer", "Trainer"
     MODERATOR = "moderator", "Moderator"
+    ASSESSOR = "assessor", "Assessor"
     OPS_ADMIN = "ops_admin", "Ops admin"
     FINANCE = "finance", "Finance"
     STUDENT = "student", "Student"

@@ -63,10 +63,12 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "placements.manage_organisations",
                 "placements.manage_placements",
                 "placements.manage_vetting",
+                "workplace.manage_practitioners",
                 # So that admins may give the trainer and moderator roles (accounts.permissions.
                 # may_grant); who teaches or moderates a run is still said per run.
                 "delivery.teach",
                 "delivery.moderate_results",
+                "workplace.assess_portfolios",
             }
         ),
     ),
@@ -87,8 +89,15 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
     ),
     SystemRole.MODERATOR: SystemRoleSpec(
         "Moderator",
-        "Checks and signs off the results of the course runs they are given to moderate.",
+        "Checks and signs off the results of the course runs they are given to moderate, and "
+        "the samples of portfolio assessments their moderator registration covers.",
         frozenset({"delivery.moderate_results"}),
+    ),
+    SystemRole.ASSESSOR: SystemRoleSpec(
+        "Assessor",
+        "Assesses learners' portfolios of evidence in the qualifications their assessor "
+        "registration covers.",
+        frozenset({"workplace.assess_portfolios"}),
     ),
     SystemRole.OPS_ADMIN: SystemRoleSpec(
         "Ops admin",
@@ -114,7 +123,8 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
     SystemRole.ORGANISATION_MEMBER: SystemRoleSpec(
         "Organisation member",
         "Speaks for a host organisation (a school, an employer): says each year which "
-        "placements it offers, and confirms or declines the learners proposed to it.",
+        "placements it offers, confirms or declines the learners proposed to it, and mentors "
+        "the learners placed with it.",
         frozenset(),
     ),
 }

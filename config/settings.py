@@ -99,6 +99,7 @@ TENANT_APPS = [
     "sponsors",
     "delivery",
     "placements",
+    "workplace",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system checks
@@ -314,6 +315,12 @@ CELERY_BEAT_SCHEDULE = {
     "placements-geocode-sweep": {
         "task": "placements.geocode_sweep_all_institutions",
         "schedule": 60.0 * 10,
+    },
+    # Daily: assessors' and moderators' registrations a month from expiring are warned about
+    # once per expiry date.
+    "workplace-warn-registration-expiry": {
+        "task": "workplace.registration_expiry_warn_all_institutions",
+        "schedule": 60.0 * 60 * 24,
     },
     # Hourly: a link is reminded once, when it comes within SIGNING_REMINDER_BEFORE of expiring.
     "signing-send-link-reminders": {

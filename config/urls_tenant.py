@@ -31,6 +31,7 @@ urlpatterns = [
     path("certificates/", include("delivery.public_urls")),
     path("integrations/", include("integrations.urls")),
     path("placements/", include("placements.urls")),
+    path("workplace/", include("workplace.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("settings/seal/", tenant_views.institution_seal_upload, name="institution_seal_upload"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),

@@ -46,6 +46,9 @@ ACCESS_BEFORE = {
     "placements.manage_organisations": ADMINS,
     "placements.manage_placements": ADMINS,
     "placements.manage_vetting": ADMINS,
+    # Workplace learning too: admins register assessors and moderators, and may assess.
+    "workplace.manage_practitioners": ADMINS,
+    "workplace.assess_portfolios": ADMINS,
 }
 PEOPLE = [
     ["super_admin"],

@@ -53,6 +53,14 @@ PERSONAL = {
     "tenants.provisioningrequest": {"admin_email", "admin_name"},
     "placements.organisationcontact": {"first_name", "last_name", "email_address", "phone"},
     "placements.vettingevidence": {"original_name"},
+    "workplace.practitionerregistration": {"registration_number"},
+    "workplace.logbookreview": {"comment"},
+    "workplace.logbookentry": {"tasks"},
+    "workplace.logbookevidence": {"original_name"},
+    "workplace.observationreport": {"report"},
+    "workplace.portfoliosubmission": {"feedback"},
+    "workplace.portfolioevidence": {"original_name"},
+    "workplace.moderationitem": {"reasons"},
 }
 
 

@@ -1,0 +1,134 @@
+"""Evidence files (logbook photos, portfolio documents): checked as students' documents are
+(enrolments.uploads), stored under a random name, scanned when a scanner is configured
+(enrolments.scanning) and removed again if the change that wrote them does not commit."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.storage import Storage
+from django.db import transaction
+
+from accounts.models import User
+from audit.services import audit_record
+from cohorts.models import DocumentType, FileKind
+from enrolments.models import REVIEWABLE_SCAN_STATUSES, ScanStatus
+from enrolments.scanning import quarantined_file_remove_on_commit
+from enrolments.uploads import CheckedUpload
+from workplace.models import LogbookEvidence, PortfolioEvidence, StoredEvidence
+
+# Photos from a phone, or scans: what students may upload as documents.
+EVIDENCE_KINDS = [FileKind.PDF, FileKind.JPEG, FileKind.PNG]
+EVIDENCE_MAX_SIZE_MB = 10
+SCANNED_MODELS: dict[str, type[LogbookEvidence] | type[PortfolioEvidence]] = {
+    "logbook": LogbookEvidence,
+    "portfolio": PortfolioEvidence,
+}
+
+
+def evidence_document_type(name: str) -> DocumentType:
+    """What enrolments.uploads checks an evidence file against (never saved)."""
+    return DocumentType(
+        name=name, accepted_kinds=list(EVIDENCE_KINDS), max_size_mb=EVIDENCE_MAX_SIZE_MB
+    )
+
+
+def evidence_is_readable(evidence: StoredEvidence) -> bool:
+    """A file someone may open and rely on: still stored, and scanned clean (or no scanner)."""
+    return bool(evidence.file) and evidence.scan_status in REVIEWABLE_SCAN_STATUSES
+
+
+def evidence_fill(
+    evidence: StoredEvidence, checked: CheckedUpload, *, actor: User | None, scan_status: str
+) -> None:
+    """Copy a checked upload onto `evidence` (unsaved)."""
+    evidence.file = checked.file
+    evidence.original_name = checked.original_name
+    evidence.size = checked.size
+    evidence.content_type = checked.content_type
+    evidence.sha256 = checked.sha256
+    evidence.scan_status = scan_status
+    evidence.uploaded_by = actor
+
+
+def evidence_audit_values(evidence: StoredEvidence, checked: CheckedUpload) -> dict[str, Any]:
+    return {
+        "sha256": evidence.sha256,
+        "size": evidence.size,
+        "content_type": evidence.content_type,
+        "original_sha256": checked.original_sha256,
+    }
+
+
+@dataclass
+class WrittenFiles:
+    """The files written inside a transaction, to delete should it not commit."""
+
+    stored: list[tuple[Storage, str]] = field(default_factory=list)
+
+
+@contextmanager
+def evidence_files_written() -> Iterator[WrittenFiles]:
+    """Open it around the transaction that saves evidence, and write each file inside that
+    transaction with `evidence_file_write`: if the transaction does not commit, the files
+    written are deleted again (the storage is not rolled back with the rows)."""
+    written = WrittenFiles()
+    try:
+        yield written
+    except BaseException:
+        for storage, name in written.stored:
+            storage.delete(name)
+        raise
+
+
+def evidence_file_write(
+    evidence: StoredEvidence, *, scanned_as: str, written: WrittenFiles
+) -> None:
+    """Write `evidence`'s file (before its row is saved) and, when a scan is due, queue it for
+    once the transaction commits. `scanned_as` is a key of SCANNED_MODELS."""
+    evidence.file.save(evidence.original_name, evidence.file.file, save=False)
+    written.stored.append((evidence.file.storage, evidence.file.name or ""))
+    if evidence.scan_status == ScanStatus.SCANNING:
+        from workplace.tasks.evidence import evidence_scan
+
+        evidence_scan.delay_on_commit(scanned_as, evidence.pk)
+
+
+def evidence_scan_record(
+    *, scanned_as: str, evidence_id: int, verdict: str, signature: str = "", detail: str = ""
+) -> LogbookEvidence | PortfolioEvidence | None:
+    """Record the virus scanner's verdict on evidence waiting for one: an infected file is
+    deleted once this commits and can never be read. A verdict on evidence that is not waiting
+    is ignored, so a repeated task changes nothing."""
+    if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
+        raise ValueError(f"Not a scan verdict: {verdict!r}")
+    model = SCANNED_MODELS[scanned_as]
+    with transaction.atomic(durable=True):
+        evidence: LogbookEvidence | PortfolioEvidence | None = (
+            model.objects.select_for_update()
+            .filter(pk=evidence_id, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR])
+            .first()
+        )
+        if evidence is None:
+            return None
+        old_values = {"scan_status": evidence.scan_status}
+        new_values: dict[str, Any] = {"scan_status": verdict}
+        evidence.scan_status = verdict
+        fields = ["scan_status"]
+        if verdict == ScanStatus.INFECTED:
+            stored_name = quarantined_file_remove_on_commit(evidence.file)
+            evidence.file = ""
+            fields.append("file")
+            new_values |= {"signature": signature, "removed_file": stored_name}
+        elif verdict == ScanStatus.ERROR:
+            new_values["error"] = detail[:500]
+        evidence.save(update_fields=fields)
+        audit_record(
+            action=f"workplace.{scanned_as}_evidence_"
+            + ("quarantined" if verdict == ScanStatus.INFECTED else "scanned"),
+            entity=evidence,
+            old_values=old_values,
+            new_values=new_values,
+        )
+    return evidence

@@ -1,0 +1,1 @@
+"""Registrations a month from expiring are warned about (daily, per institution)."""
