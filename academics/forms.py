@@ -16,6 +16,7 @@ from academics.models import (
     Course,
     Department,
     Faculty,
+    Outcome,
     Programme,
 )
 from academics.services import FEE_FIELDS
@@ -157,6 +158,29 @@ class CourseForm(CatalogueForm):
             "hours_per_week": "Optional: contact hours per week.",
             "is_active": "An inactive course is not run for new cohorts.",
         }
+
+
+class OutcomeForm(CatalogueForm):
+    class Meta:
+        model = Outcome
+        fields = ["kind", "code", "title", "credits", "nqf_level", "position", "is_active"]
+        labels = {"is_active": "Active"}
+        help_texts = {
+            "code": "Unique within the course: the unit standard's SAQA id (e.g. 119472) or "
+            "the module code.",
+            "credits": "At least 1. The outcomes' credits need not add up to the course's.",
+            "nqf_level": "Optional: from 1 to 10.",
+            "position": "Optional: the order on the course's page (lowest first). Empty puts a "
+            "new outcome last.",
+            "is_active": "An inactive outcome is not offered for new logbook entries and "
+            "portfolios; those that use it keep it.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["position"].required = False
+        self.fields["credits"].widget.attrs["min"] = 1
+        self.fields["nqf_level"].widget.attrs.update({"min": 1, "max": 10})
 
 
 class PrerequisiteForm(forms.Form):

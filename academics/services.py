@@ -1,7 +1,8 @@
-"""Every write to what the institution teaches: faculties, departments, programmes, courses and
-their prerequisites, academic years and sessions, and closures. Each checks the actor may manage
-the catalogue before its transaction opens, runs in one durable transaction and records its
-audit event (the fields that changed, old and new). Grading scales are academics.grading's."""
+"""Every write to what the institution teaches: faculties, departments, programmes, courses with
+their prerequisites and outcomes, academic years and sessions, and closures. Each checks the
+actor may manage the catalogue before its transaction opens, runs in one durable transaction and
+records its audit event (the fields that changed, old and new). Grading scales are
+academics.grading's."""
 
 import datetime
 from collections.abc import Iterable, Mapping
@@ -21,6 +22,7 @@ from academics.models import (
     CoursePrerequisite,
     Department,
     Faculty,
+    Outcome,
     Programme,
 )
 from academics.prerequisites import cycle_message, prerequisite_path
@@ -606,3 +608,89 @@ def catalogue_import(
             new_values={**counts, "rows": len(rows)},
         )
     return counts
+
+
+# Outcomes of a course
+
+
+def _outcome_fields_check(fields: Mapping[str, Any]) -> None:
+    """Refuse credits below one and an NQF level outside 1–10, beside their fields."""
+    errors: dict[str, str] = {}
+    credits = fields.get("credits")
+    if credits is not None and credits < 1:
+        errors["credits"] = "An outcome carries at least 1 credit."
+    nqf_level = fields.get("nqf_level")
+    if nqf_level is not None and not 1 <= nqf_level <= 10:
+        errors["nqf_level"] = "The NQF level is from 1 to 10."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _outcome_code_taken(course: Course, code: str, *, keeping: Outcome | None = None) -> None:
+    others = Outcome.objects.filter(course=course)
+    if keeping is not None:
+        others = others.exclude(pk=keeping.pk)
+    _code_taken(others, code, what="the course's outcome")
+
+
+def outcome_create(*, course: Course, actor: User | None, fields: Mapping[str, Any]) -> Outcome:
+    """Add an outcome to `course`; without a position it goes after the course's others. The
+    course's row is locked, so that two outcomes added at once cannot share a code."""
+    catalogue_check(actor=actor, action="outcome_create")
+    fields = {**fields, "code": str(fields.get("code", "")).strip()}
+    _outcome_fields_check(fields)
+    with transaction.atomic(durable=True):
+        course = Course.objects.select_for_update().get(pk=course.pk)
+        _outcome_code_taken(course, fields["code"])
+        if fields.get("position") is None:
+            last = (
+                Outcome.objects.filter(course=course)
+                .order_by("-position")
+                .values_list("position", flat=True)
+                .first()
+            )
+            fields["position"] = 0 if last is None else last + 1
+        return _create(
+            Outcome, actor=actor, action="outcome.created", fields={**fields, "course": course}
+        )
+
+
+def outcome_update(*, outcome: Outcome, actor: User | None, changes: Mapping[str, Any]) -> Outcome:
+    """Change an outcome of its course (it never moves to another course); `is_active=False`
+    takes it out of new logbook entries and portfolios, and keeps what already uses it."""
+    catalogue_check(actor=actor, action="outcome_update")
+    changes = {name: value for name, value in changes.items() if name != "course"}
+    if "code" in changes:
+        changes["code"] = str(changes["code"]).strip()
+    if changes.get("position", 0) is None:
+        changes.pop("position")
+    _outcome_fields_check(changes)
+    with transaction.atomic(durable=True):
+        locked = Outcome.objects.select_for_update().select_related("course").get(pk=outcome.pk)
+        if "code" in changes:
+            _outcome_code_taken(locked.course, changes["code"], keeping=locked)
+        return _update(locked, actor=actor, action="outcome.changed", changes=changes)
+
+
+def outcome_in_use(outcome: Outcome) -> bool:
+    """Whether learners' work refers to the outcome (a portfolio, a logbook entry, an
+    observation report): then it can only be made inactive."""
+    return (
+        outcome.portfolios.exists()
+        or outcome.logbook_entries.exists()
+        or outcome.observation_reports.exists()
+    )
+
+
+def outcome_delete(*, outcome: Outcome, actor: User | None) -> None:
+    """Only an outcome nothing refers to (see outcome_in_use): otherwise make it inactive."""
+    catalogue_check(actor=actor, action="outcome_delete")
+    in_use = (
+        f"{outcome.code} has portfolios or logbook entries: make it inactive instead, so that "
+        "they keep it."
+    )
+    with transaction.atomic(durable=True):
+        locked = Outcome.objects.select_for_update().get(pk=outcome.pk)
+        if outcome_in_use(locked):
+            raise ValidationError(in_use, code="in_use")
+        _delete(locked, actor=actor, action="outcome.deleted", in_use=in_use)

@@ -13,6 +13,9 @@ urlpatterns = [
     path("courses/<int:pk>/", views.course, name="course"),
     path("courses/<int:pk>/edit/", views.course_edit, name="course_edit"),
     path("courses/<int:pk>/delete/", views.course_delete, name="course_delete"),
+    path("courses/<int:course_pk>/outcomes/new/", views.outcome_add, name="outcome_add"),
+    path("outcomes/<int:pk>/edit/", views.outcome_edit, name="outcome_edit"),
+    path("outcomes/<int:pk>/delete/", views.outcome_delete, name="outcome_delete"),
     path(
         "courses/<int:pk>/prerequisites/<int:prerequisite_pk>/remove/",
         views.prerequisite_remove,

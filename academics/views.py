@@ -25,6 +25,7 @@ from academics.forms import (
     CourseForm,
     DepartmentForm,
     FacultyForm,
+    OutcomeForm,
     PrerequisiteForm,
     ProgrammeForm,
 )
@@ -46,6 +47,7 @@ from academics.models import (
     Course,
     Department,
     Faculty,
+    Outcome,
     Programme,
 )
 from academics.selectors import (
@@ -234,8 +236,9 @@ def _course(pk: int) -> Course:
 
 @permission_required(MANAGE)
 def course(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """A course, its prerequisites (added here, refused with the path of a cycle) and the
-    courses that require it."""
+    """A course, its outcomes (with their credits added up beside the course's), its
+    prerequisites (added here, refused with the path of a cycle) and the courses that require
+    it."""
     item = _course(pk)
     form = PrerequisiteForm(request.POST or None, course=item)
     if request.method == "POST" and form.is_valid():
@@ -253,10 +256,16 @@ def course(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 f"{item.code} now requires {form.cleaned_data['prerequisite_course'].code}.",
             )
             return redirect(_course_url(item))
+    outcomes = list(item.outcomes.order_by("position", "code"))
     return render(
         request,
         "academics/course_detail.html",
-        {"course": item, "form": form},
+        {
+            "course": item,
+            "form": form,
+            "outcomes": outcomes,
+            "outcome_credits": sum(outcome.credits for outcome in outcomes if outcome.is_active),
+        },
         status=400 if form.is_bound else 200,
     )
 
@@ -301,6 +310,60 @@ def prerequisite_remove(
     services.course_prerequisite_remove(course=item, prerequisite=prerequisite, actor=request.user)
     messages.success(request, f"{item.code} no longer requires {prerequisite.code}.")
     return redirect(_course_url(item))
+
+
+# Outcomes of a course
+
+
+def _outcome(pk: int) -> Outcome:
+    return get_object_or_404(Outcome.objects.select_related("course__programme"), pk=pk)
+
+
+@permission_required(MANAGE)
+def outcome_add(request: AuthenticatedRequest, course_pk: int) -> HttpResponse:
+    item = get_object_or_404(Course, pk=course_pk)
+    return _form_page(
+        request,
+        OutcomeForm(request.POST or None),
+        lambda fields: services.outcome_create(course=item, actor=request.user, fields=fields),
+        heading=f"New outcome of {item.code} {item.name}",
+        submit="Add outcome",
+        cancel_url=_course_url(item),
+        done=lambda obj: _course_url(item),
+        saved="Outcome {} added.",
+        intro="A unit standard or a module the course's learners show they can do: each gets "
+        "a portfolio of evidence, built from the logbook.",
+    )
+
+
+@permission_required(MANAGE)
+def outcome_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    item = _outcome(pk)
+    return _form_page(
+        request,
+        OutcomeForm(request.POST or None, instance=item),
+        lambda changes: services.outcome_update(outcome=item, actor=request.user, changes=changes),
+        heading=f"Edit outcome {item.code}",
+        submit="Save",
+        cancel_url=_course_url(item.course),
+        done=lambda obj: _course_url(item.course),
+        saved="Outcome {} saved.",
+    )
+
+
+@permission_required(MANAGE)
+def outcome_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    item = _outcome(pk)
+    return _delete_page(
+        request,
+        item,
+        lambda: services.outcome_delete(outcome=item, actor=request.user),
+        what="Outcome",
+        back=_course_url(item.course),
+        after=_course_url(item.course),
+        consequence="Only an outcome without portfolios or logbook entries can be deleted: "
+        "otherwise make it inactive.",
+    )
 
 
 # Faculties and departments
