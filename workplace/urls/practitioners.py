@@ -1,5 +1,11 @@
-"""Filled in by its area."""
+"""Assessors' and moderators' registrations."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from workplace.views import practitioners as views
+
+urlpatterns: list[URLPattern] = [
+    path("practitioners/", views.practitioner_list, name="practitioner_list"),
+    path("practitioners/new/", views.practitioner_add, name="practitioner_add"),
+    path("practitioners/<int:pk>/", views.practitioner_edit, name="practitioner_edit"),
+]
