@@ -47,7 +47,7 @@ def programme_detail(pk: int) -> Programme:
 def course_detail(pk: int) -> Course:
     return (
         Course.objects.select_related("programme")
-        .prefetch_related("prerequisites", "required_for")
+        .prefetch_related("prerequisites", "required_for", "outcomes")
         .get(pk=pk)
     )
 

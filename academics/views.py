@@ -256,7 +256,7 @@ def course(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 f"{item.code} now requires {form.cleaned_data['prerequisite_course'].code}.",
             )
             return redirect(_course_url(item))
-    outcomes = list(item.outcomes.order_by("position", "code"))
+    outcomes = list(item.outcomes.all())
     return render(
         request,
         "academics/course_detail.html",
