@@ -54,7 +54,8 @@ class VerdictForm(forms.Form):
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
-        help_text="Needed when you change the decision; the learner and assessor are told.",
+        help_text="Needed when you change the decision; the learner is told when you complete the "
+        "sample.",
     )
 
     def __init__(self, *args: Any, item: ModerationItem, **kwargs: Any) -> None:
