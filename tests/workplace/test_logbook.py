@@ -12,15 +12,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, SystemRole
+from accounts.models import Role, SystemRole, User
 from audit.models import AuditEvent
 from enrolments.uploads import document_upload_check
 from notifications.models import OutboundEmail
-from placements.models import Placement, PlacementStatus
+from placements.models import OrganisationMembership, Placement, PlacementStatus
 from tests.factories import UserFactory
 from tests.files import png_bytes
 from tests.placements.factories import OrganisationFactory
 from tests.workplace.support import Placed, Workplace, member_of, week_logged, workplace_world
+from workplace.access import is_mentor
 from workplace.models import (
     LogbookEntry,
     LogbookEvidence,
@@ -284,12 +285,11 @@ def test_the_learner_cannot_confirm_their_own_week(world):
         week_confirm(actor=world.learner.user, week=week)
     # Even were they a member of the host organisation and named as mentor.
     learner = world.learner.user
-    learner.roles.add(
-        *__import__("accounts.models").models.Role.objects.filter(
-            key=SystemRole.ORGANISATION_MEMBER
-        )
-    )
+    learner.roles.add(Role.objects.get(key=SystemRole.ORGANISATION_MEMBER))
+    OrganisationMembership.objects.create(user=learner, organisation=world.organisation)
     Mentorship.objects.filter(placement=world.learner.placement).update(mentor=learner)
+    learner = User.objects.get(pk=learner.pk)
+    assert is_mentor(learner, world.learner.placement)
     with pytest.raises(PermissionDenied):
         week_confirm(actor=learner, week=week)
     week.refresh_from_db()
