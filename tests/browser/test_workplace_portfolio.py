@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import SystemRole
 from tests.browser.support import DESKTOP, PHONE, PageChecker, sign_in
+from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.files import PDF_BYTES
 from tests.workplace.support import week_logged, workplace_world
 from workplace.models import LogbookWeekStatus
@@ -24,7 +25,7 @@ def upload(page: Page, title: str, name: str) -> None:
     page.get_by_role("link", name="Add evidence").click()
     expect(page.get_by_role("heading", name="Add evidence")).to_be_visible()
     page.get_by_label("What it shows").fill(title)
-    page.get_by_label("Document").set_input_files(
+    page.locator("#id_file").set_input_files(
         files=[{"name": name, "mimeType": "application/pdf", "buffer": PDF_BYTES}]
     )
     page.get_by_role("button", name="Upload").click()
@@ -58,7 +59,7 @@ def test_a_portfolio_is_handed_in_found_not_yet_competent_and_then_competent(
 
     # The learner, on a phone, opens the first outcome's portfolio.
     page.set_viewport_size(PHONE)
-    sign_in(page, url("/accounts/login/"), learner.email)
+    sign_in(page, url("/accounts/login/"), learner.email, FACTORY_PASSWORD)
     page.goto(url("/workplace/portfolios/"))
     expect(page.get_by_role("heading", name="My portfolios")).to_be_visible()
     expect(page.get_by_test_id("outcome-119472")).to_contain_text("7.5 confirmed hours")
@@ -73,7 +74,7 @@ def test_a_portfolio_is_handed_in_found_not_yet_competent_and_then_competent(
     page.get_by_role("button", name="Add the entry of 8 Mar 2027").click()
     expect(page.get_by_text("is added to the portfolio.")).to_be_visible()
     upload(page, "Lesson plan", "lesson plan.pdf")
-    expect(page.get_by_role("link", name="Lesson plan")).to_be_visible()
+    expect(page.get_by_role("link", name="Lesson plan", exact=True)).to_be_visible()
     checker.look("evidence")
     hand_in(page, 1)
     checker.look("handed-in")
@@ -81,7 +82,7 @@ def test_a_portfolio_is_handed_in_found_not_yet_competent_and_then_competent(
     # The assessor, on a desktop, in a session of their own.
     desk = browser.new_context(viewport=DESKTOP).new_page()
     assessor_checker = PageChecker(desk, "workplace-assessing", structure=True)
-    sign_in(desk, url("/accounts/login/"), assessor.email)
+    sign_in(desk, url("/accounts/login/"), assessor.email, FACTORY_PASSWORD)
     desk.goto(url("/workplace/assessing/"))
     expect(desk.get_by_test_id("queue-row")).to_have_count(1)
     assessor_checker.look("queue")

@@ -160,7 +160,9 @@ def test_the_queue_lists_portfolios_in_scope_oldest_first(admin, client_of):
     filtered = client.get(reverse("workplace:assess_queue"), {"course_run": world.run.pk})
     assert len(filtered.context["page"].object_list) == 2
     out_of_scope = client_of(assessor(ProgrammeFactory()))
-    assert out_of_scope.get(reverse("workplace:assess_queue")).context["page"].object_list == []
+    assert (
+        list(out_of_scope.get(reverse("workplace:assess_queue")).context["page"].object_list) == []
+    )
     assert (
         out_of_scope.get(reverse("workplace:portfolio_assess", args=[first.pk])).status_code == 404
     )
