@@ -86,13 +86,14 @@ def evidence_file_write(
     evidence: StoredEvidence, *, scanned_as: str, written: WrittenFiles
 ) -> None:
     """Write `evidence`'s file (before its row is saved) and, when a scan is due, queue it for
-    once the transaction commits. `scanned_as` is a key of SCANNED_MODELS."""
+    once the transaction commits (by then the row, saved after this, has its id).
+    `scanned_as` is a key of SCANNED_MODELS."""
     evidence.file.save(evidence.original_name, evidence.file.file, save=False)
     written.stored.append((evidence.file.storage, evidence.file.name or ""))
     if evidence.scan_status == ScanStatus.SCANNING:
         from workplace.tasks.evidence import evidence_scan
 
-        evidence_scan.delay_on_commit(scanned_as, evidence.pk)
+        transaction.on_commit(lambda: evidence_scan.delay(scanned_as, evidence.pk))
 
 
 def evidence_scan_record(

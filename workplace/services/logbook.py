@@ -28,7 +28,6 @@ from academics.models import Outcome
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record, kept_out
-from enrolments.models import ScanStatus
 from enrolments.uploads import CheckedUpload
 from notifications.services import email_enqueue
 from placements.models import Placement, PlacementStatus
@@ -353,15 +352,8 @@ def entry_evidence_add(
         week = _week_lock(entry.week_id)
         _editable_check(week)
         evidence.entry = LogbookEntry.objects.get(pk=entry.pk)
-        # The scan is queued here, once the row has its id (not by evidence_file_write).
-        evidence.scan_status = ScanStatus.NOT_SCANNED
         evidence_file_write(evidence, scanned_as="logbook", written=written)
-        evidence.scan_status = scan_status
         evidence.save()
-        if scan_status == ScanStatus.SCANNING:
-            from workplace.tasks.evidence import evidence_scan
-
-            evidence_scan.delay_on_commit("logbook", evidence.pk)
         audit_record(
             actor=actor,
             action="logbook.evidence_add",

@@ -40,6 +40,7 @@ from workplace.services.evidence import (
     evidence_audit_values,
     evidence_file_write,
     evidence_files_written,
+    evidence_fill,
 )
 
 TITLE_MAX = 200
@@ -197,22 +198,10 @@ def evidence_add_document(
     with evidence_files_written() as written, transaction.atomic(durable=True):
         portfolio = _lock(portfolio)
         _draft_check(portfolio)
-        evidence = PortfolioEvidence(
-            portfolio=portfolio,
-            kind=EvidenceKind.DOCUMENT,
-            title=title,
-            original_name=checked.original_name,
-            size=checked.size,
-            content_type=checked.content_type,
-            sha256=checked.sha256,
-            scan_status=scan_status,
-            uploaded_by=actor,
-        )
-        # The row first, so that a scan queued by evidence_file_write knows its id.
-        evidence.save()
-        evidence.file = checked.file
+        evidence = PortfolioEvidence(portfolio=portfolio, kind=EvidenceKind.DOCUMENT, title=title)
+        evidence_fill(evidence, checked, actor=actor, scan_status=scan_status)
         evidence_file_write(evidence, scanned_as="portfolio", written=written)
-        evidence.save(update_fields=["file"])
+        evidence.save()
         _evidence_audit(actor, evidence, **evidence_audit_values(evidence, checked))
     return evidence
 
