@@ -3,15 +3,17 @@ upload starts `scanning`, and a task after commit streams the stored file to cla
 through `clamdpy`) and records the verdict with `student_document_scan_record`, the only write
 here. Unset, uploads are `not_scanned` and go straight to review."""
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from clamdpy import ClamdNetworkSocket
 from clamdpy.exceptions import ClamdException
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django_tenants.utils import schema_context
 
@@ -25,7 +27,12 @@ from enrolments.services import (
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 
+logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=models.Model)
+
 CLAMD_PORT = 3310
+# After a failed scan, a minute, then longer; after the last the upload's status is `error`.
+SCAN_RETRY_SECONDS = (60, 300, 900)
 DEFAULT_TIMEOUT_SECONDS = 30
 # clamd takes a stream in chunks; each must stay under its StreamMaxLength (25 MB by default,
 # which must also be above the largest document type's size limit).
@@ -122,6 +129,74 @@ def quarantined_file_remove_on_commit(file: FieldFile) -> str | None:
 
         transaction.on_commit(remove_quarantined_file)
     return stored_name
+
+
+def upload_scan_record(
+    model: type[M],
+    *,
+    pk: int,
+    verdict: str,
+    action: str,
+    signature: str = "",
+    detail: str = "",
+) -> M | None:
+    """Record the virus scanner's verdict on a stored upload of `model` (a row with `file` and
+    `scan_status`, such as vetting or workplace evidence) waiting for one: an infected file is
+    deleted once this commits and the row keeps no file. The audit event is `<action>_scanned`
+    or `<action>_quarantined`. A verdict on a row that is not waiting is ignored, so a repeated
+    task changes nothing."""
+    if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
+        raise ValueError(f"Not a scan verdict: {verdict!r}")
+    with transaction.atomic(durable=True):
+        upload: Any = (
+            model._default_manager.select_for_update()
+            .filter(pk=pk, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR])
+            .first()
+        )
+        if upload is None:
+            return None
+        old_values = {"scan_status": upload.scan_status}
+        new_values: dict[str, Any] = {"scan_status": verdict}
+        upload.scan_status = verdict
+        fields = ["scan_status"]
+        if verdict == ScanStatus.INFECTED:
+            stored_name = quarantined_file_remove_on_commit(upload.file)
+            upload.file = ""
+            fields.append("file")
+            new_values |= {"signature": signature, "removed_file": stored_name}
+        elif verdict == ScanStatus.ERROR:
+            new_values["error"] = detail[:500]
+        upload.save(update_fields=fields)
+        audit_record(
+            action=f"{action}_quarantined"
+            if verdict == ScanStatus.INFECTED
+            else f"{action}_scanned",
+            entity=upload,
+            old_values=old_values,
+            new_values=new_values,
+        )
+    found: M = upload
+    return found
+
+
+def upload_scan_run(task: Any, *, file: FieldFile, what: str, record: Callable[..., object]) -> str:
+    """The body of a bound scan task (max_retries=len(SCAN_RETRY_SECONDS)): stream `file` to
+    clamd and `record(verdict=, signature=, detail=)`; while the scanner is unavailable, retry
+    after SCAN_RETRY_SECONDS, then record `error`. `what` names the upload in the log."""
+    try:
+        verdict = stream_scan(file)
+    except ScannerUnavailable as error:
+        if task.request.retries < task.max_retries:
+            logger.warning("Scan of %s failed, will retry: %s", what, error)
+            raise task.retry(
+                exc=error, countdown=SCAN_RETRY_SECONDS[task.request.retries]
+            ) from error
+        logger.error("Scan of %s failed: %s", what, error)
+        record(verdict=ScanStatus.ERROR, detail=str(error))
+        return ScanStatus.ERROR
+    result = ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN
+    record(verdict=result, signature=verdict.signature)
+    return result
 
 
 def student_document_scan_record(

@@ -12,10 +12,10 @@ from enrolments.agreements import enrollment_agreements_send
 from enrolments.models import CohortEnrollment, EnrollmentState, ScanStatus, StudentDocument
 from enrolments.reminders import enrollment_remind, reminder_cadence
 from enrolments.scanning import (
-    ScannerUnavailable,
+    SCAN_RETRY_SECONDS,
     scanning_enabled,
-    stream_scan,
     student_document_scan_record,
+    upload_scan_run,
 )
 from enrolments.supporting import supporting_agreements_send_for_cohort
 from tenants.db import tenant_connection
@@ -69,43 +69,30 @@ def send_reminders_all_institutions() -> None:
 
 logger = logging.getLogger(__name__)
 
-# Waits between tries when clamd cannot be reached: a minute, then longer; after the last the
-# document is marked `error` and document_scan_sweep tries it again later.
-SCAN_RETRY_SECONDS = (60, 300, 900)
 # A document still `scanning` this long after its upload lost its task (a broker restart).
 SCAN_STALE_AFTER = timedelta(minutes=15)
 
 
 @shared_task(name="enrolments.document_scan", bind=True, max_retries=len(SCAN_RETRY_SECONDS))
 def document_scan(self, document_id: int) -> str:
-    """Scan one upload with ClamAV and record the verdict. Idempotent: a document that already
-    has a verdict is left alone (and the service re-checks that under a lock)."""
+    """Scan one upload with ClamAV and record the verdict; while clamd cannot be reached, try
+    again later, then mark the document `error` (document_scan_sweep tries it again later).
+    Idempotent: a document that already has a verdict is left alone (and the service re-checks
+    that under a lock)."""
     document = StudentDocument.objects.filter(
         pk=document_id, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR]
     ).first()
     if document is None or not document.file:
         return "nothing to scan"
-    try:
-        verdict = stream_scan(document.file)
-    except ScannerUnavailable as error:
-        if self.request.retries < self.max_retries:
-            logger.warning("Scan of document %s failed, will retry: %s", document_id, error)
-            raise self.retry(
-                exc=error, countdown=SCAN_RETRY_SECONDS[self.request.retries]
-            ) from error
-        logger.error("Scan of document %s failed: %s", document_id, error)
-        student_document_scan_record(document=document, verdict=ScanStatus.ERROR, detail=str(error))
-        return ScanStatus.ERROR
-    # The e-mail's link is built from the institution on the connection; a task run in place
-    # (eagerly, inside schema_context) may have only the schema name there.
-    institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
-    with tenant_context(institution):
-        student_document_scan_record(
-            document=document,
-            verdict=ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN,
-            signature=verdict.signature,
-        )
-    return ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN
+
+    def record(**verdict: str) -> None:
+        # The e-mail's link is built from the institution on the connection; a task run in
+        # place (eagerly, inside schema_context) may have only the schema name there.
+        institution = Institution.objects.get(schema_name=tenant_connection.schema_name)
+        with tenant_context(institution):
+            student_document_scan_record(document=document, **verdict)
+
+    return upload_scan_run(self, file=document.file, what=f"document {document_id}", record=record)
 
 
 @shared_task(name="enrolments.document_scan_sweep")

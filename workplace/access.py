@@ -7,7 +7,8 @@ asks here; anything else is the audited 404 of accounts.permissions.
 - Assessors: portfolios of outcomes whose programme their active, unexpired assessor
   registration covers.
 - Moderators: the portfolios in the samples they are given.
-- Staff: who manages placements reaches every logbook; who manages delivery every portfolio."""
+- Staff: who manages placements reaches every logbook; who manages delivery the portfolios of
+  the cohorts they reach."""
 
 import datetime
 
@@ -16,6 +17,8 @@ from django.utils import timezone
 
 from academics.models import Programme
 from accounts.models import SystemRole, User
+from accounts.permissions import reachable
+from cohorts.models import Cohort
 from placements.access import current_organisation
 from placements.models import OrganisationMembership, Placement
 from workplace.models import (
@@ -104,9 +107,11 @@ def portfolios_for(user: User) -> QuerySet[Portfolio]:
     """Every portfolio `user` may open."""
     if not user.is_authenticated:
         return Portfolio.objects.none()
-    if user.may(MANAGE_DELIVERY):
-        return Portfolio.objects.all()
     reach = Q(course_enrollment__enrollment__learner__user=user)
+    if user.may(MANAGE_DELIVERY):
+        # Staff limited to some cohorts (accounts.permissions scopes) reach only theirs, as in
+        # delivery.access.
+        reach |= Q(course_enrollment__enrollment__cohort__in=reachable(user, Cohort.objects.all()))
     if user.may(ASSESS):
         reach |= Q(
             outcome__course__programme__in=programmes_covered(user, PractitionerRole.ASSESSOR)

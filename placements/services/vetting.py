@@ -22,7 +22,7 @@ from accounts.selectors import users_with_permission
 from audit.services import audit_record, kept_out
 from cohorts.models import DocumentType, FileKind
 from enrolments.models import REVIEWABLE_SCAN_STATUSES, ScanStatus
-from enrolments.scanning import quarantined_file_remove_on_commit
+from enrolments.scanning import upload_scan_record
 from enrolments.uploads import CheckedUpload
 from learners.models import Learner
 from notifications.services import email_enqueue
@@ -652,37 +652,14 @@ def vetting_evidence_add(
 def vetting_evidence_scan_record(
     *, evidence_id: int, verdict: str, signature: str = "", detail: str = ""
 ) -> VettingEvidence | None:
-    """Record the virus scanner's verdict on evidence waiting for one: an infected file is
-    deleted once this commits and can never count for a clearance. A verdict on evidence that
-    is not waiting is ignored, so a repeated task changes nothing."""
-    if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
-        raise ValueError(f"Not a scan verdict: {verdict!r}")
-    with transaction.atomic(durable=True):
-        evidence = (
-            VettingEvidence.objects.select_for_update()
-            .filter(pk=evidence_id, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR])
-            .first()
-        )
-        if evidence is None:
-            return None
-        old_values = {"scan_status": evidence.scan_status}
-        new_values: dict[str, Any] = {"scan_status": verdict}
-        evidence.scan_status = verdict
-        fields = ["scan_status"]
-        if verdict == ScanStatus.INFECTED:
-            stored_name = quarantined_file_remove_on_commit(evidence.file)
-            evidence.file = ""
-            fields.append("file")
-            new_values |= {"signature": signature, "removed_file": stored_name}
-        elif verdict == ScanStatus.ERROR:
-            new_values["error"] = detail[:500]
-        evidence.save(update_fields=fields)
-        audit_record(
-            action="vetting.evidence_quarantined"
-            if verdict == ScanStatus.INFECTED
-            else "vetting.evidence_scanned",
-            entity=evidence,
-            old_values=old_values,
-            new_values=new_values,
-        )
-    return evidence
+    """Record the virus scanner's verdict on evidence waiting for one (enrolments.scanning.
+    upload_scan_record): an infected file is deleted once this commits and can never count for
+    a clearance."""
+    return upload_scan_record(
+        VettingEvidence,
+        pk=evidence_id,
+        verdict=verdict,
+        action="vetting.evidence",
+        signature=signature,
+        detail=detail,
+    )

@@ -3,14 +3,14 @@ the people who manage vetting and the learner are warned, once (daily, per insti
 evidence is scanned for viruses when a scanner is configured (enrolments.scanning)."""
 
 import datetime
-import logging
+from functools import partial
 
 from celery import shared_task
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from enrolments.models import ScanStatus
-from enrolments.scanning import ScannerUnavailable, stream_scan
+from enrolments.scanning import SCAN_RETRY_SECONDS, upload_scan_run
 from placements.models import VettingEvidence, VettingRecord, VettingStatus
 from placements.services.vetting import (
     EXPIRY_WARNING_DAYS,
@@ -23,11 +23,6 @@ from tenants.db import tenant_connection
 from tenants.models import Institution
 from tenants.selectors import schema_names_for_background_work
 from tenants.zones import institution_time
-
-logger = logging.getLogger(__name__)
-
-# As for students' documents: a minute, then longer; after the last the evidence is `error`.
-SCAN_RETRY_SECONDS = (60, 300, 900)
 
 
 @shared_task(name="placements.vetting_expire")
@@ -74,28 +69,16 @@ def vetting_expire_all_institutions() -> None:
     name="placements.vetting_evidence_scan", bind=True, max_retries=len(SCAN_RETRY_SECONDS)
 )
 def vetting_evidence_scan(self, evidence_id: int) -> str:
-    """Scan one evidence file with ClamAV (enrolments.scanning.stream_scan) and record the
+    """Scan one evidence file with ClamAV (enrolments.scanning.upload_scan_run) and record the
     verdict. Idempotent: evidence that already has a verdict is left alone."""
     evidence = VettingEvidence.objects.filter(
         pk=evidence_id, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR]
     ).first()
     if evidence is None or not evidence.file:
         return "nothing to scan"
-    try:
-        verdict = stream_scan(evidence.file)
-    except ScannerUnavailable as error:
-        if self.request.retries < self.max_retries:
-            logger.warning("Scan of vetting evidence %s failed, will retry: %s", evidence_id, error)
-            raise self.retry(
-                exc=error, countdown=SCAN_RETRY_SECONDS[self.request.retries]
-            ) from error
-        logger.error("Scan of vetting evidence %s failed: %s", evidence_id, error)
-        vetting_evidence_scan_record(
-            evidence_id=evidence_id, verdict=ScanStatus.ERROR, detail=str(error)
-        )
-        return ScanStatus.ERROR
-    result = ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN
-    vetting_evidence_scan_record(
-        evidence_id=evidence_id, verdict=result, signature=verdict.signature
+    return upload_scan_run(
+        self,
+        file=evidence.file,
+        what=f"vetting evidence {evidence_id}",
+        record=partial(vetting_evidence_scan_record, evidence_id=evidence_id),
     )
-    return result

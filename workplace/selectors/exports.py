@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 
 from academics.models import Outcome
 from accounts.models import User
+from accounts.permissions import may_reach
 from delivery.models import CourseEnrollment
 from placements.models import Placement
 from workplace.access import ASSESS, MANAGE_DELIVERY, MODERATE, registration_valid
@@ -43,12 +44,14 @@ def is_own_course_enrollment(user: User, course_enrollment: CourseEnrollment) ->
 
 
 def export_allowed(user: User, course_enrollment: CourseEnrollment) -> bool:
-    """Who may produce the learner's portfolio as a PDF: the learner, staff who manage delivery,
-    an assessor whose valid registration covers the programme, and a moderator given a sample
-    that covers one of its submissions."""
+    """Who may produce the learner's portfolio as a PDF: the learner, staff who manage delivery
+    in the learner's cohort, an assessor whose valid registration covers the programme, and a
+    moderator given a sample that covers one of its submissions."""
     if not user.is_authenticated:
         return False
-    if is_own_course_enrollment(user, course_enrollment) or user.may(MANAGE_DELIVERY):
+    if is_own_course_enrollment(user, course_enrollment):
+        return True
+    if user.may(MANAGE_DELIVERY) and may_reach(user, course_enrollment.enrollment.cohort):
         return True
     programme_id = course_enrollment.course.programme_id
     if user.may(ASSESS) and registration_valid(user, PractitionerRole.ASSESSOR, programme_id):

@@ -18,6 +18,7 @@ from django.db.models import (
 
 from academics.models import Outcome
 from accounts.models import User
+from accounts.permissions import may_reach
 from delivery.models import CourseEnrollment, CourseRun
 from learners.models import Learner
 from workplace.access import (
@@ -203,7 +204,8 @@ def observations_to_add(portfolio: Portfolio) -> QuerySet[ObservationReport]:
 
 def assessor_queue(user: User, *, course_run: CourseRun | None = None) -> QuerySet[Portfolio]:
     """Portfolios waiting for an assessor whose programme `user`'s valid assessor registration
-    covers, oldest hand-in first; never their own nor those of learners they mentor. Each
+    covers, oldest hand-in first; never those workplace.services.portfolios.assessor_conflict
+    refuses (their own, their mentees', evidence they wrote or confirmed). Each
     carries its latest submission's number and time and its evidence count."""
     latest = PortfolioSubmission.objects.filter(portfolio=OuterRef("pk")).order_by("-number")
     evidence_count = (
@@ -214,9 +216,11 @@ def assessor_queue(user: User, *, course_run: CourseRun | None = None) -> QueryS
         .values("n")
     )
     mentored = Mentorship.objects.filter(
-        mentor=user,
-        ended_at__isnull=True,
-        placement__learner=OuterRef("course_enrollment__enrollment__learner"),
+        mentor=user, placement__learner=OuterRef("course_enrollment__enrollment__learner")
+    )
+    vouched = PortfolioEvidence.objects.filter(
+        Q(observation__written_by=user) | Q(logbook_entry__week__reviewed_by=user),
+        portfolio=OuterRef("pk"),
     )
     portfolios = (
         Portfolio.objects.filter(
@@ -225,6 +229,7 @@ def assessor_queue(user: User, *, course_run: CourseRun | None = None) -> QueryS
         )
         .exclude(course_enrollment__enrollment__learner__user=user)
         .exclude(Exists(mentored))
+        .exclude(Exists(vouched))
         .select_related(
             "outcome",
             "course_enrollment__course_run",
@@ -273,12 +278,20 @@ def assessor_standing(user: User) -> str:
 
 def observation_for_user(user: User, pk: int) -> ObservationReport:
     """An observation report `user` may read: the learner's own, one on a placement they mentor
-    now, any for staff who manage placements or delivery, and one in a portfolio they reach
+    now, any for staff who manage placements, one of a cohort they reach for staff who manage
+    delivery, and one in a portfolio they reach
     (an assessor's or a moderator's). DoesNotExist otherwise."""
     observation: ObservationReport = ObservationReport.objects.select_related(
-        "placement__learner", "placement__organisation", "outcome__course", "written_by"
+        "placement__learner",
+        "placement__organisation",
+        "placement__cohort",
+        "outcome__course",
+        "written_by",
     ).get(pk=pk)
-    if user.may(MANAGE_PLACEMENTS) or user.may(MANAGE_DELIVERY):
+    if user.may(MANAGE_PLACEMENTS):
+        return observation
+    cohort = observation.placement.cohort
+    if user.may(MANAGE_DELIVERY) and cohort is not None and may_reach(user, cohort):
         return observation
     learner = observation.placement.learner
     if learner.user_id is not None and learner.user_id == user.pk:

@@ -11,10 +11,9 @@ from django.core.files.storage import Storage
 from django.db import transaction
 
 from accounts.models import User
-from audit.services import audit_record
 from cohorts.models import DocumentType, FileKind
 from enrolments.models import REVIEWABLE_SCAN_STATUSES, ScanStatus
-from enrolments.scanning import quarantined_file_remove_on_commit
+from enrolments.scanning import upload_scan_record
 from enrolments.uploads import CheckedUpload
 from workplace.models import LogbookEvidence, PortfolioEvidence, StoredEvidence
 
@@ -99,37 +98,13 @@ def evidence_file_write(
 def evidence_scan_record(
     *, scanned_as: str, evidence_id: int, verdict: str, signature: str = "", detail: str = ""
 ) -> LogbookEvidence | PortfolioEvidence | None:
-    """Record the virus scanner's verdict on evidence waiting for one: an infected file is
-    deleted once this commits and can never be read. A verdict on evidence that is not waiting
-    is ignored, so a repeated task changes nothing."""
-    if verdict not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.ERROR):
-        raise ValueError(f"Not a scan verdict: {verdict!r}")
-    model = SCANNED_MODELS[scanned_as]
-    with transaction.atomic(durable=True):
-        evidence: LogbookEvidence | PortfolioEvidence | None = (
-            model.objects.select_for_update()
-            .filter(pk=evidence_id, scan_status__in=[ScanStatus.SCANNING, ScanStatus.ERROR])
-            .first()
-        )
-        if evidence is None:
-            return None
-        old_values = {"scan_status": evidence.scan_status}
-        new_values: dict[str, Any] = {"scan_status": verdict}
-        evidence.scan_status = verdict
-        fields = ["scan_status"]
-        if verdict == ScanStatus.INFECTED:
-            stored_name = quarantined_file_remove_on_commit(evidence.file)
-            evidence.file = ""
-            fields.append("file")
-            new_values |= {"signature": signature, "removed_file": stored_name}
-        elif verdict == ScanStatus.ERROR:
-            new_values["error"] = detail[:500]
-        evidence.save(update_fields=fields)
-        audit_record(
-            action=f"workplace.{scanned_as}_evidence_"
-            + ("quarantined" if verdict == ScanStatus.INFECTED else "scanned"),
-            entity=evidence,
-            old_values=old_values,
-            new_values=new_values,
-        )
-    return evidence
+    """Record the virus scanner's verdict on evidence waiting for one (enrolments.scanning.
+    upload_scan_record): an infected file is deleted once this commits and can never be read."""
+    return upload_scan_record(
+        SCANNED_MODELS[scanned_as],
+        pk=evidence_id,
+        verdict=verdict,
+        action=f"workplace.{scanned_as}_evidence",
+        signature=signature,
+        detail=detail,
+    )

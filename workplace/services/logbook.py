@@ -25,7 +25,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from academics.models import Outcome
-from accounts.models import User
+from accounts.models import SystemRole, User
 from accounts.permissions import permission_check
 from audit.services import audit_record, kept_out
 from enrolments.uploads import CheckedUpload
@@ -53,6 +53,8 @@ from workplace.services.evidence import (
 QUARTER = Decimal("0.25")
 MIN_HOURS = Decimal("0.25")
 MAX_HOURS = Decimal("24")
+# Photos or scans per entry (each up to EVIDENCE_MAX_SIZE_MB).
+MAX_FILES_PER_ENTRY = 10
 # The placement statuses whose logbook exists (is read and handed in).
 LOGBOOK_STATUSES = (
     PlacementStatus.CONFIRMED,
@@ -352,6 +354,12 @@ def entry_evidence_add(
         week = _week_lock(entry.week_id)
         _editable_check(week)
         evidence.entry = LogbookEntry.objects.get(pk=entry.pk)
+        if LogbookEvidence.objects.filter(entry=evidence.entry).count() >= MAX_FILES_PER_ENTRY:
+            raise ValidationError(
+                f"An entry holds at most {MAX_FILES_PER_ENTRY} files: remove one, or add the "
+                "work to another day's entry.",
+                code="too_many_files",
+            )
         evidence_file_write(evidence, scanned_as="logbook", written=written)
         evidence.save()
         audit_record(
@@ -367,8 +375,16 @@ def entry_evidence_add(
 
 
 def current_mentor(placement: Placement) -> User | None:
+    """The placement's current mentor, while they still belong to its organisation as an
+    active organisation member (else nobody: the week waits for a new mentor)."""
     mentorship = (
-        Mentorship.objects.filter(placement=placement, ended_at__isnull=True)
+        Mentorship.objects.filter(
+            placement=placement,
+            ended_at__isnull=True,
+            mentor__is_active=True,
+            mentor__roles__key=SystemRole.ORGANISATION_MEMBER,
+            mentor__organisation_memberships__organisation=placement.organisation_id,
+        )
         .select_related("mentor")
         .first()
     )

@@ -24,7 +24,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record, kept_out
 from delivery.access import ALL_COHORTS
-from delivery.models import CourseRun
+from delivery.models import CourseEnrollment, CourseRun
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
@@ -171,6 +171,10 @@ def _moderator_registration(
             f"{moderator} has no active, unexpired moderator registration covering "
             f"{course_run.course.programme}."
         )
+    if CourseEnrollment.objects.filter(
+        course_run=course_run, enrollment__learner__user=moderator
+    ).exists():
+        raise refuse(f"{moderator} is a learner of this course run: choose someone independent.")
     if mentors_in_run(course_run).filter(mentor=moderator).exists():
         raise refuse(
             f"{moderator} mentors a learner of this course run at their workplace: choose "

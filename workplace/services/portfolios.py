@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,6 +44,9 @@ from workplace.services.evidence import (
 )
 
 TITLE_MAX = 200
+# Uploaded documents per portfolio (each up to EVIDENCE_MAX_SIZE_MB): what an assessor reads
+# and the PDF carries stays bounded.
+MAX_DOCUMENTS = 50
 
 
 def _owns(actor: User, course_enrollment: CourseEnrollment) -> bool:
@@ -198,6 +201,13 @@ def evidence_add_document(
     with evidence_files_written() as written, transaction.atomic(durable=True):
         portfolio = _lock(portfolio)
         _draft_check(portfolio)
+        documents = portfolio.evidence.filter(kind=EvidenceKind.DOCUMENT).count()
+        if documents >= MAX_DOCUMENTS:
+            raise ValidationError(
+                f"A portfolio holds at most {MAX_DOCUMENTS} documents: combine scans into one "
+                "PDF, or remove one not yet handed in.",
+                code="too_many_files",
+            )
         evidence = PortfolioEvidence(portfolio=portfolio, kind=EvidenceKind.DOCUMENT, title=title)
         evidence_fill(evidence, checked, actor=actor, scan_status=scan_status)
         evidence_file_write(evidence, scanned_as="portfolio", written=written)
@@ -284,14 +294,17 @@ def portfolio_reopen(*, actor: User, portfolio: Portfolio) -> Portfolio:
         portfolio = _lock(portfolio)
         if portfolio.status != PortfolioStatus.NOT_YET_COMPETENT:
             raise ValidationError("Only a portfolio found not yet competent can be reopened.")
+        was_final = portfolio.final_at is not None
         portfolio.reopen()
+        # The next decision is the learner's result once moderation covers it, not before.
+        portfolio.final_at = None
         portfolio.save()
         audit_record(
             actor=actor,
             action="workplace.portfolio_reopen",
             entity=portfolio,
-            old_values={"status": PortfolioStatus.NOT_YET_COMPETENT},
-            new_values={"status": portfolio.status},
+            old_values={"status": PortfolioStatus.NOT_YET_COMPETENT, "final": was_final},
+            new_values={"status": portfolio.status, "final": False},
         )
     return portfolio
 
@@ -300,20 +313,24 @@ def portfolio_reopen(*, actor: User, portfolio: Portfolio) -> Portfolio:
 
 
 def assessor_conflict(actor: User, portfolio: Portfolio) -> str:
-    """Why `actor` may not assess `portfolio` whatever their registration: it is their own, or
-    they mentor the learner now. Empty when neither."""
+    """Why `actor` may not assess `portfolio` whatever their registration: it is their own,
+    they mentor (or mentored) the learner, or they wrote or confirmed some of its evidence.
+    Empty when none of these."""
     learner_id = (
         CourseEnrollment.objects.filter(pk=portfolio.course_enrollment_id)
         .values_list("enrollment__learner_id", flat=True)
         .first()
     )
-    if learner_id is not None and actor.pk is not None:
-        if Learner.objects.filter(pk=learner_id, user=actor).exists():
-            return "You cannot assess your own portfolio."
-        if Mentorship.objects.filter(
-            mentor=actor, ended_at__isnull=True, placement__learner_id=learner_id
-        ).exists():
-            return "You mentor this learner at their workplace: another assessor must assess it."
+    if learner_id is None or actor.pk is None:
+        return ""
+    if Learner.objects.filter(pk=learner_id, user=actor).exists():
+        return "You cannot assess your own portfolio."
+    if Mentorship.objects.filter(mentor=actor, placement__learner_id=learner_id).exists():
+        return "You mentor this learner at their workplace: another assessor must assess it."
+    if portfolio.evidence.filter(
+        Q(observation__written_by=actor) | Q(logbook_entry__week__reviewed_by=actor)
+    ).exists():
+        return "You wrote or confirmed some of this evidence: another assessor must assess it."
     return ""
 
 
@@ -322,7 +339,8 @@ def portfolio_assess(
 ) -> PortfolioSubmission:
     """Decide on the latest submission: competent, or not yet competent with feedback. The
     assessor needs an active, unexpired assessor registration covering the programme, recorded
-    on the submission; never the learner, never their current mentor. The learner is told."""
+    on the submission; never the learner, their mentor or who wrote or confirmed its evidence
+    (assessor_conflict). The learner is told."""
     permission_check(actor=actor, permission=ASSESS, action="workplace.portfolio_assess")
     feedback = feedback.strip()
     if decision not in Decision.values:

@@ -1,17 +1,12 @@
 """Evidence files are scanned for viruses when a scanner is configured (enrolments.scanning)."""
 
-import logging
+from functools import partial
 
 from celery import shared_task
 
 from enrolments.models import ScanStatus
-from enrolments.scanning import ScannerUnavailable, stream_scan
+from enrolments.scanning import SCAN_RETRY_SECONDS, upload_scan_run
 from workplace.services.evidence import SCANNED_MODELS, evidence_scan_record
-
-logger = logging.getLogger(__name__)
-
-# As for students' documents: a minute, then longer; after the last the evidence is `error`.
-SCAN_RETRY_SECONDS = (60, 300, 900)
 
 
 @shared_task(name="workplace.evidence_scan", bind=True, max_retries=len(SCAN_RETRY_SECONDS))
@@ -25,26 +20,9 @@ def evidence_scan(self, scanned_as: str, evidence_id: int) -> str:
     )
     if evidence is None or not evidence.file:
         return "nothing to scan"
-    try:
-        verdict = stream_scan(evidence.file)
-    except ScannerUnavailable as error:
-        if self.request.retries < self.max_retries:
-            logger.warning(
-                "Scan of %s evidence %s failed, will retry: %s", scanned_as, evidence_id, error
-            )
-            raise self.retry(
-                exc=error, countdown=SCAN_RETRY_SECONDS[self.request.retries]
-            ) from error
-        logger.error("Scan of %s evidence %s failed: %s", scanned_as, evidence_id, error)
-        evidence_scan_record(
-            scanned_as=scanned_as,
-            evidence_id=evidence_id,
-            verdict=ScanStatus.ERROR,
-            detail=str(error),
-        )
-        return ScanStatus.ERROR
-    result = ScanStatus.INFECTED if verdict.infected else ScanStatus.CLEAN
-    evidence_scan_record(
-        scanned_as=scanned_as, evidence_id=evidence_id, verdict=result, signature=verdict.signature
+    return upload_scan_run(
+        self,
+        file=evidence.file,
+        what=f"{scanned_as} evidence {evidence_id}",
+        record=partial(evidence_scan_record, scanned_as=scanned_as, evidence_id=evidence_id),
     )
-    return result

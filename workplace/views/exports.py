@@ -17,6 +17,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from delivery.models import CourseEnrollment
 from enrolments.uploads import stored_file_response
+from tenants.ratelimits import rate_limited
 from workplace.access import MANAGE_DELIVERY
 from workplace.models import PortfolioExport
 from workplace.portfolio_pdf import MAX_EVIDENCE_BYTES, MAX_PAGES
@@ -28,6 +29,12 @@ from workplace.selectors.exports import (
 from workplace.services.exports import portfolio_export, portfolio_export_check
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+# Each PDF is rendered and sealed in the request and kept: a person produces a few an hour.
+EXPORT_RATE = "10/h"
+TOO_MANY_EXPORTS = (
+    "You have produced this PDF several times in the last hour: try again later, or use the "
+    "copy you downloaded."
+)
 
 
 def export_filename(course_enrollment: CourseEnrollment) -> str:
@@ -58,11 +65,16 @@ def portfolio_pdf(request: AuthenticatedRequest, course_enrollment_pk: int) -> H
         raise Http404 from missing
     portfolio_export_check(request.user, course_enrollment, "view:workplace.portfolio_pdf")
     error = ""
-    if request.method == "POST":
+    status = 200
+    if request.method == "POST" and rate_limited(
+        request, group="workplace.portfolio_pdf", key="user", rate=EXPORT_RATE
+    ):
+        error, status = TOO_MANY_EXPORTS, 429
+    elif request.method == "POST":
         try:
             export = portfolio_export(actor=request.user, course_enrollment=course_enrollment)
         except ValidationError as refusal:
-            error = " ".join(refusal.messages)
+            error, status = " ".join(refusal.messages), 400
         else:
             return export_response(export, course_enrollment)
     staff = request.user.may(MANAGE_DELIVERY)
@@ -80,5 +92,5 @@ def portfolio_pdf(request: AuthenticatedRequest, course_enrollment_pk: int) -> H
             "max_mb": MAX_EVIDENCE_BYTES // 1024 // 1024,
             "max_pages": MAX_PAGES,
         },
-        status=400 if error else 200,
+        status=status,
     )

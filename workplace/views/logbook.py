@@ -444,7 +444,7 @@ def logbook_evidence_file(request: AuthenticatedRequest, pk: int) -> HttpRespons
         file=evidence.file,
         filename=evidence.original_name,
         content_type=evidence.content_type,
-        as_attachment=False,
+        as_attachment=True,
     )
 
 
