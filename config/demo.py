@@ -2,7 +2,11 @@
 in every state, students at every step, a person for each role, and the programme's delivery:
 its catalogue, course runs, sessions, registers, results, outcomes and certificates; and two host
 organisations near the campus with a member, their places this year, and a cleared learner's
-placement waiting for the school to confirm it.
+placement waiting for the school to confirm it; and workplace learning: the first course's unit
+standards, a registered assessor and moderator, another learner's running placement at the
+school with her logbook (a week confirmed by her mentor, one waiting for her), the mentor's
+observation report, a portfolio assessed competent (in the moderator's sample) and one waiting
+for the assessor.
 
 Everything is made through the services, as the people would make it: the demo's super admin
 creates, signs and runs the cohorts, invites the staff and the students; each student accepts
@@ -10,8 +14,10 @@ their invitation, fills in their details, uploads their documents and signs thei
 the verifier reviews; the sponsor's contact signs from the link e-mailed to them. The admin sets
 up the catalogue and the cohorts' runs and schedules; the trainer takes the registers and records
 the results, which the moderator signs off; the admin records last year's outcomes and issues
-its certificates before completing that cohort. So the audit trail, the state machines and the
-sealed agreements and certificates are what real use leaves behind.
+its certificates before completing that cohort. The placed learner logs her days and hands in
+her portfolios; the school's member mentors and observes her; the assessor assesses. So the
+audit trail, the state machines and the sealed agreements and certificates are what real use
+leaves behind.
 
 Each step first looks whether it was done (by names and addresses that never change), so a
 second run adds nothing, and a run that stopped half-way finishes the job. Dates follow the day
@@ -49,6 +55,8 @@ from academics.models import (
     Department,
     Faculty,
     GradingScale,
+    Outcome,
+    OutcomeKind,
     Programme,
     QualificationType,
 )
@@ -60,6 +68,7 @@ from academics.services import (
     course_prerequisite_add,
     department_create,
     faculty_create,
+    outcome_create,
     programme_create,
 )
 from accounts.models import SystemRole, User
@@ -124,6 +133,7 @@ from placements.models import (
     OrganisationMembership,
     Placement,
     PlacementPreference,
+    PlacementStatus,
     PlacementSubject,
     VettingRecord,
     VettingType,
@@ -132,7 +142,12 @@ from placements.selectors.clearance import required_vetting_types
 from placements.services.geocoding import learner_location_enter
 from placements.services.memberships import membership_add
 from placements.services.organisations import organisation_contact_add, organisation_create
-from placements.services.placements import Proposal, placements_propose
+from placements.services.placements import (
+    Proposal,
+    placement_confirm,
+    placement_start,
+    placements_propose,
+)
 from placements.services.preferences import preference_set
 from placements.services.vetting import (
     clearance_expiry_default,
@@ -153,6 +168,29 @@ from sponsors.services import cohort_sponsor_set, sponsor_create, sponsor_invite
 from tenants.models import Institution
 from tenants.services import institution_profile_update
 from verification.services import document_review
+from workplace.models import (
+    Decision,
+    LogbookEntry,
+    LogbookWeekStatus,
+    Mentorship,
+    ModerationSample,
+    ObservationReport,
+    PortfolioStatus,
+    PractitionerRegistration,
+    PractitionerRole,
+)
+from workplace.services.logbook import entry_add, week_confirm, week_monday, week_submit
+from workplace.services.mentors import mentor_assign
+from workplace.services.moderation import sample_draw
+from workplace.services.observations import observation_add
+from workplace.services.portfolios import (
+    evidence_add_entry,
+    evidence_add_observation,
+    portfolio_assess,
+    portfolio_open,
+    portfolio_submit,
+)
+from workplace.services.practitioners import registration_create
 
 DOMAIN = "demo.example"
 SUPER_ADMIN_EMAIL = f"admin@{DOMAIN}"
@@ -205,6 +243,7 @@ STAFF = (
     Staff(SystemRole.AUDITOR, f"auditor@{DOMAIN}", "Anele Mthembu"),
     Staff(SystemRole.TRAINER, f"trainer@{DOMAIN}", "Pieter van Wyk"),
     Staff(SystemRole.MODERATOR, f"moderator@{DOMAIN}", "Nomsa Dube"),
+    Staff(SystemRole.ASSESSOR, f"assessor@{DOMAIN}", "Lindiwe Mokoena"),
     Staff(SystemRole.OPS_ADMIN, f"ops@{DOMAIN}", "Kagiso Mokoena"),
     Staff(SystemRole.FINANCE, f"finance@{DOMAIN}", "Lindiwe Zulu"),
     Staff(SystemRole.SPONSOR_CONTACT, SPONSOR["contact_email"], SPONSOR["contact_name"]),
@@ -436,6 +475,7 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
             admins=[admin, staff[SystemRole.ADMIN]],
         )
         placements_hosted(demo, member=staff[SystemRole.ORGANISATION_MEMBER], anchor=anchor)
+        workplace_learning(demo, anchor=anchor)
     return demo
 
 
@@ -1026,7 +1066,7 @@ def placements_hosted(demo: Demo, *, member: User, anchor: datetime.date) -> Non
         learner_location_enter(
             actor=admin, learner=learner, latitude=PLACED_HOME[0], longitude=PLACED_HOME[1]
         )
-    _cleared(learner, police, admin)
+    _cleared(learner, police, admin, reference="SAPS-PCC-2026-118204")
     if not Placement.objects.filter(learner=learner).exists():
         starts_on = _month_start(anchor, 2)
         placements_propose(
@@ -1087,7 +1127,9 @@ def _host(
     return host
 
 
-def _cleared(learner: Learner, vetting_type: VettingType, admin: User) -> VettingRecord:
+def _cleared(
+    learner: Learner, vetting_type: VettingType, admin: User, *, reference: str
+) -> VettingRecord:
     """The learner's check of that type, opened, given its certificate as evidence and cleared
     (with the type's usual validity from today) unless it was done before."""
     record = (
@@ -1100,7 +1142,7 @@ def _cleared(learner: Learner, vetting_type: VettingType, admin: User) -> Vettin
             actor=admin,
             learner=learner,
             vetting_type=vetting_type,
-            reference="SAPS-PCC-2026-118204",
+            reference=reference,
         )
     if record.status not in OPEN_VETTING_STATUSES:
         return record
@@ -1130,6 +1172,334 @@ def _cleared(learner: Learner, vetting_type: VettingType, admin: User) -> Vettin
         record=record,
         expires_on=clearance_expiry_default(vetting_type, timezone.localdate()),
     )
+
+
+# --- Workplace learning ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomePlan:
+    code: str  # in the style of a SAQA unit standard id
+    title: str
+    credits: int
+    nqf_level: int
+
+
+# What the running intake's first course asks its learners to show at work.
+OUTCOMES_COURSE = "DA101"
+OUTCOMES = (
+    OutcomePlan("116943", "Use a spreadsheet application to solve a given problem", 6, 4),
+    OutcomePlan("117924", "Clean, sort and summarise data for a report", 8, 4),
+    OutcomePlan("114049", "Present data in charts and tables to answer a business question", 5, 4),
+)
+
+
+@dataclass(frozen=True)
+class RegistrationPlan:
+    email: str
+    role: str
+    number: str
+    registered_with: str
+    months: int  # it expires at the end of the month this many months after the anchor's
+
+
+# The assessor and the moderator, each registered for the programme for about two more years.
+REGISTRATIONS = (
+    RegistrationPlan(
+        f"assessor@{DOMAIN}", PractitionerRole.ASSESSOR, "MICT-ASR-0815", "MICT SETA", 24
+    ),
+    RegistrationPlan(
+        f"moderator@{DOMAIN}", PractitionerRole.MODERATOR, "MICT-MOD-0412", "MICT SETA", 22
+    ),
+)
+# The super admin also assesses, on a registration that runs out three weeks after the anchor:
+# the practitioners' list shows it under "expiring".
+EXPIRING = RegistrationPlan(
+    SUPER_ADMIN_EMAIL, PractitionerRole.ASSESSOR, "MICT-ASR-0098", "MICT SETA", 0
+)
+EXPIRING_DAYS = 21
+
+# The learner on placement at the school (started four weeks before the anchor), and her week's
+# work: (days after the placement's first Monday, hours, what she did, outcome codes).
+WORKING_EMAIL = f"lerato@{DOMAIN}"
+PLACEMENT_WEEKS = 12
+LOGBOOK: tuple[tuple[int, str, str, tuple[str, ...]], ...] = (
+    (
+        0,
+        "7.5",
+        "Met the school's IT coordinator; set up the Grade 10 marks spreadsheet from the class "
+        "lists.",
+        ("116943",),
+    ),
+    (
+        1,
+        "8",
+        "Wrote the formulas for term averages and a lookup of each learner's class teacher; "
+        "checked them against last term's report.",
+        ("116943",),
+    ),
+    (
+        2,
+        "6.5",
+        "Cleaned the attendance export: removed duplicate rows, fixed the dates and sorted it "
+        "by grade and class.",
+        ("117924",),
+    ),
+    (
+        3,
+        "7",
+        "Summarised absence by grade in a pivot table for the deputy principal.",
+        ("117924", "116943"),
+    ),
+    (
+        7,
+        "7.5",
+        "Charted each subject's term average for the Grade 10 parents' evening.",
+        ("114049",),
+    ),
+    (
+        8,
+        "7.5",
+        "Added the second test's marks and protected the spreadsheet's formula cells.",
+        ("116943",),
+    ),
+    (
+        9,
+        "5",
+        "Wrote a one-page summary of attendance trends, with two charts, for the staff meeting.",
+        ("114049", "117924"),
+    ),
+)
+CONFIRMATION = "A good first week: the marks spreadsheet is already in use by the Grade 10 team."
+OBSERVATION = (
+    1,
+    "116943",
+    "Lerato built the term-average formulas on her own, tested them on three classes against "
+    "last term's printed report and explained to the Grade 10 head how the lookup finds each "
+    "learner's class teacher. She asked before changing the shared sheet and kept a copy.",
+)
+# The portfolios: the outcome, and whether the assessor has found it competent (else it waits).
+PORTFOLIOS = (("116943", True), ("117924", False))
+COMPETENT_FEEDBACK = (
+    "The marks spreadsheet from your logbook and your mentor's observation show you use a "
+    "spreadsheet to solve the school's problem, on your own. Competent."
+)
+
+
+def workplace_learning(demo: Demo, *, anchor: datetime.date) -> None:
+    """The running intake's first course's outcomes (three unit standards); the assessor's and
+    the moderator's registrations covering the programme, and the super admin's, about to
+    expire; Lerato's placement at the school, started four weeks before the anchor and mentored
+    by the school's member; her logbook's first week confirmed by her mentor and her second
+    handed in, waiting for the mentor; the mentor's observation report of her work; her
+    portfolio for one outcome assessed competent by the assessor (given to the moderator in a
+    sample) and another handed in, waiting for an assessor.
+
+    The admin, the learner, the mentor and the assessor each act through the services their
+    pages use; the logbook is dated from the placement's start, never after the anchor. The
+    super admin's expiring registration is made only while its expiry date is still ahead (a
+    demo institution made weeks ago goes without it)."""
+    admin = demo.super_admin
+    programme = demo.catalogue.programme
+    course = demo.catalogue.courses[OUTCOMES_COURSE]
+    outcomes = _outcomes(course, admin)
+    for plan in REGISTRATIONS:
+        _registered(plan, admin, programme, anchor)
+    if anchor + datetime.timedelta(days=EXPIRING_DAYS) > timezone.localdate():  # else: expired
+        _registered(EXPIRING, admin, programme, anchor)
+    running = demo.cohorts[CohortState.ACTIVE]
+    enrollment = CohortEnrollment.objects.select_related("learner", "user").get(
+        cohort=running, user__email=WORKING_EMAIL
+    )
+    placement = _placement_running(demo, enrollment, anchor)
+    mentor = demo.staff[SystemRole.ORGANISATION_MEMBER]
+    if not Mentorship.objects.filter(placement=placement, ended_at__isnull=True).exists():
+        mentor_assign(actor=admin, placement=placement, mentor=mentor)
+    learner = enrollment.user
+    entries = _logbook_written(placement, learner, mentor, outcomes)
+    day, code, report = OBSERVATION
+    observed_on = placement.starts_on + datetime.timedelta(days=day)
+    observation = ObservationReport.objects.filter(
+        placement=placement, outcome=outcomes[code], observed_on=observed_on
+    ).first() or observation_add(
+        actor=mentor,
+        placement=placement,
+        outcome=outcomes[code],
+        observed_on=observed_on,
+        report=report,
+    )
+    course_enrollment = CourseEnrollment.objects.select_related("course_run").get(
+        enrollment=enrollment, course_run__course=course, course_run__cohort=running
+    )
+    assessor = demo.staff[SystemRole.ASSESSOR]
+    for code, competent in PORTFOLIOS:
+        _portfolio_handed_in(
+            course_enrollment,
+            outcomes[code],
+            learner=learner,
+            entries=entries,
+            observation=observation,
+            assessor=assessor if competent else None,
+        )
+    run = course_enrollment.course_run
+    if not ModerationSample.objects.filter(course_run=run, assessor=assessor).exists():
+        sample_draw(
+            actor=admin,
+            course_run=run,
+            assessor=assessor,
+            moderator=demo.staff[SystemRole.MODERATOR],
+        )
+
+
+def _outcomes(course: Course, admin: User) -> dict[str, Outcome]:
+    """The course's outcomes of OUTCOMES by code, added by the admin unless they were."""
+    outcomes = {}
+    for plan in OUTCOMES:
+        outcomes[plan.code] = Outcome.objects.filter(
+            course=course, code=plan.code
+        ).first() or outcome_create(
+            course=course,
+            actor=admin,
+            fields={
+                "kind": OutcomeKind.UNIT_STANDARD,
+                "code": plan.code,
+                "title": plan.title,
+                "credits": plan.credits,
+                "nqf_level": plan.nqf_level,
+            },
+        )
+    return outcomes
+
+
+def _registered(
+    plan: RegistrationPlan, admin: User, programme: Programme, anchor: datetime.date
+) -> None:
+    """The person's registration in the role, covering the programme, unless they have one."""
+    user = User.objects.get(email=plan.email)
+    if PractitionerRegistration.objects.filter(user=user, role=plan.role).exists():
+        return
+    if plan.months:
+        expires_on = _month_start(anchor, plan.months + 1) - datetime.timedelta(days=1)
+    else:
+        expires_on = anchor + datetime.timedelta(days=EXPIRING_DAYS)
+    registration_create(
+        actor=admin,
+        user=user,
+        role=plan.role,
+        registration_number=plan.number,
+        registered_with=plan.registered_with,
+        registered_on=_month_start(anchor, plan.months - 36),
+        expires_on=expires_on,
+        scope=[programme],
+    )
+
+
+def _placement_running(
+    demo: Demo, enrollment: CohortEnrollment, anchor: datetime.date
+) -> Placement:
+    """The learner's placement at the school, from the Monday four weeks before the anchor's
+    week: cleared for it, proposed, confirmed and started by the admin, from wherever it is."""
+    admin = demo.super_admin
+    learner = enrollment.learner
+    police = VettingType.objects.get(code="police_clearance")
+    _cleared(learner, police, admin, reference="SAPS-PCC-2026-120377")
+    school = Organisation.objects.get(name=HOSTS[0].name)
+    placement = Placement.objects.filter(learner=learner, organisation=school).first()
+    if placement is None:
+        year = demo.catalogue.current_session.academic_year
+        starts_on = week_monday(anchor) - datetime.timedelta(weeks=4)
+        [placement] = placements_propose(
+            actor=admin,
+            proposals=[
+                Proposal(
+                    learner=learner,
+                    organisation=school,
+                    cohort=enrollment.cohort,
+                    academic_year=year,
+                    subject=PlacementSubject.objects.get(code=PLACEMENT_SUBJECT),
+                    starts_on=starts_on,
+                    ends_on=min(
+                        starts_on + datetime.timedelta(weeks=PLACEMENT_WEEKS, days=-3),
+                        year.ends_on,
+                    ),
+                    supervisor=school.contacts.first(),
+                )
+            ],
+        )
+    if placement.status == PlacementStatus.PROPOSED:
+        placement = placement_confirm(placement=placement, actor=admin)
+    if placement.status == PlacementStatus.CONFIRMED:
+        placement = placement_start(placement=placement, actor=admin)
+    return placement
+
+
+def _logbook_written(
+    placement: Placement, learner: User, mentor: User, outcomes: dict[str, Outcome]
+) -> dict[datetime.date, LogbookEntry]:
+    """The learner's entries of LOGBOOK (by day), the first week handed in and confirmed by the
+    mentor, the second handed in."""
+    for day, hours, tasks, codes in LOGBOOK:
+        entry_date = placement.starts_on + datetime.timedelta(days=day)
+        if not LogbookEntry.objects.filter(
+            week__placement=placement, entry_date=entry_date
+        ).exists():
+            entry_add(
+                actor=learner,
+                placement=placement,
+                entry_date=entry_date,
+                hours=Decimal(hours),
+                tasks=tasks,
+                outcomes=[outcomes[code] for code in codes],
+            )
+    first, second = placement.logbook_weeks.order_by("week_starts_on")
+    for week in (first, second):
+        if week.is_editable:
+            week_submit(actor=learner, week=week)
+    first.refresh_from_db()
+    if first.status == LogbookWeekStatus.SUBMITTED:
+        week_confirm(actor=mentor, week=first, comment=CONFIRMATION)
+    return {
+        entry.entry_date: entry
+        for entry in LogbookEntry.objects.filter(week__placement=placement)
+        .select_related("week")
+        .prefetch_related("outcomes")
+    }
+
+
+def _portfolio_handed_in(
+    course_enrollment: CourseEnrollment,
+    outcome: Outcome,
+    *,
+    learner: User,
+    entries: dict[datetime.date, LogbookEntry],
+    observation: ObservationReport,
+    assessor: User | None,
+) -> None:
+    """The learner's portfolio for `outcome`: her confirmed entries that practised it and the
+    observation about it as evidence, handed in; found competent by `assessor` if given."""
+    portfolio = portfolio_open(actor=learner, course_enrollment=course_enrollment, outcome=outcome)
+    if portfolio.status == PortfolioStatus.DRAFT:
+        for entry in entries.values():
+            if (
+                entry.week.status == LogbookWeekStatus.CONFIRMED
+                and outcome in entry.outcomes.all()
+                and not portfolio.evidence.filter(logbook_entry=entry).exists()
+            ):
+                evidence_add_entry(actor=learner, portfolio=portfolio, entry=entry)
+        if (
+            observation.outcome_id == outcome.pk
+            and not portfolio.evidence.filter(observation=observation).exists()
+        ):
+            evidence_add_observation(actor=learner, portfolio=portfolio, observation=observation)
+        portfolio_submit(actor=learner, portfolio=portfolio)
+        portfolio.refresh_from_db()
+    if assessor is not None and portfolio.status == PortfolioStatus.SUBMITTED:
+        portfolio_assess(
+            actor=assessor,
+            portfolio=portfolio,
+            decision=Decision.COMPETENT,
+            feedback=COMPETENT_FEEDBACK,
+        )
 
 
 # --- Students -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The demo institution, in Chromium: after `manage.py setup_demo`, each demo person signs in
 with the printed credentials and their start page leads to their work: the cohorts for the
 admins, the review queue for the verifier, the audit trail for the auditor, the portal for a
-student. What each role's start page shows is listed in ROLES, one entry per role.
+student, the portfolios to assess for the assessor. What each role's start page shows is listed
+in ROLES, one entry per role.
 
 With SCREENSHOTS=1 every page passed through is saved under screenshots/:
 `SCREENSHOTS=1 .venv/bin/pytest tests/browser/test_demo_dashboards.py -p no:xdist`."""
@@ -69,6 +70,15 @@ def _portal(page: Page) -> None:
     expect(main.get_by_text("Sign your agreement").first).to_be_visible()
 
 
+def _assessing(page: Page) -> None:
+    """The assessor's queue, from the Workplace learning panel: Lerato's portfolio handed in."""
+    page.get_by_role("region", name="Workplace learning").get_by_role(
+        "link", name="1 portfolio to assess"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Assessing")
+    expect(page.get_by_role("main").get_by_text("Lerato Mahlaba").first).to_be_visible()
+
+
 def _sync(page: Page) -> None:
     """The ops admin's Sync pages, from the account menu: the demo reports to no gateway yet."""
     page.get_by_role("button", name=re.compile("Kagiso Mokoena")).click()
@@ -113,6 +123,7 @@ ROLES = [
     RoleStart("Auditor", "Welcome, Anele Mthembu", _audit_trail),
     RoleStart("Trainer", "Welcome, Pieter van Wyk", _teaching),
     RoleStart("Moderator", "Welcome, Nomsa Dube", _teaching),
+    RoleStart("Assessor", "Welcome, Lindiwe Mokoena", _assessing),
     RoleStart("Ops admin", "Welcome, Kagiso Mokoena", _sync),
     RoleStart("Finance", "Welcome, Lindiwe Zulu", _fees),
     RoleStart("Sponsor contact", "Welcome, Sipho Dlamini", None),

@@ -23,6 +23,8 @@ from academics.models import (
     Department,
     Faculty,
     GradingScale,
+    Outcome,
+    OutcomeKind,
     Programme,
 )
 from accounts.models import Invitation, SystemRole, User
@@ -71,6 +73,22 @@ from sponsors.selectors import cohort_sponsor_status
 from tenants.models import Institution
 from tests.factories import role_keys
 from verification.selectors import may_review_cohort
+from workplace.access import registration_valid
+from workplace.models import (
+    Decision,
+    EvidenceKind,
+    LogbookEntry,
+    LogbookWeekStatus,
+    Mentorship,
+    ModerationSample,
+    ObservationReport,
+    Portfolio,
+    PortfolioStatus,
+    PractitionerRegistration,
+    PractitionerRole,
+    SampleStatus,
+)
+from workplace.selectors.hours import outcome_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +138,7 @@ def test_the_demo_shows_every_state_and_every_role_and_invites_nobody_signed_up(
     _running_delivery_check()
     _completed_delivery_check()
     _placements_check()
+    _workplace_check()
 
 
 def _cohorts_check() -> None:
@@ -220,6 +239,7 @@ def _people_check(output: str, client_for) -> None:
             "Auditor": SystemRole.AUDITOR,
             "Trainer": SystemRole.TRAINER,
             "Moderator": SystemRole.MODERATOR,
+            "Assessor": SystemRole.ASSESSOR,
             "Ops admin": SystemRole.OPS_ADMIN,
             "Finance": SystemRole.FINANCE,
             "Sponsor contact": SystemRole.SPONSOR_CONTACT,
@@ -434,13 +454,16 @@ def _placements_check() -> None:
         }
         year = AcademicSession.objects.get(is_current=True).academic_year
         it = PlacementSubject.objects.get(code="IT")
+        # Lerato's active placement takes one of the school's places; Thandi's proposed one not.
         assert {host.name: places_free(host, year, it) for host in hosts} == {
             "Braamfontein Data Works (Pty) Ltd": 3,
-            "Orlando West High School": 2,
+            "Orlando West High School": 1,
         }
         programme = Programme.objects.get()
         assert [t.code for t in required_vetting_types(programme)] == ["police_clearance"]
-        placement = Placement.objects.select_related("learner", "cohort").get()
+        placement = Placement.objects.select_related("learner", "cohort").get(
+            status=PlacementStatus.PROPOSED
+        )
         assert placement.learner.user.email == "thandi@demo.example"
         assert placement.status == PlacementStatus.PROPOSED
         assert placement.supervisor.organisation == placement.organisation
@@ -485,11 +508,111 @@ def _placements_made_through_the_services(placement: Placement, hosts: list[Orga
     } <= actions
 
 
+def _workplace_check() -> None:
+    """Workplace learning: three unit standards on the first course; the assessor and the
+    moderator registered for the programme for about two years, the super admin's assessor
+    registration about to expire; Lerato's active placement at the school, mentored by its
+    member, with a confirmed logbook week and one waiting for the mentor, the mentor's
+    observation, one portfolio found competent by the assessor and given to the moderator in a
+    sample, another waiting for an assessor."""
+    with tenant_context(_demo()):
+        today = timezone.localdate()
+        anchor = timezone.localdate(_demo().created_at)
+        programme = Programme.objects.get()
+        outcomes = Outcome.objects.select_related("course").order_by("position")
+        assert [(o.course.code, o.code, o.kind) for o in outcomes] == [
+            ("DA101", "116943", OutcomeKind.UNIT_STANDARD),
+            ("DA101", "117924", OutcomeKind.UNIT_STANDARD),
+            ("DA101", "114049", OutcomeKind.UNIT_STANDARD),
+        ]
+        assert all(outcome.credits > 0 for outcome in outcomes)
+
+        assessor = User.objects.get(email="assessor@demo.example")
+        moderator = User.objects.get(email="moderator@demo.example")
+        for user, role in (
+            (assessor, PractitionerRole.ASSESSOR),
+            (moderator, PractitionerRole.MODERATOR),
+        ):
+            registration = registration_valid(user, role, programme.pk)
+            assert registration is not None, user.email
+            assert 600 < (registration.expires_on - anchor).days < 800
+        expiring = PractitionerRegistration.objects.get(user__email="admin@demo.example")
+        assert expiring.role == PractitionerRole.ASSESSOR
+        assert (expiring.expires_on - anchor).days == 21
+
+        lerato = Placement.objects.select_related("organisation", "learner__user").get(
+            status=PlacementStatus.ACTIVE
+        )
+        assert lerato.learner.user.email == "lerato@demo.example"
+        assert lerato.organisation.name == "Orlando West High School"
+        assert lerato.starts_on.weekday() == 0
+        assert 28 <= (anchor - lerato.starts_on).days < 35
+        mentorship = Mentorship.objects.get(placement=lerato, ended_at__isnull=True)
+        assert mentorship.mentor.email == "host@demo.example"
+
+        weeks = list(lerato.logbook_weeks.order_by("week_starts_on"))
+        assert [week.status for week in weeks] == [
+            LogbookWeekStatus.CONFIRMED,
+            LogbookWeekStatus.SUBMITTED,
+        ]
+        assert weeks[0].reviewed_by == mentorship.mentor
+        entries = LogbookEntry.objects.filter(week__placement=lerato)
+        assert entries.count() == 7
+        assert all(lerato.starts_on <= e.entry_date <= min(anchor, today) for e in entries)
+        hours = outcome_hours(lerato.learner, placement_id=lerato.pk)
+        assert sum(hours.values()) > 0  # the confirmed week's hours count
+
+        [observation] = ObservationReport.objects.filter(placement=lerato)
+        assert observation.written_by == mentorship.mentor
+        assert observation.outcome.code == "116943"
+
+        portfolios = {
+            p.outcome.code: p
+            for p in Portfolio.objects.select_related("outcome", "course_enrollment__course_run")
+        }
+        assert {code: p.status for code, p in portfolios.items()} == {
+            "116943": PortfolioStatus.COMPETENT,
+            "117924": PortfolioStatus.SUBMITTED,
+        }
+        competent = portfolios["116943"]
+        [submission] = competent.submissions.all()
+        assert (submission.decision, submission.assessor) == (Decision.COMPETENT, assessor)
+        assert submission.assessor_registration.user == assessor
+        kinds = sorted(competent.evidence.values_list("kind", flat=True))
+        assert kinds == sorted([EvidenceKind.LOGBOOK_ENTRY] * 3 + [EvidenceKind.OBSERVATION])
+        waiting = portfolios["117924"].submissions.get()
+        assert waiting.decision == ""
+        assert portfolios["117924"].evidence.count() == 2
+
+        sample = ModerationSample.objects.get()
+        assert (sample.assessor, sample.moderator) == (assessor, moderator)
+        assert sample.course_run == competent.course_enrollment.course_run
+        assert sample.status == SampleStatus.OPEN
+        assert [item.submission for item in sample.items.filter(in_sample=True)] == [submission]
+
+        actions = set(AuditEvent.objects.values_list("action", flat=True))
+        assert {
+            "outcome.created",
+            "practitioner_registration.created",
+            "placement.confirm",
+            "placement.start",
+            "mentorship.assign",
+            "logbook.entry_add",
+            "logbook.week_submit",
+            "logbook.week_confirm",
+            "workplace.observation_add",
+            "workplace.portfolio_open",
+            "workplace.portfolio_submit",
+            "workplace.portfolio_assess",
+            "moderation_sample.draw",
+        } <= actions
+
+
 def _counts() -> dict[str, int]:
     """Rows of every model in the demo institution's schema, and its public rows."""
     tenant_labels = {"accounts", "audit", "notifications", "signing", "cohorts", "enrolments"}
     tenant_labels |= {"verification", "integrations", "sponsors", "guardian", "auth"}
-    tenant_labels |= {"academics", "delivery", "placements"}
+    tenant_labels |= {"academics", "delivery", "placements", "workplace"}
     with tenant_context(_demo()):
         counts = {
             model._meta.label: model.objects.count()
@@ -510,5 +633,8 @@ def test_a_second_run_adds_nothing_and_prints_the_same_credentials(setup_demo):
     assert before["cohorts.Cohort"] == 4
     assert before["delivery.Certificate"] == 3
     assert before["delivery.AttendanceRecord"] > 0
+    assert before["workplace.LogbookEntry"] == 7
+    assert before["workplace.PortfolioSubmission"] == 2
+    assert before["workplace.ModerationItem"] == 1
     assert _counts() == before
     assert CREDENTIAL.findall(second) == CREDENTIAL.findall(first)
