@@ -26,7 +26,7 @@ from workplace.models import (
 from workplace.services import logbook as logbook_services
 from workplace.services import portfolios as portfolio_services
 from workplace.services.logbook import entry_evidence_add
-from workplace.services.moderation import sample_draw
+from workplace.services.moderation import sample_complete, sample_draw, sample_verdict_record
 from workplace.services.portfolios import portfolio_assess, portfolio_reopen
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +172,21 @@ def test_the_pdf_is_rate_limited_per_person(world, client_of, media):
     limited = client.post(url)
     assert limited.status_code == 429
     assert "several times in the last hour" in limited.content.decode()
+
+
+def test_a_decision_being_moderated_is_not_reopened_until_moderation_ends(world, admin):
+    portfolio = handed_in(world)
+    portfolio_assess(
+        actor=world.assessor, portfolio=portfolio, decision="not_yet_competent", feedback="More."
+    )
+    sample = sample_draw(
+        actor=admin, course_run=world.run, assessor=world.assessor, moderator=world.moderator
+    )
+    with pytest.raises(ValidationError, match="once moderation is complete"):
+        portfolio_reopen(actor=world.learner.user, portfolio=portfolio)
+
+    [item] = sample.items.all()
+    sample_verdict_record(actor=world.moderator, item=item, verdict="agreed")
+    sample_complete(actor=world.moderator, sample=sample)
+    reopened = portfolio_reopen(actor=world.learner.user, portfolio=portfolio)
+    assert reopened.status == "draft"

@@ -29,12 +29,14 @@ from workplace.models import (
     LogbookEntry,
     LogbookWeekStatus,
     Mentorship,
+    ModerationItem,
     ObservationReport,
     Portfolio,
     PortfolioEvidence,
     PortfolioStatus,
     PortfolioSubmission,
     PractitionerRole,
+    SampleStatus,
 )
 from workplace.services.evidence import (
     evidence_audit_values,
@@ -294,6 +296,15 @@ def portfolio_reopen(*, actor: User, portfolio: Portfolio) -> Portfolio:
         portfolio = _lock(portfolio)
         if portfolio.status != PortfolioStatus.NOT_YET_COMPETENT:
             raise ValidationError("Only a portfolio found not yet competent can be reopened.")
+        if ModerationItem.objects.filter(
+            submission__portfolio=portfolio, sample__status=SampleStatus.OPEN
+        ).exists():
+            # The moderator may still change the decision: it must find the portfolio as it was.
+            raise ValidationError(
+                "A moderator is checking this decision: you can work on the portfolio again "
+                "once moderation is complete.",
+                code="in_moderation",
+            )
         was_final = portfolio.final_at is not None
         portfolio.reopen()
         # The next decision is the learner's result once moderation covers it, not before.
