@@ -19,6 +19,7 @@ from academics.models import Programme
 from accounts.models import SystemRole, User
 from accounts.permissions import reachable
 from cohorts.models import Cohort
+from delivery.models import CourseEnrollment
 from placements.access import current_organisation
 from placements.models import OrganisationMembership, Placement
 from workplace.models import (
@@ -127,7 +128,17 @@ def portfolios_for(user: User) -> QuerySet[Portfolio]:
     return Portfolio.objects.filter(reach)
 
 
+def is_own_course_enrollment(user: User, course_enrollment_id: int) -> bool:
+    """Whether the course enrolment is `user`'s own (their learner record's)."""
+    return (
+        user.is_authenticated
+        and CourseEnrollment.objects.filter(
+            pk=course_enrollment_id,
+            enrollment__learner__user=user,
+            enrollment__learner__user__isnull=False,
+        ).exists()
+    )
+
+
 def is_own_portfolio(user: User, portfolio: Portfolio) -> bool:
-    return Portfolio.objects.filter(
-        pk=portfolio.pk, course_enrollment__enrollment__learner__user=user
-    ).exists()
+    return is_own_course_enrollment(user, portfolio.course_enrollment_id)

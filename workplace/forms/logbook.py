@@ -11,8 +11,8 @@ from academics.models import Outcome
 from accounts.models import User
 from placements.models import Placement
 from workplace.selectors.logbook import mentor_candidates
+from workplace.selectors.outcomes import placement_outcomes
 from workplace.services.evidence import EVIDENCE_MAX_SIZE_MB
-from workplace.services.logbook import outcomes_offered
 
 
 class OutcomeChoiceField(forms.ModelMultipleChoiceField):
@@ -62,7 +62,7 @@ class EntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         outcomes = self.fields["outcomes"]
         assert isinstance(outcomes, forms.ModelMultipleChoiceField)  # noqa: S101 (for mypy)
-        outcomes.queryset = outcomes_offered(placement)
+        outcomes.queryset = placement_outcomes(placement)
         attrs = self.fields["entry_date"].widget.attrs
         if first is not None:
             attrs["min"] = first.isoformat()

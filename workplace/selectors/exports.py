@@ -13,7 +13,13 @@ from accounts.models import User
 from accounts.permissions import may_reach
 from delivery.models import CourseEnrollment
 from placements.models import Placement
-from workplace.access import ASSESS, MANAGE_DELIVERY, MODERATE, registration_valid
+from workplace.access import (
+    ASSESS,
+    MANAGE_DELIVERY,
+    MODERATE,
+    is_own_course_enrollment,
+    registration_valid,
+)
 from workplace.models import (
     Mentorship,
     ModerationItem,
@@ -38,18 +44,13 @@ def export_course_enrollment(pk: int) -> CourseEnrollment:
     return course_enrollment
 
 
-def is_own_course_enrollment(user: User, course_enrollment: CourseEnrollment) -> bool:
-    learner = course_enrollment.enrollment.learner
-    return learner is not None and learner.user_id is not None and learner.user_id == user.pk
-
-
 def export_allowed(user: User, course_enrollment: CourseEnrollment) -> bool:
     """Who may produce the learner's portfolio as a PDF: the learner, staff who manage delivery
     in the learner's cohort, an assessor whose valid registration covers the programme, and a
     moderator given a sample that covers one of its submissions."""
     if not user.is_authenticated:
         return False
-    if is_own_course_enrollment(user, course_enrollment):
+    if is_own_course_enrollment(user, course_enrollment.pk):
         return True
     if user.may(MANAGE_DELIVERY) and may_reach(user, course_enrollment.enrollment.cohort):
         return True

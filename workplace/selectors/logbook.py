@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from academics.models import Outcome
 from accounts.models import SystemRole, User
 from learners.models import Learner
-from placements.models import OrganisationMembership, Placement
+from placements.models import OrganisationMembership, Placement, PlacementStatus
 from workplace.access import logbook_placements, placements_mentored
 from workplace.models import (
     LogbookEntry,
@@ -23,9 +23,17 @@ from workplace.models import (
     Mentorship,
 )
 from workplace.selectors.hours import outcome_hours
-from workplace.services.logbook import LOGBOOK_STATUSES, outcomes_offered
+from workplace.selectors.outcomes import placement_outcomes
 
 _PLACEMENT_JOINS = ("learner", "organisation", "cohort__programme", "subject", "academic_year")
+
+# The placement statuses whose logbook exists (is read and handed in).
+LOGBOOK_STATUSES = (
+    PlacementStatus.CONFIRMED,
+    PlacementStatus.ACTIVE,
+    PlacementStatus.COMPLETED,
+    PlacementStatus.TERMINATED,
+)
 
 
 def my_logbooks(user: User) -> QuerySet[Placement]:
@@ -105,7 +113,7 @@ def hours_summary(placement: Placement, learner: Learner) -> HoursSummary:
     return HoursSummary(
         outcomes=[
             OutcomeHours(outcome, confirmed.get(outcome.pk, zero), pending.get(outcome.pk, zero))
-            for outcome in outcomes_offered(placement)
+            for outcome in placement_outcomes(placement)
         ],
         confirmed=totals["confirmed"] or zero,
         pending=totals["pending"] or zero,

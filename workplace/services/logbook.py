@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from academics.models import Outcome
@@ -43,6 +43,7 @@ from workplace.models import (
     LogbookWeekStatus,
     Mentorship,
 )
+from workplace.selectors.outcomes import placement_outcomes
 from workplace.services.evidence import (
     evidence_audit_values,
     evidence_file_write,
@@ -55,13 +56,6 @@ MIN_HOURS = Decimal("0.25")
 MAX_HOURS = Decimal("24")
 # Photos or scans per entry (each up to EVIDENCE_MAX_SIZE_MB).
 MAX_FILES_PER_ENTRY = 10
-# The placement statuses whose logbook exists (is read and handed in).
-LOGBOOK_STATUSES = (
-    PlacementStatus.CONFIRMED,
-    PlacementStatus.ACTIVE,
-    PlacementStatus.COMPLETED,
-    PlacementStatus.TERMINATED,
-)
 
 
 def week_monday(day: datetime.date) -> datetime.date:
@@ -91,17 +85,6 @@ def placement_running(placement: Placement, today: datetime.date) -> bool:
     """Entries are written while the placement is active, or confirmed and started."""
     return placement.status == PlacementStatus.ACTIVE or (
         placement.status == PlacementStatus.CONFIRMED and placement.starts_on <= today
-    )
-
-
-def outcomes_offered(placement: Placement) -> QuerySet[Outcome]:
-    """The active outcomes of the courses of the placement's programme, in the courses' order."""
-    if placement.cohort_id is None:
-        return Outcome.objects.none()
-    return (
-        Outcome.objects.filter(course__programme__cohorts=placement.cohort_id, is_active=True)
-        .select_related("course")
-        .order_by("course__code", "position", "code")
     )
 
 
@@ -144,7 +127,7 @@ def _entry_clean(
     tasks = tasks.strip()
     if not tasks:
         errors["tasks"] = ["Say what you did that day."]
-    offered = set(outcomes_offered(placement).values_list("pk", flat=True))
+    offered = set(placement_outcomes(placement).values_list("pk", flat=True))
     if any(outcome.pk not in offered for outcome in outcomes):
         errors["outcomes"] = ["Choose outcomes of your programme's courses."]
     if errors:

@@ -51,7 +51,6 @@ from workplace.selectors.moderation import (
 
 SHARE_RANGE = (1, 100)
 MINIMUM_RANGE = (1, 1000)
-DECIDED = (Decision.COMPETENT, Decision.NOT_YET_COMPETENT)
 
 
 # --- The policy -------------------------------------------------------------------------------
@@ -330,7 +329,7 @@ def sample_verdict_record(
             moderated_decision, reasons = "", ""
         elif verdict == Verdict.CHANGED:
             errors: dict[str, list[str]] = {}
-            if moderated_decision not in DECIDED or moderated_decision == original:
+            if moderated_decision not in Decision.values or moderated_decision == original:
                 errors["verdict"] = [
                     "A change needs the other decision than the assessor's: "
                     f"the assessor found {Decision(original).label.lower()}."

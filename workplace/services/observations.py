@@ -6,7 +6,6 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,18 +19,7 @@ from tenants.db import tenant_connection
 from tenants.sites import institution_url
 from workplace.access import is_mentor
 from workplace.models import ObservationReport
-
-
-def observation_outcomes(placement: Placement) -> QuerySet[Outcome]:
-    """The outcomes a report on `placement` may be about: the active outcomes of the courses of
-    the programme its cohort runs."""
-    if placement.cohort_id is None:
-        return Outcome.objects.none()
-    return (
-        Outcome.objects.filter(course__programme__cohorts=placement.cohort_id, is_active=True)
-        .select_related("course")
-        .order_by("course__code", "position", "code")
-    )
+from workplace.selectors.outcomes import placement_outcomes
 
 
 def observation_add(
@@ -57,7 +45,7 @@ def observation_add(
             f"The date must be within the placement, {placement.starts_on:%-d %b %Y} to "
             f"{placement.ends_on:%-d %b %Y}."
         )
-    if not observation_outcomes(placement).filter(pk=outcome.pk).exists():
+    if not placement_outcomes(placement).filter(pk=outcome.pk).exists():
         errors["outcome"] = "Choose one of the outcomes of the learner's programme."
     if not report:
         errors["report"] = "Write what you observed."

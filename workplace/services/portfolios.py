@@ -22,7 +22,12 @@ from learners.models import Learner
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
-from workplace.access import ASSESS, registration_valid
+from workplace.access import (
+    ASSESS,
+    is_own_course_enrollment,
+    is_own_portfolio,
+    registration_valid,
+)
 from workplace.models import (
     Decision,
     EvidenceKind,
@@ -51,20 +56,12 @@ TITLE_MAX = 200
 MAX_DOCUMENTS = 50
 
 
-def _owns(actor: User, course_enrollment: CourseEnrollment) -> bool:
-    return CourseEnrollment.objects.filter(
-        pk=course_enrollment.pk,
-        enrollment__learner__user=actor,
-        enrollment__learner__user__isnull=False,
-    ).exists()
-
-
 def _own_check(actor: User, portfolio: Portfolio, action: str) -> None:
     """Only the learner whose portfolio it is changes it (anyone else: the audited 404)."""
     permission_check(
         actor=actor,
         action=action,
-        allowed=_owns(actor, CourseEnrollment(pk=portfolio.course_enrollment_id)),
+        allowed=is_own_portfolio(actor, portfolio),
     )
 
 
@@ -93,7 +90,9 @@ def portfolio_open(
 ) -> Portfolio:
     """The learner's portfolio for `outcome` of the course they take, made the first time."""
     permission_check(
-        actor=actor, action="workplace.portfolio_open", allowed=_owns(actor, course_enrollment)
+        actor=actor,
+        action="workplace.portfolio_open",
+        allowed=is_own_course_enrollment(actor, course_enrollment.pk),
     )
     if outcome.course_id != course_enrollment.course_id or not outcome.is_active:
         raise ValidationError("This outcome is not one of the course's outcomes.")

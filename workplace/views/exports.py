@@ -18,13 +18,12 @@ from accounts.lists import list_page
 from delivery.models import CourseEnrollment
 from enrolments.uploads import stored_file_response
 from tenants.ratelimits import rate_limited
-from workplace.access import MANAGE_DELIVERY
+from workplace.access import MANAGE_DELIVERY, is_own_course_enrollment
 from workplace.models import PortfolioExport
 from workplace.portfolio_pdf import MAX_EVIDENCE_BYTES, MAX_PAGES
 from workplace.selectors.exports import (
     export_course_enrollment,
     export_list,
-    is_own_course_enrollment,
 )
 from workplace.services.exports import portfolio_export, portfolio_export_check
 
@@ -86,7 +85,7 @@ def portfolio_pdf(request: AuthenticatedRequest, course_enrollment_pk: int) -> H
             "learner": course_enrollment.enrollment.learner,
             "course": course_enrollment.course,
             "run": course_enrollment.course_run,
-            "own": is_own_course_enrollment(request.user, course_enrollment),
+            "own": is_own_course_enrollment(request.user, course_enrollment.pk),
             "page": list_page(request, export_list(course_enrollment)) if staff else None,
             "error": error,
             "max_mb": MAX_EVIDENCE_BYTES // 1024 // 1024,

@@ -19,8 +19,9 @@ from placements.views.refusals import refusal_show
 from workplace.access import is_mentor
 from workplace.forms.portfolios import ObservationForm
 from workplace.models import ObservationReport
+from workplace.selectors.outcomes import placement_outcomes
 from workplace.selectors.portfolios import observation_for_user
-from workplace.services.observations import observation_add, observation_outcomes
+from workplace.services.observations import observation_add
 
 
 @login_required
@@ -39,7 +40,7 @@ def observation_add_view(request: AuthenticatedRequest, placement_pk: int) -> Ht
     assert placement is not None
     form = ObservationForm(
         request.POST if request.method == "POST" else None,
-        outcomes=observation_outcomes(placement),
+        outcomes=placement_outcomes(placement),
         initial={"observed_on": min(timezone.localdate(), placement.ends_on)},
     )
     if request.method == "POST" and form.is_valid():
