@@ -69,13 +69,6 @@ class OutcomeRow:
     def status(self) -> str:
         return self.portfolio.status if self.portfolio else "not_started"
 
-    @property
-    def decided(self) -> bool:
-        return self.portfolio is not None and self.portfolio.status in (
-            PortfolioStatus.COMPETENT,
-            PortfolioStatus.NOT_YET_COMPETENT,
-        )
-
 
 @dataclass(frozen=True)
 class CourseRow:
