@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from academics.models import Outcome
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import may_reach, permission_required
 from cohorts.models import Cohort
@@ -157,6 +158,9 @@ def run_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "session_form": SessionForm(run=run) if manages else None,
             "schedule_form": WeeklyScheduleForm(run=run) if manages else None,
             "today": timezone.localdate(),
+            # The run's learners hand in portfolios of evidence for the course's outcomes.
+            "has_outcomes": manages
+            and Outcome.objects.filter(course_id=run.course_id, is_active=True).exists(),
         },
     )
 

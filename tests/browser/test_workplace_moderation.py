@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
 from tests.browser.support import PASSWORD, PageChecker, sign_in, wait_for_mail
-from tests.workplace.moderation_support import decisions_make, portfolio_page_named
+from tests.workplace.moderation_support import decisions_make
 from tests.workplace.support import workplace_world
 from workplace.models import (
     Decision,
@@ -38,69 +38,66 @@ def test_staff_draw_a_sample_and_the_moderator_changes_one_decision_and_complete
     url = lambda path: site.institution(institution.code, path)  # noqa: E731
     checker = PageChecker(page, "workplace-moderation", structure=True)
 
-    with portfolio_page_named():
-        sign_in(page, url("/accounts/login/"), admin.email)
-        page.goto(url("/workplace/moderation/"))
-        expect(page.get_by_role("heading", name="Moderation", exact=True)).to_be_visible()
-        row = page.locator(f"tr[data-assessor='{world.assessor.pk}']")
-        expect(row.get_by_label("Moderator for Andile Assessor's decisions")).to_be_visible()
-        checker.look("overview")
-        row.get_by_label("Moderator for Andile Assessor's decisions").select_option(
-            label="Mpho Moderator"
-        )
-        row.get_by_role("button", name="Draw a sample").click()
-        expect(
-            page.get_by_text("Mpho Moderator is given a sample of 2 of 6 decisions")
-        ).to_be_visible()
-        expect(page.get_by_text("Only Mpho Moderator records verdicts")).to_be_visible()
-        checker.look("drawn-staff")
+    sign_in(page, url("/accounts/login/"), admin.email)
+    page.goto(url("/workplace/moderation/"))
+    expect(page.get_by_role("heading", name="Moderation", exact=True)).to_be_visible()
+    row = page.locator(f"tr[data-assessor='{world.assessor.pk}']")
+    expect(row.get_by_label("Moderator for Andile Assessor's decisions")).to_be_visible()
+    checker.look("overview")
+    row.get_by_label("Moderator for Andile Assessor's decisions").select_option(
+        label="Mpho Moderator"
+    )
+    row.get_by_role("button", name="Draw a sample").click()
+    expect(page.get_by_text("Mpho Moderator is given a sample of 2 of 6 decisions")).to_be_visible()
+    expect(page.get_by_text("Only Mpho Moderator records verdicts")).to_be_visible()
+    checker.look("drawn-staff")
 
-        page.context.clear_cookies()
-        sign_in(page, url("/accounts/login/"), moderator.email)
-        page.goto(url("/workplace/moderation/"))
-        expect(page.get_by_role("heading", name="Your moderation samples")).to_be_visible()
-        checker.look("moderator-list")
-        page.get_by_role("link", name="WP101").first.click()
-        expect(page.get_by_role("heading", name="Andile Assessor's decisions")).to_be_visible()
-        expect(page.get_by_role("button", name="Complete the sample…")).to_be_disabled()
-        checker.look("sample")
+    page.context.clear_cookies()
+    sign_in(page, url("/accounts/login/"), moderator.email)
+    page.goto(url("/workplace/moderation/"))
+    expect(page.get_by_role("heading", name="Your moderation samples")).to_be_visible()
+    checker.look("moderator-list")
+    page.get_by_role("link", name="WP101").first.click()
+    expect(page.get_by_role("heading", name="Andile Assessor's decisions")).to_be_visible()
+    expect(page.get_by_role("button", name="Complete the sample…")).to_be_disabled()
+    checker.look("sample")
 
-        nyc = page.locator("section[data-item]").filter(
-            has=page.locator(f"[data-decision='{Decision.NOT_YET_COMPETENT}']")
-        )
-        nyc.get_by_label("Change to competent").check()
-        nyc.get_by_role("button", name="Record the verdict").click()
-        expect(
-            page.get_by_text("Give your reasons for changing the assessor's decision.")
-        ).to_be_visible()
-        checker.look("change-without-reasons")
-        nyc = page.locator("section[data-item]").filter(
-            has=page.locator(f"[data-decision='{Decision.NOT_YET_COMPETENT}']")
-        )
-        nyc.get_by_label("Change to competent").check()
-        nyc.get_by_label("Reasons for the change").fill(
-            "The observation report shows the learner planned and taught the lesson alone."
-        )
-        nyc.get_by_role("button", name="Record the verdict").click()
-        expect(page.get_by_text("The change is recorded")).to_be_visible()
-        competent = page.locator("section[data-item]").filter(
-            has=page.locator(f"[data-decision='{Decision.COMPETENT}']")
-        )
-        competent.get_by_label("Agree: competent").check()
-        competent.get_by_role("button", name="Record the verdict").click()
-        expect(page.get_by_text("Your agreement is recorded.")).to_be_visible()
-        expect(page.locator("section[data-verdict=pending]")).to_have_count(0)
-        checker.look("moderated")
+    nyc = page.locator("section[data-item]").filter(
+        has=page.locator(f"[data-decision='{Decision.NOT_YET_COMPETENT}']")
+    )
+    nyc.get_by_label("Change to competent").check()
+    nyc.get_by_role("button", name="Record the verdict").click()
+    expect(
+        page.get_by_text("Give your reasons for changing the assessor's decision.")
+    ).to_be_visible()
+    checker.look("change-without-reasons")
+    nyc = page.locator("section[data-item]").filter(
+        has=page.locator(f"[data-decision='{Decision.NOT_YET_COMPETENT}']")
+    )
+    nyc.get_by_label("Change to competent").check()
+    nyc.get_by_label("Reasons for the change").fill(
+        "The observation report shows the learner planned and taught the lesson alone."
+    )
+    nyc.get_by_role("button", name="Record the verdict").click()
+    expect(page.get_by_text("The change is recorded")).to_be_visible()
+    competent = page.locator("section[data-item]").filter(
+        has=page.locator(f"[data-decision='{Decision.COMPETENT}']")
+    )
+    competent.get_by_label("Agree: competent").check()
+    competent.get_by_role("button", name="Record the verdict").click()
+    expect(page.get_by_text("Your agreement is recorded.")).to_be_visible()
+    expect(page.locator("section[data-verdict=pending]")).to_have_count(0)
+    checker.look("moderated")
 
-        page.get_by_role("link", name="Complete the sample…").click()
-        expect(page.get_by_role("heading", name="Complete this sample?")).to_be_visible()
-        checker.look("confirm")
-        page.get_by_role("button", name="Complete the sample").click()
-        expect(page.get_by_text("The sample is completed")).to_be_visible()
-        expect(page.locator("[data-final=no]")).to_have_count(0)
-        page.get_by_text("Covered, not sampled (4)").click()
-        expect(page.locator("[data-final=yes]")).to_have_count(6)
-        checker.look("completed")
+    page.get_by_role("link", name="Complete the sample…").click()
+    expect(page.get_by_role("heading", name="Complete this sample?")).to_be_visible()
+    checker.look("confirm")
+    page.get_by_role("button", name="Complete the sample").click()
+    expect(page.get_by_text("The sample is completed")).to_be_visible()
+    expect(page.locator("[data-final=no]")).to_have_count(0)
+    page.get_by_text("Covered, not sampled (4)").click()
+    expect(page.locator("[data-final=yes]")).to_have_count(6)
+    checker.look("completed")
 
     checker.assert_clean()
     assert "moderation sample" in wait_for_mail(moderator.email).subject

@@ -1,14 +1,9 @@
 """Assessed portfolios for the moderation tests, written directly (test setup, not the
 services): a portfolio of a learner's outcome with its status, and its submissions with the
-assessor's decisions. Also a stand-in for the portfolio page's URL name, which the portfolios
-area provides (the sample page links to it)."""
+assessor's decisions."""
 
 import datetime
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from django.http import HttpResponse
-from django.urls import NoReverseMatch, clear_url_caches, path, reverse
 from django.utils import timezone
 
 from academics.models import Outcome
@@ -85,29 +80,3 @@ def decisions_make(
         )
         for portfolio, (p, _outcome) in zip(portfolios, pairs, strict=True)
     )
-
-
-def _stand_in(request, pk: int) -> HttpResponse:
-    return HttpResponse(f"Portfolio {pk}")
-
-
-@contextmanager
-def portfolio_page_named() -> Iterator[None]:
-    """Until the portfolios area's pages are merged, `workplace:portfolio` names a stand-in."""
-    try:
-        reverse("workplace:portfolio", args=[1])
-    except NoReverseMatch:
-        pass
-    else:
-        yield
-        return
-    from workplace import urls
-
-    pattern = path("portfolios/<int:pk>/", _stand_in, name="portfolio")
-    urls.urlpatterns.append(pattern)
-    clear_url_caches()
-    try:
-        yield
-    finally:
-        urls.urlpatterns.remove(pattern)
-        clear_url_caches()

@@ -16,7 +16,7 @@ from accounts.models import SystemRole
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from tests.factories import ProgrammeFactory, UserFactory
-from tests.workplace.moderation_support import assessed, decisions_make, portfolio_page_named
+from tests.workplace.moderation_support import assessed, decisions_make
 from tests.workplace.support import member_of, registered, workplace_world
 from workplace.models import (
     Decision,
@@ -42,12 +42,6 @@ from workplace.services.moderation import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def portfolio_page():
-    with portfolio_page_named():
-        yield
 
 
 @pytest.fixture

@@ -9,17 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.workplace.moderation_support import decisions_make, portfolio_page_named
+from tests.workplace.moderation_support import decisions_make
 from tests.workplace.support import workplace_world
 from workplace.services.moderation import moderation_policy_set, sample_draw
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def portfolio_page():
-    with portfolio_page_named():
-        yield
 
 
 def _counted(client, url: str) -> int:
