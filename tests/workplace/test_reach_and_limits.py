@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from accounts.services import role_create
 from cohorts.services import cohort_reviewer_set
@@ -25,6 +26,7 @@ from workplace.models import (
 )
 from workplace.services import logbook as logbook_services
 from workplace.services import portfolios as portfolio_services
+from workplace.services.exports import portfolio_export
 from workplace.services.logbook import entry_evidence_add
 from workplace.services.moderation import sample_complete, sample_draw, sample_verdict_record
 from workplace.services.portfolios import portfolio_assess, portfolio_reopen
@@ -190,3 +192,33 @@ def test_a_decision_being_moderated_is_not_reopened_until_moderation_ends(world,
     sample_complete(actor=world.moderator, sample=sample)
     reopened = portfolio_reopen(actor=world.learner.user, portfolio=portfolio)
     assert reopened.status == "draft"
+
+
+def test_an_open_samples_verdict_is_not_shown_as_settled(world, admin, client_of, media):
+    portfolio = handed_in(world)
+    portfolio_assess(actor=world.assessor, portfolio=portfolio, decision="competent")
+    sample = sample_draw(
+        actor=admin, course_run=world.run, assessor=world.assessor, moderator=world.moderator
+    )
+    sample_verdict_record(
+        actor=world.moderator,
+        item=sample.items.get(),
+        verdict="changed",
+        moderated_decision="not_yet_competent",
+        reasons="The lesson plan is missing.",
+    )
+
+    page = client_of(world.learner.user).get(portfolio.get_absolute_url()).content.decode()
+    assert "a moderator is checking this decision" in page
+    assert "The lesson plan is missing." not in page
+
+    export = portfolio_export(
+        actor=world.learner.user, course_enrollment=world.learner.course_enrollment
+    )
+    with export.pdf.open("rb") as stored:
+        text = " ".join(
+            " ".join((page.extract_text() or "").split()) for page in PdfReader(stored).pages
+        )
+    assert "being moderated" in text
+    assert "awaiting moderation" in text.lower()
+    assert "The lesson plan is missing." not in text
