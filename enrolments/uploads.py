@@ -23,8 +23,9 @@ import re
 import tempfile
 import unicodedata
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import filetype
 from django.conf import settings
@@ -53,8 +54,12 @@ from enrolments.pdf_content import (
     active_content_found,
     active_content_remove,
 )
+from tenants.db import tenant_connection
+from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
+from tenants.storage import STORAGE_FAILED_MESSAGE
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MEGABYTE = 1024 * 1024
 # filetype reads signatures from the first 8 KiB.
@@ -495,6 +500,46 @@ def document_upload_check(
         content_type=MIME_TYPE_BY_KIND[kind],
         sha256=digest.hexdigest(),
     )
+
+
+class StorageFailed(ValidationError):
+    """An upload passed its checks but could not be stored: the person is told to try again
+    later (a 503, not their mistake)."""
+
+
+def checked_upload_store(
+    *,
+    form: Any,
+    guard: "UploadGuard",
+    document_type: DocumentType,
+    store: Callable[[CheckedUpload], T],
+    what: str,
+) -> T:
+    """What an evidence upload view does once its guard is installed: the names as sent, the
+    size as it streamed in, the bound `form` (its file in "file"), the file's own checks
+    (document_upload_check, removing a PDF's active content if the institution chose so), then
+    `store(checked)`. Raises ValidationError saying what to fix, or StorageFailed
+    (logged with `what`, never the file's name) when the storage failed."""
+    # Names first: a refused one may be one that Django dropped (such as "../").
+    guard.sent_names_check()
+    if guard.exceeded:
+        raise too_large_error(document_type)
+    if not form.is_valid():
+        raise ValidationError([message for field in form.errors.values() for message in field])
+    checked = document_upload_check(
+        upload=form.cleaned_data["file"],
+        document_type=document_type,
+        remove_active_content=bool(
+            tenant_connection.tenant.settings.get(REMOVE_PDF_ACTIVE_CONTENT)
+        ),
+    )
+    try:
+        return store(checked)
+    except OSError as error:
+        logger.error("Could not store %s (%s bytes): %r", what, checked.size, error, exc_info=error)
+        raise StorageFailed(STORAGE_FAILED_MESSAGE, code="storage_failed") from error
+    finally:
+        checked.file.close()
 
 
 def _sha256(file: File) -> str:

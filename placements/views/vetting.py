@@ -3,7 +3,6 @@ with its evidence and decisions, the vetting types and what each programme requi
 with placements.manage_vetting; anyone else gets the audited 404), and a learner's own
 read-only view in the portal. Every write goes through placements.services.vetting."""
 
-import logging
 from typing import Any
 
 from django.contrib import messages
@@ -24,11 +23,11 @@ from accounts.lists import list_page
 from accounts.permissions import permission_required
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
+    StorageFailed,
     UploadGuard,
-    document_upload_check,
+    checked_upload_store,
     max_size_bytes,
     stored_file_response,
-    too_large_error,
 )
 from learners.models import Learner
 from learners.selectors import learner_of_user
@@ -69,10 +68,6 @@ from placements.services.vetting import (
     vetting_type_update,
 )
 from placements.views.refusals import refusal_show
-from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
-from tenants.storage import STORAGE_FAILED_MESSAGE
-
-logger = logging.getLogger(__name__)
 
 
 def _record(pk: int) -> VettingRecord:
@@ -301,38 +296,18 @@ def _evidence_upload(
 ) -> HttpResponse:
     if request.method != "POST":
         return redirect(record)
-    document_type = evidence_document_type(record.vetting_type)
-    form = EvidenceUploadForm(request.POST, request.FILES)
-    status = 400
     try:
-        # Names first: a refused one may be one that Django dropped (such as "../").
-        guard.sent_names_check()
-        if guard.exceeded:
-            raise too_large_error(document_type)
-        if not form.is_valid():
-            raise ValidationError([message for field in form.errors.values() for message in field])
-        checked = document_upload_check(
-            upload=form.cleaned_data["file"],
-            document_type=document_type,
-            remove_active_content=bool(request.tenant.settings.get(REMOVE_PDF_ACTIVE_CONTENT)),
-        )
-        try:
-            evidence = vetting_evidence_add(
+        evidence = checked_upload_store(
+            form=EvidenceUploadForm(request.POST, request.FILES),
+            guard=guard,
+            document_type=evidence_document_type(record.vetting_type),
+            store=lambda checked: vetting_evidence_add(
                 actor=request.user, record=record, checked=checked, scan_status=upload_scan_status()
-            )
-        except OSError as error:
-            logger.error(
-                "Could not store vetting evidence (record %s, %s bytes): %r",
-                record.pk,
-                checked.size,
-                error,
-                exc_info=error,
-            )
-            status = 503
-            raise ValidationError(STORAGE_FAILED_MESSAGE, code="storage_failed") from error
-        finally:
-            checked.file.close()
+            ),
+            what=f"vetting evidence of record {record.pk}",
+        )
     except ValidationError as error:
+        status = 503 if isinstance(error, StorageFailed) else 400
         return _detail_page(
             request, _record(record.pk), upload_errors=error.messages, status=status
         )

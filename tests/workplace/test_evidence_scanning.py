@@ -175,3 +175,35 @@ def test_an_infected_portfolio_document_is_removed_and_never_downloaded(
     file_url = reverse("workplace:portfolio_evidence_file", args=[evidence.pk])
     assert client.get(file_url).status_code == 404
     assert admin_client.get(file_url).status_code == 404
+
+
+def test_a_full_disk_refuses_either_upload_with_a_503_and_leaves_nothing(
+    world, client_of, disk_of, media_files, caplog
+):
+    entry = logged(world)
+    portfolio = portfolio_open(
+        actor=world.learner.user,
+        course_enrollment=world.learner.course_enrollment,
+        outcome=world.outcomes[0],
+    )
+    client = client_of(world.learner.user)
+    disk_of(0)
+
+    photo = client.post(
+        reverse("workplace:entry_evidence_add", args=[entry.pk]),
+        {"file": SimpleUploadedFile("lesson.png", png_bytes())},
+    )
+    document = client.post(
+        reverse("workplace:portfolio_evidence_add", args=[portfolio.pk]),
+        {"kind": "document", "title": "Plan", "file": SimpleUploadedFile("plan.pdf", PDF_BYTES)},
+    )
+
+    for response in (photo, document):
+        assert response.status_code == 503
+        assert "We could not store your file. Try again later." in response.content.decode()
+    assert not LogbookEvidence.objects.exists()
+    assert not PortfolioEvidence.objects.exists()
+    assert media_files() == []
+    logged_errors = [r.getMessage() for r in caplog.records if r.name == "enrolments.uploads"]
+    assert f"logbook evidence of entry {entry.pk}" in logged_errors[0]
+    assert f"portfolio evidence of portfolio {portfolio.pk}" in logged_errors[1]

@@ -7,7 +7,6 @@ and staff who manage placements (who only read); anyone else gets the audited 40
 goes through workplace.services.logbook."""
 
 import datetime
-import logging
 from typing import Any
 
 from django.contrib import messages
@@ -27,16 +26,14 @@ from accounts.lists import list_page
 from accounts.permissions import permission_check
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
+    StorageFailed,
     UploadGuard,
-    document_upload_check,
+    checked_upload_store,
     max_size_bytes,
     stored_file_response,
-    too_large_error,
 )
 from placements.models import Placement
 from placements.views.refusals import refusal_show
-from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
-from tenants.storage import STORAGE_FAILED_MESSAGE
 from workplace.access import MANAGE_PLACEMENTS
 from workplace.forms.logbook import EntryForm, EvidenceUploadForm, ReviewForm
 from workplace.models import LogbookEntry, LogbookEvidence, LogbookWeek, LogbookWeekStatus
@@ -66,7 +63,6 @@ from workplace.services.logbook import (
     week_submit,
 )
 
-logger = logging.getLogger(__name__)
 EVIDENCE_DOCUMENT = "Logbook evidence"
 
 
@@ -386,37 +382,18 @@ def _evidence_upload(
     monday = entry.week.week_starts_on
     if request.method != "POST":
         return redirect(_week_url(placement, monday))
-    document_type = evidence_document_type(EVIDENCE_DOCUMENT)
-    form = EvidenceUploadForm(request.POST, request.FILES)
-    status = 400
     try:
-        guard.sent_names_check()
-        if guard.exceeded:
-            raise too_large_error(document_type)
-        if not form.is_valid():
-            raise ValidationError([message for field in form.errors.values() for message in field])
-        checked = document_upload_check(
-            upload=form.cleaned_data["file"],
-            document_type=document_type,
-            remove_active_content=bool(request.tenant.settings.get(REMOVE_PDF_ACTIVE_CONTENT)),
-        )
-        try:
-            evidence = entry_evidence_add(
+        evidence = checked_upload_store(
+            form=EvidenceUploadForm(request.POST, request.FILES),
+            guard=guard,
+            document_type=evidence_document_type(EVIDENCE_DOCUMENT),
+            store=lambda checked: entry_evidence_add(
                 actor=request.user, entry=entry, checked=checked, scan_status=upload_scan_status()
-            )
-        except OSError as error:
-            logger.error(
-                "Could not store logbook evidence (entry %s, %s bytes): %r",
-                entry.pk,
-                checked.size,
-                error,
-                exc_info=error,
-            )
-            status = 503
-            raise ValidationError(STORAGE_FAILED_MESSAGE, code="storage_failed") from error
-        finally:
-            checked.file.close()
+            ),
+            what=f"logbook evidence of entry {entry.pk}",
+        )
     except ValidationError as error:
+        status = 503 if isinstance(error, StorageFailed) else 400
         return _week_page(
             request, placement, monday, upload_errors=(entry.pk, error.messages), status=status
         )

@@ -5,7 +5,6 @@ handed in, handing in and reopening after "not yet competent". Anyone who reache
 (workplace.access.portfolios_for) reads it; only its learner changes it; anyone else gets the
 audited 404. Every write goes through workplace.services.portfolios."""
 
-import logging
 from typing import Any
 
 from django.contrib import messages
@@ -26,16 +25,14 @@ from accounts.permissions import permission_check
 from delivery.models import CourseEnrollment
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
+    StorageFailed,
     UploadGuard,
-    document_upload_check,
+    checked_upload_store,
     max_size_bytes,
     stored_file_response,
-    too_large_error,
 )
 from learners.selectors import learner_of_user
 from placements.views.refusals import refusal_show
-from tenants.services import REMOVE_PDF_ACTIVE_CONTENT
-from tenants.storage import STORAGE_FAILED_MESSAGE
 from workplace.access import ASSESS, is_own_portfolio, portfolios_for
 from workplace.forms.portfolios import (
     DocumentEvidenceForm,
@@ -62,8 +59,6 @@ from workplace.services.portfolios import (
     portfolio_reopen,
     portfolio_submit,
 )
-
-logger = logging.getLogger(__name__)
 
 DOCUMENT_TYPE_NAME = "Portfolio evidence"
 
@@ -248,48 +243,28 @@ def _evidence_add(
 def _document_add(
     request: AuthenticatedRequest, portfolio: Portfolio, guard: UploadGuard
 ) -> HttpResponse:
-    document_type = evidence_document_type(DOCUMENT_TYPE_NAME)
     form = DocumentEvidenceForm(request.POST, request.FILES)
-    status = 400
     try:
-        # Names first: a refused one may be one that Django dropped (such as "../").
-        guard.sent_names_check()
-        if guard.exceeded:
-            raise too_large_error(document_type)
-        if not form.is_valid():
-            raise ValidationError([message for field in form.errors.values() for message in field])
-        checked = document_upload_check(
-            upload=form.cleaned_data["file"],
-            document_type=document_type,
-            remove_active_content=bool(request.tenant.settings.get(REMOVE_PDF_ACTIVE_CONTENT)),
-        )
-        try:
-            evidence = evidence_add_document(
+        evidence = checked_upload_store(
+            form=form,
+            guard=guard,
+            document_type=evidence_document_type(DOCUMENT_TYPE_NAME),
+            store=lambda checked: evidence_add_document(
                 actor=request.user,
                 portfolio=portfolio,
                 checked=checked,
                 scan_status=upload_scan_status(),
                 title=form.cleaned_data.get("title") or "",
-            )
-        except OSError as error:
-            logger.error(
-                "Could not store portfolio evidence (portfolio %s, %s bytes): %r",
-                portfolio.pk,
-                checked.size,
-                error,
-                exc_info=error,
-            )
-            status = 503
-            raise ValidationError(STORAGE_FAILED_MESSAGE, code="storage_failed") from error
-        finally:
-            checked.file.close()
+            ),
+            what=f"portfolio evidence of portfolio {portfolio.pk}",
+        )
     except ValidationError as error:
         return _add_page(
             request,
             portfolio,
             document_form=DocumentEvidenceForm(initial={"title": request.POST.get("title", "")}),
             upload_errors=error.messages,
-            status=status,
+            status=503 if isinstance(error, StorageFailed) else 400,
         )
     messages.success(request, f"{evidence.title} is added to the portfolio.")
     return redirect(portfolio)

@@ -381,3 +381,15 @@ def test_a_learner_sees_only_their_own_vetting_without_downloads(
 
 def test_someone_without_a_learner_record_has_no_vetting_page(admin_client):
     assert admin_client.get(reverse("placements:my_vetting")).status_code == 404
+
+
+def test_evidence_on_a_full_disk_is_refused_with_a_503_and_leaves_nothing(
+    admin_client, opened, disk_of, media
+):
+    record = opened()
+    disk_of(0)
+    response = upload(admin_client, record, "clearance.pdf", PDF_BYTES)
+    assert response.status_code == 503
+    assert "We could not store your file. Try again later." in response.content.decode()
+    assert not record.evidence.exists()
+    assert [path for path in media.rglob("*") if path.is_file()] == []
