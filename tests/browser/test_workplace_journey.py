@@ -134,7 +134,7 @@ def test_a_week_logged_on_a_phone_becomes_a_moderated_competent_portfolio_in_a_s
     # A slip of the thumb: 75 hours for 7.5 is refused beside the hours.
     observed = "Observed a Grade 9 mathematics lesson and how the teacher checked understanding."
     log_day(monday, "75", observed, [first])
-    expect(page.get_by_text("Ensure this value is less than or equal to 24.")).to_be_visible()
+    expect(page.get_by_text("Give the hours worked that day, from 0.25 to 24.")).to_be_visible()
     on_phone("learner-hours-refused")
     days = [
         (monday, "7.5", observed, [first]),
@@ -175,8 +175,8 @@ def test_a_week_logged_on_a_phone_becomes_a_moderated_competent_portfolio_in_a_s
     expect(page.get_by_text(f"The week is confirmed; {learner_name} is e-mailed.")).to_be_visible()
     checker.look("mentor-confirmed")
     page.get_by_role("link", name="Back to the logbook").click()
-    expect(page.locator(f"[data-outcome='{first.code}'] [data-confirmed]")).to_have_text("22.50")
-    expect(page.locator(f"[data-outcome='{second.code}'] [data-confirmed]")).to_have_text("14.50")
+    expect(page.locator(f"[data-outcome='{first.code}'] [data-confirmed]")).to_have_text("22.5")
+    expect(page.locator(f"[data-outcome='{second.code}'] [data-confirmed]")).to_have_text("14.5")
     expect(page.locator(f"[data-outcome='{third.code}'] [data-confirmed]")).to_have_text("5")
     expect(page.get_by_test_id("confirmed-total")).to_have_text("34")
     checker.look("mentor-hours")
@@ -254,7 +254,7 @@ def test_a_week_logged_on_a_phone_becomes_a_moderated_competent_portfolio_in_a_s
     expect(page.get_by_text("No samples drawn yet.")).to_be_visible()
     choose.select_option(label="Mpho Moderator")
     row.get_by_role("button", name="Draw a sample").click()
-    expect(page.get_by_text("Mpho Moderator is given a sample of 1 of 1 decisions")).to_be_visible()
+    expect(page.get_by_text("Mpho Moderator is given 1 of 1 decision to check")).to_be_visible()
     expect(page.get_by_text("Only Mpho Moderator records verdicts")).to_be_visible()
     checker.look("staff-sample-drawn")
     sign_out(page)

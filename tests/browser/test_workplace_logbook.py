@@ -141,8 +141,8 @@ def test_a_learner_logs_a_week_on_a_phone_and_the_mentor_returns_then_confirms_i
     expect(page.get_by_test_id("reviews")).to_contain_text("Returned")
     mentor.look("confirmed")
     page.get_by_role("link", name="Back to the logbook").click()
-    expect(page.locator(f"[data-outcome='{first.code}'] [data-confirmed]")).to_have_text("11.50")
-    expect(page.locator(f"[data-outcome='{second.code}'] [data-confirmed]")).to_have_text("10.50")
+    expect(page.locator(f"[data-outcome='{first.code}'] [data-confirmed]")).to_have_text("11.5")
+    expect(page.locator(f"[data-outcome='{second.code}'] [data-confirmed]")).to_have_text("10.5")
     expect(page.get_by_test_id("confirmed-total")).to_have_text("18")
     mentor.look("logbook-confirmed")
 

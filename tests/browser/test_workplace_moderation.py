@@ -1,7 +1,8 @@
 """Staff draw a moderation sample of an assessor's decisions in a course run for a registered
 moderator; the moderator changes the "not yet competent" to competent (refused first without
 reasons), agrees with the other sampled decision and completes the sample: every covered
-result is then final, the changed one competent, and its learner is told by e-mail."""
+result is then final, the changed one competent, and its learner is told by e-mail; staff
+then read the run's portfolios, learner by outcome, from the run's page."""
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -48,7 +49,7 @@ def test_staff_draw_a_sample_and_the_moderator_changes_one_decision_and_complete
         label="Mpho Moderator"
     )
     row.get_by_role("button", name="Draw a sample").click()
-    expect(page.get_by_text("Mpho Moderator is given a sample of 2 of 6 decisions")).to_be_visible()
+    expect(page.get_by_text("Mpho Moderator is given 2 of 6 decisions to check")).to_be_visible()
     expect(page.get_by_text("Only Mpho Moderator records verdicts")).to_be_visible()
     checker.look("drawn-staff")
 
@@ -98,6 +99,15 @@ def test_staff_draw_a_sample_and_the_moderator_changes_one_decision_and_complete
     page.get_by_text("Covered, not sampled (4)").click()
     expect(page.locator("[data-final=yes]")).to_have_count(6)
     checker.look("completed")
+
+    # Staff read the run's results per learner and outcome from the run's page.
+    page.context.clear_cookies()
+    sign_in(page, url("/accounts/login/"), admin.email)
+    page.goto(url(f"/delivery/runs/{world.run.pk}/"))
+    page.get_by_role("link", name="Portfolios of evidence").click()
+    expect(page.get_by_role("heading", name="Portfolios of evidence")).to_be_visible()
+    expect(page.get_by_role("link", name="PDF")).to_have_count(2)
+    checker.look("run-portfolios")
 
     checker.assert_clean()
     assert "moderation sample" in wait_for_mail(moderator.email).subject

@@ -13,6 +13,7 @@ from placements.models import Placement
 from workplace.selectors.logbook import mentor_candidates
 from workplace.selectors.outcomes import placement_outcomes
 from workplace.services.evidence import EVIDENCE_MAX_SIZE_MB
+from workplace.services.logbook import HOURS_OUT_OF_RANGE
 
 
 class OutcomeChoiceField(forms.ModelMultipleChoiceField):
@@ -36,6 +37,13 @@ class EntryForm(forms.Form):
         decimal_places=2,
         help_text="Hours worked that day, in quarter hours (e.g. 7.5).",
         widget=forms.NumberInput(attrs={"step": "0.25", "inputmode": "decimal"}),
+        error_messages={
+            "min_value": HOURS_OUT_OF_RANGE,
+            "max_value": HOURS_OUT_OF_RANGE,
+            "max_digits": HOURS_OUT_OF_RANGE,
+            "max_decimal_places": "Give the hours in quarter hours (such as 7.25, 7.5 or 7.75).",
+            "invalid": "Give the hours as a number, such as 7.5.",
+        },
     )
     tasks = forms.CharField(
         label="What you did",

@@ -4,6 +4,8 @@ registered in WorkplaceConfig.ready)."""
 
 from typing import Any
 
+from django.utils import timezone
+
 from accounts.models import SystemRole, User
 from placements.models import Placement
 from workplace.access import ASSESS, MODERATE, placements_mentored, programmes_covered
@@ -13,6 +15,7 @@ from workplace.models import (
     ModerationSample,
     Portfolio,
     PortfolioStatus,
+    PractitionerRegistration,
     PractitionerRole,
     SampleStatus,
 )
@@ -30,16 +33,22 @@ def workplace_home_panel(user: User) -> dict[str, Any] | None:
                 placement__in=mentored, status=LogbookWeekStatus.SUBMITTED
             ).count()
             panel["mentees"] = mentored.count()
-    if user.may(ASSESS):
-        covered = programmes_covered(user, PractitionerRole.ASSESSOR)
-        if covered.exists():
+    if user.may(ASSESS) or user.may(MODERATE):
+        # One query for everyone who may assess or moderate; the counts only for the registered.
+        registered = set(
+            PractitionerRegistration.objects.filter(
+                user=user, is_active=True, expires_on__gte=timezone.localdate()
+            ).values_list("role", flat=True)
+        )
+        if PractitionerRole.ASSESSOR in registered and user.may(ASSESS):
             panel["to_assess"] = Portfolio.objects.filter(
-                status=PortfolioStatus.SUBMITTED, outcome__course__programme__in=covered
+                status=PortfolioStatus.SUBMITTED,
+                outcome__course__programme__in=programmes_covered(user, PractitionerRole.ASSESSOR),
             ).count()
-    if user.may(MODERATE):
-        samples = ModerationSample.objects.filter(moderator=user, status=SampleStatus.OPEN)
-        if samples.exists():
-            panel["samples_open"] = samples.count()
+        if PractitionerRole.MODERATOR in registered and user.may(MODERATE):
+            panel["samples_open"] = ModerationSample.objects.filter(
+                moderator=user, status=SampleStatus.OPEN
+            ).count()
     if SystemRole.STUDENT in keys and Placement.objects.filter(learner__user=user).exists():
         panel["learner"] = True
         panel["weeks_returned"] = LogbookWeek.objects.filter(

@@ -54,6 +54,7 @@ from workplace.services.evidence import (
 QUARTER = Decimal("0.25")
 MIN_HOURS = Decimal("0.25")
 MAX_HOURS = Decimal("24")
+HOURS_OUT_OF_RANGE = "Give the hours worked that day, from 0.25 to 24."
 # Photos or scans per entry (each up to EVIDENCE_MAX_SIZE_MB).
 MAX_FILES_PER_ENTRY = 10
 
@@ -121,7 +122,7 @@ def _entry_clean(
     elif entry_date < first or entry_date > last:
         errors["entry_date"] = [f"Choose a day from {_day(first)} to {_day(last)}."]
     if not MIN_HOURS <= hours <= MAX_HOURS:
-        errors["hours"] = ["Give the hours worked that day, from 0.25 to 24."]
+        errors["hours"] = [HOURS_OUT_OF_RANGE]
     elif hours % QUARTER:
         errors["hours"] = ["Give the hours in quarter hours (such as 7.25, 7.5 or 7.75)."]
     tasks = tasks.strip()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -125,11 +126,11 @@ def sample_draw_view(request: AuthenticatedRequest) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, " ".join(refusal.messages))
         return redirect("workplace:moderation")
-    sampled = sample.items.filter(in_sample=True).count()
+    sampled, covered = sample.items.filter(in_sample=True).count(), sample.items.count()
     messages.success(
         request,
-        f"{sample.moderator} is given a sample of {sampled} of {sample.items.count()} "
-        "decisions, and told by e-mail.",
+        f"{sample.moderator} is given {sampled} of {covered} "
+        f"decision{pluralize(covered)} to check, and told by e-mail.",
     )
     return redirect(sample)
 
