@@ -4,8 +4,8 @@ asks here; anything else is the audited 404 of accounts.permissions.
 - The learner: their own placements and portfolios.
 - The workplace mentor: the placements they currently mentor at their current organisation
   (placements.access), while they hold the organisation member role and belong to it.
-- Assessors: portfolios of outcomes whose programme their active, unexpired assessor
-  registration covers.
+- Assessors: portfolios handed in at least once, of outcomes whose programme their active,
+  unexpired assessor registration covers.
 - Moderators: the portfolios in the samples they are given.
 - Staff: who manages placements reaches every logbook; who manages delivery the portfolios of
   the cohorts they reach."""
@@ -26,6 +26,7 @@ from workplace.models import (
     Mentorship,
     ModerationItem,
     Portfolio,
+    PortfolioSubmission,
     PractitionerRegistration,
     PractitionerRole,
 )
@@ -114,8 +115,10 @@ def portfolios_for(user: User) -> QuerySet[Portfolio]:
         # delivery.access.
         reach |= Q(course_enrollment__enrollment__cohort__in=reachable(user, Cohort.objects.all()))
     if user.may(ASSESS):
+        # Handed in at least once: a draft is the learner's own until then.
         reach |= Q(
-            outcome__course__programme__in=programmes_covered(user, PractitionerRole.ASSESSOR)
+            Exists(PortfolioSubmission.objects.filter(portfolio=OuterRef("pk"))),
+            outcome__course__programme__in=programmes_covered(user, PractitionerRole.ASSESSOR),
         )
     if user.may(MODERATE):
         reach |= Q(

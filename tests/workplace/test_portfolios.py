@@ -267,9 +267,9 @@ def test_other_learners_portfolios_are_not_found(admin, client_of, media):
         ).status_code
         == 404
     )
-    # The assessor reads it but does not change it.
+    # Nor does the assessor, before it is handed in (and never to change it).
     assessor = client_of(world.assessor)
-    assert assessor.get(reverse("workplace:portfolio", args=[portfolio.pk])).status_code == 200
+    assert assessor.get(reverse("workplace:portfolio", args=[portfolio.pk])).status_code == 404
     assert (
         assessor.post(reverse("workplace:portfolio_submit", args=[portfolio.pk])).status_code == 404
     )

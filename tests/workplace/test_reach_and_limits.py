@@ -222,3 +222,15 @@ def test_an_open_samples_verdict_is_not_shown_as_settled(world, admin, client_of
     assert "being moderated" in text
     assert "awaiting moderation" in text.lower()
     assert "The lesson plan is missing." not in text
+
+
+def test_an_assessor_opens_a_portfolio_only_once_it_is_handed_in(world, client_of):
+    draft = portfolio_services.portfolio_open(
+        actor=world.learner.user,
+        course_enrollment=world.learner.course_enrollment,
+        outcome=world.outcomes[1],
+    )
+    handed = handed_in(world)
+    assessor = client_of(world.assessor)
+    assert assessor.get(draft.get_absolute_url()).status_code == 404
+    assert assessor.get(handed.get_absolute_url()).status_code == 200
