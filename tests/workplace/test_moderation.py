@@ -105,6 +105,15 @@ def test_competent_picks_spread_across_learners_before_anyone_twice(seed):
     assert max(per_learner.values()) - min(per_learner.values()) <= 1
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_learner_sampled_for_a_not_yet_competent_comes_after_the_others(seed):
+    population = _population(3, 2, nyc=1)  # learner 0 also has the NYC
+    chosen = sample_choose(population, share_percent=1, minimum=3, rng=random.Random(seed))
+    assert 9000 in chosen
+    per_learner = Counter(pk // 100 for pk in chosen - {9000})
+    assert per_learner == {1: 1, 2: 1}
+
+
 def test_the_same_random_source_chooses_the_same_sample():
     population = _population(6, 3)
     first = sample_choose(population, share_percent=30, minimum=2, rng=random.Random(3))

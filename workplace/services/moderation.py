@@ -119,10 +119,12 @@ def sample_choose(
     population: Sequence[Candidate], *, share_percent: int, minimum: int, rng: Shuffler
 ) -> set[int]:
     """The submissions (ids) in the sample: every "not yet competent", then competent decisions
-    up to the sample's size, one learner at a time (each learner once before anyone twice) in
-    an order `rng` draws."""
+    up to the sample's size, one learner at a time in an order `rng` draws: each learner once
+    before anyone twice, a learner whose "not yet competent" is in the sample counting as
+    sampled once already."""
     size = sample_size(len(population), share_percent=share_percent, minimum=minimum)
     chosen = {c.submission_id for c in population if c.decision != Decision.COMPETENT}
+    covered = {c.learner_key for c in population if c.decision != Decision.COMPETENT}
     by_learner: dict[int, list[int]] = defaultdict(list)
     for candidate in sorted(population, key=lambda c: c.submission_id):
         if candidate.decision == Decision.COMPETENT:
@@ -131,18 +133,14 @@ def sample_choose(
     rng.shuffle(learners)
     for submissions in by_learner.values():
         rng.shuffle(submissions)
-    round_ = 0
-    while len(chosen) < size:
-        picked = False
+    rounds = max((len(by_learner[key]) + (key in covered) for key in learners), default=0)
+    for round_ in range(rounds):
         for learner in learners:
             if len(chosen) >= size:
-                break
-            if round_ < len(by_learner[learner]):
-                chosen.add(by_learner[learner][round_])
-                picked = True
-        if not picked:
-            break
-        round_ += 1
+                return chosen
+            index = round_ - (learner in covered)
+            if 0 <= index < len(by_learner[learner]):
+                chosen.add(by_learner[learner][index])
     return chosen
 
 
