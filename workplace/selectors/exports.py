@@ -14,20 +14,16 @@ from accounts.permissions import may_reach
 from delivery.models import CourseEnrollment
 from placements.models import Placement
 from workplace.access import (
-    ASSESS,
     MANAGE_DELIVERY,
-    MODERATE,
     is_own_course_enrollment,
-    registration_valid,
+    portfolios_for,
 )
 from workplace.models import (
     Mentorship,
-    ModerationItem,
     Portfolio,
     PortfolioEvidence,
     PortfolioExport,
     PortfolioSubmission,
-    PractitionerRole,
 )
 from workplace.selectors.hours import outcome_hours
 
@@ -46,22 +42,15 @@ def export_course_enrollment(pk: int) -> CourseEnrollment:
 
 def export_allowed(user: User, course_enrollment: CourseEnrollment) -> bool:
     """Who may produce the learner's portfolio as a PDF: the learner, staff who manage delivery
-    in the learner's cohort, an assessor whose valid registration covers the programme, and a
-    moderator given a sample that covers one of its submissions."""
+    in the learner's cohort (even before anything is handed in), and whoever reaches one of its
+    portfolios (workplace.access.portfolios_for: its assessors and moderators)."""
     if not user.is_authenticated:
         return False
     if is_own_course_enrollment(user, course_enrollment.pk):
         return True
     if user.may(MANAGE_DELIVERY) and may_reach(user, course_enrollment.enrollment.cohort):
         return True
-    programme_id = course_enrollment.course.programme_id
-    if user.may(ASSESS) and registration_valid(user, PractitionerRole.ASSESSOR, programme_id):
-        return True
-    return user.may(MODERATE) and (
-        ModerationItem.objects.filter(
-            sample__moderator=user, submission__portfolio__course_enrollment=course_enrollment
-        ).exists()
-    )
+    return portfolios_for(user).filter(course_enrollment=course_enrollment).exists()
 
 
 def export_list(course_enrollment: CourseEnrollment) -> QuerySet[PortfolioExport]:

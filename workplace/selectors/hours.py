@@ -8,6 +8,11 @@ from learners.models import Learner
 from workplace.models import LogbookEntry, LogbookWeekStatus
 
 
+def hours_text(hours: Decimal) -> str:
+    """Hours as few decimals as they need (7.5, 7.25, 8), the same on every page and e-mail."""
+    return f"{hours.normalize():f}"
+
+
 def outcome_hours(learner: Learner, *, placement_id: int | None = None) -> dict[int, Decimal]:
     """Confirmed hours per outcome id across `learner`'s placements (or one of them). An entry
     that practised several outcomes counts its hours towards each."""

@@ -40,7 +40,7 @@ from workplace.models import (
     PractitionerRegistration,
     PractitionerRole,
 )
-from workplace.selectors.hours import outcome_hours
+from workplace.selectors.hours import hours_text, outcome_hours
 
 # --- The learner's overview -------------------------------------------------------------------
 
@@ -57,7 +57,7 @@ class OutcomeRow:
     @property
     def hours_text(self) -> str:
         """7.5, not 7.50; 40, not 4E+1."""
-        return f"{self.hours.normalize():f}"
+        return hours_text(self.hours)
 
     @property
     def status_label(self) -> str:

@@ -43,6 +43,7 @@ from workplace.models import (
     LogbookWeekStatus,
     Mentorship,
 )
+from workplace.selectors.hours import hours_text
 from workplace.selectors.outcomes import placement_outcomes
 from workplace.services.evidence import (
     evidence_audit_values,
@@ -148,7 +149,7 @@ def _day_total_check(
         raise ValidationError(
             {
                 "hours": [
-                    f"{_day(entry_date)} already has {logged.normalize():f} hours logged: a day "
+                    f"{_day(entry_date)} already has {hours_text(logged)} hours logged: a day "
                     "has at most 24."
                 ]
             }
@@ -412,7 +413,7 @@ def week_submit(*, actor: User, week: LogbookWeek) -> LogbookWeek:
                     "full_name": mentor.full_name,
                     "learner_name": week.placement.learner.full_name,
                     "week": _day(week.week_starts_on),
-                    "hours": f"{hours.normalize():f}",
+                    "hours": hours_text(hours),
                     "again": old_status == LogbookWeekStatus.RETURNED,
                     "url": _week_url(week),
                 },

@@ -43,6 +43,7 @@ from workplace.models import (
     PractitionerRole,
     SampleStatus,
 )
+from workplace.selectors.hours import hours_text
 from workplace.services.evidence import (
     evidence_audit_values,
     evidence_file_write,
@@ -149,7 +150,7 @@ def evidence_add_entry(
         evidence = PortfolioEvidence.objects.create(
             portfolio=portfolio,
             kind=EvidenceKind.LOGBOOK_ENTRY,
-            title=f"Logbook, {found.entry_date:%-d %b %Y}: {found.hours.normalize():f} hours",
+            title=f"Logbook, {found.entry_date:%-d %b %Y}: {hours_text(found.hours)} hours",
             logbook_entry=found,
             uploaded_by=actor,
         )

@@ -1,20 +1,21 @@
-"""How hours read on the workplace pages and in the portfolio PDF: as few decimals as they
-need (7.5, 7.25, 8), the same everywhere."""
+"""How hours read on the workplace pages and in the portfolio PDF (selectors.hours.hours_text)."""
 
 from decimal import Decimal, InvalidOperation
 
 from django import template
+
+from workplace.selectors.hours import hours_text
 
 register = template.Library()
 
 
 @register.filter
 def hours(value: object) -> str:
-    """A number of hours without trailing zeros; empty for something that is not a number."""
+    """A number of hours without trailing zeros; 0 when there are none, empty for something
+    that is not a number."""
     if value is None or value == "":
         return "0"
     try:
-        number = Decimal(str(value))
+        return hours_text(Decimal(str(value)))
     except InvalidOperation:
         return ""
-    return f"{number.normalize():f}" if number != number.to_integral() else f"{number:.0f}"
