@@ -112,7 +112,6 @@ def _entry_clean(
     """The entry's own rules (not the day's total, read under the week's lock): the cleaned
     tasks."""
     errors: dict[str, list[str]] = {}
-    first, last = entry_date_bounds(placement, today)
     if entry_date > today:
         errors["entry_date"] = ["This day has not come yet: log a day once you have worked it."]
     elif not placement.starts_on <= entry_date <= placement.ends_on:
@@ -120,8 +119,6 @@ def _entry_clean(
             f"Choose a day of the placement ({_day(placement.starts_on)} to "
             f"{_day(placement.ends_on)})."
         ]
-    elif entry_date < first or entry_date > last:
-        errors["entry_date"] = [f"Choose a day from {_day(first)} to {_day(last)}."]
     if not MIN_HOURS <= hours <= MAX_HOURS:
         errors["hours"] = [HOURS_OUT_OF_RANGE]
     elif hours % QUARTER:
