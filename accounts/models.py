@@ -25,6 +25,8 @@ class SystemRole(models.TextChoices):
     STUDENT = "student", "Student"
     SPONSOR_CONTACT = "sponsor_contact", "Sponsor contact"
     ORGANISATION_MEMBER = "organisation_member", "Organisation member"
+    AGENT = "agent", "Agent"
+    BROKER = "broker", "Broker"
 
 
 def normalise_email(email: str) -> str:

@@ -69,6 +69,8 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "delivery.teach",
                 "delivery.moderate_results",
                 "workplace.assess_portfolios",
+                "partners.view_partners",
+                "finance.view_finance",
             }
         ),
     ),
@@ -107,8 +109,18 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
     ),
     SystemRole.FINANCE: SystemRoleSpec(
         "Finance",
-        "Sets programme fees and learners' fees and subsidies.",
-        frozenset({"delivery.manage_fees", "cohorts.access_all_cohorts"}),
+        "Accounts for every rand: fees and subsidies, invoices and credit notes, payments and "
+        "bank statements, agents and brokers and their commissions, stipends and grant claims.",
+        frozenset(
+            {
+                "delivery.manage_fees",
+                "cohorts.access_all_cohorts",
+                "partners.manage_partners",
+                "partners.view_partners",
+                "finance.manage_finance",
+                "finance.view_finance",
+            }
+        ),
     ),
     SystemRole.STUDENT: SystemRoleSpec(
         "Student",
@@ -125,6 +137,18 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
         "Speaks for a host organisation (a school, an employer): says each year which "
         "placements it offers, confirms or declines the learners proposed to it, and mentors "
         "the learners placed with it.",
+        frozenset(),
+    ),
+    SystemRole.AGENT: SystemRoleSpec(
+        "Agent",
+        "Speaks for a recruiting agent: follows the progress of the candidates it brought and "
+        "reads its commission statements.",
+        frozenset(),
+    ),
+    SystemRole.BROKER: SystemRoleSpec(
+        "Broker",
+        "Speaks for a broker: follows the progress of the learners it places and reads its "
+        "commission statements.",
         frozenset(),
     ),
 }

@@ -100,6 +100,8 @@ TENANT_APPS = [
     "delivery",
     "placements",
     "workplace",
+    "partners",
+    "finance",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system checks

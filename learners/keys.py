@@ -1,4 +1,5 @@
-"""National ID numbers at rest, with `cryptography` only.
+"""National ID numbers (and other values, such as bank details) at rest, with `cryptography`
+only.
 
 Each institution has its own keys, in its own schema (learners.models.DataKey), stored wrapped
 by a master key from the environment (LEARNER_MASTER_KEYS: the first wraps, every one unwraps,
@@ -241,19 +242,18 @@ def national_id_digest(number: str, *, kind: str, country: str, model: Any = Non
     return hmac.new(_keys(model=model).lookup, message, hashlib.sha256).hexdigest()
 
 
-def national_id_encrypt(number: str, *, model: Any = None) -> bytes:
-    """Key version, nonce and AES-256-GCM ciphertext, in one value."""
+def text_encrypt(text: str, *, context: bytes, model: Any = None) -> bytes:
+    """Key version, nonce and AES-256-GCM ciphertext of `text`, in one value; `context` (what
+    the value is) is bound to it, so a value cannot be passed off as another kind."""
     keys = _keys(model=model)
     version = keys.current_version
     header = _VERSION.pack(version)
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(keys.encryption[version]).encrypt(
-        nonce, number_normalise(number).encode(), header + NUMBER_CONTEXT
-    )
+    sealed = AESGCM(keys.encryption[version]).encrypt(nonce, text.encode(), header + context)
     return header + nonce + sealed
 
 
-def national_id_decrypt(blob: bytes | memoryview, *, model: Any = None) -> str:
+def text_decrypt(blob: bytes | memoryview, *, context: bytes, model: Any = None) -> str:
     blob = bytes(blob)
     header = blob[: _VERSION.size]
     (version,) = _VERSION.unpack(header)
@@ -265,11 +265,19 @@ def national_id_decrypt(blob: bytes | memoryview, *, model: Any = None) -> str:
     start = _VERSION.size + _NONCE_BYTES
     try:
         plain = AESGCM(keys.encryption[version]).decrypt(
-            blob[_VERSION.size : start], blob[start:], header + NUMBER_CONTEXT
+            blob[_VERSION.size : start], blob[start:], header + context
         )
     except InvalidTag as error:
-        raise KeyUnavailable("A stored number does not open with its data key.") from error
+        raise KeyUnavailable("A stored value does not open with its data key.") from error
     return plain.decode()
+
+
+def national_id_encrypt(number: str, *, model: Any = None) -> bytes:
+    return text_encrypt(number_normalise(number), context=NUMBER_CONTEXT, model=model)
+
+
+def national_id_decrypt(blob: bytes | memoryview, *, model: Any = None) -> str:
+    return text_decrypt(blob, context=NUMBER_CONTEXT, model=model)
 
 
 def encrypted_version(blob: bytes | memoryview) -> int:

@@ -49,6 +49,11 @@ ACCESS_BEFORE = {
     # Workplace learning too: admins register assessors and moderators, and may assess.
     "workplace.manage_practitioners": ADMINS,
     "workplace.assess_portfolios": ADMINS,
+    # Partners and finance are the Finance role's: admins read them, only the super admin acts.
+    "partners.manage_partners": {"super_admin"},
+    "partners.view_partners": ADMINS,
+    "finance.manage_finance": {"super_admin"},
+    "finance.view_finance": ADMINS,
 }
 PEOPLE = [
     ["super_admin"],

@@ -61,6 +61,8 @@ PERSONAL = {
     "workplace.portfoliosubmission": {"feedback"},
     "workplace.portfolioevidence": {"original_name"},
     "workplace.moderationitem": {"reasons"},
+    "partners.partner": {"contact_name", "email", "phone"},
+    "finance.invoice": {"recipient_name", "recipient_email", "recipient_address"},
 }
 
 

@@ -1,0 +1,25 @@
+"""Who does what with partners: who holds partners.manage_partners (the Finance role) adds and
+edits them and their bank details; who holds partners.view_partners (admins, finance) reads
+them; a partner's contact reaches only their own partner's candidates."""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from learners.models import Learner
+from partners.models import Partner, PartnerContact
+
+MANAGE_PARTNERS = "partners.manage_partners"
+VIEW_PARTNERS = "partners.view_partners"
+
+
+def partner_of_contact(user: User) -> Partner | None:
+    """The partner `user` speaks for, or None."""
+    if not user.is_authenticated:
+        return None
+    contact = PartnerContact.objects.select_related("partner").filter(user=user).first()
+    return contact.partner if contact is not None else None
+
+
+def candidates_of(partner: Partner) -> QuerySet[Learner]:
+    """The learners the partner brought: as their agent or as their broker."""
+    return Learner.objects.filter(Q(introduction__agent=partner) | Q(introduction__broker=partner))

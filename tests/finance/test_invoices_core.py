@@ -1,0 +1,89 @@
+"""Drafting and issuing: a draft has no number, issuing fixes the recipient, VAT and totals; an
+issued invoice is refused any change by the database itself, not only by the services."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+
+from audit.models import AuditEvent
+from finance.models import FinanceSettings, Invoice, InvoiceLine, InvoiceStatus
+from finance.services.invoices import LineInput, Recipient, invoice_draft_create, invoice_issue
+from tests.finance.support import finance_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(admin):
+    return finance_world(admin)
+
+
+def _draft(world, *lines: LineInput) -> Invoice:
+    return invoice_draft_create(
+        actor=world.finance,
+        recipient=Recipient(sponsor=world.sponsor),
+        lines=list(lines)
+        or [
+            LineInput(description="Tuition", unit_price=Decimal("4500.00")),
+            LineInput(
+                description="Exam fee",
+                unit_price=Decimal("99.99"),
+                quantity=Decimal(3),
+                vat_applies=False,
+            ),
+        ],
+    )
+
+
+def test_a_draft_has_totals_but_no_number(world):
+    invoice = _draft(world)
+    assert invoice.number == ""
+    assert invoice.status == InvoiceStatus.DRAFT
+    assert invoice.subtotal == Decimal("4799.97")
+    assert invoice.vat_amount == Decimal("675.00")
+    assert invoice.total == Decimal("5474.97")
+
+
+def test_issuing_numbers_fixes_and_audits(world):
+    FinanceSettings.objects.create(pk=1, vat_rate=Decimal("15.00"), invoice_due_days=14)
+    invoice = invoice_issue(
+        actor=world.finance, invoice=_draft(world), issued_on=datetime.date(2027, 3, 2)
+    )
+    assert invoice.number == "INV-2028-00001"
+    assert invoice.due_on == datetime.date(2027, 3, 16)
+    assert invoice.recipient_name == "Umoya Mining (Pty) Ltd"
+    assert invoice.recipient_tax_number == "4123456789"
+    assert AuditEvent.objects.filter(action="invoice.issued", entity_id=str(invoice.pk)).exists()
+    with pytest.raises(ValidationError, match="already been issued"):
+        invoice_issue(actor=world.finance, invoice=invoice)
+
+
+def test_only_finance_issues_and_the_refusal_is_audited(world):
+    draft = _draft(world)
+    with pytest.raises(PermissionDenied):
+        invoice_issue(actor=world.admin, invoice=draft)
+    assert AuditEvent.objects.filter(action="permission.denied", entity_id="invoice.issue").exists()
+    draft.refresh_from_db()
+    assert draft.number == ""
+
+
+def test_the_database_refuses_to_change_an_issued_invoice(world):
+    invoice = invoice_issue(actor=world.finance, invoice=_draft(world))
+    with pytest.raises(DatabaseError, match="cannot be changed"), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(total=Decimal("1.00"))
+    with pytest.raises(DatabaseError, match="cannot be changed"), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(status="draft")
+    with pytest.raises(DatabaseError, match="cannot be"), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).delete()
+    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk)._raw_delete(Invoice.objects.db)
+    line = invoice.lines.first()
+    with pytest.raises(DatabaseError, match="lines of an issued invoice"), transaction.atomic():
+        InvoiceLine.objects.filter(pk=line.pk).update(unit_price=Decimal("1.00"))
+    with pytest.raises(DatabaseError, match="lines of an issued invoice"), transaction.atomic():
+        InvoiceLine.objects.create(invoice=invoice, description="More", unit_price=Decimal(1))
+    # What payments and credit notes change is still allowed.
+    Invoice.objects.filter(pk=invoice.pk).update(amount_paid=Decimal("10.00"))
