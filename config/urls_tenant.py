@@ -32,6 +32,8 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("placements/", include("placements.urls")),
     path("workplace/", include("workplace.urls")),
+    path("partners/", include("partners.urls")),
+    path("finance/", include("finance.urls")),
     path("settings/", tenant_views.institution_settings, name="institution_settings"),
     path("settings/seal/", tenant_views.institution_seal_upload, name="institution_seal_upload"),
     path("branding/logo/", tenant_views.institution_logo, name="institution_logo"),

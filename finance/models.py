@@ -18,11 +18,9 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from academics.models import CURRENCY_CODE
 from partners.models import PaymentMethod
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 def money_field(verbose_name: str | None = None, **options) -> models.DecimalField:
-    return models.DecimalField(verbose_name, **MONEY, **options)
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **options)
 
 
 def currency_field() -> models.CharField:

@@ -23,6 +23,7 @@ from finance.access import MANAGE_FINANCE
 from finance.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus
 from finance.selectors.settings import finance_settings_current
 from finance.services.numbering import document_number, financial_year_of, number_take
+from finance.services.refusals import Refused, refusals_audited
 from learners.models import Learner
 from partners.models import Partner
 from sponsors.models import Sponsor
@@ -168,7 +169,7 @@ def invoice_draft_create(
         raise ValidationError({"currency": currency_error(currency)})
     lines_validate(lines)
     with transaction.atomic(durable=True):
-        invoice = Invoice(
+        invoice: Invoice = Invoice(
             kind=DocumentKind.INVOICE,
             currency=currency,
             vat_rate=settings.vat_rate,
@@ -189,6 +190,7 @@ def invoice_draft_create(
     return invoice
 
 
+@refusals_audited
 def invoice_issue(
     *, actor: User | None, invoice: Invoice, issued_on: datetime.date | None = None
 ) -> Invoice:
@@ -199,9 +201,15 @@ def invoice_issue(
     settings = finance_settings_current()
     issued_on = issued_on or timezone.localdate()
     with transaction.atomic(durable=True):
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        locked: Invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice = locked
         if invoice.status != InvoiceStatus.DRAFT:
-            raise ValidationError(f"{invoice} has already been issued.")
+            raise Refused(
+                f"{invoice} has already been issued.",
+                action="invoice.issue",
+                entity_type="finance.invoice",
+                entity_id=invoice.pk,
+            )
         lines = list(invoice.lines.all())
         if not lines:
             raise ValidationError("An invoice needs at least one line before it is issued.")
@@ -236,3 +244,22 @@ def invoice_issue(
             },
         )
     return invoice
+
+
+def invoice_balance_refresh(invoice: Invoice) -> None:
+    """Set an issued invoice's status from what has been paid and credited against it (the
+    caller holds its row and has updated `amount_paid` or `amount_credited`)."""
+    settled = invoice.amount_paid + invoice.amount_credited
+    if settled <= 0:
+        target = InvoiceStatus.ISSUED
+    elif settled < invoice.total:
+        target = InvoiceStatus.PARTIALLY_PAID
+    else:
+        target = InvoiceStatus.PAID
+    if invoice.status != target:
+        {
+            InvoiceStatus.ISSUED: invoice.mark_unpaid,
+            InvoiceStatus.PARTIALLY_PAID: invoice.mark_partially_paid,
+            InvoiceStatus.PAID: invoice.mark_paid,
+        }[target]()
+    invoice.save(update_fields=["status", "amount_paid", "amount_credited"])

@@ -57,7 +57,7 @@ def payment_record(*, actor: User | None, payment: PaymentInput) -> Payment:
     """Write one payment and its audit event inside the caller's transaction (its service has
     checked the actor's permission and holds the rows the payment settles)."""
     payment_validate(payment)
-    row = Payment.objects.create(
+    row: Payment = Payment.objects.create(
         direction=payment.direction,
         purpose=payment.purpose,
         status=payment.status,

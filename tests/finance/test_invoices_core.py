@@ -87,3 +87,12 @@ def test_the_database_refuses_to_change_an_issued_invoice(world):
         InvoiceLine.objects.create(invoice=invoice, description="More", unit_price=Decimal(1))
     # What payments and credit notes change is still allowed.
     Invoice.objects.filter(pk=invoice.pk).update(amount_paid=Decimal("10.00"))
+
+
+def test_issuing_twice_is_refused_and_the_refusal_audited(world):
+    invoice = invoice_issue(actor=world.finance, invoice=_draft(world))
+    with pytest.raises(ValidationError, match="already been issued"):
+        invoice_issue(actor=world.finance, invoice=invoice)
+    event = AuditEvent.objects.get(action="invoice.issue.refused")
+    assert event.entity_id == str(invoice.pk)
+    assert event.new_values == {"reason": f"{invoice.number} has already been issued."}
