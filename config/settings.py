@@ -329,6 +329,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "signing.send_link_reminders_all_institutions",
         "schedule": 60.0 * 60,
     },
+    # Daily: grant claims that have fallen due (learners reaching a milestone) are made.
+    "finance-grant-claims-bring-up-to-date": {
+        "task": "finance.grant_claims_bring_up_to_date_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
 }
 
 # --- Integrations (outbound sync) -----------------------------------------------------------
