@@ -19,8 +19,6 @@ from playwright.sync_api import Page, expect
 from accounts.models import SystemRole
 from finance.models import Commission, CommissionStatus, Payment
 from partners.models import (
-    CommissionBasis,
-    CommissionTrigger,
     LearnerIntroduction,
     PartnerContact,
     PartnerKind,
@@ -30,7 +28,7 @@ from signing.models import InstitutionCertificate
 from signing.sealing import pdf_seal_check
 from tests.browser.support import PageChecker, sign_in
 from tests.finance.support import partner_make
-from tests.finance.test_commissions import bank_account_for
+from tests.finance.test_commissions import bank_account_for, broker_paid_per_placement
 from tests.placements.placements.support import world as placements_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ratelimit_reset")]
@@ -48,14 +46,7 @@ def test_a_confirmed_placement_earns_the_broker_a_commission_paid_out_and_on_the
     with tenant_context(institution):
         here = placements_world(admin)
         learner = here.learner("Ayanda Dube")
-        broker = partner_make(
-            PartnerKind.BROKER,
-            "BR-001",
-            name="Bridge Placements",
-            commission_trigger=CommissionTrigger.PLACEMENT,
-            commission_basis=CommissionBasis.FIXED,
-            commission_value=Decimal("750.00"),
-        )
+        broker = broker_paid_per_placement(name="Bridge Placements")
         other = partner_make(PartnerKind.AGENT, "AG-001", name="Ikhaya Recruitment")
         LearnerIntroduction.objects.create(learner=learner, broker=broker)
         PartnerContact.objects.create(partner=broker, user=contact)

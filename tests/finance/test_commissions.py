@@ -71,19 +71,35 @@ def bank_account_for(partner: Partner, confirmed_by) -> BankAccount:
     return account
 
 
+def broker_paid_per_placement(code: str = "BR-001", **fields) -> Partner:
+    """A broker earning R750 on each placement confirmed."""
+    return partner_make(
+        PartnerKind.BROKER,
+        code,
+        commission_trigger=CommissionTrigger.PLACEMENT,
+        commission_basis=CommissionBasis.FIXED,
+        commission_value=Decimal("750.00"),
+        **fields,
+    )
+
+
+def paid_in_cash(world: Finance, *commissions: Commission, actor=None) -> Payment:
+    return commissions_pay(
+        actor=actor or world.finance,
+        partner=world.broker,
+        commission_ids=[commission.pk for commission in commissions],
+        method=PaymentMethod.CASH,
+        paid_on=timezone.localdate(),
+    )
+
+
 # --- Accrual ---------------------------------------------------------------------------------
 
 
 def test_a_confirmed_placement_accrues_the_brokers_fixed_commission(admin):
     here = placements_world(admin)
     learner = here.learner("Ayanda Dube")
-    broker = partner_make(
-        PartnerKind.BROKER,
-        "BR-777",
-        commission_trigger=CommissionTrigger.PLACEMENT,
-        commission_basis=CommissionBasis.FIXED,
-        commission_value=Decimal("750.00"),
-    )
+    broker = broker_paid_per_placement("BR-777")
     LearnerIntroduction.objects.create(learner=learner, broker=broker)
     placement = here.propose(learner)
 
@@ -119,12 +135,7 @@ def test_a_failed_confirmation_accrues_nothing(admin):
     learner = here.learner(cleared=False)
     LearnerIntroduction.objects.create(
         learner=learner,
-        broker=partner_make(
-            PartnerKind.BROKER,
-            "BR-778",
-            commission_trigger=CommissionTrigger.PLACEMENT,
-            commission_value=Decimal("500.00"),
-        ),
+        broker=broker_paid_per_placement("BR-778"),
     )
     placement = here.propose(learner)
     with pytest.raises(ValidationError):
@@ -279,13 +290,7 @@ def test_only_finance_cancels_and_the_refusal_is_audited(world, owed):
 
 
 def test_a_paid_commission_cannot_be_cancelled_and_the_refusal_is_audited(world, owed):
-    commissions_pay(
-        actor=world.finance,
-        partner=world.broker,
-        commission_ids=[owed[0].pk],
-        method=PaymentMethod.CASH,
-        paid_on=timezone.localdate(),
-    )
+    paid_in_cash(world, owed[0])
     with pytest.raises(ValidationError, match="is paid: only a commission still owed"):
         commission_cancel(actor=world.finance, commission=owed[0], reason="Changed our minds")
     [event] = events("commission.cancel.refused")
@@ -353,21 +358,9 @@ def test_a_payout_of_nothing_is_refused_and_audited(world, owed):
 
 
 def test_a_payout_of_a_commission_already_paid_is_refused_and_audited(world, owed):
-    commissions_pay(
-        actor=world.finance,
-        partner=world.broker,
-        commission_ids=[owed[0].pk],
-        method=PaymentMethod.CASH,
-        paid_on=timezone.localdate(),
-    )
+    paid_in_cash(world, owed[0])
     with pytest.raises(ValidationError, match="already paid or cancelled"):
-        commissions_pay(
-            actor=world.finance,
-            partner=world.broker,
-            commission_ids=[owed[0].pk, owed[1].pk],
-            method=PaymentMethod.CASH,
-            paid_on=timezone.localdate(),
-        )
+        paid_in_cash(world, owed[0], owed[1])
     [event] = events("commission.pay.refused")
     assert "1 of the commissions chosen is already paid" in event.new_values["reason"]
     assert Payment.objects.count() == 1
@@ -397,13 +390,7 @@ def test_a_payout_of_another_partners_commission_is_refused(world, owed):
 
 def test_only_finance_pays_commissions(world, owed):
     with pytest.raises(PermissionDenied):
-        commissions_pay(
-            actor=world.admin,
-            partner=world.broker,
-            commission_ids=[owed[0].pk],
-            method=PaymentMethod.CASH,
-            paid_on=timezone.localdate(),
-        )
+        paid_in_cash(world, owed[0], actor=world.admin)
     assert AuditEvent.objects.filter(
         action="permission.denied", entity_id="commission.pay", actor=world.admin
     ).exists()
