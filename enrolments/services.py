@@ -31,7 +31,7 @@ from enrolments.selectors import (
     enrollment_document_steps,
     enrollment_supporting_all_signed,
 )
-from enrolments.signals import enrollment_withdrawn
+from enrolments.signals import enrollment_started, enrollment_withdrawn
 from enrolments.uploads import document_expiry_clean, enrollment_quota_check
 from integrations.services import sync_enqueue_for, sync_enqueue_many
 from learners.models import Learner
@@ -233,10 +233,12 @@ def enrollment_invitation_resend(*, enrollment: CohortEnrollment, actor: User) -
 
 def enrollment_start_if_waiting(enrollment: CohortEnrollment) -> None:
     """A student's first step (details, a document, the signature) starts their enrolment,
-    and makes a candidate an active learner."""
+    and makes a candidate an active learner. `enrollment_started` is sent inside the caller's
+    transaction: the student is the one who started it."""
     if enrollment.state == EnrollmentState.WAITING:
         enrollment.start()
         learner_activate_if_candidate(enrollment.learner)
+        enrollment_started.send(CohortEnrollment, enrollment=enrollment, actor=enrollment.user)
 
 
 def enrollment_refresh(enrollment: CohortEnrollment) -> CohortEnrollment:

@@ -5,3 +5,17 @@ class FinanceConfig(AppConfig):
     name = "finance"
     verbose_name = "Finance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Commissions: a placement confirmed or an enrolment started accrues the commission of
+        # the partner who brought the learner.
+        from enrolments.signals import enrollment_started
+        from finance import receivers
+        from placements.signals import placement_confirmed
+
+        placement_confirmed.connect(
+            receivers.placement_confirmed_accrue, dispatch_uid="finance.commission_on_placement"
+        )
+        enrollment_started.connect(
+            receivers.enrollment_started_accrue, dispatch_uid="finance.commission_on_enrolment"
+        )
