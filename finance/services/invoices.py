@@ -356,12 +356,12 @@ def invoice_draft_update(
     note, whose recipient is its invoice's). Refused once issued; a credit note may not come to
     more than its invoice has un-credited."""
     permission_check(actor=actor, action="invoice.edit", permission=MANAGE_FINANCE)
-    lines_validate(lines)
     with transaction.atomic(durable=True):
         credited: Invoice | None = None
         if invoice.kind == DocumentKind.CREDIT_NOTE:
             credited = Invoice.objects.select_for_update().get(pk=invoice.credited_invoice_id)
         invoice = _draft_locked(invoice, "invoice.edit")
+        lines_validate(lines)
         old = {"total": str(invoice.total), "lines": invoice.lines.count()}
         if recipient is not None and credited is None:
             for name, party in recipient.fields().items():
