@@ -4,7 +4,7 @@ lines a credit note takes back, and the reason an invoice is void. The forms par
 finance.services.invoices and credit_notes check the whole document."""
 
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -159,7 +159,9 @@ class BaseLineFormSet(BaseFormSet):
         if any(self.errors):
             return
         kept = [
-            form for form in self.forms if form.has_changed() and not self._should_delete_form(form)
+            form
+            for form in self.forms
+            if form.has_changed() and not form.cleaned_data.get("DELETE")
         ]
         if not kept:
             raise ValidationError("Add at least one line: what it is for and its price.")
@@ -174,7 +176,7 @@ class BaseLineFormSet(BaseFormSet):
                 course_enrollment=form.cleaned_data.get("course_enrollment"),
             )
             for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form)
+            if form.has_changed() and not form.cleaned_data.get("DELETE")
         ]
 
 
@@ -218,7 +220,7 @@ def line_formset(
         ]
         return _with_blank_rows(rows, NEW_ROWS)
     if data is not None:
-        return LineFormSet(data, prefix="lines")
+        return cast(BaseLineFormSet, LineFormSet(data, prefix="lines"))
     if invoice is not None:
         return _with_blank_rows([line_initial(line) for line in invoice.lines.all()], 1)
     return _with_blank_rows([], NEW_ROWS)
@@ -233,7 +235,7 @@ def _with_blank_rows(rows: list[dict[str, Any]], blank: int) -> BaseLineFormSet:
         max_num=MAX_LINES,
         absolute_max=MAX_LINES,
     )
-    return formset_class(initial=rows, prefix="lines")
+    return cast(BaseLineFormSet, formset_class(initial=rows, prefix="lines"))
 
 
 class CreditLineForm(forms.Form):

@@ -150,7 +150,7 @@ def fee_groups(
         groups[key].rows.append(row)
     if groups:
         sums = (
-            enrolments.filter(pk__in=enrolments.filter(payer_key__in=list(groups)).values("pk"))
+            enrolments.filter(payer_key__in=list(groups))  # type: ignore[misc]
             .order_by()
             .values("payer_key", "fee_currency")
             .annotate(fee=Sum("fee_amount"), invoiced_sum=Sum("invoiced"), left_sum=Sum("left"))

@@ -55,7 +55,7 @@ def credit_note_draft_create(
     lines_validate(chosen)
     with transaction.atomic(durable=True):
         credited: Invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        credit_note = Invoice(
+        credit_note: Invoice = Invoice(
             kind=DocumentKind.CREDIT_NOTE,
             credited_invoice=credited,
             sponsor_id=credited.sponsor_id,

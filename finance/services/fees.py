@@ -65,7 +65,7 @@ def _draft(
 ) -> Invoice:
     first = enrolments[0]
     sponsor = first.course_run.cohort.sponsor if payer_key.startswith("sponsor-") else None
-    invoice = Invoice(
+    invoice: Invoice = Invoice(
         kind=DocumentKind.INVOICE,
         currency=currency,
         vat_rate=vat_rate,

@@ -202,7 +202,8 @@ def refusal_for(invoice: Invoice, message: str, action: str) -> Refused:
 
 def uncredited_amount(invoice: Invoice) -> Decimal:
     """What issued credit notes have not yet taken off `invoice`'s total."""
-    return invoice.total - invoice.amount_credited
+    left: Decimal = invoice.total - invoice.amount_credited
+    return left
 
 
 def credit_cap_check(credit_note: Invoice, credited: Invoice, *, action: str) -> None:

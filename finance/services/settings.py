@@ -39,7 +39,7 @@ def finance_settings_update(
     """Save the settings (validated by the model's own checks: a ValidationError names each
     wrong field) and audit what changed."""
     permission_check(actor=actor, action="finance_settings.update", permission=MANAGE_FINANCE)
-    values = {
+    values: dict[str, object] = {
         "vat_rate": vat_rate,
         "vat_number": vat_number.strip(),
         "financial_year_start_month": financial_year_start_month,
@@ -48,8 +48,9 @@ def finance_settings_update(
         "payment_details": payment_details.strip(),
         "stipend_deduction_per_absence": stipend_deduction_per_absence,
     }
-    if currency_error(values["currency"]):
-        raise ValidationError({"currency": currency_error(values["currency"])})
+    currency = currency.strip().upper()
+    if currency_error(currency):
+        raise ValidationError({"currency": currency_error(currency)})
     with transaction.atomic(durable=True):
         row = FinanceSettings.objects.select_for_update().filter(pk=1).first()
         created = row is None
