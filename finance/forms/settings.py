@@ -6,20 +6,13 @@ from typing import Any
 from django import forms
 
 from finance.models import FinanceSettings
+from finance.services.settings import SETTINGS_FIELDS
 
 
 class FinanceSettingsForm(forms.ModelForm):
     class Meta:
         model = FinanceSettings
-        fields = [
-            "vat_rate",
-            "vat_number",
-            "financial_year_start_month",
-            "invoice_due_days",
-            "currency",
-            "payment_details",
-            "stipend_deduction_per_absence",
-        ]
+        fields = list(SETTINGS_FIELDS)
         widgets = {"payment_details": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
             "vat_number": "Printed on every invoice; with it, invoices read “Tax invoice”.",

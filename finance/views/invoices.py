@@ -86,14 +86,35 @@ def invoice_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
 
 
-def _draft_page(
-    request: AuthenticatedRequest,
-    *,
-    header: InvoiceHeaderForm,
-    lines,
-    invoice: Invoice | None,
-    status: int = 200,
-) -> HttpResponse:
+def _draft_form(request: AuthenticatedRequest, invoice: Invoice | None) -> HttpResponse:
+    """The draft's page (a new one for `invoice` None): shown, given more rows, or saved
+    through invoice_draft_create or invoice_draft_update."""
+    data = request.POST if request.method == "POST" else None
+    header = InvoiceHeaderForm(data, invoice=invoice)
+    lines = line_formset(data, invoice=invoice)
+    status = 200
+    if data is not None and "more" not in data:
+        status = 400
+        if header.is_valid() and lines.is_valid():
+            fields = {
+                "actor": request.user,
+                "lines": lines.lines(),
+                "reference": header.cleaned_data["reference"],
+                "notes": header.cleaned_data["notes"],
+            }
+            try:
+                if invoice is None:
+                    saved = invoice_draft_create(
+                        recipient=header.cleaned_data["recipient"], **fields
+                    )
+                else:
+                    recipient = header.cleaned_data.get("recipient")
+                    saved = invoice_draft_update(invoice=invoice, recipient=recipient, **fields)
+            except ValidationError as error:
+                header.add_error(None, error)
+            else:
+                messages.success(request, "The draft is saved. Check it, then issue it.")
+                return redirect(saved)
     return render(
         request,
         "finance/invoices/form.html",
@@ -105,26 +126,7 @@ def _draft_page(
 @permission_required(MANAGE_FINANCE)
 @never_cache
 def invoice_create(request: AuthenticatedRequest) -> HttpResponse:
-    data = request.POST if request.method == "POST" else None
-    header = InvoiceHeaderForm(data)
-    lines = line_formset(data)
-    if data is not None and "more" not in data:
-        if header.is_valid() and lines.is_valid():
-            try:
-                invoice = invoice_draft_create(
-                    actor=request.user,
-                    recipient=header.cleaned_data["recipient"],
-                    lines=lines.lines(),
-                    reference=header.cleaned_data["reference"],
-                    notes=header.cleaned_data["notes"],
-                )
-            except ValidationError as error:
-                header.add_error(None, error)
-            else:
-                messages.success(request, "The draft is saved. Check it, then issue it.")
-                return redirect(invoice)
-        return _draft_page(request, header=header, lines=lines, invoice=None, status=400)
-    return _draft_page(request, header=header, lines=lines, invoice=None)
+    return _draft_form(request, None)
 
 
 @permission_required(MANAGE_FINANCE)
@@ -138,27 +140,7 @@ def invoice_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             _refusal(request, error)
         return redirect(invoice)
-    data = request.POST if request.method == "POST" else None
-    header = InvoiceHeaderForm(data, invoice=invoice)
-    lines = line_formset(data, invoice=invoice)
-    if data is not None and "more" not in data:
-        if header.is_valid() and lines.is_valid():
-            try:
-                invoice = invoice_draft_update(
-                    actor=request.user,
-                    invoice=invoice,
-                    recipient=header.cleaned_data.get("recipient"),
-                    lines=lines.lines(),
-                    reference=header.cleaned_data["reference"],
-                    notes=header.cleaned_data["notes"],
-                )
-            except ValidationError as error:
-                header.add_error(None, error)
-            else:
-                messages.success(request, "The draft is saved.")
-                return redirect(invoice)
-        return _draft_page(request, header=header, lines=lines, invoice=invoice, status=400)
-    return _draft_page(request, header=header, lines=lines, invoice=invoice)
+    return _draft_form(request, invoice)
 
 
 def _confirm(

@@ -49,6 +49,12 @@ def issue(world, note: Invoice) -> Invoice:
     return invoice_issue(actor=world.finance, invoice=note, issued_on=DAY)
 
 
+def books_credited(world, invoice: Invoice) -> Invoice:
+    """An issued credit note of R10,00 (no VAT) against `invoice`."""
+    lines = [LineInput(description="Books", unit_price=Decimal("10.00"), vat_applies=False)]
+    return issue(world, credit_note_draft_create(actor=world.finance, invoice=invoice, lines=lines))
+
+
 def test_crediting_the_whole_invoice_settles_it_and_reads_paid(world, invoice):
     note = credit_note_draft_create(actor=world.finance, invoice=invoice)
     assert note.kind == DocumentKind.CREDIT_NOTE
@@ -83,22 +89,8 @@ def test_a_partial_credit_leaves_the_invoice_partially_paid(world, invoice):
 
 
 def test_credit_notes_have_their_own_sequence(world, invoice):
-    one = issue(
-        world,
-        credit_note_draft_create(
-            actor=world.finance,
-            invoice=invoice,
-            lines=[LineInput(description="Books", unit_price=Decimal("10.00"), vat_applies=False)],
-        ),
-    )
-    two = issue(
-        world,
-        credit_note_draft_create(
-            actor=world.finance,
-            invoice=invoice,
-            lines=[LineInput(description="Books", unit_price=Decimal("10.00"), vat_applies=False)],
-        ),
-    )
+    one = books_credited(world, invoice)
+    two = books_credited(world, invoice)
     assert (one.number, two.number) == ("CN-2028-00001", "CN-2028-00002")
     assert invoice.number == "INV-2028-00001"
 
@@ -168,14 +160,7 @@ def test_a_draft_a_void_invoice_or_a_credit_note_cannot_be_credited(world, invoi
 
 
 def test_a_credited_invoice_cannot_be_voided_nor_a_credit_note(world, invoice):
-    note = issue(
-        world,
-        credit_note_draft_create(
-            actor=world.finance,
-            invoice=invoice,
-            lines=[LineInput(description="Books", unit_price=Decimal("10.00"), vat_applies=False)],
-        ),
-    )
+    note = books_credited(world, invoice)
     with pytest.raises(ValidationError):
         invoice_void(actor=world.finance, invoice=invoice, reason="x")
     with pytest.raises(ValidationError, match="credit note: it cannot be voided"):
