@@ -11,7 +11,7 @@ import datetime
 
 from django.db import connection
 
-from finance.models import NUMBER_PREFIX, DocumentKind, InvoiceCounter
+from finance.models import NUMBER_PREFIX, DocumentKind
 
 
 def financial_year_of(day: datetime.date, *, start_month: int) -> int:
@@ -29,12 +29,17 @@ def number_take(*, kind: str, financial_year: int) -> int:
     transaction ends (refused outside one)."""
     if not connection.in_atomic_block:
         raise RuntimeError("number_take runs inside the issuing transaction.")
-    InvoiceCounter.objects.bulk_create(
-        [InvoiceCounter(kind=kind, financial_year=financial_year)], ignore_conflicts=True
-    )
-    counter = InvoiceCounter.objects.select_for_update().get(
-        kind=kind, financial_year=financial_year
-    )
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+    # One statement: the year's row is made or moved on, and stays locked by this transaction
+    # (an upsert locks the row it updates) until the issue commits or rolls back. It runs while
+    # every other issue of the year waits, so it costs one round trip, not three.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO finance_invoicecounter AS counter (kind, financial_year, last_number) "
+            "VALUES (%s, %s, 1) "
+            "ON CONFLICT (kind, financial_year) "
+            "DO UPDATE SET last_number = counter.last_number + 1 "
+            "RETURNING last_number",
+            [kind, financial_year],
+        )
+        (number,) = cursor.fetchone()
+    return int(number)
