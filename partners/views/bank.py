@@ -30,6 +30,12 @@ def _masked(change: BankAccountChange) -> str:
     return f"{change.bank_name} ••••{change.account_last4}"
 
 
+def _owner_name(change: BankAccountChange) -> str:
+    if change.partner is not None:
+        return change.partner.name
+    return change.learner.full_name if change.learner is not None else ""
+
+
 @permission_required(MANAGE_PARTNERS)
 @never_cache
 def bank_request_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -131,8 +137,9 @@ def bank_change_confirm_view(request: AuthenticatedRequest, pk: int) -> HttpResp
         return _change_page(request, change, refused=OWN_CHANGE_REFUSED)
     except ValidationError as error:
         return _change_page(request, change, refused=" ".join(error.messages))
-    owner = change.partner or change.learner
-    messages.success(request, f"{owner}'s new bank details ({_masked(change)}) are in force.")
+    messages.success(
+        request, f"{_owner_name(change)}'s new bank details ({_masked(change)}) are in force."
+    )
     return _after_decision(change)
 
 
@@ -147,6 +154,5 @@ def bank_change_reject_view(request: AuthenticatedRequest, pk: int) -> HttpRespo
         bank_change_reject(actor=request.user, change=change, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         return _change_page(request, change, refused=" ".join(error.messages))
-    owner = change.partner or change.learner
-    messages.success(request, f"The new bank details for {owner} are rejected.")
+    messages.success(request, f"The new bank details for {_owner_name(change)} are rejected.")
     return _after_decision(change)
