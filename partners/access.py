@@ -23,3 +23,7 @@ def partner_of_contact(user: User) -> Partner | None:
 def candidates_of(partner: Partner) -> QuerySet[Learner]:
     """The learners the partner brought: as their agent or as their broker."""
     return Learner.objects.filter(Q(introduction__agent=partner) | Q(introduction__broker=partner))
+
+
+# Who says which partners brought a learner: finance, and the people who keep learners' records.
+SET_INTRODUCTION = (MANAGE_PARTNERS, "learners.manage_learners")
