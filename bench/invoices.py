@@ -131,7 +131,7 @@ def measure(count: int, workers: int, baseline_count: int) -> dict[str, float | 
     from accounts.models import SystemRole, User
     from accounts.services import system_role_give
     from finance.models import Invoice
-    from finance.tasks import invoice_pdf_send
+    from finance.tasks.invoices import invoice_pdf_send
     from notifications.models import OutboundEmail
     from signing.services.certificates import certificate_for_institution
     from sponsors.models import Sponsor

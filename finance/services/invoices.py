@@ -240,8 +240,8 @@ def invoice_issue(
     the VAT rate and totals as they are now, the issue and due dates. From here on it can only
     be paid, credited or voided. A credit note also takes its total off its invoice's balance,
     in the same transaction; it keeps the VAT rate of the invoice it credits. The PDF is made
-    and e-mailed by a task once this commits (finance.tasks)."""
-    from finance.tasks import invoice_pdf_send
+    and e-mailed by a task once this commits (finance.tasks.invoices)."""
+    from finance.tasks.invoices import invoice_pdf_send
 
     permission_check(actor=actor, action="invoice.issue", permission=MANAGE_FINANCE)
     settings = finance_settings_current()

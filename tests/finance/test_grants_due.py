@@ -18,7 +18,7 @@ from enrolments.models import CohortEnrollment, EnrollmentState, ProgrammeOutcom
 from finance.models import GrantClaim, GrantClaimStatus, GrantMilestone
 from finance.selectors.grants import midpoint_of
 from finance.services.grants import grant_claims_bring_up_to_date
-from finance.tasks_grants import grant_claims_bring_up_to_date_all_institutions
+from finance.tasks.grants import grant_claims_bring_up_to_date_all_institutions
 from tests.factories import UserFactory
 from tests.finance.grants_support import (
     COMPLETION,

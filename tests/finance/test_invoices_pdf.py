@@ -20,7 +20,7 @@ from finance.services.invoices import (
     invoice_issue,
     invoice_resend,
 )
-from finance.tasks import invoice_pdf_send
+from finance.tasks.invoices import invoice_pdf_send
 from signing.models import InstitutionCertificate
 from signing.sealing import pdf_seal_check
 from tests.finance.support import finance_world
