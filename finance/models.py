@@ -441,6 +441,9 @@ class BankStatementImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    debits_skipped = models.PositiveIntegerField(
+        default=0, help_text="Money going out on the statement: not matched, only counted."
+    )
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
@@ -476,6 +479,7 @@ class BankStatementLine(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    ignore_reason = models.TextField(blank=True, help_text="Why the line was set aside.")
 
     class Meta:
         ordering = ["statement", "row_number"]
