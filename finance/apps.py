@@ -19,3 +19,11 @@ class FinanceConfig(AppConfig):
         enrollment_started.connect(
             receivers.enrollment_started_accrue, dispatch_uid="finance.commission_on_enrolment"
         )
+
+        # The start page's panel for finance users: what is owed and overdue, and what waits.
+        from accounts.home import home_panel_register
+        from finance.selectors.home import finance_home_panel
+
+        home_panel_register(
+            "finance", template="finance/_home_panel.html", context=finance_home_panel, order=40
+        )

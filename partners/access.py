@@ -4,19 +4,25 @@ them; a partner's contact reaches only their own partner's candidates."""
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import User
+from accounts.models import SystemRole, User
 from learners.models import Learner
 from partners.models import Partner, PartnerContact
 
 MANAGE_PARTNERS = "partners.manage_partners"
 VIEW_PARTNERS = "partners.view_partners"
+CONTACT_ROLES = frozenset({SystemRole.AGENT, SystemRole.BROKER})
 
 
 def partner_of_contact(user: User) -> Partner | None:
-    """The partner `user` speaks for, or None."""
-    if not user.is_authenticated:
+    """The active partner `user` speaks for while they hold the Agent or Broker role, or None
+    (a contact whose role was taken away, or whose partner was made inactive, sees nothing)."""
+    if not user.is_authenticated or not CONTACT_ROLES & user.role_keys:
         return None
-    contact = PartnerContact.objects.select_related("partner").filter(user=user).first()
+    contact = (
+        PartnerContact.objects.select_related("partner")
+        .filter(user=user, partner__is_active=True)
+        .first()
+    )
     return contact.partner if contact is not None else None
 
 

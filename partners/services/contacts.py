@@ -19,12 +19,12 @@ from partners.access import MANAGE_PARTNERS
 from partners.models import Partner, PartnerContact, PartnerKind
 from partners.services.refusals import refusals_recorded
 
-CONTACT_ROLES = {PartnerKind.AGENT: SystemRole.AGENT, PartnerKind.BROKER: SystemRole.BROKER}
+CONTACT_ROLE_OF_KIND = {PartnerKind.AGENT: SystemRole.AGENT, PartnerKind.BROKER: SystemRole.BROKER}
 
 
 def contact_role(partner: Partner) -> str:
     """The role a contact of `partner` holds: Agent or Broker, as its kind."""
-    return CONTACT_ROLES[PartnerKind(partner.kind)]
+    return CONTACT_ROLE_OF_KIND[PartnerKind(partner.kind)]
 
 
 def partner_contact_invite(

@@ -23,7 +23,7 @@ from partners.models import (
     PartnerKind,
 )
 from partners.services.bank import bank_change_request
-from tests.factories import UserFactory
+from tests.factories import UserFactory, roles_replace
 from tests.finance.support import finance_world, partner_make
 from tests.partners.test_services import ACCOUNT, DETAILS
 
@@ -416,4 +416,12 @@ def test_the_start_page_shows_a_contact_their_partner_and_finance_the_waiting_ch
 
     bank_change_request(actor=world.finance, details=ACCOUNT, partner=world.agent)
     staff = text(client_of(world.second_finance).get("/"))
-    assert "1 bank detail change</strong></a> waits for a second person to confirm" in staff
+    assert 'data-panel="partner-contact"' not in staff
+    assert "1 thing</a> waits for a finance user" in staff
+
+
+def test_a_contact_whose_role_was_taken_away_sees_nothing_of_the_partner(world, client_of):
+    contact = contact_of(world.broker, "thabo@bridge.example")
+    roles_replace(contact)
+    assert 'data-panel="partner-contact"' not in text(client_of(contact).get("/"))
+    assert client_of(contact).get("/partners/portal/").status_code == 404
