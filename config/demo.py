@@ -40,6 +40,7 @@ from enum import IntEnum
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from PIL import Image, ImageDraw
@@ -111,7 +112,13 @@ from delivery.services.runs import cohort_runs_create, prerequisites_missing, ru
 from delivery.services.sessions import sessions_schedule_weekly
 from delivery.services.trainers import TrainerDetails, trainer_create
 from enrolments.agreements import enrollment_agreement_start, enrollment_agreements_send
-from enrolments.models import CohortEnrollment, DocumentStatus, ScanStatus, StudentDocument
+from enrolments.models import (
+    CohortEnrollment,
+    DocumentStatus,
+    EnrollmentState,
+    ScanStatus,
+    StudentDocument,
+)
 from enrolments.selectors import enrollment_document_steps, enrollment_student_signed
 from enrolments.services import enrollment_details_save, enrollment_document_add, enrollment_invite
 from enrolments.supporting import (
@@ -119,11 +126,55 @@ from enrolments.supporting import (
     supporting_agreements_send_for_cohort,
 )
 from enrolments.uploads import document_upload_check
+from finance.models import (
+    BankStatementImport,
+    Commission,
+    CommissionStatus,
+    DocumentKind,
+    FinanceSettings,
+    GrantAgreement,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentDirection,
+    PaymentPurpose,
+    StipendRate,
+    StipendRun,
+    StipendRunStatus,
+)
+from finance.receivers import placement_cohort_enrollment
+from finance.selectors.stipends import month_first
+from finance.services.commissions import commissions_accrue, commissions_pay
+from finance.services.credit_notes import credit_note_draft_create
+from finance.services.grants import (
+    AgreementInput,
+    grant_agreement_create,
+    grant_claims_bring_up_to_date,
+)
+from finance.services.invoices import LineInput, Recipient, invoice_draft_create, invoice_issue
+from finance.services.payments import PaymentInput, payment_receive
+from finance.services.settings import finance_settings_update
+from finance.services.statements import statement_import
+from finance.services.stipends import stipend_rate_add, stipend_run_prepare
 from learners.consents import consents_missing
 from learners.forms import LearnerDetailsForm
 from learners.models import ConsentMethod, Learner
 from learners.services import consent_record
 from notifications.models import OutboundEmail
+from partners.bank import BankDetails, bank_details_clean, bank_details_seal
+from partners.models import (
+    BankAccount,
+    BankAccountChange,
+    BankChangeStatus,
+    CommissionBasis,
+    CommissionTrigger,
+    LearnerIntroduction,
+    Partner,
+    PartnerKind,
+    PaymentMethod,
+)
+from partners.services.introductions import learner_introduction_set
+from partners.services.partners import partner_create
 from placements.models import (
     OPEN_VETTING_STATUSES,
     Appetite,
@@ -476,6 +527,7 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
         )
         placements_hosted(demo, member=staff[SystemRole.ORGANISATION_MEMBER], anchor=anchor)
         workplace_learning(demo, anchor=anchor)
+        partners_and_finance(demo, anchor=anchor)
     return demo
 
 
@@ -1741,3 +1793,333 @@ def _sign(url: str, name: str) -> None:
         raise RuntimeError("The signing link does not open any agreement.")
     submitter_open(link=link)
     submitter_sign(link=link, signed_name=name, consent=True, signature_text=name)
+
+
+# --- Partners and finance -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerPlan:
+    kind: str
+    details: dict[str, Any]
+    bank: BankDetails
+
+
+PARTNERS = (
+    PartnerPlan(
+        PartnerKind.AGENT,
+        {
+            "name": "Ikhaya Recruitment",
+            "code": "AG-001",
+            "contact_name": "Mpho Sithole",
+            "email": f"accounts@ikhaya.{DOMAIN}",
+            "phone": "+27 11 555 0461",
+            "address": "45 Commissioner Street\nMarshalltown\nJohannesburg 2001",
+            "tax_number": "9012345671",
+            "payment_terms_days": 30,
+            "commission_trigger": CommissionTrigger.ENROLMENT,
+            "commission_basis": CommissionBasis.PERCENT_OF_FEE,
+            "commission_value": Decimal("10.00"),
+        },
+        BankDetails(
+            holder="Ikhaya Recruitment CC",
+            bank_name="Standard Bank",
+            branch_code="051001",
+            account_number="0012345678",
+        ),
+    ),
+    PartnerPlan(
+        PartnerKind.BROKER,
+        {
+            "name": "Bridge Placements",
+            "code": "BR-001",
+            "contact_name": "Johan Botha",
+            "email": f"finance@bridge.{DOMAIN}",
+            "phone": "+27 11 555 0519",
+            "address": "7 Biccard Street\nBraamfontein\nJohannesburg 2001",
+            "vat_number": "4567890123",
+            "payment_terms_days": 14,
+            "commission_trigger": CommissionTrigger.PLACEMENT,
+            "commission_basis": CommissionBasis.FIXED,
+            "commission_value": Decimal("750.00"),
+        },
+        BankDetails(
+            holder="Bridge Placements (Pty) Ltd",
+            bank_name="First National Bank",
+            branch_code="250655",
+            account_number="62812345670",
+        ),
+    ),
+)
+FINANCE_SETTINGS: dict[str, Any] = {
+    "vat_rate": Decimal("15.00"),
+    "vat_number": "4870123456",
+    "financial_year_start_month": 3,
+    "invoice_due_days": 30,
+    "currency": "ZAR",
+    "payment_details": "First National Bank, Braamfontein (branch 250805), account "
+    "62800011122, in the name of the institution. Quote the invoice number as your reference.",
+    "stipend_deduction_per_absence": Decimal("150.00"),
+}
+LEARNERS = 8  # the running intake's places, each invoiced to the sponsor
+TUITION = Decimal("4500.00")
+
+
+@dataclass(frozen=True)
+class InvoicePlan:
+    """An invoice to the sponsor for the running intake, found again by its order number; issued
+    `issued` days after the intake's first day (None: a draft)."""
+
+    reference: str
+    description: str
+    unit_price: Decimal
+    vat_applies: bool
+    issued: int | None
+
+
+# Tuition is exempt from VAT; the laptops the learners rent are not.
+PAID_INVOICE = InvoicePlan(
+    "UM-PO-24017", "Tuition, first term: Data foundations and spreadsheets", TUITION, False, 0
+)
+OVERDUE_INVOICE = InvoicePlan(
+    "UM-PO-24031", "Laptop rental for the learnership, first term", Decimal("1200.00"), True, 7
+)
+PART_PAID_INVOICE = InvoicePlan(
+    "UM-PO-24058", "Tuition, second term: Databases and SQL", TUITION, False, 45
+)
+DRAFT_INVOICE = InvoicePlan(
+    "UM-PO-24072", "Tuition, third term: Dashboards and data storytelling", TUITION, False, None
+)
+# The part-paid invoice: what the sponsor paid of it (days after the intake's first day), and
+# the place credited because its learner has not started.
+PART_PAYMENT = (Decimal("18000.00"), 52, "UM-EFT-24058-1")
+CREDITED_EMAIL = f"lindiwe@{DOMAIN}"
+STATEMENT_FILE = "fnb-statement-{day:%Y-%m-%d}.csv"
+STIPEND = Decimal("3500.00")  # each learner's month, paid by the institution
+# The SETA's grant for the running intake: what it pays per learner at each milestone.
+GRANT_SETA = "MICT SETA"
+GRANT_AMOUNTS = (Decimal("6000.00"), Decimal("9000.00"), Decimal("15000.00"))
+
+
+def partners_and_finance(demo: Demo, *, anchor: datetime.date) -> None:
+    """An agent (10% of each learner's fee, on enrolment) and a broker (R750 per placement) with
+    confirmed bank details, who brought the running intake's learners; the finance settings;
+    invoices to the sponsor (one paid in full from the bank statement, one overdue, one part
+    paid with a credit note for a place not taken up, one draft); the statement, with one line
+    matched to its invoice and one waiting for a person; the partners' commissions, the agent's
+    paid out; the programme's stipend and this month's draft stipend run; and the SETA grant
+    for the running intake with its claims brought up to date.
+
+    The finance user acts through the services the finance pages use; invoices are dated from
+    the running intake's first day, so the overdue one is overdue whenever the demo is shown."""
+    finance = demo.staff[SystemRole.FINANCE]
+    running = demo.cohorts[CohortState.ACTIVE]
+    if not FinanceSettings.objects.filter(pk=1).exists():
+        finance_settings_update(actor=finance, **FINANCE_SETTINGS)
+    agent, broker = (_partner(plan, finance, demo.super_admin) for plan in PARTNERS)
+    enrollments = list(
+        CohortEnrollment.objects.filter(cohort=running).select_related("learner", "user")
+    )
+    for enrollment in enrollments:
+        if not LearnerIntroduction.objects.filter(learner=enrollment.learner).exists():
+            learner_introduction_set(
+                actor=finance, learner=enrollment.learner, agent=agent, broker=broker
+            )
+    _commissions_accrued(running, enrollments, finance)
+    invoices = _sponsor_invoiced(demo, running, finance)
+    _statement_imported(invoices, finance, anchor)
+    if not Payment.objects.filter(partner=agent, purpose=PaymentPurpose.COMMISSION).exists():
+        owed = Commission.objects.filter(partner=agent, status=CommissionStatus.ACCRUED)
+        if owed.exists():
+            commissions_pay(
+                actor=finance,
+                partner=agent,
+                commission_ids=list(owed.values_list("pk", flat=True)),
+                method=PaymentMethod.EFT,
+                paid_on=timezone.localdate(),
+                reference=f"COMM-{agent.code}-{timezone.localdate():%Y%m}",
+            )
+    programme = demo.catalogue.programme
+    if not StipendRate.objects.filter(programme=programme).exists():
+        stipend_rate_add(
+            actor=finance,
+            monthly_amount=STIPEND,
+            starts_on=running.start_date,
+            programme=programme,
+        )
+    month = month_first(timezone.localdate())
+    if not StipendRun.objects.filter(month=month).exclude(status=StipendRunStatus.CANCELLED):
+        stipend_run_prepare(actor=finance, month=month)
+    agreement = GrantAgreement.objects.filter(cohort=running).first() or grant_agreement_create(
+        actor=finance,
+        data=AgreementInput(
+            cohort=running,
+            seta=GRANT_SETA,
+            reference=f"MICT-DG-{running.start_date:%Y}-0147",
+            registration_amount=GRANT_AMOUNTS[0],
+            midpoint_amount=GRANT_AMOUNTS[1],
+            completion_amount=GRANT_AMOUNTS[2],
+        ),
+    )
+    grant_claims_bring_up_to_date(agreement=agreement, today=timezone.localdate(), actor=finance)
+
+
+def _partner(plan: PartnerPlan, finance: User, confirmer: User) -> Partner:
+    """The partner, added by the finance user, with its bank account in force.
+
+    Demo data sets the account up directly, as if the finance user had asked for the details
+    and `confirmer` had confirmed them: the change request and its confirmation stay the
+    partner pages' to exercise."""
+    partner = Partner.objects.filter(code=plan.details["code"]).first() or partner_create(
+        actor=finance, kind=plan.kind, **plan.details
+    )
+    if not BankAccount.objects.filter(partner=partner).exists():
+        details = bank_details_clean(plan.bank)
+        sealed = bank_details_seal(details)
+        now = timezone.now()
+        BankAccountChange.objects.create(
+            partner=partner,
+            bank_name=details.bank_name,
+            account_last4=details.last4,
+            sealed=sealed,
+            status=BankChangeStatus.CONFIRMED,
+            requested_by=finance,
+            decided_by=confirmer,
+            decided_at=now,
+        )
+        BankAccount.objects.create(
+            partner=partner,
+            bank_name=details.bank_name,
+            account_last4=details.last4,
+            sealed=sealed,
+            confirmed_by=confirmer,
+            confirmed_at=now,
+        )
+    return partner
+
+
+def _commissions_accrued(
+    running: Cohort, enrollments: list[CohortEnrollment], finance: User
+) -> None:
+    """What the partners earned before they were recorded as the learners' introducers: the
+    agent's on each enrolment started, the broker's on each placement confirmed, accrued as
+    the receivers do (with the row locked; a commission already accrued is not again)."""
+    for enrollment in enrollments:
+        if enrollment.state in (EnrollmentState.IN_PROGRESS, EnrollmentState.COMPLETE):
+            with transaction.atomic(durable=True):
+                locked = CohortEnrollment.objects.select_for_update().get(pk=enrollment.pk)
+                commissions_accrue(
+                    learner=enrollment.learner,
+                    trigger=CommissionTrigger.ENROLMENT,
+                    actor=finance,
+                    cohort_enrollment=locked,
+                    enrollment=locked,
+                )
+    confirmed = Placement.objects.filter(
+        cohort=running, status__in=(PlacementStatus.CONFIRMED, PlacementStatus.ACTIVE)
+    )
+    for placement in confirmed.select_related("learner"):
+        with transaction.atomic(durable=True):
+            locked_placement = Placement.objects.select_for_update().get(pk=placement.pk)
+            commissions_accrue(
+                learner=placement.learner,
+                trigger=CommissionTrigger.PLACEMENT,
+                actor=finance,
+                cohort_enrollment=placement_cohort_enrollment(locked_placement),
+                placement=locked_placement,
+            )
+
+
+def _sponsor_invoiced(demo: Demo, running: Cohort, finance: User) -> dict[InvoicePlan, Invoice]:
+    """The invoices of the plans above, each drafted and (unless a draft) issued on its day;
+    the part payment received and allocated; the credit note for the place not taken up."""
+    invoices = {}
+    for plan in (PAID_INVOICE, OVERDUE_INVOICE, PART_PAID_INVOICE, DRAFT_INVOICE):
+        invoice = Invoice.objects.filter(
+            kind=DocumentKind.INVOICE, sponsor=demo.sponsor, reference=plan.reference
+        ).first() or invoice_draft_create(
+            actor=finance,
+            recipient=Recipient(sponsor=demo.sponsor),
+            reference=plan.reference,
+            lines=[
+                LineInput(
+                    description=f"{plan.description} ({running.name})",
+                    unit_price=plan.unit_price,
+                    quantity=Decimal(LEARNERS),
+                    vat_applies=plan.vat_applies,
+                )
+            ],
+        )
+        if plan.issued is not None and invoice.status == InvoiceStatus.DRAFT:
+            invoice = invoice_issue(
+                actor=finance,
+                invoice=invoice,
+                issued_on=running.start_date + datetime.timedelta(days=plan.issued),
+            )
+        invoices[plan] = invoice
+    part_paid = invoices[PART_PAID_INVOICE]
+    amount, day, reference = PART_PAYMENT
+    if not Payment.objects.filter(sponsor=demo.sponsor, reference=reference).exists():
+        payment_receive(
+            actor=finance,
+            payment=PaymentInput(
+                direction=PaymentDirection.RECEIVED,
+                purpose=PaymentPurpose.INVOICE,
+                amount=amount,
+                paid_on=running.start_date + datetime.timedelta(days=day),
+                reference=reference,
+                sponsor=demo.sponsor,
+            ),
+            allocations=[(part_paid, amount)],
+        )
+    credit_note = Invoice.objects.filter(
+        kind=DocumentKind.CREDIT_NOTE, credited_invoice=part_paid
+    ).first()
+    if credit_note is None:
+        learner = User.objects.get(email=CREDITED_EMAIL)
+        credit_note = credit_note_draft_create(
+            actor=finance,
+            invoice=part_paid,
+            lines=[
+                LineInput(
+                    description=f"{PART_PAID_INVOICE.description}: {learner.full_name} has not "
+                    "started",
+                    unit_price=TUITION,
+                    vat_applies=False,
+                )
+            ],
+            notes="One place credited: the learner has not taken up her place yet.",
+        )
+    if credit_note.status == InvoiceStatus.DRAFT:
+        invoice_issue(
+            actor=finance,
+            invoice=credit_note,
+            issued_on=running.start_date + datetime.timedelta(days=PART_PAYMENT[1]),
+        )
+    return invoices
+
+
+def _statement_imported(
+    invoices: dict[InvoicePlan, Invoice], finance: User, anchor: datetime.date
+) -> None:
+    """The bank statement exported on the anchor: the sponsor's payment quoting the paid
+    invoice's number (matched to it), a part payment for the laptops quoting no invoice number
+    (waiting for a person to match it) and the bank's fee (money out, counted)."""
+    file_name = STATEMENT_FILE.format(day=anchor)
+    if BankStatementImport.objects.filter(file_name=file_name).exists():
+        return
+    paid = invoices[PAID_INVOICE]
+    assert paid.issued_on is not None  # issued above
+    rows = [
+        ("Date", "Description", "Reference", "Amount"),
+        (
+            paid.issued_on + datetime.timedelta(days=24),
+            "UBUNTU MINING PTY LTD",
+            paid.number,
+            f"{paid.total:.2f}",
+        ),
+        (anchor - datetime.timedelta(days=3), "UBUNTU MINING", "LEARNERSHIP LAPTOPS", "6000.00"),
+        (anchor - datetime.timedelta(days=2), "MONTHLY ACCOUNT FEE", "", "-85.00"),
+    ]
+    content = "".join(",".join(str(cell) for cell in row) + "\r\n" for row in rows).encode()
+    statement_import(actor=finance, content=content, file_name=file_name)

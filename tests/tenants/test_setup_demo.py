@@ -7,6 +7,8 @@ import io
 import re
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -50,7 +52,33 @@ from enrolments.models import (
     StudentDocument,
     VerificationState,
 )
+from finance.models import (
+    BankStatementImport,
+    Commission,
+    CommissionStatus,
+    DocumentKind,
+    FinanceSettings,
+    GrantAgreement,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentPurpose,
+    StatementLineStatus,
+    StipendRate,
+    StipendRun,
+    StipendRunStatus,
+)
 from notifications.models import OutboundEmail
+from partners.bank import bank_details_open
+from partners.models import (
+    BankAccount,
+    BankAccountChange,
+    BankChangeStatus,
+    CommissionBasis,
+    LearnerIntroduction,
+    Partner,
+    PartnerKind,
+)
 from placements.access import current_organisation
 from placements.models import (
     GeocodeStatus,
@@ -608,11 +636,118 @@ def _workplace_check() -> None:
         } <= actions
 
 
+def test_the_demo_shows_partners_and_finance(setup_demo):
+    """An agent and a broker with confirmed bank details who brought the running intake; the
+    sponsor's invoices in every state, a credit note, a statement with a matched line and one
+    for a person, the partners' commissions and a payout, the programme's stipend with this
+    month's draft run, and the running intake's grant with its claims."""
+    setup_demo()
+
+    with tenant_context(_demo()):
+        today = timezone.localdate()
+        finance = User.objects.get(email="finance@demo.example")
+        admin = User.objects.get(email="admin@demo.example")
+        running = Cohort.objects.get(state=CohortState.ACTIVE)
+        assert FinanceSettings.objects.get(pk=1).vat_number
+
+        agent = Partner.objects.get(code="AG-001")
+        broker = Partner.objects.get(code="BR-001")
+        assert (agent.kind, agent.commission_basis, agent.commission_value) == (
+            PartnerKind.AGENT,
+            CommissionBasis.PERCENT_OF_FEE,
+            Decimal("10.00"),
+        )
+        assert (broker.kind, broker.commission_basis, broker.commission_value) == (
+            PartnerKind.BROKER,
+            CommissionBasis.FIXED,
+            Decimal("750.00"),
+        )
+        for partner in (agent, broker):
+            account = BankAccount.objects.get(partner=partner)
+            assert account.confirmed_by == admin
+            assert bank_details_open(account.sealed).last4 == account.account_last4
+            change = BankAccountChange.objects.get(partner=partner)
+            assert change.status == BankChangeStatus.CONFIRMED
+            assert (change.requested_by, change.decided_by) == (finance, admin)
+        introductions = LearnerIntroduction.objects.filter(learner__enrollments__cohort=running)
+        assert introductions.count() == running.enrollments.count() == 8
+        assert set(introductions.values_list("agent", "broker")) == {(agent.pk, broker.pk)}
+
+        invoices = {
+            invoice.reference: invoice
+            for invoice in Invoice.objects.filter(kind=DocumentKind.INVOICE, sponsor__isnull=False)
+        }
+        assert {reference: i.status for reference, i in invoices.items()} == {
+            "UM-PO-24017": InvoiceStatus.PAID,
+            "UM-PO-24031": InvoiceStatus.ISSUED,
+            "UM-PO-24058": InvoiceStatus.PARTIALLY_PAID,
+            "UM-PO-24072": InvoiceStatus.DRAFT,
+        }
+        overdue = invoices["UM-PO-24031"]
+        assert overdue.due_on < today
+        assert overdue.issued_on < running.start_date + timedelta(30)
+        part_paid = invoices["UM-PO-24058"]
+        assert (part_paid.amount_paid, part_paid.amount_credited) == (
+            Decimal("18000.00"),
+            Decimal("4500.00"),
+        )
+        [credit_note] = Invoice.objects.filter(kind=DocumentKind.CREDIT_NOTE)
+        assert credit_note.credited_invoice == part_paid
+        assert credit_note.status == InvoiceStatus.ISSUED
+        assert credit_note.number
+
+        statement = BankStatementImport.objects.get()
+        assert statement.debits_skipped == 1
+        lines = {line.status: line for line in statement.lines.all()}
+        assert set(lines) == {StatementLineStatus.MATCHED, StatementLineStatus.UNMATCHED}
+        assert (
+            lines[StatementLineStatus.MATCHED].payment.allocations.get().invoice
+            == (invoices["UM-PO-24017"])
+        )
+
+        started = running.enrollments.filter(
+            state__in=[EnrollmentState.IN_PROGRESS, EnrollmentState.COMPLETE]
+        )
+        agent_commissions = Commission.objects.filter(partner=agent)
+        assert agent_commissions.count() == started.count() > 0
+        # 10% of each learner's fee: R4 500 in each of the two core courses.
+        assert {c.amount for c in agent_commissions} == {Decimal("900.00")}
+        [payout] = Payment.objects.filter(purpose=PaymentPurpose.COMMISSION)
+        assert payout.partner == agent
+        assert set(agent_commissions.values_list("status", "payout")) == {
+            (CommissionStatus.PAID, payout.pk)
+        }
+        [broker_commission] = Commission.objects.filter(partner=broker)
+        assert broker_commission.placement.learner.email == "lerato@demo.example"
+        assert (broker_commission.amount, broker_commission.status) == (
+            Decimal("750.00"),
+            CommissionStatus.ACCRUED,
+        )
+
+        programme = running.programme
+        assert StipendRate.objects.get(programme=programme).monthly_amount == Decimal("3500.00")
+        run = StipendRun.objects.get()
+        assert (run.month, run.status) == (today.replace(day=1), StipendRunStatus.DRAFT)
+
+        agreement = GrantAgreement.objects.get(cohort=running)
+        assert agreement.claims.exists()
+
+        actions = set(AuditEvent.objects.values_list("action", flat=True))
+        assert {
+            "partner.created",
+            "invoice.issued",
+            "credit_note.issued",
+            "commission.accrued",
+            "commission.paid",
+            "grant_agreement.created",
+        } <= actions
+
+
 def _counts() -> dict[str, int]:
     """Rows of every model in the demo institution's schema, and its public rows."""
     tenant_labels = {"accounts", "audit", "notifications", "signing", "cohorts", "enrolments"}
     tenant_labels |= {"verification", "integrations", "sponsors", "guardian", "auth"}
-    tenant_labels |= {"academics", "delivery", "placements", "workplace"}
+    tenant_labels |= {"academics", "delivery", "placements", "workplace", "partners", "finance"}
     with tenant_context(_demo()):
         counts = {
             model._meta.label: model.objects.count()
@@ -636,5 +771,9 @@ def test_a_second_run_adds_nothing_and_prints_the_same_credentials(setup_demo):
     assert before["workplace.LogbookEntry"] == 7
     assert before["workplace.PortfolioSubmission"] == 2
     assert before["workplace.ModerationItem"] == 1
+    assert before["partners.Partner"] == 2
+    assert before["finance.Invoice"] == 5  # four invoices and a credit note
+    assert before["finance.BankStatementLine"] == 2
+    assert before["finance.GrantClaim"] > 0
     assert _counts() == before
     assert CREDENTIAL.findall(second) == CREDENTIAL.findall(first)
