@@ -147,7 +147,9 @@ class Invoice(ConcurrentTransitionMixin, models.Model):
     details, the VAT rate and the totals, and from then on only its status, what has been paid
     or credited against it, its PDF and its e-mailing change."""
 
-    PERSONAL_FIELDS = frozenset({"recipient_name", "recipient_email", "recipient_address"})
+    PERSONAL_FIELDS = frozenset(
+        {"recipient_name", "recipient_email", "recipient_address", "recipient_tax_number"}
+    )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=DocumentKind.choices, default="invoice")

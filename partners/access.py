@@ -31,5 +31,6 @@ def candidates_of(partner: Partner) -> QuerySet[Learner]:
     return Learner.objects.filter(Q(introduction__agent=partner) | Q(introduction__broker=partner))
 
 
-# Who says which partners brought a learner: finance, and the people who keep learners' records.
-SET_INTRODUCTION = (MANAGE_PARTNERS, "learners.manage_learners")
+# Who says which partners brought a learner: finance only, since it decides the commissions
+# owed (admins read it, as they read the rest of finance).
+SET_INTRODUCTION = (MANAGE_PARTNERS,)

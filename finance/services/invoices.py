@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from academics.currencies import cents, currency_error, money_text
@@ -206,10 +207,27 @@ def uncredited_amount(invoice: Invoice) -> Decimal:
     return left
 
 
+def _credit_vat_cap(credit_note: Invoice, credited: Invoice) -> None:
+    """Keep a credit note's VAT within the invoice's VAT that issued credit notes have not yet
+    taken (each note's VAT is rounded on its own, so notes crediting an invoice line by line
+    could otherwise come to a cent more than it, and the last would be refused)."""
+    taken = (
+        Invoice.objects.filter(credited_invoice=credited, kind=DocumentKind.CREDIT_NOTE)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .exclude(pk=credit_note.pk)
+        .aggregate(vat=Sum("vat_amount"))["vat"]
+    ) or Decimal(0)
+    vat_left = max(credited.vat_amount - taken, Decimal(0))
+    if credit_note.vat_amount > vat_left:
+        credit_note.vat_amount = vat_left
+        credit_note.total = credit_note.subtotal + vat_left
+
+
 def credit_cap_check(credit_note: Invoice, credited: Invoice, *, action: str) -> None:
     """Refuse a credit note for more than its invoice still has un-credited, or against an
     invoice that is not issued (a draft has nothing to credit; a void one owes nothing) or
-    against another credit note."""
+    against another credit note. The note's VAT is first capped at the invoice's VAT not yet
+    credited (its total with it)."""
     if credited.kind == DocumentKind.CREDIT_NOTE:
         raise refusal_for(
             credited, f"{credited} is a credit note: only an invoice can be credited.", action
@@ -221,6 +239,7 @@ def credit_cap_check(credit_note: Invoice, credited: Invoice, *, action: str) ->
             "be credited.",
             action,
         )
+    _credit_vat_cap(credit_note, credited)
     left = uncredited_amount(credited)
     if credit_note.total > left:
         raise refusal_for(
@@ -262,7 +281,11 @@ def invoice_issue(
             raise refusal_for(invoice, f"{invoice} has already been issued.", "invoice.issue")
         lines = list(invoice.lines.all())
         if not lines:
-            raise ValidationError("An invoice needs at least one line before it is issued.")
+            raise refusal_for(
+                invoice,
+                "An invoice needs at least one line before it is issued.",
+                "invoice.issue",
+            )
         for name, value in recipient_of(invoice).details().items():
             setattr(invoice, name, value)
         invoice.vat_rate = credited.vat_rate if credited is not None else settings.vat_rate
@@ -525,13 +548,13 @@ def _email_enqueue(invoice: Invoice) -> None:
 
 def invoice_email_first(*, invoice_id: int) -> bool:
     """E-mail an issued document's PDF to its recipient the first time; False when it has no
-    PDF yet, no e-mail address, or has already been e-mailed."""
+    PDF yet, no e-mail address, has already been e-mailed or has been voided meanwhile."""
     with transaction.atomic(durable=True):
         invoice = (
             Invoice.objects.select_for_update(of=("self",))
             .select_related("credited_invoice")
             .filter(pk=invoice_id, emailed_at__isnull=True)
-            .exclude(status=InvoiceStatus.DRAFT)
+            .exclude(status__in=(InvoiceStatus.DRAFT, InvoiceStatus.VOID))
             .first()
         )
         if invoice is None or not invoice.pdf or not invoice.recipient_email:
@@ -543,7 +566,7 @@ def invoice_email_first(*, invoice_id: int) -> bool:
             action=f"{invoice.kind}.emailed",
             entity=invoice,
             actor=None,
-            new_values={"recipient_email": invoice.recipient_email},
+            new_values={"emailed": True},
         )
     return True
 
@@ -575,9 +598,9 @@ def invoice_resend(*, actor: User | None, invoice: Invoice) -> Invoice:
         if not invoice.recipient_email:
             raise refusal_for(
                 invoice,
-                f"{invoice.recipient_name} has no e-mail address: add one to their record; "
-                "the invoice keeps the address it was issued with, so download the PDF and "
-                "send it yourself.",
+                "The recipient has no e-mail address on this invoice: it keeps the address it "
+                "was issued with, so download the PDF and send it yourself (and add an address "
+                "to their record for the next one).",
                 "invoice.resend",
             )
         _email_enqueue(invoice)
@@ -587,6 +610,6 @@ def invoice_resend(*, actor: User | None, invoice: Invoice) -> Invoice:
             action=f"{invoice.kind}.emailed",
             entity=invoice,
             actor=actor,
-            new_values={"recipient_email": invoice.recipient_email, "again": True},
+            new_values={"emailed": True, "again": True},
         )
     return invoice

@@ -43,6 +43,14 @@ from finance.services.invoices import (
     invoice_void,
     uncredited_amount,
 )
+from tenants.ratelimits import rate_limited
+
+# Each resend is an e-mail with the PDF to someone outside: a person sends a few an hour.
+RESEND_RATE = "10/h"
+TOO_MANY_RESENDS = (
+    "You have e-mailed invoices again many times in the last hour: try again later, or "
+    "download the PDF and send it yourself."
+)
 
 
 def _invoice(pk: int) -> Invoice:
@@ -72,7 +80,12 @@ def invoice_list_page(request: AuthenticatedRequest) -> HttpResponse:
 
 @permission_required(VIEW_FINANCE)
 def invoice_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    invoice = _invoice(pk)
+    return _detail_page(request, _invoice(pk))
+
+
+def _detail_page(
+    request: AuthenticatedRequest, invoice: Invoice, *, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "finance/invoices/detail.html",
@@ -83,6 +96,7 @@ def invoice_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "history": invoice_history(invoice),
             "uncredited": uncredited_amount(invoice),
         },
+        status=status,
     )
 
 
@@ -133,8 +147,16 @@ def invoice_create(request: AuthenticatedRequest) -> HttpResponse:
 @never_cache
 def invoice_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
+    if invoice.status != InvoiceStatus.DRAFT and request.method != "POST":
+        # Only looking: said, not audited (a GET changes nothing, and may come from a link).
+        messages.error(
+            request,
+            f"{invoice} has been issued and can no longer be changed: credit it with a credit "
+            "note instead.",
+        )
+        return redirect(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
-        # Asking is refused (and audited) by the service, as a change would be.
+        # A change is refused (and audited) by the service.
         try:
             invoice_draft_update(actor=request.user, invoice=invoice, lines=[])
         except ValidationError as error:
@@ -260,6 +282,9 @@ def invoice_credit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def invoice_resend_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
+    if rate_limited(request, group="finance.invoice_resend", key="user", rate=RESEND_RATE):
+        messages.error(request, TOO_MANY_RESENDS)
+        return _detail_page(request, invoice, status=429)
     try:
         invoice = invoice_resend(actor=request.user, invoice=invoice)
     except ValidationError as error:

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from accounts.http import AuthenticatedRequest
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
 from finance.access import MANAGE_FINANCE, VIEW_FINANCE
 from finance.forms.settings import FinanceSettingsForm
 from finance.selectors.settings import finance_settings_current
@@ -20,6 +20,11 @@ from finance.services.settings import finance_settings_update
 def finance_settings(request: AuthenticatedRequest) -> HttpResponse:
     current = finance_settings_current()
     may_manage = request.user.may(MANAGE_FINANCE)
+    if request.method == "POST":
+        # Admins read the settings; a change from them is refused (the audited 404).
+        permission_check(
+            actor=request.user, action="finance_settings.update", permission=MANAGE_FINANCE
+        )
     form = FinanceSettingsForm(
         request.POST if request.method == "POST" and may_manage else None, instance=current
     )

@@ -1,4 +1,5 @@
-"""Asking for new bank details, and rejecting a change. The account number is never written
+"""Asking for new bank details, confirming them against the source document, and rejecting a
+change. The account number is never written
 back into the page: a form returned with an error asks for it again."""
 
 from typing import Any
@@ -43,6 +44,24 @@ class BankDetailsForm(FormRefusals):
 
     def details(self) -> BankDetails:
         return BankDetails(**self.cleaned_data)
+
+
+class BankConfirmForm(FormRefusals):
+    """The confirmer types the number and branch code from the source document (the bank's
+    letter, a stamped statement); neither is ever rendered back."""
+
+    account_number = forms.CharField(
+        label="Account number, from the document",
+        max_length=30,
+        help_text="Type it from the bank's letter or statement, not from this page.",
+        widget=NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    branch_code = forms.CharField(
+        label="Branch code, from the document",
+        max_length=10,
+        help_text="The six-digit branch (universal) code on the same document.",
+        widget=NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
 
 
 class BankRejectForm(forms.Form):

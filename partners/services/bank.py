@@ -1,7 +1,9 @@
 """Bank details change in two steps: one person asks for the new details, another confirms
 them (nobody alone can send a partner's or a learner's money elsewhere). Each step is checked,
-runs with its rows locked and is audited with the details masked; refusals are audited by
-accounts.permissions."""
+runs with its rows locked and is audited with the details masked; refusals are audited (by
+accounts.permissions, or partners.services.refusals for the business rules)."""
+
+import hmac
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,8 +14,14 @@ from accounts.permissions import permission_check
 from audit.services import audit_record
 from learners.models import Learner
 from partners.access import MANAGE_PARTNERS
-from partners.bank import BankDetails, bank_details_clean, bank_details_seal
+from partners.bank import BankDetails, bank_details_clean, bank_details_open, bank_details_seal
 from partners.models import BankAccount, BankAccountChange, BankChangeStatus, Partner
+from partners.services.refusals import refusals_recorded
+
+NUMBERS_DIFFER = (
+    "The account number or branch code you typed differs from the details asked for: check "
+    "them against the bank's letter, or reject the change."
+)
 
 
 def _owner(partner: Partner | None, learner: Learner | None) -> dict[str, object]:
@@ -63,16 +71,36 @@ def _pending_locked(change: BankAccountChange) -> BankAccountChange:
     return locked
 
 
-def bank_change_confirm(*, actor: User | None, change: BankAccountChange) -> BankAccount:
-    """Put the requested details in force; refused to the person who asked for them."""
+def _digits(text: str) -> bytes:
+    return "".join(character for character in text if character.isdigit()).encode()
+
+
+def _same_numbers(change: BankAccountChange, *, account_number: str, branch_code: str) -> bool:
+    asked = bank_details_open(change.sealed)
+    same_number = hmac.compare_digest(_digits(account_number), _digits(asked.account_number))
+    same_branch = hmac.compare_digest(_digits(branch_code), _digits(asked.branch_code))
+    return same_number and same_branch
+
+
+def bank_change_confirm(
+    *, actor: User | None, change: BankAccountChange, account_number: str, branch_code: str
+) -> BankAccount:
+    """Put the requested details in force; refused to the person who asked for them, and
+    unless the account number and branch code the confirmer typed from the source document
+    match the ones asked for (so that confirming is a check, not a click)."""
     permission_check(
         actor=actor,
         action="bank_account.change_confirm",
         permission=MANAGE_PARTNERS,
         allowed=actor is None or actor.pk != change.requested_by_id,
     )
-    with transaction.atomic(durable=True):
+    with (
+        refusals_recorded(actor=actor, action="bank_account.change_confirm", entity=change),
+        transaction.atomic(durable=True),
+    ):
         change = _pending_locked(change)
+        if not _same_numbers(change, account_number=account_number, branch_code=branch_code):
+            raise ValidationError(NUMBERS_DIFFER)
         owner = {"partner_id": change.partner_id, "learner_id": change.learner_id}
         account = BankAccount.objects.select_for_update().filter(**owner).first()
         old_values = (

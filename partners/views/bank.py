@@ -7,13 +7,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import ActionRefused, permission_required
 from partners.access import MANAGE_PARTNERS, VIEW_PARTNERS
-from partners.forms.bank import BankDetailsForm, BankRejectForm
+from partners.forms.bank import BankConfirmForm, BankDetailsForm, BankRejectForm
 from partners.models import BankAccountChange, BankChangeStatus
 from partners.selectors.bank import bank_account_in_force, bank_change_page, bank_changes_pending
 from partners.selectors.partners import partner_bank_account
@@ -36,6 +37,7 @@ def _owner_name(change: BankAccountChange) -> str:
     return change.learner.full_name if change.learner is not None else ""
 
 
+@sensitive_post_parameters("account_number", "branch_code", "holder")
 @permission_required(MANAGE_PARTNERS)
 @never_cache
 def bank_request_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
@@ -94,6 +96,7 @@ def _change_page(
     request: AuthenticatedRequest,
     change: BankAccountChange,
     *,
+    confirm_form: BankConfirmForm | None = None,
     reject_form: BankRejectForm | None = None,
     refused: str = "",
 ) -> HttpResponse:
@@ -103,12 +106,15 @@ def _change_page(
         {
             "change": change,
             "account": bank_account_in_force(change),
+            "confirm_form": confirm_form or BankConfirmForm(),
             "reject_form": reject_form or BankRejectForm(),
             "refused": refused,
             "may_manage": request.user.may(MANAGE_PARTNERS),
             "asked_by_me": change.requested_by_id == request.user.pk,
         },
-        status=400 if refused or (reject_form is not None and reject_form.errors) else 200,
+        status=400
+        if refused or any(form is not None and form.errors for form in (confirm_form, reject_form))
+        else 200,
     )
 
 
@@ -125,18 +131,28 @@ def _after_decision(change: BankAccountChange) -> HttpResponse:
     return redirect("partners:bank_changes")
 
 
+@sensitive_post_parameters("account_number", "branch_code", "holder")
 @permission_required(MANAGE_PARTNERS)
 @require_POST
 def bank_change_confirm_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     change = _change(pk)
+    form = BankConfirmForm(request.POST)
+    if not form.is_valid():
+        return _change_page(request, change, confirm_form=form)
     try:
-        bank_change_confirm(actor=request.user, change=change)
+        bank_change_confirm(
+            actor=request.user,
+            change=change,
+            account_number=form.cleaned_data["account_number"],
+            branch_code=form.cleaned_data["branch_code"],
+        )
     except ActionRefused:
         if change.requested_by_id != request.user.pk:
             raise
         return _change_page(request, change, refused=OWN_CHANGE_REFUSED)
     except ValidationError as error:
-        return _change_page(request, change, refused=" ".join(error.messages))
+        form.refusal_show(error)
+        return _change_page(request, change, confirm_form=form)
     messages.success(
         request, f"{_owner_name(change)}'s new bank details ({_masked(change)}) are in force."
     )

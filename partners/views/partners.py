@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
-from accounts.permissions import permission_required
+from accounts.permissions import permission_check, permission_required
 from learners.models import Learner
 from partners.access import MANAGE_PARTNERS, SET_INTRODUCTION, VIEW_PARTNERS
 from partners.forms.partners import (
@@ -185,8 +185,8 @@ def candidate_search_view(request: AuthenticatedRequest, pk: int) -> HttpRespons
 @permission_required(VIEW_PARTNERS, *SET_INTRODUCTION)
 @never_cache
 def introduction_view(request: AuthenticatedRequest, learner_pk: int) -> HttpResponse:
-    """Who brought a learner: read by who reads partners, set by finance and by who keeps
-    learners' records. From a partner's page, `?agent=<pk>` or `?broker=<pk>` preselects it
+    """Who brought a learner: read by who reads partners, set by finance only (it decides
+    commissions). From a partner's page, `?agent=<pk>` or `?broker=<pk>` preselects it
     and `?partner=<pk>` leads back there once saved."""
     try:
         learner = Learner.objects.get(pk=learner_pk)
@@ -210,8 +210,11 @@ def introduction_view(request: AuthenticatedRequest, learner_pk: int) -> HttpRes
         broker=broker,
     )
     if request.method == "POST":
-        if not may_set:
-            raise Http404
+        permission_check(
+            actor=request.user,
+            permission=SET_INTRODUCTION,
+            action="learner_introduction.set",
+        )
         if form.is_valid():
             try:
                 learner_introduction_set(actor=request.user, learner=learner, **form.cleaned_data)

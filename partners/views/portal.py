@@ -3,7 +3,7 @@ partner brought and each one's progress, name and e-mail address only. Anyone wh
 partner, and any learner their partner did not bring, gets the audited 404."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts.http import AuthenticatedRequest
@@ -37,8 +37,10 @@ def portal_candidate_view(request: AuthenticatedRequest, learner_pk: int) -> Htt
     partner = _contacts_partner(request, "view:partners.portal_candidate")
     try:
         learner = portal_candidate(partner, learner_pk=learner_pk)
-    except Learner.DoesNotExist as missing:
-        raise Http404 from missing
+    except Learner.DoesNotExist:
+        # Another partner's learner (or none): the probe is audited like any refusal.
+        permission_check(actor=request.user, allowed=False, action="view:partners.portal_candidate")
+        raise
     return render(
         request, "partners/portal_candidate.html", {"partner": partner, "learner": learner}
     )

@@ -62,7 +62,12 @@ PERSONAL = {
     "workplace.portfolioevidence": {"original_name"},
     "workplace.moderationitem": {"reasons"},
     "partners.partner": {"contact_name", "email", "phone"},
-    "finance.invoice": {"recipient_name", "recipient_email", "recipient_address"},
+    "finance.invoice": {
+        "recipient_name",
+        "recipient_email",
+        "recipient_address",
+        "recipient_tax_number",
+    },
 }
 
 

@@ -62,4 +62,6 @@ def bank_confirmed(world: Finance, placed: Placed, number: str = "1234567890") -
             account_type="savings",
         ),
     )
-    return bank_change_confirm(actor=world.second_finance, change=change)
+    return bank_change_confirm(
+        actor=world.second_finance, change=change, account_number=number, branch_code="470010"
+    )

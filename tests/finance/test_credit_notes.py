@@ -179,3 +179,35 @@ def test_a_credit_note_keeps_the_invoices_vat_rate(world, invoice):
 def test_only_finance_credits(world, invoice):
     with pytest.raises(PermissionDenied):
         credit_note_draft_create(actor=world.admin, invoice=invoice)
+
+
+def test_crediting_line_by_line_credits_the_invoice_to_the_cent(world):
+    # Two taxed lines of R100,10: VAT on their sum is 30,03 (total 230,23), while each line's
+    # own VAT rounds up to 15,02; the second note takes only the 15,01 of VAT left.
+    draft = invoice_draft_create(
+        actor=world.finance,
+        recipient=Recipient(sponsor=world.sponsor),
+        lines=[
+            LineInput(description="Module 1", unit_price=Decimal("100.10")),
+            LineInput(description="Module 2", unit_price=Decimal("100.10")),
+        ],
+    )
+    invoice = issue(world, draft)
+    assert (invoice.vat_amount, invoice.total) == (Decimal("30.03"), Decimal("230.23"))
+    first, second = (
+        issue(
+            world,
+            credit_note_draft_create(
+                actor=world.finance,
+                invoice=invoice,
+                lines=[LineInput(description=name, unit_price=Decimal("100.10"))],
+            ),
+        )
+        for name in ("Module 1", "Module 2")
+    )
+    assert (first.vat_amount, first.total) == (Decimal("15.02"), Decimal("115.12"))
+    assert (second.vat_amount, second.total) == (Decimal("15.01"), Decimal("115.11"))
+    invoice.refresh_from_db()
+    assert invoice.amount_credited == invoice.total
+    assert invoice.status == InvoiceStatus.PAID
+    assert invoice.balance == 0

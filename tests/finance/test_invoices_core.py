@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditEvent
 from finance.models import FinanceSettings, Invoice, InvoiceLine, InvoiceStatus
@@ -96,3 +96,69 @@ def test_issuing_twice_is_refused_and_the_refusal_audited(world):
     event = AuditEvent.objects.get(action="invoice.issue.refused")
     assert event.entity_id == str(invoice.pk)
     assert event.new_values == {"reason": f"{invoice.number} has already been issued."}
+
+
+def _refused(match: str, **values) -> None:
+    """An update of the invoice (the `pk` given) with `values` that the database refuses."""
+    pk = values.pop("pk")
+    with pytest.raises(DatabaseError, match=match), transaction.atomic():
+        Invoice.objects.filter(pk=pk).update(**values)
+
+
+def test_the_database_keeps_the_pdf_the_amounts_and_the_void_in_bounds(world):
+    invoice = invoice_issue(actor=world.finance, invoice=_draft(world))
+    pk, total = invoice.pk, invoice.total
+    # The PDF is stored once, then kept.
+    Invoice.objects.filter(pk=pk).update(pdf="finance/invoices/first.pdf")
+    _refused("cannot be replaced", pk=pk, pdf="finance/invoices/other.pdf")
+    _refused("cannot be replaced", pk=pk, pdf="")
+    # Paid and credited: never negative, never more than the total together.
+    _refused("below nothing or beyond", pk=pk, amount_paid=Decimal("-0.01"))
+    _refused("below nothing or beyond", pk=pk, amount_credited=Decimal("-0.01"))
+    _refused("below nothing or beyond", pk=pk, amount_paid=total, amount_credited=Decimal("0.01"))
+    # Void and its reason: only together, only from issued with nothing paid or credited.
+    _refused("set only when it is voided", pk=pk, void_reason="Quietly")
+    Invoice.objects.filter(pk=pk).update(amount_paid=Decimal("1.00"))
+    _refused("voided only while issued", pk=pk, status="void", void_reason="x")
+    Invoice.objects.filter(pk=pk).update(amount_paid=Decimal(0))
+    _refused("voided only while issued", pk=pk, status="void", amount_credited=Decimal("1.00"))
+    paid = invoice_issue(actor=world.finance, invoice=_draft(world))
+    Invoice.objects.filter(pk=paid.pk).update(status="paid", amount_paid=paid.total)
+    _refused("voided only while issued", pk=paid.pk, status="void", amount_paid=Decimal(0))
+    draft = _draft(world)
+    _refused("voided only while issued", pk=draft.pk, status="void")
+    # A void invoice changes no more.
+    Invoice.objects.filter(pk=pk).update(status="void", void_reason="Wrong sponsor")
+    _refused("void invoice", pk=pk, status="issued")
+    _refused("void invoice", pk=pk, void_reason="Another reason")
+    _refused("void invoice", pk=pk, amount_paid=Decimal("1.00"))
+    _refused("void invoice", pk=pk, emailed_at=datetime.datetime(2027, 3, 2, tzinfo=datetime.UTC))
+    _refused("void invoice", pk=pk, issued_by=world.second_finance)
+    # Its creator's and issuer's accounts may still be deleted.
+    Invoice.objects.filter(pk=pk).update(created_by=None, issued_by=None)
+
+
+def test_a_void_invoice_without_a_pdf_still_gets_its_pdf_once(world):
+    invoice = invoice_issue(actor=world.finance, invoice=_draft(world))
+    Invoice.objects.filter(pk=invoice.pk).update(status="void", void_reason="Wrong sponsor")
+    Invoice.objects.filter(pk=invoice.pk).update(pdf="finance/invoices/void.pdf")
+    _refused("cannot be replaced", pk=invoice.pk, pdf="finance/invoices/again.pdf")
+
+
+@pytest.mark.parametrize("table", ["finance_invoice", "finance_invoiceline"])
+def test_the_invoice_tables_cannot_be_truncated(world, table):
+    invoice_issue(actor=world.finance, invoice=_draft(world))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with pytest.raises(DatabaseError, match="cannot be truncated"), transaction.atomic():
+            cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert Invoice.objects.exists()
+
+
+def test_issuing_a_draft_without_lines_is_refused_and_audited(world):
+    draft = _draft(world)
+    InvoiceLine.objects.filter(invoice=draft).delete()
+    with pytest.raises(ValidationError, match="at least one line"):
+        invoice_issue(actor=world.finance, invoice=draft)
+    event = AuditEvent.objects.get(action="invoice.issue.refused")
+    assert event.entity_id == str(draft.pk)

@@ -19,6 +19,7 @@ from finance.services.invoices import (
     invoice_draft_create,
     invoice_issue,
     invoice_resend,
+    invoice_void,
 )
 from finance.tasks.invoices import invoice_pdf_send
 from signing.models import InstitutionCertificate
@@ -71,7 +72,9 @@ def test_issuing_renders_seals_stores_and_emails_the_pdf(
     assert (name, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
     assert content == data
     assert AuditEvent.objects.filter(action="invoice.pdf_rendered").count() == 1
-    assert AuditEvent.objects.filter(action="invoice.emailed").count() == 1
+    emailed = AuditEvent.objects.get(action="invoice.emailed")
+    assert emailed.new_values == {"emailed": True}
+    assert "umoya.example" not in str(emailed.new_values)
 
 
 def test_the_task_is_idempotent(world, eager, django_capture_on_commit_callbacks):
@@ -121,7 +124,9 @@ def test_a_recipient_without_an_address_gets_no_email(
     assert invoice.emailed_at is None
     with pytest.raises(ValidationError, match="has no e-mail address"):
         invoice_resend(actor=world.finance, invoice=invoice)
-    assert AuditEvent.objects.filter(action="invoice.resend.refused").exists()
+    reason = AuditEvent.objects.get(action="invoice.resend.refused").new_values["reason"]
+    assert learner.first_name not in reason
+    assert learner.last_name not in reason
 
 
 def test_resending_emails_the_pdf_again(world, eager, django_capture_on_commit_callbacks):
@@ -129,7 +134,22 @@ def test_resending_emails_the_pdf_again(world, eager, django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=True):
         invoice_resend(actor=world.finance, invoice=invoice)
     assert len([m for m in mail.outbox if invoice.number in m.subject]) == 2
-    assert AuditEvent.objects.filter(action="invoice.emailed", actor=world.finance).exists()
+    again = AuditEvent.objects.get(action="invoice.emailed", actor=world.finance)
+    assert again.new_values == {"emailed": True, "again": True}
+
+
+def test_an_invoice_voided_before_its_task_runs_is_not_emailed(world, eager):
+    draft = invoice_draft_create(
+        actor=world.finance,
+        recipient=Recipient(sponsor=world.sponsor),
+        lines=[LineInput(description="Tuition", unit_price=Decimal("1.00"))],
+    )
+    invoice = invoice_issue(actor=world.finance, invoice=draft)  # its task has not run yet
+    invoice_void(actor=world.finance, invoice=invoice, reason="Issued to the wrong sponsor.")
+    assert invoice_pdf_send(invoice.pk)["emailed"] is False
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is None
+    assert not [m for m in mail.outbox if invoice.number in m.subject]
 
 
 def test_resending_before_the_pdf_is_made_is_refused(world):

@@ -117,14 +117,33 @@ def test_finance_edits_a_draft_and_removes_a_line(world, client_of):
 
 def test_the_edit_page_of_an_issued_invoice_refuses_with_a_message(world, client_of):
     invoice = invoice_issue(actor=world.finance, invoice=draft_of(world))
-    response = client_of(world.finance).get(
-        reverse("finance:invoice_edit", args=[invoice.pk]), follow=True
-    )
+    url = reverse("finance:invoice_edit", args=[invoice.pk])
+    client = client_of(world.finance)
+    response = client.get(url, follow=True)
     assert response.redirect_chain[-1][0] == reverse("finance:invoice", args=[invoice.pk])
     assert "can no longer be changed: credit it with a credit note" in response.content.decode()
-    assert AuditEvent.objects.filter(
-        action="invoice.edit.refused", entity_id=str(invoice.pk)
-    ).exists()
+    # Looking writes nothing (a GET may come from anywhere); a change is refused and audited.
+    refusals = AuditEvent.objects.filter(action="invoice.edit.refused", entity_id=str(invoice.pk))
+    assert not refusals.exists()
+    posted = client.post(url, lines_data(("More", "1", "5.00", True)), follow=True)
+    assert "can no longer be changed: credit it with a credit note" in posted.content.decode()
+    assert refusals.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.total == Decimal("1150.00")
+
+
+def test_e_mailing_an_invoice_again_is_rate_limited(world, client_of):
+    invoice = invoice_issue(actor=world.finance, invoice=draft_of(world))  # no PDF yet
+    url = reverse("finance:invoice_resend", args=[invoice.pk])
+    client = client_of(world.finance)
+    for _ in range(10):
+        assert client.post(url).status_code == 302
+    limited = client.post(url)
+    assert limited.status_code == 429
+    assert "e-mailed invoices again many times in the last hour" in limited.content.decode()
+    assert invoice.number in limited.content.decode()
+    refused = AuditEvent.objects.filter(action="invoice.resend.refused", entity_id=str(invoice.pk))
+    assert refused.count() == 10
 
 
 def test_issuing_goes_through_a_confirmation(world, client_of):

@@ -75,7 +75,11 @@ def test_the_page_saves_for_finance_and_is_read_only_for_admins(world, client_of
     assert admin_page.status_code == 200
     assert b"Save settings" not in admin_page.content
     assert b"only the finance team changes them" in admin_page.content
-    client_of(world.admin).post(url, {**VALUES, "invoice_due_days": "99"})
+    refused = client_of(world.admin).post(url, {**VALUES, "invoice_due_days": "99"})
+    assert refused.status_code == 404
+    assert AuditEvent.objects.filter(
+        action="permission.denied", entity_id="finance_settings.update", actor=world.admin
+    ).exists()
     assert FinanceSettings.objects.get(pk=1).invoice_due_days == 21
 
 

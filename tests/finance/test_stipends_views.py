@@ -258,7 +258,12 @@ def test_finance_asks_for_a_learners_bank_details_and_sees_them_masked(world, cl
     assert "Waiting for a second finance user" in waiting
     assert "••••2345" in waiting
     assert "62000012345" not in waiting
-    bank_change_confirm(actor=world.second_finance, change=BankAccountChange.objects.get())
+    bank_change_confirm(
+        actor=world.second_finance,
+        change=BankAccountChange.objects.get(),
+        account_number="62000012345",
+        branch_code="470010",
+    )
     shown = client.get(url).content.decode()
     assert "Capitec Bank" in shown
     assert "••••2345" in shown

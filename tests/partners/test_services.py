@@ -55,6 +55,7 @@ ACCOUNT = BankDetails(
     branch_code="250655",
     account_number="62012346789",
 )
+TYPED = {"account_number": "62012346789", "branch_code": "250655"}
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def test_a_partner_is_deactivated_and_reactivated_once_each(world):
 # Who brought a learner
 
 
-def test_finance_or_who_keeps_learners_records_sets_who_brought_a_learner(world):
+def test_finance_sets_who_brought_a_learner(world):
     learner = world.learner.learner
     other_agent = partner_make(PartnerKind.AGENT, "AG-002", name="Second Agency")
 
@@ -202,9 +203,8 @@ def test_finance_or_who_keeps_learners_records_sets_who_brought_a_learner(world)
     assert event.old_values == {"agent": world.agent.pk, "broker": world.broker.pk}
     assert event.new_values == {"agent": other_agent.pk, "broker": None}
 
-    # An admin keeps learners' records: they may set it too.
     learner_introduction_set(
-        actor=world.admin, learner=learner, agent=world.agent, broker=world.broker
+        actor=world.second_finance, learner=learner, agent=world.agent, broker=world.broker
     )
     introduction.refresh_from_db()
     assert (introduction.agent, introduction.broker) == (world.agent, world.broker)
@@ -238,13 +238,14 @@ def test_a_learners_partner_must_be_active_and_of_the_right_kind(world):
     assert LearnerIntroduction.objects.get(learner=learner).agent == world.agent
 
 
-def test_nobody_else_sets_who_brought_a_learner(world):
-    trainer = UserFactory(roles=[SystemRole.TRAINER])
+@pytest.mark.parametrize("role", [SystemRole.TRAINER, SystemRole.ADMIN])
+def test_nobody_else_sets_who_brought_a_learner(world, role):
+    someone = UserFactory(roles=[role])
     with pytest.raises(PermissionDenied):
         learner_introduction_set(
-            actor=trainer, learner=world.learner.learner, agent=None, broker=None
+            actor=someone, learner=world.learner.learner, agent=None, broker=None
         )
-    assert denied("learner_introduction.set").actor == trainer
+    assert denied("learner_introduction.set").actor == someone
     assert LearnerIntroduction.objects.get(learner=world.learner.learner).agent == world.agent
 
 
@@ -342,16 +343,42 @@ def test_bank_details_need_a_second_person_and_are_kept_sealed(world):
     assert b"62012346789" not in bytes(change.sealed)
 
     with pytest.raises(PermissionDenied):
-        bank_change_confirm(actor=world.finance, change=change)
+        bank_change_confirm(actor=world.finance, change=change, **TYPED)
     assert denied("bank_account.change_confirm").actor == world.finance
     assert not BankAccount.objects.exists()
 
-    account = bank_change_confirm(actor=world.second_finance, change=change)
+    account = bank_change_confirm(actor=world.second_finance, change=change, **TYPED)
     assert account.confirmed_by == world.second_finance
     assert bank_details_open(account.sealed).account_number == "62012346789"
     event = AuditEvent.objects.get(action="bank_account.change_confirmed")
     assert event.new_values == {"bank_name": "FNB", "account": "••••6789"}
     assert "62012346789" not in str(AuditEvent.objects.values_list("new_values", flat=True))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"account_number": "62012346788", "branch_code": "250655"},
+        {"account_number": "62012346789", "branch_code": "250656"},
+        {"account_number": "", "branch_code": ""},
+    ],
+)
+def test_bank_details_are_confirmed_only_against_the_numbers_typed_from_the_document(world, typed):
+    change = bank_change_request(actor=world.finance, details=ACCOUNT, partner=world.agent)
+    with pytest.raises(ValidationError, match="differs from the details asked for"):
+        bank_change_confirm(actor=world.second_finance, change=change, **typed)
+    event = refused("bank_account.change_confirm")
+    assert event.actor == world.second_finance
+    assert event.entity_id == str(change.pk)
+    assert "6201" not in str(event.new_values)
+    assert "2506" not in str(event.new_values)
+    change.refresh_from_db()
+    assert change.status == BankChangeStatus.PENDING
+    assert not BankAccount.objects.exists()
+
+    spaced = {"account_number": "6201 234 6789", "branch_code": "250 655"}
+    bank_change_confirm(actor=world.second_finance, change=change, **spaced)
+    assert BankAccount.objects.get().confirmed_by == world.second_finance
 
 
 def test_bank_details_rejected_with_a_reason_are_not_used(world):

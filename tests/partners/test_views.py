@@ -222,16 +222,24 @@ def test_only_active_partners_of_each_kind_are_offered(world, client_of):
     assert "Bridge Placements" not in agent_select
 
 
-def test_who_brought_a_learner_is_linked_from_their_page_for_who_reads_partners(world, client_of):
+def test_who_brought_a_learner_is_linked_from_their_page_and_set_by_finance_only(world, client_of):
     learner = world.learner.learner
     url = reverse("partners:introduction", args=[learner.pk])
     page = client_of(world.admin).get(reverse("learners:detail", args=[learner.pk]))
     assert url in page.content.decode()
     assert "Ikhaya Recruitment (agent), Bridge Placements (broker)" in text(page)
-    # The admin keeps learners' records: the form is theirs too.
+    assert "Agent and broker" in text(page)
+    assert "Change who brought" not in text(page)
+    # Who brought a learner decides commissions: the admin reads it, finance alone sets it.
+    shown = client_of(world.admin).get(url)
+    assert shown.status_code == 200
+    assert 'name="agent"' not in shown.content.decode()
     response = client_of(world.admin).post(url, {"agent": "", "broker": world.broker.pk})
-    assert response.status_code == 302
-    assert LearnerIntroduction.objects.get(learner=learner).agent is None
+    assert response.status_code == 404
+    assert AuditEvent.objects.filter(
+        action="permission.denied", entity_id="learner_introduction.set", actor=world.admin
+    ).exists()
+    assert LearnerIntroduction.objects.get(learner=learner).agent == world.agent
 
 
 # Bank details
@@ -257,14 +265,31 @@ def test_finance_asks_for_bank_details_and_another_confirms_them(world, client_o
     assert "FNB ••••6789" in text(queue)
     assert "62012346789" not in queue.content.decode()
 
-    own = first.post(reverse("partners:bank_change_confirm", args=[change.pk]))
+    typed = {"account_number": "62012346789", "branch_code": "250655"}
+    own = first.post(reverse("partners:bank_change_confirm", args=[change.pk]), typed)
     assert own.status_code == 400
     assert "You asked for these bank details, so someone else must confirm them" in text(own)
     assert AuditEvent.objects.filter(
         action="permission.denied", entity_id="bank_account.change_confirm"
     ).exists()
 
-    confirmed = second.post(reverse("partners:bank_change_confirm", args=[change.pk]))
+    confirm_page = second.get(reverse("partners:bank_change", args=[change.pk])).content.decode()
+    assert 'name="account_number"' in confirm_page
+    assert 'autocomplete="off"' in confirm_page
+
+    wrong = second.post(
+        reverse("partners:bank_change_confirm", args=[change.pk]),
+        {"account_number": "62012346780", "branch_code": "250655"},
+    )
+    assert wrong.status_code == 400
+    assert "differs from the details asked for" in text(wrong)
+    assert "62012346780" not in wrong.content.decode()
+    assert "62012346789" not in wrong.content.decode()
+    assert AuditEvent.objects.filter(action="bank_account.change_confirm.refused").exists()
+    change.refresh_from_db()
+    assert change.status == BankChangeStatus.PENDING
+
+    confirmed = second.post(reverse("partners:bank_change_confirm", args=[change.pk]), typed)
     assert confirmed.status_code == 302
     page = text(first.get(reverse("partners:detail", args=[world.agent.pk])))
     assert "FNB ••••6789" in page
@@ -398,6 +423,10 @@ def test_a_contact_sees_only_their_partners_candidates_and_no_personal_details(w
     other = client_of(contact_of(other_agent, "lindi@other.example"))
     assert theirs.learner.full_name in text(other.get(reverse("partners:portal")))
     assert other.get(reverse("partners:portal_candidate", args=[learner.pk])).status_code == 404
+    probes = AuditEvent.objects.filter(
+        action="permission.denied", entity_id="view:partners.portal_candidate"
+    )
+    assert probes.count() == 2
 
 
 def test_the_portal_is_for_contacts_only(world, client_of):
