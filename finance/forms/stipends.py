@@ -14,6 +14,7 @@ from finance.models import StipendPayer, StipendRunStatus
 from finance.selectors.stipends import LINE_SHOWS, stipend_rate_learner_choices
 from learners.models import Learner
 from partners.bank import BankDetails
+from partners.forms.bank import NumberInput
 from partners.models import BankAccountType
 
 MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
@@ -128,6 +129,29 @@ class MarkPaidForm(forms.Form):
         widget=DATE_INPUT,
         help_text="The date the bank paid the file, as on the bank statement.",
     )
+    leave_out_unbanked = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, unbanked: int = 0, **kwargs: Any) -> None:
+        """`unbanked`: how many learners the institution pays have no bank details; the
+        confirmation that they are left out is asked only then."""
+        super().__init__(*args, **kwargs)
+        if unbanked:
+            people = f"{unbanked} learner{'s' if unbanked > 1 else ''}"
+            self.fields["leave_out_unbanked"].label = (
+                f"Leave out the {people} without bank details; they are not paid this month"
+            )
+            self.fields["leave_out_unbanked"].help_text = (
+                "Tick this only if they are not to be paid for this month. Otherwise confirm "
+                "their bank details, download the bank file again and have the bank pay it."
+            )
+        else:
+            del self.fields["leave_out_unbanked"]
+
+    def service_arguments(self) -> dict[str, Any]:
+        return {
+            "paid_on": self.cleaned_data["paid_on"],
+            "leave_out_unbanked": self.cleaned_data.get("leave_out_unbanked", False),
+        }
 
 
 class CancelForm(forms.Form):
@@ -147,9 +171,17 @@ class BankDetailsForm(forms.Form):
     )
     bank_name = forms.CharField(label="Bank", max_length=100, help_text="E.g. Capitec Bank.")
     branch_code = forms.CharField(
-        label="Branch code", max_length=10, help_text="The bank's six-digit universal code."
+        label="Branch code",
+        max_length=10,
+        help_text="The bank's six-digit universal code.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    account_number = forms.CharField(label="Account number", max_length=30)
+    account_number = forms.CharField(
+        label="Account number",
+        max_length=30,
+        help_text="6 to 16 digits. Only its last four digits are shown again.",
+        widget=NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     account_type = forms.ChoiceField(
         label="Account type", choices=BankAccountType.choices, initial=BankAccountType.SAVINGS
     )
