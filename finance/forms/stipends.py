@@ -13,8 +13,7 @@ from accounts.lists import FilterForm
 from finance.models import StipendPayer, StipendRunStatus
 from finance.selectors.stipends import LINE_SHOWS, stipend_rate_learner_choices
 from learners.models import Learner
-from partners.bank import BankDetails
-from partners.forms.bank import NumberInput
+from partners.forms.bank import BankDetailsForm as PartnerBankDetailsForm
 from partners.models import BankAccountType
 
 MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
@@ -137,9 +136,9 @@ class MarkPaidForm(forms.Form):
         super().__init__(*args, **kwargs)
         if unbanked:
             people = f"{unbanked} learner{'s' if unbanked > 1 else ''}"
-            self.fields["leave_out_unbanked"].label = (
-                f"Leave out the {people} without bank details; they are not paid this month"
-            )
+            self.fields[
+                "leave_out_unbanked"
+            ].label = f"Leave out the {people} without bank details; they are not paid this month"
             self.fields["leave_out_unbanked"].help_text = (
                 "Tick this only if they are not to be paid for this month. Otherwise confirm "
                 "their bank details, download the bank file again and have the bank pay it."
@@ -163,31 +162,16 @@ class CancelForm(forms.Form):
     )
 
 
-class BankDetailsForm(forms.Form):
-    holder = forms.CharField(
-        label="Account holder",
-        max_length=200,
-        help_text="The name the bank has on the account (usually the learner's).",
-    )
-    bank_name = forms.CharField(label="Bank", max_length=100, help_text="E.g. Capitec Bank.")
-    branch_code = forms.CharField(
-        label="Branch code",
-        max_length=10,
-        help_text="The bank's six-digit universal code.",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-    )
-    account_number = forms.CharField(
-        label="Account number",
-        max_length=30,
-        help_text="6 to 16 digits. Only its last four digits are shown again.",
-        widget=NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-    )
-    account_type = forms.ChoiceField(
-        label="Account type", choices=BankAccountType.choices, initial=BankAccountType.SAVINGS
-    )
+class BankDetailsForm(PartnerBankDetailsForm):
+    """A learner's new bank details: the partners' form (the account number is never written
+    back into the page), worded for a learner, a savings account first."""
 
-    def details(self) -> BankDetails:
-        return BankDetails(**self.cleaned_data)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "holder"
+        ].help_text = "The name the bank has on the account (usually the learner's)."
+        self.fields["account_type"].initial = BankAccountType.SAVINGS
 
 
 class RateFilterForm(FilterForm):
