@@ -151,14 +151,14 @@ def test_an_agreement_keeps_its_currency_once_claimed(world):
     grant_claims_bring_up_to_date(agreement=agreement, today=MIDPOINT)
     with pytest.raises(ValidationError, match="made under this agreement in USD") as refused:
         grant_agreement_update(
-            actor=world.finance, agreement=agreement, data=agreement_input(world, currency="ZAR")
+            actor=world.finance, agreement=moved, data=agreement_input(world, currency="ZAR")
         )
     assert "currency" in refused.value.error_dict
-    agreement.refresh_from_db()
-    assert agreement.currency == "USD"
+    moved.refresh_from_db()
+    assert moved.currency == "USD"
     kept = grant_agreement_update(
         actor=world.finance,
-        agreement=agreement,
+        agreement=moved,
         data=agreement_input(world, currency="USD", reference="MICT-DG-2027-015"),
     )
     assert kept.reference == "MICT-DG-2027-015"

@@ -266,8 +266,10 @@ def test_a_run_whose_bank_file_was_downloaded_offers_no_cancelling(world, client
     assert "it cannot be cancelled" in shown
     assert 'name="reason"' not in shown
     refused = client.post(url, {"reason": "Wrong amounts."})
-    assert "The bank file has been downloaded" in refused.content.decode()
+    assert refused.status_code == 400
+    assert "it cannot be cancelled" in refused.content.decode()
     assert StipendRun.objects.get(pk=run.pk).status == StipendRunStatus.APPROVED
+    assert AuditEvent.objects.filter(action="stipend_run.cancel.refused").exists()
 
 
 def test_cancelling_needs_a_reason(world, client_of):
