@@ -13,7 +13,7 @@ from accounts.lists import FilterForm
 from finance.models import StipendPayer, StipendRunStatus
 from finance.selectors.stipends import LINE_SHOWS, stipend_rate_learner_choices
 from learners.models import Learner
-from partners.bank import BankDetails
+from partners.forms.bank import BankDetailsForm as PartnerBankDetailsForm
 from partners.models import BankAccountType
 
 MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
@@ -128,6 +128,29 @@ class MarkPaidForm(forms.Form):
         widget=DATE_INPUT,
         help_text="The date the bank paid the file, as on the bank statement.",
     )
+    leave_out_unbanked = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, unbanked: int = 0, **kwargs: Any) -> None:
+        """`unbanked`: how many learners the institution pays have no bank details; the
+        confirmation that they are left out is asked only then."""
+        super().__init__(*args, **kwargs)
+        if unbanked:
+            people = f"{unbanked} learner{'s' if unbanked > 1 else ''}"
+            self.fields[
+                "leave_out_unbanked"
+            ].label = f"Leave out the {people} without bank details; they are not paid this month"
+            self.fields["leave_out_unbanked"].help_text = (
+                "Tick this only if they are not to be paid for this month. Otherwise confirm "
+                "their bank details, download the bank file again and have the bank pay it."
+            )
+        else:
+            del self.fields["leave_out_unbanked"]
+
+    def service_arguments(self) -> dict[str, Any]:
+        return {
+            "paid_on": self.cleaned_data["paid_on"],
+            "leave_out_unbanked": self.cleaned_data.get("leave_out_unbanked", False),
+        }
 
 
 class CancelForm(forms.Form):
@@ -139,23 +162,16 @@ class CancelForm(forms.Form):
     )
 
 
-class BankDetailsForm(forms.Form):
-    holder = forms.CharField(
-        label="Account holder",
-        max_length=200,
-        help_text="The name the bank has on the account (usually the learner's).",
-    )
-    bank_name = forms.CharField(label="Bank", max_length=100, help_text="E.g. Capitec Bank.")
-    branch_code = forms.CharField(
-        label="Branch code", max_length=10, help_text="The bank's six-digit universal code."
-    )
-    account_number = forms.CharField(label="Account number", max_length=30)
-    account_type = forms.ChoiceField(
-        label="Account type", choices=BankAccountType.choices, initial=BankAccountType.SAVINGS
-    )
+class BankDetailsForm(PartnerBankDetailsForm):
+    """A learner's new bank details: the partners' form (the account number is never written
+    back into the page), worded for a learner, a savings account first."""
 
-    def details(self) -> BankDetails:
-        return BankDetails(**self.cleaned_data)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "holder"
+        ].help_text = "The name the bank has on the account (usually the learner's)."
+        self.fields["account_type"].initial = BankAccountType.SAVINGS
 
 
 class RateFilterForm(FilterForm):

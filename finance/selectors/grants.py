@@ -7,7 +7,8 @@ When a tranche is due (the agreement page's help says the same):
 - registration: once the learner has started (their enrolment in progress or complete), from
   the cohort's start or, when they joined a course run later, from that day;
 - mid-point: half-way between the start and end of the cohort's course runs (the cohort's own
-  dates when it has none), for a learner who started and was still in the programme then;
+  dates when it has none), for a learner who had started by then (joined on or before it)
+  and was still in the programme then;
 - completion: from the completion date the programme outcome "completed" records (or, for a
   certificate issued without one, the day it was issued).
 A learner withdrawn (or recorded not yet competent) earns no tranche due on or after the day
@@ -187,7 +188,7 @@ def grant_milestones_reached(*, agreement: GrantAgreement, today: datetime.date)
             registered_on = max(cohort.start_date, enrollment.joined_on or cohort.start_date)
             if registered_on <= today and still_in(registered_on):
                 reached.append(Reached(learner_id, GrantMilestone.REGISTRATION, registered_on))
-            if midpoint <= today and still_in(midpoint):
+            if registered_on <= midpoint <= today and still_in(midpoint):
                 reached.append(Reached(learner_id, GrantMilestone.MIDPOINT, midpoint))
         completed_on = None
         if enrollment.programme_outcome == ProgrammeOutcome.COMPLETED:

@@ -18,6 +18,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -79,13 +80,19 @@ class StipendDue:
         return self.rate.monthly_amount
 
     @property
-    def deducted(self) -> Decimal:
+    def absences_total(self) -> Decimal:
+        """What the unexcused absences come to, which may be more than the stipend."""
         return sum((item.amount for item in self.deductions), Decimal("0.00"))
+
+    @property
+    def deducted(self) -> Decimal:
+        """What is actually taken off: the absences, at most the whole base amount."""
+        return min(self.absences_total, self.base_amount)
 
     @property
     def amount(self) -> Decimal:
         """The base amount less the deductions, never below 0."""
-        return max(self.base_amount - self.deducted, Decimal("0.00"))
+        return self.base_amount - self.deducted
 
 
 def _enrolments_on_learnerships(first: datetime.date) -> QuerySet[CohortEnrollment]:
@@ -136,25 +143,46 @@ def stipends_due(*, month: datetime.date) -> list[StipendDue]:
     """Who is due a stipend for `month` and how much: each learner with an enrolment on a
     learnership cohort running that month (still on the programme) whose rate in force (their
     own, else their cohort's programme's) is above 0; less, per unexcused absence from a
-    session of that month in that enrolment's courses, the finance settings' deduction. One
-    stipend per learner (their earliest such cohort)."""
+    session of that month in any of those enrolments' courses, the finance settings'
+    deduction. One stipend per learner: from their earliest such enrolment whose rate is
+    above 0 (a learner's own rate applies to their earliest)."""
     first = month_first(month)
-    enrolments: dict[int, CohortEnrollment] = {}
+    by_learner_enrolments: dict[int, list[CohortEnrollment]] = {}
     for enrolment in _enrolments_on_learnerships(first):
-        enrolments.setdefault(enrolment.learner_id, enrolment)
+        by_learner_enrolments.setdefault(enrolment.learner_id, []).append(enrolment)
     by_programme, by_learner = _rates_in_force(
         first,
-        programme_ids={e.cohort.programme_id for e in enrolments.values() if e.cohort.programme_id},
-        learner_ids=set(enrolments),
+        programme_ids={
+            e.cohort.programme_id
+            for enrolments in by_learner_enrolments.values()
+            for e in enrolments
+            if e.cohort.programme_id
+        },
+        learner_ids=set(by_learner_enrolments),
     )
     due: dict[int, StipendDue] = {}
-    for learner_id, enrolment in enrolments.items():
-        rate = by_learner.get(learner_id) or by_programme.get(enrolment.cohort.programme_id or 0)
-        if rate is None or rate.monthly_amount <= 0:
+    due_by_enrolment: dict[int, StipendDue] = {}
+    for learner_id, enrolments in by_learner_enrolments.items():
+        own = by_learner.get(learner_id)
+        chosen: tuple[CohortEnrollment, StipendRate] | None = None
+        if own is not None:
+            chosen = (enrolments[0], own) if own.monthly_amount > 0 else None
+        else:
+            chosen = next(
+                (
+                    (enrolment, rate)
+                    for enrolment in enrolments
+                    if (rate := by_programme.get(enrolment.cohort.programme_id or 0)) is not None
+                    and rate.monthly_amount > 0
+                ),
+                None,
+            )
+        if chosen is None:
             continue
-        due[enrolment.pk] = StipendDue(
-            learner=enrolment.learner, cohort=enrolment.cohort, rate=rate
-        )
+        enrolment, rate = chosen
+        due[learner_id] = StipendDue(learner=enrolment.learner, cohort=enrolment.cohort, rate=rate)
+        for each in enrolments:
+            due_by_enrolment[each.pk] = due[learner_id]
     per_absence = finance_settings_current().stipend_deduction_per_absence
     if per_absence > 0 and due:
         absences = (
@@ -162,13 +190,13 @@ def stipends_due(*, month: datetime.date) -> list[StipendDue]:
                 status=AttendanceStatus.ABSENT,
                 session__status=SessionStatus.SCHEDULED,
                 session__session_date__range=(first, month_last(first)),
-                enrolment__enrollment_id__in=list(due),
+                enrolment__enrollment_id__in=list(due_by_enrolment),
             )
             .select_related("session__course_run", "enrolment")
             .order_by("session__session_date", "session__start_time", "pk")
         )
         for record in absences:
-            due[record.enrolment.enrollment_id].deductions.append(
+            due_by_enrolment[record.enrolment.enrollment_id].deductions.append(
                 DeductionDue(
                     attendance_id=record.pk,
                     description=absence_description(record),
@@ -270,6 +298,7 @@ def _has_bank_details() -> Exists:
 
 LINE_SHOWS = [
     ("no_bank", "No bank details"),
+    ("unbanked", "Left out of the bank file"),
     ("deducted", "With deductions"),
     ("institution", "Paid by the institution"),
     ("sponsor", "Paid by the sponsor"),
@@ -280,17 +309,33 @@ def stipend_run_lines(
     run: StipendRun, *, search: str = "", show: str = ""
 ) -> QuerySet[StipendLine]:
     """The run's lines by learner, each with its learner, cohort, payment and deductions, and
-    `has_bank`: whether the learner has confirmed bank details."""
+    `has_bank`: whether the learner has confirmed bank details, and `absences_total`: what
+    its absences came to (more than `deductions` when they came to more than the stipend)."""
     lines = (
         StipendLine.objects.filter(run=run)
         .select_related("learner", "cohort", "payment")
         .prefetch_related(
             Prefetch("deduction_items", queryset=StipendDeduction.objects.order_by("pk"))
         )
-        .annotate(has_bank=_has_bank_details())
+        .annotate(
+            has_bank=_has_bank_details(),
+            absences_total=Subquery(
+                StipendDeduction.objects.filter(line=OuterRef("pk"))
+                .values("line")
+                .annotate(total=Sum("amount"))
+                .values("total")
+            ),
+        )
     )
     if show == "no_bank":
         lines = lines.filter(has_bank=False)
+    elif show == "unbanked":
+        lines = lines.filter(
+            paid_through=StipendPayer.INSTITUTION,
+            amount__gt=0,
+            payment__isnull=True,
+            has_bank=False,
+        )
     elif show == "deducted":
         lines = lines.filter(deductions__gt=0)
     elif show in StipendPayer.values:
@@ -365,6 +410,18 @@ def stipend_lines_payable(run: StipendRun) -> QuerySet[StipendLine]:
         .filter(_has_bank_details())
         .select_related("learner")
         .order_by("learner__last_name", "learner__first_name", "pk")
+    )
+
+
+def stipend_lines_unbanked(run: StipendRun) -> QuerySet[StipendLine]:
+    """The lines the institution owes that its bank file leaves out: above 0, not paid, to a
+    learner without confirmed bank details (the run page's "unbanked" lines)."""
+    return (
+        StipendLine.objects.filter(
+            run=run, paid_through=StipendPayer.INSTITUTION, amount__gt=0, payment__isnull=True
+        )
+        .exclude(_has_bank_details())
+        .order_by("learner_id")
     )
 
 

@@ -20,7 +20,7 @@ from academics.currencies import cents, money_text
 from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record
-from delivery.models import CourseEnrollment
+from delivery.models import CourseEnrollment, CourseEnrollmentStatus
 from enrolments.models import CohortEnrollment
 from finance.access import MANAGE_FINANCE
 from finance.models import (
@@ -69,7 +69,8 @@ def percent_text(value: Decimal) -> str:
 def learner_fee(cohort_enrollment: CohortEnrollment | None) -> tuple[Decimal, str, str] | str:
     """The learner's fee in the cohort (amount, currency, where it comes from): the sum of
     their course enrolments' fees in the cohort's runs, or the programme's fee when none has
-    one yet. A string says why there is none."""
+    one yet (dropped course enrolments left out, as fees owed leaves them). A string says why
+    there is none."""
     if cohort_enrollment is None:
         return "the learner is in no cohort to take a fee from"
     fees = list(
@@ -78,6 +79,7 @@ def learner_fee(cohort_enrollment: CohortEnrollment | None) -> tuple[Decimal, st
             course_run__cohort_id=cohort_enrollment.cohort_id,
             fee_amount__isnull=False,
         )
+        .exclude(status=CourseEnrollmentStatus.DROPPED)
         .values("fee_currency")
         .annotate(total=Sum("fee_amount"))
         .order_by("fee_currency")

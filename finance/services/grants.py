@@ -87,6 +87,16 @@ def _agreement_clean(agreement: GrantAgreement | None, data: AgreementInput) -> 
         and agreement.claims.exists()
     ):
         errors["cohort"] = "Claims were made under this agreement: its cohort cannot change."
+    if (
+        agreement is not None
+        and currency != agreement.currency
+        and "currency" not in errors
+        and agreement.claims.exists()
+    ):
+        errors["currency"] = (
+            f"Claims were made under this agreement in {agreement.currency}: its currency "
+            "cannot change."
+        )
     if errors:
         raise ValidationError(errors)
     return AgreementInput(

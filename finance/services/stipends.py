@@ -42,6 +42,7 @@ from finance.selectors.stipends import (
     month_first,
     stipend_bank_changed_since_export,
     stipend_lines_payable,
+    stipend_lines_unbanked,
     stipends_due,
 )
 from finance.services.payments import PaymentInput, payment_record
@@ -355,11 +356,14 @@ def stipend_run_mark_paid(
     actor: User | None,
     run: StipendRun,
     paid_on: datetime.date,
+    leave_out_unbanked: bool = False,
     today: datetime.date | None = None,
 ) -> StipendRun:
     """The bank paid the run's file: each of its lines becomes a payment paid out to the
     learner (purpose stipend), and the run is paid. Refused before the bank file is made, and
-    when bank details were confirmed after it was (make it again)."""
+    when bank details were confirmed after it was (make it again). Refused too while learners
+    the institution pays have no confirmed bank details, unless `leave_out_unbanked` says
+    finance leaves them out of this month (the event names them by learner id)."""
     permission_check(actor=actor, action="stipend_run.mark_paid", permission=MANAGE_FINANCE)
     if paid_on > (today or timezone.localdate()):
         raise _refused(
@@ -376,6 +380,18 @@ def stipend_run_mark_paid(
         if lines and run.exported_at is None:
             raise _refused(
                 "Download the bank file and have the bank pay it first.",
+                action="stipend_run.mark_paid",
+                run=run,
+            )
+        left_out = list(stipend_lines_unbanked(run).values_list("learner_id", flat=True))
+        if left_out and not leave_out_unbanked:
+            count = len(left_out)
+            raise _refused(
+                f"{count} learner{'s' if count > 1 else ''} the institution pays "
+                f"{'have' if count > 1 else 'has'} no confirmed bank details and "
+                f"{'are' if count > 1 else 'is'} not in the bank file: confirm their bank "
+                "details and download the file again, or confirm that you leave them out "
+                "(they are not paid this month).",
                 action="stipend_run.mark_paid",
                 run=run,
             )
@@ -415,6 +431,7 @@ def stipend_run_mark_paid(
                 "payments": len(lines),
                 "total": str(total),
                 "currency": run.currency,
+                "left_out_learners": left_out,
             },
         )
     return run
@@ -422,7 +439,8 @@ def stipend_run_mark_paid(
 
 @refusals_audited
 def stipend_run_cancel(*, actor: User | None, run: StipendRun, reason: str) -> StipendRun:
-    """Cancel a draft or approved run, saying why; its month may then be prepared again."""
+    """Cancel a draft or approved run, saying why; its month may then be prepared again.
+    Refused once its bank file was downloaded: the bank may have paid it."""
     permission_check(actor=actor, action="stipend_run.cancel", permission=MANAGE_FINANCE)
     reason = reason.strip()
     if not reason:
@@ -431,6 +449,16 @@ def stipend_run_cancel(*, actor: User | None, run: StipendRun, reason: str) -> S
         run = _locked(run)
         if run.status not in (StipendRunStatus.DRAFT, StipendRunStatus.APPROVED):
             raise _state_refused(run, "stipend_run.cancel", "cancelled")
+        if run.exported_at is not None:
+            downloaded = timezone.localtime(run.exported_at)
+            raise _refused(
+                f"The bank file has been downloaded ({downloaded:%-d %b %Y}):"
+                " if the bank did not pay it, have the bank pay it (download it again if need "
+                "be) and mark the run paid. The run cannot be cancelled: the bank may already "
+                "have paid it, and the month could then be prepared and paid again.",
+                action="stipend_run.cancel",
+                run=run,
+            )
         old_status = run.status
         run.cancel()
         run.cancelled_at = timezone.now()

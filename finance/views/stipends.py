@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from academics.currencies import money_text
@@ -32,6 +33,7 @@ from finance.models import StipendPayer, StipendRun, StipendRunStatus
 from finance.selectors.stipends import (
     learner_bank,
     stipend_bank_changed_since_export,
+    stipend_lines_unbanked,
     stipend_rate_list,
     stipend_run_for,
     stipend_run_lines,
@@ -48,6 +50,7 @@ from finance.services.stipends import (
     stipend_run_recalculate,
 )
 from learners.models import Learner
+from partners.access import MANAGE_PARTNERS
 from partners.services.bank import bank_change_request
 
 
@@ -118,19 +121,23 @@ def stipend_rate_add_view(request: AuthenticatedRequest) -> HttpResponse:
 # --- A learner's bank details ------------------------------------------------------------------
 
 
+@sensitive_post_parameters("account_number", "branch_code", "holder")
 @permission_required(VIEW_FINANCE)
 @never_cache
 def learner_bank_view(request: AuthenticatedRequest, learner_pk: int) -> HttpResponse:
+    """A learner's bank details; new ones are asked for by who manages both finance and
+    partners' bank details (partners.services.bank checks the latter)."""
+    may_manage = request.user.may(MANAGE_FINANCE) and request.user.may(MANAGE_PARTNERS)
     if request.method == "POST":
         permission_check(
             actor=request.user,
             action="view:finance.views.stipends.learner_bank_change",
             permission=MANAGE_FINANCE,
+            allowed=may_manage,
         )
     learner = Learner.objects.filter(pk=learner_pk).first()
     if learner is None:
         raise Http404
-    may_manage = request.user.may(MANAGE_FINANCE)
     form = BankDetailsForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -286,18 +293,28 @@ def stipend_run_bank_file(request: AuthenticatedRequest, pk: int) -> HttpRespons
 @never_cache
 def stipend_run_mark_paid_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = _run(pk)
+    unbanked = stipend_lines_unbanked(run).count()
     form = MarkPaidForm(
         request.POST if request.method == "POST" else None,
         initial={"paid_on": timezone.localdate()},
+        unbanked=unbanked,
     )
     if request.method == "POST" and form.is_valid():
         try:
-            stipend_run_mark_paid(actor=request.user, run=run, paid_on=form.cleaned_data["paid_on"])
+            stipend_run_mark_paid(actor=request.user, run=run, **form.service_arguments())
         except ValidationError as error:
             _form_refusal(form, error)
         else:
+            left_out = form.cleaned_data.get("leave_out_unbanked") and unbanked
             messages.success(
-                request, f"The run for {run.month:%B %Y} is paid: each payment is recorded."
+                request,
+                f"The run for {run.month:%B %Y} is paid: each payment is recorded."
+                + (
+                    f" {unbanked} learner{pluralize(unbanked)} without bank details "
+                    f"{pluralize(unbanked, 'is,are')} not paid this month."
+                    if left_out
+                    else ""
+                ),
             )
             return redirect(run)
     return render(
@@ -308,6 +325,7 @@ def stipend_run_mark_paid_view(request: AuthenticatedRequest, pk: int) -> HttpRe
             "form": form,
             "totals": stipend_run_totals(run),
             "bank_changed": stipend_bank_changed_since_export(run),
+            "unbanked": unbanked,
         },
         status=400 if form.is_bound else 200,
     )

@@ -130,13 +130,20 @@ def test_finance_prepares_a_months_stipends_another_approves_downloads_and_marks
 
     page.reload()
     expect(page.get_by_test_id("run-history")).to_contain_text("bank file downloaded")
+    expect(page.get_by_role("link", name="Cancel the run…")).to_have_count(0)
     page.get_by_role("link", name="Mark paid…").click()
     heading = page.get_by_role("heading", name="Mark the stipends for March 2027 paid?")
     expect(heading).to_be_visible()
     page.get_by_label("Paid on").fill(timezone.localdate().isoformat())
     checker.look("mark-paid")
+    # The learner without bank details is left out only when finance says so.
+    page.get_by_role("button", name="Mark paid").click()
+    expect(page.get_by_text("confirm that you leave them out")).to_be_visible()
+    checker.look("mark-paid-unbanked")
+    page.get_by_label("Leave out the 1 learner without bank details").check()
     page.get_by_role("button", name="Mark paid").click()
     expect(page.get_by_text("The run for March 2027 is paid")).to_be_visible()
+    expect(page.get_by_text("1 learner without bank details is not paid")).to_be_visible()
     expect(page.locator(f"tr[data-learner='{paid_pk}']").get_by_text("paid ")).to_be_visible()
     checker.look("run-paid")
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from delivery.models import CourseEnrollment
+from delivery.models import CourseEnrollment, CourseEnrollmentStatus
 from enrolments.models import CohortEnrollment, EnrollmentState
 from enrolments.services import enrollment_details_save
 from enrolments.signals import enrollment_started
@@ -37,6 +37,7 @@ from placements.models import Placement
 from placements.services.placements import placement_confirm
 from placements.signals import placement_confirmed
 from tests.delivery.runs_support import enrol
+from tests.factories import CourseRunFactory
 from tests.finance.support import Finance, finance_world, partner_make
 from tests.learners.support import details_of
 from tests.placements.placements.support import world as placements_world
@@ -152,6 +153,28 @@ def test_a_percentage_on_a_placement_is_of_the_learners_fees_in_the_placements_c
     commission = Commission.objects.get(partner=world.broker)
     assert commission.amount == Decimal("562.50")
     assert commission.basis == "12,5% of R4\xa0500,00"
+
+
+def test_a_percentage_leaves_out_the_fees_of_dropped_course_enrolments(world):
+    world.broker.commission_basis = CommissionBasis.PERCENT_OF_FEE
+    world.broker.commission_value = Decimal("10")
+    world.broker.save()
+    placed = world.learner
+    other_run = CourseRunFactory(cohort=world.workplace.run.cohort)
+    CourseEnrollment.objects.create(
+        enrollment=placed.course_enrollment.enrollment,
+        course=other_run.course,
+        academic_session=other_run.academic_session,
+        course_run=other_run,
+        enrollment_date=other_run.start_date,
+        fee_amount=Decimal("2000.00"),
+        fee_currency="ZAR",
+        status=CourseEnrollmentStatus.DROPPED,
+    )
+    confirmed_again(placed.placement, world.admin)
+    commission = Commission.objects.get(partner=world.broker)
+    assert commission.amount == Decimal("450.00")
+    assert commission.basis == "10% of R4\xa0500,00"
 
 
 def test_the_enrolment_starting_accrues_the_agents_percentage_of_the_programme_fee(world):

@@ -142,6 +142,28 @@ def test_an_agreement_change_is_audited_and_its_cohort_stays_once_claimed(world,
         )
 
 
+def test_an_agreement_keeps_its_currency_once_claimed(world):
+    agreement = agreement_make(world)
+    moved = grant_agreement_update(
+        actor=world.finance, agreement=agreement, data=agreement_input(world, currency="USD")
+    )
+    assert moved.currency == "USD"
+    grant_claims_bring_up_to_date(agreement=agreement, today=MIDPOINT)
+    with pytest.raises(ValidationError, match="made under this agreement in USD") as refused:
+        grant_agreement_update(
+            actor=world.finance, agreement=moved, data=agreement_input(world, currency="ZAR")
+        )
+    assert "currency" in refused.value.error_dict
+    moved.refresh_from_db()
+    assert moved.currency == "USD"
+    kept = grant_agreement_update(
+        actor=world.finance,
+        agreement=moved,
+        data=agreement_input(world, currency="USD", reference="MICT-DG-2027-015"),
+    )
+    assert kept.reference == "MICT-DG-2027-015"
+
+
 def due_claims(world, *, today=MIDPOINT):
     agreement = agreement_make(world)
     grant_claims_bring_up_to_date(agreement=agreement, today=today)

@@ -76,6 +76,26 @@ def test_a_learner_who_joined_a_run_later_is_due_from_that_day(world):
     assert (late.learner.pk, GrantMilestone.REGISTRATION, joined) in claims(agreement)
 
 
+def test_a_learner_who_joined_after_the_midpoint_gets_no_midpoint_tranche(world):
+    on_time, late = world.placed
+    joined = MIDPOINT + DAY
+    CourseEnrollment.objects.filter(pk=late.course_enrollment.pk).update(enrollment_date=joined)
+    agreement = agreement_make(world)
+    bring(agreement, MIDPOINT + 5 * DAY)
+    assert {(c[0], c[1]) for c in claims(agreement) if c[1] == GrantMilestone.MIDPOINT} == {
+        (on_time.learner.pk, GrantMilestone.MIDPOINT)
+    }
+    assert (late.learner.pk, GrantMilestone.REGISTRATION, joined) in claims(agreement)
+
+
+def test_a_learner_who_joined_on_the_midpoint_gets_its_tranche(world):
+    late = world.placed[1]
+    CourseEnrollment.objects.filter(pk=late.course_enrollment.pk).update(enrollment_date=MIDPOINT)
+    agreement = agreement_make(world)
+    bring(agreement, MIDPOINT)
+    assert (late.learner.pk, GrantMilestone.MIDPOINT, MIDPOINT) in claims(agreement)
+
+
 def test_a_learner_who_has_not_started_is_not_due_a_registration_tranche(world):
     waiting = world.placed[0]
     CohortEnrollment.objects.filter(pk=enrollment_of(waiting).pk).update(

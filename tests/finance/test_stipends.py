@@ -43,10 +43,12 @@ from tests.finance.stipend_support import (
     MARCH,
     PER_ABSENCE,
     RATE,
+    absent_in,
     attended,
     bank_confirmed,
     deduction_set,
     programme_rate,
+    second_learnership,
 )
 from tests.finance.support import finance_world
 
@@ -243,8 +245,56 @@ def test_deductions_never_take_a_stipend_below_0(world):
     for day in (2, 3):
         attended(world, world.learner, datetime.date(2027, 3, day), AttendanceStatus.ABSENT)
     one = _due(world)[world.learner.learner.pk]
-    assert one.deducted == Decimal("300.00")
+    assert one.absences_total == Decimal("300.00")
+    assert one.deducted == Decimal("200.00")
     assert one.amount == Decimal("0.00")
+
+
+def test_a_line_records_only_what_is_taken_and_keeps_every_absence(world):
+    programme_rate(world, Decimal("200.00"))
+    deduction_set()
+    for day in (2, 3):
+        attended(world, world.learner, datetime.date(2027, 3, day), AttendanceStatus.ABSENT)
+    run = stipend_run_prepare(actor=world.finance, month=MARCH)
+    line = run.lines.get(learner=world.learner.learner)
+    assert (line.base_amount, line.deductions, line.amount) == (
+        Decimal("200.00"),
+        Decimal("200.00"),
+        Decimal("0.00"),
+    )
+    assert [item.amount for item in line.deduction_items.all()] == [PER_ABSENCE, PER_ABSENCE]
+
+
+def test_a_learner_in_two_learnerships_is_paid_by_the_one_with_a_rate(world):
+    """Their earliest learnership's programme has no rate: the other's pays them, and their
+    absences in both are deducted."""
+    programme_rate(world)
+    deduction_set()
+    placed = world.learner
+    earlier = second_learnership(placed)
+    absent_there = absent_in(earlier, datetime.date(2027, 3, 9))
+    absent_here = attended(world, placed, datetime.date(2027, 3, 2), AttendanceStatus.ABSENT)
+    absent_in(earlier, datetime.date(2027, 4, 6))  # April
+    one = _due(world)[placed.learner.pk]
+    assert one.cohort == world.workplace.run.cohort
+    assert one.base_amount == RATE
+    assert [d.attendance_id for d in one.deductions] == [absent_here.pk, absent_there.pk]
+    assert one.amount == RATE - 2 * PER_ABSENCE
+    assert len([d for d in stipends_due(month=MARCH) if d.learner == placed.learner]) == 1
+
+
+def test_a_learner_in_two_learnerships_with_rates_is_paid_once_by_the_earliest(world):
+    programme_rate(world)
+    earlier = second_learnership(world.learner)
+    StipendRate.objects.create(
+        programme=earlier.course_run.cohort.programme,
+        monthly_amount=Decimal("1800.00"),
+        starts_on=datetime.date(2027, 1, 1),
+    )
+    due = [d for d in stipends_due(month=MARCH) if d.learner == world.learner.learner]
+    assert [(d.cohort, d.base_amount) for d in due] == [
+        (earlier.course_run.cohort, Decimal("1800.00"))
+    ]
 
 
 def test_no_deduction_when_the_setting_is_0(world):
@@ -449,7 +499,9 @@ def test_marking_paid_records_a_payment_per_line_in_the_bank_file(world):
     run = _approved(world)
     stipend_bank_file_make(actor=world.second_finance, run=run)
     today = timezone.localdate()
-    run = stipend_run_mark_paid(actor=world.finance, run=run, paid_on=today)
+    run = stipend_run_mark_paid(
+        actor=world.finance, run=run, paid_on=today, leave_out_unbanked=True
+    )
     assert run.status == StipendRunStatus.PAID
     payments = Payment.objects.order_by("pk")
     assert payments.count() == 2
@@ -464,7 +516,39 @@ def test_marking_paid_records_a_payment_per_line_in_the_bank_file(world):
     assert StipendLine.objects.filter(run=run, payment__isnull=False).count() == 2
     event = AuditEvent.objects.get(action="stipend_run.paid")
     assert event.new_values["payments"] == 2
+    assert event.new_values["left_out_learners"] == [no_bank.learner.pk]
     assert AuditEvent.objects.filter(action="payment.recorded").count() == 2
+
+
+def test_learners_without_bank_details_are_left_out_only_when_finance_says_so(world):
+    programme_rate(world)
+    with_bank, no_bank, no_bank_either = world.placed
+    bank_confirmed(world, with_bank)
+    run = _approved(world)
+    stipend_bank_file_make(actor=world.second_finance, run=run)
+    with pytest.raises(ValidationError, match="2 learners the institution pays have no confirmed"):
+        stipend_run_mark_paid(actor=world.finance, run=run, paid_on=timezone.localdate())
+    refusal = AuditEvent.objects.get(action="stipend_run.mark_paid.refused")
+    assert "confirm that you leave them out" in str(refusal.new_values)
+    run.refresh_from_db()
+    assert run.status == StipendRunStatus.APPROVED
+    assert not Payment.objects.exists()
+    stipend_run_mark_paid(
+        actor=world.finance, run=run, paid_on=timezone.localdate(), leave_out_unbanked=True
+    )
+    event = AuditEvent.objects.get(action="stipend_run.paid")
+    assert sorted(event.new_values["left_out_learners"]) == sorted(
+        [no_bank.learner.pk, no_bank_either.learner.pk]
+    )
+    assert no_bank.learner.full_name not in str(event.new_values)
+
+
+def test_sponsor_paid_or_nil_lines_without_bank_details_need_no_confirmation(world):
+    programme_rate(world, paid_through=StipendPayer.SPONSOR)
+    run = _approved(world)
+    run = stipend_run_mark_paid(actor=world.finance, run=run, paid_on=timezone.localdate())
+    assert run.status == StipendRunStatus.PAID
+    assert AuditEvent.objects.get(action="stipend_run.paid").new_values["left_out_learners"] == []
 
 
 def test_marking_paid_needs_the_bank_file_first(world):
@@ -483,10 +567,11 @@ def test_bank_details_confirmed_after_the_file_was_made_need_a_new_file(world):
     run = _approved(world)
     stipend_bank_file_make(actor=world.finance, run=run)
     bank_confirmed(world, world.placed[1])
+    paid = {"paid_on": timezone.localdate(), "leave_out_unbanked": True}
     with pytest.raises(ValidationError, match="download it again"):
-        stipend_run_mark_paid(actor=world.finance, run=run, paid_on=timezone.localdate())
+        stipend_run_mark_paid(actor=world.finance, run=run, **paid)
     stipend_bank_file_make(actor=world.finance, run=run)
-    run = stipend_run_mark_paid(actor=world.finance, run=run, paid_on=timezone.localdate())
+    run = stipend_run_mark_paid(actor=world.finance, run=run, **paid)
     assert Payment.objects.count() == 2
 
 
@@ -522,7 +607,27 @@ def test_cancelling_needs_a_reason_and_a_run_not_paid(world):
     with pytest.raises(ValidationError, match="Say why"):
         stipend_run_cancel(actor=world.finance, run=run, reason=" ")
     stipend_bank_file_make(actor=world.finance, run=run)
-    stipend_run_mark_paid(actor=world.finance, run=run, paid_on=timezone.localdate())
+    stipend_run_mark_paid(
+        actor=world.finance, run=run, paid_on=timezone.localdate(), leave_out_unbanked=True
+    )
     with pytest.raises(ValidationError, match="is paid: it cannot be cancelled"):
         stipend_run_cancel(actor=world.finance, run=run, reason="Too late.")
     assert AuditEvent.objects.filter(action="stipend_run.cancel.refused").exists()
+
+
+def test_a_run_whose_bank_file_was_downloaded_is_not_cancelled(world):
+    programme_rate(world)
+    bank_confirmed(world, world.learner)
+    run = _approved(world)
+    stipend_bank_file_make(actor=world.finance, run=run)
+    with pytest.raises(
+        ValidationError, match="The bank file has been downloaded .*: if the bank did not pay it"
+    ):
+        stipend_run_cancel(actor=world.finance, run=run, reason="Wrong amounts.")
+    run.refresh_from_db()
+    assert run.status == StipendRunStatus.APPROVED
+    assert run.cancellation_reason == ""
+    assert AuditEvent.objects.filter(action="stipend_run.cancel.refused").count() == 1
+    assert not AuditEvent.objects.filter(action="stipend_run.cancelled").exists()
+    with pytest.raises(ValidationError, match="There is already a stipend run"):
+        stipend_run_prepare(actor=world.finance, month=MARCH)

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from academics.currencies import money_text
-from accounts.models import SystemRole
+from accounts.models import Role, SystemRole
+from accounts.roles import permissions_for
 from audit.models import AuditEvent
 from delivery.models import AttendanceStatus
 from finance.models import StipendRate, StipendRun, StipendRunStatus
@@ -206,14 +207,69 @@ def test_the_bank_file_downloads_once_approved_and_mark_paid_records_payments(wo
     assert 'filename="stipends-2027-03-bank-file.csv"' in download["Content-Disposition"]
     assert "62000012345" in download.content.decode()
     mark = reverse("finance:stipend_run_mark_paid", args=[run.pk])
-    assert client.get(mark).status_code == 200
+    asked = client.get(mark).content.decode()
+    assert "1 learner the institution pays has no confirmed bank details" in asked
+    assert f"{run.get_absolute_url()}?show=unbanked" in asked
+    assert "Leave out the 1 learner without bank details; they are not paid this month" in asked
     future = (timezone.localdate() + datetime.timedelta(days=2)).isoformat()
     assert "cannot be in the future" in client.post(mark, {"paid_on": future}).content.decode()
-    done = client.post(mark, {"paid_on": timezone.localdate().isoformat()})
-    assert done.status_code == 302
+    today = timezone.localdate().isoformat()
+    unticked = client.post(mark, {"paid_on": today})
+    assert unticked.status_code == 400
+    assert "confirm that you leave them out" in unticked.content.decode()
+    assert StipendRun.objects.get(pk=run.pk).status == StipendRunStatus.APPROVED
+    done = client.post(mark, {"paid_on": today, "leave_out_unbanked": "on"}, follow=True)
+    assert "1 learner without bank details is not paid this month" in done.content.decode()
     assert StipendRun.objects.get(pk=run.pk).status == StipendRunStatus.PAID
     page = client.get(run.get_absolute_url()).content.decode()
     assert "paid " in page
+    left_out = AuditEvent.objects.get(action="stipend_run.paid").new_values["left_out_learners"]
+    assert left_out == [world.placed[1].learner.pk]
+
+
+def test_the_unbanked_filter_lists_the_lines_the_bank_file_leaves_out(world, client_of):
+    bank_confirmed(world, world.learner)
+    run = _run(world)
+    page = client_of(world.finance).get(f"{run.get_absolute_url()}?show=unbanked")
+    html = page.content.decode()
+    assert f'data-learner="{world.placed[1].learner.pk}"' in html
+    assert f'data-learner="{world.learner.learner.pk}"' not in html
+
+
+def test_absences_above_the_stipend_are_said_on_the_line(world, client_of):
+    StipendRate.objects.create(
+        learner=world.learner.learner, monthly_amount=Decimal("200.00"), starts_on=MARCH
+    )
+    deduction_set()
+    for day in (2, 3):
+        attended(world, world.learner, datetime.date(2027, 3, day), AttendanceStatus.ABSENT)
+    run = _run(world)
+    html = client_of(world.finance).get(run.get_absolute_url()).content.decode()
+    assert f"−{money_text(Decimal('200.00'))}" in html
+    assert f"−{money_text(Decimal('300.00'))}" not in html
+    assert (
+        f"The absences came to {money_text(Decimal('300.00'))}, more than the stipend: only "
+        f"{money_text(Decimal('200.00'))} is deducted"
+    ) in html
+
+
+def test_a_run_whose_bank_file_was_downloaded_offers_no_cancelling(world, client_of):
+    bank_confirmed(world, world.learner)
+    run = _run(world)
+    stipend_run_approve(actor=world.second_finance, run=run)
+    client = client_of(world.finance)
+    url = reverse("finance:stipend_run_cancel", args=[run.pk])
+    assert "Cancel the run…" in client.get(run.get_absolute_url()).content.decode()
+    client.post(reverse("finance:stipend_run_bank_file", args=[run.pk]))
+    assert "Cancel the run…" not in client.get(run.get_absolute_url()).content.decode()
+    shown = client.get(url).content.decode()
+    assert "it cannot be cancelled" in shown
+    assert 'name="reason"' not in shown
+    refused = client.post(url, {"reason": "Wrong amounts."})
+    assert refused.status_code == 400
+    assert "it cannot be cancelled" in refused.content.decode()
+    assert StipendRun.objects.get(pk=run.pk).status == StipendRunStatus.APPROVED
+    assert AuditEvent.objects.filter(action="stipend_run.cancel.refused").exists()
 
 
 def test_cancelling_needs_a_reason(world, client_of):
@@ -244,6 +300,14 @@ def test_finance_asks_for_a_learners_bank_details_and_sees_them_masked(world, cl
     )
     assert bad.status_code == 400
     assert "six-digit branch" in bad.content.decode()
+    assert "62000012345" not in bad.content.decode()
+    assert 'autocomplete="off"' in bad.content.decode()
+    assert 'inputmode="numeric"' in bad.content.decode()
+    assert set(bad.wsgi_request.sensitive_post_parameters) == {
+        "account_number",
+        "branch_code",
+        "holder",
+    }
     client.post(
         url,
         {
@@ -296,3 +360,33 @@ def test_the_run_page_reads_the_same_queries_for_3_and_28_lines(admin, client_of
         counts.append(_queries(client, reverse("finance:stipend_runs")))
         counts.append(_queries(client, reverse("finance:stipend_rates")))
     assert counts[:3] == counts[3:]
+
+
+def test_bank_details_are_asked_for_only_by_who_also_manages_partners_bank_details(
+    world, client_of
+):
+    role = Role.objects.create(name="Finance clerk")
+    role.permissions.set(permissions_for(["finance.manage_finance", "finance.view_finance"]))
+    clerk = UserFactory(roles=[role])
+    url = reverse("finance:learner_bank", args=[world.learner.learner.pk])
+    client = client_of(clerk)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="account_number"' not in page.content.decode()
+    refused = client.post(
+        url,
+        {
+            "holder": "Lerato",
+            "bank_name": "Capitec Bank",
+            "branch_code": "470010",
+            "account_number": "62000012345",
+            "account_type": "savings",
+        },
+    )
+    assert refused.status_code == 404
+    assert not BankAccountChange.objects.exists()
+    assert AuditEvent.objects.filter(
+        action="permission.denied",
+        entity_id="view:finance.views.stipends.learner_bank_change",
+        actor=clerk,
+    ).exists()
