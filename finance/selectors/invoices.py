@@ -92,6 +92,7 @@ class InvoiceActions:
     void: bool
     credit: bool
     resend: bool
+    record_payment: bool
 
 
 def invoice_actions(invoice: Invoice, *, may_manage: bool) -> InvoiceActions:
@@ -116,7 +117,27 @@ def invoice_actions(invoice: Invoice, *, may_manage: bool) -> InvoiceActions:
         and open_invoice
         and invoice.total > invoice.amount_credited,
         resend=may_manage and bool(invoice.pdf) and open_invoice and bool(invoice.recipient_email),
+        record_payment=may_manage
+        and is_invoice
+        and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID),
     )
+
+
+def payer_key(invoice: Invoice) -> str:
+    """The payments page's name for who pays `invoice` (`sponsor:12`), to start recording their
+    payment with them chosen."""
+    for kind in ("sponsor", "learner", "partner"):
+        pk = getattr(invoice, f"{kind}_id")
+        if pk is not None:
+            return f"{kind}:{pk}"
+    return ""
+
+
+def history_words(action: str) -> str:
+    """An audit action as the invoice's history reads it: `invoice.draft_created` is "Draft
+    created", `credit_note.issued` "Issued", `invoice.edit.refused` "Edit refused"."""
+    _, _, rest = action.partition(".")
+    return (rest or action).replace(".", " ").replace("_", " ").capitalize()
 
 
 def sponsors_for_invoicing() -> QuerySet[Sponsor]:

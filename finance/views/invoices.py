@@ -26,10 +26,12 @@ from finance.forms.invoices import (
 )
 from finance.models import Invoice, InvoiceStatus
 from finance.selectors.invoices import (
+    history_words,
     invoice_actions,
     invoice_for_page,
     invoice_history,
     invoice_list,
+    payer_key,
     recipient_name_of,
 )
 from finance.services.credit_notes import credit_note_draft_create
@@ -93,7 +95,8 @@ def _detail_page(
             "invoice": invoice,
             "recipient_name": recipient_name_of(invoice),
             "actions": invoice_actions(invoice, may_manage=request.user.may(MANAGE_FINANCE)),
-            "history": invoice_history(invoice),
+            "history": [(event, history_words(event.action)) for event in invoice_history(invoice)],
+            "payer_key": payer_key(invoice),
             "uncredited": uncredited_amount(invoice),
         },
         status=status,

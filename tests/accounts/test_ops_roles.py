@@ -1,6 +1,6 @@
 """The Ops admin and Finance system roles: every institution has them with what they need, the
-roles page lists them, an admin may give them, and each opens its own pages and not the
-other's."""
+roles page lists them, an admin may give Ops admin and a super admin Finance, and each opens its
+own pages and not the other's."""
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -15,7 +15,14 @@ pytestmark = pytest.mark.django_db
 
 OPS_AND_FINANCE = {
     SystemRole.OPS_ADMIN: {"integrations.manage_sync", "cohorts.access_all_cohorts"},
-    SystemRole.FINANCE: {"delivery.manage_fees", "cohorts.access_all_cohorts"},
+    SystemRole.FINANCE: {
+        "delivery.manage_fees",
+        "cohorts.access_all_cohorts",
+        "partners.manage_partners",
+        "partners.view_partners",
+        "finance.manage_finance",
+        "finance.view_finance",
+    },
 }
 
 
@@ -36,16 +43,25 @@ def test_the_roles_page_lists_ops_admin_and_finance(client_of, super_admin):
     assert "Finance" in page
 
 
-@pytest.mark.parametrize("key", OPS_AND_FINANCE)
-def test_an_admin_may_give_the_role_and_a_verifier_may_not(institution, admin, key):
+@pytest.mark.parametrize(
+    ("key", "giver"), [(SystemRole.OPS_ADMIN, "admin"), (SystemRole.FINANCE, "super_admin")]
+)
+def test_who_may_give_the_role_and_a_verifier_may_not(institution, request, key, giver):
     person = UserFactory(roles=[SystemRole.VERIFIER])
 
-    user_roles_set(user=person, roles=[key], actor=admin)
+    user_roles_set(user=person, roles=[key], actor=request.getfixturevalue(giver))
 
     assert person.role_holdings.get().role.key == key
     verifier = UserFactory(roles=[SystemRole.VERIFIER])
     with pytest.raises(PermissionDenied):
         user_roles_set(user=UserFactory(), roles=[key], actor=verifier)
+
+
+def test_an_admin_may_not_give_the_finance_role_whose_money_they_only_read(institution, admin):
+    """The Finance role invoices, pays and confirms bank details: things an admin may not do
+    themselves, so only a super admin makes someone Finance."""
+    with pytest.raises(PermissionDenied):
+        user_roles_set(user=UserFactory(), roles=[SystemRole.FINANCE], actor=admin)
 
 
 @pytest.mark.parametrize(

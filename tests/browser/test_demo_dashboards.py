@@ -88,8 +88,15 @@ def _sync(page: Page) -> None:
 
 
 def _fees(page: Page) -> None:
-    """Finance's fees: the demo programme's fee and its runs."""
-    page.get_by_role("navigation").get_by_role("link", name="Fees").click()
+    """Finance's overview of what is owed (the demo's invoices), then the programme fees: the
+    demo programme's fee and its runs."""
+    menu = page.get_by_role("navigation", name="Main")
+    menu.get_by_role("button", name="Finance", exact=True).click()
+    menu.get_by_role("link", name="Overview", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Finance")
+    expect(page.locator('[data-figure="outstanding"]')).not_to_have_text("R0,00")
+    menu.get_by_role("button", name="Finance", exact=True).click()
+    menu.get_by_role("link", name="Programme fees", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Fees")
     programmes = page.get_by_test_id("programme-fees")
     expect(programmes.get_by_text("ZAR 4500.00")).to_be_visible()

@@ -168,9 +168,9 @@ def test_finance_sets_a_programme_fee_applies_it_and_changes_one_learners(
         checker = PageChecker(page, "fees", structure=True)
 
         sign_in(page, site.institution(institution.code, "/accounts/login/"), finance.email)
-        page.get_by_role("navigation", name="Main").get_by_role(
-            "link", name="Fees", exact=True
-        ).click()
+        menu = page.get_by_role("navigation", name="Main")
+        menu.get_by_role("button", name="Finance", exact=True).click()
+        menu.get_by_role("link", name="Programme fees", exact=True).click()
         expect(page.get_by_role("heading", name="Fees", exact=True)).to_be_visible()
         checker.look("home")
 

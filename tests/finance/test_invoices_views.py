@@ -216,7 +216,15 @@ def test_admins_see_invoices_read_only(world, client_of):
     assert "Draft an invoice" not in listing
     for invoice in (draft, issued):
         page = client.get(reverse("finance:invoice", args=[invoice.pk])).content.decode()
-        for button in ("Edit draft", "Issue…", "Credit…", "Void…", "Delete draft…", "E-mail again"):
+        for button in (
+            "Edit draft",
+            "Issue…",
+            "Credit…",
+            "Void…",
+            "Delete draft…",
+            "E-mail again",
+            "Record a payment…",
+        ):
             assert button not in page
     for name in ("invoice_create",):
         assert client.get(reverse(f"finance:{name}")).status_code == 404
@@ -315,3 +323,13 @@ def test_the_fees_page_lists_and_drafts(world, client_of, django_assert_num_quer
     (draft,) = Invoice.objects.all()
     assert draft.lines.count() == 6
     assert client_of(world.learner.user).get(reverse("finance:fees_owed")).status_code == 404
+
+
+def test_an_issued_invoice_offers_its_payment_and_reads_its_history(world, client_of):
+    issued = invoice_issue(actor=world.finance, invoice=draft_of(world))
+    page = client_of(world.finance).get(reverse("finance:invoice", args=[issued.pk]))
+    text = page.content.decode()
+    assert f'?party=sponsor:{world.sponsor.pk}">Record a payment…' in text
+    assert "Draft created" in text
+    assert "Issued" in text
+    assert "invoice.issued" not in text
