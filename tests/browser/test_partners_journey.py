@@ -120,7 +120,9 @@ def test_finance_adds_an_agent_whose_contact_follows_their_candidate(
     # The second finance user confirms the bank details from the queue.
     page.context.clear_cookies()
     sign_in(page, url("/accounts/login/"), world.second_finance.email, FACTORY_PASSWORD)
-    page.get_by_role("link", name="1 bank detail change").click()
+    page.locator('[data-panel="finance"]').get_by_role("link", name="1 thing").click()
+    expect(page.get_by_role("heading", name="Finance", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Bank details to confirm").click()
     expect(page.get_by_role("heading", name="Bank details to confirm")).to_be_visible()
     checker.look("bank-queue")
     page.get_by_role("link", name="Confirm or reject").click()
