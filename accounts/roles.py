@@ -71,6 +71,9 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "workplace.assess_portfolios",
                 "partners.view_partners",
                 "finance.view_finance",
+                "reports.view_reports",
+                "reports.manage_reports",
+                "privacy.export_personal_data",
             }
         ),
     ),
@@ -105,7 +108,9 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
         "Ops admin",
         "Runs the sync to the training gateway: reads what was sent and what failed, re-drives "
         "dead letters and reconciles the gateway with the institution's records.",
-        frozenset({"integrations.manage_sync", "cohorts.access_all_cohorts"}),
+        frozenset(
+            {"integrations.manage_sync", "cohorts.access_all_cohorts", "reports.view_reports"}
+        ),
     ),
     SystemRole.FINANCE: SystemRoleSpec(
         "Finance",
@@ -119,6 +124,7 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "partners.view_partners",
                 "finance.manage_finance",
                 "finance.view_finance",
+                "reports.view_reports",
             }
         ),
     ),

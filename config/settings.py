@@ -102,6 +102,8 @@ TENANT_APPS = [
     "workplace",
     "partners",
     "finance",
+    "reports",
+    "privacy",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system checks

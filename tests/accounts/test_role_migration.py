@@ -54,6 +54,12 @@ ACCESS_BEFORE = {
     "partners.view_partners": ADMINS,
     "finance.manage_finance": {"super_admin"},
     "finance.view_finance": ADMINS,
+    # Reports and data protection: admins run and save reports and answer access requests;
+    # retention rules and the jobs that apply them are the super admin's.
+    "reports.view_reports": ADMINS,
+    "reports.manage_reports": ADMINS,
+    "privacy.export_personal_data": ADMINS,
+    "privacy.manage_data_protection": {"super_admin"},
 }
 PEOPLE = [
     ["super_admin"],
