@@ -53,6 +53,10 @@ class RoleBackend(ModelBackend):
     def get_group_permissions(self, user_obj, obj=None) -> set[str]:
         return set()
 
+    def user_can_authenticate(self, user) -> bool:
+        """Deactivated and deleted people cannot sign in, nor keep a session."""
+        return super().user_can_authenticate(user) and getattr(user, "deleted_at", None) is None
+
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

@@ -116,6 +116,7 @@ class PeopleFilterForm(FilterForm):
             ("active", "Active"),
             ("invited", "Invited"),
             ("inactive", "Deactivated"),
+            ("deleted", "Deleted"),
         ],
     )
 

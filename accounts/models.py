@@ -76,6 +76,21 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
         default=False, help_text="May use the Django admin (platform operators in the public site)."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Deleted people cannot sign in and are hidden; they can be restored until "
+        "their account is anonymised.",
+    )
+    deleted_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    anonymised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the deleted account's personal values were replaced for good. The row "
+        "stays: the audit trail points at it.",
+    )
 
     objects = UserManager()
 
@@ -87,6 +102,17 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
         ordering = ["full_name", "email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(anonymised_at__isnull=True) | models.Q(deleted_at__isnull=False),
+                name="user_anonymised_only_when_deleted",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["deleted_at"],
+                condition=models.Q(deleted_at__isnull=False, anonymised_at__isnull=True),
+                name="user_deleted_awaiting_purge",
+            ),
         ]
         permissions = [
             (
@@ -126,8 +152,17 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
         return frozenset(key for key in self.roles.values_list("key", flat=True) if key)
 
     def may(self, *codes: str) -> bool:
-        """Whether the person's roles allow any of `codes` (a deactivated person: nothing)."""
-        return self.is_active and not self.permission_codes.isdisjoint(codes)
+        """Whether the person's roles allow any of `codes` (a deactivated or deleted person:
+        nothing)."""
+        return (
+            self.is_active
+            and self.deleted_at is None
+            and not self.permission_codes.isdisjoint(codes)
+        )
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def role_labels(self) -> list[str]:

@@ -1,14 +1,25 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.models import Permission
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, Model, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Invitation, Role, User, UserRole
 from accounts.permissions import registered_scopes
 from accounts.roles import CatalogueEntry, catalogue_by_area, permission_code
-from accounts.services import token_hash
+from accounts.services import account_purge_days, token_hash
 
 
 def users_with_permission(code: str) -> QuerySet[User]:
@@ -18,18 +29,22 @@ def users_with_permission(code: str) -> QuerySet[User]:
         roles__permissions__content_type__app_label=app_label,
         roles__permissions__codename=codename,
     )
-    return User.objects.filter(is_active=True, pk__in=holders.values("pk")).order_by(
-        "full_name", "email"
-    )
+    return User.objects.filter(
+        is_active=True, deleted_at__isnull=True, pk__in=holders.values("pk")
+    ).order_by("full_name", "email")
 
 
 def users_holding(key: str) -> QuerySet[User]:
-    """The people who hold a system role (a student, a sponsor contact)."""
-    return User.objects.filter(pk__in=User.objects.filter(roles__key=key).values("pk"))
+    """The people who hold a system role (a student, a sponsor contact), deleted ones left out."""
+    return User.objects.filter(
+        deleted_at__isnull=True, pk__in=User.objects.filter(roles__key=key).values("pk")
+    )
 
 
 def user_list(*, search: str = "", role: str = "", status: str = "") -> QuerySet[User]:
-    """People for the People page; `role` is a system role's key or a custom role's id."""
+    """People for the People page; `role` is a system role's key or a custom role's id. Deleted
+    people only under the "deleted" status, with when they will be anonymised (`purge_due_at`);
+    anonymised accounts never."""
     # The rows' role names in the page's own query, not one more query for the page.
     users = User.objects.order_by("full_name", "email").annotate(
         held_role_names=ArraySubquery(
@@ -41,6 +56,14 @@ def user_list(*, search: str = "", role: str = "", status: str = "") -> QuerySet
     if role:
         holding = Q(roles__pk=int(role)) if role.isdigit() else Q(roles__key=role)
         users = users.filter(pk__in=User.objects.filter(holding).values("pk"))
+    if status == "deleted":
+        return users.filter(deleted_at__isnull=False, anonymised_at__isnull=True).annotate(
+            purge_due_at=ExpressionWrapper(
+                F("deleted_at") + timedelta(days=account_purge_days()),
+                output_field=DateTimeField(),
+            )
+        )
+    users = users.filter(deleted_at__isnull=True)
     if status == "active":
         users = users.filter(is_active=True).exclude(password__startswith="!")
     elif status == "invited":

@@ -5,20 +5,25 @@ durable one."""
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from accounts.models import Invitation, Role, SystemRole, User, UserRole, normalise_email
 from accounts.permissions import may_grant, permission_check
 from accounts.roles import permission_code, permissions_for, required_codes
-from accounts.signals import invitation_refusals_asked
-from audit.services import audit_record
+from accounts.signals import account_purge_days_asked, invitation_refusals_asked
+from audit.services import audit_actor_forget, audit_record
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
 from tenants.directory import directory_entry_add, directory_entry_remove
@@ -255,7 +260,9 @@ def user_password_change(*, user: User, new_password: str, reset: bool = False) 
 def _is_last_super_admin(user: User) -> bool:
     return (
         user.roles.filter(key=SystemRole.SUPER_ADMIN).exists()
-        and not UserRole.objects.filter(role__key=SystemRole.SUPER_ADMIN, user__is_active=True)
+        and not UserRole.objects.filter(
+            role__key=SystemRole.SUPER_ADMIN, user__is_active=True, user__deleted_at__isnull=True
+        )
         .exclude(user=user)
         .exists()
     )
@@ -278,6 +285,8 @@ def user_roles_set(*, user: User, roles: Iterable[Role | str], actor: User) -> U
     )
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_deleted:
+            raise ValidationError("This account is deleted: restore it first.")
         old_roles = list(user.roles.all())
         keep = {role.pk for role in roles}
         if SystemRole.SUPER_ADMIN not in {role.key for role in roles} and _is_last_super_admin(
@@ -445,8 +454,136 @@ def user_reactivate(*, user: User, actor: User) -> User:
     )
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_deleted:
+            raise ValidationError("This account is deleted: restore it instead.")
         user.is_active = True
         user.save(update_fields=["is_active"])
         directory_entry_add(email=user.email, institution=tenant_connection.tenant)
         audit_record(actor=actor, action="user.reactivated", entity=user)
     return user
+
+
+# The seed's wait before a deleted account is anonymised, unless data protection says otherwise.
+DEFAULT_ACCOUNT_PURGE_DAYS = 30
+
+
+def account_purge_days() -> int:
+    """How many days a deleted account can be restored before it is anonymised."""
+    for _receiver, days in account_purge_days_asked.send(sender=User):
+        if days:
+            return int(days)
+    return DEFAULT_ACCOUNT_PURGE_DAYS
+
+
+def account_purge_date(user: User) -> datetime | None:
+    """When a deleted account will be anonymised (None for one that is not deleted)."""
+    if user.deleted_at is None:
+        return None
+    return user.deleted_at + timedelta(days=account_purge_days())
+
+
+def user_delete(*, user: User, actor: User) -> User:
+    """Delete a person's account, for now: they cannot sign in, their sessions end, and they
+    leave the people lists and pickers. What they did stays (a student's learner record stays
+    with the cohort's records). Restorable until `account_purge_days` have passed; then
+    `accounts_purge_due` anonymises the account for good."""
+    if user.pk == actor.pk:
+        raise ValidationError("You cannot delete your own account.")
+    permission_check(
+        actor=actor,
+        permission="accounts.manage_people",
+        allowed=may_grant(actor, _allows(user.roles.all())),
+        action="accounts.user_delete",
+    )
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_deleted:
+            raise ValidationError("This account has already been deleted.")
+        if _is_last_super_admin(user):
+            raise ValidationError("An institution needs at least one active super admin.")
+        was_active = user.is_active
+        user.deleted_at, user.deleted_by, user.is_active = timezone.now(), actor, False
+        user.save(update_fields=["deleted_at", "deleted_by", "is_active"])
+        user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=user.deleted_at
+        )
+        ended = _sessions_end(user)
+        directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
+        audit_record(
+            actor=actor,
+            action="user.deleted",
+            entity=user,
+            old_values={"is_active": was_active},
+            new_values={"sessions_ended": ended, "purge_after_days": account_purge_days()},
+        )
+    return user
+
+
+def user_restore(*, user: User, actor: User) -> User:
+    """Give a deleted person their account back, before it is anonymised: they can sign in
+    again with their password and appear in the lists."""
+    permission_check(
+        actor=actor,
+        permission="accounts.manage_people",
+        allowed=may_grant(actor, _allows(user.roles.all())),
+        action="accounts.user_restore",
+    )
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not user.is_deleted:
+            raise ValidationError("This account is not deleted.")
+        if user.anonymised_at is not None:
+            raise ValidationError("This account has been anonymised: it cannot be restored.")
+        user.deleted_at, user.deleted_by, user.is_active = None, None, True
+        user.save(update_fields=["deleted_at", "deleted_by", "is_active"])
+        directory_entry_add(email=user.email, institution=tenant_connection.tenant)
+        audit_record(actor=actor, action="user.restored", entity=user)
+    return user
+
+
+def anonymised_email(user: User) -> str:
+    """The placeholder address of an anonymised account: unique, and never deliverable."""
+    return f"deleted-{user.pk}@invalid.example"
+
+
+def _account_anonymise(user: User) -> None:
+    """Replace a deleted account's personal values for good, inside the caller's transaction:
+    placeholder e-mail, no name, no password, no roles, grants, invitations or sessions, and the
+    audit trail forgets who they were. The row stays: audit events point at it."""
+    user.email, user.full_name = anonymised_email(user), ""
+    user.set_unusable_password()
+    user.anonymised_at = timezone.now()
+    user.save(update_fields=["email", "full_name", "password", "anonymised_at"])
+    user.role_holdings.all().delete()
+    for model in apps.get_models():  # every app's object grants, generic or direct
+        if issubclass(model, UserObjectPermissionBase):
+            model.objects.filter(user=user).delete()
+    user.invitations.all().delete()
+    _sessions_end(user)
+    audit_actor_forget(user=user)
+    audit_record(action="user.anonymised", entity=user)
+
+
+def accounts_due_for_purge() -> QuerySet[User]:
+    """Deleted accounts whose time to be restored has passed, oldest deletion first."""
+    cutoff = timezone.now() - timedelta(days=account_purge_days())
+    return User.objects.filter(deleted_at__lte=cutoff, anonymised_at__isnull=True).order_by(
+        "deleted_at", "pk"
+    )
+
+
+def accounts_purge_due(*, dry_run: bool) -> list[dict[str, Any]]:
+    """Anonymise the deleted accounts that are due in this institution (a dry run only lists
+    them), one transaction each so that one failure leaves the rest done; returns what was (or
+    would be) done, one item per account, with no personal value. Idempotent: an anonymised
+    account is never due again."""
+    items = []
+    for pk in list(accounts_due_for_purge().values_list("pk", flat=True)):
+        if not dry_run:
+            with transaction.atomic(durable=True):
+                user = accounts_due_for_purge().select_for_update().filter(pk=pk).first()
+                if user is None:  # restored or purged since the list was read
+                    continue
+                _account_anonymise(user)
+        items.append({"type": "user", "id": pk, "label": f"Account #{pk}", "action": "anonymise"})
+    return items

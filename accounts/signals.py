@@ -7,3 +7,7 @@ from django.dispatch import Signal
 # receiver returns why the invitation no longer leads anywhere (a student invited only to
 # cohorts that have closed since), or "" (kwargs: user).
 invitation_refusals_asked = Signal()
+
+# Asked how many days a deleted account waits before it is anonymised: the receiver (data
+# protection's settings) returns a number of days; without one, the seed's 30 days hold.
+account_purge_days_asked = Signal()

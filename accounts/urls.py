@@ -38,6 +38,8 @@ urlpatterns = [
     path("people/roles/<int:pk>/", views.role_detail, name="role_detail"),
     path("people/roles/<int:pk>/edit/", views.role_edit, name="role_edit"),
     path("people/roles/<int:pk>/delete/", views.role_delete_view, name="role_delete"),
+    path("people/<int:pk>/delete/", views.people_delete, name="people_delete"),
+    path("people/<int:pk>/restore/", views.people_restore, name="people_restore"),
     path(
         "people/<int:pk>/deactivate/",
         views.people_set_active,

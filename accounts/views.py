@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -34,6 +34,8 @@ from accounts.selectors import (
     user_list,
 )
 from accounts.services import (
+    account_purge_date,
+    account_purge_days,
     invitation_accept,
     invitation_refusal,
     invitation_resend,
@@ -41,9 +43,11 @@ from accounts.services import (
     role_delete,
     role_update,
     user_deactivate,
+    user_delete,
     user_invite,
     user_password_change,
     user_reactivate,
+    user_restore,
     user_roles_set,
 )
 
@@ -192,9 +196,14 @@ def people_invite(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "accounts/people_invite.html", {"form": form})
 
 
+def _person(pk: int) -> User:
+    """A person the People pages show: anyone but an anonymised account."""
+    return get_object_or_404(User, pk=pk, anonymised_at__isnull=True)
+
+
 @permission_required("accounts.manage_people")
 def people_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    person = get_object_or_404(User, pk=pk)
+    person = _person(pk)
     form = UserRolesForm(request.POST or None, initial={"roles": list(person.roles.all())})
     if request.method == "POST" and form.is_valid():
         try:
@@ -204,12 +213,16 @@ def people_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Roles of {person} updated.")
             return redirect("accounts:people_detail", pk=person.pk)
-    return render(request, "accounts/people_detail.html", {"person": person, "form": form})
+    return render(
+        request,
+        "accounts/people_detail.html",
+        {"person": person, "form": form, "purge_date": account_purge_date(person)},
+    )
 
 
 @permission_required("accounts.manage_people")
 def people_set_active(request: AuthenticatedRequest, pk: int, active: bool) -> HttpResponse:
-    person = get_object_or_404(User, pk=pk)
+    person = _person(pk)
     if request.method != "POST":
         return render(
             request, "accounts/people_confirm_active.html", {"person": person, "active": active}
@@ -225,10 +238,49 @@ def people_set_active(request: AuthenticatedRequest, pk: int, active: bool) -> H
     return redirect("accounts:people_detail", pk=person.pk)
 
 
+@permission_required("accounts.manage_people")
+def people_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Delete a person's account, after a page saying what happens and when."""
+    person = _person(pk)
+    if request.method != "POST":
+        return render(
+            request,
+            "accounts/people_confirm_delete.html",
+            {"person": person, "purge_days": account_purge_days()},
+        )
+    try:
+        user_delete(user=person, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("accounts:people_detail", pk=person.pk)
+    messages.success(
+        request, f"{person} deleted; they can be restored from the Deleted list until then."
+    )
+    return redirect(f"{reverse('accounts:people_list')}?status=deleted")
+
+
+@permission_required("accounts.manage_people")
+def people_restore(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    person = _person(pk)
+    if request.method != "POST":
+        return render(
+            request,
+            "accounts/people_confirm_restore.html",
+            {"person": person, "purge_date": account_purge_date(person)},
+        )
+    try:
+        user_restore(user=person, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{person} restored: they can sign in again.")
+    return redirect("accounts:people_detail", pk=person.pk)
+
+
 @permission_required("accounts.manage_people", "accounts.manage_roles")
 def people_access(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """What one person may do and why: which role gives each permission, and where they work."""
-    person = get_object_or_404(User, pk=pk)
+    person = _person(pk)
     return render(
         request, "accounts/people_access.html", {"person": person, "access": person_access(person)}
     )

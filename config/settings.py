@@ -276,6 +276,11 @@ CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "sync"},
 }
 CELERY_BEAT_SCHEDULE = {
+    # Daily: deleted accounts past their time to be restored are anonymised.
+    "accounts-purge-deleted": {
+        "task": "accounts.accounts_purge_due_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
     "notifications-sweep-outbox": {
         "task": "notifications.sweep_outbox_all_institutions",
         "schedule": 60.0,
