@@ -1,0 +1,345 @@
+"""Everything the institution holds about one learner, area by area, as rows and files for the
+access request's ZIP. Privacy stands above every area, so it reads their tables directly; each
+area is one query (or two), whatever the number of rows."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+from django.db.models.fields.files import FieldFile
+
+from accounts.models import User
+from audit.models import AuditEvent
+from delivery.models import Assessment, AttendanceRecord, Certificate
+from enrolments.models import CohortEnrollment, StudentDocument, SupportingAgreement
+from finance.models import Invoice, Payment
+from learners.models import Learner, LearnerConsent
+from learners.services import national_id_produce
+from partners.models import BankAccount
+from placements.models import Placement
+from signing.models import Submission, SubmissionStatus
+
+# Columns never exported as they are: ciphertext and keyed hashes mean nothing to the person,
+# and the number itself is given in clear under its own heading.
+_NOT_EXPORTED = {"national_id_encrypted", "national_id_hash", "sealed"}
+
+
+@dataclass
+class HeldFile:
+    """A stored file to copy into the ZIP under `name`."""
+
+    name: str
+    file: FieldFile
+
+
+@dataclass
+class Area:
+    """One area of what is held: its rows (flat, for JSON and CSV) and its files."""
+
+    key: str
+    title: str
+    description: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    files: list[HeldFile] = field(default_factory=list)
+
+
+def _rows(objects: QuerySet[Any], columns: dict[str, str]) -> list[dict[str, Any]]:
+    """`objects` as rows of `columns` (heading: lookup), in one query."""
+    return [
+        {heading: row[lookup] for heading, lookup in columns.items()}
+        for row in objects.values(*columns.values())
+    ]
+
+
+def _model_columns(model: type[Model]) -> dict[str, str]:
+    return {
+        str(model_field.verbose_name).capitalize(): model_field.attname
+        for model_field in model._meta.concrete_fields
+        if model_field.name not in _NOT_EXPORTED
+    }
+
+
+def _profile(learner: Learner, actor: User | None) -> Area:
+    [row] = _rows(Learner.objects.filter(pk=learner.pk), _model_columns(Learner))
+    # The person is entitled to their own number: given here only, and its production audited.
+    row["ID or passport number"] = national_id_produce(
+        learner=learner, actor=actor, purpose="access request"
+    )
+    if learner.user_id:
+        user = User.objects.get(pk=learner.user_id)
+        row["Account e-mail address"] = user.email
+        row["Account name"] = user.full_name
+        row["Account created"] = user.date_joined
+        row["Last sign-in"] = user.last_login
+    return Area("profile", "Profile", "The learner's details and account.", rows=[row])
+
+
+def _enrolments(enrollment_ids: list[int]) -> Area:
+    rows = _rows(
+        CohortEnrollment.objects.filter(pk__in=enrollment_ids).order_by("invited_at", "pk"),
+        {
+            "Enrolment": "pk",
+            "Cohort": "cohort__name",
+            "Programme": "cohort__programme__name",
+            "Progress": "state",
+            "Documents": "document_verification_state",
+            "Invited": "invited_at",
+            "Agreement signed": "agreement_signed_at",
+            "Agreement signature": "agreement_signature",
+            "Completed": "completed_at",
+            "Withdrawn": "withdrawn_at",
+            "Reason for withdrawing": "withdrawal_reason",
+            "Completion date": "completion_date",
+            "Outcome": "programme_outcome",
+        },
+    )
+    return Area("enrolments", "Enrolments", "The cohorts the learner joined.", rows=rows)
+
+
+def _documents(learner: Learner) -> Area:
+    documents = list(
+        StudentDocument.objects.filter(learner=learner)
+        .select_related("document_type")
+        .order_by("uploaded_at", "pk")
+    )
+    area = Area("documents", "Documents", "The documents the learner uploaded, with the files.")
+    for document in documents:
+        name = f"documents/{document.pk}-{document.original_name}"
+        area.rows.append(
+            {
+                "Document": document.pk,
+                "Kind": document.document_type.name,
+                "File name": document.original_name,
+                "Uploaded": document.uploaded_at,
+                "Status": document.status,
+                "Reason for rejection": document.rejection_reason,
+                "Expires": document.expires_on,
+                "In this export": name,
+            }
+        )
+        area.files.append(HeldFile(name, document.file))
+    return area
+
+
+def _agreements(enrollment_ids: list[int]) -> Area:
+    subjects = Q(
+        subject_type=CohortEnrollment._meta.label_lower,
+        subject_id__in=[str(pk) for pk in enrollment_ids],
+    ) | Q(
+        subject_type=SupportingAgreement._meta.label_lower,
+        subject_id__in=[
+            str(pk)
+            for pk in SupportingAgreement.objects.filter(
+                enrollment_id__in=enrollment_ids
+            ).values_list("pk", flat=True)
+        ],
+    )
+    area = Area("agreements", "Agreements", "The agreements sent to the learner, signed copies.")
+    for submission in Submission.objects.filter(subjects).order_by("created_at", "pk"):
+        name = ""
+        if submission.status == SubmissionStatus.COMPLETED and submission.final_pdf:
+            name = f"agreements/{submission.pk}-{submission.title}.pdf"
+            area.files.append(HeldFile(name, submission.final_pdf))
+        area.rows.append(
+            {
+                "Agreement": submission.pk,
+                "Title": submission.title,
+                "Status": submission.status,
+                "Sent": submission.created_at,
+                "Completed": submission.completed_at,
+                "Declined": submission.declined_at,
+                "In this export": name,
+            }
+        )
+    return area
+
+
+def _attendance(enrollment_ids: list[int]) -> Area:
+    rows = _rows(
+        AttendanceRecord.objects.filter(enrolment__enrollment_id__in=enrollment_ids).order_by(
+            "session__session_date", "session__start_time", "pk"
+        ),
+        {
+            "Course": "enrolment__course__name",
+            "Date": "session__session_date",
+            "Starts": "session__start_time",
+            "Status": "status",
+            "Reason": "reason",
+            "Signed off": "signed_off_at",
+        },
+    )
+    return Area("attendance", "Attendance", "The learner's attendance at each session.", rows=rows)
+
+
+def _results(enrollment_ids: list[int]) -> Area:
+    rows = _rows(
+        Assessment.objects.filter(enrolment__enrollment_id__in=enrollment_ids).order_by(
+            "assessed_at", "pk"
+        ),
+        {
+            "Course": "enrolment__course__name",
+            "Assessment": "assessment_type",
+            "Score": "score",
+            "Result": "result",
+            "Assessed": "assessed_at",
+            "Voided because": "void_reason",
+        },
+    )
+    certificates = Certificate.objects.filter(enrollment_id__in=enrollment_ids).order_by("pk")
+    area = Area("results", "Results", "Assessments and certificates.", rows=rows)
+    for certificate in certificates:
+        name = f"certificates/{certificate.verification_code}.pdf"
+        area.rows.append(
+            {
+                "Course": "",
+                "Assessment": f"Certificate ({certificate.kind})",
+                "Score": "",
+                "Result": "revoked" if certificate.revoked_at else "issued",
+                "Assessed": certificate.issued_at,
+                "Voided because": "",
+            }
+        )
+        area.files.append(HeldFile(name, certificate.pdf))
+    return area
+
+
+def _placements(learner: Learner) -> Area:
+    rows = _rows(
+        Placement.objects.filter(learner=learner).order_by("starts_on", "pk"),
+        {
+            "Placement": "pk",
+            "Organisation": "organisation__name",
+            "Starts": "starts_on",
+            "Ends": "ends_on",
+            "Status": "status",
+            "Outcome notes": "outcome_notes",
+            "Why it ended": "end_reason",
+        },
+    )
+    return Area("placements", "Placements", "Workplace placements.", rows=rows)
+
+
+def _finance(learner: Learner) -> Area:
+    area = Area("finance", "Finance", "Invoices, payments and the bank account (masked) on record.")
+    area.rows = [
+        {"Record": "Invoice", **row}
+        for row in _rows(
+            Invoice.objects.filter(learner=learner).order_by("created_at", "pk"),
+            {
+                "Number": "number",
+                "Kind": "kind",
+                "Status": "status",
+                "Date": "issued_on",
+                "Amount": "total",
+            },
+        )
+    ]
+    area.rows += [
+        {"Record": "Payment", **row}
+        for row in _rows(
+            Payment.objects.filter(learner=learner).order_by("pk"),
+            {
+                "Number": "reference",
+                "Kind": "method",
+                "Status": "status",
+                "Date": "paid_on",
+                "Amount": "amount",
+            },
+        )
+    ]
+    for account in BankAccount.objects.filter(learner=learner):
+        area.rows.append(
+            {
+                "Record": "Bank account",
+                "Number": f"•••• {account.account_last4}",
+                "Kind": account.bank_name,
+                "Status": "confirmed",
+                "Date": account.confirmed_at,
+                "Amount": "",
+            }
+        )
+    return area
+
+
+def _consents(learner: Learner) -> Area:
+    rows = _rows(
+        LearnerConsent.objects.filter(learner=learner).order_by("recorded_at", "pk"),
+        {
+            "Consent": "kind",
+            "Given": "given",
+            "Wording": "wording_version",
+            "How": "method",
+            "Recorded": "recorded_at",
+        },
+    )
+    return Area("consents", "Consents", "Each consent given or withdrawn.", rows=rows)
+
+
+def _entities(label: str, ids: Iterable[Any]) -> Q:
+    return Q(entity_type=label, entity_id__in=[str(pk) for pk in ids])
+
+
+def access_audit_events(learner: Learner, enrollment_ids: list[int]) -> QuerySet[AuditEvent]:
+    """The audit events about the learner (their record, enrolments, documents, agreements) and
+    those they acted in."""
+    about = (
+        _entities(Learner._meta.label_lower, [learner.pk])
+        | _entities(CohortEnrollment._meta.label_lower, enrollment_ids)
+        | _entities(
+            StudentDocument._meta.label_lower,
+            StudentDocument.objects.filter(learner=learner).values_list("pk", flat=True),
+        )
+        | _entities(
+            Submission._meta.label_lower,
+            Submission.objects.filter(
+                subject_type=CohortEnrollment._meta.label_lower,
+                subject_id__in=[str(pk) for pk in enrollment_ids],
+            ).values_list("pk", flat=True),
+        )
+    )
+    if learner.user_id:
+        about |= Q(actor_id=learner.user_id) | _entities(User._meta.label_lower, [learner.user_id])
+    return AuditEvent.objects.filter(about).order_by("id")
+
+
+def _audit(learner: Learner, enrollment_ids: list[int]) -> Area:
+    rows = _rows(
+        access_audit_events(learner, enrollment_ids),
+        {
+            "When": "created_at",
+            "What": "action",
+            "About": "entity_type",
+            "Which": "entity_id",
+            "Changed from": "old_values",
+            "Changed to": "new_values",
+            "By (e-mail)": "actor_email",
+            "From (IP address)": "ip_address",
+        },
+    )
+    return Area(
+        "audit",
+        "Audit events",
+        "What was done with the learner's data, and what they did.",
+        rows=rows,
+    )
+
+
+def learner_holdings(*, learner: Learner, actor: User | None) -> list[Area]:
+    """Everything held about `learner`, area by area. Produces their ID number in clear (an
+    audited production): call it inside the transaction of the request's fulfilment."""
+    enrollment_ids = list(
+        CohortEnrollment.objects.filter(learner=learner).values_list("pk", flat=True)
+    )
+    return [
+        _profile(learner, actor),
+        _enrolments(enrollment_ids),
+        _documents(learner),
+        _agreements(enrollment_ids),
+        _attendance(enrollment_ids),
+        _results(enrollment_ids),
+        _placements(learner),
+        _finance(learner),
+        _consents(learner),
+        _audit(learner, enrollment_ids),
+    ]

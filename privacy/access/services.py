@@ -1,0 +1,122 @@
+"""Answering a learner's access request: staff allowed to export personal data ask for it in
+one action, a task gathers everything held (privacy.access.holdings) into a private ZIP, and
+only those allowed download it. Each step is audited, without personal values."""
+
+import logging
+import secrets
+import tempfile
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.permissions import permission_check
+from audit.services import audit_record
+from learners.models import Learner
+from privacy.access.archive import access_archive_write
+from privacy.access.holdings import learner_holdings
+from privacy.access.tasks import access_request_fulfil_task
+from privacy.models import AccessRequest, AccessRequestStatus
+
+logger = logging.getLogger(__name__)
+
+EXPORT_PERMISSION = "privacy.export_personal_data"
+FAILED_MESSAGE = "The export could not be prepared. Ask again; if it fails again, tell support."
+
+
+def access_request_create(*, learner: Learner, actor: User) -> AccessRequest:
+    """Ask for everything held about `learner`; the ZIP is prepared by a task after commit."""
+    permission_check(
+        actor=actor, permission=EXPORT_PERMISSION, action="privacy.access_request_create"
+    )
+    with transaction.atomic(durable=True):
+        access_request = AccessRequest.objects.create(learner=learner, requested_by=actor)
+        audit_record(
+            actor=actor,
+            action="access_request.requested",
+            entity=access_request,
+            new_values={"learner": learner.pk},
+        )
+        access_request_fulfil_task.delay_on_commit(access_request.pk)
+    return access_request
+
+
+def _fail(access_request: AccessRequest, error: Exception) -> None:
+    logger.error("Access request %s failed: %r", access_request.pk, error, exc_info=error)
+    with transaction.atomic(durable=True):
+        access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+        access_request.status = AccessRequestStatus.FAILED
+        access_request.error_message = FAILED_MESSAGE
+        access_request.save(update_fields=["status", "error_message"])
+        audit_record(
+            action="access_request.failed",
+            entity=access_request,
+            new_values={"error": type(error).__name__},
+        )
+
+
+def access_request_fulfil(*, access_request: AccessRequest) -> AccessRequest:
+    """Build and store the ZIP of a pending request, as the person who asked for it (their
+    ID number's production is audited as theirs). Idempotent: a request that is no longer
+    pending is left as it is. A failure is recorded on the request, not raised."""
+    stored = ""
+    try:
+        with transaction.atomic(durable=True):
+            access_request = (
+                AccessRequest.objects.select_for_update()
+                .select_related("learner", "requested_by")
+                .get(pk=access_request.pk)
+            )
+            if access_request.status != AccessRequestStatus.PENDING:
+                return access_request
+            areas = learner_holdings(
+                learner=access_request.learner, actor=access_request.requested_by
+            )
+            with tempfile.TemporaryFile() as archive:
+                access_archive_write(
+                    archive=archive,
+                    learner=access_request.learner,
+                    areas=areas,
+                    reference=f"#{access_request.pk}",
+                )
+                size = archive.seek(0, 2)
+                archive.seek(0)
+                stored = default_storage.save(
+                    f"access-requests/{access_request.pk}/{secrets.token_hex(16)}.zip",
+                    File(archive),
+                )
+            access_request.status = AccessRequestStatus.READY
+            access_request.result_file_path = stored
+            access_request.fulfilled_at = timezone.now()
+            access_request.save(update_fields=["status", "result_file_path", "fulfilled_at"])
+            audit_record(
+                action="access_request.fulfilled",
+                entity=access_request,
+                new_values={
+                    "bytes": size,
+                    "rows": {area.key: len(area.rows) for area in areas},
+                    "files": sum(len(area.files) for area in areas),
+                },
+            )
+    except Exception as error:
+        if stored:
+            default_storage.delete(stored)
+        _fail(access_request, error)
+    access_request.refresh_from_db()
+    return access_request
+
+
+def access_request_download(*, access_request: AccessRequest, actor: User) -> FieldFile:
+    """The ready ZIP for someone allowed to export personal data; the download is audited."""
+    permission_check(
+        actor=actor,
+        permission=EXPORT_PERMISSION,
+        allowed=access_request.status == AccessRequestStatus.READY,
+        action="privacy.access_request_download",
+    )
+    with transaction.atomic(durable=True):
+        audit_record(actor=actor, action="access_request.downloaded", entity=access_request)
+    return FieldFile(access_request, models.FileField(), access_request.result_file_path)
