@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -249,13 +251,12 @@ def people_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             {"person": person, "purge_days": account_purge_days()},
         )
     try:
-        user_delete(user=person, actor=request.user)
+        deleted = user_delete(user=person, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("accounts:people_detail", pk=person.pk)
-    messages.success(
-        request, f"{person} deleted; they can be restored from the Deleted list until then."
-    )
+    purge_date = date_format(timezone.localtime(account_purge_date(deleted)), "j M Y")
+    messages.success(request, f"{person} deleted; they can be restored until {purge_date}.")
     return redirect(f"{reverse('accounts:people_list')}?status=deleted")
 
 

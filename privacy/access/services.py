@@ -66,7 +66,7 @@ def access_request_fulfil(*, access_request: AccessRequest) -> AccessRequest:
     try:
         with transaction.atomic(durable=True):
             access_request = (
-                AccessRequest.objects.select_for_update()
+                AccessRequest.objects.select_for_update(of=("self",))
                 .select_related("learner", "requested_by")
                 .get(pk=access_request.pk)
             )

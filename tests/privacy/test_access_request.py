@@ -85,7 +85,9 @@ def held(institution, admin, media):
         assessed_at=timezone.now(),
         assessor=world.workplace.assessor,
     )
-    Invoice.objects.create(learner=learner, number="INV-HELD-1", total=Decimal("4500.00"))
+    invoice = Invoice.objects.create(learner=learner, total=Decimal("4500.00"))
+    # Issued as the numbering service would leave it (test setup, not the service).
+    Invoice.objects.filter(pk=invoice.pk).update(status="issued", number="INV-HELD-1")
     bank_confirmed(world, placed, number="9876543210")
     LearnerConsent.objects.create(
         learner=learner,
@@ -141,7 +143,7 @@ def test_the_export_holds_every_area(held, admin, eager, django_capture_on_commi
     assert "INV-HELD-1" in finance
     assert "•••• 3210" in finance
     assert "9876543210" not in archive.read("finance.csv").decode()
-    assert _area(archive, "consents")[0]["Wording"] == "v-held"
+    assert "v-held" in {consent["Wording"] for consent in _area(archive, "consents")}
     assert "held.acted" in {event["What"] for event in _area(archive, "audit")}
     index = archive.read("index.html").decode()
     assert held.learner.full_name in index
