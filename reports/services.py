@@ -23,7 +23,7 @@ from accounts.models import User
 from accounts.permissions import permission_check
 from audit.services import audit_record, kept_out
 from notifications.services import email_enqueue
-from reports.access import MANAGE_REPORTS, VIEW_REPORTS, may_run
+from reports.access import MANAGE_REPORTS, VIEW_REPORTS, may_run, may_see_execution
 from reports.exports import csv_write, xlsx_write
 from reports.models import (
     ExecutionStatus,
@@ -517,14 +517,10 @@ def _recipients_tell(execution: ReportExecution) -> None:
 
 def report_execution_download(*, actor: User, execution: ReportExecution) -> ReportExecution:
     """Record that `actor` downloads the result: they asked for it, or may run the report."""
-    try:
-        report_allowed = may_run(actor, report_for(execution.report_key))
-    except UnknownReport:
-        report_allowed = False
     permission_check(
         actor=actor,
         action="reports.execution_download",
-        allowed=report_allowed or (execution.requested_by_id == actor.pk and actor.is_active),
+        allowed=may_see_execution(actor, execution),
     )
     if not report_execution_downloadable(execution):
         raise ValidationError("This result is no longer kept: run the report again.")

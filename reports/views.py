@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_check, permission_required
-from reports.access import MANAGE_REPORTS, VIEW_REPORTS, may_run
+from reports.access import MANAGE_REPORTS, VIEW_REPORTS, may_run, may_see_execution
 from reports.forms import ReportDefinitionForm, ReportRunForm
 from reports.models import ExecutionStatus, ReportDefinition, ReportExecution
 from reports.registry import (
@@ -32,7 +32,7 @@ from reports.selectors import (
     report_areas_for_user,
     report_definition_for_user,
     report_definitions_for_user,
-    report_execution_for_user,
+    report_execution_for_page,
     report_executions_for_user,
     report_preview,
     report_title,
@@ -64,6 +64,17 @@ def _report(request: AuthenticatedRequest, key: str) -> Report:
         allowed=may_run(request.user, report),
     )
     return report
+
+
+def _execution(request: AuthenticatedRequest, pk: int) -> ReportExecution:
+    """The execution `pk` if the person may see it; 404 (audited) otherwise."""
+    execution = report_execution_for_page(pk)
+    permission_check(
+        actor=request.user,
+        action=f"view:reports.execution:{pk}",
+        allowed=may_see_execution(request.user, execution),
+    )
+    return execution
 
 
 def _errors_show(form: forms.Form, error: ValidationError) -> None:
@@ -296,7 +307,7 @@ def _execution_context(execution: ReportExecution) -> dict[str, Any]:
 
 @permission_required(VIEW_REPORTS)
 def execution_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    execution = report_execution_for_user(request.user, pk)
+    execution = _execution(request, pk)
     return render(request, "reports/execution.html", _execution_context(execution))
 
 
@@ -304,7 +315,7 @@ def execution_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def execution_status(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The status card, polled by htmx while the run goes on; once it is over the whole page
     reloads, to show the download or the error."""
-    execution = report_execution_for_user(request.user, pk)
+    execution = _execution(request, pk)
     context = _execution_context(execution)
     if request.htmx and not context["running"]:
         return HttpResponseClientRefresh()
@@ -314,7 +325,7 @@ def execution_status(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @permission_required(VIEW_REPORTS)
 def execution_download(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     """The result file, streamed from private storage to someone allowed it, and recorded."""
-    execution = report_execution_for_user(request.user, pk)
+    execution = _execution(request, pk)
     try:
         report_execution_download(actor=request.user, execution=execution)
     except ValidationError as error:

@@ -18,7 +18,7 @@ from reports.services import (
 )
 from tenants.zones import institution_zone
 from tests.factories import UserFactory
-from tests.reports.support import FINANCE_ROSTER, ROSTER
+from tests.reports.registered import FINANCE_ROSTER, ROSTER
 
 pytestmark = pytest.mark.django_db
 
