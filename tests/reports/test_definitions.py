@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import SystemRole
 from audit.models import AuditEvent
-from reports.models import ReportDefinition, ReportFormat, ReportSchedule
+from reports.models import ReportDefinition, ReportExecution, ReportFormat, ReportSchedule
 from reports.services import (
     report_definition_create,
     report_definition_delete,
@@ -211,3 +213,26 @@ def test_a_second_definition_cannot_take_a_name_already_used(admin_client, admin
     )
     assert response.status_code == 400
     assert "already has this name" in response.content.decode()
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_reports_page_reads_the_same_queries_for_2_and_6_definitions_and_runs(
+    admin, admin_client
+):
+    counts = []
+    for total in (2, 6):
+        while ReportDefinition.objects.count() < total:
+            number = ReportDefinition.objects.count()
+            definition = saved(admin, name=f"Roster {number}")
+            ReportExecution.objects.create(
+                definition=definition, report_key=ROSTER.key, requested_by=admin
+            )
+            ReportExecution.objects.create(report_key=ROSTER.key, requested_by=None)
+        counts.append(_queries(admin_client, reverse("reports:index")))
+    assert counts[0] == counts[1]
