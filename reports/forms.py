@@ -6,6 +6,7 @@ again: a form is how a person is told, not the only guard."""
 from typing import Any
 
 from django import forms
+from django.utils.html import escape
 
 from accounts.models import User
 from reports.models import ReportDefinition, ReportFormat, ReportSchedule
@@ -27,9 +28,12 @@ class ReportRunForm(forms.Form):
         choices=ReportFormat.choices,
         initial=ReportFormat.XLSX,
         widget=forms.RadioSelect,
-        help_text="CSV and Excel hold any number of rows; a PDF is for reading and holds a few "
-        "thousand. Small equity counts are shown as “<N” in every file, which leaves the "
-        "institution.",
+        # Escaped: help text is shown as HTML, and "<N" would open a tag.
+        help_text=escape(
+            "CSV and Excel hold any number of rows; a PDF is for reading and holds a few "
+            "thousand. Small equity counts are shown as “<N” in every file, which leaves the "
+            "institution."
+        ),
     )
 
     def __init__(self, *args: Any, report: Report, **kwargs: Any) -> None:
