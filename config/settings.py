@@ -341,7 +341,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.grant_claims_bring_up_to_date_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
+    # Hourly: scheduled report definitions whose time has come run, each once.
+    "reports-run-due-definitions": {
+        "task": "reports.report_definitions_run_due_all_institutions",
+        "schedule": 60.0 * 60,
+    },
+    # Daily: report results past their expiry are deleted (the executions stay, as expired).
+    "reports-expire-results": {
+        "task": "reports.report_executions_expire_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
 }
+
+# --- Reports ---------------------------------------------------------------------------------
+# A PDF lays out its whole table in memory: longer reports are refused with a pointer to CSV or
+# XLSX, which stream any number of rows.
+REPORTS_PDF_MAX_ROWS = env.int("REPORTS_PDF_MAX_ROWS", default=2000)
 
 # --- Integrations (outbound sync) -----------------------------------------------------------
 # Connectors an institution may choose (integrations.models.ConnectorConfig.connector).

@@ -1,0 +1,52 @@
+"""Report runs in the background: one task per execution, and beat tasks that, per
+institution, start the scheduled definitions that are due (hourly) and delete expired result
+files (daily). Each is idempotent: a repeated or concurrent run does nothing twice."""
+
+from celery import shared_task
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from reports.services import (
+    report_definitions_run_due,
+    report_executions_expire,
+)
+from reports.services import (
+    report_execution_run as execution_run,
+)
+from tenants.db import tenant_connection
+from tenants.selectors import schema_names_for_background_work
+
+
+@shared_task(name="reports.report_execution_run")
+def report_execution_run(execution_id: int) -> str:
+    execution = execution_run(execution_id=execution_id)
+    return execution.status if execution is not None else "nothing to run"
+
+
+@shared_task(name="reports.report_definitions_run_due")
+def report_definitions_run_due_here() -> int:
+    if tenant_connection.schema_name == get_public_schema_name():
+        return 0
+    return report_definitions_run_due()
+
+
+@shared_task(name="reports.report_executions_expire")
+def report_executions_expire_here() -> int:
+    if tenant_connection.schema_name == get_public_schema_name():
+        return 0
+    return report_executions_expire()
+
+
+@shared_task(name="reports.report_definitions_run_due_all_institutions")
+def report_definitions_run_due_all_institutions() -> None:
+    """Beat entry point: one run per active institution, not the platform's own schema."""
+    for schema_name in schema_names_for_background_work(include_public=False):
+        with schema_context(schema_name):
+            report_definitions_run_due_here.delay()
+
+
+@shared_task(name="reports.report_executions_expire_all_institutions")
+def report_executions_expire_all_institutions() -> None:
+    """Beat entry point: one run per active institution, not the platform's own schema."""
+    for schema_name in schema_names_for_background_work(include_public=False):
+        with schema_context(schema_name):
+            report_executions_expire_here.delay()
