@@ -11,6 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from accounts.models import User
 from cohorts.models import Cohort, DocumentType
 from cohorts.services import cohort_complete
 from delivery.models import (
@@ -51,6 +52,11 @@ class EvidenceWorld:
 
 @pytest.fixture
 def evidence_world(institution, admin, media) -> EvidenceWorld:
+    return evidence_world_make(admin)
+
+
+def evidence_world_make(admin: User) -> EvidenceWorld:
+    """The completed cohort and its evidence, in the current schema, made by `admin`."""
     cohort = CohortFactory(active=True, name="Analytics 2027")
     enrollment = enrollment_invite(
         cohort=cohort, actor=admin, email="thandi@example.org", full_name="Thandi Mokoena"
