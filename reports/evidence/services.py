@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import logging
+import mimetypes
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
@@ -261,9 +262,9 @@ def _when(value: Any) -> str:
     return timezone.localtime(value, institution_zone()).isoformat(timespec="seconds")
 
 
-def _extension(name: str, default: str) -> str:
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return suffix if suffix.isalnum() and len(suffix) <= 5 else default
+def _extension(content_type: str) -> str:
+    """The file name's extension for a document of the type its upload was detected as."""
+    return (mimetypes.guess_extension(content_type) or ".bin").lstrip(".")
 
 
 def _pack_write(pack: EvidencePack, spool: IO[bytes]) -> tuple[list[PackFile], str]:
@@ -284,7 +285,7 @@ def _pack_write(pack: EvidencePack, spool: IO[bytes]) -> tuple[list[PackFile], s
             )
         for document in selectors.cohort_verified_documents(cohort).iterator():
             kind = slugify(document.document_type.name)[:40] or "document"
-            extension = _extension(document.file.name or "", "bin")
+            extension = _extension(document.content_type)
             path = f"documents/enrolment-{document.enrollment_id}-{kind}-{document.pk}.{extension}"
             files.append(_entry(archive, path, "documents", _copy(document.file)))
         attendance = selectors.cohort_attendance_records(cohort)

@@ -88,7 +88,7 @@ def test_empty_parts_are_named_in_the_manifest(
     cohort = CohortFactory(active=True)
     from cohorts.services import cohort_complete
 
-    cohort_complete(cohort=cohort, actor=admin)
+    cohort_complete(cohort=cohort, actor=admin, force_reason="No one enrolled.")
     with django_capture_on_commit_callbacks(execute=True):
         pack = evidence_pack_request(cohort=cohort, actor=admin)
     pack.refresh_from_db()
