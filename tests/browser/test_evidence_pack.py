@@ -4,8 +4,10 @@ widths, axe-core on every page."""
 
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
@@ -16,13 +18,27 @@ from tests.reports.evidence_support import evidence_world_make
 pytestmark = pytest.mark.browser
 
 
+def _world_in_a_thread(institution, admin):
+    """The cohort's evidence, made outside Playwright's event loop: sealing runs pyHanko's
+    own (asyncio.run), which refuses to start inside another."""
+
+    def make():
+        try:
+            with tenant_context(institution):
+                return evidence_world_make(admin)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(make).result()
+
+
 def test_admin_builds_downloads_and_verifies_an_evidence_pack(
     page: Page, site, make_institution, make_person, celery_worker, ratelimit_reset
 ):
     institution = make_institution("evidence")
     admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
-    with tenant_context(institution):
-        world = evidence_world_make(admin)
+    world = _world_in_a_thread(institution, admin)
     checker = PageChecker(page, "evidence-pack", structure=True)
 
     sign_in(page, site.institution(institution.code, "/accounts/login/"), admin.email)
