@@ -174,9 +174,10 @@ def manifest_check(
         if base and same_name
         else "The file is not part of this pack: no file in the manifest has its SHA-256."
     )
+    # The manifest itself is genuine: the page says so, and that this file is not in it.
     return ManifestCheck(
-        False,
-        reason,
+        True,
+        result.reason,
         seal=seal,
         manifest=manifest,
         file_listed=False,
