@@ -110,6 +110,13 @@ INSTALLED_APPS.append("config.apps.CohortlyConfig")  # the project's system chec
 
 # A signer whose link expires within this long gets one reminder, with a fresh link.
 SIGNING_REMINDER_BEFORE = timedelta(days=2)
+# An RFC 3161 time-stamp authority: with one, every seal is PAdES B-LT (time-stamped, with its
+# validation data embedded); empty, B-B as before and no network call while sealing.
+SIGNING_TIMESTAMP_URL = env.str("SIGNING_TIMESTAMP_URL", default="")
+# PEM file with the root certificate(s) the authority's tokens chain to; empty: the system's
+# trusted roots (enough for a public authority).
+SIGNING_TIMESTAMP_TRUST_ROOTS = env.str("SIGNING_TIMESTAMP_TRUST_ROOTS", default="")
+SIGNING_TIMESTAMP_TIMEOUT = env.int("SIGNING_TIMESTAMP_TIMEOUT", default=10)
 TENANT_MODEL = "tenants.Institution"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"

@@ -142,3 +142,56 @@ class ReportExecution(ConcurrentTransitionMixin, models.Model):
     )
     def fail(self) -> None:
         pass
+
+
+def evidence_pack_path(instance: "EvidencePack", filename: str) -> str:
+    return f"evidence-packs/{instance.cohort_id}/{filename}"
+
+
+class EvidencePack(ConcurrentTransitionMixin, models.Model):
+    """A completed cohort's evidence, as a ZIP built by a Celery task: its sealed agreements,
+    verified documents, registers, results, certificates and audit events, with a sealed
+    manifest listing each file's SHA-256. Written only by reports.evidence.services."""
+
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.PROTECT, related_name="evidence_packs"
+    )
+    status = FSMField(
+        default=ExecutionStatus.PENDING, choices=ExecutionStatus.choices, protected=True
+    )
+    file = models.FileField(upload_to=evidence_pack_path, max_length=300, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    files_count = models.PositiveIntegerField(null=True, blank=True)
+    manifest_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Of the sealed manifest PDF inside the ZIP."
+    )
+    error_message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["cohort", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Evidence pack #{self.pk} of cohort {self.cohort_id}"
+
+    @transition(status, source=ExecutionStatus.PENDING, target=ExecutionStatus.PROCESSING)
+    def start(self) -> None:
+        pass
+
+    @transition(status, source=ExecutionStatus.PROCESSING, target=ExecutionStatus.COMPLETED)
+    def complete(self) -> None:
+        pass
+
+    @transition(
+        status,
+        source=[ExecutionStatus.PENDING, ExecutionStatus.PROCESSING],
+        target=ExecutionStatus.FAILED,
+    )
+    def fail(self) -> None:
+        pass

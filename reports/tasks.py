@@ -1,10 +1,12 @@
 """Report runs in the background: one task per execution, and beat tasks that, per
 institution, start the scheduled definitions that are due (hourly) and delete expired result
-files (daily). Each is idempotent: a repeated or concurrent run does nothing twice."""
+files (daily). Each is idempotent: a repeated or concurrent run does nothing twice. Building a
+cohort's evidence pack is in reports.evidence.tasks, imported here so that Celery finds it."""
 
 from celery import shared_task
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from reports.evidence import tasks as evidence  # noqa: F401 (registers its tasks)
 from reports.services import (
     report_definitions_run_due,
     report_executions_expire,

@@ -110,13 +110,20 @@ def document_html(*, title: str, body_html: str, institution_name: str) -> str:
     )
 
 
-def html_to_pdf(html: str) -> bytes:
-    from weasyprint import HTML
+def html_to_pdf(html: str, *, attachments: dict[str, bytes] | None = None) -> bytes:
+    """The page as PDF; `attachments` (name: content) are embedded as files in it."""
+    from weasyprint import HTML, Attachment
 
     # One font configuration per process: loading the system's fonts again for each document
     # was most of the time a small page (the signature band) took, which a bulk countersigning
     # pays twice per agreement.
-    return HTML(string=html).write_pdf(font_config=_font_config())
+    return HTML(string=html).write_pdf(
+        font_config=_font_config(),
+        attachments=[
+            Attachment(file_obj=io.BytesIO(content), name=name)
+            for name, content in (attachments or {}).items()
+        ],
+    )
 
 
 @functools.cache

@@ -12,6 +12,7 @@ from notifications.models import OutboundEmail
 from signing.services.submissions import submission_create, submission_send
 from signing.services.templates import template_create
 from tests.signing.callbacks import RECORD_COMPLETION, RECORD_DECLINE
+from tests.tsa import tsa  # noqa: F401 (a fixture for these tests)
 
 BODY = (
     "<h2>Participation</h2><p>{{ student.full_name }} joins {{ cohort.name }} at "
