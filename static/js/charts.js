@@ -1,0 +1,109 @@
+// Draws the charts of templates/charts/chart.html with Chart.js, from the data each one carries in
+// a json_script element. Each include loads this file; it runs once and loads Chart.js once. The
+// table beside each chart holds the same numbers: it stays open when the chart cannot be drawn.
+(() => {
+  if (window.cohortlyCharts) {
+    return;
+  }
+  window.cohortlyCharts = true;
+
+  // Okabe-Ito's colour-blind safe palette, darkened where needed for 3:1 against white.
+  const PALETTE = ["#0072B2", "#D55E00", "#007A5A", "#B2458E", "#6A51A3", "#8A6A00", "#595959"];
+  const library = document.currentScript.dataset.library;
+  const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+  const withUnit = (value, unit) => (value === null ? "–" : `${value}${unit}`);
+
+  // Taller on narrow screens, so that bars and labels stay readable on a phone.
+  const aspectRatio = (figure, horizontal) => {
+    const width = figure.clientWidth;
+    if (width < 576) {
+      return horizontal ? 1 : 1.3;
+    }
+    return horizontal ? 2 : 2.4;
+  };
+
+  const options = (chart, figure) => {
+    const horizontal = chart.type === "funnel";
+    const valueAxis = horizontal ? "x" : "y";
+    const categoryAxis = horizontal ? "y" : "x";
+    const percent = chart.unit === "%";
+    return {
+      indexAxis: horizontal ? "y" : "x",
+      responsive: true,
+      aspectRatio: aspectRatio(figure, horizontal),
+      animation: reduceMotion.matches ? false : { duration: 400 },
+      plugins: {
+        legend: { display: chart.datasets.length > 1, position: "bottom" },
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.dataset.label}: ${withUnit(item.raw, chart.unit)}`,
+          },
+        },
+      },
+      scales: {
+        [categoryAxis]: { stacked: chart.stacked, ticks: { autoSkip: true } },
+        [valueAxis]: {
+          stacked: chart.stacked,
+          beginAtZero: true,
+          max: percent ? 100 : undefined,
+          ticks: {
+            precision: 0,
+            callback: (value) => withUnit(value, chart.unit),
+          },
+        },
+      },
+    };
+  };
+
+  const datasets = (chart) =>
+    chart.datasets.map((dataset, index) => {
+      const colour = PALETTE[index % PALETTE.length];
+      return {
+        label: dataset.label,
+        data: dataset.data,
+        backgroundColor: colour,
+        borderColor: colour,
+        borderWidth: chart.type === "line" ? 2 : 0,
+        pointRadius: chart.type === "line" ? 3 : 0,
+        spanGaps: true,
+      };
+    });
+
+  const draw = (figure) => {
+    const data = document.getElementById(figure.dataset.chart);
+    const canvas = figure.querySelector("canvas");
+    if (!data || !canvas || window.Chart.getChart(canvas)) {
+      return;
+    }
+    const chart = JSON.parse(data.textContent);
+    figure.querySelector(".chart-canvas").hidden = false;
+    new window.Chart(canvas, {
+      type: chart.type === "line" ? "line" : "bar",
+      data: { labels: chart.labels, datasets: datasets(chart) },
+      options: options(chart, figure),
+    });
+    const table = figure.querySelector("details.chart-table");
+    if (table) {
+      table.open = false;
+    }
+  };
+
+  const drawWithin = (root) => {
+    root.querySelectorAll("figure[data-chart]").forEach(draw);
+  };
+
+  const loaded = new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = library;
+    script.onload = resolve;
+    script.onerror = reject;
+    document.head.append(script);
+  });
+
+  loaded.then(() => {
+    drawWithin(document);
+    // Charts in content that htmx brings in later.
+    document.body.addEventListener("htmx:load", (event) => drawWithin(event.target));
+  });
+})();
