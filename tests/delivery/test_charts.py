@@ -47,7 +47,7 @@ def _marked(run: CourseRun, day: datetime.date, statuses: list[str], hour: int =
 
 
 @pytest.fixture
-def run() -> CourseRun:
+def run(institution) -> CourseRun:
     run = CourseRunFactory(
         start_date=WEEK_ONE, end_date=WEEK_FOUR + datetime.timedelta(days=4), title="Safety"
     )
