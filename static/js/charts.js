@@ -14,16 +14,20 @@
 
   const withUnit = (value, unit) => (value === null ? "–" : `${value}${unit}`);
 
-  // Taller on narrow screens, so that bars and labels stay readable on a phone.
-  const aspectRatio = (figure, horizontal) => {
-    const width = figure.clientWidth;
-    if (width < 576) {
-      return horizontal ? 1 : 1.3;
-    }
-    return horizontal ? 2 : 2.4;
+  // The canvas fills a Bootstrap ratio box (so that it never props its column open), taller on
+  // phones so that bars and labels stay readable.
+  const phone = window.matchMedia("(max-width: 575.98px)");
+  const RATIOS = {
+    funnel: { phone: "ratio-1x1", wide: "ratio-16x9" },
+    other: { phone: "ratio-4x3", wide: "ratio-21x9" },
+  };
+  const shape = (box, type) => {
+    const ratios = RATIOS[type === "funnel" ? "funnel" : "other"];
+    box.classList.toggle(ratios.phone, phone.matches);
+    box.classList.toggle(ratios.wide, !phone.matches);
   };
 
-  const options = (chart, figure) => {
+  const options = (chart) => {
     const horizontal = chart.type === "funnel";
     const valueAxis = horizontal ? "x" : "y";
     const categoryAxis = horizontal ? "y" : "x";
@@ -31,7 +35,7 @@
     return {
       indexAxis: horizontal ? "y" : "x",
       responsive: true,
-      aspectRatio: aspectRatio(figure, horizontal),
+      maintainAspectRatio: false,
       animation: reduceMotion.matches ? false : { duration: 400 },
       plugins: {
         legend: { display: chart.datasets.length > 1, position: "bottom" },
@@ -77,11 +81,14 @@
       return;
     }
     const chart = JSON.parse(data.textContent);
-    figure.querySelector(".chart-canvas").hidden = false;
+    const box = figure.querySelector(".chart-canvas");
+    shape(box, chart.type);
+    phone.addEventListener("change", () => shape(box, chart.type));
+    box.hidden = false;
     new window.Chart(canvas, {
       type: chart.type === "line" ? "line" : "bar",
       data: { labels: chart.labels, datasets: datasets(chart) },
-      options: options(chart, figure),
+      options: options(chart),
     });
     const table = figure.querySelector("details.chart-table");
     if (table) {
