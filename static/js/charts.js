@@ -14,17 +14,20 @@
 
   const withUnit = (value, unit) => (value === null ? "–" : `${value}${unit}`);
 
-  // The canvas fills a Bootstrap ratio box (so that it never props its column open), taller on
-  // phones so that bars and labels stay readable.
+  // The canvas fills a Bootstrap ratio box (so that it never props its column open): flatter
+  // when wide, taller on phones so that bars and labels stay readable.
   const phone = window.matchMedia("(max-width: 575.98px)");
-  const RATIOS = {
-    funnel: { phone: "ratio-1x1", wide: "ratio-16x9" },
-    other: { phone: "ratio-4x3", wide: "ratio-21x9" },
-  };
-  const shape = (box, type) => {
-    const ratios = RATIOS[type === "funnel" ? "funnel" : "other"];
-    box.classList.toggle(ratios.phone, phone.matches);
-    box.classList.toggle(ratios.wide, !phone.matches);
+  const RATIOS = ["ratio-1x1", "ratio-4x3", "ratio-16x9", "ratio-21x9"];
+  const shape = (box, figure, type) => {
+    const funnel = type === "funnel";
+    let ratio = funnel ? "ratio-16x9" : "ratio-21x9";
+    if (phone.matches) {
+      ratio = funnel ? "ratio-1x1" : "ratio-4x3";
+    } else if (figure.clientWidth < 700) {
+      ratio = funnel ? "ratio-4x3" : "ratio-16x9";
+    }
+    box.classList.remove(...RATIOS);
+    box.classList.add(ratio);
   };
 
   const options = (chart) => {
@@ -82,8 +85,8 @@
     }
     const chart = JSON.parse(data.textContent);
     const box = figure.querySelector(".chart-canvas");
-    shape(box, chart.type);
-    phone.addEventListener("change", () => shape(box, chart.type));
+    shape(box, figure, chart.type);
+    phone.addEventListener("change", () => shape(box, figure, chart.type));
     box.hidden = false;
     new window.Chart(canvas, {
       type: chart.type === "line" ? "line" : "bar",
