@@ -49,7 +49,7 @@ def test_table_shows_the_unit_and_is_open_until_the_chart_is_drawn():
 
     assert '<td class="text-end">80.5%</td>' in html
     assert '<details class="chart-table mt-2" open>' in html
-    assert 'class="chart-canvas ratio" hidden' in html
+    assert 'class="chart-canvas ratio overflow-hidden" hidden' in html
 
 
 def test_chart_without_labels_says_there_is_nothing_yet():
