@@ -1,7 +1,8 @@
 # Cohortly's production image: gunicorn for the web, the same image for the Celery worker and
 # beat (see docker-compose.yml). Configuration comes from the environment (README.md).
 
-# Bootstrap and htmx come from npm; Django serves them from node_modules (STATICFILES_DIRS).
+# Bootstrap, htmx and Chart.js come from npm; Django serves them from node_modules
+# (STATICFILES_DIRS).
 FROM node:20-bookworm-slim AS assets
 WORKDIR /app
 COPY package.json package-lock.json ./

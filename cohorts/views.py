@@ -22,6 +22,7 @@ from cohorts.forms import (
     StudentFilterForm,
 )
 from cohorts.models import Cohort, CohortState, DocumentType
+from cohorts.panels import cohort_panels_for
 from cohorts.selectors import (
     cohort_completion_blockers,
     cohort_for_dashboard,
@@ -134,6 +135,7 @@ def cohort_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "cohorts/_students_table.html", context)
     context["counts"] = enrollment_counts(cohort=cohort)
+    context["cohort_panels"] = cohort_panels_for(cohort, request.user)
     context["main_agreement"] = (
         submissions_for_subject(cohort).filter(status=SubmissionStatus.COMPLETED).first()
         if cohort.admin_signed_at

@@ -401,6 +401,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 # Every stored path starts with the schema name (see tenants.storage).
 FILE_STORAGE_BACKEND = env.str("FILE_STORAGE_BACKEND", default="local")

@@ -23,6 +23,17 @@ class DeliveryConfig(AppConfig):
             order=25,
         )
 
+        # The cohort page: its attendance rate week by week.
+        from cohorts.panels import cohort_panel_register
+        from delivery.selectors.attendance import cohort_attendance_panel
+
+        cohort_panel_register(
+            "attendance",
+            template="delivery/_cohort_attendance_panel.html",
+            context=cohort_attendance_panel,
+            order=20,
+        )
+
         # Runs: a learner withdrawn from the cohort leaves the runs whose results are open.
         from delivery.services.runs import enrollment_withdrawn_drop_runs
         from enrolments.signals import enrollment_withdrawn

@@ -45,3 +45,22 @@ class EnrolmentsConfig(AppConfig):
         learner_verified_facts_changed.connect(receivers.learner_verified_facts_changed_reopen)
         learner_merged.connect(receivers.learner_merged_refresh)
         learner_national_id_changed.connect(receivers.learner_national_id_changed_sync)
+
+        # Charts: the cohort page's progress funnel, the start page's enrolments per month.
+        from accounts.home import home_panel_register
+        from cohorts.panels import cohort_panel_register
+        from enrolments.selectors import enrollment_progress_panel, enrollments_home_panel
+
+        cohort_panel_register(
+            "progress",
+            template="enrolments/_cohort_progress_panel.html",
+            context=enrollment_progress_panel,
+            order=10,
+        )
+        home_panel_register(
+            "enrolments",
+            template="enrolments/_home_chart.html",
+            context=enrollments_home_panel,
+            order=90,
+            wide=True,
+        )

@@ -1,6 +1,6 @@
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import (
@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
+from accounts.charts import Chart
 from accounts.models import User
 from cohorts.models import CLOSED_STATES, Cohort, CohortState, DocumentType
 from cohorts.selectors import cohort_merge_fields
@@ -31,6 +32,7 @@ from enrolments.models import (
     DocumentsStatus,
     DocumentStatus,
     EnrollmentState,
+    ProgrammeOutcome,
     StudentDocument,
     SupportingAgreement,
     VerificationState,
@@ -882,3 +884,96 @@ def agreements_awaiting_sponsor(*, cohort: Cohort) -> QuerySet[CohortEnrollment]
     has signed), with the student and their learner record, for the sponsor's page."""
     enrollments = CohortEnrollment.objects.filter(cohort=cohort).select_related("user", "learner")
     return agreements_waiting_for(SignerRole.SPONSOR, enrollments).order_by("user__full_name", "pk")
+
+
+# The steps of the cohort page's progress funnel: each counts the learners (withdrawn ones
+# left out) who have done it, whatever they have done before; in the order a learner goes.
+PROGRESS_STEPS: list[tuple[str, str, Q]] = [
+    ("enrolled", "Enrolled", Q()),
+    ("details", "Details complete", Q(learner__details_completed_at__isnull=False)),
+    ("documents", "Documents verified", Q(document_verification_state=VerificationState.VERIFIED)),
+    ("agreement", "Agreement signed", Q(agreement_signed_at__isnull=False)),
+    ("complete", "Ready to start (complete)", Q(state=EnrollmentState.COMPLETE)),
+    ("finished", "Finished the programme", Q(programme_outcome=ProgrammeOutcome.COMPLETED)),
+]
+
+
+def enrollment_progress_chart(*, cohort: Cohort) -> Chart:
+    """How far the cohort's learners have got (PROGRESS_STEPS), as a funnel: one query."""
+    counts: dict[str, int] = (
+        CohortEnrollment.objects.filter(cohort=cohort)
+        .exclude(state=EnrollmentState.WITHDRAWN)
+        .aggregate(**{key: Count("pk", filter=done) for key, _, done in PROGRESS_STEPS})
+    )
+    return {
+        "id": "progress-chart",
+        "type": "funnel",
+        "title": "How far the learners have got",
+        "labels": [label for _, label, _ in PROGRESS_STEPS],
+        "datasets": [{"label": "Learners", "data": [counts[key] for key, _, _ in PROGRESS_STEPS]}],
+        "stacked": False,
+        "unit": "",
+    }
+
+
+def enrollment_progress_panel(cohort: Cohort, user: User) -> dict[str, Any] | None:
+    """The cohort page's progress funnel (cohorts.panels), once the cohort takes learners."""
+    if cohort.state == CohortState.DRAFT:
+        return None
+    return {"chart": enrollment_progress_chart(cohort=cohort)}
+
+
+# How many months the start page's enrolment chart looks back, the current one included.
+ENROLMENT_MONTHS = 12
+
+
+def _month_starts(count: int) -> list[date]:
+    """The first days of the last `count` months, oldest first, the current one last."""
+    first = timezone.localdate().replace(day=1)
+    starts = [first]
+    for _ in range(count - 1):
+        starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
+    return starts
+
+
+def enrollments_by_month_chart() -> Chart:
+    """The institution's enrolments per month over the last ENROLMENT_MONTHS months: those
+    invited (withdrawn later or not) and those whose onboarding completed, in one query."""
+    starts = _month_starts(ENROLMENT_MONTHS)
+    edges = [
+        timezone.make_aware(datetime.combine(start, time.min))
+        for start in [*starts, (starts[-1] + timedelta(days=31)).replace(day=1)]
+    ]
+    series = {"invited": "invited_at", "completed": "completed_at"}
+    counts: dict[str, int] = CohortEnrollment.objects.aggregate(
+        **{
+            f"{name}_{index}": Count(
+                "pk", filter=Q(**{f"{field}__gte": edges[index], f"{field}__lt": edges[index + 1]})
+            )
+            for name, field in series.items()
+            for index in range(len(starts))
+        }
+    )
+    return {
+        "id": "enrolments-chart",
+        "type": "bar",
+        "title": "Learners enrolled and onboarded per month",
+        "labels": [f"{start:%b %Y}" for start in starts],
+        "datasets": [
+            {
+                "label": label,
+                "data": [counts[f"{name}_{index}"] for index in range(len(starts))],
+            }
+            for name, label in (("invited", "Enrolled"), ("completed", "Onboarding complete"))
+        ],
+        "stacked": False,
+        "unit": "",
+    }
+
+
+def enrollments_home_panel(user: User) -> dict[str, Any] | None:
+    """The start page's enrolment chart (accounts.home), for those who manage cohorts and see
+    every one of them: it counts the whole institution's."""
+    if not user.may("cohorts.manage_cohorts") or not user.may("cohorts.access_all_cohorts"):
+        return None
+    return {"chart": enrollments_by_month_chart()}

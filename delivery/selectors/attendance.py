@@ -4,6 +4,7 @@ Each returns its rows in a fixed number of queries, however many learners there 
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -19,12 +20,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncWeek
 from django.utils import timezone
 
+from accounts.charts import Chart
 from accounts.models import User
-from cohorts.models import Cohort
-from delivery.access import sessions_registered_by
+from cohorts.models import Cohort, CohortState
+from delivery.access import MANAGE, sessions_registered_by
 from delivery.models import (
     AttendanceChange,
     AttendanceRecord,
@@ -304,3 +306,36 @@ def registers_to_take(user: User) -> QuerySet[Session]:
         .order_by("session_date", "start_time")
     )
     return sessions
+
+
+def cohort_weekly_attendance_chart(*, cohort: Cohort) -> Chart:
+    """The cohort's attendance rate per week (of its sessions' dates) over all its runs, as
+    with_attendance_rate counts it, for the weeks in which any attendance counts: one query."""
+    weeks = (
+        with_attendance_rate(
+            Session.objects.filter(course_run__cohort=cohort)
+            .annotate(week=TruncWeek("session_date"))
+            .values("week"),
+            records="attendance",
+        )
+        .filter(counted_count__gt=0)
+        .order_by("week")
+        .values_list("week", "rate")
+    )
+    rows = list(weeks)
+    return {
+        "id": "attendance-chart",
+        "type": "line",
+        "title": "Attendance rate per week",
+        "labels": [f"Week of {week:%-d %b %Y}" for week, _ in rows],
+        "datasets": [{"label": "Attended", "data": [round(rate, 1) for _, rate in rows]}],
+        "stacked": False,
+        "unit": "%",
+    }
+
+
+def cohort_attendance_panel(cohort: Cohort, user: User) -> dict[str, Any] | None:
+    """The cohort page's attendance chart (cohorts.panels), once the cohort is under way."""
+    if cohort.state == CohortState.DRAFT:
+        return None
+    return {"chart": cohort_weekly_attendance_chart(cohort=cohort), "may_manage": user.may(MANAGE)}
