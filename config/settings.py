@@ -336,6 +336,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.grant_claims_bring_up_to_date_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
+    "privacy-data-protection-jobs": {
+        "task": "privacy.data_protection_jobs_run_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
 }
 
 # --- Integrations (outbound sync) -----------------------------------------------------------
