@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.context import current_context
 from audit.models import AuditEvent
-from audit.services import audit_chain_lock, event_hash, personal_values_masked
+from audit.services import actor_key, audit_chain_lock, event_seal, personal_values_masked
 
 # Columns whose database value is the attribute itself when that is a plain str, int or bool;
 # any other value (a JSON string, an enum, a lazy translation) goes through the field.
@@ -175,6 +175,7 @@ def audit_record_many(*, entries: Iterable[AuditEntry], actor=None) -> list[Audi
     context = current_context()
     actor = actor if actor is not None and actor.is_authenticated else None
     previous = audit_chain_lock()
+    key = actor_key(actor)
     now = timezone.now()
     events = []
     for entry in entries:
@@ -192,7 +193,8 @@ def audit_record_many(*, entries: Iterable[AuditEntry], actor=None) -> list[Audi
             created_at=now,
             prev_hash=previous,
         )
-        event.hash = previous = event_hash(prev_hash=previous, event=event)
+        event_seal(event, key=key)
+        previous = event.hash
         events.append(event)
     # The ids come from the sequence in the order of the chain, and the lock keeps other
     # writers out until commit, so ordering by id walks the chain as it was built.

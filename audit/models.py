@@ -1,11 +1,24 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+
+class EventFormat(models.IntegerChoices):
+    """What an event's hash covers (audit.chain)."""
+
+    CLEAR = 1, "Clear values: the hash covers the actor's e-mail, IP address and user agent"
+    DIGEST = 2, "Keyed digest: the hash covers an HMAC of them under the actor's key"
 
 
 class AuditEvent(models.Model):
     """One thing that happened, append-only: the database refuses UPDATE, DELETE and TRUNCATE
-    (migration 0002). Each event's `hash` covers its own content and the previous event's hash,
-    so a row changed behind the application's back breaks the chain."""
+    (migrations 0002 and 0005), except the one update that forgets a person (their e-mail, IP
+    address and user agent blanked). Each event's `hash` covers its own content and the
+    previous event's hash, so a row changed behind the application's back breaks the chain.
+    The hash covers a keyed digest of the actor's personal values, never the values."""
+
+    # The columns that forgetting a person blanks (audit.services.audit_actor_forget).
+    FORGETTABLE_FIELDS = ("actor_email", "ip_address", "user_agent")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -25,6 +38,17 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     correlation_id = models.CharField(max_length=64)
     created_at = models.DateTimeField()
+    format = models.PositiveSmallIntegerField(choices=EventFormat.choices)
+    actor_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="HMAC-SHA256 of the e-mail, IP address and user agent under the actor's key.",
+    )
+    digest_key_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The ActorKey the digest was made under; gone once the person is forgotten.",
+    )
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -45,3 +69,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.entity_type}:{self.entity_id}"
+
+
+class ActorKey(models.Model):
+    """The secret under which a person's personal values in audit events are digested. Forgetting
+    the person deletes it, so that the digests kept in the chain can no longer be tested against
+    guesses. The one row without a person keys the events of visitors and of the system."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    key = models.BinaryField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # One key per person, and one for everyone not signed in.
+            models.UniqueConstraint(
+                fields=["user"], nulls_distinct=False, name="actor_key_one_per_actor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Audit key of {self.user_id or 'visitors and the system'}"

@@ -1,10 +1,12 @@
+import hmac
+from collections.abc import Mapping
 from datetime import date, datetime, time
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.models import AuditEvent
-from audit.services import GENESIS_HASH, event_hash
+from audit.chain import GENESIS_HASH, event_actor_digest, event_hash
+from audit.models import ActorKey, AuditEvent, EventFormat
 
 
 def audit_event_list(
@@ -47,13 +49,33 @@ def audit_entity_type_choices() -> list[str]:
     )
 
 
+def _actor_digest_holds(event: AuditEvent, keys: Mapping[int, tuple[int | None, bytes]]) -> bool:
+    """Whether the clear values beside a format 2 event are the ones its digest was made of:
+    tested under the actor's key while it exists; once the person is forgotten (key deleted),
+    the values must be blank."""
+    found = keys.get(event.digest_key_id) if event.digest_key_id is not None else None
+    if found is None:
+        return not (event.actor_email or event.ip_address or event.user_agent)
+    user_id, key = found
+    return user_id == event.actor_id and hmac.compare_digest(
+        event.actor_digest, event_actor_digest(key=key, event=event)
+    )
+
+
 def audit_chain_first_break() -> AuditEvent | None:
-    """The first event whose link or content does not check out in the current schema."""
+    """The first event in the current schema whose link, content or personal values do not
+    check out (both formats: audit.chain)."""
+    keys = {
+        pk: (user_id, bytes(key))
+        for pk, user_id, key in ActorKey.objects.values_list("pk", "user_id", "key")
+    }
     expected_prev = GENESIS_HASH
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         if event.prev_hash != expected_prev or event.hash != event_hash(
             prev_hash=event.prev_hash, event=event
         ):
+            return event
+        if event.format == EventFormat.DIGEST and not _actor_digest_holds(event, keys):
             return event
         expected_prev = event.hash
     return None

@@ -5,21 +5,20 @@ Events never hold personal values: a model lists its personal fields in `PERSONA
 an event about an instance records that such a field changed (`CHANGED`), never its old or new
 value, so that anonymising a person later never has to touch the chain."""
 
-import hashlib
 import json
-from datetime import UTC
+import secrets
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from accounts.models import User
+from audit.chain import GENESIS_HASH, KEY_BYTES, event_actor_digest, event_hash
 from audit.context import current_context
-from audit.models import AuditEvent
+from audit.models import ActorKey, AuditEvent, EventFormat
 
-GENESIS_HASH = "0" * 64
 # What an event records in place of a personal value.
 CHANGED = "(changed)"
 
@@ -57,29 +56,24 @@ def _normalise(values: dict[str, Any] | None) -> dict[str, Any]:
     return normalised
 
 
-def event_content(event: AuditEvent) -> str:
-    """The canonical text that an event's hash covers."""
-    return json.dumps(
-        {
-            "actor_id": event.actor_id,
-            "actor_email": event.actor_email,
-            "action": event.action,
-            "entity_type": event.entity_type,
-            "entity_id": event.entity_id,
-            "old_values": event.old_values,
-            "new_values": event.new_values,
-            "ip_address": event.ip_address,
-            "user_agent": event.user_agent,
-            "correlation_id": event.correlation_id,
-            "created_at": event.created_at.astimezone(UTC).isoformat(),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+def actor_key(actor: User | None) -> ActorKey:
+    """The key that digests `actor`'s personal values in events (None: visitors and the
+    system), made on first use (again after the person was forgotten)."""
+    key = ActorKey.objects.filter(user=actor).only("key").first()
+    if key is None:
+        ActorKey.objects.bulk_create(
+            [ActorKey(user=actor, key=secrets.token_bytes(KEY_BYTES))], ignore_conflicts=True
+        )
+        key = ActorKey.objects.filter(user=actor).only("key").get()
+    return key
 
 
-def event_hash(*, prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + event_content(event)).encode()).hexdigest()
+def event_seal(event: AuditEvent, *, key: ActorKey) -> None:
+    """Give a new event its digest under the actor's `key` and its hash (format 2)."""
+    event.format = EventFormat.DIGEST
+    event.digest_key_id = key.pk
+    event.actor_digest = event_actor_digest(key=bytes(key.key), event=event)
+    event.hash = event_hash(prev_hash=event.prev_hash, event=event)
 
 
 def audit_chain_lock() -> str:
@@ -135,6 +129,23 @@ def audit_record(
         created_at=timezone.now(),
         prev_hash=previous,
     )
-    event.hash = event_hash(prev_hash=event.prev_hash, event=event)
+    event_seal(event, key=actor_key(recorded_actor))
     event.save(force_insert=True)
     return event
+
+
+def audit_actor_forget(*, user: User) -> int:
+    """Forget who `user` was in the audit trail, irreversibly: blank the e-mail, IP address and
+    user agent of the events they acted in and delete their key, so that the digests the chain
+    keeps can no longer be tested against guesses. The chain still verifies: its hashes never
+    covered the clear values. Inside the caller's transaction (anonymising a person); returns
+    how many events were blanked."""
+    with transaction.atomic():
+        forgotten = (
+            AuditEvent.objects.filter(actor=user)
+            .exclude(actor_email="", ip_address__isnull=True, user_agent="")
+            .update(actor_email="", ip_address=None, user_agent="")
+        )
+        ActorKey.objects.filter(user=user).delete()
+        audit_record(action="audit.actor_forgotten", entity=user, new_values={"events": forgotten})
+    return forgotten
