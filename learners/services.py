@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import CHANGED, audit_record
+from audit.services import CHANGED, audit_actor_forget, audit_record
 from learners.consents import consent_wording
 from learners.keys import (
     data_key_create,
@@ -42,6 +42,9 @@ from learners.signals import (
     learner_national_id_changed,
     learner_verified_facts_changed,
 )
+from notifications.services import outbound_emails_forget
+from tenants.db import tenant_connection
+from tenants.directory import directory_entry_remove
 
 # What a verified identity document vouches for: changing one sends it back for review.
 VERIFIED_FACTS = frozenset(
@@ -631,6 +634,7 @@ def learner_anonymise(*, learner: Learner) -> Learner:
     learner = Learner.objects.select_for_update().get(pk=learner.pk)
     if learner.is_anonymised:
         return learner
+    email = learner.email
     learner.first_name, learner.last_name = ANONYMISED_FIRST_NAME, ANONYMISED_LAST_NAME
     for name in (
         "email",
@@ -657,7 +661,7 @@ def learner_anonymise(*, learner: Learner) -> Learner:
     learner.anonymised_at = timezone.now()
     learner.save()
     if learner.user is not None:
-        _account_anonymise(learner.user, learner)
+        _account_anonymise(learner.user, learner, email=email)
     audit_record(
         action="learner.anonymised",
         entity=learner,
@@ -668,10 +672,14 @@ def learner_anonymise(*, learner: Learner) -> Learner:
     return learner
 
 
-def _account_anonymise(user: User, learner: Learner) -> None:
+def _account_anonymise(user: User, learner: Learner, *, email: str) -> None:
     """The learner's account keeps its row (enrolments point at it) under a made-up address
-    that names nobody, with no usable password, and can no longer sign in."""
+    that names nobody, with no usable password, and can no longer sign in; the audit trail
+    forgets who acted as it, and the e-mails kept for it (and for the learner's `email`) go."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
+    outbound_emails_forget(recipients={user.email, email})
+    audit_actor_forget(user=user)
     user.email = f"anonymised-learner-{learner.pk}@anonymised.invalid"
     user.full_name = f"{ANONYMISED_FIRST_NAME} {ANONYMISED_LAST_NAME}"
     user.is_active = False

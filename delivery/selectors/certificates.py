@@ -255,7 +255,8 @@ def _found(certificate: Certificate) -> CertificateCheck:
             f"This {certificate.get_kind_display().lower()} was issued here and retired under "
             f"the institution's retention rules on {retired.retired_at:%-d %B %Y}, when the "
             "period the institution keeps such records for ended.",
-            retired=retired,
+            certificate,
+            retired,
         )
     if certificate.is_revoked:
         return CertificateCheck(
