@@ -26,6 +26,7 @@ from delivery.services.retention import certificates_retire, course_notes_erase
 from enrolments.models import CohortEnrollment, SupportingAgreement
 from enrolments.services import enrolments_personal_data_erase
 from learners.services import learner_anonymise
+from partners.services.bank import learner_bank_details_delete
 from privacy.models import DataProtectionSettings, JobKind, JobRun
 from privacy.selectors import (
     cohorts_past_legal_retention,
@@ -76,6 +77,7 @@ def anonymise_learners(rules: DataProtectionSettings, today: date, dry_run: bool
             learner_anonymise(learner=learner)
             enrollments = enrolments_personal_data_erase(learner=learner)
             course_notes_erase(enrollments=enrollments)
+            learner_bank_details_delete(learner=learner)
     return [
         JobItem(type="learner", id=learner.pk, label=f"Learner #{learner.pk}", action="anonymise")
         for learner in learners

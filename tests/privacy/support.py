@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import User
 from cohorts.models import Cohort, CohortState
@@ -23,6 +24,7 @@ from enrolments.models import CohortEnrollment
 from enrolments.selectors import enrollment_agreement_values
 from enrolments.services import enrollment_details_save
 from learners.models import Learner
+from partners.models import BankAccount
 from signing.models import SignerRole, Submission
 from signing.services.submissions import submission_create
 from tests.enrolments.conftest import id_type, upload_document
@@ -100,6 +102,13 @@ def graduate_make(graduate, admin: User) -> Graduate:
         reason=ABSENCE_REASON,
     )
     certificate = certificate_issue(enrollment=enrollment, actor=admin)
+    BankAccount.objects.create(
+        learner_id=enrollment.learner_id,
+        bank_name="Capitec",
+        account_last4="4321",
+        sealed=b"sealed elsewhere",
+        confirmed_at=timezone.now(),
+    )
     return Graduate(
         enrollment,
         Submission.objects.get(pk=agreement.pk),

@@ -6,6 +6,7 @@ import pytest
 
 from audit.selectors import audit_chain_first_break
 from learners.models import Learner, LearnerStatus
+from partners.models import BankAccount
 from privacy.models import JobKind
 from privacy.services.jobs import job_run
 from tests.privacy.support import (
@@ -55,6 +56,7 @@ def test_no_personal_value_of_an_anonymised_learner_is_left_in_any_table(
     assert learner.anonymised_at is not None
     assert not learner.user.is_active
     assert not learner.user.has_usable_password()
+    assert not BankAccount.objects.filter(learner=learner).exists()
 
 
 def test_no_file_of_an_anonymised_learner_is_left_in_storage(
