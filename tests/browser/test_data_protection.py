@@ -39,7 +39,7 @@ def test_a_super_admin_sets_retention_and_archives_old_cohorts_after_a_dry_run(
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("The retention settings are saved.")).to_be_visible()
 
-    page.get_by_role("link", name="Jobs").click()
+    page.get_by_role("link", name="Jobs", exact=True).click()
     expect(page.get_by_text("No job has run yet.")).to_be_visible()
     checker.look("jobs-empty")
     page.get_by_role("button", name="Dry run: Archive completed cohorts").click()
@@ -48,12 +48,12 @@ def test_a_super_admin_sets_retention_and_archives_old_cohorts_after_a_dry_run(
     expect(page.get_by_text("Electricians now")).to_have_count(0)
     checker.look("dry-run")
 
-    page.get_by_role("link", name="Run now…").click()
+    page.get_by_role("link", name="Run now…", exact=True).click()
     expect(page.get_by_role("heading", name="Run “Archive completed cohorts” now?")).to_be_visible()
     expect(page.get_by_role("cell", name="Cohort: Electricians 2016")).to_be_visible()
     checker.look("confirm")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Run now").click()
+    page.get_by_role("button", name="Run now", exact=True).click()
     expect(page.get_by_text("Done: 1 item(s) changed.")).to_be_visible()
     checker.look("run")
 
