@@ -18,6 +18,9 @@ class DataProtectionSettingsForm(forms.ModelForm):
             "backup_retention_years": "How long the operators keep backups of the institution's "
             "data. Cohortly does not delete backups: anonymised data stays in backups made "
             "before, until they expire.",
+            # Help texts are rendered as HTML: the model's "<N" would open a tag.
+            "small_cell_threshold": "In equity breakdowns exported from Cohortly, a count under "
+            "this number is shown as “&lt;N”, so that no person can be singled out.",
             "report_expiry_days": "A report's file is deleted this long after it was made; "
             "running it again makes a new one.",
         }

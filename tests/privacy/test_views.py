@@ -5,6 +5,8 @@ import itertools
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -109,7 +111,7 @@ def test_the_jobs_page_makes_as_many_queries_for_many_runs(
     url = reverse("privacy:jobs")
     job_run(actor=super_admin, kind=JobKind.ARCHIVE_COHORTS, dry_run=True)
     super_admin_client.get(url)
-    with django_assert_num_queries(0, exact=False) as few:
+    with CaptureQueriesContext(connection) as few:
         super_admin_client.get(url)
     for _ in range(6):
         job_run(actor=super_admin, kind=JobKind.ARCHIVE_COHORTS, dry_run=True)
@@ -140,12 +142,13 @@ def test_the_verify_pages_say_a_retired_document_was_retired(
         reverse("signing_public:verify"),
         {"document": SimpleUploadedFile("a.pdf", agreement_pdf, "application/pdf")},
     )
-    assert "retired under the institution's retention rules" in agreement.content.decode()
+    assert "Retired under the retention rules" in agreement.content.decode()
+    assert "retired under the institution&#x27;s retention rules" in agreement.content.decode()
     by_pdf = public_client.post(
         reverse("delivery_public:verify"),
         {"document": SimpleUploadedFile("c.pdf", certificate_pdf, "application/pdf")},
     )
-    assert "retired under the institution's retention rules" in by_pdf.content.decode()
+    assert "Retired under the retention rules" in by_pdf.content.decode()
     by_code = public_client.get(
         reverse("delivery_public:verify"), {"code": made.certificate.verification_code}
     )
