@@ -7,6 +7,7 @@ from django.utils.http import urlencode
 from academics.models import Programme
 from accounts.lists import FilterForm
 from cohorts.models import (
+    ARCHIVED,
     MAX_EXPECTED_STUDENTS,
     Cohort,
     CohortState,
@@ -172,7 +173,11 @@ class CohortFilterForm(FilterForm):
     q = forms.CharField(
         required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Cohort name"})
     )
-    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *CohortState.choices])
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any state"), *CohortState.choices, (ARCHIVED, "Archived")],
+        help_text="Archived cohorts show only under “Archived”.",
+    )
     program_type = forms.ChoiceField(
         label="Programme", required=False, choices=[("", "Any programme"), *ProgramType.choices]
     )

@@ -62,6 +62,9 @@ class CohortState(models.TextChoices):
 # A completed or cancelled cohort is over: nobody joins it, is invited to it, uploads, signs
 # or reviews in it any more; its students keep what they have (Cohort.closed_check).
 CLOSED_STATES = (CohortState.COMPLETED, CohortState.CANCELLED)
+# The cohort list's filter choice that shows the archived cohorts, which every other choice
+# leaves out (an archived cohort stays completed: archiving is not a state).
+ARCHIVED = "archived"
 
 
 class Cohort(ConcurrentTransitionMixin, models.Model):
@@ -130,6 +133,12 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     closed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the cohort was completed or cancelled."
     )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the completed cohort was archived under the institution's retention "
+        "rules: from then on it is read-only and out of the everyday lists, still in reports.",
+    )
     responsible_admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="cohorts_responsible_for",
@@ -191,10 +200,26 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
     def is_closed(self) -> bool:
         return self.state in CLOSED_STATES
 
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
     def closed_message(self, consequence: str) -> str:
         """Why something cannot be done in this closed cohort: "This cohort is completed; " and
-        the `consequence` ("students can no longer join it")."""
+        the `consequence` ("students can no longer join it"). An archived cohort says so."""
+        if self.is_archived:
+            return f"This cohort is archived and kept read-only; {consequence}."
         return f"This cohort is {self.get_state_display().lower()}; {consequence}."
+
+    def archived_check(self) -> None:
+        """Refuse (ValidationError, code "cohort_archived") any change to an archived cohort:
+        it is kept as it was for the institution's records and reports."""
+        if self.is_archived:
+            raise ValidationError(
+                "This cohort is archived under the institution's retention rules and is kept "
+                "read-only: it can no longer be changed.",
+                code="cohort_archived",
+            )
 
     def closed_check(self, consequence: str) -> None:
         """Refuse (ValidationError, code "cohort_closed") what `consequence` names, once the
@@ -212,6 +237,9 @@ class Cohort(ConcurrentTransitionMixin, models.Model):
         if self.admin_signed_at is None:
             blockers.append("the main agreement has not been signed by an admin")
         return blockers
+
+    def can_archive(self) -> bool:
+        return self.state == CohortState.COMPLETED and not self.is_archived
 
     def can_activate(self) -> bool:
         return not self.activation_blockers()

@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from datetime import date
 from typing import cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -8,6 +9,7 @@ from accounts.models import User
 from accounts.permissions import reachable
 from accounts.selectors import manager_emails_to_tell, users_with_permission
 from cohorts.models import (
+    ARCHIVED,
     CLOSED_STATES,
     Cohort,
     CohortState,
@@ -36,18 +38,32 @@ def reviewers_to_choose() -> QuerySet[User]:
 def cohort_list_for_admin(
     *, user: User, search: str = "", state: str = "", program_type: str = ""
 ) -> QuerySet[Cohort]:
-    """The cohort list with each cohort's student count, in a constant number of queries."""
+    """The cohort list with each cohort's student count, in a constant number of queries.
+    Archived cohorts are left out unless `state` is ARCHIVED."""
     cohorts = cohorts_visible_to(user).annotate(
         enrolled=Count("enrollments", filter=~Q(enrollments__state=EnrollmentState.WITHDRAWN)),
         completed=Count("enrollments", filter=Q(enrollments__state=EnrollmentState.COMPLETE)),
     )
     if search:
         cohorts = cohorts.filter(name__icontains=search)
-    if state:
-        cohorts = cohorts.filter(state=state)
+    if state == ARCHIVED:
+        cohorts = cohorts.filter(archived_at__isnull=False)
+    else:
+        cohorts = cohorts.filter(archived_at__isnull=True)
+        if state:
+            cohorts = cohorts.filter(state=state)
     if program_type:
         cohorts = cohorts.filter(program_type=program_type)
     return cohorts.order_by("-start_date", "name")
+
+
+def cohorts_due_for_archiving(*, ended_before: date) -> QuerySet[Cohort]:
+    """The completed cohorts that ended before `ended_before` and are not archived yet, oldest
+    first (the data protection job's archive list)."""
+    due: QuerySet[Cohort] = Cohort.objects.filter(
+        state=CohortState.COMPLETED, archived_at__isnull=True, end_date__lt=ended_before
+    ).order_by("end_date", "pk")
+    return due
 
 
 def cohort_state_counts(*, user: User) -> dict[str, int]:

@@ -78,7 +78,9 @@ def _fresh_documents_check(required: Iterable[DocumentType], fresh: Iterable[Doc
 
 
 def _lock(cohort: Cohort) -> Cohort:
+    """The cohort, locked for a change: refused once it is archived (read-only)."""
     locked: Cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    locked.archived_check()
     return locked
 
 
@@ -420,6 +422,7 @@ def cohort_reviewer_set(*, cohort: Cohort, actor: User, reviewer: User, allowed:
     permission_check(
         actor=actor, permission="cohorts.manage_cohorts", action="cohorts.cohort_reviewer_set"
     )
+    cohort.archived_check()
     if not reviewer.may("verification.review_documents"):
         raise ValidationError(
             f"{reviewer} is not a verifier: none of their roles may review documents."
@@ -502,3 +505,23 @@ def document_type_save(*, actor: User, document_type: DocumentType) -> DocumentT
             },
         )
     return document_type
+
+
+def cohort_archive(*, cohort: Cohort) -> Cohort:
+    """Archive a completed cohort under the retention rules: read-only from now on, out of the
+    everyday lists, still counted in reports. Composed inside the data protection job's
+    transaction (not durable); the job checks the permission and records the run."""
+    cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    if not cohort.can_archive():
+        raise ValidationError(
+            f"Only a completed cohort that is not archived yet can be archived; "
+            f"“{cohort.name}” is {cohort.get_state_display().lower()}"
+            f"{' and archived' if cohort.is_archived else ''}.",
+            code="not_archivable",
+        )
+    cohort.archived_at = timezone.now()
+    cohort.save(update_fields=["archived_at", "updated_at"])
+    audit_record(
+        action="cohort.archived", entity=cohort, new_values={"archived_at": cohort.archived_at}
+    )
+    return cohort

@@ -358,6 +358,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.report_executions_expire_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
+    # Daily: the data protection jobs (archive, anonymise, retire sealed records, purge
+    # deleted accounts), each recorded.
+    "privacy-data-protection-jobs": {
+        "task": "privacy.data_protection_jobs_run_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
 }
 
 # --- Reports ---------------------------------------------------------------------------------

@@ -17,13 +17,14 @@ from django.utils import timezone
 from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import permission_check
 from accounts.services import invitation_issue, system_role_give
-from audit.services import audit_record
+from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState
 from enrolments.models import (
     CohortEnrollment,
     DocumentStatus,
     EnrollmentState,
     StudentDocument,
+    SupportingAgreement,
     VerificationState,
 )
 from enrolments.selectors import (
@@ -42,10 +43,12 @@ from learners.services import (
     learner_for_user,
 )
 from notifications.services import email_enqueue
+from signing.services.retention import ERASED, submissions_personal_data_erase
 from signing.services.submissions import submissions_revoke_pending
 from tenants.db import tenant_connection
 from tenants.directory import directory_entry_add
 from tenants.sites import institution_url
+from tenants.storage import file_delete_on_commit
 
 # What a closed cohort refuses (Cohort.closed_check), in the words each refusal ends with.
 CLOSED_TO_JOINING = "students can no longer join it"
@@ -510,3 +513,29 @@ def enrollment_withdraw(
         enrollment_withdrawn.send(CohortEnrollment, enrollment=enrollment, actor=actor)
         sync_enqueue_for(enrollment)
     return enrollment
+
+
+def enrolments_personal_data_erase(*, learner: Learner) -> list[CohortEnrollment]:
+    """Erase what the learner's enrolments hold about them: uploaded documents (files deleted,
+    the rows kept as a record that a document was reviewed), typed signatures, free-text
+    reasons, and the agreements that are not sealed records (signing.services.retention).
+    Returns the enrolments. Composed inside the data protection job's transaction (not
+    durable), which checks the permission and records the run."""
+    enrollments = list(CohortEnrollment.objects.filter(learner=learner).order_by("pk"))
+    documents = StudentDocument.objects.filter(learner=learner)
+    for document in documents.exclude(file=""):
+        file_delete_on_commit(document.file.storage, document.file.name or "")
+    documents.update(file="", original_name=ERASED, rejection_reason="")
+    CohortEnrollment.objects.filter(learner=learner).update(
+        agreement_signature="", withdrawal_reason="", rejection_reason=""
+    )
+    supporting = SupportingAgreement.objects.filter(enrollment__learner=learner)
+    supporting.update(signature="")
+    submissions_personal_data_erase(subjects=[*enrollments, *supporting])
+    for enrollment in enrollments:
+        audit_record(
+            action="enrollment.personal_data_erased",
+            entity=enrollment,
+            new_values={"documents": CHANGED, "agreement_signature": CHANGED},
+        )
+    return enrollments

@@ -126,6 +126,14 @@ class Learner(ConcurrentTransitionMixin, models.Model):
     details_completed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the learner last confirmed their details."
     )
+    anonymised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the learner's personal data was irreversibly replaced under the "
+        "institution's retention rules; what reports need (year-of-birth band, gender, "
+        "population group, disability, results) is kept.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -168,6 +176,10 @@ class Learner(ConcurrentTransitionMixin, models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
     @property
     def national_id_masked(self) -> str:

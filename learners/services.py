@@ -2,6 +2,7 @@
 and records its audit event, which names the fields that changed, never their values."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import audit_record
+from audit.services import CHANGED, audit_actor_forget, audit_record
 from learners.consents import consent_wording
 from learners.keys import (
     data_key_create,
@@ -41,6 +42,9 @@ from learners.signals import (
     learner_national_id_changed,
     learner_verified_facts_changed,
 )
+from notifications.services import outbound_emails_forget
+from tenants.db import tenant_connection
+from tenants.directory import directory_entry_remove
 
 # What a verified identity document vouches for: changing one sends it back for review.
 VERIFIED_FACTS = frozenset(
@@ -602,3 +606,87 @@ def consent_withdraw(
     """The learner takes a consent back: recorded as an answer like any other, so that its
     history shows when it was given and when withdrawn."""
     return consent_record(learner=learner, kind=kind, given=False, method=method, actor=actor)
+
+
+# What an anonymised learner is called on every page and in every list.
+ANONYMISED_FIRST_NAME = "Anonymised"
+ANONYMISED_LAST_NAME = "learner"
+# The fields an anonymised learner keeps as they were: what aggregate reports need (the date of
+# birth is kept only as the first day of its five-year band) and the consents' history.
+ANONYMISATION_KEEPS = frozenset({"gender", "race", "disability", "consent_flags"})
+BIRTH_BAND_YEARS = 5
+
+
+def birth_band_start(born: date | None) -> date | None:
+    """The first day of the five-year band `born` falls in (1997-06-12 → 1995-01-01): age
+    bands survive anonymisation, the day of birth does not."""
+    if born is None:
+        return None
+    return date(born.year - born.year % BIRTH_BAND_YEARS, 1, 1)
+
+
+def learner_anonymise(*, learner: Learner) -> Learner:
+    """Replace the learner's names, contact details, ID number, address and account details
+    irreversibly; keep what reports need (ANONYMISATION_KEEPS and the date of birth's band).
+    The learner's account can no longer sign in. Composed inside the data protection job's
+    transaction (not durable), which checks the permission and also erases what other apps
+    hold about the learner."""
+    learner = Learner.objects.select_for_update().get(pk=learner.pk)
+    if learner.is_anonymised:
+        return learner
+    email = learner.email
+    learner.first_name, learner.last_name = ANONYMISED_FIRST_NAME, ANONYMISED_LAST_NAME
+    for name in (
+        "email",
+        "phone_number",
+        "national_id_type",
+        "national_id_country",
+        "national_id_hash",
+        "national_id_last4",
+        "citizenship",
+        "home_language",
+        "highest_qualification",
+        "address_line1",
+        "address_line2",
+        "city",
+        "province",
+        "postal_code",
+        "country",
+    ):
+        setattr(learner, name, "")
+    learner.national_id_encrypted = None
+    learner.date_of_birth = birth_band_start(learner.date_of_birth)
+    if learner.status != LearnerStatus.ARCHIVED:
+        learner.archive()
+    learner.anonymised_at = timezone.now()
+    learner.save()
+    if learner.user is not None:
+        _account_anonymise(learner.user, learner, email=email)
+    audit_record(
+        action="learner.anonymised",
+        entity=learner,
+        new_values={
+            name: CHANGED for name in sorted(Learner.PERSONAL_FIELDS - ANONYMISATION_KEEPS)
+        },
+    )
+    return learner
+
+
+def _account_anonymise(user: User, learner: Learner, *, email: str) -> None:
+    """The learner's account keeps its row (enrolments point at it) under a made-up address
+    that names nobody, with no usable password, and can no longer sign in; the audit trail
+    forgets who acted as it, and the e-mails kept for it (and for the learner's `email`) go."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
+    outbound_emails_forget(recipients={user.email, email})
+    audit_actor_forget(user=user)
+    user.email = f"anonymised-learner-{learner.pk}@anonymised.invalid"
+    user.full_name = f"{ANONYMISED_FIRST_NAME} {ANONYMISED_LAST_NAME}"
+    user.is_active = False
+    user.set_unusable_password()
+    user.save(update_fields=["email", "full_name", "is_active", "password"])
+    audit_record(
+        action="user.anonymised",
+        entity=user,
+        new_values={"email": CHANGED, "full_name": CHANGED, "is_active": False},
+    )

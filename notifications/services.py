@@ -2,6 +2,7 @@
 rendered and sent by a task after commit, at most once."""
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -95,3 +96,12 @@ def email_deliver(*, email_id: int) -> bool:
     if failure is not None:
         raise failure
     return True
+
+
+def outbound_emails_forget(*, recipients: Iterable[str]) -> int:
+    """Delete the e-mails kept for `recipients` (sent, failed or still queued): their contexts
+    hold the person's name and more. For anonymising a person, inside the caller's
+    transaction; returns how many."""
+    addresses = [address for address in recipients if address]
+    deleted, _by_model = OutboundEmail.objects.filter(recipient__in=addresses).delete()
+    return deleted

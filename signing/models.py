@@ -381,3 +381,36 @@ class InstitutionCertificate(models.Model):
 
     def __str__(self) -> str:
         return self.subject_name
+
+
+class RetiredKind(models.TextChoices):
+    AGREEMENT = "agreement", "Signed agreement"
+    CERTIFICATE = "certificate", "Certificate or statement of results"
+
+
+class RetiredDocument(models.Model):
+    """A sealed document deleted once the institution's legal retention period ended: only its
+    SHA-256, kind and dates are kept, so that the verify pages can say it was retired under the
+    institution's retention rules rather than that it is unknown. Written only by
+    signing.services.retention."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=20, choices=RetiredKind.choices)
+    reference = models.CharField(
+        max_length=64, blank=True, help_text="A code the document carried (a certificate's)."
+    )
+    issued_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-retired_at"]
+        indexes = [
+            models.Index(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="retired_document_reference",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} retired {self.retired_at:%Y-%m-%d}"

@@ -18,13 +18,14 @@ from signing.models import (
     AgreementTemplate,
     CertificateSource,
     InstitutionCertificate,
+    RetiredDocument,
     SigningLink,
     Submission,
     SubmissionEvent,
     SubmissionStatus,
     Submitter,
 )
-from signing.sealing import common_name
+from signing.sealing import common_name, pdf_seal_check
 from tenants.db import tenant_connection
 
 
@@ -142,6 +143,39 @@ def submission_text_html(submission: Submission) -> str:
     return body_fill(submission.template_version.body, submission.context)
 
 
+def subjects_q(subjects: Iterable[Model]) -> Q:
+    """Submissions whose subject is one of `subjects` (none if there are none)."""
+    ids_by_type: dict[str, list[str]] = defaultdict(list)
+    for subject in subjects:
+        ids_by_type[subject._meta.label_lower].append(str(subject.pk))
+    about = Q(pk__in=[])
+    for subject_type, subject_ids in ids_by_type.items():
+        about |= Q(subject_type=subject_type, subject_id__in=subject_ids)
+    return about
+
+
+def submissions_about(subjects: Iterable[Model]) -> QuerySet[Submission]:
+    """The submissions about any of `subjects` (a person's enrolments ...)."""
+    return Submission.objects.filter(subjects_q(subjects))
+
+
+def sealed_submissions_to_retire(subjects: Iterable[Model]) -> QuerySet[Submission]:
+    """The sealed agreements about `subjects` not retired yet, with their signers."""
+    return (
+        submissions_about(subjects)
+        .filter(status=SubmissionStatus.COMPLETED)
+        .exclude(final_sha256="")
+        .exclude(final_sha256__in=RetiredDocument.objects.values("sha256"))
+        .prefetch_related("submitters")
+        .order_by("pk")
+    )
+
+
+def retired_document_for(sha256: str) -> RetiredDocument | None:
+    """The retirement record of the sealed document with `sha256`, if it was retired."""
+    return RetiredDocument.objects.filter(sha256=sha256).first()
+
+
 def submissions_for_subject(subject: Model) -> QuerySet[Submission]:
     """What was sent for `subject` (a cohort, an enrolment ...), newest first, with signers."""
     return (
@@ -208,3 +242,26 @@ def subjects_attach(submissions: Iterable[Submission]) -> None:
         found = {str(pk): value for pk, value in objects.items()}
         for submission in group:
             submission.subject_object = found.get(submission.subject_id)
+
+
+def agreement_check(data: bytes) -> dict[str, Any]:
+    """What the verify page says of `data`: a sealed agreement retired under the institution's
+    retention rules says so, before any check of a seal or a match."""
+    retired = retired_document_for(sha256_hex(data))
+    if retired is not None:
+        return {
+            "ok": False,
+            "retired": retired,
+            "reason": f"This document was retired under the institution's retention rules on "
+            f"{retired.retired_at:%-d %B %Y}: it was sealed here, and deleted when the period "
+            "the institution keeps such records for ended.",
+        }
+    check = pdf_seal_check(data, certificates=certificates_for_verify())
+    submission = submission_for_final_pdf(data)
+    return {
+        "ok": check.ok and submission is not None,
+        "reason": check.reason
+        if not check.ok or submission is not None
+        else "The seal is ours, but the file matches no completed agreement.",
+        "submission": submission if check.ok else None,
+    }

@@ -31,7 +31,6 @@ from signing.models import (
     Submitter,
     signer_party,
 )
-from signing.sealing import pdf_seal_check
 from signing.services.completion import (
     CONSENT_TEXT,
     submitter_decline,
@@ -460,16 +459,7 @@ def _verify(request: HttpRequest) -> HttpResponse:
         if upload.size > MAX_VERIFY_BYTES:
             form.add_error("document", TOO_LARGE_TO_VERIFY)
         else:
-            data = upload.read()
-            check = pdf_seal_check(data, certificates=selectors.certificates_for_verify())
-            submission = selectors.submission_for_final_pdf(data)
-            result = {
-                "ok": check.ok and submission is not None,
-                "reason": check.reason
-                if not check.ok or submission is not None
-                else "The seal is ours, but the file matches no completed agreement.",
-                "submission": submission if check.ok else None,
-            }
+            result = selectors.agreement_check(upload.read())
     return render(
         request,
         "signing/verify.html",

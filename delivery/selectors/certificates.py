@@ -20,8 +20,9 @@ from delivery.services.certificates import (
     verify_url,
 )
 from enrolments.models import CohortEnrollment
+from signing.models import RetiredDocument
 from signing.sealing import pdf_seal, pdf_seal_check
-from signing.selectors import certificates_for_verify
+from signing.selectors import certificates_for_verify, retired_document_for
 from signing.services.certificates import certificate_for_institution
 from tenants.db import tenant_connection
 from tenants.zones import institution_zone
@@ -239,6 +240,7 @@ class CertificateCheck:
     ok: bool
     reason: str
     certificate: Certificate | None = None
+    retired: RetiredDocument | None = None
 
     @property
     def revoked(self) -> bool:
@@ -246,6 +248,16 @@ class CertificateCheck:
 
 
 def _found(certificate: Certificate) -> CertificateCheck:
+    retired = retired_document_for(certificate.sha256)
+    if retired is not None:
+        return CertificateCheck(
+            False,
+            f"This {certificate.get_kind_display().lower()} was issued here and retired under "
+            f"the institution's retention rules on {retired.retired_at:%-d %B %Y}, when the "
+            "period the institution keeps such records for ended.",
+            certificate,
+            retired,
+        )
     if certificate.is_revoked:
         return CertificateCheck(
             False,
@@ -290,3 +302,12 @@ def certificate_check_pdf(data: bytes) -> CertificateCheck:
 
 def learner_has_course_results(enrollment: CohortEnrollment) -> bool:
     return CourseEnrollment.objects.filter(enrollment=enrollment).exists()
+
+
+def certificates_to_retire(*, enrollments: QuerySet[CohortEnrollment]) -> QuerySet[Certificate]:
+    """The certificates issued for `enrollments` not retired yet."""
+    return (
+        Certificate.objects.filter(enrollment__in=enrollments)
+        .exclude(sha256__in=RetiredDocument.objects.values("sha256"))
+        .order_by("pk")
+    )

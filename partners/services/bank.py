@@ -148,3 +148,19 @@ def bank_change_reject(*, actor: User | None, change: BankAccountChange, reason:
             actor=actor,
             new_values={"reason": reason.strip()},
         )
+
+
+def learner_bank_details_delete(*, learner: Learner) -> int:
+    """Delete the learner's bank account and its change requests, confirmed or not, when the
+    learner is anonymised: stipends paid keep their own records. Composed inside the data
+    protection job's transaction (not durable); returns how many rows went."""
+    accounts, _by_model = BankAccount.objects.filter(learner=learner).delete()
+    changes, _by_model = BankAccountChange.objects.filter(learner=learner).delete()
+    if accounts or changes:
+        audit_record(
+            action="bank_details.deleted",
+            entity_type="learners.learner",
+            entity_id=learner.pk,
+            new_values={"accounts": accounts, "changes": changes},
+        )
+    return accounts + changes

@@ -1,7 +1,6 @@
 """Submissions: one frozen filling of a template, sent to its signers in order, re-sent or
 revoked. Other apps make and stop theirs inside their own transactions."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +19,7 @@ from signing.models import (
     Submitter,
     TemplateVersion,
 )
-from signing.selectors import next_submitter, standard_merge_values
+from signing.selectors import next_submitter, standard_merge_values, subjects_q
 from signing.services.links import link_issue
 from signing.services.trail import submission_audit_record, submission_event_record, submission_lock
 from tenants.db import tenant_connection
@@ -215,7 +214,7 @@ def submissions_revoke_pending(
     this in its transaction."""
     pending = (
         Submission.objects.select_for_update()
-        .filter(_about(subjects), status=SubmissionStatus.PENDING)
+        .filter(subjects_q(subjects), status=SubmissionStatus.PENDING)
         .order_by("pk")
     )
     revoked = 0
@@ -237,7 +236,7 @@ def submitters_readdress(
         Submitter.objects.select_for_update()
         .select_related("submission")
         .filter(
-            submission__in=Submission.objects.filter(_about(subjects)),
+            submission__in=Submission.objects.filter(subjects_q(subjects)),
             submission__status=SubmissionStatus.PENDING,
             role=role,
             email__iexact=old_email,
@@ -254,14 +253,3 @@ def submitters_readdress(
         revoked_at=timezone.now()
     )
     return len(signers)
-
-
-def _about(subjects: Iterable[models.Model]) -> models.Q:
-    """Submissions whose subject is one of `subjects` (none if there are none)."""
-    ids_by_type: dict[str, list[str]] = defaultdict(list)
-    for subject in subjects:
-        ids_by_type[subject._meta.label_lower].append(str(subject.pk))
-    about = models.Q(pk__in=[])
-    for subject_type, subject_ids in ids_by_type.items():
-        about |= models.Q(subject_type=subject_type, subject_id__in=subject_ids)
-    return about
