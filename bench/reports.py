@@ -15,7 +15,7 @@ Then:
   each), the slower of the two; the baseline is counting the same enrolments;
 - export: the "cohort_progress" report of every cohort, written by `reports.exports.csv_write`
   (and `xlsx_write`) into a file, each in a child process of its own that times the export
-  and reports its peak resident memory (ru_maxrss); the memory baseline is a child that sets
+  and reports its peak resident memory (VmHWM); the memory baseline is a child that sets
   up Django and the institution and stops there, so `export_peak_mb` is what the export
   itself added. The time baseline writes as many rows of fixed values through `csv_write`
   without the database.
@@ -218,8 +218,6 @@ def measure_equity() -> dict[str, float]:
 def _child(kind: str) -> dict[str, float]:
     """In a child process: export (or, for the baseline, only get ready to) and report the
     export's time, its rows and this process's peak memory."""
-    import resource
-
     from scratch import configure_django
 
     configure_django(os.environ["DATABASE_URL"])
@@ -242,8 +240,17 @@ def _child(kind: str) -> dict[str, float]:
                     report.rows(params), report.columns, out, title=report.title, threshold=5
                 )
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    return {"seconds": seconds, "rows": rows, "rss_mb": peak_kb / 1024}
+    return {"seconds": seconds, "rows": rows, "rss_mb": _peak_rss_kb() / 1024}
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux keeps
+    that across exec, so a child would report its parent's peak from before it started."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise CouldNotMeasure("this system does not report peak memory (/proc/self/status)")
 
 
 def _in_child(kind: str) -> dict[str, float]:

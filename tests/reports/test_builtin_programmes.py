@@ -108,9 +108,14 @@ def _cells(rows):
     return [tuple(row[key] for key in keys) for row in rows]
 
 
-def test_equity_counts_learners_per_cohort_by_race_gender_and_disability(reported):
+def test_equity_counts_learners_per_cohort_by_race_gender_and_disability(
+    reported, django_assert_num_queries
+):
     rows = report_run(report_for("equity"), {"group_by": "cohort"})
     assert _cells(rows) == EQUITY_BY_COHORT
+    params = {"group_by": "cohort", "cohort": None, "programme": None, "year": None}
+    with django_assert_num_queries(1):
+        assert len(list(report_for("equity").rows(params))) == len(EQUITY_BY_COHORT)
 
 
 def test_equity_per_programme_or_year_counts_a_learner_in_two_cohorts_once(reported):
