@@ -11,8 +11,8 @@ cohort place, each in their cohort's run and marked on both registers.
 
 Then:
 
-- equity: the "equity" report grouped per cohort, then per programme (one GROUP BY query
-  each), the slower of the two; the baseline is counting the same enrolments;
+- equity: the "equity" report grouped per cohort, per programme and per year (one GROUP BY
+  query each), the slowest of the three; the baseline is counting the same enrolments;
 - export: the "cohort_progress" report of every cohort, written by `reports.exports.csv_write`
   (and `xlsx_write`) into a file, each in a child process of its own that times the export
   and reports its peak resident memory (VmHWM); the memory baseline is a child that sets
