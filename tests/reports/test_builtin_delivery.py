@@ -1,11 +1,14 @@
 """Attendance rates per course run and per learner, and assessment outcomes per run, against
 a run of known registers and results."""
 
+# ruff: noqa: F811 (the fixture tests.reports.builtin_world.reported is imported by name)
+
 import pytest
 from django.utils import timezone
 
 from delivery.models import CourseRun
 from reports.registry import report_for
+from tests.reports.builtin_world import reported  # noqa: F401 (a fixture for these tests)
 from tests.reports.support import report_run
 
 pytestmark = pytest.mark.django_db

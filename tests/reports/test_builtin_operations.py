@@ -1,6 +1,8 @@
 """Document review turnaround, placements by organisation, sync status and finance's reports
 against known rows."""
 
+# ruff: noqa: F811 (the fixture tests.reports.builtin_world.reported is imported by name)
+
 import datetime
 from decimal import Decimal
 
@@ -16,6 +18,7 @@ from reports.registry import report_for
 from tests.finance.support import finance_world
 from tests.finance.support_payments import issued
 from tests.finance.test_commissions_views import accrue
+from tests.reports.builtin_world import reported  # noqa: F401 (a fixture for these tests)
 from tests.reports.support import days_ago, report_run
 from tests.workplace.support import workplace_world
 from verification.models import DocumentVerification, VerificationAction

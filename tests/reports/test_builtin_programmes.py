@@ -2,6 +2,8 @@
 the groupings, the chart, the CSV export suppressing small counts, and rows read as a stream
 in a number of queries that does not grow with the learners."""
 
+# ruff: noqa: F811 (the fixture tests.reports.builtin_world.reported is imported by name)
+
 import csv
 import io
 import types
@@ -12,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reports.exports import csv_write
 from reports.registry import report_for
+from tests.reports.builtin_world import reported  # noqa: F401 (a fixture for these tests)
 from tests.reports.support import learner_enrol, report_run
 
 pytestmark = pytest.mark.django_db

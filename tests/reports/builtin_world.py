@@ -1,6 +1,6 @@
-"""A small world the built-in reports read: a programme with two cohorts in 2027 and one,
-without a programme, in 2026; learners of known demographics in them; a course run of the
-first cohort with three sessions, attendance and results."""
+"""The `reported` fixture, a small world the built-in reports read: a programme with two
+cohorts in 2027 and one, without a programme, in 2026; learners of known demographics in
+them; a course run of the first cohort with three sessions, attendance and results."""
 
 import datetime
 from dataclasses import dataclass
