@@ -67,6 +67,7 @@ lint: install
 	$(BIN)/mypy bench/delivery.py || status=1; \
 	$(BIN)/mypy bench/sync.py || status=1; \
 	$(BIN)/mypy bench/distance.py || status=1; \
+	$(BIN)/mypy bench/reports.py || status=1; \
 	$(BIN)/lint-imports || status=1; \
 	exit $$status
 
