@@ -77,6 +77,7 @@ from accounts.roles import SYSTEM_ROLES
 from accounts.services import (
     invitation_accept,
     invitation_resend,
+    user_delete,
     user_invite,
     user_password_change,
 )
@@ -209,6 +210,11 @@ from placements.services.vetting import (
     vetting_record_clear,
     vetting_record_open,
 )
+from privacy.models import JobRun
+from privacy.services.jobs import JOBS, job_run
+from reports.evidence.services import evidence_pack_request
+from reports.models import EvidencePack, ReportDefinition, ReportFormat, ReportSchedule
+from reports.services import report_definition_create
 from signing.models import AgreementTemplate, SigningLink, Submission, SubmissionStatus
 from signing.selectors import link_for_token
 from signing.services.completion import submitter_open, submitter_sign, submitter_sign_in_place
@@ -528,6 +534,7 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
         placements_hosted(demo, member=staff[SystemRole.ORGANISATION_MEMBER], anchor=anchor)
         workplace_learning(demo, anchor=anchor)
         partners_and_finance(demo, anchor=anchor)
+        reports_and_data_protection(demo)
     return demo
 
 
@@ -2123,3 +2130,46 @@ def _statement_imported(
     ]
     content = "".join(",".join(str(cell) for cell in row) + "\r\n" for row in rows).encode()
     statement_import(actor=finance, content=content, file_name=file_name)
+
+
+FORMER_TRAINER = Staff(SystemRole.TRAINER, f"former.trainer@{DOMAIN}", "Sipho Ndlovu")
+
+
+def reports_and_data_protection(demo: Demo) -> None:
+    """Two saved reports (the equity breakdown per programme, e-mailed monthly to both admins,
+    and the running intake's progress), the completed intake's evidence pack, a dry run of each
+    data protection job, and a former trainer's account deleted (restorable until it is
+    purged)."""
+    admin = demo.super_admin
+    running = demo.cohorts[CohortState.ACTIVE]
+    if not ReportDefinition.objects.exists():
+        report_definition_create(
+            actor=admin,
+            report_key="equity",
+            name="Equity per programme (monthly)",
+            description="For the SETA's quarterly return and the employment-equity report.",
+            parameters={"group_by": "programme"},
+            format=ReportFormat.XLSX,
+            schedule=ReportSchedule.MONTHLY,
+            recipients=[admin, demo.staff[SystemRole.ADMIN]],
+        )
+        report_definition_create(
+            actor=admin,
+            report_key="cohort_progress",
+            name=f"{running.name}: progress",
+            parameters={"cohort": str(running.pk)},
+        )
+    completed = demo.cohorts.get(CohortState.COMPLETED)
+    if completed is not None and not EvidencePack.objects.filter(cohort=completed).exists():
+        evidence_pack_request(cohort=completed, actor=admin)
+    if not JobRun.objects.exists():
+        for kind in JOBS:
+            job_run(actor=admin, kind=kind, dry_run=True)
+    if not User.objects.filter(email=FORMER_TRAINER.email).exists():
+        former = user_invite(
+            email=FORMER_TRAINER.email,
+            full_name=FORMER_TRAINER.full_name,
+            roles=[FORMER_TRAINER.role],
+            actor=admin,
+        )
+        user_delete(user=former, actor=admin)

@@ -14,7 +14,11 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 OPS_AND_FINANCE = {
-    SystemRole.OPS_ADMIN: {"integrations.manage_sync", "cohorts.access_all_cohorts"},
+    SystemRole.OPS_ADMIN: {
+        "integrations.manage_sync",
+        "cohorts.access_all_cohorts",
+        "reports.view_reports",
+    },
     SystemRole.FINANCE: {
         "delivery.manage_fees",
         "cohorts.access_all_cohorts",
@@ -22,6 +26,7 @@ OPS_AND_FINANCE = {
         "partners.view_partners",
         "finance.manage_finance",
         "finance.view_finance",
+        "reports.view_reports",
     },
 }
 
