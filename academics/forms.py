@@ -73,7 +73,9 @@ class DepartmentForm(CatalogueForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         head = cast(forms.ModelChoiceField, self.fields["head_of_department"])
-        head.queryset = User.objects.filter(is_active=True).order_by("full_name")
+        head.queryset = User.objects.filter(is_active=True, deleted_at__isnull=True).order_by(
+            "full_name"
+        )
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):

@@ -22,7 +22,11 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's reset form, sending through our outbox instead of directly."""
+    """Django's reset form, sending through our outbox instead of directly; a deleted account
+    gets no link (it stays active, so Django's own filter lets it through)."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.deleted_at is None)
 
     def send_mail(
         self,

@@ -1,3 +1,4 @@
+import hashlib
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -27,6 +28,11 @@ class SystemRole(models.TextChoices):
     ORGANISATION_MEMBER = "organisation_member", "Organisation member"
     AGENT = "agent", "Agent"
     BROKER = "broker", "Broker"
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a secret link's token (an invitation, a signing link): its hash."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def normalise_email(email: str) -> str:
@@ -159,6 +165,12 @@ class User(GuardianUserMixin, AbstractBaseUser, PermissionsMixin):
             and self.deleted_at is None
             and not self.permission_codes.isdisjoint(codes)
         )
+
+    @property
+    def is_in_service(self) -> bool:
+        """Active and not deleted: the person may sign in, act and be e-mailed. Deleting keeps
+        is_active as it was (restoring gives it back), so both are read."""
+        return self.is_active and self.deleted_at is None
 
     @property
     def is_deleted(self) -> bool:

@@ -1,8 +1,10 @@
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     DateTimeField,
@@ -14,12 +16,67 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from accounts.models import Invitation, Role, User, UserRole
+from accounts.models import Invitation, Role, User, UserRole, normalise_email, token_hash
 from accounts.permissions import registered_scopes
 from accounts.roles import CatalogueEntry, catalogue_by_area, permission_code
-from accounts.services import account_purge_days, token_hash
+from accounts.signals import account_purge_days_asked
+
+# Why a deleted person's address cannot be enrolled, invited or given a role until restored.
+DELETED_ACCOUNT_REFUSAL = "This person's account was deleted; restore it under People first."
+
+# The seed's wait before a deleted account is anonymised, unless data protection says otherwise.
+DEFAULT_ACCOUNT_PURGE_DAYS = 30
+
+
+def account_purge_days() -> int:
+    """How many days a deleted account can be restored before it is anonymised."""
+    for _receiver, days in account_purge_days_asked.send(sender=User):
+        if days:
+            return int(days)
+    return DEFAULT_ACCOUNT_PURGE_DAYS
+
+
+def account_purge_date(user: User) -> datetime | None:
+    """When a deleted account will be anonymised (None for one that is not deleted)."""
+    if user.deleted_at is None:
+        return None
+    return user.deleted_at + timedelta(days=account_purge_days())
+
+
+def accounts_due_for_purge() -> QuerySet[User]:
+    """Deleted accounts whose time to be restored has passed, oldest deletion first."""
+    cutoff = timezone.now() - timedelta(days=account_purge_days())
+    return User.objects.filter(deleted_at__lte=cutoff, anonymised_at__isnull=True).order_by(
+        "deleted_at", "pk"
+    )
+
+
+def deleted_accounts_refuse(users: Iterable[User]) -> None:
+    """Refuse to go on with a deleted account (enrolling, inviting, giving a role): the person
+    must be restored first, or their account would be picked up behind the purge's back."""
+    deleted = sorted(user.email for user in users if user.deleted_at is not None)
+    if len(deleted) == 1:
+        raise ValidationError(DELETED_ACCOUNT_REFUSAL, code="account_deleted")
+    if deleted:
+        raise ValidationError(
+            f"These people's accounts were deleted; restore them under People first: "
+            f"{', '.join(deleted)}.",
+            code="account_deleted",
+        )
+
+
+def user_for_email(email: str, *, lock: bool = False) -> User | None:
+    """The account with `email` here (locked FOR UPDATE with `lock`, inside the caller's
+    transaction), None when there is none; refused when it was deleted. Every path that finds a
+    person by address goes through this, so that none of them revives a deleted account."""
+    users = User.objects.select_for_update() if lock else User.objects
+    user = users.filter(email=normalise_email(email)).first()
+    if user is not None:
+        deleted_accounts_refuse([user])
+    return user
 
 
 def users_with_permission(code: str) -> QuerySet[User]:

@@ -2,10 +2,8 @@
 deactivation. Each entry point checks permission before its transaction opens and runs in a
 durable one."""
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -14,15 +12,28 @@ from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
-from accounts.models import Invitation, Role, SystemRole, User, UserRole, normalise_email
+from accounts.models import (
+    Invitation,
+    Role,
+    SystemRole,
+    User,
+    UserRole,
+    normalise_email,
+    token_hash,
+)
 from accounts.permissions import may_grant, permission_check
 from accounts.roles import permission_code, permissions_for, required_codes
-from accounts.signals import account_purge_days_asked, invitation_refusals_asked
+from accounts.selectors import (
+    account_purge_days,
+    accounts_due_for_purge,
+    deleted_accounts_refuse,
+    user_for_email,
+)
+from accounts.signals import account_deleted, account_purged, invitation_refusals_asked
 from audit.services import audit_actor_forget, audit_record
 from notifications.services import email_enqueue
 from tenants.db import tenant_connection
@@ -30,9 +41,7 @@ from tenants.directory import directory_entry_add, directory_entry_remove
 from tenants.sites import institution_url
 from tenants.zones import moment_text
 
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+__all__ = ["token_hash"]  # kept here for the apps that hash their links with it
 
 
 def _clean_roles(roles: Iterable[Role | str]) -> list[Role]:
@@ -82,7 +91,13 @@ def system_role_give(*, users: Sequence[User], key: str, granted_by: User | None
 def user_role_add_in_transaction(*, user: User, role: Role | str, actor: User | None) -> None:
     """Give `user` one more role inside the caller's transaction, with the event that
     user_roles_set writes (nothing when they hold it already); the caller has checked that
-    `actor` may grant it (may_grant with roles_allow)."""
+    `actor` may grant it (may_grant with roles_allow). Refused for a deleted or deactivated
+    person: they are restored or reactivated under People first."""
+    deleted_accounts_refuse([user])
+    if not user.is_active:
+        raise ValidationError(
+            "This person's account is deactivated: reactivate it under People first."
+        )
     [role] = _clean_roles([role])
     held = list(user.roles.all())
     if role.pk in {other.pk for other in held}:
@@ -116,7 +131,11 @@ def user_role_remove_in_transaction(*, user: User, role_key: str, actor: User | 
 
 
 def invitation_issue(*, user: User, invited_by: User | None) -> Invitation:
-    """Revoke the person's earlier unused invitations and e-mail a new single-use link."""
+    """Revoke the person's earlier unused invitations and e-mail a new single-use link; never
+    to a deleted or deactivated account."""
+    deleted_accounts_refuse([user])
+    if not user.is_active:
+        raise ValidationError("This person's account is deactivated: reactivate it first.")
     now = timezone.now()
     user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
     token = secrets.token_urlsafe(32)
@@ -170,7 +189,7 @@ def user_invite_in_transaction(
     if not roles:
         raise ValidationError("Choose at least one role.")
     email = normalise_email(email)
-    if User.objects.filter(email=email).exists():
+    if user_for_email(email) is not None:
         raise ValidationError(
             {"email": f"{email} already has an account here; change their roles instead."}
         )
@@ -203,13 +222,15 @@ def invitation_resend(*, invitation: Invitation) -> Invitation:
     """Send a fresh link to the address on file, from an expired or revoked one."""
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=invitation.user_id)
+        if user.is_deleted:
+            raise ValidationError("This account has been deleted.")
         if not user.is_active or user.has_usable_password():
             raise ValidationError("This account is already set up; sign in or reset your password.")
         refusal = invitation_refusal(user)
         if refusal:
             raise ValidationError(refusal, code="invitation_refused")
         new_invitation = invitation_issue(user=user, invited_by=invitation.invited_by)
-        audit_record(action="user.invitation_resent", entity=user)
+        audit_record(action="user.invitation_resent", entity=user, subject=user)
     return new_invitation
 
 
@@ -221,7 +242,9 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
         )
         if not invitation.is_usable:
             raise ValidationError("This invitation has already been used or has expired.")
-        user = invitation.user
+        user = User.objects.select_for_update().get(pk=invitation.user_id)
+        if user.is_deleted or not user.is_active:
+            raise ValidationError("This invitation no longer leads to an account.")
         refusal = invitation_refusal(user)
         if refusal:
             raise ValidationError(refusal, code="invitation_refused")
@@ -246,6 +269,8 @@ def user_password_change(*, user: User, new_password: str, reset: bool = False) 
     or with `reset` from a reset link whose token the form has checked. Audited as either."""
     with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_deleted:
+            raise ValidationError("This account has been deleted.")
         password_validation.validate_password(new_password, user)
         user.set_password(new_password)
         user.save(update_fields=["password"])
@@ -404,15 +429,31 @@ def role_delete(*, actor: User, role: Role) -> None:
         role.delete()
 
 
-def _sessions_end(user: User) -> int:
-    """Delete the person's sessions in this schema (signing them out everywhere)."""
+def _sessions_end(user_ids: Iterable[int]) -> int:
+    """Delete the sessions in this schema of the people `user_ids` (signing them out
+    everywhere), decoding each session once however many people end theirs."""
+    ids = {str(pk) for pk in user_ids}
+    if not ids:
+        return 0
     ended = [
         session.pk
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if session.get_decoded().get("_auth_user_id") == str(user.pk)
+        if session.get_decoded().get("_auth_user_id") in ids
     ]
     Session.objects.filter(pk__in=ended).delete()
     return len(ended)
+
+
+def _access_end(user: User) -> int:
+    """Take a person's ways in away, inside the caller's transaction (deactivating or deleting
+    them): unused invitations revoked, sessions ended, the directory no longer sends their
+    address here. Returns how many sessions ended."""
+    user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    ended = _sessions_end([user.pk])
+    directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
+    return ended
 
 
 def user_deactivate(*, user: User, actor: User) -> User:
@@ -431,11 +472,7 @@ def user_deactivate(*, user: User, actor: User) -> User:
             raise ValidationError("An institution needs at least one active super admin.")
         user.is_active = False
         user.save(update_fields=["is_active"])
-        user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-        ended = _sessions_end(user)
-        directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
+        ended = _access_end(user)
         audit_record(
             actor=actor,
             action="user.deactivated",
@@ -463,25 +500,6 @@ def user_reactivate(*, user: User, actor: User) -> User:
     return user
 
 
-# The seed's wait before a deleted account is anonymised, unless data protection says otherwise.
-DEFAULT_ACCOUNT_PURGE_DAYS = 30
-
-
-def account_purge_days() -> int:
-    """How many days a deleted account can be restored before it is anonymised."""
-    for _receiver, days in account_purge_days_asked.send(sender=User):
-        if days:
-            return int(days)
-    return DEFAULT_ACCOUNT_PURGE_DAYS
-
-
-def account_purge_date(user: User) -> datetime | None:
-    """When a deleted account will be anonymised (None for one that is not deleted)."""
-    if user.deleted_at is None:
-        return None
-    return user.deleted_at + timedelta(days=account_purge_days())
-
-
 def user_delete(*, user: User, actor: User) -> User:
     """Delete a person's account, for now: they cannot sign in, their sessions end, and they
     leave the people lists and pickers. What they did stays (a student's learner record stays
@@ -501,27 +519,25 @@ def user_delete(*, user: User, actor: User) -> User:
             raise ValidationError("This account has already been deleted.")
         if _is_last_super_admin(user):
             raise ValidationError("An institution needs at least one active super admin.")
-        was_active = user.is_active
-        user.deleted_at, user.deleted_by, user.is_active = timezone.now(), actor, False
-        user.save(update_fields=["deleted_at", "deleted_by", "is_active"])
-        user.invitations.filter(used_at__isnull=True, revoked_at__isnull=True).update(
-            revoked_at=user.deleted_at
-        )
-        ended = _sessions_end(user)
-        directory_entry_remove(email=user.email, institution=tenant_connection.tenant)
+        # is_active stays as it was (a restore gives back exactly that): deleted_at alone keeps
+        # the person out (the sign-in backend, password reset, invitations).
+        user.deleted_at, user.deleted_by = timezone.now(), actor
+        user.save(update_fields=["deleted_at", "deleted_by"])
+        ended = _access_end(user)
+        account_deleted.send(sender=User, user=user)
         audit_record(
             actor=actor,
             action="user.deleted",
             entity=user,
-            old_values={"is_active": was_active},
             new_values={"sessions_ended": ended, "purge_after_days": account_purge_days()},
         )
     return user
 
 
 def user_restore(*, user: User, actor: User) -> User:
-    """Give a deleted person their account back, before it is anonymised: they can sign in
-    again with their password and appear in the lists."""
+    """Give a deleted person their account back, before it is anonymised: they appear in the
+    lists again, and can sign in with their password unless they had been deactivated before
+    (restoring gives back the account as it was)."""
     permission_check(
         actor=actor,
         permission="accounts.manage_people",
@@ -534,10 +550,13 @@ def user_restore(*, user: User, actor: User) -> User:
             raise ValidationError("This account is not deleted.")
         if user.anonymised_at is not None:
             raise ValidationError("This account has been anonymised: it cannot be restored.")
-        user.deleted_at, user.deleted_by, user.is_active = None, None, True
-        user.save(update_fields=["deleted_at", "deleted_by", "is_active"])
-        directory_entry_add(email=user.email, institution=tenant_connection.tenant)
-        audit_record(actor=actor, action="user.restored", entity=user)
+        user.deleted_at, user.deleted_by = None, None
+        user.save(update_fields=["deleted_at", "deleted_by"])
+        if user.is_active:
+            directory_entry_add(email=user.email, institution=tenant_connection.tenant)
+        audit_record(
+            actor=actor, action="user.restored", entity=user, new_values={"active": user.is_active}
+        )
     return user
 
 
@@ -548,8 +567,10 @@ def anonymised_email(user: User) -> str:
 
 def _account_anonymise(user: User) -> None:
     """Replace a deleted account's personal values for good, inside the caller's transaction:
-    placeholder e-mail, no name, no password, no roles, grants, invitations or sessions, and the
-    audit trail forgets who they were. The row stays: audit events point at it."""
+    placeholder e-mail, no name, no password, no roles, grants or invitations, and the audit
+    trail forgets who they were; the apps above (account_purged) drop what they keep for the
+    account alone (an access request's export). The row stays: audit events point at it. Its
+    sessions end once for the whole run (accounts_purge_due)."""
     user.email, user.full_name = anonymised_email(user), ""
     user.set_unusable_password()
     user.anonymised_at = timezone.now()
@@ -559,17 +580,9 @@ def _account_anonymise(user: User) -> None:
         if issubclass(model, UserObjectPermissionBase):
             model.objects.filter(user=user).delete()
     user.invitations.all().delete()
-    _sessions_end(user)
+    account_purged.send(sender=User, user=user)
     audit_actor_forget(user=user)
     audit_record(action="user.anonymised", entity=user)
-
-
-def accounts_due_for_purge() -> QuerySet[User]:
-    """Deleted accounts whose time to be restored has passed, oldest deletion first."""
-    cutoff = timezone.now() - timedelta(days=account_purge_days())
-    return User.objects.filter(deleted_at__lte=cutoff, anonymised_at__isnull=True).order_by(
-        "deleted_at", "pk"
-    )
 
 
 def accounts_purge_due(*, dry_run: bool) -> list[dict[str, Any]]:
@@ -577,7 +590,7 @@ def accounts_purge_due(*, dry_run: bool) -> list[dict[str, Any]]:
     them), one transaction each so that one failure leaves the rest done; returns what was (or
     would be) done, one item per account, with no personal value. Idempotent: an anonymised
     account is never due again."""
-    items = []
+    items: list[dict[str, Any]] = []
     for pk in list(accounts_due_for_purge().values_list("pk", flat=True)):
         if not dry_run:
             with transaction.atomic(durable=True):
@@ -586,4 +599,7 @@ def accounts_purge_due(*, dry_run: bool) -> list[dict[str, Any]]:
                     continue
                 _account_anonymise(user)
         items.append({"type": "user", "id": pk, "label": f"Account #{pk}", "action": "anonymise"})
+    if items and not dry_run:
+        with transaction.atomic(durable=True):
+            _sessions_end(item["id"] for item in items)
     return items

@@ -28,6 +28,8 @@ from accounts.permissions import permission_required
 from accounts.roles import required_codes
 from accounts.security import lockout_end, lockout_length, lockout_warning
 from accounts.selectors import (
+    account_purge_date,
+    account_purge_days,
     invitation_for_token,
     person_access,
     role_for_page,
@@ -36,8 +38,6 @@ from accounts.selectors import (
     user_list,
 )
 from accounts.services import (
-    account_purge_date,
-    account_purge_days,
     invitation_accept,
     invitation_refusal,
     invitation_resend,
@@ -92,6 +92,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def get_user(self, uidb64):
+        """A link sent before the account was deleted leads nowhere."""
+        user = super().get_user(uidb64)
+        return None if user is None or user.is_deleted else user
 
     def form_valid(self, form):
         """The form checked the link and the new password; the service sets it."""

@@ -82,10 +82,14 @@ def event_content_clear(event: ChainedEvent) -> str:
 
 
 def event_content_digest(event: ChainedEvent) -> str:
-    """Format 2: the canonical text with the keyed digest in place of the personal values."""
+    """Format 2: the canonical text with the keyed digest in place of the personal values, and
+    the subject of an anonymous action when it has one (added later: an event without a subject
+    hashes as it always did; a migration's historical model may not have the field)."""
+    subject_id = getattr(event, "subject_id", None)
     return _canonical(
         _shared_content(event)
         | {"actor_digest": event.actor_digest, "digest_key_id": event.digest_key_id, "format": 2}
+        | ({"subject_id": subject_id} if subject_id is not None else {})
     )
 
 

@@ -38,10 +38,22 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     correlation_id = models.CharField(max_length=64)
     created_at = models.DateTimeField()
-    format = models.PositiveSmallIntegerField(choices=EventFormat.choices)
+    # Database defaults (here and on actor_digest), so that a process still running the code
+    # from before format 2 can insert during a deploy (its events are format 1 and verify so).
+    format = models.PositiveSmallIntegerField(choices=EventFormat.choices, db_default=1)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For an anonymous action (a signing link used, an invitation resent): the "
+        "person it concerns, under whose key its IP address and user agent are digested.",
+    )
     actor_digest = models.CharField(
         max_length=64,
         blank=True,
+        db_default="",
         help_text="HMAC-SHA256 of the e-mail, IP address and user agent under the actor's key.",
     )
     digest_key_id = models.PositiveBigIntegerField(
@@ -74,7 +86,9 @@ class AuditEvent(models.Model):
 class ActorKey(models.Model):
     """The secret under which a person's personal values in audit events are digested. Forgetting
     the person deletes it, so that the digests kept in the chain can no longer be tested against
-    guesses. The one row without a person keys the events of visitors and of the system."""
+    guesses. The one row without a person keys the events of visitors and of the system. The
+    database refuses to change a key and to delete the shared one (migration 0007): only
+    forgetting a person removes a key, and it records which."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

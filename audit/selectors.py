@@ -49,15 +49,44 @@ def audit_entity_type_choices() -> list[str]:
     )
 
 
-def _actor_digest_holds(event: AuditEvent, keys: Mapping[int, tuple[int | None, bytes]]) -> bool:
+def _key_owner(event: AuditEvent) -> int | None:
+    """Whose key digests the event's personal values: the actor's, else the subject's of an
+    anonymous action, else the shared key of visitors and the system (None)."""
+    return event.actor_id or event.subject_id
+
+
+def _forgotten_keys() -> set[tuple[int, int]]:
+    """(person, key) of every key that a recorded forgetting deleted."""
+    return {
+        (int(user_id), int(values["key"]))
+        for user_id, values in AuditEvent.objects.filter(
+            action="audit.actor_forgotten", entity_type="accounts.user"
+        ).values_list("entity_id", "new_values")
+        if isinstance(values, dict) and values.get("key") is not None
+    }
+
+
+def _actor_digest_holds(
+    event: AuditEvent,
+    keys: Mapping[int, tuple[int | None, bytes]],
+    forgotten: set[tuple[int, int]],
+) -> bool:
     """Whether the clear values beside a format 2 event are the ones its digest was made of:
-    tested under the actor's key while it exists; once the person is forgotten (key deleted),
-    the values must be blank."""
-    found = keys.get(event.digest_key_id) if event.digest_key_id is not None else None
+    tested under the key's owner's key while it exists. A missing key must be one that a
+    recorded forgetting of that person deleted (never the shared key), and then the values
+    must be blank."""
+    owner = _key_owner(event)
+    if event.digest_key_id is None:
+        return False
+    found = keys.get(event.digest_key_id)
     if found is None:
-        return not (event.actor_email or event.ip_address or event.user_agent)
+        return (
+            owner is not None
+            and (owner, event.digest_key_id) in forgotten
+            and not (event.actor_email or event.ip_address or event.user_agent)
+        )
     user_id, key = found
-    return user_id == event.actor_id and hmac.compare_digest(
+    return user_id == owner and hmac.compare_digest(
         event.actor_digest, event_actor_digest(key=key, event=event)
     )
 
@@ -69,13 +98,14 @@ def audit_chain_first_break() -> AuditEvent | None:
         pk: (user_id, bytes(key))
         for pk, user_id, key in ActorKey.objects.values_list("pk", "user_id", "key")
     }
+    forgotten = _forgotten_keys()
     expected_prev = GENESIS_HASH
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         if event.prev_hash != expected_prev or event.hash != event_hash(
             prev_hash=event.prev_hash, event=event
         ):
             return event
-        if event.format == EventFormat.DIGEST and not _actor_digest_holds(event, keys):
+        if event.format == EventFormat.DIGEST and not _actor_digest_holds(event, keys, forgotten):
             return event
         expected_prev = event.hash
     return None

@@ -56,15 +56,31 @@ def _normalise(values: dict[str, Any] | None) -> dict[str, Any]:
     return normalised
 
 
+def _actor_key_shared(actor: User | None) -> ActorKey | None:
+    """`actor`'s key read FOR SHARE: it cannot be deleted (the person forgotten) before the
+    caller's event is written."""
+    return next(
+        iter(
+            ActorKey.objects.raw(
+                "SELECT id, key FROM audit_actorkey WHERE user_id IS NOT DISTINCT FROM %s "
+                "FOR SHARE",
+                [actor.pk if actor else None],
+            )
+        ),
+        None,
+    )
+
+
 def actor_key(actor: User | None) -> ActorKey:
     """The key that digests `actor`'s personal values in events (None: visitors and the
     system), made on first use (again after the person was forgotten)."""
-    key = ActorKey.objects.filter(user=actor).only("key").first()
+    key = _actor_key_shared(actor)
     if key is None:
         ActorKey.objects.bulk_create(
             [ActorKey(user=actor, key=secrets.token_bytes(KEY_BYTES))], ignore_conflicts=True
         )
-        key = ActorKey.objects.filter(user=actor).only("key").get()
+        key = _actor_key_shared(actor)
+        assert key is not None  # made just now, or by a concurrent writer
     return key
 
 
@@ -94,12 +110,17 @@ def audit_record(
     actor: User | AnonymousUser | None = None,
     old_values: dict[str, Any] | None = None,
     new_values: dict[str, Any] | None = None,
+    subject: User | None = None,
 ) -> AuditEvent:
     """Append one event about `entity` to this schema's chain, inside the caller's transaction
     (refused outside one). Its type and id come from the instance, and its personal fields are
     recorded as changed, without values. `entity_type` and `entity_id` are for references that
     are not a model instance (a refused permission, a generic app's reference). Never pass
-    secrets or personal values under other keys: the trail is read by auditors."""
+    secrets or personal values under other keys: the trail is read by auditors.
+
+    `subject` is for an anonymous action that concerns a person (their signing link used, their
+    invitation resent): the visitor's IP address and user agent are digested under that
+    person's key, and forgetting the person blanks them."""
     if entity is not None:
         if entity_type or entity_id != "":
             raise TypeError("Pass either `entity` or `entity_type` and `entity_id`, not both.")
@@ -114,10 +135,13 @@ def audit_record(
         )
     context = current_context()
     recorded_actor = actor if isinstance(actor, User) else None  # AnonymousUser: no one
+    if recorded_actor is not None and subject is not None:
+        raise TypeError("A `subject` is for anonymous actions: an actor's event is theirs.")
     previous = audit_chain_lock()
     event = AuditEvent(
         actor=recorded_actor,
         actor_email=recorded_actor.email if recorded_actor else "",
+        subject=subject,
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
@@ -129,23 +153,32 @@ def audit_record(
         created_at=timezone.now(),
         prev_hash=previous,
     )
-    event_seal(event, key=actor_key(recorded_actor))
+    event_seal(event, key=actor_key(recorded_actor or subject))
     event.save(force_insert=True)
     return event
 
 
 def audit_actor_forget(*, user: User) -> int:
     """Forget who `user` was in the audit trail, irreversibly: blank the e-mail, IP address and
-    user agent of the events they acted in and delete their key, so that the digests the chain
-    keeps can no longer be tested against guesses. The chain still verifies: its hashes never
-    covered the clear values. Inside the caller's transaction (anonymising a person); returns
-    how many events were blanked."""
+    user agent of the events they acted in or that were about them anonymously (their signing
+    link used) and delete their key, so that the digests the chain keeps can no longer be tested
+    against guesses. The chain still verifies: its hashes never covered the clear values, and
+    the event recording the forgetting names the deleted key (the verifier accepts a missing key
+    only with it). Inside the caller's transaction (anonymising a person); the chain lock is
+    taken first, so that no event of theirs is written meanwhile. Returns how many events were
+    blanked."""
     with transaction.atomic():
+        audit_chain_lock()
         forgotten = (
-            AuditEvent.objects.filter(actor=user)
+            AuditEvent.objects.filter(models.Q(actor=user) | models.Q(subject=user))
             .exclude(actor_email="", ip_address__isnull=True, user_agent="")
             .update(actor_email="", ip_address=None, user_agent="")
         )
+        key_id = ActorKey.objects.filter(user=user).values_list("pk", flat=True).first()
         ActorKey.objects.filter(user=user).delete()
-        audit_record(action="audit.actor_forgotten", entity=user, new_values={"events": forgotten})
+        audit_record(
+            action="audit.actor_forgotten",
+            entity=user,
+            new_values={"events": forgotten, "key": key_id},
+        )
     return forgotten

@@ -28,7 +28,7 @@ STATUS_ACTIONS = {
 
 def people_read(institution: Institution, facts: InstitutionFacts) -> None:
     """People with an account that may sign in, the admins among them, the latest sign-in."""
-    active = User.objects.filter(is_active=True)
+    active = User.objects.filter(is_active=True, deleted_at__isnull=True)
     facts.counts["People"] = active.count()
     admins = list(
         active.filter(pk__in=User.objects.filter(roles__key__in=ADMIN_ROLES).values("pk"))

@@ -288,6 +288,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.accounts_purge_due_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
+    # Daily: access-request ZIPs past the institution's report expiry are deleted.
+    "privacy-access-requests-expire": {
+        "task": "privacy.access_requests_expire_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
     "notifications-sweep-outbox": {
         "task": "notifications.sweep_outbox_all_institutions",
         "schedule": 60.0,

@@ -76,7 +76,7 @@ def enrollment_remind(
         last = enrollment.last_reminded_at or enrollment.invited_at
         if (
             not enrollment.can_change
-            or not enrollment.user.is_active
+            or not enrollment.user.is_in_service
             or enrollment.reminders_sent >= cadence.max_reminders
             or now - last < cadence.every
         ):

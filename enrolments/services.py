@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import permission_check
+from accounts.selectors import user_for_email
 from accounts.services import invitation_issue, system_role_give
 from audit.services import CHANGED, audit_record
 from cohorts.models import Cohort, CohortState
@@ -188,7 +189,7 @@ def enrollment_invite_in_transaction(
     email = normalise_email(email)
     cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
     cohort.closed_check(CLOSED_TO_JOINING)
-    student = User.objects.select_for_update().filter(email=email).first()
+    student = user_for_email(email, lock=True)
     if student is None:
         student = User(email=email, full_name=full_name.strip())
         student.set_unusable_password()

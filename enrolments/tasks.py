@@ -41,6 +41,7 @@ def send_reminders() -> int:
             state__in=[EnrollmentState.WAITING, EnrollmentState.IN_PROGRESS],
             reminders_sent__lt=cadence.max_reminders,
             user__is_active=True,
+            user__deleted_at__isnull=True,
         )
         .exclude(cohort__state__in=CLOSED_STATES)
         .filter(

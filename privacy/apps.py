@@ -20,9 +20,14 @@ class PrivacyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.signals import account_purge_days_asked
+        from accounts.signals import account_purge_days_asked, account_purged
         from privacy.access import tasks  # noqa: F401 (the worker registers its task)
+        from privacy.access.services import access_request_files_of_purged_account
 
         account_purge_days_asked.connect(
             account_purge_days_setting, dispatch_uid="privacy.account_purge_days"
+        )
+        account_purged.connect(
+            access_request_files_of_purged_account,
+            dispatch_uid="privacy.access_request_files_of_purged_account",
         )

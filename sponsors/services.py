@@ -49,7 +49,7 @@ def _check_account(user: User | None, current: User | None = None) -> None:
     stay, so that the sponsor can still be edited after that account changed."""
     if user is None or user == current:
         return
-    if not (user.is_active and user.roles.filter(key=SystemRole.SPONSOR_CONTACT).exists()):
+    if not (user.is_in_service and user.roles.filter(key=SystemRole.SPONSOR_CONTACT).exists()):
         raise ValidationError({"user": "Choose an active account with the sponsor contact role."})
 
 

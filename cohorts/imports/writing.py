@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, SystemRole, User
 from accounts.permissions import permission_check
-from accounts.selectors import role_names_of
+from accounts.selectors import deleted_accounts_refuse, role_names_of
 from accounts.services import system_role_give, token_hash
 from audit.bulk import AuditEntry, audit_record_many, rows_copy
 from cohorts.imports.validation import (
@@ -148,8 +148,9 @@ def enrollments_import(
             user.email: user
             for user in User.objects.select_for_update()
             .filter(email__in=array_of(list(by_email)))
-            .only("pk", "email", "full_name", "roles", "password")
+            .only("pk", "email", "full_name", "roles", "password", "deleted_at")
         }
+        deleted_accounts_refuse(accounts.values())
         enrolled_ids = set(
             CohortEnrollment.objects.filter(
                 cohort=cohort, user_id__in=[user.pk for user in accounts.values()]

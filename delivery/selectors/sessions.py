@@ -144,7 +144,12 @@ def calendar_feed_for_token(token: str) -> CalendarFeed | None:
     """The live feed that `token` opens, if any (its owner still active)."""
     feed: CalendarFeed | None = (
         CalendarFeed.objects.select_related("user")
-        .filter(token_hash=token_hash(token), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            token_hash=token_hash(token),
+            revoked_at__isnull=True,
+            user__is_active=True,
+            user__deleted_at__isnull=True,
+        )
         .first()
     )
     return feed

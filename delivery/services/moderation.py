@@ -111,6 +111,7 @@ def moderator_candidates(run: CourseRun) -> QuerySet[User]:
     app_label, codename = MODERATE.split(".")
     people = User.objects.filter(
         is_active=True,
+        deleted_at__isnull=True,
         roles__permissions__content_type__app_label=app_label,
         roles__permissions__codename=codename,
     ).exclude(pk__in=User.objects.filter(_involved(run)).values("pk"))

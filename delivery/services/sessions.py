@@ -411,6 +411,7 @@ def session_recipients(session: Session) -> list[User]:
     return list(
         User.objects.filter(
             is_active=True,
+            deleted_at__isnull=True,
             pk__in=CourseEnrollment.objects.filter(course_run_id=session.course_run_id)
             .exclude(status=CourseEnrollmentStatus.DROPPED)
             .exclude(enrollment__state=EnrollmentState.WITHDRAWN)

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import may_grant, permission_check
+from accounts.selectors import user_for_email
 from accounts.services import roles_allow, user_invite_in_transaction, user_role_add_in_transaction
 from audit.services import audit_record
 from delivery.access import MANAGE, manage_check
@@ -45,12 +46,12 @@ def trainer_create(*, actor: User | None, email: str, details: TrainerDetails) -
         allowed=may_grant(actor, roles_allow([SystemRole.TRAINER])),
     )
     email = normalise_email(email)
-    if not User.objects.filter(email=email).exists():
+    if user_for_email(email) is None:
         permission_check(
             actor=actor, action="delivery.trainer_invite", permission="accounts.manage_people"
         )
     with transaction.atomic(durable=True):
-        user = User.objects.select_for_update().filter(email=email).first()
+        user = user_for_email(email, lock=True)
         if user is None:
             user = user_invite_in_transaction(
                 email=email, full_name=details.name, roles=[SystemRole.TRAINER], actor=actor

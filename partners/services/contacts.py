@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import permission_check
+from accounts.selectors import user_for_email
 from accounts.services import (
     user_invite_in_transaction,
     user_role_add_in_transaction,
@@ -43,7 +44,7 @@ def partner_contact_invite(
             if not partner.is_active:
                 raise ValidationError(f"{partner.name} is deactivated: reactivate it first.")
             role = contact_role(partner)
-            user = User.objects.select_for_update().filter(email=email).first()
+            user = user_for_email(email, lock=True)
             if user is None:
                 if not full_name.strip():
                     raise ValidationError(

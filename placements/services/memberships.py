@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import SystemRole, User, normalise_email
 from accounts.permissions import permission_check
+from accounts.selectors import user_for_email
 from accounts.services import (
     user_invite_in_transaction,
     user_role_add_in_transaction,
@@ -43,7 +44,7 @@ def membership_add(
         organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
         if not organisation.is_active:
             raise ValidationError(f"{organisation} is no longer active: reactivate it first.")
-        user = User.objects.select_for_update().filter(email=email).first()
+        user = user_for_email(email, lock=True)
         if user is None:
             if not full_name.strip():
                 raise ValidationError(

@@ -233,7 +233,9 @@ def reminder_recipients(organisation: Organisation) -> list[str]:
     """Who hears about an unanswered preference: the organisation's active members; without
     any, its own e-mail address and its placement leads'."""
     members = list(
-        OrganisationMembership.objects.filter(organisation=organisation, user__is_active=True)
+        OrganisationMembership.objects.filter(
+            organisation=organisation, user__is_active=True, user__deleted_at__isnull=True
+        )
         .order_by("user__email")
         .values_list("user__email", flat=True)
     )
@@ -287,7 +289,7 @@ def preference_reminders_send(
                 outcome.too_soon.append(organisation)
                 continue
             has_members = OrganisationMembership.objects.filter(
-                organisation=organisation, user__is_active=True
+                organisation=organisation, user__is_active=True, user__deleted_at__isnull=True
             ).exists()
             recipients = reminder_recipients(organisation)
             if not recipients:

@@ -78,7 +78,9 @@ def _recipients(organisation_ids: list[int]) -> dict[int, list[str]]:
     members: dict[int, list[str]] = {}
     for organisation_id, email in (
         OrganisationMembership.objects.filter(
-            organisation_id__in=organisation_ids, user__is_active=True
+            organisation_id__in=organisation_ids,
+            user__is_active=True,
+            user__deleted_at__isnull=True,
         )
         .order_by("organisation_id", "user__email")
         .values_list("organisation_id", "user__email")

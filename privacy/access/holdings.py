@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 from django.db.models.fields.files import FieldFile
+from django.utils.text import get_valid_filename
 
 from accounts.models import User
 from audit.models import AuditEvent
@@ -50,6 +51,21 @@ def _rows(objects: QuerySet[Any], columns: dict[str, str]) -> list[dict[str, Any
         {heading: row[lookup] for heading, lookup in columns.items()}
         for row in objects.values(*columns.values())
     ]
+
+
+def _entry_name(folder: str, pk: int, text: str, suffix: str, taken: set[str]) -> str:
+    """A ZIP entry name for a file named from free text (an upload's name, an agreement's
+    title): made safe (no folders, no "..": django's get_valid_filename) behind the row's pk,
+    and made unique among `taken`, which it joins."""
+    stem = f"{pk}-{get_valid_filename(text or 'file')}"
+    if suffix and stem.lower().endswith(suffix):
+        stem = stem[: -len(suffix)]
+    name, n = f"{folder}/{stem}{suffix}", 1
+    while name in taken:
+        n += 1
+        name = f"{folder}/{stem}-{n}{suffix}"
+    taken.add(name)
+    return name
 
 
 def _model_columns(model: type[Model]) -> dict[str, str]:
@@ -104,8 +120,9 @@ def _documents(learner: Learner) -> Area:
         .order_by("uploaded_at", "pk")
     )
     area = Area("documents", "Documents", "The documents the learner uploaded, with the files.")
+    taken: set[str] = set()
     for document in documents:
-        name = f"documents/{document.pk}-{document.original_name}"
+        name = _entry_name("documents", document.pk, document.original_name, "", taken)
         area.rows.append(
             {
                 "Document": document.pk,
@@ -136,10 +153,11 @@ def _agreements(enrollment_ids: list[int]) -> Area:
         ],
     )
     area = Area("agreements", "Agreements", "The agreements sent to the learner, signed copies.")
+    taken: set[str] = set()
     for submission in Submission.objects.filter(subjects).order_by("created_at", "pk"):
         name = ""
         if submission.status == SubmissionStatus.COMPLETED and submission.final_pdf:
-            name = f"agreements/{submission.pk}-{submission.title}.pdf"
+            name = _entry_name("agreements", submission.pk, submission.title, ".pdf", taken)
             area.files.append(HeldFile(name, submission.final_pdf))
         area.rows.append(
             {
@@ -299,24 +317,49 @@ def access_audit_events(learner: Learner, enrollment_ids: list[int]) -> QuerySet
         )
     )
     if learner.user_id:
-        about |= Q(actor_id=learner.user_id) | _entities(User._meta.label_lower, [learner.user_id])
+        about |= (
+            Q(actor_id=learner.user_id)
+            | Q(subject_id=learner.user_id)
+            | _entities(User._meta.label_lower, [learner.user_id])
+        )
     return AuditEvent.objects.filter(about).order_by("id")
 
 
+# Who acted, in the export, when it was not the learner: staff are not named, nor where from.
+STAFF = "Staff"
+
+
 def _audit(learner: Learner, enrollment_ids: list[int]) -> Area:
-    rows = _rows(
-        access_audit_events(learner, enrollment_ids),
-        {
-            "When": "created_at",
-            "What": "action",
-            "About": "entity_type",
-            "Which": "entity_id",
-            "Changed from": "old_values",
-            "Changed to": "new_values",
-            "By (e-mail)": "actor_email",
-            "From (IP address)": "ip_address",
-        },
-    )
+    rows = []
+    for event in access_audit_events(learner, enrollment_ids).values(
+        "created_at",
+        "action",
+        "entity_type",
+        "entity_id",
+        "old_values",
+        "new_values",
+        "actor_id",
+        "subject_id",
+        "actor_email",
+        "ip_address",
+    ):
+        # Their own e-mail and IP address (signed in, or through their link); nobody else's.
+        own = learner.user_id is not None and learner.user_id in (
+            event["actor_id"],
+            event["subject_id"],
+        )
+        rows.append(
+            {
+                "When": event["created_at"],
+                "What": event["action"],
+                "About": event["entity_type"],
+                "Which": event["entity_id"],
+                "Changed from": event["old_values"],
+                "Changed to": event["new_values"],
+                "By (e-mail)": event["actor_email"] if own else STAFF,
+                "From (IP address)": event["ip_address"] if own else "",
+            }
+        )
     return Area(
         "audit",
         "Audit events",

@@ -5,6 +5,8 @@ only those allowed download it. Each step is audited, without personal values.""
 import logging
 import secrets
 import tempfile
+from datetime import timedelta
+from functools import partial
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -19,7 +21,7 @@ from learners.models import Learner
 from privacy.access.archive import access_archive_write
 from privacy.access.holdings import learner_holdings
 from privacy.access.tasks import access_request_fulfil_task
-from privacy.models import AccessRequest, AccessRequestStatus
+from privacy.models import AccessRequest, AccessRequestStatus, DataProtectionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +111,55 @@ def access_request_fulfil(*, access_request: AccessRequest) -> AccessRequest:
     return access_request
 
 
+def _files_delete(requests: models.QuerySet[AccessRequest], reason: str) -> int:
+    """Delete the ZIPs of `requests`, inside the caller's transaction: the requests forget
+    their file (the download is refused from then on) and each deletion is audited; the files
+    go once the transaction commits, so that a rollback leaves them. Returns how many."""
+    deleted = list(requests.exclude(result_file_path="").select_for_update(of=("self",)))
+    for access_request in deleted:
+        path = access_request.result_file_path
+        access_request.result_file_path = ""
+        access_request.save(update_fields=["result_file_path"])
+        audit_record(
+            action="access_request.file_deleted",
+            entity=access_request,
+            new_values={"reason": reason},
+        )
+        transaction.on_commit(partial(default_storage.delete, path))
+    return len(deleted)
+
+
+def access_request_files_of_purged_account(sender: object, *, user: User, **kwargs: object) -> int:
+    """When an account is anonymised (accounts.signals.account_purged, inside its
+    transaction): the exports prepared for that person's learner record are deleted."""
+    return _files_delete(AccessRequest.objects.filter(learner__user=user), "account purged")
+
+
+def access_request_expiry_days() -> int:
+    """How long an export is kept: the institution's report expiry (its default until set)."""
+    days = (
+        DataProtectionSettings.objects.filter(pk=1)
+        .values_list("report_expiry_days", flat=True)
+        .first()
+    )
+    return days or DataProtectionSettings._meta.get_field("report_expiry_days").default
+
+
+def access_requests_expire() -> int:
+    """Delete the ZIPs prepared longer ago than the institution's report expiry (daily, per
+    institution): an export full of personal data does not wait on a server for good."""
+    cutoff = timezone.now() - timedelta(days=access_request_expiry_days())
+    with transaction.atomic(durable=True):
+        return _files_delete(AccessRequest.objects.filter(fulfilled_at__lt=cutoff), "expired")
+
+
 def access_request_download(*, access_request: AccessRequest, actor: User) -> FieldFile:
     """The ready ZIP for someone allowed to export personal data; the download is audited."""
     permission_check(
         actor=actor,
         permission=EXPORT_PERMISSION,
-        allowed=access_request.status == AccessRequestStatus.READY,
+        allowed=access_request.status == AccessRequestStatus.READY
+        and bool(access_request.result_file_path),
         action="privacy.access_request_download",
     )
     with transaction.atomic(durable=True):

@@ -50,6 +50,8 @@ def _usable_link(link: SigningLink) -> tuple[SigningLink, Submitter]:
     if link.state != "usable":
         raise PermissionDenied(f"link {link.state}")
     submitter = link.submitter
+    if submitter.user is not None and submitter.user.is_deleted:
+        raise PermissionDenied("link revoked: the signer's account was deleted")
     submitter.submission = submission
     earlier = waiting_for(submitter)
     if earlier is not None:
@@ -71,6 +73,7 @@ def submitter_open(*, link: SigningLink) -> Submitter:
             submission_audit_record(
                 "submission_opened",
                 submitter.submission,
+                concerning=submitter,
                 submitter=submitter.pk,
                 role=submitter.role,
             )
@@ -180,6 +183,7 @@ def _signature_record(
     submission_audit_record(
         "submission_signed",
         submission,
+        concerning=submitter,
         submitter=submitter.pk,
         role=submitter.role,
         drawn=bool(signature_png),
@@ -288,6 +292,7 @@ def _decline_record(submitter: Submitter, reason: str) -> None:
     submission_audit_record(
         "submission_declined",
         submission,
+        concerning=submitter,
         submitter=submitter.pk,
         role=submitter.role,
         decline_reason=reason,

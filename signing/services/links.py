@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.services import token_hash
 from notifications.services import email_enqueue
 from signing.models import SigningLink, SubmissionStatus, Submitter
@@ -79,9 +80,15 @@ def link_resend(*, link: SigningLink) -> None:
             )
         if submitter.is_done:
             raise ValidationError("You have already acted on this agreement.")
+        if submitter.user is not None and submitter.user.is_deleted:
+            raise ValidationError("This link no longer works: the account it was for is deleted.")
         link_issue(submitter, notify=True)
         submission_audit_record(
-            "link_resent", submission, submitter=submitter.pk, role=submitter.role
+            "link_resent",
+            submission,
+            concerning=submitter,
+            submitter=submitter.pk,
+            role=submitter.role,
         )
 
 
@@ -114,6 +121,7 @@ def _links_due_reminder(now: datetime.datetime) -> models.QuerySet[SigningLink]:
             submitter__submission__status=SubmissionStatus.PENDING,
         )
         .exclude(models.Exists(earlier_unsigned))
+        .exclude(submitter__user__deleted_at__isnull=False)
     )
 
 
@@ -135,11 +143,21 @@ def link_remind(*, link: SigningLink, now: datetime.datetime | None = None) -> b
         submission_audit_record(
             "link_reminded",
             submission,
+            concerning=submitter,
             submitter=submitter.pk,
             role=submitter.role,
             expires_at=due.expires_at.isoformat(),
         )
     return True
+
+
+def links_revoke_of_deleted_account(sender: object, *, user: User, **kwargs: object) -> int:
+    """When an account is deleted (accounts.signals.account_deleted, inside its transaction):
+    the open links of the signers who are that person stop working, so that nobody signs or
+    declines in their name from an old e-mail. Returns how many were revoked."""
+    return SigningLink.objects.filter(
+        submitter__user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(revoked_at=timezone.now())
 
 
 def links_remind_expiring(*, now: datetime.datetime | None = None) -> int:

@@ -30,9 +30,23 @@ def submission_event_record(
 
 
 def submission_audit_record(
-    action: str, submission: Submission, actor: User | None = None, **values: Any
+    action: str,
+    submission: Submission,
+    actor: User | None = None,
+    *,
+    concerning: Submitter | None = None,
+    **values: Any,
 ) -> None:
     """An audit event about the submission; values named as a signer's fields (their decline
-    reason) are recorded as changed only, as that signer's personal values."""
+    reason) are recorded as changed only, as that signer's personal values. Without an actor
+    (a signer's link used), the event is about the signer `concerning`: when they have an
+    account, the visitor's IP address and user agent are theirs, forgotten with them."""
     _, values = personal_values_masked(Submitter, {}, values)
-    audit_record(actor=actor, action=f"signing.{action}", entity=submission, new_values=values)
+    subject = concerning.user if actor is None and concerning and concerning.user_id else None
+    audit_record(
+        actor=actor,
+        action=f"signing.{action}",
+        entity=submission,
+        new_values=values,
+        subject=subject,
+    )

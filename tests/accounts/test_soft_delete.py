@@ -61,7 +61,7 @@ def test_a_deleted_person_cannot_sign_in_and_their_sessions_end(institution, adm
     person.refresh_from_db()
     assert person.deleted_at is not None
     assert person.deleted_by == admin
-    assert not person.is_active
+    assert person.is_active  # left as it was: a restore gives it back unchanged
     assert (
         RoleBackend().authenticate(None, username="leaving@example.org", password=PASSWORD) is None
     )
@@ -179,13 +179,14 @@ def test_the_purge_anonymises_for_good_and_the_trail_forgets(institution, admin)
         invitation_issue(user=person, invited_by=admin)
         user_delete(user=person, actor=admin)
         _deleted_days_ago(person, 31)
-        _session_for(person)
+        session = _session_for(person)
 
         done = accounts_purge_due(dry_run=False)
     finally:
         deactivate(token)
 
     assert [item["id"] for item in done] == [person.pk]
+    assert not Session.objects.filter(session_key=session).exists()
     person.refresh_from_db()
     assert person.email == f"deleted-{person.pk}@invalid.example"
     assert person.full_name == ""
@@ -224,6 +225,8 @@ def test_the_people_pages_delete_and_restore_after_confirming(institution, clien
     confirm = client.get(f"/accounts/people/{person.pk}/delete/").content.decode()
     assert "30 days" in confirm
     assert "learner record stays" in confirm
+    assert "name, e-mail address and password are removed for good" in confirm
+    assert "follows the institution's retention rules" in confirm
     response = client.post(f"/accounts/people/{person.pk}/delete/")
     assert response.url == "/accounts/people/?status=deleted"
     deleted_list = client.get(response.url).content.decode()

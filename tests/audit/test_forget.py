@@ -62,6 +62,7 @@ def test_forgetting_blanks_the_persons_events_and_the_chain_still_verifies(
     other = UserFactory(email="kept@example.org")
     theirs = _events(person, 3)
     kept = _events(other, 1)
+    key_id = ActorKey.objects.get(user=person).pk
 
     assert audit_actor_forget(user=person) == 3
 
@@ -72,7 +73,7 @@ def test_forgetting_blanks_the_persons_events_and_the_chain_still_verifies(
     assert not ActorKey.objects.filter(user=person).exists()
     assert audit_chain_first_break() is None
     forgotten = AuditEvent.objects.get(action="audit.actor_forgotten")
-    assert forgotten.new_values == {"events": 3}
+    assert forgotten.new_values == {"events": 3, "key": key_id}
     assert forgotten.entity_id == str(person.pk)
 
 
@@ -168,3 +169,85 @@ def test_the_audit_page_says_forgotten(institution, client_for, from_a_browser):
 
     assert "(forgotten)" in page
     assert "gone@example.org" not in page
+
+
+def _delete_key_behind_the_services_back(user) -> None:
+    ActorKey.objects.filter(user=user).delete()
+
+
+def test_a_key_deleted_without_a_recorded_forgetting_is_found(institution, from_a_browser):
+    person = UserFactory()
+    events = _events(person, 2)
+    with connection.cursor() as cursor:  # the trigger lets the blanking through
+        cursor.execute(
+            "UPDATE audit_auditevent SET actor_email = '', ip_address = NULL, user_agent = '' "
+            "WHERE actor_id = %s",
+            [person.pk],
+        )
+    _delete_key_behind_the_services_back(person)
+
+    assert audit_chain_first_break().pk == events[0].pk
+
+
+def test_a_forgetting_accounts_only_for_the_key_it_recorded(institution, from_a_browser):
+    person = UserFactory()
+    audit_actor_forget(user=person)  # forgets an earlier key (none yet)
+    events = _events(person, 1)  # a new key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET actor_email = '', ip_address = NULL, user_agent = '' "
+            "WHERE id = %s",
+            [events[0].pk],
+        )
+    _delete_key_behind_the_services_back(person)
+
+    assert audit_chain_first_break().pk == events[0].pk
+
+
+def test_the_database_refuses_to_change_a_key_or_delete_the_shared_one(institution, from_a_browser):
+    _events(None, 1)
+    person = UserFactory()
+    _events(person, 1)
+    for sql, params in (
+        ("UPDATE audit_actorkey SET key = '\\x00'::bytea WHERE user_id = %s", [person.pk]),
+        ("DELETE FROM audit_actorkey WHERE user_id IS NULL", []),
+    ):
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            pytest.raises(DatabaseError, match="audit keys are kept"),
+            transaction.atomic(),
+        ):
+            cursor.execute(sql, params)
+    assert ActorKey.objects.filter(user=None).exists()
+    assert audit_chain_first_break() is None
+
+
+def test_an_anonymous_action_about_a_person_is_forgotten_with_them(institution, from_a_browser):
+    person = UserFactory(email="signer@example.org")
+    visitor = _events(None, 1)[0]
+    about = audit_record(
+        action="test.link_opened", entity_type="test.thing", entity_id="1", subject=person
+    )
+    about.refresh_from_db()
+    assert about.subject_id == person.pk
+    assert about.digest_key_id == ActorKey.objects.get(user=person).pk
+
+    audit_actor_forget(user=person)
+
+    about.refresh_from_db()
+    assert (about.ip_address, about.user_agent) == (None, "")
+    visitor.refresh_from_db()
+    assert visitor.ip_address == "198.51.100.23"  # other visitors keep theirs
+    assert audit_chain_first_break() is None
+
+
+def test_the_subject_is_covered_by_the_hash(institution, from_a_browser):
+    person, other = UserFactory(), UserFactory()
+    about = audit_record(
+        action="test.link_opened", entity_type="test.thing", entity_id="1", subject=person
+    )
+    _behind_the_triggers_back(
+        "UPDATE audit_auditevent SET subject_id = %s WHERE id = %s", [other.pk, about.pk]
+    )
+    assert audit_chain_first_break().pk == about.pk

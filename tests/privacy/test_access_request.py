@@ -6,15 +6,20 @@ import datetime
 import io
 import json
 import zipfile
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import SystemRole
+from accounts.models import SystemRole, User
+from accounts.services import accounts_purge_due, user_delete
+from audit.context import RequestContext, activate, deactivate
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cohorts.models import DocumentType
@@ -24,7 +29,8 @@ from finance.models import Invoice
 from learners.models import ConsentKind, ConsentMethod, IdentityType, LearnerConsent
 from learners.services import learner_national_id_set
 from privacy.access.services import access_request_create, access_request_download
-from privacy.models import AccessRequest, AccessRequestStatus
+from privacy.access.tasks import access_requests_expire_all_institutions
+from privacy.models import AccessRequest, AccessRequestStatus, DataProtectionSettings
 from signing.models import Submission, SubmissionStatus
 from signing.services.templates import template_create
 from tests.factories import UserFactory
@@ -224,3 +230,91 @@ def test_a_pending_request_is_polled(held, admin, client_of):
     ).content.decode()
     assert 'hx-trigger="every 1s"' in fragment
     assert "<html" not in fragment
+
+
+def test_the_audit_section_names_only_the_learner(
+    held, admin, eager, django_capture_on_commit_callbacks
+):
+    staff = UserFactory(email="staff.member@example.org", roles=[SystemRole.ADMIN])
+    token = activate(RequestContext(correlation_id="t", ip_address="192.0.2.44", user_agent="UA"))
+    try:
+        with transaction.atomic():
+            audit_record(actor=staff, action="held.changed", entity=held.learner)
+            audit_record(actor=held.user, action="held.own", entity=held.learner)
+    finally:
+        deactivate(token)
+
+    archive = _zip(_fulfilled(held.learner, admin, django_capture_on_commit_callbacks))
+
+    events = {event["What"]: event for event in _area(archive, "audit")}
+    assert events["held.changed"]["By (e-mail)"] == "Staff"
+    assert events["held.changed"]["From (IP address)"] == ""
+    assert events["held.own"]["By (e-mail)"] == held.user.email
+    assert events["held.own"]["From (IP address)"] == "192.0.2.44"
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"staff.member@example.org" not in everything
+
+
+def test_file_names_from_free_text_stay_inside_their_folder(
+    held, admin, eager, django_capture_on_commit_callbacks
+):
+    Submission.objects.update(title="a/../../x")
+    StudentDocument.objects.update(original_name="../../etc/passwd")
+
+    archive = _zip(_fulfilled(held.learner, admin, django_capture_on_commit_callbacks))
+
+    files = [name for name in archive.namelist() if "/" in name]
+    assert files
+    for name in files:
+        folder, _, rest = name.partition("/")
+        assert folder in {"documents", "agreements"}
+        assert "/" not in rest
+        assert ".." not in rest.split(".", 1)[0]
+    assert any(name.startswith("agreements/") and name.endswith("-a....x.pdf") for name in files)
+
+
+def test_the_zip_goes_when_the_account_is_purged(
+    held, admin, eager, django_capture_on_commit_callbacks
+):
+    access_request = _fulfilled(held.learner, admin, django_capture_on_commit_callbacks)
+    path = access_request.result_file_path
+    user_delete(user=held.user, actor=admin)
+    User.objects.filter(pk=held.user.pk).update(deleted_at=timezone.now() - timedelta(days=60))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts_purge_due(dry_run=False)
+
+    access_request.refresh_from_db()
+    assert access_request.result_file_path == ""
+    assert not default_storage.exists(path)
+    with pytest.raises(PermissionDenied):
+        access_request_download(access_request=access_request, actor=admin)
+
+
+def test_an_expired_zip_is_deleted_by_the_daily_sweep(
+    institution, held, admin, eager, django_capture_on_commit_callbacks
+):
+    DataProtectionSettings.objects.update_or_create(pk=1, defaults={"report_expiry_days": 3})
+    old = _fulfilled(held.learner, admin, django_capture_on_commit_callbacks)
+    old_path = old.result_file_path
+    AccessRequest.objects.filter(pk=old.pk).update(fulfilled_at=timezone.now() - timedelta(days=4))
+    recent = _fulfilled(held.learner, admin, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        access_requests_expire_all_institutions.apply()
+    connection.set_tenant(institution)
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.result_file_path == ""
+    assert not default_storage.exists(old_path)
+    assert recent.result_file_path
+    assert default_storage.exists(recent.result_file_path)
+    assert AuditEvent.objects.filter(
+        action="access_request.file_deleted",
+        entity_id=str(old.pk),
+        new_values={"reason": "expired"},
+    ).exists()
+    assert "has expired" in render_to_string(
+        "privacy/access/_status.html", {"access_request": old, "pending": False}
+    )

@@ -31,8 +31,10 @@ class ModerationPolicyForm(forms.Form):
 class SampleDrawForm(forms.Form):
     course_run = forms.ModelChoiceField(queryset=CourseRun.objects.all(), widget=forms.HiddenInput)
     assessor = forms.ModelChoiceField(queryset=User.objects.all(), widget=forms.HiddenInput)
+    # Deleted people cannot be chosen (the assessor, hidden, is whoever decided, even since).
     moderator = forms.ModelChoiceField(
-        queryset=User.objects.all(), error_messages={"required": "Choose a moderator."}
+        queryset=User.objects.filter(deleted_at__isnull=True),
+        error_messages={"required": "Choose a moderator."},
     )
 
 

@@ -73,7 +73,7 @@ def is_placement_learner(user: User, placement: Placement) -> bool:
     """Whether `user` is the placement's learner (their account)."""
     return (
         user.is_authenticated
-        and user.is_active
+        and user.is_in_service
         and Placement.objects.filter(pk=placement.pk, learner__user=user).exists()
     )
 
@@ -364,6 +364,7 @@ def current_mentor(placement: Placement) -> User | None:
             placement=placement,
             ended_at__isnull=True,
             mentor__is_active=True,
+            mentor__deleted_at__isnull=True,
             mentor__roles__key=SystemRole.ORGANISATION_MEMBER,
             mentor__organisation_memberships__organisation=placement.organisation_id,
         )
@@ -401,7 +402,7 @@ def week_submit(*, actor: User, week: LogbookWeek) -> LogbookWeek:
             new_values={"status": week.status},
         )
         mentor = current_mentor(week.placement)
-        if mentor is not None and mentor.is_active:
+        if mentor is not None and mentor.is_in_service:
             hours = week.entries.aggregate(total=Sum("hours"))["total"] or Decimal(0)
             email_enqueue(
                 recipient=mentor.email,

@@ -32,7 +32,7 @@ def mentor_refusal(placement: Placement, mentor: User) -> str:
     """Why `mentor` cannot mentor the placement's learner ("" when they can): an active person
     holding the organisation member role, a member of the placement's organisation, not the
     learner themself."""
-    if not mentor.is_active or SystemRole.ORGANISATION_MEMBER not in mentor.role_keys:
+    if not mentor.is_in_service or SystemRole.ORGANISATION_MEMBER not in mentor.role_keys:
         return f"{mentor.full_name or mentor.email} is not an organisation member."
     if not OrganisationMembership.objects.filter(
         user=mentor, organisation_id=placement.organisation_id

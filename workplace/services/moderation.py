@@ -443,7 +443,7 @@ def sample_complete(*, actor: User | None, sample: ModerationSample) -> Moderati
         )
         for portfolio in told:
             user = portfolio.course_enrollment.enrollment.user
-            if not user.is_active:
+            if not user.is_in_service:
                 continue
             email_enqueue(
                 recipient=user.email,

@@ -70,7 +70,7 @@ def observation_add(
             },
         )
         learner_user = placement.learner.user
-        if learner_user is not None and learner_user.is_active:
+        if learner_user is not None and learner_user.is_in_service:
             email_enqueue(
                 recipient=learner_user.email,
                 template="workplace_observation_added",

@@ -412,7 +412,7 @@ def portfolio_assess(
             },
         )
         learner = portfolio.course_enrollment.enrollment.learner
-        if learner.user is not None and learner.user.is_active:
+        if learner.user is not None and learner.user.is_in_service:
             email_enqueue(
                 recipient=learner.user.email,
                 template="workplace_portfolio_assessed",
