@@ -585,6 +585,10 @@ def _account_anonymise(user: User) -> None:
     audit_record(action="user.anonymised", entity=user)
 
 
+def _purge_item(pk: int) -> dict[str, Any]:
+    return {"type": "user", "id": pk, "label": f"Account #{pk}", "action": "anonymise"}
+
+
 def accounts_purge_due(*, dry_run: bool) -> list[dict[str, Any]]:
     """Anonymise the deleted accounts that are due in this institution (a dry run only lists
     them), one transaction each so that one failure leaves the rest done; returns what was (or
@@ -598,8 +602,20 @@ def accounts_purge_due(*, dry_run: bool) -> list[dict[str, Any]]:
                 if user is None:  # restored or purged since the list was read
                     continue
                 _account_anonymise(user)
-        items.append({"type": "user", "id": pk, "label": f"Account #{pk}", "action": "anonymise"})
+        items.append(_purge_item(pk))
     if items and not dry_run:
         with transaction.atomic(durable=True):
             _sessions_end(item["id"] for item in items)
     return items
+
+
+def accounts_purge_due_in_transaction(*, dry_run: bool) -> list[dict[str, Any]]:
+    """`accounts_purge_due` inside the caller's transaction, all or nothing: the data
+    protection jobs (privacy.services.jobs) run it so that the run's record and what it did
+    commit together."""
+    due = list(accounts_due_for_purge().select_for_update().order_by("pk"))
+    if not dry_run:
+        for user in due:
+            _account_anonymise(user)
+        _sessions_end(user.pk for user in due)
+    return [_purge_item(user.pk) for user in due]

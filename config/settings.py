@@ -283,11 +283,6 @@ CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "sync"},
 }
 CELERY_BEAT_SCHEDULE = {
-    # Daily: deleted accounts past their time to be restored are anonymised.
-    "accounts-purge-deleted": {
-        "task": "accounts.accounts_purge_due_all_institutions",
-        "schedule": 60.0 * 60 * 24,
-    },
     # Daily: access-request ZIPs past the institution's report expiry are deleted.
     "privacy-access-requests-expire": {
         "task": "privacy.access_requests_expire_all_institutions",

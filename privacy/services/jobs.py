@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import permission_check
+from accounts.services import accounts_purge_due_in_transaction
 from audit.services import audit_record
 from cohorts.selectors import cohorts_due_for_archiving
 from cohorts.services import cohort_archive
@@ -122,12 +123,22 @@ def purge_sealed_records(
     ]
 
 
+def purge_accounts(rules: DataProtectionSettings, today: date, dry_run: bool) -> list[JobItem]:
+    """Accounts deleted more than `account_purge_days` ago are anonymised for good
+    (accounts.services; the days are read there through accounts.signals)."""
+    return [
+        JobItem(type=item["type"], id=item["id"], label=item["label"], action=item["action"])
+        for item in accounts_purge_due_in_transaction(dry_run=dry_run)
+    ]
+
+
 # The jobs this institution runs, in the order the daily run takes them (an archive first, so
 # that its learners can be anonymised in the same day's run once they are due).
 JOBS: dict[str, Job] = {
     JobKind.ARCHIVE_COHORTS: archive_cohorts,
     JobKind.ANONYMISE_LEARNERS: anonymise_learners,
     JobKind.PURGE_SEALED_RECORDS: purge_sealed_records,
+    JobKind.PURGE_ACCOUNTS: purge_accounts,
 }
 
 

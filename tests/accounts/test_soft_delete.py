@@ -20,14 +20,14 @@ from accounts.services import (
     user_delete,
     user_restore,
 )
-from accounts.tasks import accounts_purge_due_all_institutions
 from audit.context import RequestContext, activate, deactivate
 from audit.models import ActorKey, AuditEvent
 from audit.selectors import audit_chain_first_break
 from audit.services import audit_record
 from learners.models import Learner
 from learners.services import learner_for_user
-from privacy.models import DataProtectionSettings
+from privacy.models import DataProtectionSettings, JobKind, JobRun
+from privacy.tasks import data_protection_jobs_run_all_institutions
 from tenants.directory import email_directory_hash
 from tenants.models import InstitutionDirectoryEntry
 from tests.factories import PASSWORD, UserFactory
@@ -206,16 +206,20 @@ def test_the_purge_anonymises_for_good_and_the_trail_forgets(institution, admin)
     assert accounts_purge_due(dry_run=False) == []  # never due twice
 
 
-def test_the_daily_task_purges_in_each_institution(institution, admin, eager):
+def test_the_daily_data_protection_run_purges_in_each_institution(institution, admin, eager):
     person = UserFactory(roles=[SystemRole.TRAINER])
     user_delete(user=person, actor=admin)
     _deleted_days_ago(person, 40)
 
-    accounts_purge_due_all_institutions.apply()
+    data_protection_jobs_run_all_institutions.apply()
     connection.set_tenant(institution)
 
     person.refresh_from_db()
     assert person.anonymised_at is not None
+    run = JobRun.objects.get(kind=JobKind.PURGE_ACCOUNTS, dry_run=False)
+    assert run.items == [
+        {"type": "user", "id": person.pk, "label": f"Account #{person.pk}", "action": "anonymise"}
+    ]
 
 
 def test_the_people_pages_delete_and_restore_after_confirming(institution, client_of, admin):
