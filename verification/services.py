@@ -7,14 +7,18 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Case, Value, When
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import audit_record
+from audit.services import audit_record, kept_out
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument
 from enrolments.services import enrollment_refresh, learner_enrollments_lock
+from learners.models import Learner
 from notifications.services import email_enqueue
+from signing.services.retention import ERASED
 from tenants.db import tenant_connection
 from tenants.sites import institution_url
 from tenants.zones import moment_text
@@ -150,7 +154,7 @@ def document_review(
             action="document.approved" if approve else "document.rejected",
             entity=document,
             old_values={"status": DocumentStatus.PENDING},
-            new_values={"status": document.status, "reason": reason},
+            new_values={"status": document.status, "reason": kept_out(reason)},
         )
         if not approve:
             _notify_rejected(enrollment, document)
@@ -176,3 +180,22 @@ def documents_bulk_approve(*, documents: Iterable[StudentDocument], reviewer: Us
         except ValidationError as refusal:
             result.refused.append((document, " ".join(refusal.messages)))
     return result
+
+
+def learner_verifications_erase(*, learner: Learner) -> int:
+    """Erase what the decisions on `learner`'s documents hold about them when the learner is
+    anonymised: a rejection's reason becomes ERASED and the document's name leaves the
+    metadata; who decided what, and when, stays. The one change the database lets through to
+    these append-only rows (migration 0004). Composed inside the data protection job's
+    transaction (not durable); returns how many decisions were erased."""
+    erased = DocumentVerification.objects.filter(cohort_enrollment__learner=learner).update(
+        reason=Case(When(reason="", then=Value("")), default=Value(ERASED)),
+        metadata=RawSQL("metadata - %s", ("original_name",)),
+    )
+    if erased:
+        audit_record(
+            action="document_verifications.personal_data_erased",
+            entity=learner,
+            new_values={"decisions": erased},
+        )
+    return erased

@@ -28,6 +28,7 @@ from enrolments.models import CohortEnrollment, SupportingAgreement
 from enrolments.services import enrolments_personal_data_erase
 from learners.services import learner_anonymise
 from partners.services.bank import learner_bank_details_delete
+from placements.services.retention import learner_placements_erase
 from privacy.models import DataProtectionSettings, JobKind, JobRun
 from privacy.selectors import (
     cohorts_past_legal_retention,
@@ -38,6 +39,8 @@ from privacy.selectors import (
 from privacy.services.settings import MANAGE_DATA_PROTECTION
 from signing.selectors import sealed_submissions_to_retire
 from signing.services.retention import submissions_retire
+from verification.services import learner_verifications_erase
+from workplace.services.retention import learner_workplace_erase
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,9 @@ def anonymise_learners(rules: DataProtectionSettings, today: date, dry_run: bool
             enrollments = enrolments_personal_data_erase(learner=learner)
             course_notes_erase(enrollments=enrollments)
             learner_bank_details_delete(learner=learner)
+            learner_placements_erase(learner=learner)
+            learner_workplace_erase(learner=learner)
+            learner_verifications_erase(learner=learner)
     return [
         JobItem(type="learner", id=learner.pk, label=f"Learner #{learner.pk}", action="anonymise")
         for learner in learners

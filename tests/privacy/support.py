@@ -1,16 +1,22 @@
 """The data protection tests' world: a learner who went all the way through a cohort long ago
-(details with an ID number, two uploaded documents, a sealed agreement, course results, an
-absence with a reason, a certificate), and helpers to make the cohort old and to find every
+(details with an ID number, two uploaded documents, one rejected with a note, a sealed
+agreement, course results, an absence with a reason, a certificate, a placement with its
+vetting, logbook, observation and a portfolio of evidence, each with free text and files),
+and helpers to make the cohort old and to find every
 trace of a person in the institution's schema."""
 
 import datetime
+import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
+from academics.models import Outcome
 from accounts.models import User
 from cohorts.models import Cohort, CohortState
 from delivery.models import (
@@ -25,13 +31,41 @@ from enrolments.selectors import enrollment_agreement_values
 from enrolments.services import enrollment_details_save
 from learners.models import Learner
 from partners.models import BankAccount
+from placements.models import (
+    LearnerLocation,
+    Placement,
+    PlacementStatus,
+    VettingEvidence,
+    VettingRecord,
+    VettingType,
+)
+from placements.services.vetting import vetting_record_fail, vetting_record_open
 from signing.models import SignerRole, Submission
 from signing.services.submissions import submission_create
 from tests.enrolments.conftest import id_type, upload_document
 from tests.enrolments.table_support import sign_next
 from tests.factories import SessionFactory
+from tests.files import PDF_BYTES
 from tests.learners.support import details_of, sa_id_number
+from tests.placements.factories import OrganisationFactory, academic_year, subject
 from tests.verification.conftest import matric_type
+from verification.services import document_review
+from workplace.models import (
+    Decision,
+    EvidenceKind,
+    LogbookEntry,
+    LogbookEvidence,
+    LogbookReview,
+    LogbookReviewDecision,
+    LogbookWeek,
+    LogbookWeekStatus,
+    ObservationReport,
+    Portfolio,
+    PortfolioEvidence,
+    PortfolioStatus,
+    PortfolioSubmission,
+    StoredEvidence,
+)
 
 FIRST_NAME = "Nokuthula"
 LAST_NAME = "Zwelithini-Qwabe"
@@ -40,6 +74,15 @@ PHONE = "0829917733"
 ID_NUMBER = sa_id_number(4242, birth="920412")
 STREET = "17 Jacaranda Crescent"
 ABSENCE_REASON = "Hospital visit for asthma"
+REVIEW_NOTE = "Photo page cut off at the chin"
+PLACEMENT_NOTE = "Settled in well after her father's funeral"
+VETTING_REFERENCE = "PCC-5881-QZ"
+VETTING_REASON = "Record of a 2014 shoplifting conviction"
+LOGBOOK_TASKS = "Marked Grade 9 algebra tests with Mr Dube"
+MENTOR_COMMENT = "Arrived late twice: the taxi strike"
+OBSERVATION = "Handled a disruptive class with calm authority"
+FEEDBACK = "Add the lesson plans you wrote yourself"
+EVIDENCE_TITLE = "Lesson on quadratic equations"
 
 
 @dataclass
@@ -47,6 +90,7 @@ class Graduate:
     enrollment: CohortEnrollment
     agreement: Submission
     certificate: Certificate
+    placement: Placement
 
     @property
     def learner(self) -> Learner:
@@ -57,11 +101,30 @@ class Graduate:
         return Cohort.objects.get(pk=self.enrollment.cohort_id)
 
     phone: str = ""
+    # The names under which the placement's and portfolio's evidence files were stored.
+    evidence_files: list[str] = field(default_factory=list)
 
     @property
     def values(self) -> list[str]:
         """The personal values that must leave no trace (the phone number as it was stored)."""
-        return [FIRST_NAME, LAST_NAME, EMAIL, self.phone, ID_NUMBER, STREET, ABSENCE_REASON]
+        return [
+            FIRST_NAME,
+            LAST_NAME,
+            EMAIL,
+            self.phone,
+            ID_NUMBER,
+            STREET,
+            ABSENCE_REASON,
+            REVIEW_NOTE,
+            PLACEMENT_NOTE,
+            VETTING_REFERENCE,
+            VETTING_REASON,
+            LOGBOOK_TASKS,
+            MENTOR_COMMENT,
+            OBSERVATION,
+            FEEDBACK,
+            EVIDENCE_TITLE,
+        ]
 
 
 def graduate_make(graduate, admin: User) -> Graduate:
@@ -81,7 +144,8 @@ def graduate_make(graduate, admin: User) -> Graduate:
     )
     enrollment = CohortEnrollment.objects.select_related("learner", "cohort").get(pk=enrollment.pk)
     upload_document(enrollment, id_type(), name=f"{LAST_NAME} ID.pdf")
-    upload_document(enrollment, matric_type(), name=f"{LAST_NAME} matric.pdf")
+    matric = upload_document(enrollment, matric_type(), name=f"{LAST_NAME} matric.pdf")
+    document_review(document=matric, reviewer=admin, approve=False, reason=REVIEW_NOTE)
     agreement = submission_create(
         template=enrollment.cohort.main_template,
         context=enrollment_agreement_values(enrollment),
@@ -109,12 +173,97 @@ def graduate_make(graduate, admin: User) -> Graduate:
         sealed=b"sealed elsewhere",
         confirmed_at=timezone.now(),
     )
+    placement, evidence_files = _placement_make(enrollment, admin)
     return Graduate(
         enrollment,
         Submission.objects.get(pk=agreement.pk),
         certificate,
+        placement,
         phone=Learner.objects.get(pk=enrollment.learner_id).phone_number,
+        evidence_files=evidence_files,
     )
+
+
+def _file_stored(row: StoredEvidence | VettingEvidence, name: str) -> str:
+    """Store PDF_BYTES as `row`'s file (its model names it at random) and return that name."""
+    row.original_name, row.size, row.content_type = name, len(PDF_BYTES), "application/pdf"
+    row.sha256 = hashlib.sha256(PDF_BYTES).hexdigest()
+    row.file.save(name, ContentFile(PDF_BYTES), save=True)
+    return row.file.name or ""
+
+
+def _placement_make(enrollment: CohortEnrollment, admin: User) -> tuple[Placement, list[str]]:
+    """The learner's failed police clearance (with its evidence), a completed placement with
+    notes, a returned logbook week whose entry has a photo, a mentor's observation and a
+    portfolio assessed "not yet competent" holding an uploaded document. Rows are written
+    directly (test setup: the services' own tests cover how each is made)."""
+    learner = enrollment.learner
+    record = vetting_record_open(
+        actor=admin, learner=learner, vetting_type=VettingType.objects.get(code="police_clearance")
+    )
+    VettingRecord.objects.filter(pk=record.pk).update(reference=VETTING_REFERENCE)
+    files = [_file_stored(VettingEvidence(record=record), f"{LAST_NAME} clearance.pdf")]
+    vetting_record_fail(actor=admin, record=record, reason=VETTING_REASON)
+    LearnerLocation.objects.create(learner=learner, latitude=-26.2, longitude=28.04)
+    placement = Placement.objects.create(
+        learner=learner,
+        organisation=OrganisationFactory(),
+        cohort=enrollment.cohort,
+        academic_year=academic_year("2027"),
+        subject=subject("MATH"),
+        starts_on=datetime.date(2027, 3, 1),
+        ends_on=datetime.date(2027, 3, 26),
+        status=PlacementStatus.COMPLETED,
+        outcome_notes=PLACEMENT_NOTE,
+    )
+    week = LogbookWeek.objects.create(
+        placement=placement,
+        week_starts_on=placement.starts_on,
+        status=LogbookWeekStatus.RETURNED,
+        reviewed_by=admin,
+    )
+    LogbookReview.objects.create(
+        week=week,
+        decision=LogbookReviewDecision.RETURNED,
+        comment=MENTOR_COMMENT,
+        reviewer=admin,
+        reviewed_at=timezone.now(),
+    )
+    entry = LogbookEntry.objects.create(
+        week=week, entry_date=placement.starts_on, hours=Decimal("7.5"), tasks=LOGBOOK_TASKS
+    )
+    files.append(_file_stored(LogbookEvidence(entry=entry), f"{LAST_NAME} classroom.pdf"))
+    course_enrollment = CourseEnrollment.objects.filter(enrollment=enrollment).first()
+    outcome = Outcome.objects.create(
+        course=course_enrollment.course, code="119472", title="Oral communication", credits=5
+    )
+    ObservationReport.objects.create(
+        placement=placement,
+        outcome=outcome,
+        observed_on=placement.starts_on,
+        report=OBSERVATION,
+        written_by=admin,
+    )
+    portfolio = Portfolio.objects.create(course_enrollment=course_enrollment, outcome=outcome)
+    Portfolio.objects.filter(pk=portfolio.pk).update(status=PortfolioStatus.NOT_YET_COMPETENT)
+    submission = PortfolioSubmission.objects.create(
+        portfolio=portfolio,
+        number=1,
+        submitted_at=timezone.now(),
+        submitted_by=enrollment.user,
+        decision=Decision.NOT_YET_COMPETENT,
+        feedback=FEEDBACK,
+        assessor=admin,
+        assessed_at=timezone.now(),
+    )
+    document = PortfolioEvidence(
+        portfolio=portfolio,
+        kind=EvidenceKind.DOCUMENT,
+        title=EVIDENCE_TITLE,
+        submission=submission,
+    )
+    files.append(_file_stored(document, f"{LAST_NAME} lesson plan.pdf"))
+    return placement, files
 
 
 def cohort_ended(cohort: Cohort, *, years_ago: int) -> Cohort:

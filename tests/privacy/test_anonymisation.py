@@ -1,14 +1,26 @@
 """Anonymising a learner whose cohorts are archived, and retiring their sealed records: after
-the jobs, no personal value of theirs is left in any table or file; what reports count is
+the jobs, no personal value of theirs is left in any table or file (their enrolment, courses,
+placement, vetting, logbook, portfolio and document reviews included); what reports count is
 unchanged; the audit chain still verifies."""
+
+from decimal import Decimal
 
 import pytest
 
 from audit.selectors import audit_chain_first_break
 from learners.models import Learner, LearnerStatus
 from partners.models import BankAccount
+from placements.models import (
+    LearnerLocation,
+    Placement,
+    PlacementStatus,
+    VettingEvidence,
+    VettingRecord,
+    VettingStatus,
+)
 from privacy.models import JobKind
 from privacy.services.jobs import job_run
+from signing.services.retention import ERASED
 from tests.privacy.support import (
     ID_NUMBER,
     aggregates,
@@ -16,6 +28,15 @@ from tests.privacy.support import (
     files_under,
     graduate_make,
     traces,
+)
+from verification.models import DocumentVerification, VerificationAction
+from workplace.models import (
+    Decision,
+    LogbookEntry,
+    LogbookEvidence,
+    PortfolioEvidence,
+    PortfolioStatus,
+    PortfolioSubmission,
 )
 
 pytestmark = pytest.mark.django_db
@@ -57,13 +78,45 @@ def test_no_personal_value_of_an_anonymised_learner_is_left_in_any_table(
     assert not learner.user.is_active
     assert not learner.user.has_usable_password()
     assert not BankAccount.objects.filter(learner=learner).exists()
+    assert not LearnerLocation.objects.filter(learner=learner).exists()
+
+
+def test_what_aggregates_need_of_placements_and_portfolios_stays(
+    old_graduate, super_admin, django_capture_on_commit_callbacks
+):
+    _all_jobs(super_admin, django_capture_on_commit_callbacks)
+
+    placement = Placement.objects.get(pk=old_graduate.placement.pk)
+    assert (placement.status, placement.starts_on, placement.ends_on) == (
+        PlacementStatus.COMPLETED,
+        old_graduate.placement.starts_on,
+        old_graduate.placement.ends_on,
+    )
+    record = VettingRecord.objects.get(learner=placement.learner)
+    assert (record.status, record.reason) == (VettingStatus.FAILED, ERASED)
+    assert not VettingEvidence.objects.filter(record=record).exists()
+    entry = LogbookEntry.objects.get(week__placement=placement)
+    assert (entry.hours, entry.tasks) == (Decimal("7.5"), ERASED)
+    assert not LogbookEvidence.objects.filter(entry=entry).exists()
+    submission = PortfolioSubmission.objects.get(
+        portfolio__course_enrollment__enrollment__learner=placement.learner
+    )
+    assert (submission.decision, submission.feedback) == (Decision.NOT_YET_COMPETENT, ERASED)
+    assert submission.portfolio.status == PortfolioStatus.NOT_YET_COMPETENT
+    assert not PortfolioEvidence.objects.filter(portfolio=submission.portfolio).exists()
+    decision = DocumentVerification.objects.get(cohort_enrollment=old_graduate.enrollment)
+    assert (decision.action, decision.reason) == (VerificationAction.REJECTED, ERASED)
+    assert "original_name" not in decision.metadata
+    assert decision.metadata["sha256"]
 
 
 def test_no_file_of_an_anonymised_learner_is_left_in_storage(
     old_graduate, super_admin, media, institution, django_capture_on_commit_callbacks
 ):
-    theirs = files_under(media / institution.schema_name)
-    assert len(theirs) >= 4, "documents, the agreement's PDFs and the certificate"
+    root = media / institution.schema_name
+    theirs = files_under(root)
+    assert len(theirs) >= 7, "documents, agreement PDFs, certificate, vetting and work evidence"
+    assert {root / name for name in old_graduate.evidence_files} <= theirs
 
     _all_jobs(super_admin, django_capture_on_commit_callbacks)
 

@@ -8,15 +8,21 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from accounts.models import SystemRole
 from audit.models import AuditEvent
+from audit.services import CHANGED
 from cohorts.services import cohort_cancel
 from enrolments.agreements import enrollment_agreement_sign
 from enrolments.models import DocumentStatus, EnrollmentState, VerificationState
 from enrolments.services import enrollment_withdraw
 from notifications.models import OutboundEmail
 from notifications.services import email_render
+from signing.services.retention import ERASED
 from tests.factories import CohortFactory, UserFactory, roles_replace
 from verification.models import DocumentVerification, VerificationAction
-from verification.services import document_review, documents_bulk_approve
+from verification.services import (
+    document_review,
+    documents_bulk_approve,
+    learner_verifications_erase,
+)
 
 from .conftest import give_details, id_type, matric_type
 
@@ -84,9 +90,10 @@ def test_a_rejection_is_recorded_and_the_student_is_emailed_the_reason(enrol, up
     assert document.rejection_reason == "Only one side of the ID card is included."
     assert enrollment.document_verification_state == VerificationState.REJECTED
     assert enrollment.rejection_reason == "Only one side of the ID card is included."
-    assert AuditEvent.objects.filter(
+    event = AuditEvent.objects.get(
         action="document.rejected", entity_id=str(document.pk), actor=admin
-    ).exists()
+    )
+    assert event.new_values == {"status": "rejected", "reason": CHANGED}
 
     email = OutboundEmail.objects.get(template="document_rejected")
     assert email.recipient == enrollment.user.email
@@ -298,6 +305,53 @@ def test_verifications_are_append_only(enrol, upload, admin):
         DocumentVerification.objects.filter(pk=verification.pk).update(reason="x")
     verification.refresh_from_db()
     assert verification.reason == ""
+
+
+def test_erasing_an_anonymised_learners_decisions_is_the_one_change_let_through(
+    enrol, upload, admin
+):
+    enrollment = enrol()
+    rejected = document_review(
+        document=upload(enrollment, id_type(), name="Mokoena ID.pdf"),
+        reviewer=admin,
+        approve=False,
+        reason="Blurred",
+    )
+    approved = document_review(
+        document=upload(enrollment, matric_type(), name="Mokoena matric.pdf"),
+        reviewer=admin,
+        approve=True,
+    )
+    table = DocumentVerification._meta.db_table
+    for change in (
+        "reason = '(erased)'",  # the document's name still in the metadata
+        "reason = 'Something else', metadata = metadata - 'original_name'",
+        "reason = '(erased)', metadata = metadata - 'original_name', action = 'approved'",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"UPDATE {table} SET {change} WHERE id = %s",  # noqa: S608 (fixed text)
+                [rejected.pk],
+            )
+
+    assert learner_verifications_erase(learner=enrollment.learner) == 2
+
+    rejected.refresh_from_db()
+    approved.refresh_from_db()
+    assert (rejected.action, rejected.reason) == (VerificationAction.REJECTED, ERASED)
+    assert (approved.action, approved.reason) == (VerificationAction.APPROVED, "")
+    for decision in (rejected, approved):
+        assert "original_name" not in decision.metadata
+        assert decision.metadata["sha256"]
+        assert decision.admin == admin
+    assert AuditEvent.objects.filter(
+        action="document_verifications.personal_data_erased",
+        entity_id=str(enrollment.learner.pk),
+    ).exists()
 
 
 def test_the_database_refuses_a_rejection_without_a_reason(enrol, upload, admin):
