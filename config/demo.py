@@ -534,7 +534,7 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
         placements_hosted(demo, member=staff[SystemRole.ORGANISATION_MEMBER], anchor=anchor)
         workplace_learning(demo, anchor=anchor)
         partners_and_finance(demo, anchor=anchor)
-        reports_and_data_protection(demo)
+        reports_and_data_protection(demo, passwords)
     return demo
 
 
@@ -2135,7 +2135,7 @@ def _statement_imported(
 FORMER_TRAINER = Staff(SystemRole.TRAINER, f"former.trainer@{DOMAIN}", "Sipho Ndlovu")
 
 
-def reports_and_data_protection(demo: Demo) -> None:
+def reports_and_data_protection(demo: Demo, passwords: Passwords) -> None:
     """Two saved reports (the equity breakdown per programme, e-mailed monthly to both admins,
     and the running intake's progress), the completed intake's evidence pack, a dry run of each
     data protection job, and a former trainer's account deleted (restorable until it is
@@ -2166,10 +2166,5 @@ def reports_and_data_protection(demo: Demo) -> None:
         for kind in JOBS:
             job_run(actor=admin, kind=kind, dry_run=True)
     if not User.objects.filter(email=FORMER_TRAINER.email).exists():
-        former = user_invite(
-            email=FORMER_TRAINER.email,
-            full_name=FORMER_TRAINER.full_name,
-            roles=[FORMER_TRAINER.role],
-            actor=admin,
-        )
+        former = _staff_member(FORMER_TRAINER, admin, passwords)
         user_delete(user=former, actor=admin)
