@@ -1,5 +1,6 @@
 """System checks for a deployment (`manage.py check --deploy`)."""
 
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
@@ -33,4 +34,21 @@ def learner_master_keys_check(app_configs, **kwargs) -> list[checks.CheckMessage
         master_keys()
     except ImproperlyConfigured as error:
         return [checks.Error(str(error), id="cohortly.E002")]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def timestamp_trust_roots_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A time-stamp is worth what its authority's root is: without roots of its own, no seal's
+    time could be trusted (signing.sealing never falls back to the web's TLS roots)."""
+    if settings.SIGNING_TIMESTAMP_URL and not settings.SIGNING_TIMESTAMP_TRUST_ROOTS:
+        return [
+            checks.Error(
+                "SIGNING_TIMESTAMP_URL is set without SIGNING_TIMESTAMP_TRUST_ROOTS: the seals' "
+                "time-stamps could not be checked.",
+                hint="Set SIGNING_TIMESTAMP_TRUST_ROOTS to a PEM file with the root "
+                "certificate(s) of the time-stamp authority's tokens.",
+                id="cohortly.E003",
+            )
+        ]
     return []

@@ -113,8 +113,8 @@ SIGNING_REMINDER_BEFORE = timedelta(days=2)
 # An RFC 3161 time-stamp authority: with one, every seal is PAdES B-LT (time-stamped, with its
 # validation data embedded); empty, B-B as before and no network call while sealing.
 SIGNING_TIMESTAMP_URL = env.str("SIGNING_TIMESTAMP_URL", default="")
-# PEM file with the root certificate(s) the authority's tokens chain to; empty: the system's
-# trusted roots (enough for a public authority).
+# PEM file with the root certificate(s) the authority's tokens chain to: required with
+# SIGNING_TIMESTAMP_URL (a system check says so); the web's TLS roots are never used for it.
 SIGNING_TIMESTAMP_TRUST_ROOTS = env.str("SIGNING_TIMESTAMP_TRUST_ROOTS", default="")
 SIGNING_TIMESTAMP_TIMEOUT = env.int("SIGNING_TIMESTAMP_TIMEOUT", default=10)
 TENANT_MODEL = "tenants.Institution"
@@ -353,7 +353,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.report_definitions_run_due_all_institutions",
         "schedule": 60.0 * 60,
     },
-    # Daily: report results past their expiry are deleted (the executions stay, as expired).
+    # Report runs and evidence packs whose task was never queued or was lost are queued again;
+    # those whose worker died are failed.
+    "reports-sweep-runs": {
+        "task": "reports.reports_sweep_all_institutions",
+        "schedule": 60.0 * 2,
+    },
+    # Daily: report results and evidence packs past their expiry are deleted (the rows stay,
+    # as expired).
     "reports-expire-results": {
         "task": "reports.report_executions_expire_all_institutions",
         "schedule": 60.0 * 60 * 24,

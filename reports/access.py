@@ -16,11 +16,10 @@ def may_run(user: User, report: Report) -> bool:
 
 
 def may_see_execution(user: User, execution: ReportExecution) -> bool:
-    """Whether `user` may see an execution and download its file: they asked for it, or they
-    may run its report."""
-    if execution.requested_by_id == user.pk and user.is_active:
-        return True
+    """Whether `user` may see an execution and download its file: whoever may run its report
+    now, the person who asked for it included (someone who lost the report's permission no
+    longer sees what they ran with it)."""
     try:
-        return may_run(user, report_for(execution.report_key))
+        return user.is_active and may_run(user, report_for(execution.report_key))
     except UnknownReport:
         return False

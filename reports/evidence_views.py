@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
-from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -18,10 +17,14 @@ from accounts.permissions import permission_required
 from enrolments.uploads import stored_file_response
 from reports.evidence import selectors
 from reports.evidence.manifest import manifest_check
-from reports.evidence.services import evidence_pack_download, evidence_pack_request
+from reports.evidence.services import (
+    evidence_pack_download,
+    evidence_pack_request,
+    may_take_evidence,
+)
 from reports.models import EvidencePack, ExecutionStatus
 from signing.selectors import certificates_for_verify
-from tenants.ratelimits import rate_limited
+from tenants.ratelimits import public_upload
 
 # As signing's verify page: checks per address, and no upload larger than any file we seal.
 VERIFY_RATE = "30/h"
@@ -62,7 +65,11 @@ def cohort_packs(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "reports/evidence/cohort_packs.html",
-        {"cohort": cohort, "page": list_page(request, selectors.evidence_packs_for_cohort(cohort))},
+        {
+            "cohort": cohort,
+            "page": list_page(request, selectors.evidence_packs_for_cohort(cohort)),
+            "may_take": may_take_evidence(request.user),
+        },
     )
 
 
@@ -88,7 +95,11 @@ def pack_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if not running:
             return HttpResponseClientRefresh()
         return render(request, "reports/evidence/_pack_status.html", {"pack": pack})
-    return render(request, "reports/evidence/pack_detail.html", {"pack": pack, "running": running})
+    return render(
+        request,
+        "reports/evidence/pack_detail.html",
+        {"pack": pack, "running": running, "may_take": may_take_evidence(request.user)},
+    )
 
 
 @permission_required("cohorts.manage_cohorts")
@@ -103,23 +114,7 @@ def pack_download(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     )
 
 
-def verify(request: HttpRequest) -> HttpResponse:
-    """Anyone may check a manifest here: as on signing's verify page, the address's rate and
-    the declared length are checked before anything of the body is read, and the CSRF check,
-    which reads it, after."""
-    if request.method == "POST":
-        if rate_limited(request, group="evidence.verify", key="ip", rate=VERIFY_RATE):
-            return _verify_refused(
-                request, "Too many checks from your address; try again later.", status=429
-            )
-        if int(request.META.get("CONTENT_LENGTH") or 0) > 2 * MAX_VERIFY_BYTES + (
-            MULTIPART_OVERHEAD
-        ):
-            return _verify_refused(request, TOO_LARGE, status=413)
-    return _verify(request)
-
-
-def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
+def _verify_refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
     return render(
         request,
         "reports/evidence/verify.html",
@@ -128,8 +123,15 @@ def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpRe
     )
 
 
-@csrf_protect
-def _verify(request: HttpRequest) -> HttpResponse:
+@public_upload(
+    group="evidence.verify",
+    rate=VERIFY_RATE,
+    max_bytes=2 * MAX_VERIFY_BYTES + MULTIPART_OVERHEAD,
+    too_large=TOO_LARGE,
+    refused=_verify_refused,
+)
+def verify(request: HttpRequest) -> HttpResponse:
+    """Anyone may check a manifest here: rate and size are limited before the body is read."""
     form = EvidenceVerifyForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():

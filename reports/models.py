@@ -172,10 +172,20 @@ class EvidencePack(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the pack is built, as for report results: the data protection "
+        "settings' report expiry days later. The daily expiry task then deletes the file (it "
+        "holds identity documents); the row stays, and the pack can be built again.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["cohort", "-created_at"])]
+        indexes = [
+            models.Index(fields=["cohort", "-created_at"]),
+            models.Index(fields=["expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"Evidence pack #{self.pk} of cohort {self.cohort_id}"

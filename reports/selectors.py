@@ -9,12 +9,19 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import users_with_permission
 from privacy.models import DataProtectionSettings
 from reports.access import VIEW_REPORTS, may_run
-from reports.models import ReportDefinition, ReportExecution, ReportSchedule
+from reports.models import (
+    ExecutionStatus,
+    ReportDefinition,
+    ReportExecution,
+    ReportFormat,
+    ReportSchedule,
+)
 from reports.registry import (
     Column,
     Report,
@@ -23,7 +30,13 @@ from reports.registry import (
     report_for,
     reports_all,
 )
+from tenants.zones import institution_zone
 
+CONTENT_TYPES = {
+    ReportFormat.CSV: "text/csv; charset=utf-8",
+    ReportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ReportFormat.PDF: "application/pdf",
+}
 # Rows shown on a report's page; the export holds them all.
 PREVIEW_ROWS = 200
 
@@ -141,3 +154,21 @@ def report_title(key: str) -> str:
         return report_for(key).title
     except UnknownReport:
         return key
+
+
+def report_execution_filename(execution: ReportExecution) -> str:
+    """<report key>-<yyyy-mm-dd>-<id>.<format>, the day in the institution's time zone."""
+    day = timezone.localdate(execution.created_at, institution_zone())
+    return f"{execution.report_key}-{day:%Y-%m-%d}-{execution.pk}.{execution.format}"
+
+
+def report_execution_content_type(execution: ReportExecution) -> str:
+    return CONTENT_TYPES[ReportFormat(execution.format)]
+
+
+def report_execution_downloadable(execution: ReportExecution) -> bool:
+    return (
+        execution.status == ExecutionStatus.COMPLETED
+        and bool(execution.result_file_path)
+        and (execution.expires_at is None or execution.expires_at > timezone.now())
+    )

@@ -44,6 +44,8 @@ from reports.registry import (
 from reports.selectors import (
     data_protection_settings,
     report_definitions_due,
+    report_execution_downloadable,
+    report_execution_filename,
     report_executions_expired,
     report_recipients_possible,
 )
@@ -54,13 +56,16 @@ from tenants.zones import institution_zone, moment_text
 
 logger = logging.getLogger(__name__)
 
+# A run still waiting this long is queued again; one still processing this long after it
+# started has lost its worker (its task's time limit is EXECUTION_TIME_LIMIT too).
+REQUEUE_AFTER = timedelta(minutes=5)
+EXECUTION_TIME_LIMIT = timedelta(hours=1)
+WORKER_LOST = (
+    "The run stopped before it finished (it took too long, or the server running it "
+    "stopped). Run the report again; if it stops again, choose fewer rows."
+)
 # Scheduled runs start at this hour of the institution's day.
 SCHEDULED_HOUR = time(6, 0)
-CONTENT_TYPES = {
-    ReportFormat.CSV: "text/csv; charset=utf-8",
-    ReportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ReportFormat.PDF: "application/pdf",
-}
 # What a failed run says when the cause is ours, not the person's: the details are logged.
 UNEXPECTED_FAILURE = (
     "The report could not be produced because of an error on our side, which has been logged. "
@@ -349,16 +354,6 @@ def _execution_queue(execution: ReportExecution, *, actor: User | None, action: 
     report_execution_run.delay_on_commit(execution.pk)
 
 
-def report_execution_filename(execution: ReportExecution) -> str:
-    """<report key>-<yyyy-mm-dd>-<id>.<format>, the day in the institution's time zone."""
-    day = timezone.localdate(execution.created_at, institution_zone())
-    return f"{execution.report_key}-{day:%Y-%m-%d}-{execution.pk}.{execution.format}"
-
-
-def report_execution_content_type(execution: ReportExecution) -> str:
-    return CONTENT_TYPES[ReportFormat(execution.format)]
-
-
 def _rows_write(
     execution: ReportExecution, report: Report, out: IO[bytes], progress: Callable[[int], None]
 ) -> int:
@@ -478,16 +473,23 @@ def _execution_complete(
 def _execution_fail(execution: ReportExecution, *, message: str) -> ReportExecution:
     with transaction.atomic(durable=True):
         execution = ReportExecution.objects.select_for_update().get(pk=execution.pk)
-        execution.fail()
-        execution.completed_at = timezone.now()
-        execution.error_message = message
-        execution.save(update_fields=["status", "completed_at", "error_message"])
-        audit_record(
-            action="reports.execution_fail",
-            entity=execution,
-            new_values={"status": execution.status},
-        )
+        if execution.status == ExecutionStatus.FAILED:  # the sweep gave up on it meanwhile
+            return execution
+        _execution_failed(execution, message=message)
     return execution
+
+
+def _execution_failed(execution: ReportExecution, *, message: str) -> None:
+    """Fail the locked `execution` with `message` for its page."""
+    execution.fail()
+    execution.completed_at = timezone.now()
+    execution.error_message = message
+    execution.save(update_fields=["status", "completed_at", "error_message"])
+    audit_record(
+        action="reports.execution_fail",
+        entity=execution,
+        new_values={"status": execution.status},
+    )
 
 
 def _recipients_tell(execution: ReportExecution) -> None:
@@ -534,14 +536,6 @@ def report_execution_download(*, actor: User, execution: ReportExecution) -> Rep
     return execution
 
 
-def report_execution_downloadable(execution: ReportExecution) -> bool:
-    return (
-        execution.status == ExecutionStatus.COMPLETED
-        and bool(execution.result_file_path)
-        and (execution.expires_at is None or execution.expires_at > timezone.now())
-    )
-
-
 def report_executions_expire(*, now: datetime | None = None) -> int:
     """Delete the files of expired executions (the rows stay, marked expired by their
     expires_at); returns how many files were deleted. Each under its row's lock, so two runs
@@ -569,6 +563,45 @@ def report_executions_expire(*, now: datetime | None = None) -> int:
             file_delete_on_commit(default_storage, name)
         deleted += 1
     return deleted
+
+
+def report_executions_sweep(*, now: datetime | None = None) -> int:
+    """Keep runs moving (Celery beat): queue again a run still waiting REQUEUE_AFTER after it
+    was asked for (its task never reached the broker, or was lost with it; running is
+    idempotent, so a second task does nothing), and fail, removing any partial file, a run
+    still processing EXECUTION_TIME_LIMIT after it started (Celery has killed its task by then,
+    or its worker died). Returns how many runs it acted on."""
+    from reports.tasks import report_execution_run as run_task
+
+    now = now or timezone.now()
+    waiting = ReportExecution.objects.filter(
+        status=ExecutionStatus.PENDING, created_at__lt=now - REQUEUE_AFTER
+    )
+    acted = 0
+    for pk in list(waiting.values_list("pk", flat=True)):
+        run_task.delay(pk)
+        acted += 1
+    stuck = ReportExecution.objects.filter(
+        status=ExecutionStatus.PROCESSING, started_at__lt=now - EXECUTION_TIME_LIMIT
+    )
+    for pk in list(stuck.values_list("pk", flat=True)):
+        with transaction.atomic(durable=True):
+            execution = stuck.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if execution is None:
+                continue
+            logger.warning("Report execution %s lost its worker; failed", pk)
+            _execution_failed(execution, message=WORKER_LOST)
+            for name in _stored_names(f"reports/{pk}"):
+                file_delete_on_commit(default_storage, name)
+        acted += 1
+    return acted
+
+
+def _stored_names(folder: str) -> list[str]:
+    try:
+        return [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
+    except FileNotFoundError:
+        return []
 
 
 def report_definitions_run_due(*, now: datetime | None = None) -> int:

@@ -32,6 +32,9 @@ from reports.selectors import (
     report_areas_for_user,
     report_definition_for_user,
     report_definitions_for_user,
+    report_execution_content_type,
+    report_execution_downloadable,
+    report_execution_filename,
     report_execution_for_page,
     report_executions_for_user,
     report_preview,
@@ -41,10 +44,7 @@ from reports.services import (
     report_definition_create,
     report_definition_delete,
     report_definition_update,
-    report_execution_content_type,
     report_execution_download,
-    report_execution_downloadable,
-    report_execution_filename,
     report_execution_request,
 )
 

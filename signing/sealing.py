@@ -18,7 +18,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import certifi
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -161,9 +160,12 @@ _TIMESTAMPERS: dict[tuple[str, int], object] = {}
 
 
 def timestamp_trust_roots() -> list[asn1_x509.Certificate]:
-    """The roots the time-stamp authority's tokens chain to: SIGNING_TIMESTAMP_TRUST_ROOTS, or
-    the public roots (certifi's copy of Mozilla's list) for a public authority."""
-    return list(_pem_roots(settings.SIGNING_TIMESTAMP_TRUST_ROOTS or certifi.where()))
+    """The roots the time-stamp authority's tokens chain to: SIGNING_TIMESTAMP_TRUST_ROOTS
+    only (a system check requires it with SIGNING_TIMESTAMP_URL). The web's TLS roots are not
+    time-stamping roots: trusting them would report a time from any authority they vouch
+    for."""
+    path = settings.SIGNING_TIMESTAMP_TRUST_ROOTS
+    return list(_pem_roots(path)) if path else []
 
 
 @functools.cache
@@ -224,6 +226,14 @@ def _cached_signer(certificate: InstitutionCertificate):
     return signer
 
 
+def _dss_holds_certificates(reader) -> bool:
+    """B-LT needs the validation data itself, not an empty Document Security Store."""
+    if "/DSS" not in reader.root:
+        return False
+    dss = reader.root["/DSS"]
+    return "/Certs" in dss and len(dss["/Certs"]) > 0
+
+
 @dataclass(frozen=True)
 class SealCheck:
     ok: bool
@@ -271,7 +281,7 @@ def pdf_seal_check(pdf: bytes, *, certificates: list[InstitutionCertificate]) ->
         return SealCheck(True, "Sealed by this institution and unmodified.", level="B-B")
     if not (token.intact and token.valid):
         return SealCheck(False, "The seal's time-stamp does not match the document.")
-    level = "B-LT" if "/DSS" in reader.root else "B-T"
+    level = "B-LT" if _dss_holds_certificates(reader) else "B-T"
     if not token.trusted:
         return SealCheck(
             True,

@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest, SiteRequest
@@ -40,7 +39,12 @@ from signing.services.completion import (
 from signing.services.links import link_resend
 from signing.services.submissions import submission_resend, submission_revoke
 from signing.services.templates import template_create, template_update
-from tenants.ratelimits import RateLimitUnavailable, rate_limit_usage, rate_limited
+from tenants.ratelimits import (
+    RateLimitUnavailable,
+    public_upload,
+    rate_limit_usage,
+    rate_limited,
+)
 
 # Unknown tokens count against the address; past the limit every link page refuses for a while.
 GUESS_RATE = "20/10m"
@@ -426,22 +430,7 @@ def link_resend_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "signing/link_resent.html", {"email": link.submitter.email})
 
 
-@csrf_exempt
-def verify(request: HttpRequest) -> HttpResponse:
-    """Anyone may check a PDF here, so nothing of a POST is read before its address is within
-    the rate limit and its declared length within the size limit (Django reads no more of the
-    body than Content-Length says); the CSRF check, which reads the body, comes after."""
-    if request.method == "POST":
-        if rate_limited(request, group="signing.verify", key="ip", rate=VERIFY_RATE):
-            return _verify_refused(
-                request, "Too many checks from your address; try again later.", status=429
-            )
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_VERIFY_BYTES + MULTIPART_OVERHEAD:
-            return _verify_refused(request, TOO_LARGE_TO_VERIFY, status=413)
-    return _verify(request)
-
-
-def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpResponse:
+def _verify_refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
     return render(
         request,
         "signing/verify.html",
@@ -450,8 +439,15 @@ def _verify_refused(request: HttpRequest, reason: str, *, status: int) -> HttpRe
     )
 
 
-@csrf_protect
-def _verify(request: HttpRequest) -> HttpResponse:
+@public_upload(
+    group="signing.verify",
+    rate=VERIFY_RATE,
+    max_bytes=MAX_VERIFY_BYTES + MULTIPART_OVERHEAD,
+    too_large=TOO_LARGE_TO_VERIFY,
+    refused=_verify_refused,
+)
+def verify(request: HttpRequest) -> HttpResponse:
+    """Anyone may check a PDF here: rate and size are limited before the body is read."""
     form = VerifyForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():

@@ -3,8 +3,9 @@ each in a constant number of queries."""
 
 from typing import Any
 
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import BooleanField, CharField, ExpressionWrapper, Q, QuerySet
+from django.db.models.functions import Cast, Now
+from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEvent
@@ -12,7 +13,7 @@ from cohorts.models import Cohort
 from cohorts.selectors import cohorts_visible_to
 from delivery.models import Assessment, AttendanceRecord, Certificate
 from enrolments.models import CohortEnrollment, DocumentStatus, StudentDocument, SupportingAgreement
-from reports.models import EvidencePack
+from reports.models import EvidencePack, ExecutionStatus
 from signing.models import Submission, SubmissionStatus
 
 
@@ -21,21 +22,38 @@ def evidence_cohort_for(*, user: User, pk: int) -> Cohort | None:
     return cohorts_visible_to(user).filter(pk=pk).first()
 
 
-def evidence_packs_for_cohort(cohort: Cohort) -> QuerySet[EvidencePack]:
-    packs: QuerySet[EvidencePack] = EvidencePack.objects.filter(cohort=cohort).select_related(
-        "requested_by"
+def _with_expired(packs: QuerySet[EvidencePack]) -> QuerySet[EvidencePack]:
+    """`expired`: built, but its file deleted or past its expires_at."""
+    annotated: QuerySet[EvidencePack] = packs.annotate(
+        expired=ExpressionWrapper(
+            Q(status=ExecutionStatus.COMPLETED) & (Q(file="") | Q(expires_at__lt=Now())),
+            output_field=BooleanField(),
+        )
     )
-    return packs
+    return annotated
+
+
+def evidence_packs_for_cohort(cohort: Cohort) -> QuerySet[EvidencePack]:
+    return _with_expired(EvidencePack.objects.filter(cohort=cohort).select_related("requested_by"))
 
 
 def evidence_pack_for(*, user: User, pk: int) -> EvidencePack | None:
     """The pack if `user` may see its cohort."""
     pack: EvidencePack | None = (
-        EvidencePack.objects.filter(pk=pk, cohort__in=cohorts_visible_to(user))
+        _with_expired(EvidencePack.objects.filter(pk=pk, cohort__in=cohorts_visible_to(user)))
         .select_related("cohort", "requested_by")
         .first()
     )
     return pack
+
+
+def evidence_pack_downloadable(pack: EvidencePack) -> bool:
+    """Built, its file still kept and not past its expiry."""
+    return (
+        pack.status == ExecutionStatus.COMPLETED
+        and bool(pack.file)
+        and (pack.expires_at is None or pack.expires_at > timezone.now())
+    )
 
 
 def _ids_as_text(queryset: QuerySet[Any]) -> QuerySet[Any]:

@@ -63,3 +63,18 @@ def test_production_refuses_to_start_with_a_malformed_master_key():
     result = manage("check", env={**PRODUCTION_ENV, "LEARNER_MASTER_KEYS": "c2hvcnQ="})
     assert result.returncode != 0
     assert "LEARNER_MASTER_KEYS: key 1 is not 32 bytes" in result.stderr
+
+
+def test_a_time_stamp_authority_without_trust_roots_is_an_error(settings):
+    settings.SIGNING_TIMESTAMP_URL = "https://tsa.example.org/"
+    settings.SIGNING_TIMESTAMP_TRUST_ROOTS = ""
+    assert "cohortly.E003" in [message.id for message in run_checks()]
+
+
+def test_a_time_stamp_authority_with_trust_roots_or_none_at_all_passes(settings):
+    settings.SIGNING_TIMESTAMP_URL = "https://tsa.example.org/"
+    settings.SIGNING_TIMESTAMP_TRUST_ROOTS = "/etc/cohortly/tsa-roots.pem"
+    assert "cohortly.E003" not in [message.id for message in run_checks()]
+    settings.SIGNING_TIMESTAMP_URL = ""
+    settings.SIGNING_TIMESTAMP_TRUST_ROOTS = ""
+    assert "cohortly.E003" not in [message.id for message in run_checks()]

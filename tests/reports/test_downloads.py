@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from reports.models import ReportExecution, ReportFormat
 from reports.services import report_execution_request
 from reports.tasks import report_executions_expire_all_institutions
-from tests.factories import UserFactory
+from tests.factories import UserFactory, roles_replace
 from tests.reports.registered import FINANCE_ROSTER, ROSTER
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,19 @@ def test_someone_else_who_may_run_the_report_downloads_it(produced, client_of):
     execution = produced(FINANCE_ROSTER)
     finance = UserFactory(roles=[SystemRole.FINANCE])
     assert client_of(finance).get(download_url(execution)).status_code == 200
+
+
+def test_the_requester_who_lost_the_reports_permission_is_refused_the_file(
+    produced, admin, client_of
+):
+    execution = produced(FINANCE_ROSTER)
+    roles_replace(admin, SystemRole.OPS_ADMIN)  # keeps reports, loses finance
+
+    assert client_of(admin).get(download_url(execution)).status_code == 404
+    assert (
+        client_of(admin).get(reverse("reports:execution", args=[execution.pk])).status_code == 404
+    )
+    assert not AuditEvent.objects.filter(action="reports.execution_download").exists()
 
 
 def test_an_expired_file_is_refused_then_deleted_by_the_expiry_task(

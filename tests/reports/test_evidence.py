@@ -3,6 +3,7 @@ SHA-256, who may build and download it, and the checks the verify page makes."""
 
 import hashlib
 import io
+import json
 import zipfile
 
 import pytest
@@ -143,6 +144,43 @@ def test_a_changed_manifest_fails_its_seal(
     assert "changed after it was sealed" in check.reason
 
 
+def test_a_manifest_list_replaced_in_an_update_appended_after_the_seal_is_refused(
+    evidence_world, admin, eager, django_capture_on_commit_callbacks
+):
+    """An incremental update keeps every sealed byte (the seal itself still verifies) while
+    pointing the attached list at another: the seal must cover the whole file."""
+    from pyhanko.pdf_utils.generic import NameObject, StreamObject
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    sealed = _zip(_built(evidence_world, admin, django_capture_on_commit_callbacks))["manifest.pdf"]
+    forged_list = manifest_entries(sealed)
+    assert forged_list is not None
+    forged_list["files"][0]["sha256"] = hashlib.sha256(b"a forged file").hexdigest()
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    spec_reference = names.raw_get(1)
+    spec = spec_reference.get_object()
+    spec["/EF"][NameObject("/F")] = writer.add_object(
+        StreamObject(stream_data=json.dumps(forged_list).encode())
+    )
+    writer.mark_update(spec_reference)
+    output = io.BytesIO()
+    writer.write(output)
+    forged = output.getvalue()
+    assert forged.startswith(sealed)
+    assert manifest_entries(forged) == forged_list  # the update does replace the list
+
+    check = manifest_check(
+        forged,
+        certificates=_certificates(),
+        file_name="forged.txt",
+        file_content=b"a forged file",
+    )
+    assert not check.ok
+    assert "changed after it was sealed" in check.reason
+    assert check.file_listed is None
+
+
 def test_a_pdf_we_did_not_seal_and_a_file_that_is_not_a_pdf_are_told_apart(institution):
     from signing.documents import html_to_pdf
 
@@ -217,3 +255,36 @@ def test_the_cohort_page_offers_the_pack_once_completed(evidence_world, admin_cl
     page = admin_client.get(reverse("cohorts:dashboard", args=[evidence_world.cohort.pk]))
     assert reverse("evidence:cohort", args=[evidence_world.cohort.pk]) in page.content.decode()
     assert evidence_world.cohort.state == CohortState.COMPLETED
+
+
+@pytest.mark.parametrize("missing", ["verification.review_documents", "audit.view_audit_trail"])
+def test_a_cohort_manager_who_may_not_see_documents_or_the_audit_trail_is_refused_the_pack(
+    missing, evidence_world, admin, eager, django_capture_on_commit_callbacks, client_of
+):
+    pack = _built(evidence_world, admin, django_capture_on_commit_callbacks)
+    role = Role.objects.create(name="Cohort coordinator")
+    codes = {
+        "cohorts.manage_cohorts",
+        "cohorts.access_all_cohorts",
+        "verification.review_documents",
+        "audit.view_audit_trail",
+    }
+    role.permissions.set(permissions_for(sorted(codes - {missing})))
+    coordinator = UserFactory(roles=[role])
+    client = client_of(coordinator)
+
+    packs_page = client.get(reverse("evidence:cohort", args=[evidence_world.cohort.pk]))
+    assert "also needs the permissions to review documents" in packs_page.content.decode()
+    assert reverse("evidence:download", args=[pack.pk]) not in packs_page.content.decode()
+    assert client.get(reverse("evidence:download", args=[pack.pk])).status_code == 404
+    assert (
+        client.post(reverse("evidence:build", args=[evidence_world.cohort.pk])).status_code == 404
+    )
+    with pytest.raises(PermissionDenied):
+        evidence_pack_request(cohort=evidence_world.cohort, actor=coordinator)
+    assert not AuditEvent.objects.filter(action="evidence_pack.downloaded").exists()
+    assert set(
+        AuditEvent.objects.filter(action="permission.denied", actor=coordinator).values_list(
+            "entity_id", flat=True
+        )
+    ) == {"reports.evidence_pack_download", "reports.evidence_pack_request"}

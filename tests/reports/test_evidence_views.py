@@ -84,22 +84,30 @@ def test_the_verify_page_says_what_is_wrong_with_the_manifest(built, visitor):
     assert "not an evidence pack&#x27;s manifest" in response.content.decode()
 
 
-def test_the_verify_page_is_rate_limited_and_size_limited(visitor):
+@pytest.fixture
+def csrf_visitor(visitor):
+    """A browser as a stranger's script is: it sends no CSRF token."""
+    visitor.handler.enforce_csrf_checks = True
+    return visitor
+
+
+def test_the_verify_page_is_rate_limited_before_the_csrf_check_reads_the_body(csrf_visitor):
     for _ in range(int(VERIFY_RATE.split("/")[0])):
-        assert _verify(visitor, b"%PDF-1.7 not really").status_code == 422
-    limited = _verify(visitor, b"%PDF-1.7 not really")
+        assert _verify(csrf_visitor, b"%PDF-1.7 not really").status_code == 403
+    limited = _verify(csrf_visitor, b"%PDF-1.7 not really")
     assert limited.status_code == 429
     assert "Too many checks from your address" in limited.content.decode()
 
 
-def test_the_verify_page_refuses_a_body_larger_than_it_accepts(visitor):
-    response = visitor.post(
+def test_the_verify_page_refuses_a_body_larger_than_it_accepts_before_reading_it(csrf_visitor):
+    response = csrf_visitor.post(
         reverse("evidence:verify"),
         data=b"",
         content_type="multipart/form-data; boundary=x",
         CONTENT_LENGTH=str(2 * MAX_VERIFY_BYTES + MULTIPART_OVERHEAD + 1),
     )
     assert response.status_code == 413
+    assert "larger than anything an evidence pack holds" in response.content.decode()
 
 
 def test_the_verify_page_checks_csrf(institution, client_for, unique_ip):

@@ -11,7 +11,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.documents import html_to_pdf
 from signing.models import InstitutionCertificate
-from signing.sealing import TimestampUnavailable, pdf_seal, pdf_seal_check
+from signing.sealing import (
+    TimestampUnavailable,
+    _cached_signer,
+    pdf_seal,
+    pdf_seal_check,
+    timestamp_trust_roots,
+)
 from signing.services.certificates import certificate_for_institution
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +105,36 @@ def test_an_authority_answering_with_an_error_leaves_the_document_unsealed(insti
     tsa.mode = "error"
     with pytest.raises(TimestampUnavailable):
         pdf_seal(_document(), certificate=certificate_for_institution(), reason="Test")
+
+
+def test_a_time_stamp_is_never_trusted_through_the_webs_tls_roots(institution, settings, tsa):
+    sealed = pdf_seal(_document(), certificate=certificate_for_institution(), reason="Test")
+    settings.SIGNING_TIMESTAMP_TRUST_ROOTS = ""
+    assert timestamp_trust_roots() == []
+    assert _check(sealed).timestamped_at is None
+
+
+def test_a_time_stamped_seal_with_an_empty_security_store_is_not_called_b_lt(institution, tsa):
+    """B-LT means the validation data is in the file, not merely a /DSS entry."""
+    from pyhanko.pdf_utils.generic import DictionaryObject, NameObject
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    certificate = certificate_for_institution()
+    writer = IncrementalPdfFileWriter(io.BytesIO(_document()))
+    writer.root[NameObject("/DSS")] = writer.add_object(DictionaryObject())
+    writer.update_root()
+    sealed = signers.sign_pdf(
+        writer,
+        signers.PdfSignatureMetadata(
+            field_name="InstitutionSeal", subfilter=fields.SigSeedSubFilter.PADES
+        ),
+        signer=_cached_signer(certificate),
+        timestamper=HTTPTimeStamper(tsa.url),
+    ).getvalue()
+
+    check = _check(sealed)
+    assert check.ok, check.reason
+    assert check.timestamped_at is not None
+    assert check.level == "B-T"
