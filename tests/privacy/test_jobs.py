@@ -145,6 +145,7 @@ def test_the_daily_task_runs_every_job_in_each_institution(institution, other_in
             JobKind.ARCHIVE_COHORTS,
             JobKind.ANONYMISE_LEARNERS,
             JobKind.PURGE_SEALED_RECORDS,
+            JobKind.PURGE_ACCOUNTS,
         }
         assert not JobRun.objects.filter(started_by__isnull=False).exists()
     connection.set_tenant(institution)
