@@ -74,6 +74,8 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
                 "reports.view_reports",
                 "reports.manage_reports",
                 "privacy.export_personal_data",
+                "projects.manage_projects",
+                "projects.propose_projects",
             }
         ),
     ),
@@ -90,7 +92,7 @@ SYSTEM_ROLES: dict[str, SystemRoleSpec] = {
     SystemRole.TRAINER: SystemRoleSpec(
         "Trainer",
         "Teaches the institution's programmes: the registers and results of their own runs.",
-        frozenset({"delivery.teach"}),
+        frozenset({"delivery.teach", "projects.propose_projects"}),
     ),
     SystemRole.MODERATOR: SystemRoleSpec(
         "Moderator",

@@ -102,6 +102,7 @@ TENANT_APPS = [
     "workplace",
     "partners",
     "finance",
+    "projects",
     "reports",
     "privacy",
 ]
@@ -363,6 +364,12 @@ CELERY_BEAT_SCHEDULE = {
     # as expired).
     "reports-expire-results": {
         "task": "reports.report_executions_expire_all_institutions",
+        "schedule": 60.0 * 60 * 24,
+    },
+    # Daily: project milestones past their due date are marked delayed; the leader and the
+    # mentors are told once per due date.
+    "projects-mark-delayed-milestones": {
+        "task": "projects.milestones_mark_delayed_all_institutions",
         "schedule": 60.0 * 60 * 24,
     },
     # Daily: the data protection jobs (archive, anonymise, retire sealed records, purge

@@ -34,6 +34,7 @@ urlpatterns = [
     path("workplace/", include("workplace.urls")),
     path("partners/", include("partners.urls")),
     path("finance/", include("finance.urls")),
+    path("projects/", include("projects.urls")),
     path("reports/", include("reports.urls")),
     path("evidence/", include("reports.evidence_urls")),
     path("data-protection/", include("privacy.urls")),

@@ -60,6 +60,9 @@ ACCESS_BEFORE = {
     "reports.manage_reports": ADMINS,
     "privacy.export_personal_data": ADMINS,
     "privacy.manage_data_protection": {"super_admin"},
+    # Innovation projects: admins follow and decide them; trainers may propose and lead them.
+    "projects.manage_projects": ADMINS,
+    "projects.propose_projects": ADMINS | {"trainer"},
 }
 PEOPLE = [
     ["super_admin"],

@@ -1,0 +1,39 @@
+"""What every page of one project needs: the project, if `request.user` reaches it (anyone
+else gets the audited 404, another learner included), and the context of its header and tabs
+(templates/projects/project_base.html)."""
+
+from typing import Any
+
+from django.http import Http404
+
+from accounts.http import AuthenticatedRequest
+from accounts.permissions import permission_check
+from projects.access import is_manager, is_reviewer, reaches
+from projects.models import InnovationProject
+
+
+def project_for(request: AuthenticatedRequest, pk: int, *, page: str) -> InnovationProject:
+    """The project `pk` as `request.user` reaches it, or the audited 404 (`page` names the
+    refused page in the audit trail)."""
+    project = (
+        InnovationProject.objects.select_related("programme", "cohort", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if project is None:
+        raise Http404("No such project.")
+    permission_check(
+        actor=request.user, action=f"view:projects.{page}", allowed=reaches(request.user, project)
+    )
+    return project
+
+
+def project_context(
+    request: AuthenticatedRequest, project: InnovationProject, *, tab: str
+) -> dict[str, Any]:
+    """The header's and the tabs' context; a page adds its own."""
+    return {
+        "project": project,
+        "tab": tab,
+        "show_review": is_manager(request.user) or is_reviewer(request.user, project),
+    }
