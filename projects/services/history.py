@@ -1,0 +1,77 @@
+"""Moving a project's status: the transition, the kept ProjectStatusChange and its audit event,
+in the caller's transaction (each service locks the project, checks its own rules and calls
+this). Not `durable`: the services of projects.services compose it."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from accounts.models import User
+from audit.services import audit_record
+from projects.models import InnovationProject, ProjectStatus, ProjectStatusChange
+
+
+def project_locked(project: InnovationProject) -> InnovationProject:
+    """The project's row, locked for the rest of the transaction."""
+    locked: InnovationProject = (
+        InnovationProject.objects.select_for_update(of=("self",))
+        .select_related("programme", "cohort")
+        .get(pk=project.pk)
+    )
+    return locked
+
+
+def project_move(
+    project: InnovationProject,
+    transition: str,
+    *,
+    actor: User | None,
+    action: str,
+    reason: str = "",
+    panel_scores: dict[str, Any] | None = None,
+) -> ProjectStatusChange:
+    """Run `transition` (a transition method's name) on the locked `project`, save it and keep
+    the move. A move the project's status does not allow is a ValidationError naming the
+    status, so that two people acting at once get a clear answer rather than an error."""
+    method = getattr(project, transition)
+    if not can_proceed(method):
+        raise ValidationError(
+            f"This project is {project.get_status_display().lower()}: it can no longer be "
+            "changed that way. Reload the page to see where it stands."
+        )
+    from_status = project.status
+    method()
+    now = timezone.now()
+    fields = ["status", "updated_at"]
+    if project.status == ProjectStatus.SUBMITTED:
+        project.round += 1
+        project.submitted_at = now
+        fields += ["round", "submitted_at"]
+    if project.status in (ProjectStatus.APPROVED, ProjectStatus.REJECTED):
+        project.decided_at = now
+        fields.append("decided_at")
+    project.save(update_fields=fields)
+    change = ProjectStatusChange.objects.create(
+        project=project,
+        round=project.round,
+        from_status=from_status,
+        to_status=project.status,
+        reason=reason,
+        panel_scores=panel_scores or {},
+        actor=actor,
+    )
+    values: dict[str, Any] = {"status": project.status, "round": project.round}
+    if reason:
+        values["reason"] = reason
+    if panel_scores:
+        values["panel_scores"] = panel_scores
+    audit_record(
+        actor=actor,
+        action=action,
+        entity=project,
+        old_values={"status": from_status},
+        new_values=values,
+    )
+    return change
