@@ -108,8 +108,8 @@ def leader_change(
     *, actor: User, project: InnovationProject, new_leader: User, stays_as_member: bool = True
 ) -> ProjectMember:
     """Hand the lead to `new_leader` from today: the current leader's row ends (they stay on
-    as a member if `stays_as_member`), a member's member row ends as they become leader, and
-    at no moment is there more or less than one leader. Both are told by e-mail."""
+    as a member if `stays_as_member`), the new leader's other roles end as they take over, and
+    at no moment is there more than one leader. Both are told by e-mail."""
     permission_check(
         actor=actor, action="project.leader_change", allowed=may_manage_team(actor, project)
     )
@@ -120,16 +120,17 @@ def leader_change(
         old = (
             project.members.select_for_update()
             .select_related("user")
-            .get(role=MemberRole.LEADER, left_date__isnull=True)
+            .filter(role=MemberRole.LEADER, left_date__isnull=True)
+            .first()
         )
-        if old.user_id == new_leader.pk:
+        if old is not None and old.user_id == new_leader.pk:
             raise ValidationError({"user": f"{new_leader} already leads this project."})
         _may_join_check(new_leader)
-        old.left_date = today
-        old.save(update_fields=["left_date"])
-        project.members.filter(
-            user=new_leader, role=MemberRole.MEMBER, left_date__isnull=True
-        ).update(left_date=today)
+        if old is not None:
+            old.left_date = today
+            old.save(update_fields=["left_date"])
+        # The leader takes no other role: their member (or mentor) row ends as they take over.
+        project.members.filter(user=new_leader, left_date__isnull=True).update(left_date=today)
         leader = ProjectMember.objects.create(
             project=project,
             user=new_leader,
@@ -137,7 +138,7 @@ def leader_change(
             joined_date=today,
             added_by=actor,
         )
-        if stays_as_member:
+        if old is not None and stays_as_member:
             ProjectMember.objects.get_or_create(
                 project=project,
                 user=old.user,
@@ -149,10 +150,11 @@ def leader_change(
             actor=actor,
             action="project.leader_change",
             entity=project,
-            old_values={"leader": old.user_id},
+            old_values={"leader": old.user_id if old else None},
             new_values={"leader": new_leader.pk, "old_leader_stays_as_member": stays_as_member},
         )
-        for person, is_new in ((new_leader, True), (old.user, False)):
+        told = [(new_leader, True)] + ([(old.user, False)] if old else [])
+        for person, is_new in told:
             if person.is_in_service:
                 email_enqueue(
                     recipient=person.email,

@@ -388,8 +388,11 @@ def project_start(*, actor: User, project: InnovationProject) -> InnovationProje
     with transaction.atomic(durable=True):
         project = project_locked(project)
         project_move(project, "start", actor=actor, action="project.start")
-        if project.start_date is None:
-            project.start_date = timezone.localdate()
+        today = timezone.localdate()
+        # A project whose planned end has passed keeps its start date empty rather than one
+        # after its end.
+        if project.start_date is None and (project.end_date is None or project.end_date >= today):
+            project.start_date = today
             project.save(update_fields=["start_date", "updated_at"])
     return project
 

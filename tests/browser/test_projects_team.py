@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import SystemRole
 from projects.models import MilestoneStatus, ProjectStatus
 from projects.services.milestones import milestones_mark_delayed
+from tenants.zones import institution_time
 from tests.browser.support import PageChecker, sign_in
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.files import png_bytes
@@ -31,7 +32,7 @@ def test_the_leader_runs_the_team_and_the_milestones(
 ):
     institution = make_institution("projteam")
     admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
-    with tenant_context(institution):
+    with tenant_context(institution), institution_time(institution):
         world = project_world(admin)
         today = timezone.localdate()
         project = world.project(status=ProjectStatus.IN_PROGRESS, end_date=today + days(60))
@@ -63,7 +64,7 @@ def test_the_leader_runs_the_team_and_the_milestones(
     expect(page.get_by_test_id("refusal")).to_contain_text("The leader cannot leave the project")
     checker.look("leader-leave-refused")
 
-    page.get_by_role("link", name="Milestones").click()
+    page.get_by_role("link", name="Milestones", exact=True).click()
     survey = page.get_by_test_id("milestone").filter(has_text="Survey commuters")
     expect(survey).to_contain_text("Delayed")
     expect(survey).to_contain_text("1 day overdue")
@@ -73,10 +74,10 @@ def test_the_leader_runs_the_team_and_the_milestones(
     page.get_by_role("link", name="Complete Prototype built").click()
     expect(page.get_by_role("heading", name="Complete “Prototype built”")).to_be_visible()
     checker.look("complete")
-    page.get_by_label("File").set_input_files(
+    page.get_by_label("File", exact=True).set_input_files(
         files=[{"name": "prototype.png", "mimeType": "image/png", "buffer": png_bytes()}]
     )
-    page.get_by_label("Note").fill("Built and tested at the Bree Street rank.")
+    page.get_by_label("Note", exact=True).fill("Built and tested at the Bree Street rank.")
     page.get_by_role("button", name="Complete the milestone").click()
     expect(page.get_by_text("The milestone Prototype built is completed.")).to_be_visible()
     prototype = page.get_by_test_id("milestone").filter(has_text="Prototype built")
@@ -84,13 +85,13 @@ def test_the_leader_runs_the_team_and_the_milestones(
     expect(prototype.get_by_role("link", name="prototype.png")).to_be_visible()
 
     page.get_by_role("link", name="Complete Pilot at two ranks").click()
-    page.get_by_label("Link").fill("javascript:alert(1)")
+    page.get_by_label("Link", exact=True).fill("javascript:alert(1)")
     page.get_by_role("button", name="Complete the milestone").click()
     expect(
         page.get_by_text("Give a web address starting with http:// or https://.")
     ).to_be_visible()
     checker.look("complete-bad-link")
-    page.get_by_label("Link").fill("https://example.org/pilot-report")
+    page.get_by_label("Link", exact=True).fill("https://example.org/pilot-report")
     page.get_by_role("button", name="Complete the milestone").click()
     expect(page.get_by_text("The milestone Pilot at two ranks is completed.")).to_be_visible()
     pilot = page.get_by_test_id("milestone").filter(has_text="Pilot at two ranks")
@@ -100,7 +101,7 @@ def test_the_leader_runs_the_team_and_the_milestones(
     checker.look("timeline-after")
 
     page.get_by_role("link", name="Complete the project").click()
-    expect(page.get_by_role("alert")).to_contain_text("Survey commuters")
+    expect(page.get_by_text("Complete every milestone first")).to_contain_text("Survey commuters")
     checker.look("project-complete-refused")
     with tenant_context(institution):
         assert project.milestones.filter(status=MilestoneStatus.COMPLETED).count() == 2
@@ -112,7 +113,7 @@ def test_planning_a_milestone_outside_the_projects_dates_is_refused(
 ):
     institution = make_institution("projplan")
     admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
-    with tenant_context(institution):
+    with tenant_context(institution), institution_time(institution):
         world = project_world(admin)
         today = timezone.localdate()
         project = world.project(
@@ -128,7 +129,7 @@ def test_planning_a_milestone_outside_the_projects_dates_is_refused(
     expect(page.get_by_test_id("empty")).to_contain_text("No milestones yet")
     checker.look("empty-timeline")
     page.get_by_role("link", name="Add a milestone").first.click()
-    page.get_by_label("Title").fill("Business plan")
+    page.get_by_label("Title", exact=True).fill("Business plan")
     late = today + days(45)
     page.get_by_label("Due date").fill(late.isoformat())
     page.get_by_role("button", name="Add the milestone").click()

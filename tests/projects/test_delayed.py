@@ -117,7 +117,7 @@ def test_a_new_due_date_missed_again_is_told_again(world):
     assert milestone.delay_notified_for == days(2)
 
 
-def test_the_beat_entry_queues_a_run_per_institution(world, institution):
+def test_the_beat_entry_queues_a_run_per_institution(world, institution, eager):
     project = world.project(status=ProjectStatus.IN_PROGRESS)
     milestone = world.milestone(project, due_date=days(-3))
     milestones_mark_delayed_all_institutions()

@@ -2,6 +2,8 @@
 over (always exactly one leader), leaving (the row stays; the leader hands over first), each
 with its audit event; and the Members pages, the person search, the 404 for anyone else."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -26,7 +28,10 @@ def world(admin):
 
 @pytest.fixture
 def project(world):
-    return world.project(status=ProjectStatus.IN_PROGRESS)
+    """A running project whose leader joined a month ago."""
+    project = world.project(status=ProjectStatus.IN_PROGRESS)
+    project.members.update(joined_date=timezone.localdate() - datetime.timedelta(days=30))
+    return project
 
 
 def current(project):

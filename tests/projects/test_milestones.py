@@ -22,6 +22,7 @@ from projects.models import (
     ProjectMember,
     ProjectStatus,
 )
+from projects.services import milestones as milestone_services
 from projects.services.milestones import (
     milestone_add,
     milestone_complete,
@@ -186,7 +187,7 @@ def test_a_delayed_milestone_may_still_be_completed_with_a_file(world, project, 
     assert event.new_values["evidence_file"]["size"] == evidence.size
 
 
-def test_the_file_is_removed_when_completing_does_not_commit(world, project, media):
+def test_a_refused_completion_keeps_no_file(world, project, media):
     milestone = world.milestone(project, due_date=days(3), status=MilestoneStatus.COMPLETED)
     with pytest.raises(ValidationError, match="already"):
         milestone_complete(
@@ -198,6 +199,25 @@ def test_the_file_is_removed_when_completing_does_not_commit(world, project, med
     assert not MilestoneEvidence.objects.exists()
     stored = media.rglob("milestoneevidence/*")
     assert [path for path in stored if path.is_file()] == []
+
+
+def test_the_file_is_removed_when_completing_does_not_commit(world, project, media, monkeypatch):
+    milestone = world.milestone(project, due_date=days(3))
+
+    def audit_trail_down(**kwargs):
+        raise RuntimeError("The audit trail is not available.")
+
+    monkeypatch.setattr(milestone_services, "audit_record", audit_trail_down)
+    with pytest.raises(RuntimeError):
+        milestone_complete(
+            actor=world.learner,
+            milestone=milestone,
+            checked=checked_png(),
+            scan_status="not_scanned",
+        )
+    milestone.refresh_from_db()
+    assert milestone.status == MilestoneStatus.PENDING
+    assert [path for path in media.rglob("*") if path.is_file()] == []
 
 
 def test_milestones_move_only_while_the_project_runs_and_by_its_workers(world):
