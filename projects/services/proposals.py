@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from academics.models import Programme
@@ -301,8 +302,8 @@ def _leader_or_manager_check(actor: User, project: InnovationProject, action: st
     )
 
 
-def _project_url(project: InnovationProject) -> str:
-    return institution_url(tenant_connection.tenant, project.get_absolute_url())
+def _site_url(path: str) -> str:
+    return institution_url(tenant_connection.tenant, path)
 
 
 def _current_leader(project: InnovationProject) -> User | None:
@@ -343,19 +344,21 @@ def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationPro
                 "them, then submit again."
             )
         project_move(project, "submit", actor=actor, action="project.submit")
-        url = _project_url(project)
         leader = _current_leader(project)
         context = {
             "title": project.title,
             "round": project.round,
             "programme": project.programme.name if project.programme else "",
-            "url": url,
         }
         if leader is not None and leader.is_in_service:
             email_enqueue(
                 recipient=leader.email,
                 template="project_proposal_submitted",
-                context={**context, "full_name": leader.full_name},
+                context={
+                    **context,
+                    "full_name": leader.full_name,
+                    "url": _site_url(reverse("projects:my_projects")),
+                },
             )
         managers = users_with_permission(MANAGE_PROJECTS)
         if leader is not None:
@@ -367,6 +370,7 @@ def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationPro
                 context={
                     **context,
                     "full_name": manager.full_name,
+                    "url": _site_url(project.get_absolute_url()),
                     "leader_name": leader.full_name if leader else "",
                 },
             )
