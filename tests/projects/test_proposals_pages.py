@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import SystemRole
@@ -314,3 +315,18 @@ def test_another_institutions_project_is_not_found(
     admin = client_of(world.admin)
     for name in PAGES:
         assert admin.post(url(name, project)).status_code == 404, name
+
+
+def test_my_projects_makes_as_many_queries_for_many_projects_as_for_few(world, learner_client):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert learner_client.get(url("my_projects")).status_code == 200
+        return len(captured)
+
+    for _ in range(2):
+        world.project(status=ProjectStatus.IN_PROGRESS)
+    few = queries()
+    for _ in range(10):
+        running = world.project(status=ProjectStatus.IN_PROGRESS)
+        world.milestone(running, due_date=START, status="delayed")
+    assert queries() == few
