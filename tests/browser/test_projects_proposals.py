@@ -130,3 +130,40 @@ def test_a_learner_drafts_and_submits_and_revises_a_rejected_proposal(
     assert (kiosks.status, kiosks.round) == (ProjectStatus.SUBMITTED, 1)
     assert (rejected.status, rejected.round) == (ProjectStatus.SUBMITTED, 2)
     checker.assert_clean()
+
+
+def test_a_draft_is_deleted_after_asking_and_another_learner_cannot_open_one(
+    page: Page, site, make_institution, make_person, ratelimit_reset
+):
+    institution = make_institution("deleting")
+    admin = make_person(institution, SystemRole.ADMIN, name="Ada Admin")
+    with tenant_context(institution):
+        world = project_world(admin)
+        kept = world.project(title="Rooftop gardens")
+        dropped = world.project(title="Bicycle repairs")
+    checker = PageChecker(page, "proposal-delete", structure=True)
+    url = lambda path: site.institution(institution.code, path)  # noqa: E731
+
+    sign_in(page, url("/accounts/login/"), world.other_learner.email, FACTORY_PASSWORD)
+    page.goto(url(reverse("projects:proposal_edit", args=[kept.pk])))
+    expect(page.get_by_role("heading", name="We couldn't find that page")).to_be_visible()
+    page.goto(url(reverse("projects:my_projects")))
+    expect(page.get_by_test_id("no-projects")).to_contain_text("An innovation project is")
+    checker.look("my-projects-empty")
+
+    page.context.clear_cookies()
+    sign_in(page, url("/accounts/login/"), world.learner.email, FACTORY_PASSWORD)
+    page.goto(url(reverse("projects:proposal_edit", args=[dropped.pk])))
+    page.get_by_role("link", name="Delete the draft").click()
+    expect(page.get_by_role("heading", name="Delete the draft?")).to_be_visible()
+    checker.look("confirm")
+    page.get_by_role("link", name="Keep it").click()
+    expect(page.get_by_label("Title")).to_have_value("Bicycle repairs")
+    page.get_by_role("link", name="Delete the draft").click()
+    page.get_by_role("button", name="Delete the draft").click()
+    expect(page.get_by_text("The draft “Bicycle repairs” is deleted.")).to_be_visible()
+    expect(page.get_by_role("region", name="Rooftop gardens")).to_be_visible()
+    expect(page.get_by_role("region", name="Bicycle repairs")).to_have_count(0)
+    with tenant_context(institution):
+        assert not InnovationProject.objects.filter(pk=dropped.pk).exists()
+    checker.assert_clean()
