@@ -35,7 +35,9 @@ PEOPLE_LIST_QUERIES = 18
 # search path), whatever the number of admins; the learners' agreements summary one for its
 # counts and one for the sponsor. The charts add 4: the progress funnel's counts and the weekly
 # attendance rates, one query each (with its search path), whatever the learners and sessions.
-COHORT_DASHBOARD_QUERIES = 35
+# The innovation projects panel (for those who manage projects) adds 4: its counts per status
+# and its delayed milestones, one query each (with its search path), whatever the projects.
+COHORT_DASHBOARD_QUERIES = 39
 
 MIXED_ROLES = [
     [SystemRole.ADMIN],
