@@ -212,6 +212,17 @@ from placements.services.vetting import (
 )
 from privacy.models import JobRun
 from privacy.services.jobs import JOBS, job_run
+from projects.models import InnovationProject, ReviewAssignment, ReviewCriterion
+from projects.services.members import member_add
+from projects.services.milestones import (
+    milestone_add,
+    milestone_complete,
+    milestones_mark_delayed,
+    project_start,
+)
+from projects.services.proposals import proposal_create, proposal_submit
+from projects.services.review import project_decide, review_send, review_submit
+from projects.services.review_setup import criterion_create, panel_create
 from reports.evidence.services import evidence_pack_request
 from reports.models import EvidencePack, ReportDefinition, ReportFormat, ReportSchedule
 from reports.services import report_definition_create
@@ -535,6 +546,7 @@ def demo_build(institution: Institution, *, password: str) -> Demo:
         workplace_learning(demo, anchor=anchor)
         partners_and_finance(demo, anchor=anchor)
         reports_and_data_protection(demo, passwords)
+        innovation_projects(demo, anchor=anchor)
     return demo
 
 
@@ -2168,3 +2180,158 @@ def reports_and_data_protection(demo: Demo, passwords: Passwords) -> None:
     if not User.objects.filter(email=FORMER_TRAINER.email).exists():
         former = _staff_member(FORMER_TRAINER, admin, passwords)
         user_delete(user=former, actor=admin)
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    title: str
+    kind: str
+    description: str
+    problem_statement: str
+    objectives: str
+    expected_outcomes: str
+
+
+PROJECT_CRITERIA = (
+    ("Problem and need", "Is the problem real, and do the people who have it want it solved?", 5),
+    ("Feasibility", "Can this team do it in the time, with what the programme gives them?", 5),
+    ("Impact", "What changes for the people it serves, and how will we know?", 10),
+)
+PROJECT_PLANS = (
+    ProjectPlan(
+        "Kasi Solar: phone charging at taxi ranks",
+        "workplace",
+        "Solar-powered charging lockers at taxi ranks, run by learners as a small business.",
+        "Commuters wait at ranks for up to an hour with flat phones and nowhere to charge them.",
+        "Survey commuters at two ranks, build one prototype locker, run a six-week pilot.",
+        "Fifty charges a day at the pilot rank, and a costed plan for three more ranks.",
+    ),
+    ProjectPlan(
+        "Spaza stock app",
+        "venture",
+        "A WhatsApp-based stock list for spaza shops that orders from the nearest wholesaler.",
+        "Spaza owners close the shop to buy stock and run out of fast sellers between trips.",
+        "Interview ten owners, build the ordering flow, trial it with three shops.",
+        "Fewer trips to the wholesaler and fewer empty shelves for the trial shops.",
+    ),
+    ProjectPlan(
+        "Water-wise food garden",
+        "research",
+        "A grey-water food garden at the campus, to test what grows with little water.",
+        "",
+        "",
+        "",
+    ),
+)
+# (title, description, days from the demo's anchor)
+PROJECT_MILESTONES = (
+    ("Commuter survey", "Ask commuters at Bree Street and Noord Street ranks.", -14),
+    ("Prototype locker built", "One four-phone locker with its panel and battery.", -3),
+    ("Six-week pilot at Bree Street", "Run the locker and count charges each day.", 45),
+)
+
+
+def _proposed(
+    user: User, plan: ProjectPlan, programme: Programme, cohort: Cohort, anchor: datetime.date
+) -> InnovationProject:
+    project = proposal_create(
+        actor=user,
+        title=plan.title,
+        kind=plan.kind,
+        description=plan.description,
+        problem_statement=plan.problem_statement,
+        objectives=plan.objectives,
+        expected_outcomes=plan.expected_outcomes,
+        programme=programme,
+        cohort=cohort,
+        start_date=anchor - datetime.timedelta(days=30),
+        end_date=anchor + datetime.timedelta(days=150),
+    )
+    return proposal_submit(actor=user, project=project)
+
+
+def _scored(project: InnovationProject, reviewer: User, marks: tuple[int, ...]) -> None:
+    assignment = ReviewAssignment.objects.get(
+        project=project, round=project.round, reviewer=reviewer
+    )
+    criteria = ReviewCriterion.objects.filter(is_active=True).order_by("position", "name")
+    review_submit(
+        actor=reviewer,
+        assignment=assignment,
+        scores={criterion.pk: (mark, "") for criterion, mark in zip(criteria, marks, strict=True)},
+        comments="A clear need and a plan the team can carry out.",
+    )
+
+
+def innovation_projects(demo: Demo, *, anchor: datetime.date) -> None:
+    """Three review criteria and the running programme's review panel (the trainer and the
+    moderator); Thandi's workplace project, proposed, scored by the panel, approved and
+    running with her classmate as a member and her host school's lead as mentor, one milestone
+    done (with a link), one missed and marked delayed and one to come; a classmate's proposal
+    in review with one of two scores in; and Thandi's next idea, still a draft.
+
+    Each step goes through the services the proposal, review and team pages use, acting as
+    whoever does it there."""
+    if InnovationProject.objects.exists():
+        return
+    admin = demo.super_admin
+    running = demo.cohorts[CohortState.ACTIVE]
+    programme = demo.catalogue.programme
+    for position, (name, description, max_score) in enumerate(PROJECT_CRITERIA, start=1):
+        criterion_create(
+            actor=admin,
+            name=name,
+            description=description,
+            max_score=max_score,
+            position=position,
+        )
+    reviewers = [demo.staff[SystemRole.TRAINER], demo.staff[SystemRole.MODERATOR]]
+    panel_create(actor=admin, programme=programme, role=None, reviewers=reviewers)
+    students = list(
+        User.objects.filter(enrollments__cohort=running)
+        .exclude(email=STUDENT_EMAIL)
+        .order_by("pk")[:2]
+    )
+    thandi = User.objects.get(email=STUDENT_EMAIL)
+    workplace = _proposed(thandi, PROJECT_PLANS[0], programme, running, anchor)
+    review_send(actor=admin, project=workplace)
+    for reviewer, marks in zip(reviewers, ((4, 4, 8), (5, 3, 7)), strict=True):
+        _scored(workplace, reviewer, marks)
+    project_decide(actor=admin, project=workplace, decision="approve", reason="")
+    member_add(actor=thandi, project=workplace, user=students[0], role="member")
+    member_add(
+        actor=thandi,
+        project=workplace,
+        user=demo.staff[SystemRole.ORGANISATION_MEMBER],
+        role="mentor",
+    )
+    project_start(actor=thandi, project=workplace)
+    done, missed, _ = (
+        milestone_add(
+            actor=thandi,
+            project=workplace,
+            title=title,
+            description=description,
+            due_date=anchor + datetime.timedelta(days=days),
+        )
+        for title, description, days in PROJECT_MILESTONES
+    )
+    milestone_complete(
+        actor=thandi,
+        milestone=done,
+        evidence_link="https://example.org/kasi-solar/survey-results",
+        evidence_note="Forty-two commuters asked at Bree Street rank.",
+    )
+    milestones_mark_delayed(today=timezone.localdate())
+    venture = _proposed(students[1], PROJECT_PLANS[1], programme, running, anchor)
+    review_send(actor=admin, project=venture)
+    _scored(venture, reviewers[0], (3, 4, 6))
+    draft = PROJECT_PLANS[2]
+    proposal_create(
+        actor=thandi,
+        title=draft.title,
+        kind=draft.kind,
+        description=draft.description,
+        programme=programme,
+        cohort=running,
+    )

@@ -93,6 +93,7 @@ from placements.selectors.capacity import places_free
 from placements.selectors.clearance import required_vetting_types, vetting_missing
 from placements.selectors.distance import Point, organisations_near
 from placements.services.vetting import evidence_is_reviewable
+from projects.models import InnovationProject, MemberRole, MilestoneStatus, ProjectStatus
 from signing.documents import sha256_hex
 from signing.models import SubmissionStatus
 from signing.selectors import submissions_for_subject
@@ -748,6 +749,7 @@ def _counts() -> dict[str, int]:
     tenant_labels = {"accounts", "audit", "notifications", "signing", "cohorts", "enrolments"}
     tenant_labels |= {"verification", "integrations", "sponsors", "guardian", "auth"}
     tenant_labels |= {"academics", "delivery", "placements", "workplace", "partners", "finance"}
+    tenant_labels |= {"projects"}
     with tenant_context(_demo()):
         counts = {
             model._meta.label: model.objects.count()
@@ -757,6 +759,41 @@ def _counts() -> dict[str, int]:
     counts["institutions"] = Institution.objects.count()
     counts["directory"] = _demo().directory_entries.count()
     return counts
+
+
+def test_the_demo_shows_innovation_projects(setup_demo):
+    """Thandi's workplace project approved by both panel reviewers and running, with a member,
+    her host school's lead as mentor, a milestone done with its link and one missed and
+    delayed; a classmate's proposal half scored; Thandi's next idea still a draft."""
+    setup_demo()
+
+    with tenant_context(_demo()):
+        thandi = User.objects.get(email="thandi@demo.example")
+        led = InnovationProject.objects.filter(
+            members__user=thandi, members__role=MemberRole.LEADER
+        )
+        running = led.get(status=ProjectStatus.IN_PROGRESS)
+        assert running.round == 1
+        decision = running.status_changes.get(to_status=ProjectStatus.APPROVED)
+        assert decision.panel_scores
+        assert running.review_assignments.filter(submitted_at__isnull=False).count() == 2
+        assert set(
+            running.members.filter(left_date__isnull=True).values_list("role", flat=True)
+        ) == {MemberRole.LEADER, MemberRole.MEMBER, MemberRole.MENTOR}
+        assert running.members.get(role=MemberRole.MENTOR).user.email == "host@demo.example"
+        statuses = dict(running.milestones.values_list("title", "status"))
+        assert statuses == {
+            "Commuter survey": MilestoneStatus.COMPLETED,
+            "Prototype locker built": MilestoneStatus.DELAYED,
+            "Six-week pilot at Bree Street": MilestoneStatus.PENDING,
+        }
+        assert running.milestones.get(status=MilestoneStatus.COMPLETED).evidence_link
+        assert led.get(status=ProjectStatus.DRAFT).title == "Water-wise food garden"
+
+        in_review = InnovationProject.objects.get(status=ProjectStatus.IN_REVIEW)
+        assert in_review.created_by != thandi
+        assert in_review.review_assignments.filter(submitted_at__isnull=False).count() == 1
+        assert in_review.review_assignments.filter(submitted_at__isnull=True).count() == 1
 
 
 def test_a_second_run_adds_nothing_and_prints_the_same_credentials(setup_demo):
@@ -775,5 +812,7 @@ def test_a_second_run_adds_nothing_and_prints_the_same_credentials(setup_demo):
     assert before["finance.Invoice"] == 5  # four invoices and a credit note
     assert before["finance.BankStatementLine"] == 2
     assert before["finance.GrantClaim"] > 0
+    assert before["projects.InnovationProject"] == 3
+    assert before["projects.ProjectMilestone"] == 3
     assert _counts() == before
     assert CREDENTIAL.findall(second) == CREDENTIAL.findall(first)
