@@ -1,6 +1,7 @@
-"""Staff follow projects: an admin filters and searches the projects list (a search that finds
-nothing says so), opens a project's overview and its activity, and the portfolio with a
-delayed milestone; a learner who opens another learner's project gets the not-found page."""
+"""Staff follow projects: an admin sees what waits on the start page, filters and searches the
+projects list (a search that finds nothing says so), opens a project's overview and its
+activity, and the portfolio with a delayed milestone; a learner who opens another learner's
+project gets the not-found page."""
 
 import datetime
 
@@ -77,6 +78,10 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
     url = lambda path: site.institution(institution.code, path)  # noqa: E731
 
     sign_in(page, url("/accounts/login/"), admin.email, PASSWORD)
+    panel = page.locator('[data-panel="projects"]')
+    expect(panel).to_contain_text("1 proposal submitted, waiting to be sent to the review panel.")
+    expect(panel).to_contain_text("1 project with delayed milestones")
+    checker.look("home")
     page.get_by_role("navigation", name="Main").get_by_role("button", name="Projects").click()
     page.get_by_role("link", name="All projects").click()
     expect(page.get_by_role("heading", name="Innovation projects")).to_be_visible()
