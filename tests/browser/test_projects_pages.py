@@ -1,6 +1,7 @@
-"""Staff follow projects: an admin filters and searches the projects list (a search that finds
-nothing says so), opens a project's overview and its activity, and the portfolio with a
-delayed milestone; a learner who opens another learner's project gets the not-found page."""
+"""Staff follow projects: an admin sees what waits on the start page, filters and searches the
+projects list (a search that finds nothing says so), opens a project's overview and its
+activity, and the portfolio with a delayed milestone; a learner who opens another learner's
+project gets the not-found page."""
 
 import datetime
 
@@ -11,7 +12,13 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
 from accounts.models import SystemRole
-from projects.models import MemberRole, MilestoneStatus, ProjectMember, ProjectStatus
+from projects.models import (
+    MemberRole,
+    MilestoneStatus,
+    ProjectMember,
+    ProjectStatus,
+    ProjectStatusChange,
+)
 from tests.browser.support import PASSWORD, PageChecker, sign_in
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.projects.support import learner_user, project_world
@@ -33,6 +40,14 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
             start_date=today - datetime.timedelta(days=60),
             end_date=today + datetime.timedelta(days=20),
             objectives="Build two kiosks.\nRun them for a term.",
+        )
+        ProjectStatusChange.objects.create(
+            project=kiosks,
+            round=1,
+            from_status=ProjectStatus.IN_REVIEW,
+            to_status=ProjectStatus.APPROVED,
+            reason="A clear plan with a mentor who knows the ranks.",
+            actor=admin,
         )
         ProjectMember.objects.create(
             project=kiosks,
@@ -63,6 +78,10 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
     url = lambda path: site.institution(institution.code, path)  # noqa: E731
 
     sign_in(page, url("/accounts/login/"), admin.email, PASSWORD)
+    panel = page.locator('[data-panel="projects"]')
+    expect(panel).to_contain_text("1 proposal submitted, waiting to be sent to the review panel.")
+    expect(panel).to_contain_text("1 project with delayed milestones")
+    checker.look("home")
     page.get_by_role("navigation", name="Main").get_by_role("button", name="Projects").click()
     page.get_by_role("link", name="All projects").click()
     expect(page.get_by_role("heading", name="Innovation projects")).to_be_visible()
@@ -95,6 +114,7 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
     expect(page.get_by_role("heading", name="Solar kiosks for taxi ranks")).to_be_visible()
     expect(page.get_by_test_id("team-summary")).to_contain_text("Olga Organisation")
     expect(page.get_by_test_id("milestone-summary")).to_contain_text("1 of 2")
+    expect(page.get_by_test_id("project-decision")).to_contain_text("A clear plan with a mentor")
     checker.look("overview")
 
     page.get_by_test_id("project-tabs").get_by_role("link", name="Activity").click()
@@ -102,6 +122,7 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
     expect(activity).to_contain_text("Milestone missed its due date: First hundred charges")
     expect(activity).to_contain_text("Milestone completed: Prototype built")
     expect(activity).to_contain_text("Olga Organisation joined as mentor")
+    expect(activity).to_contain_text("by Ada Admin")
     checker.look("activity")
 
     page.goto(url(reverse("projects:portfolio")))
@@ -118,7 +139,7 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
     response = page.goto(url(reverse("projects:project", args=[kiosks.pk])))
     assert response is not None
     assert response.status == 404
-    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.get_by_role("heading", name="We couldn't find that page")).to_be_visible()
     expect(page.get_by_text("Solar kiosks for taxi ranks")).to_have_count(0)
     checker.look("another-learners-project")
     checker.assert_clean()
