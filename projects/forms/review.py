@@ -149,7 +149,9 @@ class DecideForm(forms.Form):
         required=False, label="Decide without the scores still missing"
     )
 
-    def __init__(self, *args: Any, choices: list[tuple[str, str]], missing: int, **kwargs: Any):
+    def __init__(
+        self, *args: Any, choices: list[tuple[str, str]], missing: int, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         decision = self.fields["decision"]
         assert isinstance(decision, forms.ChoiceField)

@@ -217,7 +217,11 @@ def panel_update(
     Reviews already asked for stay with the people asked."""
     permission_check(actor=actor, permission=MANAGE_PROJECTS, action="project.panel_update")
     with transaction.atomic(durable=True):
-        panel = ReviewPanel.objects.select_for_update().select_related("role").get(pk=panel.pk)
+        panel = (
+            ReviewPanel.objects.select_for_update(of=("self",))
+            .select_related("role")
+            .get(pk=panel.pk)
+        )
         _panel_check(role, reviewers)
         before = set(panel.reviewers.values_list("pk", flat=True))
         after = {reviewer.pk for reviewer in reviewers}

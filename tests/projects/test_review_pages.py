@@ -129,6 +129,7 @@ def test_the_review_tab_is_for_managers_and_reviewers_only(world, client_of):
 
 
 def test_another_institutions_project_is_404(world, client_for, other_institution, institution):
+    connection.set_tenant(institution)
     project = in_review(world)
     connection.set_tenant(other_institution)
     elsewhere_admin = UserFactory(roles=[SystemRole.ADMIN])
