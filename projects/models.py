@@ -162,6 +162,17 @@ class InnovationProject(ConcurrentTransitionMixin, models.Model):
         pass
 
 
+# The moves that carry the institution's word on a submission: its decision (approve, reject)
+# or sending it back for changes. DECISION_STATUSES are their to_status values; DECISION_MOVES
+# the filter on ProjectStatusChange, which also asks for a submission under review as the
+# from_status, since revising a rejected proposal moves it to draft too.
+DECISION_STATUSES = (ProjectStatus.APPROVED, ProjectStatus.REJECTED, ProjectStatus.DRAFT)
+DECISION_MOVES = Q(
+    from_status__in=[ProjectStatus.SUBMITTED, ProjectStatus.IN_REVIEW],
+    to_status__in=DECISION_STATUSES,
+)
+
+
 class ProjectStatusChange(models.Model):
     """One move of a project's status, kept: who moved it, why (a reason is required to send
     back or reject), and for a decision the panel's scores as they stood (see

@@ -1,6 +1,8 @@
 """What staff's pages and a project's Overview and Activity tabs read: the projects list with
 its counts and current leader (a fixed number of queries whatever the rows), a project's team
-and milestones in short, its latest decision, and its timeline built from its own rows."""
+and milestones in short, its latest decision or sending back (for everyone who reaches the
+project: the panel judges a resubmission knowing why it came back), and its timeline built from
+its own rows."""
 
 import datetime
 from dataclasses import dataclass
@@ -23,12 +25,12 @@ from academics.models import Programme
 from accounts.models import User
 from cohorts.models import Cohort
 from projects.models import (
+    DECISION_MOVES,
     InnovationProject,
     MemberRole,
     MilestoneStatus,
     ProjectMember,
     ProjectMilestone,
-    ProjectStatus,
     ProjectStatusChange,
 )
 
@@ -125,30 +127,13 @@ def project_milestone_summary(project: InnovationProject) -> MilestoneSummary:
     return MilestoneSummary(**counts)
 
 
-# The moves that carry the institution's word to the team: a decision or a sending back.
-_DECISIONS = Q(to_status__in=[ProjectStatus.APPROVED, ProjectStatus.REJECTED]) | Q(
-    to_status=ProjectStatus.DRAFT,
-    from_status__in=[ProjectStatus.SUBMITTED, ProjectStatus.IN_REVIEW],
-)
-
-
 def project_latest_decision(project: InnovationProject) -> ProjectStatusChange | None:
     """The latest decision on the project or its latest sending back, with who made it."""
     return (
-        ProjectStatusChange.objects.filter(_DECISIONS, project=project)
+        ProjectStatusChange.objects.filter(DECISION_MOVES, project=project)
         .select_related("actor")
         .order_by("-at", "-pk")
         .first()
-    )
-
-
-def sees_decisions(user: User, project: InnovationProject, *, manager: bool) -> bool:
-    """The reasons given to a project are for its team (its proposer and current members) and
-    managers, not for its reviewers."""
-    return (
-        manager
-        or project.created_by_id == user.pk
-        or ProjectMember.objects.filter(project=project, user=user, left_date__isnull=True).exists()
     )
 
 

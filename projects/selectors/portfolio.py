@@ -5,6 +5,7 @@ for all. A fixed number of queries whatever the number of projects."""
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.db.models import (
     Count,
@@ -16,7 +17,9 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+from django.db.models.functions import Extract, Greatest
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from academics.models import Programme
 from accounts.charts import Chart
@@ -30,6 +33,8 @@ ENDING_WITHIN_DAYS = 30
 
 @dataclass(frozen=True)
 class StatusCount:
+    """How many projects stand in one status (the portfolio, the cohort page's panel)."""
+
     status: str
     label: str
     count: int
@@ -124,22 +129,31 @@ def portfolio(*, programme: Programme | None = None, cohort: Cohort | None = Non
     )
 
 
+class DelayedAnnotations(TypedDict):
+    leader_name: str | None
+    days_late: int
+
+
 def delayed_milestones(
     *, programme: Programme | None = None, cohort: Cohort | None = None
-) -> QuerySet[ProjectMilestone]:
-    """Delayed milestones, longest late first, with their project, the project's current
-    leader's name (`leader_name`) and the time since they were due (`late_by`)."""
+) -> "QuerySet[WithAnnotations[ProjectMilestone, DelayedAnnotations]]":
+    """Delayed milestones, the longest overdue first, with their project, the project's
+    current leader's name (`leader_name`) and the whole days since they were due
+    (`days_late`, never below 0). The one read of delayed milestones: the portfolio, the cohort
+    page's panel and the delayed milestones report."""
+    milestones = ProjectMilestone.objects.filter(status=MilestoneStatus.DELAYED)
+    if programme is not None:
+        milestones = milestones.filter(project__programme=programme)
+    if cohort is not None:
+        milestones = milestones.filter(project__cohort=cohort)
+    late_by = ExpressionWrapper(
+        Value(timezone.localdate(), DateField()) - F("due_date"), output_field=DurationField()
+    )
     return (
-        ProjectMilestone.objects.filter(
-            status=MilestoneStatus.DELAYED, project__in=_projects(programme, cohort)
-        )
-        .select_related("project")
+        milestones.select_related("project")
         .annotate(
             leader_name=leader_name_subquery("project"),
-            late_by=ExpressionWrapper(
-                Value(timezone.localdate(), DateField()) - F("due_date"),
-                output_field=DurationField(),
-            ),
+            days_late=Greatest(Extract(late_by, "day"), Value(0)),
         )
-        .order_by("due_date", "pk")
+        .order_by("due_date", "project__title", "pk")
     )

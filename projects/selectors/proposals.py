@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from accounts.models import User
 from projects.access import FINISHED
 from projects.models import (
+    DECISION_MOVES,
     InnovationProject,
     MilestoneStatus,
     ProjectMember,
@@ -79,18 +80,12 @@ def my_projects_grouped(user: User) -> tuple[list[MyProject], list[MyProject]]:
 
 def latest_return(project: InnovationProject) -> ProjectStatusChange | None:
     """Why the proposal is being reworked: the last time it was sent back or rejected (None
-    for a proposal never returned)."""
+    for a proposal never returned). An approved project never returns to draft or rejected, so
+    the latest decision of one that stands there is its return."""
     if project.round == 0 or project.status not in (ProjectStatus.DRAFT, ProjectStatus.REJECTED):
         return None
     return (
-        ProjectStatusChange.objects.filter(project=project)
-        .filter(
-            Q(to_status=ProjectStatus.REJECTED)
-            | Q(
-                to_status=ProjectStatus.DRAFT,
-                from_status__in=[ProjectStatus.SUBMITTED, ProjectStatus.IN_REVIEW],
-            )
-        )
+        ProjectStatusChange.objects.filter(DECISION_MOVES, project=project)
         .select_related("actor")
         .order_by("-at", "-pk")
         .first()

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
-from projects.access import MANAGE_PROJECTS, is_manager, may_edit_proposal
+from projects.access import MANAGE_PROJECTS, may_edit_proposal
 from projects.forms.pages import PortfolioFilterForm, ProjectFilterForm
 from projects.selectors.pages import (
     project_activity,
@@ -16,7 +16,6 @@ from projects.selectors.pages import (
     project_list,
     project_milestone_summary,
     project_team_summary,
-    sees_decisions,
 )
 from projects.selectors.portfolio import ENDING_WITHIN_DAYS, delayed_milestones, portfolio
 from projects.views.common import project_context, project_for
@@ -52,12 +51,6 @@ def portfolio_view(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 def project_overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk, page="project")
-    manager = is_manager(request.user)
-    decision = (
-        project_latest_decision(project)
-        if sees_decisions(request.user, project, manager=manager)
-        else None
-    )
     return render(
         request,
         "projects/pages/overview.html",
@@ -65,7 +58,7 @@ def project_overview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             **project_context(request, project, tab="overview"),
             "team": project_team_summary(project),
             "milestones": project_milestone_summary(project),
-            "decision": decision,
+            "decision": project_latest_decision(project),
             "may_edit": may_edit_proposal(request.user, project),
         },
     )

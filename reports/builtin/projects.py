@@ -11,29 +11,28 @@ from numbers import Real
 from typing import Any
 
 from django.db.models import (
-    CharField,
     Count,
-    F,
     JSONField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
+from projects.access import MANAGE_PROJECTS
 from projects.models import (
+    DECISION_MOVES,
     InnovationProject,
-    MemberRole,
     MilestoneStatus,
     ProjectKind,
-    ProjectMember,
     ProjectMilestone,
     ProjectStatus,
     ProjectStatusChange,
 )
+from projects.selectors.pages import leader_name_subquery
+from projects.selectors.portfolio import DelayedAnnotations, delayed_milestones
 from reports.builtin.common import (
     CHUNK,
     COHORT,
@@ -44,30 +43,8 @@ from reports.builtin.common import (
 )
 from reports.registry import Column, Report, Rows, register
 
-MANAGE_PROJECTS = "projects.manage_projects"
-DECISIONS = (ProjectStatus.APPROVED, ProjectStatus.REJECTED)
-
 PROJECT_PROGRAMME = dataclasses.replace(PROGRAMME, help_text="Only projects of this programme.")
 PROJECT_COHORT = dataclasses.replace(COHORT, help_text="Only projects of this cohort.")
-
-
-def _leader_name(project: str) -> Subquery:
-    """The current leader's name (their e-mail address when they gave no name) of the project
-    at the path `project` of the outer query."""
-    return Subquery(
-        ProjectMember.objects.filter(
-            project=OuterRef(project), role=MemberRole.LEADER, left_date__isnull=True
-        )
-        .annotate(
-            name=Coalesce(
-                NullIf(F("user__full_name"), Value("")),
-                F("user__email"),
-                output_field=CharField(),
-            )
-        )
-        .values("name")[:1],
-        output_field=CharField(),
-    )
 
 
 def _scores_mean(values: list[Any]) -> Decimal | None:
@@ -116,14 +93,14 @@ def projects_chosen(params: Mapping[str, Any]) -> QuerySet[InnovationProject]:
 
 def innovation_projects_rows(params: Mapping[str, Any]) -> Rows:
     latest_decision = (
-        ProjectStatusChange.objects.filter(project=OuterRef("pk"), to_status__in=DECISIONS)
+        ProjectStatusChange.objects.filter(DECISION_MOVES, project=OuterRef("pk"))
         .order_by("-at", "-pk")
         .values("panel_scores")[:1]
     )
     projects = (
         projects_chosen(params)
         .annotate(
-            leader_name=_leader_name("pk"),
+            leader_name=leader_name_subquery(),
             decision_scores=Subquery(latest_decision, output_field=JSONField()),
             milestones_total=Count("milestones"),
             milestones_completed=Count(
@@ -221,29 +198,27 @@ INNOVATION_PROJECTS = register(
 )
 
 
-def delayed_milestones_chosen(params: Mapping[str, Any]) -> QuerySet[ProjectMilestone]:
-    milestones = ProjectMilestone.objects.filter(status=MilestoneStatus.DELAYED)
-    if params.get("programme") is not None:
-        milestones = milestones.filter(project__programme=params["programme"])
-    if params.get("cohort") is not None:
-        milestones = milestones.filter(project__cohort=params["cohort"])
-    return milestones
+def delayed_milestones_chosen(
+    params: Mapping[str, Any],
+) -> "QuerySet[WithAnnotations[ProjectMilestone, DelayedAnnotations]]":
+    return delayed_milestones(programme=params.get("programme"), cohort=params.get("cohort"))
 
 
 def delayed_milestones_rows(params: Mapping[str, Any]) -> Rows:
-    today = timezone.localdate()
-    milestones = (
-        delayed_milestones_chosen(params)
-        .annotate(leader_name=_leader_name("project_id"))
-        .values("project__title", "title", "due_date", "leader_name", "project__programme__name")
-        .order_by("due_date", "project__title", "pk")
+    milestones = delayed_milestones_chosen(params).values(
+        "project__title",
+        "title",
+        "due_date",
+        "days_late",
+        "leader_name",
+        "project__programme__name",
     )
     for row in milestones.iterator(chunk_size=CHUNK):
         yield {
             "project": row["project__title"],
             "milestone": row["title"],
             "due_date": row["due_date"],
-            "days_late": max((today - row["due_date"]).days, 0),
+            "days_late": row["days_late"],
             "leader": row["leader_name"] or "",
             "programme": row["project__programme__name"] or "",
         }

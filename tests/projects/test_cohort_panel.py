@@ -63,7 +63,7 @@ def test_the_panel_counts_the_cohorts_projects_per_status_and_lists_delayed_mile
     ]
     assert (panel["total"], panel["delayed_total"], panel["delayed_more"]) == (3, 1, 0)
     [delayed] = panel["delayed"]
-    assert (delayed.title, delayed.project_title, delayed.days_late) == (
+    assert (delayed.title, delayed.project.title, delayed.days_late) == (
         "Prototype built",
         "Solar kiosks for taxi ranks",
         5,

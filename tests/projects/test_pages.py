@@ -1,6 +1,6 @@
 """Staff's projects list and portfolio, and a project's Overview and Activity tabs: filters,
 search and pages, who reaches what (another learner's and another institution's project are
-the audited 404), the reasons shown only to the team and managers, and the timeline."""
+the audited 404), the reasons shown to everyone who reaches the project, and the timeline."""
 
 import datetime
 
@@ -190,10 +190,18 @@ def test_the_leader_of_a_draft_may_edit_the_proposal(world, client_of):
     assert not client_of(reviewer).get(project.get_absolute_url()).context["may_edit"]
 
 
-def test_the_reason_for_sending_back_shows_to_the_team_and_managers_only(world, client_of):
+def test_the_reason_for_sending_back_shows_to_everyone_who_reaches_the_project(world, client_of):
     project = world.project(status=ProjectStatus.DRAFT, round=1)
     reviewer = world.reviewers[0]
     project.review_assignments.create(round=1, reviewer=reviewer)
+    former = UserFactory(full_name="Sipho Former")
+    ProjectMember.objects.create(
+        project=project,
+        user=former,
+        role=MemberRole.MEMBER,
+        joined_date=TODAY - datetime.timedelta(days=30),
+        left_date=TODAY - datetime.timedelta(days=2),
+    )
     ProjectStatusChange.objects.create(
         project=project,
         round=1,
@@ -203,13 +211,32 @@ def test_the_reason_for_sending_back_shows_to_the_team_and_managers_only(world, 
         actor=world.admin,
     )
     url = project.get_absolute_url()
-    for person in (world.learner, world.admin):
-        text = client_of(person).get(url).content.decode()
+    for person in (world.learner, world.admin, reviewer, former):
+        response = client_of(person).get(url)
+        assert response.status_code == 200
+        text = response.content.decode()
         assert "Sent back for changes" in text
         assert "Say how the kiosks are paid for." in text
-    response = client_of(reviewer).get(url)
-    assert response.status_code == 200
-    assert "Say how the kiosks are paid for." not in response.content.decode()
+
+
+def test_revising_a_rejected_proposal_is_not_taken_for_a_sending_back(world, client_of):
+    project = world.project(status=ProjectStatus.DRAFT, round=1)
+    for from_status, to_status, reason in [
+        (ProjectStatus.IN_REVIEW, ProjectStatus.REJECTED, "Too costly."),
+        (ProjectStatus.REJECTED, ProjectStatus.DRAFT, ""),
+    ]:
+        ProjectStatusChange.objects.create(
+            project=project,
+            round=1,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            actor=world.admin,
+        )
+    text = client_of(world.learner).get(project.get_absolute_url()).content.decode()
+    assert "Rejected on" in text
+    assert "Too costly." in text
+    assert "Sent back for changes" not in text
 
 
 def test_the_latest_decision_is_the_one_shown(world, client_of):
