@@ -408,10 +408,6 @@ def project_complete(*, actor: User, project: InnovationProject) -> InnovationPr
             )
         )
         if open_titles and project.status == ProjectStatus.IN_PROGRESS:
-            raise ValidationError(
-                "Complete every milestone first (or delete the ones no longer planned): "
-                + "; ".join(open_titles)
-                + "."
-            )
+            raise ValidationError("Complete every milestone first: " + "; ".join(open_titles) + ".")
         project_move(project, "complete", actor=actor, action="project.complete")
     return project
