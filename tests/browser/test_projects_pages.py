@@ -118,7 +118,7 @@ def test_an_admin_follows_projects_and_a_learner_cannot_open_anothers(
     response = page.goto(url(reverse("projects:project", args=[kiosks.pk])))
     assert response is not None
     assert response.status == 404
-    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.get_by_role("heading", name="We couldn't find that page")).to_be_visible()
     expect(page.get_by_text("Solar kiosks for taxi ranks")).to_have_count(0)
     checker.look("another-learners-project")
     checker.assert_clean()
