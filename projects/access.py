@@ -80,6 +80,12 @@ def is_leader(user: User, project: InnovationProject) -> bool:
     return MemberRole.LEADER in current_roles(user, project)
 
 
+def may_lead(user: User, project: InnovationProject) -> bool:
+    """What the leader decides (submitting, revising, starting and completing the project) a
+    manager may decide too."""
+    return is_manager(user) or is_leader(user, project)
+
+
 def may_edit_proposal(user: User, project: InnovationProject) -> bool:
     """A draft, by its leader (its proposer until a leader is named) or a manager."""
     if project.status != ProjectStatus.DRAFT or not _in_service(user):

@@ -24,6 +24,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from enrolments.evidence import StoredEvidence
+
 
 class ProjectStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -323,6 +325,19 @@ class ProjectMilestone(ConcurrentTransitionMixin, models.Model):
     )
     def reschedule(self) -> None:
         """Given a due date still to come."""
+
+
+class MilestoneEvidence(StoredEvidence):
+    """A file that shows a milestone done, added when it is completed (beside or instead of a
+    link); served only to people who reach the project."""
+
+    milestone = models.ForeignKey(
+        ProjectMilestone, on_delete=models.CASCADE, related_name="evidence"
+    )
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name_plural = "milestone evidence"
 
 
 # --- Review -----------------------------------------------------------------------------------

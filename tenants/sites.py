@@ -4,6 +4,7 @@ build a link without importing provisioning."""
 
 from django.conf import settings
 
+from tenants.db import tenant_connection
 from tenants.models import Institution
 
 
@@ -18,3 +19,9 @@ def site_url(host: str, path: str = "/") -> str:
 
 def institution_url(institution: Institution, path: str = "/") -> str:
     return site_url(institution_domain(institution.code), path)
+
+
+def current_institution_url(path: str = "/") -> str:
+    """`path` on the site of the institution whose schema is in use (in a request, a task or
+    a command acting for it)."""
+    return institution_url(tenant_connection.tenant, path)

@@ -13,7 +13,10 @@ from django.db import models
 from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from enrolments.models import ScanStatus
+from enrolments.evidence import StoredEvidence
+
+# Migration 0001 names workplace.models.evidence_path as the evidence files' upload path.
+from enrolments.evidence import evidence_path as evidence_path
 
 # --- Assessors and moderators -----------------------------------------------------------------
 
@@ -274,37 +277,6 @@ class LogbookEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_date:%d %b %Y}: {self.hours} h"
-
-
-def evidence_path(instance: models.Model, filename: str) -> str:
-    """A random name: the original name is kept only as data (DESIGN: uploads)."""
-    return f"workplace/{type(instance).__name__.lower()}/{uuid.uuid4().hex}"
-
-
-class StoredEvidence(models.Model):
-    """A file checked and stored as students' documents are (enrolments.uploads, the optional
-    virus scan of enrolments.scanning) and never served publicly."""
-
-    PERSONAL_FIELDS = frozenset({"original_name"})
-
-    file = models.FileField(upload_to=evidence_path, max_length=300, blank=True)
-    original_name = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
-    content_type = models.CharField(max_length=100)
-    sha256 = models.CharField(max_length=64)
-    scan_status = models.CharField(
-        max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        abstract = True
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 class LogbookEvidence(StoredEvidence):

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
+from accounts.refusals import refusal_show
 from learners.models import Learner
 from learners.selectors import learner_of_user
 from placements.access import current_organisation_or_404
@@ -49,7 +50,6 @@ from placements.services.placements import (
     placement_terminate,
     placements_propose,
 )
-from placements.views.refusals import refusal_show
 
 # What the create page takes from its address to prefill (the distance search and the urgent
 # request pages link here).

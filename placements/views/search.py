@@ -18,6 +18,7 @@ from academics.models import AcademicYear
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
+from accounts.refusals import refusal_show
 from cohorts.models import Cohort
 from learners.models import Learner
 from placements.access import current_organisation_or_404
@@ -53,7 +54,6 @@ from placements.services.urgent import (
     urgent_request_broadcast,
     urgent_request_close,
 )
-from placements.views.refusals import refusal_show
 
 # Learners per page of the matching page: one distance query each, so the page is capped.
 MATCHING_PAGE_SIZE = 20

@@ -10,12 +10,12 @@ from django.views.decorators.cache import never_cache
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
+from accounts.refusals import refusal_show
 from placements.forms.members import SubjectForm
 from placements.models import PlacementSubject
 from placements.selectors.members import subject_tree
 from placements.services.memberships import MANAGE_ORGANISATIONS
 from placements.services.subjects import subject_create, subject_deactivate, subject_update
-from placements.views.refusals import refusal_show
 
 # The tree is read whole; a page holds this many of its rows.
 TREE_PAGE_SIZE = 100

@@ -21,6 +21,7 @@ from academics.models import Programme
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
+from accounts.refusals import refusal_show
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
     StorageFailed,
@@ -67,7 +68,6 @@ from placements.services.vetting import (
     vetting_type_create,
     vetting_type_update,
 )
-from placements.views.refusals import refusal_show
 
 
 def _record(pk: int) -> VettingRecord:

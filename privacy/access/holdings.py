@@ -19,6 +19,14 @@ from learners.models import Learner, LearnerConsent
 from learners.services import national_id_produce
 from partners.models import BankAccount
 from placements.models import Placement
+from projects.models import (
+    InnovationProject,
+    MemberRole,
+    ProjectMember,
+    ProjectMilestone,
+    ReviewAssignment,
+    ReviewScore,
+)
 from signing.models import Submission, SubmissionStatus
 
 # Columns never exported as they are: ciphertext and keyed hashes mean nothing to the person,
@@ -294,6 +302,109 @@ def _consents(learner: Learner) -> Area:
     return Area("consents", "Consents", "Each consent given or withdrawn.", rows=rows)
 
 
+def _projects(user_id: int | None) -> list[Area]:
+    """Innovation projects: the proposals the person made (their words), the projects they
+    were on (role and dates), the milestones of the projects they led, and the reviews they
+    wrote (each score and comment). One query each; nothing without an account."""
+    proposals = Area(
+        "projects", "Projects proposed", "The innovation projects the learner proposed."
+    )
+    memberships = Area(
+        "project_members", "Project memberships", "The projects the learner was on, and when."
+    )
+    milestones = Area(
+        "project_milestones", "Project milestones", "The milestones of projects the learner led."
+    )
+    reviews = Area(
+        "project_reviews", "Project reviews", "The reviews the learner wrote of projects."
+    )
+    areas = [proposals, memberships, milestones, reviews]
+    if user_id is None:
+        return areas
+    proposals.rows = _rows(
+        InnovationProject.objects.filter(created_by_id=user_id).order_by("created_at", "pk"),
+        {
+            "Project": "pk",
+            "Title": "title",
+            "Kind": "kind",
+            "Status": "status",
+            "Programme": "programme__name",
+            "Cohort": "cohort__name",
+            "Description": "description",
+            "Problem": "problem_statement",
+            "Objectives": "objectives",
+            "Expected outcomes": "expected_outcomes",
+            "Starts": "start_date",
+            "Ends": "end_date",
+            "Rounds": "round",
+            "Submitted": "submitted_at",
+            "Decided": "decided_at",
+            "Created": "created_at",
+        },
+    )
+    memberships.rows = _rows(
+        ProjectMember.objects.filter(user_id=user_id).order_by("joined_date", "pk"),
+        {
+            "Project": "project_id",
+            "Title": "project__title",
+            "Role": "role",
+            "Joined": "joined_date",
+            "Left": "left_date",
+        },
+    )
+    led = ProjectMember.objects.filter(user_id=user_id, role=MemberRole.LEADER).values("project_id")
+    milestones.rows = _rows(
+        ProjectMilestone.objects.filter(project__in=led).order_by("project_id", "due_date", "pk"),
+        {
+            "Project": "project_id",
+            "Project title": "project__title",
+            "Milestone": "title",
+            "Description": "description",
+            "Due": "due_date",
+            "Status": "status",
+            "Completed": "completed_date",
+            "Evidence link": "evidence_link",
+            "Evidence note": "evidence_note",
+        },
+    )
+    reviews.rows = [
+        {"Record": "Review", "Criterion": "", "Score": "", **row}
+        for row in _rows(
+            ReviewAssignment.objects.filter(reviewer_id=user_id).order_by("requested_at", "pk"),
+            {
+                "Project": "project_id",
+                "Project title": "project__title",
+                "Round": "round",
+                "Comment": "comments",
+                "Submitted": "submitted_at",
+            },
+        )
+    ]
+    reviews.rows += [
+        {
+            "Record": "Score",
+            "Criterion": row.pop("Criterion"),
+            "Score": row.pop("Score"),
+            **row,
+        }
+        for row in _rows(
+            ReviewScore.objects.filter(assignment__reviewer_id=user_id).order_by(
+                "assignment__requested_at", "assignment_id", "criterion__position", "pk"
+            ),
+            {
+                "Criterion": "criterion__name",
+                "Score": "score",
+                "Project": "assignment__project_id",
+                "Project title": "assignment__project__title",
+                "Round": "assignment__round",
+                "Comment": "comment",
+                "Submitted": "assignment__submitted_at",
+            },
+        )
+    ]
+    return areas
+
+
 def _entities(label: str, ids: Iterable[Any]) -> Q:
     return Q(entity_type=label, entity_id__in=[str(pk) for pk in ids])
 
@@ -384,5 +495,6 @@ def learner_holdings(*, learner: Learner, actor: User | None) -> list[Area]:
         _placements(learner),
         _finance(learner),
         _consents(learner),
+        *_projects(learner.user_id),
         _audit(learner, enrollment_ids),
     ]

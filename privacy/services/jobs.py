@@ -36,6 +36,7 @@ from privacy.selectors import (
     learners_due_for_anonymising,
     years_before,
 )
+from privacy.services.projects import learner_projects_erase
 from privacy.services.settings import MANAGE_DATA_PROTECTION
 from signing.selectors import sealed_submissions_to_retire
 from signing.services.retention import submissions_retire
@@ -85,6 +86,7 @@ def anonymise_learners(rules: DataProtectionSettings, today: date, dry_run: bool
             learner_placements_erase(learner=learner)
             learner_workplace_erase(learner=learner)
             learner_verifications_erase(learner=learner)
+            learner_projects_erase(learner=learner)
     return [
         JobItem(type="learner", id=learner.pk, label=f"Learner #{learner.pk}", action="anonymise")
         for learner in learners

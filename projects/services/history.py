@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, kept_out
 from projects.models import InnovationProject, ProjectStatus, ProjectStatusChange
 
 
@@ -64,7 +64,7 @@ def project_move(
     )
     values: dict[str, Any] = {"status": project.status, "round": project.round}
     if reason:
-        values["reason"] = reason
+        values["reason"] = kept_out(reason)
     if panel_scores:
         values["panel_scores"] = panel_scores
     audit_record(

@@ -1,5 +1,12 @@
-"""Filled in by the pages area."""
+"""Staff's list and portfolio, and a project's Overview and Activity tabs."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from projects.views import pages
+
+urlpatterns = [
+    path("", pages.project_list_view, name="list"),
+    path("portfolio/", pages.portfolio_view, name="portfolio"),
+    path("<int:pk>/", pages.project_overview, name="project"),
+    path("<int:pk>/activity/", pages.project_activity_view, name="activity"),
+]

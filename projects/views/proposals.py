@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_check
-from placements.views.refusals import refusal_show
+from accounts.refusals import refusal_show
 from projects.access import is_leader, is_manager, may_edit_proposal, may_propose
 from projects.forms.proposals import ProposalForm, ProposalStartForm
 from projects.models import InnovationProject, ProjectStatus

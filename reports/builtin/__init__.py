@@ -7,6 +7,7 @@ from reports.builtin import (  # noqa: F401 (registered when imported)
     hosts,
     money,
     progress,
+    projects,
     sync,
     teaching,
 )

@@ -60,6 +60,7 @@ PERSONAL = {
     "workplace.observationreport": {"report"},
     "workplace.portfoliosubmission": {"feedback"},
     "workplace.portfolioevidence": {"original_name"},
+    "projects.milestoneevidence": {"original_name"},
     "workplace.moderationitem": {"reasons"},
     "partners.partner": {"contact_name", "email", "phone"},
     "finance.invoice": {

@@ -6,6 +6,8 @@ setup, not the services), so that lists of hundreds are quick to make."""
 import datetime
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from academics.models import Programme
 from accounts.models import Role, SystemRole, User, UserRole
 from cohorts.models import Cohort
@@ -83,7 +85,7 @@ class ProjectWorld:
             project=project,
             user=leader,
             role=MemberRole.LEADER,
-            joined_date=datetime.date(2027, 1, 15),
+            joined_date=timezone.localdate() - datetime.timedelta(days=30),
         )
         return project
 

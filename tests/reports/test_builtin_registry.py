@@ -21,6 +21,8 @@ BUILT_IN = {
     "aged_debtors",
     "income_by_programme",
     "commissions_owed",
+    "innovation_projects",
+    "delayed_milestones",
 }
 
 

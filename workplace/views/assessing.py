@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_required
-from placements.views.refusals import refusal_show
+from accounts.refusals import refusal_show
 from workplace.access import ASSESS
 from workplace.forms.portfolios import AssessForm, QueueFilterForm
 from workplace.models import Decision, PortfolioStatus

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_check
+from accounts.refusals import refusal_show
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
     StorageFailed,
@@ -33,7 +34,6 @@ from enrolments.uploads import (
     stored_file_response,
 )
 from placements.models import Placement
-from placements.views.refusals import refusal_show
 from workplace.access import MANAGE_PLACEMENTS
 from workplace.forms.logbook import EntryForm, EvidenceUploadForm, ReviewForm
 from workplace.models import LogbookEntry, LogbookEvidence, LogbookWeek, LogbookWeekStatus

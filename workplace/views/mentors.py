@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_check
+from accounts.refusals import refusal_show
 from placements.models import Placement
-from placements.views.refusals import refusal_show
 from workplace.access import MANAGE_PLACEMENTS
 from workplace.forms.logbook import MentorForm
 from workplace.selectors.logbook import current_mentorship, logbook_placement, mentees

@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_check
+from accounts.refusals import refusal_show
 from placements.models import Placement
-from placements.views.refusals import refusal_show
 from workplace.access import is_mentor
 from workplace.forms.portfolios import ObservationForm
 from workplace.models import ObservationReport

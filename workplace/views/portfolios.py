@@ -22,6 +22,7 @@ from academics.models import Outcome
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
 from accounts.permissions import permission_check
+from accounts.refusals import refusal_show
 from delivery.models import CourseEnrollment
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
@@ -32,7 +33,6 @@ from enrolments.uploads import (
     stored_file_response,
 )
 from learners.selectors import learner_of_user
-from placements.views.refusals import refusal_show
 from workplace.access import ASSESS, is_own_portfolio, portfolios_for
 from workplace.forms.portfolios import (
     DocumentEvidenceForm,

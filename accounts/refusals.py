@@ -1,5 +1,5 @@
 """How a page shows a service's refusal: each message next to the field it names, the rest
-above the form. One for every placements page that runs a service from a form."""
+above the form. One for every page of every app that runs a service from a form."""
 
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
