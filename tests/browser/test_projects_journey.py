@@ -106,6 +106,7 @@ def test_a_project_from_proposal_to_a_delayed_milestone(
     expect(missing).to_contain_text("Start date")
     expect(missing).to_contain_text("End date")
     checker.look("proposal-submit-missing-dates")
+    missing.get_by_role("link", name="Start date").click()
     start = today - datetime.timedelta(days=7)
     _autosaved(page, lambda: page.get_by_label("Start date").fill(start.isoformat()))
     end = today + datetime.timedelta(days=90)
