@@ -22,6 +22,7 @@ from placements.models import Placement
 from projects.models import (
     InnovationProject,
     MemberRole,
+    MilestoneEvidence,
     ProjectMember,
     ProjectMilestone,
     ReviewAssignment,
@@ -304,8 +305,9 @@ def _consents(learner: Learner) -> Area:
 
 def _projects(user_id: int | None) -> list[Area]:
     """Innovation projects: the proposals the person made (their words), the projects they
-    were on (role and dates), the milestones of the projects they led, and the reviews they
-    wrote (each score and comment). One query each; nothing without an account."""
+    were on (role and dates), the milestones of the projects they led, the evidence files they
+    uploaded (with the files) and the reviews they wrote (each score and comment). One query
+    each; nothing without an account."""
     proposals = Area(
         "projects", "Projects proposed", "The innovation projects the learner proposed."
     )
@@ -315,10 +317,15 @@ def _projects(user_id: int | None) -> list[Area]:
     milestones = Area(
         "project_milestones", "Project milestones", "The milestones of projects the learner led."
     )
+    evidence = Area(
+        "project_evidence",
+        "Milestone evidence",
+        "The files the learner uploaded as evidence of project milestones, with the files.",
+    )
     reviews = Area(
         "project_reviews", "Project reviews", "The reviews the learner wrote of projects."
     )
-    areas = [proposals, memberships, milestones, reviews]
+    areas = [proposals, memberships, milestones, evidence, reviews]
     if user_id is None:
         return areas
     proposals.rows = _rows(
@@ -367,6 +374,28 @@ def _projects(user_id: int | None) -> list[Area]:
             "Evidence note": "evidence_note",
         },
     )
+    taken: set[str] = set()
+    for item in (
+        MilestoneEvidence.objects.filter(uploaded_by_id=user_id)
+        .select_related("milestone__project")
+        .order_by("uploaded_at", "pk")
+    ):
+        name = ""
+        if item.file:
+            name = _entry_name("project_evidence", item.pk, item.original_name, "", taken)
+            evidence.files.append(HeldFile(name, item.file))
+        evidence.rows.append(
+            {
+                "Evidence": item.pk,
+                "Project": item.milestone.project_id,
+                "Project title": item.milestone.project.title,
+                "Milestone": item.milestone.title,
+                "File name": item.original_name,
+                "Size (bytes)": item.size,
+                "Uploaded": item.uploaded_at,
+                "In this export": name,
+            }
+        )
     reviews.rows = [
         {"Record": "Review", "Criterion": "", "Score": "", **row}
         for row in _rows(

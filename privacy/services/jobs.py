@@ -36,8 +36,8 @@ from privacy.selectors import (
     learners_due_for_anonymising,
     years_before,
 )
-from privacy.services.projects import learner_projects_erase
 from privacy.services.settings import MANAGE_DATA_PROTECTION
+from projects.services.retention import learner_projects_erase
 from signing.selectors import sealed_submissions_to_retire
 from signing.services.retention import submissions_retire
 from verification.services import learner_verifications_erase

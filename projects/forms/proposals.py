@@ -20,7 +20,8 @@ class CohortChoiceField(forms.ModelChoiceField):
 
 class _PlacementMixin(forms.Form):
     """Programme and cohort as `user` may choose them: a learner one of their cohorts (its
-    programme comes with it), or a programme when they are in none; staff any of both."""
+    programme comes with it), and a programme too when one of their cohorts has none or they
+    are in none; staff any of both."""
 
     def placement_fields(self, user: User) -> None:
         programme = self.fields["programme"]
@@ -35,7 +36,13 @@ class _PlacementMixin(forms.Form):
                 cohort.required = True
                 cohort.empty_label = None
                 cohort.help_text = "Your cohort: the project is reviewed by its programme's panel."
-                del self.fields["programme"]
+                if own.filter(programme__isnull=True).exists():
+                    programme.help_text = (
+                        "Only for a cohort that belongs to no programme: the programme whose "
+                        "review panel reviews the project. Any other cohort brings its own."
+                    )
+                else:
+                    del self.fields["programme"]
             else:
                 del self.fields["cohort"]
         else:

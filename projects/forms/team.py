@@ -5,28 +5,43 @@ from typing import Any
 
 from django import forms
 
+from accounts.models import User
 from enrolments.evidence import EVIDENCE_MAX_SIZE_MB
-from projects.models import MemberRole
-from projects.selectors.team import people_who_may_join
+from projects.models import InnovationProject, MemberRole
+from projects.selectors.team import people_one_may_add
 
 
 class PersonChoiceField(forms.ModelChoiceField):
     """A person chosen from the search results (the page renders them as radio buttons, filled
-    in as one types); anyone who may join is accepted, and the service checks again."""
+    in as one types). The form narrows it to whom the actor may add (PersonForm); the service
+    checks again."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            queryset=people_who_may_join(),
+            queryset=User.objects.none(),
             widget=forms.HiddenInput,
             error_messages={
-                "required": "Search for the person by name or e-mail, then choose them.",
+                "required": "Search for the person by name, then choose them.",
                 "invalid_choice": "Choose a person from the search results.",
             },
             **kwargs,
         )
 
 
-class MemberAddForm(forms.Form):
+class PersonForm(forms.Form):
+    """A form choosing a person for `project`'s team: only someone `actor` may add is accepted
+    (anyone else is refused as unknown, like an id that does not exist)."""
+
+    def __init__(
+        self, data: Any = None, *, actor: User, project: InnovationProject, **kwargs: Any
+    ) -> None:
+        super().__init__(data, **kwargs)
+        person = self.fields["user"]
+        assert isinstance(person, forms.ModelChoiceField)
+        person.queryset = people_one_may_add(actor, project)
+
+
+class MemberAddForm(PersonForm):
     user = PersonChoiceField(label="Person")
     role = forms.ChoiceField(
         label="Role",
@@ -40,7 +55,7 @@ class MemberAddForm(forms.Form):
     )
 
 
-class LeaderChangeForm(forms.Form):
+class LeaderChangeForm(PersonForm):
     user = PersonChoiceField(label="New leader")
     stays_as_member = forms.BooleanField(
         label="The current leader stays on the team as a member",

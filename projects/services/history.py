@@ -31,10 +31,12 @@ def project_move(
     action: str,
     reason: str = "",
     panel_scores: dict[str, Any] | None = None,
+    extra_values: dict[str, Any] | None = None,
 ) -> ProjectStatusChange:
     """Run `transition` (a transition method's name) on the locked `project`, save it and keep
     the move. A move the project's status does not allow is a ValidationError naming the
-    status, so that two people acting at once get a clear answer rather than an error."""
+    status, so that two people acting at once get a clear answer rather than an error.
+    `extra_values` are what else the move sets (a start date), recorded in the same event."""
     method = getattr(project, transition)
     if not can_proceed(method):
         raise ValidationError(
@@ -67,6 +69,7 @@ def project_move(
         values["reason"] = kept_out(reason)
     if panel_scores:
         values["panel_scores"] = panel_scores
+    values.update(extra_values or {})
     audit_record(
         actor=actor,
         action=action,

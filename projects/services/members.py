@@ -14,11 +14,10 @@ from accounts.permissions import permission_check
 from audit.services import audit_record
 from notifications.services import email_enqueue
 from projects.access import FINISHED, is_leader, is_manager, may_manage_team
-from projects.models import InnovationProject, MemberRole, ProjectMember
-from projects.selectors.team import people_who_may_join
+from projects.models import InnovationProject, MemberRole, ProjectMember, ReviewAssignment
+from projects.selectors.team import people_one_may_add
 from projects.services.history import project_locked
-from tenants.db import tenant_connection
-from tenants.sites import institution_url
+from tenants.sites import current_institution_url
 
 # The roles `member_add` gives; the leader is named at proposal and changed by hand-over.
 ADDABLE_ROLES = (MemberRole.MEMBER, MemberRole.MENTOR, MemberRole.ADVISOR)
@@ -26,23 +25,32 @@ ADDABLE_ROLES = (MemberRole.MEMBER, MemberRole.MENTOR, MemberRole.ADVISOR)
 TOLD_WHEN_ADDED = (MemberRole.MENTOR, MemberRole.ADVISOR)
 
 
-def _members_url(project: InnovationProject) -> str:
-    return institution_url(tenant_connection.tenant, reverse("projects:members", args=[project.pk]))
-
-
-def _team_open_check(project: InnovationProject) -> None:
+def project_open_check(project: InnovationProject) -> None:
+    """A finished project's team and milestones are its record."""
     if project.status in FINISHED:
         raise ValidationError(
-            f"This project is {project.get_status_display().lower()}: its team no longer changes."
+            f"This project is {project.get_status_display().lower()}: its team and milestones "
+            "no longer change."
         )
 
 
-def _may_join_check(user: User) -> None:
-    if not people_who_may_join().filter(pk=user.pk).exists():
+def _may_join_check(actor: User, project: InnovationProject, user: User) -> None:
+    """`user` is someone `actor` may add (projects.selectors.team.people_one_may_add), and is
+    not reviewing the project's current round: a reviewer does not join the team they score."""
+    if not people_one_may_add(actor, project).filter(pk=user.pk).exists():
         raise ValidationError(
             {
-                "user": f"{user} cannot join a project: only learners, staff and host "
-                "organisations' members whose accounts are active may."
+                "user": f"{user} cannot join this project: choose a person the search finds "
+                "(learners, staff and host organisations' members whose accounts are active)."
+            }
+        )
+    if ReviewAssignment.objects.filter(
+        project=project, round=project.round, reviewer=user, submitted_at__isnull=True
+    ).exists():
+        raise ValidationError(
+            {
+                "user": f"{user} is reviewing this project and cannot join its team while their "
+                "review is open: a reviewer does not join the team they score."
             }
         )
 
@@ -63,8 +71,8 @@ def member_add(*, actor: User, project: InnovationProject, user: User, role: str
         raise ValidationError({"role": "Choose member, mentor or advisor."})
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        _team_open_check(project)
-        _may_join_check(user)
+        project_open_check(project)
+        _may_join_check(actor, project, user)
         held = set(
             project.members.filter(user=user, left_date__isnull=True).values_list("role", flat=True)
         )
@@ -98,7 +106,7 @@ def member_add(*, actor: User, project: InnovationProject, user: User, role: str
                     "project_title": project.title,
                     "role": membership.get_role_display().lower(),
                     "added_by": actor.full_name or actor.email,
-                    "url": _members_url(project),
+                    "url": current_institution_url(reverse("projects:members", args=[project.pk])),
                 },
             )
     return membership
@@ -116,7 +124,7 @@ def leader_change(
     today = timezone.localdate()
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        _team_open_check(project)
+        project_open_check(project)
         old = (
             project.members.select_for_update()
             .select_related("user")
@@ -125,7 +133,7 @@ def leader_change(
         )
         if old is not None and old.user_id == new_leader.pk:
             raise ValidationError({"user": f"{new_leader} already leads this project."})
-        _may_join_check(new_leader)
+        _may_join_check(actor, project, new_leader)
         if old is not None:
             old.left_date = today
             old.save(update_fields=["left_date"])
@@ -164,7 +172,9 @@ def leader_change(
                         "project_title": project.title,
                         "new_leader": new_leader.full_name or new_leader.email,
                         "is_new_leader": is_new,
-                        "url": _members_url(project),
+                        "url": current_institution_url(
+                            reverse("projects:members", args=[project.pk])
+                        ),
                     },
                 )
     return leader
@@ -178,7 +188,7 @@ def member_leave(*, actor: User, membership: ProjectMember) -> ProjectMember:
     permission_check(actor=actor, action="project.member_leave", allowed=allowed)
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        _team_open_check(project)
+        project_open_check(project)
         membership = (
             ProjectMember.objects.select_for_update().select_related("user").get(pk=membership.pk)
         )

@@ -16,7 +16,7 @@ from django_fsm import can_proceed
 
 from accounts.models import User
 from accounts.permissions import permission_check
-from audit.services import audit_record
+from audit.services import audit_record, kept_out
 from enrolments.evidence import (
     evidence_audit_values,
     evidence_file_write,
@@ -26,7 +26,7 @@ from enrolments.evidence import (
 from enrolments.scanning import upload_scan_record
 from enrolments.uploads import CheckedUpload
 from notifications.services import email_enqueue
-from projects.access import FINISHED, is_leader, is_manager, may_manage_team, may_work_on
+from projects.access import may_lead, may_manage_team, may_work_on
 from projects.models import (
     InnovationProject,
     MemberRole,
@@ -38,8 +38,8 @@ from projects.models import (
 )
 from projects.selectors.team import milestones_delay_unreported, milestones_overdue
 from projects.services.history import project_locked, project_move
-from tenants.db import tenant_connection
-from tenants.sites import institution_url
+from projects.services.members import project_open_check
+from tenants.sites import current_institution_url
 
 LINK_SCHEMES = ["http", "https"]
 # Who hears that a milestone was missed.
@@ -48,12 +48,6 @@ TOLD_OF_DELAYS = (MemberRole.LEADER, MemberRole.MENTOR)
 
 def _day(day: datetime.date) -> str:
     return f"{day:%-d %B %Y}"
-
-
-def _milestones_url(project: InnovationProject) -> str:
-    return institution_url(
-        tenant_connection.tenant, reverse("projects:milestones", args=[project.pk])
-    )
 
 
 def _due_date_check(project: InnovationProject, due_date: datetime.date) -> None:
@@ -65,14 +59,6 @@ def _due_date_check(project: InnovationProject, due_date: datetime.date) -> None
     if project.end_date and due_date > project.end_date:
         end = _day(project.end_date)
         raise ValidationError({"due_date": f"Choose a date on or before the project's end, {end}."})
-
-
-def _plan_open_check(project: InnovationProject) -> None:
-    if project.status in FINISHED:
-        raise ValidationError(
-            f"This project is {project.get_status_display().lower()}: its milestones no longer "
-            "change."
-        )
 
 
 def _milestone_locked(milestone: ProjectMilestone) -> ProjectMilestone:
@@ -104,7 +90,7 @@ def milestone_add(
         raise ValidationError({"title": "Give the milestone a title."})
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        _plan_open_check(project)
+        project_open_check(project)
         _due_date_check(project, due_date)
         milestone: ProjectMilestone = ProjectMilestone.objects.create(
             project=project, title=title.strip(), description=description, due_date=due_date
@@ -136,7 +122,7 @@ def milestone_edit(
         raise ValidationError({"title": "Give the milestone a title."})
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        _plan_open_check(project)
+        project_open_check(project)
         milestone = _milestone_locked(milestone)
         if milestone.status == MilestoneStatus.COMPLETED:
             raise ValidationError("This milestone is completed: it is part of the record now.")
@@ -159,19 +145,20 @@ def milestone_edit(
 
 
 def milestone_delete(*, actor: User, milestone: ProjectMilestone) -> None:
-    """Remove a milestone still pending (one started, delayed or completed is history)."""
+    """Remove a milestone no longer planned: pending, in progress or delayed. A completed one
+    is part of the project's record."""
     project = milestone.project
     permission_check(
         actor=actor, action="project.milestone_delete", allowed=may_manage_team(actor, project)
     )
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        _plan_open_check(project)
+        project_open_check(project)
         milestone = _milestone_locked(milestone)
-        if milestone.status != MilestoneStatus.PENDING:
+        if milestone.status == MilestoneStatus.COMPLETED:
             raise ValidationError(
-                f"This milestone is {milestone.get_status_display().lower()}: only a pending "
-                "milestone may be deleted."
+                "This milestone is completed: it is part of the project's record and cannot be "
+                "deleted."
             )
         audit_record(
             actor=actor,
@@ -261,7 +248,7 @@ def milestone_complete(
         new_values: dict[str, Any] = {
             "status": milestone.status,
             "completed_date": milestone.completed_date.isoformat(),
-            "evidence_link": link,
+            "evidence_link": kept_out(link),
         }
         if checked is not None:
             evidence = MilestoneEvidence(milestone=milestone)
@@ -360,7 +347,9 @@ def _delays_report(today: datetime.date) -> None:
                         "project_title": milestone.project.title,
                         "due": _day(milestone.due_date),
                         "days_late": (today - milestone.due_date).days,
-                        "url": _milestones_url(milestone.project),
+                        "url": current_institution_url(
+                            reverse("projects:milestones", args=[milestone.project_id])
+                        ),
                     }
                     for milestone in theirs
                 ],
@@ -374,32 +363,34 @@ def _delays_report(today: datetime.date) -> None:
 # --- Starting and completing the project ------------------------------------------------------
 
 
-def _runs_project_check(actor: User, project: InnovationProject, action: str) -> None:
-    permission_check(
-        actor=actor,
-        action=action,
-        allowed=is_manager(actor) or is_leader(actor, project),
-    )
-
-
 def project_start(*, actor: User, project: InnovationProject) -> InnovationProject:
     """An approved project begins (today is its start date unless one was set)."""
-    _runs_project_check(actor, project, "project.start")
+    permission_check(actor=actor, action="project.start", allowed=may_lead(actor, project))
     with transaction.atomic(durable=True):
         project = project_locked(project)
-        project_move(project, "start", actor=actor, action="project.start")
         today = timezone.localdate()
         # A project whose planned end has passed keeps its start date empty rather than one
         # after its end.
-        if project.start_date is None and (project.end_date is None or project.end_date >= today):
+        sets_start = project.start_date is None and (
+            project.end_date is None or project.end_date >= today
+        )
+        project_move(
+            project,
+            "start",
+            actor=actor,
+            action="project.start",
+            extra_values={"start_date": today.isoformat()} if sets_start else None,
+        )
+        if sets_start:
             project.start_date = today
             project.save(update_fields=["start_date", "updated_at"])
     return project
 
 
 def project_complete(*, actor: User, project: InnovationProject) -> InnovationProject:
-    """A running project is done: only once every milestone is completed."""
-    _runs_project_check(actor, project, "project.complete")
+    """A running project is done: only once every milestone is completed (or deleted, if no
+    longer planned)."""
+    permission_check(actor=actor, action="project.complete", allowed=may_lead(actor, project))
     with transaction.atomic(durable=True):
         project = project_locked(project)
         open_titles = list(
@@ -409,7 +400,7 @@ def project_complete(*, actor: User, project: InnovationProject) -> InnovationPr
         )
         if open_titles and project.status == ProjectStatus.IN_PROGRESS:
             raise ValidationError(
-                "Complete every milestone first (or delete the ones no longer planned): "
+                "Complete every milestone first, or delete those no longer planned: "
                 + "; ".join(open_titles)
                 + "."
             )

@@ -34,9 +34,8 @@ from notifications.services import email_enqueue
 from projects.access import (
     MANAGE_PROJECTS,
     PROPOSE_PROJECTS,
-    is_leader,
-    is_manager,
     may_edit_proposal,
+    may_lead,
     may_propose,
 )
 from projects.models import (
@@ -47,9 +46,9 @@ from projects.models import (
     ProjectStatus,
     ReviewCriterion,
 )
+from projects.selectors.team import current_leader
 from projects.services.history import project_locked, project_move
-from tenants.db import tenant_connection
-from tenants.sites import institution_url
+from tenants.sites import current_institution_url
 
 # What a proposal holds, as the form edits it.
 PROPOSAL_FIELDS = (
@@ -130,7 +129,8 @@ def _placement(
 ) -> tuple[Programme | None, Cohort | None]:
     """The programme and cohort a proposal of `actor` goes in: a learner's one of their own
     cohorts (their latest when `default_cohort` and none is chosen) and its programme; staff's
-    any cohort of the programme chosen."""
+    any cohort of the programme chosen. A cohort of no programme keeps the programme chosen, so
+    that its learners can still name the panel that reviews them."""
     if is_restricted_to_own_cohorts(actor):
         own = list(learner_cohorts(actor))
         if cohort is None and default_cohort and own:
@@ -140,7 +140,7 @@ def _placement(
         own_programmes = {item.programme_id for item in own}
         if cohort is None and own and programme is not None and programme.pk not in own_programmes:
             raise ValidationError({"programme": ["Choose the programme of one of your cohorts."]})
-    if cohort is not None:
+    if cohort is not None and cohort.programme_id is not None:
         if programme is None or is_restricted_to_own_cohorts(actor):
             programme = cohort.programme
         elif cohort.programme_id != programme.pk:
@@ -294,33 +294,10 @@ def proposal_update(
     return project, changed
 
 
-def _leader_or_manager_check(actor: User, project: InnovationProject, action: str) -> None:
-    permission_check(
-        actor=actor,
-        action=action,
-        allowed=is_manager(actor) or is_leader(actor, project),
-    )
-
-
-def _site_url(path: str) -> str:
-    return institution_url(tenant_connection.tenant, path)
-
-
-def _current_leader(project: InnovationProject) -> User | None:
-    member = (
-        ProjectMember.objects.filter(
-            project=project, role=MemberRole.LEADER, left_date__isnull=True
-        )
-        .select_related("user")
-        .first()
-    )
-    return member.user if member else None
-
-
 def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationProject:
     """Hand a complete draft in for review (a new round); its leader and the project managers
     are e-mailed."""
-    _leader_or_manager_check(actor, project, "project.submit")
+    permission_check(actor=actor, action="project.submit", allowed=may_lead(actor, project))
     with transaction.atomic(durable=True):
         project = project_locked(project)
         if project.status != ProjectStatus.DRAFT:
@@ -344,7 +321,8 @@ def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationPro
                 "them, then submit again."
             )
         project_move(project, "submit", actor=actor, action="project.submit")
-        leader = _current_leader(project)
+        leader_member = current_leader(project)
+        leader = leader_member.user if leader_member else None
         context = {
             "title": project.title,
             "round": project.round,
@@ -357,7 +335,7 @@ def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationPro
                 context={
                     **context,
                     "full_name": leader.full_name,
-                    "url": _site_url(reverse("projects:my_projects")),
+                    "url": current_institution_url(reverse("projects:my_projects")),
                 },
             )
         managers = users_with_permission(MANAGE_PROJECTS)
@@ -370,7 +348,7 @@ def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationPro
                 context={
                     **context,
                     "full_name": manager.full_name,
-                    "url": _site_url(project.get_absolute_url()),
+                    "url": current_institution_url(project.get_absolute_url()),
                     "leader_name": leader.full_name if leader else "",
                 },
             )
@@ -380,7 +358,7 @@ def proposal_submit(*, actor: User, project: InnovationProject) -> InnovationPro
 def proposal_revise(*, actor: User, project: InnovationProject) -> InnovationProject:
     """Rework a rejected proposal into a draft; it keeps its history, and its next submission
     is a new round."""
-    _leader_or_manager_check(actor, project, "project.revise")
+    permission_check(actor=actor, action="project.revise", allowed=may_lead(actor, project))
     with transaction.atomic(durable=True):
         project = project_locked(project)
         if project.status != ProjectStatus.REJECTED:
@@ -395,7 +373,9 @@ def proposal_revise(*, actor: User, project: InnovationProject) -> InnovationPro
 def proposal_delete(*, actor: User, project: InnovationProject) -> None:
     """Delete a draft never submitted, with its members and milestones; once submitted, a
     proposal is part of the institution's record and stays."""
-    _leader_or_manager_check(actor, project, "project.proposal_delete")
+    permission_check(
+        actor=actor, action="project.proposal_delete", allowed=may_lead(actor, project)
+    )
     with transaction.atomic(durable=True):
         project = project_locked(project)
         if project.status != ProjectStatus.DRAFT or project.round:

@@ -20,7 +20,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_check
 from accounts.refusals import refusal_show
-from projects.access import is_leader, is_manager, may_edit_proposal, may_propose
+from projects.access import may_edit_proposal, may_lead, may_propose
 from projects.forms.proposals import ProposalForm, ProposalStartForm
 from projects.models import InnovationProject, ProjectStatus
 from projects.selectors.proposals import latest_return, my_projects_grouped
@@ -37,10 +37,6 @@ from projects.services.proposals import (
 from projects.views.common import project_context, project_for
 
 SUBMIT = "submit"
-
-
-def _leads(request: AuthenticatedRequest, project: InnovationProject) -> bool:
-    return is_manager(request.user) or is_leader(request.user, project)
 
 
 def _edit_url(project: InnovationProject) -> str:
@@ -142,7 +138,7 @@ def proposal_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             **project_context(request, project, tab="overview"),
             "form": form,
             "returned": latest_return(project),
-            "may_delete": project.round == 0 and _leads(request, project),
+            "may_delete": project.round == 0 and may_lead(request.user, project),
         },
         status=400 if form.errors else 200,
     )
@@ -184,7 +180,7 @@ def _reviewer_sees(project: InnovationProject) -> list[tuple[str, str, object]]:
 def proposal_submit_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """What reviewers will see and anything still missing; POST hands it in."""
     project = project_for(request, pk, page="proposal_submit")
-    if project.status != ProjectStatus.DRAFT or not _leads(request, project):
+    if project.status != ProjectStatus.DRAFT or not may_lead(request.user, project):
         return _no_longer_editable(request, project)
     refusals: list[str] = []
     if request.method == "POST":
@@ -222,7 +218,7 @@ def proposal_submit_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
 def proposal_revise_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Why it was rejected; POST turns it back into a draft to rework."""
     project = project_for(request, pk, page="proposal_revise")
-    if project.status != ProjectStatus.REJECTED or not _leads(request, project):
+    if project.status != ProjectStatus.REJECTED or not may_lead(request.user, project):
         messages.error(request, "Only a rejected proposal is revised, by its leader.")
         return redirect("projects:my_projects")
     if request.method == "POST":
@@ -249,7 +245,11 @@ def proposal_revise_view(request: AuthenticatedRequest, pk: int) -> HttpResponse
 def proposal_delete_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Confirm, then delete a draft never submitted."""
     project = project_for(request, pk, page="proposal_delete")
-    if project.status != ProjectStatus.DRAFT or project.round or not _leads(request, project):
+    if (
+        project.status != ProjectStatus.DRAFT
+        or project.round
+        or not may_lead(request.user, project)
+    ):
         messages.error(
             request, "Only a draft never submitted can be deleted, by the project's leader."
         )

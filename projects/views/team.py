@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_check
+from accounts.refusals import refusal_show
 from enrolments.evidence import evidence_document_type, evidence_is_readable
 from enrolments.scanning import upload_scan_status
 from enrolments.uploads import (
@@ -31,8 +32,8 @@ from enrolments.uploads import (
 from projects.access import (
     FINISHED,
     current_roles,
-    is_leader,
     is_manager,
+    may_lead,
     may_manage_team,
     may_work_on,
 )
@@ -52,6 +53,9 @@ from projects.models import (
     ProjectStatus,
 )
 from projects.selectors.team import (
+    LEADER_SEARCH_LIMIT,
+    LEADER_SEARCH_MIN_LENGTH,
+    MANAGER_SEARCH_LIMIT,
     current_leader,
     people_found,
     project_members,
@@ -72,25 +76,11 @@ from projects.views.common import project_context, project_for
 EVIDENCE_DOCUMENT = "Milestone evidence"
 
 
-def _refusal_show(form: BaseForm, error: ValidationError) -> None:
-    """A service's refusal on the form: a field's message under it, any other at the top."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def _runs_project(user: Any, project: InnovationProject) -> bool:
-    """Starts and completes the project: its leader or a manager."""
-    return is_manager(user) or is_leader(user, project)
-
-
 def _team_context(
     request: AuthenticatedRequest, project: InnovationProject, *, tab: str
 ) -> dict[str, Any]:
     """The tab's frame and the project's own buttons (start, complete)."""
-    runs = _runs_project(request.user, project)
+    runs = may_lead(request.user, project)
     return {
         **project_context(request, project, tab=tab),
         "may_start": runs and project.status == ProjectStatus.APPROVED,
@@ -165,12 +155,17 @@ def _person_form_page(
     script, by the Search button), each result a radio button of the form's `user` field."""
     query = request.GET.get("q", request.POST.get("q", "")).strip()
     chosen = request.POST.get("user", "")
+    manages_all = is_manager(request.user)
     context = {
         **_team_context(request, project, tab="members"),
         "form": form,
         "query": query,
-        "people": people_found(query),
+        "people": people_found(query, actor=request.user, project=project),
         "chosen": chosen,
+        "manages_all": manages_all,
+        "search_limit": MANAGER_SEARCH_LIMIT if manages_all else LEADER_SEARCH_LIMIT,
+        "min_length": LEADER_SEARCH_MIN_LENGTH,
+        "too_short": not manages_all and len(query) < LEADER_SEARCH_MIN_LENGTH,
         **(extra or {}),
     }
     if request.htmx and request.method == "GET":
@@ -182,7 +177,7 @@ def _person_form_page(
 def member_add_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk, page="member_add")
     _allowed_check(request, "member_add", may_manage_team(request.user, project))
-    form = MemberAddForm(_posted_choice(request))
+    form = MemberAddForm(_posted_choice(request), actor=request.user, project=project)
     if form.is_bound and form.is_valid():
         try:
             membership = member_add(
@@ -192,7 +187,7 @@ def member_add_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as refusal:
-            _refusal_show(form, refusal)
+            refusal_show(form, refusal)
         else:
             messages.success(
                 request,
@@ -213,7 +208,12 @@ def member_add_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def leader_change_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     project = project_for(request, pk, page="leader_change")
     _allowed_check(request, "leader_change", may_manage_team(request.user, project))
-    form = LeaderChangeForm(_posted_choice(request), initial={"stays_as_member": True})
+    form = LeaderChangeForm(
+        _posted_choice(request),
+        actor=request.user,
+        project=project,
+        initial={"stays_as_member": True},
+    )
     if form.is_bound and form.is_valid():
         try:
             leader = leader_change(
@@ -223,7 +223,7 @@ def leader_change_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 stays_as_member=form.cleaned_data["stays_as_member"],
             )
         except ValidationError as refusal:
-            _refusal_show(form, refusal)
+            refusal_show(form, refusal)
         else:
             messages.success(request, f"{leader.user} now leads the project.")
             return redirect("projects:members", project.pk)
@@ -307,7 +307,7 @@ def milestones(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             else 0,
             "files": [(item, evidence_is_readable(item)) for item in milestone.evidence.all()],
             "may_edit": manages and milestone.status != MilestoneStatus.COMPLETED,
-            "may_delete": manages and milestone.status == MilestoneStatus.PENDING,
+            "may_delete": manages and milestone.status != MilestoneStatus.COMPLETED,
             "may_start": works
             and milestone.status in (MilestoneStatus.PENDING, MilestoneStatus.DELAYED),
             "may_complete": works and milestone.status != MilestoneStatus.COMPLETED,
@@ -365,7 +365,7 @@ def milestone_add_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
             milestone = milestone_add(actor=request.user, project=project, **form.cleaned_data)
         except ValidationError as refusal:
-            _refusal_show(form, refusal)
+            refusal_show(form, refusal)
         else:
             messages.success(request, f"The milestone {milestone.title} is planned.")
             return redirect("projects:milestones", project.pk)
@@ -389,7 +389,7 @@ def milestone_edit_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
             milestone = milestone_edit(actor=request.user, milestone=milestone, **form.cleaned_data)
         except ValidationError as refusal:
-            _refusal_show(form, refusal)
+            refusal_show(form, refusal)
         else:
             messages.success(request, f"The milestone {milestone.title} is saved.")
             return redirect("projects:milestones", project.pk)
@@ -462,7 +462,7 @@ def _milestone_complete(
         try:
             completed = _completed_with_evidence(request, milestone, form, guard)
         except ValidationError as refusal:
-            _refusal_show(form, refusal)
+            refusal_show(form, refusal)
             if isinstance(refusal, StorageFailed):
                 status = 503
         else:
@@ -547,7 +547,7 @@ def _project_move_page(
     template: str,
 ) -> HttpResponse:
     project = project_for(request, pk, page=page)
-    _allowed_check(request, page, _runs_project(request.user, project))
+    _allowed_check(request, page, may_lead(request.user, project))
     error = ""
     if request.method == "POST":
         try:
@@ -563,6 +563,7 @@ def _project_move_page(
         {
             **_team_context(request, project, tab="milestones"),
             "open_milestones": project.milestones.exclude(status=MilestoneStatus.COMPLETED),
+            "may_delete": may_manage_team(request.user, project),
             "error": error,
         },
         status=400 if error else 200,

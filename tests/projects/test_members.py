@@ -12,18 +12,31 @@ from django.utils import timezone
 
 from accounts.models import SystemRole
 from audit.models import AuditEvent
+from enrolments.models import CohortEnrollment, EnrollmentState
+from learners.models import Learner
 from notifications.models import OutboundEmail
-from projects.models import MemberRole, ProjectStatus
+from projects.models import MemberRole, ProjectStatus, ReviewAssignment
 from projects.services.members import leader_change, member_add, member_leave
-from tests.factories import UserFactory
+from tests.factories import CohortFactory, UserFactory
 from tests.projects.support import learner_user, project_world
 
 pytestmark = pytest.mark.django_db
 
 
+def enrol(user, cohort):
+    """`user` (a learner) takes a place in `cohort`."""
+    return CohortEnrollment.objects.create(
+        cohort=cohort, user=user, learner=Learner.objects.get(user=user)
+    )
+
+
 @pytest.fixture
 def world(admin):
-    return project_world(admin)
+    """The world with both learners in its cohort."""
+    world = project_world(admin)
+    for learner in (world.learner, world.other_learner):
+        enrol(learner, world.cohort)
+    return world
 
 
 @pytest.fixture
@@ -99,7 +112,7 @@ def test_someone_not_in_service_or_outside_the_institution_is_refused(world, pro
         person.save(update_fields=["deleted_at"])
     with pytest.raises(ValidationError) as refused:
         member_add(actor=world.learner, project=project, user=person, role=MemberRole.MEMBER)
-    assert "cannot join a project" in refused.value.message_dict["user"][0]
+    assert "cannot join this project" in refused.value.message_dict["user"][0]
     assert not AuditEvent.objects.filter(action="project.member_add").exists()
 
 
@@ -305,3 +318,115 @@ def test_another_institutions_project_is_not_found(world, project, client_for, o
     client.force_login(admin, backend="accounts.backends.RoleBackend")
     assert client.get(reverse("projects:members", args=[project.pk])).status_code == 404
     assert client.get(reverse("projects:milestones", args=[project.pk])).status_code == 404
+
+
+# --- Whom a leader may find and add ------------------------------------------------------------
+
+
+def search(client, project, query):
+    url = reverse("projects:member_add", args=[project.pk])
+    return client.get(url, {"q": query}, HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_a_leaders_search_shows_names_and_kinds_never_email_addresses(world, project, client_of):
+    found = search(client_of(world.learner), project, "Other")
+    assert f'value="{world.other_learner.pk}"' in found
+    assert "Pieter Other" in found
+    assert "learner" in found
+    assert world.other_learner.email not in found
+    assert "@" not in found
+    staff = search(client_of(world.learner), project, "Rami")
+    assert "Rami Reviewer" in staff
+    assert "staff" in staff
+    organisation = search(client_of(world.learner), project, "Olga")
+    assert "host organisation" in organisation
+    # By e-mail address a leader finds nobody.
+    assert 'value="' not in search(client_of(world.learner), project, "example.org")
+
+
+def test_a_leaders_search_needs_three_letters_and_shows_ten(world, project, client_of):
+    for number in range(12):
+        enrol(learner_user(full_name=f"Zola Many {number}"), world.cohort)
+    client = client_of(world.learner)
+    short = search(client, project, "Zo")
+    assert 'value="' not in short
+    assert "at least 3 letters" in short
+    assert search(client, project, "Zol").count('name="user"') == 10
+
+
+def test_a_leaders_search_finds_learners_of_the_projects_cohort_only(world, project, client_of):
+    elsewhere = learner_user(full_name="Xolani Elsewhere")
+    enrol(elsewhere, CohortFactory(name="Other cohort"))
+    withdrawn = learner_user(full_name="Xolani Withdrawn")
+    place = enrol(withdrawn, world.cohort)
+    CohortEnrollment.objects.filter(pk=place.pk).update(state=EnrollmentState.WITHDRAWN)
+    unenrolled = learner_user(full_name="Xolani Unenrolled")
+    found = search(client_of(world.learner), project, "Xolani")
+    assert 'value="' not in found
+    managers = search(client_of(world.admin), project, "Xolani")
+    for person in (elsewhere, withdrawn, unenrolled):
+        assert f'value="{person.pk}"' in managers
+    assert elsewhere.email in managers
+
+
+def test_without_a_cohort_the_leaders_own_cohorts_count(world, client_of):
+    project = world.project(status=ProjectStatus.IN_PROGRESS, cohort=None)
+    mine = CohortFactory(name="Leader's evening class")
+    enrol(world.learner, mine)
+    classmate = learner_user(full_name="Xolani Classmate")
+    enrol(classmate, mine)
+    stranger = learner_user(full_name="Xolani Stranger")
+    enrol(stranger, CohortFactory(name="Someone else's cohort"))
+    found = search(client_of(world.learner), project, "Xolani")
+    assert f'value="{classmate.pk}"' in found
+    assert f'value="{stranger.pk}"' not in found
+
+
+def test_a_person_outside_the_leaders_circle_is_refused_on_the_form_and_by_the_service(
+    world, project, client_of
+):
+    stranger = learner_user(full_name="Xolani Stranger")
+    enrol(stranger, CohortFactory(name="Someone else's cohort"))
+    client = client_of(world.learner)
+    for name, data in (
+        ("member_add", {"user": stranger.pk, "role": "member"}),
+        ("leader_change", {"user": stranger.pk, "stays_as_member": "on"}),
+    ):
+        refused = client.post(reverse(f"projects:{name}", args=[project.pk]), data)
+        assert refused.status_code == 400, name
+        assert "Choose a person from the search results." in refused.content.decode()
+    with pytest.raises(ValidationError) as refused_add:
+        member_add(actor=world.learner, project=project, user=stranger, role=MemberRole.MEMBER)
+    assert "cannot join this project" in refused_add.value.message_dict["user"][0]
+    with pytest.raises(ValidationError) as refused_lead:
+        leader_change(actor=world.learner, project=project, new_leader=stranger)
+    assert "cannot join this project" in refused_lead.value.message_dict["user"][0]
+    assert current(project) == [(world.learner.pk, "leader")]
+    # A manager may add any learner.
+    member_add(actor=world.admin, project=project, user=stranger, role=MemberRole.MEMBER)
+
+
+def test_a_reviewer_with_an_open_review_does_not_join_the_team(world, client_of):
+    project = world.project(status=ProjectStatus.IN_REVIEW)
+    reviewer = world.reviewers[0]
+    assignment = ReviewAssignment.objects.create(
+        project=project, round=project.round, reviewer=reviewer
+    )
+    with pytest.raises(ValidationError) as refused_add:
+        member_add(actor=world.admin, project=project, user=reviewer, role=MemberRole.MENTOR)
+    assert "is reviewing this project" in refused_add.value.message_dict["user"][0]
+    with pytest.raises(ValidationError) as refused_lead:
+        leader_change(actor=world.admin, project=project, new_leader=reviewer)
+    assert "is reviewing this project" in refused_lead.value.message_dict["user"][0]
+    page = client_of(world.admin).post(
+        reverse("projects:member_add", args=[project.pk]),
+        {"user": reviewer.pk, "role": "mentor"},
+    )
+    assert page.status_code == 400
+    assert "is reviewing this project" in page.content.decode()
+    changes = ["project.member_add", "project.leader_change"]
+    assert not AuditEvent.objects.filter(action__in=changes).exists()
+    assignment.submitted_at = timezone.now()
+    assignment.save(update_fields=["submitted_at"])
+    member_add(actor=world.admin, project=project, user=reviewer, role=MemberRole.MENTOR)
+    assert (reviewer.pk, "mentor") in current(project)

@@ -313,6 +313,35 @@ def test_a_programme_is_needed_to_submit(world):
     assert "programme" in refused.value.error_dict
 
 
+def test_a_learner_whose_cohort_has_no_programme_names_one_and_submits(world):
+    unattached = CohortFactory(name="Evening intake", programme=None, active=True)
+    CohortEnrollment.objects.filter(user=world.learner).delete()
+    enrol(world.learner, unattached)
+    project = proposal_create(actor=world.learner, title="Kiosks", programme=world.programme)
+    assert (project.cohort, project.programme) == (unattached, world.programme)
+    project, changed = proposal_update(
+        actor=world.learner,
+        project=project,
+        programme=None,
+        cohort=unattached,
+        **complete_fields(),
+    )
+    assert project.programme is None
+    project, changed = proposal_update(
+        actor=world.learner, project=project, programme=world.programme, cohort=unattached
+    )
+    assert changed == ["programme"]
+    assert proposal_submit(actor=world.learner, project=project).status == ProjectStatus.SUBMITTED
+
+
+def test_a_learners_cohort_of_a_programme_still_brings_its_own(world):
+    other_programme = ProgrammeFactory(name="Hospitality NQF 2")
+    project = proposal_create(
+        actor=world.learner, title="Kiosks", programme=other_programme, cohort=world.cohort
+    )
+    assert project.programme == world.programme
+
+
 def test_submitting_needs_the_institutions_review_criteria(world):
     ReviewCriterion.objects.update(is_active=False)
     project = ready_project(world)

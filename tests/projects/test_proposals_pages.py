@@ -16,7 +16,7 @@ from projects.models import (
     ProjectStatus,
     ProjectStatusChange,
 )
-from tests.factories import UserFactory
+from tests.factories import CohortFactory, UserFactory
 from tests.projects.support import project_world
 from tests.projects.test_proposals import END, START, enrol, ready_project
 
@@ -109,6 +109,27 @@ def test_a_learner_is_offered_only_their_cohorts(world, learner_client):
     page = learner_client.get(url("proposal_new")).content.decode()
     assert world.cohort.name in page
     assert 'name="programme"' not in page
+
+
+def test_a_learner_whose_cohort_has_no_programme_is_offered_the_programme(world, learner_client):
+    unattached = CohortFactory(name="Evening intake", programme=None, active=True)
+    enrol(world.learner, unattached)
+    page = learner_client.get(url("proposal_new")).content.decode()
+    assert 'name="programme"' in page
+    assert "Only for a cohort that belongs to no programme" in page
+    learner_client.post(
+        url("proposal_new"),
+        {
+            "title": "Kiosks",
+            "kind": "venture",
+            "cohort": unattached.pk,
+            "programme": world.programme.pk,
+        },
+    )
+    project = InnovationProject.objects.get()
+    assert (project.cohort, project.programme) == (unattached, world.programme)
+    edit_page = learner_client.get(url("proposal_edit", project)).content.decode()
+    assert 'name="programme"' in edit_page
 
 
 def test_a_new_proposal_without_a_title_is_shown_again(learner_client):

@@ -5,11 +5,12 @@ it reviewed and ran: in a project other people proposed or worked on (another le
 member, ever), they stay, and the learner's name leaves them with their account's. A project
 that is only the learner's (no one else ever led it or worked on it, and no one else proposed
 it) says little that is not about them, so its free text goes: the proposal's title and
-texts, its milestones' descriptions and evidence, the reasons given when it was sent back or
-rejected, and the reviewers' comments on it (opinions about one person's work). Statuses,
-dates, rounds, kinds, programmes, cohorts, scores and memberships stay, for the counts.
-Composed inside the job's transaction (not durable); the job checks the permission and records
-the run."""
+texts, its milestones' descriptions and evidence (notes, links, and the evidence files, deleted
+from storage with their rows), the reasons given when it was sent back or rejected, and the
+reviewers' comments on it (opinions about one person's work). Statuses, dates, rounds, kinds,
+programmes, cohorts, scores and memberships stay, for the counts. Composed inside the data
+protection job's transaction (not durable); the job checks the permission and records the
+run."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -18,6 +19,7 @@ from learners.models import Learner
 from projects.access import WORKING_ROLES
 from projects.models import (
     InnovationProject,
+    MilestoneEvidence,
     ProjectMember,
     ProjectMilestone,
     ProjectStatusChange,
@@ -25,6 +27,7 @@ from projects.models import (
     ReviewScore,
 )
 from signing.services.retention import ERASED
+from tenants.storage import file_delete_on_commit
 
 PROPOSAL_TEXTS = ("title", "description", "problem_statement", "objectives", "expected_outcomes")
 
@@ -64,6 +67,10 @@ def learner_projects_erase(*, learner: Learner) -> None:
     milestones.exclude(description="").update(description=ERASED)
     milestones.exclude(evidence_note="").update(evidence_note=ERASED)
     milestones.update(evidence_link="")
+    evidence = MilestoneEvidence.objects.filter(milestone__in=milestones)
+    for item in evidence.exclude(file="").only("pk", "file"):
+        file_delete_on_commit(item.file.storage, item.file.name or "")
+    evidence_count, _by_model = evidence.delete()
     ProjectStatusChange.objects.filter(project_id__in=projects).exclude(reason="").update(
         reason=ERASED
     )
@@ -75,5 +82,9 @@ def learner_projects_erase(*, learner: Learner) -> None:
     audit_record(
         action="projects.personal_data_erased",
         entity=learner,
-        new_values={"projects": len(projects), "notes": CHANGED},
+        new_values={
+            "projects": len(projects),
+            "milestone_evidence": evidence_count,
+            "notes": CHANGED,
+        },
     )
