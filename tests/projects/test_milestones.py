@@ -354,8 +354,11 @@ def test_milestone_pages_work_and_refuse(world, project, client_of):
     assert client.post(reverse("projects:milestone_start", args=[milestone.pk])).status_code == 302
     milestone.refresh_from_db()
     assert milestone.status == MilestoneStatus.IN_PROGRESS
+    complete = reverse("projects:milestone_complete", args=[milestone.pk])
+    assert client.post(complete, {"evidence_link": "https://example.org"}).status_code == 302
     delete = client.post(reverse("projects:milestone_delete", args=[milestone.pk]))
     assert delete.status_code == 400
+    assert project.milestones.filter(pk=milestone.pk).exists()
     pitch = project.milestones.get(title="Pitch")
     assert client.get(reverse("projects:milestone_delete", args=[pitch.pk])).status_code == 200
     assert client.post(reverse("projects:milestone_delete", args=[pitch.pk])).status_code == 302
