@@ -82,7 +82,7 @@ def test_the_portfolio_lists_delayed_milestones_and_projects_ending_soon(world, 
     )
     response = client_of(world.admin).get(reverse("projects:portfolio"))
     [delayed] = response.context["page"].object_list
-    assert (delayed.title, delayed.late_by.days, delayed.leader_name) == (
+    assert (delayed.title, delayed.days_late, delayed.leader_name) == (
         "First sale",
         6,
         "Thandi Nkosi",
