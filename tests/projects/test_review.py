@@ -1,6 +1,8 @@
 """Reviewing proposals: sending a submission to its panel, reviewers scoring it blind, the
 decision with the panel's scores, and the e-mails; each refusal with its audit event."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -310,7 +312,9 @@ def test_a_reviewer_who_has_joined_the_project_may_not_submit(world):
     project = in_review(world)
     reviewer = world.reviewers[0]
     assignment = assignment_of(project, reviewer)
-    ProjectMember.objects.create(project=project, user=reviewer, role=MemberRole.MENTOR)
+    ProjectMember.objects.create(
+        project=project, user=reviewer, role=MemberRole.MENTOR, joined_date=datetime.date.today()
+    )
     with pytest.raises(ValidationError, match="now a member of this project"):
         review_submit(actor=reviewer, assignment=assignment, scores=full_marks(world), comments="")
     assert not assignment.scores.exists()
@@ -461,7 +465,8 @@ def test_a_pending_reviewer_sees_no_earlier_rounds_scores_either(world):
 def resubmitted(world: ProjectWorld, project: InnovationProject, **changes) -> InnovationProject:
     """`project`, sent back with `reason`, revised with `changes` and submitted again."""
     project_decide(actor=world.admin, project=project, decision="send_back", reason="Costs.")
-    InnovationProject.objects.filter(pk=project.pk).update(**changes)
+    dates = {"start_date": datetime.date(2027, 2, 1), "end_date": datetime.date(2027, 6, 30)}
+    InnovationProject.objects.filter(pk=project.pk).update(**{**dates, **changes})
     return proposal_submit(actor=world.learner, project=project)
 
 

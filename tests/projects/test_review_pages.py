@@ -2,6 +2,8 @@
 sending to the panel, deciding, the reviewer's queue; who reaches them (the audited 404 for
 anyone else, another institution's people included)."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -337,7 +339,11 @@ def test_the_review_tab_shows_what_each_round_submitted(world, client_of):
     assert 'data-testid="submitted-proposal"' not in text(response)
     # The project was written in round 1 directly: only round 2 keeps a submission.
     project_decide(actor=world.admin, project=project, decision="send_back", reason="Costs.")
-    InnovationProject.objects.filter(pk=project.pk).update(description="Lockers, not kiosks.")
+    InnovationProject.objects.filter(pk=project.pk).update(
+        description="Lockers, not kiosks.",
+        start_date=datetime.date(2027, 2, 1),
+        end_date=datetime.date(2027, 6, 30),
+    )
     proposal_submit(actor=world.learner, project=project)
     response = client_of(world.admin).get(reverse("projects:review", args=[project.pk]))
     assert text(response).count('data-testid="submitted-proposal"') == 1
