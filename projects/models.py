@@ -190,6 +190,11 @@ class ProjectStatusChange(models.Model):
         blank=True,
         help_text="For a decision: each criterion's mean and each reviewer's total.",
     )
+    proposal = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="For a submission: the proposal as submitted, the text its reviewers scored.",
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -423,6 +428,12 @@ class ReviewAssignment(models.Model):
     round = models.PositiveSmallIntegerField()
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="project_reviews"
+    )
+    criteria = models.ManyToManyField(
+        ReviewCriterion,
+        blank=True,
+        related_name="+",
+        help_text="The criteria of this round, fixed when the panel was asked.",
     )
     comments = models.TextField(blank=True, help_text="Your overall view, for the panel.")
     requested_at = models.DateTimeField(auto_now_add=True)

@@ -88,6 +88,21 @@ def active_criteria() -> QuerySet[ReviewCriterion]:
     return ReviewCriterion.objects.filter(is_active=True)
 
 
+def assignment_criteria(assignment: ReviewAssignment) -> list[ReviewCriterion]:
+    """The criteria `assignment` is scored against: those fixed when the panel was asked (an
+    assignment made before they were fixed: those it was scored on, else the active ones)."""
+    order = ("position", "name")
+    fixed = list(assignment.criteria.order_by(*order))
+    if fixed:
+        return fixed
+    scored = list(
+        ReviewCriterion.objects.filter(
+            pk__in=ReviewScore.objects.filter(assignment=assignment).values("criterion_id")
+        ).order_by(*order)
+    )
+    return scored or list(active_criteria().order_by(*order))
+
+
 NO_PANEL = (
     "No review panel covers this programme: add a panel for it, or one for every programme, "
     "under Review panels."
@@ -157,18 +172,22 @@ def _round_assignments(project: InnovationProject, round_number: int) -> list[Re
         ReviewAssignment.objects.filter(project=project, round=round_number)
         .select_related("reviewer")
         .prefetch_related(
-            Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion"))
+            Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion")),
+            "criteria",
         )
         .order_by("requested_at", "pk")
     )
 
 
 def _summary(assignments: list[ReviewAssignment]) -> dict[str, Any]:
-    """Per criterion the mean of the submitted scores and their number; per reviewer the total
-    and whether they submitted."""
+    """Per criterion of the round (fixed when the panel was asked, or scored) the mean of the
+    submitted scores and their number; per reviewer the total and whether they submitted.
+    `assignments` come with their scores and criteria prefetched."""
     by_criterion: dict[int, tuple[ReviewCriterion, list[int]]] = {}
     reviewers = []
     for assignment in assignments:
+        for criterion in assignment.criteria.all():
+            by_criterion.setdefault(criterion.pk, (criterion, []))
         submitted = assignment.submitted_at is not None
         scores = list(assignment.scores.all()) if submitted else []
         for score in scores:
@@ -242,6 +261,7 @@ class ReviewRound:
     decision_label: str
     recorded_means: list[CriterionMean]
     own: ReviewAssignment | None
+    proposal: dict[str, str]
 
 
 def _decisions(project: InnovationProject) -> dict[int, ProjectStatusChange]:
@@ -255,6 +275,18 @@ def _decisions(project: InnovationProject) -> dict[int, ProjectStatusChange]:
     for change in changes:
         closing[change.round] = change
     return closing
+
+
+def _submissions(project: InnovationProject) -> dict[int, dict[str, str]]:
+    """The proposal as submitted in each round (empty for a submission kept before proposals
+    were)."""
+    submitted: dict[int, dict[str, str]] = {}
+    changes = ProjectStatusChange.objects.filter(
+        project=project, to_status=ProjectStatus.SUBMITTED
+    ).values_list("round", "proposal")
+    for number, proposal in changes:
+        submitted[number] = proposal
+    return submitted
 
 
 def _state(assignment: ReviewAssignment, *, open_round: bool) -> str:
@@ -279,11 +311,13 @@ def review_rounds(*, viewer: User, project: InnovationProject) -> list[ReviewRou
         ReviewAssignment.objects.filter(project=project)
         .select_related("reviewer")
         .prefetch_related(
-            Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion"))
+            Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion")),
+            "criteria",
         )
         .order_by("requested_at", "pk")
     )
     decisions = _decisions(project)
+    submissions = _submissions(project)
     numbers = {assignment.round for assignment in assignments} | set(decisions)
     under_review = project.status in (ProjectStatus.SUBMITTED, ProjectStatus.IN_REVIEW)
     if under_review and project.round:
@@ -326,6 +360,7 @@ def review_rounds(*, viewer: User, project: InnovationProject) -> list[ReviewRou
                 decision_label=DECISION_LABELS[DECISIONS[decision.to_status]] if decision else "",
                 recorded_means=_means(decision.panel_scores) if decision and visible else [],
                 own=own,
+                proposal=submissions.get(number, {}),
             )
         )
     return rounds

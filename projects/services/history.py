@@ -23,6 +23,23 @@ def project_locked(project: InnovationProject) -> InnovationProject:
     return locked
 
 
+def _proposal(project: InnovationProject) -> dict[str, str]:
+    """The proposal as submitted, kept with the submission: a revision later overwrites the
+    project's texts, and each round's scores must sit beside the text that was scored."""
+    return {
+        "title": project.title,
+        "kind": project.get_kind_display(),
+        "description": project.description,
+        "problem_statement": project.problem_statement,
+        "objectives": project.objectives,
+        "expected_outcomes": project.expected_outcomes,
+        "start_date": project.start_date.isoformat() if project.start_date else "",
+        "end_date": project.end_date.isoformat() if project.end_date else "",
+        "programme": project.programme.name if project.programme else "",
+        "cohort": project.cohort.name if project.cohort else "",
+    }
+
+
 def project_move(
     project: InnovationProject,
     transition: str,
@@ -55,6 +72,7 @@ def project_move(
         project.decided_at = now
         fields.append("decided_at")
     project.save(update_fields=fields)
+    submitted = _proposal(project) if project.status == ProjectStatus.SUBMITTED else {}
     change = ProjectStatusChange.objects.create(
         project=project,
         round=project.round,
@@ -62,6 +80,7 @@ def project_move(
         to_status=project.status,
         reason=reason,
         panel_scores=panel_scores or {},
+        proposal=submitted,
         actor=actor,
     )
     values: dict[str, Any] = {"status": project.status, "round": project.round}

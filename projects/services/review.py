@@ -4,9 +4,10 @@
   programme): each of the panel's people and holders of its role, in service and not a current
   member of the project, is asked to score this round and e-mailed a link. Without a panel, a
   reviewer left or an active criterion, sending is refused with what to set up.
-- A reviewer scores every active criterion (0 to its maximum) with a comment, and adds overall
-  comments; submitting is final. When the last of the round's reviewers has submitted, the
-  managers are told (once).
+- A reviewer scores every criterion of the round (those active when the panel was asked, 0 to
+  its maximum) with a comment, and adds overall comments; submitting is final, and refused
+  once the reviewer has become a current member of the project. When the last of the round's
+  reviewers has submitted, the managers are told (once).
 - A manager approves or rejects a proposal in review, or sends it back for changes (from
   submitted or in review). Rejecting and sending back need a reason; approving or rejecting
   needs at least one submitted review, and deciding while reviewers are still to score needs
@@ -36,12 +37,12 @@ from projects.models import (
 from projects.selectors.review import (
     DECISION_LABELS,
     active_criteria,
+    assignment_criteria,
     panel_scores,
     send_plan,
 )
 from projects.services.history import project_locked, project_move
-from tenants.db import tenant_connection
-from tenants.sites import institution_url
+from tenants.sites import current_institution_url
 
 # decision → (the transition, the audit action)
 DECISION_MOVES = {
@@ -51,10 +52,6 @@ DECISION_MOVES = {
 }
 NEEDS_REASON = ("reject", "send_back")
 NEEDS_REVIEW = ("approve", "reject")
-
-
-def _url(path: str) -> str:
-    return institution_url(tenant_connection.tenant, path)
 
 
 def review_send(*, actor: User, project: InnovationProject) -> list[ReviewAssignment]:
@@ -72,10 +69,13 @@ def review_send(*, actor: User, project: InnovationProject) -> list[ReviewAssign
             raise ValidationError(plan.problem)
         panel, reviewers = plan.panel, plan.reviewers
         project_move(project, "review_start", actor=actor, action="project.review_send")
+        criteria = list(active_criteria())
         assignments = [
             ReviewAssignment.objects.create(project=project, round=project.round, reviewer=user)
             for user in reviewers
         ]
+        for assignment in assignments:
+            assignment.criteria.set(criteria)
         audit_record(
             actor=actor,
             action="project.review_assign",
@@ -84,9 +84,10 @@ def review_send(*, actor: User, project: InnovationProject) -> list[ReviewAssign
                 "round": project.round,
                 "panel": panel.pk,
                 "reviewers": [user.pk for user in reviewers],
+                "criteria": [criterion.name for criterion in criteria],
             },
         )
-        score_url = _url(reverse("projects:review_score", args=[project.pk]))
+        score_url = current_institution_url(reverse("projects:review_score", args=[project.pk]))
         for user in reviewers:
             email_enqueue(
                 recipient=user.email,
@@ -104,7 +105,7 @@ def review_send(*, actor: User, project: InnovationProject) -> list[ReviewAssign
 def _scores_check(
     scores: dict[int, tuple[int, str]], criteria: list[ReviewCriterion]
 ) -> dict[int, tuple[int, str]]:
-    """A score for every active criterion, each within 0 and its maximum: the cleaned scores.
+    """A score for every criterion of the round, each within 0 and its maximum: the cleaned scores.
     Errors are keyed `score_<criterion id>` (the scoring form's fields)."""
     errors: dict[str, list[str]] = {}
     cleaned: dict[int, tuple[int, str]] = {}
@@ -122,7 +123,7 @@ def _scores_check(
     unknown = set(scores) - {criterion.pk for criterion in criteria}
     if unknown:
         errors.setdefault("__all__", []).append(
-            "Some scores are for criteria no longer in use: reload the page and score again."
+            "Some scores are for criteria this round does not use: reload the page and score again."
         )
     if errors:
         raise ValidationError(errors)
@@ -153,7 +154,14 @@ def review_submit(
                 "This proposal is no longer in review for this round: your scores are not "
                 "needed any more."
             )
-        criteria = list(active_criteria())
+        if ProjectMember.objects.filter(
+            project=project, user_id=assignment.reviewer_id, left_date__isnull=True
+        ).exists():
+            raise ValidationError(
+                "You are now a member of this project: a project's members never review it. "
+                "Ask a project manager to record the review without you."
+            )
+        criteria = assignment_criteria(assignment)
         cleaned = _scores_check(scores, criteria)
         ReviewScore.objects.bulk_create(
             ReviewScore(assignment=assignment, criterion_id=pk, score=score, comment=comment)
@@ -183,7 +191,7 @@ def review_submit(
 
 def _panel_done_tell(project: InnovationProject) -> None:
     """Every reviewer of the round has scored: the managers may decide."""
-    url = _url(reverse("projects:decide", args=[project.pk]))
+    url = current_institution_url(reverse("projects:decide", args=[project.pk]))
     for manager in users_with_permission(MANAGE_PROJECTS):
         email_enqueue(
             recipient=manager.email,
@@ -281,6 +289,6 @@ def _decision_tell(project: InnovationProject, *, decision: str, reason: str) ->
                 "decision": decision,
                 "decision_label": DECISION_LABELS[decision].lower(),
                 "reason": reason,
-                "site": _url("/").rstrip("/"),
+                "site": current_institution_url("/").rstrip("/"),
             },
         )

@@ -13,7 +13,7 @@ Each change is checked against projects.manage_projects and audited."""
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from academics.models import Programme
 from accounts.models import Role, SystemRole, User
@@ -55,6 +55,18 @@ def _criterion_check(criterion: ReviewCriterion) -> None:
         raise ValidationError(errors)
 
 
+def _criterion_save(criterion: ReviewCriterion) -> None:
+    """Save `criterion` after its checks; a criterion of the same name saved meanwhile by
+    someone else (the unique name) is the name's error, not a server error."""
+    try:
+        with transaction.atomic():
+            criterion.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            {"name": [f"There is already a criterion called {criterion.name}."]}
+        ) from error
+
+
 def criterion_create(
     *, actor: User, name: str, description: str, max_score: int, position: int
 ) -> ReviewCriterion:
@@ -68,7 +80,7 @@ def criterion_create(
             position=position,
         )
         _criterion_check(criterion)
-        criterion.save()
+        _criterion_save(criterion)
         audit_record(
             actor=actor,
             action="project.criterion_create",
@@ -114,7 +126,7 @@ def criterion_update(
         criterion.max_score = max_score
         criterion.position = position
         _criterion_check(criterion)
-        criterion.save()
+        _criterion_save(criterion)
         audit_record(
             actor=actor,
             action="project.criterion_update",
@@ -186,19 +198,30 @@ def _panel_values(panel: ReviewPanel, reviewer_ids: set[int]) -> dict[str, Any]:
     }
 
 
+def _panel_free_check(programme: Programme | None) -> None:
+    if ReviewPanel.objects.filter(programme=programme).exists():
+        raise _panel_exists(programme)
+
+
+def _panel_exists(programme: Programme | None) -> ValidationError:
+    which = programme.name if programme else "every programme"
+    return ValidationError({"programme": [f"There is a panel for {which} already: edit that one."]})
+
+
 def panel_create(
     *, actor: User, programme: Programme | None, role: Role | None, reviewers: list[User]
 ) -> ReviewPanel:
     """The panel of `programme` (None: of every programme without its own)."""
     permission_check(actor=actor, permission=MANAGE_PROJECTS, action="project.panel_create")
     with transaction.atomic(durable=True):
-        if ReviewPanel.objects.filter(programme=programme).exists():
-            which = programme.name if programme else "every programme"
-            raise ValidationError(
-                {"programme": [f"There is a panel for {which} already: edit that one."]}
-            )
+        _panel_free_check(programme)
         _panel_check(role, reviewers)
-        panel = ReviewPanel.objects.create(programme=programme, role=role)
+        try:
+            with transaction.atomic():
+                panel = ReviewPanel.objects.create(programme=programme, role=role)
+        except IntegrityError as error:
+            # Someone added the programme's panel since the check above.
+            raise _panel_exists(programme) from error
         panel.reviewers.set(reviewers)
         added = {reviewer.pk for reviewer in reviewers}
         audit_record(

@@ -8,8 +8,9 @@ from django.http import Http404
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_check
-from projects.access import is_manager, is_reviewer, reaches
+from projects.access import reaches
 from projects.models import InnovationProject
+from projects.selectors.review import may_open_review
 
 
 def project_for(request: AuthenticatedRequest, pk: int, *, page: str) -> InnovationProject:
@@ -35,5 +36,5 @@ def project_context(
     return {
         "project": project,
         "tab": tab,
-        "show_review": is_manager(request.user) or is_reviewer(request.user, project),
+        "show_review": may_open_review(request.user, project),
     }

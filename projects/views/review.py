@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.forms import BaseForm
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -16,11 +15,12 @@ from django.views.decorators.http import require_POST
 from accounts.http import AuthenticatedRequest
 from accounts.lists import list_page
 from accounts.permissions import permission_check, permission_required
+from accounts.refusals import refusal_show
 from projects.access import MANAGE_PROJECTS, is_manager
 from projects.forms.review import DECISION_CHOICES, CriterionForm, DecideForm, PanelForm, ScoreForm
 from projects.models import ProjectStatus, ReviewAssignment, ReviewCriterion, ReviewPanel
 from projects.selectors.review import (
-    active_criteria,
+    assignment_criteria,
     criteria_list,
     may_open_review,
     my_review_queue,
@@ -40,15 +40,6 @@ from projects.services.review_setup import (
 from projects.views.common import project_context, project_for
 
 DECIDABLE = (ProjectStatus.SUBMITTED, ProjectStatus.IN_REVIEW)
-
-
-def _refusal_show(form: BaseForm, error: ValidationError) -> None:
-    """A service's refusal on the form: a field's message under it, any other at the top."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- A project's review -----------------------------------------------------------------------
@@ -98,7 +89,7 @@ def review_score(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         )
         return redirect("projects:review", project.pk)
     form = ScoreForm(
-        request.POST if request.method == "POST" else None, criteria=list(active_criteria())
+        request.POST if request.method == "POST" else None, criteria=assignment_criteria(assignment)
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,7 +100,7 @@ def review_score(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 comments=form.cleaned_data["comments"],
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, "Your scores are in. You now see the panel's reviews.")
             return redirect("projects:review", project.pk)
@@ -179,7 +170,7 @@ def decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 without_missing=form.cleaned_data.get("without_missing", False),
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             done = {"approve": "approved", "reject": "rejected", "send_back": "sent back"}
             messages.success(request, f"{project.title} is {done[decision]}.")
@@ -235,7 +226,7 @@ def criterion_new(request: AuthenticatedRequest) -> HttpResponse:
         try:
             criterion = criterion_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{criterion.name} added.")
             return redirect("projects:criteria")
@@ -255,20 +246,34 @@ def criterion_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 actor=request.user, criterion=criterion, **form.cleaned_data
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{criterion.name} saved.")
             return redirect("projects:criteria")
     return _criterion_form_page(request, form, criterion)
 
 
+def _active_set(request: AuthenticatedRequest, criterion: ReviewCriterion, *, active: bool) -> bool:
+    """Deactivate or reactivate `criterion`; a refusal (someone did it first) is shown as a
+    message."""
+    try:
+        criterion_active_set(actor=request.user, criterion=criterion, active=active)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    return True
+
+
 @permission_required(MANAGE_PROJECTS)
 @never_cache
 def criterion_deactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    criterion = get_object_or_404(ReviewCriterion, pk=pk, is_active=True)
+    criterion = get_object_or_404(ReviewCriterion, pk=pk)
     if request.method == "POST":
-        criterion_active_set(actor=request.user, criterion=criterion, active=False)
-        messages.success(request, f"{criterion.name} is no longer scored.")
+        if _active_set(request, criterion, active=False):
+            messages.success(request, f"{criterion.name} is no longer scored.")
+        return redirect("projects:criteria")
+    if not criterion.is_active:
+        messages.info(request, f"{criterion.name} is already out of use.")
         return redirect("projects:criteria")
     return render(request, "projects/review/criterion_deactivate.html", {"criterion": criterion})
 
@@ -276,9 +281,9 @@ def criterion_deactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse
 @permission_required(MANAGE_PROJECTS)
 @require_POST
 def criterion_reactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    criterion = get_object_or_404(ReviewCriterion, pk=pk, is_active=False)
-    criterion_active_set(actor=request.user, criterion=criterion, active=True)
-    messages.success(request, f"{criterion.name} is scored again, from the next review asked.")
+    criterion = get_object_or_404(ReviewCriterion, pk=pk)
+    if _active_set(request, criterion, active=True):
+        messages.success(request, f"{criterion.name} is scored again, from the next review asked.")
     return redirect("projects:criteria")
 
 
@@ -316,7 +321,7 @@ def panel_new(request: AuthenticatedRequest) -> HttpResponse:
                 reviewers=list(form.cleaned_data["reviewers"]),
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{panel} added.")
             return redirect("projects:panels")
@@ -337,7 +342,7 @@ def panel_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 reviewers=list(form.cleaned_data["reviewers"]),
             )
         except ValidationError as error:
-            _refusal_show(form, error)
+            refusal_show(form, error)
         else:
             messages.success(request, f"{panel} saved.")
             return redirect("projects:panels")

@@ -1,6 +1,8 @@
 """Reviewing proposals: sending a submission to its panel, reviewers scoring it blind, the
 decision with the panel's scores, and the e-mails; each refusal with its audit event."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -20,7 +22,8 @@ from projects.models import (
     ReviewCriterion,
     ReviewPanel,
 )
-from projects.selectors.review import review_rounds
+from projects.selectors.review import assignment_criteria, review_rounds
+from projects.services.proposals import proposal_submit
 from projects.services.review import project_decide, review_send, review_submit
 from tests.factories import ProgrammeFactory, UserFactory
 from tests.projects.support import ProjectWorld, project_world, role_give
@@ -244,12 +247,12 @@ def test_a_missing_criterion_is_refused(world):
     assert "Score Impact" in str(refused.value)
 
 
-def test_an_inactive_criterion_is_neither_asked_nor_accepted(world):
-    project = in_review(world)
+def test_a_criterion_inactive_when_sent_is_neither_asked_nor_accepted(world):
     impact = world.criteria[2]
     ReviewCriterion.objects.filter(pk=impact.pk).update(is_active=False)
+    project = in_review(world)
     assignment = assignment_of(project, world.reviewers[0])
-    with pytest.raises(ValidationError, match="no longer in use"):
+    with pytest.raises(ValidationError, match="this round does not use"):
         review_submit(
             actor=world.reviewers[0], assignment=assignment, scores=full_marks(world), comments=""
         )
@@ -257,6 +260,67 @@ def test_an_inactive_criterion_is_neither_asked_nor_accepted(world):
     del scores[impact.pk]
     review_submit(actor=world.reviewers[0], assignment=assignment, scores=scores, comments="")
     assert assignment.scores.count() == 2
+
+
+def test_the_criteria_of_a_round_are_fixed_when_the_panel_is_asked(world):
+    project = in_review(world)
+    impact = world.criteria[2]
+    assignment = assignment_of(project, world.reviewers[0])
+    assert set(assignment.criteria.all()) == set(world.criteria)
+    # Criteria changed while the round is in review do not change the round.
+    ReviewCriterion.objects.filter(pk=impact.pk).update(is_active=False)
+    added = ReviewCriterion.objects.create(name="Cost", max_score=5)
+    scores = full_marks(world)
+    with pytest.raises(ValidationError) as refused:
+        review_submit(
+            actor=world.reviewers[0],
+            assignment=assignment,
+            scores={**scores, added.pk: (3, "")},
+            comments="",
+        )
+    assert "this round does not use" in str(refused.value)
+    review_submit(actor=world.reviewers[0], assignment=assignment, scores=scores, comments="")
+    assert {s.criterion_id for s in assignment.scores.all()} == {c.pk for c in world.criteria}
+    decided = project_decide(
+        actor=world.admin, project=project, decision="approve", reason="", without_missing=True
+    )
+    recorded = ProjectStatusChange.objects.filter(project=decided).last()
+    assert recorded is not None
+    assert [row["name"] for row in recorded.panel_scores["criteria"]] == [
+        c.name for c in sorted(world.criteria, key=lambda c: (c.position, c.name))
+    ]
+    send_event = AuditEvent.objects.filter(action="project.review_assign").last()
+    assert send_event is not None
+    assert set(send_event.new_values["criteria"]) == {c.name for c in world.criteria}
+
+
+def test_an_assignment_made_before_criteria_were_fixed_uses_those_it_was_scored_on(world):
+    project = in_review(world)
+    assignment = assignment_of(project, world.reviewers[0])
+    assignment.criteria.clear()
+    impact = world.criteria[2]
+    ReviewCriterion.objects.filter(pk=impact.pk).update(is_active=False)
+    ordered = sorted(world.criteria, key=lambda c: (c.position, c.name))
+    assert assignment_criteria(assignment) == [c for c in ordered if c.pk != impact.pk]
+    scores = full_marks(world)
+    del scores[impact.pk]
+    review_submit(actor=world.reviewers[0], assignment=assignment, scores=scores, comments="")
+    ReviewCriterion.objects.filter(pk=impact.pk).update(is_active=True)
+    assert {c.pk for c in assignment_criteria(assignment)} == set(scores)
+
+
+def test_a_reviewer_who_has_joined_the_project_may_not_submit(world):
+    project = in_review(world)
+    reviewer = world.reviewers[0]
+    assignment = assignment_of(project, reviewer)
+    ProjectMember.objects.create(
+        project=project, user=reviewer, role=MemberRole.MENTOR, joined_date=datetime.date.today()
+    )
+    with pytest.raises(ValidationError, match="now a member of this project"):
+        review_submit(actor=reviewer, assignment=assignment, scores=full_marks(world), comments="")
+    assert not assignment.scores.exists()
+    assignment.refresh_from_db()
+    assert assignment.submitted_at is None
 
 
 def test_only_the_assigned_reviewer_scores(world):
@@ -399,12 +463,77 @@ def test_a_pending_reviewer_sees_no_earlier_rounds_scores_either(world):
     assert [m.count for m in manager_rounds[1].recorded_means] == [2, 2, 2]
 
 
-def test_a_reviewer_of_another_round_only_sees_the_rounds_they_scored(world):
+def resubmitted(world: ProjectWorld, project: InnovationProject, **changes) -> InnovationProject:
+    """`project`, sent back with `reason`, revised with `changes` and submitted again."""
+    project_decide(actor=world.admin, project=project, decision="send_back", reason="Costs.")
+    dates = {"start_date": datetime.date(2027, 2, 1), "end_date": datetime.date(2027, 6, 30)}
+    InnovationProject.objects.filter(pk=project.pk).update(**{**dates, **changes})
+    return proposal_submit(actor=world.learner, project=project)
+
+
+def test_a_reviewer_of_an_earlier_round_sees_only_the_rounds_they_scored(world):
     project = in_review(world)
-    outsider = UserFactory(roles=[SystemRole.TRAINER], full_name="Late Reviewer")
-    ReviewAssignment.objects.create(project=project, round=0, reviewer=outsider)
-    rounds = {r.number: r for r in review_rounds(viewer=outsider, project=project)}
+    first, second = world.reviewers
+    for reviewer in world.reviewers:
+        review_submit(
+            actor=reviewer,
+            assignment=assignment_of(project, reviewer),
+            scores=full_marks(world),
+            comments="",
+        )
+    project = resubmitted(world, project)
+    # The second reviewer leaves the panel: round 2 asks only the first.
+    ReviewPanel.objects.get(programme=world.programme).reviewers.remove(second)
+    review_send(actor=world.admin, project=project)
+    project.refresh_from_db()
+    assert project.round == 2
+    # Asked again, the first is blind to every round until they submit round 2.
+    rounds = {r.number: r for r in review_rounds(viewer=first, project=project)}
     assert not rounds[1].scores_visible
+    assert not rounds[2].scores_visible
+    review_submit(
+        actor=first, assignment=assignment_of(project, first), scores=full_marks(world), comments=""
+    )
+    rounds = {r.number: r for r in review_rounds(viewer=first, project=project)}
+    assert rounds[1].scores_visible
+    assert rounds[2].scores_visible
+    # The second scored round 1 only: round 2's scores stay hidden from them.
+    rounds = {r.number: r for r in review_rounds(viewer=second, project=project)}
+    assert rounds[1].scores_visible
+    assert not rounds[2].scores_visible
+    assert all(row.scores == [] and row.total is None for row in rounds[2].reviewers)
+
+
+def test_each_round_keeps_the_proposal_as_submitted(world):
+    project = in_review(world)
+    original = project.description
+    project = resubmitted(world, project, description="Solar lockers instead of kiosks.")
+    first = ProjectStatusChange.objects.get(
+        project=project, round=1, to_status=ProjectStatus.SUBMITTED
+    )
+    second = ProjectStatusChange.objects.get(
+        project=project, round=2, to_status=ProjectStatus.SUBMITTED
+    )
+    assert first.proposal["description"] == original
+    assert second.proposal["description"] == "Solar lockers instead of kiosks."
+    assert second.proposal["title"] == project.title
+    assert second.proposal["programme"] == world.programme.name
+    assert second.proposal["cohort"] == world.cohort.name
+    assert set(second.proposal) == {
+        "title",
+        "kind",
+        "description",
+        "problem_statement",
+        "objectives",
+        "expected_outcomes",
+        "start_date",
+        "end_date",
+        "programme",
+        "cohort",
+    }
+    rounds = {r.number: r for r in review_rounds(viewer=world.admin, project=project)}
+    assert rounds[1].proposal["description"] == original
+    assert rounds[2].proposal["description"] == "Solar lockers instead of kiosks."
 
 
 # --- Deciding ---------------------------------------------------------------------------------

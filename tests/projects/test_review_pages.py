@@ -2,6 +2,8 @@
 sending to the panel, deciding, the reviewer's queue; who reaches them (the audited 404 for
 anyone else, another institution's people included)."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -14,7 +16,8 @@ from projects.models import (
     ReviewAssignment,
     ReviewPanel,
 )
-from projects.services.review import review_send, review_submit
+from projects.services.proposals import proposal_submit
+from projects.services.review import project_decide, review_send, review_submit
 from tests.factories import UserFactory
 from tests.projects.support import ProjectWorld, project_world
 
@@ -309,3 +312,39 @@ def test_my_reviews_query_count_does_not_grow(world, client_of, django_assert_ma
         review_send(actor=world.admin, project=project)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("projects:my_reviews"))
+
+
+def test_a_reviewer_of_an_earlier_round_sees_the_review_tab(world, client_of):
+    project = in_review(world)
+    reviewer = world.reviewers[0]
+    review_submit(
+        actor=reviewer,
+        assignment=ReviewAssignment.objects.get(project=project, reviewer=reviewer),
+        scores={c.pk: (3, "") for c in world.criteria},
+        comments="",
+    )
+    # A later round the reviewer is not asked to score.
+    InnovationProject.objects.filter(pk=project.pk).update(round=2, status=ProjectStatus.SUBMITTED)
+    client = client_of(reviewer)
+    review_url = reverse("projects:review", args=[project.pk])
+    assert client.get(review_url).status_code == 200
+    overview = client.get(reverse("projects:project", args=[project.pk]))
+    assert overview.status_code == 200
+    assert review_url in text(overview)
+
+
+def test_the_review_tab_shows_what_each_round_submitted(world, client_of):
+    project = in_review(world)
+    response = client_of(world.admin).get(reverse("projects:review", args=[project.pk]))
+    assert 'data-testid="submitted-proposal"' not in text(response)
+    # The project was written in round 1 directly: only round 2 keeps a submission.
+    project_decide(actor=world.admin, project=project, decision="send_back", reason="Costs.")
+    InnovationProject.objects.filter(pk=project.pk).update(
+        description="Lockers, not kiosks.",
+        start_date=datetime.date(2027, 2, 1),
+        end_date=datetime.date(2027, 6, 30),
+    )
+    proposal_submit(actor=world.learner, project=project)
+    response = client_of(world.admin).get(reverse("projects:review", args=[project.pk]))
+    assert text(response).count('data-testid="submitted-proposal"') == 1
+    assert "Lockers, not kiosks." in text(response)

@@ -300,3 +300,45 @@ def test_non_managers_get_404_on_the_setup_pages(world, client_of):
     )
     criterion.refresh_from_db()
     assert criterion.is_active
+
+
+# --- Races: a name or a panel taken between the check and the save -----------------------------
+
+
+def test_a_criterion_name_taken_meanwhile_is_the_names_error(world, monkeypatch):
+    # Skip the name check as if the other criterion had been saved just after it.
+    monkeypatch.setattr("projects.services.review_setup._criterion_check", lambda criterion: None)
+    with pytest.raises(ValidationError) as refused:
+        criterion_create(
+            actor=world.admin, name=world.criteria[0].name, description="", max_score=5, position=0
+        )
+    assert "already a criterion called" in str(refused.value.error_dict["name"])
+    assert ReviewCriterion.objects.filter(name=world.criteria[0].name).count() == 1
+
+
+def test_a_panel_added_meanwhile_is_the_programmes_error(world, monkeypatch):
+    monkeypatch.setattr("projects.services.review_setup._panel_free_check", lambda programme: None)
+    with pytest.raises(ValidationError) as refused:
+        panel_create(
+            actor=world.admin, programme=world.programme, role=None, reviewers=[world.reviewers[0]]
+        )
+    assert "There is a panel for" in str(refused.value.error_dict["programme"])
+    assert ReviewPanel.objects.filter(programme=world.programme).count() == 1
+
+
+def test_a_criterion_deactivated_or_reactivated_by_someone_first_is_a_message(world, client_of):
+    criterion = world.criteria[2]
+    client = client_of(world.admin)
+    criterion_active_set(actor=world.admin, criterion=criterion, active=False)
+    response = client.post(
+        reverse("projects:criterion_deactivate", args=[criterion.pk]), follow=True
+    )
+    assert response.status_code == 200
+    assert "is already out of use" in text(response)
+    criterion_active_set(actor=world.admin, criterion=criterion, active=True)
+    response = client.post(
+        reverse("projects:criterion_reactivate", args=[criterion.pk]), follow=True
+    )
+    assert response.status_code == 200
+    assert "is in use" in text(response)
+    assert AuditEvent.objects.filter(action="project.criterion_deactivate").count() == 1
