@@ -6,11 +6,11 @@ member, ever), they stay, and the learner's name leaves them with their account'
 that is only the learner's (no one else ever led it or worked on it, and no one else proposed
 it) says little that is not about them, so its free text goes: the proposal's title and
 texts, its milestones' descriptions and evidence (notes, links, and the evidence files, deleted
-from storage with their rows), the reasons given when it was sent back or rejected, and the
-reviewers' comments on it (opinions about one person's work). Statuses, dates, rounds, kinds,
-programmes, cohorts, scores and memberships stay, for the counts. Composed inside the data
-protection job's transaction (not durable); the job checks the permission and records the
-run."""
+from storage with their rows), the proposal as submitted in each round, the reasons given when
+it was sent back or rejected, and the reviewers' comments on it (opinions about one person's
+work). Statuses, dates, rounds, kinds, programmes, cohorts, scores and memberships stay, for the
+counts. Composed inside the data protection job's transaction (not durable); the job checks the
+permission and records the run."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -71,9 +71,10 @@ def learner_projects_erase(*, learner: Learner) -> None:
     for item in evidence.exclude(file="").only("pk", "file"):
         file_delete_on_commit(item.file.storage, item.file.name or "")
     evidence_count, _by_model = evidence.delete()
-    ProjectStatusChange.objects.filter(project_id__in=projects).exclude(reason="").update(
-        reason=ERASED
-    )
+    changes = ProjectStatusChange.objects.filter(project_id__in=projects)
+    changes.exclude(reason="").update(reason=ERASED)
+    # The proposal as submitted in each round is its words again.
+    changes.exclude(proposal={}).update(proposal={})
     assignments = ReviewAssignment.objects.filter(project_id__in=projects)
     assignments.exclude(comments="").update(comments=ERASED)
     ReviewScore.objects.filter(assignment__in=assignments).exclude(comment="").update(

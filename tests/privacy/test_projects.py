@@ -235,6 +235,7 @@ def projects_of_old_graduate(graduate, admin, institution, media):
         to_status=ProjectStatus.REJECTED,
         reason=f"{FIRST_NAME} should show the costs.",
         panel_scores={"criteria": {"Impact": {"mean": 3, "count": 1}}},
+        proposal={"title": f"{FIRST_NAME}'s stock app", "description": "Sell airtime."},
     )
     _reviewed(
         alone,
@@ -292,6 +293,7 @@ def test_anonymising_erases_the_text_of_projects_only_the_learner_had(
     assert not default_storage.exists(made.alone_evidence)
     change = ProjectStatusChange.objects.get(project=alone)
     assert change.reason == ERASED
+    assert change.proposal == {}
     assert change.panel_scores == {"criteria": {"Impact": {"mean": 3, "count": 1}}}
     assignment = ReviewAssignment.objects.get(project=alone)
     assert assignment.comments == ERASED

@@ -505,8 +505,13 @@ def test_a_reviewer_of_an_earlier_round_sees_only_the_rounds_they_scored(world):
 
 
 def test_each_round_keeps_the_proposal_as_submitted(world):
-    project = in_review(world)
+    project = world.project(
+        start_date=datetime.date(2027, 2, 1), end_date=datetime.date(2027, 6, 30)
+    )
     original = project.description
+    project = proposal_submit(actor=world.learner, project=project)
+    review_send(actor=world.admin, project=project)
+    project.refresh_from_db()
     project = resubmitted(world, project, description="Solar lockers instead of kiosks.")
     first = ProjectStatusChange.objects.get(
         project=project, round=1, to_status=ProjectStatus.SUBMITTED
