@@ -8,7 +8,7 @@ from django.http import Http404
 
 from accounts.http import AuthenticatedRequest
 from accounts.permissions import permission_check
-from projects.access import reaches
+from projects.access import is_manager, reaches
 from projects.models import InnovationProject
 from projects.selectors.review import may_open_review
 
@@ -33,8 +33,14 @@ def project_context(
     request: AuthenticatedRequest, project: InnovationProject, *, tab: str
 ) -> dict[str, Any]:
     """The header's and the tabs' context; a page adds its own."""
+    show_review = may_open_review(request.user, project)
     return {
         "project": project,
         "tab": tab,
-        "show_review": may_open_review(request.user, project),
+        "show_review": show_review,
+        # A reviewer who is not on the project came from their reviews, not their projects.
+        "from_reviews": show_review
+        and not is_manager(request.user)
+        and project.created_by_id != request.user.pk
+        and not project.members.filter(user=request.user).exists(),
     }

@@ -348,3 +348,17 @@ def test_the_review_tab_shows_what_each_round_submitted(world, client_of):
     response = client_of(world.admin).get(reverse("projects:review", args=[project.pk]))
     assert text(response).count('data-testid="submitted-proposal"') == 1
     assert "Lockers, not kiosks." in text(response)
+
+
+def test_the_way_back_is_where_each_person_came_from(world, client_of):
+    project = in_review(world)
+    review = reverse("projects:review", args=[project.pk])
+    overview = reverse("projects:project", args=[project.pk])
+    crumbs = {
+        "reviewer": text(client_of(world.reviewers[0]).get(review)),
+        "learner": text(client_of(world.learner).get(overview)),
+        "admin": text(client_of(world.admin).get(review)),
+    }
+    assert f'href="{reverse("projects:my_reviews")}">My reviews</a></li>' in crumbs["reviewer"]
+    assert f'href="{reverse("projects:my_projects")}">My projects</a></li>' in crumbs["learner"]
+    assert f'href="{reverse("projects:list")}">Projects</a></li>' in crumbs["admin"]
