@@ -175,7 +175,9 @@ def test_a_custom_role_reviews_one_cohort_and_is_deleted(
     clerk_page = clerk_context.new_page()
     clerk_checker = PageChecker(clerk_page, "roles-clerk", structure=True)
     sign_in(clerk_page, url("/accounts/login/"), clerk.email)
-    clerk_page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
+    clerk_page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Review", exact=True
+    ).click()
     expect(clerk_page.get_by_role("heading", name="Documents to review")).to_be_visible()
     expect(clerk_page.locator("tbody tr")).to_have_count(1)
     expect(clerk_page.locator("tbody tr")).to_contain_text("Amahle Dlamini")

@@ -114,7 +114,10 @@ def test_inviting_a_new_trainer_needs_managing_people(institution):
     """Someone who manages delivery and teaches may give the trainer role to an account here,
     but inviting a new address is for who manages people."""
     role = Role.objects.create(name="Lead trainer")
-    role.permissions.set(permissions_for(["delivery.manage_delivery", "delivery.teach"]))
+    # Everything the trainer role allows (teaching, proposing projects), and managing delivery.
+    role.permissions.set(
+        permissions_for(["delivery.manage_delivery", "delivery.teach", "projects.propose_projects"])
+    )
     lead = UserFactory(roles=[role])
     UserFactory(roles=[SystemRole.VERIFIER], email="vera@example.org")
 
