@@ -28,6 +28,7 @@ from accounts.models import SystemRole, User
 from learners.models import Learner
 from projects.access import is_manager
 from projects.models import (
+    DECISION_MOVES,
     InnovationProject,
     ProjectMember,
     ProjectStatus,
@@ -267,11 +268,9 @@ class ReviewRound:
 def _decisions(project: InnovationProject) -> dict[int, ProjectStatusChange]:
     """The move that closed each round (its last decision or sending back)."""
     closing: dict[int, ProjectStatusChange] = {}
-    changes = ProjectStatusChange.objects.filter(
-        project=project,
-        from_status__in=[ProjectStatus.SUBMITTED, ProjectStatus.IN_REVIEW],
-        to_status__in=list(DECISIONS),
-    ).select_related("actor")
+    changes = ProjectStatusChange.objects.filter(DECISION_MOVES, project=project).select_related(
+        "actor"
+    )
     for change in changes:
         closing[change.round] = change
     return closing
